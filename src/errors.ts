@@ -1,0 +1,85 @@
+/**
+ * The one error type of the library.
+ *
+ * @module
+ */
+
+/** Every way an operation can fail; `kind` is what callers branch on. */
+export type SessionErrorKind =
+  | "RepositoryNotFound"
+  | "SessionNotFound"
+  | "WorktreeCreation"
+  | "Storage"
+  | "Encryption"
+  | "InvalidInput"
+  | "Conflict";
+
+/** All error kinds, for validation and exhaustive mapping (for example to HTTP statuses). */
+export const SESSION_ERROR_KINDS: readonly SessionErrorKind[] = [
+  "RepositoryNotFound",
+  "SessionNotFound",
+  "WorktreeCreation",
+  "Storage",
+  "Encryption",
+  "InvalidInput",
+  "Conflict",
+];
+
+/**
+ * An error raised by the orchestrator, its stores and its platform parts.
+ *
+ * `Storage` and `Encryption` errors keep the underlying error as `cause`.
+ *
+ * @example Branch on the kind
+ * ```ts
+ * import { SessionError } from "./errors.ts";
+ *
+ * try {
+ *   throw new SessionError("SessionNotFound", "no session with id 42");
+ * } catch (error) {
+ *   if (error instanceof SessionError && error.kind === "SessionNotFound") {
+ *     console.log(error.message);
+ *   }
+ * }
+ * ```
+ */
+export class SessionError extends Error {
+  /** What went wrong, as a stable machine-readable tag. */
+  readonly kind: SessionErrorKind;
+
+  /**
+   * @param kind what went wrong
+   * @param message a human-readable explanation, safe to show to the caller
+   * @param options `cause`: the underlying error, if any
+   */
+  constructor(
+    kind: SessionErrorKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "SessionError";
+    this.kind = kind;
+  }
+}
+
+/** True when `error` is a {@linkcode SessionError}, optionally of the given kind. */
+export function isSessionError(
+  error: unknown,
+  kind?: SessionErrorKind,
+): error is SessionError {
+  return error instanceof SessionError &&
+    (kind === undefined || error.kind === kind);
+}
+
+/**
+ * Passes a `SessionError` through and wraps anything else as a `Storage` error
+ * that keeps the original as `cause`.
+ */
+export function toStorageError(error: unknown, action: string): SessionError {
+  if (error instanceof SessionError) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new SessionError("Storage", `${action} failed: ${detail}`, {
+    cause: error,
+  });
+}

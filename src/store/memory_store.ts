@@ -1,0 +1,203 @@
+/**
+ * An in-process store: for tests of code built on the orchestrator, ephemeral sessions and embedding.
+ *
+ * @module
+ */
+
+import { SessionError } from "../errors.ts";
+import { parseId } from "../ids.ts";
+import type {
+  NewRepository,
+  NewSession,
+  NewSessionSecret,
+  Repository,
+  Session,
+  SessionFilter,
+  SessionPatch,
+  StoredSessionSecret,
+} from "../types.ts";
+import { buildRepository, buildSession, checkSessionPatch, checkSessionSecret, nowIso } from "../validation.ts";
+import type { SessionStore } from "./store.ts";
+
+/**
+ * A {@linkcode SessionStore} held in memory. It enforces the same constraints as `SqliteStore`
+ * (unique ids and paths, sessions need their repository, secrets go with their session),
+ * and every method completes synchronously before its promise settles, so each is atomic.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory_store.ts";
+ *
+ * const store = new MemoryStore();
+ * const repository = await store.createRepository({ path: "/src/app", name: "app" });
+ * console.log((await store.listRepositories()).length); // 1
+ * ```
+ */
+export class MemoryStore implements SessionStore {
+  readonly #repositories = new Map<string, Repository>();
+  readonly #sessions = new Map<string, Session>();
+  readonly #secrets = new Map<string, StoredSessionSecret>();
+
+  /** {@inheritDoc SessionReader.getRepository} */
+  getRepository(id: string): Promise<Repository | null> {
+    return settle(() => copy(this.#repositories.get(parseId(id, "repository id"))));
+  }
+
+  /** {@inheritDoc SessionReader.listRepositories} */
+  listRepositories(): Promise<Repository[]> {
+    return settle(() => [...this.#repositories.values()].map((repository) => ({ ...repository })));
+  }
+
+  /** {@inheritDoc SessionReader.getSession} */
+  getSession(id: string): Promise<Session | null> {
+    return settle(() => copy(this.#sessions.get(parseId(id, "session id"))));
+  }
+
+  /** {@inheritDoc SessionReader.listSessions} */
+  listSessions(filter: SessionFilter = {}): Promise<Session[]> {
+    return settle(() => {
+      const repositoryId = filter.repositoryId === undefined ? undefined : parseId(filter.repositoryId, "repositoryId");
+      const sessions = [...this.#sessions.values()];
+      return (repositoryId === undefined ? sessions : sessions.filter((s) => s.repositoryId === repositoryId))
+        .map((session) => ({ ...session }));
+    });
+  }
+
+  /** {@inheritDoc SessionReader.getSessionSecret} */
+  getSessionSecret(sessionId: string): Promise<StoredSessionSecret | null> {
+    return settle(() => {
+      const secret = this.#secrets.get(parseId(sessionId, "session id"));
+      return secret ? copySecret(secret) : null;
+    });
+  }
+
+  /** {@inheritDoc SessionWriter.createRepository} */
+  createRepository(input: NewRepository): Promise<Repository> {
+    return settle(() => {
+      const repository = buildRepository(input, nowIso());
+      if (this.#repositories.has(repository.id)) {
+        conflict(`a repository with id ${repository.id} exists`);
+      }
+      for (const other of this.#repositories.values()) {
+        if (other.path === repository.path) {
+          conflict(`a repository with path ${repository.path} exists`);
+        }
+      }
+      this.#repositories.set(repository.id, repository);
+      return { ...repository };
+    });
+  }
+
+  /** {@inheritDoc SessionWriter.deleteRepository} */
+  deleteRepository(id: string): Promise<Repository | null> {
+    return settle(() => {
+      const key = parseId(id, "repository id");
+      const repository = this.#repositories.get(key);
+      if (!repository) return null;
+      for (const session of this.#sessions.values()) {
+        if (session.repositoryId === key) {
+          conflict(`repository ${key} still has sessions; delete them first`);
+        }
+      }
+      this.#repositories.delete(key);
+      return repository;
+    });
+  }
+
+  /** {@inheritDoc SessionWriter.createSession} */
+  createSession(input: NewSession): Promise<Session> {
+    return settle(() => {
+      const session = buildSession(input, nowIso());
+      if (!this.#repositories.has(session.repositoryId)) {
+        throw new SessionError(
+          "RepositoryNotFound",
+          `no repository with id ${session.repositoryId}`,
+        );
+      }
+      if (this.#sessions.has(session.id)) {
+        conflict(`a session with id ${session.id} exists`);
+      }
+      if (session.worktreePath !== null) {
+        for (const other of this.#sessions.values()) {
+          if (other.worktreePath === session.worktreePath) {
+            conflict(
+              `worktree path ${session.worktreePath} belongs to session ${other.id}`,
+            );
+          }
+        }
+      }
+      this.#sessions.set(session.id, session);
+      return { ...session };
+    });
+  }
+
+  /** {@inheritDoc SessionWriter.updateSession} */
+  updateSession(id: string, patch: SessionPatch): Promise<Session | null> {
+    return settle(() => {
+      const key = parseId(id, "session id");
+      const changes = checkSessionPatch(patch);
+      const session = this.#sessions.get(key);
+      if (!session) return null;
+      const updated = { ...session, ...changes, updatedAt: nowIso() };
+      this.#sessions.set(key, updated);
+      return { ...updated };
+    });
+  }
+
+  /** {@inheritDoc SessionWriter.deleteSession} */
+  deleteSession(id: string): Promise<Session | null> {
+    return settle(() => {
+      const key = parseId(id, "session id");
+      const session = this.#sessions.get(key);
+      if (!session) return null;
+      this.#sessions.delete(key);
+      this.#secrets.delete(key);
+      return session;
+    });
+  }
+
+  /** {@inheritDoc SessionWriter.setSessionSecret} */
+  setSessionSecret(input: NewSessionSecret): Promise<void> {
+    return settle(() => {
+      const secret = checkSessionSecret(input);
+      if (!this.#sessions.has(secret.sessionId)) {
+        throw new SessionError(
+          "SessionNotFound",
+          `no session with id ${secret.sessionId}`,
+        );
+      }
+      const now = nowIso();
+      const createdAt = this.#secrets.get(secret.sessionId)?.createdAt ?? now;
+      this.#secrets.set(secret.sessionId, {
+        ...secret,
+        createdAt,
+        updatedAt: now,
+      });
+    });
+  }
+}
+
+// Runs `work` synchronously and reports its outcome as a promise, so a throw becomes a rejection.
+function settle<T>(work: () => T): Promise<T> {
+  try {
+    return Promise.resolve(work());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function copy<T extends object>(value: T | undefined): T | null {
+  return value === undefined ? null : { ...value };
+}
+
+function copySecret(secret: StoredSessionSecret): StoredSessionSecret {
+  return {
+    ...secret,
+    encryptedSecret: secret.encryptedSecret.slice(),
+    nonce: secret.nonce.slice(),
+  };
+}
+
+function conflict(message: string): never {
+  throw new SessionError("Conflict", message);
+}

@@ -1,0 +1,113 @@
+/**
+ * The SQLite schema as an ordered list of migrations keyed on `PRAGMA user_version`.
+ *
+ * @module
+ */
+
+import type { SqliteDatabase } from "./sqlite_driver.ts";
+
+/**
+ * Migration `i` takes a database from `user_version` i to i + 1. Append only: a released
+ * migration is never edited, because databases in the field have already run it.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE repositories (
+    id TEXT PRIMARY KEY NOT NULL,
+    path TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    is_git_repository INTEGER NOT NULL DEFAULT 0,
+    sessions_path TEXT,
+    default_branch TEXT,
+    default_remote TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE sessions (
+    id TEXT PRIMARY KEY NOT NULL,
+    repository_id TEXT NOT NULL REFERENCES repositories (id) ON DELETE RESTRICT,
+    title TEXT NOT NULL,
+    agent_name TEXT,
+    issue_id TEXT,
+    issue_title TEXT,
+    issue_url TEXT,
+    status TEXT NOT NULL,
+    is_worktree INTEGER NOT NULL,
+    worktree_path TEXT UNIQUE,
+    worktree_name TEXT,
+    branch_name TEXT,
+    base_branch TEXT,
+    created_worktree INTEGER NOT NULL DEFAULT 0,
+    created_branch INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    last_accessed_at TEXT NOT NULL
+  ) STRICT;
+
+  CREATE INDEX sessions_by_repository ON sessions (repository_id);
+
+  CREATE TABLE session_secrets (
+    session_id TEXT PRIMARY KEY NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    encrypted_secret BLOB NOT NULL,
+    nonce BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  ) STRICT;
+  `,
+];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION: number = MIGRATIONS.length;
+
+/**
+ * Sets the connection's pragmas and brings the schema up to date.
+ *
+ * The busy timeout is set first so that every later step, including the switch to WAL,
+ * waits for another connection instead of failing with "database is locked". Migrations run
+ * in one `BEGIN IMMEDIATE` transaction and re-read the version inside it, so two processes
+ * opening a new file at once apply each migration exactly once.
+ */
+export function prepareDatabase(
+  database: SqliteDatabase,
+  options: { busyTimeoutMs: number },
+): void {
+  database.exec(
+    `PRAGMA busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs))}`,
+  );
+  database.exec("PRAGMA foreign_keys = ON");
+  const mode = readPragma(database, "journal_mode");
+  // An in-memory database reports "memory" and cannot use WAL; leave it as it is.
+  if (mode !== "memory" && mode !== "wal") {
+    database.exec("PRAGMA journal_mode = WAL");
+  }
+  database.exec("PRAGMA synchronous = NORMAL");
+  const current = Number(readPragma(database, "user_version"));
+  if (current > SCHEMA_VERSION) {
+    throw new Error(
+      `the database has schema version ${current}, newer than this library's ${SCHEMA_VERSION}`,
+    );
+  }
+  if (current === SCHEMA_VERSION) return;
+  database.exec("BEGIN IMMEDIATE");
+  try {
+    // Another connection may have migrated while this one waited for the write lock.
+    const version = Number(readPragma(database, "user_version"));
+    for (let step = version; step < SCHEMA_VERSION; step++) {
+      database.exec(MIGRATIONS[step]);
+    }
+    database.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    database.exec("COMMIT");
+  } catch (error) {
+    database.exec("ROLLBACK");
+    throw error;
+  }
+}
+
+function readPragma(database: SqliteDatabase, name: string): unknown {
+  const row = database.prepare(`PRAGMA ${name}`).get() as
+    | Record<string, unknown>
+    | undefined
+    | null;
+  return row ? Object.values(row)[0] : undefined;
+}

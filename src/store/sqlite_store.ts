@@ -1,0 +1,414 @@
+/**
+ * The SQLite store: plain SQL over the minimal {@linkcode SqliteDatabase} driver interface.
+ *
+ * @module
+ */
+
+import { SessionError, toStorageError } from "../errors.ts";
+import { parseId } from "../ids.ts";
+import type {
+  NewRepository,
+  NewSession,
+  NewSessionSecret,
+  Repository,
+  Session,
+  SessionFilter,
+  SessionPatch,
+  SessionStatus,
+  StoredSessionSecret,
+} from "../types.ts";
+import { buildRepository, buildSession, checkSessionPatch, checkSessionSecret, nowIso } from "../validation.ts";
+import type { SqliteDatabase, SqliteStatement, SqliteValue } from "./sqlite_driver.ts";
+import { prepareDatabase } from "./sqlite_schema.ts";
+import type { SessionStore } from "./store.ts";
+
+/** Options of {@linkcode SqliteStore}. */
+export interface SqliteStoreOptions {
+  /** How long a write waits for another connection's lock before failing (default 5000 ms). */
+  busyTimeoutMs?: number;
+}
+
+const SESSION_COLUMNS = `id, repository_id, title, agent_name, issue_id, issue_title, issue_url, status,
+  is_worktree, worktree_path, worktree_name, branch_name, base_branch, created_worktree, created_branch,
+  created_at, updated_at, last_accessed_at`;
+const REPOSITORY_COLUMNS =
+  "id, path, name, is_git_repository, sessions_path, default_branch, default_remote, created_at, updated_at";
+
+/** The SQL statements of the store, exported so the benchmark measures the raw driver on the very same ones. */
+export const SQL = {
+  getRepository: `SELECT ${REPOSITORY_COLUMNS} FROM repositories WHERE id = ?`,
+  listRepositories: `SELECT ${REPOSITORY_COLUMNS} FROM repositories ORDER BY rowid`,
+  insertRepository: `INSERT INTO repositories (${REPOSITORY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  deleteRepository: `DELETE FROM repositories WHERE id = ? RETURNING ${REPOSITORY_COLUMNS}`,
+  getSession: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`,
+  listSessions: `SELECT ${SESSION_COLUMNS} FROM sessions ORDER BY rowid`,
+  listSessionsOfRepository: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE repository_id = ? ORDER BY rowid`,
+  insertSession: `INSERT INTO sessions (${SESSION_COLUMNS})
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  updateSession: `UPDATE sessions SET title = ?, status = ?, agent_name = ?, issue_id = ?, issue_title = ?,
+    issue_url = ?, last_accessed_at = ?, updated_at = ? WHERE id = ? RETURNING ${SESSION_COLUMNS}`,
+  deleteSession: `DELETE FROM sessions WHERE id = ? RETURNING ${SESSION_COLUMNS}`,
+  getSecret:
+    "SELECT session_id, encrypted_secret, nonce, created_at, updated_at FROM session_secrets WHERE session_id = ?",
+  upsertSecret: `INSERT INTO session_secrets (session_id, encrypted_secret, nonce, created_at, updated_at)
+    VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (session_id) DO UPDATE SET encrypted_secret = excluded.encrypted_secret,
+      nonce = excluded.nonce, updated_at = excluded.updated_at`,
+} as const;
+
+type Row = Record<string, unknown>;
+
+/**
+ * A {@linkcode SessionStore} on SQLite. Give it any connection that satisfies
+ * {@linkcode SqliteDatabase}: `node:sqlite`'s `DatabaseSync` (Deno, Node, Bun), `bun:sqlite`'s
+ * `Database` or `@db/sqlite`'s `Database`. The constructor sets WAL, a busy timeout and foreign
+ * keys, and migrates the schema. Every method is one statement, so each is atomic, and several
+ * stores (connections or processes) can share one file.
+ *
+ * @example
+ * ```ts
+ * import { DatabaseSync } from "node:sqlite";
+ * import { SqliteStore } from "./sqlite_store.ts";
+ *
+ * const store = new SqliteStore(new DatabaseSync(":memory:"));
+ * await store.createRepository({ path: "/src/app", name: "app" });
+ * ```
+ */
+export class SqliteStore implements SessionStore {
+  readonly #database: SqliteDatabase;
+  readonly #statements = new Map<string, SqliteStatement>();
+
+  /**
+   * @param database an open connection; the store does not close it
+   * @param options busy timeout
+   */
+  constructor(database: SqliteDatabase, options: SqliteStoreOptions = {}) {
+    this.#database = database;
+    try {
+      prepareDatabase(database, {
+        busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+      });
+    } catch (error) {
+      throw toStorageError(error, "opening the SQLite database");
+    }
+  }
+
+  /** The connection this store runs on. */
+  get database(): SqliteDatabase {
+    return this.#database;
+  }
+
+  #statement(sql: string): SqliteStatement {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#database.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  #first(sql: string, params: SqliteValue[]): Row | null {
+    return (this.#statement(sql).get(...params) as Row | null | undefined) ??
+      null;
+  }
+
+  /** {@inheritDoc SessionReader.getRepository} */
+  getRepository(id: string): Promise<Repository | null> {
+    return this.#run("reading a repository", () => {
+      const row = this.#first(SQL.getRepository, [
+        parseId(id, "repository id"),
+      ]);
+      return row ? toRepository(row) : null;
+    });
+  }
+
+  /** {@inheritDoc SessionReader.listRepositories} */
+  listRepositories(): Promise<Repository[]> {
+    return this.#run(
+      "listing repositories",
+      () =>
+        (this.#statement(SQL.listRepositories).all() as Row[]).map(
+          toRepository,
+        ),
+    );
+  }
+
+  /** {@inheritDoc SessionReader.getSession} */
+  getSession(id: string): Promise<Session | null> {
+    return this.#run("reading a session", () => {
+      const row = this.#first(SQL.getSession, [parseId(id, "session id")]);
+      return row ? toSession(row) : null;
+    });
+  }
+
+  /** {@inheritDoc SessionReader.listSessions} */
+  listSessions(filter: SessionFilter = {}): Promise<Session[]> {
+    return this.#run("listing sessions", () => {
+      const rows = filter.repositoryId === undefined
+        ? this.#statement(SQL.listSessions).all()
+        : this.#statement(SQL.listSessionsOfRepository).all(
+          parseId(filter.repositoryId, "repositoryId"),
+        );
+      return (rows as Row[]).map(toSession);
+    });
+  }
+
+  /** {@inheritDoc SessionReader.getSessionSecret} */
+  getSessionSecret(sessionId: string): Promise<StoredSessionSecret | null> {
+    return this.#run("reading a session secret", () => {
+      const row = this.#first(SQL.getSecret, [
+        parseId(sessionId, "session id"),
+      ]);
+      return row ? toSecret(row) : null;
+    });
+  }
+
+  /** {@inheritDoc SessionWriter.createRepository} */
+  createRepository(input: NewRepository): Promise<Repository> {
+    return this.#run("creating a repository", () => {
+      const r = buildRepository(input, nowIso());
+      try {
+        this.#statement(SQL.insertRepository).run(
+          r.id,
+          r.path,
+          r.name,
+          r.isGitRepository ? 1 : 0,
+          r.sessionsPath,
+          r.defaultBranch,
+          r.defaultRemote,
+          r.createdAt,
+          r.updatedAt,
+        );
+      } catch (error) {
+        if (isUniqueViolation(error)) {
+          throw new SessionError(
+            "Conflict",
+            `a repository with id ${r.id} or path ${r.path} exists`,
+            { cause: error },
+          );
+        }
+        throw error;
+      }
+      return r;
+    });
+  }
+
+  /** {@inheritDoc SessionWriter.deleteRepository} */
+  deleteRepository(id: string): Promise<Repository | null> {
+    return this.#run("deleting a repository", () => {
+      const key = parseId(id, "repository id");
+      try {
+        const row = this.#first(SQL.deleteRepository, [key]);
+        return row ? toRepository(row) : null;
+      } catch (error) {
+        if (isForeignKeyViolation(error)) {
+          throw new SessionError(
+            "Conflict",
+            `repository ${key} still has sessions; delete them first`,
+            {
+              cause: error,
+            },
+          );
+        }
+        throw error;
+      }
+    });
+  }
+
+  /** {@inheritDoc SessionWriter.createSession} */
+  createSession(input: NewSession): Promise<Session> {
+    return this.#run("creating a session", () => {
+      const s = buildSession(input, nowIso());
+      try {
+        this.#statement(SQL.insertSession).run(
+          s.id,
+          s.repositoryId,
+          s.title,
+          s.agentName,
+          s.issueId,
+          s.issueTitle,
+          s.issueUrl,
+          s.status,
+          s.isWorktree ? 1 : 0,
+          s.worktreePath,
+          s.worktreeName,
+          s.branchName,
+          s.baseBranch,
+          s.createdWorktree ? 1 : 0,
+          s.createdBranch ? 1 : 0,
+          s.createdAt,
+          s.updatedAt,
+          s.lastAccessedAt,
+        );
+      } catch (error) {
+        if (isForeignKeyViolation(error)) {
+          throw new SessionError(
+            "RepositoryNotFound",
+            `no repository with id ${s.repositoryId}`,
+            { cause: error },
+          );
+        }
+        if (isUniqueViolation(error)) {
+          const what = /worktree_path/.test(String((error as Error).message))
+            ? `worktree path ${s.worktreePath} belongs to another session`
+            : `a session with id ${s.id} exists`;
+          throw new SessionError("Conflict", what, { cause: error });
+        }
+        throw error;
+      }
+      return s;
+    });
+  }
+
+  /** {@inheritDoc SessionWriter.updateSession} */
+  updateSession(id: string, patch: SessionPatch): Promise<Session | null> {
+    return this.#run("updating a session", () => {
+      const key = parseId(id, "session id");
+      const changes = checkSessionPatch(patch);
+      // Read and write in one immediate transaction so a concurrent update is never lost.
+      this.#database.exec("BEGIN IMMEDIATE");
+      try {
+        const row = this.#first(SQL.getSession, [key]);
+        if (!row) {
+          this.#database.exec("COMMIT");
+          return null;
+        }
+        const next = { ...toSession(row), ...changes };
+        const updated = this.#first(SQL.updateSession, [
+          next.title,
+          next.status,
+          next.agentName,
+          next.issueId,
+          next.issueTitle,
+          next.issueUrl,
+          next.lastAccessedAt,
+          nowIso(),
+          key,
+        ]);
+        this.#database.exec("COMMIT");
+        return updated ? toSession(updated) : null;
+      } catch (error) {
+        this.#database.exec("ROLLBACK");
+        throw error;
+      }
+    });
+  }
+
+  /** {@inheritDoc SessionWriter.deleteSession} */
+  deleteSession(id: string): Promise<Session | null> {
+    return this.#run("deleting a session", () => {
+      // One DELETE … RETURNING: no check-then-delete race; the secret goes by ON DELETE CASCADE.
+      const row = this.#first(SQL.deleteSession, [parseId(id, "session id")]);
+      return row ? toSession(row) : null;
+    });
+  }
+
+  /** {@inheritDoc SessionWriter.setSessionSecret} */
+  setSessionSecret(input: NewSessionSecret): Promise<void> {
+    return this.#run("storing a session secret", () => {
+      const secret = checkSessionSecret(input);
+      const now = nowIso();
+      try {
+        this.#statement(SQL.upsertSecret).run(
+          secret.sessionId,
+          secret.encryptedSecret,
+          secret.nonce,
+          now,
+          now,
+        );
+      } catch (error) {
+        if (isForeignKeyViolation(error)) {
+          throw new SessionError(
+            "SessionNotFound",
+            `no session with id ${secret.sessionId}`,
+            { cause: error },
+          );
+        }
+        throw error;
+      }
+    });
+  }
+
+  // Runs one synchronous unit of work and reports it as a promise; driver errors become `Storage`.
+  #run<T>(action: string, work: () => T): Promise<T> {
+    try {
+      return Promise.resolve(work());
+    } catch (error) {
+      return Promise.reject(toStorageError(error, action));
+    }
+  }
+}
+
+// Matched on SQLite's own messages, which every driver passes through unchanged.
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Error &&
+    /UNIQUE constraint failed|PRIMARY KEY constraint failed/.test(
+      error.message,
+    );
+}
+
+function isForeignKeyViolation(error: unknown): boolean {
+  return error instanceof Error &&
+    /FOREIGN KEY constraint failed/.test(error.message);
+}
+
+function text(value: unknown): string | null {
+  return value === null || value === undefined ? null : String(value);
+}
+
+function flag(value: unknown): boolean {
+  return Number(value) === 1;
+}
+
+function bytes(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return new Uint8Array(value);
+  if (value instanceof ArrayBuffer) return new Uint8Array(value.slice(0));
+  throw new Error(`expected a BLOB, got ${typeof value}`);
+}
+
+function toRepository(row: Row): Repository {
+  return {
+    id: String(row.id),
+    path: String(row.path),
+    name: String(row.name),
+    isGitRepository: flag(row.is_git_repository),
+    sessionsPath: text(row.sessions_path),
+    defaultBranch: text(row.default_branch),
+    defaultRemote: text(row.default_remote),
+    createdAt: String(row.created_at),
+    updatedAt: String(row.updated_at),
+  };
+}
+
+function toSession(row: Row): Session {
+  return {
+    id: String(row.id),
+    repositoryId: String(row.repository_id),
+    title: String(row.title),
+    agentName: text(row.agent_name),
+    issueId: text(row.issue_id),
+    issueTitle: text(row.issue_title),
+    issueUrl: text(row.issue_url),
+    status: String(row.status) as SessionStatus,
+    isWorktree: flag(row.is_worktree),
+    worktreePath: text(row.worktree_path),
+    worktreeName: text(row.worktree_name),
+    branchName: text(row.branch_name),
+    baseBranch: text(row.base_branch),
+    createdWorktree: flag(row.created_worktree),
+    createdBranch: flag(row.created_branch),
+    createdAt: String(row.created_at),
+    updatedAt: String(row.updated_at),
+    lastAccessedAt: String(row.last_accessed_at),
+  };
+}
+
+function toSecret(row: Row): StoredSessionSecret {
+  return {
+    sessionId: String(row.session_id),
+    encryptedSecret: bytes(row.encrypted_secret),
+    nonce: bytes(row.nonce),
+    createdAt: String(row.created_at),
+    updatedAt: String(row.updated_at),
+  };
+}

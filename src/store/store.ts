@@ -1,0 +1,60 @@
+/**
+ * The pluggable storage interface. Every method returns a Promise so any backend fits,
+ * from an in-process map to a remote database.
+ *
+ * Contract, pinned by the conformance suite in `tests/store_conformance.test.ts`:
+ * - returned records are fresh objects with absent optional values as `null`;
+ * - bad input throws `SessionError` kind `InvalidInput` and writes nothing;
+ * - a duplicate id, repository path or worktree path is `Conflict`;
+ * - a session for an unknown repository is `RepositoryNotFound`, a secret for an unknown session `SessionNotFound`;
+ * - deleting a repository that still has sessions is `Conflict`;
+ * - `deleteSession` is atomic and removes the session's secret with it;
+ * - any other backend failure is `Storage` with the original error as `cause`.
+ *
+ * @module
+ */
+
+import type { RepositoryId, SessionId } from "../ids.ts";
+import type {
+  NewRepository,
+  NewSession,
+  NewSessionSecret,
+  Repository,
+  Session,
+  SessionFilter,
+  SessionPatch,
+  StoredSessionSecret,
+} from "../types.ts";
+
+/** The read side of a store. */
+export interface SessionReader {
+  /** The repository, or `null` when there is none with this id. */
+  getRepository(id: RepositoryId): Promise<Repository | null>;
+  /** Every repository, oldest first. */
+  listRepositories(): Promise<Repository[]>;
+  /** The session, or `null` when there is none with this id. */
+  getSession(id: SessionId): Promise<Session | null>;
+  /** Sessions, oldest first, optionally of one repository. */
+  listSessions(filter?: SessionFilter): Promise<Session[]>;
+  /** The session's encrypted secret, or `null`. */
+  getSessionSecret(sessionId: SessionId): Promise<StoredSessionSecret | null>;
+}
+
+/** The write side of a store. */
+export interface SessionWriter {
+  /** Adds a repository; `Conflict` when its id or path is taken. */
+  createRepository(input: NewRepository): Promise<Repository>;
+  /** Removes a repository and returns it, or `null`; `Conflict` while it has sessions. */
+  deleteRepository(id: RepositoryId): Promise<Repository | null>;
+  /** Adds a session; `RepositoryNotFound`, or `Conflict` when its id or worktree path is taken. */
+  createSession(input: NewSession): Promise<Session>;
+  /** Changes a session and returns it, or `null` when it does not exist. */
+  updateSession(id: SessionId, patch: SessionPatch): Promise<Session | null>;
+  /** Atomically removes a session and its secret; returns the removed row, or `null`. */
+  deleteSession(id: SessionId): Promise<Session | null>;
+  /** Adds or replaces a session's encrypted secret; `SessionNotFound` when the session does not exist. */
+  setSessionSecret(input: NewSessionSecret): Promise<void>;
+}
+
+/** A complete store: both sides. */
+export type SessionStore = SessionReader & SessionWriter;

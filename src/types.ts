@@ -1,0 +1,182 @@
+/**
+ * The records the orchestrator stores and returns.
+ *
+ * Absent optional values are `null` in returned records; timestamps are ISO-8601 strings in UTC.
+ *
+ * @module
+ */
+
+import type { RepositoryId, SessionId } from "./ids.ts";
+
+/** Where a session is in its life. */
+export type SessionStatus = "active" | "paused" | "completed" | "archived";
+
+/** Every session status, in the order of a typical life. */
+export const SESSION_STATUSES: readonly SessionStatus[] = [
+  "active",
+  "paused",
+  "completed",
+  "archived",
+];
+
+/** A repository that sessions work on. */
+export interface Repository {
+  /** UUID. */
+  id: RepositoryId;
+  /** Absolute path of the repository's checkout. */
+  path: string;
+  /** Display name. */
+  name: string;
+  /** Whether the path is a git repository (worktree sessions need one). */
+  isGitRepository: boolean;
+  /** Folder that holds this repository's session worktrees, replacing `<worktreesRoot>/<repositoryId>`. */
+  sessionsPath: string | null;
+  /** The branch new worktree branches start from, for example `main`. */
+  defaultBranch: string | null;
+  /** The remote used for upstream checks, for example `origin`. */
+  defaultRemote: string | null;
+  /** ISO-8601 UTC. */
+  createdAt: string;
+  /** ISO-8601 UTC. */
+  updatedAt: string;
+}
+
+/** The input of `createRepository`. */
+export interface NewRepository {
+  /** UUID; a new one is made when absent. */
+  id?: RepositoryId;
+  /** Absolute path of the checkout; unique among repositories. */
+  path: string;
+  /** Display name. */
+  name: string;
+  /** Defaults to `false`. */
+  isGitRepository?: boolean;
+  /** Absolute folder for this repository's worktrees. */
+  sessionsPath?: string;
+  /** Base branch for new worktree branches. */
+  defaultBranch?: string;
+  /** Remote name for upstream checks. */
+  defaultRemote?: string;
+}
+
+/** An agent session. */
+export interface Session {
+  /** UUID. */
+  id: SessionId;
+  /** The repository it works on. */
+  repositoryId: RepositoryId;
+  /** What the session is about. */
+  title: string;
+  /** Which agent runs it, for example `claude`. */
+  agentName: string | null;
+  /** The tracker issue it works on. */
+  issueId: string | null;
+  /** That issue's title. */
+  issueTitle: string | null;
+  /** That issue's URL (http or https). */
+  issueUrl: string | null;
+  /** Where the session is in its life. */
+  status: SessionStatus;
+  /** Whether the session has its own worktree. */
+  isWorktree: boolean;
+  /** Absolute path of its worktree; unique among sessions. */
+  worktreePath: string | null;
+  /** The worktree's folder name (one path segment). */
+  worktreeName: string | null;
+  /** The branch checked out in the worktree. */
+  branchName: string | null;
+  /** The ref the branch was made from, when the lifecycle made it. */
+  baseBranch: string | null;
+  /** True when the lifecycle created the worktree folder (cleanup may remove it). */
+  createdWorktree: boolean;
+  /** True when the lifecycle created the branch (cleanup may delete it). */
+  createdBranch: boolean;
+  /** ISO-8601 UTC. */
+  createdAt: string;
+  /** ISO-8601 UTC. */
+  updatedAt: string;
+  /** ISO-8601 UTC. */
+  lastAccessedAt: string;
+}
+
+/** The input of `SessionWriter.createSession`: a session's fields before storage fills timestamps. */
+export interface NewSession {
+  /** UUID. */
+  id: SessionId;
+  /** Must name an existing repository. */
+  repositoryId: RepositoryId;
+  /** Non-empty. */
+  title: string;
+  /** Optional agent name. */
+  agentName?: string | null;
+  /** Optional tracker issue id. */
+  issueId?: string | null;
+  /** Optional tracker issue title. */
+  issueTitle?: string | null;
+  /** Optional tracker issue URL. */
+  issueUrl?: string | null;
+  /** Defaults to `"active"`. */
+  status?: SessionStatus;
+  /** Whether the session has its own worktree. */
+  isWorktree: boolean;
+  /** Required when `isWorktree`. */
+  worktreePath?: string | null;
+  /** One safe path segment. */
+  worktreeName?: string | null;
+  /** A valid git branch name. */
+  branchName?: string | null;
+  /** The ref the branch was made from. */
+  baseBranch?: string | null;
+  /** Whether the lifecycle created the worktree. */
+  createdWorktree?: boolean;
+  /** Whether the lifecycle created the branch. */
+  createdBranch?: boolean;
+}
+
+/** The fields `updateSession` may change; `updatedAt` is set by the store. */
+export interface SessionPatch {
+  /** Non-empty. */
+  title?: string;
+  /** New status. */
+  status?: SessionStatus;
+  /** Agent name, or `null` to clear it. */
+  agentName?: string | null;
+  /** Issue id, or `null` to clear it. */
+  issueId?: string | null;
+  /** Issue title, or `null` to clear it. */
+  issueTitle?: string | null;
+  /** Issue URL, or `null` to clear it. */
+  issueUrl?: string | null;
+  /** ISO-8601 UTC; marks the session as used. */
+  lastAccessedAt?: string;
+}
+
+/** A session's encrypted secret as stored: the ciphertext and the nonce it was sealed with. */
+export interface StoredSessionSecret {
+  /** The session it belongs to. */
+  sessionId: SessionId;
+  /** Ciphertext (with its authentication tag). */
+  encryptedSecret: Uint8Array;
+  /** The nonce used to seal it. */
+  nonce: Uint8Array;
+  /** ISO-8601 UTC. */
+  createdAt: string;
+  /** ISO-8601 UTC. */
+  updatedAt: string;
+}
+
+/** The input of `setSessionSecret`. */
+export interface NewSessionSecret {
+  /** Must name an existing session. */
+  sessionId: SessionId;
+  /** Ciphertext (with its authentication tag). */
+  encryptedSecret: Uint8Array;
+  /** The nonce used to seal it (12 bytes for AES-GCM). */
+  nonce: Uint8Array;
+}
+
+/** Filter for `listSessions`. */
+export interface SessionFilter {
+  /** Only the sessions of this repository. */
+  repositoryId?: RepositoryId;
+}

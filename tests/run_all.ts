@@ -1,0 +1,83 @@
+// `deno task test`: runs the one suite under Deno, then under Bun (through `npx -y bun` when bun is
+// not installed), streams both outputs, and ends with one line `N passed, N failed` summing both.
+// Exits non-zero when either runtime fails a test, exits badly, or reports no count.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import process from "node:process";
+
+const root = new URL("..", import.meta.url).pathname;
+const extraArgs = process.argv.slice(2);
+
+interface Counts {
+  passed: number;
+  failed: number;
+}
+
+// deno-lint-ignore no-control-regex
+const stripAnsi = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, "");
+
+function run(command: string, args: string[]): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: process.env });
+    let output = "";
+    const relay = (target: NodeJS.WriteStream) => (chunk: Uint8Array) => {
+      output += new TextDecoder().decode(chunk);
+      target.write(chunk);
+    };
+    child.stdout.on("data", relay(process.stdout));
+    child.stderr.on("data", relay(process.stderr));
+    child.on("error", (error) => {
+      output += String(error);
+      resolve({ code: 127, output });
+    });
+    child.on("close", (code) => resolve({ code: code ?? 1, output }));
+  });
+}
+
+function denoCounts(output: string): Counts | null {
+  const match = /(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/.exec(stripAnsi(output));
+  return match ? { passed: Number(match[1]), failed: Number(match[2]) } : null;
+}
+
+function bunCounts(output: string): Counts | null {
+  const text = stripAnsi(output);
+  const passed = /^\s*(\d+) pass\s*$/m.exec(text);
+  const failed = /^\s*(\d+) fail\s*$/m.exec(text);
+  return passed && failed ? { passed: Number(passed[1]), failed: Number(failed[1]) } : null;
+}
+
+function bunCommand(): [string, string[]] {
+  const found = spawnSync("bun", ["--version"], { stdio: "ignore" });
+  return found.status === 0 ? ["bun", []] : ["npx", ["-y", "bun"]];
+}
+
+const results: { runtime: string; code: number; counts: Counts | null }[] = [];
+
+const deno = await run(process.execPath, ["test", "-A", ...extraArgs, "tests/"]);
+results.push({ runtime: "deno", code: deno.code, counts: denoCounts(deno.output) });
+
+const [bun, bunPrefix] = bunCommand();
+const manifest = JSON.parse(readFileSync(`${root}package.json`, "utf8"));
+if (Object.keys(manifest.dependencies ?? {}).length > 0 && !existsSync(`${root}node_modules`)) {
+  await run(bun, [...bunPrefix, "install"]);
+}
+const bunRun = await run(bun, [...bunPrefix, "test", "--timeout", "120000", ...extraArgs, "tests/"]);
+results.push({ runtime: "bun", code: bunRun.code, counts: bunCounts(bunRun.output) });
+
+let passed = 0;
+let failed = 0;
+let ok = true;
+console.log("");
+for (const { runtime, code, counts } of results) {
+  if (counts === null) {
+    console.log(`${runtime}: no test count found (exit code ${code})`);
+    ok = false;
+    continue;
+  }
+  console.log(`${runtime}: ${counts.passed} passed, ${counts.failed} failed (exit code ${code})`);
+  passed += counts.passed;
+  failed += counts.failed;
+  if (code !== 0 || counts.failed > 0 || counts.passed === 0) ok = false;
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(ok ? 0 : 1);

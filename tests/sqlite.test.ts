@@ -1,0 +1,159 @@
+// SQLite specifics: schema versioning, pragmas, several connections and processes on one file, crashes.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { createSession, deleteSession, SCHEMA_VERSION, SessionError, SqliteStore } from "../mod.ts";
+import { openSqliteStore } from "../src/platform/mod.ts";
+import { MIGRATIONS } from "../src/store/sqlite_schema.ts";
+import { repositoryInput, runScript, runtimeArgv, tempDir } from "./helpers.ts";
+
+const worker = new URL("./fixtures/sqlite_worker.ts", import.meta.url).pathname;
+
+function pragma(database: DatabaseSync, name: string): unknown {
+  return Object.values(database.prepare(`PRAGMA ${name}`).get() as Record<string, unknown>)[0];
+}
+
+test("a new file gets the current schema, WAL, foreign keys and a busy timeout", () => {
+  const dir = tempDir();
+  try {
+    const database = new DatabaseSync(join(dir.path, "s.db"));
+    new SqliteStore(database);
+    assert.equal(pragma(database, "user_version"), SCHEMA_VERSION);
+    assert.equal(pragma(database, "journal_mode"), "wal");
+    assert.equal(pragma(database, "foreign_keys"), 1);
+    assert.ok(Number(pragma(database, "busy_timeout")) >= 1000);
+    const indexes = database.prepare("SELECT name FROM sqlite_master WHERE type = 'index'").all()
+      .map((row) => (row as { name: string }).name);
+    assert.ok(indexes.includes("sessions_by_repository"));
+    database.close();
+  } finally {
+    dir.remove();
+  }
+});
+
+test("migrations run once: reopening keeps the data and does not run them again", async () => {
+  const dir = tempDir();
+  try {
+    const file = join(dir.path, "s.db");
+    const first = openSqliteStore(file);
+    const repository = await first.createRepository(repositoryInput());
+    first.close();
+    // Re-running migration 0 would fail on "table repositories already exists".
+    const second = openSqliteStore(file);
+    assert.deepEqual(await second.getRepository(repository.id), repository);
+    second.close();
+    assert.equal(MIGRATIONS.length, SCHEMA_VERSION);
+  } finally {
+    dir.remove();
+  }
+});
+
+test("a failed migration leaves the database untouched", () => {
+  const database = new DatabaseSync(":memory:");
+  database.exec("CREATE TABLE repositories (x)"); // collides with migration 0
+  assert.throws(() => new SqliteStore(database), (error) => error instanceof SessionError && error.kind === "Storage");
+  assert.equal(pragma(database, "user_version"), 0);
+  assert.equal(database.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'sessions'").get()?.n, 0);
+});
+
+test("a database from a newer version is refused rather than misread", () => {
+  const database = new DatabaseSync(":memory:");
+  database.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
+  assert.throws(() => new SqliteStore(database), /newer/);
+});
+
+test("two connections on one file see each other's writes", async () => {
+  const dir = tempDir();
+  try {
+    const file = join(dir.path, "s.db");
+    const a = openSqliteStore(file);
+    const b = openSqliteStore(file);
+    const repository = await a.createRepository(repositoryInput());
+    const session = await createSession(b, { repositoryId: repository.id, title: "from b", isWorktree: false });
+    assert.equal((await a.getSession(session.id))?.title, "from b");
+    const results = await Promise.all([deleteSession(a, session.id), deleteSession(b, session.id)]);
+    assert.equal(results.filter(Boolean).length, 1);
+    assert.equal(await b.getSession(session.id), null);
+    a.close();
+    b.close();
+  } finally {
+    dir.remove();
+  }
+});
+
+test("another process reads what this one wrote", async () => {
+  const dir = tempDir();
+  try {
+    const file = join(dir.path, "s.db");
+    const store = openSqliteStore(file);
+    const repository = await store.createRepository(repositoryInput());
+    const session = await createSession(store, { repositoryId: repository.id, title: "shared ü", isWorktree: false });
+    const result = await runScript(worker, ["read", file, session.id]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout.trim(), "shared ü");
+    store.close();
+  } finally {
+    dir.remove();
+  }
+});
+
+test("four processes writing one file at once all succeed, with no row lost", async () => {
+  const dir = tempDir();
+  try {
+    const file = join(dir.path, "s.db");
+    const store = openSqliteStore(file);
+    const repository = await store.createRepository(repositoryInput());
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => runScript(worker, ["create-many", file, repository.id, "50"])),
+    );
+    for (const result of results) {
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout.trim(), "50");
+    }
+    const sessions = await store.listSessions({ repositoryId: repository.id });
+    assert.equal(sessions.length, 200);
+    assert.equal(new Set(sessions.map((s) => s.id)).size, 200);
+    store.close();
+  } finally {
+    dir.remove();
+  }
+});
+
+test("a session survives its process being killed right after the create returned", async () => {
+  const dir = tempDir();
+  try {
+    const file = join(dir.path, "s.db");
+    const [command, ...args] = runtimeArgv(worker, ["create-and-hang", file]);
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    const sessionId = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      child.stdout.on("data", (chunk) => {
+        out += chunk;
+        if (out.includes("\n")) resolve(out.trim());
+      });
+      child.on("close", (code) => reject(new Error(`worker exited early (${code}): ${stderr}`)));
+    });
+    const exited = new Promise((resolve) => child.on("close", resolve));
+    child.kill("SIGKILL");
+    await exited;
+    const store = openSqliteStore(file);
+    assert.equal((await store.getSession(sessionId))?.title, "survives");
+    store.close();
+  } finally {
+    dir.remove();
+  }
+});
+
+test("STRICT tables refuse a value of the wrong type written behind the store's back", () => {
+  const database = new DatabaseSync(":memory:");
+  new SqliteStore(database);
+  assert.throws(() =>
+    database.prepare(
+      "INSERT INTO repositories (id, path, name, is_git_repository, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+    ).run("x", "/p", "n", "not a number", "t", "t")
+  );
+});
