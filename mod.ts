@@ -50,3 +50,22 @@ export { SqliteStore, type SqliteStoreOptions } from "./src/store/sqlite_store.t
 export { SCHEMA_VERSION } from "./src/store/sqlite_schema.ts";
 export { createSession, type CreateSessionParams, deleteSession, storeSessionSecret } from "./src/orchestrator.ts";
 export { SessionSecretCache } from "./src/secret_cache.ts";
+export { decodeBase64, encodeBase64 } from "./src/base64.ts";
+export {
+  decryptSessionSecret,
+  encryptSessionSecret,
+  generateDatabaseKey,
+  generateDatabaseKeyBytes,
+  generateSessionSecret,
+  importDatabaseKey,
+  type SealedSecret,
+  SECRET_LENGTH,
+} from "./src/crypto.ts";
+export type { Keychain } from "./src/keychain.ts";
+export {
+  DEFAULT_KEYCHAIN_SERVICE,
+  type SecretStore,
+  SessionSecretChain,
+  type SessionSecretChainOptions,
+} from "./src/secret_chain.ts";
+export { type LifecycleEvent, LifecycleEvents, type LifecycleListener } from "./src/events.ts";

@@ -194,6 +194,20 @@ for (const factory of await storeFactories()) {
       assert.equal(await store.getSessionSecret(created.id), null);
     });
 
+    storeTest("deletes a secret and keeps its session", async (store) => {
+      const repository = await store.createRepository(repositoryInput());
+      const created = await store.createSession(sessionInput(repository.id));
+      await store.setSessionSecret({
+        sessionId: created.id,
+        encryptedSecret: new Uint8Array(8),
+        nonce: new Uint8Array(12),
+      });
+      assert.equal(await store.deleteSessionSecret(created.id), true);
+      assert.equal(await store.getSessionSecret(created.id), null);
+      assert.equal(await store.deleteSessionSecret(created.id), false);
+      assert.deepEqual(await store.getSession(created.id), created);
+    });
+
     storeTest("replaces a secret and keeps its creation time", async (store) => {
       const repository = await store.createRepository(repositoryInput());
       const created = await store.createSession(sessionInput(repository.id));

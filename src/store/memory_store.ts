@@ -175,6 +175,11 @@ export class MemoryStore implements SessionStore {
       });
     });
   }
+
+  /** {@inheritDoc SessionWriter.deleteSessionSecret} */
+  deleteSessionSecret(sessionId: string): Promise<boolean> {
+    return settle(() => this.#secrets.delete(parseId(sessionId, "session id")));
+  }
 }
 
 // Runs `work` synchronously and reports its outcome as a promise, so a throw becomes a rejection.

@@ -50,6 +50,7 @@ export const SQL = {
   deleteSession: `DELETE FROM sessions WHERE id = ? RETURNING ${SESSION_COLUMNS}`,
   getSecret:
     "SELECT session_id, encrypted_secret, nonce, created_at, updated_at FROM session_secrets WHERE session_id = ?",
+  deleteSecret: "DELETE FROM session_secrets WHERE session_id = ? RETURNING session_id",
   upsertSecret: `INSERT INTO session_secrets (session_id, encrypted_secret, nonce, created_at, updated_at)
     VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (session_id) DO UPDATE SET encrypted_secret = excluded.encrypted_secret,
@@ -327,6 +328,14 @@ export class SqliteStore implements SessionStore {
         throw error;
       }
     });
+  }
+
+  /** {@inheritDoc SessionWriter.deleteSessionSecret} */
+  deleteSessionSecret(sessionId: string): Promise<boolean> {
+    return this.#run(
+      "deleting a session secret",
+      () => this.#first(SQL.deleteSecret, [parseId(sessionId, "session id")]) !== null,
+    );
   }
 
   // Runs one synchronous unit of work and reports it as a promise; driver errors become `Storage`.

@@ -54,6 +54,8 @@ export interface SessionWriter {
   deleteSession(id: SessionId): Promise<Session | null>;
   /** Adds or replaces a session's encrypted secret; `SessionNotFound` when the session does not exist. */
   setSessionSecret(input: NewSessionSecret): Promise<void>;
+  /** Removes a session's secret and keeps the session; `true` when there was one. */
+  deleteSessionSecret(sessionId: SessionId): Promise<boolean>;
 }
 
 /** A complete store: both sides. */

@@ -1,0 +1,195 @@
+/**
+ * The secret chain: memory → store (sealed with WebCrypto) → OS keychain.
+ *
+ * @module
+ */
+
+import { decodeBase64, encodeBase64 } from "./base64.ts";
+import { decryptSessionSecret, encryptSessionSecret, generateSessionSecret, SECRET_LENGTH } from "./crypto.ts";
+import { isSessionError, SessionError, toStorageError } from "./errors.ts";
+import { parseId } from "./ids.ts";
+import type { Keychain } from "./keychain.ts";
+import { SessionSecretCache } from "./secret_cache.ts";
+import type { SessionReader, SessionWriter } from "./store/store.ts";
+
+/** The keychain service name entries are filed under unless another is given. */
+export const DEFAULT_KEYCHAIN_SERVICE = "session-lifecycle-orchestrator";
+
+/** What the chain needs of a store. */
+export type SecretStore =
+  & Pick<SessionReader, "getSessionSecret">
+  & Pick<SessionWriter, "setSessionSecret" | "deleteSessionSecret">;
+
+/** Options of {@linkcode SessionSecretChain}. */
+export interface SessionSecretChainOptions {
+  /** Where sealed secrets are kept. */
+  store: SecretStore;
+  /** The AES-256-GCM key secrets are sealed under (see `importDatabaseKey`). */
+  databaseKey: CryptoKey;
+  /** The memory layer; share one between chains of a process with `clone()`. A new one by default. */
+  cache?: SessionSecretCache;
+  /** The last layer; none by default. */
+  keychain?: Keychain | null;
+  /** Keychain service name; entries use the session id as account. */
+  keychainService?: string;
+}
+
+/**
+ * Each session's 32-byte secret, from the fastest layer that has it: the in-memory cache, then
+ * the store (sealed, opened with the database key), then the OS keychain. A hit in a lower layer
+ * fills the layers above it, and concurrent lookups of one id share one load.
+ *
+ * @example
+ * ```ts
+ * import { generateDatabaseKey, MemoryStore, SessionSecretChain } from "../mod.ts";
+ *
+ * const store = new MemoryStore();
+ * const repository = await store.createRepository({ path: "/src/app", name: "app" });
+ * const session = await store.createSession({
+ *   id: crypto.randomUUID(), repositoryId: repository.id, title: "t", isWorktree: false,
+ * });
+ * const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
+ * const secret = await chain.provision(session.id);
+ * console.log((await chain.resolve(session.id))?.length === secret.length); // true
+ * await chain.forget(session.id);
+ * ```
+ */
+export class SessionSecretChain {
+  readonly #store: SecretStore;
+  readonly #databaseKey: CryptoKey;
+  readonly #cache: SessionSecretCache;
+  readonly #keychain: Keychain | null;
+  readonly #service: string;
+  readonly #loads = new Map<string, Promise<Uint8Array | null>>();
+  // Bumped by provision and forget so that a load that started earlier never refills a layer.
+  readonly #generations = new Map<string, number>();
+
+  /** @param options the layers and the database key */
+  constructor(options: SessionSecretChainOptions) {
+    this.#store = options.store;
+    this.#databaseKey = options.databaseKey;
+    this.#cache = options.cache ?? new SessionSecretCache();
+    this.#keychain = options.keychain ?? null;
+    this.#service = options.keychainService ?? DEFAULT_KEYCHAIN_SERVICE;
+  }
+
+  /** The memory layer. */
+  get cache(): SessionSecretCache {
+    return this.#cache;
+  }
+
+  /** Whether a keychain layer is configured. */
+  get hasKeychain(): boolean {
+    return this.#keychain !== null;
+  }
+
+  /**
+   * The session's secret (a copy), or `null` when no layer has it. A tampered or misplaced
+   * sealed secret is `Encryption`, never a silent wrong key.
+   */
+  resolve(sessionId: string): Promise<Uint8Array | null> {
+    let id: string;
+    try {
+      id = parseId(sessionId, "session id");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const hot = this.#cache.get(id);
+    if (hot !== undefined) return Promise.resolve(hot);
+    let load = this.#loads.get(id);
+    if (load === undefined) {
+      load = this.#load(id).finally(() => this.#loads.delete(id));
+      this.#loads.set(id, load);
+    }
+    return load.then((secret) => secret?.slice() ?? null);
+  }
+
+  async #load(id: string): Promise<Uint8Array | null> {
+    const generation = this.#generation(id);
+    const sealed = await this.#store.getSessionSecret(id).catch((error) => {
+      throw toStorageError(error, "reading a session secret");
+    });
+    if (sealed !== null) {
+      const secret = await decryptSessionSecret(this.#databaseKey, id, sealed);
+      if (this.#generation(id) === generation) this.#cache.insert(id, secret);
+      return secret;
+    }
+    if (this.#keychain === null) return null;
+    const stored = await this.#keychain.get(this.#service, id);
+    if (stored === null) return null;
+    const secret = decodeKeychainSecret(stored, id);
+    if (this.#generation(id) !== generation) return secret;
+    const resealed = await encryptSessionSecret(this.#databaseKey, id, secret);
+    try {
+      await this.#store.setSessionSecret({ sessionId: id, ...resealed });
+    } catch (error) {
+      // The session row itself is gone: the key is still the caller's, but there is no row to fill.
+      if (!isSessionError(error, "SessionNotFound")) throw toStorageError(error, "storing a session secret");
+    }
+    this.#cache.insert(id, secret);
+    return secret;
+  }
+
+  /**
+   * Makes a new secret for the session, stores it sealed (and in the keychain when there is one),
+   * caches it and returns it. When a layer fails, the layers already written are undone.
+   */
+  async provision(sessionId: string): Promise<Uint8Array> {
+    const id = parseId(sessionId, "session id");
+    this.#bump(id);
+    const secret = generateSessionSecret();
+    const sealed = await encryptSessionSecret(this.#databaseKey, id, secret);
+    if (this.#keychain !== null) await this.#keychain.set(this.#service, id, encodeBase64(secret));
+    try {
+      await this.#store.setSessionSecret({ sessionId: id, ...sealed });
+    } catch (error) {
+      if (this.#keychain !== null) await this.#keychain.delete(this.#service, id).catch(() => false);
+      throw toStorageError(error, "storing a session secret");
+    }
+    this.#cache.insert(id, secret);
+    this.#settle(id);
+    return secret;
+  }
+
+  /**
+   * Removes the session's secret from every layer. Every layer is tried even when one fails;
+   * the first failure is then thrown.
+   */
+  async forget(sessionId: string): Promise<void> {
+    const id = parseId(sessionId, "session id");
+    this.#bump(id);
+    this.#cache.remove(id)?.fill(0);
+    const failures: unknown[] = [];
+    await this.#store.deleteSessionSecret(id).catch((error) =>
+      failures.push(toStorageError(error, "deleting a session secret"))
+    );
+    if (this.#keychain !== null) {
+      await this.#keychain.delete(this.#service, id).catch((error) => failures.push(error));
+    }
+    this.#settle(id);
+    if (failures.length > 0) throw failures[0];
+  }
+
+  #generation(id: string): number {
+    return this.#generations.get(id) ?? 0;
+  }
+
+  #bump(id: string): void {
+    this.#generations.set(id, this.#generation(id) + 1);
+  }
+
+  // Drops the counter once no load could compare against it, so the map does not grow per session.
+  #settle(id: string): void {
+    if (!this.#loads.has(id)) this.#generations.delete(id);
+  }
+}
+
+function decodeKeychainSecret(stored: string, id: string): Uint8Array {
+  try {
+    const secret = decodeBase64(stored, "keychain entry");
+    if (secret.length === SECRET_LENGTH) return secret;
+  } catch {
+    // reported below, without echoing the entry
+  }
+  throw new SessionError("Encryption", `the keychain entry of session ${id} is not a ${SECRET_LENGTH}-byte secret`);
+}
