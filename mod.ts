@@ -69,3 +69,12 @@ export {
   type SessionSecretChainOptions,
 } from "./src/secret_chain.ts";
 export { type LifecycleEvent, LifecycleEvents, type LifecycleListener } from "./src/events.ts";
+export type {
+  ClosedSession,
+  CloseSessionOptions,
+  OpenSessionParams,
+  ReconcileFinding,
+  ReconcileOptions,
+  ReconcileReport,
+  SessionLifecycle,
+} from "./src/lifecycle.ts";
