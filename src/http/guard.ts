@@ -1,0 +1,94 @@
+/**
+ * "Local but not open": the checks every request passes before a route runs. A Host allow-list
+ * stops DNS rebinding (a web page whose name now points at 127.0.0.1 still sends its own name as
+ * Host), an Origin allow-list stops browsers' cross-site requests, and a bearer token, compared in
+ * constant time, stops everyone else.
+ *
+ * @module
+ */
+
+import type { MiddlewareHandler } from "hono";
+import { errorResponse } from "./errors.ts";
+
+/** The loopback names a local server answers to by default. */
+export const LOOPBACK_HOSTS: readonly string[] = ["localhost", "127.0.0.1", "[::1]"];
+
+/**
+ * Whether `host` (a Host header value, `name` or `name:port`) is allowed. An entry with a port
+ * allows that port only; an entry without one allows the name on any port.
+ */
+export function isAllowedHost(host: string, allowed: readonly string[]): boolean {
+  const value = host.trim().toLowerCase();
+  const match = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(value);
+  if (match === null) return false;
+  const name = match[1];
+  return allowed.some((entry) => {
+    const wanted = entry.toLowerCase();
+    if (wanted === value) return true;
+    return !/:\d+$/.test(wanted) && wanted === name;
+  });
+}
+
+/**
+ * Refuses, with 403 `Forbidden`, a request whose Host is not in `allowedHosts` (unless that is
+ * `null`) or that carries an Origin not in `allowedOrigins`. Requests without Origin (curl,
+ * scripts, same-machine tools) pass the second check: browsers always send one cross-site.
+ */
+export function originGuard(
+  allowedHosts: readonly string[] | null,
+  allowedOrigins: readonly string[],
+): MiddlewareHandler {
+  const origins = new Set(allowedOrigins.map((origin) => origin.toLowerCase()));
+  return async (c, next) => {
+    if (allowedHosts !== null) {
+      const host = c.req.header("host") ?? new URL(c.req.url).host;
+      if (!isAllowedHost(host, allowedHosts)) {
+        return errorResponse(c, "Forbidden", "this Host is not allowed (the server only answers to loopback names)");
+      }
+    }
+    const origin = c.req.header("origin");
+    if (origin !== undefined && !origins.has(origin.toLowerCase())) {
+      return errorResponse(c, "Forbidden", "requests from this Origin are not allowed");
+    }
+    await next();
+  };
+}
+
+const encoder = new TextEncoder();
+
+async function sha256(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
+}
+
+/**
+ * Whether `given` equals the token whose SHA-256 is `expected`. Both sides are hashed first so
+ * the comparison always covers 32 bytes whatever the lengths, and it never stops early: the time
+ * taken says nothing about how much of the token was right.
+ */
+export async function tokenMatches(given: string, expected: Uint8Array): Promise<boolean> {
+  const actual = await sha256(given);
+  let difference = actual.length ^ expected.length;
+  for (let i = 0; i < expected.length; i++) difference |= actual[i] ^ expected[i];
+  return difference === 0;
+}
+
+/** Refuses, with 401 `Unauthorized`, a request without `Authorization: Bearer <token>`. */
+export function bearerAuth(token: string): MiddlewareHandler {
+  if (typeof token !== "string" || token.length < 16) {
+    throw new TypeError("the API token must be a string of at least 16 characters");
+  }
+  const expected = sha256(token);
+  return async (c, next) => {
+    const header = c.req.header("authorization") ?? "";
+    const match = /^bearer\s+(\S+)\s*$/i.exec(header);
+    if (match === null) {
+      c.header("WWW-Authenticate", 'Bearer realm="session-lifecycle-orchestrator"');
+      return errorResponse(c, "Unauthorized", "a bearer token is required (Authorization: Bearer <token>)");
+    }
+    if (!(await tokenMatches(match[1], await expected))) {
+      c.header("WWW-Authenticate", 'Bearer realm="session-lifecycle-orchestrator", error="invalid_token"');
+      return errorResponse(c, "Unauthorized", "the bearer token is wrong");
+    }
+    await next();
+  };
+}

@@ -1,0 +1,258 @@
+/**
+ * The request and response schemas of the HTTP API. Each one both validates (requests) and
+ * documents (the OpenAPI document), so the two cannot drift. Every schema carries an explicit
+ * type: the published package has no slow types, and the annotation is checked against the
+ * core's own types, so a field added to `Session` that the schema lacks fails to compile.
+ *
+ * @module
+ */
+
+import { z } from "@hono/zod-openapi";
+import type { ReconcileReport } from "../lifecycle.ts";
+import type { CreateSessionParams } from "../orchestrator.ts";
+import { SESSION_STATUSES, type SessionStatus } from "../types.ts";
+import type { Repository, Session } from "../types.ts";
+
+/** The body of every error response. */
+export interface ErrorBody {
+  /** What went wrong. */
+  error: {
+    /** A `SessionError` kind, or `Unauthorized` / `Forbidden`. */
+    kind: string;
+    /** A sentence safe to show to the caller. */
+    message: string;
+  };
+}
+
+/** The body of `POST /v1/repositories`. */
+export interface CreateRepositoryBody {
+  /** Absolute path of the checkout. */
+  path: string;
+  /** Display name. */
+  name: string;
+  /** Whether the path is a git repository. */
+  isGitRepository?: boolean;
+  /** Absolute folder for this repository's worktrees. */
+  sessionsPath?: string;
+  /** Base branch for new worktree branches. */
+  defaultBranch?: string;
+  /** Remote name for upstream checks. */
+  defaultRemote?: string;
+}
+
+/** The body of `POST /v1/sessions`: the core's create parameters, plus where a worktree goes or comes from. */
+export interface CreateSessionBody extends CreateSessionParams {
+  /** Without a lifecycle: the worktree's absolute path (metadata only). Refused when a lifecycle chooses it. */
+  worktreePath?: string;
+  /** With a lifecycle: the ref a new branch starts from. */
+  baseRef?: string;
+  /** With a lifecycle: check out the existing `branchName` instead of creating it. */
+  useExistingBranch?: boolean;
+}
+
+/** The body of `PATCH /v1/sessions/{id}`. */
+export interface UpdateSessionBody {
+  /** New title. */
+  title?: string;
+  /** New status. */
+  status?: SessionStatus;
+}
+
+/** The body of `PUT /v1/sessions/{id}/secret`: a secret sealed by the caller, base64. */
+export interface PutSecretBody {
+  /** AES-GCM ciphertext with its tag, standard base64. */
+  encryptedSecret: string;
+  /** The 12-byte nonce, standard base64. */
+  nonce: string;
+}
+
+/** The answer of `DELETE /v1/sessions/{id}`: the deleted row, plus what a lifecycle's close did. */
+export interface DeletedSessionBody extends Session {
+  /** With a lifecycle: whether the worktree folder was removed. */
+  worktreeRemoved?: boolean;
+  /** With a lifecycle: whether the branch was deleted. */
+  branchDeleted?: boolean;
+  /** With a lifecycle: why the branch was kept when deletion was asked for. */
+  branchKeptReason?: string | null;
+}
+
+/** The answer of `GET /v1/health`. */
+export interface HealthBody {
+  /** Always `ok` when the server answers. */
+  status: "ok";
+}
+
+/** A session's secret, base64. */
+export interface SecretBody {
+  /** The session. */
+  sessionId: string;
+  /** The 32-byte secret, standard base64. */
+  secret: string;
+}
+
+/** The answer of `PUT /v1/sessions/{id}/secret`. */
+export interface SecretStoredBody {
+  /** The session. */
+  sessionId: string;
+  /** Always true. */
+  stored: true;
+}
+
+const idParameter = (name: string) =>
+  z.string().openapi({ param: { name, in: "path" }, example: "3f1c2b9e-8d4a-4c6e-9a1b-2c3d4e5f6a7b" });
+
+/** The error body. */
+export const ErrorSchema: z.ZodType<ErrorBody, ErrorBody> = z.object({
+  error: z.object({ kind: z.string(), message: z.string() }),
+}).openapi("Error");
+
+/** A repository as returned. */
+export const RepositorySchema: z.ZodType<Repository, Repository> = z.object({
+  id: z.string(),
+  path: z.string(),
+  name: z.string(),
+  isGitRepository: z.boolean(),
+  sessionsPath: z.string().nullable(),
+  defaultBranch: z.string().nullable(),
+  defaultRemote: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+}).openapi("Repository");
+
+const sessionFields = {
+  id: z.string(),
+  repositoryId: z.string(),
+  title: z.string(),
+  agentName: z.string().nullable(),
+  issueId: z.string().nullable(),
+  issueTitle: z.string().nullable(),
+  issueUrl: z.string().nullable(),
+  status: z.enum(SESSION_STATUSES as [SessionStatus, ...SessionStatus[]]),
+  isWorktree: z.boolean(),
+  worktreePath: z.string().nullable(),
+  worktreeName: z.string().nullable(),
+  branchName: z.string().nullable(),
+  baseBranch: z.string().nullable(),
+  createdWorktree: z.boolean(),
+  createdBranch: z.boolean(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  lastAccessedAt: z.string(),
+};
+
+/** A session as returned. */
+export const SessionSchema: z.ZodType<Session, Session> = z.object(sessionFields).openapi("Session");
+
+/** A deleted session, with the lifecycle's close result when there is one. */
+export const DeletedSessionSchema: z.ZodType<DeletedSessionBody, DeletedSessionBody> = z.object({
+  ...sessionFields,
+  worktreeRemoved: z.boolean().optional(),
+  branchDeleted: z.boolean().optional(),
+  branchKeptReason: z.string().nullable().optional(),
+}).openapi("DeletedSession");
+
+/** The list of repositories. */
+export const RepositoryListSchema: z.ZodType<{ repositories: Repository[] }, { repositories: Repository[] }> = z
+  .object({ repositories: z.array(RepositorySchema) }).openapi("RepositoryList");
+
+/** The list of sessions. */
+export const SessionListSchema: z.ZodType<{ sessions: Session[] }, { sessions: Session[] }> = z
+  .object({ sessions: z.array(SessionSchema) }).openapi("SessionList");
+
+/** The body of `POST /v1/repositories`; unknown fields are refused. */
+export const CreateRepositorySchema: z.ZodType<CreateRepositoryBody, CreateRepositoryBody> = z.strictObject({
+  path: z.string().openapi({ example: "/home/me/app" }),
+  name: z.string().openapi({ example: "app" }),
+  isGitRepository: z.boolean().optional(),
+  sessionsPath: z.string().optional(),
+  defaultBranch: z.string().optional(),
+  defaultRemote: z.string().optional(),
+}).openapi("CreateRepository");
+
+/** The body of `POST /v1/sessions`; unknown fields are refused. */
+export const CreateSessionSchema: z.ZodType<CreateSessionBody, CreateSessionBody> = z.strictObject({
+  repositoryId: z.string(),
+  title: z.string().openapi({ example: "Add dark mode" }),
+  agentName: z.string().optional(),
+  issueId: z.string().optional(),
+  issueTitle: z.string().optional(),
+  issueUrl: z.string().optional(),
+  isWorktree: z.boolean(),
+  worktreeName: z.string().optional(),
+  branchName: z.string().optional(),
+  worktreePath: z.string().optional().openapi({
+    description: "Without a worktree lifecycle: the worktree's absolute path, stored as metadata.",
+  }),
+  baseRef: z.string().optional().openapi({ description: "With a worktree lifecycle: where a new branch starts." }),
+  useExistingBranch: z.boolean().optional().openapi({
+    description: "With a worktree lifecycle: check out the existing branchName instead of creating it.",
+  }),
+}).openapi("CreateSession");
+
+/** The body of `PATCH /v1/sessions/{id}`; unknown fields are refused. */
+export const UpdateSessionSchema: z.ZodType<UpdateSessionBody, UpdateSessionBody> = z.strictObject({
+  title: z.string().optional(),
+  status: z.enum(SESSION_STATUSES as [SessionStatus, ...SessionStatus[]]).optional(),
+}).openapi("UpdateSession");
+
+/** The body of `PUT /v1/sessions/{id}/secret`; unknown fields are refused. */
+export const PutSecretSchema: z.ZodType<PutSecretBody, PutSecretBody> = z.strictObject({
+  encryptedSecret: z.string(),
+  nonce: z.string(),
+}).openapi("PutSecret");
+
+/** A session's secret. */
+export const SecretSchema: z.ZodType<SecretBody, SecretBody> = z.object({
+  sessionId: z.string(),
+  secret: z.string(),
+}).openapi("Secret");
+
+/** The answer of storing a secret. */
+export const SecretStoredSchema: z.ZodType<SecretStoredBody, SecretStoredBody> = z.object({
+  sessionId: z.string(),
+  stored: z.literal(true),
+}).openapi("SecretStored");
+
+/** The health answer. */
+export const HealthSchema: z.ZodType<HealthBody, HealthBody> = z.object({ status: z.literal("ok") }).openapi("Health");
+
+/** What `reconcile` reports. */
+export const ReconcileReportSchema: z.ZodType<ReconcileReport, ReconcileReport> = z.object({
+  dryRun: z.boolean(),
+  findings: z.array(z.object({
+    kind: z.string(),
+    sessionId: z.string().nullable(),
+    path: z.string().nullable(),
+    branch: z.string().nullable(),
+    action: z.string(),
+    detail: z.string(),
+  })),
+}).openapi("ReconcileReport");
+
+/** `{id}` in a path. */
+export const IdParamsSchema: z.ZodObject<{ id: z.ZodString }> = z.object({ id: idParameter("id") });
+
+/** `?repositoryId=`. */
+export const SessionQuerySchema: z.ZodObject<{ repositoryId: z.ZodOptional<z.ZodString> }> = z.object({
+  repositoryId: z.string().optional().openapi({ param: { name: "repositoryId", in: "query" } }),
+});
+
+type Flag = z.ZodOptional<z.ZodEnum<{ true: "true"; false: "false" }>>;
+const flag = (name: string, description: string): Flag =>
+  z.enum(["true", "false"]).optional().openapi({ param: { name, in: "query" }, description });
+
+/** `?force=&deleteBranch=`. */
+export const DeleteSessionQuerySchema: z.ZodObject<{ force: Flag; deleteBranch: Flag }> = z.object({
+  force: flag("force", "With a lifecycle: discard uncommitted changes and unmerged commits."),
+  deleteBranch: flag("deleteBranch", "With a lifecycle: delete the branch too, when the lifecycle created it."),
+});
+
+/** `?dryRun=`. */
+export const ReconcileQuerySchema: z.ZodObject<{ dryRun: Flag }> = z.object({
+  dryRun: flag("dryRun", "Only report; change nothing."),
+});
+
+/** The server-sent events stream, documented as text. */
+export const EventStreamSchema: z.ZodString = z.string().openapi({
+  description: "One `event:` per lifecycle change (its type) with the event as JSON in `data:`; first a `ready` event.",
+});
