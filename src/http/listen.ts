@@ -1,0 +1,50 @@
+/**
+ * Serving a fetch handler with the runtime's own server (`Deno.serve` or `Bun.serve`), chosen at
+ * run time. The adapters are small and alike; everything else about the server is shared.
+ *
+ * @module
+ */
+
+/** A request handler in the web-standard shape, for example `app.fetch`. */
+export type FetchHandler = (request: Request) => Response | Promise<Response>;
+
+/** Where to listen: a TCP host and port, or a Unix domain socket. */
+export interface ListenOptions {
+  /** Interface to bind; `127.0.0.1` by default. */
+  hostname?: string;
+  /** TCP port; `0` picks a free one. */
+  port?: number;
+  /** Listen on this Unix domain socket instead of TCP. */
+  path?: string;
+}
+
+/** A listening server. */
+export interface Listener {
+  /** `http://host:port` for TCP, or `http+unix://<encoded path>` for a socket. */
+  url: string;
+  /** The bound TCP port, or `null` on a socket. */
+  port: number | null;
+  /** The socket path, or `null` on TCP. */
+  path: string | null;
+  /** Stops accepting connections and resolves once the requests in flight have been answered. */
+  shutdown(): Promise<void>;
+}
+
+/** The adapter every runtime provides. */
+export type Listen = (handler: FetchHandler, options: ListenOptions) => Promise<Listener>;
+
+/** True under Bun. */
+export const isBun: boolean = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+
+/** Serves `handler` with the current runtime's native server. */
+export async function listen(handler: FetchHandler, options: ListenOptions = {}): Promise<Listener> {
+  const adapter: { listen: Listen } = isBun ? await import("./listen_bun.ts") : await import("./listen_deno.ts");
+  return adapter.listen(handler, options);
+}
+
+/** The URL printed for a listener. */
+export function listenerUrl(hostname: string, port: number | null, path: string | null): string {
+  if (path !== null) return `http+unix://${encodeURIComponent(path)}`;
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+  return `http://${host}:${port}`;
+}

@@ -1,0 +1,180 @@
+/**
+ * The local server, shared by every runtime: the data directory, the API token, the database key,
+ * SQLite, the app, and a graceful stop. The runtime-specific part is only the listener.
+ *
+ * @module
+ */
+
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import { importDatabaseKey } from "../crypto.ts";
+import { decodeBase64, encodeBase64 } from "../base64.ts";
+import { LifecycleEvents } from "../events.ts";
+import type { SessionLifecycle } from "../lifecycle.ts";
+import { SessionSecretChain } from "../secret_chain.ts";
+import type { Keychain } from "../keychain.ts";
+import { type ClosableSqliteStore, openSqliteStore } from "../platform/sqlite.ts";
+import { ensureApiToken } from "../platform/token_file.ts";
+import { type AppType, createApp } from "./app.ts";
+import type { ErrorLogger } from "./errors.ts";
+import { LOOPBACK_HOSTS } from "./guard.ts";
+import { listen, type Listener } from "./listen.ts";
+
+/** The port `deno task serve` listens on unless told otherwise. */
+export const DEFAULT_PORT = 7717;
+
+/** The SQLite file's name inside the data directory. */
+export const DATABASE_FILE_NAME = "sessions.db";
+
+/** What the server's parts need besides the store, to build a lifecycle over them. */
+export interface ServerParts {
+  /** The store the app uses. */
+  store: ClosableSqliteStore;
+  /** The secret chain the app uses. */
+  chain: SessionSecretChain;
+  /** The events the app emits and streams. */
+  events: LifecycleEvents;
+  /** The data directory. */
+  dataDir: string;
+}
+
+/** Options of {@linkcode startServer}. */
+export interface ServerOptions {
+  /** Where the database and the token live (see `defaultDataDir`). */
+  dataDir: string;
+  /** Interface to bind; `127.0.0.1` by default. */
+  hostname?: string;
+  /** TCP port; `0` picks a free one. 7717 by default. */
+  port?: number;
+  /** Listen on this Unix domain socket instead of TCP. */
+  socket?: string;
+  /** Builds the worktree lifecycle over the server's parts; none by default. */
+  lifecycle?: (parts: ServerParts) => SessionLifecycle;
+  /** Extra Origin values to accept; none by default. */
+  allowedOrigins?: readonly string[];
+  /** The keychain layer of the secret chain; none by default. */
+  keychain?: Keychain | null;
+  /** Receives the causes of 500 answers. `console.error` by default. */
+  logError?: ErrorLogger;
+}
+
+/** A running server. */
+export interface RunningServer {
+  /** Where it listens. */
+  url: string;
+  /** The bound port, or `null` on a socket. */
+  port: number | null;
+  /** The bearer token clients send. */
+  token: string;
+  /** The file that holds it. */
+  tokenPath: string;
+  /** The SQLite file. */
+  databasePath: string;
+  /** The parts the app runs on. */
+  parts: ServerParts;
+  /** The app itself. */
+  app: AppType;
+  /** A note for the operator about the database key (for example a weaker key source), or `null`. */
+  warning: string | null;
+  /** Stops accepting, ends event streams, answers the requests in flight, closes the database. Idempotent. */
+  stop(): Promise<void>;
+}
+
+// TODO(database-key): replace with `resolveDatabaseKey` from src/platform/database_key.ts once it
+// lands on main. Until then the key is 32 random bytes kept next to the database, mode 0600.
+async function loadDatabaseKey(dataDir: string): Promise<{ key: CryptoKey; warning: string | null }> {
+  const path = join(dataDir, "database.key");
+  let raw: Uint8Array;
+  try {
+    raw = decodeBase64(readFileSync(path, "utf8").trim(), "database key file");
+  } catch (error) {
+    if ((error as { code?: string }).code !== "ENOENT") throw error;
+    raw = crypto.getRandomValues(new Uint8Array(32));
+    writeFileSync(path, `${encodeBase64(raw)}\n`, { mode: 0o600, flag: "wx" });
+    if (process.platform !== "win32") chmodSync(path, 0o600);
+  }
+  const key = await importDatabaseKey(raw);
+  raw.fill(0);
+  return { key, warning: `the database key is kept in a file (${path}), not in the OS keychain` };
+}
+
+// The loopback names, plus the bound address when it is a specific other one (not a wildcard).
+function hostNames(hostname: string): readonly string[] {
+  const name = hostname.includes(":") ? `[${hostname}]` : hostname.toLowerCase();
+  const wildcard = name === "0.0.0.0" || name === "[::]";
+  return LOOPBACK_HOSTS.includes(name) || wildcard ? LOOPBACK_HOSTS : [...LOOPBACK_HOSTS, name];
+}
+
+/**
+ * Starts the local server: makes the data directory (mode 0700) and the token on first start,
+ * opens SQLite in it, and serves the app with the runtime's native server. The Host allow-list
+ * is the loopback names with the bound port.
+ *
+ * @example
+ * ```ts ignore
+ * import { startServer } from "./serve.ts";
+ *
+ * const server = await startServer({ dataDir: "/tmp/slo", port: 0 });
+ * const response = await fetch(`${server.url}/v1/sessions`, {
+ *   headers: { authorization: `Bearer ${server.token}` },
+ * });
+ * console.log(await response.json()); // { sessions: [] }
+ * await server.stop();
+ * ```
+ */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { dataDir } = options;
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const { token, path: tokenPath } = ensureApiToken(dataDir);
+  const { key, warning } = await loadDatabaseKey(dataDir);
+  const databasePath = join(dataDir, DATABASE_FILE_NAME);
+  const store = openSqliteStore(databasePath);
+  const events = new LifecycleEvents();
+  const chain = new SessionSecretChain({ store, databaseKey: key, keychain: options.keychain ?? null });
+  const parts: ServerParts = { store, chain, events, dataDir };
+  const shutdown = new AbortController();
+
+  let app: AppType | null = null;
+  let listener: Listener;
+  try {
+    // The Host allow-list needs the bound port, known only once listening; nothing is answered before.
+    listener = await listen(
+      (request) => app === null ? new Response("starting", { status: 503 }) : app.fetch(request),
+      options.socket !== undefined
+        ? { path: options.socket }
+        : { hostname: options.hostname ?? "127.0.0.1", port: options.port ?? DEFAULT_PORT },
+    );
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  const allowedHosts = listener.port === null
+    ? LOOPBACK_HOSTS
+    : hostNames(options.hostname ?? "127.0.0.1").map((host) => `${host}:${listener.port}`);
+  app = createApp({
+    store,
+    chain,
+    events,
+    token,
+    lifecycle: options.lifecycle?.(parts),
+    allowedHosts,
+    allowedOrigins: options.allowedOrigins ?? [],
+    logError: options.logError,
+    signal: shutdown.signal,
+  });
+
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      shutdown.abort();
+      try {
+        await listener.shutdown();
+      } finally {
+        store.close();
+      }
+    })();
+    return stopping;
+  };
+  return { url: listener.url, port: listener.port, token, tokenPath, databasePath, parts, app, warning, stop };
+}

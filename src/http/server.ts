@@ -1,0 +1,87 @@
+/**
+ * The server entry: `deno task serve` (or `bun src/http/server.ts`). Listens on 127.0.0.1:7717
+ * with SQLite in the platform's data directory, prints where it listens and where the token is,
+ * and on SIGINT or SIGTERM answers the requests in flight, closes the database and exits.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { defaultDataDir } from "../platform/data_dir.ts";
+import { DEFAULT_PORT, startServer } from "./serve.ts";
+
+const USAGE = `Usage: deno task serve [options]      (or: bun src/http/server.ts [options])
+
+The session-lifecycle-orchestrator local HTTP server.
+
+Options:
+  --port PORT        TCP port (default ${DEFAULT_PORT}; 0 picks a free one)
+  --host HOST        interface to bind (default 127.0.0.1)
+  --data-dir PATH    where the database and the API token live
+                     (default ${defaultDataDir()})
+  --socket PATH      listen on a Unix domain socket instead of TCP
+  --help             show this help
+
+Every route but GET /v1/health needs "Authorization: Bearer <token>"; the token is in
+<data dir>/token (mode 0600), made on first start. The API is described at /v1/openapi.json.
+`;
+
+function fail(message: string): never {
+  console.error(`error: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+/** Parses the command line, starts the server, and stops it on SIGINT or SIGTERM. */
+export async function main(args: string[]): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        port: { type: "string" },
+        host: { type: "string" },
+        "data-dir": { type: "string" },
+        socket: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  let port = DEFAULT_PORT;
+  if (values.port !== undefined) {
+    port = Number(values.port);
+    if (!/^\d+$/.test(values.port) || port > 65535) fail(`--port must be a number from 0 to 65535`);
+  }
+  if (values.socket !== undefined && (values.port !== undefined || values.host !== undefined)) {
+    fail("--socket cannot be combined with --port or --host");
+  }
+  const dataDir = values["data-dir"] ?? defaultDataDir();
+  const server = await startServer({ dataDir, hostname: values.host, port, socket: values.socket });
+  console.log(`session-lifecycle-orchestrator listening on ${server.url}`);
+  console.log(`token: ${server.tokenPath}`);
+  console.log(`database: ${server.databasePath}`);
+  if (server.warning !== null) console.warn(`warning: ${server.warning}`);
+
+  const stop = (signal: string) => {
+    console.log(`${signal}: finishing requests in flight, then closing the database`);
+    server.stop().then(
+      () => process.exit(0),
+      (error) => {
+        console.error("stopping failed:", error);
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGINT", () => stop("SIGINT"));
+  process.once("SIGTERM", () => stop("SIGTERM"));
+}
+
+if (import.meta.main) await main(process.argv.slice(2));

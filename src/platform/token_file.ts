@@ -1,0 +1,93 @@
+/**
+ * The server's API token, kept in a file only its owner can read: a client on the same machine,
+ * run by the same user, reads it from there.
+ *
+ * @module
+ */
+
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import { SessionError } from "../errors.ts";
+
+/** The token file's name inside the data directory. */
+export const TOKEN_FILE_NAME = "token";
+
+/** Shortest token accepted from the file; anything shorter (say, a truncated write) is replaced. */
+const MIN_TOKEN_LENGTH = 32;
+
+/** A new token: 32 random bytes, base64url without padding (43 characters). */
+export function generateApiToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/** The token and where it is kept. */
+export interface ApiTokenFile {
+  /** The bearer token. */
+  token: string;
+  /** `<dataDir>/token`. */
+  path: string;
+  /** Whether this call made it. */
+  created: boolean;
+}
+
+function readToken(path: string): string | null {
+  try {
+    const token = readFileSync(path, "utf8").trim();
+    return token.length >= MIN_TOKEN_LENGTH ? token : null;
+  } catch (error) {
+    if ((error as { code?: string }).code === "ENOENT") return null;
+    throw new SessionError("Storage", `reading the API token failed: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/**
+ * Reads `<dataDir>/token`, making it on first start (mode 0600, in a folder made with mode
+ * 0700). An existing file readable by others is narrowed to 0600. Two servers starting at once
+ * end up with the same token: only one exclusive create can win.
+ *
+ * @example
+ * ```ts
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { ensureApiToken } from "./token_file.ts";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "slo-"));
+ * const first = ensureApiToken(dir);
+ * console.log(first.created, ensureApiToken(dir).token === first.token); // true true
+ * ```
+ */
+export function ensureApiToken(dataDir: string): ApiTokenFile {
+  const path = join(dataDir, TOKEN_FILE_NAME);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const existing = readToken(path);
+  if (existing !== null) {
+    if (process.platform !== "win32" && (statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
+    return { token: existing, path, created: false };
+  }
+  const token = generateApiToken();
+  try {
+    // "wx" on a missing file, so that a concurrent first start cannot overwrite the winner's token.
+    writeFileSync(path, `${token}\n`, { mode: 0o600, flag: existsAsBroken(path) ? "w" : "wx" });
+  } catch (error) {
+    if ((error as { code?: string }).code !== "EEXIST") {
+      throw new SessionError("Storage", `writing the API token failed: ${(error as Error).message}`, { cause: error });
+    }
+    const winner = readToken(path);
+    if (winner !== null) return { token: winner, path, created: false };
+    throw new SessionError("Storage", `the API token file ${path} is unreadable or too short`);
+  }
+  if (process.platform !== "win32") chmodSync(path, 0o600);
+  return { token, path, created: true };
+}
+
+function existsAsBroken(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
