@@ -1,6 +1,6 @@
 /**
  * Runtime parts: the default SQLite driver (`node:sqlite`), and, as they land, git worktrees and
- * the OS keychain. They use `node:*` built-ins, which work in Deno, Node and Bun.
+ * the OS keychain, the default data directory and the server's token file. They use `node:*` built-ins, which work in Deno, Node and Bun.
  *
  * @example
  * ```ts
@@ -17,3 +17,5 @@
  */
 
 export { ClosableSqliteStore, openSqliteStore } from "./sqlite.ts";
+export { APP_DIR_NAME, type DataDirContext, defaultDataDir } from "./data_dir.ts";
+export { type ApiTokenFile, ensureApiToken, generateApiToken, TOKEN_FILE_NAME } from "./token_file.ts";
