@@ -87,3 +87,38 @@ export async function createRepository(t: TestServer, name = "app"): Promise<str
   if (status !== 201) throw new Error(`creating a repository answered ${status}: ${JSON.stringify(body)}`);
   return body.id;
 }
+
+/** One server-sent event. */
+export interface SseEvent {
+  event: string;
+  data: string;
+  id: string | null;
+}
+
+/** Reads server-sent events from a response body, one at a time. */
+export function sseReader(response: Response): { next(): Promise<SseEvent | null>; close(): Promise<void> } {
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  return {
+    async next() {
+      for (;;) {
+        const end = buffer.indexOf("\n\n");
+        if (end >= 0) {
+          const frame = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const lines = frame.split("\n").filter((line) => !line.startsWith(":"));
+          if (lines.length === 0) continue;
+          const field = (name: string) =>
+            lines.filter((line) => line.startsWith(`${name}: `)).map((line) => line.slice(name.length + 2));
+          return { event: field("event")[0] ?? "message", data: field("data").join("\n"), id: field("id")[0] ?? null };
+        }
+        const { done, value } = await reader.read();
+        if (done) return null;
+        buffer += value;
+      }
+    },
+    async close() {
+      await reader.cancel().catch(() => {});
+    },
+  };
+}

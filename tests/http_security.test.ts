@@ -48,7 +48,7 @@ test("http: every route but health is 401 without a token or with a wrong one", 
 test("http: a foreign Host is 403 even with the token, and loopback names with the port pass", async () => {
   const t = await startTestServer();
   try {
-    const port = t.server.port;
+    const port = t.server.port!;
     const authorization = `Bearer ${t.server.token}`;
     for (const host of ["evil.example", `evil.example:${port}`, `127.0.0.1:${port + 1}`, "localhost.evil.example"]) {
       for (const path of ["/v1/sessions", "/v1/health"]) {
