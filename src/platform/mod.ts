@@ -1,6 +1,6 @@
 /**
- * Runtime parts: the default SQLite driver (`node:sqlite`), and, as they land, git worktrees and
- * the OS keychain. They use `node:*` built-ins, which work in Deno, Node and Bun.
+ * Runtime parts: the default SQLite driver (`node:sqlite`), the OS keychain and where the
+ * database key lives. They use `node:*` built-ins and npm packages that work in Deno, Node and Bun.
  *
  * @example
  * ```ts
@@ -17,3 +17,13 @@
  */
 
 export { ClosableSqliteStore, openSqliteStore } from "./sqlite.ts";
+export { keychainWorks, openDefaultKeychain, OsKeychain, type OsKeychainOptions } from "./keychain.ts";
+export type { Keychain } from "../keychain.ts";
+export {
+  DATABASE_KEY_ACCOUNT,
+  DATABASE_KEY_ENV,
+  DATABASE_KEY_FILE,
+  resolveDatabaseKey,
+  type ResolveDatabaseKeyOptions,
+  type ResolvedDatabaseKey,
+} from "./database_key.ts";
