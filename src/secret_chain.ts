@@ -88,6 +88,9 @@ export class SessionSecretChain {
    * sealed secret is `Encryption`, never a silent wrong key.
    */
   resolve(sessionId: string): Promise<Uint8Array | null> {
+    // The hot path first: only valid ids are ever cached, so a hit needs no validation.
+    const cached = this.#cache.get(sessionId);
+    if (cached !== undefined) return Promise.resolve(cached);
     let id: string;
     try {
       id = parseId(sessionId, "session id");

@@ -29,6 +29,8 @@ export async function startTestServer(options: Partial<ServerOptions> = {}): Pro
   const server = await startServer({
     dataDir: dir.path,
     port: 0,
+    keychain: null,
+    env: {},
     logError: (message, cause) => logged.push({ message, cause }),
     ...options,
   });

@@ -5,6 +5,7 @@ import { decodeBase64, encodeBase64 } from "../src/base64.ts";
 import { importDatabaseKey } from "../src/crypto.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { DATABASE_KEY_FILE } from "../src/platform/database_key.ts";
 import { createRepository, startTestServer } from "./http_fixture.ts";
 
 test("http: health answers without a token", async () => {
@@ -193,7 +194,7 @@ test("http: a secret sealed by the caller is stored with PUT and resolved with G
     });
     const before = (await t.callJson(`/v1/sessions/${session.id}/secret`)).body.secret;
     // Seal a new secret under the server's database key, as a same-machine client holding it would.
-    const raw = decodeBase64(readFileSync(join(t.dataDir, "database.key"), "utf8").trim());
+    const raw = decodeBase64(readFileSync(join(t.dataDir, DATABASE_KEY_FILE), "utf8").trim());
     const key = await importDatabaseKey(raw);
     const secret = generateSessionSecret();
     const sealed = await encryptSessionSecret(key, session.id, secret);

@@ -5,17 +5,16 @@
  * @module
  */
 
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import process from "node:process";
-import { importDatabaseKey } from "../crypto.ts";
-import { decodeBase64, encodeBase64 } from "../base64.ts";
 import { LifecycleEvents } from "../events.ts";
 import type { SessionLifecycle } from "../lifecycle.ts";
 import { SessionSecretChain } from "../secret_chain.ts";
 import type { Keychain } from "../keychain.ts";
 import { type ClosableSqliteStore, openSqliteStore } from "../platform/sqlite.ts";
 import { ensureApiToken } from "../platform/token_file.ts";
+import { resolveDatabaseKey } from "../platform/database_key.ts";
+import { keychainWorks, openDefaultKeychain } from "../platform/keychain.ts";
 import { type AppType, createApp } from "./app.ts";
 import type { ErrorLogger } from "./errors.ts";
 import { LOOPBACK_HOSTS } from "./guard.ts";
@@ -53,8 +52,13 @@ export interface ServerOptions {
   lifecycle?: (parts: ServerParts) => SessionLifecycle;
   /** Extra Origin values to accept; none by default. */
   allowedOrigins?: readonly string[];
-  /** The keychain layer of the secret chain; none by default. */
+  /**
+   * The OS keychain: home of the database key on first start, and the last layer of the secret
+   * chain. `openDefaultKeychain()` by default; `null` for none (the key then lives in a file).
+   */
   keychain?: Keychain | null;
+  /** Environment variables, for `SESSION_LIFECYCLE_DATABASE_KEY`; `process.env` by default. */
+  env?: Record<string, string | undefined>;
   /** Receives the causes of 500 answers. `console.error` by default. */
   logError?: ErrorLogger;
 }
@@ -75,28 +79,12 @@ export interface RunningServer {
   parts: ServerParts;
   /** The app itself. */
   app: AppType;
+  /** Where the database key came from. */
+  keySource: "env" | "keychain" | "file";
   /** A note for the operator about the database key (for example a weaker key source), or `null`. */
   warning: string | null;
   /** Stops accepting, ends event streams, answers the requests in flight, closes the database. Idempotent. */
   stop(): Promise<void>;
-}
-
-// TODO(database-key): replace with `resolveDatabaseKey` from src/platform/database_key.ts once it
-// lands on main. Until then the key is 32 random bytes kept next to the database, mode 0600.
-async function loadDatabaseKey(dataDir: string): Promise<{ key: CryptoKey; warning: string | null }> {
-  const path = join(dataDir, "database.key");
-  let raw: Uint8Array;
-  try {
-    raw = decodeBase64(readFileSync(path, "utf8").trim(), "database key file");
-  } catch (error) {
-    if ((error as { code?: string }).code !== "ENOENT") throw error;
-    raw = crypto.getRandomValues(new Uint8Array(32));
-    writeFileSync(path, `${encodeBase64(raw)}\n`, { mode: 0o600, flag: "wx" });
-    if (process.platform !== "win32") chmodSync(path, 0o600);
-  }
-  const key = await importDatabaseKey(raw);
-  raw.fill(0);
-  return { key, warning: `the database key is kept in a file (${path}), not in the OS keychain` };
 }
 
 // The loopback names, plus the bound address when it is a specific other one (not a wildcard).
@@ -127,11 +115,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { dataDir } = options;
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const { token, path: tokenPath } = ensureApiToken(dataDir);
-  const { key, warning } = await loadDatabaseKey(dataDir);
+  const requested = options.keychain === undefined ? openDefaultKeychain() : options.keychain;
+  // A keychain that cannot answer (no unlocked collection) would fail every provision; leave it out.
+  const keychain = requested !== null && await keychainWorks(requested) ? requested : null;
+  const { key, source: keySource, warning } = await resolveDatabaseKey({ dataDir, env: options.env, keychain });
   const databasePath = join(dataDir, DATABASE_FILE_NAME);
   const store = openSqliteStore(databasePath);
   const events = new LifecycleEvents();
-  const chain = new SessionSecretChain({ store, databaseKey: key, keychain: options.keychain ?? null });
+  const chain = new SessionSecretChain({ store, databaseKey: key, keychain });
   const parts: ServerParts = { store, chain, events, dataDir };
   const shutdown = new AbortController();
 
@@ -176,5 +167,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     })();
     return stopping;
   };
-  return { url: listener.url, port: listener.port, token, tokenPath, databasePath, parts, app, warning, stop };
+  return {
+    url: listener.url,
+    port: listener.port,
+    token,
+    tokenPath,
+    databasePath,
+    parts,
+    app,
+    keySource,
+    warning,
+    stop,
+  };
 }

@@ -68,7 +68,8 @@ export async function main(args: string[]): Promise<void> {
   console.log(`session-lifecycle-orchestrator listening on ${server.url}`);
   console.log(`token: ${server.tokenPath}`);
   console.log(`database: ${server.databasePath}`);
-  if (server.warning !== null) console.warn(`warning: ${server.warning}`);
+  console.log(`database key: ${server.keySource}`);
+  if (server.warning !== null) console.warn(server.warning);
 
   const stop = (signal: string) => {
     console.log(`${signal}: finishing requests in flight, then closing the database`);

@@ -1,6 +1,6 @@
 /**
- * Runtime parts: the default SQLite driver (`node:sqlite`), and, as they land, git worktrees and
- * the OS keychain, the default data directory and the server's token file. They use `node:*` built-ins, which work in Deno, Node and Bun.
+ * Runtime parts: the default SQLite driver (`node:sqlite`), the OS keychain, where the
+ * database key lives, the default data directory and the server's token file. They use `node:*` built-ins and npm packages that work in Deno, Node and Bun.
  *
  * @example
  * ```ts
@@ -17,5 +17,15 @@
  */
 
 export { ClosableSqliteStore, openSqliteStore } from "./sqlite.ts";
+export { keychainWorks, openDefaultKeychain, OsKeychain, type OsKeychainOptions } from "./keychain.ts";
+export type { Keychain } from "../keychain.ts";
+export {
+  DATABASE_KEY_ACCOUNT,
+  DATABASE_KEY_ENV,
+  DATABASE_KEY_FILE,
+  resolveDatabaseKey,
+  type ResolveDatabaseKeyOptions,
+  type ResolvedDatabaseKey,
+} from "./database_key.ts";
 export { APP_DIR_NAME, type DataDirContext, defaultDataDir } from "./data_dir.ts";
 export { type ApiTokenFile, ensureApiToken, generateApiToken, TOKEN_FILE_NAME } from "./token_file.ts";

@@ -1,0 +1,73 @@
+// Secret chain benchmarks (issue 4): a memory hit against Map.get plus a copy, and a cold resolve
+// from SQLite against the raw driver's select plus one WebCrypto decrypt.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { decryptSessionSecret, generateDatabaseKey, SessionSecretChain, SqliteStore } from "../mod.ts";
+import { SQL } from "../src/store/sqlite_store.ts";
+import { compare, type Comparison } from "./harness.ts";
+
+/** Runs the secret chain comparisons. */
+export async function benchSecrets(): Promise<Comparison[]> {
+  const dir = mkdtempSync(join(tmpdir(), "slo-bench-"));
+  try {
+    const database = new DatabaseSync(join(dir, "bench.db"));
+    const store = new SqliteStore(database);
+    const databaseKey = await generateDatabaseKey();
+    const repository = await store.createRepository({ path: "/bench/app", name: "app" });
+    const count = 300;
+    const rounds = 7;
+    const ids: string[] = [];
+    const writer = new SessionSecretChain({ store, databaseKey });
+    // Baseline and subject rounds alternate over fresh indices: (rounds + 1) rounds each, never wrapping.
+    for (let i = 0; i < count * (rounds + 1) * 2; i++) {
+      const id = crypto.randomUUID();
+      await store.createSession({ id, repositoryId: repository.id, title: "bench", isWorktree: false });
+      await writer.provision(id);
+      ids.push(id);
+    }
+
+    // Hot: the chain's memory layer against a bare map holding the same keys.
+    const hot = new SessionSecretChain({ store, databaseKey });
+    const map = new Map<string, Uint8Array>();
+    const hotIds = ids.slice(0, 1024);
+    for (const id of hotIds) map.set(id, (await hot.resolve(id))!);
+    let sink = 0;
+    const memory = await compare("resolve, memory hit vs Map.get + copy", {
+      baseline: (i) => (sink += map.get(hotIds[i & 1023])!.slice()[0]),
+      // The promise itself is awaited by the harness, as a caller would await it.
+      subject: (i) => hot.resolve(hotIds[i & 1023]),
+      count: 100_000,
+      rounds,
+      target: 0.5,
+    });
+
+    // Cold: every subject call resolves an id its chain has never seen.
+    const cold = new SessionSecretChain({ store, databaseKey });
+    const select = database.prepare(SQL.getSecret);
+    const fromStore = await compare("resolve, cold from SQLite vs raw select + decrypt", {
+      baseline: async (i) => {
+        const id = ids[i];
+        const row = select.get(id) as { encrypted_secret: Uint8Array; nonce: Uint8Array };
+        const secret = await decryptSessionSecret(databaseKey, id, {
+          encryptedSecret: row.encrypted_secret,
+          nonce: row.nonce,
+        });
+        sink += secret[0];
+      },
+      subject: async (i) => {
+        const secret = await cold.resolve(ids[i]);
+        sink += secret![0];
+      },
+      count,
+      rounds,
+      target: 0.5,
+    });
+    database.close();
+    if (sink === -1) console.log(sink);
+    return [memory, fromStore];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
