@@ -1,0 +1,174 @@
+// The HTTP mapping of the worktree lifecycle, against a small in-test lifecycle over the core
+// functions: which calls the routes make, with what, and how their answers and errors come back.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  type ClosedSession,
+  type CloseSessionOptions,
+  createSession,
+  deleteSession,
+  type OpenSessionParams,
+  type ReconcileOptions,
+  type ReconcileReport,
+  type Session,
+  SessionError,
+  type SessionLifecycle,
+} from "../mod.ts";
+import type { ServerParts } from "../src/http/serve.ts";
+import { createRepository, sseReader, startTestServer } from "./http_fixture.ts";
+
+class FakeLifecycle implements SessionLifecycle {
+  readonly calls: { method: string; args: unknown[] }[] = [];
+  readonly dirty = new Set<string>();
+  constructor(private readonly parts: ServerParts) {}
+
+  async open(params: OpenSessionParams): Promise<Session> {
+    this.calls.push({ method: "open", args: [params] });
+    const { baseRef: _baseRef, useExistingBranch: _existing, sessionId, ...create } = params;
+    const session = await createSession(
+      this.parts.store,
+      create,
+      sessionId,
+      `/worktrees/${params.repositoryId}/${params.worktreeName}`,
+    );
+    await this.parts.chain.provision(session.id);
+    this.parts.events.emit({ type: "session.created", session });
+    return session;
+  }
+
+  async close(sessionId: string, options: CloseSessionOptions = {}): Promise<ClosedSession | null> {
+    this.calls.push({ method: "close", args: [sessionId, options] });
+    if (this.dirty.has(sessionId) && !options.force) {
+      throw new SessionError("Conflict", "the worktree has uncommitted changes; pass force to discard them");
+    }
+    this.dirty.delete(sessionId);
+    const session = await deleteSession(this.parts.store, sessionId);
+    if (session === null) return null;
+    await this.parts.chain.forget(sessionId);
+    this.parts.events.emit({ type: "session.deleted", session });
+    return {
+      session,
+      worktreeRemoved: session.isWorktree,
+      branchDeleted: options.deleteBranch === true,
+      branchKeptReason: options.deleteBranch === true ? null : "not asked to delete it",
+    };
+  }
+
+  reconcile(options: ReconcileOptions = {}): Promise<ReconcileReport> {
+    this.calls.push({ method: "reconcile", args: [options] });
+    return Promise.resolve({
+      dryRun: options.dryRun === true,
+      findings: [{
+        kind: "orphan-worktree",
+        sessionId: null,
+        path: "/worktrees/x/lost",
+        branch: null,
+        action: options.dryRun ? "none" : "removed",
+        detail: "a worktree no session records",
+      }],
+    });
+  }
+}
+
+async function withLifecycle(
+  run: (t: Awaited<ReturnType<typeof startTestServer>>, fake: FakeLifecycle) => Promise<void>,
+) {
+  let fake: FakeLifecycle | null = null;
+  const t = await startTestServer({ lifecycle: (parts) => (fake = new FakeLifecycle(parts)) });
+  try {
+    await run(t, fake!);
+  } finally {
+    await t.close();
+  }
+}
+
+test("http+lifecycle: POST of a worktree session opens it through the lifecycle with baseRef", async () => {
+  await withLifecycle(async (t, fake) => {
+    const repositoryId = await createRepository(t);
+    const events = sseReader(await t.call("/v1/events"));
+    assert.equal((await events.next())?.event, "ready");
+    const created = await t.callJson("/v1/sessions", {
+      method: "POST",
+      json: {
+        repositoryId,
+        title: "wt",
+        isWorktree: true,
+        worktreeName: "wt",
+        branchName: "feature/x",
+        baseRef: "main",
+        useExistingBranch: true,
+      },
+    });
+    assert.equal(created.status, 201);
+    assert.equal(created.body.worktreePath, `/worktrees/${repositoryId}/wt`);
+    assert.deepEqual(fake.calls.map((c) => c.method), ["open"]);
+    const params = fake.calls[0].args[0] as OpenSessionParams;
+    assert.equal(params.baseRef, "main");
+    assert.equal(params.useExistingBranch, true);
+    assert.equal(params.branchName, "feature/x");
+    assert.equal("worktreePath" in params, false);
+    // The lifecycle emits its own event; the route adds none.
+    assert.equal((await events.next())?.event, "session.created");
+    const plain = await t.callJson("/v1/sessions", {
+      method: "POST",
+      json: { repositoryId, title: "plain", isWorktree: false },
+    });
+    assert.equal(plain.status, 201);
+    assert.deepEqual(fake.calls.map((c) => c.method), ["open"]);
+    const next = await events.next();
+    assert.equal(JSON.parse(next!.data).session.id, plain.body.id);
+    await events.close();
+
+    const chosenPath = await t.callJson("/v1/sessions", {
+      method: "POST",
+      json: { repositoryId, title: "x", isWorktree: true, worktreeName: "y", worktreePath: "/elsewhere/y" },
+    });
+    assert.equal(chosenPath.status, 400);
+    assert.match(chosenPath.body.error.message, /worktreePath/);
+  });
+});
+
+test("http+lifecycle: DELETE closes through the lifecycle; a dirty worktree is 409 until force", async () => {
+  await withLifecycle(async (t, fake) => {
+    const repositoryId = await createRepository(t);
+    const { body: session } = await t.callJson("/v1/sessions", {
+      method: "POST",
+      json: { repositoryId, title: "wt", isWorktree: true, worktreeName: "wt", branchName: "session/wt" },
+    });
+    fake.dirty.add(session.id);
+    const refused = await t.callJson(`/v1/sessions/${session.id}?deleteBranch=true`, { method: "DELETE" });
+    assert.equal(refused.status, 409);
+    assert.equal(refused.body.error.kind, "Conflict");
+    assert.equal((await t.callJson(`/v1/sessions/${session.id}`)).status, 200);
+
+    const closed = await t.callJson(`/v1/sessions/${session.id}?force=true&deleteBranch=true`, { method: "DELETE" });
+    assert.equal(closed.status, 200);
+    assert.equal(closed.body.id, session.id);
+    assert.equal(closed.body.worktreePath, session.worktreePath);
+    assert.equal(closed.body.worktreeRemoved, true);
+    assert.equal(closed.body.branchDeleted, true);
+    assert.equal(closed.body.branchKeptReason, null);
+    assert.deepEqual(fake.calls.filter((c) => c.method === "close").map((c) => c.args[1]), [
+      { force: false, deleteBranch: true },
+      { force: true, deleteBranch: true },
+    ]);
+    const again = await t.callJson(`/v1/sessions/${session.id}`, { method: "DELETE" });
+    assert.equal(again.status, 404);
+    assert.equal(again.body.error.kind, "SessionNotFound");
+    const badFlag = await t.callJson(`/v1/sessions/${session.id}?force=yes`, { method: "DELETE" });
+    assert.equal(badFlag.status, 400);
+  });
+});
+
+test("http+lifecycle: POST /v1/reconcile returns the lifecycle's report, dryRun passed through", async () => {
+  await withLifecycle(async (t, fake) => {
+    const dry = await t.callJson("/v1/reconcile?dryRun=true", { method: "POST" });
+    assert.equal(dry.status, 200);
+    assert.equal(dry.body.dryRun, true);
+    assert.equal(dry.body.findings[0].action, "none");
+    const real = await t.callJson("/v1/reconcile", { method: "POST" });
+    assert.equal(real.body.dryRun, false);
+    assert.equal(real.body.findings[0].action, "removed");
+    assert.deepEqual(fake.calls.map((c) => c.args[0]), [{ dryRun: true }, { dryRun: false }]);
+  });
+});
