@@ -5,7 +5,7 @@
  * @module
  */
 
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { LifecycleEvents } from "../events.ts";
 import type { SessionLifecycle } from "../lifecycle.ts";
@@ -163,6 +163,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         await listener.shutdown();
       } finally {
         store.close();
+        // A socket file left behind would make the next start fail with "address in use".
+        if (options.socket !== undefined) rmSync(options.socket, { force: true });
       }
     })();
     return stopping;

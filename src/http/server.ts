@@ -65,16 +65,19 @@ export async function main(args: string[]): Promise<void> {
   }
   const dataDir = values["data-dir"] ?? defaultDataDir();
   const server = await startServer({ dataDir, hostname: values.host, port, socket: values.socket });
-  console.log(`session-lifecycle-orchestrator listening on ${server.url}`);
-  console.log(`token: ${server.tokenPath}`);
-  console.log(`database: ${server.databasePath}`);
-  console.log(`database key: ${server.keySource}`);
   if (server.warning !== null) console.warn(server.warning);
+  console.log(`token: ${server.tokenPath}`);
+  console.log(`database: ${server.databasePath} (key from ${server.keySource})`);
+  // Last, so a supervisor or test that waits for this line finds the rest already printed.
+  console.log(`session-lifecycle-orchestrator listening on ${server.url}`);
 
   const stop = (signal: string) => {
     console.log(`${signal}: finishing requests in flight, then closing the database`);
     server.stop().then(
-      () => process.exit(0),
+      () => {
+        console.log("stopped: requests answered, database closed");
+        process.exit(0);
+      },
       (error) => {
         console.error("stopping failed:", error);
         process.exit(1);

@@ -1,0 +1,45 @@
+// The typed HTTP client against a running server (`deno task serve`):
+//   deno run -A examples/http_client.ts [URL] [TOKEN_FILE]     (or: bun examples/http_client.ts …)
+// URL defaults to http://127.0.0.1:7717 and TOKEN_FILE to <default data dir>/token. The client is
+// typed by the server's routes: a wrong field or path is a compile error, not a 400 at run time.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import { hc } from "hono/client";
+import type { AppType } from "../src/http/mod.ts";
+import { defaultDataDir } from "../src/platform/mod.ts";
+
+const url = process.argv[2] ?? "http://127.0.0.1:7717";
+const tokenFile = process.argv[3] ?? join(defaultDataDir(), "token");
+const token = readFileSync(tokenFile, "utf8").trim();
+const client = hc<AppType>(url, { headers: { authorization: `Bearer ${token}` } });
+
+const health = await client.v1.health.$get();
+console.log("health:", (await health.json()).status);
+
+const createdRepository = await client.v1.repositories.$post({
+  json: { path: `/src/example-${crypto.randomUUID()}`, name: "example" },
+});
+if (createdRepository.status !== 201) throw new Error(`creating a repository: ${createdRepository.status}`);
+const repository = await createdRepository.json();
+
+const createdSession = await client.v1.sessions.$post({
+  json: { repositoryId: repository.id, title: "Try the typed client", isWorktree: false },
+});
+if (createdSession.status !== 201) throw new Error(`creating a session: ${createdSession.status}`);
+const session = await createdSession.json();
+console.log(`created session ${session.id} (${session.status})`);
+
+const secret = await client.v1.sessions[":id"].secret.$get({ param: { id: session.id } });
+if (secret.status === 200) console.log("secret bytes:", atob((await secret.json()).secret).length);
+
+const listed = await client.v1.sessions.$get({ query: { repositoryId: repository.id } });
+if (listed.status === 200) console.log("sessions in repository:", (await listed.json()).sessions.length);
+
+const deleted = await client.v1.sessions[":id"].$delete({ param: { id: session.id }, query: {} });
+if (deleted.status === 200) console.log(`deleted session ${(await deleted.json()).id}`);
+const again = await client.v1.sessions[":id"].$delete({ param: { id: session.id }, query: {} });
+if (again.status === 404) console.log("deleting again:", (await again.json()).error.kind);
+
+const removed = await client.v1.repositories[":id"].$delete({ param: { id: repository.id } });
+console.log("repository removed:", removed.status === 200);
