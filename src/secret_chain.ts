@@ -156,16 +156,19 @@ export class SessionSecretChain {
 
   /**
    * Removes the session's secret from every layer. Every layer is tried even when one fails;
-   * the first failure is then thrown.
+   * the first failure is then thrown. After `deleteSession`, whose row removal took the sealed
+   * secret with it, pass `{ rowDeleted: true }` to skip the store's now pointless write.
    */
-  async forget(sessionId: string): Promise<void> {
+  async forget(sessionId: string, options: { rowDeleted?: boolean } = {}): Promise<void> {
     const id = parseId(sessionId, "session id");
     this.#bump(id);
     this.#cache.remove(id)?.fill(0);
     const failures: unknown[] = [];
-    await this.#store.deleteSessionSecret(id).catch((error) =>
-      failures.push(toStorageError(error, "deleting a session secret"))
-    );
+    if (!options.rowDeleted) {
+      await this.#store.deleteSessionSecret(id).catch((error) =>
+        failures.push(toStorageError(error, "deleting a session secret"))
+      );
+    }
     if (this.#keychain !== null) {
       await this.#keychain.delete(this.#service, id).catch((error) => failures.push(error));
     }

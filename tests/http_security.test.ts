@@ -112,12 +112,12 @@ test("http: isAllowedHost matches names with any port, or name:port exactly", ()
   assert.equal(isAllowedHost("", ["localhost"]), false);
 });
 
-test("http: tokenMatches accepts only the exact token, whatever the length", async () => {
+test("http: tokenMatches accepts only the exact token, whatever the length", () => {
   const token = "0123456789abcdef0123456789abcdef";
-  const expected = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token)));
-  assert.equal(await tokenMatches(token, expected), true);
-  for (const other of ["", token.slice(0, -1), `${token}0`, token.toUpperCase(), `x${token.slice(1)}`]) {
-    assert.equal(await tokenMatches(other, expected), false, other);
+  const expected = new TextEncoder().encode(token);
+  assert.equal(tokenMatches(token, expected), true);
+  for (const other of ["", token.slice(0, -1), `${token}0`, token.toUpperCase(), `x${token.slice(1)}`, "\u0000"]) {
+    assert.equal(tokenMatches(other, expected), false, other);
   }
 });
 

@@ -176,3 +176,20 @@ test("a restart (new cache, same SQLite file, same key) recovers every secret, a
     dir.remove();
   }
 });
+
+test("forget after a session delete clears the caches without another store write", async () => {
+  const store = new MemoryStore();
+  const id = await newSession(store);
+  const counting = { ...countingStore(store), deletes: 0 };
+  counting.deleteSessionSecret = (sessionId: string) => {
+    counting.deletes++;
+    return store.deleteSessionSecret(sessionId);
+  };
+  const chain = new SessionSecretChain({ store: counting, databaseKey: await generateDatabaseKey() });
+  await chain.provision(id);
+  await store.deleteSession(id); // the secret row goes with the session
+  await chain.forget(id, { rowDeleted: true });
+  assert.equal(counting.deletes, 0);
+  assert.ok(!chain.cache.contains(id));
+  assert.equal(await chain.resolve(id), null);
+});

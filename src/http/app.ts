@@ -219,7 +219,9 @@ export function createApp(options: AppOptions): AppType {
     if (session === null) return null;
     // The row and its sealed secret are gone; the cache and keychain copies go now. A failure
     // there does not undo the committed delete, so it is logged rather than answered.
-    await chain.forget(id).catch((cause) => logError(`forgetting the secret of session ${id}`, cause));
+    await chain.forget(id, { rowDeleted: true }).catch((cause) =>
+      logError(`forgetting the secret of session ${id}`, cause)
+    );
     events.emit({ type: "session.deleted", session });
     return session;
   };
