@@ -103,6 +103,7 @@ async function checkRepository(
   sessions: Session[],
   info: RepositoryInfo,
   findings: ReconcileFinding[],
+  journaled: Set<string>,
 ) {
   const { git, dryRun } = context;
   const entries = await git.listWorktrees(info.topLevel);
@@ -123,6 +124,7 @@ async function checkRepository(
   for (const session of sessions) {
     if (!session.isWorktree || session.worktreePath === null) continue;
     const path = resolve(session.worktreePath);
+    if (journaled.has(path)) continue;
     if (existsSync(path)) {
       if (!registered.has(path)) {
         findings.push({
@@ -188,7 +190,8 @@ async function checkRepository(
   }
   for (const name of names.sort()) {
     const path = join(folder, name);
-    if (owned.has(path) || name === ".journal" || !statSync(path).isDirectory()) continue;
+    // A journaled folder was reported with its unfinished operation (it is still there on a dry run).
+    if (owned.has(path) || journaled.has(path) || name === ".journal" || !statSync(path).isDirectory()) continue;
     const entry = registered.get(path);
     findings.push({
       kind: entry === undefined ? "unknown-folder" : "orphan-worktree",
@@ -228,6 +231,8 @@ export async function reconcileWorktrees(context: ReconcileContext): Promise<Rec
       });
     }
   }
+  // Only a dry run leaves entries behind; their folders are already reported above.
+  const journaled = new Set((await context.journal.list()).map((entry) => resolve(entry.path)));
   for (const repository of await context.store.listRepositories()) {
     const sessions = await context.store.listSessions({ repositoryId: repository.id });
     const usesWorktrees = repository.isGitRepository || sessions.some((session) => session.isWorktree);
@@ -251,7 +256,7 @@ export async function reconcileWorktrees(context: ReconcileContext): Promise<Rec
     await context.lock(info, async () => {
       // Listed again under the lock, so a session opened or closed meanwhile is seen as it is now.
       const current = await context.store.listSessions({ repositoryId: repository.id });
-      await checkRepository(context, repository, current, info, findings);
+      await checkRepository(context, repository, current, info, findings, journaled);
     });
   }
   return { dryRun: context.dryRun, findings };
