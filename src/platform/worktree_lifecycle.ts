@@ -274,12 +274,12 @@ export class WorktreeLifecycle implements SessionLifecycle {
     if (isInside(realLocation(path), realLocation(info.topLevel))) {
       invalid(`the worktree ${path} would be inside the checkout ${info.topLevel}; choose another worktreesRoot`);
     }
-    const nameCheck = this.#git.checkBranchName(info.topLevel, branch);
-    nameCheck.catch(() => {});
-    const base = useExisting
-      ? null
-      : checked.baseRef ?? repository.defaultBranch ?? await this.#git.currentBranch(info.topLevel) ?? "HEAD";
-    await nameCheck;
+    // Both are read-only git calls: run side by side.
+    const [base] = await Promise.all([
+      useExisting ? null : checked.baseRef ?? repository.defaultBranch ??
+        this.#git.currentBranch(info.topLevel).then((b) => b ?? "HEAD"),
+      this.#git.checkBranchName(info.topLevel, branch),
+    ]);
     return await this.#lock(info, async () => {
       if (existsSync(path)) throw new SessionError("Conflict", `the folder ${path} already exists`);
       const exists = await this.#git.branchExists(info.topLevel, branch);

@@ -66,12 +66,17 @@ export async function deleteCreatedBranch(
   base: string | null,
   force: boolean,
 ): Promise<BranchOutcome> {
-  if (!(await git.branchExists(repository, branch))) {
-    return { deleted: false, keptReason: "the branch no longer exists" };
-  }
+  const missing = { deleted: false, keptReason: "the branch no longer exists" };
   if (!force) {
     const bases = base === null ? [] : [base];
-    let unmerged = bases.length === 0 ? null : await git.commitsNotOn(repository, branch, bases);
+    let unmerged: number | null;
+    try {
+      unmerged = bases.length === 0 ? null : await git.commitsNotOn(repository, branch, bases);
+    } catch (error) {
+      // Asked only now, so that the common case costs one git call.
+      if (!(await git.branchExists(repository, branch))) return missing;
+      throw error;
+    }
     if (unmerged !== 0) {
       // Only when the base does not settle it is the upstream asked for: one git call fewer in the common case.
       const upstream = await git.upstreamOf(repository, branch);
@@ -94,6 +99,7 @@ export async function deleteCreatedBranch(
     await git.deleteBranch(repository, branch);
     return { deleted: true, keptReason: null };
   } catch (error) {
+    if (!(await git.branchExists(repository, branch))) return missing;
     return { deleted: false, keptReason: messageOf(error) };
   }
 }
@@ -182,11 +188,15 @@ export async function finishClose(
   const { store, chain, git, events } = context;
   let worktreeRemoved = false;
   if (entry.createdWorktree) {
-    const registered = await registeredAt(git, entry.repositoryPath, entry.path);
-    if (registered !== null && existsSync(entry.path)) {
-      await git.removeWorktree(entry.repositoryPath, entry.path, entry.force ? 1 : 0);
-      worktreeRemoved = true;
-    } else if (registered !== null) {
+    if (existsSync(entry.path)) {
+      try {
+        await git.removeWorktree(entry.repositoryPath, entry.path, entry.force ? 1 : 0);
+        worktreeRemoved = true;
+      } catch (error) {
+        // A folder git does not know as a worktree is not ours to delete; anything else stops the close.
+        if (!/is not a working tree/.test(messageOf(error))) throw error;
+      }
+    } else {
       await git.pruneWorktrees(entry.repositoryPath);
     }
   }
