@@ -63,8 +63,8 @@ export async function benchWorktree(files = 200): Promise<Comparison[]> {
         const closed = await lifecycle.close(session.id, { deleteBranch: true });
         if (!closed?.branchDeleted) throw new Error("branch kept");
       },
-      count: 5,
-      rounds: 5,
+      count: 6,
+      rounds: 7,
       target: 0.8,
     });
     store.close();

@@ -115,7 +115,8 @@ export async function acquireFileLock(path: string, options: LockOptions = {}): 
 
 /** The lock file of the repository whose git common directory is `commonDir`. */
 export function repositoryLockPath(commonDir: string): string {
-  return join(commonDir, "session-lifecycle.lock");
+  // Not named `*.lock`: inside the git directory that suffix is how git marks its own locks.
+  return join(commonDir, "session-lifecycle-orchestrator.lockdb");
 }
 
 /**
