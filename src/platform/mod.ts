@@ -29,3 +29,21 @@ export {
 } from "./database_key.ts";
 export { APP_DIR_NAME, type DataDirContext, defaultDataDir } from "./data_dir.ts";
 export { type ApiTokenFile, ensureApiToken, generateApiToken, TOKEN_FILE_NAME } from "./token_file.ts";
+export { type GitResult, type GitRunOptions, isTransientLockError, runGit } from "./git_runner.ts";
+export { Git, type GitOptions, parseWorktreeList, type RepositoryInfo, type WorktreeEntry } from "./git.ts";
+export {
+  acquireFileLock,
+  type LockOptions,
+  type ReleaseLock,
+  repositoryLockPath,
+  withRepositoryLock,
+} from "./repository_lock.ts";
+export { Journal, type JournalEntry } from "./journal.ts";
+export { branchForWorktreeName, defaultWorktreeName } from "./worktree_names.ts";
+export {
+  CLOSE_STEPS,
+  type LifecycleStep,
+  OPEN_STEPS,
+  WorktreeLifecycle,
+  type WorktreeLifecycleOptions,
+} from "./worktree_lifecycle.ts";

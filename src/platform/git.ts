@@ -1,0 +1,285 @@
+/**
+ * The git commands the worktree lifecycle needs, each one argument array with `--` before
+ * paths and names. Names that could be read as options are refused before git runs.
+ *
+ * @module
+ */
+
+import { isAbsolute, resolve } from "node:path";
+import { SessionError } from "../errors.ts";
+import { branchNameProblem } from "../validation.ts";
+import { gitMessage, type GitResult, runGit, runGitChecked } from "./git_runner.ts";
+
+/** Where git is and how it runs. */
+export interface GitOptions {
+  /** The git executable; `git` on `PATH` by default. */
+  gitPath?: string;
+}
+
+/** One entry of `git worktree list --porcelain -z`. */
+export interface WorktreeEntry {
+  /** Absolute path of the worktree folder. */
+  path: string;
+  /** The checked-out commit, or `null` for a bare entry. */
+  head: string | null;
+  /** The checked-out branch without `refs/heads/`, or `null` when detached or bare. */
+  branch: string | null;
+  /** Whether this is the bare repository entry. */
+  bare: boolean;
+  /** Whether HEAD is detached. */
+  detached: boolean;
+  /** The lock reason (possibly empty) when locked, else `null`. */
+  locked: string | null;
+  /** Why git would prune it (its folder is gone), else `null`. */
+  prunable: string | null;
+}
+
+/** The identity of a repository as git sees it. */
+export interface RepositoryInfo {
+  /** The checkout's top-level folder. */
+  topLevel: string;
+  /** The shared git directory of the repository and all its worktrees (absolute). */
+  commonDir: string;
+}
+
+function refuseOption(value: string, field: string): void {
+  if (value.startsWith("-")) {
+    throw new SessionError("InvalidInput", `${field} ${JSON.stringify(value)} must not start with "-"`);
+  }
+  // deno-lint-ignore no-control-regex
+  if (value.length === 0 || /[\u0000-\u001f\u007f]/.test(value)) {
+    throw new SessionError("InvalidInput", `${field} must be non-empty text without control characters`);
+  }
+}
+
+/**
+ * Parses the NUL-separated output of `git worktree list --porcelain -z`.
+ *
+ * @example
+ * ```ts
+ * import { parseWorktreeList } from "./git.ts";
+ *
+ * const entries = parseWorktreeList("worktree /r\0HEAD abc\0branch refs/heads/main\0\0");
+ * console.log(entries[0].branch); // "main"
+ * ```
+ */
+export function parseWorktreeList(output: string): WorktreeEntry[] {
+  const entries: WorktreeEntry[] = [];
+  let current: WorktreeEntry | null = null;
+  for (const field of output.split("\0")) {
+    if (field === "") {
+      if (current !== null) entries.push(current);
+      current = null;
+      continue;
+    }
+    const space = field.indexOf(" ");
+    const key = space === -1 ? field : field.slice(0, space);
+    const value = space === -1 ? "" : field.slice(space + 1);
+    if (key === "worktree") {
+      if (current !== null) entries.push(current);
+      current = {
+        path: value,
+        head: null,
+        branch: null,
+        bare: false,
+        detached: false,
+        locked: null,
+        prunable: null,
+      };
+      continue;
+    }
+    if (current === null) continue;
+    if (key === "HEAD") current.head = value;
+    else if (key === "branch") current.branch = value.replace(/^refs\/heads\//, "");
+    else if (key === "bare") current.bare = true;
+    else if (key === "detached") current.detached = true;
+    else if (key === "locked") current.locked = value;
+    else if (key === "prunable") current.prunable = value;
+  }
+  if (current !== null) entries.push(current);
+  return entries;
+}
+
+/**
+ * Git operations on one repository's worktrees and branches.
+ *
+ * @example
+ * ```ts
+ * import { Git } from "./git.ts";
+ *
+ * const git = new Git();
+ * const info = await git.repositoryInfo(".").catch(() => null);
+ * if (info) console.log((await git.listWorktrees(info.topLevel)).length);
+ * ```
+ */
+export class Git {
+  readonly #gitPath: string;
+
+  /** @param options where git is */
+  constructor(options: GitOptions = {}) {
+    this.#gitPath = options.gitPath ?? "git";
+  }
+
+  /** Runs git in `cwd`, whatever its exit code. */
+  run(cwd: string, args: string[]): Promise<GitResult> {
+    return runGit(args, { gitPath: this.#gitPath, cwd });
+  }
+
+  #checked(cwd: string, args: string[], action: string): Promise<string> {
+    return runGitChecked(args, action, { gitPath: this.#gitPath, cwd });
+  }
+
+  /**
+   * The top-level folder and the common git directory of the repository at `path`;
+   * `InvalidInput` when `path` is not inside a git checkout.
+   */
+  async repositoryInfo(path: string): Promise<RepositoryInfo> {
+    const result = await this.run(path, ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir"]);
+    const lines = result.stdout.split("\n").filter((line) => line !== "");
+    if (result.code !== 0 || lines.length !== 2) {
+      throw new SessionError("InvalidInput", `${path} is not a git repository: ${gitMessage(result)}`, {
+        cause: new Error(result.stderr),
+      });
+    }
+    const commonDir = isAbsolute(lines[1]) ? lines[1] : resolve(path, lines[1]);
+    return { topLevel: lines[0], commonDir };
+  }
+
+  /** The branch checked out in the main checkout, or `null` when HEAD is detached. */
+  async currentBranch(repository: string): Promise<string | null> {
+    const result = await this.run(repository, ["symbolic-ref", "--quiet", "--short", "HEAD"]);
+    return result.code === 0 ? result.stdout.trim() || null : null;
+  }
+
+  /**
+   * Refuses `name` unless it is a branch name git accepts: our own check first (so nothing that
+   * looks like an option reaches git), then `git check-ref-format --branch`.
+   */
+  async checkBranchName(repository: string, name: string): Promise<void> {
+    const problem = branchNameProblem(name);
+    if (problem !== null) {
+      throw new SessionError("InvalidInput", `${JSON.stringify(name)} is not a valid branch name: ${problem}`);
+    }
+    const result = await this.run(repository, ["check-ref-format", "--branch", name]);
+    if (result.code !== 0) {
+      throw new SessionError(
+        "InvalidInput",
+        `${JSON.stringify(name)} is not a valid branch name: ${gitMessage(result)}`,
+      );
+    }
+  }
+
+  /** Whether the local branch `name` exists. */
+  async branchExists(repository: string, name: string): Promise<boolean> {
+    refuseOption(name, "branch");
+    const result = await this.run(repository, ["show-ref", "--verify", "--quiet", "--", `refs/heads/${name}`]);
+    return result.code === 0;
+  }
+
+  /**
+   * Adds a worktree at `path`: on a new branch `branch` made from `base`, or, when `base` is
+   * `null`, on the existing branch `branch`. Git's refusals become `Conflict` (the branch or the
+   * folder exists, the branch is checked out elsewhere), `InvalidInput` (a bad name or base) or
+   * `WorktreeCreation`.
+   */
+  async addWorktree(repository: string, path: string, branch: string, base: string | null): Promise<void> {
+    refuseOption(branch, "branch");
+    if (base !== null) refuseOption(base, "base ref");
+    const args = base === null
+      ? ["worktree", "add", "--", path, branch]
+      : ["worktree", "add", "-b", branch, "--", path, base];
+    const result = await this.run(repository, args);
+    if (result.code === 0) return;
+    const message = gitMessage(result);
+    const cause = new Error(result.stderr);
+    if (/already exists|already checked out|already used by worktree|is already locked/.test(message)) {
+      throw new SessionError("Conflict", `cannot add worktree ${path}: ${message}`, { cause });
+    }
+    if (/not a valid branch name|not a valid object name|invalid reference|not a commit/.test(message)) {
+      throw new SessionError("InvalidInput", `cannot add worktree ${path}: ${message}`, { cause });
+    }
+    throw new SessionError("WorktreeCreation", `git worktree add ${path} failed: ${message}`, { cause });
+  }
+
+  /**
+   * Removes the worktree at `path`. Without `force`, git itself refuses a worktree with modified
+   * or untracked files (checked and removed in one step, so nothing written in between is lost):
+   * that is `Conflict`. `force` twice also removes a locked worktree.
+   */
+  async removeWorktree(repository: string, path: string, force: 0 | 1 | 2 = 0): Promise<void> {
+    const flags = force === 0 ? [] : force === 1 ? ["--force"] : ["--force", "--force"];
+    const result = await this.run(repository, ["worktree", "remove", ...flags, "--", path]);
+    if (result.code === 0) return;
+    const message = gitMessage(result);
+    const cause = new Error(result.stderr);
+    if (/modified or untracked files|locked working tree|is locked/.test(message)) {
+      throw new SessionError("Conflict", `worktree ${path} was kept: ${message}`, { cause });
+    }
+    throw new SessionError("WorktreeCreation", `git worktree remove ${path} failed: ${message}`, { cause });
+  }
+
+  /** Deletes the local branch `name` (`git branch -D`). */
+  async deleteBranch(repository: string, name: string): Promise<void> {
+    refuseOption(name, "branch");
+    await this.#checked(repository, ["branch", "-D", "--", name], `deleting branch ${name}`);
+  }
+
+  /** Every worktree of the repository, the main checkout first. */
+  async listWorktrees(repository: string): Promise<WorktreeEntry[]> {
+    const output = await this.#checked(repository, ["worktree", "list", "--porcelain", "-z"], "listing worktrees");
+    return parseWorktreeList(output);
+  }
+
+  /** Drops registrations of worktrees whose folder is gone (`git worktree prune`). */
+  async pruneWorktrees(repository: string): Promise<void> {
+    await this.#checked(repository, ["worktree", "prune"], "pruning worktrees");
+  }
+
+  /** The branch's upstream as a full ref, or `null` when it has none. */
+  async upstreamOf(repository: string, branch: string): Promise<string | null> {
+    refuseOption(branch, "branch");
+    const output = await this.#checked(
+      repository,
+      ["for-each-ref", "--format=%(upstream)", "--", `refs/heads/${branch}`],
+      "reading the upstream",
+    );
+    return output.trim() || null;
+  }
+
+  /**
+   * How many commits of `branch` are on none of `others` (refs that do not resolve are skipped),
+   * or `null` when none of `others` resolves, so nothing can be proven.
+   */
+  async commitsNotOn(repository: string, branch: string, others: string[]): Promise<number | null> {
+    refuseOption(branch, "branch");
+    for (const other of others) refuseOption(other, "ref");
+    const count = (refs: string[]) =>
+      this.run(repository, ["rev-list", "--count", `refs/heads/${branch}`, "--not", ...refs, "--"]);
+    // One git call in the common case; only when a ref does not resolve are they checked one by one.
+    let result = await count(others);
+    if (result.code !== 0) {
+      const existing: string[] = [];
+      for (const other of others) {
+        const check = await this.run(repository, [
+          "rev-parse",
+          "--verify",
+          "--quiet",
+          "--end-of-options",
+          `${other}^{commit}`,
+        ]);
+        if (check.code === 0) existing.push(check.stdout.trim());
+      }
+      if (existing.length === 0) return null;
+      result = await count(existing);
+      if (result.code !== 0) {
+        throw new SessionError("WorktreeCreation", `counting the commits of ${branch} failed: ${gitMessage(result)}`);
+      }
+    }
+    return Number(result.stdout.trim());
+  }
+
+  /** `git status --porcelain` of a worktree: empty when it has no uncommitted or untracked change. */
+  async status(worktree: string): Promise<string> {
+    return await this.#checked(worktree, ["status", "--porcelain", "--untracked-files=all"], "reading the status");
+  }
+}

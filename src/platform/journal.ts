@@ -1,0 +1,150 @@
+/**
+ * The intent journal of the worktree lifecycle: one small file per operation in progress, written
+ * durably before the first file-system step and removed when the operation (or its undo) is
+ * complete. A file left behind means a process died midway; `reconcile` reads it to finish or
+ * undo exactly what was started, and it is the proof that a folder or branch was ours.
+ *
+ * @module
+ */
+
+import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { Session } from "../types.ts";
+
+/** What an operation in progress intends to do. */
+export interface JournalEntry {
+  /** `open` creates the worktree, branch, row and secret; `close` removes them. */
+  op: "open" | "close";
+  /** The session concerned. */
+  sessionId: string;
+  /** Its repository. */
+  repositoryId: string;
+  /** The repository's checkout, where git runs. */
+  repositoryPath: string;
+  /** The worktree folder. */
+  path: string;
+  /** The worktree's branch. */
+  branch: string;
+  /** Whether the operation creates (open) or created (close) the branch. */
+  createdBranch: boolean;
+  /** Whether the operation creates or created the worktree folder. */
+  createdWorktree: boolean;
+  /** The ref a created branch starts from. */
+  baseRef: string | null;
+  /** The last step known done, for people reading the file. */
+  step: string;
+  /** Close only: whether uncommitted work and unmerged commits may be thrown away. */
+  force: boolean;
+  /** Close only: whether the branch is to be deleted. */
+  deleteBranch: boolean;
+  /** Close only: the session row as it was before the close. */
+  session: Session | null;
+  /** The process that wrote it. */
+  pid: number;
+  /** When the operation started (ISO-8601 UTC). */
+  startedAt: string;
+}
+
+const ID_FILE = /^([0-9a-f-]{36})\.json$/;
+
+/**
+ * The journal folder: `<worktreesRoot>/.journal`.
+ *
+ * @example
+ * ```ts
+ * import { Journal } from "./journal.ts";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ *
+ * const journal = new Journal(join(mkdtempSync(join(tmpdir(), "wt-")), ".journal"));
+ * console.log(await journal.list()); // []
+ * ```
+ */
+export class Journal {
+  /** The folder holding one `<sessionId>.json` per operation in progress. */
+  readonly dir: string;
+
+  /** @param dir the journal folder; created on first write */
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  #file(sessionId: string): string {
+    return join(this.dir, `${sessionId}.json`);
+  }
+
+  /**
+   * Writes the entry durably: a temp file, fsynced, renamed over the old one, and the folder
+   * fsynced, so that after a crash the file is either the old entry or the new one, never a torn one.
+   */
+  async write(entry: JournalEntry): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const temp = join(this.dir, `${entry.sessionId}.${crypto.randomUUID()}.tmp`);
+    const handle = await open(temp, "w", 0o600);
+    try {
+      await handle.writeFile(JSON.stringify(entry));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, this.#file(entry.sessionId));
+    await this.#syncDir();
+  }
+
+  async #syncDir(): Promise<void> {
+    try {
+      const dir = await open(this.dir, "r");
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
+    } catch {
+      // Some platforms cannot fsync a folder; the rename is still atomic there.
+    }
+  }
+
+  /** The entry of `sessionId`, or `null`. */
+  async read(sessionId: string): Promise<JournalEntry | null> {
+    try {
+      return JSON.parse(await readFile(this.#file(sessionId), "utf8")) as JournalEntry;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw error;
+    }
+  }
+
+  /** Every entry, and the names of files that are not readable entries (left for people to see). */
+  async list(): Promise<JournalEntry[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw error;
+    }
+    const entries: JournalEntry[] = [];
+    for (const name of names.sort()) {
+      const match = ID_FILE.exec(name);
+      if (match === null) continue;
+      const entry = await this.read(match[1]).catch(() => null);
+      if (entry !== null) entries.push(entry);
+    }
+    return entries;
+  }
+
+  /** Temp files a killed writer left (never renamed into place, so they hold no intent). */
+  async strayTempFiles(): Promise<string[]> {
+    try {
+      return (await readdir(this.dir)).filter((name) => name.endsWith(".tmp")).map((name) => join(this.dir, name));
+    } catch {
+      return [];
+    }
+  }
+
+  /** Removes the entry of `sessionId`; harmless when there is none. */
+  async remove(sessionId: string): Promise<void> {
+    await rm(this.#file(sessionId), { force: true });
+  }
+}

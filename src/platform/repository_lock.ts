@@ -1,0 +1,149 @@
+/**
+ * A cross-process advisory lock per repository, so that processes changing one repository's
+ * worktrees take turns, and a holder that dies releases it.
+ *
+ * Node, Deno and Bun have no portable `flock`, and a lock file holding a pid needs a
+ * steal-if-dead step that races (two waiters can both decide the holder is dead, and pids are
+ * reused). Instead the lock is an exclusive transaction on a small SQLite file (`node:sqlite`,
+ * built into all three runtimes): SQLite takes a POSIX byte-range lock on the file, and the
+ * kernel drops that lock the moment the holding process exits, however it exits. Waiters poll
+ * with backoff and jitter instead of blocking, so the event loop keeps running; an in-process
+ * queue keeps a process from polling against itself.
+ *
+ * @module
+ */
+
+import { DatabaseSync } from "node:sqlite";
+import { join } from "node:path";
+import { SessionError } from "../errors.ts";
+
+/** Options of {@linkcode acquireFileLock}. */
+export interface LockOptions {
+  /** How long to wait for the lock before failing with `Conflict`; 120 s by default. */
+  timeoutMs?: number;
+}
+
+/** Releases a held lock; calling it twice is harmless. */
+export type ReleaseLock = () => void;
+
+const queues = new Map<string, Promise<void>>();
+
+async function enterQueue(key: string): Promise<() => void> {
+  const previous = queues.get(key) ?? Promise.resolve();
+  let leave!: () => void;
+  const turn = new Promise<void>((resolve) => (leave = resolve));
+  const tail = previous.then(() => turn);
+  queues.set(key, tail);
+  await previous;
+  return () => {
+    leave();
+    if (queues.get(key) === tail) queues.delete(key);
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function isBusy(error: unknown): boolean {
+  return /locked|busy/i.test(String((error as Error)?.message ?? error));
+}
+
+/**
+ * Takes the exclusive lock kept in the file at `path` (created when missing), waiting for other
+ * holders in this and other processes. Resolves with the function that releases it.
+ *
+ * @example
+ * ```ts
+ * import { acquireFileLock } from "./repository_lock.ts";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ *
+ * const release = await acquireFileLock(join(tmpdir(), "example.lock"));
+ * try {
+ *   // change the repository's worktrees
+ * } finally {
+ *   release();
+ * }
+ * ```
+ */
+export async function acquireFileLock(path: string, options: LockOptions = {}): Promise<ReleaseLock> {
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const leaveQueue = await enterQueue(path);
+  let database: DatabaseSync | null = null;
+  try {
+    database = new DatabaseSync(path);
+    database.exec("PRAGMA busy_timeout = 0");
+    const deadline = Date.now() + timeoutMs;
+    for (let attempt = 0;; attempt++) {
+      try {
+        database.exec("BEGIN EXCLUSIVE");
+        break;
+      } catch (error) {
+        if (!isBusy(error)) throw error;
+        if (Date.now() >= deadline) {
+          throw new SessionError("Conflict", `timed out after ${timeoutMs} ms waiting for the lock ${path}`, {
+            cause: error,
+          });
+        }
+        const backoff = Math.min(100, 2 * 2 ** Math.min(attempt, 6));
+        await sleep(backoff / 2 + Math.random() * backoff);
+      }
+    }
+  } catch (error) {
+    database?.close();
+    leaveQueue();
+    if (error instanceof SessionError) throw error;
+    throw new SessionError("WorktreeCreation", `cannot take the lock ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const held = database;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    try {
+      // Nothing was written, so rolling back ends the transaction without touching the disk.
+      held.exec("ROLLBACK");
+    } finally {
+      held.close();
+      leaveQueue();
+    }
+  };
+}
+
+/** The lock file of the repository whose git common directory is `commonDir`. */
+export function repositoryLockPath(commonDir: string): string {
+  // Not named `*.lock`: inside the git directory that suffix is how git marks its own locks.
+  return join(commonDir, "session-lifecycle-orchestrator.lockdb");
+}
+
+/**
+ * Runs `work` while holding the lock of the repository whose git common directory is
+ * `commonDir` (from `git rev-parse --git-common-dir`, so a repository and all its worktrees
+ * share one lock).
+ *
+ * @example
+ * ```ts
+ * import { withRepositoryLock } from "./repository_lock.ts";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ *
+ * const commonDir = mkdtempSync(join(tmpdir(), "git-"));
+ * console.log(await withRepositoryLock(commonDir, () => Promise.resolve(42))); // 42
+ * ```
+ */
+export async function withRepositoryLock<T>(
+  commonDir: string,
+  work: () => Promise<T>,
+  options: LockOptions = {},
+): Promise<T> {
+  const release = await acquireFileLock(repositoryLockPath(commonDir), options);
+  try {
+    return await work();
+  } finally {
+    release();
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * Repair after a crash: finishes or undoes journaled operations, then makes the store, git's
+ * worktree registrations and the worktree folders agree, deleting only what is proven ours.
+ *
+ * @module
+ */
+
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { isSessionError } from "../errors.ts";
+import type { ReconcileFinding, ReconcileReport } from "../lifecycle.ts";
+import type { Repository, Session } from "../types.ts";
+import type { RepositoryInfo } from "./git.ts";
+import type { Journal, JournalEntry } from "./journal.ts";
+import { finishClose, type StepContext, undoOpen } from "./worktree_steps.ts";
+
+/** What reconcile needs from the lifecycle. */
+export interface ReconcileContext extends StepContext {
+  /** The journal of operations in progress. */
+  journal: Journal;
+  /** Only report. */
+  dryRun: boolean;
+  /** A repository's top level and common git dir. */
+  repositoryInfo(path: string): Promise<RepositoryInfo>;
+  /** Runs `work` under the repository's cross-process lock. */
+  lock<T>(info: RepositoryInfo, work: () => Promise<T>): Promise<T>;
+  /** Where a repository's worktrees go. */
+  worktreesFolder(repository: Repository): string;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function handleEntry(context: ReconcileContext, entry: JournalEntry, findings: ReconcileFinding[]) {
+  const base = { sessionId: entry.sessionId, path: entry.path, branch: entry.branch };
+  if (entry.op === "open") {
+    if (context.dryRun) {
+      findings.push({
+        ...base,
+        kind: "unfinished-open",
+        action: "none",
+        detail: `an open of session ${entry.sessionId} was interrupted; it would be undone`,
+      });
+      return;
+    }
+    const actions = await undoOpen(context, entry);
+    await context.journal.remove(entry.sessionId);
+    findings.push({
+      ...base,
+      kind: "unfinished-open",
+      action: "undone",
+      detail: `undid an interrupted open: ${actions.map((a) => a.detail).join("; ") || "nothing had been made yet"}`,
+    });
+    return;
+  }
+  if (context.dryRun) {
+    findings.push({
+      ...base,
+      kind: "unfinished-close",
+      action: "none",
+      detail: `a close of session ${entry.sessionId} was interrupted; it would be finished`,
+    });
+    return;
+  }
+  try {
+    const result = await finishClose(context, entry);
+    await context.journal.remove(entry.sessionId);
+    const parts = [
+      result.worktreeRemoved ? "removed the worktree" : null,
+      result.session !== null ? "deleted the row" : null,
+      "forgot the secret",
+      result.branch.deleted
+        ? `deleted the branch`
+        : entry.deleteBranch
+        ? `kept the branch: ${result.branch.keptReason}`
+        : null,
+    ].filter((part) => part !== null);
+    findings.push({
+      ...base,
+      kind: "unfinished-close",
+      action: "finished",
+      detail: `finished an interrupted close: ${parts.join(", ")}`,
+    });
+  } catch (error) {
+    if (!isSessionError(error, "Conflict")) throw error;
+    // The worktree now holds uncommitted work and the close was not forced: nothing was touched,
+    // so the session stays whole, as if the close had been refused.
+    await context.journal.remove(entry.sessionId);
+    findings.push({
+      ...base,
+      kind: "unfinished-close",
+      action: "abandoned",
+      detail: `an interrupted close was not finished because the worktree has uncommitted work: ${messageOf(error)}`,
+    });
+  }
+}
+
+async function checkRepository(
+  context: ReconcileContext,
+  repository: Repository,
+  sessions: Session[],
+  info: RepositoryInfo,
+  findings: ReconcileFinding[],
+  journaled: Set<string>,
+) {
+  const { git, dryRun } = context;
+  const entries = await git.listWorktrees(info.topLevel);
+  const stale = entries.filter((entry) => entry.prunable !== null && entry.locked === null);
+  for (const entry of stale) {
+    findings.push({
+      kind: "stale-registration",
+      sessionId: null,
+      path: entry.path,
+      branch: entry.branch,
+      action: dryRun ? "none" : "pruned",
+      detail: `git still listed the worktree ${entry.path}, whose folder is gone`,
+    });
+  }
+  if (!dryRun && stale.length > 0) await git.pruneWorktrees(info.topLevel);
+  const registered = new Map(entries.filter((entry) => entry.prunable === null).map((e) => [resolve(e.path), e]));
+
+  for (const session of sessions) {
+    if (!session.isWorktree || session.worktreePath === null) continue;
+    const path = resolve(session.worktreePath);
+    if (journaled.has(path)) continue;
+    if (existsSync(path)) {
+      if (!registered.has(path)) {
+        findings.push({
+          kind: "unregistered-worktree",
+          sessionId: session.id,
+          path,
+          branch: session.branchName,
+          action: "none",
+          detail: `the folder of session ${session.id} exists but git does not list it as a worktree`,
+        });
+      }
+      continue;
+    }
+    const branch = session.branchName;
+    const branchExists = branch !== null && await git.branchExists(info.topLevel, branch);
+    const elsewhere = [...registered.values()].find((entry) => entry.branch === branch);
+    if (!branchExists || elsewhere !== undefined || dryRun) {
+      findings.push({
+        kind: "missing-worktree",
+        sessionId: session.id,
+        path,
+        branch,
+        action: "none",
+        detail: !branchExists
+          ? `the worktree of session ${session.id} is gone and so is its branch ${branch}`
+          : elsewhere !== undefined
+          ? `the worktree of session ${session.id} is gone and its branch is checked out at ${elsewhere.path}`
+          : `the worktree of session ${session.id} is gone; it would be recreated on ${branch}`,
+      });
+      continue;
+    }
+    try {
+      await git.addWorktree(info.topLevel, path, branch!, null);
+      findings.push({
+        kind: "missing-worktree",
+        sessionId: session.id,
+        path,
+        branch,
+        action: "recreated",
+        detail: `recreated the worktree of session ${session.id} on its branch ${branch}`,
+      });
+    } catch (error) {
+      findings.push({
+        kind: "missing-worktree",
+        sessionId: session.id,
+        path,
+        branch,
+        action: "none",
+        detail: `could not recreate the worktree of session ${session.id}: ${messageOf(error)}`,
+      });
+    }
+  }
+
+  const owned = new Set(
+    sessions.map((session) => session.worktreePath).filter((p) => p !== null).map((p) => resolve(p!)),
+  );
+  const folder = context.worktreesFolder(repository);
+  let names: string[] = [];
+  try {
+    names = readdirSync(folder);
+  } catch {
+    // No folder yet: nothing can be orphaned in it.
+  }
+  for (const name of names.sort()) {
+    const path = join(folder, name);
+    // A journaled folder was reported with its unfinished operation (it is still there on a dry run).
+    if (owned.has(path) || journaled.has(path) || name === ".journal" || !statSync(path).isDirectory()) continue;
+    const entry = registered.get(path);
+    findings.push({
+      kind: entry === undefined ? "unknown-folder" : "orphan-worktree",
+      sessionId: null,
+      path,
+      branch: entry?.branch ?? null,
+      action: "none",
+      detail: entry === undefined
+        ? `${path} belongs to no session and nothing proves it was made here: kept`
+        : `${path} is a worktree of no session and nothing proves it was made here: kept`,
+    });
+  }
+}
+
+/** Runs a reconcile pass; see `WorktreeLifecycle.reconcile`. */
+export async function reconcileWorktrees(context: ReconcileContext): Promise<ReconcileReport> {
+  const findings: ReconcileFinding[] = [];
+  for (const stray of await context.journal.strayTempFiles()) {
+    if (!context.dryRun) await rm(stray, { force: true });
+  }
+  for (const listed of await context.journal.list()) {
+    try {
+      const info = await context.repositoryInfo(listed.repositoryPath);
+      await context.lock(info, async () => {
+        // Re-read under the lock: the operation may have been alive and finished while we waited.
+        const entry = await context.journal.read(listed.sessionId);
+        if (entry !== null) await handleEntry(context, entry, findings);
+      });
+    } catch (error) {
+      findings.push({
+        kind: listed.op === "open" ? "unfinished-open" : "unfinished-close",
+        sessionId: listed.sessionId,
+        path: listed.path,
+        branch: listed.branch,
+        action: "none",
+        detail: `could not repair (the journal is kept for the next run): ${messageOf(error)}`,
+      });
+    }
+  }
+  // Only a dry run leaves entries behind; their folders are already reported above.
+  const journaled = new Set((await context.journal.list()).map((entry) => resolve(entry.path)));
+  for (const repository of await context.store.listRepositories()) {
+    const sessions = await context.store.listSessions({ repositoryId: repository.id });
+    const usesWorktrees = repository.isGitRepository || sessions.some((session) => session.isWorktree);
+    if (!usesWorktrees) continue;
+    let info: RepositoryInfo;
+    try {
+      info = await context.repositoryInfo(repository.path);
+    } catch (error) {
+      if (sessions.some((session) => session.isWorktree)) {
+        findings.push({
+          kind: "repository-unavailable",
+          sessionId: null,
+          path: repository.path,
+          branch: null,
+          action: "none",
+          detail: `cannot check the worktrees of repository ${repository.id}: ${messageOf(error)}`,
+        });
+      }
+      continue;
+    }
+    await context.lock(info, async () => {
+      // Listed again under the lock, so a session opened or closed meanwhile is seen as it is now.
+      const current = await context.store.listSessions({ repositoryId: repository.id });
+      await checkRepository(context, repository, current, info, findings, journaled);
+    });
+  }
+  return { dryRun: context.dryRun, findings };
+}

@@ -1,0 +1,172 @@
+/**
+ * Real git repositories and worktree lifecycles in temp folders, for the worktree tests.
+ * @module
+ */
+
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import assert from "node:assert/strict";
+import {
+  generateDatabaseKeyBytes,
+  importDatabaseKey,
+  type Repository,
+  SessionSecretChain,
+  type SessionStore,
+} from "../mod.ts";
+import {
+  type ClosableSqliteStore,
+  openSqliteStore,
+  WorktreeLifecycle,
+  type WorktreeLifecycleOptions,
+} from "../src/platform/mod.ts";
+import { runtimeArgv, tempDir } from "./helpers.ts";
+
+const GIT_ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: "Test",
+  GIT_AUTHOR_EMAIL: "test@example.com",
+  GIT_COMMITTER_NAME: "Test",
+  GIT_COMMITTER_EMAIL: "test@example.com",
+  LC_ALL: "C",
+};
+
+/** Runs git synchronously in `cwd` and returns its trimmed stdout; throws on failure. */
+export function git(cwd: string, ...args: string[]): string {
+  return execFileSync("git", ["-C", cwd, ...args], {
+    env: GIT_ENV,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  })
+    .trim();
+}
+
+/** Makes a repository at `path` on `main` with one commit. */
+export function makeRepository(path: string): void {
+  execFileSync("git", ["init", "-q", "-b", "main", path], { env: GIT_ENV });
+  git(path, "config", "user.name", "Test");
+  git(path, "config", "user.email", "test@example.com");
+  writeFileSync(join(path, "README.md"), "hello\n");
+  git(path, "add", "README.md");
+  git(path, "commit", "-q", "-m", "init");
+}
+
+/** Commits a new file in `worktree`; returns the commit id. */
+export function commitFile(worktree: string, name: string, content = "x\n"): string {
+  writeFileSync(join(worktree, name), content);
+  git(worktree, "add", "--", name);
+  git(worktree, "commit", "-q", "-m", `add ${name}`);
+  return git(worktree, "rev-parse", "HEAD");
+}
+
+/** Local branches of the repository. */
+export function branches(repository: string): string[] {
+  return git(repository, "for-each-ref", "--format=%(refname:short)", "refs/heads").split("\n").filter(Boolean).sort();
+}
+
+/** Paths of the repository's worktrees other than the main checkout. */
+export function extraWorktrees(repository: string): string[] {
+  return git(repository, "worktree", "list", "--porcelain")
+    .split("\n")
+    .filter((line) => line.startsWith("worktree "))
+    .map((line) => line.slice("worktree ".length))
+    .slice(1)
+    .sort();
+}
+
+/** Worktree folders under `folder` (a repository's worktrees folder). */
+export function foldersIn(folder: string): string[] {
+  if (!existsSync(folder)) return [];
+  return readdirSync(folder).filter((name) => name !== ".journal").map((name) => join(folder, name)).sort();
+}
+
+/** A repository, a SQLite store on a file, a chain and a lifecycle, all in one temp folder. */
+export interface WorktreeFixture {
+  dir: string;
+  repositoryPath: string;
+  worktreesRoot: string;
+  databasePath: string;
+  keyHex: string;
+  store: ClosableSqliteStore;
+  chain: SessionSecretChain;
+  lifecycle: WorktreeLifecycle;
+  repository: Repository;
+  /** The folder this repository's worktrees go in. */
+  folder: string;
+  /** A new lifecycle over the same store and chain, with other options. */
+  lifecycleWith(options: Partial<WorktreeLifecycleOptions>): WorktreeLifecycle;
+  cleanup(): void;
+}
+
+/** Sets up a {@linkcode WorktreeFixture}. */
+export async function worktreeFixture(
+  options: Partial<WorktreeLifecycleOptions> & { store?: SessionStore } = {},
+): Promise<WorktreeFixture> {
+  const temp = tempDir("slo-wt-");
+  const repositoryPath = join(temp.path, "repo");
+  makeRepository(repositoryPath);
+  const worktreesRoot = join(temp.path, "worktrees");
+  const databasePath = join(temp.path, "sessions.db");
+  const store = openSqliteStore(databasePath);
+  const keyBytes = generateDatabaseKeyBytes();
+  const keyHex = Array.from(keyBytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  const chain = new SessionSecretChain({ store, databaseKey: await importDatabaseKey(keyBytes) });
+  const repository = await store.createRepository({ path: repositoryPath, name: "repo", isGitRepository: true });
+  const lifecycleWith = (more: Partial<WorktreeLifecycleOptions>) =>
+    new WorktreeLifecycle({ store, chain, worktreesRoot, ...options, ...more });
+  return {
+    dir: temp.path,
+    repositoryPath,
+    worktreesRoot,
+    databasePath,
+    keyHex,
+    store,
+    chain,
+    lifecycle: lifecycleWith({}),
+    repository,
+    folder: join(worktreesRoot, repository.id),
+    lifecycleWith,
+    cleanup() {
+      store.close();
+      temp.remove();
+    },
+  };
+}
+
+/**
+ * Asserts that nothing is left of any session: no extra worktree, no branch but `keptBranches`,
+ * no worktree folder, no journal entry, no row, no secret; and that the main checkout is clean.
+ */
+export async function assertNothingLeft(fixture: WorktreeFixture, keptBranches: string[] = []): Promise<void> {
+  assert.deepEqual(extraWorktrees(fixture.repositoryPath), []);
+  assert.deepEqual(branches(fixture.repositoryPath), ["main", ...keptBranches].sort());
+  assert.deepEqual(foldersIn(fixture.folder), []);
+  assert.deepEqual(foldersIn(join(fixture.worktreesRoot, ".journal")), []);
+  assert.deepEqual(await fixture.store.listSessions(), []);
+  assert.equal(git(fixture.repositoryPath, "status", "--porcelain"), "");
+}
+
+/** A child running tests/fixtures/worktree_worker.ts, stopped at a step and killed. */
+export function runWorkerUntil(
+  args: string[],
+  marker: string,
+): Promise<{ reached: boolean; stdout: string; stderr: string }> {
+  const script = new URL("./fixtures/worktree_worker.ts", import.meta.url).pathname;
+  const [command, ...rest] = runtimeArgv(script, args);
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, rest, { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    let reached = false;
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+      if (!reached && stdout.includes(marker)) {
+        reached = true;
+        child.kill("SIGKILL");
+      }
+    });
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.on("error", reject);
+    child.on("close", () => resolve({ reached, stdout, stderr }));
+  });
+}
