@@ -76,6 +76,9 @@ async function withLifecycle(
   let fake: FakeLifecycle | null = null;
   const t = await startTestServer({ lifecycle: (parts) => (fake = new FakeLifecycle(parts)) });
   try {
+    // The server reconciled once at start, before answering anything.
+    assert.deepEqual(fake!.calls.map((c) => c.method), ["reconcile"]);
+    fake!.calls.length = 0;
     await run(t, fake!);
   } finally {
     await t.close();

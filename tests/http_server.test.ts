@@ -3,19 +3,21 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import process from "node:process";
 import { startServer } from "../src/http/serve.ts";
 import { openSqliteStore } from "../src/platform/mod.ts";
-import { isBun, runScript, tempDir } from "./helpers.ts";
+import { isBun, runScript, runtimeArgv, tempDir } from "./helpers.ts";
+import { git, makeRepository } from "./git_fixtures.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 
-function serve(args: string[]): { child: ChildProcess; output: () => string; url: Promise<string> } {
-  const command = isBun
-    ? [process.execPath, "src/http/server.ts", ...args]
+// `direct`: run the entry itself rather than through `deno task`, whose SIGKILL would not reach the server.
+function serve(args: string[], direct = false): { child: ChildProcess; output: () => string; url: Promise<string> } {
+  const command = isBun || direct
+    ? runtimeArgv(join(root, "src/http/server.ts"), args)
     : [process.execPath, "task", "serve", ...args];
   // No session bus: the server must not touch the machine's real keychain.
   const env = { ...process.env, DBUS_SESSION_BUS_ADDRESS: "", SESSION_LIFECYCLE_DATABASE_KEY: "" };
@@ -94,6 +96,47 @@ test("server: started as the README says, it answers, runs the client example, a
     }
   } finally {
     if (server.child.exitCode === null) server.child.kill("SIGKILL");
+    dir.remove();
+  }
+});
+
+test("server: worktree sessions live under <data dir>/worktrees, and a restart reconciles what a crash left", async () => {
+  const dir = tempDir("slo-serve-wt-");
+  const repositoryPath = join(dir.path, "repo");
+  makeRepository(repositoryPath);
+  const dataDir = join(dir.path, "data");
+  let first = serve(["--port", "0", "--data-dir", dataDir], true);
+  try {
+    const url = await first.url;
+    assert.match(first.output(), /reconcile at start: nothing to repair/);
+    const token = readFileSync(join(dataDir, "token"), "utf8").trim();
+    const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+    const repository = await (await fetch(`${url}/v1/repositories`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ path: repositoryPath, name: "repo", isGitRepository: true }),
+    })).json();
+    const created = await fetch(`${url}/v1/sessions`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ repositoryId: repository.id, title: "wt", isWorktree: true, worktreeName: "wt" }),
+    });
+    assert.equal(created.status, 201);
+    const session = await created.json();
+    assert.equal(session.worktreePath, join(dataDir, "worktrees", repository.id, "wt"));
+    assert.equal(git(session.worktreePath, "rev-parse", "--abbrev-ref", "HEAD"), "session/wt");
+
+    // A crash, and the worktree folder lost meanwhile: the next start repairs it before answering.
+    const gone = closed(first.child);
+    first.child.kill("SIGKILL");
+    await gone;
+    rmSync(session.worktreePath, { recursive: true, force: true });
+    first = serve(["--port", "0", "--data-dir", dataDir], true);
+    await first.url;
+    assert.match(first.output(), /missing-worktree: recreated/);
+    assert.ok(existsSync(join(session.worktreePath, "README.md")));
+  } finally {
+    if (first.child.exitCode === null) first.child.kill("SIGKILL");
     dir.remove();
   }
 });

@@ -16,9 +16,16 @@ interface Counts {
 // deno-lint-ignore no-control-regex
 const stripAnsi = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, "");
 
+// A hung test must fail the run, not stall CI until its own limit.
+const RUNTIME_TIMEOUT_MS = 25 * 60 * 1000;
+
 function run(command: string, args: string[]): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: process.env });
+    const timer = setTimeout(() => {
+      output += `\n${command} ${args.join(" ")}: still running after ${RUNTIME_TIMEOUT_MS / 60000} minutes; killed\n`;
+      child.kill("SIGKILL");
+    }, RUNTIME_TIMEOUT_MS);
     let output = "";
     const relay = (target: NodeJS.WriteStream) => (chunk: Uint8Array) => {
       output += new TextDecoder().decode(chunk);
@@ -30,7 +37,10 @@ function run(command: string, args: string[]): Promise<{ code: number; output: s
       output += String(error);
       resolve({ code: 127, output });
     });
-    child.on("close", (code) => resolve({ code: code ?? 1, output }));
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, output });
+    });
   });
 }
 

@@ -8,7 +8,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { LifecycleEvents } from "../events.ts";
-import type { SessionLifecycle } from "../lifecycle.ts";
+import type { ReconcileReport, SessionLifecycle } from "../lifecycle.ts";
 import { SessionSecretChain } from "../secret_chain.ts";
 import type { Keychain } from "../keychain.ts";
 import { type ClosableSqliteStore, openSqliteStore } from "../platform/sqlite.ts";
@@ -48,7 +48,11 @@ export interface ServerOptions {
   port?: number;
   /** Listen on this Unix domain socket instead of TCP. */
   socket?: string;
-  /** Builds the worktree lifecycle over the server's parts; none by default. */
+  /**
+   * Builds the worktree lifecycle over the server's parts; none by default (`deno task serve`
+   * passes `WorktreeLifecycle` with `worktrees/` in the data directory). Its `reconcile()` runs
+   * before the first request is answered, so a crash's leftovers are repaired at start.
+   */
   lifecycle?: (parts: ServerParts) => SessionLifecycle;
   /** Extra Origin values to accept; none by default. */
   allowedOrigins?: readonly string[];
@@ -81,6 +85,8 @@ export interface RunningServer {
   app: AppType;
   /** Where the database key came from. */
   keySource: "env" | "keychain" | "file";
+  /** What the start-up `reconcile()` found and did, or `null` without a lifecycle. */
+  reconcileReport: ReconcileReport | null;
   /** A note for the operator about the database key (for example a weaker key source), or `null`. */
   warning: string | null;
   /** Stops accepting, ends event streams, answers the requests in flight, closes the database. Idempotent. */
@@ -126,6 +132,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const parts: ServerParts = { store, chain, events, dataDir };
   const shutdown = new AbortController();
 
+  let lifecycle: SessionLifecycle | undefined;
+  let reconcileReport: ReconcileReport | null = null;
+  try {
+    lifecycle = options.lifecycle?.(parts);
+    if (lifecycle !== undefined) reconcileReport = await lifecycle.reconcile();
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+
   let app: AppType | null = null;
   let listener: Listener;
   try {
@@ -148,7 +164,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     chain,
     events,
     token,
-    lifecycle: options.lifecycle?.(parts),
+    lifecycle,
     allowedHosts,
     allowedOrigins: options.allowedOrigins ?? [],
     logError: options.logError,
@@ -178,6 +194,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     parts,
     app,
     keySource,
+    reconcileReport,
     warning,
     stop,
   };

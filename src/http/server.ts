@@ -8,7 +8,9 @@
 
 import process from "node:process";
 import { parseArgs } from "node:util";
+import { join, resolve } from "node:path";
 import { defaultDataDir } from "../platform/data_dir.ts";
+import { WorktreeLifecycle } from "../platform/worktree_lifecycle.ts";
 import { DEFAULT_PORT, startServer } from "./serve.ts";
 
 const USAGE = `Usage: deno task serve [options]      (or: bun src/http/server.ts [options])
@@ -18,7 +20,7 @@ The session-lifecycle-orchestrator local HTTP server.
 Options:
   --port PORT        TCP port (default ${DEFAULT_PORT}; 0 picks a free one)
   --host HOST        interface to bind (default 127.0.0.1)
-  --data-dir PATH    where the database and the API token live
+  --data-dir PATH    where the database, the API token and the worktrees live
                      (default ${defaultDataDir()})
   --socket PATH      listen on a Unix domain socket instead of TCP
   --help             show this help
@@ -64,8 +66,18 @@ export async function main(args: string[]): Promise<void> {
     fail("--socket cannot be combined with --port or --host");
   }
   const dataDir = values["data-dir"] ?? defaultDataDir();
-  const server = await startServer({ dataDir, hostname: values.host, port, socket: values.socket });
+  const server = await startServer({
+    dataDir,
+    hostname: values.host,
+    port,
+    socket: values.socket,
+    lifecycle: ({ store, chain, events }) =>
+      new WorktreeLifecycle({ store, chain, events, worktreesRoot: join(resolve(dataDir), "worktrees") }),
+  });
   if (server.warning !== null) console.warn(server.warning);
+  const findings = server.reconcileReport?.findings ?? [];
+  console.log(`reconcile at start: ${findings.length === 0 ? "nothing to repair" : `${findings.length} finding(s)`}`);
+  for (const finding of findings) console.log(`  ${finding.kind}: ${finding.action} (${finding.detail})`);
   console.log(`token: ${server.tokenPath}`);
   console.log(`database: ${server.databasePath} (key from ${server.keySource})`);
   // Last, so a supervisor or test that waits for this line finds the rest already printed.

@@ -32,6 +32,7 @@ import {
   requireText,
   requireWorktreeName,
 } from "../validation.ts";
+import { defaultDataDir } from "./data_dir.ts";
 import { Git, type RepositoryInfo } from "./git.ts";
 import { Journal, type JournalEntry } from "./journal.ts";
 import { withRepositoryLock } from "./repository_lock.ts";
@@ -70,8 +71,11 @@ export interface WorktreeLifecycleOptions {
   chain: SessionSecretChain;
   /** Where `session.created` and `session.deleted` are announced. */
   events?: LifecycleEvents;
-  /** Absolute folder for worktrees (`<worktreesRoot>/<repositoryId>/<worktreeName>`) and the journal. */
-  worktreesRoot: string;
+  /**
+   * Absolute folder for worktrees (`<worktreesRoot>/<repositoryId>/<worktreeName>`) and the journal;
+   * `worktrees/` in the platform's data directory (see `defaultDataDir`) by default.
+   */
+  worktreesRoot?: string;
   /** Prefix of default branch names; `session/` by default. */
   branchPrefix?: string;
   /** The git executable; `git` on `PATH` by default. */
@@ -160,13 +164,14 @@ export class WorktreeLifecycle implements SessionLifecycle {
 
   /** @param options the store, the secret chain, where worktrees go, and how git runs */
   constructor(options: WorktreeLifecycleOptions) {
-    if (typeof options.worktreesRoot !== "string" || !isAbsolute(options.worktreesRoot)) {
+    const worktreesRoot = options.worktreesRoot ?? join(defaultDataDir(), "worktrees");
+    if (typeof worktreesRoot !== "string" || !isAbsolute(worktreesRoot)) {
       invalid("worktreesRoot must be an absolute path");
     }
     this.#store = options.store;
     this.#chain = options.chain;
     this.#events = options.events ?? null;
-    this.#root = resolve(options.worktreesRoot);
+    this.#root = resolve(worktreesRoot);
     this.#prefix = options.branchPrefix ?? "session/";
     if (this.#prefix !== "" && branchForWorktreeName(this.#prefix, "x") !== `${this.#prefix}x`) {
       invalid(`branchPrefix ${JSON.stringify(this.#prefix)} would not make valid branch names`);
