@@ -369,7 +369,7 @@ export class WorktreeLifecycle implements SessionLifecycle {
     if (session === null) return null;
     if (!session.isWorktree || session.worktreePath === null || session.branchName === null) {
       const deleted = await deleteSession(this.#store, id);
-      await this.#chain.forget(id);
+      await this.#chain.forget(id, { rowDeleted: true });
       if (deleted === null) return null;
       this.#events?.emit({ type: "session.deleted", session: deleted });
       return {

@@ -208,7 +208,7 @@ export async function finishClose(
     throw isSessionError(error) ? error : new SessionError("Storage", `deleting a session failed`, { cause: error });
   }
   await hook("close:row");
-  await chain.forget(entry.sessionId);
+  await chain.forget(entry.sessionId, { rowDeleted: true });
   await hook("close:secret");
   let branch: BranchOutcome = { deleted: false, keptReason: null };
   if (entry.deleteBranch) {
