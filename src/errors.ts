@@ -48,6 +48,8 @@ export class SessionError extends Error {
   readonly kind: SessionErrorKind;
 
   /**
+   * Makes an error of the given kind.
+   *
    * @param kind what went wrong
    * @param message a human-readable explanation, safe to show to the caller
    * @param options `cause`: the underlying error, if any

@@ -64,7 +64,11 @@ export class SessionSecretChain {
   // Bumped by provision and forget so that a load that started earlier never refills a layer.
   readonly #generations = new Map<string, number>();
 
-  /** @param options the layers and the database key */
+  /**
+   * Composes the layers.
+   *
+   * @param options the layers and the database key
+   */
   constructor(options: SessionSecretChainOptions) {
     this.#store = options.store;
     this.#databaseKey = options.databaseKey;

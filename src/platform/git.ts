@@ -115,7 +115,11 @@ export function parseWorktreeList(output: string): WorktreeEntry[] {
 export class Git {
   readonly #gitPath: string;
 
-  /** @param options where git is */
+  /**
+   * A git runner; nothing runs until a method is called.
+   *
+   * @param options where git is
+   */
   constructor(options: GitOptions = {}) {
     this.#gitPath = options.gitPath ?? "git";
   }

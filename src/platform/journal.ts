@@ -65,7 +65,11 @@ export class Journal {
   /** The folder holding one `<sessionId>.json` per operation in progress. */
   readonly dir: string;
 
-  /** @param dir the journal folder; created on first write */
+  /**
+   * A journal in `dir`.
+   *
+   * @param dir the journal folder; created on first write
+   */
   constructor(dir: string) {
     this.dir = dir;
   }

@@ -78,7 +78,11 @@ export interface OsKeychainOptions {
 export class OsKeychain implements Keychain {
   readonly #timeoutMs: number;
 
-  /** @param options call timeout */
+  /**
+   * A handle on the platform keychain; nothing is loaded until the first call.
+   *
+   * @param options call timeout
+   */
   constructor(options: OsKeychainOptions = {}) {
     this.#timeoutMs = options.timeoutMs ?? 5000;
   }

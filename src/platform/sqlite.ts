@@ -42,6 +42,8 @@ export class ClosableSqliteStore extends SqliteStore {
   readonly #connection: DatabaseSync;
 
   /**
+   * Wraps a connection that this store closes.
+   *
    * @param database the connection this store owns
    * @param options busy timeout
    */

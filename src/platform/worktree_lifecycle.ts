@@ -162,7 +162,11 @@ export class WorktreeLifecycle implements SessionLifecycle {
   readonly #onStep: WorktreeLifecycleOptions["onStep"];
   readonly #infos = new Map<string, RepositoryInfo>();
 
-  /** @param options the store, the secret chain, where worktrees go, and how git runs */
+  /**
+   * Composes the store, git and the secret chain.
+   *
+   * @param options the store, the secret chain, where worktrees go, and how git runs
+   */
   constructor(options: WorktreeLifecycleOptions) {
     const worktreesRoot = options.worktreesRoot ?? join(defaultDataDir(), "worktrees");
     if (typeof worktreesRoot !== "string" || !isAbsolute(worktreesRoot)) {

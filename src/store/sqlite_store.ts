@@ -80,6 +80,8 @@ export class SqliteStore implements SessionStore {
   readonly #statements = new Map<string, SqliteStatement>();
 
   /**
+   * Prepares the connection (pragmas, migrations) and wraps it.
+   *
    * @param database an open connection; the store does not close it
    * @param options busy timeout
    */
