@@ -22,7 +22,7 @@ import {
   makeRepository,
   worktreeFixture,
 } from "./git_fixtures.ts";
-import { tempDir } from "./helpers.ts";
+import { runScript, tempDir } from "./helpers.ts";
 
 // A store that forwards to `store` except for the methods in `overrides`.
 function delegate(store: SessionStore, overrides: Partial<SessionStore>): SessionStore {
@@ -176,6 +176,26 @@ test("git missing (gitPath to nothing) is a WorktreeCreation error, not a crash"
       lifecycle.open({ repositoryId: f.repository.id, title: "t", worktreeName: "w", isWorktree: true }),
       (error) => kind("WorktreeCreation")(error) && /git was not found/.test((error as Error).message),
     );
+    await assertNothingLeft(f);
+  } finally {
+    f.cleanup();
+  }
+});
+
+test("git missing from PATH is a WorktreeCreation error in a process that has no git, and nothing is left", async () => {
+  const f = await worktreeFixture();
+  const emptyBin = join(f.dir, "empty-bin");
+  mkdirSync(emptyBin);
+  try {
+    const worker = new URL("./fixtures/worktree_worker.ts", import.meta.url).pathname;
+    const result = await runScript(
+      worker,
+      ["open-at", f.databasePath, f.worktreesRoot, f.keyHex, f.repository.id, "never", "w"],
+      { env: { PATH: emptyBin } },
+    );
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /WorktreeCreation|git was not found/);
+    assert.doesNotMatch(result.stdout, /done/);
     await assertNothingLeft(f);
   } finally {
     f.cleanup();
