@@ -61,8 +61,9 @@ export class SessionSecretChain {
   readonly #keychain: Keychain | null;
   readonly #service: string;
   readonly #loads = new Map<string, Promise<Uint8Array | null>>();
-  // Bumped by provision and forget so that a load that started earlier never refills a layer.
-  readonly #generations = new Map<string, number>();
+  // Every load and change of one id runs after the previous one has finished, so a forget can never
+  // be undone by a load that read a layer just before it was cleared, nor a provision by an older load.
+  readonly #tails = new Map<string, Promise<unknown>>();
 
   /**
    * Composes the layers.
@@ -105,27 +106,31 @@ export class SessionSecretChain {
     if (hot !== undefined) return Promise.resolve(hot);
     let load = this.#loads.get(id);
     if (load === undefined) {
-      load = this.#load(id).finally(() => this.#loads.delete(id));
+      const started: Promise<Uint8Array | null> = this.#serially(id, () => this.#load(id)).finally(() => {
+        if (this.#loads.get(id) === started) this.#loads.delete(id);
+      });
+      load = started;
       this.#loads.set(id, load);
     }
     return load.then((secret) => secret?.slice() ?? null);
   }
 
   async #load(id: string): Promise<Uint8Array | null> {
-    const generation = this.#generation(id);
+    // A provision queued ahead of this load may have filled the cache meanwhile.
+    const cached = this.#cache.get(id);
+    if (cached !== undefined) return cached;
     const sealed = await this.#store.getSessionSecret(id).catch((error) => {
       throw toStorageError(error, "reading a session secret");
     });
     if (sealed !== null) {
       const secret = await decryptSessionSecret(this.#databaseKey, id, sealed);
-      if (this.#generation(id) === generation) this.#cache.insert(id, secret);
+      this.#cache.insert(id, secret);
       return secret;
     }
     if (this.#keychain === null) return null;
     const stored = await this.#keychain.get(this.#service, id);
     if (stored === null) return null;
     const secret = decodeKeychainSecret(stored, id);
-    if (this.#generation(id) !== generation) return secret;
     const resealed = await encryptSessionSecret(this.#databaseKey, id, secret);
     try {
       await this.#store.setSessionSecret({ sessionId: id, ...resealed });
@@ -141,58 +146,90 @@ export class SessionSecretChain {
    * Makes a new secret for the session, stores it sealed (and in the keychain when there is one),
    * caches it and returns it. When a layer fails, the layers already written are undone.
    */
-  async provision(sessionId: string): Promise<Uint8Array> {
-    const id = parseId(sessionId, "session id");
-    this.#bump(id);
-    const secret = generateSessionSecret();
-    const sealed = await encryptSessionSecret(this.#databaseKey, id, secret);
-    if (this.#keychain !== null) await this.#keychain.set(this.#service, id, encodeBase64(secret));
+  provision(sessionId: string): Promise<Uint8Array> {
+    let id: string;
     try {
-      await this.#store.setSessionSecret({ sessionId: id, ...sealed });
+      id = parseId(sessionId, "session id");
     } catch (error) {
-      if (this.#keychain !== null) await this.#keychain.delete(this.#service, id).catch(() => false);
-      throw toStorageError(error, "storing a session secret");
+      return Promise.reject(error);
     }
-    this.#cache.insert(id, secret);
-    this.#settle(id);
-    return secret;
+    // A resolve from now on waits for this provision instead of sharing an older load.
+    this.#loads.delete(id);
+    return this.#serially(id, async () => {
+      const secret = generateSessionSecret();
+      const sealed = await encryptSessionSecret(this.#databaseKey, id, secret);
+      if (this.#keychain !== null) await this.#keychain.set(this.#service, id, encodeBase64(secret));
+      try {
+        await this.#store.setSessionSecret({ sessionId: id, ...sealed });
+      } catch (error) {
+        if (this.#keychain !== null) await this.#keychain.delete(this.#service, id).catch(() => false);
+        throw toStorageError(error, "storing a session secret");
+      }
+      this.#cache.insert(id, secret);
+      return secret.slice();
+    });
   }
 
   /**
    * Removes the session's secret from every layer. Every layer is tried even when one fails;
    * the first failure is then thrown. After `deleteSession`, whose row removal took the sealed
    * secret with it, pass `{ rowDeleted: true }` to skip the store's now pointless write.
+   * A `resolve` called while this runs waits for it, and finds nothing.
    */
-  async forget(sessionId: string, options: { rowDeleted?: boolean } = {}): Promise<void> {
-    const id = parseId(sessionId, "session id");
-    this.#bump(id);
+  forget(sessionId: string, options: { rowDeleted?: boolean } = {}): Promise<void> {
+    let id: string;
+    try {
+      id = parseId(sessionId, "session id");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // Hot hits stop at once; the cache is cleared again once earlier loads have finished, and a
+    // resolve from now on waits for this forget instead of sharing a load that started before it.
     this.#cache.remove(id)?.fill(0);
-    const failures: unknown[] = [];
-    if (!options.rowDeleted) {
-      await this.#store.deleteSessionSecret(id).catch((error) =>
-        failures.push(toStorageError(error, "deleting a session secret"))
-      );
-    }
-    if (this.#keychain !== null) {
-      await this.#keychain.delete(this.#service, id).catch((error) => failures.push(error));
-    }
-    this.#settle(id);
-    if (failures.length > 0) throw failures[0];
+    this.#loads.delete(id);
+    return this.#serially(id, async () => {
+      this.#cache.remove(id)?.fill(0);
+      const failures: unknown[] = [];
+      if (!options.rowDeleted) {
+        await this.#store.deleteSessionSecret(id).catch((error) =>
+          failures.push(toStorageError(error, "deleting a session secret"))
+        );
+      }
+      if (this.#keychain !== null) {
+        await this.#keychain.delete(this.#service, id).catch((error) => failures.push(error));
+      }
+      if (failures.length > 0) throw failures[0];
+    });
   }
 
-  #generation(id: string): number {
-    return this.#generations.get(id) ?? 0;
+  /**
+   * Drops the memory copy of the session's secret, after any load in flight, so that the next
+   * `resolve` reads the store again: for when the sealed secret was replaced behind the chain's back.
+   */
+  invalidate(sessionId: string): Promise<void> {
+    this.#cache.remove(sessionId)?.fill(0);
+    this.#loads.delete(sessionId);
+    return this.#serially(sessionId, () => {
+      this.#cache.remove(sessionId)?.fill(0);
+      return Promise.resolve();
+    });
   }
 
-  #bump(id: string): void {
-    this.#generations.set(id, this.#generation(id) + 1);
-  }
-
-  // Drops the counter once no load could compare against it, so the map does not grow per session.
-  #settle(id: string): void {
-    if (!this.#loads.has(id)) this.#generations.delete(id);
+  // Runs `work` after every earlier operation on `id`, whatever their outcome.
+  #serially<T>(id: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.#tails.get(id) ?? Promise.resolve();
+    const result = previous.then(work, work);
+    const tail = result.then(noop, noop);
+    this.#tails.set(id, tail);
+    // The map holds only ids with work pending, not every id ever seen.
+    tail.then(() => {
+      if (this.#tails.get(id) === tail) this.#tails.delete(id);
+    });
+    return result;
   }
 }
+
+function noop(): void {}
 
 function decodeKeychainSecret(stored: string, id: string): Uint8Array {
   try {

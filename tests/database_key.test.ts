@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
+  decodeBase64,
   decryptSessionSecret,
   encodeBase64,
   encryptSessionSecret,
@@ -13,13 +14,14 @@ import {
 } from "../mod.ts";
 import {
   DATABASE_KEY_ACCOUNT,
+  DATABASE_KEY_CHECK_FILE,
   DATABASE_KEY_ENV,
   DATABASE_KEY_FILE,
   keychainWorks,
   openDefaultKeychain,
   resolveDatabaseKey,
 } from "../src/platform/mod.ts";
-import { tempDir } from "./helpers.ts";
+import { runScript, tempDir } from "./helpers.ts";
 
 const isEncryptionError = (error: unknown) => error instanceof SessionError && error.kind === "Encryption";
 
@@ -118,3 +120,63 @@ test(
     }
   },
 );
+
+test("a data directory keeps its first key: a lost key is an error, never a new key", async () => {
+  const dir = tempDir();
+  try {
+    const bytes = generateDatabaseKeyBytes();
+    const first = await resolveDatabaseKey({
+      dataDir: dir.path,
+      env: { [DATABASE_KEY_ENV]: encodeBase64(bytes) },
+      keychain: null,
+    });
+    assert.equal(first.source, "env");
+    assert.ok(statSync(join(dir.path, DATABASE_KEY_CHECK_FILE)).isFile());
+    // The key is gone from the environment and there is no keychain: no key file may be made.
+    await assert.rejects(resolveDatabaseKey({ dataDir: dir.path, env: {}, keychain: null }), (error: unknown) => {
+      assert.ok(isEncryptionError(error));
+      assert.match((error as Error).message, /cannot be found/);
+      return true;
+    });
+    assert.throws(() => statSync(join(dir.path, DATABASE_KEY_FILE)));
+    // Another key is refused; the first one is still accepted.
+    await assert.rejects(
+      resolveDatabaseKey({
+        dataDir: dir.path,
+        env: { [DATABASE_KEY_ENV]: encodeBase64(generateDatabaseKeyBytes()) },
+        keychain: null,
+      }),
+      (error: unknown) => isEncryptionError(error) && /not the key/.test((error as Error).message),
+    );
+    const again = await resolveDatabaseKey({
+      dataDir: dir.path,
+      env: { [DATABASE_KEY_ENV]: encodeBase64(bytes) },
+      keychain: null,
+    });
+    assert.ok(await sameKey(first.key, again.key));
+  } finally {
+    dir.remove();
+  }
+});
+
+test("processes deciding a new data directory's key at once all get the same key", async () => {
+  const dir = tempDir();
+  try {
+    const script = new URL("./fixtures/database_key_worker.ts", import.meta.url).pathname;
+    const results = await Promise.all(
+      Array.from(
+        { length: 4 },
+        () => runScript(script, [join(dir.path, "data")], { env: { DBUS_SESSION_BUS_ADDRESS: "" } }),
+      ),
+    );
+    for (const result of results) assert.equal(result.code, 0, result.stderr);
+    // The key that stayed opens every process's probe: they all sealed with it.
+    const { key } = await resolveDatabaseKey({ dataDir: join(dir.path, "data"), env: {}, keychain: null });
+    for (const result of results) {
+      const [nonce, encryptedSecret] = result.stdout.trim().split(" ").map((text) => decodeBase64(text));
+      assert.deepEqual(await decryptSessionSecret(key, "probe", { nonce, encryptedSecret }), new Uint8Array(32));
+    }
+  } finally {
+    dir.remove();
+  }
+});

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chmodSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { join } from "node:path";
 import { isAllowedHost, tokenMatches } from "../src/http/guard.ts";
@@ -121,7 +121,7 @@ test("http: tokenMatches accepts only the exact token, whatever the length", () 
   }
 });
 
-test("http: the token file is made once with mode 0600 and reused; a readable one is narrowed", () => {
+test("http: the token file is made once with mode 0600 and reused; one readable by others is replaced", () => {
   const dir = tempDir();
   try {
     const dataDir = join(dir.path, "nested", "data");
@@ -138,16 +138,20 @@ test("http: the token file is made once with mode 0600 and reused; a readable on
     assert.equal(second.token, first.token);
     assert.notEqual(ensureApiToken(join(dir.path, "other")).token, first.token);
     if (process.platform !== "win32") {
-      writeFileSync(first.path, `${first.token}\n`, { mode: 0o644 });
       chmodSync(first.path, 0o644);
-      assert.equal(ensureApiToken(dataDir).token, first.token);
+      const rotated = ensureApiToken(dataDir);
+      assert.equal(rotated.created, true);
+      assert.notEqual(rotated.token, first.token);
       assert.equal(statSync(first.path).mode & 0o777, 0o600);
+      assert.equal(readFileSync(first.path, "utf8").trim(), rotated.token);
     }
     // A truncated file is replaced by a new token.
+    const before = ensureApiToken(dataDir).token;
     writeFileSync(first.path, "short");
     const replaced = ensureApiToken(dataDir);
     assert.equal(replaced.created, true);
-    assert.notEqual(replaced.token, first.token);
+    assert.notEqual(replaced.token, before);
+    assert.equal(ensureApiToken(dataDir).token, replaced.token);
   } finally {
     dir.remove();
   }

@@ -193,3 +193,56 @@ test("forget after a session delete clears the caches without another store writ
   assert.ok(!chain.cache.contains(id));
   assert.equal(await chain.resolve(id), null);
 });
+
+// Delays the store's deletes, so that a resolve can start while a forget is half done.
+function slowDeletes(store: SessionStore, milliseconds: number): SecretStore {
+  return {
+    getSessionSecret: (id) => store.getSessionSecret(id),
+    setSessionSecret: (input) => store.setSessionSecret(input),
+    deleteSessionSecret: async (id) => {
+      await new Promise((resolve) => setTimeout(resolve, milliseconds));
+      return store.deleteSessionSecret(id);
+    },
+  };
+}
+
+test("a resolve called while a forget is under way waits for it and finds nothing", async () => {
+  const store = new MemoryStore();
+  const id = await newSession(store);
+  const databaseKey = await generateDatabaseKey();
+  await new SessionSecretChain({ store, databaseKey }).provision(id);
+  const chain = new SessionSecretChain({ store: slowDeletes(store, 20), databaseKey });
+  const forgetting = chain.forget(id);
+  const resolved = await chain.resolve(id);
+  await forgetting;
+  assert.equal(resolved, null);
+  assert.ok(!chain.cache.contains(id));
+  assert.equal(await store.getSessionSecret(id), null);
+});
+
+test("a forget called while a cold load is under way clears what that load filled", async () => {
+  const store = new MemoryStore();
+  const id = await newSession(store);
+  const databaseKey = await generateDatabaseKey();
+  const secret = await new SessionSecretChain({ store, databaseKey }).provision(id);
+  const chain = new SessionSecretChain({ store, databaseKey });
+  const loading = chain.resolve(id);
+  await chain.forget(id);
+  assert.deepEqual(await loading, secret); // it started first, so it may answer
+  assert.ok(!chain.cache.contains(id));
+  assert.equal(await store.getSessionSecret(id), null);
+  assert.equal(await chain.resolve(id), null);
+});
+
+test("invalidate makes the next resolve read the replaced sealed secret", async () => {
+  const store = new MemoryStore();
+  const id = await newSession(store);
+  const databaseKey = await generateDatabaseKey();
+  const chain = new SessionSecretChain({ store, databaseKey });
+  const first = await chain.provision(id);
+  const other = new SessionSecretChain({ store, databaseKey });
+  const second = await other.provision(id); // replaces the sealed row behind the first chain's back
+  assert.deepEqual(await chain.resolve(id), first);
+  await chain.invalidate(id);
+  assert.deepEqual(await chain.resolve(id), second);
+});

@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { createSession, deleteSession, SCHEMA_VERSION, SessionError, SqliteStore } from "../mod.ts";
@@ -156,4 +157,21 @@ test("STRICT tables refuse a value of the wrong type written behind the store's 
       "INSERT INTO repositories (id, path, name, is_git_repository, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
     ).run("x", "/p", "n", "not a number", "t", "t")
   );
+});
+
+test("openSqliteStore makes the database and its WAL files readable by their owner only", {
+  skip: process.platform === "win32",
+}, async () => {
+  const dir = tempDir();
+  try {
+    const file = join(dir.path, "private", "s.db");
+    const store = openSqliteStore(file);
+    await store.createRepository(repositoryInput());
+    for (const name of ["s.db", "s.db-wal", "s.db-shm"]) {
+      assert.equal(statSync(join(dir.path, "private", name)).mode & 0o077, 0, name);
+    }
+    store.close();
+  } finally {
+    dir.remove();
+  }
 });

@@ -280,8 +280,9 @@ export function createApp(options: AppOptions): AppType {
         decodeBase64(encryptedSecret, "encryptedSecret"),
         decodeBase64(nonce, "nonce"),
       );
-      // The cached plaintext belongs to the replaced secret; the next resolve opens the new one.
-      chain.cache.remove(id)?.fill(0);
+      // The cached plaintext belongs to the replaced secret; the next resolve opens the new one,
+      // even when a load of the old one is in flight right now.
+      await chain.invalidate(id);
       events.emit({ type: "session.secret.stored", sessionId: id });
       return c.json({ sessionId: id, stored: true as const }, 200);
     })

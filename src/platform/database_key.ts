@@ -4,15 +4,35 @@
  * @module
  */
 
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { decodeBase64, encodeBase64 } from "../base64.ts";
-import { generateDatabaseKeyBytes, importDatabaseKey, SECRET_LENGTH } from "../crypto.ts";
+import {
+  decryptSessionSecret,
+  encryptSessionSecret,
+  generateDatabaseKeyBytes,
+  importDatabaseKey,
+  SECRET_LENGTH,
+} from "../crypto.ts";
+import { NONCE_LENGTH } from "../validation.ts";
 import { SessionError } from "../errors.ts";
 import type { Keychain } from "../keychain.ts";
 import { DEFAULT_KEYCHAIN_SERVICE } from "../secret_chain.ts";
 import { keychainWorks } from "./keychain.ts";
+import { acquireFileLock } from "./repository_lock.ts";
 
 /** The environment variable that, when set, holds the database key in base64. */
 export const DATABASE_KEY_ENV = "SESSION_LIFECYCLE_DATABASE_KEY";
@@ -20,6 +40,10 @@ export const DATABASE_KEY_ENV = "SESSION_LIFECYCLE_DATABASE_KEY";
 export const DATABASE_KEY_ACCOUNT = "database-key";
 /** The key file's name in the data directory. */
 export const DATABASE_KEY_FILE = "database.key";
+/** The file that proves which key a data directory belongs to (a constant sealed under it). */
+export const DATABASE_KEY_CHECK_FILE = "database.key-check";
+/** The lock file taken while the key is decided. */
+export const DATABASE_KEY_LOCK_FILE = "database.key.lock";
 
 /** Options of {@linkcode resolveDatabaseKey}. */
 export interface ResolveDatabaseKeyOptions {
@@ -49,7 +73,12 @@ export interface ResolvedDatabaseKey {
  * 2. else a key file already in the data directory is used: once made, it stays the key;
  * 3. else the OS keychain, when one works (the key is created there on first use);
  * 4. else (a headless server, a container) a new key file of mode 0600, with a warning.
- * A key file readable by group or others is refused.
+ *
+ * A key file readable by group or others is refused. The first key a data directory gets leaves a
+ * check value there ({@linkcode DATABASE_KEY_CHECK_FILE}); from then on a key that does not match it
+ * is refused, and no new key is made when the old one cannot be found (a locked keychain), since
+ * either would silently make every stored secret unreadable. Processes deciding the key at once take
+ * turns under a lock.
  *
  * @example
  * ```ts ignore
@@ -66,37 +95,103 @@ export interface ResolvedDatabaseKey {
 export async function resolveDatabaseKey(options: ResolveDatabaseKeyOptions): Promise<ResolvedDatabaseKey> {
   const env = options.env ?? process.env;
   const fromEnv = env[DATABASE_KEY_ENV];
-  if (fromEnv !== undefined && fromEnv !== "") {
-    return { key: await importDatabaseKey(parseKey(fromEnv.trim(), DATABASE_KEY_ENV)), source: "env", warning: null };
+  const envKey = fromEnv !== undefined && fromEnv !== "" ? parseKey(fromEnv.trim(), DATABASE_KEY_ENV) : null;
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  // One process at a time decides the key: two first starts must not each create one.
+  const release = await acquireFileLock(join(options.dataDir, DATABASE_KEY_LOCK_FILE));
+  try {
+    return await decideKey(options, envKey);
+  } finally {
+    release();
   }
+}
+
+async function decideKey(options: ResolveDatabaseKeyOptions, envKey: Uint8Array | null): Promise<ResolvedDatabaseKey> {
+  const checkFile = join(options.dataDir, DATABASE_KEY_CHECK_FILE);
+  const check = existsSync(checkFile) ? readFileSync(checkFile, "utf8").trim() : null;
+  // Every key is held against the check value the data directory's first key left; a data directory
+  // without one gets it now.
+  const accept = async (bytes: Uint8Array, source: ResolvedDatabaseKey["source"], warning: string | null) => {
+    const key = await importDatabaseKey(bytes);
+    if (check === null) writePrivateFile(checkFile, await sealKeyCheck(key));
+    else if (!(await keyMatchesCheck(key, check))) {
+      throw new SessionError(
+        "Encryption",
+        `the database key from ${describeSource(source)} is not the key this data directory's secrets were sealed ` +
+          `with (${checkFile}); using it would make every stored secret unreadable`,
+      );
+    }
+    return { key, source, warning };
+  };
+  const lostKey = () =>
+    new SessionError(
+      "Encryption",
+      `this data directory's database key was made earlier but cannot be found now: the OS keychain may be locked ` +
+        `or unavailable. Unlock it, or set ${DATABASE_KEY_ENV} to the key; a new key would make every stored secret ` +
+        `unreadable`,
+    );
+
+  if (envKey !== null) return await accept(envKey, "env", null);
   const file = join(options.dataDir, DATABASE_KEY_FILE);
   const existing = readKeyFile(file);
-  if (existing !== null) return { key: await importDatabaseKey(existing), source: "file", warning: null };
+  if (existing !== null) return await accept(existing, "file", null);
 
   const keychain = options.keychain ?? null;
   if (keychain !== null && await keychainWorks(keychain)) {
     const service = options.keychainService ?? DEFAULT_KEYCHAIN_SERVICE;
     let stored = await keychain.get(service, DATABASE_KEY_ACCOUNT);
     if (stored === null) {
+      if (check !== null) throw lostKey();
       await keychain.set(service, DATABASE_KEY_ACCOUNT, encodeBase64(generateDatabaseKeyBytes()));
-      // Read back: of two processes creating the key at once, both then use the one that stayed.
       stored = await keychain.get(service, DATABASE_KEY_ACCOUNT);
       if (stored === null) throw new SessionError("Encryption", "the OS keychain did not keep the database key");
     }
-    return {
-      key: await importDatabaseKey(parseKey(stored, "the keychain's database key")),
-      source: "keychain",
-      warning: null,
-    };
+    return await accept(parseKey(stored, "the keychain's database key"), "keychain", null);
   }
 
-  const created = createKeyFile(file);
-  return {
-    key: await importDatabaseKey(created),
-    source: "file",
-    warning: `warning: no OS keychain available; the database key is kept in ${file} (mode 0600). ` +
+  if (check !== null) throw lostKey();
+  return await accept(
+    createKeyFile(file),
+    "file",
+    `warning: no OS keychain available; the database key is kept in ${file} (mode 0600). ` +
       `Set ${DATABASE_KEY_ENV} or run with a keychain to keep it off the disk.`,
-  };
+  );
+}
+
+function describeSource(source: ResolvedDatabaseKey["source"]): string {
+  return source === "env" ? DATABASE_KEY_ENV : source === "file" ? "the key file" : "the OS keychain";
+}
+
+const CHECK_PLAINTEXT = new TextEncoder().encode("session-lifecycle-orchestrator database key check");
+const CHECK_CONTEXT = "database-key-check";
+
+// The check value: a constant sealed under the key (nonce and ciphertext, base64). It proves which key
+// the directory belongs to without revealing anything about it.
+async function sealKeyCheck(key: CryptoKey): Promise<string> {
+  const sealed = await encryptSessionSecret(key, CHECK_CONTEXT, CHECK_PLAINTEXT);
+  const both = new Uint8Array(sealed.nonce.length + sealed.encryptedSecret.length);
+  both.set(sealed.nonce);
+  both.set(sealed.encryptedSecret, sealed.nonce.length);
+  return encodeBase64(both);
+}
+
+async function keyMatchesCheck(key: CryptoKey, check: string): Promise<boolean> {
+  try {
+    const both = decodeBase64(check, "the key check");
+    const opened = await decryptSessionSecret(key, CHECK_CONTEXT, {
+      nonce: both.subarray(0, NONCE_LENGTH),
+      encryptedSecret: both.subarray(NONCE_LENGTH),
+    });
+    return encodeBase64(opened) === encodeBase64(CHECK_PLAINTEXT);
+  } catch {
+    return false;
+  }
+}
+
+function writePrivateFile(path: string, text: string): void {
+  const temp = `${path}.${process.pid}.${crypto.randomUUID()}.tmp`;
+  writeFileSync(temp, `${text}\n`, { mode: 0o600, flag: "wx" });
+  renameSync(temp, path);
 }
 
 function parseKey(text: string, where: string): Uint8Array {

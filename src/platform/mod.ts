@@ -21,8 +21,10 @@ export { keychainWorks, openDefaultKeychain, OsKeychain, type OsKeychainOptions 
 export type { Keychain } from "../keychain.ts";
 export {
   DATABASE_KEY_ACCOUNT,
+  DATABASE_KEY_CHECK_FILE,
   DATABASE_KEY_ENV,
   DATABASE_KEY_FILE,
+  DATABASE_KEY_LOCK_FILE,
   resolveDatabaseKey,
   type ResolveDatabaseKeyOptions,
   type ResolvedDatabaseKey,

@@ -5,7 +5,7 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
-import { mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { SqliteStore, type SqliteStoreOptions } from "../store/sqlite_store.ts";
 import { toStorageError } from "../errors.ts";
@@ -29,7 +29,11 @@ export function openSqliteStore(
 ): ClosableSqliteStore {
   let database: DatabaseSync;
   try {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    if (path !== ":memory:") {
+      mkdirSync(dirname(path), { recursive: true });
+      // Made owner-only before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
+      closeSync(openSync(path, "a", 0o600));
+    }
     database = new DatabaseSync(path);
   } catch (error) {
     throw toStorageError(error, `opening ${path}`);

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { SessionError } from "../errors.ts";
@@ -43,9 +43,10 @@ function readToken(path: string): string | null {
 }
 
 /**
- * Reads `<dataDir>/token`, making it on first start (mode 0600, in a folder made with mode
- * 0700). An existing file readable by others is narrowed to 0600. Two servers starting at once
- * end up with the same token: only one exclusive create can win.
+ * Reads `<dataDir>/token`, making it on first start (mode 0600, in a folder made with mode 0700).
+ * A token found readable by other users may have been read by them, so it is replaced by a new
+ * one, as is a truncated file. Two servers starting at once end up with the same token: the file is
+ * published with an exclusive link, which only one can win.
  *
  * @example
  * ```ts
@@ -63,27 +64,35 @@ export function ensureApiToken(dataDir: string): ApiTokenFile {
   const path = join(dataDir, TOKEN_FILE_NAME);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const existing = readToken(path);
-  if (existing !== null) {
-    if (process.platform !== "win32" && (statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
-    return { token: existing, path, created: false };
-  }
+  const exposed = existing !== null && process.platform !== "win32" && (statSync(path).mode & 0o077) !== 0;
+  if (existing !== null && !exposed) return { token: existing, path, created: false };
   const token = generateApiToken();
+  // Written whole to a private file first, so no reader ever sees a partial or readable token.
+  const temp = `${path}.${process.pid}.${crypto.randomUUID()}.tmp`;
   try {
-    // "wx" on a missing file, so that a concurrent first start cannot overwrite the winner's token.
-    writeFileSync(path, `${token}\n`, { mode: 0o600, flag: existsAsBroken(path) ? "w" : "wx" });
-  } catch (error) {
-    if ((error as { code?: string }).code !== "EEXIST") {
-      throw new SessionError("Storage", `writing the API token failed: ${(error as Error).message}`, { cause: error });
+    writeFileSync(temp, `${token}\n`, { mode: 0o600, flag: "wx" });
+    if (existing !== null || fileExists(path)) {
+      renameSync(temp, path); // replacing an exposed or broken token
+      return { token, path, created: true };
     }
-    const winner = readToken(path);
-    if (winner !== null) return { token: winner, path, created: false };
-    throw new SessionError("Storage", `the API token file ${path} is unreadable or too short`);
+    try {
+      linkSync(temp, path);
+      return { token, path, created: true };
+    } catch (error) {
+      if ((error as { code?: string }).code !== "EEXIST") throw error;
+      const winner = readToken(path);
+      if (winner !== null) return { token: winner, path, created: false };
+      throw new SessionError("Storage", `the API token file ${path} is unreadable or too short`);
+    }
+  } catch (error) {
+    if (error instanceof SessionError) throw error;
+    throw new SessionError("Storage", `writing the API token failed: ${(error as Error).message}`, { cause: error });
+  } finally {
+    rmSync(temp, { force: true });
   }
-  if (process.platform !== "win32") chmodSync(path, 0o600);
-  return { token, path, created: true };
 }
 
-function existsAsBroken(path: string): boolean {
+function fileExists(path: string): boolean {
   try {
     statSync(path);
     return true;
