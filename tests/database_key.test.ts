@@ -114,6 +114,12 @@ test(
       assert.equal(second.source, "keychain");
       assert.ok(await sameKey(first.key, second.key));
       assert.throws(() => statSync(join(dir.path, DATABASE_KEY_FILE)));
+      // The keychain unavailable at a later start (locked, no session bus): refused, no new key file.
+      await assert.rejects(
+        resolveDatabaseKey({ dataDir: dir.path, env: {}, keychain: null }),
+        (error: unknown) => isEncryptionError(error) && /cannot be found/.test((error as Error).message),
+      );
+      assert.throws(() => statSync(join(dir.path, DATABASE_KEY_FILE)));
     } finally {
       await keychain!.delete(service, DATABASE_KEY_ACCOUNT);
       dir.remove();
