@@ -361,3 +361,64 @@ test("http: the OpenAPI 3.1 document describes every route, its schemas and the 
     await t.close();
   }
 });
+
+test("http: every answer of a whole lifecycle is one the OpenAPI document lists, with its required fields", async () => {
+  const t = await startTestServer();
+  try {
+    const { body: document } = await t.callJson("/v1/openapi.json");
+    // deno-lint-ignore no-explicit-any
+    const schemaOf = (schema: any): any =>
+      schema?.$ref ? document.components.schemas[schema.$ref.split("/").pop()] : schema;
+    const checked: string[] = [];
+    const drive = async (method: string, path: string, template: string, json?: unknown) => {
+      const { status, body } = await t.callJson(path, { method, json });
+      const operation = document.paths[template]?.[method.toLowerCase()];
+      assert.ok(operation, `${method} ${template} is not in the document`);
+      const response = operation.responses[String(status)];
+      assert.ok(response, `${method} ${template} answered ${status}, which the document does not list`);
+      const schema = schemaOf(response.content?.["application/json"]?.schema);
+      for (const field of schema?.required ?? []) assert.ok(field in body, `${method} ${template} ${status}: ${field}`);
+      checked.push(`${method} ${template} ${status}`);
+      return body;
+    };
+    await drive("GET", "/v1/health", "/v1/health");
+    const repository = await drive("POST", "/v1/repositories", "/v1/repositories", {
+      path: `/src/doc-${crypto.randomUUID()}`,
+      name: "doc",
+    });
+    await drive("GET", `/v1/repositories/${repository.id}`, "/v1/repositories/{id}");
+    const session = await drive("POST", "/v1/sessions", "/v1/sessions", {
+      repositoryId: repository.id,
+      title: "from the document",
+      isWorktree: false,
+    });
+    await drive("POST", "/v1/sessions", "/v1/sessions", { repositoryId: repository.id, title: "" });
+    await drive("GET", `/v1/sessions?repositoryId=${repository.id}`, "/v1/sessions");
+    await drive("PATCH", `/v1/sessions/${session.id}`, "/v1/sessions/{id}", { status: "paused" });
+    await drive("GET", `/v1/sessions/${session.id}/secret`, "/v1/sessions/{id}/secret");
+    await drive("DELETE", `/v1/repositories/${repository.id}`, "/v1/repositories/{id}");
+    await drive("DELETE", `/v1/sessions/${session.id}`, "/v1/sessions/{id}");
+    await drive("DELETE", `/v1/sessions/${session.id}`, "/v1/sessions/{id}");
+    await drive("GET", `/v1/sessions/${session.id}`, "/v1/sessions/{id}");
+    await drive("POST", "/v1/reconcile", "/v1/reconcile");
+    await drive("DELETE", `/v1/repositories/${repository.id}`, "/v1/repositories/{id}");
+    assert.deepEqual(checked.map((line) => line.split(" ").pop()), [
+      "200",
+      "201",
+      "200",
+      "201",
+      "400",
+      "200",
+      "200",
+      "200",
+      "409",
+      "200",
+      "404",
+      "404",
+      "400",
+      "200",
+    ]);
+  } finally {
+    await t.close();
+  }
+});
