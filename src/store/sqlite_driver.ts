@@ -1,7 +1,7 @@
 /**
  * The minimal SQLite driver interface `SqliteStore` needs. Deno's and Node's `node:sqlite`
- * `DatabaseSync`, Bun's `bun:sqlite` `Database` and `@db/sqlite`'s `Database` all satisfy it
- * as they are, so no wrapper object is needed.
+ * `DatabaseSync` and Bun's `bun:sqlite` `Database` satisfy it as they are (both are tested), so no
+ * wrapper object is needed; `@db/sqlite`'s `Database` has the same shape.
  *
  * @module
  */
