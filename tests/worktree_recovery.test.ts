@@ -112,6 +112,28 @@ test("a lock held by a live process makes others wait (Conflict on timeout); onc
   }
 });
 
+test("the lock timeout also covers the wait behind a holder in the same process", async () => {
+  const dir = tempDir();
+  try {
+    const file = join(dir.path, "repo.lock");
+    const release = await acquireFileLock(file);
+    // Before the fix the queue had no deadline: this waited for as long as the holder held on.
+    const waited = acquireFileLock(file, { timeoutMs: 100 });
+    const outcome = await Promise.race([
+      waited.then(() => "acquired", (error) => (error as { kind?: string }).kind),
+      new Promise((resolve) => setTimeout(() => resolve("still waiting"), 3000)),
+    ]);
+    assert.equal(outcome, "Conflict");
+    // A waiter behind the one that gave up still gets its turn once the holder leaves.
+    const next = acquireFileLock(file, { timeoutMs: 5000 });
+    release();
+    (await next)();
+    (await acquireFileLock(file, { timeoutMs: 1000 }))();
+  } finally {
+    dir.remove();
+  }
+});
+
 test("20 sessions opened at once from 4 processes on one repository all succeed", async () => {
   const f = await worktreeFixture();
   try {

@@ -31,8 +31,6 @@ export interface JournalEntry {
   createdWorktree: boolean;
   /** The ref a created branch starts from. */
   baseRef: string | null;
-  /** The last step known done, for people reading the file. */
-  step: string;
   /** Close only: whether uncommitted work and unmerged commits may be thrown away. */
   force: boolean;
   /** Close only: whether the branch is to be deleted. */

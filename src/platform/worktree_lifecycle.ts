@@ -26,6 +26,7 @@ import type { SessionStore } from "../store/store.ts";
 import type { Repository, Session } from "../types.ts";
 import {
   buildSession,
+  invalid,
   nowIso,
   requireBranchName,
   requireRecord,
@@ -103,10 +104,6 @@ const OPEN_FIELDS = [
   "baseRef",
   "useExistingBranch",
 ] as const;
-
-function invalid(message: string): never {
-  throw new SessionError("InvalidInput", message);
-}
 
 function asSessionError(error: unknown, action: string): SessionError {
   if (error instanceof SessionError) return error;
@@ -304,7 +301,6 @@ export class WorktreeLifecycle implements SessionLifecycle {
         createdBranch: !useExisting,
         createdWorktree: true,
         baseRef: base,
-        step: "begun",
         force: false,
         deleteBranch: false,
         session: null,
@@ -400,7 +396,6 @@ export class WorktreeLifecycle implements SessionLifecycle {
         createdBranch: current.createdBranch,
         createdWorktree: current.createdWorktree,
         baseRef: current.baseBranch,
-        step: "begun",
         force,
         deleteBranch,
         session: current,

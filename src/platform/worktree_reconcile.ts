@@ -13,7 +13,7 @@ import type { ReconcileFinding, ReconcileReport } from "../lifecycle.ts";
 import type { Repository, Session } from "../types.ts";
 import type { RepositoryInfo } from "./git.ts";
 import type { Journal, JournalEntry } from "./journal.ts";
-import { finishClose, type StepContext, undoOpen } from "./worktree_steps.ts";
+import { finishClose, messageOf, type StepContext, undoOpen } from "./worktree_steps.ts";
 
 /** What reconcile needs from the lifecycle. */
 export interface ReconcileContext extends StepContext {
@@ -27,10 +27,6 @@ export interface ReconcileContext extends StepContext {
   lock<T>(info: RepositoryInfo, work: () => Promise<T>): Promise<T>;
   /** Where a repository's worktrees go. */
   worktreesFolder(repository: Repository): string;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 async function handleEntry(context: ReconcileContext, entry: JournalEntry, findings: ReconcileFinding[]) {

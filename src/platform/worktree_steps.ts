@@ -45,7 +45,8 @@ export interface BranchOutcome {
   keptReason: string | null;
 }
 
-function messageOf(error: unknown): string {
+/** The message of an error, or the thrown value as text. */
+export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
