@@ -5,7 +5,7 @@
  * @module
  */
 
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { isSessionError } from "../errors.ts";
@@ -134,6 +134,18 @@ async function checkRepository(
       }
       continue;
     }
+    if (!session.createdWorktree) {
+      // The folder was the user's, not made by the lifecycle: putting a worktree there would invent one.
+      findings.push({
+        kind: "missing-worktree",
+        sessionId: session.id,
+        path,
+        branch: session.branchName,
+        action: "none",
+        detail: `the folder of session ${session.id} is gone; it was not made by this lifecycle, so it is not recreated`,
+      });
+      continue;
+    }
     const branch = session.branchName;
     const branchExists = branch !== null && await git.branchExists(info.topLevel, branch);
     const elsewhere = [...registered.values()].find((entry) => entry.branch === branch);
@@ -187,7 +199,27 @@ async function checkRepository(
   for (const name of names.sort()) {
     const path = join(folder, name);
     // A journaled folder was reported with its unfinished operation (it is still there on a dry run).
-    if (owned.has(path) || journaled.has(path) || name === ".journal" || !statSync(path).isDirectory()) continue;
+    if (owned.has(path) || journaled.has(path) || name === ".journal") continue;
+    let isFolder: boolean;
+    try {
+      // lstat: a symlink (dangling or not) is not a worktree folder, and following one could fail.
+      isFolder = lstatSync(path).isDirectory();
+    } catch {
+      continue; // Gone since it was listed.
+    }
+    if (!isFolder) {
+      if (!registered.has(path)) {
+        findings.push({
+          kind: "unknown-entry",
+          sessionId: null,
+          path,
+          branch: null,
+          action: "none",
+          detail: `${path} is not a folder and belongs to no session: kept`,
+        });
+      }
+      continue;
+    }
     const entry = registered.get(path);
     findings.push({
       kind: entry === undefined ? "unknown-folder" : "orphan-worktree",
@@ -205,7 +237,7 @@ async function checkRepository(
 /** Runs a reconcile pass; see `WorktreeLifecycle.reconcile`. */
 export async function reconcileWorktrees(context: ReconcileContext): Promise<ReconcileReport> {
   const findings: ReconcileFinding[] = [];
-  for (const stray of await context.journal.strayTempFiles()) {
+  for (const stray of await context.journal.abandonedTempFiles()) {
     if (!context.dryRun) await rm(stray, { force: true });
   }
   for (const listed of await context.journal.list()) {
@@ -249,11 +281,23 @@ export async function reconcileWorktrees(context: ReconcileContext): Promise<Rec
       }
       continue;
     }
-    await context.lock(info, async () => {
-      // Listed again under the lock, so a session opened or closed meanwhile is seen as it is now.
-      const current = await context.store.listSessions({ repositoryId: repository.id });
-      await checkRepository(context, repository, current, info, findings, journaled);
-    });
+    try {
+      await context.lock(info, async () => {
+        // Listed again under the lock, so a session opened or closed meanwhile is seen as it is now.
+        const current = await context.store.listSessions({ repositoryId: repository.id });
+        await checkRepository(context, repository, current, info, findings, journaled);
+      });
+    } catch (error) {
+      // One broken repository must not stop the others from being checked (nor the server from starting).
+      findings.push({
+        kind: "repository-unavailable",
+        sessionId: null,
+        path: repository.path,
+        branch: null,
+        action: "none",
+        detail: `could not check the worktrees of repository ${repository.id}: ${messageOf(error)}`,
+      });
+    }
   }
   return { dryRun: context.dryRun, findings };
 }
