@@ -224,10 +224,45 @@ export class WorktreeLifecycle implements SessionLifecycle {
   }
 
   /**
+   * `Conflict` when the id, the folder or the branch is already someone's: a session row (any
+   * repository's, for the folder; this repository's, for the branch), or a journal entry left by an
+   * operation that did not finish, whose undo by `reconcile` would otherwise remove what this open makes.
+   */
+  async #refuseTaken(id: SessionId, repositoryId: string, info: RepositoryInfo, path: string, branch: string) {
+    const [existing, rows, pending] = await Promise.all([
+      this.#store.getSession(id),
+      this.#store.listSessions(),
+      this.#journal.list(),
+    ]).catch((error) => {
+      throw toStorageError(error, "checking for existing sessions");
+    });
+    if (existing !== null) throw new SessionError("Conflict", `a session with id ${id} already exists`);
+    const target = resolve(path);
+    const owner = rows.find((row) =>
+      (row.worktreePath !== null && resolve(row.worktreePath) === target) ||
+      (row.repositoryId === repositoryId && row.branchName === branch)
+    );
+    if (owner !== undefined) {
+      throw new SessionError("Conflict", `session ${owner.id} already holds the folder ${path} or the branch ${branch}`);
+    }
+    const unfinished = pending.find((entry) =>
+      entry.sessionId === id || resolve(entry.path) === target ||
+      ((entry.repositoryId === repositoryId || entry.repositoryPath === info.topLevel) && entry.branch === branch)
+    );
+    if (unfinished !== undefined) {
+      throw new SessionError(
+        "Conflict",
+        `an unfinished ${unfinished.op} of session ${unfinished.sessionId} holds the id, the folder ${path} or the branch ${branch}; run reconcile`,
+      );
+    }
+  }
+
+  /**
    * Opens a session. For a worktree session: checks everything it can before touching git
    * (`InvalidInput` for a bad name, a path inside the checkout, a folder that is not a git
    * repository; `RepositoryNotFound`), then, under the repository's lock, refuses an existing
-   * folder or branch (`Conflict`), journals its intent, adds the worktree, writes the row and
+   * session id, folder or branch, one held by another session's row, or one named by an unfinished
+   * operation's journal entry (`Conflict`), journals its intent, adds the worktree, writes the row and
    * provisions the secret. When a step fails the steps already done are undone and the error
    * (a `SessionError`, the original as `cause`) is thrown.
    */
@@ -287,6 +322,8 @@ export class WorktreeLifecycle implements SessionLifecycle {
       this.#git.checkBranchName(info.topLevel, branch),
     ]);
     return await this.#lock(info, async () => {
+      // Under the lock nothing of this repository changes meanwhile, so these checks hold until the journal is written.
+      await this.#refuseTaken(id, repository.id, info, path, branch);
       if (existsSync(path)) throw new SessionError("Conflict", `the folder ${path} already exists`);
       const exists = await this.#git.branchExists(info.topLevel, branch);
       if (exists && !useExisting) throw new SessionError("Conflict", `the branch ${branch} already exists`);
@@ -309,10 +346,18 @@ export class WorktreeLifecycle implements SessionLifecycle {
       };
       await this.#journal.write(entry);
       let rowWritten = false;
+      let folderMade = false;
       let session: Session;
       try {
         await this.#step("open:journal", id);
         await mkdir(dirname(path), { recursive: true });
+        // The leaf is made atomically (git accepts an empty folder): a folder that appeared since the
+        // check above (another repository sharing this sessionsPath, whose lock is another) is not ours.
+        await mkdir(path).catch((error) => {
+          if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+          throw new SessionError("Conflict", `the folder ${path} already exists`, { cause: error });
+        });
+        folderMade = true;
         await this.#git.addWorktree(info.topLevel, path, branch, base);
         await this.#step("open:worktree", id);
         session = await this.#store.createSession({ ...draft, baseBranch: base }).catch((error) => {
@@ -325,7 +370,7 @@ export class WorktreeLifecycle implements SessionLifecycle {
       } catch (error) {
         const failure = asSessionError(error, "opening the session");
         // Left in place when the undo is incomplete, so that reconcile finishes it.
-        await undoOpen(this.#context, entry, rowWritten).then(
+        await undoOpen(this.#context, entry, { rowMayExist: rowWritten, worktreeMayExist: folderMade }).then(
           () => this.#journal.remove(id),
           () => {},
         );
