@@ -39,7 +39,7 @@ import { Journal, type JournalEntry } from "./journal.ts";
 import { withRepositoryLock } from "./repository_lock.ts";
 import { branchForWorktreeName, defaultWorktreeName } from "./worktree_names.ts";
 import { reconcileWorktrees } from "./worktree_reconcile.ts";
-import { finishClose, type StepContext, undoOpen } from "./worktree_steps.ts";
+import { finishClose, forgetDeleted, type StepContext, undoOpen } from "./worktree_steps.ts";
 
 /** The points between steps where {@linkcode WorktreeLifecycleOptions.onStep} is called. */
 export type LifecycleStep =
@@ -88,6 +88,11 @@ export interface WorktreeLifecycleOptions {
    * fails the operation there, as a crash of that step would.
    */
   onStep?: (step: LifecycleStep, sessionId: SessionId) => Promise<void> | void;
+  /**
+   * Told about failures that do not fail the operation, such as a secret that could not be
+   * forgotten after its session was deleted; `console.error` by default.
+   */
+  logError?: (message: string, cause: unknown) => void;
 }
 
 const OPEN_FIELDS = [
@@ -157,6 +162,7 @@ export class WorktreeLifecycle implements SessionLifecycle {
   readonly #journal: Journal;
   readonly #lockTimeoutMs: number | undefined;
   readonly #onStep: WorktreeLifecycleOptions["onStep"];
+  readonly #logError: (message: string, cause: unknown) => void;
   readonly #infos = new Map<string, RepositoryInfo>();
 
   /**
@@ -181,6 +187,7 @@ export class WorktreeLifecycle implements SessionLifecycle {
     this.#journal = new Journal(join(this.#root, ".journal"));
     this.#lockTimeoutMs = options.lockTimeoutMs;
     this.#onStep = options.onStep;
+    this.#logError = options.logError ?? ((message, cause) => console.error(message, cause));
   }
 
   /** The folder that holds worktrees and the journal. */
@@ -194,7 +201,7 @@ export class WorktreeLifecycle implements SessionLifecycle {
   }
 
   get #context(): StepContext {
-    return { store: this.#store, chain: this.#chain, events: this.#events, git: this.#git };
+    return { store: this.#store, chain: this.#chain, events: this.#events, git: this.#git, logError: this.#logError };
   }
 
   async #step(step: LifecycleStep, sessionId: SessionId): Promise<void> {
@@ -243,7 +250,10 @@ export class WorktreeLifecycle implements SessionLifecycle {
       (row.repositoryId === repositoryId && row.branchName === branch)
     );
     if (owner !== undefined) {
-      throw new SessionError("Conflict", `session ${owner.id} already holds the folder ${path} or the branch ${branch}`);
+      throw new SessionError(
+        "Conflict",
+        `session ${owner.id} already holds the folder ${path} or the branch ${branch}`,
+      );
     }
     const unfinished = pending.find((entry) =>
       entry.sessionId === id || resolve(entry.path) === target ||
@@ -402,7 +412,10 @@ export class WorktreeLifecycle implements SessionLifecycle {
    * the worktree is removed (only when the session created it), the row deleted and returned,
    * the secret forgotten. The branch is kept unless `deleteBranch`, and even then only when the
    * session created it and it has no commits missing from its base and upstream (or `force`).
-   * `null` when the session does not exist.
+   * When the repository's checkout no longer exists, the row is deleted and the secret forgotten,
+   * and the worktree folder is kept (`worktreeKeptReason`). The row's deletion is announced as soon
+   * as it is committed; a secret that cannot be forgotten afterwards is logged (`logError`), not
+   * thrown. `null` when the session does not exist.
    */
   async close(sessionId: SessionId, options: CloseSessionOptions = {}): Promise<ClosedSession | null> {
     const id = parseId(sessionId, "session id");
@@ -413,18 +426,15 @@ export class WorktreeLifecycle implements SessionLifecycle {
     });
     if (session === null) return null;
     if (!session.isWorktree || session.worktreePath === null || session.branchName === null) {
-      const deleted = await deleteSession(this.#store, id);
-      await this.#chain.forget(id, { rowDeleted: true });
-      if (deleted === null) return null;
-      this.#events?.emit({ type: "session.deleted", session: deleted });
-      return {
-        session: deleted,
-        worktreeRemoved: false,
-        branchDeleted: false,
-        branchKeptReason: deleteBranch ? "the session has no worktree branch" : null,
-      };
+      return await this.#closeWithoutGit(id, deleteBranch ? "the session has no worktree branch" : null, null);
     }
     const repository = await this.#repository(session.repositoryId);
+    if (!existsSync(repository.path)) {
+      // The checkout is gone, so git cannot run and the lock cannot be taken: the session is closed
+      // without touching its folder, which is kept rather than deleted blindly.
+      const reason = `the repository checkout ${repository.path} is gone, so git could not remove it`;
+      return await this.#closeWithoutGit(id, deleteBranch ? reason : null, reason);
+    }
     const info = await this.#repositoryInfo(repository.path);
     return await this.#lock(info, async () => {
       const current = await this.#store.getSession(id).catch((error) => {
@@ -468,6 +478,19 @@ export class WorktreeLifecycle implements SessionLifecycle {
         branchKeptReason: deleteBranch ? result.branch.keptReason : null,
       };
     });
+  }
+
+  // Deletes the row, announces it, then forgets the secret (a failure there is logged, not thrown).
+  async #closeWithoutGit(
+    id: SessionId,
+    branchKeptReason: string | null,
+    worktreeKeptReason: string | null,
+  ): Promise<ClosedSession | null> {
+    const deleted = await deleteSession(this.#store, id);
+    if (deleted !== null) this.#events?.emit({ type: "session.deleted", session: deleted });
+    await forgetDeleted(this.#context, id);
+    if (deleted === null) return null;
+    return { session: deleted, worktreeRemoved: false, branchDeleted: false, branchKeptReason, worktreeKeptReason };
   }
 
   /**

@@ -142,7 +142,8 @@ async function checkRepository(
         path,
         branch: session.branchName,
         action: "none",
-        detail: `the folder of session ${session.id} is gone; it was not made by this lifecycle, so it is not recreated`,
+        detail:
+          `the folder of session ${session.id} is gone; it was not made by this lifecycle, so it is not recreated`,
       });
       continue;
     }

@@ -27,6 +27,21 @@ export interface StepContext {
   events: LifecycleEvents | null;
   /** Git. */
   git: Git;
+  /** Where failures that must not fail the operation (a secret left after its row was deleted) are told. */
+  logError: (message: string, cause: unknown) => void;
+}
+
+/**
+ * Forgets the secret of a session whose row is already deleted. The delete is committed, so a
+ * failure here (a keychain that is down) must not fail the close: the secret row went with the
+ * session row, and only a cached or keychain copy can remain; it is logged instead.
+ */
+export async function forgetDeleted(context: StepContext, sessionId: string): Promise<void> {
+  try {
+    await context.chain.forget(sessionId, { rowDeleted: true });
+  } catch (error) {
+    context.logError(`session ${sessionId} was deleted but forgetting its secret failed: ${messageOf(error)}`, error);
+  }
 }
 
 /** One thing done (or deliberately not done) while undoing or finishing. */
@@ -117,7 +132,8 @@ export interface OpenProgress {
 function otherOwner(rows: Session[], entry: JournalEntry, what: "path" | "branch"): Session | null {
   const target = resolve(entry.path);
   return rows.find((row) =>
-    row.id !== entry.sessionId && (what === "path"
+    row.id !== entry.sessionId &&
+    (what === "path"
       ? row.worktreePath !== null && resolve(row.worktreePath) === target
       : row.repositoryId === entry.repositoryId && row.branchName === entry.branch)
   ) ?? null;
@@ -245,7 +261,7 @@ export async function finishClose(
   entry: JournalEntry,
   hook: (step: string) => Promise<void> = () => Promise.resolve(),
 ): Promise<{ session: Session | null; worktreeRemoved: boolean; branch: BranchOutcome }> {
-  const { store, chain, git, events } = context;
+  const { store, git, events } = context;
   let worktreeRemoved = false;
   if (entry.createdWorktree) {
     if (existsSync(entry.path)) {
@@ -267,8 +283,10 @@ export async function finishClose(
   } catch (error) {
     throw isSessionError(error) ? error : new SessionError("Storage", `deleting a session failed`, { cause: error });
   }
+  // Announced as soon as the delete is committed, so that nothing failing later hides it.
+  if (session !== null) events?.emit({ type: "session.deleted", session });
   await hook("close:row");
-  await chain.forget(entry.sessionId, { rowDeleted: true });
+  await forgetDeleted(context, entry.sessionId);
   await hook("close:secret");
   let branch: BranchOutcome = { deleted: false, keptReason: null };
   if (entry.deleteBranch) {
@@ -277,6 +295,5 @@ export async function finishClose(
       : { deleted: false, keptReason: `${entry.branch} was not created by this session` };
     await hook("close:branch");
   }
-  if (session !== null) events?.emit({ type: "session.deleted", session });
   return { session, worktreeRemoved, branch };
 }
