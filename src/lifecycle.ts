@@ -41,6 +41,8 @@ export interface ClosedSession {
   branchDeleted: boolean;
   /** Why the branch was kept when deletion was asked for, else `null`. */
   branchKeptReason: string | null;
+  /** Why the worktree folder was kept, when that is not the plain outcome (for example its repository is gone). */
+  worktreeKeptReason?: string | null;
 }
 
 /** Options of `reconcile`. */

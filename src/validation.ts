@@ -32,7 +32,8 @@ export const MAX_ENCRYPTED_SECRET_LENGTH = 1024;
 // deno-lint-ignore no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
-function invalid(message: string): never {
+/** Throws `InvalidInput` with `message`: the one way every input check refuses. */
+export function invalid(message: string): never {
   throw new SessionError("InvalidInput", message);
 }
 

@@ -2,7 +2,17 @@
 // across processes; 20 opens at once from 4 processes; what reconcile repairs and what it only reports.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { acquireFileLock, CLOSE_STEPS, OPEN_STEPS } from "../src/platform/mod.ts";
 import {
@@ -12,6 +22,7 @@ import {
   extraWorktrees,
   foldersIn,
   git,
+  makeRepository,
   runWorkerUntil,
   worktreeFixture,
 } from "./git_fixtures.ts";
@@ -107,6 +118,28 @@ test("a lock held by a live process makes others wait (Conflict on timeout); onc
       release();
     }));
     for (let i = 0; i < order.length; i += 2) assert.equal(order[i], order[i + 1]);
+  } finally {
+    dir.remove();
+  }
+});
+
+test("the lock timeout also covers the wait behind a holder in the same process", async () => {
+  const dir = tempDir();
+  try {
+    const file = join(dir.path, "repo.lock");
+    const release = await acquireFileLock(file);
+    // Before the fix the queue had no deadline: this waited for as long as the holder held on.
+    const waited = acquireFileLock(file, { timeoutMs: 100 });
+    const outcome = await Promise.race([
+      waited.then(() => "acquired", (error) => (error as { kind?: string }).kind),
+      new Promise((resolve) => setTimeout(() => resolve("still waiting"), 3000)),
+    ]);
+    assert.equal(outcome, "Conflict");
+    // A waiter behind the one that gave up still gets its turn once the holder leaves.
+    const next = acquireFileLock(file, { timeoutMs: 5000 });
+    release();
+    (await next)();
+    (await acquireFileLock(file, { timeoutMs: 1000 }))();
   } finally {
     dir.remove();
   }
@@ -213,6 +246,95 @@ test("an interrupted close whose worktree gained uncommitted work is abandoned, 
     assert.equal(readFileSync(join(session.worktreePath!, "new.txt"), "utf8"), "fresh work");
     assert.ok(await f.store.getSession(session.id));
     assert.equal((await f.chain.resolve(session.id))?.length, 32);
+  } finally {
+    f.cleanup();
+  }
+});
+
+test("a dangling symlink or an unlockable repository is reported; reconcile still checks the rest", async () => {
+  const f = await worktreeFixture();
+  const other = tempDir("slo-wt-other-");
+  try {
+    const session = await f.lifecycle.open({
+      repositoryId: f.repository.id,
+      title: "t",
+      worktreeName: "live",
+      isWorktree: true,
+    });
+    symlinkSync(join(f.dir, "nowhere"), join(f.folder, "dangling"));
+    mkdirSync(join(f.folder, "stranger"));
+    // A second repository whose lock cannot be taken (a folder where the lock file goes).
+    const brokenPath = join(other.path, "broken");
+    makeRepository(brokenPath);
+    mkdirSync(join(brokenPath, ".git", "session-lifecycle-orchestrator.lockdb"));
+    const broken = await f.store.createRepository({ path: brokenPath, name: "broken", isGitRepository: true });
+
+    const report = await f.lifecycle.reconcile();
+    const found = report.findings.map((x) => [x.kind, x.path, x.action]);
+    assert.deepEqual(found.filter(([kind]) => kind !== "repository-unavailable"), [
+      ["unknown-entry", join(f.folder, "dangling"), "none"],
+      ["unknown-folder", join(f.folder, "stranger"), "none"],
+    ]);
+    assert.deepEqual(found.filter(([kind]) => kind === "repository-unavailable"), [
+      ["repository-unavailable", broken.path, "none"],
+    ]);
+    assert.ok(existsSync(session.worktreePath!));
+    assert.ok(lstatSync(join(f.folder, "dangling")).isSymbolicLink());
+  } finally {
+    other.remove();
+    f.cleanup();
+  }
+});
+
+test("reconcile never recreates a worktree the lifecycle did not make", async () => {
+  const f = await worktreeFixture();
+  try {
+    git(f.repositoryPath, "branch", "feature");
+    const path = join(f.dir, "users-own-checkout");
+    const session = await f.store.createSession({
+      id: crypto.randomUUID(),
+      repositoryId: f.repository.id,
+      title: "adopted",
+      isWorktree: true,
+      worktreePath: path,
+      worktreeName: "users-own-checkout",
+      branchName: "feature",
+      createdWorktree: false,
+      createdBranch: false,
+    });
+    const report = await f.lifecycle.reconcile();
+    assert.deepEqual(report.findings.map((x) => [x.kind, x.sessionId, x.action]), [
+      ["missing-worktree", session.id, "none"],
+    ]);
+    assert.match(report.findings[0].detail, /not made by this lifecycle/);
+    assert.ok(!existsSync(path));
+    assert.deepEqual(extraWorktrees(f.repositoryPath), []);
+  } finally {
+    f.cleanup();
+  }
+});
+
+test("reconcile deletes only journal temp files whose writer is dead or that are old", async () => {
+  const f = await worktreeFixture();
+  try {
+    const journal = join(f.worktreesRoot, ".journal");
+    mkdirSync(journal, { recursive: true });
+    const id = crypto.randomUUID();
+    const deadPid = spawnSync("git", ["--version"]).pid!;
+    const file = (pid: number | null) =>
+      join(journal, `${id}.${pid === null ? "" : `${pid}.`}${crypto.randomUUID()}.tmp`);
+    const dead = file(deadPid);
+    const live = file(process.ppid); // a live writer in another process, about to rename its file
+    const legacy = file(null);
+    const old = file(process.ppid);
+    for (const path of [dead, live, legacy, old]) writeFileSync(path, "{}");
+    const longAgo = new Date(Date.now() - 11 * 60 * 1000);
+    utimesSync(old, longAgo, longAgo);
+
+    await f.lifecycle.reconcile({ dryRun: true });
+    assert.ok([dead, live, legacy, old].every((path) => existsSync(path)));
+    await f.lifecycle.reconcile();
+    assert.deepEqual([dead, live, legacy, old].map((path) => existsSync(path)), [false, true, true, false]);
   } finally {
     f.cleanup();
   }

@@ -281,9 +281,4 @@ export class Git {
     }
     return Number(result.stdout.trim());
   }
-
-  /** `git status --porcelain` of a worktree: empty when it has no uncommitted or untracked change. */
-  async status(worktree: string): Promise<string> {
-    return await this.#checked(worktree, ["status", "--porcelain", "--untracked-files=all"], "reading the status");
-  }
 }

@@ -73,7 +73,8 @@ export function isTransientLockError(stderr: string): boolean {
     /Another git process seems to be running/.test(stderr);
 }
 
-function sleep(ms: number): Promise<void> {
+/** Resolves after `ms` milliseconds; shared by the retry and lock-polling loops. */
+export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 

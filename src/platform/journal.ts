@@ -7,7 +7,7 @@
  * @module
  */
 
-import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Session } from "../types.ts";
 
@@ -31,8 +31,6 @@ export interface JournalEntry {
   createdWorktree: boolean;
   /** The ref a created branch starts from. */
   baseRef: string | null;
-  /** The last step known done, for people reading the file. */
-  step: string;
   /** Close only: whether uncommitted work and unmerged commits may be thrown away. */
   force: boolean;
   /** Close only: whether the branch is to be deleted. */
@@ -46,6 +44,22 @@ export interface JournalEntry {
 }
 
 const ID_FILE = /^([0-9a-f-]{36})\.json$/;
+// `<sessionId>.<pid>.<random>.tmp`; older files have no pid.
+const TEMP_FILE = /^[0-9a-f-]{36}\.(?:(\d+)\.)?[0-9a-f-]+\.tmp$/;
+
+/** How old a temp file must be before any process may delete it, whoever wrote it. */
+export const TEMP_FILE_MAX_AGE_MS = 10 * 60 * 1000;
+
+// Whether `pid` is a process on this machine (signal 0 only checks). EPERM means it exists but is
+// not ours; only ESRCH proves it is gone.
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== "ESRCH";
+  }
+}
 
 /**
  * The journal folder: `<worktreesRoot>/.journal`.
@@ -84,7 +98,8 @@ export class Journal {
    */
   async write(entry: JournalEntry): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    const temp = join(this.dir, `${entry.sessionId}.${crypto.randomUUID()}.tmp`);
+    // The pid lets reconcile in another process tell a dead writer's leftover from a live writer's file.
+    const temp = join(this.dir, `${entry.sessionId}.${process.pid}.${crypto.randomUUID()}.tmp`);
     const handle = await open(temp, "w", 0o600);
     try {
       await handle.writeFile(JSON.stringify(entry));
@@ -138,13 +153,35 @@ export class Journal {
     return entries;
   }
 
-  /** Temp files a killed writer left (never renamed into place, so they hold no intent). */
-  async strayTempFiles(): Promise<string[]> {
+  /**
+   * Temp files a killed writer left (never renamed into place, so they hold no intent): those whose
+   * writer's pid is gone, or older than {@linkcode TEMP_FILE_MAX_AGE_MS}. Taken without a lock, so a
+   * live writer's file, about to be renamed, must never be among them.
+   */
+  async abandonedTempFiles(now: number = Date.now()): Promise<string[]> {
+    let names: string[];
     try {
-      return (await readdir(this.dir)).filter((name) => name.endsWith(".tmp")).map((name) => join(this.dir, name));
+      names = await readdir(this.dir);
     } catch {
       return [];
     }
+    const abandoned: string[] = [];
+    for (const name of names) {
+      const match = TEMP_FILE.exec(name);
+      if (match === null) continue;
+      const path = join(this.dir, name);
+      const pid = match[1] === undefined ? null : Number(match[1]);
+      if (pid !== null && pid !== process.pid && !processAlive(pid)) {
+        abandoned.push(path);
+        continue;
+      }
+      try {
+        if (now - (await stat(path)).mtimeMs > TEMP_FILE_MAX_AGE_MS) abandoned.push(path);
+      } catch {
+        // Renamed or removed meanwhile.
+      }
+    }
+    return abandoned;
   }
 
   /** Removes the entry of `sessionId`; harmless when there is none. */

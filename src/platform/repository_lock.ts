@@ -16,10 +16,14 @@
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { SessionError } from "../errors.ts";
+import { sleep } from "./git_runner.ts";
 
 /** Options of {@linkcode acquireFileLock}. */
 export interface LockOptions {
-  /** How long to wait for the lock before failing with `Conflict`; 120 s by default. */
+  /**
+   * How long to wait for the lock, queued behind holders in this process and polling against
+   * other processes alike, before failing with `Conflict`; 120 s by default.
+   */
   timeoutMs?: number;
 }
 
@@ -28,21 +32,34 @@ export type ReleaseLock = () => void;
 
 const queues = new Map<string, Promise<void>>();
 
-async function enterQueue(key: string): Promise<() => void> {
+function timedOut(path: string, timeoutMs: number, cause?: unknown): SessionError {
+  return new SessionError("Conflict", `timed out after ${timeoutMs} ms waiting for the lock ${path}`, { cause });
+}
+
+// Waits for this process's earlier holders of `key`, but no later than `deadline`: the timeout
+// covers the time spent queued, not only the polling against other processes. A waiter that gives
+// up still passes its turn on when the one before it leaves, so the queue behind it keeps moving.
+async function enterQueue(key: string, deadline: number, timeoutMs: number): Promise<() => void> {
   const previous = queues.get(key) ?? Promise.resolve();
   let leave!: () => void;
   const turn = new Promise<void>((resolve) => (leave = resolve));
   const tail = previous.then(() => turn);
   queues.set(key, tail);
-  await previous;
-  return () => {
+  const exit = () => {
     leave();
     if (queues.get(key) === tail) queues.delete(key);
   };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<true>((resolve) => {
+    timer = setTimeout(() => resolve(true), Math.max(0, deadline - Date.now()));
+  });
+  const gaveUp = await Promise.race([previous.then(() => false as const), expired]);
+  clearTimeout(timer);
+  if (gaveUp) {
+    exit();
+    throw timedOut(key, timeoutMs);
+  }
+  return exit;
 }
 
 function isBusy(error: unknown): boolean {
@@ -69,12 +86,12 @@ function isBusy(error: unknown): boolean {
  */
 export async function acquireFileLock(path: string, options: LockOptions = {}): Promise<ReleaseLock> {
   const timeoutMs = options.timeoutMs ?? 120_000;
-  const leaveQueue = await enterQueue(path);
+  const deadline = Date.now() + timeoutMs;
+  const leaveQueue = await enterQueue(path, deadline, timeoutMs);
   let database: DatabaseSync | null = null;
   try {
     database = new DatabaseSync(path);
     database.exec("PRAGMA busy_timeout = 0");
-    const deadline = Date.now() + timeoutMs;
     for (let attempt = 0;; attempt++) {
       try {
         database.exec("BEGIN EXCLUSIVE");
@@ -82,9 +99,7 @@ export async function acquireFileLock(path: string, options: LockOptions = {}): 
       } catch (error) {
         if (!isBusy(error)) throw error;
         if (Date.now() >= deadline) {
-          throw new SessionError("Conflict", `timed out after ${timeoutMs} ms waiting for the lock ${path}`, {
-            cause: error,
-          });
+          throw timedOut(path, timeoutMs, error);
         }
         const backoff = Math.min(100, 2 * 2 ** Math.min(attempt, 6));
         await sleep(backoff / 2 + Math.random() * backoff);

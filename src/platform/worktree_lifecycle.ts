@@ -26,6 +26,7 @@ import type { SessionStore } from "../store/store.ts";
 import type { Repository, Session } from "../types.ts";
 import {
   buildSession,
+  invalid,
   nowIso,
   requireBranchName,
   requireRecord,
@@ -38,7 +39,7 @@ import { Journal, type JournalEntry } from "./journal.ts";
 import { withRepositoryLock } from "./repository_lock.ts";
 import { branchForWorktreeName, defaultWorktreeName } from "./worktree_names.ts";
 import { reconcileWorktrees } from "./worktree_reconcile.ts";
-import { finishClose, type StepContext, undoOpen } from "./worktree_steps.ts";
+import { finishClose, forgetDeleted, type StepContext, undoOpen } from "./worktree_steps.ts";
 
 /** The points between steps where {@linkcode WorktreeLifecycleOptions.onStep} is called. */
 export type LifecycleStep =
@@ -87,6 +88,11 @@ export interface WorktreeLifecycleOptions {
    * fails the operation there, as a crash of that step would.
    */
   onStep?: (step: LifecycleStep, sessionId: SessionId) => Promise<void> | void;
+  /**
+   * Told about failures that do not fail the operation, such as a secret that could not be
+   * forgotten after its session was deleted; `console.error` by default.
+   */
+  logError?: (message: string, cause: unknown) => void;
 }
 
 const OPEN_FIELDS = [
@@ -103,10 +109,6 @@ const OPEN_FIELDS = [
   "baseRef",
   "useExistingBranch",
 ] as const;
-
-function invalid(message: string): never {
-  throw new SessionError("InvalidInput", message);
-}
 
 function asSessionError(error: unknown, action: string): SessionError {
   if (error instanceof SessionError) return error;
@@ -160,6 +162,7 @@ export class WorktreeLifecycle implements SessionLifecycle {
   readonly #journal: Journal;
   readonly #lockTimeoutMs: number | undefined;
   readonly #onStep: WorktreeLifecycleOptions["onStep"];
+  readonly #logError: (message: string, cause: unknown) => void;
   readonly #infos = new Map<string, RepositoryInfo>();
 
   /**
@@ -184,6 +187,7 @@ export class WorktreeLifecycle implements SessionLifecycle {
     this.#journal = new Journal(join(this.#root, ".journal"));
     this.#lockTimeoutMs = options.lockTimeoutMs;
     this.#onStep = options.onStep;
+    this.#logError = options.logError ?? ((message, cause) => console.error(message, cause));
   }
 
   /** The folder that holds worktrees and the journal. */
@@ -197,7 +201,7 @@ export class WorktreeLifecycle implements SessionLifecycle {
   }
 
   get #context(): StepContext {
-    return { store: this.#store, chain: this.#chain, events: this.#events, git: this.#git };
+    return { store: this.#store, chain: this.#chain, events: this.#events, git: this.#git, logError: this.#logError };
   }
 
   async #step(step: LifecycleStep, sessionId: SessionId): Promise<void> {
@@ -227,10 +231,48 @@ export class WorktreeLifecycle implements SessionLifecycle {
   }
 
   /**
+   * `Conflict` when the id, the folder or the branch is already someone's: a session row (any
+   * repository's, for the folder; this repository's, for the branch), or a journal entry left by an
+   * operation that did not finish, whose undo by `reconcile` would otherwise remove what this open makes.
+   */
+  async #refuseTaken(id: SessionId, repositoryId: string, info: RepositoryInfo, path: string, branch: string) {
+    const [existing, rows, pending] = await Promise.all([
+      this.#store.getSession(id),
+      this.#store.listSessions(),
+      this.#journal.list(),
+    ]).catch((error) => {
+      throw toStorageError(error, "checking for existing sessions");
+    });
+    if (existing !== null) throw new SessionError("Conflict", `a session with id ${id} already exists`);
+    const target = resolve(path);
+    const owner = rows.find((row) =>
+      (row.worktreePath !== null && resolve(row.worktreePath) === target) ||
+      (row.repositoryId === repositoryId && row.branchName === branch)
+    );
+    if (owner !== undefined) {
+      throw new SessionError(
+        "Conflict",
+        `session ${owner.id} already holds the folder ${path} or the branch ${branch}`,
+      );
+    }
+    const unfinished = pending.find((entry) =>
+      entry.sessionId === id || resolve(entry.path) === target ||
+      ((entry.repositoryId === repositoryId || entry.repositoryPath === info.topLevel) && entry.branch === branch)
+    );
+    if (unfinished !== undefined) {
+      throw new SessionError(
+        "Conflict",
+        `an unfinished ${unfinished.op} of session ${unfinished.sessionId} holds the id, the folder ${path} or the branch ${branch}; run reconcile`,
+      );
+    }
+  }
+
+  /**
    * Opens a session. For a worktree session: checks everything it can before touching git
    * (`InvalidInput` for a bad name, a path inside the checkout, a folder that is not a git
    * repository; `RepositoryNotFound`), then, under the repository's lock, refuses an existing
-   * folder or branch (`Conflict`), journals its intent, adds the worktree, writes the row and
+   * session id, folder or branch, one held by another session's row, or one named by an unfinished
+   * operation's journal entry (`Conflict`), journals its intent, adds the worktree, writes the row and
    * provisions the secret. When a step fails the steps already done are undone and the error
    * (a `SessionError`, the original as `cause`) is thrown.
    */
@@ -290,6 +332,8 @@ export class WorktreeLifecycle implements SessionLifecycle {
       this.#git.checkBranchName(info.topLevel, branch),
     ]);
     return await this.#lock(info, async () => {
+      // Under the lock nothing of this repository changes meanwhile, so these checks hold until the journal is written.
+      await this.#refuseTaken(id, repository.id, info, path, branch);
       if (existsSync(path)) throw new SessionError("Conflict", `the folder ${path} already exists`);
       const exists = await this.#git.branchExists(info.topLevel, branch);
       if (exists && !useExisting) throw new SessionError("Conflict", `the branch ${branch} already exists`);
@@ -304,7 +348,6 @@ export class WorktreeLifecycle implements SessionLifecycle {
         createdBranch: !useExisting,
         createdWorktree: true,
         baseRef: base,
-        step: "begun",
         force: false,
         deleteBranch: false,
         session: null,
@@ -313,10 +356,18 @@ export class WorktreeLifecycle implements SessionLifecycle {
       };
       await this.#journal.write(entry);
       let rowWritten = false;
+      let folderMade = false;
       let session: Session;
       try {
         await this.#step("open:journal", id);
         await mkdir(dirname(path), { recursive: true });
+        // The leaf is made atomically (git accepts an empty folder): a folder that appeared since the
+        // check above (another repository sharing this sessionsPath, whose lock is another) is not ours.
+        await mkdir(path).catch((error) => {
+          if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+          throw new SessionError("Conflict", `the folder ${path} already exists`, { cause: error });
+        });
+        folderMade = true;
         await this.#git.addWorktree(info.topLevel, path, branch, base);
         await this.#step("open:worktree", id);
         session = await this.#store.createSession({ ...draft, baseBranch: base }).catch((error) => {
@@ -329,7 +380,7 @@ export class WorktreeLifecycle implements SessionLifecycle {
       } catch (error) {
         const failure = asSessionError(error, "opening the session");
         // Left in place when the undo is incomplete, so that reconcile finishes it.
-        await undoOpen(this.#context, entry, rowWritten).then(
+        await undoOpen(this.#context, entry, { rowMayExist: rowWritten, worktreeMayExist: folderMade }).then(
           () => this.#journal.remove(id),
           () => {},
         );
@@ -361,7 +412,10 @@ export class WorktreeLifecycle implements SessionLifecycle {
    * the worktree is removed (only when the session created it), the row deleted and returned,
    * the secret forgotten. The branch is kept unless `deleteBranch`, and even then only when the
    * session created it and it has no commits missing from its base and upstream (or `force`).
-   * `null` when the session does not exist.
+   * When the repository's checkout no longer exists, the row is deleted and the secret forgotten,
+   * and the worktree folder is kept (`worktreeKeptReason`). The row's deletion is announced as soon
+   * as it is committed; a secret that cannot be forgotten afterwards is logged (`logError`), not
+   * thrown. `null` when the session does not exist.
    */
   async close(sessionId: SessionId, options: CloseSessionOptions = {}): Promise<ClosedSession | null> {
     const id = parseId(sessionId, "session id");
@@ -372,18 +426,15 @@ export class WorktreeLifecycle implements SessionLifecycle {
     });
     if (session === null) return null;
     if (!session.isWorktree || session.worktreePath === null || session.branchName === null) {
-      const deleted = await deleteSession(this.#store, id);
-      await this.#chain.forget(id, { rowDeleted: true });
-      if (deleted === null) return null;
-      this.#events?.emit({ type: "session.deleted", session: deleted });
-      return {
-        session: deleted,
-        worktreeRemoved: false,
-        branchDeleted: false,
-        branchKeptReason: deleteBranch ? "the session has no worktree branch" : null,
-      };
+      return await this.#closeWithoutGit(id, deleteBranch ? "the session has no worktree branch" : null, null);
     }
     const repository = await this.#repository(session.repositoryId);
+    if (!existsSync(repository.path)) {
+      // The checkout is gone, so git cannot run and the lock cannot be taken: the session is closed
+      // without touching its folder, which is kept rather than deleted blindly.
+      const reason = `the repository checkout ${repository.path} is gone, so git could not remove it`;
+      return await this.#closeWithoutGit(id, deleteBranch ? reason : null, reason);
+    }
     const info = await this.#repositoryInfo(repository.path);
     return await this.#lock(info, async () => {
       const current = await this.#store.getSession(id).catch((error) => {
@@ -400,7 +451,6 @@ export class WorktreeLifecycle implements SessionLifecycle {
         createdBranch: current.createdBranch,
         createdWorktree: current.createdWorktree,
         baseRef: current.baseBranch,
-        step: "begun",
         force,
         deleteBranch,
         session: current,
@@ -428,6 +478,19 @@ export class WorktreeLifecycle implements SessionLifecycle {
         branchKeptReason: deleteBranch ? result.branch.keptReason : null,
       };
     });
+  }
+
+  // Deletes the row, announces it, then forgets the secret (a failure there is logged, not thrown).
+  async #closeWithoutGit(
+    id: SessionId,
+    branchKeptReason: string | null,
+    worktreeKeptReason: string | null,
+  ): Promise<ClosedSession | null> {
+    const deleted = await deleteSession(this.#store, id);
+    if (deleted !== null) this.#events?.emit({ type: "session.deleted", session: deleted });
+    await forgetDeleted(this.#context, id);
+    if (deleted === null) return null;
+    return { session: deleted, worktreeRemoved: false, branchDeleted: false, branchKeptReason, worktreeKeptReason };
   }
 
   /**

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { isSessionError } from "../errors.ts";
@@ -13,7 +13,7 @@ import type { ReconcileFinding, ReconcileReport } from "../lifecycle.ts";
 import type { Repository, Session } from "../types.ts";
 import type { RepositoryInfo } from "./git.ts";
 import type { Journal, JournalEntry } from "./journal.ts";
-import { finishClose, type StepContext, undoOpen } from "./worktree_steps.ts";
+import { finishClose, messageOf, type StepContext, undoOpen } from "./worktree_steps.ts";
 
 /** What reconcile needs from the lifecycle. */
 export interface ReconcileContext extends StepContext {
@@ -27,10 +27,6 @@ export interface ReconcileContext extends StepContext {
   lock<T>(info: RepositoryInfo, work: () => Promise<T>): Promise<T>;
   /** Where a repository's worktrees go. */
   worktreesFolder(repository: Repository): string;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 async function handleEntry(context: ReconcileContext, entry: JournalEntry, findings: ReconcileFinding[]) {
@@ -138,6 +134,19 @@ async function checkRepository(
       }
       continue;
     }
+    if (!session.createdWorktree) {
+      // The folder was the user's, not made by the lifecycle: putting a worktree there would invent one.
+      findings.push({
+        kind: "missing-worktree",
+        sessionId: session.id,
+        path,
+        branch: session.branchName,
+        action: "none",
+        detail:
+          `the folder of session ${session.id} is gone; it was not made by this lifecycle, so it is not recreated`,
+      });
+      continue;
+    }
     const branch = session.branchName;
     const branchExists = branch !== null && await git.branchExists(info.topLevel, branch);
     const elsewhere = [...registered.values()].find((entry) => entry.branch === branch);
@@ -191,7 +200,27 @@ async function checkRepository(
   for (const name of names.sort()) {
     const path = join(folder, name);
     // A journaled folder was reported with its unfinished operation (it is still there on a dry run).
-    if (owned.has(path) || journaled.has(path) || name === ".journal" || !statSync(path).isDirectory()) continue;
+    if (owned.has(path) || journaled.has(path) || name === ".journal") continue;
+    let isFolder: boolean;
+    try {
+      // lstat: a symlink (dangling or not) is not a worktree folder, and following one could fail.
+      isFolder = lstatSync(path).isDirectory();
+    } catch {
+      continue; // Gone since it was listed.
+    }
+    if (!isFolder) {
+      if (!registered.has(path)) {
+        findings.push({
+          kind: "unknown-entry",
+          sessionId: null,
+          path,
+          branch: null,
+          action: "none",
+          detail: `${path} is not a folder and belongs to no session: kept`,
+        });
+      }
+      continue;
+    }
     const entry = registered.get(path);
     findings.push({
       kind: entry === undefined ? "unknown-folder" : "orphan-worktree",
@@ -209,7 +238,7 @@ async function checkRepository(
 /** Runs a reconcile pass; see `WorktreeLifecycle.reconcile`. */
 export async function reconcileWorktrees(context: ReconcileContext): Promise<ReconcileReport> {
   const findings: ReconcileFinding[] = [];
-  for (const stray of await context.journal.strayTempFiles()) {
+  for (const stray of await context.journal.abandonedTempFiles()) {
     if (!context.dryRun) await rm(stray, { force: true });
   }
   for (const listed of await context.journal.list()) {
@@ -253,11 +282,23 @@ export async function reconcileWorktrees(context: ReconcileContext): Promise<Rec
       }
       continue;
     }
-    await context.lock(info, async () => {
-      // Listed again under the lock, so a session opened or closed meanwhile is seen as it is now.
-      const current = await context.store.listSessions({ repositoryId: repository.id });
-      await checkRepository(context, repository, current, info, findings, journaled);
-    });
+    try {
+      await context.lock(info, async () => {
+        // Listed again under the lock, so a session opened or closed meanwhile is seen as it is now.
+        const current = await context.store.listSessions({ repositoryId: repository.id });
+        await checkRepository(context, repository, current, info, findings, journaled);
+      });
+    } catch (error) {
+      // One broken repository must not stop the others from being checked (nor the server from starting).
+      findings.push({
+        kind: "repository-unavailable",
+        sessionId: null,
+        path: repository.path,
+        branch: null,
+        action: "none",
+        detail: `could not check the worktrees of repository ${repository.id}: ${messageOf(error)}`,
+      });
+    }
   }
   return { dryRun: context.dryRun, findings };
 }

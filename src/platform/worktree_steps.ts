@@ -7,7 +7,7 @@
  */
 
 import { existsSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { rmdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { isSessionError, SessionError } from "../errors.ts";
 import type { LifecycleEvents } from "../events.ts";
@@ -27,6 +27,21 @@ export interface StepContext {
   events: LifecycleEvents | null;
   /** Git. */
   git: Git;
+  /** Where failures that must not fail the operation (a secret left after its row was deleted) are told. */
+  logError: (message: string, cause: unknown) => void;
+}
+
+/**
+ * Forgets the secret of a session whose row is already deleted. The delete is committed, so a
+ * failure here (a keychain that is down) must not fail the close: the secret row went with the
+ * session row, and only a cached or keychain copy can remain; it is logged instead.
+ */
+export async function forgetDeleted(context: StepContext, sessionId: string): Promise<void> {
+  try {
+    await context.chain.forget(sessionId, { rowDeleted: true });
+  } catch (error) {
+    context.logError(`session ${sessionId} was deleted but forgetting its secret failed: ${messageOf(error)}`, error);
+  }
 }
 
 /** One thing done (or deliberately not done) while undoing or finishing. */
@@ -45,7 +60,8 @@ export interface BranchOutcome {
   keptReason: string | null;
 }
 
-function messageOf(error: unknown): string {
+/** The message of an error, or the thrown value as text. */
+export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -104,42 +120,95 @@ export async function deleteCreatedBranch(
   }
 }
 
+/** How far an undone open may have got, when the caller knows (reconcile does not: all `true`). */
+export interface OpenProgress {
+  /** The row may have been written (`false` skips the store, which may be down). */
+  rowMayExist?: boolean;
+  /** The open made its folder, so git may have added a worktree and a branch. */
+  worktreeMayExist?: boolean;
+}
+
+// The other session, if any, whose row holds `entry`'s folder (any repository) or branch (its repository).
+function otherOwner(rows: Session[], entry: JournalEntry, what: "path" | "branch"): Session | null {
+  const target = resolve(entry.path);
+  return rows.find((row) =>
+    row.id !== entry.sessionId &&
+    (what === "path"
+      ? row.worktreePath !== null && resolve(row.worktreePath) === target
+      : row.repositoryId === entry.repositoryId && row.branchName === entry.branch)
+  ) ?? null;
+}
+
 /**
- * Undoes an open described by `entry`, whatever step it reached: forgets the secret, deletes the
- * row, removes the worktree at the journal's path (which did not exist when the open started, so
- * whatever is there now is ours) and deletes the branch when the open created it and it holds no
- * commits beyond its base. `rowMayExist: false` skips the store (for an open that failed before
- * writing the row, while the store may be down).
+ * Undoes an open described by `entry`, whatever step it reached, removing only what is proven its
+ * own: the row and secret of `entry.sessionId` only when that row's folder is the journaled one;
+ * the worktree only when git lists it at the journaled path for the journaled repository (on the
+ * journaled branch) and no other session's row holds that path; an unregistered folder only when
+ * it is empty; and the branch, when the open created it, only when no other session's row holds it
+ * and it has no commits beyond its base. Anything else is kept and reported.
  */
 export async function undoOpen(
   context: StepContext,
   entry: JournalEntry,
-  rowMayExist = true,
+  progress: OpenProgress = {},
 ): Promise<StepAction[]> {
   const { store, chain, git } = context;
+  const rowMayExist = progress.rowMayExist ?? true;
+  const worktreeMayExist = progress.worktreeMayExist ?? true;
   const actions: StepAction[] = [];
   const failures: unknown[] = [];
   if (rowMayExist) {
     try {
-      await chain.forget(entry.sessionId);
-      const row = await store.deleteSession(entry.sessionId);
-      if (row !== null) {
-        actions.push({ action: "row-deleted", detail: `deleted the row of session ${entry.sessionId}` });
+      const row = await store.getSession(entry.sessionId);
+      if (row !== null && (row.worktreePath === null || resolve(row.worktreePath) !== resolve(entry.path))) {
+        // A session with this id that is not the journaled one (a reused id): not ours to delete.
+        actions.push({
+          action: "none",
+          detail: `session ${entry.sessionId} has the folder ${row.worktreePath}, not ${entry.path}: its row was kept`,
+        });
+      } else {
+        await chain.forget(entry.sessionId);
+        const deleted = row === null ? null : await store.deleteSession(entry.sessionId);
+        if (deleted !== null) {
+          actions.push({ action: "row-deleted", detail: `deleted the row of session ${entry.sessionId}` });
+        }
       }
     } catch (error) {
       failures.push(error);
     }
   }
+  if (!worktreeMayExist) return finish(entry, actions, failures);
+  let rows: Session[];
   try {
+    // Which folders and branches other sessions hold: a later open may have reused the journaled names.
+    rows = await store.listSessions();
+  } catch (error) {
+    failures.push(error);
+    return finish(entry, actions, failures);
+  }
+  try {
+    const owner = otherOwner(rows, entry, "path");
     const registered = await registeredAt(git, entry.repositoryPath, entry.path);
-    if (registered !== null && (registered.branch === entry.branch || registered.branch === null)) {
+    if (owner !== null) {
+      actions.push({ action: "none", detail: `${entry.path} belongs to session ${owner.id}: kept` });
+    } else if (registered !== null && (registered.branch === entry.branch || registered.branch === null)) {
       // Twice forced: git locks a worktree while `worktree add` runs, and a killed add leaves it locked.
       await git.removeWorktree(entry.repositoryPath, entry.path, 2);
       actions.push({ action: "worktree-removed", detail: `removed the worktree ${entry.path}` });
     } else if (registered === null && existsSync(entry.path)) {
-      await rm(entry.path, { recursive: true, force: true });
-      await git.pruneWorktrees(entry.repositoryPath);
-      actions.push({ action: "folder-removed", detail: `removed the half-made folder ${entry.path}` });
+      // Not a worktree of the journaled repository, so nothing proves its contents are ours: only
+      // the empty folder the open made is removed, never a tree of files.
+      try {
+        await rmdir(entry.path);
+        actions.push({ action: "folder-removed", detail: `removed the empty folder ${entry.path}` });
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== "ENOTEMPTY" && code !== "EEXIST" && code !== "ENOTDIR") throw error;
+        actions.push({
+          action: "none",
+          detail: `${entry.path} is not a worktree of ${entry.repositoryPath} and not an empty folder: kept`,
+        });
+      }
     } else if (registered !== null) {
       actions.push({
         action: "none",
@@ -151,7 +220,10 @@ export async function undoOpen(
   }
   if (entry.createdBranch) {
     try {
-      if (await git.branchExists(entry.repositoryPath, entry.branch)) {
+      const owner = otherOwner(rows, entry, "branch");
+      if (owner !== null) {
+        actions.push({ action: "branch-kept", detail: `${entry.branch} belongs to session ${owner.id}: kept` });
+      } else if (await git.branchExists(entry.repositoryPath, entry.branch)) {
         const outcome = await deleteCreatedBranch(git, entry.repositoryPath, entry.branch, entry.baseRef, false);
         actions.push(
           outcome.deleted
@@ -163,6 +235,10 @@ export async function undoOpen(
       failures.push(error);
     }
   }
+  return finish(entry, actions, failures);
+}
+
+function finish(entry: JournalEntry, actions: StepAction[], failures: unknown[]): StepAction[] {
   if (failures.length > 0) {
     throw new SessionError(
       "WorktreeCreation",
@@ -185,7 +261,7 @@ export async function finishClose(
   entry: JournalEntry,
   hook: (step: string) => Promise<void> = () => Promise.resolve(),
 ): Promise<{ session: Session | null; worktreeRemoved: boolean; branch: BranchOutcome }> {
-  const { store, chain, git, events } = context;
+  const { store, git, events } = context;
   let worktreeRemoved = false;
   if (entry.createdWorktree) {
     if (existsSync(entry.path)) {
@@ -207,8 +283,10 @@ export async function finishClose(
   } catch (error) {
     throw isSessionError(error) ? error : new SessionError("Storage", `deleting a session failed`, { cause: error });
   }
+  // Announced as soon as the delete is committed, so that nothing failing later hides it.
+  if (session !== null) events?.emit({ type: "session.deleted", session });
   await hook("close:row");
-  await chain.forget(entry.sessionId, { rowDeleted: true });
+  await forgetDeleted(context, entry.sessionId);
   await hook("close:secret");
   let branch: BranchOutcome = { deleted: false, keptReason: null };
   if (entry.deleteBranch) {
@@ -217,6 +295,5 @@ export async function finishClose(
       : { deleted: false, keptReason: `${entry.branch} was not created by this session` };
     await hook("close:branch");
   }
-  if (session !== null) events?.emit({ type: "session.deleted", session });
   return { session, worktreeRemoved, branch };
 }
