@@ -53,6 +53,7 @@ test("http+git: POST makes a real worktree on a new branch, DELETE removes it an
     const closed = await t.callJson(`/v1/sessions/${session.id}?deleteBranch=true`, { method: "DELETE" });
     assert.equal(closed.status, 200, JSON.stringify(closed.body));
     assert.equal(closed.body.worktreeRemoved, true);
+    assert.equal(closed.body.worktreeKeptReason, null);
     assert.equal(closed.body.branchDeleted, true);
     assert.ok(!existsSync(session.worktreePath));
     assert.deepEqual(extraWorktrees(repositoryPath), []);
@@ -131,5 +132,21 @@ test("http+git: POST /v1/reconcile reports on a dry run and repairs a deleted wo
     assert.equal(unknown.action, "none");
     assert.ok(existsSync(stray));
     assert.equal(git(repositoryPath, "status", "--porcelain"), "");
+  });
+});
+
+test("http+git: a session whose repository checkout is gone still closes, keeping its folder and saying why", async () => {
+  await withWorktreeServer(async (t, repositoryPath, repositoryId) => {
+    const { body: session } = await t.callJson("/v1/sessions", {
+      method: "POST",
+      json: { repositoryId, title: "Orphaned", isWorktree: true, worktreeName: "orphaned" },
+    });
+    rmSync(repositoryPath, { recursive: true, force: true });
+    const closed = await t.callJson(`/v1/sessions/${session.id}`, { method: "DELETE" });
+    assert.equal(closed.status, 200, JSON.stringify(closed.body));
+    assert.equal(closed.body.worktreeRemoved, false);
+    assert.match(closed.body.worktreeKeptReason, /./);
+    assert.ok(existsSync(session.worktreePath));
+    assert.equal((await t.callJson(`/v1/repositories/${repositoryId}`, { method: "DELETE" })).status, 200);
   });
 });

@@ -212,8 +212,14 @@ export function createApp(options: AppOptions): AppType {
     if (lifecycle !== undefined) {
       const closed = await lifecycle.close(id, { force, deleteBranch });
       if (closed === null) return null;
-      const { session, worktreeRemoved, branchDeleted, branchKeptReason } = closed;
-      return { ...session, worktreeRemoved, branchDeleted, branchKeptReason };
+      const { session, worktreeRemoved, branchDeleted, branchKeptReason, worktreeKeptReason } = closed;
+      return {
+        ...session,
+        worktreeRemoved,
+        branchDeleted,
+        branchKeptReason,
+        worktreeKeptReason: worktreeKeptReason ?? null,
+      };
     }
     const session = await deleteSession(store, id);
     if (session === null) return null;

@@ -74,6 +74,8 @@ export interface DeletedSessionBody extends Session {
   branchDeleted?: boolean;
   /** With a lifecycle: why the branch was kept when deletion was asked for. */
   branchKeptReason?: string | null;
+  /** With a lifecycle: why the worktree folder was kept (for example, its repository checkout is gone). */
+  worktreeKeptReason?: string | null;
 }
 
 /** The answer of `GET /v1/health`. */
@@ -149,6 +151,7 @@ export const DeletedSessionSchema: z.ZodType<DeletedSessionBody, DeletedSessionB
   worktreeRemoved: z.boolean().optional(),
   branchDeleted: z.boolean().optional(),
   branchKeptReason: z.string().nullable().optional(),
+  worktreeKeptReason: z.string().nullable().optional(),
 }).openapi("DeletedSession");
 
 /** The list of repositories. */
