@@ -7,6 +7,7 @@ import { DatabaseSync } from "node:sqlite";
 import { createSession, deleteSession, newSessionId, SessionSecretCache, SqliteStore } from "../mod.ts";
 import { SQL } from "../src/store/sqlite_store.ts";
 import { compare, type Comparison } from "./harness.ts";
+import { plainSessionRow } from "./rows.ts";
 
 /** Runs the core comparisons. */
 export async function benchCore(): Promise<Comparison[]> {
@@ -24,26 +25,7 @@ export async function benchCore(): Promise<Comparison[]> {
       const id = crypto.randomUUID();
       const now = new Date().toISOString();
       if (!selectRepository.get(repository.id)) throw new Error("missing repository");
-      insertSession.run(
-        id,
-        repository.id,
-        "Bench session",
-        null,
-        null,
-        null,
-        null,
-        "active",
-        0,
-        null,
-        null,
-        null,
-        null,
-        0,
-        0,
-        now,
-        now,
-        now,
-      );
+      insertSession.run(...plainSessionRow(id, repository.id, "Bench session", now));
       return id;
     };
     const created: string[] = [];

@@ -15,6 +15,7 @@ import { listen } from "../src/http/listen.ts";
 import { startServer } from "../src/http/serve.ts";
 import { SQL } from "../src/store/sqlite_store.ts";
 import type { Comparison } from "./harness.ts";
+import { plainSessionRow } from "./rows.ts";
 
 const CONCURRENCY = 32;
 const PAIRS = 1500;
@@ -88,26 +89,7 @@ export async function benchHttp(): Promise<{ comparison: Comparison; figures: Lo
         const id = crypto.randomUUID();
         const now = new Date().toISOString();
         if (!selectRepository.get(body.repositoryId)) return c.json({ error: "missing" }, 404);
-        insert.run(
-          id,
-          body.repositoryId,
-          body.title,
-          null,
-          null,
-          null,
-          null,
-          "active",
-          0,
-          null,
-          null,
-          null,
-          null,
-          0,
-          0,
-          now,
-          now,
-          now,
-        );
+        insert.run(...plainSessionRow(id, body.repositoryId, body.title, now));
         // The row the server writes for the session's sealed secret (48 bytes of ciphertext, a 12-byte nonce).
         insertSecret.run(
           id,

@@ -32,7 +32,8 @@ export interface CreateSessionParams {
   branchName?: string;
 }
 
-const CREATE_FIELDS = [
+/** The fields `createSession` accepts; anything else in its params is `InvalidInput`. */
+export const CREATE_SESSION_FIELDS: readonly (keyof CreateSessionParams)[] = [
   "repositoryId",
   "title",
   "agentName",
@@ -42,7 +43,7 @@ const CREATE_FIELDS = [
   "isWorktree",
   "worktreeName",
   "branchName",
-] as const;
+];
 
 /**
  * Creates a session. The repository is checked first: when it is missing the call fails with
@@ -79,7 +80,7 @@ export async function createSession(
   const checked = requireRecord(
     params,
     "session parameters",
-    CREATE_FIELDS,
+    CREATE_SESSION_FIELDS,
   ) as unknown as CreateSessionParams;
   const id = sessionId === undefined ? newSessionId() : parseId(sessionId, "session id");
   const repositoryId = parseId(checked.repositoryId, "repositoryId");

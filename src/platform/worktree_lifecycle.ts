@@ -20,7 +20,7 @@ import type {
   ReconcileReport,
   SessionLifecycle,
 } from "../lifecycle.ts";
-import { createSession, deleteSession } from "../orchestrator.ts";
+import { CREATE_SESSION_FIELDS, createSession, deleteSession } from "../orchestrator.ts";
 import type { SessionSecretChain } from "../secret_chain.ts";
 import type { SessionStore } from "../store/store.ts";
 import type { Repository, Session } from "../types.ts";
@@ -95,20 +95,7 @@ export interface WorktreeLifecycleOptions {
   logError?: (message: string, cause: unknown) => void;
 }
 
-const OPEN_FIELDS = [
-  "repositoryId",
-  "title",
-  "agentName",
-  "issueId",
-  "issueTitle",
-  "issueUrl",
-  "isWorktree",
-  "worktreeName",
-  "branchName",
-  "sessionId",
-  "baseRef",
-  "useExistingBranch",
-] as const;
+const OPEN_FIELDS = [...CREATE_SESSION_FIELDS, "sessionId", "baseRef", "useExistingBranch"] as const;
 
 function asSessionError(error: unknown, action: string): SessionError {
   if (error instanceof SessionError) return error;

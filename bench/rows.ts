@@ -1,0 +1,9 @@
+// The positional parameters of `SQL.insertSession` for a plain session, as the raw baselines bind them.
+import type { SqliteValue } from "../mod.ts";
+
+/** Parameters for `SQL.insertSession`: a non-worktree, active session with no optional fields. */
+export function plainSessionRow(id: string, repositoryId: string, title: string, now: string): SqliteValue[] {
+  const absent = null;
+  return [id, repositoryId, title, absent, absent, absent, absent, "active", 0, absent, absent, absent, absent, 0, 0]
+    .concat([now, now, now]);
+}
