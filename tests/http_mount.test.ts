@@ -22,6 +22,10 @@ test("http: the app mounts under a prefix of the user's own Hono app and keeps i
     const health = await fetch(`${listener.url}/orchestrator/v1/health`);
     assert.deepEqual(await health.json(), { status: "ok" });
     assert.equal((await fetch(`${listener.url}/orchestrator/v1/sessions`)).status, 401);
+    const fromPage = await fetch(`${listener.url}/orchestrator/v1/sessions`, {
+      headers: { authorization: `Bearer ${token}`, origin: "https://evil.example" },
+    });
+    assert.equal(fromPage.status, 403);
     const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
     const created = await fetch(`${listener.url}/orchestrator/v1/repositories`, {
       method: "POST",

@@ -157,7 +157,7 @@ export function createApp(options: AppOptions): AppType {
     },
   });
   app.onError((error, c) => handleError(error, c, logError));
-  app.notFound((c) => errorResponse(c, "InvalidInput", `no route for ${c.req.method} ${c.req.path}`, 404));
+  app.notFound((c) => errorResponse(c, "NotFound", `no route for ${c.req.method} ${c.req.path}`));
   app.use(
     originGuard(
       options.allowedHosts === undefined ? LOOPBACK_HOSTS : options.allowedHosts,

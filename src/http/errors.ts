@@ -12,8 +12,8 @@ import type { ZodError } from "zod";
 import { SessionError, type SessionErrorKind } from "../errors.ts";
 import type { ErrorBody } from "./schemas.ts";
 
-/** The kinds an HTTP error body carries: every `SessionError` kind, plus the two only HTTP has. */
-export type HttpErrorKind = SessionErrorKind | "Unauthorized" | "Forbidden";
+/** The kinds an HTTP error body carries: every `SessionError` kind, plus the three only HTTP has. */
+export type HttpErrorKind = SessionErrorKind | "Unauthorized" | "Forbidden" | "NotFound";
 
 /** The statuses the API answers errors with. */
 export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 500;
@@ -27,6 +27,7 @@ const STATUS: Record<HttpErrorKind, ErrorStatus> = {
   Forbidden: 403,
   RepositoryNotFound: 404,
   SessionNotFound: 404,
+  NotFound: 404,
   Conflict: 409,
   Storage: 500,
   Encryption: 500,

@@ -41,8 +41,9 @@ export function originGuard(
   const origins = new Set(allowedOrigins.map((origin) => origin.toLowerCase()));
   return async (c, next) => {
     if (allowedHosts !== null) {
-      const host = c.req.header("host") ?? new URL(c.req.url).host;
-      if (!isAllowedHost(host, allowedHosts)) {
+      // No Host at all (HTTP/1.0, a hand-made request) is refused too: the check must see a name.
+      const host = c.req.header("host");
+      if (host === undefined || !isAllowedHost(host, allowedHosts)) {
         return errorResponse(c, "Forbidden", "this Host is not allowed (the server only answers to loopback names)");
       }
     }

@@ -23,6 +23,9 @@ interface BunGlobal {
 }
 
 /** Seconds a connection may stay silent; above the event stream's 15 s keep-alive. */
+/** How long a graceful stop waits for open connections before closing them. */
+const SHUTDOWN_GRACE_MS = 5000;
+
 const IDLE_TIMEOUT_SECONDS = 60;
 
 /** Serves `handler` with `Bun.serve`. */
@@ -40,8 +43,17 @@ export function listen(handler: FetchHandler, options: ListenOptions): Promise<L
         url: listenerUrl(hostname, port, path),
         port,
         path,
-        // Graceful: stops accepting, then waits for the requests in flight.
-        shutdown: () => server.stop(false),
+        // Graceful: stops accepting, then waits for the requests in flight, but not for ever: a
+        // connection a client keeps open without reading is closed after a grace period.
+        shutdown: async () => {
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const grace = new Promise<"late">((
+            resolve,
+          ) => (timer = setTimeout(() => resolve("late"), SHUTDOWN_GRACE_MS)));
+          const outcome = await Promise.race([server.stop(false), grace]);
+          clearTimeout(timer);
+          if (outcome === "late") await server.stop(true);
+        },
       });
     } catch (error) {
       reject(error);

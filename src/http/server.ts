@@ -29,6 +29,9 @@ Every route but GET /v1/health needs "Authorization: Bearer <token>"; the token 
 <data dir>/token (mode 0600), made on first start. The API is described at /v1/openapi.json.
 `;
 
+/** How long a stop may take before the process exits anyway. */
+const STOP_GRACE_MS = 15_000;
+
 function fail(message: string): never {
   console.error(`error: ${message}\n\n${USAGE}`);
   process.exit(2);
@@ -85,6 +88,12 @@ export async function main(args: string[]): Promise<void> {
 
   const stop = (signal: string) => {
     console.log(`${signal}: finishing requests in flight, then closing the database`);
+    // A client that holds a response open without reading must not keep the process alive for ever.
+    const forced = setTimeout(() => {
+      console.error(`stopping took over ${STOP_GRACE_MS / 1000} s; exiting without waiting longer`);
+      process.exit(1);
+    }, STOP_GRACE_MS);
+    (forced as { unref?: () => void }).unref?.();
     server.stop().then(
       () => {
         console.log("stopped: requests answered, database closed");

@@ -30,8 +30,12 @@ export function eventStream(c: Context, events: LifecycleEvents, signal: AbortSi
       resolve?.();
     };
     const finish = () => {
+      if (done) return;
       done = true;
       rouse();
+      // A reader that stopped reading leaves a write waiting on a full socket forever; aborting the
+      // stream ends that write, so the subscription is released and shutdown is not held up.
+      stream.abort();
     };
     // Subscribed before the first await: nothing emitted after the response starts is missed.
     const unsubscribe = events.subscribe((event) => {
