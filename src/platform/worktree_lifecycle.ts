@@ -320,9 +320,12 @@ export class WorktreeLifecycle implements SessionLifecycle {
     ]);
     return await this.#lock(info, async () => {
       // Under the lock nothing of this repository changes meanwhile, so these checks hold until the journal is written.
-      await this.#refuseTaken(id, repository.id, info, path, branch);
+      // Independent reads (the store and journal, and git's refs): side by side.
+      const [, exists] = await Promise.all([
+        this.#refuseTaken(id, repository.id, info, path, branch),
+        this.#git.branchExists(info.topLevel, branch),
+      ]);
       if (existsSync(path)) throw new SessionError("Conflict", `the folder ${path} already exists`);
-      const exists = await this.#git.branchExists(info.topLevel, branch);
       if (exists && !useExisting) throw new SessionError("Conflict", `the branch ${branch} already exists`);
       if (!exists && useExisting) invalid(`the branch ${branch} does not exist`);
       const entry: JournalEntry = {
