@@ -11,7 +11,7 @@ import { z } from "@hono/zod-openapi";
 import type { ReconcileReport } from "../lifecycle.ts";
 import type { CreateSessionParams } from "../orchestrator.ts";
 import { SESSION_STATUSES, type SessionStatus } from "../types.ts";
-import type { Repository, Session } from "../types.ts";
+import type { NewRepository, Repository, Session } from "../types.ts";
 
 /** The body of every error response. */
 export interface ErrorBody {
@@ -24,21 +24,8 @@ export interface ErrorBody {
   };
 }
 
-/** The body of `POST /v1/repositories`. */
-export interface CreateRepositoryBody {
-  /** Absolute path of the checkout. */
-  path: string;
-  /** Display name. */
-  name: string;
-  /** Whether the path is a git repository. */
-  isGitRepository?: boolean;
-  /** Absolute folder for this repository's worktrees. */
-  sessionsPath?: string;
-  /** Base branch for new worktree branches. */
-  defaultBranch?: string;
-  /** Remote name for upstream checks. */
-  defaultRemote?: string;
-}
+/** The body of `POST /v1/repositories`: a `NewRepository` whose id the server chooses. */
+export type CreateRepositoryBody = Omit<NewRepository, "id">;
 
 /** The body of `POST /v1/sessions`: the core's create parameters, plus where a worktree goes or comes from. */
 export interface CreateSessionBody extends CreateSessionParams {
