@@ -27,6 +27,7 @@ import type { Repository, Session } from "../types.ts";
 import {
   buildSession,
   invalid,
+  MAX_TITLE_LENGTH,
   nowIso,
   requireBranchName,
   requireRecord,
@@ -276,7 +277,7 @@ export class WorktreeLifecycle implements SessionLifecycle {
       return await this.#openPlain(checked, id);
     }
     const repository = await this.#repository(parseId(checked.repositoryId, "repositoryId"));
-    const title = requireText(checked.title, "title", 500);
+    const title = requireText(checked.title, "title", MAX_TITLE_LENGTH);
     const worktreeName = checked.worktreeName === undefined
       ? defaultWorktreeName(title, id)
       : requireWorktreeName(checked.worktreeName);
