@@ -25,3 +25,16 @@ test("examples/basic.ts runs the seed's usage end to end", async () => {
     dir.remove();
   }
 });
+
+test("examples/worktree.ts opens a real worktree, recovers it after a loss, and keeps a branch with work", async () => {
+  const script = new URL("../examples/worktree.ts", import.meta.url).pathname;
+  const result = await runScript(script);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /opened \S+\/add-dark-mode-[0-9a-f]{8} on session\/add-dark-mode-[0-9a-f]{8}/);
+  assert.match(result.stdout, /main checkout clean: true/);
+  assert.match(result.stdout, /missing-worktree → recreated/);
+  assert.match(result.stdout, /commit back in the worktree: true/);
+  assert.match(result.stdout, /closed: worktree removed true, branch deleted false/);
+  assert.match(result.stdout, /has 1 commit\(s\) on neither main nor its upstream/);
+  assert.match(result.stdout, /branches: main, session\/add-dark-mode-[0-9a-f]{8}/);
+});
