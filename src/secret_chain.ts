@@ -102,7 +102,8 @@ export class SessionSecretChain {
     } catch (error) {
       return Promise.reject(error);
     }
-    const hot = this.#cache.get(id);
+    // Ids are cached lowercase: an id given in upper case may still be a hit.
+    const hot = id === sessionId ? undefined : this.#cache.get(id);
     if (hot !== undefined) return Promise.resolve(hot);
     let load = this.#loads.get(id);
     if (load === undefined) {

@@ -119,18 +119,6 @@ test("forget leaves the secret in no layer", async () => {
   assert.notEqual(await store.getSession(id), null);
 });
 
-test("forget during a cold load does not let the load refill the cache", async () => {
-  const store = new MemoryStore();
-  const id = await newSession(store);
-  const databaseKey = await generateDatabaseKey();
-  await new SessionSecretChain({ store, databaseKey }).provision(id);
-  const chain = new SessionSecretChain({ store, databaseKey });
-  const loading = chain.resolve(id);
-  await chain.forget(id);
-  await loading;
-  assert.ok(!chain.cache.contains(id));
-});
-
 test("provision for an unknown session fails with SessionNotFound and caches nothing", async () => {
   const chain = new SessionSecretChain({ store: new MemoryStore(), databaseKey: await generateDatabaseKey() });
   const id = newSessionId();

@@ -30,34 +30,21 @@ export interface ReconcileContext extends StepContext {
 }
 
 async function handleEntry(context: ReconcileContext, entry: JournalEntry, findings: ReconcileFinding[]) {
-  const base = { sessionId: entry.sessionId, path: entry.path, branch: entry.branch };
-  if (entry.op === "open") {
-    if (context.dryRun) {
-      findings.push({
-        ...base,
-        kind: "unfinished-open",
-        action: "none",
-        detail: `an open of session ${entry.sessionId} was interrupted; it would be undone`,
-      });
-      return;
-    }
-    const actions = await undoOpen(context, entry);
-    await context.journal.remove(entry.sessionId);
-    findings.push({
-      ...base,
-      kind: "unfinished-open",
-      action: "undone",
-      detail: `undid an interrupted open: ${actions.map((a) => a.detail).join("; ") || "nothing had been made yet"}`,
-    });
+  const kind = entry.op === "open" ? "unfinished-open" : "unfinished-close";
+  const report = (action: string, detail: string) =>
+    findings.push({ sessionId: entry.sessionId, path: entry.path, branch: entry.branch, kind, action, detail });
+  if (context.dryRun) {
+    const [what, outcome] = entry.op === "open" ? ["an open", "undone"] : ["a close", "finished"];
+    report("none", `${what} of session ${entry.sessionId} was interrupted; it would be ${outcome}`);
     return;
   }
-  if (context.dryRun) {
-    findings.push({
-      ...base,
-      kind: "unfinished-close",
-      action: "none",
-      detail: `a close of session ${entry.sessionId} was interrupted; it would be finished`,
-    });
+  if (entry.op === "open") {
+    const actions = await undoOpen(context, entry);
+    await context.journal.remove(entry.sessionId);
+    report(
+      "undone",
+      `undid an interrupted open: ${actions.map((a) => a.detail).join("; ") || "nothing had been made yet"}`,
+    );
     return;
   }
   try {
@@ -73,23 +60,16 @@ async function handleEntry(context: ReconcileContext, entry: JournalEntry, findi
         ? `kept the branch: ${result.branch.keptReason}`
         : null,
     ].filter((part) => part !== null);
-    findings.push({
-      ...base,
-      kind: "unfinished-close",
-      action: "finished",
-      detail: `finished an interrupted close: ${parts.join(", ")}`,
-    });
+    report("finished", `finished an interrupted close: ${parts.join(", ")}`);
   } catch (error) {
     if (!isSessionError(error, "Conflict")) throw error;
     // The worktree now holds uncommitted work and the close was not forced: nothing was touched,
     // so the session stays whole, as if the close had been refused.
     await context.journal.remove(entry.sessionId);
-    findings.push({
-      ...base,
-      kind: "unfinished-close",
-      action: "abandoned",
-      detail: `an interrupted close was not finished because the worktree has uncommitted work: ${messageOf(error)}`,
-    });
+    report(
+      "abandoned",
+      `an interrupted close was not finished because the worktree has uncommitted work: ${messageOf(error)}`,
+    );
   }
 }
 
