@@ -31,10 +31,12 @@
 export { isSessionError, SESSION_ERROR_KINDS, SessionError, type SessionErrorKind } from "./src/errors.ts";
 export { isUuid, newRepositoryId, newSessionId, type RepositoryId, type SessionId } from "./src/ids.ts";
 export {
+  type ListPosition,
   type NewRepository,
   type NewSession,
   type NewSessionSecret,
   type Repository,
+  type RepositoryFilter,
   type Session,
   SESSION_STATUSES,
   type SessionFilter,
@@ -48,7 +50,18 @@ export { MemoryStore } from "./src/store/memory_store.ts";
 export type { SqliteDatabase, SqliteStatement, SqliteValue } from "./src/store/sqlite_driver.ts";
 export { SqliteStore, type SqliteStoreOptions } from "./src/store/sqlite_store.ts";
 export { SCHEMA_VERSION } from "./src/store/sqlite_schema.ts";
-export { createSession, type CreateSessionParams, deleteSession, storeSessionSecret } from "./src/orchestrator.ts";
+export {
+  type CreateSessionRequest,
+  DEFAULT_PAGE_SIZE,
+  type ListRepositoriesOptions,
+  type ListSessionsOptions,
+  MAX_PAGE_SIZE,
+  type RepositoryPage,
+  SessionOrchestrator,
+  type SessionOrchestratorOptions,
+  type SessionPage,
+} from "./src/orchestrator.ts";
+export { createSession, type CreateSessionParams, deleteSession, storeSessionSecret } from "./src/operations.ts";
 export { SessionSecretCache } from "./src/secret_cache.ts";
 export { decodeBase64, encodeBase64 } from "./src/base64.ts";
 export {
@@ -72,9 +85,11 @@ export { type LifecycleEvent, LifecycleEvents, type LifecycleListener } from "./
 export type {
   ClosedSession,
   CloseSessionOptions,
+  LifecycleSteps,
   OpenSessionParams,
   ReconcileFinding,
   ReconcileOptions,
   ReconcileReport,
   SessionLifecycle,
+  WorktreeRequest,
 } from "./src/lifecycle.ts";

@@ -1,167 +1,400 @@
 /**
- * The three orchestration steps of a session's life: create, delete, store its secret.
+ * The orchestrator: the one place that decides a session's life. Every entry point (a script
+ * importing `mod.ts`, the HTTP adapter, the command line) goes through it, so every one of them
+ * gets the same checks, the same atomic create and delete, and the same events.
  *
  * @module
  */
 
+import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { SessionError, toStorageError } from "./errors.ts";
-import { newSessionId, parseId, type RepositoryId, type SessionId } from "./ids.ts";
-import type { SessionReader, SessionWriter } from "./store/store.ts";
-import type { Session } from "./types.ts";
-import { checkSessionSecret, requireRecord } from "./validation.ts";
+import { LifecycleEvents } from "./events.ts";
+import { parseId, type RepositoryId, type SessionId } from "./ids.ts";
+import type {
+  ClosedSession,
+  CloseSessionOptions,
+  LifecycleSteps,
+  OpenSessionParams,
+  ReconcileOptions,
+  ReconcileReport,
+  SessionLifecycle,
+} from "./lifecycle.ts";
+import { CREATE_SESSION_FIELDS, deleteSession, sessionDraft } from "./operations.ts";
+import type { SessionSecretChain } from "./secret_chain.ts";
+import type { SessionStore } from "./store/store.ts";
+import type {
+  ListPosition,
+  NewRepository,
+  NewSession,
+  Repository,
+  Session,
+  SessionPatch,
+  SessionStatus,
+} from "./types.ts";
+import { buildSession, invalid, MAX_TITLE_LENGTH, nowIso, requireRecord, requireText } from "./validation.ts";
 
-/** What a caller gives to create a session. */
-export interface CreateSessionParams {
-  /** The repository the session works on; it must exist. */
-  repositoryId: RepositoryId;
-  /** Non-empty, at most 500 characters. */
-  title: string;
-  /** Which agent runs the session. */
-  agentName?: string;
-  /** The tracker issue it works on. */
-  issueId?: string;
-  /** That issue's title. */
-  issueTitle?: string;
-  /** That issue's URL (http or https). */
-  issueUrl?: string;
-  /** Whether the session has its own worktree; then a worktree path is required. */
-  isWorktree: boolean;
-  /** The worktree's folder name: one safe path segment. */
-  worktreeName?: string;
-  /** The worktree's branch: a name git accepts, not starting with `-`. */
-  branchName?: string;
+/** A page size when none is asked for. */
+export const DEFAULT_PAGE_SIZE = 100;
+/** The largest page a list answers. */
+export const MAX_PAGE_SIZE = 1000;
+
+/** What {@linkcode SessionOrchestrator} is built from; every part is a core interface. */
+export interface SessionOrchestratorOptions {
+  /** Where repositories, sessions and sealed secrets live. */
+  store: SessionStore;
+  /**
+   * Makes, finds and forgets session secrets; build it over the same `store`. Without one,
+   * sessions have no secret and the secret methods are `InvalidInput`.
+   */
+  chain?: SessionSecretChain;
+  /** Where every committed change is announced; a new one by default (see {@linkcode SessionOrchestrator.events}). */
+  events?: LifecycleEvents;
+  /**
+   * Sessions that own a git worktree (the platform's `WorktreeLifecycle` plugs in here). Without
+   * it, a worktree session is recorded with the `worktreePath` the caller manages.
+   */
+  worktrees?: SessionLifecycle;
+  /**
+   * Turns a repository path into the one form it is compared in (for example resolving symlinks;
+   * `./platform` has `canonicalRepositoryPath`). The path as given by default.
+   */
+  canonicalPath?: (path: string) => string | Promise<string>;
+  /** Told about failures that do not fail a committed operation; `console.error` by default. */
+  logError?: (message: string, cause: unknown) => void;
 }
 
-/** The fields `createSession` accepts; anything else in its params is `InvalidInput`. */
-export const CREATE_SESSION_FIELDS: readonly (keyof CreateSessionParams)[] = [
-  "repositoryId",
-  "title",
-  "agentName",
-  "issueId",
-  "issueTitle",
-  "issueUrl",
-  "isWorktree",
-  "worktreeName",
-  "branchName",
+/** What `createSession` takes: the create parameters, plus where a worktree session's parts come from. */
+export type CreateSessionRequest = OpenSessionParams & {
+  /** The folder of a worktree the caller manages itself; only without `worktrees`, which choose it. */
+  worktreePath?: string;
+};
+
+/** Filter and page of `listSessions`. */
+export interface ListSessionsOptions {
+  /** Only the sessions of this repository. */
+  repositoryId?: RepositoryId;
+  /** Only the sessions with this status. */
+  status?: SessionStatus;
+  /** Page size: 100 by default, at most 1000. */
+  limit?: number;
+  /** The `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+/** Page of `listRepositories`. */
+export interface ListRepositoriesOptions {
+  /** Page size: 100 by default, at most 1000. */
+  limit?: number;
+  /** The `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+/** A page of sessions. */
+export interface SessionPage {
+  /** Oldest first. */
+  sessions: Session[];
+  /** Pass it as `cursor` for the next page; `null` on the last one. */
+  nextCursor: string | null;
+}
+
+/** A page of repositories. */
+export interface RepositoryPage {
+  /** Oldest first. */
+  repositories: Repository[];
+  /** Pass it as `cursor` for the next page; `null` on the last one. */
+  nextCursor: string | null;
+}
+
+const CREATE_FIELDS: readonly string[] = [
+  ...CREATE_SESSION_FIELDS,
+  "sessionId",
+  "worktreePath",
+  "baseRef",
+  "useExistingBranch",
 ];
 
 /**
- * Creates a session. The repository is checked first: when it is missing the call fails with
- * `RepositoryNotFound` and nothing is written. Bad input is `InvalidInput`, a taken id or worktree
- * path is `Conflict`, and a backend failure is `Storage` with the cause kept.
+ * Creates, lists, changes and deletes sessions and repositories, and keeps session secrets, over
+ * any {@linkcode SessionStore}. A create ends as a whole session (its row and sealed secret,
+ * written in one transaction) or as nothing, wherever a process is killed. Every change emits
+ * its event once, after it is committed. Worktree sessions go through `worktrees`, around the
+ * same create and delete steps as plain ones.
  *
- * @param store where the session is written
- * @param params what the session is
- * @param sessionId the id to use; a new UUID when absent
- * @param worktreePath the absolute path of the session's worktree; required when `params.isWorktree`
- *
- * @example
+ * @example A session with its secret and events, then deleted with its cleanup data
  * ```ts
- * import { createSession, MemoryStore } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * import { generateDatabaseKey, MemoryStore, SessionOrchestrator, SessionSecretChain } from "../mod.ts";
  *
  * const store = new MemoryStore();
- * const repository = await store.createRepository({ path: "/src/app", name: "app" });
- * const session = await createSession(store, {
- *   repositoryId: repository.id,
- *   title: "Fix the login bug",
- *   isWorktree: true,
- *   worktreeName: "fix-login",
- *   branchName: "session/fix-login",
- * }, undefined, "/data/worktrees/fix-login");
- * console.log(session.status); // "active"
+ * const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
+ * const orchestrator = new SessionOrchestrator({ store, chain });
+ * const seen: string[] = [];
+ * orchestrator.events.subscribe((event) => seen.push(event.type));
+ *
+ * const repository = await orchestrator.createRepository({ path: "/src/app", name: "app" });
+ * const session = await orchestrator.createSession({ repositoryId: repository.id, title: "Fix it", isWorktree: false });
+ * assert.equal((await orchestrator.resolveSessionSecret(session.id))?.length, 32);
+ * assert.deepEqual((await orchestrator.listSessions()).sessions.map((s) => s.id), [session.id]);
+ *
+ * const closed = await orchestrator.deleteSession(session.id);
+ * assert.equal(closed?.session.id, session.id);
+ * assert.equal(await orchestrator.resolveSessionSecret(session.id), null);
+ * assert.deepEqual(seen, ["repository.created", "session.created", "session.deleted"]);
  * ```
  */
-export async function createSession(
-  store: SessionReader & Pick<SessionWriter, "createSession">,
-  params: CreateSessionParams,
-  sessionId?: SessionId,
-  worktreePath?: string,
-): Promise<Session> {
-  const checked = requireRecord(
-    params,
-    "session parameters",
-    CREATE_SESSION_FIELDS,
-  ) as unknown as CreateSessionParams;
-  const id = sessionId === undefined ? newSessionId() : parseId(sessionId, "session id");
-  const repositoryId = parseId(checked.repositoryId, "repositoryId");
-  try {
-    if ((await store.getRepository(repositoryId)) === null) {
-      throw new SessionError(
-        "RepositoryNotFound",
-        `no repository with id ${repositoryId}`,
+export class SessionOrchestrator {
+  readonly #store: SessionStore;
+  readonly #chain: SessionSecretChain | null;
+  readonly #events: LifecycleEvents;
+  readonly #worktrees: SessionLifecycle | null;
+  readonly #canonicalPath: (path: string) => string | Promise<string>;
+  readonly #logError: (message: string, cause: unknown) => void;
+  readonly #steps: LifecycleSteps;
+
+  /**
+   * Composes the parts.
+   *
+   * @param options the store, and optionally the secret chain, the events, the worktree lifecycle
+   */
+  constructor(options: SessionOrchestratorOptions) {
+    this.#store = options.store;
+    this.#chain = options.chain ?? null;
+    this.#events = options.events ?? new LifecycleEvents();
+    this.#worktrees = options.worktrees ?? null;
+    this.#canonicalPath = options.canonicalPath ?? ((path) => path);
+    this.#logError = options.logError ?? ((message, cause) => console.error(message, cause));
+    this.#steps = { commit: (draft) => this.#commit(draft), remove: (id) => this.#remove(id) };
+  }
+
+  /** Where changes are announced: subscribe to follow them. */
+  get events(): LifecycleEvents {
+    return this.#events;
+  }
+
+  /** The store it runs on. */
+  get store(): SessionStore {
+    return this.#store;
+  }
+
+  /** Whether worktree sessions get real worktrees (a lifecycle is plugged in). */
+  get hasWorktrees(): boolean {
+    return this.#worktrees !== null;
+  }
+
+  // --- repositories ---
+
+  /** Adds a repository (its path in canonical form); `Conflict` when its id or path is taken. */
+  async createRepository(input: NewRepository): Promise<Repository> {
+    // The store checks every field; only a path that is a string is put in canonical form first.
+    const canonical = typeof input?.path === "string"
+      ? { ...input, path: await this.#canonicalPath(input.path) }
+      : input;
+    const repository = await this.#store.createRepository(canonical).catch((error) => {
+      throw toStorageError(error, "creating a repository");
+    });
+    this.#events.emit({ type: "repository.created", repository });
+    return repository;
+  }
+
+  /** The repository, or `null`. */
+  getRepository(id: RepositoryId): Promise<Repository | null> {
+    return this.#read(() => this.#store.getRepository(id), "reading a repository");
+  }
+
+  /** A page of repositories, oldest first. */
+  async listRepositories(options: ListRepositoriesOptions = {}): Promise<RepositoryPage> {
+    const { limit, after } = pageOf(requireRecord(options, "list options", ["limit", "cursor"]));
+    const rows = await this.#read(() => this.#store.listRepositories({ limit: limit + 1, after }), "listing");
+    return { repositories: rows.slice(0, limit), nextCursor: nextCursor(rows, limit) };
+  }
+
+  /** Removes a repository that has no sessions left (else `Conflict`); `null` when there was none. */
+  async deleteRepository(id: RepositoryId): Promise<Repository | null> {
+    const repository = await this.#store.deleteRepository(id).catch((error) => {
+      throw toStorageError(error, "deleting a repository");
+    });
+    if (repository !== null) this.#events.emit({ type: "repository.deleted", repository });
+    return repository;
+  }
+
+  // --- sessions ---
+
+  /**
+   * Creates a session and its secret. The repository must exist (`RepositoryNotFound`); bad
+   * input is `InvalidInput` and a taken id, folder or branch `Conflict`, with nothing written.
+   * A worktree session gets its worktree and branch from `worktrees` when there is one; without
+   * it, `worktreePath` records a worktree the caller manages.
+   */
+  async createSession(request: CreateSessionRequest): Promise<Session> {
+    const checked = requireRecord(request, "session parameters", CREATE_FIELDS) as unknown as CreateSessionRequest;
+    const { sessionId, worktreePath, baseRef, useExistingBranch, ...params } = checked;
+    if (useExistingBranch !== undefined && typeof useExistingBranch !== "boolean") {
+      invalid("useExistingBranch must be a boolean");
+    }
+    const managed = this.#worktrees !== null && params.isWorktree === true;
+    if (managed && worktreePath !== undefined) {
+      invalid("worktreePath is chosen by the worktree lifecycle; leave it out");
+    }
+    if (!managed && (baseRef !== undefined || useExistingBranch !== undefined)) {
+      invalid(
+        this.#worktrees === null
+          ? "baseRef and useExistingBranch need a worktree lifecycle, and none is configured"
+          : "baseRef and useExistingBranch apply to worktree sessions only",
       );
     }
-    return await store.createSession({
-      id,
-      repositoryId,
-      title: checked.title,
-      agentName: checked.agentName,
-      issueId: checked.issueId,
-      issueTitle: checked.issueTitle,
-      issueUrl: checked.issueUrl,
-      isWorktree: checked.isWorktree,
-      worktreePath,
-      worktreeName: checked.worktreeName,
-      branchName: checked.branchName,
+    const draft = sessionDraft(params, sessionId, worktreePath);
+    requireText(draft.title, "title", MAX_TITLE_LENGTH);
+    const repository = await this.#read(() => this.#store.getRepository(draft.repositoryId), "reading a repository");
+    if (repository === null) {
+      throw new SessionError("RepositoryNotFound", `no repository with id ${draft.repositoryId}`);
+    }
+    const session = managed
+      ? await this.#worktrees!.openWorktree(
+        { sessionId: draft.id, repository, params, baseRef, useExistingBranch },
+        this.#steps,
+      )
+      : await this.#commit(draft);
+    this.#events.emit({ type: "session.created", session });
+    return session;
+  }
+
+  /** The session, or `null`. */
+  getSession(id: SessionId): Promise<Session | null> {
+    return this.#read(() => this.#store.getSession(id), "reading a session");
+  }
+
+  /** A page of sessions, oldest first, optionally of one repository and one status. */
+  async listSessions(options: ListSessionsOptions = {}): Promise<SessionPage> {
+    const record = requireRecord(options, "list options", ["repositoryId", "status", "limit", "cursor"]);
+    const { limit, after } = pageOf(record);
+    const filter = {
+      ...(record.repositoryId === undefined ? {} : { repositoryId: record.repositoryId as string }),
+      ...(record.status === undefined ? {} : { status: record.status as SessionStatus }),
+    };
+    const rows = await this.#read(() => this.#store.listSessions({ ...filter, limit: limit + 1, after }), "listing");
+    return { sessions: rows.slice(0, limit), nextCursor: nextCursor(rows, limit) };
+  }
+
+  /** Changes a session's title, status or issue fields; `null` when it does not exist. */
+  async updateSession(id: SessionId, patch: SessionPatch): Promise<Session | null> {
+    const session = await this.#store.updateSession(id, patch).catch((error) => {
+      throw toStorageError(error, "updating a session");
     });
-  } catch (error) {
-    throw toStorageError(error, "creating a session");
+    if (session !== null) this.#events.emit({ type: "session.updated", session });
+    return session;
+  }
+
+  /**
+   * Deletes a session and returns its cleanup data, or `null` when it did not exist. A worktree
+   * session made by `worktrees` is closed through it: its worktree is removed (never with
+   * uncommitted work unless `force`: `Conflict`, and the session stays whole), and its branch with
+   * `deleteBranch` when it made it. Otherwise the row goes in one atomic step and the caller
+   * cleans up with the returned data. The secret goes with the row, from every layer.
+   */
+  async deleteSession(id: SessionId, options: CloseSessionOptions = {}): Promise<ClosedSession | null> {
+    const key = parseId(id, "session id");
+    const checked = requireRecord(options, "delete options", ["force", "deleteBranch"]) as CloseSessionOptions;
+    const force = checked.force === true;
+    const deleteBranch = checked.deleteBranch === true;
+    if (this.#worktrees !== null) {
+      const session = await this.getSession(key);
+      if (session === null) return null;
+      if (session.isWorktree && session.worktreePath !== null && session.branchName !== null) {
+        return await this.#worktrees.closeWorktree(session, { force, deleteBranch }, this.#steps);
+      }
+    }
+    const session = await this.#remove(key);
+    if (session === null) return null;
+    return {
+      session,
+      worktreeRemoved: false,
+      branchDeleted: false,
+      branchKeptReason: deleteBranch ? "no worktree lifecycle manages this session's branch" : null,
+      worktreeKeptReason: null,
+      snapshotRef: null,
+    };
+  }
+
+  // --- secrets ---
+
+  /**
+   * Replaces a session's secret with one sealed by the caller under the database key, with the
+   * session id as additional data. Ciphertext that does not open is `InvalidInput` and changes
+   * nothing; every layer (store, keychain, memory) then holds the new secret.
+   */
+  async storeSessionSecret(id: SessionId, encryptedSecret: Uint8Array, nonce: Uint8Array): Promise<void> {
+    const key = parseId(id, "session id");
+    if ((await this.getSession(key)) === null) throw new SessionError("SessionNotFound", `no session with id ${key}`);
+    await this.#requireChain().replace(key, { encryptedSecret, nonce });
+    this.#events.emit({ type: "session.secret.stored", sessionId: key });
+  }
+
+  /** The session's secret (a copy the caller may wipe), or `null` when no layer has it. */
+  resolveSessionSecret(id: SessionId): Promise<Uint8Array | null> {
+    return this.#requireChain().resolve(id);
+  }
+
+  // --- repair ---
+
+  /** Finishes or undoes what killed processes left; with `dryRun` it only reports. */
+  async reconcile(options: ReconcileOptions = {}): Promise<ReconcileReport> {
+    const checked = requireRecord(options, "reconcile options", ["dryRun"]) as ReconcileOptions;
+    const dryRun = checked.dryRun === true;
+    if (this.#worktrees === null) return { dryRun, findings: [] };
+    return await this.#worktrees.reconcileWorktrees({ dryRun }, this.#steps);
+  }
+
+  // --- the steps a lifecycle shares ---
+
+  // The row and its sealed secret, in one store transaction; nothing is announced here.
+  async #commit(draft: NewSession): Promise<Session> {
+    // Every field is checked before a secret is made or a keychain entry written.
+    buildSession(draft, nowIso());
+    const write = (sealed?: Parameters<SessionStore["createSession"]>[1]) =>
+      this.#store.createSession(draft, sealed).catch((error) => {
+        throw toStorageError(error, "creating a session");
+      });
+    return this.#chain === null ? await write() : await this.#chain.provisionWith(draft.id, (sealed) => write(sealed));
+  }
+
+  // Deletes the row (and the sealed secret with it), announces it, then forgets the other copies.
+  async #remove(id: SessionId): Promise<Session | null> {
+    const session = await deleteSession(this.#store, id);
+    if (session !== null) this.#events.emit({ type: "session.deleted", session });
+    if (this.#chain !== null) {
+      await this.#chain.forget(id, { rowDeleted: true }).catch((error) =>
+        this.#logError(
+          `session ${id} was deleted but forgetting its secret failed: ${
+            error instanceof Error ? error.message : String(error)
+          }`,
+          error,
+        )
+      );
+    }
+    return session;
+  }
+
+  #requireChain(): SessionSecretChain {
+    if (this.#chain === null) invalid("no secret chain is configured, so sessions have no secrets");
+    return this.#chain;
+  }
+
+  #read<T>(work: () => Promise<T>, action: string): Promise<T> {
+    return work().catch((error) => {
+      throw toStorageError(error, action);
+    });
   }
 }
 
-/**
- * Deletes a session in one atomic step and returns the deleted row: the caller's cleanup data
- * (worktree path, branch, what the lifecycle created). Its stored secret goes with it.
- * Returns `null` when the session did not exist; that is not an error. Of two concurrent
- * deletes of one session, exactly one gets it.
- *
- * @example
- * ```ts
- * import { createSession, deleteSession, MemoryStore } from "../mod.ts";
- *
- * const store = new MemoryStore();
- * const repository = await store.createRepository({ path: "/src/app", name: "app" });
- * const session = await createSession(store, { repositoryId: repository.id, title: "t", isWorktree: false });
- * const deleted = await deleteSession(store, session.id);
- * console.log(deleted?.id === session.id, await deleteSession(store, session.id)); // true null
- * ```
- */
-export async function deleteSession(
-  store: Pick<SessionWriter, "deleteSession">,
-  sessionId: SessionId,
-): Promise<Session | null> {
-  const id = parseId(sessionId, "session id");
-  try {
-    return await store.deleteSession(id);
-  } catch (error) {
-    throw toStorageError(error, "deleting a session");
+function pageOf(record: Record<string, unknown>): { limit: number; after: ListPosition | undefined } {
+  const limit = record.limit ?? DEFAULT_PAGE_SIZE;
+  if (typeof limit !== "number" || !Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+    invalid(`limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
   }
+  const after = record.cursor === undefined ? undefined : decodeCursor(record.cursor as string);
+  return { limit, after };
 }
 
-/**
- * Stores a session's secret, already encrypted by the caller, with the nonce it was sealed with
- * (12 bytes, AES-GCM). Replaces an earlier one. `SessionNotFound` when the session does not exist.
- *
- * @example
- * ```ts
- * import { createSession, MemoryStore, storeSessionSecret } from "../mod.ts";
- *
- * const store = new MemoryStore();
- * const repository = await store.createRepository({ path: "/src/app", name: "app" });
- * const session = await createSession(store, { repositoryId: repository.id, title: "t", isWorktree: false });
- * await storeSessionSecret(store, session.id, new Uint8Array(48), crypto.getRandomValues(new Uint8Array(12)));
- * ```
- */
-export async function storeSessionSecret(
-  store: Pick<SessionWriter, "setSessionSecret">,
-  sessionId: SessionId,
-  encryptedSecret: Uint8Array,
-  nonce: Uint8Array,
-): Promise<void> {
-  const secret = checkSessionSecret({ sessionId, encryptedSecret, nonce });
-  try {
-    await store.setSessionSecret(secret);
-  } catch (error) {
-    throw toStorageError(error, "storing a session secret");
-  }
+function nextCursor(rows: { createdAt: string; id: string }[], limit: number): string | null {
+  return rows.length > limit ? encodeCursor(rows[limit - 1]) : null;
 }

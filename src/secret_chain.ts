@@ -5,7 +5,13 @@
  */
 
 import { decodeBase64, encodeBase64 } from "./base64.ts";
-import { decryptSessionSecret, encryptSessionSecret, generateSessionSecret, SECRET_LENGTH } from "./crypto.ts";
+import {
+  decryptSessionSecret,
+  encryptSessionSecret,
+  generateSessionSecret,
+  type SealedSecret,
+  SECRET_LENGTH,
+} from "./crypto.ts";
 import { isSessionError, SessionError, toStorageError } from "./errors.ts";
 import { parseId } from "./ids.ts";
 import type { Keychain } from "./keychain.ts";
@@ -147,7 +153,40 @@ export class SessionSecretChain {
    * Makes a new secret for the session, stores it sealed (and in the keychain when there is one),
    * caches it and returns it. When a layer fails, the layers already written are undone.
    */
-  provision(sessionId: string): Promise<Uint8Array> {
+  async provision(sessionId: string): Promise<Uint8Array> {
+    const id = parseId(sessionId, "session id");
+    let secret: Uint8Array | undefined;
+    await this.provisionWith(id, (sealed, plain) => {
+      secret = plain.slice();
+      return this.#store.setSessionSecret({ sessionId: id, ...sealed });
+    });
+    return secret!;
+  }
+
+  /**
+   * Makes a new secret for the session and hands it, sealed, to `persist`, which writes it (for
+   * example together with the session's row, in one transaction) and returns what it wrote. The
+   * keychain copy is written first and removed again when `persist` fails; the memory copy only
+   * once `persist` has succeeded. `persist` also gets the plain secret, which it must not keep.
+   *
+   * @example
+   * ```ts
+   * import { generateDatabaseKey, MemoryStore, newSessionId, SessionSecretChain } from "../mod.ts";
+   *
+   * const store = new MemoryStore();
+   * const repository = await store.createRepository({ path: "/src/app", name: "app" });
+   * const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
+   * const id = newSessionId();
+   * const session = await chain.provisionWith(id, (sealed) =>
+   *   store.createSession({ id, repositoryId: repository.id, title: "t", isWorktree: false }, sealed)
+   * );
+   * console.log(session.id === id, (await chain.resolve(id))?.length); // true 32
+   * ```
+   */
+  provisionWith<T>(
+    sessionId: string,
+    persist: (sealed: SealedSecret, secret: Uint8Array) => Promise<T>,
+  ): Promise<T> {
     let id: string;
     try {
       id = parseId(sessionId, "session id");
@@ -158,16 +197,21 @@ export class SessionSecretChain {
     this.#loads.delete(id);
     return this.#serially(id, async () => {
       const secret = generateSessionSecret();
-      const sealed = await encryptSessionSecret(this.#databaseKey, id, secret);
-      if (this.#keychain !== null) await this.#keychain.set(this.#service, id, encodeBase64(secret));
       try {
-        await this.#store.setSessionSecret({ sessionId: id, ...sealed });
-      } catch (error) {
-        if (this.#keychain !== null) await this.#keychain.delete(this.#service, id).catch(() => false);
-        throw toStorageError(error, "storing a session secret");
+        const sealed = await encryptSessionSecret(this.#databaseKey, id, secret);
+        if (this.#keychain !== null) await this.#keychain.set(this.#service, id, encodeBase64(secret));
+        let written: T;
+        try {
+          written = await persist(sealed, secret);
+        } catch (error) {
+          if (this.#keychain !== null) await this.#keychain.delete(this.#service, id).catch(() => false);
+          throw toStorageError(error, "storing a session secret");
+        }
+        this.#cache.insert(id, secret);
+        return written;
+      } finally {
+        secret.fill(0);
       }
-      this.#cache.insert(id, secret);
-      return secret.slice();
     });
   }
 
@@ -200,6 +244,61 @@ export class SessionSecretChain {
         await this.#keychain.delete(this.#service, id).catch((error) => failures.push(error));
       }
       if (failures.length > 0) throw failures[0];
+    });
+  }
+
+  /**
+   * Replaces the session's secret with one sealed elsewhere under this chain's database key (with
+   * the session id as additional data), and makes every layer agree: the store keeps the sealed
+   * bytes, the keychain and the memory layer the opened secret. Ciphertext that does not open is
+   * `InvalidInput` and changes nothing; a layer that fails puts the store's previous secret back.
+   */
+  replace(sessionId: string, sealed: SealedSecret): Promise<void> {
+    let id: string;
+    try {
+      id = parseId(sessionId, "session id");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#loads.delete(id);
+    return this.#serially(id, async () => {
+      let secret: Uint8Array;
+      try {
+        secret = await decryptSessionSecret(this.#databaseKey, id, sealed);
+      } catch (error) {
+        throw new SessionError(
+          "InvalidInput",
+          `the sealed secret does not open under the database key for session ${id}`,
+          { cause: error },
+        );
+      }
+      try {
+        const previous = await this.#store.getSessionSecret(id).catch((error) => {
+          throw toStorageError(error, "reading a session secret");
+        });
+        await this.#store.setSessionSecret({ sessionId: id, ...sealed }).catch((error) => {
+          throw toStorageError(error, "storing a session secret");
+        });
+        if (this.#keychain !== null) {
+          try {
+            await this.#keychain.set(this.#service, id, encodeBase64(secret));
+          } catch (error) {
+            const restore = previous === null ? this.#store.deleteSessionSecret(id) : this.#store.setSessionSecret({
+              sessionId: id,
+              encryptedSecret: previous.encryptedSecret,
+              nonce: previous.nonce,
+            });
+            await restore.catch(() => {});
+            throw error;
+          }
+        }
+        this.#cache.insert(id, secret);
+      } catch (error) {
+        this.#cache.remove(id)?.fill(0);
+        throw error;
+      } finally {
+        secret.fill(0);
+      }
     });
   }
 

@@ -175,8 +175,34 @@ export interface NewSessionSecret {
   nonce: Uint8Array;
 }
 
-/** Filter for `listSessions`. */
+/**
+ * Where a page of a list starts: just after the record with this creation time and id. Lists are
+ * ordered by `(createdAt, id)`, a key no change to another record can move, so following pages
+ * visits every record that exists throughout exactly once, whatever is created or deleted meanwhile.
+ */
+export interface ListPosition {
+  /** The `createdAt` of the last record of the previous page. */
+  createdAt: string;
+  /** The `id` of the last record of the previous page. */
+  id: string;
+}
+
+/** Filter and page of a store's `listSessions`. */
 export interface SessionFilter {
   /** Only the sessions of this repository. */
   repositoryId?: RepositoryId;
+  /** Only the sessions with this status. */
+  status?: SessionStatus;
+  /** At most this many sessions (a whole number from 1); all of them when absent. */
+  limit?: number;
+  /** Only the sessions after this position. */
+  after?: ListPosition;
+}
+
+/** Page of a store's `listRepositories`. */
+export interface RepositoryFilter {
+  /** At most this many repositories (a whole number from 1); all of them when absent. */
+  limit?: number;
+  /** Only the repositories after this position. */
+  after?: ListPosition;
 }

@@ -8,12 +8,14 @@
 import { SessionError } from "./errors.ts";
 import { newRepositoryId, parseId } from "./ids.ts";
 import {
+  type ListPosition,
   type NewRepository,
   type NewSession,
   type NewSessionSecret,
   type Repository,
   type Session,
   SESSION_STATUSES,
+  type SessionFilter,
   type SessionPatch,
   type SessionStatus,
 } from "./types.ts";
@@ -332,6 +334,45 @@ export function checkSessionSecret(input: NewSessionSecret): NewSessionSecret {
     encryptedSecret: input.encryptedSecret.slice(),
     nonce: input.nonce.slice(),
   };
+}
+
+/** Checks a list's `limit` and `after`, as the stores take them. */
+export function checkPage(filter: { limit?: number; after?: ListPosition }): {
+  limit: number | null;
+  after: ListPosition | null;
+} {
+  const { limit, after } = filter;
+  if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1)) {
+    invalid("limit must be a whole number from 1");
+  }
+  if (after !== undefined) {
+    if (typeof after !== "object" || after === null || typeof after.createdAt !== "string") {
+      invalid("after must be a { createdAt, id } position");
+    }
+    return { limit: limit ?? null, after: { createdAt: after.createdAt, id: parseId(after.id, "after.id") } };
+  }
+  return { limit: limit ?? null, after: null };
+}
+
+/** Checks a store's session filter: known fields, a real repository id and status, a valid page. */
+export function checkSessionFilter(filter: SessionFilter): {
+  repositoryId: string | null;
+  status: SessionStatus | null;
+  limit: number | null;
+  after: ListPosition | null;
+} {
+  const record = requireRecord(filter, "session filter", ["repositoryId", "status", "limit", "after"]);
+  const repositoryId = record.repositoryId === undefined ? null : parseId(record.repositoryId, "repositoryId");
+  if (record.status !== undefined && !SESSION_STATUSES.includes(record.status as SessionStatus)) {
+    invalid(`status must be one of ${SESSION_STATUSES.join(", ")}`);
+  }
+  return { repositoryId, status: (record.status as SessionStatus | undefined) ?? null, ...checkPage(filter) };
+}
+
+/** Orders records as lists return them: by `createdAt`, then by `id`. */
+export function comparePosition(a: ListPosition, b: ListPosition): number {
+  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
 /** The current time as an ISO-8601 UTC string. */

@@ -1,60 +1,61 @@
-// The HTTP mapping of the worktree lifecycle, against a small in-test lifecycle over the core
-// functions: which calls the routes make, with what, and how their answers and errors come back.
+// The HTTP mapping of the worktree lifecycle, against a small in-test lifecycle over the
+// orchestrator's steps: which calls the routes make, with what, and how their answers and errors
+// come back. Real git is exercised by the worktree and http_worktree suites.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   type ClosedSession,
   type CloseSessionOptions,
-  createSession,
-  deleteSession,
-  type OpenSessionParams,
+  type LifecycleSteps,
   type ReconcileOptions,
   type ReconcileReport,
   type Session,
   SessionError,
   type SessionLifecycle,
+  type WorktreeRequest,
 } from "../mod.ts";
-import type { ServerParts } from "../src/http/serve.ts";
 import { createRepository, sseReader, startTestServer } from "./http_fixture.ts";
 
-class FakeLifecycle implements SessionLifecycle {
+// A lifecycle without git: it records what the orchestrator asks and uses the orchestrator's steps.
+class RecordingLifecycle implements SessionLifecycle {
   readonly calls: { method: string; args: unknown[] }[] = [];
   readonly dirty = new Set<string>();
-  constructor(private readonly parts: ServerParts) {}
 
-  async open(params: OpenSessionParams): Promise<Session> {
-    this.calls.push({ method: "open", args: [params] });
-    const { baseRef: _baseRef, useExistingBranch: _existing, sessionId, ...create } = params;
-    const session = await createSession(
-      this.parts.store,
-      create,
-      sessionId,
-      `/worktrees/${params.repositoryId}/${params.worktreeName}`,
-    );
-    await this.parts.chain.provision(session.id);
-    this.parts.events.emit({ type: "session.created", session });
-    return session;
+  async openWorktree(request: WorktreeRequest, steps: LifecycleSteps): Promise<Session> {
+    this.calls.push({ method: "open", args: [request] });
+    const { params, sessionId, repository } = request;
+    return await steps.commit({
+      id: sessionId,
+      repositoryId: repository.id,
+      title: params.title,
+      isWorktree: true,
+      worktreeName: params.worktreeName,
+      branchName: params.branchName,
+      worktreePath: `/worktrees/${repository.id}/${params.worktreeName}`,
+    });
   }
 
-  async close(sessionId: string, options: CloseSessionOptions = {}): Promise<ClosedSession | null> {
-    this.calls.push({ method: "close", args: [sessionId, options] });
-    if (this.dirty.has(sessionId) && !options.force) {
+  async closeWorktree(
+    session: Session,
+    options: CloseSessionOptions,
+    steps: LifecycleSteps,
+  ): Promise<ClosedSession | null> {
+    this.calls.push({ method: "close", args: [session.id, options] });
+    if (this.dirty.has(session.id) && !options.force) {
       throw new SessionError("Conflict", "the worktree has uncommitted changes; pass force to discard them");
     }
-    this.dirty.delete(sessionId);
-    const session = await deleteSession(this.parts.store, sessionId);
-    if (session === null) return null;
-    await this.parts.chain.forget(sessionId);
-    this.parts.events.emit({ type: "session.deleted", session });
+    this.dirty.delete(session.id);
+    const deleted = await steps.remove(session.id);
+    if (deleted === null) return null;
     return {
-      session,
-      worktreeRemoved: session.isWorktree,
+      session: deleted,
+      worktreeRemoved: deleted.isWorktree,
       branchDeleted: options.deleteBranch === true,
       branchKeptReason: options.deleteBranch === true ? null : "not asked to delete it",
     };
   }
 
-  reconcile(options: ReconcileOptions = {}): Promise<ReconcileReport> {
+  reconcileWorktrees(options: ReconcileOptions = {}): Promise<ReconcileReport> {
     this.calls.push({ method: "reconcile", args: [options] });
     return Promise.resolve({
       dryRun: options.dryRun === true,
@@ -71,10 +72,10 @@ class FakeLifecycle implements SessionLifecycle {
 }
 
 async function withLifecycle(
-  run: (t: Awaited<ReturnType<typeof startTestServer>>, fake: FakeLifecycle) => Promise<void>,
+  run: (t: Awaited<ReturnType<typeof startTestServer>>, fake: RecordingLifecycle) => Promise<void>,
 ) {
-  let fake: FakeLifecycle | null = null;
-  const t = await startTestServer({ lifecycle: (parts) => (fake = new FakeLifecycle(parts)) });
+  let fake: RecordingLifecycle | null = null;
+  const t = await startTestServer({ lifecycle: () => (fake = new RecordingLifecycle()) });
   try {
     // The server reconciled once at start, before answering anything.
     assert.deepEqual(fake!.calls.map((c) => c.method), ["reconcile"]);
@@ -105,12 +106,12 @@ test("http+lifecycle: POST of a worktree session opens it through the lifecycle 
     assert.equal(created.status, 201);
     assert.equal(created.body.worktreePath, `/worktrees/${repositoryId}/wt`);
     assert.deepEqual(fake.calls.map((c) => c.method), ["open"]);
-    const params = fake.calls[0].args[0] as OpenSessionParams;
-    assert.equal(params.baseRef, "main");
-    assert.equal(params.useExistingBranch, true);
-    assert.equal(params.branchName, "feature/x");
-    assert.equal("worktreePath" in params, false);
-    // The lifecycle emits its own event; the route adds none.
+    const request = fake.calls[0].args[0] as WorktreeRequest;
+    assert.equal(request.baseRef, "main");
+    assert.equal(request.useExistingBranch, true);
+    assert.equal(request.params.branchName, "feature/x");
+    assert.equal("worktreePath" in request.params, false);
+    // The orchestrator emits the event once; neither the lifecycle nor the route adds one.
     assert.equal((await events.next())?.event, "session.created");
     const plain = await t.callJson("/v1/sessions", {
       method: "POST",

@@ -2,19 +2,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Hono } from "hono";
-import { generateDatabaseKey, LifecycleEvents, MemoryStore, SessionSecretChain } from "../mod.ts";
+import { generateDatabaseKey, MemoryStore, SessionOrchestrator, SessionSecretChain } from "../mod.ts";
 import { createApp } from "../src/http/mod.ts";
 import { listen } from "../src/http/listen.ts";
 
 test("http: the app mounts under a prefix of the user's own Hono app and keeps its guards there", async () => {
   const store = new MemoryStore();
   const token = "a-long-enough-token-for-the-mount-test";
-  const api = createApp({
-    store,
-    chain: new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() }),
-    events: new LifecycleEvents(),
-    token,
-  });
+  const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
+  const api = createApp({ orchestrator: new SessionOrchestrator({ store, chain }), token });
   const user = new Hono().get("/", (c) => c.text("the user's own page")).route("/orchestrator", api);
   const listener = await listen(user.fetch, { hostname: "127.0.0.1", port: 0 });
   try {

@@ -174,7 +174,7 @@ test("server: --socket serves over a Unix domain socket, with the same token che
     assert.equal((await ask("/v1/sessions", {})).status, 401);
     const listed = await ask("/v1/sessions", { authorization: `Bearer ${server.token}` });
     assert.equal(listed.status, 200);
-    assert.deepEqual(JSON.parse(listed.body), { sessions: [] });
+    assert.deepEqual(JSON.parse(listed.body), { sessions: [], nextCursor: null });
     assert.equal((await ask("/v1/health", { host: "evil.example" })).status, 403);
   } finally {
     await server.stop();

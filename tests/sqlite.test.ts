@@ -27,7 +27,9 @@ test("a new file gets the current schema, WAL, foreign keys and a busy timeout",
     assert.ok(Number(pragma(database, "busy_timeout")) >= 1000);
     const indexes = database.prepare("SELECT name FROM sqlite_master WHERE type = 'index'").all()
       .map((row) => (row as { name: string }).name);
-    assert.ok(indexes.includes("sessions_by_repository"));
+    for (const index of ["sessions_by_created", "sessions_by_repository_created", "sessions_by_status_created"]) {
+      assert.ok(indexes.includes(index), index);
+    }
     database.close();
   } finally {
     dir.remove();

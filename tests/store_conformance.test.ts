@@ -107,13 +107,19 @@ for (const factory of await storeFactories()) {
     assert.deepEqual(await store.getSession(input.id), created);
   });
 
-  storeTest("lists sessions oldest first and filters by repository", async (store) => {
+  storeTest("lists sessions oldest first (by creation time, then id) and filters by repository", async (store) => {
     const a = await store.createRepository(repositoryInput("a"));
     const b = await store.createRepository(repositoryInput("b"));
-    const ids = [];
-    for (const repository of [a, b, a]) ids.push((await store.createSession(sessionInput(repository.id))).id);
+    const created = [];
+    for (const repository of [a, b, a]) created.push(await store.createSession(sessionInput(repository.id)));
+    // Sessions made within one millisecond share a creation time; the id then decides.
+    created.sort((x, y) => x.createdAt.localeCompare(y.createdAt) || (x.id < y.id ? -1 : 1));
+    const ids = created.map((s) => s.id);
     assert.deepEqual((await store.listSessions()).map((s) => s.id), ids);
-    assert.deepEqual((await store.listSessions({ repositoryId: a.id })).map((s) => s.id), [ids[0], ids[2]]);
+    assert.deepEqual(
+      (await store.listSessions({ repositoryId: a.id })).map((s) => s.id),
+      created.filter((s) => s.repositoryId === a.id).map((s) => s.id),
+    );
     assert.deepEqual(await store.listSessions({ repositoryId: crypto.randomUUID() }), []);
   });
 

@@ -281,18 +281,18 @@ test("a store that fails after the worktree was made leaves no worktree, branch,
   }
 });
 
-test("a secret step that fails leaves no worktree, branch, row or secret", async () => {
+test("a row-and-secret write that fails leaves no worktree, branch, row or secret", async () => {
   const f = await worktreeFixture();
   try {
-    const chain = new SessionSecretChain({
-      store: {
-        getSessionSecret: (id) => f.store.getSessionSecret(id),
-        setSessionSecret: () => Promise.reject(new Error("disk full")),
-        deleteSessionSecret: (id) => f.store.deleteSessionSecret(id),
-      },
-      databaseKey: await generateDatabaseKey(),
+    // The real store, with its one transaction that writes the row and the sealed secret failing.
+    const store = new Proxy(f.store, {
+      get: (target, key) =>
+        key === "createSession"
+          ? () => Promise.reject(new Error("disk full"))
+          : (target[key as keyof SessionStore] as (...args: unknown[]) => unknown).bind(target),
     });
-    const lifecycle = new WorktreeLifecycle({ store: f.store, chain, worktreesRoot: f.worktreesRoot });
+    const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
+    const lifecycle = new WorktreeLifecycle({ store, chain, worktreesRoot: f.worktreesRoot });
     await assert.rejects(
       lifecycle.open({ repositoryId: f.repository.id, title: "t", worktreeName: "w", isWorktree: true }),
       (error) => kind("Storage")(error) && /disk full/.test((error as Error).message),
@@ -306,7 +306,7 @@ test("a secret step that fails leaves no worktree, branch, row or secret", async
 test("a failure after each step of open is undone completely", async () => {
   const f = await worktreeFixture();
   try {
-    for (const failAt of ["open:journal", "open:worktree", "open:row", "open:secret"]) {
+    for (const failAt of ["open:journal", "open:worktree", "open:row"]) {
       const lifecycle = f.lifecycleWith({
         onStep: (step) => {
           if (step === failAt) throw new Error(`injected at ${step}`);

@@ -1,6 +1,6 @@
 /**
- * The Hono app: the routes of `./routes.ts` over a store, a secret chain, lifecycle events and,
- * optionally, a worktree lifecycle.
+ * The Hono app: the routes of `./routes.ts` over a `SessionOrchestrator`. Each handler parses,
+ * calls one orchestrator method, and serializes; every rule lives in the orchestrator.
  *
  * @module
  */
@@ -10,12 +10,7 @@ import type { Env, Handler, ToSchema } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { decodeBase64, encodeBase64 } from "../base64.ts";
 import { SessionError } from "../errors.ts";
-import type { LifecycleEvents } from "../events.ts";
-import type { SessionLifecycle } from "../lifecycle.ts";
-import { createSession, deleteSession, storeSessionSecret } from "../orchestrator.ts";
-import type { SessionSecretChain } from "../secret_chain.ts";
-import type { SessionStore } from "../store/store.ts";
-import type { Session } from "../types.ts";
+import type { SessionOrchestrator } from "../orchestrator.ts";
 import { describeZodError, type ErrorLogger, errorResponse, handleError } from "./errors.ts";
 import { bearerAuth, LOOPBACK_HOSTS, originGuard } from "./guard.ts";
 import {
@@ -34,7 +29,6 @@ import {
   reconcileRoute,
   updateSessionRoute,
 } from "./routes.ts";
-import type { CreateSessionBody, DeletedSessionBody } from "./schemas.ts";
 import { eventStream } from "./sse.ts";
 
 /** Largest accepted request body, in bytes, unless `createApp` is told otherwise. */
@@ -45,22 +39,13 @@ export const OPENAPI_PATH = "/v1/openapi.json";
 
 /** What {@linkcode createApp} needs. */
 export interface AppOptions {
-  /** Where repositories, sessions and sealed secrets live. */
-  store: SessionStore;
-  /** Provisions, resolves and forgets session secrets; use the same `store`. */
-  chain: SessionSecretChain;
-  /** Where the app emits its changes and whence `GET /v1/events` streams them. */
-  events: LifecycleEvents;
+  /** What every route calls; `GET /v1/events` streams its events. */
+  orchestrator: SessionOrchestrator;
   /**
    * The bearer token every route but health requires (at least 16 characters). The server entry
    * makes one and keeps it in `<data dir>/token`.
    */
   token: string;
-  /**
-   * Worktree sessions: when set, `POST /v1/sessions` with `isWorktree: true` opens through it,
-   * `DELETE /v1/sessions/{id}` closes through it, and `POST /v1/reconcile` works.
-   */
-  lifecycle?: SessionLifecycle;
   /**
    * Host header values answered (`name` for any port, or `name:port`); others get 403. Defaults
    * to the loopback names on any port; `null` turns the check off (for example behind a proxy
@@ -126,6 +111,12 @@ export type AppType = OpenAPIHono<Env, AppSchema, "/">;
 
 const truthy = (flag: "true" | "false" | undefined): boolean => flag === "true";
 
+// A missing record is answered as the error of its kind.
+function found<T>(value: T | null, kind: "RepositoryNotFound" | "SessionNotFound", message: string): T {
+  if (value === null) throw new SessionError(kind, message);
+  return value;
+}
+
 /**
  * The HTTP API as a Hono app: JSON in and out, every route described once (validation and the
  * OpenAPI document at `/v1/openapi.json` come from the same schemas), every error
@@ -135,21 +126,17 @@ const truthy = (flag: "true" | "false" | undefined): boolean => flag === "true";
  * @example
  * ```ts
  * import { createApp } from "./mod.ts";
- * import { generateDatabaseKey, LifecycleEvents, MemoryStore, SessionSecretChain } from "../../mod.ts";
+ * import { generateDatabaseKey, MemoryStore, SessionOrchestrator, SessionSecretChain } from "../../mod.ts";
  *
  * const store = new MemoryStore();
- * const app = createApp({
- *   store,
- *   chain: new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() }),
- *   events: new LifecycleEvents(),
- *   token: "a-long-random-token-from-somewhere",
- * });
+ * const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
+ * const app = createApp({ orchestrator: new SessionOrchestrator({ store, chain }), token: "a-long-random-token-here" });
  * const response = await app.request("/v1/health", { headers: { host: "127.0.0.1:7717" } });
  * console.log(response.status, await response.json()); // 200 { status: "ok" }
  * ```
  */
 export function createApp(options: AppOptions): AppType {
-  const { store, chain, events, lifecycle } = options;
+  const { orchestrator } = options;
   const logError: ErrorLogger = options.logError ?? ((message, cause) => console.error(message, cause));
   const app = new OpenAPIHono({
     defaultHook: (result, c) => {
@@ -174,137 +161,72 @@ export function createApp(options: AppOptions): AppType {
   const open = app.openapi(healthRoute, (c) => c.json({ status: "ok" as const }, 200));
   open.use(bearerAuth(options.token));
 
-  const requireLifecycle = (): SessionLifecycle => {
-    if (lifecycle === undefined) throw new SessionError("InvalidInput", "no worktree lifecycle configured");
-    return lifecycle;
-  };
-
-  const create = async (body: CreateSessionBody): Promise<Session> => {
-    const { worktreePath, baseRef, useExistingBranch, ...params } = body;
-    if (lifecycle !== undefined && params.isWorktree) {
-      if (worktreePath !== undefined) {
-        throw new SessionError("InvalidInput", "worktreePath is chosen by the worktree lifecycle; leave it out");
-      }
-      return await lifecycle.open({ ...params, baseRef, useExistingBranch });
-    }
-    if (baseRef !== undefined || useExistingBranch !== undefined) {
-      throw new SessionError(
-        "InvalidInput",
-        lifecycle === undefined
-          ? "baseRef and useExistingBranch need a worktree lifecycle, and none is configured"
-          : "baseRef and useExistingBranch apply to worktree sessions only",
-      );
-    }
-    const session = await createSession(store, params, undefined, worktreePath);
-    try {
-      await chain.provision(session.id);
-    } catch (error) {
-      // Nothing half-made stays: a session without its secret is removed again.
-      await deleteSession(store, session.id).catch((cause) => logError("rolling back a session", cause));
-      await chain.forget(session.id).catch((cause) => logError("rolling back a session secret", cause));
-      throw error;
-    }
-    events.emit({ type: "session.created", session });
-    return session;
-  };
-
-  const remove = async (id: string, force: boolean, deleteBranch: boolean): Promise<DeletedSessionBody | null> => {
-    if (lifecycle !== undefined) {
-      const closed = await lifecycle.close(id, { force, deleteBranch });
-      if (closed === null) return null;
-      const { session, worktreeRemoved, branchDeleted, branchKeptReason, worktreeKeptReason } = closed;
-      return {
-        ...session,
-        worktreeRemoved,
-        branchDeleted,
-        branchKeptReason,
-        worktreeKeptReason: worktreeKeptReason ?? null,
-      };
-    }
-    const session = await deleteSession(store, id);
-    if (session === null) return null;
-    // The row and its sealed secret are gone; the cache and keychain copies go now. A failure
-    // there does not undo the committed delete, so it is logged rather than answered.
-    await chain.forget(id, { rowDeleted: true }).catch((cause) =>
-      logError(`forgetting the secret of session ${id}`, cause)
-    );
-    events.emit({ type: "session.deleted", session });
-    return session;
-  };
-
   const routed = open
-    .openapi(listRepositoriesRoute, async (c) => c.json({ repositories: await store.listRepositories() }, 200))
-    .openapi(createRepositoryRoute, async (c) => {
-      const repository = await store.createRepository(c.req.valid("json"));
-      events.emit({ type: "repository.created", repository });
-      return c.json(repository, 201);
-    })
+    .openapi(listRepositoriesRoute, async (c) => c.json(await orchestrator.listRepositories(c.req.valid("query")), 200))
+    .openapi(createRepositoryRoute, async (c) => c.json(await orchestrator.createRepository(c.req.valid("json")), 201))
     .openapi(getRepositoryRoute, async (c) => {
       const { id } = c.req.valid("param");
-      const repository = await store.getRepository(id);
-      if (repository === null) throw new SessionError("RepositoryNotFound", `no repository with id ${id}`);
-      return c.json(repository, 200);
+      return c.json(
+        found(await orchestrator.getRepository(id), "RepositoryNotFound", `no repository with id ${id}`),
+        200,
+      );
     })
     .openapi(deleteRepositoryRoute, async (c) => {
       const { id } = c.req.valid("param");
-      const repository = await store.deleteRepository(id);
-      if (repository === null) throw new SessionError("RepositoryNotFound", `no repository with id ${id}`);
-      events.emit({ type: "repository.deleted", repository });
-      return c.json(repository, 200);
+      const repository = await orchestrator.deleteRepository(id);
+      return c.json(found(repository, "RepositoryNotFound", `no repository with id ${id}`), 200);
     })
-    .openapi(listSessionsRoute, async (c) => {
-      const { repositoryId } = c.req.valid("query");
-      return c.json({ sessions: await store.listSessions(repositoryId === undefined ? {} : { repositoryId }) }, 200);
-    })
-    .openapi(createSessionRoute, async (c) => c.json(await create(c.req.valid("json")), 201))
+    .openapi(listSessionsRoute, async (c) => c.json(await orchestrator.listSessions(c.req.valid("query")), 200))
+    .openapi(createSessionRoute, async (c) => c.json(await orchestrator.createSession(c.req.valid("json")), 201))
     .openapi(getSessionRoute, async (c) => {
       const { id } = c.req.valid("param");
-      const session = await store.getSession(id);
-      if (session === null) throw new SessionError("SessionNotFound", `no session with id ${id}`);
-      return c.json(session, 200);
+      return c.json(found(await orchestrator.getSession(id), "SessionNotFound", `no session with id ${id}`), 200);
     })
     .openapi(updateSessionRoute, async (c) => {
       const { id } = c.req.valid("param");
-      const session = await store.updateSession(id, c.req.valid("json"));
-      if (session === null) throw new SessionError("SessionNotFound", `no session with id ${id}`);
-      events.emit({ type: "session.updated", session });
-      return c.json(session, 200);
+      const session = await orchestrator.updateSession(id, c.req.valid("json"));
+      return c.json(found(session, "SessionNotFound", `no session with id ${id}`), 200);
     })
     .openapi(deleteSessionRoute, async (c) => {
       const { id } = c.req.valid("param");
       const { force, deleteBranch } = c.req.valid("query");
-      const deleted = await remove(id, truthy(force), truthy(deleteBranch));
-      if (deleted === null) throw new SessionError("SessionNotFound", `no session with id ${id}`);
-      return c.json(deleted, 200);
+      const closed = await orchestrator.deleteSession(id, { force: truthy(force), deleteBranch: truthy(deleteBranch) });
+      const { session, ...outcome } = found(closed, "SessionNotFound", `no session with id ${id}`);
+      return c.json({
+        ...session,
+        worktreeRemoved: outcome.worktreeRemoved,
+        branchDeleted: outcome.branchDeleted,
+        branchKeptReason: outcome.branchKeptReason,
+        worktreeKeptReason: outcome.worktreeKeptReason ?? null,
+        snapshotRef: outcome.snapshotRef ?? null,
+      }, 200);
     })
     .openapi(putSecretRoute, async (c) => {
       const { id } = c.req.valid("param");
       const { encryptedSecret, nonce } = c.req.valid("json");
-      await storeSessionSecret(
-        store,
+      await orchestrator.storeSessionSecret(
         id,
         decodeBase64(encryptedSecret, "encryptedSecret"),
         decodeBase64(nonce, "nonce"),
       );
-      // The cached plaintext belongs to the replaced secret; the next resolve opens the new one,
-      // even when a load of the old one is in flight right now.
-      await chain.invalidate(id);
-      events.emit({ type: "session.secret.stored", sessionId: id });
       return c.json({ sessionId: id, stored: true as const }, 200);
     })
     .openapi(getSecretRoute, async (c) => {
       const { id } = c.req.valid("param");
-      const secret = await chain.resolve(id);
-      if (secret === null) throw new SessionError("SessionNotFound", `session ${id} has no secret`);
+      const secret = found(
+        await orchestrator.resolveSessionSecret(id),
+        "SessionNotFound",
+        `session ${id} has no secret`,
+      );
       const encoded = encodeBase64(secret);
       secret.fill(0);
       return c.json({ sessionId: id, secret: encoded }, 200);
     })
     .openapi(reconcileRoute, async (c) => {
       const { dryRun } = c.req.valid("query");
-      return c.json(await requireLifecycle().reconcile({ dryRun: truthy(dryRun) }), 200);
+      return c.json(await orchestrator.reconcile({ dryRun: truthy(dryRun) }), 200);
     })
-    .openapi(eventsRoute, (c) => eventStream(c, events, options.signal));
+    .openapi(eventsRoute, (c) => eventStream(c, orchestrator.events, options.signal));
 
   routed.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   return routed.doc31(OPENAPI_PATH, {

@@ -17,6 +17,7 @@ import {
   EventStreamSchema,
   HealthSchema,
   IdParamsSchema,
+  PageQuerySchema,
   PutSecretSchema,
   ReconcileQuerySchema,
   ReconcileReportSchema,
@@ -106,14 +107,14 @@ export const healthRoute: {
 export const listRepositoriesRoute: {
   method: "get";
   path: "/v1/repositories";
-  request: Record<never, never>;
+  request: { query: typeof PageQuerySchema };
   responses: Errors<{ 200: JsonResponse<typeof RepositoryListSchema> }>;
 } = createRoute({
   method: "get",
   path: "/v1/repositories",
   tags: ["repositories"],
-  summary: "Every repository, oldest first",
-  request: {},
+  summary: "A page of repositories, oldest first",
+  request: { query: PageQuerySchema },
   responses: { 200: json(RepositoryListSchema, "The repositories."), ...commonErrors },
 });
 
@@ -182,7 +183,7 @@ export const listSessionsRoute: {
   method: "get",
   path: "/v1/sessions",
   tags: ["sessions"],
-  summary: "Sessions, oldest first, optionally of one repository",
+  summary: "A page of sessions, oldest first, optionally of one repository and one status",
   request: { query: SessionQuerySchema },
   responses: { 200: json(SessionListSchema, "The sessions."), ...commonErrors },
 });

@@ -9,7 +9,7 @@
 
 import { z } from "@hono/zod-openapi";
 import type { ReconcileReport } from "../lifecycle.ts";
-import type { CreateSessionParams } from "../orchestrator.ts";
+import type { CreateSessionParams } from "../operations.ts";
 import { SESSION_STATUSES, type SessionStatus } from "../types.ts";
 import type { NewRepository, Repository, Session } from "../types.ts";
 
@@ -53,16 +53,34 @@ export interface PutSecretBody {
   nonce: string;
 }
 
-/** The answer of `DELETE /v1/sessions/{id}`: the deleted row, plus what a lifecycle's close did. */
+/** The answer of `DELETE /v1/sessions/{id}`: the deleted row (the cleanup data), plus what the close did. */
 export interface DeletedSessionBody extends Session {
-  /** With a lifecycle: whether the worktree folder was removed. */
-  worktreeRemoved?: boolean;
-  /** With a lifecycle: whether the branch was deleted. */
-  branchDeleted?: boolean;
-  /** With a lifecycle: why the branch was kept when deletion was asked for. */
-  branchKeptReason?: string | null;
-  /** With a lifecycle: why the worktree folder was kept (for example, its repository checkout is gone). */
-  worktreeKeptReason?: string | null;
+  /** Whether the worktree folder was removed (only a worktree lifecycle removes one). */
+  worktreeRemoved: boolean;
+  /** Whether the branch was deleted. */
+  branchDeleted: boolean;
+  /** Why the branch was kept when deletion was asked for, else `null`. */
+  branchKeptReason: string | null;
+  /** Why the worktree folder was kept (for example, its repository checkout is gone), else `null`. */
+  worktreeKeptReason: string | null;
+  /** Where a forced delete saved the worktree's work (`refs/session-snapshots/<id>`), else `null`. */
+  snapshotRef: string | null;
+}
+
+/** A page of repositories. */
+export interface RepositoryListBody {
+  /** Oldest first. */
+  repositories: Repository[];
+  /** The `cursor` of the next page; `null` on the last. */
+  nextCursor: string | null;
+}
+
+/** A page of sessions. */
+export interface SessionListBody {
+  /** Oldest first. */
+  sessions: Session[];
+  /** The `cursor` of the next page; `null` on the last. */
+  nextCursor: string | null;
 }
 
 /** The answer of `GET /v1/health`. */
@@ -135,19 +153,24 @@ export const SessionSchema: z.ZodType<Session, Session> = z.object(sessionFields
 /** A deleted session, with the lifecycle's close result when there is one. */
 export const DeletedSessionSchema: z.ZodType<DeletedSessionBody, DeletedSessionBody> = z.object({
   ...sessionFields,
-  worktreeRemoved: z.boolean().optional(),
-  branchDeleted: z.boolean().optional(),
-  branchKeptReason: z.string().nullable().optional(),
-  worktreeKeptReason: z.string().nullable().optional(),
+  worktreeRemoved: z.boolean(),
+  branchDeleted: z.boolean(),
+  branchKeptReason: z.string().nullable(),
+  worktreeKeptReason: z.string().nullable(),
+  snapshotRef: z.string().nullable(),
 }).openapi("DeletedSession");
 
-/** The list of repositories. */
-export const RepositoryListSchema: z.ZodType<{ repositories: Repository[] }, { repositories: Repository[] }> = z
-  .object({ repositories: z.array(RepositorySchema) }).openapi("RepositoryList");
+const nextCursor = z.string().nullable().openapi({
+  description: "Pass as `cursor` for the next page; null on the last.",
+});
 
-/** The list of sessions. */
-export const SessionListSchema: z.ZodType<{ sessions: Session[] }, { sessions: Session[] }> = z
-  .object({ sessions: z.array(SessionSchema) }).openapi("SessionList");
+/** A page of repositories. */
+export const RepositoryListSchema: z.ZodType<RepositoryListBody, RepositoryListBody> = z
+  .object({ repositories: z.array(RepositorySchema), nextCursor }).openapi("RepositoryList");
+
+/** A page of sessions. */
+export const SessionListSchema: z.ZodType<SessionListBody, SessionListBody> = z
+  .object({ sessions: z.array(SessionSchema), nextCursor }).openapi("SessionList");
 
 /** The body of `POST /v1/repositories`; unknown fields are refused. */
 export const CreateRepositorySchema: z.ZodType<CreateRepositoryBody, CreateRepositoryBody> = z.strictObject({
@@ -223,9 +246,39 @@ export const ReconcileReportSchema: z.ZodType<ReconcileReport, ReconcileReport> 
 export const IdParamsSchema: z.ZodObject<{ id: z.ZodString }> = z.object({ id: idParameter("id") });
 
 /** `?repositoryId=`. */
-export const SessionQuerySchema: z.ZodObject<{ repositoryId: z.ZodOptional<z.ZodString> }> = z.object({
+export const SessionQuerySchema: z.ZodObject<{
+  repositoryId: z.ZodOptional<z.ZodString>;
+  status: z.ZodOptional<z.ZodEnum<{ [S in SessionStatus]: S }>>;
+  limit: PageLimit;
+  cursor: z.ZodOptional<z.ZodString>;
+}> = z.object({
   repositoryId: z.string().optional().openapi({ param: { name: "repositoryId", in: "query" } }),
+  status: z.enum(SESSION_STATUSES as [SessionStatus, ...SessionStatus[]]).optional().openapi({
+    param: { name: "status", in: "query" },
+  }),
+  limit: pageLimit(),
+  cursor: pageCursor(),
 });
+
+/** `?limit=&cursor=` of the repository list. */
+export const PageQuerySchema: z.ZodObject<{ limit: PageLimit; cursor: z.ZodOptional<z.ZodString> }> = z.object({
+  limit: pageLimit(),
+  cursor: pageCursor(),
+});
+
+type PageLimit = z.ZodOptional<z.ZodCoercedNumber<unknown>>;
+function pageLimit(): PageLimit {
+  return z.coerce.number().int().min(1).max(1000).optional().openapi({
+    param: { name: "limit", in: "query" },
+    description: "Page size: 100 by default, at most 1000.",
+  });
+}
+function pageCursor(): z.ZodOptional<z.ZodString> {
+  return z.string().optional().openapi({
+    param: { name: "cursor", in: "query" },
+    description: "The `nextCursor` of the previous page.",
+  });
+}
 
 type Flag = z.ZodOptional<z.ZodEnum<{ true: "true"; false: "false" }>>;
 const flag = (name: string, description: string): Flag =>

@@ -9,6 +9,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { LifecycleEvents } from "../events.ts";
 import type { ReconcileReport, SessionLifecycle } from "../lifecycle.ts";
+import { SessionOrchestrator } from "../orchestrator.ts";
 import { SessionSecretChain } from "../secret_chain.ts";
 import type { Keychain } from "../keychain.ts";
 import { type ClosableSqliteStore, openSqliteStore } from "../platform/sqlite.ts";
@@ -50,8 +51,9 @@ export interface ServerOptions {
   socket?: string;
   /**
    * Builds the worktree lifecycle over the server's parts; none by default (`deno task serve`
-   * passes `WorktreeLifecycle` with `worktrees/` in the data directory). Its `reconcile()` runs
-   * before the first request is answered, so a crash's leftovers are repaired at start.
+   * passes `WorktreeLifecycle` with `worktrees/` in the data directory). It plugs into the
+   * orchestrator, whose `reconcile()` runs before the first request is answered, so a crash's
+   * leftovers are repaired at start.
    */
   lifecycle?: (parts: ServerParts) => SessionLifecycle;
   /** Extra Origin values to accept; none by default. */
@@ -81,6 +83,8 @@ export interface RunningServer {
   databasePath: string;
   /** The parts the app runs on. */
   parts: ServerParts;
+  /** The orchestrator every route calls. */
+  orchestrator: SessionOrchestrator;
   /** The app itself. */
   app: AppType;
   /** Where the database key came from. */
@@ -132,11 +136,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const parts: ServerParts = { store, chain, events, dataDir };
   const shutdown = new AbortController();
 
-  let lifecycle: SessionLifecycle | undefined;
+  let orchestrator: SessionOrchestrator;
   let reconcileReport: ReconcileReport | null = null;
   try {
-    lifecycle = options.lifecycle?.(parts);
-    if (lifecycle !== undefined) reconcileReport = await lifecycle.reconcile();
+    const worktrees = options.lifecycle?.(parts);
+    orchestrator = new SessionOrchestrator({ store, chain, events, worktrees, logError: options.logError });
+    if (worktrees !== undefined) reconcileReport = await orchestrator.reconcile();
   } catch (error) {
     store.close();
     throw error;
@@ -160,11 +165,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ? LOOPBACK_HOSTS
     : hostNames(options.hostname ?? "127.0.0.1").map((host) => `${host}:${listener.port}`);
   app = createApp({
-    store,
-    chain,
-    events,
+    orchestrator,
     token,
-    lifecycle,
     allowedHosts,
     allowedOrigins: options.allowedOrigins ?? [],
     logError: options.logError,
@@ -192,6 +194,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     tokenPath,
     databasePath,
     parts,
+    orchestrator,
     app,
     keySource,
     reconcileReport,

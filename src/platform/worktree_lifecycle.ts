@@ -1,7 +1,8 @@
 /**
  * Sessions that own a real git worktree: open makes the worktree, branch, row and secret and undoes
  * them when a step fails; close removes only what the session created; reconcile repairs what a
- * killed process left.
+ * killed process left. It plugs into the core's `SessionOrchestrator` as its `worktrees`, which
+ * owns the row, the secret and the events; used on its own, it builds one over its options.
  *
  * @module
  */
@@ -11,59 +12,46 @@ import { mkdir } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { isSessionError, SessionError, toStorageError } from "../errors.ts";
 import type { LifecycleEvents } from "../events.ts";
-import { newSessionId, parseId, type SessionId } from "../ids.ts";
+import { parseId, type SessionId } from "../ids.ts";
 import type {
   ClosedSession,
   CloseSessionOptions,
+  LifecycleSteps,
   OpenSessionParams,
   ReconcileOptions,
   ReconcileReport,
   SessionLifecycle,
+  WorktreeRequest,
 } from "../lifecycle.ts";
-import { CREATE_SESSION_FIELDS, createSession, deleteSession } from "../orchestrator.ts";
+import { SessionOrchestrator } from "../orchestrator.ts";
 import type { SessionSecretChain } from "../secret_chain.ts";
 import type { SessionStore } from "../store/store.ts";
 import type { Repository, Session } from "../types.ts";
-import {
-  buildSession,
-  invalid,
-  MAX_TITLE_LENGTH,
-  nowIso,
-  requireBranchName,
-  requireRecord,
-  requireText,
-  requireWorktreeName,
-} from "../validation.ts";
+import { invalid, nowIso } from "../validation.ts";
 import { defaultDataDir } from "./data_dir.ts";
 import { Git, type RepositoryInfo } from "./git.ts";
 import { Journal, type JournalEntry } from "./journal.ts";
 import { withRepositoryLock } from "./repository_lock.ts";
-import { branchForWorktreeName, defaultWorktreeName } from "./worktree_names.ts";
+import { branchForWorktreeName } from "./worktree_names.ts";
+import { refuseTaken } from "./worktree_ownership.ts";
+import { planWorktree } from "./worktree_params.ts";
 import { reconcileWorktrees } from "./worktree_reconcile.ts";
-import { finishClose, forgetDeleted, type StepContext, undoOpen } from "./worktree_steps.ts";
+import { finishClose, type StepContext, undoOpen } from "./worktree_steps.ts";
 
 /** The points between steps where {@linkcode WorktreeLifecycleOptions.onStep} is called. */
 export type LifecycleStep =
   | "open:journal"
   | "open:worktree"
   | "open:row"
-  | "open:secret"
   | "close:journal"
   | "close:worktree"
   | "close:row"
-  | "close:secret"
   | "close:branch";
 
-/** Every step of an open, in order. */
-export const OPEN_STEPS: readonly LifecycleStep[] = ["open:journal", "open:worktree", "open:row", "open:secret"];
-/** Every step of a close that deletes its branch, in order. */
-export const CLOSE_STEPS: readonly LifecycleStep[] = [
-  "close:journal",
-  "close:worktree",
-  "close:row",
-  "close:secret",
-  "close:branch",
-];
+/** Every step of an open, in order; `open:row` writes the row and its sealed secret together. */
+export const OPEN_STEPS: readonly LifecycleStep[] = ["open:journal", "open:worktree", "open:row"];
+/** Every step of a close that deletes its branch, in order; `close:row` removes the row and its secret. */
+export const CLOSE_STEPS: readonly LifecycleStep[] = ["close:journal", "close:worktree", "close:row", "close:branch"];
 
 /** Options of {@linkcode WorktreeLifecycle}. */
 export interface WorktreeLifecycleOptions {
@@ -71,7 +59,10 @@ export interface WorktreeLifecycleOptions {
   store: SessionStore;
   /** Where session secrets live; its store is usually `store`. */
   chain: SessionSecretChain;
-  /** Where `session.created` and `session.deleted` are announced. */
+  /**
+   * Where `open`, `close` and `reconcile` of this lifecycle used on its own announce their changes.
+   * Plugged into a `SessionOrchestrator`, the orchestrator's events are used instead.
+   */
   events?: LifecycleEvents;
   /**
    * Absolute folder for worktrees (`<worktreesRoot>/<repositoryId>/<worktreeName>`) and the journal;
@@ -96,8 +87,6 @@ export interface WorktreeLifecycleOptions {
   logError?: (message: string, cause: unknown) => void;
 }
 
-const OPEN_FIELDS = [...CREATE_SESSION_FIELDS, "sessionId", "baseRef", "useExistingBranch"] as const;
-
 function asSessionError(error: unknown, action: string): SessionError {
   if (error instanceof SessionError) return error;
   return new SessionError("WorktreeCreation", `${action} failed: ${(error as Error)?.message ?? error}`, {
@@ -121,37 +110,39 @@ function isInside(child: string, parent: string): boolean {
 /**
  * The git-worktree implementation of {@linkcode SessionLifecycle}. Every change to a repository's
  * worktrees runs under that repository's cross-process lock, with its intent journaled first.
+ * Plug it into a `SessionOrchestrator` as `worktrees`, or use its `open`, `close` and `reconcile`
+ * directly: they go through an orchestrator built over the same store, chain and events.
  *
  * @example
  * ```ts
- * import { generateDatabaseKey, MemoryStore, SessionSecretChain } from "../../mod.ts";
+ * import { generateDatabaseKey, MemoryStore, SessionOrchestrator, SessionSecretChain } from "../../mod.ts";
  * import { WorktreeLifecycle } from "./worktree_lifecycle.ts";
  *
  * const store = new MemoryStore();
  * const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
- * const lifecycle = new WorktreeLifecycle({ store, chain, worktreesRoot: "/var/lib/slo/worktrees" });
- * const repository = await store.createRepository({ path: "/src/app", name: "app", isGitRepository: true });
+ * const worktrees = new WorktreeLifecycle({ store, chain, worktreesRoot: "/var/lib/slo/worktrees" });
+ * const orchestrator = new SessionOrchestrator({ store, chain, worktrees });
+ * const repository = await orchestrator.createRepository({ path: "/src/app", name: "app", isGitRepository: true });
  * try {
- *   const session = await lifecycle.open({ repositoryId: repository.id, title: "Add dark mode", isWorktree: true });
+ *   const session = await orchestrator.createSession({ repositoryId: repository.id, title: "Dark mode", isWorktree: true });
  *   console.log(session.worktreePath, session.branchName);
- *   await lifecycle.close(session.id, { deleteBranch: true });
+ *   await orchestrator.deleteSession(session.id, { deleteBranch: true });
  * } catch (error) {
- *   console.log((error as Error).message); // /src/app is not a git repository here
+ *   console.log((error as Error).message); // the repository folder /src/app does not exist
  * }
  * ```
  */
 export class WorktreeLifecycle implements SessionLifecycle {
   readonly #store: SessionStore;
   readonly #chain: SessionSecretChain;
-  readonly #events: LifecycleEvents | null;
   readonly #root: string;
   readonly #prefix: string;
   readonly #git: Git;
   readonly #journal: Journal;
   readonly #lockTimeoutMs: number | undefined;
   readonly #onStep: WorktreeLifecycleOptions["onStep"];
-  readonly #logError: (message: string, cause: unknown) => void;
   readonly #infos = new Map<string, RepositoryInfo>();
+  readonly #orchestrator: SessionOrchestrator;
 
   /**
    * Composes the store, git and the secret chain.
@@ -165,7 +156,6 @@ export class WorktreeLifecycle implements SessionLifecycle {
     }
     this.#store = options.store;
     this.#chain = options.chain;
-    this.#events = options.events ?? null;
     this.#root = resolve(worktreesRoot);
     this.#prefix = options.branchPrefix ?? "session/";
     if (this.#prefix !== "" && branchForWorktreeName(this.#prefix, "x") !== `${this.#prefix}x`) {
@@ -175,7 +165,13 @@ export class WorktreeLifecycle implements SessionLifecycle {
     this.#journal = new Journal(join(this.#root, ".journal"));
     this.#lockTimeoutMs = options.lockTimeoutMs;
     this.#onStep = options.onStep;
-    this.#logError = options.logError ?? ((message, cause) => console.error(message, cause));
+    this.#orchestrator = new SessionOrchestrator({
+      store: options.store,
+      chain: options.chain,
+      events: options.events,
+      worktrees: this,
+      logError: options.logError,
+    });
   }
 
   /** The folder that holds worktrees and the journal. */
@@ -188,8 +184,27 @@ export class WorktreeLifecycle implements SessionLifecycle {
     return resolve(repository.sessionsPath ?? join(this.#root, repository.id));
   }
 
-  get #context(): StepContext {
-    return { store: this.#store, chain: this.#chain, events: this.#events, git: this.#git, logError: this.#logError };
+  /**
+   * Opens a session through this lifecycle's own orchestrator: a worktree session gets its
+   * worktree and branch (see {@linkcode WorktreeLifecycle.openWorktree}), a plain one only its row
+   * and secret.
+   */
+  open(params: OpenSessionParams): Promise<Session> {
+    return this.#orchestrator.createSession(params);
+  }
+
+  /** Closes a session through this lifecycle's own orchestrator; see {@linkcode WorktreeLifecycle.closeWorktree}. */
+  close(sessionId: SessionId, options: CloseSessionOptions = {}): Promise<ClosedSession | null> {
+    return this.#orchestrator.deleteSession(sessionId, options);
+  }
+
+  /** Repairs through this lifecycle's own orchestrator; see {@linkcode WorktreeLifecycle.reconcileWorktrees}. */
+  reconcile(options: ReconcileOptions = {}): Promise<ReconcileReport> {
+    return this.#orchestrator.reconcile(options);
+  }
+
+  #context(steps: LifecycleSteps): StepContext {
+    return { store: this.#store, chain: this.#chain, git: this.#git, remove: steps.remove };
   }
 
   async #step(step: LifecycleStep, sessionId: SessionId): Promise<void> {
@@ -210,125 +225,38 @@ export class WorktreeLifecycle implements SessionLifecycle {
     return withRepositoryLock(info.commonDir, work, { timeoutMs: this.#lockTimeoutMs });
   }
 
-  async #repository(id: string): Promise<Repository> {
-    const repository = await this.#store.getRepository(id).catch((error) => {
-      throw toStorageError(error, "reading a repository");
-    });
-    if (repository === null) throw new SessionError("RepositoryNotFound", `no repository with id ${id}`);
-    return repository;
-  }
-
   /**
-   * `Conflict` when the id, the folder or the branch is already someone's: a session row (any
-   * repository's, for the folder; this repository's, for the branch), or a journal entry left by an
-   * operation that did not finish, whose undo by `reconcile` would otherwise remove what this open makes.
+   * Opens a worktree session. Checks everything it can before touching git (`InvalidInput` for a
+   * bad name, a path inside the checkout, a folder that is not a git repository), then, under the
+   * repository's lock, refuses an existing session id, folder or branch, one held by another
+   * session's row, or one named by an unfinished operation's journal entry (`Conflict`), journals
+   * its intent, adds the worktree, and has `steps.commit` write the row with its sealed secret.
+   * When a step fails the steps already done are undone and the error (a `SessionError`, the
+   * original as `cause`) is thrown.
    */
-  async #refuseTaken(id: SessionId, repositoryId: string, info: RepositoryInfo, path: string, branch: string) {
-    const [existing, rows, pending] = await Promise.all([
-      this.#store.getSession(id),
-      this.#store.listSessions(),
-      this.#journal.list(),
-    ]).catch((error) => {
-      throw toStorageError(error, "checking for existing sessions");
-    });
-    if (existing !== null) throw new SessionError("Conflict", `a session with id ${id} already exists`);
-    const target = resolve(path);
-    const owner = rows.find((row) =>
-      (row.worktreePath !== null && resolve(row.worktreePath) === target) ||
-      (row.repositoryId === repositoryId && row.branchName === branch)
-    );
-    if (owner !== undefined) {
-      throw new SessionError(
-        "Conflict",
-        `session ${owner.id} already holds the folder ${path} or the branch ${branch}`,
-      );
-    }
-    const unfinished = pending.find((entry) =>
-      entry.sessionId === id || resolve(entry.path) === target ||
-      ((entry.repositoryId === repositoryId || entry.repositoryPath === info.topLevel) && entry.branch === branch)
-    );
-    if (unfinished !== undefined) {
-      throw new SessionError(
-        "Conflict",
-        `an unfinished ${unfinished.op} of session ${unfinished.sessionId} holds the id, the folder ${path} or the branch ${branch}; run reconcile`,
-      );
-    }
-  }
-
-  /**
-   * Opens a session. For a worktree session: checks everything it can before touching git
-   * (`InvalidInput` for a bad name, a path inside the checkout, a folder that is not a git
-   * repository; `RepositoryNotFound`), then, under the repository's lock, refuses an existing
-   * session id, folder or branch, one held by another session's row, or one named by an unfinished
-   * operation's journal entry (`Conflict`), journals its intent, adds the worktree, writes the row and
-   * provisions the secret. When a step fails the steps already done are undone and the error
-   * (a `SessionError`, the original as `cause`) is thrown.
-   */
-  async open(params: OpenSessionParams): Promise<Session> {
-    const checked = requireRecord(params, "session parameters", OPEN_FIELDS) as unknown as OpenSessionParams;
-    const id = checked.sessionId === undefined ? newSessionId() : parseId(checked.sessionId, "session id");
-    if (checked.useExistingBranch !== undefined && typeof checked.useExistingBranch !== "boolean") {
-      invalid("useExistingBranch must be a boolean");
-    }
-    if (checked.isWorktree !== true) {
-      if (checked.baseRef !== undefined || checked.useExistingBranch) {
-        invalid("baseRef and useExistingBranch are only for worktree sessions");
-      }
-      return await this.#openPlain(checked, id);
-    }
-    const repository = await this.#repository(parseId(checked.repositoryId, "repositoryId"));
-    const title = requireText(checked.title, "title", MAX_TITLE_LENGTH);
-    const worktreeName = checked.worktreeName === undefined
-      ? defaultWorktreeName(title, id)
-      : requireWorktreeName(checked.worktreeName);
-    const useExisting = checked.useExistingBranch === true;
-    if (useExisting && checked.branchName === undefined) invalid("useExistingBranch needs a branchName");
-    const branch = checked.branchName === undefined
-      ? requireBranchName(branchForWorktreeName(this.#prefix, worktreeName))
-      : requireBranchName(checked.branchName);
-    if (checked.baseRef !== undefined) {
-      const base = requireText(checked.baseRef, "baseRef");
-      if (base.startsWith("-") || /\s/.test(base)) invalid(`baseRef ${JSON.stringify(base)} is not a ref`);
-    }
-    const path = join(this.worktreesFolder(repository), worktreeName);
-    // Every field of the row is checked now, so bad input never reaches git.
-    const draft = {
-      id,
-      repositoryId: repository.id,
-      title,
-      agentName: checked.agentName,
-      issueId: checked.issueId,
-      issueTitle: checked.issueTitle,
-      issueUrl: checked.issueUrl,
-      isWorktree: true,
-      worktreePath: path,
-      worktreeName,
-      branchName: branch,
-      createdWorktree: true,
-      createdBranch: !useExisting,
-    };
-    buildSession(draft, nowIso());
-
+  async openWorktree(request: WorktreeRequest, steps: LifecycleSteps): Promise<Session> {
+    const { repository, sessionId: id } = request;
+    const plan = planWorktree(request, this.#prefix, this.worktreesFolder(repository));
+    const { path, branch, useExistingBranch } = plan;
     const info = await this.#repositoryInfo(repository.path);
     if (isInside(realLocation(path), realLocation(info.topLevel))) {
       invalid(`the worktree ${path} would be inside the checkout ${info.topLevel}; choose another worktreesRoot`);
     }
     // Both are read-only git calls: run side by side.
     const [base] = await Promise.all([
-      useExisting ? null : checked.baseRef ?? repository.defaultBranch ??
+      useExistingBranch ? null : plan.baseRef ?? repository.defaultBranch ??
         this.#git.currentBranch(info.topLevel).then((b) => b ?? "HEAD"),
       this.#git.checkBranchName(info.topLevel, branch),
     ]);
     return await this.#lock(info, async () => {
       // Under the lock nothing of this repository changes meanwhile, so these checks hold until the journal is written.
-      // Independent reads (the store and journal, and git's refs): side by side.
       const [, exists] = await Promise.all([
-        this.#refuseTaken(id, repository.id, info, path, branch),
+        refuseTaken(this.#store, this.#journal, { sessionId: id, repositoryId: repository.id, info, path, branch }),
         this.#git.branchExists(info.topLevel, branch),
       ]);
       if (existsSync(path)) throw new SessionError("Conflict", `the folder ${path} already exists`);
-      if (exists && !useExisting) throw new SessionError("Conflict", `the branch ${branch} already exists`);
-      if (!exists && useExisting) invalid(`the branch ${branch} does not exist`);
+      if (exists && !useExistingBranch) throw new SessionError("Conflict", `the branch ${branch} already exists`);
+      if (!exists && useExistingBranch) invalid(`the branch ${branch} does not exist`);
       const entry: JournalEntry = {
         op: "open",
         sessionId: id,
@@ -336,7 +264,7 @@ export class WorktreeLifecycle implements SessionLifecycle {
         repositoryPath: info.topLevel,
         path,
         branch,
-        createdBranch: !useExisting,
+        createdBranch: !useExistingBranch,
         createdWorktree: true,
         baseRef: base,
         force: false,
@@ -361,70 +289,57 @@ export class WorktreeLifecycle implements SessionLifecycle {
         folderMade = true;
         await this.#git.addWorktree(info.topLevel, path, branch, base);
         await this.#step("open:worktree", id);
-        session = await this.#store.createSession({ ...draft, baseBranch: base }).catch((error) => {
-          throw toStorageError(error, "writing the session row");
-        });
+        session = await steps.commit({ ...plan.draft, baseBranch: base });
         rowWritten = true;
         await this.#step("open:row", id);
-        await this.#chain.provision(id);
-        await this.#step("open:secret", id);
       } catch (error) {
         const failure = asSessionError(error, "opening the session");
         // Left in place when the undo is incomplete, so that reconcile finishes it.
-        await undoOpen(this.#context, entry, { rowMayExist: rowWritten, worktreeMayExist: folderMade }).then(
+        await undoOpen(this.#context(steps), entry, { rowMayExist: rowWritten, worktreeMayExist: folderMade }).then(
           () => this.#journal.remove(id),
           () => {},
         );
         throw failure;
       }
       await this.#journal.remove(id);
-      this.#events?.emit({ type: "session.created", session });
       return session;
     });
   }
 
-  async #openPlain(params: OpenSessionParams, id: SessionId): Promise<Session> {
-    const { sessionId: _id, baseRef: _base, useExistingBranch: _existing, ...create } = params;
-    const session = await createSession(this.#store, create, id);
-    try {
-      await this.#chain.provision(id);
-    } catch (error) {
-      await this.#chain.forget(id).catch(() => {});
-      await deleteSession(this.#store, id).catch(() => {});
-      throw asSessionError(error, "provisioning the session secret");
-    }
-    this.#events?.emit({ type: "session.created", session });
-    return session;
-  }
-
   /**
-   * Closes a session. A worktree with uncommitted or untracked changes is kept unless `force`:
-   * then this throws `Conflict` and the session stays whole (row, secret, worktree). Otherwise
-   * the worktree is removed (only when the session created it), the row deleted and returned,
-   * the secret forgotten. The branch is kept unless `deleteBranch`, and even then only when the
-   * session created it and it has no commits missing from its base and upstream (or `force`).
-   * When the repository's checkout no longer exists, the row is deleted and the secret forgotten,
-   * and the worktree folder is kept (`worktreeKeptReason`). The row's deletion is announced as soon
-   * as it is committed; a secret that cannot be forgotten afterwards is logged (`logError`), not
-   * thrown. `null` when the session does not exist.
+   * Closes a worktree session. A worktree with uncommitted or untracked changes is kept unless
+   * `force`: then this throws `Conflict` and the session stays whole (row, secret, worktree).
+   * Otherwise the worktree is removed (only when the session created it), `steps.remove` deletes
+   * the row with its secret, and the branch is kept unless `deleteBranch`, and even then only when
+   * the session created it and it has no commits missing from its base and upstream (or `force`).
+   * When the repository's checkout no longer exists, the row is removed and the worktree folder
+   * kept (`worktreeKeptReason`). `null` when the row was already gone.
    */
-  async close(sessionId: SessionId, options: CloseSessionOptions = {}): Promise<ClosedSession | null> {
-    const id = parseId(sessionId, "session id");
+  async closeWorktree(
+    session: Session,
+    options: CloseSessionOptions,
+    steps: LifecycleSteps,
+  ): Promise<ClosedSession | null> {
+    const id = parseId(session.id, "session id");
     const force = options.force === true;
     const deleteBranch = options.deleteBranch === true;
-    const session = await this.#store.getSession(id).catch((error) => {
-      throw toStorageError(error, "reading a session");
+    const repository = await this.#store.getRepository(session.repositoryId).catch((error) => {
+      throw toStorageError(error, "reading a repository");
     });
-    if (session === null) return null;
-    if (!session.isWorktree || session.worktreePath === null || session.branchName === null) {
-      return await this.#closeWithoutGit(id, deleteBranch ? "the session has no worktree branch" : null, null);
-    }
-    const repository = await this.#repository(session.repositoryId);
-    if (!existsSync(repository.path)) {
+    if (repository === null || !existsSync(repository.path)) {
       // The checkout is gone, so git cannot run and the lock cannot be taken: the session is closed
       // without touching its folder, which is kept rather than deleted blindly.
-      const reason = `the repository checkout ${repository.path} is gone, so git could not remove it`;
-      return await this.#closeWithoutGit(id, deleteBranch ? reason : null, reason);
+      const reason = `the repository checkout ${repository?.path ?? ""} is gone, so git could not remove it`;
+      const deleted = await steps.remove(id);
+      if (deleted === null) return null;
+      return {
+        session: deleted,
+        worktreeRemoved: false,
+        branchDeleted: false,
+        branchKeptReason: deleteBranch ? reason : null,
+        worktreeKeptReason: reason,
+        snapshotRef: null,
+      };
     }
     const info = await this.#repositoryInfo(repository.path);
     return await this.#lock(info, async () => {
@@ -452,7 +367,7 @@ export class WorktreeLifecycle implements SessionLifecycle {
       let result;
       try {
         await this.#step("close:journal", id);
-        result = await finishClose(this.#context, entry, (step) => this.#step(step as LifecycleStep, id));
+        result = await finishClose(this.#context(steps), entry, (step) => this.#step(step as LifecycleStep, id));
       } catch (error) {
         if (isSessionError(error, "Conflict")) {
           // Git kept the worktree before anything else was touched: the session is whole.
@@ -467,21 +382,10 @@ export class WorktreeLifecycle implements SessionLifecycle {
         worktreeRemoved: result.worktreeRemoved,
         branchDeleted: result.branch.deleted,
         branchKeptReason: deleteBranch ? result.branch.keptReason : null,
+        worktreeKeptReason: null,
+        snapshotRef: null,
       };
     });
-  }
-
-  // Deletes the row, announces it, then forgets the secret (a failure there is logged, not thrown).
-  async #closeWithoutGit(
-    id: SessionId,
-    branchKeptReason: string | null,
-    worktreeKeptReason: string | null,
-  ): Promise<ClosedSession | null> {
-    const deleted = await deleteSession(this.#store, id);
-    if (deleted !== null) this.#events?.emit({ type: "session.deleted", session: deleted });
-    await forgetDeleted(this.#context, id);
-    if (deleted === null) return null;
-    return { session: deleted, worktreeRemoved: false, branchDeleted: false, branchKeptReason, worktreeKeptReason };
   }
 
   /**
@@ -490,9 +394,9 @@ export class WorktreeLifecycle implements SessionLifecycle {
    * on its branch (or is reported), and folders under the worktrees folders that no session
    * owns are reported, never deleted. With `dryRun` it only reports.
    */
-  reconcile(options: ReconcileOptions = {}): Promise<ReconcileReport> {
+  reconcileWorktrees(options: ReconcileOptions, steps: LifecycleSteps): Promise<ReconcileReport> {
     return reconcileWorktrees({
-      ...this.#context,
+      ...this.#context(steps),
       journal: this.#journal,
       dryRun: options.dryRun === true,
       repositoryInfo: (path) => this.#repositoryInfo(path),

@@ -9,8 +9,7 @@
 import { existsSync } from "node:fs";
 import { rmdir } from "node:fs/promises";
 import { resolve } from "node:path";
-import { isSessionError, SessionError } from "../errors.ts";
-import type { LifecycleEvents } from "../events.ts";
+import { SessionError } from "../errors.ts";
 import type { SessionSecretChain } from "../secret_chain.ts";
 import type { SessionStore } from "../store/store.ts";
 import type { Session } from "../types.ts";
@@ -23,25 +22,13 @@ export interface StepContext {
   store: SessionStore;
   /** Where their secrets live. */
   chain: SessionSecretChain;
-  /** Where changes are announced. */
-  events: LifecycleEvents | null;
   /** Git. */
   git: Git;
-  /** Where failures that must not fail the operation (a secret left after its row was deleted) are told. */
-  logError: (message: string, cause: unknown) => void;
-}
-
-/**
- * Forgets the secret of a session whose row is already deleted. The delete is committed, so a
- * failure here (a keychain that is down) must not fail the close: the secret row went with the
- * session row, and only a cached or keychain copy can remain; it is logged instead.
- */
-export async function forgetDeleted(context: StepContext, sessionId: string): Promise<void> {
-  try {
-    await context.chain.forget(sessionId, { rowDeleted: true });
-  } catch (error) {
-    context.logError(`session ${sessionId} was deleted but forgetting its secret failed: ${messageOf(error)}`, error);
-  }
+  /**
+   * The orchestrator's delete: removes the row with its sealed secret, announces it, and forgets
+   * the secret's other copies (see `LifecycleSteps.remove`).
+   */
+  remove: (sessionId: string) => Promise<Session | null>;
 }
 
 /** One thing done (or deliberately not done) while undoing or finishing. */
@@ -252,7 +239,7 @@ function finish(entry: JournalEntry, actions: StepAction[], failures: unknown[])
 /**
  * Finishes a close described by `entry`: removes the worktree (when the session created it;
  * without `force`, git keeps one with uncommitted or untracked work and this throws `Conflict`
- * before anything else is touched), deletes the row, forgets the secret, and deletes the branch
+ * before anything else is touched), removes the row and its secret, and deletes the branch
  * when asked and allowed. Returns the deleted row (`null` when it was already gone) and what
  * happened to the folder and the branch.
  */
@@ -261,7 +248,7 @@ export async function finishClose(
   entry: JournalEntry,
   hook: (step: string) => Promise<void> = () => Promise.resolve(),
 ): Promise<{ session: Session | null; worktreeRemoved: boolean; branch: BranchOutcome }> {
-  const { store, git, events } = context;
+  const { git } = context;
   let worktreeRemoved = false;
   if (entry.createdWorktree) {
     if (existsSync(entry.path)) {
@@ -277,17 +264,10 @@ export async function finishClose(
     }
   }
   await hook("close:worktree");
-  let session: Session | null;
-  try {
-    session = await store.deleteSession(entry.sessionId);
-  } catch (error) {
-    throw isSessionError(error) ? error : new SessionError("Storage", `deleting a session failed`, { cause: error });
-  }
-  // Announced as soon as the delete is committed, so that nothing failing later hides it.
-  if (session !== null) events?.emit({ type: "session.deleted", session });
+  // The row and its sealed secret go in one step, announced as soon as that is committed, so that
+  // nothing failing later hides it; the secret's other copies are forgotten with it.
+  const session = await context.remove(entry.sessionId);
   await hook("close:row");
-  await forgetDeleted(context, entry.sessionId);
-  await hook("close:secret");
   let branch: BranchOutcome = { deleted: false, keptReason: null };
   if (entry.deleteBranch) {
     branch = entry.createdBranch

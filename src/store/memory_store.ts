@@ -4,19 +4,31 @@
  * @module
  */
 
+import type { SealedSecret } from "../crypto.ts";
 import { SessionError } from "../errors.ts";
 import { parseId } from "../ids.ts";
 import type {
+  ListPosition,
   NewRepository,
   NewSession,
   NewSessionSecret,
   Repository,
+  RepositoryFilter,
   Session,
   SessionFilter,
   SessionPatch,
   StoredSessionSecret,
 } from "../types.ts";
-import { buildRepository, buildSession, checkSessionPatch, checkSessionSecret, nowIso } from "../validation.ts";
+import {
+  buildRepository,
+  buildSession,
+  checkPage,
+  checkSessionFilter,
+  checkSessionPatch,
+  checkSessionSecret,
+  comparePosition,
+  nowIso,
+} from "../validation.ts";
 import type { SessionStore } from "./store.ts";
 
 /**
@@ -44,8 +56,11 @@ export class MemoryStore implements SessionStore {
   }
 
   /** {@inheritDoc SessionReader.listRepositories} */
-  listRepositories(): Promise<Repository[]> {
-    return settle(() => [...this.#repositories.values()].map((repository) => ({ ...repository })));
+  listRepositories(filter: RepositoryFilter = {}): Promise<Repository[]> {
+    return settle(() => {
+      const { limit, after } = checkPage(filter);
+      return page([...this.#repositories.values()], limit, after).map((repository) => ({ ...repository }));
+    });
   }
 
   /** {@inheritDoc SessionReader.getSession} */
@@ -56,10 +71,12 @@ export class MemoryStore implements SessionStore {
   /** {@inheritDoc SessionReader.listSessions} */
   listSessions(filter: SessionFilter = {}): Promise<Session[]> {
     return settle(() => {
-      const repositoryId = filter.repositoryId === undefined ? undefined : parseId(filter.repositoryId, "repositoryId");
-      const sessions = [...this.#sessions.values()];
-      return (repositoryId === undefined ? sessions : sessions.filter((s) => s.repositoryId === repositoryId))
-        .map((session) => ({ ...session }));
+      const { repositoryId, status, limit, after } = checkSessionFilter(filter);
+      const matching = [...this.#sessions.values()].filter((session) =>
+        (repositoryId === null || session.repositoryId === repositoryId) &&
+        (status === null || session.status === status)
+      );
+      return page(matching, limit, after).map((session) => ({ ...session }));
     });
   }
 
@@ -105,9 +122,10 @@ export class MemoryStore implements SessionStore {
   }
 
   /** {@inheritDoc SessionWriter.createSession} */
-  createSession(input: NewSession): Promise<Session> {
+  createSession(input: NewSession, secret?: SealedSecret): Promise<Session> {
     return settle(() => {
       const session = buildSession(input, nowIso());
+      const sealed = secret === undefined ? null : checkSessionSecret({ sessionId: session.id, ...secret });
       if (!this.#repositories.has(session.repositoryId)) {
         throw new SessionError(
           "RepositoryNotFound",
@@ -127,6 +145,9 @@ export class MemoryStore implements SessionStore {
         }
       }
       this.#sessions.set(session.id, session);
+      if (sealed !== null) {
+        this.#secrets.set(session.id, { ...sealed, createdAt: session.createdAt, updatedAt: session.createdAt });
+      }
       return { ...session };
     });
   }
@@ -180,6 +201,13 @@ export class MemoryStore implements SessionStore {
   deleteSessionSecret(sessionId: string): Promise<boolean> {
     return settle(() => this.#secrets.delete(parseId(sessionId, "session id")));
   }
+}
+
+// The records after `after` in list order, at most `limit` of them. Sorting here is fine for an
+// in-process store; SQL stores answer the same question from an index.
+function page<T extends ListPosition>(records: T[], limit: number | null, after: ListPosition | null): T[] {
+  const sorted = records.filter((record) => after === null || comparePosition(record, after) > 0).sort(comparePosition);
+  return limit === null ? sorted : sorted.slice(0, limit);
 }
 
 // Runs `work` synchronously and reports its outcome as a promise, so a throw becomes a rejection.

@@ -55,6 +55,15 @@ export const MIGRATIONS: readonly string[] = [
     updated_at TEXT NOT NULL
   ) STRICT;
   `,
+  // Lists are pages in (created_at, id) order: each filter has an index that answers a page
+  // without reading the rows before it.
+  `
+  CREATE INDEX sessions_by_created ON sessions (created_at, id);
+  CREATE INDEX sessions_by_repository_created ON sessions (repository_id, created_at, id);
+  CREATE INDEX sessions_by_status_created ON sessions (status, created_at, id);
+  DROP INDEX sessions_by_repository;
+  CREATE INDEX repositories_by_created ON repositories (created_at, id);
+  `,
 ];
 
 /** The schema version this code writes. */

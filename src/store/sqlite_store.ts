@@ -4,20 +4,31 @@
  * @module
  */
 
+import type { SealedSecret } from "../crypto.ts";
 import { SessionError, toStorageError } from "../errors.ts";
 import { parseId } from "../ids.ts";
 import type {
+  ListPosition,
   NewRepository,
   NewSession,
   NewSessionSecret,
   Repository,
+  RepositoryFilter,
   Session,
   SessionFilter,
   SessionPatch,
   SessionStatus,
   StoredSessionSecret,
 } from "../types.ts";
-import { buildRepository, buildSession, checkSessionPatch, checkSessionSecret, nowIso } from "../validation.ts";
+import {
+  buildRepository,
+  buildSession,
+  checkPage,
+  checkSessionFilter,
+  checkSessionPatch,
+  checkSessionSecret,
+  nowIso,
+} from "../validation.ts";
 import type { SqliteDatabase, SqliteStatement, SqliteValue } from "./sqlite_driver.ts";
 import { prepareDatabase } from "./sqlite_schema.ts";
 import type { SessionStore } from "./store.ts";
@@ -37,12 +48,12 @@ const REPOSITORY_COLUMNS =
 /** The SQL statements of the store, exported so the benchmark measures the raw driver on the very same ones. */
 export const SQL = {
   getRepository: `SELECT ${REPOSITORY_COLUMNS} FROM repositories WHERE id = ?`,
-  listRepositories: `SELECT ${REPOSITORY_COLUMNS} FROM repositories ORDER BY rowid`,
+  listRepositories: `SELECT ${REPOSITORY_COLUMNS} FROM repositories ORDER BY created_at, id`,
   insertRepository: `INSERT INTO repositories (${REPOSITORY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   deleteRepository: `DELETE FROM repositories WHERE id = ? RETURNING ${REPOSITORY_COLUMNS}`,
   getSession: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`,
-  listSessions: `SELECT ${SESSION_COLUMNS} FROM sessions ORDER BY rowid`,
-  listSessionsOfRepository: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE repository_id = ? ORDER BY rowid`,
+  listSessions: `SELECT ${SESSION_COLUMNS} FROM sessions ORDER BY created_at, id`,
+  listSessionsOfRepository: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE repository_id = ? ORDER BY created_at, id`,
   insertSession: `INSERT INTO sessions (${SESSION_COLUMNS})
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   updateSession: `UPDATE sessions SET title = ?, status = ?, agent_name = ?, issue_id = ?, issue_title = ?,
@@ -126,14 +137,12 @@ export class SqliteStore implements SessionStore {
   }
 
   /** {@inheritDoc SessionReader.listRepositories} */
-  listRepositories(): Promise<Repository[]> {
-    return this.#run(
-      "listing repositories",
-      () =>
-        (this.#statement(SQL.listRepositories).all() as Row[]).map(
-          toRepository,
-        ),
-    );
+  listRepositories(filter: RepositoryFilter = {}): Promise<Repository[]> {
+    return this.#run("listing repositories", () => {
+      const { limit, after } = checkPage(filter);
+      const { sql, params } = pageQuery(`SELECT ${REPOSITORY_COLUMNS} FROM repositories`, [], limit, after);
+      return (this.#statement(sql).all(...params) as Row[]).map(toRepository);
+    });
   }
 
   /** {@inheritDoc SessionReader.getSession} */
@@ -147,12 +156,12 @@ export class SqliteStore implements SessionStore {
   /** {@inheritDoc SessionReader.listSessions} */
   listSessions(filter: SessionFilter = {}): Promise<Session[]> {
     return this.#run("listing sessions", () => {
-      const rows = filter.repositoryId === undefined
-        ? this.#statement(SQL.listSessions).all()
-        : this.#statement(SQL.listSessionsOfRepository).all(
-          parseId(filter.repositoryId, "repositoryId"),
-        );
-      return (rows as Row[]).map(toSession);
+      const { repositoryId, status, limit, after } = checkSessionFilter(filter);
+      const conditions: [string, SqliteValue][] = [];
+      if (repositoryId !== null) conditions.push(["repository_id = ?", repositoryId]);
+      if (status !== null) conditions.push(["status = ?", status]);
+      const { sql, params } = pageQuery(`SELECT ${SESSION_COLUMNS} FROM sessions`, conditions, limit, after);
+      return (this.#statement(sql).all(...params) as Row[]).map(toSession);
     });
   }
 
@@ -219,9 +228,12 @@ export class SqliteStore implements SessionStore {
   }
 
   /** {@inheritDoc SessionWriter.createSession} */
-  createSession(input: NewSession): Promise<Session> {
+  createSession(input: NewSession, secret?: SealedSecret): Promise<Session> {
     return this.#run("creating a session", () => {
       const s = buildSession(input, nowIso());
+      const sealed = secret === undefined ? null : checkSessionSecret({ sessionId: s.id, ...secret });
+      // With a secret, both rows commit together or not at all.
+      if (sealed !== null) this.#database.exec("BEGIN IMMEDIATE");
       try {
         this.#statement(SQL.insertSession).run(
           s.id,
@@ -243,7 +255,12 @@ export class SqliteStore implements SessionStore {
           s.updatedAt,
           s.lastAccessedAt,
         );
+        if (sealed !== null) {
+          this.#statement(SQL.upsertSecret).run(s.id, sealed.encryptedSecret, sealed.nonce, s.createdAt, s.createdAt);
+          this.#database.exec("COMMIT");
+        }
       } catch (error) {
+        if (sealed !== null) rollback(this.#database);
         if (isForeignKeyViolation(error)) {
           throw new SessionError(
             "RepositoryNotFound",
@@ -351,6 +368,33 @@ export class SqliteStore implements SessionStore {
 }
 
 // Matched on SQLite's own messages, which every driver passes through unchanged.
+// Undoes an open transaction; SQLite may already have rolled it back itself (a full disk, an I/O error).
+function rollback(database: SqliteDatabase): void {
+  try {
+    database.exec("ROLLBACK");
+  } catch {
+    // no transaction was open any more
+  }
+}
+
+// A page in (created_at, id) order: the row-value comparison lets SQLite seek in the matching index.
+function pageQuery(
+  select: string,
+  conditions: [string, SqliteValue][],
+  limit: number | null,
+  after: ListPosition | null,
+): { sql: string; params: SqliteValue[] } {
+  const all = after === null ? conditions : [...conditions, ["(created_at, id) > (?, ?)", after.createdAt] as [
+    string,
+    SqliteValue,
+  ]];
+  const params = all.map(([, value]) => value);
+  if (after !== null) params.push(after.id);
+  const where = all.length === 0 ? "" : ` WHERE ${all.map(([condition]) => condition).join(" AND ")}`;
+  if (limit !== null) params.push(limit);
+  return { sql: `${select}${where} ORDER BY created_at, id${limit === null ? "" : " LIMIT ?"}`, params };
+}
+
 function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error &&
     /UNIQUE constraint failed|PRIMARY KEY constraint failed/.test(

@@ -14,12 +14,14 @@
  * @module
  */
 
+import type { SealedSecret } from "../crypto.ts";
 import type { RepositoryId, SessionId } from "../ids.ts";
 import type {
   NewRepository,
   NewSession,
   NewSessionSecret,
   Repository,
+  RepositoryFilter,
   Session,
   SessionFilter,
   SessionPatch,
@@ -30,11 +32,14 @@ import type {
 export interface SessionReader {
   /** The repository, or `null` when there is none with this id. */
   getRepository(id: RepositoryId): Promise<Repository | null>;
-  /** Every repository, oldest first. */
-  listRepositories(): Promise<Repository[]>;
+  /** Repositories by `(createdAt, id)`, oldest first; a page of them with `limit` and `after`. */
+  listRepositories(filter?: RepositoryFilter): Promise<Repository[]>;
   /** The session, or `null` when there is none with this id. */
   getSession(id: SessionId): Promise<Session | null>;
-  /** Sessions, oldest first, optionally of one repository. */
+  /**
+   * Sessions by `(createdAt, id)`, oldest first, optionally of one repository or status; a page of
+   * them with `limit` and `after`. A store answers a page with an index, not by reading every row.
+   */
   listSessions(filter?: SessionFilter): Promise<Session[]>;
   /** The session's encrypted secret, or `null`. */
   getSessionSecret(sessionId: SessionId): Promise<StoredSessionSecret | null>;
@@ -46,8 +51,12 @@ export interface SessionWriter {
   createRepository(input: NewRepository): Promise<Repository>;
   /** Removes a repository and returns it, or `null`; `Conflict` while it has sessions. */
   deleteRepository(id: RepositoryId): Promise<Repository | null>;
-  /** Adds a session; `RepositoryNotFound`, or `Conflict` when its id or worktree path is taken. */
-  createSession(input: NewSession): Promise<Session>;
+  /**
+   * Adds a session, and with `secret` its sealed secret in the same transaction, so that no
+   * crash can leave the one without the other; `RepositoryNotFound`, or `Conflict` when its id or
+   * worktree path is taken.
+   */
+  createSession(input: NewSession, secret?: SealedSecret): Promise<Session>;
   /** Changes a session and returns it, or `null` when it does not exist. */
   updateSession(id: SessionId, patch: SessionPatch): Promise<Session | null>;
   /** Atomically removes a session and its secret; returns the removed row, or `null`. */
