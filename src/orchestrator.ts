@@ -331,7 +331,9 @@ export class SessionOrchestrator {
 
   /** The session's secret (a copy the caller may wipe), or `null` when no layer has it. */
   resolveSessionSecret(id: SessionId): Promise<Uint8Array | null> {
-    return this.#requireChain().resolve(id);
+    // Not async: a memory hit is the hot path and costs no extra turn of the event loop.
+    if (this.#chain === null) return Promise.reject(noChain());
+    return this.#chain.resolve(id);
   }
 
   // --- repair ---
@@ -375,7 +377,7 @@ export class SessionOrchestrator {
   }
 
   #requireChain(): SessionSecretChain {
-    if (this.#chain === null) invalid("no secret chain is configured, so sessions have no secrets");
+    if (this.#chain === null) throw noChain();
     return this.#chain;
   }
 
@@ -384,6 +386,10 @@ export class SessionOrchestrator {
       throw toStorageError(error, action);
     });
   }
+}
+
+function noChain(): SessionError {
+  return new SessionError("InvalidInput", "no secret chain is configured, so sessions have no secrets");
 }
 
 function pageOf(record: Record<string, unknown>): { limit: number; after: ListPosition | undefined } {

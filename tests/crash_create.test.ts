@@ -74,8 +74,7 @@ test("crash: SIGKILL during 64 concurrent plain creates, five rounds, leaves no 
             if (response.status === 201) {
               answered.push((await response.json()).id);
               answeredThisRound++;
-            }
-            else await response.body?.cancel();
+            } else await response.body?.cancel();
           } catch {
             // The connection died with the server: this create was never answered.
           } finally {

@@ -220,6 +220,22 @@ test("http: a secret sealed by the caller is stored with PUT and resolved with G
       json: { encryptedSecret: "%%%", nonce: encodeBase64(sealed.nonce) },
     });
     assert.equal(notBase64.status, 400);
+    // Ciphertext that does not open under the database key for this session is refused, and the
+    // stored secret stays: bytes of random noise, and a secret sealed for another session id.
+    const noise = await t.callJson(`/v1/sessions/${session.id}/secret`, {
+      method: "PUT",
+      json: { encryptedSecret: encodeBase64(new Uint8Array(48).fill(7)), nonce: encodeBase64(sealed.nonce) },
+    });
+    assert.equal(noise.status, 400);
+    assert.equal(noise.body.error.kind, "InvalidInput");
+    assert.match(noise.body.error.message, /does not open/);
+    const elsewhere = await encryptSessionSecret(key, crypto.randomUUID(), generateSessionSecret());
+    const moved = await t.callJson(`/v1/sessions/${session.id}/secret`, {
+      method: "PUT",
+      json: { encryptedSecret: encodeBase64(elsewhere.encryptedSecret), nonce: encodeBase64(elsewhere.nonce) },
+    });
+    assert.equal(moved.status, 400);
+    assert.equal((await t.callJson(`/v1/sessions/${session.id}/secret`)).body.secret, encodeBase64(secret));
     const unknown = await t.callJson(`/v1/sessions/${crypto.randomUUID()}/secret`, {
       method: "PUT",
       json: { encryptedSecret: encodeBase64(sealed.encryptedSecret), nonce: encodeBase64(sealed.nonce) },
