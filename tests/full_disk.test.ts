@@ -256,4 +256,86 @@ for (const driver of drivers) {
       }
     });
   }
+
+  test(`full disk, ${driver.name}: opening a database whose shared-memory file cannot be made is a Storage error`, {
+    skip,
+  }, async () => {
+    requireFullDisk();
+    const mount = mountTmpfs();
+    const path = join(mount.dir, "sessions.db");
+    let connection: Connection | undefined;
+    try {
+      const seeded = await seed(path); // closed: no -wal or -shm file left
+      fillDisk(mount.dir);
+      connection = driver.open(path);
+      assert.throws(() => new SqliteStore(connection!), (error: unknown) => {
+        assert.ok(error instanceof SessionError);
+        assert.equal(error.kind, "Storage");
+        assert.ok(error.cause instanceof Error);
+        // node:sqlite and bun:sqlite both say only "disk I/O error" (SQLITE_IOERR_SHMSIZE) here.
+        assert.match(error.message, /^opening the SQLite database failed: disk I\/O error .*is the disk full\?/);
+        return true;
+      });
+      if (driver.name === "node:sqlite") {
+        assert.throws(
+          () => openSqliteStore(path),
+          (error: unknown) => error instanceof SessionError && error.kind === "Storage",
+        );
+      }
+      connection.close(true);
+      connection = undefined;
+      rmSync(join(mount.dir, "filler"));
+      connection = driver.open(path);
+      assert.deepEqual((await new SqliteStore(connection).getSession(seeded.session.id))?.title, seeded.session.title);
+    } finally {
+      try {
+        connection?.close(true);
+      } catch { /* already closed */ }
+      mount.remove();
+    }
+  });
+
+  test(
+    `full disk, ${driver.name}: a migration whose COMMIT fails reports the full disk and leaves the file unmigrated`,
+    {
+      skip,
+    },
+    () => {
+      requireFullDisk();
+      const mount = mountTmpfs();
+      const path = join(mount.dir, "sessions.db");
+      const connections: Connection[] = [];
+      try {
+        // A WAL database with no schema yet, held open by another connection so that its -wal and
+        // -shm files exist: the migration's BEGIN succeeds and its COMMIT meets the full disk.
+        const holder = driver.open(path);
+        connections.push(holder);
+        holder.exec("PRAGMA journal_mode = WAL");
+        holder.prepare("SELECT count(*) FROM sqlite_master").all(); // a read makes the -wal and -shm files
+        fillDisk(mount.dir);
+        const connection = driver.open(path);
+        connections.push(connection);
+        assert.throws(() => new SqliteStore(connection), (error: unknown) => {
+          assert.ok(error instanceof SessionError);
+          assert.equal(error.kind, "Storage");
+          // SQLite rolled back by itself; the failed ROLLBACK after it must not hide why.
+          assert.match(error.message, /^opening the SQLite database failed: database or disk is full/);
+          return true;
+        });
+        rmSync(join(mount.dir, "filler"));
+        const reader = driver.open(path);
+        connections.push(reader);
+        const version = Object.values(reader.prepare("PRAGMA user_version").get() as Record<string, unknown>)[0];
+        assert.equal(Number(version), 0);
+        assert.equal(reader.prepare("SELECT name FROM sqlite_master").all().length, 0);
+      } finally {
+        for (const connection of connections) {
+          try {
+            connection.close(true);
+          } catch { /* already closed */ }
+        }
+        mount.remove();
+      }
+    },
+  );
 }

@@ -94,7 +94,7 @@ export class SqliteStore implements SessionStore {
         busyTimeoutMs: options.busyTimeoutMs ?? 5000,
       });
     } catch (error) {
-      throw toStorageError(error, "opening the SQLite database");
+      throw storageError(error, "opening the SQLite database");
     }
   }
 
@@ -344,7 +344,7 @@ export class SqliteStore implements SessionStore {
     try {
       return Promise.resolve(work());
     } catch (error) {
-      return Promise.reject(toStorageError(error, action));
+      return Promise.reject(storageError(error, action));
     }
   }
 
@@ -376,6 +376,23 @@ export class SqliteStore implements SessionStore {
       // error that ended the write is the one to report, not this one.
     }
   }
+}
+
+// SQLite's extended result code SQLITE_IOERR_SHMSIZE: the `-shm` file beside a WAL database could not
+// grow. That is how a full disk shows when a connection first reads, and its message says only
+// "disk I/O error", so the Storage error names the likely cause.
+const SQLITE_IOERR_SHMSIZE = 4874;
+
+function storageError(error: unknown, action: string): SessionError {
+  // node:sqlite puts SQLite's extended result code in `errcode`, bun:sqlite in `errno`.
+  const code = (error as { errcode?: unknown; errno?: unknown } | null)?.errcode ??
+    (error as { errno?: unknown } | null)?.errno;
+  if (code !== SQLITE_IOERR_SHMSIZE || !(error instanceof Error)) return toStorageError(error, action);
+  return new SessionError(
+    "Storage",
+    `${action} failed: ${error.message} (SQLite could not grow the shared-memory file beside the database: is the disk full?)`,
+    { cause: error },
+  );
 }
 
 // Matched on SQLite's own messages, which every driver passes through unchanged.
