@@ -108,7 +108,13 @@ export function prepareDatabase(
     database.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     database.exec("COMMIT");
   } catch (error) {
-    database.exec("ROLLBACK");
+    try {
+      database.exec("ROLLBACK");
+    } catch {
+      // SQLite has already rolled back after some errors (SQLITE_FULL at COMMIT on a full disk among
+      // them), and ROLLBACK then fails with "no transaction is active": the first error is the one
+      // that says what went wrong, so it is the one thrown.
+    }
     throw error;
   }
 }

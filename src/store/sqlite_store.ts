@@ -74,8 +74,10 @@ type Row = Record<string, unknown>;
  * A {@linkcode SessionStore} on SQLite. Give it any connection that satisfies
  * {@linkcode SqliteDatabase}: `node:sqlite`'s `DatabaseSync` (Deno, Node, Bun), `bun:sqlite`'s
  * `Database` or `@db/sqlite`'s `Database`. The constructor sets WAL, a busy timeout and foreign
- * keys, and migrates the schema. Every method is one statement, so each is atomic, and several
- * stores (connections or processes) can share one file.
+ * keys, and migrates the schema. Every write runs in its own `BEGIN IMMEDIATE … COMMIT`, so each
+ * is atomic, and is answered only after its `COMMIT` succeeded: a write that cannot be committed (a
+ * full disk, an I/O error) rejects with kind `Storage` and changes nothing. Several stores
+ * (connections or processes) can share one file.
  *
  * @example
  * ```ts
@@ -103,7 +105,7 @@ export class SqliteStore implements SessionStore {
         busyTimeoutMs: options.busyTimeoutMs ?? 5000,
       });
     } catch (error) {
-      throw toStorageError(error, "opening the SQLite database");
+      throw storageError(error, "opening the SQLite database");
     }
   }
 
@@ -124,6 +126,13 @@ export class SqliteStore implements SessionStore {
   #first(sql: string, params: SqliteValue[]): Row | null {
     return (this.#statement(sql).get(...params) as Row | null | undefined) ??
       null;
+  }
+
+  // The row of a `… RETURNING` write. `all()` runs the statement to its end, so every driver throws
+  // what the statement met; Deno's node:sqlite `get()` stops after the first row and drops any error
+  // of finishing the statement (in autocommit mode, its commit).
+  #returned(sql: string, params: SqliteValue[]): Row | null {
+    return (this.#statement(sql).all(...params) as Row[])[0] ?? null;
   }
 
   /** {@inheritDoc SessionReader.getRepository} */
@@ -177,7 +186,7 @@ export class SqliteStore implements SessionStore {
 
   /** {@inheritDoc SessionWriter.createRepository} */
   createRepository(input: NewRepository): Promise<Repository> {
-    return this.#run("creating a repository", () => {
+    return this.#write("creating a repository", () => {
       const r = buildRepository(input, nowIso());
       try {
         this.#statement(SQL.insertRepository).run(
@@ -207,10 +216,10 @@ export class SqliteStore implements SessionStore {
 
   /** {@inheritDoc SessionWriter.deleteRepository} */
   deleteRepository(id: string): Promise<Repository | null> {
-    return this.#run("deleting a repository", () => {
+    return this.#write("deleting a repository", () => {
       const key = parseId(id, "repository id");
       try {
-        const row = this.#first(SQL.deleteRepository, [key]);
+        const row = this.#returned(SQL.deleteRepository, [key]);
         return row ? toRepository(row) : null;
       } catch (error) {
         if (isForeignKeyViolation(error)) {
@@ -229,11 +238,10 @@ export class SqliteStore implements SessionStore {
 
   /** {@inheritDoc SessionWriter.createSession} */
   createSession(input: NewSession, secret?: SealedSecret): Promise<Session> {
-    return this.#run("creating a session", () => {
+    // With a secret, both rows commit in the one transaction: together or not at all.
+    return this.#write("creating a session", () => {
       const s = buildSession(input, nowIso());
       const sealed = secret === undefined ? null : checkSessionSecret({ sessionId: s.id, ...secret });
-      // With a secret, both rows commit together or not at all.
-      if (sealed !== null) this.#database.exec("BEGIN IMMEDIATE");
       try {
         this.#statement(SQL.insertSession).run(
           s.id,
@@ -257,10 +265,8 @@ export class SqliteStore implements SessionStore {
         );
         if (sealed !== null) {
           this.#statement(SQL.upsertSecret).run(s.id, sealed.encryptedSecret, sealed.nonce, s.createdAt, s.createdAt);
-          this.#database.exec("COMMIT");
         }
       } catch (error) {
-        if (sealed !== null) rollback(this.#database);
         if (isForeignKeyViolation(error)) {
           throw new SessionError(
             "RepositoryNotFound",
@@ -282,50 +288,40 @@ export class SqliteStore implements SessionStore {
 
   /** {@inheritDoc SessionWriter.updateSession} */
   updateSession(id: string, patch: SessionPatch): Promise<Session | null> {
-    return this.#run("updating a session", () => {
+    // Read and write in one immediate transaction so a concurrent update is never lost.
+    return this.#write("updating a session", () => {
       const key = parseId(id, "session id");
       const changes = checkSessionPatch(patch);
-      // Read and write in one immediate transaction so a concurrent update is never lost.
-      this.#database.exec("BEGIN IMMEDIATE");
-      try {
-        const row = this.#first(SQL.getSession, [key]);
-        if (!row) {
-          this.#database.exec("COMMIT");
-          return null;
-        }
-        const next = { ...toSession(row), ...changes };
-        const updated = this.#first(SQL.updateSession, [
-          next.title,
-          next.status,
-          next.agentName,
-          next.issueId,
-          next.issueTitle,
-          next.issueUrl,
-          next.lastAccessedAt,
-          nowIso(),
-          key,
-        ]);
-        this.#database.exec("COMMIT");
-        return updated ? toSession(updated) : null;
-      } catch (error) {
-        this.#database.exec("ROLLBACK");
-        throw error;
-      }
+      const row = this.#first(SQL.getSession, [key]);
+      if (!row) return null;
+      const next = { ...toSession(row), ...changes };
+      const updated = this.#returned(SQL.updateSession, [
+        next.title,
+        next.status,
+        next.agentName,
+        next.issueId,
+        next.issueTitle,
+        next.issueUrl,
+        next.lastAccessedAt,
+        nowIso(),
+        key,
+      ]);
+      return updated ? toSession(updated) : null;
     });
   }
 
   /** {@inheritDoc SessionWriter.deleteSession} */
   deleteSession(id: string): Promise<Session | null> {
-    return this.#run("deleting a session", () => {
+    return this.#write("deleting a session", () => {
       // One DELETE … RETURNING: no check-then-delete race; the secret goes by ON DELETE CASCADE.
-      const row = this.#first(SQL.deleteSession, [parseId(id, "session id")]);
+      const row = this.#returned(SQL.deleteSession, [parseId(id, "session id")]);
       return row ? toSession(row) : null;
     });
   }
 
   /** {@inheritDoc SessionWriter.setSessionSecret} */
   setSessionSecret(input: NewSessionSecret): Promise<void> {
-    return this.#run("storing a session secret", () => {
+    return this.#write("storing a session secret", () => {
       const secret = checkSessionSecret(input);
       const now = nowIso();
       try {
@@ -351,9 +347,9 @@ export class SqliteStore implements SessionStore {
 
   /** {@inheritDoc SessionWriter.deleteSessionSecret} */
   deleteSessionSecret(sessionId: string): Promise<boolean> {
-    return this.#run(
+    return this.#write(
       "deleting a session secret",
-      () => this.#first(SQL.deleteSecret, [parseId(sessionId, "session id")]) !== null,
+      () => this.#returned(SQL.deleteSecret, [parseId(sessionId, "session id")]) !== null,
     );
   }
 
@@ -362,21 +358,58 @@ export class SqliteStore implements SessionStore {
     try {
       return Promise.resolve(work());
     } catch (error) {
-      return Promise.reject(toStorageError(error, action));
+      return Promise.reject(storageError(error, action));
+    }
+  }
+
+  // Runs the statements of one write in an explicit transaction and answers only once COMMIT has
+  // succeeded. In autocommit mode a statement's own commit can fail after its row was already handed
+  // out (Deno's node:sqlite `get()` returns the row of a `DELETE … RETURNING` whose commit failed on a
+  // full disk, and the row stays), so the commit is a step of its own whose failure is always seen.
+  #write<T>(action: string, work: () => T): Promise<T> {
+    return this.#run(action, () => {
+      this.#statement("BEGIN IMMEDIATE").run();
+      let result: T;
+      try {
+        result = work();
+        this.#statement("COMMIT").run();
+      } catch (error) {
+        this.#rollback();
+        throw error;
+      }
+      return result;
+    });
+  }
+
+  #rollback(): void {
+    try {
+      this.#statement("ROLLBACK").run();
+    } catch {
+      // After some errors (SQLITE_FULL at COMMIT among them) SQLite has already rolled the
+      // transaction back, and ROLLBACK then fails with "no transaction is active". Either way the
+      // error that ended the write is the one to report, not this one.
     }
   }
 }
 
-// Matched on SQLite's own messages, which every driver passes through unchanged.
-// Undoes an open transaction; SQLite may already have rolled it back itself (a full disk, an I/O error).
-function rollback(database: SqliteDatabase): void {
-  try {
-    database.exec("ROLLBACK");
-  } catch {
-    // no transaction was open any more
-  }
+// SQLite's extended result code SQLITE_IOERR_SHMSIZE: the `-shm` file beside a WAL database could not
+// grow. That is how a full disk shows when a connection first reads, and its message says only
+// "disk I/O error", so the Storage error names the likely cause.
+const SQLITE_IOERR_SHMSIZE = 4874;
+
+function storageError(error: unknown, action: string): SessionError {
+  // node:sqlite puts SQLite's extended result code in `errcode`, bun:sqlite in `errno`.
+  const code = (error as { errcode?: unknown; errno?: unknown } | null)?.errcode ??
+    (error as { errno?: unknown } | null)?.errno;
+  if (code !== SQLITE_IOERR_SHMSIZE || !(error instanceof Error)) return toStorageError(error, action);
+  return new SessionError(
+    "Storage",
+    `${action} failed: ${error.message} (SQLite could not grow the shared-memory file beside the database: is the disk full?)`,
+    { cause: error },
+  );
 }
 
+// Matched on SQLite's own messages, which every driver passes through unchanged.
 // A page in (created_at, id) order: the row-value comparison lets SQLite seek in the matching index.
 function pageQuery(
   select: string,

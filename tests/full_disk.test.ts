@@ -1,0 +1,341 @@
+// Issue 12: no result of a write is trusted before its commit has succeeded. The database lives on a
+// real full filesystem (a 4 MiB tmpfs filled to the last byte), because `PRAGMA max_page_count` does
+// not reproduce it: the WAL file still grows. Every write of the store must reject with `Storage`, and
+// the file, read again once there is room, must hold exactly what it held before.
+// Needs root (for `mount`). Skips otherwise, unless REQUIRE_FULL_DISK=1 makes that an error (CI).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import {
+  createSession,
+  deleteSession,
+  newSessionId,
+  type Repository,
+  type Session,
+  SessionError,
+  type SqliteDatabase,
+  SqliteStore,
+  type StoredSessionSecret,
+  storeSessionSecret,
+} from "../mod.ts";
+import { openSqliteStore } from "../src/platform/mod.ts";
+import { isBun, repositoryInput } from "./helpers.ts";
+
+const required = process.env.REQUIRE_FULL_DISK === "1";
+
+/** A connection of one of the tested drivers, closable. */
+type Connection = SqliteDatabase & { close(throwOnError?: boolean): void };
+
+interface Driver {
+  name: string;
+  open(path: string): Connection;
+}
+
+const drivers: Driver[] = [{ name: "node:sqlite", open: (path) => new DatabaseSync(path) }];
+if (isBun) {
+  const specifier = "bun:sqlite"; // a variable, so Deno's type check does not try to resolve it
+  const { Database } = await import(specifier) as { Database: new (path: string) => Connection };
+  drivers.push({ name: "bun:sqlite", open: (path) => new Database(path) });
+}
+
+/** A mounted 4 MiB tmpfs, unmounted by `remove`. */
+interface Mount {
+  dir: string;
+  remove(): void;
+}
+
+function mountTmpfs(): Mount {
+  const dir = mkdtempSync(join(tmpdir(), "slo-full-disk-"));
+  try {
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", dir], { stdio: "pipe" });
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return { dir, remove: () => unmount(dir) };
+}
+
+function unmount(dir: string): void {
+  try {
+    execFileSync("umount", [dir], { stdio: "pipe" });
+  } catch {
+    // bun:sqlite closes a connection only once its statements are finalized, which a garbage
+    // collection does; a busy mount is then free. Detaching it lazily is the last resort.
+    (globalThis as { Bun?: { gc(force: boolean): void } }).Bun?.gc(true);
+    try {
+      execFileSync("umount", [dir], { stdio: "pipe" });
+    } catch {
+      execFileSync("umount", ["-l", dir], { stdio: "pipe" });
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+// Whether this machine can run these tests: root, and a tmpfs that mounts.
+function probe(): string | null {
+  if (process.getuid?.() !== 0) return "not root: mounting a tmpfs needs root";
+  try {
+    mountTmpfs().remove();
+    return null;
+  } catch (error) {
+    return `mount -t tmpfs failed: ${(error as Error).message.trim()}`;
+  }
+}
+
+const unavailable = probe();
+const skip = unavailable === null || required
+  ? false
+  : `${unavailable} (set REQUIRE_FULL_DISK=1 to make this an error)`;
+
+function requireFullDisk(): void {
+  if (unavailable !== null) throw new Error(`REQUIRE_FULL_DISK=1, but ${unavailable}`);
+}
+
+// Writes zeros until the filesystem refuses with ENOSPC, ending with single bytes so that not even
+// the filler's last page has room left.
+function fillDisk(dir: string): void {
+  const fd = openSync(join(dir, "filler"), "w");
+  const zeros = new Uint8Array(1 << 20);
+  try {
+    for (const size of [1 << 20, 4096, 1]) {
+      for (;;) {
+        try {
+          writeSync(fd, zeros, 0, size);
+        } catch (error) {
+          assert.equal((error as NodeJS.ErrnoException).code, "ENOSPC");
+          break;
+        }
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** What the seeded file holds. */
+interface Seed {
+  repository: Repository; // has the sessions
+  emptyRepository: Repository; // no sessions, so deleting it would succeed
+  session: Session; // has a secret
+  other: Session; // has a secret
+  bare: Session; // has no secret
+}
+
+/** Everything in the file, as the store reads it. */
+interface Snapshot {
+  repositories: Repository[];
+  sessions: Session[];
+  secrets: Record<string, StoredSessionSecret | null>;
+}
+
+async function snapshot(store: SqliteStore): Promise<Snapshot> {
+  const sessions = await store.listSessions();
+  const secrets: Record<string, StoredSessionSecret | null> = {};
+  for (const session of sessions) secrets[session.id] = await store.getSessionSecret(session.id);
+  return { repositories: await store.listRepositories(), sessions, secrets };
+}
+
+function secretInput(sessionId: string, fill: number) {
+  return { sessionId, encryptedSecret: new Uint8Array(48).fill(fill), nonce: new Uint8Array(12).fill(fill) };
+}
+
+// Seeds a file with the default driver and closes it, so the file is checkpointed and its WAL gone.
+async function seed(path: string): Promise<Seed> {
+  const store = openSqliteStore(path);
+  try {
+    const repository = await store.createRepository(repositoryInput("full"));
+    const emptyRepository = await store.createRepository(repositoryInput("empty"));
+    const make = (title: string) =>
+      store.createSession({ id: newSessionId(), repositoryId: repository.id, title, isWorktree: false });
+    const session = await make("has a secret");
+    const other = await make("has a secret too");
+    const bare = await make("has no secret");
+    await store.setSessionSecret(secretInput(session.id, 1));
+    await store.setSessionSecret(secretInput(other.id, 2));
+    return { repository, emptyRepository, session, other, bare };
+  } finally {
+    store.close();
+  }
+}
+
+async function rejectsWithStorage(promise: Promise<unknown>): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof SessionError, `expected a SessionError, got ${error}`);
+    assert.equal(error.kind, "Storage");
+    assert.ok(error.cause instanceof Error, "the driver's error is kept as cause");
+    assert.match(error.message, /full/);
+    return true;
+  });
+}
+
+/** One write, tried on the full disk and then again once there is room. */
+interface WriteCase {
+  name: string;
+  write(store: SqliteStore, seed: Seed): Promise<unknown>;
+}
+
+const writeCases: WriteCase[] = [
+  {
+    name: "createRepository adds nothing",
+    write: (store) => store.createRepository(repositoryInput("new")),
+  },
+  { name: "deleteRepository removes nothing", write: (store, s) => store.deleteRepository(s.emptyRepository.id) },
+  {
+    name: "createSession adds nothing",
+    write: (store, s) =>
+      store.createSession({ id: newSessionId(), repositoryId: s.repository.id, title: "new", isWorktree: false }),
+  },
+  {
+    name: "updateSession changes nothing",
+    write: (store, s) => store.updateSession(s.session.id, { title: "changed", status: "archived" }),
+  },
+  {
+    name: "deleteSession removes neither the row nor its secret",
+    write: (store, s) => store.deleteSession(s.session.id),
+  },
+  { name: "setSessionSecret adds no secret", write: (store, s) => store.setSessionSecret(secretInput(s.bare.id, 7)) },
+  {
+    name: "setSessionSecret replaces no secret",
+    write: (store, s) => store.setSessionSecret(secretInput(s.other.id, 8)),
+  },
+  { name: "deleteSessionSecret removes no secret", write: (store, s) => store.deleteSessionSecret(s.other.id) },
+  // The seed's low-level functions (mod.ts) over the same store.
+  {
+    name: "deleteSession(store, id) removes neither the row nor its secret",
+    write: (store, s) => deleteSession(store, s.session.id),
+  },
+  {
+    name: "createSession(store, params) adds nothing",
+    write: (store, s) => createSession(store, { repositoryId: s.repository.id, title: "new", isWorktree: false }),
+  },
+  {
+    name: "storeSessionSecret(store, …) replaces no secret",
+    write: (store, s) => storeSessionSecret(store, s.other.id, new Uint8Array(48).fill(9), new Uint8Array(12).fill(9)),
+  },
+];
+
+for (const driver of drivers) {
+  for (const writeCase of writeCases) {
+    test(`full disk, ${driver.name}: ${writeCase.name}, and rejects with Storage`, { skip }, async () => {
+      requireFullDisk();
+      const mount = mountTmpfs();
+      const connections: Connection[] = [];
+      const open = () => {
+        const connection = driver.open(join(mount.dir, "sessions.db"));
+        connections.push(connection);
+        return new SqliteStore(connection);
+      };
+      try {
+        const seeded = await seed(join(mount.dir, "sessions.db"));
+        // Opened before the disk fills, as a running server's connection is.
+        const store = open();
+        const before = await snapshot(store);
+        fillDisk(mount.dir);
+
+        await rejectsWithStorage(writeCase.write(store, seeded));
+        // The connection that failed does not see the write either.
+        assert.deepEqual(await snapshot(store), before);
+
+        rmSync(join(mount.dir, "filler"));
+        // A new connection reads the file: the write is not in it.
+        assert.deepEqual(await snapshot(open()), before);
+        // The failed write left no transaction open: with room again, the same write succeeds.
+        await writeCase.write(store, seeded);
+        assert.notDeepEqual(await snapshot(open()), before);
+      } finally {
+        for (const connection of connections) {
+          try {
+            connection.close(true);
+          } catch { /* closed already, or its failure to open is what the test reports */ }
+        }
+        mount.remove();
+      }
+    });
+  }
+
+  test(`full disk, ${driver.name}: opening a database whose shared-memory file cannot be made is a Storage error`, {
+    skip,
+  }, async () => {
+    requireFullDisk();
+    const mount = mountTmpfs();
+    const path = join(mount.dir, "sessions.db");
+    let connection: Connection | undefined;
+    try {
+      const seeded = await seed(path); // closed: no -wal or -shm file left
+      fillDisk(mount.dir);
+      connection = driver.open(path);
+      assert.throws(() => new SqliteStore(connection!), (error: unknown) => {
+        assert.ok(error instanceof SessionError);
+        assert.equal(error.kind, "Storage");
+        assert.ok(error.cause instanceof Error);
+        // node:sqlite and bun:sqlite both say only "disk I/O error" (SQLITE_IOERR_SHMSIZE) here.
+        assert.match(error.message, /^opening the SQLite database failed: disk I\/O error .*is the disk full\?/);
+        return true;
+      });
+      if (driver.name === "node:sqlite") {
+        assert.throws(
+          () => openSqliteStore(path),
+          (error: unknown) => error instanceof SessionError && error.kind === "Storage",
+        );
+      }
+      connection.close(true);
+      connection = undefined;
+      rmSync(join(mount.dir, "filler"));
+      connection = driver.open(path);
+      assert.deepEqual((await new SqliteStore(connection).getSession(seeded.session.id))?.title, seeded.session.title);
+    } finally {
+      try {
+        connection?.close(true);
+      } catch { /* already closed */ }
+      mount.remove();
+    }
+  });
+
+  test(
+    `full disk, ${driver.name}: a migration whose COMMIT fails reports the full disk and leaves the file unmigrated`,
+    {
+      skip,
+    },
+    () => {
+      requireFullDisk();
+      const mount = mountTmpfs();
+      const path = join(mount.dir, "sessions.db");
+      const connections: Connection[] = [];
+      try {
+        // A WAL database with no schema yet, held open by another connection so that its -wal and
+        // -shm files exist: the migration's BEGIN succeeds and its COMMIT meets the full disk.
+        const holder = driver.open(path);
+        connections.push(holder);
+        holder.exec("PRAGMA journal_mode = WAL");
+        holder.prepare("SELECT count(*) FROM sqlite_master").all(); // a read makes the -wal and -shm files
+        fillDisk(mount.dir);
+        const connection = driver.open(path);
+        connections.push(connection);
+        assert.throws(() => new SqliteStore(connection), (error: unknown) => {
+          assert.ok(error instanceof SessionError);
+          assert.equal(error.kind, "Storage");
+          // SQLite rolled back by itself; the failed ROLLBACK after it must not hide why.
+          assert.match(error.message, /^opening the SQLite database failed: database or disk is full/);
+          return true;
+        });
+        rmSync(join(mount.dir, "filler"));
+        const reader = driver.open(path);
+        connections.push(reader);
+        const version = Object.values(reader.prepare("PRAGMA user_version").get() as Record<string, unknown>)[0];
+        assert.equal(Number(version), 0);
+        assert.equal(reader.prepare("SELECT name FROM sqlite_master").all().length, 0);
+      } finally {
+        for (const connection of connections) {
+          try {
+            connection.close(true);
+          } catch { /* already closed */ }
+        }
+        mount.remove();
+      }
+    },
+  );
+}
