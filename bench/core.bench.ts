@@ -49,7 +49,8 @@ export async function benchCore(): Promise<Comparison[]> {
     let next = 0;
     const deleteResult = await compare("deleteSession (SqliteStore, WAL file) vs raw DELETE … RETURNING", {
       baseline: () => {
-        if (!deleteStatement.get(created[next++])) throw new Error("row missing");
+        // all(): the raw form whose answer is committed (get() can answer a delete that a full disk undid).
+        if (deleteStatement.all(created[next++]).length === 0) throw new Error("row missing");
       },
       subject: async () => {
         if (!(await deleteSession(store, created[next++]))) throw new Error("row missing");
