@@ -24,6 +24,7 @@ import {
 } from "../mod.ts";
 import { openSqliteStore } from "../src/platform/mod.ts";
 import { isBun, repositoryInput } from "./helpers.ts";
+import { sseReader, startTestServer } from "./http_fixture.ts";
 
 const required = process.env.REQUIRE_FULL_DISK === "1";
 
@@ -339,3 +340,60 @@ for (const driver of drivers) {
     },
   );
 }
+
+test(
+  "full disk, over HTTP: every write is 500 Storage, announces nothing, and the rows are still there",
+  { skip },
+  async () => {
+    requireFullDisk();
+    const mount = mountTmpfs();
+    const t = await startTestServer({ dataDir: mount.dir });
+    try {
+      const { body: repository } = await t.callJson("/v1/repositories", {
+        method: "POST",
+        json: { path: "/src/full", name: "full" },
+      });
+      const { body: empty } = await t.callJson("/v1/repositories", {
+        method: "POST",
+        json: { path: "/src/empty", name: "empty" },
+      });
+      const { body: session } = await t.callJson("/v1/sessions", {
+        method: "POST",
+        json: { repositoryId: repository.id, title: "kept", isWorktree: false },
+      });
+      const secretBefore = (await t.callJson(`/v1/sessions/${session.id}/secret`)).body.secret;
+      const events = sseReader(await t.call("/v1/events"));
+      assert.equal((await events.next())?.event, "ready");
+
+      fillDisk(mount.dir);
+      const writes: [string, RequestInit & { json?: unknown }][] = [
+        [`/v1/sessions/${session.id}`, { method: "DELETE" }],
+        [`/v1/repositories/${empty.id}`, { method: "DELETE" }],
+        [`/v1/sessions/${session.id}`, { method: "PATCH", json: { title: "changed" } }],
+        ["/v1/sessions", { method: "POST", json: { repositoryId: repository.id, title: "new", isWorktree: false } }],
+        ["/v1/repositories", { method: "POST", json: { path: "/src/new", name: "new" } }],
+      ];
+      for (const [path, init] of writes) {
+        const answer = await t.callJson(path, init);
+        assert.equal(answer.status, 500, `${init.method} ${path}: ${JSON.stringify(answer.body)}`);
+        assert.equal(answer.body.error.kind, "Storage");
+      }
+
+      rmSync(join(mount.dir, "filler"));
+      // The first event after the failures is the next committed change: nothing was announced for them.
+      const touched = await t.callJson(`/v1/sessions/${session.id}`, { method: "PATCH", json: { status: "paused" } });
+      assert.equal(touched.status, 200);
+      const next = await events.next();
+      assert.equal(next?.event, "session.updated");
+      assert.equal(JSON.parse(next!.data).session.title, "kept");
+      await events.close();
+      assert.equal((await t.callJson(`/v1/repositories/${empty.id}`)).status, 200);
+      assert.equal((await t.callJson(`/v1/sessions/${session.id}/secret`)).body.secret, secretBefore);
+      const listed = await t.callJson("/v1/sessions");
+      assert.deepEqual(listed.body.sessions.map((s: Session) => s.id), [session.id]);
+    } finally {
+      await t.close();
+      mount.remove();
+    }
+  },
+);
