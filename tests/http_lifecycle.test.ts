@@ -14,7 +14,7 @@ import {
   SessionError,
   type SessionLifecycle,
 } from "../mod.ts";
-import type { ServerParts } from "../src/http/serve.ts";
+import type { ServerParts } from "../src/server/serve.ts";
 import { createRepository, sseReader, startTestServer } from "./http_fixture.ts";
 
 class FakeLifecycle implements SessionLifecycle {
