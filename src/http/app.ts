@@ -18,6 +18,7 @@ import type { SessionStore } from "../store/store.ts";
 import type { Session } from "../types.ts";
 import { describeZodError, type ErrorLogger, errorResponse, handleError } from "./errors.ts";
 import { bearerAuth, LOOPBACK_HOSTS, originGuard } from "./guard.ts";
+import { jsonContentType } from "./content_type.ts";
 import {
   createRepositoryRoute,
   createSessionRoute,
@@ -173,6 +174,7 @@ export function createApp(options: AppOptions): AppType {
   // Registered before the token check, so it is the one route that needs no token.
   const open = app.openapi(healthRoute, (c) => c.json({ status: "ok" as const }, 200));
   open.use(bearerAuth(options.token));
+  open.use(jsonContentType());
 
   const requireLifecycle = (): SessionLifecycle => {
     if (lifecycle === undefined) throw new SessionError("InvalidInput", "no worktree lifecycle configured");

@@ -41,4 +41,5 @@ export {
 } from "./app.ts";
 export { type ErrorLogger, type ErrorStatus, type HttpErrorKind, statusOf } from "./errors.ts";
 export { bearerAuth, isAllowedHost, LOOPBACK_HOSTS, originGuard, tokenMatches } from "./guard.ts";
+export { isJsonContentType, jsonContentType, unsupportedMediaTypeMessage } from "./content_type.ts";
 export type * from "./schemas.ts";
