@@ -11,7 +11,7 @@ import { DatabaseSync } from "node:sqlite";
 import { runtimeArgv, tempDir } from "./helpers.ts";
 
 const root = new URL("..", import.meta.url).pathname;
-const SERVER_ENTRY = join(root, "src/http/server.ts");
+const SERVER_ENTRY = join(root, "src/server/main.ts");
 
 function startServerProcess(dataDir: string): { child: ChildProcess; url: Promise<string> } {
   const [command, ...args] = runtimeArgv(SERVER_ENTRY, ["--port", "0", "--data-dir", dataDir]);

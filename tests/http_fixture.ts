@@ -5,7 +5,7 @@
  */
 
 import { request as httpRequest } from "node:http";
-import { type RunningServer, type ServerOptions, startServer } from "../src/http/serve.ts";
+import { type RunningServer, type ServerOptions, startServer } from "../src/server/serve.ts";
 import { tempDir } from "./helpers.ts";
 
 /** A running test server and its helpers. */

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { generateDatabaseKey, MemoryStore, SessionOrchestrator, SessionSecretChain } from "../mod.ts";
 import { createApp } from "../src/http/mod.ts";
-import { listen } from "../src/http/listen.ts";
+import { listen } from "../src/server/listen.ts";
 
 test("http: the app mounts under a prefix of the user's own Hono app and keeps its guards there", async () => {
   const store = new MemoryStore();

@@ -275,9 +275,10 @@ test("http: malformed JSON, unknown fields and wrong types are 400 InvalidInput 
     assert.equal(relative.status, 400);
     assert.equal(relative.body.error.kind, "InvalidInput");
 
+    // A body not declared as JSON is 415 with a hint (tests/server_content_type.test.ts has the rest).
     const notJson = await t.call("/v1/repositories", { method: "POST", body: "path=/src/app" });
-    assert.equal(notJson.status, 400);
-    await notJson.body?.cancel();
+    assert.equal(notJson.status, 415);
+    assert.equal((await notJson.json()).error.kind, "UnsupportedMediaType");
 
     const badStatus = await t.callJson(`/v1/sessions/${crypto.randomUUID()}`, {
       method: "PATCH",

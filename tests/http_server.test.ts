@@ -1,5 +1,5 @@
 // The server started the way the README says, as a child process: `deno task serve` under Deno,
-// `bun src/http/server.ts` under Bun; then the typed client example against it; then SIGTERM.
+// `bun src/server/main.ts` under Bun; then the typed client example against it; then SIGTERM.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
@@ -7,7 +7,7 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import process from "node:process";
-import { startServer } from "../src/http/serve.ts";
+import { startServer } from "../src/server/serve.ts";
 import { openSqliteStore } from "../src/platform/mod.ts";
 import { isBun, runScript, runtimeArgv, tempDir } from "./helpers.ts";
 import { git, makeRepository } from "./git_fixtures.ts";
@@ -17,7 +17,7 @@ const root = new URL("..", import.meta.url).pathname;
 // `direct`: run the entry itself rather than through `deno task`, whose SIGKILL would not reach the server.
 function serve(args: string[], direct = false): { child: ChildProcess; output: () => string; url: Promise<string> } {
   const command = isBun || direct
-    ? runtimeArgv(join(root, "src/http/server.ts"), args)
+    ? runtimeArgv(join(root, "src/server/main.ts"), args)
     : [process.execPath, "task", "serve", ...args];
   // No session bus: the server must not touch the machine's real keychain.
   const env = { ...process.env, DBUS_SESSION_BUS_ADDRESS: "", SESSION_LIFECYCLE_DATABASE_KEY: "" };
@@ -142,7 +142,7 @@ test("server: worktree sessions live under <data dir>/worktrees, and a restart r
 });
 
 test("server: --help prints the options and a bad option exits 2", async () => {
-  const script = join(root, "src/http/server.ts");
+  const script = join(root, "src/server/main.ts");
   const help = await runScript(script, ["--help"]);
   assert.equal(help.code, 0);
   for (const option of ["--port", "--host", "--data-dir", "--socket", "--help"]) {

@@ -13,6 +13,7 @@ import { SessionError } from "../errors.ts";
 import type { SessionOrchestrator } from "../orchestrator.ts";
 import { describeZodError, type ErrorLogger, errorResponse, handleError } from "./errors.ts";
 import { bearerAuth, LOOPBACK_HOSTS, originGuard } from "./guard.ts";
+import { jsonContentType } from "./content_type.ts";
 import {
   createRepositoryRoute,
   createSessionRoute,
@@ -160,6 +161,7 @@ export function createApp(options: AppOptions): AppType {
   // Registered before the token check, so it is the one route that needs no token.
   const open = app.openapi(healthRoute, (c) => c.json({ status: "ok" as const }, 200));
   open.use(bearerAuth(options.token));
+  open.use(jsonContentType());
 
   const routed = open
     .openapi(listRepositoriesRoute, async (c) => c.json(await orchestrator.listRepositories(c.req.valid("query")), 200))

@@ -12,11 +12,11 @@ import type { ZodError } from "zod";
 import { SessionError, type SessionErrorKind } from "../errors.ts";
 import type { ErrorBody } from "./schemas.ts";
 
-/** The kinds an HTTP error body carries: every `SessionError` kind, plus the three only HTTP has. */
-export type HttpErrorKind = SessionErrorKind | "Unauthorized" | "Forbidden" | "NotFound";
+/** The kinds an HTTP error body carries: every `SessionError` kind, plus the four only HTTP has. */
+export type HttpErrorKind = SessionErrorKind | "Unauthorized" | "Forbidden" | "NotFound" | "UnsupportedMediaType";
 
 /** The statuses the API answers errors with. */
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 500;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 500;
 
 /** Receives what the server keeps to itself: the cause of a 500. */
 export type ErrorLogger = (message: string, cause: unknown) => void;
@@ -29,6 +29,7 @@ const STATUS: Record<HttpErrorKind, ErrorStatus> = {
   SessionNotFound: 404,
   NotFound: 404,
   Conflict: 409,
+  UnsupportedMediaType: 415,
   Storage: 500,
   Encryption: 500,
   WorktreeCreation: 500,
@@ -57,7 +58,8 @@ export function describeZodError(error: ZodError, target: string): string {
 
 /**
  * The app's error handler: a `SessionError` keeps its kind (and, except `Storage`, its message,
- * which is written to be safe to show); hono's own exceptions (malformed JSON) are `InvalidInput`;
+ * which is written to be safe to show); hono's own exceptions (malformed JSON) are `InvalidInput`, but
+ * an unsupported media type is `UnsupportedMediaType`;
  * anything else is an internal failure, logged and answered generically.
  */
 export function handleError(error: unknown, c: Context, log: ErrorLogger): Response {
@@ -67,6 +69,14 @@ export function handleError(error: unknown, c: Context, log: ErrorLogger): Respo
       return errorResponse(c, "Storage", "the session store failed; the server log has the details");
     }
     return errorResponse(c, error.kind, error.message);
+  }
+  // The routes' own media-type gate, should it ever refuse what `jsonContentType` let through.
+  if (error instanceof HTTPException && error.status === 415) {
+    return errorResponse(
+      c,
+      "UnsupportedMediaType",
+      "the request body must be JSON: send Content-Type: application/json",
+    );
   }
   if (error instanceof HTTPException && error.status < 500) {
     const status = error.status === 413 ? 413 : 400;

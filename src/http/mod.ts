@@ -1,8 +1,9 @@
 /**
  * The HTTP adapter: the library as a local JSON API, a Hono app with a typed client. Every route
  * is described once (zod schemas), which both validates requests and generates the OpenAPI 3.1
- * document served at `/v1/openapi.json`. The server entry that `deno task serve` runs is
- * `src/http/server.ts`.
+ * document served at `/v1/openapi.json`. This is the adapter only: the server that
+ * `deno task serve` runs (its entry and the per-runtime listeners) lives in `src/server/`, which is
+ * internal and not part of the published exports.
  *
  * @example Serve the app, call it with the typed client
  * ```ts
@@ -40,4 +41,5 @@ export {
 } from "./app.ts";
 export { type ErrorLogger, type ErrorStatus, type HttpErrorKind, statusOf } from "./errors.ts";
 export { bearerAuth, isAllowedHost, LOOPBACK_HOSTS, originGuard, tokenMatches } from "./guard.ts";
+export { isJsonContentType, jsonContentType, unsupportedMediaTypeMessage } from "./content_type.ts";
 export type * from "./schemas.ts";

@@ -1,6 +1,7 @@
 /**
  * The local server, shared by every runtime: the data directory, the API token, the database key,
  * SQLite, the app, and a graceful stop. The runtime-specific part is only the listener.
+ * Internal: not in the package's exports; embedders mount `createApp` from the "./hono" export.
  *
  * @module
  */
@@ -16,9 +17,9 @@ import { type ClosableSqliteStore, openSqliteStore } from "../platform/sqlite.ts
 import { ensureApiToken } from "../platform/token_file.ts";
 import { resolveDatabaseKey } from "../platform/database_key.ts";
 import { keychainWorks, openDefaultKeychain } from "../platform/keychain.ts";
-import { type AppType, createApp } from "./app.ts";
-import type { ErrorLogger } from "./errors.ts";
-import { LOOPBACK_HOSTS } from "./guard.ts";
+import { type AppType, createApp } from "../http/app.ts";
+import type { ErrorLogger } from "../http/errors.ts";
+import { LOOPBACK_HOSTS } from "../http/guard.ts";
 import { listen, type Listener } from "./listen.ts";
 
 /** The port `deno task serve` listens on unless told otherwise. */

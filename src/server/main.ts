@@ -1,5 +1,5 @@
 /**
- * The server entry: `deno task serve` (or `bun src/http/server.ts`). Listens on 127.0.0.1:7717
+ * The server entry: `deno task serve` (or `bun src/server/main.ts`). Listens on 127.0.0.1:7717
  * with SQLite in the platform's data directory, prints where it listens and where the token is,
  * and on SIGINT or SIGTERM answers the requests in flight, closes the database and exits.
  *
@@ -13,7 +13,7 @@ import { defaultDataDir } from "../platform/data_dir.ts";
 import { WorktreeLifecycle } from "../platform/worktree_lifecycle.ts";
 import { DEFAULT_PORT, startServer } from "./serve.ts";
 
-const USAGE = `Usage: deno task serve [options]      (or: bun src/http/server.ts [options])
+const USAGE = `Usage: deno task serve [options]      (or: bun src/server/main.ts [options])
 
 The session-lifecycle-orchestrator local HTTP server.
 

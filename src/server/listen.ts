@@ -1,6 +1,7 @@
 /**
  * Serving a fetch handler with the runtime's own server (`Deno.serve` or `Bun.serve`), chosen at
  * run time. The adapters are small and alike; everything else about the server is shared.
+ * Internal: not in the package's exports.
  *
  * @module
  */
