@@ -44,7 +44,13 @@ export {
   type SessionStatus,
   type StoredSessionSecret,
 } from "./src/types.ts";
-export { branchNameProblem, MAX_TITLE_LENGTH, NONCE_LENGTH } from "./src/validation.ts";
+export {
+  branchNameProblem,
+  MAX_BRANCH_NAME_BYTES,
+  MAX_TITLE_LENGTH,
+  MAX_WORKTREE_NAME_BYTES,
+  NONCE_LENGTH,
+} from "./src/validation.ts";
 export type { SessionReader, SessionStore, SessionWriter } from "./src/store/store.ts";
 export { MemoryStore } from "./src/store/memory_store.ts";
 export type { SqliteDatabase, SqliteStatement, SqliteValue } from "./src/store/sqlite_driver.ts";

@@ -22,24 +22,92 @@ import {
 
 /** Longest accepted session title, in UTF-16 code units. */
 export const MAX_TITLE_LENGTH = 500;
-/** Longest accepted short text field (names, ids, branch names). */
+/** Longest accepted short text field (names, ids), in UTF-16 code units. */
 export const MAX_NAME_LENGTH = 255;
-/** Longest accepted path or URL. */
+/** Longest accepted URL, in UTF-16 code units; paths are limited in bytes by {@linkcode MAX_PATH_BYTES}. */
 export const MAX_PATH_LENGTH = 4096;
+/**
+ * Longest accepted absolute path, in UTF-8 bytes: file systems count bytes, and `PATH_MAX` is
+ * 4096 on Linux.
+ */
+export const MAX_PATH_BYTES = 4096;
+/**
+ * Longest accepted worktree name, in UTF-8 bytes: it becomes one path segment, and most file
+ * systems allow 255 bytes per segment (so 200 × "é" is too long although it is 200 characters).
+ */
+export const MAX_WORKTREE_NAME_BYTES = 255;
+/**
+ * Longest accepted branch name, in UTF-8 bytes. Git keeps loose refs as files under
+ * `.git/refs/heads/`, so the name ends up in paths; 255 bytes keeps it portable and readable.
+ */
+export const MAX_BRANCH_NAME_BYTES = 255;
+/**
+ * Longest component (between `/`) of a branch name, in UTF-8 bytes: git writes `<component>.lock`
+ * next to a loose ref while updating it, and that file name must still fit in 255 bytes.
+ */
+export const MAX_BRANCH_COMPONENT_BYTES = 250;
 /** Nonce length of AES-GCM, the only sealing the chain uses. */
 export const NONCE_LENGTH = 12;
 /** Largest accepted encrypted secret. */
 export const MAX_ENCRYPTED_SECRET_LENGTH = 1024;
 
-// deno-lint-ignore no-control-regex
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+// C0, DEL and C1 controls (Cc); format characters (Cf: zero-width spaces and joiners, bidirectional
+// controls, the BOM, the soft hyphen, tag characters); line and paragraph separators; lone surrogates,
+// which have no UTF-8 form. Each one is invisible or reorders what is shown, so two values that differ
+// only by them would look alike.
+const CONTROL_OR_FORMAT = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
+// Default-ignorable code points render as nothing (Hangul fillers, the combining grapheme joiner).
+// Variation selectors are default-ignorable too, but they pick an emoji's look in a title ("❤️"), so
+// free text keeps them; names refuse them (see NAME_INVISIBLE).
+const TEXT_INVISIBLE = /(?!\p{Variation_Selector})\p{Default_Ignorable_Code_Point}/u;
+// In a worktree or branch name nothing invisible at all is accepted: names are told apart by eye.
+const NAME_INVISIBLE = /\p{Default_Ignorable_Code_Point}/u;
+
+/** The code point as `U+XXXX`, for messages that must name an invisible character. */
+function codePointLabel(character: string): string {
+  return `U+${character.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+}
+
+// Why `text` has a character no reader can see, or `null`.
+function invisibleProblem(text: string, strict: boolean): string | null {
+  const found = CONTROL_OR_FORMAT.exec(text) ?? TEXT_INVISIBLE.exec(text) ??
+    (strict ? NAME_INVISIBLE.exec(text) : null);
+  return found === null
+    ? null
+    : `it contains a control character or an invisible formatting character (${codePointLabel(found[0])})`;
+}
+
+/**
+ * The length of `text` in UTF-8 bytes, which is what file systems and git count; a lone surrogate
+ * counts as the 3 bytes of the replacement character it would be encoded as.
+ *
+ * @example
+ * ```ts
+ * import { utf8ByteLength } from "./validation.ts";
+ *
+ * console.log(utf8ByteLength("é".repeat(200))); // 400
+ * ```
+ */
+export function utf8ByteLength(text: string): number {
+  let bytes = 0;
+  for (const character of text) {
+    const code = character.codePointAt(0)!;
+    bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+  }
+  return bytes;
+}
 
 /** Throws `InvalidInput` with `message`: the one way every input check refuses. */
 export function invalid(message: string): never {
   throw new SessionError("InvalidInput", message);
 }
 
-/** A required non-empty string of at most `max` characters, without control characters. */
+/**
+ * A required non-empty string of at most `max` characters (UTF-16 code units), without control
+ * characters or invisible formatting characters (zero-width spaces and joiners, bidirectional
+ * controls, the BOM, C1 controls, lone surrogates), so that two accepted values never differ only
+ * by something a reader cannot see.
+ */
 export function requireText(
   value: unknown,
   field: string,
@@ -48,10 +116,21 @@ export function requireText(
   if (typeof value !== "string") invalid(`${field} must be a string`);
   if (value.trim().length === 0) invalid(`${field} must not be empty`);
   if (value.length > max) invalid(`${field} must be at most ${max} characters`);
-  if (CONTROL_CHARACTERS.test(value)) {
-    invalid(`${field} must not contain control characters`);
-  }
+  const problem = invisibleProblem(value, false);
+  if (problem !== null) invalid(`${field} must not contain control or invisible characters: ${problem}`);
   return value;
+}
+
+// A name shown to people and used by the file system or git: at most `maxBytes` UTF-8 bytes, in NFC
+// (a precomposed "é" and "e" + U+0301 look alike and, on macOS, name one folder), nothing invisible.
+function requireName(value: unknown, field: string, maxBytes: number): string {
+  const name = requireText(value, field, MAX_PATH_LENGTH);
+  const bytes = utf8ByteLength(name);
+  if (bytes > maxBytes) invalid(`${field} must be at most ${maxBytes} bytes in UTF-8, got ${bytes}`);
+  const problem = invisibleProblem(name, true);
+  if (problem !== null) invalid(`${field} must not contain control or invisible characters: ${problem}`);
+  if (name !== name.normalize("NFC")) invalid(`${field} must be in Unicode normalization form C (NFC)`);
+  return name;
 }
 
 /** Like {@linkcode requireText}, but `undefined` and `null` give `null`. */
@@ -75,7 +154,8 @@ function optionalBoolean(value: unknown, field: string): boolean {
  * keeps the platform layer from ever resolving them.
  */
 export function requireAbsolutePath(value: unknown, field: string): string {
-  const path = requireText(value, field, MAX_PATH_LENGTH);
+  const path = requireText(value, field, MAX_PATH_BYTES);
+  if (utf8ByteLength(path) > MAX_PATH_BYTES) invalid(`${field} must be at most ${MAX_PATH_BYTES} bytes in UTF-8`);
   const isPosix = path.startsWith("/");
   const isWindows = /^[A-Za-z]:[\\/]/.test(path);
   if (!isPosix && !isWindows) invalid(`${field} must be an absolute path`);
@@ -95,14 +175,15 @@ function optionalAbsolutePath(value: unknown, field: string): string | null {
 const UNPORTABLE_FILE_CHARACTERS = /[<>:"/\\|?*]/;
 
 /**
- * One safe path segment for a worktree folder: no separators, no `.`/`..`, no leading `-` or `.`,
- * no control or Windows-reserved characters, no trailing dot or space. Spaces and non-ASCII letters are fine.
+ * One safe path segment for a worktree folder: at most {@linkcode MAX_WORKTREE_NAME_BYTES} UTF-8
+ * bytes, in NFC, no separators, no `.`/`..`, no leading `-` or `.`, no control, invisible or
+ * Windows-reserved characters, no trailing dot or space. Spaces and non-ASCII letters are fine.
  */
 export function requireWorktreeName(
   value: unknown,
   field = "worktreeName",
 ): string {
-  const name = requireText(value, field);
+  const name = requireName(value, field, MAX_WORKTREE_NAME_BYTES);
   if (name !== name.trim()) {
     invalid(`${field} must not start or end with whitespace`);
   }
@@ -117,13 +198,15 @@ export function requireWorktreeName(
 
 /**
  * A branch name git accepts (`git check-ref-format --branch` rules), refusing anything that
- * could be read as an option. Checked here in full so that a bad name never reaches git.
+ * could be read as an option, anything invisible, names not in NFC, and names over
+ * {@linkcode MAX_BRANCH_NAME_BYTES} bytes (or a component over {@linkcode MAX_BRANCH_COMPONENT_BYTES}).
+ * Checked here in full so that a bad name never reaches git.
  */
 export function requireBranchName(
   value: unknown,
   field = "branchName",
 ): string {
-  const name = requireText(value, field);
+  const name = requireName(value, field, MAX_BRANCH_NAME_BYTES);
   const reason = branchNameProblem(name);
   if (reason) {
     invalid(
@@ -133,13 +216,18 @@ export function requireBranchName(
   return name;
 }
 
-/** Why git would refuse `name` as a branch, or `null` when it is fine. */
+/**
+ * Why `name` is refused as a branch (git would refuse it, it could be read as an option, it has an
+ * invisible character, it is not in NFC, or it is too long in bytes), or `null` when it is fine.
+ */
 export function branchNameProblem(name: string): string | null {
   if (name.startsWith("-")) return 'it starts with "-"';
   if (name === "HEAD" || name === "@") return "it is reserved";
-  if (/[\s~^:?*[\\]/.test(name) || CONTROL_CHARACTERS.test(name)) {
-    return "it contains whitespace, a control character or one of ~^:?*[\\";
-  }
+  const invisible = invisibleProblem(name, true);
+  if (invisible !== null) return invisible;
+  if (/[\s~^:?*[\\]/.test(name)) return "it contains whitespace or one of ~^:?*[\\";
+  if (name !== name.normalize("NFC")) return "it is not in Unicode normalization form C (NFC)";
+  if (utf8ByteLength(name) > MAX_BRANCH_NAME_BYTES) return `it is longer than ${MAX_BRANCH_NAME_BYTES} bytes in UTF-8`;
   if (name.includes("..")) return 'it contains ".."';
   if (name.includes("@{")) return 'it contains "@{"';
   if (name.startsWith("/") || name.endsWith("/") || name.includes("//")) {
@@ -149,6 +237,9 @@ export function branchNameProblem(name: string): string | null {
   for (const component of name.split("/")) {
     if (component.startsWith(".")) return 'a component starts with "."';
     if (component.endsWith(".lock")) return 'a component ends with ".lock"';
+    if (utf8ByteLength(component) > MAX_BRANCH_COMPONENT_BYTES) {
+      return `a component is longer than ${MAX_BRANCH_COMPONENT_BYTES} bytes in UTF-8`;
+    }
   }
   return null;
 }

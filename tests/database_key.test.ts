@@ -1,8 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
+  createSession,
   decodeBase64,
   decryptSessionSecret,
   encodeBase64,
@@ -10,7 +11,9 @@ import {
   generateDatabaseKeyBytes,
   generateSessionSecret,
   importDatabaseKey,
+  MemoryStore,
   SessionError,
+  SessionSecretChain,
 } from "../mod.ts";
 import {
   DATABASE_KEY_ACCOUNT,
@@ -19,8 +22,12 @@ import {
   DATABASE_KEY_FILE,
   keychainWorks,
   openDefaultKeychain,
+  openSqliteStore,
   resolveDatabaseKey,
+  sqliteSecretProbe,
+  storeSecretProbe,
 } from "../src/platform/mod.ts";
+import { DATABASE_FILE_NAME, startServer } from "../src/server/serve.ts";
 import { runScript, tempDir } from "./helpers.ts";
 
 const isEncryptionError = (error: unknown) => error instanceof SessionError && error.kind === "Encryption";
@@ -181,6 +188,155 @@ test("processes deciding a new data directory's key at once all get the same key
     for (const result of results) {
       const [nonce, encryptedSecret] = result.stdout.trim().split(" ").map((text) => decodeBase64(text));
       assert.deepEqual(await decryptSessionSecret(key, "probe", { nonce, encryptedSecret }), new Uint8Array(32));
+    }
+  } finally {
+    dir.remove();
+  }
+});
+
+// A data directory whose SQLite file holds one session with a secret sealed under `keyBytes`, as a
+// server leaves it; then its check file is removed, as after a first start that never wrote one.
+async function dataDirWithSealedSecret(dataDir: string, keyBytes: Uint8Array): Promise<string> {
+  const databasePath = join(dataDir, DATABASE_FILE_NAME);
+  const store = openSqliteStore(databasePath);
+  try {
+    const repository = await store.createRepository({ path: "/src/app", name: "app" });
+    const session = await createSession(store, { repositoryId: repository.id, title: "t", isWorktree: false });
+    const chain = new SessionSecretChain({ store, databaseKey: await importDatabaseKey(keyBytes) });
+    await chain.provision(session.id);
+  } finally {
+    store.close();
+  }
+  return databasePath;
+}
+
+test("a missing check file does not let a wrong key in: the key must open a secret already in the store", async () => {
+  const dir = tempDir();
+  try {
+    const right = generateDatabaseKeyBytes();
+    const wrong = generateDatabaseKeyBytes();
+    const databasePath = await dataDirWithSealedSecret(dir.path, right);
+    const checkFile = join(dir.path, DATABASE_KEY_CHECK_FILE);
+    const probe = sqliteSecretProbe(databasePath);
+    const withKey = (bytes: Uint8Array) =>
+      resolveDatabaseKey({
+        dataDir: dir.path,
+        env: { [DATABASE_KEY_ENV]: encodeBase64(bytes) },
+        keychain: null,
+        probe,
+      });
+
+    await assert.rejects(withKey(wrong), (error) => {
+      assert.ok(isEncryptionError(error), String(error));
+      assert.match((error as Error).message, /cannot open the sealed secret of session/);
+      assert.match((error as Error).message, new RegExp(DATABASE_KEY_ENV));
+      return true;
+    });
+    assert.ok(!existsSync(checkFile), "no check file was written for the wrong key");
+
+    const accepted = await withKey(right);
+    assert.equal(accepted.source, "env");
+    assert.ok(existsSync(checkFile), "the right key leaves its check");
+    // From now on the check file alone refuses the wrong key, with or without the probe.
+    await assert.rejects(withKey(wrong), isEncryptionError);
+    await assert.rejects(
+      resolveDatabaseKey({ dataDir: dir.path, env: { [DATABASE_KEY_ENV]: encodeBase64(wrong) }, keychain: null }),
+      isEncryptionError,
+    );
+  } finally {
+    dir.remove();
+  }
+});
+
+test("a store with secrets but no key anywhere is a lost key: no new key file is made", async () => {
+  const dir = tempDir();
+  try {
+    const databasePath = await dataDirWithSealedSecret(dir.path, generateDatabaseKeyBytes());
+    await assert.rejects(
+      resolveDatabaseKey({ dataDir: dir.path, env: {}, keychain: null, probe: sqliteSecretProbe(databasePath) }),
+      (error) => isEncryptionError(error) && /cannot be found now/.test((error as Error).message),
+    );
+    assert.ok(!existsSync(join(dir.path, DATABASE_KEY_FILE)));
+    assert.ok(!existsSync(join(dir.path, DATABASE_KEY_CHECK_FILE)));
+  } finally {
+    dir.remove();
+  }
+});
+
+test("an empty store, or none yet, accepts the first key and keeps its check", async () => {
+  const dir = tempDir();
+  try {
+    // No database file at all (a first start), then a migrated one without secrets.
+    const databasePath = join(dir.path, "first", DATABASE_FILE_NAME);
+    assert.equal(await sqliteSecretProbe(databasePath)(), null);
+    const first = await resolveDatabaseKey({
+      dataDir: join(dir.path, "first"),
+      env: {},
+      keychain: null,
+      probe: sqliteSecretProbe(databasePath),
+    });
+    assert.equal(first.source, "file");
+    assert.ok(existsSync(join(dir.path, "first", DATABASE_KEY_CHECK_FILE)));
+    assert.ok(!existsSync(databasePath), "the probe creates nothing");
+
+    const emptyPath = join(dir.path, "empty", DATABASE_FILE_NAME);
+    openSqliteStore(emptyPath).close();
+    const bytes = generateDatabaseKeyBytes();
+    const empty = await resolveDatabaseKey({
+      dataDir: join(dir.path, "empty"),
+      env: { [DATABASE_KEY_ENV]: encodeBase64(bytes) },
+      keychain: null,
+      probe: sqliteSecretProbe(emptyPath),
+    });
+    assert.ok(await sameKey(empty.key, await importDatabaseKey(bytes)));
+    assert.ok(existsSync(join(dir.path, "empty", DATABASE_KEY_CHECK_FILE)));
+  } finally {
+    dir.remove();
+  }
+});
+
+test("storeSecretProbe finds a sealed secret through any store's reader", async () => {
+  const dir = tempDir();
+  try {
+    const store = new MemoryStore();
+    const probe = storeSecretProbe(store);
+    assert.equal(await probe(), null);
+    const repository = await store.createRepository({ path: "/src/app", name: "app" });
+    await createSession(store, { repositoryId: repository.id, title: "no secret", isWorktree: false });
+    const session = await createSession(store, { repositoryId: repository.id, title: "t", isWorktree: false });
+    const right = generateDatabaseKeyBytes();
+    await new SessionSecretChain({ store, databaseKey: await importDatabaseKey(right) }).provision(session.id);
+    assert.equal((await probe())?.sessionId, session.id);
+    const env = (bytes: Uint8Array) => ({ [DATABASE_KEY_ENV]: encodeBase64(bytes) });
+    await assert.rejects(
+      resolveDatabaseKey({ dataDir: dir.path, env: env(generateDatabaseKeyBytes()), keychain: null, probe }),
+      isEncryptionError,
+    );
+    assert.equal(
+      (await resolveDatabaseKey({ dataDir: dir.path, env: env(right), keychain: null, probe })).source,
+      "env",
+    );
+  } finally {
+    dir.remove();
+  }
+});
+
+test("server: a wrong key with the check file gone is refused at start; the right key still starts", async () => {
+  const dir = tempDir();
+  try {
+    const right = generateDatabaseKeyBytes();
+    await dataDirWithSealedSecret(dir.path, right);
+    const start = (bytes: Uint8Array) =>
+      startServer({ dataDir: dir.path, port: 0, keychain: null, env: { [DATABASE_KEY_ENV]: encodeBase64(bytes) } });
+    await assert.rejects(start(generateDatabaseKeyBytes()), isEncryptionError);
+    assert.ok(!existsSync(join(dir.path, DATABASE_KEY_CHECK_FILE)));
+    const server = await start(right);
+    try {
+      assert.ok(existsSync(join(dir.path, DATABASE_KEY_CHECK_FILE)));
+      const [session] = await server.parts.store.listSessions();
+      assert.equal((await server.parts.chain.resolve(session.id))?.length, 32);
+    } finally {
+      await server.stop();
     }
   } finally {
     dir.remove();

@@ -57,6 +57,11 @@ export interface AppOptions {
   allowedOrigins?: readonly string[];
   /** Largest request body in bytes; larger ones get 413. 64 KiB by default. */
   bodyLimit?: number;
+  /**
+   * Send the full message of a 500 answer (paths, git's output, driver errors) instead of a generic
+   * one with a log reference. Off by default; for debugging a server run locally.
+   */
+  exposeErrorDetails?: boolean;
   /** Receives the causes of 500 answers. `console.error` by default. */
   logError?: ErrorLogger;
   /** Ends open event streams when aborted, so a graceful shutdown does not wait on them. */
@@ -144,7 +149,7 @@ export function createApp(options: AppOptions): AppType {
       if (!result.success) return errorResponse(c, "InvalidInput", describeZodError(result.error, result.target));
     },
   });
-  app.onError((error, c) => handleError(error, c, logError));
+  app.onError((error, c) => handleError(error, c, logError, { exposeErrorDetails: options.exposeErrorDetails }));
   app.notFound((c) => errorResponse(c, "NotFound", `no route for ${c.req.method} ${c.req.path}`));
   app.use(
     originGuard(

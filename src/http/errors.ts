@@ -1,7 +1,9 @@
 /**
  * How failures become HTTP answers: one body shape, `{ "error": { "kind", "message" } }`, and a
- * status per kind. Storage failures are logged with their cause and answered with a generic
- * message, so driver details and file paths never reach a client.
+ * status per kind. Server-side failures (every 500: `Storage`, `Encryption`, `WorktreeCreation`,
+ * anything unexpected) are logged with their full message and cause and answered with a generic
+ * message and a reference to the log line, so driver details, git's output and absolute paths never
+ * reach a client unless the app was made with `exposeErrorDetails` (a local debugging aid).
  *
  * @module
  */
@@ -56,20 +58,46 @@ export function describeZodError(error: ZodError, target: string): string {
   return parts.join("; ");
 }
 
+/** Options of {@linkcode handleError}. */
+export interface ErrorHandlerOptions {
+  /**
+   * Send the full message of a 500 answer (absolute paths, git's output, driver errors) instead of a
+   * generic one. Off by default; meant for a server run locally with `--debug`. The log always has
+   * the full detail either way.
+   */
+  exposeErrorDetails?: boolean;
+}
+
+// What a client is told about a server-side failure of each kind; the specifics stay in the log.
+const GENERIC_MESSAGE: Partial<Record<HttpErrorKind, string>> = {
+  Storage: "the session store failed",
+  Encryption: "sealing or opening a secret failed",
+  WorktreeCreation: "a git or worktree operation failed",
+};
+
 /**
- * The app's error handler: a `SessionError` keeps its kind (and, except `Storage`, its message,
- * which is written to be safe to show); hono's own exceptions (malformed JSON) are `InvalidInput`, but
- * an unsupported media type is `UnsupportedMediaType`;
- * anything else is an internal failure, logged and answered generically.
+ * The app's error handler: a `SessionError` keeps its kind, and a client error (4xx) its message,
+ * which describes the caller's input; hono's own exceptions (malformed JSON) are `InvalidInput`.
+ * A 500 (a `Storage`, `Encryption` or `WorktreeCreation` error, or anything unexpected, answered as
+ * `Storage`) is logged in full with its cause and a short reference, and answered with a generic
+ * message carrying that reference, unless `options.exposeErrorDetails` is set.
+ *
+ * @example Use it as a Hono app's error handler
+ * ```ts
+ * import { Hono } from "hono";
+ * import { handleError } from "./errors.ts";
+ *
+ * const app = new Hono();
+ * app.onError((error, c) => handleError(error, c, (message, cause) => console.error(message, cause)));
+ * ```
  */
-export function handleError(error: unknown, c: Context, log: ErrorLogger): Response {
-  if (error instanceof SessionError) {
-    if (error.kind === "Storage") {
-      log(`${c.req.method} ${c.req.path}: ${error.message}`, error.cause ?? error);
-      return errorResponse(c, "Storage", "the session store failed; the server log has the details");
-    }
-    return errorResponse(c, error.kind, error.message);
-  }
+export function handleError(
+  error: unknown,
+  c: Context,
+  log: ErrorLogger,
+  options: ErrorHandlerOptions = {},
+): Response {
+  if (error instanceof SessionError && statusOf(error.kind) < 500) return errorResponse(c, error.kind, error.message);
   // The routes' own media-type gate, should it ever refuse what `jsonContentType` let through.
   if (error instanceof HTTPException && error.status === 415) {
     return errorResponse(
@@ -82,6 +110,17 @@ export function handleError(error: unknown, c: Context, log: ErrorLogger): Respo
     const status = error.status === 413 ? 413 : 400;
     return errorResponse(c, "InvalidInput", error.message || "bad request", status);
   }
-  log(`${c.req.method} ${c.req.path}: unexpected error`, error);
-  return errorResponse(c, "Storage", "the server failed; the server log has the details");
+  const kind: HttpErrorKind = error instanceof SessionError ? error.kind : "Storage";
+  const detail = error instanceof SessionError
+    ? error.message
+    : `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
+  // The reference ties the answer a user reports to the log line an operator reads.
+  const reference = crypto.randomUUID().slice(0, 8);
+  log(
+    `${c.req.method} ${c.req.path}: ${detail} [ref ${reference}]`,
+    error instanceof SessionError ? error.cause ?? error : error,
+  );
+  if (options.exposeErrorDetails === true) return errorResponse(c, kind, detail);
+  const generic = (error instanceof SessionError ? GENERIC_MESSAGE[kind] : undefined) ?? "the server failed";
+  return errorResponse(c, kind, `${generic}; the server log has the details (ref ${reference})`);
 }

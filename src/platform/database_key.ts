@@ -30,6 +30,7 @@ import {
 import { NONCE_LENGTH } from "../validation.ts";
 import { SessionError } from "../errors.ts";
 import type { Keychain } from "../keychain.ts";
+import type { SessionReader } from "../store/store.ts";
 import { DEFAULT_KEYCHAIN_SERVICE } from "../secret_chain.ts";
 import { keychainWorks } from "./keychain.ts";
 import { acquireFileLock } from "./repository_lock.ts";
@@ -45,6 +46,19 @@ export const DATABASE_KEY_CHECK_FILE = "database.key-check";
 /** The lock file taken while the key is decided. */
 export const DATABASE_KEY_LOCK_FILE = "database.key.lock";
 
+/** One sealed secret already in the store: enough to prove which key the store's secrets are under. */
+export interface SealedSecretSample {
+  /** The session it belongs to (the additional authenticated data of its sealing). */
+  sessionId: string;
+  /** Ciphertext with its tag. */
+  encryptedSecret: Uint8Array;
+  /** The 12-byte nonce. */
+  nonce: Uint8Array;
+}
+
+/** Gives one sealed secret of the store, any one, or `null` when the store has none. */
+export type SealedSecretProbe = () => Promise<SealedSecretSample | null>;
+
 /** Options of {@linkcode resolveDatabaseKey}. */
 export interface ResolveDatabaseKeyOptions {
   /** The data directory, home of the key file. */
@@ -55,6 +69,14 @@ export interface ResolveDatabaseKeyOptions {
   keychain?: Keychain | null;
   /** Keychain service name. */
   keychainService?: string;
+  /**
+   * Gives one sealed secret already in the store (see `sqliteSecretProbe` and
+   * {@linkcode storeSecretProbe}). Asked only when the data directory has no check file yet: before
+   * a check is written for a key, that key must open this secret, so a wrong key met with a missing
+   * check file is refused instead of being written down as the right one. Without it a store that
+   * already holds secrets cannot be told apart from an empty one.
+   */
+  probe?: SealedSecretProbe;
 }
 
 /** The database key and where it came from. */
@@ -77,7 +99,10 @@ export interface ResolvedDatabaseKey {
  * A key file readable by group or others is refused. The first key a data directory gets leaves a
  * check value there ({@linkcode DATABASE_KEY_CHECK_FILE}); from then on a key that does not match it
  * is refused, and no new key is made when the old one cannot be found (a locked keychain), since
- * either would silently make every stored secret unreadable. Processes deciding the key at once take
+ * either would silently make every stored secret unreadable. When the check file is missing (a first
+ * start, or a deleted file) and `probe` is given, the key must first open a sealed secret already in
+ * the store: a wrong key is then refused (`Encryption`) and no check file is written for it, and no
+ * new key is made for a store that already holds secrets. Processes deciding the key at once take
  * turns under a lock.
  *
  * @example
@@ -85,9 +110,12 @@ export interface ResolvedDatabaseKey {
  * import { resolveDatabaseKey } from "./database_key.ts";
  * import { openDefaultKeychain } from "./keychain.ts";
  *
+ * import { sqliteSecretProbe } from "./sqlite.ts";
+ *
  * const { key, source, warning } = await resolveDatabaseKey({
  *   dataDir: "/var/lib/slo",
  *   keychain: openDefaultKeychain(),
+ *   probe: sqliteSecretProbe("/var/lib/slo/sessions.db"),
  * });
  * if (warning) console.warn(warning);
  * ```
@@ -109,12 +137,27 @@ export async function resolveDatabaseKey(options: ResolveDatabaseKeyOptions): Pr
 async function decideKey(options: ResolveDatabaseKeyOptions, envKey: Uint8Array | null): Promise<ResolvedDatabaseKey> {
   const checkFile = join(options.dataDir, DATABASE_KEY_CHECK_FILE);
   const check = existsSync(checkFile) ? readFileSync(checkFile, "utf8").trim() : null;
+  // Without a check file, the store's own sealed secrets are the evidence of which key is right: read
+  // one (once) and hold every key against it before anything is written.
+  let sample: Promise<SealedSecretSample | null> | undefined;
+  const storedSecret = () => sample ??= check === null && options.probe ? options.probe() : Promise.resolve(null);
   // Every key is held against the check value the data directory's first key left; a data directory
-  // without one gets it now.
+  // without one gets it now, once the key has opened a secret of the store (when it has any).
   const accept = async (bytes: Uint8Array, source: ResolvedDatabaseKey["source"], warning: string | null) => {
     const key = await importDatabaseKey(bytes);
-    if (check === null) writePrivateFile(checkFile, await sealKeyCheck(key));
-    else if (!(await keyMatchesCheck(key, check))) {
+    if (check === null) {
+      const secret = await storedSecret();
+      if (secret !== null && !(await opens(key, secret))) {
+        throw new SessionError(
+          "Encryption",
+          `the database key from ${describeSource(source)} cannot open the sealed secret of session ` +
+            `${secret.sessionId} already in the store, so it is not the key the store's secrets were sealed with ` +
+            `(and ${checkFile} is missing); using it would make every stored secret unreadable. Set ` +
+            `${DATABASE_KEY_ENV} to the right key`,
+        );
+      }
+      writePrivateFile(checkFile, await sealKeyCheck(key));
+    } else if (!(await keyMatchesCheck(key, check))) {
       throw new SessionError(
         "Encryption",
         `the database key from ${describeSource(source)} is not the key this data directory's secrets were sealed ` +
@@ -141,7 +184,9 @@ async function decideKey(options: ResolveDatabaseKeyOptions, envKey: Uint8Array 
     const service = options.keychainService ?? DEFAULT_KEYCHAIN_SERVICE;
     let stored = await keychain.get(service, DATABASE_KEY_ACCOUNT);
     if (stored === null) {
-      if (check !== null) throw lostKey();
+      // Secrets sealed earlier (a check file, or a secret in the store) mean a key existed: a new one
+      // could never open them.
+      if (check !== null || (await storedSecret()) !== null) throw lostKey();
       await keychain.set(service, DATABASE_KEY_ACCOUNT, encodeBase64(generateDatabaseKeyBytes()));
       stored = await keychain.get(service, DATABASE_KEY_ACCOUNT);
       if (stored === null) throw new SessionError("Encryption", "the OS keychain did not keep the database key");
@@ -149,13 +194,49 @@ async function decideKey(options: ResolveDatabaseKeyOptions, envKey: Uint8Array 
     return await accept(parseKey(stored, "the keychain's database key"), "keychain", null);
   }
 
-  if (check !== null) throw lostKey();
+  if (check !== null || (await storedSecret()) !== null) throw lostKey();
   return await accept(
     createKeyFile(file),
     "file",
     `warning: no OS keychain available; the database key is kept in ${file} (mode 0600). ` +
       `Set ${DATABASE_KEY_ENV} or run with a keychain to keep it off the disk.`,
   );
+}
+
+// Whether `key` opens the store's sealed secret `secret` (a wrong key fails AES-GCM's authentication).
+async function opens(key: CryptoKey, secret: SealedSecretSample): Promise<boolean> {
+  try {
+    await decryptSessionSecret(key, secret.sessionId, secret);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A {@linkcode SealedSecretProbe} over any store's reader: the first session (in the store's order)
+ * that has a sealed secret. It reads the sessions one by one, so it suits a start-up check; for a
+ * SQLite file `sqliteSecretProbe` asks one query.
+ *
+ * @example
+ * ```ts ignore
+ * import { resolveDatabaseKey, storeSecretProbe } from "./database_key.ts";
+ * import { openSqliteStore } from "./sqlite.ts";
+ *
+ * const store = openSqliteStore("/var/lib/slo/sessions.db");
+ * const { key } = await resolveDatabaseKey({ dataDir: "/var/lib/slo", probe: storeSecretProbe(store) });
+ * ```
+ */
+export function storeSecretProbe(
+  reader: Pick<SessionReader, "listSessions" | "getSessionSecret">,
+): SealedSecretProbe {
+  return async () => {
+    for (const session of await reader.listSessions()) {
+      const secret = await reader.getSessionSecret(session.id);
+      if (secret !== null) return secret;
+    }
+    return null;
+  };
 }
 
 function describeSource(source: ResolvedDatabaseKey["source"]): string {

@@ -141,9 +141,12 @@ export class Git {
     const result = await this.run(path, ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir"]);
     const lines = result.stdout.split("\n").filter((line) => line !== "");
     if (result.code !== 0 || lines.length !== 2) {
-      throw new SessionError("InvalidInput", `${path} is not a git repository: ${gitMessage(result)}`, {
-        cause: new Error(result.stderr),
-      });
+      // The message is the caller's answer (a 400): it says what is wrong in our words; git's own
+      // output, which can name other paths, stays in the cause.
+      const message = /dubious ownership/.test(result.stderr)
+        ? `${path} is owned by another user, so git refuses to work in it (see git's safe.directory)`
+        : `${path} is not a git repository`;
+      throw new SessionError("InvalidInput", message, { cause: new Error(result.stderr) });
     }
     const commonDir = isAbsolute(lines[1]) ? lines[1] : resolve(path, lines[1]);
     return { topLevel: lines[0], commonDir };
@@ -168,7 +171,8 @@ export class Git {
     if (result.code !== 0) {
       throw new SessionError(
         "InvalidInput",
-        `${JSON.stringify(name)} is not a valid branch name: ${gitMessage(result)}`,
+        `${JSON.stringify(name)} is not a valid branch name: git check-ref-format refuses it`,
+        { cause: new Error(result.stderr) },
       );
     }
   }
@@ -196,12 +200,21 @@ export class Git {
     if (result.code === 0) return;
     const message = gitMessage(result);
     const cause = new Error(result.stderr);
-    if (/already exists|already checked out|already used by worktree|is already locked/.test(message)) {
-      throw new SessionError("Conflict", `cannot add worktree ${path}: ${message}`, { cause });
-    }
-    if (/not a valid branch name|not a valid object name|invalid reference|not a commit/.test(message)) {
-      throw new SessionError("InvalidInput", `cannot add worktree ${path}: ${message}`, { cause });
-    }
+    // Refusals are the caller's answers (409, 400): told in our words, since git's output can name
+    // other worktrees' paths; it stays in the cause. A failure (500) keeps it in the message, which the
+    // HTTP adapter logs and does not send.
+    const refusal = /already checked out|already used by worktree/.test(message)
+      ? ["Conflict", `the branch ${branch} is checked out in another worktree`] as const
+      : /is already locked/.test(message)
+      ? ["Conflict", "a locked worktree is registered there"] as const
+      : /already exists/.test(message)
+      ? ["Conflict", `the branch ${branch} or the folder already exists`] as const
+      : /not a valid branch name/.test(message)
+      ? ["InvalidInput", `${JSON.stringify(branch)} is not a valid branch name`] as const
+      : /not a valid object name|invalid reference|not a commit/.test(message)
+      ? ["InvalidInput", `${JSON.stringify(base ?? branch)} is not a commit`] as const
+      : null;
+    if (refusal !== null) throw new SessionError(refusal[0], `cannot add worktree ${path}: ${refusal[1]}`, { cause });
     throw new SessionError("WorktreeCreation", `git worktree add ${path} failed: ${message}`, { cause });
   }
 
@@ -216,8 +229,12 @@ export class Git {
     if (result.code === 0) return;
     const message = gitMessage(result);
     const cause = new Error(result.stderr);
-    if (/modified or untracked files|locked working tree|is locked/.test(message)) {
-      throw new SessionError("Conflict", `worktree ${path} was kept: ${message}`, { cause });
+    // As in addWorktree: a refusal in our words, git's output in the cause.
+    if (/modified or untracked files/.test(message)) {
+      throw new SessionError("Conflict", `worktree ${path} was kept: it has modified or untracked files`, { cause });
+    }
+    if (/locked working tree|is locked/.test(message)) {
+      throw new SessionError("Conflict", `worktree ${path} was kept: it is locked`, { cause });
     }
     throw new SessionError("WorktreeCreation", `git worktree remove ${path} failed: ${message}`, { cause });
   }

@@ -16,7 +16,7 @@
  * @module
  */
 
-export { ClosableSqliteStore, openSqliteStore } from "./sqlite.ts";
+export { ClosableSqliteStore, openSqliteStore, sqliteSecretProbe } from "./sqlite.ts";
 export { keychainWorks, openDefaultKeychain, OsKeychain, type OsKeychainOptions } from "./keychain.ts";
 export type { Keychain } from "../keychain.ts";
 export {
@@ -28,6 +28,9 @@ export {
   resolveDatabaseKey,
   type ResolveDatabaseKeyOptions,
   type ResolvedDatabaseKey,
+  type SealedSecretProbe,
+  type SealedSecretSample,
+  storeSecretProbe,
 } from "./database_key.ts";
 export { APP_DIR_NAME, type DataDirContext, defaultDataDir } from "./data_dir.ts";
 export { type ApiTokenFile, ensureApiToken, generateApiToken, TOKEN_FILE_NAME } from "./token_file.ts";

@@ -5,10 +5,11 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
-import { closeSync, mkdirSync, openSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { SqliteStore, type SqliteStoreOptions } from "../store/sqlite_store.ts";
 import { toStorageError } from "../errors.ts";
+import type { SealedSecretProbe, SealedSecretSample } from "./database_key.ts";
 
 /**
  * Opens (creating when needed) the SQLite file at `path`, or `":memory:"`, and returns a
@@ -59,5 +60,60 @@ export class ClosableSqliteStore extends SqliteStore {
   /** Closes the connection; the store is unusable afterwards. Closing twice is harmless. */
   close(): void {
     if (this.#connection.isOpen) this.#connection.close();
+  }
+}
+
+/**
+ * A `SealedSecretProbe` for `resolveDatabaseKey` over the SQLite file at `path`: one sealed secret
+ * of the store (`SELECT … FROM session_secrets LIMIT 1`), or `null` when the file, its schema or
+ * any secret is missing yet. The file is opened read-only for that one query and closed, so it can
+ * run before the store is opened; nothing is created.
+ *
+ * @example
+ * ```ts ignore
+ * import { resolveDatabaseKey } from "./database_key.ts";
+ * import { sqliteSecretProbe } from "./sqlite.ts";
+ *
+ * const { key } = await resolveDatabaseKey({
+ *   dataDir: "/var/lib/slo",
+ *   probe: sqliteSecretProbe("/var/lib/slo/sessions.db"),
+ * });
+ * ```
+ */
+export function sqliteSecretProbe(path: string): SealedSecretProbe {
+  return () => {
+    try {
+      return Promise.resolve(readSealedSecret(path));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
+}
+
+function readSealedSecret(path: string): SealedSecretSample | null {
+  if (path === ":memory:" || !existsSync(path)) return null;
+  let database: DatabaseSync;
+  try {
+    database = new DatabaseSync(path, { readOnly: true });
+  } catch (error) {
+    throw toStorageError(error, `opening ${path}`);
+  }
+  try {
+    // A file the store never migrated has no table yet, and so no secret.
+    const table = database.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'session_secrets'")
+      .get();
+    const row = table === undefined
+      ? undefined
+      : database.prepare("SELECT session_id, encrypted_secret, nonce FROM session_secrets LIMIT 1").get();
+    if (row === undefined) return null;
+    return {
+      sessionId: String(row.session_id),
+      encryptedSecret: new Uint8Array(row.encrypted_secret as Uint8Array),
+      nonce: new Uint8Array(row.nonce as Uint8Array),
+    };
+  } catch (error) {
+    throw toStorageError(error, `reading a sealed secret from ${path}`);
+  } finally {
+    database.close();
   }
 }

@@ -13,7 +13,7 @@ import type { ReconcileReport, SessionLifecycle } from "../lifecycle.ts";
 import { SessionOrchestrator } from "../orchestrator.ts";
 import { SessionSecretChain } from "../secret_chain.ts";
 import type { Keychain } from "../keychain.ts";
-import { type ClosableSqliteStore, openSqliteStore } from "../platform/sqlite.ts";
+import { type ClosableSqliteStore, openSqliteStore, sqliteSecretProbe } from "../platform/sqlite.ts";
 import { ensureApiToken } from "../platform/token_file.ts";
 import { resolveDatabaseKey } from "../platform/database_key.ts";
 import { keychainWorks, openDefaultKeychain } from "../platform/keychain.ts";
@@ -129,8 +129,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const requested = options.keychain === undefined ? openDefaultKeychain() : options.keychain;
   // A keychain that cannot answer (no unlocked collection) would fail every provision; leave it out.
   const keychain = requested !== null && await keychainWorks(requested) ? requested : null;
-  const { key, source: keySource, warning } = await resolveDatabaseKey({ dataDir, env: options.env, keychain });
   const databasePath = join(dataDir, DATABASE_FILE_NAME);
+  // The probe lets a first check of the key use the secrets already sealed in the database.
+  const probe = sqliteSecretProbe(databasePath);
+  const { key, source: keySource, warning } = await resolveDatabaseKey({ dataDir, env: options.env, keychain, probe });
   const store = openSqliteStore(databasePath);
   const events = new LifecycleEvents();
   const chain = new SessionSecretChain({ store, databaseKey: key, keychain });
