@@ -149,22 +149,36 @@ function optionalBoolean(value: unknown, field: string): boolean {
 }
 
 /**
- * An absolute path without `.` or `..` segments (POSIX, or a Windows drive path).
- * The core never touches the file system; refusing relative and traversing paths here
- * keeps the platform layer from ever resolving them.
+ * An absolute path (POSIX, or a Windows drive path) at most {@linkcode MAX_PATH_BYTES} UTF-8 bytes
+ * long, returned in its lexical normal form: duplicate separators, a trailing separator and `.`
+ * segments are dropped (and a Windows path gets `\` separators and an upper-case drive letter), so
+ * `/tmp//r1/` and `/tmp/./r1` are both `/tmp/r1`. `..` segments are refused rather than resolved:
+ * the core never touches the file system, and `/a/link/..` is not `/a` when `link` is a symbolic
+ * link (the platform's `canonicalRepositoryPath` resolves such paths against the disk).
  */
 export function requireAbsolutePath(value: unknown, field: string): string {
-  const path = requireText(value, field, MAX_PATH_BYTES);
-  if (utf8ByteLength(path) > MAX_PATH_BYTES) invalid(`${field} must be at most ${MAX_PATH_BYTES} bytes in UTF-8`);
-  const isPosix = path.startsWith("/");
-  const isWindows = /^[A-Za-z]:[\\/]/.test(path);
-  if (!isPosix && !isWindows) invalid(`${field} must be an absolute path`);
-  if (
-    path.split(/[\\/]/).some((segment) => segment === "." || segment === "..")
-  ) {
-    invalid(`${field} must not contain "." or ".." segments`);
+  const text = requireText(value, field, MAX_PATH_BYTES);
+  if (utf8ByteLength(text) > MAX_PATH_BYTES) invalid(`${field} must be at most ${MAX_PATH_BYTES} bytes in UTF-8`);
+  const path = lexicalNormalPath(text);
+  if (path === null) invalid(`${field} must be an absolute path`);
+  // A backslash-separated ".." is refused on POSIX too: the same text traverses on Windows.
+  if (path.split(/[\\/]/).some((segment) => segment === "..")) {
+    invalid(`${field} must not contain ".." segments`);
   }
   return path;
+}
+
+// The lexical normal form of an absolute path, or `null` for a relative one. On POSIX only "/"
+// separates (a backslash is an ordinary file-name character there); on Windows both do.
+function lexicalNormalPath(path: string): string | null {
+  if (path.startsWith("/")) {
+    return `/${path.split("/").filter((segment) => segment !== "" && segment !== ".").join("/")}`;
+  }
+  if (/^[A-Za-z]:[\\/]/.test(path)) {
+    const segments = path.slice(3).split(/[\\/]/).filter((segment) => segment !== "" && segment !== ".");
+    return `${path[0].toUpperCase()}:\\${segments.join("\\")}`;
+  }
+  return null;
 }
 
 function optionalAbsolutePath(value: unknown, field: string): string | null {

@@ -63,6 +63,45 @@ for (const factory of await storeFactories()) {
     assert.equal((await store.listRepositories()).length, 1);
   });
 
+  storeTest("stores a repository path in its lexical normal form, so one folder is one repository", async (store) => {
+    const first = await store.createRepository({ path: "/tmp//r1/", name: "r1" });
+    assert.equal(first.path, "/tmp/r1");
+    assert.equal((await store.getRepository(first.id))?.path, "/tmp/r1");
+    for (const spelling of ["/tmp/r1", "/tmp/./r1", "//tmp/r1//", "/tmp/r1/."]) {
+      const id = crypto.randomUUID();
+      await assert.rejects(store.createRepository({ id, path: spelling, name: "again" }), (error: unknown) => {
+        assert.equal((error as { kind?: string }).kind, "Conflict", spelling);
+        // The answer names the repository that has the path, not the id the refused one would have had.
+        assert.ok((error as Error).message.includes(first.id), (error as Error).message);
+        assert.ok(!(error as Error).message.includes(id), (error as Error).message);
+        return true;
+      });
+    }
+    const windows = await store.createRepository({ path: "c:/Users//me/app/", name: "w", sessionsPath: "/wt//x/" });
+    assert.equal(windows.path, "C:\\Users\\me\\app");
+    assert.equal(windows.sessionsPath, "/wt/x");
+    assert.equal((await store.listRepositories()).length, 2);
+  });
+
+  storeTest("a duplicate repository id is a Conflict naming that id", async (store) => {
+    const first = await store.createRepository(repositoryInput());
+    await assert.rejects(
+      store.createRepository({ id: first.id, path: "/elsewhere", name: "x" }),
+      (error: unknown) =>
+        (error as { kind?: string }).kind === "Conflict" && (error as Error).message.includes(`id ${first.id}`),
+    );
+  });
+
+  storeTest("a worktree path is compared in its lexical normal form too", async (store) => {
+    const repository = await store.createRepository(repositoryInput());
+    const first = await store.createSession(sessionInput(repository.id, { isWorktree: true, worktreePath: "/wt//a/" }));
+    assert.equal(first.worktreePath, "/wt/a");
+    await rejectsWithKind(
+      store.createSession(sessionInput(repository.id, { isWorktree: true, worktreePath: "/wt/./a" })),
+      "Conflict",
+    );
+  });
+
   storeTest(
     "refuses a relative or traversing repository path with InvalidInput and writes nothing",
     async (store) => {

@@ -17,6 +17,7 @@
  */
 
 export { ClosableSqliteStore, openSqliteStore, sqliteSecretProbe } from "./sqlite.ts";
+export { canonicalRepositoryPath } from "./repository_path.ts";
 export { keychainWorks, openDefaultKeychain, OsKeychain, type OsKeychainOptions } from "./keychain.ts";
 export type { Keychain } from "../keychain.ts";
 export {

@@ -100,12 +100,13 @@ function readSealedSecret(path: string): SealedSecretSample | null {
   }
   try {
     // A file the store never migrated has no table yet, and so no secret.
+    // (Drivers answer "no row" as undefined or null.)
     const table = database.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'session_secrets'")
-      .get();
-    const row = table === undefined
-      ? undefined
-      : database.prepare("SELECT session_id, encrypted_secret, nonce FROM session_secrets LIMIT 1").get();
-    if (row === undefined) return null;
+      .get() ?? null;
+    const row = table === null
+      ? null
+      : database.prepare("SELECT session_id, encrypted_secret, nonce FROM session_secrets LIMIT 1").get() ?? null;
+    if (row === null) return null;
     return {
       sessionId: String(row.session_id),
       encryptedSecret: new Uint8Array(row.encrypted_secret as Uint8Array),

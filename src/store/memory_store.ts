@@ -97,7 +97,7 @@ export class MemoryStore implements SessionStore {
       }
       for (const other of this.#repositories.values()) {
         if (other.path === repository.path) {
-          conflict(`a repository with path ${repository.path} exists`);
+          conflict(`the repository ${other.id} already has the path ${repository.path}`);
         }
       }
       this.#repositories.set(repository.id, repository);

@@ -50,6 +50,7 @@ export const SQL = {
   getRepository: `SELECT ${REPOSITORY_COLUMNS} FROM repositories WHERE id = ?`,
   listRepositories: `SELECT ${REPOSITORY_COLUMNS} FROM repositories ORDER BY created_at, id`,
   insertRepository: `INSERT INTO repositories (${REPOSITORY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  repositoryIdOfPath: "SELECT id FROM repositories WHERE path = ?",
   deleteRepository: `DELETE FROM repositories WHERE id = ? RETURNING ${REPOSITORY_COLUMNS}`,
   getSession: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`,
   listSessions: `SELECT ${SESSION_COLUMNS} FROM sessions ORDER BY created_at, id`,
@@ -202,9 +203,13 @@ export class SqliteStore implements SessionStore {
         );
       } catch (error) {
         if (isUniqueViolation(error)) {
+          // Name the repository that holds the path, so the caller can use it; else the id was taken.
+          const holder = this.#first(SQL.repositoryIdOfPath, [r.path]);
           throw new SessionError(
             "Conflict",
-            `a repository with id ${r.id} or path ${r.path} exists`,
+            holder === null
+              ? `a repository with id ${r.id} exists`
+              : `the repository ${String(holder.id)} already has the path ${r.path}`,
             { cause: error },
           );
         }
