@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { SessionError } from "../mod.ts";
 import { canonicalRepositoryPath, openSqliteStore } from "../src/platform/mod.ts";
 import { tempDir } from "./helpers.ts";
+import { startTestServer } from "./http_fixture.ts";
 
 const isInvalid = (error: unknown) => error instanceof SessionError && error.kind === "InvalidInput";
 
@@ -94,6 +95,27 @@ test("with canonical paths, a store refuses a second spelling of one repository"
     );
   } finally {
     store.close();
+    dir.remove();
+  }
+});
+
+test("server: a repository added under another spelling or through a symlink is the one already there (409 naming it)", async () => {
+  const dir = tempDir("slo-repo-path-http-");
+  const t = await startTestServer();
+  try {
+    const real = join(dir.path, "r1");
+    mkdirSync(real);
+    symlinkSync(real, join(dir.path, "link"));
+    const first = await t.callJson("/v1/repositories", { method: "POST", json: { path: `${real}/`, name: "r1" } });
+    assert.equal(first.status, 201);
+    assert.equal(first.body.path, realpathSync(real));
+    for (const spelling of [real, `${dir.path}//r1`, join(dir.path, "link")]) {
+      const again = await t.callJson("/v1/repositories", { method: "POST", json: { path: spelling, name: "again" } });
+      assert.equal(again.status, 409, spelling);
+      assert.match(again.body.error.message, new RegExp(first.body.id));
+    }
+  } finally {
+    await t.close();
     dir.remove();
   }
 });

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { LifecycleEvents } from "../events.ts";
 import type { ReconcileReport, SessionLifecycle } from "../lifecycle.ts";
 import { SessionOrchestrator } from "../orchestrator.ts";
+import { canonicalRepositoryPath } from "../platform/repository_path.ts";
 import { SessionSecretChain } from "../secret_chain.ts";
 import type { Keychain } from "../keychain.ts";
 import { type ClosableSqliteStore, openSqliteStore, sqliteSecretProbe } from "../platform/sqlite.ts";
@@ -143,7 +144,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let reconcileReport: ReconcileReport | null = null;
   try {
     const worktrees = options.lifecycle?.(parts);
-    orchestrator = new SessionOrchestrator({ store, chain, events, worktrees, logError: options.logError });
+    orchestrator = new SessionOrchestrator({
+      store,
+      chain,
+      events,
+      worktrees,
+      // Symlinks and spellings resolved, so one checkout is one repository however it is named.
+      canonicalPath: canonicalRepositoryPath,
+      logError: options.logError,
+    });
     if (worktrees !== undefined) reconcileReport = await orchestrator.reconcile();
   } catch (error) {
     store.close();
