@@ -36,6 +36,12 @@ export interface Listener {
 /** The adapter every runtime provides. */
 export type Listen = (handler: FetchHandler, options: ListenOptions) => Promise<Listener>;
 
+/**
+ * How long a graceful stop waits for the requests in flight before closing their connections, so
+ * that a client which stops sending or reading cannot hold the stop for ever.
+ */
+export const SHUTDOWN_GRACE_MS = 5000;
+
 /** True under Bun. */
 export const isBun: boolean = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 

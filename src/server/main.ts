@@ -1,9 +1,10 @@
 /**
  * The server entry: `deno task serve` (or `bun src/server/main.ts`). Listens on 127.0.0.1:7717
  * with SQLite in the platform's data directory, prints where it listens and where the token is,
- * and on SIGINT or SIGTERM answers the requests in flight, closes the database and exits. A
- * refusal at start (a bad flag, a taken port, an unusable data directory, a bad key) is one line on
- * stderr and a non-zero exit: 2 for the command line, 1 for the rest.
+ * and on SIGINT or SIGTERM answers the requests in flight, closes the database and exits 0; a
+ * second signal waits for the same stop. A refusal at start (a bad flag, a taken port, an unusable
+ * data directory, a bad key) is one line on stderr and a non-zero exit: 2 for the command line,
+ * 1 for the rest.
  *
  * @module
  */
@@ -14,6 +15,7 @@ import { join, resolve } from "node:path";
 import { defaultDataDir } from "../platform/data_dir.ts";
 import { WorktreeLifecycle } from "../platform/worktree_lifecycle.ts";
 import { DEFAULT_PORT, type RunningServer, startServer } from "./serve.ts";
+import { handleStopSignals } from "./signals.ts";
 import { describeStartFailure } from "./start_error.ts";
 
 const USAGE = `Usage: deno task serve [options]      (or: bun src/server/main.ts [options])
@@ -116,8 +118,10 @@ export async function main(args: string[]): Promise<void> {
       },
     );
   };
-  process.once("SIGINT", () => stop("SIGINT"));
-  process.once("SIGTERM", () => stop("SIGTERM"));
+  handleStopSignals(
+    stop,
+    (signal) => console.log(`${signal}: already stopping; waiting for the database to close`),
+  );
 }
 
 if (import.meta.main) await main(process.argv.slice(2));
