@@ -2,49 +2,18 @@
 // `bun src/server/main.ts` under Bun; then the typed client example against it; then SIGTERM.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
-import process from "node:process";
 import { startServer } from "../src/server/serve.ts";
 import { openSqliteStore } from "../src/platform/mod.ts";
-import { isBun, runScript, runtimeArgv, tempDir } from "./helpers.ts";
+import { runScript, tempDir } from "./helpers.ts";
 import { git, makeRepository } from "./git_fixtures.ts";
-
-const root = new URL("..", import.meta.url).pathname;
-
-// `direct`: run the entry itself rather than through `deno task`, whose SIGKILL would not reach the server.
-function serve(args: string[], direct = false): { child: ChildProcess; output: () => string; url: Promise<string> } {
-  const command = isBun || direct
-    ? runtimeArgv(join(root, "src/server/main.ts"), args)
-    : [process.execPath, "task", "serve", ...args];
-  // No session bus: the server must not touch the machine's real keychain.
-  const env = { ...process.env, DBUS_SESSION_BUS_ADDRESS: "", SESSION_LIFECYCLE_DATABASE_KEY: "" };
-  const child = spawn(command[0], command.slice(1), { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  const url = new Promise<string>((resolve, reject) => {
-    const look = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) resolve(match[1]);
-    };
-    child.stdout!.on("data", look);
-    child.stderr!.on("data", look);
-    child.on("exit", (code) => reject(new Error(`server exited with ${code} before listening:\n${output}`)));
-  });
-  return { child, output: () => output, url };
-}
-
-// "close" fires once the process has exited and its output pipes are shut, which, under
-// `deno task`, also waits for the server process the task started (it holds the same pipes).
-function closed(child: ChildProcess): Promise<{ code: number | null; signal: string | null }> {
-  return new Promise((resolve) => child.on("close", (code, signal) => resolve({ code, signal })));
-}
+import { root, serveProcess, serverEntry } from "./server_process.ts";
 
 test("server: started as the README says, it answers, runs the client example, and stops cleanly on SIGTERM", async () => {
   const dir = tempDir("slo-serve-");
-  const server = serve(["--port", "0", "--data-dir", dir.path]);
+  const server = serveProcess(["--port", "0", "--data-dir", dir.path], { via: "task" });
   try {
     const url = await server.url;
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
@@ -77,12 +46,9 @@ test("server: started as the README says, it answers, runs the client example, a
     assert.match(example.stdout, /deleting again: SessionNotFound/);
     assert.match(example.stdout, /repository removed: true/);
 
-    const done = closed(server.child);
-    server.child.kill("SIGTERM");
-    const { code, signal } = await done;
-    // `deno task` forwards the signal to the server and is itself ended by it; the server exits 0.
-    if (isBun) assert.equal(code, 0, server.output());
-    else assert.ok(code === 0 || signal === "SIGTERM", `${code} ${signal}\n${server.output()}`);
+    // `deno task` forwards the signal to the server, and exits as the server does: 0.
+    server.signal("SIGTERM");
+    assert.deepEqual(await server.closed, { code: 0, signal: null }, server.output());
     assert.match(server.output(), /SIGTERM: finishing requests in flight/);
     assert.match(server.output(), /stopped: requests answered, database closed/);
 
@@ -105,7 +71,8 @@ test("server: worktree sessions live under <data dir>/worktrees, and a restart r
   const repositoryPath = join(dir.path, "repo");
   makeRepository(repositoryPath);
   const dataDir = join(dir.path, "data");
-  let first = serve(["--port", "0", "--data-dir", dataDir], true);
+  // The entry itself rather than `deno task`, whose SIGKILL would not reach the server.
+  let first = serveProcess(["--port", "0", "--data-dir", dataDir]);
   try {
     const url = await first.url;
     assert.match(first.output(), /reconcile at start: nothing to repair/);
@@ -127,11 +94,10 @@ test("server: worktree sessions live under <data dir>/worktrees, and a restart r
     assert.equal(git(session.worktreePath, "rev-parse", "--abbrev-ref", "HEAD"), "session/wt");
 
     // A crash, and the worktree folder lost meanwhile: the next start repairs it before answering.
-    const gone = closed(first.child);
-    first.child.kill("SIGKILL");
-    await gone;
+    first.signal("SIGKILL");
+    await first.closed;
     rmSync(session.worktreePath, { recursive: true, force: true });
-    first = serve(["--port", "0", "--data-dir", dataDir], true);
+    first = serveProcess(["--port", "0", "--data-dir", dataDir]);
     await first.url;
     assert.match(first.output(), /missing-worktree: recreated/);
     assert.ok(existsSync(join(session.worktreePath, "README.md")));
@@ -142,15 +108,15 @@ test("server: worktree sessions live under <data dir>/worktrees, and a restart r
 });
 
 test("server: --help prints the options and a bad option exits 2", async () => {
-  const script = join(root, "src/server/main.ts");
-  const help = await runScript(script, ["--help"]);
+  const help = await runScript(serverEntry, ["--help"]);
   assert.equal(help.code, 0);
   for (const option of ["--port", "--host", "--data-dir", "--socket", "--help"]) {
     assert.match(help.stdout, new RegExp(option));
   }
-  const bad = await runScript(script, ["--port", "nope"]);
+  const bad = await runScript(serverEntry, ["--port", "nope"]);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /--port must be a number/);
+  // One line that says what is wrong and where help is, not the whole usage.
+  assert.equal(bad.stderr.trim(), "error: --port must be a number from 0 to 65535; see --help");
 });
 
 test("server: --socket serves over a Unix domain socket, with the same token check", async () => {

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { listenFailure } from "./start_error.ts";
+
 /** A request handler in the web-standard shape, for example `app.fetch`. */
 export type FetchHandler = (request: Request) => Response | Promise<Response>;
 
@@ -34,13 +36,27 @@ export interface Listener {
 /** The adapter every runtime provides. */
 export type Listen = (handler: FetchHandler, options: ListenOptions) => Promise<Listener>;
 
+/**
+ * How long a graceful stop waits for the requests in flight before closing their connections, so
+ * that a client which stops sending or reading cannot hold the stop for ever.
+ */
+export const SHUTDOWN_GRACE_MS = 5000;
+
 /** True under Bun. */
 export const isBun: boolean = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 
-/** Serves `handler` with the current runtime's native server. */
+/**
+ * Serves `handler` with the current runtime's native server. A failure to listen is a
+ * `StartError` whose message names the address and the way out (for example a taken port), the
+ * same in every runtime; the runtime's own error is its `cause`.
+ */
 export async function listen(handler: FetchHandler, options: ListenOptions = {}): Promise<Listener> {
   const adapter: { listen: Listen } = isBun ? await import("./listen_bun.ts") : await import("./listen_deno.ts");
-  return adapter.listen(handler, options);
+  try {
+    return await adapter.listen(handler, options);
+  } catch (error) {
+    throw listenFailure(error, options);
+  }
 }
 
 /** The URL printed for a listener. */

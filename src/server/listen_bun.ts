@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type FetchHandler, type Listener, listenerUrl, type ListenOptions } from "./listen.ts";
+import { type FetchHandler, type Listener, listenerUrl, type ListenOptions, SHUTDOWN_GRACE_MS } from "./listen.ts";
 
 // The slice of Bun's API used here, typed locally so this file type-checks without Bun's types.
 interface BunServer {
@@ -23,9 +23,6 @@ interface BunGlobal {
 }
 
 /** Seconds a connection may stay silent; above the event stream's 15 s keep-alive. */
-/** How long a graceful stop waits for open connections before closing them. */
-const SHUTDOWN_GRACE_MS = 5000;
-
 const IDLE_TIMEOUT_SECONDS = 60;
 
 /** Serves `handler` with `Bun.serve`. */

@@ -1,7 +1,10 @@
 /**
  * The server entry: `deno task serve` (or `bun src/server/main.ts`). Listens on 127.0.0.1:7717
  * with SQLite in the platform's data directory, prints where it listens and where the token is,
- * and on SIGINT or SIGTERM answers the requests in flight, closes the database and exits.
+ * and on SIGINT or SIGTERM answers the requests in flight, closes the database and exits 0; a
+ * second signal waits for the same stop. A refusal at start (a bad flag, a taken port, an unusable
+ * data directory, a bad key) is one line on stderr and a non-zero exit: 2 for the command line,
+ * 1 for the rest.
  *
  * @module
  */
@@ -11,7 +14,9 @@ import { parseArgs } from "node:util";
 import { join, resolve } from "node:path";
 import { defaultDataDir } from "../platform/data_dir.ts";
 import { WorktreeLifecycle } from "../platform/worktree_lifecycle.ts";
-import { DEFAULT_PORT, startServer } from "./serve.ts";
+import { DEFAULT_PORT, type RunningServer, startServer } from "./serve.ts";
+import { handleStopSignals } from "./signals.ts";
+import { describeStartFailure } from "./start_error.ts";
 
 const USAGE = `Usage: deno task serve [options]      (or: bun src/server/main.ts [options])
 
@@ -32,8 +37,9 @@ Every route but GET /v1/health needs "Authorization: Bearer <token>"; the token 
 /** How long a stop may take before the process exits anyway. */
 const STOP_GRACE_MS = 15_000;
 
+// One line, not the whole usage: the line says what was wrong, and --help is a step away.
 function fail(message: string): never {
-  console.error(`error: ${message}\n\n${USAGE}`);
+  console.error(`error: ${message.replace(/\s+/g, " ").trim()}; see --help`);
   process.exit(2);
 }
 
@@ -69,14 +75,21 @@ export async function main(args: string[]): Promise<void> {
     fail("--socket cannot be combined with --port or --host");
   }
   const dataDir = values["data-dir"] ?? defaultDataDir();
-  const server = await startServer({
-    dataDir,
-    hostname: values.host,
-    port,
-    socket: values.socket,
-    lifecycle: ({ store, chain, events }) =>
-      new WorktreeLifecycle({ store, chain, events, worktreesRoot: join(resolve(dataDir), "worktrees") }),
-  });
+  let server: RunningServer;
+  try {
+    server = await startServer({
+      dataDir,
+      hostname: values.host,
+      port,
+      socket: values.socket,
+      lifecycle: ({ store, chain, events }) =>
+        new WorktreeLifecycle({ store, chain, events, worktreesRoot: join(resolve(dataDir), "worktrees") }),
+    });
+  } catch (error) {
+    // The operator needs the reason and the way out, not the runtime's stack.
+    console.error(`error: ${describeStartFailure(error)}`);
+    process.exit(1);
+  }
   if (server.warning !== null) console.warn(server.warning);
   const findings = server.reconcileReport?.findings ?? [];
   console.log(`reconcile at start: ${findings.length === 0 ? "nothing to repair" : `${findings.length} finding(s)`}`);
@@ -105,8 +118,10 @@ export async function main(args: string[]): Promise<void> {
       },
     );
   };
-  process.once("SIGINT", () => stop("SIGINT"));
-  process.once("SIGTERM", () => stop("SIGTERM"));
+  handleStopSignals(
+    stop,
+    (signal) => console.log(`${signal}: already stopping; waiting for the database to close`),
+  );
 }
 
 if (import.meta.main) await main(process.argv.slice(2));

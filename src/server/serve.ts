@@ -22,6 +22,7 @@ import { type AppType, createApp } from "../http/app.ts";
 import type { ErrorLogger } from "../http/errors.ts";
 import { LOOPBACK_HOSTS } from "../http/guard.ts";
 import { listen, type Listener } from "./listen.ts";
+import { claimSocketPath } from "./socket_file.ts";
 
 /** The port `deno task serve` listens on unless told otherwise. */
 export const DEFAULT_PORT = 7717;
@@ -49,7 +50,10 @@ export interface ServerOptions {
   hostname?: string;
   /** TCP port; `0` picks a free one. 7717 by default. */
   port?: number;
-  /** Listen on this Unix domain socket instead of TCP. */
+  /**
+   * Listen on this Unix domain socket instead of TCP. A socket file nobody listens on (left by a
+   * killed server) is replaced; one another server listens on is refused.
+   */
   socket?: string;
   /**
    * Builds the worktree lifecycle over the server's parts; none by default (`deno task serve`
@@ -109,7 +113,8 @@ function hostNames(hostname: string): readonly string[] {
 /**
  * Starts the local server: makes the data directory (mode 0700) and the token on first start,
  * opens SQLite in it, and serves the app with the runtime's native server. The Host allow-list
- * is the loopback names with the bound port.
+ * is the loopback names with the bound port. A refusal to listen (a taken port, a live socket) is
+ * a `StartError` whose message is one line for the operator; the database is closed again then.
  *
  * @example
  * ```ts ignore
@@ -162,6 +167,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let app: AppType | null = null;
   let listener: Listener;
   try {
+    // A socket file a killed server left would fail the listen; a live server's is refused.
+    if (options.socket !== undefined) await claimSocketPath(options.socket);
     // The Host allow-list needs the bound port, known only once listening; nothing is answered before.
     listener = await listen(
       (request) => app === null ? new Response("starting", { status: 503 }) : app.fetch(request),
