@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import type { NewSession } from "../types.ts";
-import { rejectsWithKind, repositoryInput, sessionInput, type StoreCase } from "./support.ts";
+import { rejectsWithKind, repositoryInput, sealedSecret, sessionInput, type StoreCase } from "./support.ts";
 
 /** The record cases, in the order they run. */
 export const RECORD_CASES: readonly StoreCase[] = [
@@ -196,6 +196,88 @@ export const RECORD_CASES: readonly StoreCase[] = [
       assert.deepEqual(await store.deleteSession(created.id), created);
       assert.equal(await store.getSession(created.id), null);
       assert.equal(await store.deleteSession(created.id), null);
+    },
+  },
+
+  {
+    name: "creates a session with its sealed secret: both are readable after",
+    run: async (store) => {
+      const repository = await store.createRepository(repositoryInput());
+      const input = sessionInput(repository.id);
+      const sealed = sealedSecret();
+      const created = await store.createSession(input, sealed);
+      assert.deepEqual(await store.getSession(input.id), created);
+      const stored = await store.getSessionSecret(input.id);
+      assert.equal(stored?.sessionId, input.id);
+      assert.deepEqual(stored?.encryptedSecret, sealed.encryptedSecret);
+      assert.deepEqual(stored?.nonce, sealed.nonce);
+      assert.equal(new Date(stored!.createdAt).toISOString(), stored!.createdAt);
+      // The store keeps its own copy: the caller wiping its buffers (as it should) changes nothing.
+      const expected = sealed.encryptedSecret.slice();
+      sealed.encryptedSecret.fill(0);
+      assert.deepEqual((await store.getSessionSecret(input.id))?.encryptedSecret, expected);
+      // Without a secret, the session is created alone.
+      const plain = await store.createSession(sessionInput(repository.id));
+      assert.equal(await store.getSessionSecret(plain.id), null);
+    },
+  },
+
+  {
+    name: "refuses an invalid sealed secret with InvalidInput and writes neither the session nor the secret",
+    run: async (store) => {
+      const repository = await store.createRepository(repositoryInput());
+      const bad = [
+        { encryptedSecret: new Uint8Array(48), nonce: new Uint8Array(8) },
+        { encryptedSecret: new Uint8Array(48), nonce: new Uint8Array(16) },
+        { encryptedSecret: new Uint8Array(48), nonce: new Uint8Array(0) },
+        { encryptedSecret: new Uint8Array(0), nonce: new Uint8Array(12) },
+        { encryptedSecret: "not bytes" as unknown as Uint8Array, nonce: new Uint8Array(12) },
+      ];
+      for (const sealed of bad) {
+        const input = sessionInput(repository.id);
+        await rejectsWithKind(store.createSession(input, sealed), "InvalidInput");
+        assert.equal(await store.getSession(input.id), null);
+        assert.equal(await store.getSessionSecret(input.id), null);
+      }
+      assert.deepEqual(await store.listSessions(), []);
+    },
+  },
+
+  {
+    name: "refuses a duplicate session id or worktree path with a secret as Conflict and keeps the existing secret",
+    run: async (store) => {
+      const repository = await store.createRepository(repositoryInput());
+      const original = sealedSecret(1);
+      const first = await store.createSession(
+        sessionInput(repository.id, { isWorktree: true, worktreePath: "/w/taken" }),
+        original,
+      );
+      const before = await store.getSessionSecret(first.id);
+      await rejectsWithKind(
+        store.createSession(sessionInput(repository.id, { id: first.id }), sealedSecret(2)),
+        "Conflict",
+      );
+      assert.deepEqual(await store.getSession(first.id), first);
+      assert.deepEqual(await store.getSessionSecret(first.id), before);
+      assert.deepEqual(before?.encryptedSecret, original.encryptedSecret);
+      // A taken worktree path: the newcomer's secret is not written under its own id either.
+      const other = sessionInput(repository.id, { isWorktree: true, worktreePath: "/w/taken" });
+      await rejectsWithKind(store.createSession(other, sealedSecret(3)), "Conflict");
+      assert.equal(await store.getSession(other.id), null);
+      assert.equal(await store.getSessionSecret(other.id), null);
+      assert.deepEqual(await store.getSessionSecret(first.id), before);
+      assert.equal((await store.listSessions()).length, 1);
+    },
+  },
+
+  {
+    name: "refuses a session with a secret for an unknown repository as RepositoryNotFound and stores no secret",
+    run: async (store) => {
+      const input = sessionInput(crypto.randomUUID());
+      await rejectsWithKind(store.createSession(input, sealedSecret()), "RepositoryNotFound");
+      assert.equal(await store.getSession(input.id), null);
+      assert.equal(await store.getSessionSecret(input.id), null);
+      assert.deepEqual(await store.listSessions(), []);
     },
   },
 
