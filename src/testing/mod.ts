@@ -22,6 +22,7 @@
 
 import { test } from "node:test";
 import type { SessionStore } from "../store/store.ts";
+import { PAGING_CASES } from "./paging_cases.ts";
 import { RECORD_CASES } from "./record_cases.ts";
 
 // The store interface and every record type it speaks, so that a store author finds all the
@@ -80,7 +81,7 @@ export interface StoreFixture {
  */
 export function testSessionStore(name: string, open: () => StoreFixture | Promise<StoreFixture>): void {
   // Flat tests, not one `describe`, so that Deno and Bun both count each case as one test.
-  for (const storeCase of RECORD_CASES) {
+  for (const storeCase of [...RECORD_CASES, ...PAGING_CASES]) {
     test(`${name}: ${storeCase.name}`, async () => {
       const fixture = await open();
       try {
