@@ -387,7 +387,8 @@ export class SessionOrchestrator {
 }
 
 function pageOf(record: Record<string, unknown>): { limit: number; after: ListPosition | undefined } {
-  const limit = record.limit ?? DEFAULT_PAGE_SIZE;
+  // Only an absent limit means the default; `null` is a wrong value, as the stores also say.
+  const limit = record.limit === undefined ? DEFAULT_PAGE_SIZE : record.limit;
   if (typeof limit !== "number" || !Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
     invalid(`limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
   }
