@@ -393,7 +393,8 @@ function noChain(): SessionError {
 }
 
 function pageOf(record: Record<string, unknown>): { limit: number; after: ListPosition | undefined } {
-  const limit = record.limit ?? DEFAULT_PAGE_SIZE;
+  // Only an absent limit means the default; `null` is a wrong value, as the stores also say.
+  const limit = record.limit === undefined ? DEFAULT_PAGE_SIZE : record.limit;
   if (typeof limit !== "number" || !Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
     invalid(`limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
   }

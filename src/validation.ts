@@ -13,6 +13,7 @@ import {
   type NewSession,
   type NewSessionSecret,
   type Repository,
+  type RepositoryFilter,
   type Session,
   SESSION_STATUSES,
   type SessionFilter,
@@ -454,9 +455,22 @@ export function checkPage(filter: { limit?: number; after?: ListPosition }): {
     if (typeof after !== "object" || after === null || typeof after.createdAt !== "string") {
       invalid("after must be a { createdAt, id } position");
     }
-    return { limit: limit ?? null, after: { createdAt: after.createdAt, id: parseId(after.id, "after.id") } };
+    // A position compares against stored ISO-8601 UTC strings, so it must be a time, in that same
+    // form: otherwise text order and time order disagree, and a database with a timestamp column
+    // would fail on it as a storage error instead.
+    if (Number.isNaN(Date.parse(after.createdAt))) invalid("after.createdAt must be an ISO-8601 timestamp");
+    const createdAt = new Date(after.createdAt).toISOString();
+    return { limit: limit ?? null, after: { createdAt, id: parseId(after.id, "after.id") } };
   }
   return { limit: limit ?? null, after: null };
+}
+
+/** Checks a store's repository filter: known fields only, and a valid page. */
+export function checkRepositoryFilter(filter: RepositoryFilter): {
+  limit: number | null;
+  after: ListPosition | null;
+} {
+  return checkPage(requireRecord(filter, "repository filter", ["limit", "after"]));
 }
 
 /** Checks a store's session filter: known fields, a real repository id and status, a valid page. */

@@ -22,7 +22,7 @@ import type {
 import {
   buildRepository,
   buildSession,
-  checkPage,
+  checkRepositoryFilter,
   checkSessionFilter,
   checkSessionPatch,
   checkSessionSecret,
@@ -58,7 +58,7 @@ export class MemoryStore implements SessionStore {
   /** {@inheritDoc SessionReader.listRepositories} */
   listRepositories(filter: RepositoryFilter = {}): Promise<Repository[]> {
     return settle(() => {
-      const { limit, after } = checkPage(filter);
+      const { limit, after } = checkRepositoryFilter(filter);
       return page([...this.#repositories.values()], limit, after).map((repository) => ({ ...repository }));
     });
   }

@@ -23,7 +23,7 @@ import type {
 import {
   buildRepository,
   buildSession,
-  checkPage,
+  checkRepositoryFilter,
   checkSessionFilter,
   checkSessionPatch,
   checkSessionSecret,
@@ -149,7 +149,7 @@ export class SqliteStore implements SessionStore {
   /** {@inheritDoc SessionReader.listRepositories} */
   listRepositories(filter: RepositoryFilter = {}): Promise<Repository[]> {
     return this.#run("listing repositories", () => {
-      const { limit, after } = checkPage(filter);
+      const { limit, after } = checkRepositoryFilter(filter);
       const { sql, params } = pageQuery(`SELECT ${REPOSITORY_COLUMNS} FROM repositories`, [], limit, after);
       return (this.#statement(sql).all(...params) as Row[]).map(toRepository);
     });

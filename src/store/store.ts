@@ -2,7 +2,7 @@
  * The pluggable storage interface. Every method returns a Promise so any backend fits,
  * from an in-process map to a remote database.
  *
- * Contract, pinned by the conformance suite in `tests/store_conformance.test.ts`:
+ * Contract, pinned by the conformance suite that `./testing` exports (`testSessionStore`):
  * - returned records are fresh objects with absent optional values as `null`;
  * - bad input throws `SessionError` kind `InvalidInput` and writes nothing;
  * - a duplicate id, repository path or worktree path is `Conflict`;

@@ -1,0 +1,94 @@
+/**
+ * The store conformance suite: the cases every {@linkcode SessionStore} must pass, for anyone who
+ * writes one. `MemoryStore` and `SqliteStore` run it in this package's own tests, and a store in
+ * another package (Postgres, a key-value service, …) runs the very same cases, the way unstorage
+ * shares `testDriver` with driver authors.
+ *
+ * It registers `node:test` cases and asserts with `node:assert/strict`, which Deno, Bun and Node
+ * all provide, so a test file that calls {@linkcode testSessionStore} runs under `deno test`,
+ * `bun test` and `node --test` alike. Besides those two it uses web standards only, and it assumes
+ * nothing about how a store keeps its data.
+ *
+ * @example A test file for your own store
+ * ```ts
+ * import { MemoryStore } from "../../mod.ts";
+ * import { testSessionStore } from "./mod.ts";
+ *
+ * testSessionStore("MemoryStore", () => ({ store: new MemoryStore(), close() {} }));
+ * ```
+ *
+ * @module
+ */
+
+import { test } from "node:test";
+import type { SessionStore } from "../store/store.ts";
+import { PAGING_CASES } from "./paging_cases.ts";
+import { RECORD_CASES } from "./record_cases.ts";
+
+// The store interface and every record type it speaks, so that a store author finds all the
+// types they implement against in this one entry (and its docs are complete on their own).
+export type { SessionReader, SessionStore, SessionWriter } from "../store/store.ts";
+export type { RepositoryId, SessionId } from "../ids.ts";
+export type { SealedSecret } from "../crypto.ts";
+export type {
+  ListPosition,
+  NewRepository,
+  NewSession,
+  NewSessionSecret,
+  Repository,
+  RepositoryFilter,
+  Session,
+  SessionFilter,
+  SessionPatch,
+  SessionStatus,
+  StoredSessionSecret,
+} from "../types.ts";
+
+/** A store under test, and how to release it once its case is done. */
+export interface StoreFixture {
+  /** A fresh, empty store: every case gets its own, so no case sees another's rows. */
+  store: SessionStore;
+  /** Releases the store (closes connections, drops the database, removes files); awaited after every case, pass or fail. */
+  close(): void | Promise<void>;
+}
+
+/**
+ * Registers every conformance case as its own `node:test` test named `<name>: <case>`. `open` is
+ * called once per case and must give a fresh, empty store; the suite calls the fixture's `close`
+ * after the case, whether it passed or failed.
+ *
+ * The cases pin the contract documented on {@linkcode SessionStore}: records come back as fresh
+ * objects with `null` for absent values; bad input is `InvalidInput` and writes nothing; taken ids
+ * and paths are `Conflict`; `createSession` with a sealed secret writes both or neither; deletes are
+ * atomic and take the secret along; lists are ordered by `(createdAt, id)` and paged with `limit`
+ * and `after`, visiting every row that exists throughout exactly once while others come and go;
+ * concurrent writes lose and duplicate nothing.
+ *
+ * @example SQLite through node:sqlite, a fresh in-memory database per case
+ * ```ts
+ * import { DatabaseSync } from "node:sqlite";
+ * import { SqliteStore } from "../../mod.ts";
+ * import { testSessionStore } from "./mod.ts";
+ *
+ * testSessionStore("SqliteStore", () => {
+ *   const database = new DatabaseSync(":memory:");
+ *   return { store: new SqliteStore(database), close: () => database.close() };
+ * });
+ * ```
+ *
+ * @param name prefixes every test's name, to tell several stores apart in one run
+ * @param open makes the fresh store of one case
+ */
+export function testSessionStore(name: string, open: () => StoreFixture | Promise<StoreFixture>): void {
+  // Flat tests, not one `describe`, so that Deno and Bun both count each case as one test.
+  for (const storeCase of [...RECORD_CASES, ...PAGING_CASES]) {
+    test(`${name}: ${storeCase.name}`, async () => {
+      const fixture = await open();
+      try {
+        await storeCase.run(fixture.store);
+      } finally {
+        await fixture.close();
+      }
+    });
+  }
+}
