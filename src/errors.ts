@@ -74,14 +74,18 @@ export function isSessionError(
     (kind === undefined || error.kind === kind);
 }
 
+/** The message of a thrown value: an error's `message`, or the value as text. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /**
  * Passes a `SessionError` through and wraps anything else as a `Storage` error
  * that keeps the original as `cause`.
  */
 export function toStorageError(error: unknown, action: string): SessionError {
   if (error instanceof SessionError) return error;
-  const detail = error instanceof Error ? error.message : String(error);
-  return new SessionError("Storage", `${action} failed: ${detail}`, {
+  return new SessionError("Storage", `${action} failed: ${errorMessage(error)}`, {
     cause: error,
   });
 }

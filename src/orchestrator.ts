@@ -7,7 +7,7 @@
  */
 
 import { decodeCursor, encodeCursor } from "./cursor.ts";
-import { SessionError, toStorageError } from "./errors.ts";
+import { errorMessage, SessionError, toStorageError } from "./errors.ts";
 import { LifecycleEvents } from "./events.ts";
 import { parseId, type RepositoryId, type SessionId } from "./ids.ts";
 import type {
@@ -366,9 +366,7 @@ export class SessionOrchestrator {
     if (this.#chain !== null) {
       await this.#chain.forget(id, { rowDeleted: true }).catch((error) =>
         this.#logError(
-          `session ${id} was deleted but forgetting its secret failed: ${
-            error instanceof Error ? error.message : String(error)
-          }`,
+          `session ${id} was deleted but forgetting its secret failed: ${errorMessage(error)}`,
           error,
         )
       );

@@ -12,6 +12,7 @@ import { Git, openSqliteStore } from "../src/platform/mod.ts";
 import { type ErrorHandlerOptions, handleError } from "../src/http/errors.ts";
 import { makeRepository } from "./git_fixtures.ts";
 import { tempDir } from "./helpers.ts";
+import { startTestServer } from "./http_fixture.ts";
 
 const SESSION_ID = "1b4e28ba-2fa1-41d2-883f-0016d3cca427";
 
@@ -146,5 +147,26 @@ test("http errors: client errors keep their message, which never carries git's o
     assert.deepEqual(logged, [], "a client error is the caller's, not the server's: nothing logged");
   } finally {
     dir.remove();
+  }
+});
+
+test("http errors: the server's exposeErrorDetails (--debug) reaches the app; off, a 500 is generic", async () => {
+  for (const exposeErrorDetails of [false, true]) {
+    const t = await startTestServer({ exposeErrorDetails });
+    try {
+      // A closed database makes every store call fail with the driver's own message.
+      t.server.parts.store.close();
+      const answer = await t.callJson("/v1/sessions");
+      assert.equal(answer.status, 500);
+      assert.equal(answer.body.error.kind, "Storage");
+      if (exposeErrorDetails) assert.match(answer.body.error.message, /listing sessions failed: .+/);
+      else {assert.match(
+          answer.body.error.message,
+          /^the session store failed; the server log has the details \(ref [0-9a-f]+\)$/,
+        );}
+      assert.ok(t.logged.some((entry) => /listing sessions failed/.test(entry.message)));
+    } finally {
+      await t.close().catch(() => {});
+    }
   }
 });

@@ -11,7 +11,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ZodError } from "zod";
-import { SessionError, type SessionErrorKind } from "../errors.ts";
+import { errorMessage, SessionError, type SessionErrorKind } from "../errors.ts";
 import type { ErrorBody } from "./schemas.ts";
 
 /** The kinds an HTTP error body carries: every `SessionError` kind, plus the four only HTTP has. */
@@ -111,9 +111,7 @@ export function handleError(
     return errorResponse(c, "InvalidInput", error.message || "bad request", status);
   }
   const kind: HttpErrorKind = error instanceof SessionError ? error.kind : "Storage";
-  const detail = error instanceof SessionError
-    ? error.message
-    : `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
+  const detail = error instanceof SessionError ? error.message : `unexpected error: ${errorMessage(error)}`;
   // The reference ties the answer a user reports to the log line an operator reads.
   const reference = crypto.randomUUID().slice(0, 8);
   log(

@@ -4,19 +4,7 @@
  * @module
  */
 
-import {
-  closeSync,
-  existsSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-  writeSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { decodeBase64, encodeBase64 } from "../base64.ts";
@@ -33,6 +21,7 @@ import type { Keychain } from "../keychain.ts";
 import type { SessionReader } from "../store/store.ts";
 import { DEFAULT_KEYCHAIN_SERVICE } from "../secret_chain.ts";
 import { keychainWorks } from "./keychain.ts";
+import { writePrivateFileSync } from "./private_file.ts";
 import { acquireFileLock } from "./repository_lock.ts";
 
 /** The environment variable that, when set, holds the database key in base64. */
@@ -156,7 +145,7 @@ async function decideKey(options: ResolveDatabaseKeyOptions, envKey: Uint8Array 
             `${DATABASE_KEY_ENV} to the right key`,
         );
       }
-      writePrivateFile(checkFile, await sealKeyCheck(key));
+      writePrivateFileSync(checkFile, `${await sealKeyCheck(key)}\n`);
     } else if (!(await keyMatchesCheck(key, check))) {
       throw new SessionError(
         "Encryption",
@@ -269,12 +258,6 @@ async function keyMatchesCheck(key: CryptoKey, check: string): Promise<boolean> 
   }
 }
 
-function writePrivateFile(path: string, text: string): void {
-  const temp = `${path}.${process.pid}.${crypto.randomUUID()}.tmp`;
-  writeFileSync(temp, `${text}\n`, { mode: 0o600, flag: "wx" });
-  renameSync(temp, path);
-}
-
 function parseKey(text: string, where: string): Uint8Array {
   let bytes: Uint8Array;
   try {
@@ -314,20 +297,5 @@ function createKeyFile(file: string): Uint8Array {
   const dir = join(file, "..");
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const bytes = generateDatabaseKeyBytes();
-  const temp = `${file}.${process.pid}.${crypto.randomUUID()}.tmp`;
-  const descriptor = openSync(temp, "wx", 0o600);
-  try {
-    writeSync(descriptor, `${encodeBase64(bytes)}\n`);
-  } finally {
-    closeSync(descriptor);
-  }
-  try {
-    linkSync(temp, file);
-    return bytes;
-  } catch (error) {
-    if ((error as { code?: string }).code !== "EEXIST") throw error;
-    return readKeyFile(file)!;
-  } finally {
-    unlinkSync(temp);
-  }
+  return writePrivateFileSync(file, `${encodeBase64(bytes)}\n`, "create") ? bytes : readKeyFile(file)!;
 }

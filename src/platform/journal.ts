@@ -7,7 +7,8 @@
  * @module
  */
 
-import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
+import { writeDurableFile } from "./private_file.ts";
 import { join } from "node:path";
 import type { Session } from "../types.ts";
 
@@ -98,30 +99,7 @@ export class Journal {
    */
   async write(entry: JournalEntry): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    // The pid lets reconcile in another process tell a dead writer's leftover from a live writer's file.
-    const temp = join(this.dir, `${entry.sessionId}.${process.pid}.${crypto.randomUUID()}.tmp`);
-    const handle = await open(temp, "w", 0o600);
-    try {
-      await handle.writeFile(JSON.stringify(entry));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, this.#file(entry.sessionId));
-    await this.#syncDir();
-  }
-
-  async #syncDir(): Promise<void> {
-    try {
-      const dir = await open(this.dir, "r");
-      try {
-        await dir.sync();
-      } finally {
-        await dir.close();
-      }
-    } catch {
-      // Some platforms cannot fsync a folder; the rename is still atomic there.
-    }
+    await writeDurableFile(this.#file(entry.sessionId), JSON.stringify(entry));
   }
 
   /** The entry of `sessionId`, or `null`. */

@@ -7,7 +7,7 @@
  */
 
 import process from "node:process";
-import { SessionError } from "../errors.ts";
+import { errorMessage, SessionError } from "../errors.ts";
 import type { Keychain } from "../keychain.ts";
 
 interface KeyringEntry {
@@ -39,7 +39,7 @@ function loadBinding(): Promise<EntryConstructor> {
 }
 
 function keychainError(action: string, error: unknown): SessionError {
-  const detail = error instanceof Error ? error.message : String(error);
+  const detail = errorMessage(error);
   const hint = /AccessDenied|org\.freedesktop|no result found|ServiceUnknown|NoStorageAccess|PlatformFailure/i
       .test(detail)
     ? " (is a keyring daemon running and unlocked on the session bus?)"

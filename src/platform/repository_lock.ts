@@ -15,7 +15,7 @@
 
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { SessionError } from "../errors.ts";
+import { errorMessage, SessionError } from "../errors.ts";
 import { sleep } from "./git_runner.ts";
 
 /** Options of {@linkcode acquireFileLock}. */
@@ -63,7 +63,7 @@ async function enterQueue(key: string, deadline: number, timeoutMs: number): Pro
 }
 
 function isBusy(error: unknown): boolean {
-  return /locked|busy/i.test(String((error as Error)?.message ?? error));
+  return /locked|busy/i.test(errorMessage(error));
 }
 
 /**

@@ -5,10 +5,11 @@
  * @module
  */
 
-import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { SessionError } from "../errors.ts";
+import { errorMessage, SessionError } from "../errors.ts";
+import { writePrivateFileSync } from "./private_file.ts";
 
 /** The token file's name inside the data directory. */
 export const TOKEN_FILE_NAME = "token";
@@ -68,27 +69,18 @@ export function ensureApiToken(dataDir: string): ApiTokenFile {
   if (existing !== null && !exposed) return { token: existing, path, created: false };
   const token = generateApiToken();
   // Written whole to a private file first, so no reader ever sees a partial or readable token.
-  const temp = `${path}.${process.pid}.${crypto.randomUUID()}.tmp`;
   try {
-    writeFileSync(temp, `${token}\n`, { mode: 0o600, flag: "wx" });
-    if (existing !== null || fileExists(path)) {
-      renameSync(temp, path); // replacing an exposed or broken token
+    // An exposed or broken token is replaced; otherwise of two first starts exactly one token wins.
+    const replace = existing !== null || fileExists(path);
+    if (writePrivateFileSync(path, `${token}\n`, replace ? "replace" : "create")) {
       return { token, path, created: true };
     }
-    try {
-      linkSync(temp, path);
-      return { token, path, created: true };
-    } catch (error) {
-      if ((error as { code?: string }).code !== "EEXIST") throw error;
-      const winner = readToken(path);
-      if (winner !== null) return { token: winner, path, created: false };
-      throw new SessionError("Storage", `the API token file ${path} is unreadable or too short`);
-    }
+    const winner = readToken(path);
+    if (winner !== null) return { token: winner, path, created: false };
+    throw new SessionError("Storage", `the API token file ${path} is unreadable or too short`);
   } catch (error) {
     if (error instanceof SessionError) throw error;
-    throw new SessionError("Storage", `writing the API token failed: ${(error as Error).message}`, { cause: error });
-  } finally {
-    rmSync(temp, { force: true });
+    throw new SessionError("Storage", `writing the API token failed: ${errorMessage(error)}`, { cause: error });
   }
 }
 

@@ -10,7 +10,7 @@
 import { existsSync, realpathSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { isSessionError, SessionError, toStorageError } from "../errors.ts";
+import { errorMessage, isSessionError, SessionError, toStorageError } from "../errors.ts";
 import type { LifecycleEvents } from "../events.ts";
 import { parseId, type SessionId } from "../ids.ts";
 import type {
@@ -89,7 +89,7 @@ export interface WorktreeLifecycleOptions {
 
 function asSessionError(error: unknown, action: string): SessionError {
   if (error instanceof SessionError) return error;
-  return new SessionError("WorktreeCreation", `${action} failed: ${(error as Error)?.message ?? error}`, {
+  return new SessionError("WorktreeCreation", `${action} failed: ${errorMessage(error)}`, {
     cause: error,
   });
 }

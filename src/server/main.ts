@@ -28,6 +28,8 @@ Options:
   --data-dir PATH    where the database, the API token and the worktrees live
                      (default ${defaultDataDir()})
   --socket PATH      listen on a Unix domain socket instead of TCP
+  --debug            answer 500s with the full message (paths, git's output)
+                     instead of a generic one; the log has it either way
   --help             show this help
 
 Every route but GET /v1/health needs "Authorization: Bearer <token>"; the token is in
@@ -54,6 +56,7 @@ export async function main(args: string[]): Promise<void> {
         host: { type: "string" },
         "data-dir": { type: "string" },
         socket: { type: "string" },
+        debug: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -82,6 +85,7 @@ export async function main(args: string[]): Promise<void> {
       hostname: values.host,
       port,
       socket: values.socket,
+      exposeErrorDetails: values.debug === true,
       lifecycle: ({ store, chain, events }) =>
         new WorktreeLifecycle({ store, chain, events, worktreesRoot: join(resolve(dataDir), "worktrees") }),
     });

@@ -73,6 +73,8 @@ export interface ServerOptions {
   env?: Record<string, string | undefined>;
   /** Receives the causes of 500 answers. `console.error` by default. */
   logError?: ErrorLogger;
+  /** Send the full message of 500 answers (paths, git's output) instead of a generic one; for local debugging. */
+  exposeErrorDetails?: boolean;
 }
 
 /** A running server. */
@@ -189,6 +191,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     allowedHosts,
     allowedOrigins: options.allowedOrigins ?? [],
     logError: options.logError,
+    exposeErrorDetails: options.exposeErrorDetails,
     signal: shutdown.signal,
   });
 

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { SessionError } from "../errors.ts";
+import { errorMessage, SessionError } from "../errors.ts";
 
 /** A refusal whose message is already the line to print (it names the cause and the way out). */
 export class StartError extends Error {
@@ -53,8 +53,7 @@ const FILE_REASONS: Record<string, string> = {
 const oneLine = (text: string): string => text.replace(/\s+/g, " ").trim();
 
 function messageOf(error: unknown): string {
-  const message = (error as SystemError | null)?.message;
-  return oneLine(typeof message === "string" && message !== "" ? message : String(error));
+  return oneLine(errorMessage(error) || String(error));
 }
 
 /**
