@@ -193,6 +193,10 @@ export interface SessionFilter {
   repositoryId?: RepositoryId;
   /** Only the sessions with this status. */
   status?: SessionStatus;
+  /** Only the session whose worktree is this folder (compared in lexical normal form); an indexed lookup. */
+  worktreePath?: string;
+  /** Only the sessions on this branch; give `repositoryId` too, for an indexed lookup. */
+  branchName?: string;
   /** At most this many sessions (a whole number from 1); all of them when absent. */
   limit?: number;
   /** Only the sessions after this position. */

@@ -477,15 +477,35 @@ export function checkRepositoryFilter(filter: RepositoryFilter): {
 export function checkSessionFilter(filter: SessionFilter): {
   repositoryId: string | null;
   status: SessionStatus | null;
+  worktreePath: string | null;
+  branchName: string | null;
   limit: number | null;
   after: ListPosition | null;
 } {
-  const record = requireRecord(filter, "session filter", ["repositoryId", "status", "limit", "after"]);
+  const record = requireRecord(filter, "session filter", [
+    "repositoryId",
+    "status",
+    "worktreePath",
+    "branchName",
+    "limit",
+    "after",
+  ]);
   const repositoryId = record.repositoryId === undefined ? null : parseId(record.repositoryId, "repositoryId");
   if (record.status !== undefined && !SESSION_STATUSES.includes(record.status as SessionStatus)) {
     invalid(`status must be one of ${SESSION_STATUSES.join(", ")}`);
   }
-  return { repositoryId, status: (record.status as SessionStatus | undefined) ?? null, ...checkPage(filter) };
+  // In the form the stores keep, so that an equal folder spelt otherwise is found.
+  const worktreePath = record.worktreePath === undefined
+    ? null
+    : requireAbsolutePath(record.worktreePath, "worktreePath");
+  const branchName = record.branchName === undefined ? null : requireText(record.branchName, "branchName");
+  return {
+    repositoryId,
+    status: (record.status as SessionStatus | undefined) ?? null,
+    worktreePath,
+    branchName,
+    ...checkPage(filter),
+  };
 }
 
 /** Orders records as lists return them: by `createdAt`, then by `id`. */

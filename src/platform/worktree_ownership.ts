@@ -23,19 +23,18 @@ export async function refuseTaken(
   claim: { sessionId: SessionId; repositoryId: string; info: RepositoryInfo; path: string; branch: string },
 ): Promise<void> {
   const { sessionId: id, repositoryId, info, path, branch } = claim;
-  const [existing, rows, pending] = await Promise.all([
+  // Three indexed lookups: their cost does not grow with the number of sessions.
+  const [existing, [inFolder], [onBranch], pending] = await Promise.all([
     store.getSession(id),
-    store.listSessions(),
+    store.listSessions({ worktreePath: resolve(path), limit: 1 }),
+    store.listSessions({ repositoryId, branchName: branch, limit: 1 }),
     journal.list(),
   ]).catch((error) => {
     throw toStorageError(error, "checking for existing sessions");
   });
   if (existing !== null) throw new SessionError("Conflict", `a session with id ${id} already exists`);
   const target = resolve(path);
-  const owner = rows.find((row) =>
-    (row.worktreePath !== null && resolve(row.worktreePath) === target) ||
-    (row.repositoryId === repositoryId && row.branchName === branch)
-  );
+  const owner = inFolder ?? onBranch;
   if (owner !== undefined) {
     throw new SessionError(
       "Conflict",

@@ -71,10 +71,12 @@ export class MemoryStore implements SessionStore {
   /** {@inheritDoc SessionReader.listSessions} */
   listSessions(filter: SessionFilter = {}): Promise<Session[]> {
     return settle(() => {
-      const { repositoryId, status, limit, after } = checkSessionFilter(filter);
+      const { repositoryId, status, worktreePath, branchName, limit, after } = checkSessionFilter(filter);
       const matching = [...this.#sessions.values()].filter((session) =>
         (repositoryId === null || session.repositoryId === repositoryId) &&
-        (status === null || session.status === status)
+        (status === null || session.status === status) &&
+        (worktreePath === null || session.worktreePath === worktreePath) &&
+        (branchName === null || session.branchName === branchName)
       );
       return page(matching, limit, after).map((session) => ({ ...session }));
     });

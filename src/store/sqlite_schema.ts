@@ -64,6 +64,11 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX sessions_by_repository;
   CREATE INDEX repositories_by_created ON repositories (created_at, id);
   `,
+  // Who holds a branch of a repository: the ownership check of every worktree open, answered from
+  // an index instead of a scan of every session.
+  `
+  CREATE INDEX sessions_by_branch ON sessions (repository_id, branch_name, created_at, id);
+  `,
 ];
 
 /** The schema version this code writes. */

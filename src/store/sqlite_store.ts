@@ -166,10 +166,12 @@ export class SqliteStore implements SessionStore {
   /** {@inheritDoc SessionReader.listSessions} */
   listSessions(filter: SessionFilter = {}): Promise<Session[]> {
     return this.#run("listing sessions", () => {
-      const { repositoryId, status, limit, after } = checkSessionFilter(filter);
+      const { repositoryId, status, worktreePath, branchName, limit, after } = checkSessionFilter(filter);
       const conditions: [string, SqliteValue][] = [];
       if (repositoryId !== null) conditions.push(["repository_id = ?", repositoryId]);
       if (status !== null) conditions.push(["status = ?", status]);
+      if (worktreePath !== null) conditions.push(["worktree_path = ?", worktreePath]);
+      if (branchName !== null) conditions.push(["branch_name = ?", branchName]);
       const { sql, params } = pageQuery(`SELECT ${SESSION_COLUMNS} FROM sessions`, conditions, limit, after);
       return (this.#statement(sql).all(...params) as Row[]).map(toSession);
     });

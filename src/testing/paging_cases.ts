@@ -162,6 +162,29 @@ const BAD_POSITIONS: readonly unknown[] = [
 /** The list cases, in the order they run. */
 export const PAGING_CASES: readonly StoreCase[] = [
   {
+    name: "finds the session of a worktree folder, and the sessions of a repository's branch",
+    run: async (store) => {
+      const a = await store.createRepository(repositoryInput("a"));
+      const b = await store.createRepository(repositoryInput("b"));
+      const held = await store.createSession(
+        sessionInput(a.id, { isWorktree: true, worktreePath: "/wt/a/one", branchName: "session/one" }),
+      );
+      await store.createSession(
+        sessionInput(b.id, { isWorktree: true, worktreePath: "/wt/b/one", branchName: "session/one" }),
+      );
+      const ids = (sessions: Session[]) => sessions.map((session) => session.id);
+      assert.deepEqual(ids(await store.listSessions({ worktreePath: "/wt/a/one" })), [held.id]);
+      // The folder is compared in the form the store keeps it.
+      assert.deepEqual(ids(await store.listSessions({ worktreePath: "/wt//a/./one/" })), [held.id]);
+      assert.deepEqual(await store.listSessions({ worktreePath: "/wt/a/two" }), []);
+      assert.deepEqual(ids(await store.listSessions({ repositoryId: a.id, branchName: "session/one" })), [held.id]);
+      assert.equal((await store.listSessions({ branchName: "session/one" })).length, 2);
+      assert.deepEqual(await store.listSessions({ repositoryId: a.id, branchName: "session/two" }), []);
+      await rejectsWithKind(store.listSessions({ worktreePath: "relative/path" }), "InvalidInput");
+      await rejectsWithKind(store.listSessions({ branchName: "" }), "InvalidInput");
+    },
+  },
+  {
     name: "pages sessions with limit and after, in (createdAt, id) order",
     run: async (store) => {
       const { sessions } = await seedSessions(store, 13);
