@@ -8,12 +8,17 @@
 import { isAbsolute, resolve } from "node:path";
 import { SessionError } from "../errors.ts";
 import { branchNameProblem } from "../validation.ts";
-import { gitMessage, type GitResult, runGit, runGitChecked } from "./git_runner.ts";
+import { gitMessage, type GitResult, type GitRunOptions, runGit, runGitChecked } from "./git_runner.ts";
 
 /** Where git is and how it runs. */
 export interface GitOptions {
   /** The git executable; `git` on `PATH` by default. */
   gitPath?: string;
+  /**
+   * Milliseconds before a git call is killed and fails with a `WorktreeCreation` error naming the
+   * command; `DEFAULT_GIT_TIMEOUT_MS` (120 s) by default.
+   */
+  timeoutMs?: number;
 }
 
 /** One entry of `git worktree list --porcelain -z`. */
@@ -113,24 +118,27 @@ export function parseWorktreeList(output: string): WorktreeEntry[] {
  * ```
  */
 export class Git {
-  readonly #gitPath: string;
+  readonly #options: GitRunOptions;
 
   /**
    * A git runner; nothing runs until a method is called.
    *
-   * @param options where git is
+   * @param options where git is and how long a call may take
    */
   constructor(options: GitOptions = {}) {
-    this.#gitPath = options.gitPath ?? "git";
+    this.#options = { gitPath: options.gitPath ?? "git", timeoutMs: options.timeoutMs };
   }
 
-  /** Runs git in `cwd`, whatever its exit code. */
+  /**
+   * Runs git in `cwd`, whatever its exit code; hardened like every call (see `runGit`): nothing
+   * from the repository's configuration runs, and the call has a timeout.
+   */
   run(cwd: string, args: string[]): Promise<GitResult> {
-    return runGit(args, { gitPath: this.#gitPath, cwd });
+    return runGit(args, { ...this.#options, cwd });
   }
 
-  #checked(cwd: string, args: string[], action: string): Promise<string> {
-    return runGitChecked(args, action, { gitPath: this.#gitPath, cwd });
+  #checked(cwd: string, args: string[], action: string, env?: Record<string, string>): Promise<string> {
+    return runGitChecked(args, action, { ...this.#options, cwd, env });
   }
 
   /**
