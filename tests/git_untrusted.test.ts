@@ -163,6 +163,8 @@ test("no Git method runs hooks, fsmonitor, filters, included config or signing f
       assert.equal(await g.currentBranch(repo), "main");
       await g.checkBranchName(repo, "session/a");
       assert.equal(await g.branchExists(repo, "session/a"), false);
+      const head = await g.resolveCommit(repo, "HEAD");
+      assert.ok(head !== null);
 
       const a = join(dir.path, "wt", "a");
       await g.addWorktree(info.topLevel, a, "session/a", "main");

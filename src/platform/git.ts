@@ -247,6 +247,32 @@ export class Git {
     await this.#checked(repository, ["worktree", "prune"], "pruning worktrees");
   }
 
+  /**
+   * The commit that `ref` names, as a full object id, or `null` when it names none: any
+   * commit-ish (`main`, `HEAD~1`, a tag, an abbreviated or full id, `origin/main`). The ref is
+   * passed after `--end-of-options`, so a value such as `--output=x` is only ever a name that
+   * does not resolve. Empty text or control characters are `InvalidInput`.
+   */
+  async resolveCommit(repository: string, ref: string): Promise<string | null> {
+    // deno-lint-ignore no-control-regex
+    if (typeof ref !== "string" || ref === "" || /[\u0000-\u001f\u007f]/.test(ref)) {
+      throw new SessionError("InvalidInput", "a ref must be non-empty text without control characters");
+    }
+    const result = await this.run(repository, [
+      "rev-parse",
+      "--verify",
+      "--quiet",
+      "--end-of-options",
+      `${ref}^{commit}`,
+    ]);
+    if (result.code === 0) return result.stdout.trim();
+    // 1 is "does not resolve" (or names no commit); 128 (not a repository) is a failure to report.
+    if (result.code === 1) return null;
+    throw new SessionError("WorktreeCreation", `resolving ${JSON.stringify(ref)} failed: ${gitMessage(result)}`, {
+      cause: new Error(result.stderr),
+    });
+  }
+
   /** The branch's upstream as a full ref, or `null` when it has none. */
   async upstreamOf(repository: string, branch: string): Promise<string | null> {
     refuseOption(branch, "branch");
@@ -272,14 +298,8 @@ export class Git {
     if (result.code !== 0) {
       const existing: string[] = [];
       for (const other of others) {
-        const check = await this.run(repository, [
-          "rev-parse",
-          "--verify",
-          "--quiet",
-          "--end-of-options",
-          `${other}^{commit}`,
-        ]);
-        if (check.code === 0) existing.push(check.stdout.trim());
+        const commit = await this.resolveCommit(repository, other);
+        if (commit !== null) existing.push(commit);
       }
       if (existing.length === 0) return null;
       result = await count(existing);
