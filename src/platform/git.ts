@@ -242,9 +242,15 @@ export class Git {
     return parseWorktreeList(output);
   }
 
-  /** Drops registrations of worktrees whose folder is gone (`git worktree prune`). */
-  async pruneWorktrees(repository: string): Promise<void> {
-    await this.#checked(repository, ["worktree", "prune"], "pruning worktrees");
+  /**
+   * Drops git's record of the one worktree at `path`, whose folder is gone. Unlike
+   * `git worktree prune`, which drops every such record, it leaves the worktrees of others alone
+   * (a user's worktree on an unmounted drive works again when the drive is back). It is a
+   * `git worktree remove` without force, so if the folder came back meanwhile git removes it only
+   * when it holds no uncommitted work, and refuses (`Conflict`) otherwise.
+   */
+  async forgetMissingWorktree(repository: string, path: string): Promise<void> {
+    await this.removeWorktree(repository, path, 0);
   }
 
   /**

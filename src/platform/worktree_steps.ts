@@ -253,8 +253,9 @@ function finish(entry: JournalEntry, actions: StepAction[], failures: unknown[])
  * Finishes a close described by `entry`: removes the worktree (when the session created it;
  * without `force`, git keeps one with uncommitted or untracked work and this throws `Conflict`
  * before anything else is touched), deletes the row, forgets the secret, and deletes the branch
- * when asked and allowed. Returns the deleted row (`null` when it was already gone) and what
- * happened to the folder and the branch.
+ * when asked and allowed. When the folder is already gone, only git's record of this one
+ * worktree is dropped, never another's. Returns the deleted row (`null` when it was already gone)
+ * and what happened to the folder and the branch.
  */
 export async function finishClose(
   context: StepContext,
@@ -273,7 +274,15 @@ export async function finishClose(
         if (!/is not a working tree/.test(messageOf(error))) throw error;
       }
     } else {
-      await git.pruneWorktrees(entry.repositoryPath);
+      const registered = await registeredAt(git, entry.repositoryPath, entry.path);
+      // Dropped only when it is the journaled one (its branch) and not locked: a lock asks for the
+      // record to be kept while its folder is away, as `git worktree prune` would respect too.
+      if (
+        registered !== null && registered.locked === null &&
+        (registered.branch === entry.branch || registered.branch === null)
+      ) {
+        await git.forgetMissingWorktree(entry.repositoryPath, registered.path);
+      }
     }
   }
   await hook("close:worktree");
