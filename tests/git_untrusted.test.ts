@@ -173,6 +173,8 @@ test("no Git method runs hooks, fsmonitor, filters, included config or signing f
       await g.addWorktree(repo, a, "session/a", null); // an existing branch
       writeFileSync(join(a, "a.txt"), "changed\n");
       writeFileSync(join(a, "new.txt"), "new\n");
+      const ref = await g.snapshotWorktree(a, "0d1c2b3a-0000-4000-8000-000000000001");
+      assert.equal(ref, "refs/session-snapshots/0d1c2b3a-0000-4000-8000-000000000001");
       await assert.rejects(g.removeWorktree(repo, a), (e) => e instanceof SessionError && e.kind === "Conflict");
       await g.removeWorktree(repo, a, 1);
 
@@ -218,6 +220,10 @@ test("WorktreeLifecycle open, close (plain and forced) and reconcile run nothing
     ]);
     await f.lifecycle.close(lost.id, { deleteBranch: true });
     assert.deepEqual(hostile.ran(), []);
+    assert.equal(
+      (await new Git().run(f.repositoryPath, ["show-ref", "--verify", `refs/session-snapshots/${forced.id}`])).code,
+      0,
+    );
   } finally {
     f.cleanup();
   }
@@ -279,6 +285,7 @@ test("hooks and an fsmonitor that would sleep do not run, so they cannot hold a 
     await g.addWorktree(repo, wt, "session/sleepy", "main");
     writeFileSync(join(wt, "x.txt"), "x\n");
     assert.equal((await g.run(wt, ["status", "--porcelain"])).stdout, "?? x.txt\n");
+    await g.snapshotWorktree(wt, "sleepy");
     await g.removeWorktree(repo, wt, 1);
     await g.deleteBranch(repo, "session/sleepy");
     assert.deepEqual(hostile.ran(), []);

@@ -39,7 +39,14 @@ export {
   isTransientLockError,
   runGit,
 } from "./git_runner.ts";
-export { Git, type GitOptions, parseWorktreeList, type RepositoryInfo, type WorktreeEntry } from "./git.ts";
+export {
+  Git,
+  type GitOptions,
+  parseWorktreeList,
+  type RepositoryInfo,
+  SNAPSHOT_REF_PREFIX,
+  type WorktreeEntry,
+} from "./git.ts";
 export {
   acquireFileLock,
   type LockOptions,

@@ -252,20 +252,27 @@ function finish(entry: JournalEntry, actions: StepAction[], failures: unknown[])
 /**
  * Finishes a close described by `entry`: removes the worktree (when the session created it;
  * without `force`, git keeps one with uncommitted or untracked work and this throws `Conflict`
- * before anything else is touched), deletes the row, forgets the secret, and deletes the branch
- * when asked and allowed. When the folder is already gone, only git's record of this one
- * worktree is dropped, never another's. Returns the deleted row (`null` when it was already gone)
- * and what happened to the folder and the branch.
+ * before anything else is touched; with `force`, its work is first saved as a snapshot commit
+ * under `refs/session-snapshots/<session id>`, and a failure to save stops the close), deletes
+ * the row, forgets the secret, and deletes the branch when asked and allowed. When the folder is
+ * already gone, only git's record of this one worktree is dropped, never another's. Returns the
+ * deleted row (`null` when it was already gone), what happened to the folder and the branch, and
+ * the snapshot's ref (`null` when none was made).
  */
 export async function finishClose(
   context: StepContext,
   entry: JournalEntry,
   hook: (step: string) => Promise<void> = () => Promise.resolve(),
-): Promise<{ session: Session | null; worktreeRemoved: boolean; branch: BranchOutcome }> {
+): Promise<{ session: Session | null; worktreeRemoved: boolean; branch: BranchOutcome; snapshotRef: string | null }> {
   const { store, git, events } = context;
   let worktreeRemoved = false;
+  let snapshotRef: string | null = null;
   if (entry.createdWorktree) {
     if (existsSync(entry.path)) {
+      if (entry.force && await registeredAt(git, entry.repositoryPath, entry.path) !== null) {
+        // Only a folder git lists as this repository's worktree: anything else is not removed below either.
+        snapshotRef = await git.snapshotWorktree(entry.path, entry.sessionId);
+      }
       try {
         await git.removeWorktree(entry.repositoryPath, entry.path, entry.force ? 1 : 0);
         worktreeRemoved = true;
@@ -304,5 +311,5 @@ export async function finishClose(
       : { deleted: false, keptReason: `${entry.branch} was not created by this session` };
     await hook("close:branch");
   }
-  return { session, worktreeRemoved, branch };
+  return { session, worktreeRemoved, branch, snapshotRef };
 }
