@@ -1,8 +1,8 @@
 // The git layer on real repositories: worktree listing (locked, prunable), lock-error
-// classification, branch-name checks, and default names.
+// classification, branch-name checks, commit-ish resolution, and default names.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { SessionError } from "../mod.ts";
 import {
@@ -12,7 +12,7 @@ import {
   isTransientLockError,
   parseWorktreeList,
 } from "../src/platform/mod.ts";
-import { git, makeRepository } from "./git_fixtures.ts";
+import { commitFile, git, makeRepository } from "./git_fixtures.ts";
 import { tempDir } from "./helpers.ts";
 
 test("listWorktrees parses porcelain -z output, including locked and prunable entries", async () => {
@@ -38,8 +38,9 @@ test("listWorktrees parses porcelain -z output, including locked and prunable en
     const goneEntry = entries.find((entry) => entry.path === gone)!;
     assert.equal(goneEntry.detached, true);
     assert.match(goneEntry.prunable ?? "", /gitdir file points to non-existent location/);
-    await new Git().pruneWorktrees(repo);
-    assert.equal((await new Git().listWorktrees(repo)).length, 2);
+    // Only the one record is dropped; the locked worktree stays listed.
+    await new Git().forgetMissingWorktree(repo, gone);
+    assert.deepEqual((await new Git().listWorktrees(repo)).map((entry) => entry.path), [repo, locked]);
   } finally {
     dir.remove();
   }
@@ -104,4 +105,58 @@ test("default names are valid worktree names and branch names", () => {
   assert.equal(branchForWorktreeName("session/", "my wörk tree"), "session/my-wörk-tree");
   assert.equal(branchForWorktreeName("session/", "x.lock"), "session/x-lock");
   assert.equal(branchForWorktreeName("session/", "a~b^c"), "session/a-b-c");
+});
+
+test("resolveCommit accepts every commit-ish and answers null for anything else, options included", async () => {
+  const dir = tempDir();
+  try {
+    const repo = join(dir.path, "repo");
+    makeRepository(repo);
+    const first = git(repo, "rev-parse", "HEAD");
+    const second = commitFile(repo, "two.txt");
+    git(repo, "tag", "-a", "-m", "v1", "v1", first);
+    git(repo, "tag", "light", second);
+    git(repo, "branch", "feature", first);
+    const g = new Git();
+    const cases: Array<[string, string]> = [
+      ["HEAD", second],
+      ["HEAD~1", first],
+      ["main", second],
+      ["refs/heads/feature", first],
+      ["feature", first],
+      ["v1", first], // an annotated tag is peeled to its commit
+      ["light", second],
+      [first, first],
+      [first.slice(0, 10), first],
+      [`${second}^`, first],
+    ];
+    for (const [ref, expected] of cases) assert.equal(await g.resolveCommit(repo, ref), expected, ref);
+    const tree = git(repo, "rev-parse", "HEAD^{tree}");
+    const output = join(dir.path, "written");
+    for (
+      const ref of [
+        "nope",
+        "HEAD~5",
+        tree,
+        "HEAD:README.md",
+        "--output=" + output,
+        "-h",
+        "--all",
+        "main..feature",
+        " main",
+      ]
+    ) {
+      assert.equal(await g.resolveCommit(repo, ref), null, ref);
+    }
+    assert.equal(existsSync(output), false);
+    for (const ref of ["", "a\nb", "x\u0000"]) {
+      await assert.rejects(g.resolveCommit(repo, ref), (e) => e instanceof SessionError && e.kind === "InvalidInput");
+    }
+    await assert.rejects(
+      g.resolveCommit(dir.path, "HEAD"),
+      (e) => e instanceof SessionError && e.kind === "WorktreeCreation",
+    );
+  } finally {
+    dir.remove();
+  }
 });

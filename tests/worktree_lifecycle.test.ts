@@ -471,3 +471,37 @@ test("a ref lock held by another process is waited for, never deleted; one that 
     f.cleanup();
   }
 });
+
+test("baseRef takes every commit-ish git accepts, and one that names no commit is refused before anything is made", async () => {
+  const f = await worktreeFixture();
+  try {
+    const first = git(f.repositoryPath, "rev-parse", "HEAD");
+    commitFile(f.repositoryPath, "second.txt");
+    git(f.repositoryPath, "tag", "v1", first);
+    for (
+      const [name, baseRef] of [["parent", "HEAD~1"], ["tag", "v1"], ["sha", first], ["short", first.slice(0, 10)]]
+    ) {
+      const session = await f.lifecycle.open({
+        repositoryId: f.repository.id,
+        title: name,
+        worktreeName: name,
+        isWorktree: true,
+        baseRef,
+      });
+      assert.equal(git(session.worktreePath!, "rev-parse", "HEAD"), first, baseRef);
+      // A ref name is recorded as given; `HEAD~1` as the commit it named then.
+      assert.equal(session.baseBranch, baseRef === "HEAD~1" ? first : baseRef);
+      await f.lifecycle.close(session.id, { deleteBranch: true });
+    }
+    for (const baseRef of ["no-such-branch", "HEAD~99", "--output=/tmp/x", "main..HEAD"]) {
+      await assert.rejects(
+        f.lifecycle.open({ repositoryId: f.repository.id, title: "t", worktreeName: "bad", isWorktree: true, baseRef }),
+        kind("InvalidInput"),
+        baseRef,
+      );
+    }
+    await assertNothingLeft(f);
+  } finally {
+    f.cleanup();
+  }
+});

@@ -5,16 +5,35 @@
  * @module
  */
 
-import { isAbsolute, resolve } from "node:path";
+import { copyFile, mkdtemp, realpath, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
 import { SessionError } from "../errors.ts";
 import { branchNameProblem } from "../validation.ts";
-import { gitMessage, type GitResult, runGit, runGitChecked } from "./git_runner.ts";
+import { gitMessage, type GitResult, type GitRunOptions, runGit, runGitChecked } from "./git_runner.ts";
 
 /** Where git is and how it runs. */
 export interface GitOptions {
   /** The git executable; `git` on `PATH` by default. */
   gitPath?: string;
+  /**
+   * Milliseconds before a git call is killed and fails with a `WorktreeCreation` error naming the
+   * command; `DEFAULT_GIT_TIMEOUT_MS` (120 s) by default.
+   */
+  timeoutMs?: number;
 }
+
+/** The namespace of the refs that keep a worktree's work saved by {@linkcode Git.snapshotWorktree}. */
+export const SNAPSHOT_REF_PREFIX = "refs/session-snapshots/";
+
+// Who made a snapshot commit. Fixed, so that a repository or machine without a configured
+// identity cannot make the snapshot (and with it the forced close) fail.
+const SNAPSHOT_IDENTITY = {
+  GIT_AUTHOR_NAME: "session-lifecycle-orchestrator",
+  GIT_AUTHOR_EMAIL: "session-lifecycle-orchestrator@localhost",
+  GIT_COMMITTER_NAME: "session-lifecycle-orchestrator",
+  GIT_COMMITTER_EMAIL: "session-lifecycle-orchestrator@localhost",
+};
 
 /** One entry of `git worktree list --porcelain -z`. */
 export interface WorktreeEntry {
@@ -113,24 +132,27 @@ export function parseWorktreeList(output: string): WorktreeEntry[] {
  * ```
  */
 export class Git {
-  readonly #gitPath: string;
+  readonly #options: GitRunOptions;
 
   /**
    * A git runner; nothing runs until a method is called.
    *
-   * @param options where git is
+   * @param options where git is and how long a call may take
    */
   constructor(options: GitOptions = {}) {
-    this.#gitPath = options.gitPath ?? "git";
+    this.#options = { gitPath: options.gitPath ?? "git", timeoutMs: options.timeoutMs };
   }
 
-  /** Runs git in `cwd`, whatever its exit code. */
+  /**
+   * Runs git in `cwd`, whatever its exit code; hardened like every call (see `runGit`): nothing
+   * from the repository's configuration runs, and the call has a timeout.
+   */
   run(cwd: string, args: string[]): Promise<GitResult> {
-    return runGit(args, { gitPath: this.#gitPath, cwd });
+    return runGit(args, { ...this.#options, cwd });
   }
 
-  #checked(cwd: string, args: string[], action: string): Promise<string> {
-    return runGitChecked(args, action, { gitPath: this.#gitPath, cwd });
+  #checked(cwd: string, args: string[], action: string, env?: Record<string, string>): Promise<string> {
+    return runGitChecked(args, action, { ...this.#options, cwd, env });
   }
 
   /**
@@ -251,9 +273,94 @@ export class Git {
     return parseWorktreeList(output);
   }
 
-  /** Drops registrations of worktrees whose folder is gone (`git worktree prune`). */
-  async pruneWorktrees(repository: string): Promise<void> {
-    await this.#checked(repository, ["worktree", "prune"], "pruning worktrees");
+  /**
+   * Drops git's record of the one worktree at `path`, whose folder is gone. Unlike
+   * `git worktree prune`, which drops every such record, it leaves the worktrees of others alone
+   * (a user's worktree on an unmounted drive works again when the drive is back). It is a
+   * `git worktree remove` without force, so if the folder came back meanwhile git removes it only
+   * when it holds no uncommitted work, and refuses (`Conflict`) otherwise.
+   */
+  async forgetMissingWorktree(repository: string, path: string): Promise<void> {
+    await this.removeWorktree(repository, path, 0);
+  }
+
+  /**
+   * The commit that `ref` names, as a full object id, or `null` when it names none: any
+   * commit-ish (`main`, `HEAD~1`, a tag, an abbreviated or full id, `origin/main`). The ref is
+   * passed after `--end-of-options`, so a value such as `--output=x` is only ever a name that
+   * does not resolve. Empty text or control characters are `InvalidInput`.
+   */
+  async resolveCommit(repository: string, ref: string): Promise<string | null> {
+    // deno-lint-ignore no-control-regex
+    if (typeof ref !== "string" || ref === "" || /[\u0000-\u001f\u007f]/.test(ref)) {
+      throw new SessionError("InvalidInput", "a ref must be non-empty text without control characters");
+    }
+    const result = await this.run(repository, [
+      "rev-parse",
+      "--verify",
+      "--quiet",
+      "--end-of-options",
+      `${ref}^{commit}`,
+    ]);
+    if (result.code === 0) return result.stdout.trim();
+    // 1 is "does not resolve" (or names no commit); 128 (not a repository) is a failure to report.
+    if (result.code === 1) return null;
+    throw new SessionError("WorktreeCreation", `resolving ${JSON.stringify(ref)} failed: ${gitMessage(result)}`, {
+      cause: new Error(result.stderr),
+    });
+  }
+
+  /**
+   * Saves everything in the worktree at `worktree` (changes to tracked files, staged changes and
+   * untracked files; ignored files are left out, as `.gitignore` says) as a commit whose parent is
+   * the worktree's HEAD, under `refs/session-snapshots/<sessionId>` (replacing an earlier snapshot
+   * of that session), and returns that ref. The worktree's files, index and branch are not
+   * touched: the work is staged in a copy of its index. No hook runs and the commit is not signed.
+   * Used before a forced removal, so that removing never loses work; the snapshot also keeps the
+   * branch's commits reachable if the branch is then deleted.
+   *
+   * To restore: `git worktree add --detach <folder> refs/session-snapshots/<id>` (or a checkout of it)
+   * gives the files back; `git reset --soft HEAD~1` there turns the snapshot back into changes on
+   * top of the original commit. To list and drop snapshots:
+   * `git for-each-ref refs/session-snapshots/` and `git update-ref -d refs/session-snapshots/<id>`.
+   */
+  async snapshotWorktree(worktree: string, sessionId: string): Promise<string> {
+    if (typeof sessionId !== "string" || !/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(sessionId)) {
+      throw new SessionError("InvalidInput", `session id ${JSON.stringify(sessionId)} cannot name a snapshot ref`);
+    }
+    const where = await this.run(worktree, ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-dir"]);
+    const [top, gitDir] = where.stdout.split("\n");
+    // A folder inside some other checkout (or none) must not be snapshotted as if it were the worktree.
+    if (
+      where.code !== 0 || !gitDir || await realpath(top).catch(() => top) !== await realpath(worktree).catch(() => "")
+    ) {
+      throw new SessionError("InvalidInput", `${worktree} is not the top folder of a git worktree`, {
+        cause: new Error(where.stderr),
+      });
+    }
+    const headResult = await this.run(worktree, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]);
+    const head = headResult.code === 0 ? headResult.stdout.trim() : null; // null: no commit yet
+    const temp = await mkdtemp(join(tmpdir(), "slo-snapshot-"));
+    try {
+      const env = { ...SNAPSHOT_IDENTITY, GIT_INDEX_FILE: join(temp, "index") };
+      // Starting from a copy of the index keeps what is staged and lets git skip unchanged files.
+      await copyFile(join(gitDir, "index"), env.GIT_INDEX_FILE).catch((error) => {
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      });
+      const action = `saving the work of ${worktree}`;
+      await this.#checked(worktree, ["add", "--all"], action, env);
+      const tree = (await this.#checked(worktree, ["write-tree"], action, env)).trim();
+      const message = `Snapshot of session ${sessionId} before a forced close\n\nWorktree: ${worktree}\n`;
+      const parent = head === null ? [] : ["-p", head];
+      const commit =
+        (await this.#checked(worktree, ["commit-tree", "--no-gpg-sign", ...parent, "-m", message, tree], action, env))
+          .trim();
+      const ref = `${SNAPSHOT_REF_PREFIX}${sessionId}`;
+      await this.#checked(worktree, ["update-ref", "-m", "snapshot before a forced close", ref, commit], action);
+      return ref;
+    } finally {
+      await rm(temp, { recursive: true, force: true });
+    }
   }
 
   /** The branch's upstream as a full ref, or `null` when it has none. */
@@ -281,14 +388,8 @@ export class Git {
     if (result.code !== 0) {
       const existing: string[] = [];
       for (const other of others) {
-        const check = await this.run(repository, [
-          "rev-parse",
-          "--verify",
-          "--quiet",
-          "--end-of-options",
-          `${other}^{commit}`,
-        ]);
-        if (check.code === 0) existing.push(check.stdout.trim());
+        const commit = await this.resolveCommit(repository, other);
+        if (commit !== null) existing.push(commit);
       }
       if (existing.length === 0) return null;
       result = await count(existing);

@@ -1,12 +1,16 @@
 /**
- * Runs git: argument arrays (never a shell), a fixed locale for parsing, no prompts, and bounded
- * retries when another process holds one of git's lock files.
+ * Runs git: argument arrays (never a shell), a fixed locale for parsing, no prompts, nothing
+ * run from the repository's configuration, a timeout on every call, and bounded retries when
+ * another process holds one of git's lock files.
  *
  * @module
  */
 
-import { execFile } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { Buffer } from "node:buffer";
+import { readdirSync, readFileSync } from "node:fs";
 import { SessionError } from "../errors.ts";
+import { commandOverrides, commandReach, HARDENING_CONFIG, HARDENING_ENV } from "./git_guard.ts";
 
 /** What a finished git command printed. */
 export interface GitResult {
@@ -18,6 +22,9 @@ export interface GitResult {
   stderr: string;
 }
 
+/** How long a git call may run before it is killed, unless {@linkcode GitRunOptions.timeoutMs} says otherwise: 120 s. */
+export const DEFAULT_GIT_TIMEOUT_MS = 120_000;
+
 /** How to run git. */
 export interface GitRunOptions {
   /** The git executable; `git` (found on `PATH`) by default. */
@@ -26,6 +33,13 @@ export interface GitRunOptions {
   cwd?: string;
   /** Retries of a transient lock error before giving up; 8 by default. */
   lockRetries?: number;
+  /**
+   * Milliseconds before git (and what it started) is killed and the call fails with a
+   * `WorktreeCreation` error naming the command; {@linkcode DEFAULT_GIT_TIMEOUT_MS} by default.
+   */
+  timeoutMs?: number;
+  /** Extra environment variables for this call, such as `GIT_INDEX_FILE` for a temporary index. */
+  env?: Record<string, string>;
 }
 
 // Variables that would make git ignore `-C` and act on another repository, for example when the
@@ -40,15 +54,24 @@ const REPOSITORY_VARIABLES = [
   "GIT_PREFIX",
 ];
 
-function gitEnvironment(): Record<string, string> {
+function gitEnvironment(extra: Record<string, string> | undefined, overrides: Array<[string, string]>) {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !REPOSITORY_VARIABLES.includes(key)) env[key] = value;
   }
-  // Messages are parsed, so they must not be translated; and nothing may wait for a password.
+  // Messages are parsed, so they must not be translated.
   env.LC_ALL = "C";
   env.LANGUAGE = "C";
-  env.GIT_TERMINAL_PROMPT = "0";
+  Object.assign(env, HARDENING_ENV, extra);
+  if (overrides.length > 0) {
+    // Appended after any the caller's environment already sets, so that ours are read last.
+    const first = Number.parseInt(env.GIT_CONFIG_COUNT ?? "0", 10) || 0;
+    overrides.forEach(([key, value], i) => {
+      env[`GIT_CONFIG_KEY_${first + i}`] = key;
+      env[`GIT_CONFIG_VALUE_${first + i}`] = value;
+    });
+    env.GIT_CONFIG_COUNT = String(first + overrides.length);
+  }
   return env;
 }
 
@@ -78,38 +101,203 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function execOnce(gitPath: string, args: string[]): Promise<GitResult> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      gitPath,
-      args,
-      { env: gitEnvironment(), maxBuffer: 64 * 1024 * 1024, encoding: "utf8" },
-      (error, stdout, stderr) => {
-        if (error && typeof (error as NodeJS.ErrnoException).code === "string") {
-          // The executable itself could not be started: not a git failure but a missing git.
-          const code = (error as NodeJS.ErrnoException).code;
-          reject(
-            new SessionError(
-              "WorktreeCreation",
-              code === "ENOENT"
-                ? `git was not found (looked for ${JSON.stringify(gitPath)}); install git or set gitPath`
-                : `git could not be started (${code}): ${error.message}`,
-              { cause: error },
-            ),
-          );
-          return;
-        }
-        const exit = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-        resolve({ code: exit, stdout: String(stdout), stderr: String(stderr) });
-      },
+/** `git <args>` for messages, with arguments that need it quoted. */
+export function describeGitCommand(args: readonly string[]): string {
+  return ["git", ...args.map((arg) => /^[\w@%+=:,./^~{}-]+$/.test(arg) ? arg : JSON.stringify(arg))].join(" ");
+}
+
+function formatDuration(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+const MAX_OUTPUT = 64 * 1024 * 1024;
+// setTimeout fires at once for a longer delay (it is a 32-bit count of milliseconds).
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+// Every process's parent, to find what a git process started: from /proc on Linux, else from `ps`.
+async function parents(): Promise<Map<number, number>> {
+  const table = new Map<number, number>();
+  try {
+    for (const name of readdirSync("/proc")) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+        // The name in parentheses may hold spaces: the fields after it are "state ppid ...".
+        table.set(Number(name), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+      } catch {
+        // Gone since it was listed.
+      }
+    }
+    return table;
+  } catch {
+    const output = await new Promise<string>((resolve) =>
+      execFile("ps", ["-A", "-o", "pid=,ppid="], (_error, stdout) => resolve(String(stdout ?? "")))
     );
-  });
+    for (const line of output.split("\n")) {
+      const [pid, ppid] = line.trim().split(/\s+/).map(Number);
+      if (pid > 0) table.set(pid, ppid);
+    }
+    return table;
+  }
+}
+
+function signal(pid: number, name: "SIGSTOP" | "SIGKILL"): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // Already gone.
+  }
 }
 
 /**
- * Runs `git [-C cwd] ...args` and returns what it printed, whatever its exit code. Lock errors
- * from a concurrent git process are retried with exponential backoff and jitter (bounded); git
- * missing is a `WorktreeCreation` error.
+ * Kills `child` and every process it started. The tree is frozen first (SIGSTOP), so that nothing
+ * in it starts more processes or loses its parent while it is looked up. Found only when needed,
+ * rather than by giving git a process group of its own, which makes every spawn slower in Deno.
+ * On Windows only git itself is killed.
+ */
+async function killTree(child: ChildProcess): Promise<void> {
+  const pid = child.pid;
+  if (pid === undefined || process.platform === "win32") {
+    child.kill("SIGKILL");
+    return;
+  }
+  const tree = new Set([pid]);
+  for (let round = 0; round < 4; round++) {
+    for (const member of tree) signal(member, "SIGSTOP");
+    const table = await parents();
+    const size = tree.size;
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const [member, parent] of table) {
+        if (tree.has(parent) && !tree.has(member)) {
+          tree.add(member);
+          grew = true;
+        }
+      }
+    }
+    if (tree.size === size) break;
+  }
+  for (const member of tree) signal(member, "SIGKILL");
+}
+
+// Configured hooks (`hook.<name>.command`) exist from git 2.54 on. Before, a command that only
+// writes refs or an index runs no hook that `core.hooksPath` does not already switch off, so it
+// needs no configuration scan. Known per git executable; unknown counts as "has them".
+const configuredHooks = new Map<string, Promise<boolean>>();
+
+function hasConfiguredHooks(run: Invocation): Promise<boolean> {
+  let known = configuredHooks.get(run.gitPath);
+  if (known === undefined) {
+    known = execOnce({ ...run, cwd: undefined }, ["--version"], []).then((result) => {
+      const version = /git version (\d+)\.(\d+)/.exec(result.stdout);
+      return version === null || Number(version[1]) > 2 || (Number(version[1]) === 2 && Number(version[2]) >= 54);
+    }, () => {
+      configuredHooks.delete(run.gitPath);
+      return true;
+    });
+    configuredHooks.set(run.gitPath, known);
+  }
+  return known;
+}
+
+interface Invocation {
+  gitPath: string;
+  cwd: string | undefined;
+  timeoutMs: number;
+  env: Record<string, string> | undefined;
+}
+
+function execOnce(run: Invocation, args: string[], overrides: Array<[string, string]>): Promise<GitResult> {
+  const argv = [
+    "--no-pager",
+    ...HARDENING_CONFIG.flatMap((setting) => ["-c", setting]),
+    ...(run.cwd === undefined ? [] : ["-C", run.cwd]),
+    ...args,
+  ];
+  return new Promise((resolve, reject) => {
+    let child: ChildProcess;
+    try {
+      child = spawn(run.gitPath, argv, {
+        env: gitEnvironment(run.env, overrides),
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+    } catch (error) {
+      reject(notStarted(run.gitPath, error));
+      return;
+    }
+    const stdout: Uint8Array[] = [];
+    const stderr: Uint8Array[] = [];
+    let size = 0;
+    let settled = false;
+    let exitCode: number | null = null;
+    const finish = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      outcome();
+    };
+    const result = (code: number): GitResult => ({
+      code,
+      stdout: Buffer.concat(stdout).toString("utf8"),
+      stderr: Buffer.concat(stderr).toString("utf8"),
+    });
+    const kill = () => killTree(child).catch(() => {});
+    const collect = (into: Uint8Array[]) => (chunk: Uint8Array) => {
+      size += chunk.length;
+      if (size > MAX_OUTPUT) {
+        kill();
+        finish(() =>
+          reject(new SessionError("WorktreeCreation", `${describeGitCommand(args)} printed more than 64 MiB`))
+        );
+        return;
+      }
+      into.push(chunk);
+    };
+    child.stdout!.on("data", collect(stdout));
+    child.stderr!.on("data", collect(stderr));
+    const timer = setTimeout(() => {
+      // Settled before the kill, so that the exit the kill causes is not taken for git's answer.
+      const exited = exitCode;
+      const where = run.cwd === undefined ? "" : ` in ${run.cwd}`;
+      finish(() =>
+        // Git itself may have exited while something it started kept the output open: its answer stands.
+        exited !== null ? resolve(result(exited)) : reject(
+          new SessionError(
+            "WorktreeCreation",
+            `${describeGitCommand(args)} timed out after ${formatDuration(run.timeoutMs)}${where}; it was killed`,
+          ),
+        )
+      );
+      kill();
+    }, Math.min(run.timeoutMs, MAX_TIMER_MS));
+    child.on("error", (error) => finish(() => reject(notStarted(run.gitPath, error))));
+    child.on("exit", (code) => {
+      exitCode = code ?? 128;
+    });
+    child.on("close", (code) => finish(() => resolve(result(code ?? exitCode ?? 128))));
+  });
+}
+
+// The executable itself could not be started: not a git failure but a missing git.
+function notStarted(gitPath: string, error: unknown): SessionError {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  return new SessionError(
+    "WorktreeCreation",
+    code === "ENOENT"
+      ? `git was not found (looked for ${JSON.stringify(gitPath)}); install git or set gitPath`
+      : `git could not be started (${code}): ${(error as Error)?.message ?? error}`,
+    { cause: error },
+  );
+}
+
+/**
+ * Runs `git [-C cwd] ...args` and returns what it printed, whatever its exit code. Every call
+ * carries the settings that keep the repository's configuration from running code (see
+ * `git_guard.ts`); a call that may run a hook or a filter first reads which ones the repository
+ * configures and switches each off. Lock errors from a concurrent git process are retried with
+ * exponential backoff and jitter (bounded). Git missing, or a call running longer than
+ * `timeoutMs` (then git and what it started are killed), is a `WorktreeCreation` error naming
+ * the command.
  *
  * @example
  * ```ts
@@ -120,11 +308,24 @@ function execOnce(gitPath: string, args: string[]): Promise<GitResult> {
  * ```
  */
 export async function runGit(args: string[], options: GitRunOptions = {}): Promise<GitResult> {
-  const gitPath = options.gitPath ?? "git";
-  const fullArgs = options.cwd === undefined ? args : ["-C", options.cwd, ...args];
+  const run: Invocation = {
+    gitPath: options.gitPath ?? "git",
+    cwd: options.cwd,
+    timeoutMs: options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS,
+    env: options.env,
+  };
+  if (!Number.isFinite(run.timeoutMs) || run.timeoutMs <= 0) {
+    throw new SessionError("InvalidInput", "the git timeout must be a positive number of milliseconds");
+  }
+  const reach = commandReach(args);
+  const scan = reach === "filters" || (reach === "hooks" && await hasConfiguredHooks(run));
+  const overrides = !scan
+    ? []
+    : await commandOverrides(run.cwd ?? process.cwd(), (scanArgs, config) =>
+      execOnce(run, [...config.flatMap((setting) => ["-c", setting]), ...scanArgs], []));
   const retries = options.lockRetries ?? 8;
   for (let attempt = 0;; attempt++) {
-    const result = await execOnce(gitPath, fullArgs);
+    const result = await execOnce(run, args, overrides);
     if (result.code === 0 || attempt >= retries || !isTransientLockError(result.stderr)) return result;
     const backoff = Math.min(500, 25 * 2 ** attempt);
     await sleep(backoff / 2 + Math.random() * backoff);

@@ -35,8 +35,22 @@ export {
 } from "./database_key.ts";
 export { APP_DIR_NAME, type DataDirContext, defaultDataDir } from "./data_dir.ts";
 export { type ApiTokenFile, ensureApiToken, generateApiToken, TOKEN_FILE_NAME } from "./token_file.ts";
-export { type GitResult, type GitRunOptions, isTransientLockError, runGit } from "./git_runner.ts";
-export { Git, type GitOptions, parseWorktreeList, type RepositoryInfo, type WorktreeEntry } from "./git.ts";
+export {
+  DEFAULT_GIT_TIMEOUT_MS,
+  describeGitCommand,
+  type GitResult,
+  type GitRunOptions,
+  isTransientLockError,
+  runGit,
+} from "./git_runner.ts";
+export {
+  Git,
+  type GitOptions,
+  parseWorktreeList,
+  type RepositoryInfo,
+  SNAPSHOT_REF_PREFIX,
+  type WorktreeEntry,
+} from "./git.ts";
 export {
   acquireFileLock,
   type LockOptions,

@@ -27,7 +27,7 @@ import { SessionOrchestrator } from "../orchestrator.ts";
 import type { SessionSecretChain } from "../secret_chain.ts";
 import type { SessionStore } from "../store/store.ts";
 import type { Repository, Session } from "../types.ts";
-import { invalid, nowIso } from "../validation.ts";
+import { branchNameProblem, invalid, nowIso } from "../validation.ts";
 import { defaultDataDir } from "./data_dir.ts";
 import { Git, type RepositoryInfo } from "./git.ts";
 import { Journal, type JournalEntry } from "./journal.ts";
@@ -73,6 +73,8 @@ export interface WorktreeLifecycleOptions {
   branchPrefix?: string;
   /** The git executable; `git` on `PATH` by default. */
   gitPath?: string;
+  /** How long one git call may run before it is killed and the operation fails; 120 s by default. */
+  gitTimeoutMs?: number;
   /** How long to wait for another process's lock on a repository; 120 s by default. */
   lockTimeoutMs?: number;
   /**
@@ -161,7 +163,7 @@ export class WorktreeLifecycle implements SessionLifecycle {
     if (this.#prefix !== "" && branchForWorktreeName(this.#prefix, "x") !== `${this.#prefix}x`) {
       invalid(`branchPrefix ${JSON.stringify(this.#prefix)} would not make valid branch names`);
     }
-    this.#git = new Git({ gitPath: options.gitPath });
+    this.#git = new Git({ gitPath: options.gitPath, timeoutMs: options.gitTimeoutMs });
     this.#journal = new Journal(join(this.#root, ".journal"));
     this.#lockTimeoutMs = options.lockTimeoutMs;
     this.#onStep = options.onStep;
@@ -242,12 +244,20 @@ export class WorktreeLifecycle implements SessionLifecycle {
     if (isInside(realLocation(path), realLocation(info.topLevel))) {
       invalid(`the worktree ${path} would be inside the checkout ${info.topLevel}; choose another worktreesRoot`);
     }
-    // Both are read-only git calls: run side by side.
-    const [base] = await Promise.all([
+    // Read-only git calls: run side by side, before anything is made.
+    const [base, , baseCommit] = await Promise.all([
       useExistingBranch ? null : plan.baseRef ?? repository.defaultBranch ??
         this.#git.currentBranch(info.topLevel).then((b) => b ?? "HEAD"),
       this.#git.checkBranchName(info.topLevel, branch),
+      // Any commit-ish git accepts (a branch, a tag, `HEAD~1`, a SHA), checked before the worktree exists.
+      plan.baseRef === null ? null : this.#git.resolveCommit(info.topLevel, plan.baseRef),
     ]);
+    if (plan.baseRef !== null && baseCommit === null) {
+      invalid(`baseRef ${JSON.stringify(plan.baseRef)} does not name a commit in ${repository.name}`);
+    }
+    // What the session records as its base (for the merged check when its branch is deleted): the
+    // ref as given when it reads as a ref name, else the commit it named (`HEAD~1` moves on).
+    const recordedBase = baseCommit !== null && base !== null && branchNameProblem(base) !== null ? baseCommit : base;
     return await this.#lock(info, async () => {
       // Under the lock nothing of this repository changes meanwhile, so these checks hold until the journal is written.
       const [, exists] = await Promise.all([
@@ -266,7 +276,7 @@ export class WorktreeLifecycle implements SessionLifecycle {
         branch,
         createdBranch: !useExistingBranch,
         createdWorktree: true,
-        baseRef: base,
+        baseRef: recordedBase,
         force: false,
         deleteBranch: false,
         session: null,
@@ -289,7 +299,7 @@ export class WorktreeLifecycle implements SessionLifecycle {
         folderMade = true;
         await this.#git.addWorktree(info.topLevel, path, branch, base);
         await this.#step("open:worktree", id);
-        session = await steps.commit({ ...plan.draft, baseBranch: base });
+        session = await steps.commit({ ...plan.draft, baseBranch: recordedBase });
         rowWritten = true;
         await this.#step("open:row", id);
       } catch (error) {
@@ -383,14 +393,14 @@ export class WorktreeLifecycle implements SessionLifecycle {
         branchDeleted: result.branch.deleted,
         branchKeptReason: deleteBranch ? result.branch.keptReason : null,
         worktreeKeptReason: null,
-        snapshotRef: null,
+        snapshotRef: result.snapshotRef,
       };
     });
   }
 
   /**
-   * Finishes or undoes what killed processes left, then checks every repository: worktree
-   * registrations whose folder is gone are pruned, a session whose folder is gone gets it back
+   * Finishes or undoes what killed processes left, then checks every repository: the git record
+   * of a worktree we made whose folder is gone is dropped (never anyone else's), a session whose folder is gone gets it back
    * on its branch (or is reported), and folders under the worktrees folders that no session
    * owns are reported, never deleted. With `dryRun` it only reports.
    */

@@ -85,16 +85,36 @@ async function checkRepository(
   const entries = await git.listWorktrees(info.topLevel);
   const stale = entries.filter((entry) => entry.prunable !== null && entry.locked === null);
   for (const entry of stale) {
+    // Only a record that a session row proves this lifecycle made is dropped (so that its worktree
+    // can be recreated below); anyone else's, such as a user's worktree on an unmounted drive,
+    // is reported and kept, and works again when its folder is back.
+    const owner = sessions.find((session) =>
+      session.createdWorktree && session.worktreePath !== null &&
+      resolve(session.worktreePath) === resolve(entry.path) &&
+      (entry.branch === null || entry.branch === session.branchName)
+    );
+    const journaledHere = journaled.has(resolve(entry.path));
+    let action = "none";
+    let detail = owner === undefined
+      ? `git still lists the worktree ${entry.path}, whose folder is gone; nothing proves this lifecycle made it: kept`
+      : `git still listed the worktree ${entry.path} of session ${owner.id}, whose folder is gone`;
+    if (owner !== undefined && !journaledHere && !dryRun) {
+      try {
+        await git.forgetMissingWorktree(info.topLevel, entry.path);
+        action = "pruned";
+      } catch (error) {
+        detail = `${detail}; its record could not be dropped: ${messageOf(error)}`;
+      }
+    }
     findings.push({
       kind: "stale-registration",
-      sessionId: null,
+      sessionId: owner?.id ?? null,
       path: entry.path,
       branch: entry.branch,
-      action: dryRun ? "none" : "pruned",
-      detail: `git still listed the worktree ${entry.path}, whose folder is gone`,
+      action,
+      detail,
     });
   }
-  if (!dryRun && stale.length > 0) await git.pruneWorktrees(info.topLevel);
   const registered = new Map(entries.filter((entry) => entry.prunable === null).map((e) => [resolve(e.path), e]));
 
   for (const session of sessions) {

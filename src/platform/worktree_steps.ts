@@ -9,7 +9,7 @@
 import { existsSync } from "node:fs";
 import { rmdir } from "node:fs/promises";
 import { resolve } from "node:path";
-import { SessionError } from "../errors.ts";
+import { errorMessage, SessionError } from "../errors.ts";
 import type { SessionSecretChain } from "../secret_chain.ts";
 import type { SessionStore } from "../store/store.ts";
 import type { Session } from "../types.ts";
@@ -48,9 +48,7 @@ export interface BranchOutcome {
 }
 
 /** The message of an error, or the thrown value as text. */
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+export const messageOf: (error: unknown) => string = errorMessage;
 
 /** The registered worktree at `path`, if git lists one. */
 async function registeredAt(git: Git, repository: string, path: string) {
@@ -239,19 +237,27 @@ function finish(entry: JournalEntry, actions: StepAction[], failures: unknown[])
 /**
  * Finishes a close described by `entry`: removes the worktree (when the session created it;
  * without `force`, git keeps one with uncommitted or untracked work and this throws `Conflict`
- * before anything else is touched), removes the row and its secret, and deletes the branch
- * when asked and allowed. Returns the deleted row (`null` when it was already gone) and what
- * happened to the folder and the branch.
+ * before anything else is touched; with `force`, its work is first saved as a snapshot commit
+ * under `refs/session-snapshots/<session id>`, and a failure to save stops the close), removes
+ * the row and its secret, and deletes the branch when asked and allowed. When the folder is
+ * already gone, only git's record of this one worktree is dropped, never another's. Returns the
+ * deleted row (`null` when it was already gone), what happened to the folder and the branch, and
+ * the snapshot's ref (`null` when none was made).
  */
 export async function finishClose(
   context: StepContext,
   entry: JournalEntry,
   hook: (step: string) => Promise<void> = () => Promise.resolve(),
-): Promise<{ session: Session | null; worktreeRemoved: boolean; branch: BranchOutcome }> {
+): Promise<{ session: Session | null; worktreeRemoved: boolean; branch: BranchOutcome; snapshotRef: string | null }> {
   const { git } = context;
   let worktreeRemoved = false;
+  let snapshotRef: string | null = null;
   if (entry.createdWorktree) {
     if (existsSync(entry.path)) {
+      if (entry.force && await registeredAt(git, entry.repositoryPath, entry.path) !== null) {
+        // Only a folder git lists as this repository's worktree: anything else is not removed below either.
+        snapshotRef = await git.snapshotWorktree(entry.path, entry.sessionId);
+      }
       try {
         await git.removeWorktree(entry.repositoryPath, entry.path, entry.force ? 1 : 0);
         worktreeRemoved = true;
@@ -260,7 +266,15 @@ export async function finishClose(
         if (!/is not a working tree/.test(messageOf(error))) throw error;
       }
     } else {
-      await git.pruneWorktrees(entry.repositoryPath);
+      const registered = await registeredAt(git, entry.repositoryPath, entry.path);
+      // Dropped only when it is the journaled one (its branch) and not locked: a lock asks for the
+      // record to be kept while its folder is away, as `git worktree prune` would respect too.
+      if (
+        registered !== null && registered.locked === null &&
+        (registered.branch === entry.branch || registered.branch === null)
+      ) {
+        await git.forgetMissingWorktree(entry.repositoryPath, registered.path);
+      }
     }
   }
   await hook("close:worktree");
@@ -275,5 +289,5 @@ export async function finishClose(
       : { deleted: false, keptReason: `${entry.branch} was not created by this session` };
     await hook("close:branch");
   }
-  return { session, worktreeRemoved, branch };
+  return { session, worktreeRemoved, branch, snapshotRef };
 }
