@@ -165,8 +165,13 @@ export async function undoOpen(
   if (!worktreeMayExist) return finish(entry, actions, failures);
   let rows: Session[];
   try {
-    // Which folders and branches other sessions hold: a later open may have reused the journaled names.
-    rows = await store.listSessions();
+    // Which other sessions hold the journaled folder or branch (a later open may have reused the
+    // names): two indexed lookups, however many sessions there are.
+    const [inFolder, onBranch] = await Promise.all([
+      store.listSessions({ worktreePath: resolve(entry.path), limit: 2 }),
+      store.listSessions({ repositoryId: entry.repositoryId, branchName: entry.branch, limit: 2 }),
+    ]);
+    rows = [...inFolder, ...onBranch];
   } catch (error) {
     failures.push(error);
     return finish(entry, actions, failures);
