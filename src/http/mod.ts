@@ -29,15 +29,5 @@
  * @module
  */
 
-export {
-  type AppOptions,
-  type AppSchema,
-  type AppType,
-  createApp,
-  DEFAULT_BODY_LIMIT,
-  OPENAPI_PATH,
-  type RouteSchema,
-} from "./app.ts";
-export { type ErrorLogger, type ErrorStatus, type HttpErrorKind, statusOf } from "./errors.ts";
-export { bearerAuth, isAllowedHost, LOOPBACK_HOSTS, originGuard, tokenMatches } from "./guard.ts";
-export type * from "./schemas.ts";
+export { type AppOptions, type AppType, createApp, DEFAULT_BODY_LIMIT, OPENAPI_PATH } from "./app.ts";
+export type * from "./bodies.ts";
