@@ -6,10 +6,11 @@
  */
 
 import { SessionError, toStorageError } from "./errors.ts";
-import { newSessionId, parseId, type RepositoryId, type SessionId } from "./ids.ts";
+import { parseId, type RepositoryId, type SessionId } from "./ids.ts";
+import { sessionDraft } from "./_session_draft.ts";
 import type { SessionReader, SessionWriter } from "./store/store.ts";
-import type { NewSession, Session } from "./types.ts";
-import { checkSessionSecret, requireRecord } from "./validation.ts";
+import type { Session } from "./types.ts";
+import { checkSessionSecret } from "./validation.ts";
 
 /** What a caller gives to create a session. */
 export interface CreateSessionParams {
@@ -31,40 +32,6 @@ export interface CreateSessionParams {
   worktreeName?: string;
   /** The worktree's branch: a name git accepts, not starting with `-`. */
   branchName?: string;
-}
-
-/** The fields `createSession` accepts; anything else in its params is `InvalidInput`. */
-export const CREATE_SESSION_FIELDS: readonly (keyof CreateSessionParams)[] = [
-  "repositoryId",
-  "title",
-  "agentName",
-  "issueId",
-  "issueTitle",
-  "issueUrl",
-  "isWorktree",
-  "worktreeName",
-  "branchName",
-];
-
-/**
- * The store input for a new session: `params` checked for unknown fields, and the ids parsed.
- * The other fields are checked by the store (`buildSession`), before it writes anything.
- */
-export function sessionDraft(params: CreateSessionParams, sessionId?: SessionId, worktreePath?: string): NewSession {
-  const checked = requireRecord(params, "session parameters", CREATE_SESSION_FIELDS) as unknown as CreateSessionParams;
-  return {
-    id: sessionId === undefined ? newSessionId() : parseId(sessionId, "session id"),
-    repositoryId: parseId(checked.repositoryId, "repositoryId"),
-    title: checked.title,
-    agentName: checked.agentName,
-    issueId: checked.issueId,
-    issueTitle: checked.issueTitle,
-    issueUrl: checked.issueUrl,
-    isWorktree: checked.isWorktree,
-    worktreePath,
-    worktreeName: checked.worktreeName,
-    branchName: checked.branchName,
-  };
 }
 
 /**

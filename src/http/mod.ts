@@ -31,3 +31,41 @@
 
 export { type AppOptions, type AppType, createApp, DEFAULT_BODY_LIMIT, OPENAPI_PATH } from "./app.ts";
 export type * from "./bodies.ts";
+
+// The core's types that this entry's API names, re-exported (types only) so that this entry is
+// documented completely on its own. They are the `.` export's own types, not copies.
+export type {
+  ClosedSession,
+  CloseSessionOptions,
+  CreateSessionParams,
+  CreateSessionRequest,
+  LifecycleEvent,
+  LifecycleEvents,
+  LifecycleListener,
+  ListPosition,
+  ListRepositoriesOptions,
+  ListSessionsOptions,
+  NewRepository,
+  NewSession,
+  NewSessionSecret,
+  OpenSessionParams,
+  ReconcileFinding,
+  ReconcileOptions,
+  ReconcileReport,
+  Repository,
+  RepositoryFilter,
+  RepositoryId,
+  RepositoryPage,
+  SealedSecret,
+  Session,
+  SessionFilter,
+  SessionId,
+  SessionOrchestrator,
+  SessionPage,
+  SessionPatch,
+  SessionReader,
+  SessionStatus,
+  SessionStore,
+  SessionWriter,
+  StoredSessionSecret,
+} from "../../mod.ts";

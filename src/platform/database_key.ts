@@ -32,7 +32,7 @@ import { SessionError } from "../errors.ts";
 import type { Keychain } from "../keychain.ts";
 import { DEFAULT_KEYCHAIN_SERVICE } from "../secret_chain.ts";
 import { keychainWorks } from "./keychain.ts";
-import { acquireFileLock } from "./repository_lock.ts";
+import { acquireFileLock } from "./_repository_lock.ts";
 
 /** The environment variable that, when set, holds the database key in base64. */
 export const DATABASE_KEY_ENV = "SESSION_LIFECYCLE_DATABASE_KEY";

@@ -1,7 +1,7 @@
 /**
- * The intent journal of the worktree lifecycle: one small file per operation in progress, written
- * durably before the first file-system step and removed when the operation (or its undo) is
- * complete. A file left behind means a process died midway; `reconcile` reads it to finish or
+ * Internal to `WorktreeLifecycle` (not exported from `./platform`): the intent journal, one small
+ * file per operation in progress, written durably before the first file-system step and removed
+ * when the operation (or its undo) is complete. A file left behind means a process died midway; `reconcile` reads it to finish or
  * undo exactly what was started, and it is the proof that a folder or branch was ours.
  *
  * @module

@@ -31,16 +31,6 @@ export {
 } from "./database_key.ts";
 export { APP_DIR_NAME, type DataDirContext, defaultDataDir } from "./data_dir.ts";
 export { type ApiTokenFile, ensureApiToken, generateApiToken, TOKEN_FILE_NAME } from "./token_file.ts";
-export { type GitResult, type GitRunOptions, isTransientLockError, runGit } from "./git_runner.ts";
-export { Git, type GitOptions, parseWorktreeList, type RepositoryInfo, type WorktreeEntry } from "./git.ts";
-export {
-  acquireFileLock,
-  type LockOptions,
-  type ReleaseLock,
-  repositoryLockPath,
-  withRepositoryLock,
-} from "./repository_lock.ts";
-export { Journal, type JournalEntry } from "./journal.ts";
 export { branchForWorktreeName, defaultWorktreeName } from "./worktree_names.ts";
 export {
   CLOSE_STEPS,
@@ -49,3 +39,45 @@ export {
   WorktreeLifecycle,
   type WorktreeLifecycleOptions,
 } from "./worktree_lifecycle.ts";
+
+// The core's types that this entry's API names, re-exported (types only) so that this entry is
+// documented completely on its own. They are the `.` export's own types, not copies.
+export type {
+  ClosedSession,
+  CloseSessionOptions,
+  CreateSessionParams,
+  LifecycleEvent,
+  LifecycleEvents,
+  LifecycleListener,
+  LifecycleSteps,
+  ListPosition,
+  NewRepository,
+  NewSession,
+  NewSessionSecret,
+  OpenSessionParams,
+  ReconcileFinding,
+  ReconcileOptions,
+  ReconcileReport,
+  Repository,
+  RepositoryFilter,
+  RepositoryId,
+  SealedSecret,
+  Session,
+  SessionFilter,
+  SessionId,
+  SessionLifecycle,
+  SessionPatch,
+  SessionReader,
+  SessionSecretCache,
+  SessionSecretChain,
+  SessionStatus,
+  SessionStore,
+  SessionWriter,
+  SqliteDatabase,
+  SqliteStatement,
+  SqliteStore,
+  SqliteStoreOptions,
+  SqliteValue,
+  StoredSessionSecret,
+  WorktreeRequest,
+} from "../../mod.ts";

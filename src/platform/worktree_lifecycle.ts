@@ -31,10 +31,10 @@ import { invalid, nowIso } from "../validation.ts";
 import { defaultDataDir } from "./data_dir.ts";
 import { Git, type RepositoryInfo } from "./git.ts";
 import { Journal, type JournalEntry } from "./journal.ts";
-import { withRepositoryLock } from "./repository_lock.ts";
+import { withRepositoryLock } from "./_repository_lock.ts";
 import { branchForWorktreeName } from "./worktree_names.ts";
-import { refuseTaken } from "./worktree_ownership.ts";
-import { planWorktree } from "./worktree_params.ts";
+import { refuseTaken } from "./_worktree_ownership.ts";
+import { planWorktree } from "./_worktree_params.ts";
 import { reconcileWorktrees } from "./worktree_reconcile.ts";
 import { finishClose, type StepContext, undoOpen } from "./worktree_steps.ts";
 
