@@ -46,6 +46,7 @@ export interface CreateSessionParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createSession, MemoryStore } from "../mod.ts";
  *
  * const store = new MemoryStore();
@@ -57,7 +58,12 @@ export interface CreateSessionParams {
  *   worktreeName: "fix-login",
  *   branchName: "session/fix-login",
  * }, undefined, "/data/worktrees/fix-login");
- * console.log(session.status); // "active"
+ * assert.equal(session.status, "active");
+ * assert.equal(session.worktreePath, "/data/worktrees/fix-login");
+ * await assert.rejects(
+ *   createSession(store, { repositoryId: crypto.randomUUID(), title: "t", isWorktree: false }),
+ *   { kind: "RepositoryNotFound" },
+ * );
  * ```
  */
 export async function createSession(
@@ -85,13 +91,15 @@ export async function createSession(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createSession, deleteSession, MemoryStore } from "../mod.ts";
  *
  * const store = new MemoryStore();
  * const repository = await store.createRepository({ path: "/src/app", name: "app" });
  * const session = await createSession(store, { repositoryId: repository.id, title: "t", isWorktree: false });
  * const deleted = await deleteSession(store, session.id);
- * console.log(deleted?.id === session.id, await deleteSession(store, session.id)); // true null
+ * assert.deepEqual(deleted, session);
+ * assert.equal(await deleteSession(store, session.id), null);
  * ```
  */
 export async function deleteSession(
@@ -112,12 +120,15 @@ export async function deleteSession(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createSession, MemoryStore, storeSessionSecret } from "../mod.ts";
  *
  * const store = new MemoryStore();
  * const repository = await store.createRepository({ path: "/src/app", name: "app" });
  * const session = await createSession(store, { repositoryId: repository.id, title: "t", isWorktree: false });
- * await storeSessionSecret(store, session.id, new Uint8Array(48), crypto.getRandomValues(new Uint8Array(12)));
+ * const nonce = crypto.getRandomValues(new Uint8Array(12));
+ * await storeSessionSecret(store, session.id, new Uint8Array(48), nonce);
+ * assert.deepEqual((await store.getSessionSecret(session.id))?.nonce, nonce);
  * ```
  */
 export async function storeSessionSecret(

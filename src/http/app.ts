@@ -88,14 +88,18 @@ function found<T>(value: T | null, kind: "RepositoryNotFound" | "SessionNotFound
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createApp } from "./mod.ts";
  * import { generateDatabaseKey, MemoryStore, SessionOrchestrator, SessionSecretChain } from "../../mod.ts";
  *
  * const store = new MemoryStore();
  * const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
  * const app = createApp({ orchestrator: new SessionOrchestrator({ store, chain }), token: "a-long-random-token-here" });
- * const response = await app.request("/v1/health", { headers: { host: "127.0.0.1:7717" } });
- * console.log(response.status, await response.json()); // 200 { status: "ok" }
+ * const health = await app.request("/v1/health", { headers: { host: "127.0.0.1:7717" } });
+ * assert.equal(health.status, 200);
+ * assert.deepEqual(await health.json(), { status: "ok" });
+ * const noToken = await app.request("/v1/sessions", { headers: { host: "127.0.0.1:7717" } });
+ * assert.equal(noToken.status, 401);
  * ```
  */
 export function createApp(options: AppOptions): AppType {

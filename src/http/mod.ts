@@ -1,29 +1,35 @@
 /**
- * The HTTP adapter: the library as a local JSON API, a Hono app with a typed client. Every route
- * is described once (zod schemas), which both validates requests and generates the OpenAPI 3.1
- * document served at `/v1/openapi.json`. The server entry that `deno task serve` runs is
- * `src/http/server.ts`.
+ * The HTTP adapter: the library as a local JSON API, a Hono app over a `SessionOrchestrator`,
+ * with a typed client. Every route is declared once, and that one declaration validates requests,
+ * types the client and generates the OpenAPI 3.1 document served at `/v1/openapi.json`.
+ * `deno task serve` runs this app with SQLite in the platform's data directory.
  *
- * @example Serve the app, call it with the typed client
+ * @example Call the app with the typed client, in process
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hc } from "hono/client";
  * import { type AppType, createApp } from "./mod.ts";
- * import { generateDatabaseKey, LifecycleEvents, MemoryStore, SessionSecretChain } from "../../mod.ts";
+ * import { generateDatabaseKey, MemoryStore, SessionOrchestrator, SessionSecretChain } from "../../mod.ts";
  *
  * const store = new MemoryStore();
+ * const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
  * const token = "a-long-random-token-from-somewhere";
- * const app = createApp({
- *   store,
- *   chain: new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() }),
- *   events: new LifecycleEvents(),
- *   token,
- * });
+ * const app = createApp({ orchestrator: new SessionOrchestrator({ store, chain }), token });
  * const client = hc<AppType>("http://localhost", {
- *   headers: { authorization: `Bearer ${token}` },
+ *   // In process there is no Host header unless one is given; the app answers loopback names only.
+ *   headers: { authorization: `Bearer ${token}`, host: "localhost" },
  *   fetch: (input: RequestInfo | URL, init?: RequestInit) => app.request(input, init),
  * });
+ *
  * const created = await client.v1.repositories.$post({ json: { path: "/src/app", name: "app" } });
- * console.log(created.status); // 201
+ * assert.equal(created.status, 201);
+ * const listed = await client.v1.repositories.$get({ query: { limit: "10" } });
+ * assert.equal(listed.status, 200);
+ * if (listed.status === 200) {
+ *   const page = await listed.json();
+ *   assert.deepEqual(page.repositories.map((r) => r.name), ["app"]);
+ *   assert.equal(page.nextCursor, null);
+ * }
  * ```
  *
  * @module

@@ -141,13 +141,15 @@ export function repositoryLockPath(commonDir: string): string {
  *
  * @example
  * ```ts
- * import { withRepositoryLock } from "./_repository_lock.ts";
- * import { mkdtempSync } from "node:fs";
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync } from "node:fs";
  * import { tmpdir } from "node:os";
  * import { join } from "node:path";
+ * import { withRepositoryLock } from "./_repository_lock.ts";
  *
  * const commonDir = mkdtempSync(join(tmpdir(), "git-"));
- * console.log(await withRepositoryLock(commonDir, () => Promise.resolve(42))); // 42
+ * assert.equal(await withRepositoryLock(commonDir, () => Promise.resolve(42)), 42);
+ * rmSync(commonDir, { recursive: true });
  * ```
  */
 export async function withRepositoryLock<T>(

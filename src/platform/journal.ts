@@ -66,13 +66,16 @@ function processAlive(pid: number): boolean {
  *
  * @example
  * ```ts
- * import { Journal } from "./journal.ts";
- * import { mkdtempSync } from "node:fs";
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync } from "node:fs";
  * import { tmpdir } from "node:os";
  * import { join } from "node:path";
+ * import { Journal } from "./journal.ts";
  *
- * const journal = new Journal(join(mkdtempSync(join(tmpdir(), "wt-")), ".journal"));
- * console.log(await journal.list()); // []
+ * const root = mkdtempSync(join(tmpdir(), "wt-"));
+ * const journal = new Journal(join(root, ".journal"));
+ * assert.deepEqual(await journal.list(), []);
+ * rmSync(root, { recursive: true });
  * ```
  */
 export class Journal {

@@ -1,16 +1,27 @@
 /**
- * Runtime parts: the default SQLite driver (`node:sqlite`), the OS keychain, where the
- * database key lives, the default data directory and the server's token file. They use `node:*` built-ins and npm packages that work in Deno, Node and Bun.
+ * Runtime parts: the default SQLite driver (`node:sqlite`), the OS keychain, where the database
+ * key lives, the default data directory, the server's token file, and `WorktreeLifecycle`, which
+ * gives sessions real git worktrees. They use `node:*` built-ins and npm packages that work in
+ * Deno, Node and Bun.
  *
- * @example
+ * @example The orchestrator over a SQLite file
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
  * import { openSqliteStore } from "./mod.ts";
- * import { createSession } from "../../mod.ts";
+ * import { generateDatabaseKey, SessionOrchestrator, SessionSecretChain } from "../../mod.ts";
  *
- * const store = openSqliteStore(":memory:");
- * const repository = await store.createRepository({ path: "/src/app", name: "app" });
- * await createSession(store, { repositoryId: repository.id, title: "t", isWorktree: false });
+ * const dir = mkdtempSync(join(tmpdir(), "slo-"));
+ * const store = openSqliteStore(join(dir, "sessions.db"));
+ * const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
+ * const orchestrator = new SessionOrchestrator({ store, chain });
+ * const repository = await orchestrator.createRepository({ path: "/src/app", name: "app" });
+ * const session = await orchestrator.createSession({ repositoryId: repository.id, title: "t", isWorktree: false });
+ * assert.notEqual(await store.getSessionSecret(session.id), null); // sealed, in the same file
  * store.close();
+ * rmSync(dir, { recursive: true });
  * ```
  *
  * @module

@@ -16,10 +16,11 @@ import { toStorageError } from "../errors.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openSqliteStore } from "./sqlite.ts";
  *
  * const store = openSqliteStore(":memory:");
- * console.log(await store.listSessions()); // []
+ * assert.deepEqual(await store.listSessions(), []);
  * store.close();
  * ```
  */
