@@ -49,8 +49,9 @@ export interface AppOptions {
 
 /**
  * The app's type, for `hc<AppType>(url)` from `hono/client`: a client typed by the routes, so a
- * wrong path, field or status is a compile error. It is computed from the one list of routes the
- * app registers, so it cannot disagree with the app.
+ * wrong path, field or status is a compile error. It is hono's `OpenAPIHono` over the schema of
+ * every route, computed from the one list of routes the app registers, so it cannot disagree with
+ * the app.
  *
  * @example
  * ```ts
