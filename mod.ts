@@ -1,11 +1,44 @@
 /**
  * session-lifecycle-orchestrator: create and delete AI coding-agent sessions over pluggable
  * storage, and keep each session's secret. This entry is the platform-neutral core: web
- * standards only, so it runs in Deno, Bun, Node and browsers alike.
+ * standards only, so it runs in Deno, Bun, Node and browsers alike. `SessionOrchestrator` is
+ * what every entry point goes through; `createSession`, `deleteSession` and `storeSessionSecret`
+ * are the low-level layer it builds on.
  *
- * @example Create, delete, and clean up with the returned data
+ * @example The orchestrator: a session with its secret, listed by pages, deleted with its cleanup data
  * ```ts
- * import { createSession, deleteSession, MemoryStore, SessionSecretCache } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { generateDatabaseKey, MemoryStore, SessionOrchestrator, SessionSecretChain } from "./mod.ts";
+ *
+ * const store = new MemoryStore();
+ * const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
+ * const orchestrator = new SessionOrchestrator({ store, chain });
+ *
+ * const repository = await orchestrator.createRepository({ path: "/src/app", name: "app" });
+ * const session = await orchestrator.createSession({
+ *   repositoryId: repository.id,
+ *   title: "Add dark mode",
+ *   isWorktree: true,
+ *   worktreeName: "dark-mode",
+ *   branchName: "session/dark-mode",
+ *   worktreePath: "/data/worktrees/app/dark-mode", // without a worktree lifecycle, the caller's folder
+ * });
+ * assert.equal((await orchestrator.resolveSessionSecret(session.id))?.length, 32);
+ *
+ * const page = await orchestrator.listSessions({ repositoryId: repository.id, limit: 10 });
+ * assert.deepEqual(page.sessions.map((s) => s.id), [session.id]);
+ * assert.equal(page.nextCursor, null); // the last page
+ *
+ * const closed = await orchestrator.deleteSession(session.id);
+ * assert.equal(closed?.session.worktreePath, "/data/worktrees/app/dark-mode"); // the caller removes it
+ * assert.equal(closed?.worktreeRemoved, false);
+ * assert.equal(await orchestrator.resolveSessionSecret(session.id), null);
+ * ```
+ *
+ * @example The low-level layer: one store call each, the caller keeps the secret
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createSession, deleteSession, MemoryStore } from "./mod.ts";
  *
  * const store = new MemoryStore();
  * const repository = await store.createRepository({ path: "/src/app", name: "app" });
@@ -17,12 +50,9 @@
  *   branchName: "session/dark-mode",
  * }, undefined, "/data/worktrees/app/dark-mode");
  *
- * const cache = new SessionSecretCache();
- * cache.insert(session.id, crypto.getRandomValues(new Uint8Array(32)));
- *
  * const deleted = await deleteSession(store, session.id);
- * if (deleted?.worktreePath) console.log("remove", deleted.worktreePath);
- * cache.remove(session.id);
+ * assert.equal(deleted?.branchName, "session/dark-mode"); // the caller deletes the branch
+ * assert.equal(await deleteSession(store, session.id), null); // not there any more: not an error
  * ```
  *
  * @module

@@ -25,8 +25,10 @@ export interface SealedSecret {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { generateSessionSecret } from "./crypto.ts";
- * console.log(generateSessionSecret().length); // 32
+ *
+ * assert.equal(generateSessionSecret().length, 32);
  * ```
  */
 export function generateSessionSecret(): Uint8Array {
@@ -44,9 +46,11 @@ export function generateDatabaseKeyBytes(): Uint8Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { generateDatabaseKeyBytes, importDatabaseKey } from "./crypto.ts";
+ *
  * const key = await importDatabaseKey(generateDatabaseKeyBytes());
- * console.log(key.extractable); // false
+ * assert.equal(key.extractable, false);
  * ```
  */
 export async function importDatabaseKey(raw: Uint8Array): Promise<CryptoKey> {

@@ -32,14 +32,15 @@ export const SESSION_ERROR_KINDS: readonly SessionErrorKind[] = [
  *
  * @example Branch on the kind
  * ```ts
- * import { SessionError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ * import { MemoryStore, SessionError, storeSessionSecret } from "../mod.ts";
  *
  * try {
- *   throw new SessionError("SessionNotFound", "no session with id 42");
+ *   await storeSessionSecret(new MemoryStore(), crypto.randomUUID(), new Uint8Array(48), new Uint8Array(12));
+ *   assert.fail("an unknown session has no secret to store");
  * } catch (error) {
- *   if (error instanceof SessionError && error.kind === "SessionNotFound") {
- *     console.log(error.message);
- *   }
+ *   assert.ok(error instanceof SessionError);
+ *   assert.equal(error.kind, "SessionNotFound");
  * }
  * ```
  */

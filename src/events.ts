@@ -24,12 +24,19 @@ export type LifecycleListener = (event: LifecycleEvent) => void;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LifecycleEvents } from "./events.ts";
  *
  * const events = new LifecycleEvents();
- * const stop = events.subscribe((event) => console.log(event.type));
+ * const seen: string[] = [];
+ * const stop = events.subscribe((event) => seen.push(event.type));
+ * events.subscribe(() => {
+ *   throw new Error("a broken listener");
+ * });
  * events.emit({ type: "session.secret.stored", sessionId: "x" });
  * stop();
+ * events.emit({ type: "session.secret.stored", sessionId: "y" });
+ * assert.deepEqual(seen, ["session.secret.stored"]);
  * ```
  */
 export class LifecycleEvents {

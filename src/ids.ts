@@ -18,9 +18,12 @@ const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
  *
  * @example
  * ```ts
- * import { newSessionId } from "./ids.ts";
+ * import assert from "node:assert/strict";
+ * import { isUuid, newSessionId } from "./ids.ts";
+ *
  * const id = newSessionId();
- * console.log(id.length); // 36
+ * assert.equal(id.length, 36);
+ * assert.ok(isUuid(id));
  * ```
  */
 export function newSessionId(): SessionId {

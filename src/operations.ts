@@ -6,10 +6,11 @@
  */
 
 import { SessionError, toStorageError } from "./errors.ts";
-import { newSessionId, parseId, type RepositoryId, type SessionId } from "./ids.ts";
+import { parseId, type RepositoryId, type SessionId } from "./ids.ts";
+import { sessionDraft } from "./_session_draft.ts";
 import type { SessionReader, SessionWriter } from "./store/store.ts";
-import type { NewSession, Session } from "./types.ts";
-import { checkSessionSecret, requireRecord } from "./validation.ts";
+import type { Session } from "./types.ts";
+import { checkSessionSecret } from "./validation.ts";
 
 /** What a caller gives to create a session. */
 export interface CreateSessionParams {
@@ -33,40 +34,6 @@ export interface CreateSessionParams {
   branchName?: string;
 }
 
-/** The fields `createSession` accepts; anything else in its params is `InvalidInput`. */
-export const CREATE_SESSION_FIELDS: readonly (keyof CreateSessionParams)[] = [
-  "repositoryId",
-  "title",
-  "agentName",
-  "issueId",
-  "issueTitle",
-  "issueUrl",
-  "isWorktree",
-  "worktreeName",
-  "branchName",
-];
-
-/**
- * The store input for a new session: `params` checked for unknown fields, and the ids parsed.
- * The other fields are checked by the store (`buildSession`), before it writes anything.
- */
-export function sessionDraft(params: CreateSessionParams, sessionId?: SessionId, worktreePath?: string): NewSession {
-  const checked = requireRecord(params, "session parameters", CREATE_SESSION_FIELDS) as unknown as CreateSessionParams;
-  return {
-    id: sessionId === undefined ? newSessionId() : parseId(sessionId, "session id"),
-    repositoryId: parseId(checked.repositoryId, "repositoryId"),
-    title: checked.title,
-    agentName: checked.agentName,
-    issueId: checked.issueId,
-    issueTitle: checked.issueTitle,
-    issueUrl: checked.issueUrl,
-    isWorktree: checked.isWorktree,
-    worktreePath,
-    worktreeName: checked.worktreeName,
-    branchName: checked.branchName,
-  };
-}
-
 /**
  * Creates a session. The repository is checked first: when it is missing the call fails with
  * `RepositoryNotFound` and nothing is written. Bad input is `InvalidInput`, a taken id or worktree
@@ -79,6 +46,7 @@ export function sessionDraft(params: CreateSessionParams, sessionId?: SessionId,
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createSession, MemoryStore } from "../mod.ts";
  *
  * const store = new MemoryStore();
@@ -90,7 +58,12 @@ export function sessionDraft(params: CreateSessionParams, sessionId?: SessionId,
  *   worktreeName: "fix-login",
  *   branchName: "session/fix-login",
  * }, undefined, "/data/worktrees/fix-login");
- * console.log(session.status); // "active"
+ * assert.equal(session.status, "active");
+ * assert.equal(session.worktreePath, "/data/worktrees/fix-login");
+ * await assert.rejects(
+ *   createSession(store, { repositoryId: crypto.randomUUID(), title: "t", isWorktree: false }),
+ *   { kind: "RepositoryNotFound" },
+ * );
  * ```
  */
 export async function createSession(
@@ -118,13 +91,15 @@ export async function createSession(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createSession, deleteSession, MemoryStore } from "../mod.ts";
  *
  * const store = new MemoryStore();
  * const repository = await store.createRepository({ path: "/src/app", name: "app" });
  * const session = await createSession(store, { repositoryId: repository.id, title: "t", isWorktree: false });
  * const deleted = await deleteSession(store, session.id);
- * console.log(deleted?.id === session.id, await deleteSession(store, session.id)); // true null
+ * assert.deepEqual(deleted, session);
+ * assert.equal(await deleteSession(store, session.id), null);
  * ```
  */
 export async function deleteSession(
@@ -145,12 +120,15 @@ export async function deleteSession(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createSession, MemoryStore, storeSessionSecret } from "../mod.ts";
  *
  * const store = new MemoryStore();
  * const repository = await store.createRepository({ path: "/src/app", name: "app" });
  * const session = await createSession(store, { repositoryId: repository.id, title: "t", isWorktree: false });
- * await storeSessionSecret(store, session.id, new Uint8Array(48), crypto.getRandomValues(new Uint8Array(12)));
+ * const nonce = crypto.getRandomValues(new Uint8Array(12));
+ * await storeSessionSecret(store, session.id, new Uint8Array(48), nonce);
+ * assert.deepEqual((await store.getSessionSecret(session.id))?.nonce, nonce);
  * ```
  */
 export async function storeSessionSecret(

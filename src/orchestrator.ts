@@ -6,7 +6,7 @@
  * @module
  */
 
-import { decodeCursor, encodeCursor } from "./cursor.ts";
+import { decodeCursor, encodeCursor } from "./_cursor.ts";
 import { errorMessage, SessionError, toStorageError } from "./errors.ts";
 import { LifecycleEvents } from "./events.ts";
 import { parseId, type RepositoryId, type SessionId } from "./ids.ts";
@@ -19,7 +19,8 @@ import type {
   ReconcileReport,
   SessionLifecycle,
 } from "./lifecycle.ts";
-import { CREATE_SESSION_FIELDS, deleteSession, sessionDraft } from "./operations.ts";
+import { deleteSession } from "./operations.ts";
+import { CREATE_SESSION_FIELDS, sessionDraft } from "./_session_draft.ts";
 import type { SessionSecretChain } from "./secret_chain.ts";
 import type { SessionStore } from "./store/store.ts";
 import type {

@@ -12,14 +12,17 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SessionSecretCache } from "./secret_cache.ts";
  *
  * const cache = new SessionSecretCache();
  * cache.insert("session-1", crypto.getRandomValues(new Uint8Array(32)));
  * const key = cache.get("session-1"); // a copy
- * const shared = cache.clone();       // same map
+ * key?.fill(0);
+ * assert.notDeepEqual(cache.get("session-1"), key); // the cached key is untouched
+ * const shared = cache.clone(); // same map
  * shared.remove("session-1");
- * console.log(key?.length, cache.contains("session-1")); // 32 false
+ * assert.equal(cache.contains("session-1"), false);
  * ```
  */
 export class SessionSecretCache {

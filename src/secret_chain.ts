@@ -47,17 +47,23 @@ export interface SessionSecretChainOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { generateDatabaseKey, MemoryStore, SessionSecretChain } from "../mod.ts";
  *
  * const store = new MemoryStore();
  * const repository = await store.createRepository({ path: "/src/app", name: "app" });
  * const session = await store.createSession({
- *   id: crypto.randomUUID(), repositoryId: repository.id, title: "t", isWorktree: false,
+ *   id: crypto.randomUUID(),
+ *   repositoryId: repository.id,
+ *   title: "t",
+ *   isWorktree: false,
  * });
  * const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
  * const secret = await chain.provision(session.id);
- * console.log((await chain.resolve(session.id))?.length === secret.length); // true
+ * assert.deepEqual(await chain.resolve(session.id), secret);
+ * assert.notEqual(await store.getSessionSecret(session.id), null); // sealed in the store
  * await chain.forget(session.id);
+ * assert.equal(await chain.resolve(session.id), null);
  * ```
  */
 export class SessionSecretChain {
@@ -171,6 +177,7 @@ export class SessionSecretChain {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { generateDatabaseKey, MemoryStore, newSessionId, SessionSecretChain } from "../mod.ts";
    *
    * const store = new MemoryStore();
@@ -180,7 +187,8 @@ export class SessionSecretChain {
    * const session = await chain.provisionWith(id, (sealed) =>
    *   store.createSession({ id, repositoryId: repository.id, title: "t", isWorktree: false }, sealed)
    * );
-   * console.log(session.id === id, (await chain.resolve(id))?.length); // true 32
+   * assert.equal(session.id, id);
+   * assert.equal((await chain.resolve(id))?.length, 32);
    * ```
    */
   provisionWith<T>(

@@ -2,6 +2,9 @@
  * Input checks shared by every store and the orchestrator, so that bad input is refused
  * the same way whatever the backend, before anything is written.
  *
+ * Internal, but for `branchNameProblem`, `MAX_TITLE_LENGTH` and `NONCE_LENGTH`, which `mod.ts`
+ * exports.
+ *
  * @module
  */
 

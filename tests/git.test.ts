@@ -5,13 +5,9 @@ import assert from "node:assert/strict";
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { SessionError } from "../mod.ts";
-import {
-  branchForWorktreeName,
-  defaultWorktreeName,
-  Git,
-  isTransientLockError,
-  parseWorktreeList,
-} from "../src/platform/mod.ts";
+import { branchForWorktreeName, defaultWorktreeName } from "../src/platform/mod.ts";
+import { Git, parseWorktreeList } from "../src/platform/git.ts";
+import { isTransientLockError } from "../src/platform/git_runner.ts";
 import { commitFile, git, makeRepository } from "./git_fixtures.ts";
 import { tempDir } from "./helpers.ts";
 

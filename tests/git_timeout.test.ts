@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SessionError } from "../mod.ts";
-import { DEFAULT_GIT_TIMEOUT_MS, Git, runGit } from "../src/platform/mod.ts";
+import { Git } from "../src/platform/git.ts";
+import { DEFAULT_GIT_TIMEOUT_MS, runGit } from "../src/platform/git_runner.ts";
 import { makeRepository } from "./git_fixtures.ts";
 import { tempDir } from "./helpers.ts";
 

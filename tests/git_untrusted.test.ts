@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SessionError } from "../mod.ts";
-import { Git } from "../src/platform/mod.ts";
+import { Git } from "../src/platform/git.ts";
 import { type CommandReach, commandReach } from "../src/platform/git_guard.ts";
 import { git, makeRepository, worktreeFixture } from "./git_fixtures.ts";
 import { tempDir } from "./helpers.ts";

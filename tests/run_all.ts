@@ -1,6 +1,8 @@
-// `deno task test`: runs the one suite under Deno, then under Bun (through `npx -y bun` when bun is
-// not installed), streams both outputs, and ends with one line `N passed, N failed` summing both.
-// Exits non-zero when either runtime fails a test, exits badly, or reports no count.
+// `deno task test`: runs the one suite under Deno, then every `@example` of mod.ts and src/ as a
+// test (`deno test --doc`: each one type-checked and run, its assertions checked), then the suite
+// under Bun (through `npx -y bun` when bun is not installed). It streams every output and ends
+// with one line `N passed, N failed` summing all three. Exits non-zero when any run fails a test,
+// exits badly, or reports no count.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import process from "node:process";
@@ -65,6 +67,11 @@ const results: { runtime: string; code: number; counts: Counts | null }[] = [];
 
 const deno = await run(process.execPath, ["test", "-A", ...extraArgs, "tests/"]);
 results.push({ runtime: "deno", code: deno.code, counts: denoCounts(deno.output) });
+
+// The documentation's examples. A directory is searched for doc blocks only, so no module of src/
+// (the server entry, say) is run for itself. Filters given to the suite do not apply here.
+const docs = await run(process.execPath, ["test", "-A", "--doc", "mod.ts", "src/"]);
+results.push({ runtime: "deno --doc", code: docs.code, counts: denoCounts(docs.output) });
 
 const [bun, bunPrefix] = bunCommand();
 const manifest = JSON.parse(readFileSync(`${root}package.json`, "utf8"));

@@ -3,7 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { generateDatabaseKey, MemoryStore, SessionOrchestrator, SessionSecretChain } from "../mod.ts";
-import { createApp, isJsonContentType } from "../src/http/mod.ts";
+import { createApp } from "../src/http/mod.ts";
+import { isJsonContentType } from "../src/http/content_type.ts";
 
 const token = "a-long-enough-token-for-the-content-type-test";
 

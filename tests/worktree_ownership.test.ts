@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SessionError } from "../mod.ts";
-import { Journal, type JournalEntry } from "../src/platform/mod.ts";
+import { Journal, type JournalEntry } from "../src/platform/journal.ts";
 import { branches, extraWorktrees, git, type WorktreeFixture, worktreeFixture } from "./git_fixtures.ts";
 
 // The journal entry a process killed right after journaling an open leaves.

@@ -14,7 +14,8 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { acquireFileLock, CLOSE_STEPS, OPEN_STEPS } from "../src/platform/mod.ts";
+import { CLOSE_STEPS, OPEN_STEPS } from "../src/platform/mod.ts";
+import { acquireFileLock } from "../src/platform/_repository_lock.ts";
 import {
   assertNothingLeft,
   branches,

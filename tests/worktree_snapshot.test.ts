@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { SessionError } from "../mod.ts";
-import { Git } from "../src/platform/mod.ts";
+import { Git } from "../src/platform/git.ts";
 import { branches, commitFile, git, worktreeFixture } from "./git_fixtures.ts";
 import { tempDir } from "./helpers.ts";
 

@@ -1,42 +1,27 @@
 /**
- * The Hono app: the routes of `./routes.ts` over a `SessionOrchestrator`. Each handler parses,
+ * The Hono app: the routes of `./_routes.ts` over a `SessionOrchestrator`. Each handler parses,
  * calls one orchestrator method, and serializes; every rule lives in the orchestrator.
  *
  * @module
  */
 
-import { OpenAPIHono, type RouteConfig, type RouteConfigToTypedResponse, type RouteHandler } from "@hono/zod-openapi";
-import type { Env, Handler, ToSchema } from "hono";
+import { OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
+import type { Env } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { decodeBase64, encodeBase64 } from "../base64.ts";
 import { SessionError } from "../errors.ts";
 import type { SessionOrchestrator } from "../orchestrator.ts";
+import { type RouteHandlers, ROUTES, type RoutesSchema } from "./_routes.ts";
+import { OPENAPI_PATH } from "./_routes.ts";
+import { eventStream } from "./_sse.ts";
 import { describeZodError, type ErrorLogger, errorResponse, handleError } from "./errors.ts";
-import { bearerAuth, LOOPBACK_HOSTS, originGuard } from "./guard.ts";
 import { jsonContentType } from "./content_type.ts";
-import {
-  createRepositoryRoute,
-  createSessionRoute,
-  deleteRepositoryRoute,
-  deleteSessionRoute,
-  eventsRoute,
-  getRepositoryRoute,
-  getSecretRoute,
-  getSessionRoute,
-  healthRoute,
-  listRepositoriesRoute,
-  listSessionsRoute,
-  putSecretRoute,
-  reconcileRoute,
-  updateSessionRoute,
-} from "./routes.ts";
-import { eventStream } from "./sse.ts";
+import { bearerAuth, LOOPBACK_HOSTS, originGuard } from "./guard.ts";
+
+export { OPENAPI_PATH };
 
 /** Largest accepted request body, in bytes, unless `createApp` is told otherwise. */
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
-
-/** Where the OpenAPI document is served. */
-export const OPENAPI_PATH = "/v1/openapi.json";
 
 /** What {@linkcode createApp} needs. */
 export interface AppOptions {
@@ -63,57 +48,36 @@ export interface AppOptions {
    */
   exposeErrorDetails?: boolean;
   /** Receives the causes of 500 answers. `console.error` by default. */
-  logError?: ErrorLogger;
+  logError?: (message: string, cause: unknown) => void;
   /** Ends open event streams when aborted, so a graceful shutdown does not wait on them. */
   signal?: AbortSignal;
 }
 
-type RouteInput<R extends RouteConfig> = RouteHandler<R> extends Handler<Env, string, infer I> ? I : never;
-
-type ConvertPath<P extends string> = P extends `${infer Start}/{${infer Param}}${infer Rest}`
-  ? `${Start}/:${Param}${ConvertPath<Rest>}`
-  : P;
-
-/** The client-facing schema of one route, as `app.openapi(route, …)` records it. */
-export type RouteSchema<R extends RouteConfig> = ToSchema<
-  R["method"],
-  ConvertPath<R["path"]>,
-  RouteInput<R>,
-  RouteConfigToTypedResponse<R>
->;
-
-/** Every route of the app, for the typed client. */
-export type AppSchema =
-  & RouteSchema<typeof healthRoute>
-  & RouteSchema<typeof listRepositoriesRoute>
-  & RouteSchema<typeof createRepositoryRoute>
-  & RouteSchema<typeof getRepositoryRoute>
-  & RouteSchema<typeof deleteRepositoryRoute>
-  & RouteSchema<typeof listSessionsRoute>
-  & RouteSchema<typeof createSessionRoute>
-  & RouteSchema<typeof getSessionRoute>
-  & RouteSchema<typeof updateSessionRoute>
-  & RouteSchema<typeof deleteSessionRoute>
-  & RouteSchema<typeof putSecretRoute>
-  & RouteSchema<typeof getSecretRoute>
-  & RouteSchema<typeof reconcileRoute>
-  & RouteSchema<typeof eventsRoute>
-  & ToSchema<"get", typeof OPENAPI_PATH, Record<never, never>, Record<never, never>>;
-
 /**
- * The app's type, for `hc<AppType>(url)` from `hono/client`: a client typed by the routes.
+ * The app's type, for `hc<AppType>(url)` from `hono/client`: a client typed by the routes, so a
+ * wrong path, field or status is a compile error. It is hono's `OpenAPIHono` over the schema of
+ * every route, computed from the one list of routes the app registers, so it cannot disagree with
+ * the app.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hc } from "hono/client";
  * import type { AppType } from "./mod.ts";
  *
  * const client = hc<AppType>("http://127.0.0.1:7717", { headers: { authorization: "Bearer <token>" } });
- * const health = client.v1.health.$url();
- * console.log(health.pathname); // "/v1/health"
+ * assert.equal(client.v1.health.$url().pathname, "/v1/health");
+ * assert.equal(client.v1.sessions[":id"].secret.$url({ param: { id: "abc" } }).pathname, "/v1/sessions/abc/secret");
  * ```
  */
-export type AppType = OpenAPIHono<Env, AppSchema, "/">;
+export type AppType = RoutedApp;
+
+/**
+ * @ignore Hono's own `OpenAPIHono` class over the schema of every route. Kept out of this
+ * package's documentation, which `deno doc --lint` checks: it counts a type of another package
+ * (hono, an npm package) as a private type of this one (denoland/deno#27364).
+ */
+type RoutedApp = OpenAPIHono<Env, RoutesSchema, "/">;
 
 const truthy = (flag: "true" | "false" | undefined): boolean => flag === "true";
 
@@ -131,14 +95,18 @@ function found<T>(value: T | null, kind: "RepositoryNotFound" | "SessionNotFound
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createApp } from "./mod.ts";
  * import { generateDatabaseKey, MemoryStore, SessionOrchestrator, SessionSecretChain } from "../../mod.ts";
  *
  * const store = new MemoryStore();
  * const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
  * const app = createApp({ orchestrator: new SessionOrchestrator({ store, chain }), token: "a-long-random-token-here" });
- * const response = await app.request("/v1/health", { headers: { host: "127.0.0.1:7717" } });
- * console.log(response.status, await response.json()); // 200 { status: "ok" }
+ * const health = await app.request("/v1/health", { headers: { host: "127.0.0.1:7717" } });
+ * assert.equal(health.status, 200);
+ * assert.deepEqual(await health.json(), { status: "ok" });
+ * const noToken = await app.request("/v1/sessions", { headers: { host: "127.0.0.1:7717" } });
+ * assert.equal(noToken.status, 401);
  * ```
  */
 export function createApp(options: AppOptions): AppType {
@@ -163,38 +131,34 @@ export function createApp(options: AppOptions): AppType {
     onError: (c) => errorResponse(c, "InvalidInput", `the request body is over ${limit} bytes`, 413),
   }));
 
-  // Registered before the token check, so it is the one route that needs no token.
-  const open = app.openapi(healthRoute, (c) => c.json({ status: "ok" as const }, 200));
-  open.use(bearerAuth(options.token));
-  open.use(jsonContentType());
-
-  const routed = open
-    .openapi(listRepositoriesRoute, async (c) => c.json(await orchestrator.listRepositories(c.req.valid("query")), 200))
-    .openapi(createRepositoryRoute, async (c) => c.json(await orchestrator.createRepository(c.req.valid("json")), 201))
-    .openapi(getRepositoryRoute, async (c) => {
+  const handlers: RouteHandlers = {
+    health: (c) => c.json({ status: "ok" as const }, 200),
+    listRepositories: async (c) => c.json(await orchestrator.listRepositories(c.req.valid("query")), 200),
+    createRepository: async (c) => c.json(await orchestrator.createRepository(c.req.valid("json")), 201),
+    getRepository: async (c) => {
       const { id } = c.req.valid("param");
       return c.json(
         found(await orchestrator.getRepository(id), "RepositoryNotFound", `no repository with id ${id}`),
         200,
       );
-    })
-    .openapi(deleteRepositoryRoute, async (c) => {
+    },
+    deleteRepository: async (c) => {
       const { id } = c.req.valid("param");
       const repository = await orchestrator.deleteRepository(id);
       return c.json(found(repository, "RepositoryNotFound", `no repository with id ${id}`), 200);
-    })
-    .openapi(listSessionsRoute, async (c) => c.json(await orchestrator.listSessions(c.req.valid("query")), 200))
-    .openapi(createSessionRoute, async (c) => c.json(await orchestrator.createSession(c.req.valid("json")), 201))
-    .openapi(getSessionRoute, async (c) => {
+    },
+    listSessions: async (c) => c.json(await orchestrator.listSessions(c.req.valid("query")), 200),
+    createSession: async (c) => c.json(await orchestrator.createSession(c.req.valid("json")), 201),
+    getSession: async (c) => {
       const { id } = c.req.valid("param");
       return c.json(found(await orchestrator.getSession(id), "SessionNotFound", `no session with id ${id}`), 200);
-    })
-    .openapi(updateSessionRoute, async (c) => {
+    },
+    updateSession: async (c) => {
       const { id } = c.req.valid("param");
       const session = await orchestrator.updateSession(id, c.req.valid("json"));
       return c.json(found(session, "SessionNotFound", `no session with id ${id}`), 200);
-    })
-    .openapi(deleteSessionRoute, async (c) => {
+    },
+    deleteSession: async (c) => {
       const { id } = c.req.valid("param");
       const { force, deleteBranch } = c.req.valid("query");
       const closed = await orchestrator.deleteSession(id, { force: truthy(force), deleteBranch: truthy(deleteBranch) });
@@ -207,8 +171,8 @@ export function createApp(options: AppOptions): AppType {
         worktreeKeptReason: outcome.worktreeKeptReason ?? null,
         snapshotRef: outcome.snapshotRef ?? null,
       }, 200);
-    })
-    .openapi(putSecretRoute, async (c) => {
+    },
+    putSecret: async (c) => {
       const { id } = c.req.valid("param");
       const { encryptedSecret, nonce } = c.req.valid("json");
       await orchestrator.storeSessionSecret(
@@ -217,8 +181,8 @@ export function createApp(options: AppOptions): AppType {
         decodeBase64(nonce, "nonce"),
       );
       return c.json({ sessionId: id, stored: true as const }, 200);
-    })
-    .openapi(getSecretRoute, async (c) => {
+    },
+    getSecret: async (c) => {
       const { id } = c.req.valid("param");
       const secret = found(
         await orchestrator.resolveSessionSecret(id),
@@ -228,15 +192,32 @@ export function createApp(options: AppOptions): AppType {
       const encoded = encodeBase64(secret);
       secret.fill(0);
       return c.json({ sessionId: id, secret: encoded }, 200);
-    })
-    .openapi(reconcileRoute, async (c) => {
+    },
+    reconcile: async (c) => {
       const { dryRun } = c.req.valid("query");
       return c.json(await orchestrator.reconcile({ dryRun: truthy(dryRun) }), 200);
-    })
-    .openapi(eventsRoute, (c) => eventStream(c, orchestrator.events, options.signal));
+    },
+    events: (c) => eventStream(c, orchestrator.events, options.signal),
+  };
 
-  routed.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
-  return routed.doc31(OPENAPI_PATH, {
+  // A route declared with `security: []` (health) is registered before the token check, so it
+  // is answered without a token; every other route after it.
+  const names = Object.keys(ROUTES) as (keyof typeof ROUTES)[];
+  const open = (name: keyof typeof ROUTES) => {
+    const route: RouteConfig = ROUTES[name];
+    return route.security !== undefined && route.security.length === 0;
+  };
+  const register = (name: keyof typeof ROUTES) =>
+    // Each handler is typed by its own route in `handlers`; the loop only pairs them up.
+    app.openapi(ROUTES[name] as RouteConfig, handlers[name] as RouteHandlers[keyof RouteHandlers] as never);
+  names.filter(open).forEach(register);
+  app.use(bearerAuth(options.token));
+  // After the token check, so that a caller without one learns nothing about the API.
+  app.use(jsonContentType());
+  names.filter((name) => !open(name)).forEach(register);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+  app.doc31(OPENAPI_PATH, {
     openapi: "3.1.0",
     info: {
       title: "session-lifecycle-orchestrator",
@@ -247,4 +228,6 @@ export function createApp(options: AppOptions): AppType {
     },
     security: [{ bearer: [] }],
   });
+  // The routes registered above are exactly `ROUTES`, whose schema `AppType` is computed from.
+  return app as unknown as AppType;
 }

@@ -12,7 +12,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ZodError } from "zod";
 import { errorMessage, SessionError, type SessionErrorKind } from "../errors.ts";
-import type { ErrorBody } from "./schemas.ts";
+import type { ErrorBody } from "./bodies.ts";
 
 /** The kinds an HTTP error body carries: every `SessionError` kind, plus the four only HTTP has. */
 export type HttpErrorKind = SessionErrorKind | "Unauthorized" | "Forbidden" | "NotFound" | "UnsupportedMediaType";

@@ -1,45 +1,78 @@
 /**
- * The HTTP adapter: the library as a local JSON API, a Hono app with a typed client. Every route
- * is described once (zod schemas), which both validates requests and generates the OpenAPI 3.1
- * document served at `/v1/openapi.json`. This is the adapter only: the server that
- * `deno task serve` runs (its entry and the per-runtime listeners) lives in `src/server/`, which is
- * internal and not part of the published exports.
+ * The HTTP adapter: the library as a local JSON API, a Hono app over a `SessionOrchestrator`,
+ * with a typed client. Every route is declared once, and that one declaration validates requests,
+ * types the client and generates the OpenAPI 3.1 document served at `/v1/openapi.json`. This is
+ * the adapter only: the server that `deno task serve` runs (its entry and the per-runtime
+ * listeners) lives in `src/server/`, which is internal and not part of the published exports.
  *
- * @example Serve the app, call it with the typed client
+ * @example Call the app with the typed client, in process
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hc } from "hono/client";
  * import { type AppType, createApp } from "./mod.ts";
- * import { generateDatabaseKey, LifecycleEvents, MemoryStore, SessionSecretChain } from "../../mod.ts";
+ * import { generateDatabaseKey, MemoryStore, SessionOrchestrator, SessionSecretChain } from "../../mod.ts";
  *
  * const store = new MemoryStore();
+ * const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
  * const token = "a-long-random-token-from-somewhere";
- * const app = createApp({
- *   store,
- *   chain: new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() }),
- *   events: new LifecycleEvents(),
- *   token,
- * });
+ * const app = createApp({ orchestrator: new SessionOrchestrator({ store, chain }), token });
  * const client = hc<AppType>("http://localhost", {
- *   headers: { authorization: `Bearer ${token}` },
+ *   // In process there is no Host header unless one is given; the app answers loopback names only.
+ *   headers: { authorization: `Bearer ${token}`, host: "localhost" },
  *   fetch: (input: RequestInfo | URL, init?: RequestInit) => app.request(input, init),
  * });
+ *
  * const created = await client.v1.repositories.$post({ json: { path: "/src/app", name: "app" } });
- * console.log(created.status); // 201
+ * assert.equal(created.status, 201);
+ * const listed = await client.v1.repositories.$get({ query: { limit: "10" } });
+ * assert.equal(listed.status, 200);
+ * if (listed.status === 200) {
+ *   const page = await listed.json();
+ *   assert.deepEqual(page.repositories.map((r) => r.name), ["app"]);
+ *   assert.equal(page.nextCursor, null);
+ * }
  * ```
  *
  * @module
  */
 
-export {
-  type AppOptions,
-  type AppSchema,
-  type AppType,
-  createApp,
-  DEFAULT_BODY_LIMIT,
-  OPENAPI_PATH,
-  type RouteSchema,
-} from "./app.ts";
-export { type ErrorLogger, type ErrorStatus, type HttpErrorKind, statusOf } from "./errors.ts";
-export { bearerAuth, isAllowedHost, LOOPBACK_HOSTS, originGuard, tokenMatches } from "./guard.ts";
-export { isJsonContentType, jsonContentType, unsupportedMediaTypeMessage } from "./content_type.ts";
-export type * from "./schemas.ts";
+export { type AppOptions, type AppType, createApp, DEFAULT_BODY_LIMIT, OPENAPI_PATH } from "./app.ts";
+export type * from "./bodies.ts";
+
+// The core's types that this entry's API names, re-exported (types only) so that this entry is
+// documented completely on its own. They are the `.` export's own types, not copies.
+export type {
+  ClosedSession,
+  CloseSessionOptions,
+  CreateSessionParams,
+  CreateSessionRequest,
+  LifecycleEvent,
+  LifecycleEvents,
+  LifecycleListener,
+  ListPosition,
+  ListRepositoriesOptions,
+  ListSessionsOptions,
+  NewRepository,
+  NewSession,
+  NewSessionSecret,
+  OpenSessionParams,
+  ReconcileFinding,
+  ReconcileOptions,
+  ReconcileReport,
+  Repository,
+  RepositoryFilter,
+  RepositoryId,
+  RepositoryPage,
+  SealedSecret,
+  Session,
+  SessionFilter,
+  SessionId,
+  SessionOrchestrator,
+  SessionPage,
+  SessionPatch,
+  SessionReader,
+  SessionStatus,
+  SessionStore,
+  SessionWriter,
+  StoredSessionSecret,
+} from "../../mod.ts";

@@ -30,10 +30,13 @@ export interface DataDirContext {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defaultDataDir } from "./data_dir.ts";
  *
- * console.log(defaultDataDir({ platform: "linux", home: "/home/me", env: {} }));
- * // "/home/me/.local/share/session-lifecycle-orchestrator"
+ * assert.equal(
+ *   defaultDataDir({ platform: "linux", home: "/home/me", env: {} }),
+ *   "/home/me/.local/share/session-lifecycle-orchestrator",
+ * );
  * ```
  */
 export function defaultDataDir(context: DataDirContext = {}): string {

@@ -22,7 +22,7 @@ import type { SessionReader } from "../store/store.ts";
 import { DEFAULT_KEYCHAIN_SERVICE } from "../secret_chain.ts";
 import { keychainWorks } from "./keychain.ts";
 import { writePrivateFileSync } from "./private_file.ts";
-import { acquireFileLock } from "./repository_lock.ts";
+import { acquireFileLock } from "./_repository_lock.ts";
 
 /** The environment variable that, when set, holds the database key in base64. */
 export const DATABASE_KEY_ENV = "SESSION_LIFECYCLE_DATABASE_KEY";
@@ -94,19 +94,23 @@ export interface ResolvedDatabaseKey {
  * new key is made for a store that already holds secrets. Processes deciding the key at once take
  * turns under a lock.
  *
- * @example
- * ```ts ignore
- * import { resolveDatabaseKey } from "./database_key.ts";
- * import { openDefaultKeychain } from "./keychain.ts";
+ * @example Without a keychain: a key file, made once and then kept
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync, statSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { DATABASE_KEY_FILE, resolveDatabaseKey } from "./database_key.ts";
  *
- * import { sqliteSecretProbe } from "./sqlite.ts";
- *
- * const { key, source, warning } = await resolveDatabaseKey({
- *   dataDir: "/var/lib/slo",
- *   keychain: openDefaultKeychain(),
- *   probe: sqliteSecretProbe("/var/lib/slo/sessions.db"),
- * });
- * if (warning) console.warn(warning);
+ * const dataDir = mkdtempSync(join(tmpdir(), "slo-"));
+ * // A server passes `keychain: openDefaultKeychain()` and lets `env` default to the process's.
+ * const first = await resolveDatabaseKey({ dataDir, keychain: null, env: {} });
+ * assert.equal(first.source, "file");
+ * assert.notEqual(first.warning, null); // the operator is told the key lives in a file
+ * assert.equal(statSync(join(dataDir, DATABASE_KEY_FILE)).mode & 0o777, 0o600);
+ * const again = await resolveDatabaseKey({ dataDir, keychain: null, env: {} });
+ * assert.equal(again.source, "file");
+ * rmSync(dataDir, { recursive: true });
  * ```
  */
 export async function resolveDatabaseKey(options: ResolveDatabaseKeyOptions): Promise<ResolvedDatabaseKey> {

@@ -1,7 +1,7 @@
 /**
- * The intent journal of the worktree lifecycle: one small file per operation in progress, written
- * durably before the first file-system step and removed when the operation (or its undo) is
- * complete. A file left behind means a process died midway; `reconcile` reads it to finish or
+ * Internal to `WorktreeLifecycle` (not exported from `./platform`): the intent journal, one small
+ * file per operation in progress, written durably before the first file-system step and removed
+ * when the operation (or its undo) is complete. A file left behind means a process died midway; `reconcile` reads it to finish or
  * undo exactly what was started, and it is the proof that a folder or branch was ours.
  *
  * @module
@@ -67,13 +67,16 @@ function processAlive(pid: number): boolean {
  *
  * @example
  * ```ts
- * import { Journal } from "./journal.ts";
- * import { mkdtempSync } from "node:fs";
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync } from "node:fs";
  * import { tmpdir } from "node:os";
  * import { join } from "node:path";
+ * import { Journal } from "./journal.ts";
  *
- * const journal = new Journal(join(mkdtempSync(join(tmpdir(), "wt-")), ".journal"));
- * console.log(await journal.list()); // []
+ * const root = mkdtempSync(join(tmpdir(), "wt-"));
+ * const journal = new Journal(join(root, ".journal"));
+ * assert.deepEqual(await journal.list(), []);
+ * rmSync(root, { recursive: true });
  * ```
  */
 export class Journal {

@@ -65,6 +65,9 @@ export interface OsKeychainOptions {
  * to the Secret Service: the binding would otherwise fall back to the kernel keyring, which does
  * not survive a reboot and would hide a missing keyring behind empty reads.
  *
+ * The example is not run by the doc tests, because it writes to the machine's real keychain;
+ * `tests/keychain.test.ts` does the same under a throwaway keyring.
+ *
  * @example
  * ```ts ignore
  * import { OsKeychain } from "./keychain.ts";

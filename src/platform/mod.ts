@@ -1,16 +1,27 @@
 /**
- * Runtime parts: the default SQLite driver (`node:sqlite`), the OS keychain, where the
- * database key lives, the default data directory and the server's token file. They use `node:*` built-ins and npm packages that work in Deno, Node and Bun.
+ * Runtime parts: the default SQLite driver (`node:sqlite`), the OS keychain, where the database
+ * key lives, the default data directory, the server's token file, and `WorktreeLifecycle`, which
+ * gives sessions real git worktrees. They use `node:*` built-ins and npm packages that work in
+ * Deno, Node and Bun.
  *
- * @example
+ * @example The orchestrator over a SQLite file
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
  * import { openSqliteStore } from "./mod.ts";
- * import { createSession } from "../../mod.ts";
+ * import { generateDatabaseKey, SessionOrchestrator, SessionSecretChain } from "../../mod.ts";
  *
- * const store = openSqliteStore(":memory:");
- * const repository = await store.createRepository({ path: "/src/app", name: "app" });
- * await createSession(store, { repositoryId: repository.id, title: "t", isWorktree: false });
+ * const dir = mkdtempSync(join(tmpdir(), "slo-"));
+ * const store = openSqliteStore(join(dir, "sessions.db"));
+ * const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
+ * const orchestrator = new SessionOrchestrator({ store, chain });
+ * const repository = await orchestrator.createRepository({ path: "/src/app", name: "app" });
+ * const session = await orchestrator.createSession({ repositoryId: repository.id, title: "t", isWorktree: false });
+ * assert.notEqual(await store.getSessionSecret(session.id), null); // sealed, in the same file
  * store.close();
+ * rmSync(dir, { recursive: true });
  * ```
  *
  * @module
@@ -35,30 +46,6 @@ export {
 } from "./database_key.ts";
 export { APP_DIR_NAME, type DataDirContext, defaultDataDir } from "./data_dir.ts";
 export { type ApiTokenFile, ensureApiToken, generateApiToken, TOKEN_FILE_NAME } from "./token_file.ts";
-export {
-  DEFAULT_GIT_TIMEOUT_MS,
-  describeGitCommand,
-  type GitResult,
-  type GitRunOptions,
-  isTransientLockError,
-  runGit,
-} from "./git_runner.ts";
-export {
-  Git,
-  type GitOptions,
-  parseWorktreeList,
-  type RepositoryInfo,
-  SNAPSHOT_REF_PREFIX,
-  type WorktreeEntry,
-} from "./git.ts";
-export {
-  acquireFileLock,
-  type LockOptions,
-  type ReleaseLock,
-  repositoryLockPath,
-  withRepositoryLock,
-} from "./repository_lock.ts";
-export { Journal, type JournalEntry } from "./journal.ts";
 export { branchForWorktreeName, defaultWorktreeName } from "./worktree_names.ts";
 export {
   CLOSE_STEPS,
@@ -67,3 +54,45 @@ export {
   WorktreeLifecycle,
   type WorktreeLifecycleOptions,
 } from "./worktree_lifecycle.ts";
+
+// The core's types that this entry's API names, re-exported (types only) so that this entry is
+// documented completely on its own. They are the `.` export's own types, not copies.
+export type {
+  ClosedSession,
+  CloseSessionOptions,
+  CreateSessionParams,
+  LifecycleEvent,
+  LifecycleEvents,
+  LifecycleListener,
+  LifecycleSteps,
+  ListPosition,
+  NewRepository,
+  NewSession,
+  NewSessionSecret,
+  OpenSessionParams,
+  ReconcileFinding,
+  ReconcileOptions,
+  ReconcileReport,
+  Repository,
+  RepositoryFilter,
+  RepositoryId,
+  SealedSecret,
+  Session,
+  SessionFilter,
+  SessionId,
+  SessionLifecycle,
+  SessionPatch,
+  SessionReader,
+  SessionSecretCache,
+  SessionSecretChain,
+  SessionStatus,
+  SessionStore,
+  SessionWriter,
+  SqliteDatabase,
+  SqliteStatement,
+  SqliteStore,
+  SqliteStoreOptions,
+  SqliteValue,
+  StoredSessionSecret,
+  WorktreeRequest,
+} from "../../mod.ts";

@@ -17,10 +17,11 @@ import type { SealedSecretProbe, SealedSecretSample } from "./database_key.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openSqliteStore } from "./sqlite.ts";
  *
  * const store = openSqliteStore(":memory:");
- * console.log(await store.listSessions()); // []
+ * assert.deepEqual(await store.listSessions(), []);
  * store.close();
  * ```
  */

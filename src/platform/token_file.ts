@@ -51,14 +51,18 @@ function readToken(path: string): string | null {
  *
  * @example
  * ```ts
- * import { mkdtempSync } from "node:fs";
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync, statSync } from "node:fs";
  * import { tmpdir } from "node:os";
  * import { join } from "node:path";
  * import { ensureApiToken } from "./token_file.ts";
  *
  * const dir = mkdtempSync(join(tmpdir(), "slo-"));
  * const first = ensureApiToken(dir);
- * console.log(first.created, ensureApiToken(dir).token === first.token); // true true
+ * assert.equal(first.created, true);
+ * assert.equal(ensureApiToken(dir).token, first.token); // kept across starts
+ * assert.equal(statSync(join(dir, "token")).mode & 0o777, 0o600);
+ * rmSync(dir, { recursive: true });
  * ```
  */
 export function ensureApiToken(dataDir: string): ApiTokenFile {

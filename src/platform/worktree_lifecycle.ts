@@ -31,10 +31,10 @@ import { branchNameProblem, invalid, nowIso } from "../validation.ts";
 import { defaultDataDir } from "./data_dir.ts";
 import { Git, type RepositoryInfo } from "./git.ts";
 import { Journal, type JournalEntry } from "./journal.ts";
-import { withRepositoryLock } from "./repository_lock.ts";
+import { withRepositoryLock } from "./_repository_lock.ts";
 import { branchForWorktreeName } from "./worktree_names.ts";
-import { refuseTaken } from "./worktree_ownership.ts";
-import { planWorktree } from "./worktree_params.ts";
+import { refuseTaken } from "./_worktree_ownership.ts";
+import { planWorktree } from "./_worktree_params.ts";
 import { reconcileWorktrees } from "./worktree_reconcile.ts";
 import { finishClose, type StepContext, undoOpen } from "./worktree_steps.ts";
 
@@ -115,23 +115,37 @@ function isInside(child: string, parent: string): boolean {
  * Plug it into a `SessionOrchestrator` as `worktrees`, or use its `open`, `close` and `reconcile`
  * directly: they go through an orchestrator built over the same store, chain and events.
  *
- * @example
+ * @example A session on its own worktree and branch, in a throwaway repository
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { execFileSync } from "node:child_process";
+ * import { existsSync, mkdtempSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
  * import { generateDatabaseKey, MemoryStore, SessionOrchestrator, SessionSecretChain } from "../../mod.ts";
  * import { WorktreeLifecycle } from "./worktree_lifecycle.ts";
  *
+ * const root = mkdtempSync(join(tmpdir(), "slo-"));
+ * const checkout = join(root, "app");
+ * execFileSync("git", ["init", "-q", "-b", "main", checkout]);
+ * execFileSync("git", ["-C", checkout, "-c", "user.name=me", "-c", "user.email=me@example.com", "commit", "-q", "--allow-empty", "-m", "start"]);
+ *
  * const store = new MemoryStore();
  * const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
- * const worktrees = new WorktreeLifecycle({ store, chain, worktreesRoot: "/var/lib/slo/worktrees" });
+ * const worktrees = new WorktreeLifecycle({ store, chain, worktreesRoot: join(root, "worktrees") });
  * const orchestrator = new SessionOrchestrator({ store, chain, worktrees });
- * const repository = await orchestrator.createRepository({ path: "/src/app", name: "app", isGitRepository: true });
- * try {
- *   const session = await orchestrator.createSession({ repositoryId: repository.id, title: "Dark mode", isWorktree: true });
- *   console.log(session.worktreePath, session.branchName);
- *   await orchestrator.deleteSession(session.id, { deleteBranch: true });
- * } catch (error) {
- *   console.log((error as Error).message); // the repository folder /src/app does not exist
- * }
+ * const repository = await orchestrator.createRepository({ path: checkout, name: "app", isGitRepository: true });
+ *
+ * const session = await orchestrator.createSession({ repositoryId: repository.id, title: "Dark mode", isWorktree: true });
+ * assert.equal(session.worktreePath, join(root, "worktrees", repository.id, session.worktreeName!));
+ * assert.match(session.branchName!, /^session\/dark-mode-[0-9a-f]{8}$/);
+ * assert.ok(existsSync(session.worktreePath!));
+ *
+ * const closed = await orchestrator.deleteSession(session.id, { deleteBranch: true });
+ * assert.equal(closed?.worktreeRemoved, true);
+ * assert.equal(closed?.branchDeleted, true); // it made the branch, and the branch has no commits of its own
+ * assert.equal(existsSync(session.worktreePath!), false);
+ * rmSync(root, { recursive: true });
  * ```
  */
 export class WorktreeLifecycle implements SessionLifecycle {

@@ -46,10 +46,10 @@ function cut(text: string, maxBytes: number, maxCharacters = Infinity): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defaultWorktreeName } from "./worktree_names.ts";
  *
- * console.log(defaultWorktreeName("Add dark mode!", "1b4e28ba-2fa1-11d2-883f-0016d3cca427"));
- * // "add-dark-mode-1b4e28ba"
+ * assert.equal(defaultWorktreeName("Add dark mode!", "1b4e28ba-2fa1-11d2-883f-0016d3cca427"), "add-dark-mode-1b4e28ba");
  * ```
  */
 export function defaultWorktreeName(title: string, sessionId: string): string {
@@ -78,9 +78,10 @@ export function defaultWorktreeName(title: string, sessionId: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { branchForWorktreeName } from "./worktree_names.ts";
  *
- * console.log(branchForWorktreeName("session/", "Résumé tweaks")); // "session/Résumé-tweaks"
+ * assert.equal(branchForWorktreeName("session/", "Résumé tweaks"), "session/Résumé-tweaks");
  * ```
  */
 export function branchForWorktreeName(prefix: string, worktreeName: string): string {

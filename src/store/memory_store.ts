@@ -38,11 +38,13 @@ import type { SessionStore } from "./store.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryStore } from "./memory_store.ts";
  *
  * const store = new MemoryStore();
  * const repository = await store.createRepository({ path: "/src/app", name: "app" });
- * console.log((await store.listRepositories()).length); // 1
+ * assert.deepEqual(await store.listRepositories(), [repository]);
+ * await assert.rejects(store.createRepository({ path: "/src/app", name: "again" }), { kind: "Conflict" });
  * ```
  */
 export class MemoryStore implements SessionStore {

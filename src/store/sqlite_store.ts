@@ -82,11 +82,13 @@ type Row = Record<string, unknown>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DatabaseSync } from "node:sqlite";
  * import { SqliteStore } from "./sqlite_store.ts";
  *
  * const store = new SqliteStore(new DatabaseSync(":memory:"));
- * await store.createRepository({ path: "/src/app", name: "app" });
+ * const repository = await store.createRepository({ path: "/src/app", name: "app" });
+ * assert.deepEqual(await store.getRepository(repository.id), repository);
  * ```
  */
 export class SqliteStore implements SessionStore {

@@ -9,8 +9,9 @@
  * `bun test` and `node --test` alike. Besides those two it uses web standards only, and it assumes
  * nothing about how a store keeps its data.
  *
- * @example A test file for your own store
- * ```ts
+ * @example A test file for your own store (`ignore`: it registers tests, so it runs as a test file,
+ * as tests/store_conformance.test.ts does, not inside a doc test)
+ * ```ts ignore
  * import { MemoryStore } from "../../mod.ts";
  * import { testSessionStore } from "./mod.ts";
  *
@@ -64,8 +65,8 @@ export interface StoreFixture {
  * and `after`, visiting every row that exists throughout exactly once while others come and go;
  * concurrent writes lose and duplicate nothing.
  *
- * @example SQLite through node:sqlite, a fresh in-memory database per case
- * ```ts
+ * @example SQLite through node:sqlite, a fresh in-memory database per case (a test file; see above)
+ * ```ts ignore
  * import { DatabaseSync } from "node:sqlite";
  * import { SqliteStore } from "../../mod.ts";
  * import { testSessionStore } from "./mod.ts";

@@ -1,109 +1,29 @@
 /**
- * The request and response schemas of the HTTP API. Each one both validates (requests) and
- * documents (the OpenAPI document), so the two cannot drift. Every schema carries an explicit
- * type: the published package has no slow types, and the annotation is checked against the
- * core's own types, so a field added to `Session` that the schema lacks fails to compile.
+ * Internal: the zod schemas of the HTTP API. Each one both validates (requests) and documents
+ * (the OpenAPI document), so the two cannot drift. Every schema carries an explicit type, checked
+ * against the body types of `./bodies.ts` and the core's own types, so a field added to `Session`
+ * that the schema lacks fails to compile.
  *
  * @module
  */
 
 import { z } from "@hono/zod-openapi";
 import type { ReconcileReport } from "../lifecycle.ts";
-import type { CreateSessionParams } from "../operations.ts";
 import { SESSION_STATUSES, type SessionStatus } from "../types.ts";
-import type { NewRepository, Repository, Session } from "../types.ts";
-
-/** The body of every error response. */
-export interface ErrorBody {
-  /** What went wrong. */
-  error: {
-    /** A `SessionError` kind, or `Unauthorized` / `Forbidden`. */
-    kind: string;
-    /** A sentence safe to show to the caller. */
-    message: string;
-  };
-}
-
-/** The body of `POST /v1/repositories`: a `NewRepository` whose id the server chooses. */
-export type CreateRepositoryBody = Omit<NewRepository, "id">;
-
-/** The body of `POST /v1/sessions`: the core's create parameters, plus where a worktree goes or comes from. */
-export interface CreateSessionBody extends CreateSessionParams {
-  /** Without a lifecycle: the worktree's absolute path (metadata only). Refused when a lifecycle chooses it. */
-  worktreePath?: string;
-  /** With a lifecycle: the ref a new branch starts from. */
-  baseRef?: string;
-  /** With a lifecycle: check out the existing `branchName` instead of creating it. */
-  useExistingBranch?: boolean;
-}
-
-/** The body of `PATCH /v1/sessions/{id}`. */
-export interface UpdateSessionBody {
-  /** New title. */
-  title?: string;
-  /** New status. */
-  status?: SessionStatus;
-}
-
-/** The body of `PUT /v1/sessions/{id}/secret`: a secret sealed by the caller, base64. */
-export interface PutSecretBody {
-  /** AES-GCM ciphertext with its tag, standard base64. */
-  encryptedSecret: string;
-  /** The 12-byte nonce, standard base64. */
-  nonce: string;
-}
-
-/** The answer of `DELETE /v1/sessions/{id}`: the deleted row (the cleanup data), plus what the close did. */
-export interface DeletedSessionBody extends Session {
-  /** Whether the worktree folder was removed (only a worktree lifecycle removes one). */
-  worktreeRemoved: boolean;
-  /** Whether the branch was deleted. */
-  branchDeleted: boolean;
-  /** Why the branch was kept when deletion was asked for, else `null`. */
-  branchKeptReason: string | null;
-  /** Why the worktree folder was kept (for example, its repository checkout is gone), else `null`. */
-  worktreeKeptReason: string | null;
-  /** Where a forced delete saved the worktree's work (`refs/session-snapshots/<id>`), else `null`. */
-  snapshotRef: string | null;
-}
-
-/** A page of repositories. */
-export interface RepositoryListBody {
-  /** Oldest first. */
-  repositories: Repository[];
-  /** The `cursor` of the next page; `null` on the last. */
-  nextCursor: string | null;
-}
-
-/** A page of sessions. */
-export interface SessionListBody {
-  /** Oldest first. */
-  sessions: Session[];
-  /** The `cursor` of the next page; `null` on the last. */
-  nextCursor: string | null;
-}
-
-/** The answer of `GET /v1/health`. */
-export interface HealthBody {
-  /** Always `ok` when the server answers. */
-  status: "ok";
-}
-
-/** A session's secret, base64. */
-export interface SecretBody {
-  /** The session. */
-  sessionId: string;
-  /** The 32-byte secret, standard base64. */
-  secret: string;
-}
-
-/** The answer of `PUT /v1/sessions/{id}/secret`. */
-export interface SecretStoredBody {
-  /** The session. */
-  sessionId: string;
-  /** Always true. */
-  stored: true;
-}
+import type { Repository, Session } from "../types.ts";
+import type {
+  CreateRepositoryBody,
+  CreateSessionBody,
+  DeletedSessionBody,
+  ErrorBody,
+  HealthBody,
+  PutSecretBody,
+  RepositoryListBody,
+  SecretBody,
+  SecretStoredBody,
+  SessionListBody,
+  UpdateSessionBody,
+} from "./bodies.ts";
 
 const idParameter = (name: string) =>
   z.string().openapi({ param: { name, in: "path" }, example: "3f1c2b9e-8d4a-4c6e-9a1b-2c3d4e5f6a7b" });

@@ -1,6 +1,6 @@
 /**
- * A cross-process advisory lock per repository, so that processes changing one repository's
- * worktrees take turns, and a holder that dies releases it.
+ * Internal: a cross-process advisory lock per repository, so that processes changing one
+ * repository's worktrees take turns, and a holder that dies releases it.
  *
  * Node, Deno and Bun have no portable `flock`, and a lock file holding a pid needs a
  * steal-if-dead step that races (two waiters can both decide the holder is dead, and pids are
@@ -72,7 +72,7 @@ function isBusy(error: unknown): boolean {
  *
  * @example
  * ```ts
- * import { acquireFileLock } from "./repository_lock.ts";
+ * import { acquireFileLock } from "./_repository_lock.ts";
  * import { tmpdir } from "node:os";
  * import { join } from "node:path";
  *
@@ -141,13 +141,15 @@ export function repositoryLockPath(commonDir: string): string {
  *
  * @example
  * ```ts
- * import { withRepositoryLock } from "./repository_lock.ts";
- * import { mkdtempSync } from "node:fs";
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync } from "node:fs";
  * import { tmpdir } from "node:os";
  * import { join } from "node:path";
+ * import { withRepositoryLock } from "./_repository_lock.ts";
  *
  * const commonDir = mkdtempSync(join(tmpdir(), "git-"));
- * console.log(await withRepositoryLock(commonDir, () => Promise.resolve(42))); // 42
+ * assert.equal(await withRepositoryLock(commonDir, () => Promise.resolve(42)), 42);
+ * rmSync(commonDir, { recursive: true });
  * ```
  */
 export async function withRepositoryLock<T>(

@@ -1,5 +1,6 @@
 /**
- * Opaque list cursors: the position of the last record of a page, as a URL-safe string.
+ * Internal to the orchestrator: opaque list cursors, each the position of the last record of a
+ * page as a URL-safe string.
  *
  * @module
  */

@@ -1,6 +1,6 @@
 /**
- * Who holds a session id, a worktree folder or a branch: the checks an open makes under the
- * repository's lock before it journals anything.
+ * Internal to `WorktreeLifecycle`: who holds a session id, a worktree folder or a branch; the
+ * checks an open makes under the repository's lock before it journals anything.
  *
  * @module
  */

@@ -1,6 +1,6 @@
 /**
- * The parameters of a worktree open: the folder name, branch and path a session gets, and its
- * row, all checked before git runs.
+ * Internal to `WorktreeLifecycle`: the parameters of a worktree open (the folder name, branch and
+ * path a session gets, and its row), all checked before git runs.
  *
  * @module
  */

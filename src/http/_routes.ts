@@ -1,0 +1,327 @@
+/**
+ * Internal: every route of the HTTP API, described once in {@linkcode ROUTES}: method, path,
+ * request schemas and responses. The same entry validates requests, types its handler in
+ * `app.ts`, generates the OpenAPI document, and types the `hc` client, whose type is computed
+ * from this list ({@linkcode RoutesSchema}). A new route is one entry here and one handler there;
+ * the compiler asks for the handler.
+ *
+ * The list is plain object literals on purpose: the published package has no slow types, so the
+ * list's type must be readable without running type inference on calls (`createRoute(…)`, helper
+ * functions). `as const` keeps each method and path a literal type; the reused parts are consts
+ * whose types the checker reads the same way.
+ *
+ * @module
+ */
+
+import type { RouteConfig, RouteConfigToTypedResponse, RouteHandler } from "@hono/zod-openapi";
+import type { Env, Handler, ToSchema } from "hono";
+import {
+  CreateRepositorySchema,
+  CreateSessionSchema,
+  DeletedSessionSchema,
+  DeleteSessionQuerySchema,
+  ErrorSchema,
+  EventStreamSchema,
+  HealthSchema,
+  IdParamsSchema,
+  PageQuerySchema,
+  PutSecretSchema,
+  ReconcileQuerySchema,
+  ReconcileReportSchema,
+  RepositoryListSchema,
+  RepositorySchema,
+  SecretSchema,
+  SecretStoredSchema,
+  SessionListSchema,
+  SessionQuerySchema,
+  SessionSchema,
+  UpdateSessionSchema,
+} from "./_schemas.ts";
+
+/** Where the OpenAPI document is served. */
+export const OPENAPI_PATH = "/v1/openapi.json";
+
+const errorJson = { "application/json": { schema: ErrorSchema } };
+
+// The errors every authenticated route can answer with.
+const invalidInput = {
+  description: "Malformed JSON, an unknown field, or an invalid value (kind InvalidInput).",
+  content: errorJson,
+};
+const unauthorized = { description: "No or a wrong bearer token (kind Unauthorized).", content: errorJson };
+const forbidden = { description: "A Host or Origin outside the allow-lists (kind Forbidden).", content: errorJson };
+const failed = {
+  description: "A storage or encryption failure (kind Storage, Encryption or WorktreeCreation).",
+  content: errorJson,
+};
+const notFound = {
+  description: "No such repository or session (kind RepositoryNotFound or SessionNotFound).",
+  content: errorJson,
+};
+const tooLarge = { description: "The body is over the size limit (kind InvalidInput).", content: errorJson };
+
+const repositoryJson = { "application/json": { schema: RepositorySchema } };
+const sessionJson = { "application/json": { schema: SessionSchema } };
+const idParams = { params: IdParamsSchema };
+
+/** Every route of the API, by handler name. Health comes first: it is the one route without a token. */
+export const ROUTES = {
+  health: {
+    method: "get" as const,
+    path: "/v1/health" as const,
+    tags: ["server"],
+    summary: "Whether the server is up; needs no token",
+    security: [],
+    request: {},
+    responses: {
+      200: { description: "The server answers.", content: { "application/json": { schema: HealthSchema } } },
+    },
+  },
+  listRepositories: {
+    method: "get" as const,
+    path: "/v1/repositories" as const,
+    tags: ["repositories"],
+    summary: "A page of repositories, oldest first",
+    request: { query: PageQuerySchema },
+    responses: {
+      200: { description: "The repositories.", content: { "application/json": { schema: RepositoryListSchema } } },
+      400: invalidInput,
+      401: unauthorized,
+      403: forbidden,
+      500: failed,
+    },
+  },
+  createRepository: {
+    method: "post" as const,
+    path: "/v1/repositories" as const,
+    tags: ["repositories"],
+    summary: "Add a repository",
+    request: { body: { content: { "application/json": { schema: CreateRepositorySchema } }, required: true as const } },
+    responses: {
+      201: { description: "The new repository.", content: repositoryJson },
+      400: invalidInput,
+      401: unauthorized,
+      403: forbidden,
+      409: { description: "A repository with this path exists (kind Conflict).", content: errorJson },
+      413: tooLarge,
+      500: failed,
+    },
+  },
+  getRepository: {
+    method: "get" as const,
+    path: "/v1/repositories/{id}" as const,
+    tags: ["repositories"],
+    summary: "One repository",
+    request: idParams,
+    responses: {
+      200: { description: "The repository.", content: repositoryJson },
+      400: invalidInput,
+      401: unauthorized,
+      403: forbidden,
+      404: notFound,
+      500: failed,
+    },
+  },
+  deleteRepository: {
+    method: "delete" as const,
+    path: "/v1/repositories/{id}" as const,
+    tags: ["repositories"],
+    summary: "Remove a repository that has no sessions",
+    request: idParams,
+    responses: {
+      200: { description: "The removed repository.", content: repositoryJson },
+      400: invalidInput,
+      401: unauthorized,
+      403: forbidden,
+      404: notFound,
+      409: {
+        description: "The repository still has sessions: delete them first (kind Conflict).",
+        content: errorJson,
+      },
+      500: failed,
+    },
+  },
+  listSessions: {
+    method: "get" as const,
+    path: "/v1/sessions" as const,
+    tags: ["sessions"],
+    summary: "A page of sessions, oldest first, optionally of one repository and one status",
+    request: { query: SessionQuerySchema },
+    responses: {
+      200: { description: "The sessions.", content: { "application/json": { schema: SessionListSchema } } },
+      400: invalidInput,
+      401: unauthorized,
+      403: forbidden,
+      500: failed,
+    },
+  },
+  createSession: {
+    method: "post" as const,
+    path: "/v1/sessions" as const,
+    tags: ["sessions"],
+    summary: "Create a session and provision its secret (with a worktree lifecycle: open its worktree too)",
+    request: { body: { content: { "application/json": { schema: CreateSessionSchema } }, required: true as const } },
+    responses: {
+      201: { description: "The new session. Its secret is never in this answer.", content: sessionJson },
+      400: invalidInput,
+      401: unauthorized,
+      403: forbidden,
+      404: { description: "No such repository (kind RepositoryNotFound).", content: errorJson },
+      409: { description: "The id or worktree path is taken (kind Conflict).", content: errorJson },
+      413: tooLarge,
+      500: failed,
+    },
+  },
+  getSession: {
+    method: "get" as const,
+    path: "/v1/sessions/{id}" as const,
+    tags: ["sessions"],
+    summary: "One session",
+    request: idParams,
+    responses: {
+      200: { description: "The session.", content: sessionJson },
+      400: invalidInput,
+      401: unauthorized,
+      403: forbidden,
+      404: notFound,
+      500: failed,
+    },
+  },
+  updateSession: {
+    method: "patch" as const,
+    path: "/v1/sessions/{id}" as const,
+    tags: ["sessions"],
+    summary: "Change a session's title or status",
+    request: {
+      params: IdParamsSchema,
+      body: { content: { "application/json": { schema: UpdateSessionSchema } }, required: true as const },
+    },
+    responses: {
+      200: { description: "The changed session.", content: sessionJson },
+      400: invalidInput,
+      401: unauthorized,
+      403: forbidden,
+      404: notFound,
+      413: tooLarge,
+      500: failed,
+    },
+  },
+  deleteSession: {
+    method: "delete" as const,
+    path: "/v1/sessions/{id}" as const,
+    tags: ["sessions"],
+    summary: "Delete a session in one atomic step and forget its secret (with a lifecycle: close its worktree)",
+    request: { params: IdParamsSchema, query: DeleteSessionQuerySchema },
+    responses: {
+      200: {
+        description: "The deleted session: the caller's cleanup data.",
+        content: { "application/json": { schema: DeletedSessionSchema } },
+      },
+      400: invalidInput,
+      401: unauthorized,
+      403: forbidden,
+      404: {
+        description: "The session did not exist (kind SessionNotFound); of two concurrent deletes one gets this.",
+        content: errorJson,
+      },
+      409: { description: "The worktree has changes; retry with force=true (kind Conflict).", content: errorJson },
+      500: failed,
+    },
+  },
+  putSecret: {
+    method: "put" as const,
+    path: "/v1/sessions/{id}/secret" as const,
+    tags: ["secrets"],
+    summary: "Store a secret the caller sealed under the database key (base64)",
+    request: {
+      params: IdParamsSchema,
+      body: { content: { "application/json": { schema: PutSecretSchema } }, required: true as const },
+    },
+    responses: {
+      200: { description: "Stored.", content: { "application/json": { schema: SecretStoredSchema } } },
+      400: {
+        description: "Bad base64, or ciphertext that does not open under the database key (kind InvalidInput).",
+        content: errorJson,
+      },
+      401: unauthorized,
+      403: forbidden,
+      404: { description: "No such session (kind SessionNotFound).", content: errorJson },
+      413: tooLarge,
+      500: failed,
+    },
+  },
+  getSecret: {
+    method: "get" as const,
+    path: "/v1/sessions/{id}/secret" as const,
+    tags: ["secrets"],
+    summary: "A session's secret, resolved through memory, the store and the keychain (base64)",
+    request: idParams,
+    responses: {
+      200: { description: "The secret.", content: { "application/json": { schema: SecretSchema } } },
+      400: invalidInput,
+      401: unauthorized,
+      403: forbidden,
+      404: { description: "No such session, or it has no secret (kind SessionNotFound).", content: errorJson },
+      500: failed,
+    },
+  },
+  reconcile: {
+    method: "post" as const,
+    path: "/v1/reconcile" as const,
+    tags: ["worktrees"],
+    summary: "Finish or undo what a killed process left; without a worktree lifecycle, an empty report",
+    request: { query: ReconcileQuerySchema },
+    responses: {
+      200: {
+        description: "What was found and done.",
+        content: { "application/json": { schema: ReconcileReportSchema } },
+      },
+      400: invalidInput,
+      401: unauthorized,
+      403: forbidden,
+      500: failed,
+    },
+  },
+  events: {
+    method: "get" as const,
+    path: "/v1/events" as const,
+    tags: ["events"],
+    summary: "Server-sent events: every lifecycle change, after it is committed",
+    request: {},
+    responses: {
+      200: { description: "The event stream.", content: { "text/event-stream": { schema: EventStreamSchema } } },
+      400: invalidInput,
+      401: unauthorized,
+      403: forbidden,
+      500: failed,
+    },
+  },
+};
+
+/** The routes' type: by handler name, each route's literal description. */
+export type Routes = typeof ROUTES;
+
+/** A handler per route, each typed by its route: its params, query and body, and the answers it may give. */
+export type RouteHandlers = { [Name in keyof Routes]: RouteHandler<Routes[Name]> };
+
+type RouteInput<R extends RouteConfig> = RouteHandler<R> extends Handler<Env, string, infer I> ? I : never;
+
+type HonoPath<P extends string> = P extends `${infer Start}/{${infer Param}}${infer Rest}`
+  ? `${Start}/:${Param}${HonoPath<Rest>}`
+  : P;
+
+/** The client-facing schema of one route, as `app.openapi(route, …)` records it. */
+type RouteSchema<R extends RouteConfig> = ToSchema<
+  R["method"],
+  HonoPath<R["path"]>,
+  RouteInput<R>,
+  RouteConfigToTypedResponse<R>
+>;
+
+type UnionToIntersection<U> = (U extends unknown ? (value: U) => void : never) extends (value: infer I) => void ? I
+  : never;
+
+/** The schema of every route in {@linkcode ROUTES}, plus the OpenAPI document's own route: what `hc` reads. */
+export type RoutesSchema =
+  & UnionToIntersection<{ [Name in keyof Routes]: RouteSchema<Routes[Name]> }[keyof Routes]>
+  & ToSchema<"get", typeof OPENAPI_PATH, Record<never, never>, Record<never, never>>;
