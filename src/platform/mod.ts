@@ -26,6 +26,7 @@ export {
   DATABASE_KEY_ENV,
   DATABASE_KEY_FILE,
   DATABASE_KEY_LOCK_FILE,
+  type DatabaseKeyCheck,
   resolveDatabaseKey,
   type ResolveDatabaseKeyOptions,
   type ResolvedDatabaseKey,
