@@ -85,16 +85,14 @@ const SESSION_COLUMNS = [
 const SECRET_COLUMNS = ["session_id", "encrypted_secret", "nonce", isoColumn("created_at"), isoColumn("updated_at")]
   .join(", ");
 
-/** The SQL statements of the store (`$n` parameters); the list queries are built by {@linkcode pageQuery}. */
+/** The SQL statements of the store (`$n` parameters); the pages of lists are built by {@linkcode pageQuery}. */
 export const SQL = {
   getRepository: `SELECT ${REPOSITORY_COLUMNS} FROM repositories WHERE id = $1`,
   insertRepository: `INSERT INTO repositories (id, path, name, is_git_repository, sessions_path, default_branch,
     default_remote, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz, $9::timestamptz)`,
   repositoryIdOfPath: "SELECT id FROM repositories WHERE path = $1",
   deleteRepository: `DELETE FROM repositories WHERE id = $1 RETURNING ${REPOSITORY_COLUMNS}`,
-  selectRepositories: `SELECT ${REPOSITORY_COLUMNS} FROM repositories`,
   getSession: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = $1`,
-  selectSessions: `SELECT ${SESSION_COLUMNS} FROM sessions`,
   insertSession: `INSERT INTO sessions (id, repository_id, title, agent_name, issue_id, issue_title, issue_url,
     status, is_worktree, worktree_path, worktree_name, branch_name, base_branch, created_worktree, created_branch,
     created_at, updated_at, last_accessed_at)
@@ -261,7 +259,7 @@ export class PostgresStore implements SessionStore {
   listRepositories(filter: RepositoryFilter = {}): Promise<Repository[]> {
     return this.#run("listing repositories", async () => {
       const { limit, after } = checkRepositoryFilter(filter);
-      const { text, params } = pageQuery(SQL.selectRepositories, [], limit, after);
+      const { text, params } = pageQuery("repositories", [], limit, after);
       return (await this.#query(text, params)).map(toRepository);
     });
   }
@@ -281,7 +279,7 @@ export class PostgresStore implements SessionStore {
       const conditions: [string, Param][] = [];
       if (repositoryId !== null) conditions.push(["repository_id", repositoryId]);
       if (status !== null) conditions.push(["status", status]);
-      const { text, params } = pageQuery(SQL.selectSessions, conditions, limit, after);
+      const { text, params } = pageQuery("sessions", conditions, limit, after);
       return (await this.#query(text, params)).map(toSession);
     });
   }
@@ -547,11 +545,13 @@ function constraintOf(error: unknown): string | undefined {
 }
 
 /**
- * A page in `(created_at, id)` order: equality filters, then the row-value comparison with the
- * position, which Postgres answers by seeking in the matching index.
+ * A page of `table` in `(created_at, id)` order: equality filters, then the row-value comparison
+ * with the position, which Postgres answers by seeking in the matching index. The order names the
+ * table's columns, not the ISO-string columns the select gives the same names, so that an index
+ * serves it.
  */
 export function pageQuery(
-  select: string,
+  table: "sessions" | "repositories",
   conditions: readonly [string, Param][],
   limit: number | null,
   after: ListPosition | null,
@@ -560,13 +560,15 @@ export function pageQuery(
   const where: string[] = [];
   for (const [column, value] of conditions) {
     params.push(value);
-    where.push(`${column} = $${params.length}`);
+    where.push(`${table}.${column} = $${params.length}`);
   }
   if (after !== null) {
     params.push(after.createdAt, after.id);
-    where.push(`(created_at, id) > ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+    where.push(`(${table}.created_at, ${table}.id) > ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
   }
-  let text = `${select}${where.length === 0 ? "" : ` WHERE ${where.join(" AND ")}`} ORDER BY created_at, id`;
+  const columns = table === "sessions" ? SESSION_COLUMNS : REPOSITORY_COLUMNS;
+  let text = `SELECT ${columns} FROM ${table}${where.length === 0 ? "" : ` WHERE ${where.join(" AND ")}`}` +
+    ` ORDER BY ${table}.created_at, ${table}.id`;
   if (limit !== null) {
     params.push(limit);
     text += ` LIMIT $${params.length}`;
