@@ -15,8 +15,8 @@ const SERVER_ENTRY = join(root, "src/server/main.ts");
 
 function startServerProcess(dataDir: string): { child: ChildProcess; url: Promise<string> } {
   const [command, ...args] = runtimeArgv(SERVER_ENTRY, ["--port", "0", "--data-dir", dataDir]);
-  // No session bus: the server must not touch the machine's real keychain.
-  const env = { ...process.env, DBUS_SESSION_BUS_ADDRESS: "", SESSION_LIFECYCLE_DATABASE_KEY: "" };
+  // No session bus: the server must not touch the machine's real keychain. No DATABASE_URL: SQLite.
+  const env = { ...process.env, DBUS_SESSION_BUS_ADDRESS: "", SESSION_LIFECYCLE_DATABASE_KEY: "", DATABASE_URL: "" };
   const child = spawn(command, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const url = new Promise<string>((resolve, reject) => {
