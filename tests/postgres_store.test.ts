@@ -350,3 +350,36 @@ test("postgres: the database key check is claimed once; the first value kept win
     await Promise.all(stores.map((store) => store.close()));
   }
 });
+
+test("postgres: a role that may only read and write the tables opens a migrated schema; creating one needs more", {
+  skip,
+}, async () => {
+  const db = database!;
+  const schema = schemaName();
+  const role = `slo_app_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+  await (await openPostgresStore(db.url, { schema })).close();
+  await db.admin.unsafe(`CREATE ROLE ${role} LOGIN`);
+  try {
+    await db.admin.unsafe(`GRANT USAGE ON SCHEMA ${schema} TO ${role}`);
+    await db.admin.unsafe(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} TO ${role}`);
+    const url = new URL(db.url);
+    url.username = role;
+    const store = await openPostgresStore(url.toString(), { schema });
+    try {
+      const repository = await store.createRepository(repositoryInput());
+      const session = await store.createSession(sessionInput(repository.id));
+      assert.deepEqual(await store.getSession(session.id), session);
+      assert.deepEqual(await store.deleteSession(session.id), session);
+    } finally {
+      await store.close();
+    }
+    // A schema it would have to create: refused with the server's reason.
+    await assert.rejects(
+      openPostgresStore(url.toString(), { schema: schemaName() }),
+      (error: unknown) => isKind("Storage")(error) && /permission denied/.test((error as Error).message),
+    );
+  } finally {
+    await db.admin.unsafe(`DROP OWNED BY ${role}`);
+    await db.admin.unsafe(`DROP ROLE ${role}`);
+  }
+});

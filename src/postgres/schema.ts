@@ -122,17 +122,27 @@ export function isoColumn(column: string): string {
 export async function migrate(sql: Sql, schema: string): Promise<number[]> {
   if (!checkSchemaName(schema)) throw new Error(`bad schema name ${JSON.stringify(schema)}`);
   return await sql.begin(async (tx) => {
-    // "already exists, skipping" notices are expected here, and not worth a line on the console.
-    await tx.unsafe("SET LOCAL client_min_messages = warning");
     await tx.unsafe(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
-    await tx.unsafe(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-    await tx.unsafe(`SET LOCAL search_path = ${schema}`);
-    await tx.unsafe(
-      `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
-        version integer NOT NULL PRIMARY KEY,
-        applied_at timestamptz NOT NULL DEFAULT now()
-      )`,
+    // Created only when missing: CREATE … IF NOT EXISTS asks for the privilege to create even when
+    // there is nothing to do, and a role that may only read and write the tables must still open a
+    // migrated database.
+    const [{ schemaExists }] = await tx.unsafe(
+      'SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS "schemaExists"',
+      [schema],
     );
+    if (!schemaExists) await tx.unsafe(`CREATE SCHEMA ${schema}`);
+    await tx.unsafe(`SET LOCAL search_path = ${schema}`);
+    const [{ tableExists }] = await tx.unsafe(
+      `SELECT to_regclass('${schema}.${MIGRATIONS_TABLE}') IS NOT NULL AS "tableExists"`,
+    );
+    if (!tableExists) {
+      await tx.unsafe(
+        `CREATE TABLE ${MIGRATIONS_TABLE} (
+          version integer NOT NULL PRIMARY KEY,
+          applied_at timestamptz NOT NULL DEFAULT now()
+        )`,
+      );
+    }
     const [{ version }] = await tx.unsafe(
       `SELECT coalesce(max(version), 0)::integer AS version FROM ${MIGRATIONS_TABLE}`,
     );
