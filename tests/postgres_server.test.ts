@@ -28,6 +28,9 @@ function assertRefused(run: { code: number | null; stdout: string; stderr: strin
 }
 
 async function stop(server: ServerProcess): Promise<void> {
+  // Answered once: the server is past its start (the listening line comes just before the signal
+  // handlers are installed, and a signal in between would get the default action).
+  assert.equal((await fetch(`${await server.url}/v1/health`)).status, 200);
   server.signal("SIGTERM");
   const exit = await server.closed;
   assert.equal(exit.code, 0, server.output());
