@@ -13,11 +13,14 @@ import { runtimeArgv, tempDir } from "./helpers.ts";
 const root = new URL("..", import.meta.url).pathname;
 const SERVER_ENTRY = join(root, "src/server/main.ts");
 
-function startServerProcess(dataDir: string): { child: ChildProcess; url: Promise<string> } {
+function startServerProcess(dataDir: string): { child: ChildProcess; url: Promise<string>; exited: Promise<void> } {
   const [command, ...args] = runtimeArgv(SERVER_ENTRY, ["--port", "0", "--data-dir", dataDir]);
-  // No session bus: the server must not touch the machine's real keychain.
-  const env = { ...process.env, DBUS_SESSION_BUS_ADDRESS: "", SESSION_LIFECYCLE_DATABASE_KEY: "" };
+  // No session bus: the server must not touch the machine's real keychain. No DATABASE_URL: SQLite.
+  const env = { ...process.env, DBUS_SESSION_BUS_ADDRESS: "", SESSION_LIFECYCLE_DATABASE_KEY: "", DATABASE_URL: "" };
   const child = spawn(command, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  // Listened for from the start: Deno sets `signalCode` as soon as kill() is called, before the
+  // process has exited, so it cannot tell whether the process is gone.
+  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
   let output = "";
   const url = new Promise<string>((resolve, reject) => {
     const look = (chunk: Buffer) => {
@@ -29,14 +32,7 @@ function startServerProcess(dataDir: string): { child: ChildProcess; url: Promis
     child.stderr!.on("data", look);
     child.on("exit", (code) => reject(new Error(`server exited with ${code} before listening:\n${output}`)));
   });
-  return { child, url };
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.on("exit", () => resolve());
-  });
+  return { child, url, exited };
 }
 
 test("crash: SIGKILL during 64 concurrent plain creates, five rounds, leaves no session without its secret", async () => {
@@ -86,7 +82,7 @@ test("crash: SIGKILL during 64 concurrent plain creates, five rounds, leaves no 
         if (answeredThisRound < 64) killedWithRequestsInFlight++;
       } finally {
         server.child.kill("SIGKILL");
-        await exited(server.child);
+        await server.exited;
       }
     }
     assert.ok(killedWithRequestsInFlight > 0, "no round was killed with creates still unanswered");
@@ -104,7 +100,7 @@ test("crash: SIGKILL during 64 concurrent plain creates, five rounds, leaves no 
       }
     } finally {
       server.child.kill("SIGTERM");
-      await exited(server.child);
+      await server.exited;
     }
     const database = new DatabaseSync(join(dir.path, "sessions.db"));
     try {

@@ -1,5 +1,5 @@
-// The published surface: `deno doc --lint` passes on the entries `.`, `./platform` and `./hono`
-// alone and on all three together, so each one's documentation is complete and names no private
+// The published surface: `deno doc --lint` passes on every entry (`.`, `./platform`, `./hono`,
+// `./testing`, `./postgres`) alone and on all together, so each one's documentation is complete and names no private
 // type. Deno only: the check is Deno's own tool.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -8,7 +8,7 @@ import process from "node:process";
 import { isBun } from "./helpers.ts";
 
 const root = new URL("..", import.meta.url).pathname;
-const entries = ["mod.ts", "src/platform/mod.ts", "src/http/mod.ts"];
+const entries = ["mod.ts", "src/platform/mod.ts", "src/http/mod.ts", "src/testing/mod.ts", "src/postgres/mod.ts"];
 
 test("deno doc --lint passes on each entry alone and on all of them together", { skip: isBun }, () => {
   for (const files of [...entries.map((entry) => [entry]), entries]) {

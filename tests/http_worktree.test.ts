@@ -72,6 +72,8 @@ test("http+git: a dirty worktree is 409 and kept; ?force=true removes it", async
     const refused = await t.callJson(`/v1/sessions/${session.id}`, { method: "DELETE" });
     assert.equal(refused.status, 409);
     assert.equal(refused.body.error.kind, "Conflict");
+    assert.match(refused.body.error.message, /retry with \?force=true/);
+    assert.doesNotMatch(refused.body.error.message, /--force/);
     assert.ok(existsSync(join(session.worktreePath, "notes.txt")));
     assert.equal((await t.callJson(`/v1/sessions/${session.id}`)).status, 200);
     assert.equal((await t.callJson(`/v1/sessions/${session.id}/secret`)).status, 200);

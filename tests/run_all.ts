@@ -75,7 +75,9 @@ results.push({ runtime: "deno --doc", code: docs.code, counts: denoCounts(docs.o
 
 const [bun, bunPrefix] = bunCommand();
 const manifest = JSON.parse(readFileSync(`${root}package.json`, "utf8"));
-if (Object.keys(manifest.dependencies ?? {}).length > 0 && !existsSync(`${root}node_modules`)) {
+// Installed when any dependency is missing, not only without node_modules: a checkout whose
+// package.json gained a dependency since its last install would otherwise fail to import it.
+if (Object.keys(manifest.dependencies ?? {}).some((name) => !existsSync(`${root}node_modules/${name}/package.json`))) {
   await run(bun, [...bunPrefix, "install"]);
 }
 const bunRun = await run(bun, [...bunPrefix, "test", "--timeout", "120000", ...extraArgs, "tests/"]);

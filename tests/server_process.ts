@@ -48,14 +48,20 @@ export interface ServeOptions {
   via?: "task" | "direct";
   /** Its own process group, so a signal can reach the whole group, as a terminal's Ctrl-C does. */
   detached?: boolean;
+  /** Environment variables set (over the scrubbed ones) for this server. */
+  env?: Record<string, string>;
 }
 
-/** Starts the server with `args`, with no session bus, so it never touches the machine's keychain. */
+// No session bus, so a server never touches the machine's keychain; no key and no DATABASE_URL from
+// the environment (CI sets one for the Postgres tests), so a server runs on SQLite unless told.
+const SCRUBBED_ENV = { DBUS_SESSION_BUS_ADDRESS: "", SESSION_LIFECYCLE_DATABASE_KEY: "", DATABASE_URL: "" };
+
+/** Starts the server with `args`, with no session bus (so it never touches the machine's keychain) and no DATABASE_URL. */
 export function serveProcess(args: string[], options: ServeOptions = {}): ServerProcess {
   const command = options.via === "task" && !isBun
     ? [process.execPath, "task", "serve", ...args]
     : runtimeArgv(serverEntry, args);
-  const env = { ...process.env, DBUS_SESSION_BUS_ADDRESS: "", SESSION_LIFECYCLE_DATABASE_KEY: "" };
+  const env = { ...process.env, ...SCRUBBED_ENV, ...options.env };
   const child = spawn(command[0], command.slice(1), {
     cwd: root,
     env,
@@ -101,7 +107,7 @@ export async function serveUntilExit(
   const command = runtimeArgv(serverEntry, args);
   const child = spawn(command[0], command.slice(1), {
     cwd: root,
-    env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: "", SESSION_LIFECYCLE_DATABASE_KEY: "", ...env },
+    env: { ...process.env, ...SCRUBBED_ENV, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";

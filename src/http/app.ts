@@ -9,7 +9,7 @@ import { OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
 import type { Env } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { decodeBase64, encodeBase64 } from "../base64.ts";
-import { SessionError } from "../errors.ts";
+import { isSessionError, SessionError } from "../errors.ts";
 import type { SessionOrchestrator } from "../orchestrator.ts";
 import { type RouteHandlers, ROUTES, type RoutesSchema } from "./_routes.ts";
 import { OPENAPI_PATH } from "./_routes.ts";
@@ -161,7 +161,18 @@ export function createApp(options: AppOptions): AppType {
     deleteSession: async (c) => {
       const { id } = c.req.valid("param");
       const { force, deleteBranch } = c.req.valid("query");
-      const closed = await orchestrator.deleteSession(id, { force: truthy(force), deleteBranch: truthy(deleteBranch) });
+      const closed = await orchestrator
+        .deleteSession(id, { force: truthy(force), deleteBranch: truthy(deleteBranch) })
+        .catch((error) => {
+          // A kept worktree is the one refusal `force` overrides: say so in this API's words.
+          if (!isSessionError(error, "Conflict") || truthy(force)) throw error;
+          throw new SessionError(
+            "Conflict",
+            `${error.message}; to discard the changes, retry with ?force=true (the work is first saved under ` +
+              `refs/session-snapshots/${id})`,
+            { cause: error },
+          );
+        });
       const { session, ...outcome } = found(closed, "SessionNotFound", `no session with id ${id}`);
       return c.json({
         ...session,

@@ -48,6 +48,24 @@ export interface SealedSecretSample {
 /** Gives one sealed secret of the store, any one, or `null` when the store has none. */
 export type SealedSecretProbe = () => Promise<SealedSecretSample | null>;
 
+/**
+ * Where the key check lives: a constant sealed under the first key, which every later key must
+ * open. By default it is the file {@linkcode DATABASE_KEY_CHECK_FILE} in the data directory; a
+ * database that several servers share keeps it in the database instead (the Postgres store's
+ * `databaseKeyCheck()`), so that every server is held to the one key.
+ */
+export interface DatabaseKeyCheck {
+  /** Where the check is kept, for messages: a file path, or a table of a database. */
+  readonly location: string;
+  /** The check value, or `null` when none has been written yet. */
+  read(): Promise<string | null>;
+  /**
+   * Keeps `value` unless a check value is there already, atomically with respect to other
+   * writers, and returns the value kept now: `value`, or the one another process wrote first.
+   */
+  claim(value: string): Promise<string>;
+}
+
 /** Options of {@linkcode resolveDatabaseKey}. */
 export interface ResolveDatabaseKeyOptions {
   /** The data directory, home of the key file. */
@@ -66,6 +84,11 @@ export interface ResolveDatabaseKeyOptions {
    * already holds secrets cannot be told apart from an empty one.
    */
   probe?: SealedSecretProbe;
+  /**
+   * Where the key check lives; the file {@linkcode DATABASE_KEY_CHECK_FILE} in the data directory by
+   * default. A database shared by several servers passes its own (see {@linkcode DatabaseKeyCheck}).
+   */
+  keyCheck?: DatabaseKeyCheck;
 }
 
 /** The database key and where it came from. */
@@ -92,7 +115,8 @@ export interface ResolvedDatabaseKey {
  * start, or a deleted file) and `probe` is given, the key must first open a sealed secret already in
  * the store: a wrong key is then refused (`Encryption`) and no check file is written for it, and no
  * new key is made for a store that already holds secrets. Processes deciding the key at once take
- * turns under a lock.
+ * turns under a lock. With `keyCheck` the check lives elsewhere, for example in a database several
+ * servers share; there the first check kept wins, and a key that does not match it is refused.
  *
  * @example Without a keychain: a key file, made once and then kept
  * ```ts
@@ -128,8 +152,9 @@ export async function resolveDatabaseKey(options: ResolveDatabaseKeyOptions): Pr
 }
 
 async function decideKey(options: ResolveDatabaseKeyOptions, envKey: Uint8Array | null): Promise<ResolvedDatabaseKey> {
-  const checkFile = join(options.dataDir, DATABASE_KEY_CHECK_FILE);
-  const check = existsSync(checkFile) ? readFileSync(checkFile, "utf8").trim() : null;
+  const keyCheck = options.keyCheck ?? fileKeyCheck(join(options.dataDir, DATABASE_KEY_CHECK_FILE));
+  const where = keyCheck.location;
+  const check = await keyCheck.read();
   // Without a check file, the store's own sealed secrets are the evidence of which key is right: read
   // one (once) and hold every key against it before anything is written.
   let sample: Promise<SealedSecretSample | null> | undefined;
@@ -145,26 +170,30 @@ async function decideKey(options: ResolveDatabaseKeyOptions, envKey: Uint8Array 
           "Encryption",
           `the database key from ${describeSource(source)} cannot open the sealed secret of session ` +
             `${secret.sessionId} already in the store, so it is not the key the store's secrets were sealed with ` +
-            `(and ${checkFile} is missing); using it would make every stored secret unreadable. Set ` +
+            `(and ${where} is missing); using it would make every stored secret unreadable. Set ` +
             `${DATABASE_KEY_ENV} to the right key`,
         );
       }
-      writePrivateFileSync(checkFile, `${await sealKeyCheck(key)}\n`);
+      // Another server sharing the check may have claimed it first, for another key: the one kept decides.
+      const kept = await keyCheck.claim(await sealKeyCheck(key));
+      if (!(await keyMatchesCheck(key, kept))) throw mismatch(source);
     } else if (!(await keyMatchesCheck(key, check))) {
-      throw new SessionError(
-        "Encryption",
-        `the database key from ${describeSource(source)} is not the key this data directory's secrets were sealed ` +
-          `with (${checkFile}); using it would make every stored secret unreadable`,
-      );
+      throw mismatch(source);
     }
     return { key, source, warning };
   };
+  const mismatch = (source: ResolvedDatabaseKey["source"]) =>
+    new SessionError(
+      "Encryption",
+      `the database key from ${describeSource(source)} does not match ${where}, so it is not the key the stored ` +
+        `secrets were sealed with; using it would make every stored secret unreadable`,
+    );
   const lostKey = () =>
     new SessionError(
       "Encryption",
-      `this data directory's database key was made earlier but cannot be found now: the OS keychain may be locked ` +
-        `or unavailable. Unlock it, or set ${DATABASE_KEY_ENV} to the key; a new key would make every stored secret ` +
-        `unreadable`,
+      `a database key was made earlier (${where} exists) but cannot be found now: the OS keychain may be locked ` +
+        `or unavailable, or this machine never had it. Unlock it, or set ${DATABASE_KEY_ENV} to the key; a new key ` +
+        `would make every stored secret unreadable`,
     );
 
   if (envKey !== null) return await accept(envKey, "env", null);
@@ -260,6 +289,19 @@ async function keyMatchesCheck(key: CryptoKey, check: string): Promise<boolean> 
   } catch {
     return false;
   }
+}
+
+// The default key check: a 0600 file in the data directory. The caller holds the data directory's lock,
+// so no other process writes it meanwhile.
+function fileKeyCheck(path: string): DatabaseKeyCheck {
+  return {
+    location: `the key check file ${path}`,
+    read: () => Promise.resolve(existsSync(path) ? readFileSync(path, "utf8").trim() : null),
+    claim: (value) => {
+      writePrivateFileSync(path, `${value}\n`);
+      return Promise.resolve(value);
+    },
+  };
 }
 
 function parseKey(text: string, where: string): Uint8Array {

@@ -37,6 +37,7 @@ export {
   DATABASE_KEY_ENV,
   DATABASE_KEY_FILE,
   DATABASE_KEY_LOCK_FILE,
+  type DatabaseKeyCheck,
   resolveDatabaseKey,
   type ResolveDatabaseKeyOptions,
   type ResolvedDatabaseKey,

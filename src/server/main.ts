@@ -1,6 +1,6 @@
 /**
  * The server entry: `deno task serve` (or `bun src/server/main.ts`). Listens on 127.0.0.1:7717
- * with SQLite in the platform's data directory, prints where it listens and where the token is,
+ * with SQLite in the platform's data directory (or Postgres with `--database` or `DATABASE_URL`), prints where it listens and where the token is,
  * and on SIGINT or SIGTERM answers the requests in flight, closes the database and exits 0; a
  * second signal waits for the same stop. A refusal at start (a bad flag, a taken port, an unusable
  * data directory, a bad key) is one line on stderr and a non-zero exit: 2 for the command line,
@@ -30,6 +30,9 @@ Options:
   --socket PATH      listen on a Unix domain socket instead of TCP
   --debug            answer 500s with the full message (paths, git's output)
                      instead of a generic one; the log has it either way
+  --database URL     keep sessions, repositories and sealed secrets in Postgres
+                     (postgres://user:password@host:port/database; default: the
+                     DATABASE_URL environment variable, else SQLite in the data directory)
   --help             show this help
 
 Every route but GET /v1/health needs "Authorization: Bearer <token>"; the token is in
@@ -38,6 +41,24 @@ Every route but GET /v1/health needs "Authorization: Bearer <token>"; the token 
 
 /** How long a stop may take before the process exits anyway. */
 const STOP_GRACE_MS = 15_000;
+
+// The Postgres URL from --database, else from DATABASE_URL (an empty one is unset), or undefined
+// for SQLite. Only its form is checked here; the store says whether the database answers.
+function databaseUrl(flag: string | undefined): string | undefined {
+  const fromEnv = process.env.DATABASE_URL;
+  const [url, where] = flag !== undefined ? [flag, "--database"] : [fromEnv || undefined, "DATABASE_URL"];
+  if (url === undefined) return undefined;
+  let protocol: string | null = null;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    // not a URL: refused below
+  }
+  if (protocol !== "postgres:" && protocol !== "postgresql:") {
+    fail(`${where} must be a postgres:// URL (without it the server uses SQLite in the data directory)`);
+  }
+  return url;
+}
 
 // One line, not the whole usage: the line says what was wrong, and --help is a step away.
 function fail(message: string): never {
@@ -57,6 +78,7 @@ export async function main(args: string[]): Promise<void> {
         "data-dir": { type: "string" },
         socket: { type: "string" },
         debug: { type: "boolean" },
+        database: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -77,6 +99,7 @@ export async function main(args: string[]): Promise<void> {
   if (values.socket !== undefined && (values.port !== undefined || values.host !== undefined)) {
     fail("--socket cannot be combined with --port or --host");
   }
+  const database = databaseUrl(values.database);
   const dataDir = values["data-dir"] ?? defaultDataDir();
   let server: RunningServer;
   try {
@@ -86,6 +109,7 @@ export async function main(args: string[]): Promise<void> {
       port,
       socket: values.socket,
       exposeErrorDetails: values.debug === true,
+      database,
       lifecycle: ({ store, chain, events }) =>
         new WorktreeLifecycle({ store, chain, events, worktreesRoot: join(resolve(dataDir), "worktrees") }),
     });

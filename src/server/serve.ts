@@ -1,6 +1,6 @@
 /**
  * The local server, shared by every runtime: the data directory, the API token, the database key,
- * SQLite, the app, and a graceful stop. The runtime-specific part is only the listener.
+ * the store (SQLite in the data directory, or Postgres), the app, and a graceful stop. The runtime-specific part is only the listener.
  * Internal: not in the package's exports; embedders mount `createApp` from the "./hono" export.
  *
  * @module
@@ -14,9 +14,10 @@ import { SessionOrchestrator } from "../orchestrator.ts";
 import { canonicalRepositoryPath } from "../platform/repository_path.ts";
 import { SessionSecretChain } from "../secret_chain.ts";
 import type { Keychain } from "../keychain.ts";
-import { type ClosableSqliteStore, openSqliteStore, sqliteSecretProbe } from "../platform/sqlite.ts";
+import { openSqliteStore, sqliteSecretProbe } from "../platform/sqlite.ts";
+import type { SessionStore } from "../store/store.ts";
 import { ensureApiToken } from "../platform/token_file.ts";
-import { resolveDatabaseKey } from "../platform/database_key.ts";
+import { resolveDatabaseKey, type ResolvedDatabaseKey } from "../platform/database_key.ts";
 import { keychainWorks, openDefaultKeychain } from "../platform/keychain.ts";
 import { type AppType, createApp } from "../http/app.ts";
 import type { ErrorLogger } from "../http/errors.ts";
@@ -30,10 +31,16 @@ export const DEFAULT_PORT = 7717;
 /** The SQLite file's name inside the data directory. */
 export const DATABASE_FILE_NAME = "sessions.db";
 
+/** A store the server owns: it closes it when it stops. */
+export type ServerStore = SessionStore & {
+  /** Closes the store's connections. */
+  close(): void | Promise<void>;
+};
+
 /** What the server's parts need besides the store, to build a lifecycle over them. */
 export interface ServerParts {
   /** The store the app uses. */
-  store: ClosableSqliteStore;
+  store: ServerStore;
   /** The secret chain the app uses. */
   chain: SessionSecretChain;
   /** The events the app emits and streams. */
@@ -46,6 +53,13 @@ export interface ServerParts {
 export interface ServerOptions {
   /** Where the database and the token live (see `defaultDataDir`). */
   dataDir: string;
+  /**
+   * A `postgres://` URL: the sessions, repositories, sealed secrets and the database key check then
+   * live in that database (see the `./postgres` export) instead of SQLite in the data directory; the
+   * token, the key itself (a key file, the keychain or the environment) and the worktrees stay in
+   * the data directory.
+   */
+  database?: string;
   /** Interface to bind; `127.0.0.1` by default. */
   hostname?: string;
   /** TCP port; `0` picks a free one. 7717 by default. */
@@ -87,7 +101,7 @@ export interface RunningServer {
   token: string;
   /** The file that holds it. */
   tokenPath: string;
-  /** The SQLite file. */
+  /** The SQLite file, or on Postgres the database's URL without its password. */
   databasePath: string;
   /** The parts the app runs on. */
   parts: ServerParts;
@@ -114,7 +128,8 @@ function hostNames(hostname: string): readonly string[] {
 
 /**
  * Starts the local server: makes the data directory (mode 0700) and the token on first start,
- * opens SQLite in it, and serves the app with the runtime's native server. The Host allow-list
+ * opens SQLite in it (or the Postgres database `database` names), and serves the app with the
+ * runtime's native server. The Host allow-list
  * is the loopback names with the bound port. A refusal to listen (a taken port, a live socket) is
  * a `StartError` whose message is one line for the operator; the database is closed again then.
  *
@@ -137,11 +152,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const requested = options.keychain === undefined ? openDefaultKeychain() : options.keychain;
   // A keychain that cannot answer (no unlocked collection) would fail every provision; leave it out.
   const keychain = requested !== null && await keychainWorks(requested) ? requested : null;
-  const databasePath = join(dataDir, DATABASE_FILE_NAME);
-  // The probe lets a first check of the key use the secrets already sealed in the database.
-  const probe = sqliteSecretProbe(databasePath);
-  const { key, source: keySource, warning } = await resolveDatabaseKey({ dataDir, env: options.env, keychain, probe });
-  const store = openSqliteStore(databasePath);
+  const { store, databasePath, key, source: keySource, warning } = await openStore(options, keychain);
   const events = new LifecycleEvents();
   const chain = new SessionSecretChain({ store, databaseKey: key, keychain });
   const parts: ServerParts = { store, chain, events, dataDir };
@@ -162,7 +173,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
     if (worktrees !== undefined) reconcileReport = await orchestrator.reconcile();
   } catch (error) {
-    store.close();
+    await closeQuietly(store);
     throw error;
   }
 
@@ -179,7 +190,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         : { hostname: options.hostname ?? "127.0.0.1", port: options.port ?? DEFAULT_PORT },
     );
   } catch (error) {
-    store.close();
+    await closeQuietly(store);
     throw error;
   }
   const allowedHosts = listener.port === null
@@ -202,7 +213,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       try {
         await listener.shutdown();
       } finally {
-        store.close();
+        await store.close();
         // A socket file left behind would make the next start fail with "address in use".
         if (options.socket !== undefined) rmSync(options.socket, { force: true });
       }
@@ -223,4 +234,46 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     warning,
     stop,
   };
+}
+
+// The store and the database key. On SQLite the key is decided first (the probe reads the file
+// read-only) and the check lives in the data directory; on Postgres the store is opened first, and
+// the check lives in the database, so that every server sharing it is held to one key.
+async function openStore(
+  options: ServerOptions,
+  keychain: Keychain | null,
+): Promise<ResolvedDatabaseKey & { store: ServerStore; databasePath: string }> {
+  const { dataDir, env } = options;
+  if (options.database === undefined) {
+    const databasePath = join(dataDir, DATABASE_FILE_NAME);
+    // The probe lets a first check of the key use the secrets already sealed in the database.
+    const probe = sqliteSecretProbe(databasePath);
+    const resolved = await resolveDatabaseKey({ dataDir, env, keychain, probe });
+    return { ...resolved, store: openSqliteStore(databasePath), databasePath };
+  }
+  // Loaded only here, so a server on SQLite never loads the Postgres driver.
+  const { openPostgresStore } = await import("../postgres/mod.ts");
+  const store = await openPostgresStore(options.database);
+  try {
+    const resolved = await resolveDatabaseKey({
+      dataDir,
+      env,
+      keychain,
+      keyCheck: store.databaseKeyCheck(),
+      probe: store.sealedSecretProbe(),
+    });
+    return { ...resolved, store, databasePath: store.database };
+  } catch (error) {
+    await closeQuietly(store);
+    throw error;
+  }
+}
+
+// Closing after a failed start: the failure is what the operator needs to read, not a close error.
+async function closeQuietly(store: ServerStore): Promise<void> {
+  try {
+    await store.close();
+  } catch {
+    // see above
+  }
 }

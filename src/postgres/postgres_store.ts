@@ -1,0 +1,636 @@
+/**
+ * The Postgres store: the same SQL as the SQLite store, over postgres.js.
+ *
+ * @module
+ */
+
+import postgres, { type Sql } from "postgres";
+import type { SealedSecret } from "../crypto.ts";
+import { SessionError, toStorageError } from "../errors.ts";
+import { parseId } from "../ids.ts";
+import type { DatabaseKeyCheck, SealedSecretProbe, SealedSecretSample } from "../platform/database_key.ts";
+import type { SessionStore } from "../store/store.ts";
+import type {
+  ListPosition,
+  NewRepository,
+  NewSession,
+  NewSessionSecret,
+  Repository,
+  RepositoryFilter,
+  Session,
+  SessionFilter,
+  SessionPatch,
+  SessionStatus,
+  StoredSessionSecret,
+} from "../types.ts";
+import {
+  buildRepository,
+  buildSession,
+  checkRepositoryFilter,
+  checkSessionFilter,
+  checkSessionPatch,
+  checkSessionSecret,
+  invalid,
+  nowIso,
+} from "../validation.ts";
+import { checkSchemaName, isoColumn, migrate } from "./schema.ts";
+
+/** Options of {@linkcode openPostgresStore}. */
+export interface PostgresStoreOptions {
+  /**
+   * The Postgres schema (namespace) that holds the store's tables, created when missing: lower-case
+   * letters, digits and `_`. `public` by default. Stores in different schemas of one database are
+   * independent.
+   */
+  schema?: string;
+  /** Most connections the store's pool opens at once (default 10). */
+  maxConnections?: number;
+  /** Seconds to wait for a new connection before failing (default 30). */
+  connectTimeoutSeconds?: number;
+}
+
+const REPOSITORY_COLUMNS = [
+  "id",
+  "path",
+  "name",
+  "is_git_repository",
+  "sessions_path",
+  "default_branch",
+  "default_remote",
+  isoColumn("created_at"),
+  isoColumn("updated_at"),
+].join(", ");
+
+const SESSION_COLUMNS = [
+  "id",
+  "repository_id",
+  "title",
+  "agent_name",
+  "issue_id",
+  "issue_title",
+  "issue_url",
+  "status",
+  "is_worktree",
+  "worktree_path",
+  "worktree_name",
+  "branch_name",
+  "base_branch",
+  "created_worktree",
+  "created_branch",
+  isoColumn("created_at"),
+  isoColumn("updated_at"),
+  isoColumn("last_accessed_at"),
+].join(", ");
+
+const SECRET_COLUMNS = ["session_id", "encrypted_secret", "nonce", isoColumn("created_at"), isoColumn("updated_at")]
+  .join(", ");
+
+/** The SQL statements of the store (`$n` parameters); the pages of lists are built by {@linkcode pageQuery}. */
+export const SQL = {
+  getRepository: `SELECT ${REPOSITORY_COLUMNS} FROM repositories WHERE id = $1`,
+  insertRepository: `INSERT INTO repositories (id, path, name, is_git_repository, sessions_path, default_branch,
+    default_remote, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz, $9::timestamptz)`,
+  repositoryIdOfPath: "SELECT id FROM repositories WHERE path = $1",
+  deleteRepository: `DELETE FROM repositories WHERE id = $1 RETURNING ${REPOSITORY_COLUMNS}`,
+  getSession: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = $1`,
+  insertSession: `INSERT INTO sessions (id, repository_id, title, agent_name, issue_id, issue_title, issue_url,
+    status, is_worktree, worktree_path, worktree_name, branch_name, base_branch, created_worktree, created_branch,
+    created_at, updated_at, last_accessed_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+      $16::timestamptz, $17::timestamptz, $18::timestamptz)`,
+  deleteSession: `DELETE FROM sessions WHERE id = $1 RETURNING ${SESSION_COLUMNS}`,
+  getSecret: `SELECT ${SECRET_COLUMNS} FROM session_secrets WHERE session_id = $1`,
+  deleteSecret: "DELETE FROM session_secrets WHERE session_id = $1 RETURNING session_id",
+  upsertSecret: `INSERT INTO session_secrets (session_id, encrypted_secret, nonce, created_at, updated_at)
+    VALUES ($1, $2, $3, $4::timestamptz, $5::timestamptz)
+    ON CONFLICT (session_id) DO UPDATE SET encrypted_secret = excluded.encrypted_secret,
+      nonce = excluded.nonce, updated_at = excluded.updated_at`,
+  anySecret: "SELECT session_id, encrypted_secret, nonce FROM session_secrets LIMIT 1",
+  readKeyCheck: "SELECT value FROM database_key_check WHERE id",
+  claimKeyCheck: `INSERT INTO database_key_check (id, value) VALUES (true, $1)
+    ON CONFLICT (id) DO NOTHING RETURNING value`,
+} as const;
+
+// What a patch field is called in the table, and how its parameter is typed.
+const PATCH_COLUMNS: Record<keyof SessionPatch, string> = {
+  title: "title",
+  status: "status",
+  agentName: "agent_name",
+  issueId: "issue_id",
+  issueTitle: "issue_title",
+  issueUrl: "issue_url",
+  lastAccessedAt: "last_accessed_at",
+};
+
+type Row = Record<string, unknown>;
+type Param = string | number | boolean | Uint8Array | null;
+
+// SQLSTATE codes the store turns into its own error kinds.
+const UNIQUE_VIOLATION = "23505";
+const FOREIGN_KEY_VIOLATION = "23503";
+// Class 22, "data exception": a value the checks accepted but Postgres cannot hold (a timestamp past
+// its range, such as a patch's lastAccessedAt in year 300000).
+const DATA_EXCEPTION_CLASS = "22";
+
+/**
+ * Opens a {@linkcode PostgresStore} on the database at `url` (`postgres://user:password@host:port/database`,
+ * the query string may carry `sslmode` and the other options postgres.js reads) and brings its
+ * schema up to date. Several processes may open one database at once: the migrations run under an
+ * advisory lock, each exactly once. A database that cannot be reached (or a schema newer than this
+ * code) rejects with kind `Storage`, the driver's error as `cause`, and the password never appears in
+ * a message. Close the store with `close()`.
+ *
+ * @example
+ * ```ts ignore
+ * import { openPostgresStore } from "./mod.ts";
+ *
+ * const store = await openPostgresStore("postgres://sessions@db.internal:5432/sessions");
+ * const repository = await store.createRepository({ path: "/src/app", name: "app" });
+ * console.log(await store.listRepositories({ limit: 10 }));
+ * await store.close();
+ * ```
+ */
+export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+  const where = describeDatabase(url);
+  const schema = options.schema ?? "public";
+  if (typeof schema !== "string" || !checkSchemaName(schema)) {
+    invalid("schema must be lower-case letters, digits and _, not starting with a digit or pg_");
+  }
+  const max = options.maxConnections ?? 10;
+  if (!Number.isSafeInteger(max) || max < 1) invalid("maxConnections must be a whole number from 1");
+  const connectTimeout = options.connectTimeoutSeconds ?? 30;
+  if (!(connectTimeout > 0)) invalid("connectTimeoutSeconds must be a positive number");
+  let sql: Sql;
+  try {
+    sql = postgres(url, {
+      max,
+      connect_timeout: connectTimeout,
+      // Server notices ("already exists, skipping") are not the application's output.
+      onnotice: () => {},
+      // No array types are used, so the extra round trip at each connection start is not needed.
+      fetch_types: false,
+      connection: { application_name: "session-lifecycle-orchestrator", search_path: schema },
+    });
+  } catch (error) {
+    throw new SessionError("InvalidInput", `the database URL ${where} is not one postgres.js accepts`, {
+      cause: error,
+    });
+  }
+  try {
+    await migrate(sql, schema);
+  } catch (error) {
+    await sql.end({ timeout: 0 }).catch(() => {});
+    throw toStorageError(error, `opening the Postgres database ${where}`);
+  }
+  return new PostgresStore(sql, where);
+}
+
+/**
+ * `url` without its password (in the authority or the query string), for messages: enough to tell
+ * which database is meant, nothing to log in with. Refuses what is not a `postgres://` or
+ * `postgresql://` URL with `InvalidInput`.
+ */
+export function describeDatabase(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    invalid("the database URL must be a postgres:// URL");
+  }
+  if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") {
+    invalid(`the database URL must be a postgres:// URL, not ${parsed.protocol}//…`);
+  }
+  if (parsed.password !== "") parsed.password = "***";
+  parsed.searchParams.delete("password");
+  return parsed.toString();
+}
+
+/**
+ * A {@linkcode SessionStore} on Postgres, over postgres.js: Deno and Bun alike. Open one with
+ * {@linkcode openPostgresStore}. It keeps the contract the SQLite store keeps, with the same error
+ * kinds: a taken id or path is `Conflict` (unique violation), a session of an unknown repository
+ * `RepositoryNotFound` and a secret of an unknown session `SessionNotFound` (foreign key
+ * violations), deleting a repository that has sessions `Conflict`; a lost connection and any other
+ * failure are `Storage` with the driver's error as `cause`. Input is checked by the core's own
+ * validation before any SQL runs. Each write is one statement, or one transaction (a session
+ * created with its sealed secret), answered after its commit; `deleteSession` is one
+ * `DELETE … RETURNING` and the secret goes by `ON DELETE CASCADE`. Timestamps come back as the very
+ * ISO-8601 strings the core made (`2026-11-25T09:16:21.851Z`); lists are keyset pages in
+ * `(created_at, id)` order, each answered from an index.
+ *
+ * Several servers may share the database. The store also keeps the database key check
+ * ({@linkcode PostgresStore.databaseKeyCheck}), so that each of them is held to the one key.
+ */
+export class PostgresStore implements SessionStore {
+  readonly #sql: Sql;
+  readonly #where: string;
+  #closing: Promise<void> | null = null;
+
+  /**
+   * Wraps a postgres.js client whose `search_path` reaches a migrated schema; the store owns it and
+   * ends it in `close()`. {@linkcode openPostgresStore} makes both.
+   *
+   * @param sql the client
+   * @param where the database, for messages (without a password)
+   */
+  constructor(sql: Sql, where: string) {
+    this.#sql = sql;
+    this.#where = where;
+  }
+
+  /** The database, as messages name it: its URL without the password. */
+  get database(): string {
+    return this.#where;
+  }
+
+  #query(text: string, params: Param[] = []): Promise<Row[]> {
+    return this.#sql.unsafe(text, params as never[], { prepare: true }) as unknown as Promise<Row[]>;
+  }
+
+  /** {@inheritDoc SessionReader.getRepository} */
+  getRepository(id: string): Promise<Repository | null> {
+    return this.#run("reading a repository", async () => {
+      const [row] = await this.#query(SQL.getRepository, [parseId(id, "repository id")]);
+      return row ? toRepository(row) : null;
+    });
+  }
+
+  /** {@inheritDoc SessionReader.listRepositories} */
+  listRepositories(filter: RepositoryFilter = {}): Promise<Repository[]> {
+    return this.#run("listing repositories", async () => {
+      const { limit, after } = checkRepositoryFilter(filter);
+      const { text, params } = pageQuery("repositories", [], limit, after);
+      return (await this.#query(text, params)).map(toRepository);
+    });
+  }
+
+  /** {@inheritDoc SessionReader.getSession} */
+  getSession(id: string): Promise<Session | null> {
+    return this.#run("reading a session", async () => {
+      const [row] = await this.#query(SQL.getSession, [parseId(id, "session id")]);
+      return row ? toSession(row) : null;
+    });
+  }
+
+  /** {@inheritDoc SessionReader.listSessions} */
+  listSessions(filter: SessionFilter = {}): Promise<Session[]> {
+    return this.#run("listing sessions", async () => {
+      const { repositoryId, status, worktreePath, branchName, limit, after } = checkSessionFilter(filter);
+      const conditions: [string, Param][] = [];
+      if (repositoryId !== null) conditions.push(["repository_id", repositoryId]);
+      if (status !== null) conditions.push(["status", status]);
+      if (worktreePath !== null) conditions.push(["worktree_path", worktreePath]);
+      if (branchName !== null) conditions.push(["branch_name", branchName]);
+      const { text, params } = pageQuery("sessions", conditions, limit, after);
+      return (await this.#query(text, params)).map(toSession);
+    });
+  }
+
+  /** {@inheritDoc SessionReader.getSessionSecret} */
+  getSessionSecret(sessionId: string): Promise<StoredSessionSecret | null> {
+    return this.#run("reading a session secret", async () => {
+      const [row] = await this.#query(SQL.getSecret, [parseId(sessionId, "session id")]);
+      return row ? toSecret(row) : null;
+    });
+  }
+
+  /** {@inheritDoc SessionWriter.createRepository} */
+  createRepository(input: NewRepository): Promise<Repository> {
+    return this.#run("creating a repository", async () => {
+      const r = buildRepository(input, nowIso());
+      try {
+        await this.#query(SQL.insertRepository, [
+          r.id,
+          r.path,
+          r.name,
+          r.isGitRepository,
+          r.sessionsPath,
+          r.defaultBranch,
+          r.defaultRemote,
+          r.createdAt,
+          r.updatedAt,
+        ]);
+      } catch (error) {
+        if (sqlState(error) !== UNIQUE_VIOLATION) throw error;
+        if (constraintOf(error) !== "repositories_path_key") {
+          throw new SessionError("Conflict", `a repository with id ${r.id} exists`, { cause: error });
+        }
+        // Name the repository that holds the path, so the caller can use it.
+        const [holder] = await this.#query(SQL.repositoryIdOfPath, [r.path]);
+        throw new SessionError(
+          "Conflict",
+          holder === undefined
+            ? `a repository already has the path ${r.path}`
+            : `the repository ${String(holder.id)} already has the path ${r.path}`,
+          { cause: error },
+        );
+      }
+      return r;
+    });
+  }
+
+  /** {@inheritDoc SessionWriter.deleteRepository} */
+  deleteRepository(id: string): Promise<Repository | null> {
+    return this.#run("deleting a repository", async () => {
+      const key = parseId(id, "repository id");
+      try {
+        const [row] = await this.#query(SQL.deleteRepository, [key]);
+        return row ? toRepository(row) : null;
+      } catch (error) {
+        if (sqlState(error) === FOREIGN_KEY_VIOLATION) {
+          throw new SessionError("Conflict", `repository ${key} still has sessions; delete them first`, {
+            cause: error,
+          });
+        }
+        throw error;
+      }
+    });
+  }
+
+  /** {@inheritDoc SessionWriter.createSession} */
+  createSession(input: NewSession, secret?: SealedSecret): Promise<Session> {
+    return this.#run("creating a session", async () => {
+      const s = buildSession(input, nowIso());
+      const sealed = secret === undefined ? null : checkSessionSecret({ sessionId: s.id, ...secret });
+      const row: Param[] = [
+        s.id,
+        s.repositoryId,
+        s.title,
+        s.agentName,
+        s.issueId,
+        s.issueTitle,
+        s.issueUrl,
+        s.status,
+        s.isWorktree,
+        s.worktreePath,
+        s.worktreeName,
+        s.branchName,
+        s.baseBranch,
+        s.createdWorktree,
+        s.createdBranch,
+        s.createdAt,
+        s.updatedAt,
+        s.lastAccessedAt,
+      ];
+      try {
+        if (sealed === null) {
+          await this.#query(SQL.insertSession, row);
+        } else {
+          // Both rows in one transaction: together or not at all.
+          await this.#sql.begin(async (tx) => {
+            await tx.unsafe(SQL.insertSession, row as never[], { prepare: true });
+            await tx.unsafe(
+              SQL.upsertSecret,
+              [s.id, sealed.encryptedSecret, sealed.nonce, s.createdAt, s.createdAt] as never[],
+              { prepare: true },
+            );
+          });
+        }
+      } catch (error) {
+        if (sqlState(error) === FOREIGN_KEY_VIOLATION) {
+          throw new SessionError("RepositoryNotFound", `no repository with id ${s.repositoryId}`, { cause: error });
+        }
+        if (sqlState(error) === UNIQUE_VIOLATION) {
+          const what = constraintOf(error) === "sessions_worktree_path_key"
+            ? `worktree path ${s.worktreePath} belongs to another session`
+            : `a session with id ${s.id} exists`;
+          throw new SessionError("Conflict", what, { cause: error });
+        }
+        throw error;
+      }
+      return s;
+    });
+  }
+
+  /** {@inheritDoc SessionWriter.updateSession} */
+  updateSession(id: string, patch: SessionPatch): Promise<Session | null> {
+    // One UPDATE that sets only the patched columns: a concurrent update of other fields is kept.
+    return this.#run("updating a session", async () => {
+      const key = parseId(id, "session id");
+      const changes = checkSessionPatch(patch);
+      const params: Param[] = [key, nowIso()];
+      const sets = ["updated_at = $2::timestamptz"];
+      for (const [field, value] of Object.entries(changes) as [keyof SessionPatch, string | null][]) {
+        params.push(value);
+        const column = PATCH_COLUMNS[field];
+        sets.push(`${column} = $${params.length}${field === "lastAccessedAt" ? "::timestamptz" : ""}`);
+      }
+      const [row] = await this.#query(
+        `UPDATE sessions SET ${sets.join(", ")} WHERE id = $1 RETURNING ${SESSION_COLUMNS}`,
+        params,
+      );
+      return row ? toSession(row) : null;
+    });
+  }
+
+  /** {@inheritDoc SessionWriter.deleteSession} */
+  deleteSession(id: string): Promise<Session | null> {
+    return this.#run("deleting a session", async () => {
+      // One DELETE … RETURNING: no check-then-delete race; the secret goes by ON DELETE CASCADE.
+      const [row] = await this.#query(SQL.deleteSession, [parseId(id, "session id")]);
+      return row ? toSession(row) : null;
+    });
+  }
+
+  /** {@inheritDoc SessionWriter.setSessionSecret} */
+  setSessionSecret(input: NewSessionSecret): Promise<void> {
+    return this.#run("storing a session secret", async () => {
+      const secret = checkSessionSecret(input);
+      const now = nowIso();
+      try {
+        await this.#query(SQL.upsertSecret, [secret.sessionId, secret.encryptedSecret, secret.nonce, now, now]);
+      } catch (error) {
+        if (sqlState(error) === FOREIGN_KEY_VIOLATION) {
+          throw new SessionError("SessionNotFound", `no session with id ${secret.sessionId}`, { cause: error });
+        }
+        throw error;
+      }
+    });
+  }
+
+  /** {@inheritDoc SessionWriter.deleteSessionSecret} */
+  deleteSessionSecret(sessionId: string): Promise<boolean> {
+    return this.#run("deleting a session secret", async () => {
+      const rows = await this.#query(SQL.deleteSecret, [parseId(sessionId, "session id")]);
+      return rows.length > 0;
+    });
+  }
+
+  /**
+   * The database key check kept in this database (table `database_key_check`), for
+   * `resolveDatabaseKey`'s `keyCheck` option: every server that shares the database is then held
+   * to the key the first one recorded, and one started with another key is refused.
+   *
+   * @example
+   * ```ts ignore
+   * import { resolveDatabaseKey } from "../platform/mod.ts";
+   * import { openPostgresStore } from "./mod.ts";
+   *
+   * const store = await openPostgresStore(process.env.DATABASE_URL!);
+   * const { key } = await resolveDatabaseKey({
+   *   dataDir: "/var/lib/slo",
+   *   keyCheck: store.databaseKeyCheck(),
+   *   probe: store.sealedSecretProbe(),
+   * });
+   * ```
+   */
+  databaseKeyCheck(): DatabaseKeyCheck {
+    const read = async () => {
+      const [row] = await this.#query(SQL.readKeyCheck);
+      return row === undefined ? null : String(row.value);
+    };
+    return {
+      location: `the key check in ${this.#where} (table database_key_check)`,
+      read: () => this.#run("reading the database key check", read),
+      claim: (value) =>
+        this.#run("writing the database key check", async () => {
+          // Of servers claiming at once, the first insert wins; the others read what it kept.
+          const [row] = await this.#query(SQL.claimKeyCheck, [value]);
+          const kept = row === undefined ? await read() : String(row.value);
+          if (kept === null) throw new Error("the key check row vanished while it was claimed");
+          return kept;
+        }),
+    };
+  }
+
+  /**
+   * One sealed secret of the store (any one), for `resolveDatabaseKey`'s `probe` option: one query,
+   * `null` when the store holds no secret.
+   */
+  sealedSecretProbe(): SealedSecretProbe {
+    return () =>
+      this.#run("reading a sealed secret", async (): Promise<SealedSecretSample | null> => {
+        const [row] = await this.#query(SQL.anySecret);
+        return row === undefined ? null : {
+          sessionId: String(row.session_id),
+          encryptedSecret: bytes(row.encrypted_secret),
+          nonce: bytes(row.nonce),
+        };
+      });
+  }
+
+  /**
+   * Closes the pool: waits up to `timeoutSeconds` (default 5) for the queries in flight, then ends
+   * the connections. The store is unusable afterwards (a call rejects with `Storage`); closing
+   * twice is harmless.
+   */
+  close(options: { timeoutSeconds?: number } = {}): Promise<void> {
+    this.#closing ??= this.#sql.end({ timeout: options.timeoutSeconds ?? 5 });
+    return this.#closing;
+  }
+
+  // Runs one unit of work; driver errors (a lost connection among them) become `Storage`.
+  async #run<T>(action: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      // A value Postgres cannot hold is the caller's input, not a storage failure.
+      if (sqlState(error)?.startsWith(DATA_EXCEPTION_CLASS)) {
+        throw new SessionError("InvalidInput", `the database cannot store a value: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+      throw toStorageError(error, action);
+    }
+  }
+}
+
+// The SQLSTATE of a server error (postgres.js's PostgresError), or undefined.
+function sqlState(error: unknown): string | undefined {
+  const value = error instanceof Error && error.name === "PostgresError" ? (error as { code?: unknown }).code : null;
+  return typeof value === "string" ? value : undefined;
+}
+
+function constraintOf(error: unknown): string | undefined {
+  const name = (error as { constraint_name?: unknown } | null)?.constraint_name;
+  return typeof name === "string" ? name : undefined;
+}
+
+/**
+ * A page of `table` in `(created_at, id)` order: equality filters, then the row-value comparison
+ * with the position, which Postgres answers by seeking in the matching index. The order names the
+ * table's columns, not the ISO-string columns the select gives the same names, so that an index
+ * serves it.
+ */
+export function pageQuery(
+  table: "sessions" | "repositories",
+  conditions: readonly [string, Param][],
+  limit: number | null,
+  after: ListPosition | null,
+): { text: string; params: Param[] } {
+  const params: Param[] = [];
+  const where: string[] = [];
+  for (const [column, value] of conditions) {
+    params.push(value);
+    where.push(`${table}.${column} = $${params.length}`);
+  }
+  if (after !== null) {
+    params.push(after.createdAt, after.id);
+    where.push(`(${table}.created_at, ${table}.id) > ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+  }
+  const columns = table === "sessions" ? SESSION_COLUMNS : REPOSITORY_COLUMNS;
+  let text = `SELECT ${columns} FROM ${table}${where.length === 0 ? "" : ` WHERE ${where.join(" AND ")}`}` +
+    ` ORDER BY ${table}.created_at, ${table}.id`;
+  if (limit !== null) {
+    params.push(limit);
+    text += ` LIMIT $${params.length}`;
+  }
+  return { text, params };
+}
+
+function text(value: unknown): string | null {
+  return value === null || value === undefined ? null : String(value);
+}
+
+function bytes(value: unknown): Uint8Array {
+  // postgres.js gives a bytea as a Buffer: a plain Uint8Array copy is what the records hold.
+  if (value instanceof Uint8Array) return new Uint8Array(value);
+  throw new Error(`expected a bytea, got ${typeof value}`);
+}
+
+function toRepository(row: Row): Repository {
+  return {
+    id: String(row.id),
+    path: String(row.path),
+    name: String(row.name),
+    isGitRepository: row.is_git_repository === true,
+    sessionsPath: text(row.sessions_path),
+    defaultBranch: text(row.default_branch),
+    defaultRemote: text(row.default_remote),
+    createdAt: String(row.created_at),
+    updatedAt: String(row.updated_at),
+  };
+}
+
+function toSession(row: Row): Session {
+  return {
+    id: String(row.id),
+    repositoryId: String(row.repository_id),
+    title: String(row.title),
+    agentName: text(row.agent_name),
+    issueId: text(row.issue_id),
+    issueTitle: text(row.issue_title),
+    issueUrl: text(row.issue_url),
+    status: String(row.status) as SessionStatus,
+    isWorktree: row.is_worktree === true,
+    worktreePath: text(row.worktree_path),
+    worktreeName: text(row.worktree_name),
+    branchName: text(row.branch_name),
+    baseBranch: text(row.base_branch),
+    createdWorktree: row.created_worktree === true,
+    createdBranch: row.created_branch === true,
+    createdAt: String(row.created_at),
+    updatedAt: String(row.updated_at),
+    lastAccessedAt: String(row.last_accessed_at),
+  };
+}
+
+function toSecret(row: Row): StoredSessionSecret {
+  return {
+    sessionId: String(row.session_id),
+    encryptedSecret: bytes(row.encrypted_secret),
+    nonce: bytes(row.nonce),
+    createdAt: String(row.created_at),
+    updatedAt: String(row.updated_at),
+  };
+}

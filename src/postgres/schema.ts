@@ -1,0 +1,167 @@
+/**
+ * The Postgres schema as versioned migrations, and the step that applies them. Internal to
+ * `./postgres`.
+ *
+ * @module
+ */
+
+import type { Sql } from "postgres";
+
+/**
+ * Migration `i` takes a schema from version i to i + 1. Append only: a released migration is never
+ * edited, because databases in the field have already run it. A later migration adds what the
+ * scale-out needs next (for example a `host_id` column naming the machine that owns a worktree
+ * session: `ALTER TABLE sessions ADD COLUMN host_id text`, null for sessions without a worktree).
+ *
+ * Ids are `uuid` (the core hands out lowercase UUIDs, and `uuid` orders as their text does);
+ * timestamps are `timestamptz`, read back as the ISO-8601 strings the core wrote (see
+ * {@linkcode isoColumn}). Lists page by `(created_at, id)`, and each filter has an index that
+ * answers a page without reading the rows before it.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE repositories (
+    id uuid NOT NULL,
+    path text NOT NULL,
+    name text NOT NULL,
+    is_git_repository boolean NOT NULL DEFAULT false,
+    sessions_path text,
+    default_branch text,
+    default_remote text,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    CONSTRAINT repositories_pkey PRIMARY KEY (id),
+    CONSTRAINT repositories_path_key UNIQUE (path)
+  );
+  CREATE INDEX repositories_by_created ON repositories (created_at, id);
+
+  CREATE TABLE sessions (
+    id uuid NOT NULL,
+    repository_id uuid NOT NULL,
+    title text NOT NULL,
+    agent_name text,
+    issue_id text,
+    issue_title text,
+    issue_url text,
+    status text NOT NULL,
+    is_worktree boolean NOT NULL,
+    worktree_path text,
+    worktree_name text,
+    branch_name text,
+    base_branch text,
+    created_worktree boolean NOT NULL DEFAULT false,
+    created_branch boolean NOT NULL DEFAULT false,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    last_accessed_at timestamptz NOT NULL,
+    CONSTRAINT sessions_pkey PRIMARY KEY (id),
+    CONSTRAINT sessions_worktree_path_key UNIQUE (worktree_path),
+    CONSTRAINT sessions_repository_fkey FOREIGN KEY (repository_id) REFERENCES repositories (id) ON DELETE RESTRICT,
+    CONSTRAINT sessions_status_check CHECK (status IN ('active', 'paused', 'completed', 'archived'))
+  );
+  CREATE INDEX sessions_by_created ON sessions (created_at, id);
+  CREATE INDEX sessions_by_repository_created ON sessions (repository_id, created_at, id);
+  CREATE INDEX sessions_by_status_created ON sessions (status, created_at, id);
+
+  CREATE TABLE session_secrets (
+    session_id uuid NOT NULL,
+    encrypted_secret bytea NOT NULL,
+    nonce bytea NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    CONSTRAINT session_secrets_pkey PRIMARY KEY (session_id),
+    CONSTRAINT session_secrets_session_fkey FOREIGN KEY (session_id) REFERENCES sessions (id) ON DELETE CASCADE
+  );
+
+  -- The database key check: a constant sealed under the key the secrets are sealed with, one row at most.
+  -- Every server that shares the database is held to it.
+  CREATE TABLE database_key_check (
+    id boolean NOT NULL DEFAULT true,
+    value text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT database_key_check_pkey PRIMARY KEY (id),
+    CONSTRAINT database_key_check_one_row CHECK (id)
+  );
+  `,
+  // Who holds a branch of a repository: the ownership check of every worktree open, from an index.
+  `
+  CREATE INDEX sessions_by_branch ON sessions (repository_id, branch_name, created_at, id);
+  `,
+];
+
+/** The schema version this code writes. */
+export const POSTGRES_SCHEMA_VERSION: number = MIGRATIONS.length;
+
+/**
+ * The advisory lock key that migrations take (`pg_advisory_xact_lock`): the bytes of "slo-mig" in ASCII, as a number. Held
+ * for the migrating transaction only, so it is released however that transaction ends.
+ */
+export const MIGRATION_LOCK_KEY = "32488847081040231";
+
+/** The table that records each applied migration. */
+export const MIGRATIONS_TABLE = "schema_migrations";
+
+/** A simple name for a Postgres schema: lower-case letters, digits and `_`, not starting with a digit or `pg_`. */
+export function checkSchemaName(name: string): boolean {
+  return /^[a-z_][a-z0-9_]{0,62}$/.test(name) && !name.startsWith("pg_");
+}
+
+/**
+ * `column` as an ISO-8601 UTC string with milliseconds and `Z`, whatever the session's time zone:
+ * exactly what `Date.prototype.toISOString()` made when the row was written.
+ */
+export function isoColumn(column: string): string {
+  return `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}`;
+}
+
+/**
+ * Brings the schema that `sql`'s connections use (their `search_path`, `schema` created when
+ * missing) up to {@linkcode POSTGRES_SCHEMA_VERSION}. One transaction holds an advisory lock
+ * while it reads the applied versions and applies the missing ones, so servers starting at once
+ * apply each migration exactly once; the others wait, then find nothing to do. A schema newer than
+ * this code is refused.
+ *
+ * @returns the versions this call applied
+ */
+export async function migrate(sql: Sql, schema: string): Promise<number[]> {
+  if (!checkSchemaName(schema)) throw new Error(`bad schema name ${JSON.stringify(schema)}`);
+  return await sql.begin(async (tx) => {
+    await tx.unsafe(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+    // Created only when missing: CREATE … IF NOT EXISTS asks for the privilege to create even when
+    // there is nothing to do, and a role that may only read and write the tables must still open a
+    // migrated database.
+    const [{ schemaExists }] = await tx.unsafe(
+      'SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS "schemaExists"',
+      [schema],
+    );
+    if (!schemaExists) await tx.unsafe(`CREATE SCHEMA ${schema}`);
+    await tx.unsafe(`SET LOCAL search_path = ${schema}`);
+    const [{ tableExists }] = await tx.unsafe(
+      `SELECT to_regclass('${schema}.${MIGRATIONS_TABLE}') IS NOT NULL AS "tableExists"`,
+    );
+    if (!tableExists) {
+      await tx.unsafe(
+        `CREATE TABLE ${MIGRATIONS_TABLE} (
+          version integer NOT NULL PRIMARY KEY,
+          applied_at timestamptz NOT NULL DEFAULT now()
+        )`,
+      );
+    }
+    const [{ version }] = await tx.unsafe(
+      `SELECT coalesce(max(version), 0)::integer AS version FROM ${MIGRATIONS_TABLE}`,
+    );
+    const current = Number(version);
+    if (current > POSTGRES_SCHEMA_VERSION) {
+      throw new Error(
+        `the database has schema version ${current}, newer than this library's ${POSTGRES_SCHEMA_VERSION}`,
+      );
+    }
+    const applied: number[] = [];
+    for (let step = current; step < POSTGRES_SCHEMA_VERSION; step++) {
+      await tx.unsafe(MIGRATIONS[step]);
+      await tx.unsafe(`INSERT INTO ${MIGRATIONS_TABLE} (version) VALUES ($1)`, [step + 1]);
+      applied.push(step + 1);
+    }
+    return applied;
+  });
+}
