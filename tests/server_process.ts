@@ -48,6 +48,8 @@ export interface ServeOptions {
   via?: "task" | "direct";
   /** Its own process group, so a signal can reach the whole group, as a terminal's Ctrl-C does. */
   detached?: boolean;
+  /** More environment variables (for example `XDG_DATA_HOME`, for the default data directory). */
+  env?: Record<string, string>;
 }
 
 /** Starts the server with `args`, with no session bus, so it never touches the machine's keychain. */
@@ -55,7 +57,7 @@ export function serveProcess(args: string[], options: ServeOptions = {}): Server
   const command = options.via === "task" && !isBun
     ? [process.execPath, "task", "serve", ...args]
     : runtimeArgv(serverEntry, args);
-  const env = { ...process.env, DBUS_SESSION_BUS_ADDRESS: "", SESSION_LIFECYCLE_DATABASE_KEY: "" };
+  const env = { ...process.env, DBUS_SESSION_BUS_ADDRESS: "", SESSION_LIFECYCLE_DATABASE_KEY: "", ...options.env };
   const child = spawn(command[0], command.slice(1), {
     cwd: root,
     env,

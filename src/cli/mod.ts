@@ -1,0 +1,45 @@
+/**
+ * The command line, `slo`, and the client parts it is made of: finding the running server through
+ * its discovery file (`<data dir>/server.json`) and a typed client for it.
+ *
+ * Run it with `deno task cli <command>` (or `bun src/cli/main.ts <command>`): `serve`,
+ * `repo add|list|rm`, `new`, `list`, `show`, `rm`, `reconcile`, `events`; `--help` on each. It
+ * prints tables for people and JSON with `--json`, and its exit codes ({@linkcode EXIT_CODES})
+ * tell not found, conflict, invalid input and an unreachable server apart.
+ *
+ * @example Find the server `deno task serve` started, and list its sessions
+ * ```ts ignore
+ * import { CliError, connect } from "./mod.ts";
+ *
+ * try {
+ *   const { client } = await connect();
+ *   const response = await client.v1.sessions.$get({ query: {} });
+ *   if (response.status === 200) console.log((await response.json()).sessions.length);
+ * } catch (error) {
+ *   if (error instanceof CliError && error.reason === "unreachable") console.log(error.message);
+ *   else throw error;
+ * }
+ * ```
+ *
+ * @example Run the command line from a program
+ * ```ts ignore
+ * import { main } from "./mod.ts";
+ *
+ * const code = await main(["list", "--json"]); // prints the sessions as JSON, resolves with the exit code
+ * ```
+ *
+ * @module
+ */
+
+export { main } from "./run.ts";
+export { CliError, type CliErrorOptions, EXIT_CODES, type ExitReason } from "./errors.ts";
+export {
+  answerError,
+  type AnswerLike,
+  type ApiClient,
+  clientFor,
+  connect,
+  type ConnectOptions,
+  type ServerConnection,
+} from "./client.ts";
+export type { DiscoveryRecord } from "../server/discovery.ts";
