@@ -5,19 +5,22 @@
 // <default data dir>/token) name another one. The client is typed by the server's routes: a wrong
 // field or path is a compile error, not a 400 at run time.
 import process from "node:process";
-import { CliError, connect, type ServerConnection } from "../src/cli/mod.ts"; // the "./cli" export
+import { hc } from "hono/client";
+import type { AppType } from "../src/http/mod.ts"; // the "./hono" export
+import { CliError, findServer, type ServerEndpoint } from "../src/cli/mod.ts"; // the "./cli" export
 
-let connection: ServerConnection;
+let server: ServerEndpoint;
 try {
-  connection = await connect({ url: process.argv[2], tokenFile: process.argv[3] });
+  server = await findServer({ url: process.argv[2], tokenFile: process.argv[3] });
 } catch (error) {
   // No server running (or a stale server.json a killed one left): say how to start one, no stack trace.
   if (!(error instanceof CliError)) throw error;
   console.error(`${error.message}; start a server with "deno task serve", then run this again`);
   process.exit(1);
 }
-const { client } = connection;
-console.log(`server: ${connection.url}`);
+// baseUrl and fetch also reach a server that listens on a Unix domain socket (--socket).
+const client = hc<AppType>(server.baseUrl, { headers: server.headers, fetch: server.fetch });
+console.log(`server: ${server.url}`);
 
 const health = await client.v1.health.$get();
 console.log("health:", (await health.json()).status);

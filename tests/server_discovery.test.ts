@@ -2,6 +2,7 @@
 // (mode 0600, naming the url, pid, version and token file) while the server runs, gone after a
 // clean stop, left stale by a SIGKILL, recognised as stale, and replaced by the next start.
 import { test } from "node:test";
+import process from "node:process";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -13,7 +14,8 @@ import {
   readDiscoveryFile,
 } from "../src/server/discovery.ts";
 import { VERSION } from "../src/server/version.ts";
-import { tempDir } from "./helpers.ts";
+import { APP_DIR_NAME } from "../src/platform/data_dir.ts";
+import { runScript, tempDir } from "./helpers.ts";
 import { root, serveProcess, serveUntilExit } from "./server_process.ts";
 
 function readRecord(dataDir: string): DiscoveryRecord {
@@ -118,6 +120,28 @@ test("discovery: a broken file is replaced; on a socket the file names the socke
     server.signal("SIGTERM");
     assert.deepEqual(await server.closed, { code: 0, signal: null }, server.output());
     assert.equal(existsSync(join(dataDir, DISCOVERY_FILE_NAME)), false);
+  } finally {
+    if (server.child.exitCode === null) server.child.kill("SIGKILL");
+    dir.remove();
+  }
+});
+
+test("discovery: the client example finds the server with no arguments, through server.json", async () => {
+  const dir = tempDir("slo-disc-example-");
+  // The default data directory, as the example computes it, is under XDG_DATA_HOME (on Linux).
+  const env = { XDG_DATA_HOME: dir.path };
+  const dataDir = join(dir.path, APP_DIR_NAME);
+  const server = serveProcess(["--port", "0", ...(process.platform === "linux" ? [] : ["--data-dir", dataDir])], {
+    env,
+  });
+  try {
+    const url = await server.url;
+    assert.equal(readRecord(dataDir).url, url);
+    const example = await runScript(join(root, "examples/http_client.ts"), [], { env });
+    assert.equal(example.code, 0, example.stderr);
+    assert.match(example.stdout, new RegExp(`^server: ${url}$`, "m"));
+    assert.match(example.stdout, /created session [0-9a-f-]{36} \(active\)/);
+    assert.match(example.stdout, /repository removed: true/);
   } finally {
     if (server.child.exitCode === null) server.child.kill("SIGKILL");
     dir.remove();

@@ -161,8 +161,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: "delete a session and its worktree (asks before discarding changes)",
     description: "Delete a session, forget its secret, and remove the worktree it made. A worktree with\n" +
       "uncommitted or untracked changes is kept unless you agree to discard it: on a terminal rm asks;\n" +
-      "otherwise it fails with exit code 4 (conflict) unless --force. A forced delete first saves the\n" +
-      `work under refs/session-snapshots/<id>.\n${ID_NOTE}`,
+      "otherwise it fails with exit code 4 (conflict) unless --force. When the server saves the work\n" +
+      `first (under refs/session-snapshots/<id>), rm says so.\n${ID_NOTE}`,
     options: {
       force: { type: "boolean", short: "f", description: "discard a dirty worktree without asking" },
       yes: { type: "boolean", short: "y", description: "answer yes to the question (the same as --force)" },

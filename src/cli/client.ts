@@ -1,7 +1,7 @@
 /**
- * Finding the running server and talking to it: the discovery file `<data dir>/server.json` (or
- * `--url` and `--token-file`), the token, and the typed client `hc<AppType>` over TCP or a Unix
- * domain socket. Failures are {@linkcode CliError}s whose reason is the exit code's.
+ * Finding the running server: the discovery file `<data dir>/server.json` (or `--url` and
+ * `--token-file`), the token, a `fetch` over TCP or a Unix domain socket, and the typed client
+ * `hc<AppType>` over them. Failures are {@linkcode CliError}s whose reason is the exit code's.
  *
  * @module
  */
@@ -14,11 +14,11 @@ import { defaultDataDir } from "../platform/data_dir.ts";
 import { checkServer, type DiscoveryRecord, readDiscoveryFile } from "../server/discovery.ts";
 import { CliError } from "./errors.ts";
 
-/** The typed client of the server's routes (`hc<AppType>` from `hono/client`). */
+/** The typed client of the server's routes (`hc<AppType>` from `hono/client`). Internal to the CLI. */
 export type ApiClient = ReturnType<typeof hc<AppType>>;
 
 /** Where to find the server; each is optional. */
-export interface ConnectOptions {
+export interface FindServerOptions {
   /**
    * The server's URL (`http://127.0.0.1:7717`, or `http+unix://<encoded socket path>` as the server
    * prints it), instead of the discovery file.
@@ -32,12 +32,27 @@ export interface ConnectOptions {
   timeoutMs?: number;
 }
 
-/** A server found and a client for it. */
-export interface ServerConnection {
-  /** The typed client, sending the bearer token. */
-  client: ApiClient;
-  /** The server's URL. */
+/** A `fetch` for one server. */
+export type ServerFetch = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
+
+/**
+ * A running server found, and what a client needs to call it: pass `baseUrl`, `headers` and `fetch`
+ * to `hc<AppType>` (from `hono/client`; `AppType` from the "./hono" export) for the typed client.
+ */
+export interface ServerEndpoint {
+  /** The server's URL as it prints it (`http://…`, or `http+unix://…` for a socket). */
   url: string;
+  /** The base URL to request (on a socket: `http://localhost`, reached through `fetch`). */
+  baseUrl: string;
+  /** The bearer token. */
+  token: string;
+  /** The headers every request sends: the `authorization` header. */
+  headers: Record<string, string>;
+  /**
+   * The `fetch` to use: over the socket for a socket server; a network failure rejects with a
+   * {@linkcode CliError} of reason `unreachable`.
+   */
+  fetch: ServerFetch;
   /** The token file read. */
   tokenFile: string;
   /** The data directory looked in. */
@@ -46,15 +61,13 @@ export interface ServerConnection {
   discovered: DiscoveryRecord | null;
 }
 
-type Fetch = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
-
 const START_HINT = (dataDir: string): string =>
   dataDir === defaultDataDir()
     ? `start one with "deno task serve" (or "slo serve"), or pass --url`
     : `start one with "deno task serve --data-dir ${dataDir}", or pass --url`;
 
 // Deno and Bun each reach a Unix domain socket through fetch in their own way.
-function socketFetch(path: string): Fetch {
+function socketFetch(path: string): ServerFetch {
   const bun = (globalThis as { Bun?: unknown }).Bun !== undefined;
   if (bun) {
     return (input, init) => fetch(input, { ...init, unix: path } as RequestInit);
@@ -103,7 +116,7 @@ function networkReason(error: unknown): string {
 }
 
 // A fetch whose network failures are "unreachable", said in one line.
-function reporting(base: Fetch, url: string): Fetch {
+function reporting(base: ServerFetch, url: string): ServerFetch {
   return async (input, init) => {
     try {
       return await base(input, init);
@@ -117,41 +130,60 @@ function reporting(base: Fetch, url: string): Fetch {
   };
 }
 
-/** A typed client for the server at `url` (TCP or `http+unix://`), sending `token`. */
-export function clientFor(url: string, token: string): ApiClient {
+function endpoint(
+  url: string,
+  tokenFile: string,
+  dataDir: string,
+  discovered: DiscoveryRecord | null,
+): ServerEndpoint {
+  const token = readToken(tokenFile);
   const socket = socketOfUrl(url);
-  const base: Fetch = socket === null ? (input, init) => fetch(input, init) : socketFetch(socket);
-  // A socket server's Host allow-list is the loopback names without a port.
-  return hc<AppType>(socket === null ? url : "http://localhost", {
+  const base: ServerFetch = socket === null ? (input, init) => fetch(input, init) : socketFetch(socket);
+  return {
+    url,
+    // A socket server's Host allow-list is the loopback names without a port.
+    baseUrl: socket === null ? url : "http://localhost",
+    token,
     headers: { authorization: `Bearer ${token}` },
     fetch: reporting(base, url),
-  });
+    tokenFile,
+    dataDir,
+    discovered,
+  };
+}
+
+/** The typed client for a server found with {@linkcode findServer}. */
+export function clientOf(server: ServerEndpoint): ApiClient {
+  return hc<AppType>(server.baseUrl, { headers: server.headers, fetch: server.fetch });
 }
 
 /**
- * Finds the running server and returns a typed client for it. With `url`, that server (token from
- * `tokenFile`, else `<data dir>/token`); otherwise the one `<data dir>/server.json` names, after
- * checking that its process exists and that it answers. No file, a stale file or a server that
- * does not answer is a {@linkcode CliError} of reason `unreachable` that says how to start one.
+ * Finds the running server. With `url`, that server (token from `tokenFile`, else
+ * `<data dir>/token`); otherwise the one `<data dir>/server.json` names, after checking that its
+ * process exists and that it answers. No file, a stale file or a server that does not answer is a
+ * {@linkcode CliError} of reason `unreachable` whose message says so and whose hint says how to
+ * start one; a token file that cannot be read is one of reason `failure`.
  *
- * @example
+ * @example The typed client for the server `deno task serve` started
  * ```ts ignore
- * import { connect } from "./client.ts";
+ * import { hc } from "hono/client";
+ * import type { AppType } from "../http/mod.ts"; // the "./hono" export
+ * import { findServer } from "./client.ts";
  *
- * const { client, url } = await connect(); // the server `deno task serve` started
+ * const server = await findServer();
+ * const client = hc<AppType>(server.baseUrl, { headers: server.headers, fetch: server.fetch });
  * const response = await client.v1.sessions.$get({ query: {} });
- * if (response.status === 200) console.log(url, (await response.json()).sessions.length);
+ * if (response.status === 200) console.log(server.url, (await response.json()).sessions.length);
  * ```
  */
-export async function connect(options: ConnectOptions = {}): Promise<ServerConnection> {
+export async function findServer(options: FindServerOptions = {}): Promise<ServerEndpoint> {
   const dataDir = resolve(options.dataDir ?? defaultDataDir());
   if (options.url !== undefined) {
     const url = options.url.replace(/\/+$/, "");
     if (!/^https?:\/\/[^/]/.test(url) && socketOfUrl(url) === null) {
       throw new CliError("invalidInput", `--url must be an http:// or http+unix:// URL, not "${options.url}"`);
     }
-    const tokenFile = resolve(options.tokenFile ?? join(dataDir, "token"));
-    return { client: clientFor(url, readToken(tokenFile)), url, tokenFile, dataDir, discovered: null };
+    return endpoint(url, resolve(options.tokenFile ?? join(dataDir, "token")), dataDir, null);
   }
   const read = readDiscoveryFile(dataDir);
   if (read.state === "missing") {
@@ -174,14 +206,7 @@ export async function connect(options: ConnectOptions = {}): Promise<ServerConne
       hint: START_HINT(dataDir),
     });
   }
-  const tokenFile = resolve(options.tokenFile ?? record.tokenFile);
-  return {
-    client: clientFor(record.url, readToken(tokenFile)),
-    url: record.url,
-    tokenFile,
-    dataDir,
-    discovered: record,
-  };
+  return endpoint(record.url, resolve(options.tokenFile ?? record.tokenFile), dataDir, record);
 }
 
 /** An answer the client got; only what an error needs. */

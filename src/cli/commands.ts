@@ -13,7 +13,7 @@ import { createInterface } from "node:readline";
 import { SESSION_STATUSES, type SessionStatus } from "../types.ts";
 import type { Repository, Session } from "../types.ts";
 import type { CommandSpec, OptionValues } from "./args.ts";
-import { answerError, type ApiClient, connect, type ServerConnection } from "./client.ts";
+import { answerError, type ApiClient, clientOf, findServer, type ServerEndpoint } from "./client.ts";
 import { CliError } from "./errors.ts";
 import { withProgress } from "./progress.ts";
 import { allRepositories, allSessions, expandHome, resolveRepository, resolveSessionId } from "./resolve.ts";
@@ -25,8 +25,8 @@ export interface CommandContext {
   positionals: string[];
   /** Its option values, the global ones included. */
   values: OptionValues;
-  /** Finds the server, once. */
-  connection(): Promise<ServerConnection>;
+  /** Finds the server, once; its typed client. */
+  connection(): Promise<{ client: ApiClient; server: ServerEndpoint }>;
   /** Where relative paths start. */
   cwd: string;
 }
@@ -276,15 +276,14 @@ const rm: Run = async (context) => {
   let response = await remove(forced);
   if (response.status === 409 && !forced) {
     const conflict = await answerError(response);
-    const snapshot = `refs/session-snapshots/${id}`;
     if (!(process.stdin.isTTY && process.stderr.isTTY)) {
       throw new CliError("conflict", conflict.message, {
         kind: conflict.kind ?? undefined,
-        hint: `pass --force (or --yes) to discard the changes; the work is saved under ${snapshot} first`,
+        hint: "pass --force (or --yes) to delete it anyway, discarding those changes",
       });
     }
     note(conflict.message);
-    if (!await confirm(`Discard them? The work is saved under ${snapshot} first. [y/N] `)) {
+    if (!await confirm("Delete the session anyway, discarding those changes? [y/N] ")) {
       throw new CliError("conflict", `kept session ${id}; nothing was deleted`, { kind: conflict.kind ?? undefined });
     }
     response = await remove(true);
@@ -376,7 +375,7 @@ const events: Run = async (context) => {
       buffer = buffer.slice(end + 2);
       if (parsed === null) continue;
       if (parsed.event === "ready") {
-        note(`following events at ${connection.url} (Ctrl-C to stop)`);
+        note(`following events at ${connection.server.url} (Ctrl-C to stop)`);
         continue;
       }
       let data: Record<string, unknown>;
@@ -408,16 +407,16 @@ const RUNS: Readonly<Record<string, Run>> = {
 export async function runCommand(command: CommandSpec, positionals: string[], values: OptionValues): Promise<void> {
   const run = RUNS[command.name];
   if (run === undefined) throw new CliError("invalidInput", `no command "${command.name}"`);
-  let connection: Promise<ServerConnection> | null = null;
+  let connection: Promise<{ client: ApiClient; server: ServerEndpoint }> | null = null;
   await run({
     positionals,
     values,
     cwd: process.cwd(),
     connection: () =>
-      connection ??= connect({
+      connection ??= findServer({
         url: str(values, "url"),
         tokenFile: str(values, "token-file"),
         dataDir: str(values, "data-dir"),
-      }),
+      }).then((server) => ({ client: clientOf(server), server })),
   });
 }

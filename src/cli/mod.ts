@@ -7,16 +7,19 @@
  * prints tables for people and JSON with `--json`, and its exit codes ({@linkcode EXIT_CODES})
  * tell not found, conflict, invalid input and an unreachable server apart.
  *
- * @example Find the server `deno task serve` started, and list its sessions
+ * @example Find the server `deno task serve` started, and call it with the typed client
  * ```ts ignore
- * import { CliError, connect } from "./mod.ts";
+ * import { hc } from "hono/client";
+ * import type { AppType } from "../http/mod.ts"; // the "./hono" export
+ * import { CliError, findServer } from "./mod.ts";
  *
  * try {
- *   const { client } = await connect();
+ *   const server = await findServer(); // through <default data dir>/server.json
+ *   const client = hc<AppType>(server.baseUrl, { headers: server.headers, fetch: server.fetch });
  *   const response = await client.v1.sessions.$get({ query: {} });
  *   if (response.status === 200) console.log((await response.json()).sessions.length);
  * } catch (error) {
- *   if (error instanceof CliError && error.reason === "unreachable") console.log(error.message);
+ *   if (error instanceof CliError && error.reason === "unreachable") console.error(error.message);
  *   else throw error;
  * }
  * ```
@@ -36,10 +39,9 @@ export { CliError, type CliErrorOptions, EXIT_CODES, type ExitReason } from "./e
 export {
   answerError,
   type AnswerLike,
-  type ApiClient,
-  clientFor,
-  connect,
-  type ConnectOptions,
-  type ServerConnection,
+  findServer,
+  type FindServerOptions,
+  type ServerEndpoint,
+  type ServerFetch,
 } from "./client.ts";
 export type { DiscoveryRecord } from "../server/discovery.ts";
