@@ -2,6 +2,7 @@
  * The command line's grammar: every command, its arguments and options, the help texts, and the
  * parsing (`node:util` `parseArgs`, strict). Options of every command (`--url`, `--json`, …) may
  * stand anywhere on the line.
+ * Internal: the published surface is `./mod.ts` (the "./cli" export).
  *
  * @module
  */

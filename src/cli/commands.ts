@@ -2,6 +2,7 @@
  * What each command does: one or two calls of the typed client, then a table for people or JSON
  * for scripts. The grammar is in `./args.ts`, the rendering in `./table.ts`, finding the server
  * in `./client.ts`.
+ * Internal: the published surface is `./mod.ts` (the "./cli" export).
  *
  * @module
  */

@@ -2,7 +2,8 @@
  * The command line, `slo`, and the client parts it is made of: finding the running server through
  * its discovery file (`<data dir>/server.json`) and a typed client for it.
  *
- * Run it with `deno task cli <command>` (or `bun src/cli/main.ts <command>`): `serve`,
+ * Run it with `deno task cli <command>` (or `bun src/cli/main.ts <command>`, or this module itself:
+ * `deno run -A jsr:@rengoku/session-lifecycle-orchestrator/cli <command>`): `serve`,
  * `repo add|list|rm`, `new`, `list`, `show`, `rm`, `reconcile`, `events`; `--help` on each. It
  * prints tables for people and JSON with `--json`, and its exit codes ({@linkcode EXIT_CODES})
  * tell not found, conflict, invalid input and an unreachable server apart.
@@ -34,7 +35,10 @@
  * @module
  */
 
-export { main } from "./run.ts";
+import process from "node:process";
+import { main } from "./run.ts";
+
+export { main };
 export { CliError, type CliErrorOptions, EXIT_CODES, type ExitReason } from "./errors.ts";
 export {
   answerError,
@@ -45,3 +49,6 @@ export {
   type ServerFetch,
 } from "./client.ts";
 export type { DiscoveryRecord } from "../server/discovery.ts";
+
+// Run as a program (`deno run -A …/cli list`, `deno install -g -A -n slo …/cli`), it is `slo`.
+if (import.meta.main) process.exitCode = await main(process.argv.slice(2));

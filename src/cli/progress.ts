@@ -3,6 +3,7 @@
  * repository, a reconcile): a spinner on stderr, shown only when stderr is a terminal and only
  * once the work has taken longer than a short delay, and erased when it ends. Output that goes to
  * a file or a pipe never gets one.
+ * Internal: the published surface is `./mod.ts` (the "./cli" export).
  *
  * @module
  */

@@ -3,6 +3,7 @@
  * prefix (found by paging through the list endpoint), and for a repository also its name or its
  * path. Nothing matching is "not found"; more than one is an ambiguous prefix, which is invalid
  * input, and the error lists the candidates.
+ * Internal: the published surface is `./mod.ts` (the "./cli" export).
  *
  * @module
  */

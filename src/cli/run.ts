@@ -1,6 +1,7 @@
 /**
  * `slo`'s main: parse the line, run the command, report a failure as one line (and a hint) on
  * stderr, and return the exit code.
+ * Internal: the published surface is `./mod.ts` (the "./cli" export).
  *
  * @module
  */

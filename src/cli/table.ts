@@ -2,6 +2,7 @@
  * Rendering for people: aligned tables, field lists, short ids and ages. Text that came from the
  * server is shown with its control characters escaped, so a name or path cannot move the cursor
  * or recolour the terminal.
+ * Internal: the published surface is `./mod.ts` (the "./cli" export).
  *
  * @module
  */
