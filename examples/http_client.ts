@@ -1,18 +1,26 @@
-// The typed HTTP client against a running server (`deno task serve`):
-//   deno run -A examples/http_client.ts [URL] [TOKEN_FILE]     (or: bun examples/http_client.ts …)
-// URL defaults to http://127.0.0.1:7717 and TOKEN_FILE to <default data dir>/token. The client is
-// typed by the server's routes: a wrong field or path is a compile error, not a 400 at run time.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+// The typed HTTP client against a running server (`deno task serve`), found without a port or a token
+// handed over: the server keeps <data dir>/server.json while it runs (its URL and where its token is).
+//   deno run -A examples/http_client.ts [URL [TOKEN_FILE]]     (or: bun examples/http_client.ts …)
+// With no arguments it finds the server of the default data directory; URL (and TOKEN_FILE, default
+// <default data dir>/token) name another one. The client is typed by the server's routes: a wrong
+// field or path is a compile error, not a 400 at run time.
 import process from "node:process";
 import { hc } from "hono/client";
-import type { AppType } from "../src/http/mod.ts";
-import { defaultDataDir } from "../src/platform/mod.ts";
+import type { AppType } from "../src/http/mod.ts"; // the "./hono" export
+import { CliError, findServer, type ServerEndpoint } from "../src/cli/mod.ts"; // the "./cli" export
 
-const url = process.argv[2] ?? "http://127.0.0.1:7717";
-const tokenFile = process.argv[3] ?? join(defaultDataDir(), "token");
-const token = readFileSync(tokenFile, "utf8").trim();
-const client = hc<AppType>(url, { headers: { authorization: `Bearer ${token}` } });
+let server: ServerEndpoint;
+try {
+  server = await findServer({ url: process.argv[2], tokenFile: process.argv[3] });
+} catch (error) {
+  // No server running (or a stale server.json a killed one left): say how to start one, no stack trace.
+  if (!(error instanceof CliError)) throw error;
+  console.error(`${error.message}; start a server with "deno task serve", then run this again`);
+  process.exit(1);
+}
+// baseUrl and fetch also reach a server that listens on a Unix domain socket (--socket).
+const client = hc<AppType>(server.baseUrl, { headers: server.headers, fetch: server.fetch });
+console.log(`server: ${server.url}`);
 
 const health = await client.v1.health.$get();
 console.log("health:", (await health.json()).status);

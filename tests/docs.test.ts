@@ -8,7 +8,14 @@ import process from "node:process";
 import { isBun } from "./helpers.ts";
 
 const root = new URL("..", import.meta.url).pathname;
-const entries = ["mod.ts", "src/platform/mod.ts", "src/http/mod.ts", "src/testing/mod.ts", "src/postgres/mod.ts"];
+const entries = [
+  "mod.ts",
+  "src/platform/mod.ts",
+  "src/http/mod.ts",
+  "src/testing/mod.ts",
+  "src/postgres/mod.ts",
+  "src/cli/mod.ts",
+];
 
 test("deno doc --lint passes on each entry alone and on all of them together", { skip: isBun }, () => {
   for (const files of [...entries.map((entry) => [entry]), entries]) {

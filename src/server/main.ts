@@ -36,7 +36,9 @@ Options:
   --help             show this help
 
 Every route but GET /v1/health needs "Authorization: Bearer <token>"; the token is in
-<data dir>/token (mode 0600), made on first start. The API is described at /v1/openapi.json.
+<data dir>/token (mode 0600), made on first start. While it runs, <data dir>/server.json says
+where it listens and where the token is, for clients such as "deno task cli". The API is
+described at /v1/openapi.json.
 `;
 
 /** How long a stop may take before the process exits anyway. */
@@ -123,6 +125,7 @@ export async function main(args: string[]): Promise<void> {
   console.log(`reconcile at start: ${findings.length === 0 ? "nothing to repair" : `${findings.length} finding(s)`}`);
   for (const finding of findings) console.log(`  ${finding.kind}: ${finding.action} (${finding.detail})`);
   console.log(`token: ${server.tokenPath}`);
+  if (server.discoveryPath !== null) console.log(`discovery: ${server.discoveryPath}`);
   console.log(`database: ${server.databasePath} (key from ${server.keySource})`);
   // Last, so a supervisor or test that waits for this line finds the rest already printed.
   console.log(`session-lifecycle-orchestrator listening on ${server.url}`);

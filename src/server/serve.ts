@@ -7,7 +7,8 @@
  */
 
 import { mkdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import process from "node:process";
 import { LifecycleEvents } from "../events.ts";
 import type { ReconcileReport, SessionLifecycle } from "../lifecycle.ts";
 import { SessionOrchestrator } from "../orchestrator.ts";
@@ -22,8 +23,11 @@ import { keychainWorks, openDefaultKeychain } from "../platform/keychain.ts";
 import { type AppType, createApp } from "../http/app.ts";
 import type { ErrorLogger } from "../http/errors.ts";
 import { LOOPBACK_HOSTS } from "../http/guard.ts";
-import { listen, type Listener } from "./listen.ts";
+import { type DiscoveryRecord, liveServer, removeDiscoveryFile, writeDiscoveryFile } from "./discovery.ts";
+import { listen, type Listener, listenerUrl } from "./listen.ts";
 import { claimSocketPath } from "./socket_file.ts";
+import { StartError } from "./start_error.ts";
+import { VERSION } from "./version.ts";
 
 /** The port `deno task serve` listens on unless told otherwise. */
 export const DEFAULT_PORT = 7717;
@@ -89,6 +93,11 @@ export interface ServerOptions {
   logError?: ErrorLogger;
   /** Send the full message of 500 answers (paths, git's output) instead of a generic one; for local debugging. */
   exposeErrorDetails?: boolean;
+  /**
+   * Keep the discovery file `<dataDir>/server.json` while running (true by default): written once
+   * listening, removed by `stop()`. A data directory whose file names a live server is refused.
+   */
+  discovery?: boolean;
 }
 
 /** A running server. */
@@ -103,6 +112,8 @@ export interface RunningServer {
   tokenPath: string;
   /** The SQLite file, or on Postgres the database's URL without its password. */
   databasePath: string;
+  /** The discovery file (`<dataDir>/server.json`), or `null` when turned off. */
+  discoveryPath: string | null;
   /** The parts the app runs on. */
   parts: ServerParts;
   /** The orchestrator every route calls. */
@@ -126,12 +137,33 @@ function hostNames(hostname: string): readonly string[] {
   return LOOPBACK_HOSTS.includes(name) || wildcard ? LOOPBACK_HOSTS : [...LOOPBACK_HOSTS, name];
 }
 
+// The address a client on this machine uses: a wildcard bind is reached on loopback.
+function clientUrl(listener: Listener, hostname: string): string {
+  if (listener.path !== null) return listener.url;
+  if (hostname === "0.0.0.0") return listenerUrl("127.0.0.1", listener.port, null);
+  if (hostname === "::" || hostname === "[::]") return listenerUrl("::1", listener.port, null);
+  return listener.url;
+}
+
+// A second server on one data directory would share its database, journal and worktrees, and make
+// the discovery file name only one of them; it is refused before it touches anything.
+async function refuseLiveServer(dataDir: string): Promise<void> {
+  const live = await liveServer(dataDir);
+  if (live === null) return;
+  throw new StartError(
+    `a server is already running on data directory ${resolve(dataDir)} (pid ${live.pid}, ${live.url}); ` +
+      `stop it or pass another --data-dir`,
+  );
+}
+
 /**
  * Starts the local server: makes the data directory (mode 0700) and the token on first start,
  * opens SQLite in it (or the Postgres database `database` names), and serves the app with the
  * runtime's native server. The Host allow-list
  * is the loopback names with the bound port. A refusal to listen (a taken port, a live socket) is
  * a `StartError` whose message is one line for the operator; the database is closed again then.
+ * Once listening it writes the discovery file `<dataDir>/server.json` (see `./discovery.ts`),
+ * which `stop()` removes; a data directory whose discovery file names a live server is refused.
  *
  * @example
  * ```ts ignore
@@ -147,7 +179,9 @@ function hostNames(hostname: string): readonly string[] {
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { dataDir } = options;
+  const discovery = options.discovery ?? true;
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  if (discovery) await refuseLiveServer(dataDir);
   const { token, path: tokenPath } = ensureApiToken(dataDir);
   const requested = options.keychain === undefined ? openDefaultKeychain() : options.keychain;
   // A keychain that cannot answer (no unlocked collection) would fail every provision; leave it out.
@@ -206,9 +240,44 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     signal: shutdown.signal,
   });
 
+  const hostname = options.hostname ?? "127.0.0.1";
+  const owner = { pid: process.pid, url: clientUrl(listener, hostname) };
+  let discoveryPath: string | null = null;
+  if (discovery) {
+    try {
+      // Checked again: another server may have started on this data directory meanwhile.
+      await refuseLiveServer(dataDir);
+      const record: DiscoveryRecord = {
+        ...owner,
+        socket: listener.path === null ? null : resolve(listener.path),
+        version: VERSION,
+        tokenFile: resolve(tokenPath),
+        dataDir: resolve(dataDir),
+        startedAt: new Date().toISOString(),
+      };
+      discoveryPath = writeDiscoveryFile(dataDir, record);
+    } catch (error) {
+      shutdown.abort();
+      await listener.shutdown().catch(() => {});
+      store.close();
+      if (options.socket !== undefined) rmSync(options.socket, { force: true });
+      if (error instanceof StartError) throw error;
+      throw new StartError(
+        `cannot write the discovery file in ${resolve(dataDir)}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      // First, so that no client finds a server that is going away.
+      try {
+        if (discoveryPath !== null) removeDiscoveryFile(dataDir, owner);
+      } catch {
+        // A file that cannot be removed is stale once this process is gone; the next start replaces it.
+      }
       shutdown.abort();
       try {
         await listener.shutdown();
@@ -226,6 +295,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     token,
     tokenPath,
     databasePath,
+    discoveryPath,
     parts,
     orchestrator,
     app,

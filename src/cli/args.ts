@@ -1,0 +1,419 @@
+/**
+ * The command line's grammar: every command, its arguments and options, the help texts, and the
+ * parsing (`node:util` `parseArgs`, strict). Options of every command (`--url`, `--json`, …) may
+ * stand anywhere on the line.
+ * Internal: the published surface is `./mod.ts` (the "./cli" export).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { defaultDataDir } from "../platform/data_dir.ts";
+import { CliError } from "./errors.ts";
+
+/** One option. */
+export interface OptionSpec {
+  /** A value (`--url URL`) or a flag (`--json`). */
+  type: "string" | "boolean";
+  /** A one-letter alias. */
+  short?: string;
+  /** The value's name in the help (`URL`). */
+  placeholder?: string;
+  /** What it does, for the help. */
+  description: string;
+}
+
+/** One command. */
+export interface CommandSpec {
+  /** Its words: `new`, `repo add`. */
+  name: string;
+  /** Its arguments as the usage line shows them: `<repo> <title>`. */
+  arguments: string;
+  /** Fewest and most positional arguments. */
+  positionals: readonly [min: number, max: number];
+  /** One line, for the command list. */
+  summary: string;
+  /** More, for its own help. */
+  description: string;
+  /** Its own options. */
+  options: Readonly<Record<string, OptionSpec>>;
+}
+
+/** The options every command takes. */
+export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  url: {
+    type: "string",
+    placeholder: "URL",
+    description: "the server's URL (http://… or http+unix://…), instead of the discovery file",
+  },
+  "token-file": {
+    type: "string",
+    placeholder: "PATH",
+    description: "the token file (default: the one server.json names, or <data dir>/token with --url)",
+  },
+  "data-dir": {
+    type: "string",
+    placeholder: "PATH",
+    description: `which server's data directory to look in (default ${defaultDataDir()})`,
+  },
+  json: { type: "boolean", description: "JSON on stdout, for scripts" },
+  help: { type: "boolean", short: "h", description: "this help" },
+};
+
+const VERSION_OPTION: OptionSpec = { type: "boolean", description: "print the version" };
+
+const ID_NOTE = "<id> is a session id or any unique prefix of one, such as the short ids the tables show.";
+const REPO_NOTE = "<repo> is a repository id or a unique prefix of one, its name, or its path.";
+
+/** Every command but `serve` and `help`. */
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: "repo add",
+    arguments: "<path>",
+    positionals: [1, 1],
+    summary: "add a repository",
+    description: "Add the repository at <path> (made absolute; its name is the folder's unless --name).\n" +
+      "A folder with a .git is recorded as a git repository, so its sessions get worktrees.",
+    options: {
+      name: { type: "string", placeholder: "NAME", description: "its display name (default: the folder's name)" },
+      "default-branch": {
+        type: "string",
+        placeholder: "BRANCH",
+        description: "where new session branches start (default: the checked-out branch)",
+      },
+      "default-remote": { type: "string", placeholder: "REMOTE", description: "the remote for upstream checks" },
+      "sessions-path": {
+        type: "string",
+        placeholder: "PATH",
+        description: "the folder for its worktrees (default: <data dir>/worktrees/<id>)",
+      },
+    },
+  },
+  {
+    name: "repo list",
+    arguments: "",
+    positionals: [0, 0],
+    summary: "list repositories",
+    description: "List every repository, oldest first.",
+    options: {},
+  },
+  {
+    name: "repo rm",
+    arguments: "<repo>",
+    positionals: [1, 1],
+    summary: "remove a repository that has no sessions",
+    description: `Remove a repository. One that still has sessions is a conflict: delete them first.\n${REPO_NOTE}`,
+    options: {},
+  },
+  {
+    name: "new",
+    arguments: "<repo> <title>",
+    positionals: [2, Infinity],
+    summary: "create a session (in a git repository, with its own worktree and branch)",
+    description: "Create a session in <repo>. In a git repository it gets its own worktree and branch\n" +
+      "(session/<name>), unless --no-worktree. Words after <repo> make the title.\n" + REPO_NOTE,
+    options: {
+      worktree: {
+        type: "string",
+        placeholder: "NAME",
+        description: "the worktree's name (default: from the title and the id)",
+      },
+      "no-worktree": { type: "boolean", description: "a session without a worktree" },
+      branch: { type: "string", placeholder: "BRANCH", description: "the branch (default: session/<worktree name>)" },
+      base: {
+        type: "string",
+        placeholder: "REF",
+        description: "where a new branch starts (default: the repository's default branch)",
+      },
+      "existing-branch": { type: "boolean", description: "check out --branch, which exists, instead of making it" },
+      agent: { type: "string", placeholder: "NAME", description: "the agent working in it" },
+      issue: { type: "string", placeholder: "ID", description: "the issue it works on" },
+      "issue-title": { type: "string", placeholder: "TITLE", description: "the issue's title" },
+      "issue-url": { type: "string", placeholder: "URL", description: "the issue's URL" },
+    },
+  },
+  {
+    name: "list",
+    arguments: "",
+    positionals: [0, 0],
+    summary: "list sessions",
+    description: `List sessions, oldest first (every page).\n${REPO_NOTE}`,
+    options: {
+      repo: { type: "string", placeholder: "REPO", description: "only this repository's" },
+      status: {
+        type: "string",
+        placeholder: "STATUS",
+        description: "only those with this status: active, paused, completed or archived",
+      },
+    },
+  },
+  {
+    name: "show",
+    arguments: "<id>",
+    positionals: [1, 1],
+    summary: "show a session",
+    description: `Show every field of a session, with its repository.\n${ID_NOTE}`,
+    options: {},
+  },
+  {
+    name: "rm",
+    arguments: "<id>",
+    positionals: [1, 1],
+    summary: "delete a session and its worktree (asks before discarding changes)",
+    description: "Delete a session, forget its secret, and remove the worktree it made. A worktree with\n" +
+      "uncommitted or untracked changes is kept unless you agree to discard it: on a terminal rm asks;\n" +
+      "otherwise it fails with exit code 4 (conflict) unless --force. When the server saves the work\n" +
+      `first (under refs/session-snapshots/<id>), rm says so.\n${ID_NOTE}`,
+    options: {
+      force: { type: "boolean", short: "f", description: "discard a dirty worktree without asking" },
+      yes: { type: "boolean", short: "y", description: "answer yes to the question (the same as --force)" },
+      "delete-branch": {
+        type: "boolean",
+        description: "delete the session's branch too (only one it made, and only when merged, unless --force)",
+      },
+    },
+  },
+  {
+    name: "reconcile",
+    arguments: "",
+    positionals: [0, 0],
+    summary: "repair what a killed process left (worktrees, branches, rows)",
+    description: "Finish or undo the worktree operations a killed process left, and report what nothing\n" +
+      "proves was made here. The server also does this when it starts.",
+    options: { "dry-run": { type: "boolean", description: "only report; change nothing" } },
+  },
+  {
+    name: "events",
+    arguments: "",
+    positionals: [0, 0],
+    summary: "follow the event stream (Ctrl-C to stop)",
+    description: "Print every change (repository.created, session.deleted, …) as it is committed, until\n" +
+      "Ctrl-C. With --json, one JSON object per line. When the server stops, it ends with exit code 5.",
+    options: {},
+  },
+];
+
+/** The command groups (`repo`) and their subcommands. */
+const GROUPS: Readonly<Record<string, string>> = { repo: "repositories: add, list, rm" };
+
+/** Option values, by option name. */
+export type OptionValues = Record<string, string | boolean | undefined>;
+
+/** What a command line asks for. */
+export type Invocation =
+  | { kind: "help"; text: string; exitCode: 0 | 2 }
+  | { kind: "version" }
+  | { kind: "serve"; args: string[] }
+  | { kind: "command"; command: CommandSpec; positionals: string[]; values: OptionValues };
+
+type ParseConfig = Record<string, { type: "string" | "boolean"; short?: string }>;
+
+function config(...sets: Readonly<Record<string, OptionSpec>>[]): ParseConfig {
+  const out: ParseConfig = {};
+  for (const set of sets) {
+    for (const [name, spec] of Object.entries(set)) {
+      out[name] = spec.short === undefined ? { type: spec.type } : { type: spec.type, short: spec.short };
+    }
+  }
+  return out;
+}
+
+function optionLines(options: Readonly<Record<string, OptionSpec>>): string[] {
+  const heads = Object.entries(options).map(([name, spec]) =>
+    `${spec.short === undefined ? "    " : `-${spec.short}, `}--${name}${
+      spec.placeholder ? ` ${spec.placeholder}` : ""
+    }`
+  );
+  const width = Math.max(...heads.map((head) => head.length));
+  return Object.values(options).map((spec, i) => `  ${heads[i].padEnd(width)}  ${spec.description}`);
+}
+
+const EXIT_LINES = [
+  "Exit codes:",
+  "  0  done",
+  "  1  failure: a server error, a refused token, a file that cannot be read",
+  "  2  invalid input: a bad flag or argument, an ambiguous id prefix, a request the server refused",
+  "  3  not found: no such session or repository",
+  "  4  conflict: a dirty worktree, a path or name in use, a repository that still has sessions",
+  "  5  unreachable: no server running, a stale server.json, nothing answering at --url",
+];
+
+/** The help of `slo` itself. */
+export function mainHelp(): string {
+  const rows: [string, string][] = [
+    ["serve [options]", 'run the server (the options of "deno task serve")'],
+    ...COMMANDS.map((command): [string, string] => [
+      `${command.name}${command.arguments ? ` ${command.arguments}` : ""}`,
+      command.summary,
+    ]),
+    ["help [command]", "help on a command (or: <command> --help)"],
+  ];
+  const width = Math.max(...rows.map(([head]) => head.length));
+  return [
+    "slo: the session-lifecycle-orchestrator command line. It talks to the running server, which it",
+    'finds through <data dir>/server.json: start one with "deno task serve" (or "slo serve").',
+    "",
+    "Usage: deno task cli <command> [options]      (or: bun src/cli/main.ts <command> [options])",
+    "",
+    "Commands:",
+    ...rows.map(([head, text]) => `  ${head.padEnd(width)}  ${text}`),
+    "",
+    "Options of every command:",
+    ...optionLines({ ...GLOBAL_OPTIONS, version: VERSION_OPTION }),
+    "",
+    ID_NOTE,
+    REPO_NOTE,
+    "Output is a table for people, or JSON with --json. A progress line shows on stderr, only on a terminal.",
+    "",
+    ...EXIT_LINES,
+    "",
+  ].join("\n");
+}
+
+/** The help of one command. */
+export function commandHelp(command: CommandSpec): string {
+  const own = Object.keys(command.options).length > 0 ? ["", "Options:", ...optionLines(command.options)] : [];
+  return [
+    `Usage: slo ${command.name}${command.arguments ? ` ${command.arguments}` : ""} [options]`,
+    "",
+    command.description,
+    ...own,
+    "",
+    "Options of every command:",
+    ...optionLines(GLOBAL_OPTIONS),
+    "",
+    "Exit codes: 0 done, 1 failure, 2 invalid input, 3 not found, 4 conflict, 5 server unreachable",
+    '(see "slo --help").',
+    "",
+  ].join("\n");
+}
+
+function groupHelp(group: string): string {
+  const commands = COMMANDS.filter((command) => command.name.startsWith(`${group} `));
+  const width = Math.max(...commands.map((command) => `${command.name} ${command.arguments}`.length));
+  return [
+    `Usage: slo ${group} <command> [options]`,
+    "",
+    `The ${GROUPS[group]}.`,
+    "",
+    "Commands:",
+    ...commands.map((command) =>
+      `  ${`${command.name} ${command.arguments}`.trimEnd().padEnd(width)}  ${command.summary}`
+    ),
+    "",
+    `See "slo ${group} <command> --help".`,
+    "",
+  ].join("\n");
+}
+
+// `parseArgs`'s message up to its first sentence, which names the option.
+function parseMessage(error: unknown): string {
+  const message = (error as Error).message ?? String(error);
+  return message.split(/\.\s/)[0].replace(/\.$/, "");
+}
+
+/** The command with these words, or `null`. */
+export function findCommand(name: string): CommandSpec | null {
+  return COMMANDS.find((command) => command.name === name) ?? null;
+}
+
+/**
+ * Reads a command line: which command, its positional arguments and option values, or a help or
+ * version request. A bad option, an unknown command or a wrong number of arguments is a
+ * {@linkcode CliError} of reason `invalidInput` naming the help to read.
+ */
+export function parseCommandLine(args: readonly string[]): Invocation {
+  const all = config(GLOBAL_OPTIONS, { version: VERSION_OPTION }, ...COMMANDS.map((command) => command.options));
+  let loose;
+  try {
+    loose = parseArgs({ args: [...args], options: all, strict: false, allowPositionals: true, tokens: true });
+  } catch (error) {
+    throw new CliError("invalidInput", parseMessage(error), { hint: 'see "slo --help"' });
+  }
+  const first = loose.tokens.find((token) => token.kind === "positional" || token.kind === "option-terminator");
+  const words = loose.positionals;
+
+  // `serve` hands the rest of the line to the server's own parser.
+  if (first?.kind === "positional" && first.value === "serve") {
+    let before;
+    try {
+      before = parseArgs({ args: args.slice(0, first.index), options: config(GLOBAL_OPTIONS), strict: true });
+    } catch (error) {
+      throw new CliError("invalidInput", parseMessage(error), { hint: 'see "slo serve --help"' });
+    }
+    const { url, "token-file": tokenFile, json } = before.values;
+    if (url !== undefined || tokenFile !== undefined || json !== undefined) {
+      throw new CliError("invalidInput", "serve takes the server's options, not --url, --token-file or --json", {
+        hint: 'see "slo serve --help"',
+      });
+    }
+    const dataDir = before.values["data-dir"];
+    return {
+      kind: "serve",
+      args: [
+        ...(typeof dataDir === "string" ? ["--data-dir", dataDir] : []),
+        ...(before.values.help ? ["--help"] : []),
+        ...args.slice(first.index + 1),
+      ],
+    };
+  }
+
+  if (words.length === 0 || first?.kind !== "positional") {
+    if (loose.values.version === true) return { kind: "version" };
+    return { kind: "help", text: mainHelp(), exitCode: loose.values.help === true ? 0 : 2 };
+  }
+  if (words[0] === "help") {
+    const topic = words.slice(1);
+    if (topic.length === 0) return { kind: "help", text: mainHelp(), exitCode: 0 };
+    if (topic[0] === "serve") return { kind: "serve", args: ["--help"] };
+    const named = findCommand(topic.join(" "));
+    if (named !== null) return { kind: "help", text: commandHelp(named), exitCode: 0 };
+    if (topic.length === 1 && GROUPS[topic[0]] !== undefined) {
+      return { kind: "help", text: groupHelp(topic[0]), exitCode: 0 };
+    }
+    throw new CliError("invalidInput", `no command "${topic.join(" ")}"`, { hint: 'see "slo --help"' });
+  }
+
+  let command: CommandSpec | null;
+  let depth = 1;
+  if (GROUPS[words[0]] !== undefined) {
+    if (words.length < 2) return { kind: "help", text: groupHelp(words[0]), exitCode: loose.values.help ? 0 : 2 };
+    command = findCommand(`${words[0]} ${words[1]}`);
+    depth = 2;
+    if (command === null) {
+      if (loose.values.help) return { kind: "help", text: groupHelp(words[0]), exitCode: 0 };
+      throw new CliError("invalidInput", `no command "${words[0]} ${words[1]}"`, {
+        hint: `see "slo ${words[0]} --help"`,
+      });
+    }
+  } else {
+    command = findCommand(words[0]);
+    if (command === null) throw new CliError("invalidInput", `no command "${words[0]}"`, { hint: 'see "slo --help"' });
+  }
+  if (loose.values.help === true) return { kind: "help", text: commandHelp(command), exitCode: 0 };
+
+  let strict;
+  try {
+    strict = parseArgs({
+      args: [...args],
+      options: config(GLOBAL_OPTIONS, command.options),
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (error) {
+    throw new CliError("invalidInput", `${command.name}: ${parseMessage(error)}`, {
+      hint: `see "slo ${command.name} --help"`,
+    });
+  }
+  const positionals = strict.positionals.slice(depth);
+  const [min, max] = command.positionals;
+  if (positionals.length < min || positionals.length > max) {
+    const expected = command.arguments === "" ? "no arguments" : command.arguments;
+    throw new CliError(
+      "invalidInput",
+      `${command.name} takes ${expected}; got ${positionals.length === 0 ? "none" : positionals.join(" ")}`,
+      { hint: `see "slo ${command.name} --help"` },
+    );
+  }
+  return { kind: "command", command, positionals, values: strict.values as OptionValues };
+}

@@ -1,0 +1,423 @@
+/**
+ * What each command does: one or two calls of the typed client, then a table for people or JSON
+ * for scripts. The grammar is in `./args.ts`, the rendering in `./table.ts`, finding the server
+ * in `./client.ts`.
+ * Internal: the published surface is `./mod.ts` (the "./cli" export).
+ *
+ * @module
+ */
+
+import { existsSync, statSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import process from "node:process";
+import { createInterface } from "node:readline";
+import { SESSION_STATUSES, type SessionStatus } from "../types.ts";
+import type { Repository, Session } from "../types.ts";
+import type { CommandSpec, OptionValues } from "./args.ts";
+import { answerError, type ApiClient, clientOf, findServer, type ServerEndpoint } from "./client.ts";
+import { CliError } from "./errors.ts";
+import { withProgress } from "./progress.ts";
+import { allRepositories, allSessions, expandHome, resolveRepository, resolveSessionId } from "./resolve.ts";
+import { age, type Column, renderFields, renderTable, shortIdLength } from "./table.ts";
+
+/** What a command runs with. */
+export interface CommandContext {
+  /** Its positional arguments (after the command's words). */
+  positionals: string[];
+  /** Its option values, the global ones included. */
+  values: OptionValues;
+  /** Finds the server, once; its typed client. */
+  connection(): Promise<{ client: ApiClient; server: ServerEndpoint }>;
+  /** Where relative paths start. */
+  cwd: string;
+}
+
+type Run = (context: CommandContext) => Promise<void>;
+
+const str = (values: OptionValues, name: string): string | undefined => {
+  const value = values[name];
+  return typeof value === "string" ? value : undefined;
+};
+const flag = (values: OptionValues, name: string): boolean => values[name] === true;
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+function note(text: string): void {
+  process.stderr.write(`${text}\n`);
+}
+
+function printJson(value: unknown): void {
+  print(JSON.stringify(value, null, 2));
+}
+
+// A table as wide as the terminal, or unlimited into a file or pipe.
+function table<T>(columns: readonly Column<T>[], rows: readonly T[]): string {
+  const width = process.stdout.isTTY ? process.stdout.columns : undefined;
+  return renderTable(columns, rows, { width });
+}
+
+const progress = <T>(label: string, work: () => Promise<T>): Promise<T> => withProgress(process.stderr, label, work);
+
+async function client(context: CommandContext): Promise<ApiClient> {
+  return (await context.connection()).client;
+}
+
+function repositoryColumns(sessionCounts: Map<string, number>, idLength: number): Column<Repository>[] {
+  return [
+    { header: "ID", value: (r) => r.id.slice(0, idLength) },
+    { header: "NAME", value: (r) => r.name, shrink: true },
+    { header: "PATH", value: (r) => r.path, shrink: true },
+    { header: "GIT", value: (r) => (r.isGitRepository ? "yes" : "no") },
+    { header: "SESSIONS", value: (r) => String(sessionCounts.get(r.id) ?? 0), align: "right" },
+    { header: "AGE", value: (r) => age(r.createdAt), align: "right" },
+  ];
+}
+
+function sessionColumns(names: Map<string, string>, idLength: number): Column<Session>[] {
+  return [
+    { header: "ID", value: (s) => s.id.slice(0, idLength) },
+    { header: "REPOSITORY", value: (s) => names.get(s.repositoryId) ?? s.repositoryId.slice(0, 8), shrink: true },
+    { header: "STATUS", value: (s) => s.status },
+    { header: "TITLE", value: (s) => s.title, shrink: true },
+    { header: "BRANCH", value: (s) => s.branchName ?? "-", shrink: true },
+    { header: "AGE", value: (s) => age(s.createdAt), align: "right" },
+  ];
+}
+
+const repoAdd: Run = async (context) => {
+  const { values } = context;
+  const path = resolve(context.cwd, expandHome(context.positionals[0]));
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(path).isDirectory();
+  } catch {
+    // reported below
+  }
+  if (!isDirectory) throw new CliError("invalidInput", `no folder at ${path}`);
+  const sessionsPath = str(values, "sessions-path");
+  const response = await (await client(context)).v1.repositories.$post({
+    json: {
+      path,
+      name: str(values, "name") ?? basename(path),
+      isGitRepository: existsSync(join(path, ".git")),
+      ...(str(values, "default-branch") === undefined ? {} : { defaultBranch: str(values, "default-branch") }),
+      ...(str(values, "default-remote") === undefined ? {} : { defaultRemote: str(values, "default-remote") }),
+      ...(sessionsPath === undefined ? {} : { sessionsPath: resolve(context.cwd, expandHome(sessionsPath)) }),
+    },
+  });
+  if (response.status !== 201) throw await answerError(response);
+  const repository = await response.json();
+  if (flag(values, "json")) return printJson(repository);
+  print(`added repository ${repository.name} (${repository.id}) at ${repository.path}`);
+  if (!repository.isGitRepository) print("not a git repository: its sessions get no worktree");
+};
+
+const repoList: Run = async (context) => {
+  const api = await client(context);
+  const [repositories, sessions] = await Promise.all([allRepositories(api), allSessions(api)]);
+  if (flag(context.values, "json")) return printJson(repositories);
+  if (repositories.length === 0) return note('no repositories; add one with "slo repo add <path>"');
+  const counts = new Map<string, number>();
+  for (const session of sessions) counts.set(session.repositoryId, (counts.get(session.repositoryId) ?? 0) + 1);
+  print(table(repositoryColumns(counts, shortIdLength(repositories.map((r) => r.id))), repositories));
+};
+
+const repoRm: Run = async (context) => {
+  const api = await client(context);
+  const repository = await resolveRepository(api, context.positionals[0], context.cwd);
+  const response = await api.v1.repositories[":id"].$delete({ param: { id: repository.id } });
+  if (response.status !== 200) {
+    const error = await answerError(response);
+    if (error.reason !== "conflict") throw error;
+    throw new CliError("conflict", error.message, {
+      kind: error.kind ?? undefined,
+      hint: `list them with "slo list --repo ${repository.id.slice(0, 8)}" and delete each with "slo rm <id>"`,
+    });
+  }
+  const removed = await response.json();
+  if (flag(context.values, "json")) return printJson(removed);
+  print(`removed repository ${removed.name} (${removed.id})`);
+};
+
+const newSession: Run = async (context) => {
+  const { values } = context;
+  const api = await client(context);
+  const repository = await resolveRepository(api, context.positionals[0], context.cwd);
+  const title = context.positionals.slice(1).join(" ");
+  const worktreeName = str(values, "worktree");
+  const branchName = str(values, "branch");
+  const baseRef = str(values, "base");
+  const existingBranch = flag(values, "existing-branch");
+  const worktreeAsked = worktreeName !== undefined || branchName !== undefined || baseRef !== undefined ||
+    existingBranch;
+  if (flag(values, "no-worktree") && worktreeAsked) {
+    throw new CliError(
+      "invalidInput",
+      "--no-worktree cannot be combined with --worktree, --branch, --base or --existing-branch",
+    );
+  }
+  if (existingBranch && branchName === undefined) {
+    throw new CliError("invalidInput", "--existing-branch needs --branch, the branch to check out");
+  }
+  const isWorktree = !flag(values, "no-worktree") && (repository.isGitRepository || worktreeAsked);
+  const optional = (name: string, value: string | undefined) => (value === undefined ? {} : { [name]: value });
+  const json = {
+    repositoryId: repository.id,
+    title,
+    isWorktree,
+    ...optional("worktreeName", worktreeName),
+    ...optional("branchName", branchName),
+    ...optional("baseRef", baseRef),
+    ...(existingBranch ? { useExistingBranch: true } : {}),
+    ...optional("agentName", str(values, "agent")),
+    ...optional("issueId", str(values, "issue")),
+    ...optional("issueTitle", str(values, "issue-title")),
+    ...optional("issueUrl", str(values, "issue-url")),
+  };
+  const label = isWorktree ? `opening a worktree in ${repository.name}` : `creating the session`;
+  const response = await progress(label, () => api.v1.sessions.$post({ json }));
+  if (response.status !== 201) throw await answerError(response);
+  const session = await response.json();
+  if (flag(values, "json")) return printJson(session);
+  print(`created session ${session.id}  ${session.title}`);
+  if (session.worktreePath !== null) print(`worktree: ${session.worktreePath}`);
+  if (session.branchName !== null) {
+    print(`branch:   ${session.branchName}${session.baseBranch === null ? "" : ` (from ${session.baseBranch})`}`);
+  }
+};
+
+const list: Run = async (context) => {
+  const { values } = context;
+  const api = await client(context);
+  const status = str(values, "status");
+  if (status !== undefined && !SESSION_STATUSES.includes(status as SessionStatus)) {
+    throw new CliError("invalidInput", `--status must be one of ${SESSION_STATUSES.join(", ")}, not "${status}"`);
+  }
+  const repoRef = str(values, "repo");
+  const repository = repoRef === undefined ? undefined : await resolveRepository(api, repoRef, context.cwd);
+  const sessions = await allSessions(api, {
+    ...(repository === undefined ? {} : { repositoryId: repository.id }),
+    ...(status === undefined ? {} : { status: status as SessionStatus }),
+  });
+  if (flag(values, "json")) return printJson(sessions);
+  if (sessions.length === 0) {
+    const where = repository === undefined ? "" : ` in ${repository.name}`;
+    return note(`no ${status === undefined ? "" : `${status} `}sessions${where}`);
+  }
+  const names = new Map((await allRepositories(api)).map((r) => [r.id, r.name]));
+  print(table(sessionColumns(names, shortIdLength(sessions.map((s) => s.id))), sessions));
+};
+
+async function getSession(api: ApiClient, id: string): Promise<Session> {
+  const response = await api.v1.sessions[":id"].$get({ param: { id } });
+  if (response.status !== 200) throw await answerError(response);
+  return await response.json();
+}
+
+const show: Run = async (context) => {
+  const api = await client(context);
+  const session = await getSession(api, await resolveSessionId(api, context.positionals[0]));
+  if (flag(context.values, "json")) return printJson(session);
+  const answer = await api.v1.repositories[":id"].$get({ param: { id: session.repositoryId } });
+  const repository = answer.status === 200 ? await answer.json() : null;
+  const yesNo = (value: boolean) => (value ? "yes" : "no");
+  print(renderFields([
+    ["id", session.id],
+    ["title", session.title],
+    ["status", session.status],
+    ["repository", repository === null ? session.repositoryId : `${repository.name} (${repository.id})`],
+    ["repository path", repository?.path ?? null],
+    ["agent", session.agentName],
+    ["issue", [session.issueId, session.issueTitle, session.issueUrl].filter((x) => x !== null).join("  ") || null],
+    ["worktree", session.isWorktree ? session.worktreePath : "none"],
+    ["worktree name", session.worktreeName],
+    ["branch", session.branchName],
+    ["base branch", session.baseBranch],
+    ["made worktree", yesNo(session.createdWorktree)],
+    ["made branch", yesNo(session.createdBranch)],
+    ["created", session.createdAt],
+    ["updated", session.updatedAt],
+    ["last accessed", session.lastAccessedAt],
+  ]));
+};
+
+/** Asks a yes/no question on the terminal; anything but y or yes (or the input closing) is no. */
+function confirm(question: string): Promise<boolean> {
+  return new Promise((done) => {
+    const lines = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+    let answered = false;
+    lines.on("close", () => {
+      if (!answered) process.stderr.write("\n");
+      done(answered);
+    });
+    lines.question(question, (answer) => {
+      answered = /^(y|yes)$/i.test(answer.trim());
+      lines.close();
+    });
+  });
+}
+
+const rm: Run = async (context) => {
+  const { values } = context;
+  const api = await client(context);
+  const id = await resolveSessionId(api, context.positionals[0]);
+  const deleteBranch = flag(values, "delete-branch");
+  const remove = (force: boolean) =>
+    progress(`deleting session ${id.slice(0, 8)}`, () =>
+      api.v1.sessions[":id"].$delete({
+        param: { id },
+        query: {
+          ...(force ? { force: "true" as const } : {}),
+          ...(deleteBranch ? { deleteBranch: "true" as const } : {}),
+        },
+      }));
+  const forced = flag(values, "force") || flag(values, "yes");
+  let response = await remove(forced);
+  if (response.status === 409 && !forced) {
+    const conflict = await answerError(response);
+    if (!(process.stdin.isTTY && process.stderr.isTTY)) {
+      throw new CliError("conflict", conflict.message, {
+        kind: conflict.kind ?? undefined,
+        hint: "pass --force (or --yes) to delete it anyway, discarding those changes",
+      });
+    }
+    note(conflict.message);
+    if (!await confirm("Delete the session anyway, discarding those changes? [y/N] ")) {
+      throw new CliError("conflict", `kept session ${id}; nothing was deleted`, { kind: conflict.kind ?? undefined });
+    }
+    response = await remove(true);
+  }
+  if (response.status !== 200) throw await answerError(response);
+  const deleted = await response.json();
+  if (flag(values, "json")) return printJson(deleted);
+  print(`deleted session ${deleted.id}  ${deleted.title}`);
+  if (deleted.worktreePath !== null) {
+    if (deleted.worktreeRemoved) print(`removed worktree ${deleted.worktreePath}`);
+    else {
+      print(
+        `kept worktree ${deleted.worktreePath}${deleted.worktreeKeptReason ? ` (${deleted.worktreeKeptReason})` : ""}`,
+      );
+    }
+  }
+  if (deleted.branchName !== null) {
+    if (deleted.branchDeleted) print(`deleted branch ${deleted.branchName}`);
+    else if (deleted.branchKeptReason !== null) {
+      print(`kept branch ${deleted.branchName} (${deleted.branchKeptReason})`);
+    }
+  }
+  if (deleted.snapshotRef !== null) print(`work saved under ${deleted.snapshotRef}`);
+};
+
+const reconcile: Run = async (context) => {
+  const dryRun = flag(context.values, "dry-run");
+  const api = await client(context);
+  const response = await progress(
+    dryRun ? "checking worktrees" : "reconciling worktrees",
+    () => api.v1.reconcile.$post({ query: dryRun ? { dryRun: "true" } : {} }),
+  );
+  if (response.status !== 200) throw await answerError(response);
+  const report = await response.json();
+  if (flag(context.values, "json")) return printJson(report);
+  if (report.findings.length === 0) return print(`nothing to repair${dryRun ? " (dry run)" : ""}`);
+  type Finding = typeof report.findings[number];
+  const columns: Column<Finding>[] = [
+    { header: "KIND", value: (f) => f.kind },
+    { header: "ACTION", value: (f) => f.action },
+    { header: "SESSION", value: (f) => f.sessionId?.slice(0, 8) ?? "-" },
+    { header: "PATH", value: (f) => f.path ?? f.branch ?? "-", shrink: true },
+    { header: "DETAIL", value: (f) => f.detail, shrink: true },
+  ];
+  print(table(columns, report.findings));
+  if (dryRun) print("dry run: nothing was changed");
+};
+
+// One server-sent event block: its `event:` and joined `data:` lines.
+function parseEvent(block: string): { event: string; data: string } | null {
+  let event = "message";
+  const data: string[] = [];
+  for (const line of block.split("\n")) {
+    if (line.startsWith(":")) continue;
+    const colon = line.indexOf(":");
+    const field = colon === -1 ? line : line.slice(0, colon);
+    const value = colon === -1 ? "" : line.slice(colon + 1).replace(/^ /, "");
+    if (field === "event") event = value;
+    else if (field === "data") data.push(value);
+  }
+  return data.length === 0 && event === "message" ? null : { event, data: data.join("\n") };
+}
+
+function describeEvent(event: Record<string, unknown>): string {
+  const repository = event.repository as Repository | undefined;
+  const session = event.session as Session | undefined;
+  if (repository !== undefined) return `${repository.id.slice(0, 8)}  ${repository.name}  ${repository.path}`;
+  if (session !== undefined) return `${session.id.slice(0, 8)}  ${session.title}  [${session.status}]`;
+  if (typeof event.sessionId === "string") return event.sessionId.slice(0, 8);
+  return "";
+}
+
+const events: Run = async (context) => {
+  const connection = await context.connection();
+  const response = await connection.client.v1.events.$get();
+  if (response.status !== 200) throw await answerError(response);
+  const json = flag(context.values, "json");
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read().catch((error) => {
+      throw new CliError("unreachable", `the event stream broke: ${(error as Error).message}`, { cause: error });
+    });
+    if (done) break;
+    buffer += value.replace(/\r\n?/g, "\n");
+    let end: number;
+    while ((end = buffer.indexOf("\n\n")) !== -1) {
+      const parsed = parseEvent(buffer.slice(0, end));
+      buffer = buffer.slice(end + 2);
+      if (parsed === null) continue;
+      if (parsed.event === "ready") {
+        note(`following events at ${connection.server.url} (Ctrl-C to stop)`);
+        continue;
+      }
+      let data: Record<string, unknown>;
+      try {
+        data = JSON.parse(parsed.data);
+      } catch {
+        data = { type: parsed.event, data: parsed.data };
+      }
+      if (json) print(JSON.stringify(data));
+      else print(`${new Date().toTimeString().slice(0, 8)}  ${parsed.event}  ${describeEvent(data)}`.trimEnd());
+    }
+  }
+  throw new CliError("unreachable", "the server ended the event stream (it is stopping)");
+};
+
+const RUNS: Readonly<Record<string, Run>> = {
+  "repo add": repoAdd,
+  "repo list": repoList,
+  "repo rm": repoRm,
+  new: newSession,
+  list,
+  show,
+  rm,
+  reconcile,
+  events,
+};
+
+/** Runs a parsed command; its failures are {@linkcode CliError}s. */
+export async function runCommand(command: CommandSpec, positionals: string[], values: OptionValues): Promise<void> {
+  const run = RUNS[command.name];
+  if (run === undefined) throw new CliError("invalidInput", `no command "${command.name}"`);
+  let connection: Promise<{ client: ApiClient; server: ServerEndpoint }> | null = null;
+  await run({
+    positionals,
+    values,
+    cwd: process.cwd(),
+    connection: () =>
+      connection ??= findServer({
+        url: str(values, "url"),
+        tokenFile: str(values, "token-file"),
+        dataDir: str(values, "data-dir"),
+      }).then((server) => ({ client: clientOf(server), server })),
+  });
+}

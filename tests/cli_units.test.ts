@@ -1,0 +1,153 @@
+// The command line's small parts on their own: the grammar, the table rendering, the progress line,
+// and the mapping of the server's answers to exit codes.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { COMMANDS, parseCommandLine } from "../src/cli/args.ts";
+import { answerError, socketOfUrl } from "../src/cli/client.ts";
+import { CliError, EXIT_CODES } from "../src/cli/errors.ts";
+import { withProgress } from "../src/cli/progress.ts";
+import { age, displayWidth, printable, renderFields, renderTable, shortIdLength, truncate } from "../src/cli/table.ts";
+
+function refused(args: string[], pattern: RegExp): CliError {
+  try {
+    parseCommandLine(args);
+  } catch (error) {
+    assert.ok(error instanceof CliError);
+    assert.equal(error.exitCode, EXIT_CODES.invalidInput);
+    assert.match(error.message, pattern);
+    return error;
+  }
+  assert.fail(`${args.join(" ")} was accepted`);
+}
+
+test("cli args: commands, positionals and options, global options anywhere", () => {
+  const parsed = parseCommandLine(["--json", "new", "app", "Fix", "it", "--worktree", "wt", "--url", "http://x:1"]);
+  assert.equal(parsed.kind, "command");
+  if (parsed.kind !== "command") return;
+  assert.equal(parsed.command.name, "new");
+  assert.deepEqual(parsed.positionals, ["app", "Fix", "it"]);
+  assert.equal(parsed.values.json, true);
+  assert.equal(parsed.values.worktree, "wt");
+  assert.equal(parsed.values.url, "http://x:1");
+
+  const sub = parseCommandLine(["repo", "rm", "app", "--data-dir", "/d"]);
+  assert.ok(sub.kind === "command" && sub.command.name === "repo rm" && sub.positionals[0] === "app");
+  // `--` lets a title start with a dash.
+  const dashed = parseCommandLine(["new", "app", "--", "-weird title"]);
+  assert.ok(dashed.kind === "command" && dashed.positionals[1] === "-weird title");
+  const rm = parseCommandLine(["rm", "3f1c", "-y"]);
+  assert.ok(rm.kind === "command" && rm.values.yes === true);
+});
+
+test("cli args: help, version and serve", () => {
+  assert.deepEqual(parseCommandLine(["--version"]), { kind: "version" });
+  const top = parseCommandLine(["-h"]);
+  assert.ok(top.kind === "help" && top.exitCode === 0 && /Exit codes:/.test(top.text));
+  const bare = parseCommandLine([]);
+  assert.ok(bare.kind === "help" && bare.exitCode === 2);
+  for (const command of COMMANDS) {
+    const help = parseCommandLine([...command.name.split(" "), "--help"]);
+    assert.ok(help.kind === "help" && help.exitCode === 0, command.name);
+    assert.match(help.text, new RegExp(`^Usage: slo ${command.name}`));
+    assert.deepEqual(parseCommandLine(["help", ...command.name.split(" ")]), help);
+  }
+  // Help wins over missing arguments.
+  assert.equal(parseCommandLine(["show", "--help"]).kind, "help");
+  assert.deepEqual(parseCommandLine(["serve", "--port", "0"]), { kind: "serve", args: ["--port", "0"] });
+  assert.deepEqual(parseCommandLine(["--data-dir", "/d", "serve", "--port", "1"]), {
+    kind: "serve",
+    args: ["--data-dir", "/d", "--port", "1"],
+  });
+  assert.deepEqual(parseCommandLine(["help", "serve"]), { kind: "serve", args: ["--help"] });
+});
+
+test("cli args: what is refused, each naming the help to read", () => {
+  assert.equal(refused(["nope"], /^no command "nope"$/).hint, 'see "slo --help"');
+  refused(["repo", "nope"], /^no command "repo nope"$/);
+  assert.equal(refused(["list", "--nope"], /^list: Unknown option '--nope'$/).hint, 'see "slo list --help"');
+  refused(["show"], /^show takes <id>; got none$/);
+  refused(["show", "a", "b"], /^show takes <id>; got a b$/);
+  refused(["list", "extra"], /^list takes no arguments; got extra$/);
+  refused(["list", "--json=yes"], /does not take an argument/);
+  refused(["list", "--url"], /argument missing/);
+  refused(["--url", "http://x", "serve"], /^serve takes the server's options/);
+});
+
+test("cli table: aligned columns, no trailing spaces, control characters shown, cut to a width", () => {
+  type Row = { id: string; title: string; n: number };
+  const columns = [
+    { header: "ID", value: (r: Row) => r.id },
+    { header: "TITLE", value: (r: Row) => r.title, shrink: true },
+    { header: "N", value: (r: Row) => String(r.n), align: "right" as const },
+  ];
+  const rows: Row[] = [{ id: "a1", title: "short", n: 5 }, { id: "b2", title: "a much longer title", n: 12 }];
+  assert.equal(
+    renderTable(columns, rows),
+    ["ID  TITLE                 N", "a1  short                 5", "b2  a much longer title  12"].join("\n"),
+  );
+  const narrow = renderTable(columns, rows, { width: 20 });
+  for (const line of narrow.split("\n")) assert.ok(displayWidth(line) <= 20, line);
+  assert.equal(narrow.split("\n")[2], "b2  a much long…  12");
+  assert.equal(
+    renderTable([{ header: "X", value: (r: string) => r }], ["\u001b[31mred\nline"]),
+    "X\n\\x1b[31mred\\nline",
+  );
+  assert.equal(printable("tab\there"), "tab\\there");
+  // Wide characters take two columns.
+  assert.equal(displayWidth("日本"), 4);
+  assert.equal(truncate("日本語のタイトル", 7), "日本語…");
+  assert.equal(renderFields([["id", "x"], ["long label", null]]), "id:          x\nlong label:  -");
+});
+
+test("cli table: short ids grow until they tell every id apart; ages", () => {
+  assert.equal(shortIdLength(["3f1c2b9e-aaaa", "77777777-bbbb"]), 8);
+  assert.equal(shortIdLength(["3f1c2b9e-aaaa", "3f1c2b9e-abbb"]), 11);
+  assert.equal(shortIdLength([]), 8);
+  const now = Date.parse("2025-01-31T12:00:00Z");
+  assert.equal(age("2025-01-31T11:59:30Z", now), "30s");
+  assert.equal(age("2025-01-31T11:00:00Z", now), "1h");
+  assert.equal(age("2025-01-29T12:00:00Z", now), "2d");
+  assert.equal(age("2024-10-01T12:00:00Z", now), "2024-10-01");
+});
+
+test("cli progress: a spinner only on a terminal, only after the delay, erased at the end", async () => {
+  const writes: string[] = [];
+  const terminal = { isTTY: true, write: (text: string) => writes.push(text) };
+  const slow = () => new Promise<string>((resolve) => setTimeout(() => resolve("done"), 120));
+  assert.equal(await withProgress(terminal, "opening a worktree", slow, { delayMs: 20, intervalMs: 10 }), "done");
+  assert.ok(writes.length >= 2, writes.join("|"));
+  assert.equal(writes[0], "\r\u001b[2K⠋ opening a worktree");
+  assert.equal(writes.at(-1), "\r\u001b[2K");
+
+  // Quick work on a terminal, and any work elsewhere: nothing drawn.
+  writes.length = 0;
+  await withProgress(terminal, "quick", () => Promise.resolve(1), { delayMs: 50 });
+  const pipe = { isTTY: false, write: (text: string) => writes.push(text) };
+  await withProgress(pipe, "slow", slow, { delayMs: 0, intervalMs: 5 });
+  assert.deepEqual(writes, []);
+  // A failure passes through, the line erased.
+  await assert.rejects(
+    withProgress(terminal, "failing", () => new Promise((_, reject) => setTimeout(() => reject(new Error("x")), 60)), {
+      delayMs: 10,
+    }),
+    /x/,
+  );
+  assert.equal(writes.at(-1), "\r\u001b[2K");
+});
+
+test("cli client: answers map to exit codes; socket URLs", async () => {
+  const answer = (status: number, body: unknown) => ({
+    status,
+    text: () => Promise.resolve(typeof body === "string" ? body : JSON.stringify(body)),
+  });
+  const cases: [number, number][] = [[400, 2], [413, 2], [415, 2], [404, 3], [409, 4], [401, 1], [403, 1], [500, 1]];
+  for (const [status, code] of cases) {
+    const error = await answerError(answer(status, { error: { kind: "K", message: `m${status}` } }));
+    assert.equal(error.exitCode, code, String(status));
+    assert.equal(error.message, `m${status}`);
+    assert.equal(error.kind, "K");
+  }
+  assert.equal((await answerError(answer(502, "<html>bad gateway</html>"))).message, "the server answered 502");
+  assert.equal(socketOfUrl("http+unix://%2Ftmp%2Fa.sock"), "/tmp/a.sock");
+  assert.equal(socketOfUrl("http://127.0.0.1:7717"), null);
+});
