@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createRepository, sseReader, startTestServer } from "./http_fixture.ts";
+import { createRepository, sseReader, startTestApp } from "./http_fixture.ts";
 
 test("http: 500 concurrent POST /v1/sessions make 500 distinct sessions, each with its secret", async () => {
-  const t = await startTestServer();
+  const t = await startTestApp();
   try {
     const repositoryId = await createRepository(t);
     const responses = await Promise.all(
@@ -30,7 +30,7 @@ test("http: 500 concurrent POST /v1/sessions make 500 distinct sessions, each wi
 });
 
 test("http: two concurrent DELETEs of one session give one 200 with the session and one 404", async () => {
-  const t = await startTestServer();
+  const t = await startTestApp();
   try {
     const repositoryId = await createRepository(t);
     for (let round = 0; round < 20; round++) {
@@ -63,7 +63,7 @@ test("http: two concurrent DELETEs of one session give one 200 with the session 
 });
 
 test("http: the event stream delivers each committed change, in order", async () => {
-  const t = await startTestServer();
+  const t = await startTestApp();
   try {
     const response = await t.call("/v1/events");
     assert.equal(response.status, 200);
@@ -104,7 +104,7 @@ test("http: the event stream delivers each committed change, in order", async ()
 });
 
 test("http: stopping the server ends open event streams instead of waiting on them", async () => {
-  const t = await startTestServer();
+  const t = await startTestApp();
   const response = await t.call("/v1/events");
   const events = sseReader(response);
   assert.equal((await events.next())?.event, "ready");

@@ -13,7 +13,7 @@ import { Git } from "../src/platform/git.ts";
 import { type ErrorHandlerOptions, handleError } from "../src/http/errors.ts";
 import { makeRepository } from "./git_fixtures.ts";
 import { tempDir } from "./helpers.ts";
-import { startTestServer } from "./http_fixture.ts";
+import { startTestApp } from "./http_fixture.ts";
 
 const SESSION_ID = "1b4e28ba-2fa1-41d2-883f-0016d3cca427";
 
@@ -153,7 +153,7 @@ test("http errors: client errors keep their message, which never carries git's o
 
 test("http errors: the server's exposeErrorDetails (--debug) reaches the app; off, a 500 is generic", async () => {
   for (const exposeErrorDetails of [false, true]) {
-    const t = await startTestServer({ exposeErrorDetails });
+    const t = await startTestApp({ exposeErrorDetails });
     try {
       // A closed database makes every store call fail with the driver's own message.
       t.server.parts.store.close();

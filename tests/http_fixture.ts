@@ -1,6 +1,7 @@
 /**
- * HTTP test plumbing: a real server on an ephemeral loopback port over a SQLite file in a temp
- * folder, authenticated fetch, and raw requests with headers fetch will not let us set (Host).
+ * HTTP test plumbing: the server's app over a SQLite file in a temp folder, called in-process
+ * (`startTestApp`, for route behaviour) or over a real loopback socket (`startTestServer`, where
+ * sockets matter), authenticated calls, and raw requests with headers fetch will not let us set (Host).
  * @module
  */
 
@@ -22,8 +23,23 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts a server on 127.0.0.1 port 0 with a fresh data directory. */
-export async function startTestServer(options: Partial<ServerOptions> = {}): Promise<TestServer> {
+/**
+ * The app the server runs, with its real parts (SQLite file, key, token, orchestrator), called
+ * in-process with `app.request()`: for route behaviour, where no socket matters. The server is
+ * started as `deno task serve` starts it, but no request goes through its socket.
+ */
+export function startTestApp(options: Partial<ServerOptions> = {}): Promise<TestServer> {
+  return startTestServer(options, "in-process");
+}
+
+/**
+ * Starts a server on 127.0.0.1 port 0 with a fresh data directory; requests go over the socket,
+ * for what sockets change: the server, security, SSE, shutdown.
+ */
+export async function startTestServer(
+  options: Partial<ServerOptions> = {},
+  transport: "socket" | "in-process" = "socket",
+): Promise<TestServer> {
   const dir = tempDir("slo-http-");
   const logged: { message: string; cause: unknown }[] = [];
   const server = await startServer({
@@ -39,11 +55,11 @@ export async function startTestServer(options: Partial<ServerOptions> = {}): Pro
     const headers = new Headers(rest.headers);
     if (!headers.has("authorization")) headers.set("authorization", `Bearer ${server.token}`);
     if (json !== undefined) headers.set("content-type", "application/json");
-    return fetch(`${server.url}${path}`, {
-      ...rest,
-      headers,
-      body: json !== undefined ? JSON.stringify(json) : rest.body,
-    });
+    const request = { ...rest, headers, body: json !== undefined ? JSON.stringify(json) : rest.body };
+    if (transport === "socket") return fetch(`${server.url}${path}`, request);
+    // As a client of this server sends it: its Host names the server's address and port.
+    headers.set("host", new URL(server.url).host);
+    return Promise.resolve(server.app.request(path, request));
   };
   return {
     server,

@@ -14,7 +14,7 @@ import {
   type SessionLifecycle,
   type WorktreeRequest,
 } from "../mod.ts";
-import { createRepository, sseReader, startTestServer } from "./http_fixture.ts";
+import { createRepository, sseReader, startTestApp } from "./http_fixture.ts";
 
 // A lifecycle without git: it records what the orchestrator asks and uses the orchestrator's steps.
 class RecordingLifecycle implements SessionLifecycle {
@@ -72,10 +72,10 @@ class RecordingLifecycle implements SessionLifecycle {
 }
 
 async function withLifecycle(
-  run: (t: Awaited<ReturnType<typeof startTestServer>>, fake: RecordingLifecycle) => Promise<void>,
+  run: (t: Awaited<ReturnType<typeof startTestApp>>, fake: RecordingLifecycle) => Promise<void>,
 ) {
   let fake: RecordingLifecycle | null = null;
-  const t = await startTestServer({ lifecycle: () => (fake = new RecordingLifecycle()) });
+  const t = await startTestApp({ lifecycle: () => (fake = new RecordingLifecycle()) });
   try {
     // The server reconciled once at start, before answering anything.
     assert.deepEqual(fake!.calls.map((c) => c.method), ["reconcile"]);

@@ -6,12 +6,12 @@ import { importDatabaseKey } from "../src/crypto.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DATABASE_KEY_FILE } from "../src/platform/database_key.ts";
-import { createRepository, startTestServer } from "./http_fixture.ts";
+import { createRepository, startTestApp } from "./http_fixture.ts";
 
 test("http: health answers without a token", async () => {
-  const t = await startTestServer();
+  const t = await startTestApp();
   try {
-    const response = await fetch(`${t.server.url}/v1/health`);
+    const response = await t.call("/v1/health", { headers: { authorization: "" } });
     assert.equal(response.status, 200);
     assert.deepEqual(await response.json(), { status: "ok" });
   } finally {
@@ -20,7 +20,7 @@ test("http: health answers without a token", async () => {
 });
 
 test("http: repositories are created, listed, read and deleted, and a second delete is 404", async () => {
-  const t = await startTestServer();
+  const t = await startTestApp();
   try {
     const created = await t.callJson("/v1/repositories", {
       method: "POST",
@@ -60,7 +60,7 @@ test("http: repositories are created, listed, read and deleted, and a second del
 });
 
 test("http: deleting a repository that has sessions is 409 and keeps it", async () => {
-  const t = await startTestServer();
+  const t = await startTestApp();
   try {
     const repositoryId = await createRepository(t);
     const session = await t.callJson("/v1/sessions", {
@@ -78,7 +78,7 @@ test("http: deleting a repository that has sessions is 409 and keeps it", async 
 });
 
 test("http: a session is created with its secret provisioned, read, filtered, patched and deleted", async () => {
-  const t = await startTestServer();
+  const t = await startTestApp();
   try {
     const repositoryId = await createRepository(t, "one");
     const otherId = await createRepository(t, "two");
@@ -145,7 +145,7 @@ test("http: a session is created with its secret provisioned, read, filtered, pa
 });
 
 test("http: a session for a missing repository is 404 and writes nothing", async () => {
-  const t = await startTestServer();
+  const t = await startTestApp();
   try {
     const response = await t.callJson("/v1/sessions", {
       method: "POST",
@@ -160,7 +160,7 @@ test("http: a session for a missing repository is 404 and writes nothing", async
 });
 
 test("http: without a lifecycle a worktree session needs worktreePath, and baseRef is refused", async () => {
-  const t = await startTestServer();
+  const t = await startTestApp();
   try {
     const repositoryId = await createRepository(t);
     const missing = await t.callJson("/v1/sessions", {
@@ -186,7 +186,7 @@ test("http: without a lifecycle a worktree session needs worktreePath, and baseR
 });
 
 test("http: a secret sealed by the caller is stored with PUT and resolved with GET", async () => {
-  const t = await startTestServer();
+  const t = await startTestApp();
   try {
     const repositoryId = await createRepository(t);
     const { body: session } = await t.callJson("/v1/sessions", {
@@ -249,7 +249,7 @@ test("http: a secret sealed by the caller is stored with PUT and resolved with G
 });
 
 test("http: malformed JSON, unknown fields and wrong types are 400 InvalidInput and write nothing", async () => {
-  const t = await startTestServer();
+  const t = await startTestApp();
   try {
     const malformed = await t.call("/v1/repositories", {
       method: "POST",
@@ -297,7 +297,7 @@ test("http: malformed JSON, unknown fields and wrong types are 400 InvalidInput 
 });
 
 test("http: unknown sessions are 404 on every session route", async () => {
-  const t = await startTestServer();
+  const t = await startTestApp();
   try {
     const id = crypto.randomUUID();
     for (
@@ -320,7 +320,7 @@ test("http: unknown sessions are 404 on every session route", async () => {
 });
 
 test("http: a body over 64 KiB is 413 and writes nothing", async () => {
-  const t = await startTestServer();
+  const t = await startTestApp();
   try {
     const response = await t.callJson("/v1/repositories", {
       method: "POST",
@@ -335,7 +335,7 @@ test("http: a body over 64 KiB is 413 and writes nothing", async () => {
 });
 
 test("http: a storage failure is 500 with a generic message; the cause is logged, not sent", async () => {
-  const t = await startTestServer();
+  const t = await startTestApp();
   try {
     await createRepository(t);
     t.server.parts.store.close();
@@ -351,7 +351,7 @@ test("http: a storage failure is 500 with a generic message; the cause is logged
 });
 
 test("http: the OpenAPI 3.1 document describes every route, its schemas and the bearer scheme", async () => {
-  const t = await startTestServer();
+  const t = await startTestApp();
   try {
     const { status, body } = await t.callJson("/v1/openapi.json");
     assert.equal(status, 200);
@@ -381,7 +381,7 @@ test("http: the OpenAPI 3.1 document describes every route, its schemas and the 
 });
 
 test("http: every answer of a whole lifecycle is one the OpenAPI document lists, with its required fields", async () => {
-  const t = await startTestServer();
+  const t = await startTestApp();
   try {
     const { body: document } = await t.callJson("/v1/openapi.json");
     // deno-lint-ignore no-explicit-any

@@ -3,11 +3,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { encodeBase64, encryptSessionSecret, generateDatabaseKey, generateSessionSecret } from "../mod.ts";
-import { startTestServer } from "./http_fixture.ts";
+import { startTestApp } from "./http_fixture.ts";
 import { repositoryInput } from "./helpers.ts";
 
 test("http: PUT of a secret sealed under another key, for another session, or altered is 400 and changes nothing", async () => {
-  const t = await startTestServer();
+  const t = await startTestApp();
   try {
     const { body: repository } = await t.callJson("/v1/repositories", { method: "POST", json: repositoryInput() });
     const create = () =>

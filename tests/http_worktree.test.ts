@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { WorktreeLifecycle } from "../src/platform/mod.ts";
 import { branches, extraWorktrees, git, makeRepository } from "./git_fixtures.ts";
-import { startTestServer, type TestServer } from "./http_fixture.ts";
+import { startTestApp, type TestServer } from "./http_fixture.ts";
 import { tempDir } from "./helpers.ts";
 
 async function withWorktreeServer(run: (t: TestServer, repositoryPath: string, repositoryId: string) => Promise<void>) {
@@ -14,7 +14,7 @@ async function withWorktreeServer(run: (t: TestServer, repositoryPath: string, r
   const repositoryPath = join(repoDir.path, "repo");
   makeRepository(repositoryPath);
   let worktreesRoot = "";
-  const t = await startTestServer({
+  const t = await startTestApp({
     lifecycle: ({ store, chain, events }) => {
       worktreesRoot = join(repoDir.path, "worktrees");
       return new WorktreeLifecycle({ store, chain, events, worktreesRoot });

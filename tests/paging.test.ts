@@ -13,7 +13,7 @@ import {
   type SessionStore,
 } from "../mod.ts";
 import { openSqliteStore } from "../src/platform/mod.ts";
-import { startTestServer } from "./http_fixture.ts";
+import { startTestApp } from "./http_fixture.ts";
 import { repositoryInput } from "./helpers.ts";
 
 const stores: { name: string; open(): { store: SessionStore; close(): void } }[] = [
@@ -103,7 +103,7 @@ test("orchestrator: a page is 100 sessions by default and at most 1000; other li
 });
 
 test("http: GET /v1/sessions and /v1/repositories answer pages with nextCursor; a limit over 1000 is 400", async () => {
-  const t = await startTestServer();
+  const t = await startTestApp();
   try {
     const created = await t.callJson("/v1/repositories", { method: "POST", json: repositoryInput() });
     const repositoryId = created.body.id;

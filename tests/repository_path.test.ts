@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { SessionError } from "../mod.ts";
 import { canonicalRepositoryPath, openSqliteStore } from "../src/platform/mod.ts";
 import { tempDir } from "./helpers.ts";
-import { startTestServer } from "./http_fixture.ts";
+import { startTestApp } from "./http_fixture.ts";
 
 const isInvalid = (error: unknown) => error instanceof SessionError && error.kind === "InvalidInput";
 
@@ -101,7 +101,7 @@ test("with canonical paths, a store refuses a second spelling of one repository"
 
 test("server: a repository added under another spelling or through a symlink is the one already there (409 naming it)", async () => {
   const dir = tempDir("slo-repo-path-http-");
-  const t = await startTestServer();
+  const t = await startTestApp();
   try {
     const real = join(dir.path, "r1");
     mkdirSync(real);

@@ -15,7 +15,7 @@ import {
 import { branchForWorktreeName, defaultWorktreeName } from "../src/platform/worktree_names.ts";
 import { WorktreeLifecycle } from "../src/platform/mod.ts";
 import { assertNothingLeft, branches, git, makeRepository, worktreeFixture } from "./git_fixtures.ts";
-import { startTestServer } from "./http_fixture.ts";
+import { startTestApp } from "./http_fixture.ts";
 import { tempDir } from "./helpers.ts";
 
 /** Matches a `SessionError` of kind InvalidInput whose message names `field` (and not `notField`). */
@@ -189,7 +189,7 @@ test("http+git: a worktree name of 200 × é is a 400 naming worktreeName, and n
   const repositoryPath = join(repoDir.path, "repo");
   makeRepository(repositoryPath);
   const worktreesRoot = join(repoDir.path, "worktrees");
-  const t = await startTestServer({
+  const t = await startTestApp({
     lifecycle: ({ store, chain, events }) => new WorktreeLifecycle({ store, chain, events, worktreesRoot }),
   });
   try {
