@@ -15,6 +15,7 @@ const token = readFileSync(tokenFile, "utf8").trim();
 const client = hc<AppType>(url, { headers: { authorization: `Bearer ${token}` } });
 
 const health = await client.v1.health.$get();
+if (health.status !== 200) throw new Error(`health: ${health.status}`);
 console.log("health:", (await health.json()).status);
 
 const createdRepository = await client.v1.repositories.$post({

@@ -126,6 +126,16 @@ function hostNames(hostname: string): readonly string[] {
   return LOOPBACK_HOSTS.includes(name) || wildcard ? LOOPBACK_HOSTS : [...LOOPBACK_HOSTS, name];
 }
 
+// The URL the OpenAPI document gives clients: where the server listens, with a wildcard bind
+// named by its loopback address (the Host check answers loopback names only), and on a Unix
+// socket `http://localhost`, the origin a client sends over the socket.
+function documentedUrl(listener: Listener, hostname: string): string {
+  if (listener.port === null) return "http://localhost";
+  if (hostname === "0.0.0.0") return `http://127.0.0.1:${listener.port}`;
+  if (hostname === "::" || hostname === "[::]") return `http://[::1]:${listener.port}`;
+  return listener.url;
+}
+
 /**
  * Starts the local server: makes the data directory (mode 0700) and the token on first start,
  * opens SQLite in it (or the Postgres database `database` names), and serves the app with the
@@ -204,6 +214,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logError: options.logError,
     exposeErrorDetails: options.exposeErrorDetails,
     signal: shutdown.signal,
+    serverUrl: documentedUrl(listener, options.hostname ?? "127.0.0.1"),
   });
 
   let stopping: Promise<void> | null = null;
