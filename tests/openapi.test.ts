@@ -130,6 +130,18 @@ test("openapi: every operation has its stable operationId and a described tag; t
   }
 });
 
+test("openapi: a server on a wildcard address names its loopback address, which its Host check answers", async () => {
+  const t = await startTestServer({ hostname: "0.0.0.0" });
+  try {
+    const url = `http://127.0.0.1:${t.server.port}`;
+    const response = await fetch(`${url}/v1/openapi.json`, { headers: { authorization: `Bearer ${t.server.token}` } });
+    assert.equal(response.status, 200);
+    assert.deepEqual((await response.json()).servers, [{ url }]);
+  } finally {
+    await t.close();
+  }
+});
+
 test("openapi: a server on a Unix socket names http://localhost, the origin its clients send", async () => {
   const dir = tempDir("slo-openapi-sock-");
   const t = await startTestServer({ socket: join(dir.path, "api.sock") });
