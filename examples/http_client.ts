@@ -23,6 +23,7 @@ const client = hc<AppType>(server.baseUrl, { headers: server.headers, fetch: ser
 console.log(`server: ${server.url}`);
 
 const health = await client.v1.health.$get();
+if (health.status !== 200) throw new Error(`health: ${health.status}`);
 console.log("health:", (await health.json()).status);
 
 const createdRepository = await client.v1.repositories.$post({

@@ -75,9 +75,11 @@ results.push({ runtime: "deno --doc", code: docs.code, counts: denoCounts(docs.o
 
 const [bun, bunPrefix] = bunCommand();
 const manifest = JSON.parse(readFileSync(`${root}package.json`, "utf8"));
-// Installed when any dependency is missing, not only without node_modules: a checkout whose
-// package.json gained a dependency since its last install would otherwise fail to import it.
-if (Object.keys(manifest.dependencies ?? {}).some((name) => !existsSync(`${root}node_modules/${name}/package.json`))) {
+// Installed when any dependency (the tests' devDependencies too) is missing, not only without
+// node_modules: a checkout whose package.json gained one since its last install would otherwise
+// fail to import it.
+const needed = Object.keys({ ...manifest.dependencies, ...manifest.devDependencies });
+if (needed.some((name) => !existsSync(`${root}node_modules/${name}/package.json`))) {
   await run(bun, [...bunPrefix, "install"]);
 }
 const bunRun = await run(bun, [...bunPrefix, "test", "--timeout", "120000", ...extraArgs, "tests/"]);

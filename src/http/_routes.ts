@@ -24,6 +24,7 @@ import {
   EventStreamSchema,
   HealthSchema,
   IdParamsSchema,
+  OpenApiDocumentSchema,
   PageQuerySchema,
   PutSecretSchema,
   ReconcileQuerySchema,
@@ -39,11 +40,13 @@ import {
 } from "./_schemas.ts";
 
 /** Where the OpenAPI document is served. */
-export const OPENAPI_PATH = "/v1/openapi.json";
+export const OPENAPI_PATH = "/v1/openapi.json" as const;
 
 const errorJson = { "application/json": { schema: ErrorSchema } };
 
-// The errors every authenticated route can answer with.
+// The error answers, each with the kinds it carries. Every route lists the ones it can give: every
+// route can be refused for its Host or Origin (403); every route but health needs the token (401);
+// a route that reads a body can find it too large (413, before the token is checked) or not JSON (415).
 const invalidInput = {
   description: "Malformed JSON, an unknown field, or an invalid value (kind InvalidInput).",
   content: errorJson,
@@ -51,7 +54,8 @@ const invalidInput = {
 const unauthorized = { description: "No or a wrong bearer token (kind Unauthorized).", content: errorJson };
 const forbidden = { description: "A Host or Origin outside the allow-lists (kind Forbidden).", content: errorJson };
 const failed = {
-  description: "A storage or encryption failure (kind Storage, Encryption or WorktreeCreation).",
+  description: "A storage, encryption or git failure, or an unexpected one (kind Storage, Encryption or " +
+    "WorktreeCreation); the message refers to the server log.",
   content: errorJson,
 };
 const notFound = {
@@ -59,14 +63,34 @@ const notFound = {
   content: errorJson,
 };
 const tooLarge = { description: "The body is over the size limit (kind InvalidInput).", content: errorJson };
+const notJson = {
+  description: "A body not sent as JSON (kind UnsupportedMediaType): send Content-Type: application/json.",
+  content: errorJson,
+};
 
 const repositoryJson = { "application/json": { schema: RepositorySchema } };
 const sessionJson = { "application/json": { schema: SessionSchema } };
 const idParams = { params: IdParamsSchema };
 
-/** Every route of the API, by handler name. Health comes first: it is the one route without a token. */
+/** The document's tags, in order: each route has one. */
+export const TAGS: { name: string; description: string }[] = [
+  { name: "server", description: "The server itself: whether it is up, and this document." },
+  { name: "repositories", description: "The repositories (checkouts) that sessions belong to." },
+  {
+    name: "sessions",
+    description: "Agent sessions, each tied to a repository and often to a worktree and branch of its own.",
+  },
+  { name: "secrets", description: "Each session's 32-byte encryption secret." },
+  { name: "worktrees", description: "Repairing what a killed process left half done." },
+  { name: "events", description: "Every lifecycle change, as server-sent events." },
+];
+
+/**
+ * Every route of the API. Each key is the route's `operationId` in the document and the name of
+ * its handler. Health comes first: it is the one route without a token.
+ */
 export const ROUTES = {
-  health: {
+  getHealth: {
     method: "get" as const,
     path: "/v1/health" as const,
     tags: ["server"],
@@ -75,6 +99,7 @@ export const ROUTES = {
     request: {},
     responses: {
       200: { description: "The server answers.", content: { "application/json": { schema: HealthSchema } } },
+      403: forbidden,
     },
   },
   listRepositories: {
@@ -104,6 +129,7 @@ export const ROUTES = {
       403: forbidden,
       409: { description: "A repository with this path exists (kind Conflict).", content: errorJson },
       413: tooLarge,
+      415: notJson,
       500: failed,
     },
   },
@@ -138,6 +164,7 @@ export const ROUTES = {
         description: "The repository still has sessions: delete them first (kind Conflict).",
         content: errorJson,
       },
+      413: tooLarge,
       500: failed,
     },
   },
@@ -169,6 +196,7 @@ export const ROUTES = {
       404: { description: "No such repository (kind RepositoryNotFound).", content: errorJson },
       409: { description: "The id or worktree path is taken (kind Conflict).", content: errorJson },
       413: tooLarge,
+      415: notJson,
       500: failed,
     },
   },
@@ -203,6 +231,7 @@ export const ROUTES = {
       403: forbidden,
       404: notFound,
       413: tooLarge,
+      415: notJson,
       500: failed,
     },
   },
@@ -225,10 +254,11 @@ export const ROUTES = {
         content: errorJson,
       },
       409: { description: "The worktree has changes; retry with force=true (kind Conflict).", content: errorJson },
+      413: tooLarge,
       500: failed,
     },
   },
-  putSecret: {
+  putSessionSecret: {
     method: "put" as const,
     path: "/v1/sessions/{id}/secret" as const,
     tags: ["secrets"],
@@ -247,10 +277,11 @@ export const ROUTES = {
       403: forbidden,
       404: { description: "No such session (kind SessionNotFound).", content: errorJson },
       413: tooLarge,
+      415: notJson,
       500: failed,
     },
   },
-  getSecret: {
+  getSessionSecret: {
     method: "get" as const,
     path: "/v1/sessions/{id}/secret" as const,
     tags: ["secrets"],
@@ -279,10 +310,12 @@ export const ROUTES = {
       400: invalidInput,
       401: unauthorized,
       403: forbidden,
+      413: tooLarge,
+      415: notJson,
       500: failed,
     },
   },
-  events: {
+  streamEvents: {
     method: "get" as const,
     path: "/v1/events" as const,
     tags: ["events"],
@@ -290,7 +323,22 @@ export const ROUTES = {
     request: {},
     responses: {
       200: { description: "The event stream.", content: { "text/event-stream": { schema: EventStreamSchema } } },
-      400: invalidInput,
+      401: unauthorized,
+      403: forbidden,
+      500: failed,
+    },
+  },
+  getOpenApiDocument: {
+    method: "get" as const,
+    path: OPENAPI_PATH,
+    tags: ["server"],
+    summary: "This OpenAPI 3.1 document",
+    request: {},
+    responses: {
+      200: {
+        description: "The document: every route, its parameters, bodies and answers.",
+        content: { "application/json": { schema: OpenApiDocumentSchema } },
+      },
       401: unauthorized,
       403: forbidden,
       500: failed,
@@ -321,7 +369,5 @@ type RouteSchema<R extends RouteConfig> = ToSchema<
 type UnionToIntersection<U> = (U extends unknown ? (value: U) => void : never) extends (value: infer I) => void ? I
   : never;
 
-/** The schema of every route in {@linkcode ROUTES}, plus the OpenAPI document's own route: what `hc` reads. */
-export type RoutesSchema =
-  & UnionToIntersection<{ [Name in keyof Routes]: RouteSchema<Routes[Name]> }[keyof Routes]>
-  & ToSchema<"get", typeof OPENAPI_PATH, Record<never, never>, Record<never, never>>;
+/** The schema of every route in {@linkcode ROUTES}: what `hc` reads. */
+export type RoutesSchema = UnionToIntersection<{ [Name in keyof Routes]: RouteSchema<Routes[Name]> }[keyof Routes]>;

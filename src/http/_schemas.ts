@@ -24,13 +24,20 @@ import type {
   SessionListBody,
   UpdateSessionBody,
 } from "./bodies.ts";
+import { HTTP_ERROR_KINDS } from "./errors.ts";
 
 const idParameter = (name: string) =>
   z.string().openapi({ param: { name, in: "path" }, example: "3f1c2b9e-8d4a-4c6e-9a1b-2c3d4e5f6a7b" });
 
 /** The error body. */
 export const ErrorSchema: z.ZodType<ErrorBody, ErrorBody> = z.object({
-  error: z.object({ kind: z.string(), message: z.string() }),
+  error: z.object({
+    kind: z.string().openapi({
+      description: `What went wrong, one of: ${HTTP_ERROR_KINDS.join(", ")}. More may be added.`,
+      example: "SessionNotFound",
+    }),
+    message: z.string().openapi({ description: "A sentence safe to show to the caller." }),
+  }),
 }).openapi("Error");
 
 /** A repository as returned. */
@@ -214,6 +221,11 @@ export const DeleteSessionQuerySchema: z.ZodObject<{ force: Flag; deleteBranch: 
 export const ReconcileQuerySchema: z.ZodObject<{ dryRun: Flag }> = z.object({
   dryRun: flag("dryRun", "Only report; change nothing."),
 });
+
+/** The OpenAPI document itself, documented as an object. */
+export const OpenApiDocumentSchema: z.ZodType<Record<string, unknown>, Record<string, unknown>> = z
+  .record(z.string(), z.unknown())
+  .openapi("OpenApiDocument", { description: "An OpenAPI 3.1 document." });
 
 /** The server-sent events stream, documented as text. */
 export const EventStreamSchema: z.ZodString = z.string().openapi({

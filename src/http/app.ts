@@ -11,8 +11,7 @@ import { bodyLimit } from "hono/body-limit";
 import { decodeBase64, encodeBase64 } from "../base64.ts";
 import { isSessionError, SessionError } from "../errors.ts";
 import type { SessionOrchestrator } from "../orchestrator.ts";
-import { type RouteHandlers, ROUTES, type RoutesSchema } from "./_routes.ts";
-import { OPENAPI_PATH } from "./_routes.ts";
+import { OPENAPI_PATH, type RouteHandlers, ROUTES, type RoutesSchema, TAGS } from "./_routes.ts";
 import { eventStream } from "./_sse.ts";
 import { describeZodError, type ErrorLogger, errorResponse, handleError } from "./errors.ts";
 import { jsonContentType } from "./content_type.ts";
@@ -51,6 +50,13 @@ export interface AppOptions {
   logError?: (message: string, cause: unknown) => void;
   /** Ends open event streams when aborted, so a graceful shutdown does not wait on them. */
   signal?: AbortSignal;
+  /**
+   * The URL clients reach the API at, for the OpenAPI document's `servers`: the server entry passes
+   * the one it listens on (`http://localhost` on a Unix socket). Without it the document names `/`,
+   * the root of the origin the document was read from, which is right for an app mounted with
+   * `app.route("/", …)`; under a prefix, pass the prefix (`"/orchestrator"`).
+   */
+  serverUrl?: string;
 }
 
 /**
@@ -131,8 +137,23 @@ export function createApp(options: AppOptions): AppType {
     onError: (c) => errorResponse(c, "InvalidInput", `the request body is over ${limit} bytes`, 413),
   }));
 
+  const documentConfig = {
+    openapi: "3.1.0",
+    info: {
+      title: "session-lifecycle-orchestrator",
+      version: "1",
+      description: "Sessions of AI coding agents: repositories, sessions with worktrees, their secrets, and events. " +
+        "Every route but /v1/health needs `Authorization: Bearer <token>`; the server keeps the token in " +
+        "<data dir>/token. Every error is { error: { kind, message } }.",
+      license: { name: "MIT", identifier: "MIT" },
+    },
+    servers: [{ url: options.serverUrl ?? "/" }],
+    tags: TAGS,
+    security: [{ bearer: [] }],
+  };
+
   const handlers: RouteHandlers = {
-    health: (c) => c.json({ status: "ok" as const }, 200),
+    getHealth: (c) => c.json({ status: "ok" as const }, 200),
     listRepositories: async (c) => c.json(await orchestrator.listRepositories(c.req.valid("query")), 200),
     createRepository: async (c) => c.json(await orchestrator.createRepository(c.req.valid("json")), 201),
     getRepository: async (c) => {
@@ -183,7 +204,7 @@ export function createApp(options: AppOptions): AppType {
         snapshotRef: outcome.snapshotRef ?? null,
       }, 200);
     },
-    putSecret: async (c) => {
+    putSessionSecret: async (c) => {
       const { id } = c.req.valid("param");
       const { encryptedSecret, nonce } = c.req.valid("json");
       await orchestrator.storeSessionSecret(
@@ -193,7 +214,7 @@ export function createApp(options: AppOptions): AppType {
       );
       return c.json({ sessionId: id, stored: true as const }, 200);
     },
-    getSecret: async (c) => {
+    getSessionSecret: async (c) => {
       const { id } = c.req.valid("param");
       const secret = found(
         await orchestrator.resolveSessionSecret(id),
@@ -208,7 +229,9 @@ export function createApp(options: AppOptions): AppType {
       const { dryRun } = c.req.valid("query");
       return c.json(await orchestrator.reconcile({ dryRun: truthy(dryRun) }), 200);
     },
-    events: (c) => eventStream(c, orchestrator.events, options.signal),
+    streamEvents: (c) => eventStream(c, orchestrator.events, options.signal),
+    // Made on each request, like hono's `doc31`, so routes a user adds to this app are in it too.
+    getOpenApiDocument: (c) => c.json({ ...app.getOpenAPI31Document(documentConfig) }, 200),
   };
 
   // A route declared with `security: []` (health) is registered before the token check, so it
@@ -219,25 +242,22 @@ export function createApp(options: AppOptions): AppType {
     return route.security !== undefined && route.security.length === 0;
   };
   const register = (name: keyof typeof ROUTES) =>
-    // Each handler is typed by its own route in `handlers`; the loop only pairs them up.
-    app.openapi(ROUTES[name] as RouteConfig, handlers[name] as RouteHandlers[keyof RouteHandlers] as never);
+    // Each handler is typed by its own route in `handlers`; the loop only pairs them up, and names
+    // the operation in the document after it.
+    app.openapi(
+      { ...ROUTES[name], operationId: name } as RouteConfig,
+      handlers[name] as RouteHandlers[keyof RouteHandlers] as never,
+    );
   names.filter(open).forEach(register);
   app.use(bearerAuth(options.token));
   // After the token check, so that a caller without one learns nothing about the API.
   app.use(jsonContentType());
   names.filter((name) => !open(name)).forEach(register);
 
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
-  app.doc31(OPENAPI_PATH, {
-    openapi: "3.1.0",
-    info: {
-      title: "session-lifecycle-orchestrator",
-      version: "1",
-      description: "Sessions of AI coding agents: repositories, sessions with worktrees, their secrets, and events. " +
-        "Every route but /v1/health needs `Authorization: Bearer <token>`; the server keeps the token in " +
-        "<data dir>/token. Every error is { error: { kind, message } }.",
-    },
-    security: [{ bearer: [] }],
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "The server's token, kept in <data dir>/token.",
   });
   // The routes registered above are exactly `ROUTES`, whose schema `AppType` is computed from.
   return app as unknown as AppType;

@@ -13,7 +13,7 @@ import type { NewRepository, Repository, Session, SessionStatus } from "../types
 export interface ErrorBody {
   /** What went wrong. */
   error: {
-    /** A `SessionError` kind, or `Unauthorized`, `Forbidden` or `NotFound` (no such route). */
+    /** A `SessionError` kind, or `Unauthorized`, `Forbidden`, `NotFound` (no such route) or `UnsupportedMediaType`. */
     kind: string;
     /** A sentence safe to show to the caller. */
     message: string;

@@ -37,6 +37,9 @@ const STATUS: Record<HttpErrorKind, ErrorStatus> = {
   WorktreeCreation: 500,
 };
 
+/** Every kind an HTTP error body can carry. */
+export const HTTP_ERROR_KINDS: readonly HttpErrorKind[] = Object.keys(STATUS) as HttpErrorKind[];
+
 /** The status an error kind is answered with. */
 export function statusOf(kind: HttpErrorKind): ErrorStatus {
   return STATUS[kind];

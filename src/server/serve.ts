@@ -156,6 +156,12 @@ async function refuseLiveServer(dataDir: string): Promise<void> {
   );
 }
 
+// The URL the OpenAPI document gives clients: where a client on this machine reaches the server,
+// and on a Unix socket `http://localhost`, the origin a client sends over the socket.
+function documentedUrl(listener: Listener, hostname: string): string {
+  return listener.port === null ? "http://localhost" : clientUrl(listener, hostname);
+}
+
 /**
  * Starts the local server: makes the data directory (mode 0700) and the token on first start,
  * opens SQLite in it (or the Postgres database `database` names), and serves the app with the
@@ -238,6 +244,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logError: options.logError,
     exposeErrorDetails: options.exposeErrorDetails,
     signal: shutdown.signal,
+    serverUrl: documentedUrl(listener, options.hostname ?? "127.0.0.1"),
   });
 
   const hostname = options.hostname ?? "127.0.0.1";
