@@ -53,17 +53,24 @@ export class SessionError extends Error {
    *
    * @param kind what went wrong
    * @param message a human-readable explanation, safe to show to the caller
-   * @param options `cause`: the underlying error, if any
+   * @param options `cause`: the underlying error, if any; `forceable`: whether `force` overrides this refusal
    */
   constructor(
     kind: SessionErrorKind,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; forceable?: boolean },
   ) {
     super(message, options);
     this.name = "SessionError";
     this.kind = kind;
+    this.forceable = options?.forceable === true;
   }
+
+  /**
+   * Whether the same call with `force` would go through (a worktree kept because it holds
+   * uncommitted work): adapters tell their callers how to say `force` in their own terms.
+   */
+  readonly forceable: boolean;
 }
 
 /** True when `error` is a {@linkcode SessionError}, optionally of the given kind. */

@@ -357,7 +357,13 @@ export class SessionOrchestrator {
       this.#store.createSession(draft, sealed).catch((error) => {
         throw toStorageError(error, "creating a session");
       });
-    return this.#chain === null ? await write() : await this.#chain.provisionWith(draft.id, (sealed) => write(sealed));
+    if (this.#chain === null) return await write();
+    // A keychain that fails after the commit takes the row (and its sealed secret) back with it.
+    return await this.#chain.provisionWith(
+      draft.id,
+      (sealed) => write(sealed),
+      () => this.#store.deleteSession(draft.id),
+    );
   }
 
   // Deletes the row (and the sealed secret with it), announces it, then forgets the other copies.

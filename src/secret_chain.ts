@@ -148,8 +148,12 @@ export class SessionSecretChain {
     try {
       await this.#store.setSessionSecret({ sessionId: id, ...resealed });
     } catch (error) {
-      // The session row itself is gone: the key is still the caller's, but there is no row to fill.
       if (!isSessionError(error, "SessionNotFound")) throw toStorageError(error, "storing a session secret");
+      // The session is gone: its keychain copy is an orphan (a forget that failed after the delete),
+      // and a deleted session has no secret. It is dropped, not served.
+      secret.fill(0);
+      await this.#keychain.delete(this.#service, id).catch(() => false);
+      return null;
     }
     this.#cache.insert(id, secret);
     return secret;
@@ -162,18 +166,24 @@ export class SessionSecretChain {
   async provision(sessionId: string): Promise<Uint8Array> {
     const id = parseId(sessionId, "session id");
     let secret: Uint8Array | undefined;
-    await this.provisionWith(id, (sealed, plain) => {
-      secret = plain.slice();
-      return this.#store.setSessionSecret({ sessionId: id, ...sealed });
-    });
+    await this.provisionWith(
+      id,
+      (sealed, plain) => {
+        secret = plain.slice();
+        return this.#store.setSessionSecret({ sessionId: id, ...sealed });
+      },
+      () => this.#store.deleteSessionSecret(id),
+    );
     return secret!;
   }
 
   /**
    * Makes a new secret for the session and hands it, sealed, to `persist`, which writes it (for
    * example together with the session's row, in one transaction) and returns what it wrote. The
-   * keychain copy is written first and removed again when `persist` fails; the memory copy only
-   * once `persist` has succeeded. `persist` also gets the plain secret, which it must not keep.
+   * keychain and memory copies are written only once `persist` has succeeded, so a refused or
+   * killed create never leaves a plaintext copy behind nor overwrites another session's. When the
+   * keychain then fails, `undo` takes back what `persist` wrote before the error is thrown.
+   * `persist` also gets the plain secret, which it must not keep.
    *
    * @example
    * ```ts
@@ -194,6 +204,7 @@ export class SessionSecretChain {
   provisionWith<T>(
     sessionId: string,
     persist: (sealed: SealedSecret, secret: Uint8Array) => Promise<T>,
+    undo: () => Promise<unknown> = () => Promise.resolve(),
   ): Promise<T> {
     let id: string;
     try {
@@ -207,13 +218,19 @@ export class SessionSecretChain {
       const secret = generateSessionSecret();
       try {
         const sealed = await encryptSessionSecret(this.#databaseKey, id, secret);
-        if (this.#keychain !== null) await this.#keychain.set(this.#service, id, encodeBase64(secret));
         let written: T;
         try {
           written = await persist(sealed, secret);
         } catch (error) {
-          if (this.#keychain !== null) await this.#keychain.delete(this.#service, id).catch(() => false);
           throw toStorageError(error, "storing a session secret");
+        }
+        if (this.#keychain !== null) {
+          try {
+            await this.#keychain.set(this.#service, id, encodeBase64(secret));
+          } catch (error) {
+            await undo().catch(() => {});
+            throw error;
+          }
         }
         this.#cache.insert(id, secret);
         return written;

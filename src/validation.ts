@@ -409,11 +409,7 @@ export function checkSessionPatch(patch: SessionPatch): SessionPatch {
     checked.issueUrl = optionalUrl(record.issueUrl, "issueUrl");
   }
   if ("lastAccessedAt" in record) {
-    const at = requireText(record.lastAccessedAt, "lastAccessedAt");
-    if (Number.isNaN(Date.parse(at))) {
-      invalid("lastAccessedAt must be an ISO-8601 timestamp");
-    }
-    checked.lastAccessedAt = new Date(at).toISOString();
+    checked.lastAccessedAt = requireTimestamp(record.lastAccessedAt, "lastAccessedAt");
   }
   return checked;
 }
@@ -461,8 +457,7 @@ export function checkPage(filter: { limit?: number; after?: ListPosition }): {
     // A position compares against stored ISO-8601 UTC strings, so it must be a time, in that same
     // form: otherwise text order and time order disagree, and a database with a timestamp column
     // would fail on it as a storage error instead.
-    if (Number.isNaN(Date.parse(after.createdAt))) invalid("after.createdAt must be an ISO-8601 timestamp");
-    const createdAt = new Date(after.createdAt).toISOString();
+    const createdAt = requireTimestamp(after.createdAt, "after.createdAt");
     return { limit: limit ?? null, after: { createdAt, id: parseId(after.id, "after.id") } };
   }
   return { limit: limit ?? null, after: null };
@@ -515,6 +510,20 @@ export function checkSessionFilter(filter: SessionFilter): {
 export function comparePosition(a: ListPosition, b: ListPosition): number {
   if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? -1 : 1;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * A time as the stores keep it: an ISO-8601 UTC string with milliseconds, in the years 0000 to
+ * 9999, which every backend stores and orders alike (the same rule in every store, not only the
+ * one whose column type refuses the rest).
+ */
+export function requireTimestamp(value: unknown, field: string): string {
+  const text = requireText(value, field);
+  const time = Date.parse(text);
+  if (Number.isNaN(time)) invalid(`${field} must be an ISO-8601 timestamp`);
+  const iso = new Date(time).toISOString();
+  if (!/^\d{4}-/.test(iso)) invalid(`${field} must be in the years 0000 to 9999`);
+  return iso;
 }
 
 /** The current time as an ISO-8601 UTC string. */

@@ -5,11 +5,15 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { WorktreeLifecycle } from "../src/platform/mod.ts";
+import { acquireFileLock, repositoryLockPath } from "../src/platform/_repository_lock.ts";
 import { branches, extraWorktrees, git, makeRepository } from "./git_fixtures.ts";
 import { startTestApp, type TestServer } from "./http_fixture.ts";
 import { tempDir } from "./helpers.ts";
 
-async function withWorktreeServer(run: (t: TestServer, repositoryPath: string, repositoryId: string) => Promise<void>) {
+async function withWorktreeServer(
+  run: (t: TestServer, repositoryPath: string, repositoryId: string) => Promise<void>,
+  lockTimeoutMs?: number,
+) {
   const repoDir = tempDir("slo-http-repo-");
   const repositoryPath = join(repoDir.path, "repo");
   makeRepository(repositoryPath);
@@ -17,7 +21,7 @@ async function withWorktreeServer(run: (t: TestServer, repositoryPath: string, r
   const t = await startTestApp({
     lifecycle: ({ store, chain, events }) => {
       worktreesRoot = join(repoDir.path, "worktrees");
-      return new WorktreeLifecycle({ store, chain, events, worktreesRoot });
+      return new WorktreeLifecycle({ store, chain, events, worktreesRoot, lockTimeoutMs });
     },
   });
   try {
@@ -151,4 +155,32 @@ test("http+git: a session whose repository checkout is gone still closes, keepin
     assert.ok(existsSync(session.worktreePath));
     assert.equal((await t.callJson(`/v1/repositories/${repositoryId}`, { method: "DELETE" })).status, 200);
   });
+});
+
+test("http+git: only a refusal that force overrides points to ?force=true; a busy repository does not", async () => {
+  await withWorktreeServer(async (t, repositoryPath, repositoryId) => {
+    const { body: session } = await t.callJson("/v1/sessions", {
+      method: "POST",
+      json: { repositoryId, title: "Busy", isWorktree: true, worktreeName: "busy" },
+    });
+    // Another process holds the repository's lock for longer than this server waits.
+    const release = await acquireFileLock(repositoryLockPath(join(repositoryPath, ".git")));
+    try {
+      const refused = await t.callJson(`/v1/sessions/${session.id}`, { method: "DELETE" });
+      assert.equal(refused.status, 409);
+      assert.equal(refused.body.error.kind, "Conflict");
+      assert.doesNotMatch(refused.body.error.message, /force/);
+      assert.equal(refused.body.error.forceable, undefined);
+    } finally {
+      await release();
+    }
+    writeFileSync(join(session.worktreePath, "notes.txt"), "unsaved work\n");
+    const dirty = await t.callJson(`/v1/sessions/${session.id}`, { method: "DELETE" });
+    assert.equal(dirty.status, 409);
+    assert.equal(dirty.body.error.forceable, true);
+    assert.match(dirty.body.error.message, /retry with \?force=true/);
+    const forced = await t.callJson(`/v1/sessions/${session.id}?force=true`, { method: "DELETE" });
+    assert.equal(forced.status, 200);
+    assert.equal(forced.body.snapshotRef, `refs/session-snapshots/${session.id}`);
+  }, 300);
 });

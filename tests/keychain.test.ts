@@ -9,6 +9,7 @@ import {
   importDatabaseKey,
   newSessionId,
   SessionError,
+  SessionOrchestrator,
   SessionSecretChain,
 } from "../mod.ts";
 import { keychainWorks, openDefaultKeychain, openSqliteStore } from "../src/platform/mod.ts";
@@ -43,10 +44,10 @@ test("without a session bus the keychain fails at once with a clear SessionError
   const env: Record<string, string> = { DBUS_SESSION_BUS_ADDRESS: "" };
   const result = await runScript(worker, ["raw-get", testService(), "account"], { env });
   assert.equal(result.code, 0, result.stderr);
-  const [word, kind, milliseconds] = result.stdout.trim().split(" ");
+  // It answers (the test would otherwise run into its time limit) with a clear error.
+  const [word, kind] = result.stdout.trim().split(" ");
   assert.equal(word, "error");
   assert.equal(kind, "Storage");
-  assert.ok(Number(milliseconds) < 5000, `took ${milliseconds} ms`);
   // With no session bus in the environment there is nothing to talk to on Linux.
   if (process.platform === "linux") assert.equal(openDefaultKeychain({}), null);
 });
@@ -139,3 +140,62 @@ test("a failing store write during provision removes the keychain entry again", 
   assert.ok(!chain.cache.contains(id));
   store.close();
 });
+
+test("a create refused for a taken id leaves the other session's keychain entry as it was", { skip }, async () => {
+  const service = testService();
+  const store = openSqliteStore(":memory:");
+  const chain = new SessionSecretChain({
+    store,
+    databaseKey: await importDatabaseKey(generateDatabaseKeyBytes()),
+    keychain,
+    keychainService: service,
+  });
+  const orchestrator = new SessionOrchestrator({ store, chain });
+  try {
+    const repository = await orchestrator.createRepository({ path: "/src/app", name: "app" });
+    const session = await orchestrator.createSession({ repositoryId: repository.id, title: "t", isWorktree: false });
+    const entry = await keychain!.get(service, session.id);
+    assert.notEqual(entry, null);
+    await assert.rejects(
+      orchestrator.createSession({ repositoryId: repository.id, title: "t", isWorktree: false, sessionId: session.id }),
+      (e) => e instanceof SessionError && e.kind === "Conflict",
+    );
+    assert.equal(await keychain!.get(service, session.id), entry);
+    // The row, the sealed secret and the keychain copy still agree.
+    chain.cache.clear();
+    assert.equal(encodeBase64((await orchestrator.resolveSessionSecret(session.id))!), entry);
+    await orchestrator.deleteSession(session.id);
+    assert.equal(await keychain!.get(service, session.id), null);
+  } finally {
+    store.close();
+  }
+});
+
+test(
+  "a deleted session's secret is not served from a keychain copy its delete failed to remove",
+  { skip },
+  async () => {
+    const service = testService();
+    const store = openSqliteStore(":memory:");
+    const databaseKey = await importDatabaseKey(generateDatabaseKeyBytes());
+    const chain = new SessionSecretChain({ store, databaseKey, keychain, keychainService: service });
+    try {
+      const repository = await store.createRepository({ path: "/src/app", name: "app" });
+      const session = await store.createSession({
+        id: newSessionId(),
+        repositoryId: repository.id,
+        title: "t",
+        isWorktree: false,
+      });
+      await chain.provision(session.id);
+      // The row goes, and the chain is told nothing: as when a forget failed after a committed delete.
+      await store.deleteSession(session.id);
+      const fresh = new SessionSecretChain({ store, databaseKey, keychain, keychainService: service });
+      assert.equal(await fresh.resolve(session.id), null);
+      // The orphan copy is dropped, not kept for the next lookup.
+      assert.equal(await keychain!.get(service, session.id), null);
+    } finally {
+      store.close();
+    }
+  },
+);

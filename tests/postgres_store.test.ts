@@ -247,7 +247,14 @@ test("postgres: a lost connection is Storage with the cause, and the store works
       await tx.unsafe(`LOCK TABLE ${schema}.repositories IN ACCESS EXCLUSIVE MODE`);
       const blocked = store.listRepositories();
       blocked.catch(() => {});
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Cut once the query is seen waiting on the lock, not after a guessed delay.
+      for (;;) {
+        const [{ waiting }] = await tx.unsafe(
+          `SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%repositories%'`,
+        );
+        if (waiting > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
       await proxy.cut();
       await assert.rejects(blocked, (error: unknown) => {
         assert.ok(isKind("Storage")(error), String(error));

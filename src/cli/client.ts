@@ -223,18 +223,20 @@ export interface AnswerLike {
  */
 export async function answerError(response: AnswerLike): Promise<CliError> {
   let kind: string | undefined;
+  let forceable = false;
   let message = `the server answered ${response.status}`;
   try {
     const body = JSON.parse(await response.text());
     if (typeof body?.error?.message === "string") message = body.error.message;
     if (typeof body?.error?.kind === "string") kind = body.error.kind;
+    forceable = body?.error?.forceable === true;
   } catch {
     // Not the API's error body (a proxy, another program on the port): the status says enough.
   }
   const status = response.status;
   if (status === 400 || status === 413 || status === 415) return new CliError("invalidInput", message, { kind });
   if (status === 404) return new CliError("notFound", message, { kind });
-  if (status === 409) return new CliError("conflict", message, { kind });
+  if (status === 409) return new CliError("conflict", message, { kind, forceable });
   if (status === 401) {
     return new CliError("failure", message, {
       kind,

@@ -277,6 +277,8 @@ const rm: Run = async (context) => {
   let response = await remove(forced);
   if (response.status === 409 && !forced) {
     const conflict = await answerError(response);
+    // Only a refusal that force overrides (a worktree holding work) is asked about; others stand.
+    if (!conflict.forceable) throw conflict;
     if (!(process.stdin.isTTY && process.stderr.isTTY)) {
       throw new CliError("conflict", conflict.message, {
         kind: conflict.kind ?? undefined,

@@ -38,6 +38,8 @@ export interface CliErrorOptions {
   kind?: string;
   /** The underlying error. */
   cause?: unknown;
+  /** Whether the server said `force` would override this refusal. */
+  forceable?: boolean;
 }
 
 /**
@@ -59,6 +61,8 @@ export class CliError extends Error {
   readonly hint: string | null;
   /** The server's error kind, or `null` when the server did not answer with one. */
   readonly kind: string | null;
+  /** Whether the server said `force` would override this refusal. */
+  readonly forceable: boolean;
 
   /** A failure for `reason`, with a message to show as it is. */
   constructor(reason: ExitReason, message: string, options: CliErrorOptions = {}) {
@@ -67,6 +71,7 @@ export class CliError extends Error {
     this.reason = reason;
     this.hint = options.hint ?? null;
     this.kind = options.kind ?? null;
+    this.forceable = options.forceable === true;
   }
 
   /** The process exit code for {@linkcode CliError.reason}. */

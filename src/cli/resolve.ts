@@ -14,9 +14,10 @@ import { isAbsolute, join, resolve } from "node:path";
 import type { Repository, Session } from "../types.ts";
 import { answerError, type ApiClient } from "./client.ts";
 import { CliError } from "./errors.ts";
+import { MAX_PAGE_SIZE } from "../orchestrator.ts";
 
 /** The largest page the server gives; the lists are read in pages of this size. */
-export const PAGE_LIMIT = 1000;
+export const PAGE_LIMIT: number = MAX_PAGE_SIZE;
 
 const FULL_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ID_PREFIX = /^[0-9a-f][0-9a-f-]*$/i;

@@ -9,6 +9,7 @@
 
 import { z } from "@hono/zod-openapi";
 import type { ReconcileReport } from "../lifecycle.ts";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../orchestrator.ts";
 import { SESSION_STATUSES, type SessionStatus } from "../types.ts";
 import type { Repository, Session } from "../types.ts";
 import type {
@@ -37,6 +38,9 @@ export const ErrorSchema: z.ZodType<ErrorBody, ErrorBody> = z.object({
       example: "SessionNotFound",
     }),
     message: z.string().openapi({ description: "A sentence safe to show to the caller." }),
+    forceable: z.boolean().optional().openapi({
+      description: "Present (true) when the same request with force=true would go through.",
+    }),
   }),
 }).openapi("Error");
 
@@ -195,9 +199,9 @@ export const PageQuerySchema: z.ZodObject<{ limit: PageLimit; cursor: z.ZodOptio
 
 type PageLimit = z.ZodOptional<z.ZodCoercedNumber<unknown>>;
 function pageLimit(): PageLimit {
-  return z.coerce.number().int().min(1).max(1000).optional().openapi({
+  return z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional().openapi({
     param: { name: "limit", in: "query" },
-    description: "Page size: 100 by default, at most 1000.",
+    description: `Page size: ${DEFAULT_PAGE_SIZE} by default, at most ${MAX_PAGE_SIZE}.`,
   });
 }
 function pageCursor(): z.ZodOptional<z.ZodString> {

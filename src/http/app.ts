@@ -185,13 +185,13 @@ export function createApp(options: AppOptions): AppType {
       const closed = await orchestrator
         .deleteSession(id, { force: truthy(force), deleteBranch: truthy(deleteBranch) })
         .catch((error) => {
-          // A kept worktree is the one refusal `force` overrides: say so in this API's words.
-          if (!isSessionError(error, "Conflict") || truthy(force)) throw error;
+          // A refusal that `force` overrides (a worktree holding work): say so in this API's words.
+          if (!isSessionError(error, "Conflict") || !error.forceable) throw error;
           throw new SessionError(
             "Conflict",
             `${error.message}; to discard the changes, retry with ?force=true (the work is first saved under ` +
               `refs/session-snapshots/${id})`,
-            { cause: error },
+            { cause: error, forceable: true },
           );
         });
       const { session, ...outcome } = found(closed, "SessionNotFound", `no session with id ${id}`);

@@ -17,6 +17,8 @@ export interface ErrorBody {
     kind: string;
     /** A sentence safe to show to the caller. */
     message: string;
+    /** Present (`true`) when the same request with `force=true` would go through. */
+    forceable?: boolean;
   };
 }
 

@@ -46,8 +46,14 @@ export function statusOf(kind: HttpErrorKind): ErrorStatus {
 }
 
 /** The JSON error answer. */
-export function errorResponse(c: Context, kind: HttpErrorKind, message: string, status?: ErrorStatus): Response {
-  const body: ErrorBody = { error: { kind, message } };
+export function errorResponse(
+  c: Context,
+  kind: HttpErrorKind,
+  message: string,
+  status?: ErrorStatus,
+  forceable = false,
+): Response {
+  const body: ErrorBody = { error: forceable ? { kind, message, forceable } : { kind, message } };
   return c.json(body, status ?? statusOf(kind));
 }
 
@@ -100,7 +106,9 @@ export function handleError(
   log: ErrorLogger,
   options: ErrorHandlerOptions = {},
 ): Response {
-  if (error instanceof SessionError && statusOf(error.kind) < 500) return errorResponse(c, error.kind, error.message);
+  if (error instanceof SessionError && statusOf(error.kind) < 500) {
+    return errorResponse(c, error.kind, error.message, undefined, error.forceable);
+  }
   // The routes' own media-type gate, should it ever refuse what `jsonContentType` let through.
   if (error instanceof HTTPException && error.status === 415) {
     return errorResponse(

@@ -253,7 +253,10 @@ export class Git {
     const cause = new Error(result.stderr);
     // As in addWorktree: a refusal in our words, git's output in the cause.
     if (/modified or untracked files/.test(message)) {
-      throw new SessionError("Conflict", `worktree ${path} was kept: it has modified or untracked files`, { cause });
+      throw new SessionError("Conflict", `worktree ${path} was kept: it has modified or untracked files`, {
+        cause,
+        forceable: true,
+      });
     }
     if (/locked working tree|is locked/.test(message)) {
       throw new SessionError("Conflict", `worktree ${path} was kept: it is locked`, { cause });

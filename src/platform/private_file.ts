@@ -9,6 +9,7 @@
 import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
+import process from "node:process";
 
 /**
  * The temp file a write goes through: beside its target, named `<target>.<pid>.<random>.tmp`, so

@@ -152,8 +152,10 @@ export async function undoOpen(
           detail: `session ${entry.sessionId} has the folder ${row.worktreePath}, not ${entry.path}: its row was kept`,
         });
       } else {
-        await chain.forget(entry.sessionId);
+        // The row (with its sealed secret) first, then the other copies: a failure between the two
+        // leaves an orphan copy that a resolve drops, never a row without its secret.
         const deleted = row === null ? null : await store.deleteSession(entry.sessionId);
+        await chain.forget(entry.sessionId, { rowDeleted: deleted !== null });
         if (deleted !== null) {
           actions.push({ action: "row-deleted", detail: `deleted the row of session ${entry.sessionId}` });
         }

@@ -156,6 +156,13 @@ async function refuseLiveServer(dataDir: string): Promise<void> {
   );
 }
 
+// Answered in the window between listening and the app being built (the Host allow-list needs the
+// bound port): the API's error shape, so a client reads it like any other refusal.
+function startingResponse(): Response {
+  const body = { error: { kind: "Storage", message: "the server is starting; try again in a moment" } };
+  return Response.json(body, { status: 503, headers: { "retry-after": "1" } });
+}
+
 // The URL the OpenAPI document gives clients: where a client on this machine reaches the server,
 // and on a Unix socket `http://localhost`, the origin a client sends over the socket.
 function documentedUrl(listener: Listener, hostname: string): string {
@@ -224,7 +231,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (options.socket !== undefined) await claimSocketPath(options.socket);
     // The Host allow-list needs the bound port, known only once listening; nothing is answered before.
     listener = await listen(
-      (request) => app === null ? new Response("starting", { status: 503 }) : app.fetch(request),
+      (request) => app === null ? startingResponse() : app.fetch(request),
       options.socket !== undefined
         ? { path: options.socket }
         : { hostname: options.hostname ?? "127.0.0.1", port: options.port ?? DEFAULT_PORT },

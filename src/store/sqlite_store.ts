@@ -191,7 +191,7 @@ export class SqliteStore implements SessionStore {
 
   /** {@inheritDoc SessionWriter.createRepository} */
   createRepository(input: NewRepository): Promise<Repository> {
-    return this.#commit("creating a repository", () => {
+    return this.#autocommit("creating a repository", () => {
       const r = buildRepository(input, nowIso());
       try {
         this.#statement(SQL.insertRepository).run(
@@ -225,7 +225,7 @@ export class SqliteStore implements SessionStore {
 
   /** {@inheritDoc SessionWriter.deleteRepository} */
   deleteRepository(id: string): Promise<Repository | null> {
-    return this.#commit("deleting a repository", () => {
+    return this.#autocommit("deleting a repository", () => {
       const key = parseId(id, "repository id");
       try {
         const row = this.#returned(SQL.deleteRepository, [key]);
@@ -248,8 +248,8 @@ export class SqliteStore implements SessionStore {
   /** {@inheritDoc SessionWriter.createSession} */
   createSession(input: NewSession, secret?: SealedSecret): Promise<Session> {
     // With a secret, both rows commit in the one transaction: together or not at all.
-    const inTransaction = secret === undefined ? this.#commit.bind(this) : this.#write.bind(this);
-    return inTransaction<Session>("creating a session", () => {
+    const write = secret === undefined ? this.#autocommit.bind(this) : this.#write.bind(this);
+    return write<Session>("creating a session", () => {
       const s = buildSession(input, nowIso());
       const sealed = secret === undefined ? null : checkSessionSecret({ sessionId: s.id, ...secret });
       try {
@@ -322,7 +322,7 @@ export class SqliteStore implements SessionStore {
 
   /** {@inheritDoc SessionWriter.deleteSession} */
   deleteSession(id: string): Promise<Session | null> {
-    return this.#commit("deleting a session", () => {
+    return this.#autocommit("deleting a session", () => {
       // One DELETE … RETURNING: no check-then-delete race; the secret goes by ON DELETE CASCADE.
       const row = this.#returned(SQL.deleteSession, [parseId(id, "session id")]);
       return row ? toSession(row) : null;
@@ -331,7 +331,7 @@ export class SqliteStore implements SessionStore {
 
   /** {@inheritDoc SessionWriter.setSessionSecret} */
   setSessionSecret(input: NewSessionSecret): Promise<void> {
-    return this.#commit("storing a session secret", () => {
+    return this.#autocommit("storing a session secret", () => {
       const secret = checkSessionSecret(input);
       const now = nowIso();
       try {
@@ -357,7 +357,7 @@ export class SqliteStore implements SessionStore {
 
   /** {@inheritDoc SessionWriter.deleteSessionSecret} */
   deleteSessionSecret(sessionId: string): Promise<boolean> {
-    return this.#commit(
+    return this.#autocommit(
       "deleting a session secret",
       () => this.#returned(SQL.deleteSecret, [parseId(sessionId, "session id")]) !== null,
     );
@@ -366,7 +366,7 @@ export class SqliteStore implements SessionStore {
   // One write statement in autocommit mode: `run()` and `all()` step it to its end, commit
   // included, so what it returns is committed (a full-disk test pins this for every driver). Cheaper
   // than an explicit transaction, which only writes of several statements need.
-  #commit<T>(action: string, work: () => T): Promise<T> {
+  #autocommit<T>(action: string, work: () => T): Promise<T> {
     return this.#run(action, work);
   }
 

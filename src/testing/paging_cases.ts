@@ -146,6 +146,7 @@ const BAD_LIMITS: readonly unknown[] = [0, -1, 1.5, Number.NaN, Number.POSITIVE_
 
 // Not positions: wrong shapes, an id that is no UUID, a creation time that is no timestamp.
 const BAD_POSITIONS: readonly unknown[] = [
+  { createdAt: "+200000-01-01T00:00:00.000Z", id: crypto.randomUUID() },
   null,
   "cursor",
   5,

@@ -234,6 +234,13 @@ export const RECORD_CASES: readonly StoreCase[] = [
       assert.deepEqual(await store.getSession(created.id), updated);
       await rejectsWithKind(store.updateSession(created.id, { status: "gone" as never }), "InvalidInput");
       await rejectsWithKind(store.updateSession(created.id, { id: "x" } as never), "InvalidInput");
+      // Times every store keeps and orders alike: years 0000 to 9999, in the one ISO form.
+      await rejectsWithKind(
+        store.updateSession(created.id, { lastAccessedAt: "+200000-01-01T00:00:00.000Z" }),
+        "InvalidInput",
+      );
+      const touched = await store.updateSession(created.id, { lastAccessedAt: "2030-01-02T03:04:05+01:00" });
+      assert.equal(touched?.lastAccessedAt, "2030-01-02T02:04:05.000Z");
       assert.deepEqual(await store.getSession(created.id), updated);
     },
   },
