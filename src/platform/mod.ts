@@ -1,6 +1,7 @@
 /**
- * Runtime parts: the default SQLite driver (`node:sqlite`), the OS keychain, where the
- * database key lives, the default data directory and the server's token file. They use `node:*` built-ins and npm packages that work in Deno, Node and Bun.
+ * Runtime parts: the default SQLite driver (`bun:sqlite` under Bun, `node:sqlite` under Deno and Node),
+ * the OS keychain, where the database key lives, the default data directory and the server's token
+ * file. They use the runtimes' built-ins and npm packages that work in Deno, Node and Bun.
  *
  * @example
  * ```ts
@@ -16,7 +17,14 @@
  * @module
  */
 
-export { ClosableSqliteStore, openSqliteStore, sqliteSecretProbe } from "./sqlite.ts";
+export {
+  ClosableSqliteStore,
+  openSqliteStore,
+  type SqliteConnection,
+  type SqliteDriverName,
+  sqliteDriverName,
+  sqliteSecretProbe,
+} from "./sqlite.ts";
 export { canonicalRepositoryPath } from "./repository_path.ts";
 export { keychainWorks, openDefaultKeychain, OsKeychain, type OsKeychainOptions } from "./keychain.ts";
 export type { Keychain } from "../keychain.ts";
