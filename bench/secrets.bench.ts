@@ -1,10 +1,10 @@
 // Secret chain benchmarks (issue 4): a memory hit against Map.get plus a copy, and a cold resolve
-// from SQLite against the raw driver's select plus one WebCrypto decrypt.
+// from SQLite (the store `openSqliteStore` opens) against the raw driver's select plus one WebCrypto decrypt.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
-import { decryptSessionSecret, generateDatabaseKey, SessionSecretChain, SqliteStore } from "../mod.ts";
+import { decryptSessionSecret, generateDatabaseKey, SessionSecretChain } from "../mod.ts";
+import { openSqliteStore } from "../src/platform/sqlite.ts";
 import { SQL } from "../src/store/sqlite_store.ts";
 import { compare, type Comparison } from "./harness.ts";
 
@@ -12,8 +12,8 @@ import { compare, type Comparison } from "./harness.ts";
 export async function benchSecrets(): Promise<Comparison[]> {
   const dir = mkdtempSync(join(tmpdir(), "slo-bench-"));
   try {
-    const database = new DatabaseSync(join(dir, "bench.db"));
-    const store = new SqliteStore(database);
+    const store = openSqliteStore(join(dir, "bench.db"));
+    const database = store.database;
     const databaseKey = await generateDatabaseKey();
     const repository = await store.createRepository({ path: "/bench/app", name: "app" });
     const count = 300;
@@ -64,7 +64,7 @@ export async function benchSecrets(): Promise<Comparison[]> {
       rounds,
       target: 0.5,
     });
-    database.close();
+    store.close();
     if (sink === -1) console.log(sink);
     return [memory, fromStore];
   } finally {
