@@ -8,6 +8,13 @@ import { openSqliteStore } from "../src/platform/sqlite.ts";
 import { SQL } from "../src/store/sqlite_store.ts";
 import { compare, type Comparison } from "./harness.ts";
 
+const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+// Today's figures (bench/README.md before issue 13, Deno), except the memory hit under Bun, whose
+// target issue 13 sets at 0.5: its baseline (a bare Map.get + copy, ~40 ns there) leaves room for
+// little more than the promise a caller awaits.
+const MEMORY_TARGET = isBun ? 0.5 : 0.77;
+const COLD_TARGET = 0.87;
+
 /** Runs the secret chain comparisons. */
 export async function benchSecrets(): Promise<Comparison[]> {
   const dir = mkdtempSync(join(tmpdir(), "slo-bench-"));
@@ -40,7 +47,7 @@ export async function benchSecrets(): Promise<Comparison[]> {
       subject: (i) => hot.resolve(hotIds[i & 1023]),
       count: 100_000,
       rounds,
-      target: 0.5,
+      target: MEMORY_TARGET,
     });
 
     // Cold: every subject call resolves an id its chain has never seen.
@@ -62,7 +69,7 @@ export async function benchSecrets(): Promise<Comparison[]> {
       },
       count,
       rounds,
-      target: 0.5,
+      target: COLD_TARGET,
     });
     store.close();
     if (sink === -1) console.log(sink);
