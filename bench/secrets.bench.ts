@@ -23,8 +23,8 @@ export async function benchSecrets(): Promise<Comparison[]> {
     const database = store.database;
     const databaseKey = await generateDatabaseKey();
     const repository = await store.createRepository({ path: "/bench/app", name: "app" });
-    const count = 300;
-    const rounds = 7;
+    const count = 500;
+    const rounds = 11;
     const ids: string[] = [];
     const writer = new SessionSecretChain({ store, databaseKey });
     // Baseline and subject rounds alternate over fresh indices: (rounds + 1) rounds each, never wrapping.
