@@ -1,25 +1,30 @@
-// HTTP benchmark (issue 5): a load run through the real server (token check, Host guard, zod
-// validation, createSession + secret provisioning, deleteSession + forget, SQLite WAL file)
-// against a bare Hono route on the same runtime and server executing the same raw SQLite
-// statements the server's create and delete run (repository select, session insert, secret
-// insert; DELETE … RETURNING, whose cascade takes the secret). What the ratio measures is thus
-// everything but storage: auth, Host guard, validation, the WebCrypto seal, events, JSON. Loopback only, keep-alive, 32 requests in flight, a bounded number of create+delete
-// pairs per round; rounds alternate so machine noise hits both alike.
-import { mkdtempSync, rmSync } from "node:fs";
+// HTTP benchmark: the real server, started as `deno task serve` starts it (src/server/main.ts, worktree
+// lifecycle on, SQLite in its data directory, `--port 0 --data-dir <tmp>`), in a process of its own,
+// against a bare Hono app on the same runtime running the same SQL on the same driver and pragmas
+// (bench/http_bare.ts), also in its own process. A third process (bench/http_client.ts) loads them
+// over 32 keep-alive connections: create + delete, get, and a page of the list (`?limit=100`), each
+// side in turn, rounds alternating so machine noise hits both alike. Both files hold the same number
+// of sessions. The ratio is thus the cost of everything but storage and the framework: the token,
+// the Host guard, zod validation, the WebCrypto seal, the lifecycle's checks, events, the full JSON.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
-import { Hono } from "hono";
-import { SqliteStore } from "../mod.ts";
-import { listen } from "../src/server/listen.ts";
-import { startServer } from "../src/server/serve.ts";
-import { SQL } from "../src/store/sqlite_store.ts";
+import process from "node:process";
+import { createInterface, type Interface } from "node:readline";
+import { openSqliteStore } from "../src/platform/sqlite.ts";
+import { DATABASE_FILE_NAME } from "../src/server/serve.ts";
 import type { Comparison } from "./harness.ts";
-import { plainSessionRow } from "./rows.ts";
+import type { LoadRequest, LoadResult } from "./http_client.ts";
+import { prefillSessions } from "./prefill.ts";
 
 const CONCURRENCY = 32;
-const PAIRS = 1500;
 const ROUNDS = 5;
+/** Sessions in each side's file before the load. */
+const SESSIONS = 1000;
+
+const root = new URL("..", import.meta.url).pathname;
+const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 
 /** One load run's figures. */
 export interface LoadFigures {
@@ -29,137 +34,178 @@ export interface LoadFigures {
   p99Ms: number;
 }
 
-interface Target {
-  url: string;
-  headers: Record<string, string>;
-  createPath: string;
-  body: string;
-  deletePath: (id: string) => string;
+interface Scenario {
+  scenario: LoadRequest["scenario"];
+  name: string;
+  requests: number;
+  target: number;
+}
+
+const SCENARIOS: Scenario[] = [
+  { scenario: "create-delete", name: "create + delete (POST, DELETE /v1/sessions)", requests: 3000, target: 0.8 },
+  { scenario: "get", name: "get (GET /v1/sessions/{id})", requests: 6000, target: 0.5 },
+  { scenario: "list", name: "list, a page of 100 (GET /v1/sessions?limit=100)", requests: 1500, target: 0.5 },
+];
+
+/** The argv that runs `script` in this runtime, as `deno task serve` / `bun src/server/main.ts` do. */
+function runtimeArgv(script: string, args: string[]): [string, string[]] {
+  return isBun ? [process.execPath, [script, ...args]] : [process.execPath, ["run", "-A", script, ...args]];
+}
+
+function start(script: string, args: string[]): { child: ChildProcess; lines: Interface; output: string[] } {
+  const [command, argv] = runtimeArgv(join(root, script), args);
+  const child = spawn(command, argv, { cwd: root, stdio: ["pipe", "pipe", "pipe"], env: process.env });
+  const output: string[] = [];
+  const lines = createInterface({ input: child.stdout! });
+  child.stderr!.on("data", (chunk) => output.push(String(chunk)));
+  return { child, lines, output };
+}
+
+// Resolves with the first stdout line matching `pattern`; rejects if the process ends first.
+function waitForLine(
+  process: { child: ChildProcess; lines: Interface; output: string[] },
+  pattern: RegExp,
+): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    const onLine = (line: string) => {
+      process.output.push(line);
+      const match = pattern.exec(line);
+      if (match !== null) {
+        process.lines.off("line", onLine);
+        process.child.off("exit", onExit);
+        resolve(match);
+      }
+    };
+    const onExit = (code: number | null) =>
+      reject(new Error(`exited with ${code} before printing ${pattern}:\n${process.output.join("\n")}`));
+    process.lines.on("line", onLine);
+    process.child.once("exit", onExit);
+  });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
+}
+
+// The client process: one load at a time, asked on its stdin, answered on its stdout.
+function startClient(): { run(load: LoadRequest): Promise<LoadResult>; close(): Promise<void> } {
+  const client = start("bench/http_client.ts", []);
+  const answers: ((line: string) => void)[] = [];
+  client.lines.on("line", (line) => answers.shift()?.(line));
+  return {
+    run: (load) =>
+      new Promise((resolve, reject) => {
+        answers.push((line) => {
+          const answer = JSON.parse(line);
+          if (answer.error !== undefined) reject(new Error(`load ${load.scenario} on ${load.url}: ${answer.error}`));
+          else resolve(answer);
+        });
+        client.child.stdin!.write(JSON.stringify(load) + "\n");
+      }),
+    close: () => {
+      client.child.stdin!.end();
+      return new Promise((resolve) => {
+        if (client.child.exitCode !== null) resolve();
+        else client.child.once("exit", () => resolve());
+      });
+    },
+  };
+}
+
+// A file with one repository and SESSIONS sessions in it; its repository and session ids.
+function seed(path: string): { repositoryId: string; ids: string[] } {
+  const store = openSqliteStore(path);
+  try {
+    const { repositoryIds } = prefillSessions(store.database, { sessions: SESSIONS, repositories: 1 });
+    const ids = (store.database.prepare("SELECT id FROM sessions").all() as { id: string }[]).map((row) => row.id);
+    return { repositoryId: repositoryIds[0], ids };
+  } finally {
+    store.close();
+  }
 }
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 }
 
-// Each worker creates then deletes, one request at a time; CONCURRENCY workers run at once.
-async function load(target: Target, pairs: number): Promise<{ seconds: number; latencies: number[] }> {
-  const latencies: number[] = [];
-  let remaining = pairs;
-  const timed = async (input: string, init: RequestInit) => {
-    const start = performance.now();
-    const response = await fetch(input, init);
-    const body = await response.json();
-    latencies.push(performance.now() - start);
-    if (!response.ok) throw new Error(`${init.method} ${input}: ${response.status} ${JSON.stringify(body)}`);
-    return body;
-  };
-  const worker = async () => {
-    while (remaining-- > 0) {
-      const created = await timed(`${target.url}${target.createPath}`, {
-        method: "POST",
-        headers: target.headers,
-        body: target.body,
-      });
-      await timed(`${target.url}${target.deletePath(created.id)}`, { method: "DELETE", headers: target.headers });
-    }
-  };
-  const start = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  return { seconds: (performance.now() - start) / 1000, latencies };
+function median(values: number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 }
 
-/** Runs the HTTP comparison and returns it with each side's requests per second, p50 and p99. */
-export async function benchHttp(): Promise<{ comparison: Comparison; figures: LoadFigures[] }> {
+/** Runs the HTTP comparisons and returns them with each side's requests per second, p50 and p99. */
+export async function benchHttp(): Promise<{ comparisons: Comparison[]; figures: LoadFigures[]; notes: string[] }> {
   const dir = mkdtempSync(join(tmpdir(), "slo-bench-http-"));
+  const children: ChildProcess[] = [];
   try {
-    const server = await startServer({ dataDir: join(dir, "server"), port: 0, keychain: null, env: {} });
-    const repository = await server.parts.store.createRepository({ path: "/bench/app", name: "app" });
+    const dataDir = join(dir, "server");
+    mkdirSync(dataDir, { mode: 0o700 });
+    const subjectData = seed(join(dataDir, DATABASE_FILE_NAME));
+    const baselineData = seed(join(dir, "bare.db"));
 
-    // The baseline: the same runtime, server adapter and framework, and the raw statements.
-    const database = new DatabaseSync(join(dir, "baseline.db"));
-    const raw = new SqliteStore(database); // only to migrate the schema and set the same pragmas
-    await raw.createRepository({ id: repository.id, path: "/bench/app", name: "app" });
-    const selectRepository = database.prepare(SQL.getRepository);
-    const insert = database.prepare(SQL.insertSession);
-    const insertSecret = database.prepare(SQL.upsertSecret);
-    const remove = database.prepare(SQL.deleteSession);
-    const bare = new Hono()
-      .post("/s", async (c) => {
-        const body = await c.req.json();
-        const id = crypto.randomUUID();
-        const now = new Date().toISOString();
-        if (!selectRepository.get(body.repositoryId)) return c.json({ error: "missing" }, 404);
-        insert.run(...plainSessionRow(id, body.repositoryId, body.title, now));
-        // The row the server writes for the session's sealed secret (48 bytes of ciphertext, a 12-byte nonce).
-        insertSecret.run(
-          id,
-          crypto.getRandomValues(new Uint8Array(48)),
-          crypto.getRandomValues(new Uint8Array(12)),
-          now,
-          now,
-        );
-        return c.json({ id }, 201);
-      })
-      .delete("/s/:id", (c) => {
-        const row = remove.get(c.req.param("id"));
-        return row ? c.json(row, 200) : c.json({ error: "missing" }, 404);
-      });
-    const baselineListener = await listen(bare.fetch, { hostname: "127.0.0.1", port: 0 });
+    const server = start("src/server/main.ts", ["--port", "0", "--data-dir", dataDir]);
+    children.push(server.child);
+    const bare = start("bench/http_bare.ts", [join(dir, "bare.db")]);
+    children.push(bare.child);
+    const [[, subjectUrl], [, baselineUrl]] = await Promise.all([
+      waitForLine(server, /listening on (\S+)/),
+      waitForLine(bare, /listening on (\S+)/),
+    ]);
+    const notes = server.output.filter((line) => line.startsWith("database:"));
+    const token = readFileSync(join(dataDir, "token"), "utf8").trim();
 
-    const body = JSON.stringify({ repositoryId: repository.id, title: "Bench session", isWorktree: false });
-    const subject: Target = {
-      url: server.url,
-      headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
-      createPath: "/v1/sessions",
-      body,
-      deletePath: (id) => `/v1/sessions/${id}`,
-    };
-    const baseline: Target = {
-      url: baselineListener.url,
-      headers: { "content-type": "application/json" },
-      createPath: "/s",
-      body,
-      deletePath: (id) => `/s/${id}`,
-    };
-
-    await load(baseline, PAIRS / 5);
-    await load(subject, PAIRS / 5);
-    type Run = { seconds: number; latencies: number[] };
-    const runs: { baseline: Run[]; subject: Run[] } = { baseline: [], subject: [] };
-    for (let round = 0; round < ROUNDS; round++) {
-      runs.baseline.push(await load(baseline, PAIRS));
-      runs.subject.push(await load(subject, PAIRS));
+    const client = startClient();
+    const comparisons: Comparison[] = [];
+    const figures: LoadFigures[] = [];
+    try {
+      for (const { scenario, name, requests, target } of SCENARIOS) {
+        const load = (side: "baseline" | "subject", count: number): Promise<LoadResult> =>
+          client.run({
+            url: side === "subject" ? subjectUrl : baselineUrl,
+            token: side === "subject" ? token : undefined,
+            scenario,
+            requests: count,
+            concurrency: CONCURRENCY,
+            repositoryId: side === "subject" ? subjectData.repositoryId : baselineData.repositoryId,
+            ids: side === "subject" ? subjectData.ids : baselineData.ids,
+          });
+        await load("baseline", requests / 3);
+        await load("subject", requests / 3);
+        const runs: { baseline: LoadResult[]; subject: LoadResult[] } = { baseline: [], subject: [] };
+        for (let round = 0; round < ROUNDS; round++) {
+          runs.baseline.push(await load("baseline", requests));
+          runs.subject.push(await load("subject", requests));
+        }
+        const summarize = (side: string, list: LoadResult[]) => {
+          const nsPerRequest = median(list.map((run) => (run.seconds * 1e9) / run.requests));
+          const sorted = list.flatMap((run) => run.latenciesMs).sort((a, b) => a - b);
+          figures.push({
+            name: `${name}: ${side}`,
+            requestsPerSecond: 1e9 / nsPerRequest,
+            p50Ms: percentile(sorted, 0.5),
+            p99Ms: percentile(sorted, 0.99),
+          });
+          return nsPerRequest;
+        };
+        const baselineNs = summarize("bare Hono + the same SQL", runs.baseline);
+        const subjectNs = summarize("server (src/server/main.ts)", runs.subject);
+        comparisons.push({
+          name: `HTTP ${name}, ${CONCURRENCY} keep-alive connections, external client: server vs bare Hono`,
+          baselineNsPerOp: baselineNs,
+          subjectNsPerOp: subjectNs,
+          ratio: baselineNs / subjectNs,
+          target,
+        });
+      }
+    } finally {
+      await client.close();
     }
-    await baselineListener.shutdown();
-    await server.stop();
-    database.close();
-
-    const summarize = (name: string, list: { seconds: number; latencies: number[] }[]) => {
-      const median = [...list].sort((a, b) => a.seconds - b.seconds)[Math.floor(list.length / 2)];
-      const sorted = list.flatMap((run) => run.latencies).sort((a, b) => a - b);
-      return {
-        figures: {
-          name,
-          requestsPerSecond: (PAIRS * 2) / median.seconds,
-          p50Ms: percentile(sorted, 0.5),
-          p99Ms: percentile(sorted, 0.99),
-        },
-        nsPerRequest: (median.seconds * 1e9) / (PAIRS * 2),
-      };
-    };
-    const b = summarize("bare Hono route, the same raw SQLite statements", runs.baseline);
-    const s = summarize("server: POST /v1/sessions + DELETE /v1/sessions/{id}", runs.subject);
-    return {
-      comparison: {
-        name: `HTTP create+delete, ${CONCURRENCY} keep-alive connections (server vs bare Hono + raw SQLite)`,
-        baselineNsPerOp: b.nsPerRequest,
-        subjectNsPerOp: s.nsPerRequest,
-        ratio: b.nsPerRequest / s.nsPerRequest,
-        target: 0.5,
-      },
-      figures: [b.figures, s.figures],
-    };
+    return { comparisons, figures, notes };
   } finally {
+    await Promise.all(children.map(stop));
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -175,7 +221,8 @@ export function reportLoad(figures: LoadFigures[]): void {
 
 if (import.meta.main) {
   const { report } = await import("./harness.ts");
-  const { comparison, figures } = await benchHttp();
-  report([comparison]);
+  const { comparisons, figures, notes } = await benchHttp();
+  report(comparisons);
   reportLoad(figures);
+  for (const note of notes) console.log(note);
 }

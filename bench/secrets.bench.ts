@@ -1,23 +1,30 @@
 // Secret chain benchmarks (issue 4): a memory hit against Map.get plus a copy, and a cold resolve
-// from SQLite against the raw driver's select plus one WebCrypto decrypt.
+// from SQLite (the store `openSqliteStore` opens) against the raw driver's select plus one WebCrypto decrypt.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
-import { decryptSessionSecret, generateDatabaseKey, SessionSecretChain, SqliteStore } from "../mod.ts";
+import { decryptSessionSecret, generateDatabaseKey, SessionSecretChain } from "../mod.ts";
+import { openSqliteStore } from "../src/platform/sqlite.ts";
 import { SQL } from "../src/store/sqlite_store.ts";
 import { compare, type Comparison } from "./harness.ts";
+
+const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+// Today's figures (bench/README.md before issue 13, Deno), except the memory hit under Bun, whose
+// target issue 13 sets at 0.5: its baseline (a bare Map.get + copy, ~40 ns there) leaves room for
+// little more than the promise a caller awaits.
+const MEMORY_TARGET = isBun ? 0.5 : 0.77;
+const COLD_TARGET = 0.87;
 
 /** Runs the secret chain comparisons. */
 export async function benchSecrets(): Promise<Comparison[]> {
   const dir = mkdtempSync(join(tmpdir(), "slo-bench-"));
   try {
-    const database = new DatabaseSync(join(dir, "bench.db"));
-    const store = new SqliteStore(database);
+    const store = openSqliteStore(join(dir, "bench.db"));
+    const database = store.database;
     const databaseKey = await generateDatabaseKey();
     const repository = await store.createRepository({ path: "/bench/app", name: "app" });
-    const count = 300;
-    const rounds = 7;
+    const count = 500;
+    const rounds = 11;
     const ids: string[] = [];
     const writer = new SessionSecretChain({ store, databaseKey });
     // Baseline and subject rounds alternate over fresh indices: (rounds + 1) rounds each, never wrapping.
@@ -40,7 +47,7 @@ export async function benchSecrets(): Promise<Comparison[]> {
       subject: (i) => hot.resolve(hotIds[i & 1023]),
       count: 100_000,
       rounds,
-      target: 0.5,
+      target: MEMORY_TARGET,
     });
 
     // Cold: every subject call resolves an id its chain has never seen.
@@ -62,9 +69,9 @@ export async function benchSecrets(): Promise<Comparison[]> {
       },
       count,
       rounds,
-      target: 0.5,
+      target: COLD_TARGET,
     });
-    database.close();
+    store.close();
     if (sink === -1) console.log(sink);
     return [memory, fromStore];
   } finally {

@@ -1,6 +1,8 @@
 // Worktree benchmark (issue 6): a session's open + close (deleting its branch) through
 // WorktreeLifecycle — repository lock, intent journal, SQLite row, sealed secret — against the raw
-// `git worktree add -b` + `git worktree remove` + `git branch -D` of the same repository, same run.
+// `git worktree add -b` + `git worktree remove` + `git branch -D` of the same repository, same run;
+// on an empty database, and on one already holding 100k sessions (of other repositories, each with a
+// worktree path and branch, inserted with raw SQL into the very file the lifecycle uses).
 import { execFile, execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,6 +10,7 @@ import { join } from "node:path";
 import { generateDatabaseKey, SessionSecretChain } from "../mod.ts";
 import { openSqliteStore, WorktreeLifecycle } from "../src/platform/mod.ts";
 import { compare, type Comparison } from "./harness.ts";
+import { prefillSessions } from "./prefill.ts";
 
 const env = {
   ...process.env,
@@ -24,8 +27,11 @@ function gitAsync(args: string[]): Promise<void> {
   );
 }
 
-/** Runs the worktree comparison on a repository of `files` small files (a modest real project). */
-export async function benchWorktree(files = 200): Promise<Comparison[]> {
+/**
+ * Runs the worktree comparison on a repository of `files` small files (a modest real project), with
+ * `sessions` other sessions in the database.
+ */
+export async function benchWorktree(sessions = 0, files = 200): Promise<Comparison[]> {
   const dir = mkdtempSync(join(tmpdir(), "slo-bench-wt-"));
   try {
     const repo = join(dir, "repo");
@@ -41,32 +47,37 @@ export async function benchWorktree(files = 200): Promise<Comparison[]> {
     const store = openSqliteStore(join(dir, "bench.db"));
     const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
     const worktreesRoot = join(dir, "worktrees");
+    if (sessions > 0) prefillSessions(store.database, { sessions, worktreeRoot: worktreesRoot });
     const lifecycle = new WorktreeLifecycle({ store, chain, worktreesRoot });
     const repository = await store.createRepository({ path: repo, name: "repo", isGitRepository: true });
     const rawRoot = join(dir, "raw");
     mkdirSync(rawRoot);
 
-    const result = await compare(`open + close (deleteBranch) vs raw git worktree add -b + remove + branch -D`, {
-      baseline: async (i) => {
-        const path = join(rawRoot, `w${i}`);
-        await gitAsync(["-C", repo, "worktree", "add", "-q", "-b", `raw/w${i}`, "--", path, "main"]);
-        await gitAsync(["-C", repo, "worktree", "remove", "--", path]);
-        await gitAsync(["-C", repo, "branch", "-D", "--", `raw/w${i}`]);
+    const held = sessions === 0 ? "empty" : `${sessions / 1000}k sessions`;
+    const result = await compare(
+      `worktree open + close (deleteBranch, ${held}) vs raw git worktree add + remove + branch -D`,
+      {
+        baseline: async (i) => {
+          const path = join(rawRoot, `w${i}`);
+          await gitAsync(["-C", repo, "worktree", "add", "-q", "-b", `raw/w${i}`, "--", path, "main"]);
+          await gitAsync(["-C", repo, "worktree", "remove", "--", path]);
+          await gitAsync(["-C", repo, "branch", "-D", "--", `raw/w${i}`]);
+        },
+        subject: async (i) => {
+          const session = await lifecycle.open({
+            repositoryId: repository.id,
+            title: "bench",
+            worktreeName: `w${i}`,
+            isWorktree: true,
+          });
+          const closed = await lifecycle.close(session.id, { deleteBranch: true });
+          if (!closed?.branchDeleted) throw new Error("branch kept");
+        },
+        count: 6,
+        rounds: 7,
+        target: 0.8,
       },
-      subject: async (i) => {
-        const session = await lifecycle.open({
-          repositoryId: repository.id,
-          title: "bench",
-          worktreeName: `w${i}`,
-          isWorktree: true,
-        });
-        const closed = await lifecycle.close(session.id, { deleteBranch: true });
-        if (!closed?.branchDeleted) throw new Error("branch kept");
-      },
-      count: 6,
-      rounds: 7,
-      target: 0.8,
-    });
+    );
     store.close();
     return [result];
   } finally {

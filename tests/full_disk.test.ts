@@ -22,7 +22,7 @@ import {
   type StoredSessionSecret,
   storeSessionSecret,
 } from "../mod.ts";
-import { openSqliteStore } from "../src/platform/mod.ts";
+import { openSqliteStore, sqliteDriverName } from "../src/platform/mod.ts";
 import { isBun, repositoryInput } from "./helpers.ts";
 import { sseReader, startTestServer } from "./http_fixture.ts";
 
@@ -42,6 +42,30 @@ if (isBun) {
   const { Database } = await import(specifier) as { Database: new (path: string) => Connection };
   drivers.push({ name: "bun:sqlite", open: (path) => new Database(path) });
 }
+
+/** A way to open a store on a file: over each driver's connection, and as the platform opens it. */
+interface StoreOpener {
+  name: string;
+  open(path: string): { store: SqliteStore; close(): void };
+}
+
+const openers: StoreOpener[] = [
+  ...drivers.map((driver): StoreOpener => ({
+    name: driver.name,
+    open: (path) => {
+      const connection = driver.open(path);
+      return { store: new SqliteStore(connection), close: () => connection.close(true) };
+    },
+  })),
+  {
+    // What the server runs on: the runtime's default driver, chosen by openSqliteStore.
+    name: `openSqliteStore (${sqliteDriverName()})`,
+    open: (path) => {
+      const store = openSqliteStore(path);
+      return { store, close: () => store.close() };
+    },
+  },
+];
 
 /** A mounted 4 MiB tmpfs, unmounted by `remove`. */
 interface Mount {
@@ -219,16 +243,16 @@ const writeCases: WriteCase[] = [
   },
 ];
 
-for (const driver of drivers) {
+for (const opener of openers) {
   for (const writeCase of writeCases) {
-    test(`full disk, ${driver.name}: ${writeCase.name}, and rejects with Storage`, { skip }, async () => {
+    test(`full disk, ${opener.name}: ${writeCase.name}, and rejects with Storage`, { skip }, async () => {
       requireFullDisk();
       const mount = mountTmpfs();
-      const connections: Connection[] = [];
+      const connections: { close(): void }[] = [];
       const open = () => {
-        const connection = driver.open(join(mount.dir, "sessions.db"));
-        connections.push(connection);
-        return new SqliteStore(connection);
+        const opened = opener.open(join(mount.dir, "sessions.db"));
+        connections.push(opened);
+        return opened.store;
       };
       try {
         const seeded = await seed(join(mount.dir, "sessions.db"));
@@ -250,14 +274,16 @@ for (const driver of drivers) {
       } finally {
         for (const connection of connections) {
           try {
-            connection.close(true);
+            connection.close();
           } catch { /* closed already, or its failure to open is what the test reports */ }
         }
         mount.remove();
       }
     });
   }
+}
 
+for (const driver of drivers) {
   test(`full disk, ${driver.name}: opening a database whose shared-memory file cannot be made is a Storage error`, {
     skip,
   }, async () => {
@@ -277,7 +303,8 @@ for (const driver of drivers) {
         assert.match(error.message, /^opening the SQLite database failed: disk I\/O error .*is the disk full\?/);
         return true;
       });
-      if (driver.name === "node:sqlite") {
+      if (driver.name === sqliteDriverName()) {
+        // openSqliteStore, on the same driver, reports it the same way and closes what it opened.
         assert.throws(
           () => openSqliteStore(path),
           (error: unknown) => error instanceof SessionError && error.kind === "Storage",
@@ -323,6 +350,14 @@ for (const driver of drivers) {
           assert.match(error.message, /^opening the SQLite database failed: database or disk is full/);
           return true;
         });
+        if (driver.name === sqliteDriverName()) {
+          assert.throws(() => openSqliteStore(path), (error: unknown) => {
+            assert.ok(error instanceof SessionError);
+            assert.equal(error.kind, "Storage");
+            assert.match(error.message, /^opening the SQLite database failed: database or disk is full/);
+            return true;
+          });
+        }
         rmSync(join(mount.dir, "filler"));
         const reader = driver.open(path);
         connections.push(reader);

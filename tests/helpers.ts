@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { MemoryStore, type SessionStore, type SqliteDatabase, SqliteStore } from "../mod.ts";
+import { openSqliteStore, sqliteDriverName } from "../src/platform/mod.ts";
 
 /** True under Bun. */
 export const isBun: boolean = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
@@ -85,6 +86,21 @@ export async function storeFactories(): Promise<StoreFactory[]> {
           store: new SqliteStore(database),
           close: () => {
             database.close();
+            dir.remove();
+          },
+        });
+      },
+    },
+    {
+      // What the server ships with: the runtime's fastest built-in driver.
+      name: `openSqliteStore (${sqliteDriverName()}, WAL file)`,
+      open: () => {
+        const dir = tempDir();
+        const store = openSqliteStore(join(dir.path, "sessions.db"));
+        return Promise.resolve({
+          store,
+          close: () => {
+            store.close();
             dir.remove();
           },
         });

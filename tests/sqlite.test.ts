@@ -2,13 +2,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { statSync } from "node:fs";
+import { readdirSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { createSession, deleteSession, SCHEMA_VERSION, SessionError, SqliteStore } from "../mod.ts";
-import { openSqliteStore } from "../src/platform/mod.ts";
+import { openSqliteStore, sqliteDriverName, sqliteSecretProbe } from "../src/platform/mod.ts";
 import { MIGRATIONS } from "../src/store/sqlite_schema.ts";
-import { repositoryInput, runScript, runtimeArgv, tempDir } from "./helpers.ts";
+import { isBun, repositoryInput, runScript, runtimeArgv, tempDir } from "./helpers.ts";
 
 const worker = new URL("./fixtures/sqlite_worker.ts", import.meta.url).pathname;
 
@@ -173,6 +173,57 @@ test("openSqliteStore makes the database and its WAL files readable by their own
       assert.equal(statSync(join(dir.path, "private", name)).mode & 0o077, 0, name);
     }
     store.close();
+  } finally {
+    dir.remove();
+  }
+});
+
+test("openSqliteStore uses the runtime's fastest built-in driver: bun:sqlite under Bun, node:sqlite under Deno", async () => {
+  const dir = tempDir();
+  try {
+    const file = join(dir.path, "s.db");
+    assert.equal(sqliteDriverName(), isBun ? "bun:sqlite" : "node:sqlite");
+    const store = openSqliteStore(file);
+    if (isBun) {
+      const specifier = "bun:sqlite"; // a variable, so Deno's type check does not try to resolve it
+      const { Database } = await import(specifier) as { Database: new (path: string) => unknown };
+      assert.ok(store.database instanceof Database, "a bun:sqlite Database");
+    } else {
+      assert.ok(store.database instanceof DatabaseSync, "a node:sqlite DatabaseSync");
+    }
+    const repository = await store.createRepository(repositoryInput());
+    // The probe reads the file with the same driver; closing twice is harmless.
+    assert.equal(await sqliteSecretProbe(file)(), null);
+    store.close();
+    store.close();
+    const again = openSqliteStore(file);
+    assert.deepEqual(await again.getRepository(repository.id), repository);
+    again.close();
+  } finally {
+    dir.remove();
+  }
+});
+
+test("closing an openSqliteStore store releases the file at once (no statement keeps it open)", {
+  skip: process.platform !== "linux" ? "reads /proc/self/fd" : false,
+}, async () => {
+  const dir = tempDir();
+  try {
+    const file = join(dir.path, "s.db");
+    const store = openSqliteStore(file);
+    const repository = await store.createRepository(repositoryInput());
+    await store.getRepository(repository.id); // prepared statements the store keeps
+    const open = () =>
+      readdirSync("/proc/self/fd").filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).startsWith(file);
+        } catch {
+          return false;
+        }
+      });
+    assert.ok(open().length > 0);
+    store.close();
+    assert.deepEqual(open(), []);
   } finally {
     dir.remove();
   }

@@ -1,8 +1,8 @@
 /**
- * Runtime parts: the default SQLite driver (`node:sqlite`), the OS keychain, where the database
- * key lives, the default data directory, the server's token file, and `WorktreeLifecycle`, which
- * gives sessions real git worktrees. They use `node:*` built-ins and npm packages that work in
- * Deno, Node and Bun.
+ * Runtime parts: the default SQLite driver (`bun:sqlite` under Bun, `node:sqlite` under Deno and
+ * Node), the OS keychain, where the database key lives, the default data directory, the server's
+ * token file, and `WorktreeLifecycle`, which gives sessions real git worktrees. They use the
+ * runtimes' built-ins and npm packages that work in Deno, Node and Bun.
  *
  * @example The orchestrator over a SQLite file
  * ```ts
@@ -27,7 +27,14 @@
  * @module
  */
 
-export { ClosableSqliteStore, openSqliteStore, sqliteSecretProbe } from "./sqlite.ts";
+export {
+  ClosableSqliteStore,
+  openSqliteStore,
+  type SqliteConnection,
+  type SqliteDriverName,
+  sqliteDriverName,
+  sqliteSecretProbe,
+} from "./sqlite.ts";
 export { canonicalRepositoryPath } from "./repository_path.ts";
 export { keychainWorks, openDefaultKeychain, OsKeychain, type OsKeychainOptions } from "./keychain.ts";
 export type { Keychain } from "../keychain.ts";

@@ -1,5 +1,6 @@
 /**
- * The default SQLite connection: `node:sqlite`, built into Deno, Node and Bun.
+ * The default SQLite connection: each runtime's fastest built-in driver, `bun:sqlite` under Bun and
+ * `node:sqlite` elsewhere (Deno, Node).
  *
  * @module
  */
@@ -8,12 +9,68 @@ import { DatabaseSync } from "node:sqlite";
 import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { SqliteStore, type SqliteStoreOptions } from "../store/sqlite_store.ts";
+import type { SqliteDatabase } from "../store/sqlite_driver.ts";
 import { toStorageError } from "../errors.ts";
 import type { SealedSecretProbe, SealedSecretSample } from "./database_key.ts";
 
 /**
+ * A connection {@linkcode ClosableSqliteStore} owns: `node:sqlite`'s `DatabaseSync` or
+ * `bun:sqlite`'s `Database`.
+ */
+export interface SqliteConnection extends SqliteDatabase {
+  /** Closes the connection (`bun:sqlite` is told to finalize its statements and close at once). */
+  close(throwOnError?: boolean): void;
+  /** `node:sqlite` only: whether the connection is still open. */
+  readonly isOpen?: boolean;
+}
+
+/** The built-in driver {@linkcode openSqliteStore} uses in this runtime. */
+export type SqliteDriverName = "bun:sqlite" | "node:sqlite";
+
+type BunDatabase = new (path: string, options?: { readonly?: boolean }) => SqliteConnection;
+
+const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+let bunDatabase: BunDatabase | undefined;
+
+// Loaded synchronously, and only under Bun, through `import.meta.require`: a static import would make
+// Deno's type check (and every other runtime) try to resolve the `bun:` specifier.
+function bunSqlite(): BunDatabase {
+  if (bunDatabase === undefined) {
+    const meta = import.meta as ImportMeta & { require(id: string): { Database: BunDatabase } };
+    bunDatabase = meta.require("bun:sqlite").Database;
+  }
+  return bunDatabase;
+}
+
+/**
+ * The built-in driver {@linkcode openSqliteStore} uses in this runtime: `bun:sqlite` under Bun,
+ * `node:sqlite` elsewhere.
+ *
+ * @example
+ * ```ts
+ * import { sqliteDriverName } from "./sqlite.ts";
+ *
+ * console.log(sqliteDriverName()); // "node:sqlite" under Deno
+ * ```
+ */
+export function sqliteDriverName(): SqliteDriverName {
+  return isBun ? "bun:sqlite" : "node:sqlite";
+}
+
+// Opens a connection with this runtime's driver; both create the file when it is missing (unless read-only).
+function openConnection(path: string, readOnly = false): SqliteConnection {
+  if (isBun) {
+    const Database = bunSqlite();
+    return readOnly ? new Database(path, { readonly: true }) : new Database(path);
+  }
+  return new DatabaseSync(path, { readOnly });
+}
+
+/**
  * Opens (creating when needed) the SQLite file at `path`, or `":memory:"`, and returns a
- * {@linkcode SqliteStore} over it, migrated and in WAL mode. The parent folder is created.
+ * {@linkcode SqliteStore} over it, migrated and in WAL mode. The parent folder is created. The
+ * connection uses the runtime's fastest built-in driver (see {@linkcode sqliteDriverName}):
+ * `bun:sqlite` under Bun, `node:sqlite` under Deno and Node.
  *
  * @example
  * ```ts
@@ -29,23 +86,29 @@ export function openSqliteStore(
   path: string,
   options: SqliteStoreOptions = {},
 ): ClosableSqliteStore {
-  let database: DatabaseSync;
+  let database: SqliteConnection;
   try {
     if (path !== ":memory:") {
       mkdirSync(dirname(path), { recursive: true });
       // Made owner-only before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
       closeSync(openSync(path, "a", 0o600));
     }
-    database = new DatabaseSync(path);
+    database = openConnection(path);
   } catch (error) {
     throw toStorageError(error, `opening ${path}`);
   }
-  return new ClosableSqliteStore(database, options);
+  try {
+    return new ClosableSqliteStore(database, options);
+  } catch (error) {
+    closeQuietly(database);
+    throw error;
+  }
 }
 
-/** A {@linkcode SqliteStore} that owns its `node:sqlite` connection and can close it. */
+/** A {@linkcode SqliteStore} that owns its connection (`node:sqlite` or `bun:sqlite`) and can close it. */
 export class ClosableSqliteStore extends SqliteStore {
-  readonly #connection: DatabaseSync;
+  readonly #connection: SqliteConnection;
+  #closed = false;
 
   /**
    * Wraps a connection that this store closes.
@@ -53,14 +116,18 @@ export class ClosableSqliteStore extends SqliteStore {
    * @param database the connection this store owns
    * @param options busy timeout
    */
-  constructor(database: DatabaseSync, options: SqliteStoreOptions = {}) {
+  constructor(database: SqliteConnection, options: SqliteStoreOptions = {}) {
     super(database, options);
     this.#connection = database;
   }
 
   /** Closes the connection; the store is unusable afterwards. Closing twice is harmless. */
   close(): void {
-    if (this.#connection.isOpen) this.#connection.close();
+    if (this.#closed || this.#connection.isOpen === false) return;
+    this.#closed = true;
+    // `bun:sqlite`'s plain close() leaves the file open until its statements are garbage collected;
+    // close(true) finalizes them and closes now. `node:sqlite` ignores the argument.
+    this.#connection.close(true);
   }
 }
 
@@ -93,9 +160,9 @@ export function sqliteSecretProbe(path: string): SealedSecretProbe {
 
 function readSealedSecret(path: string): SealedSecretSample | null {
   if (path === ":memory:" || !existsSync(path)) return null;
-  let database: DatabaseSync;
+  let database: SqliteConnection;
   try {
-    database = new DatabaseSync(path, { readOnly: true });
+    database = openConnection(path, true);
   } catch (error) {
     throw toStorageError(error, `opening ${path}`);
   }
@@ -106,7 +173,10 @@ function readSealedSecret(path: string): SealedSecretSample | null {
       .get() ?? null;
     const row = table === null
       ? null
-      : database.prepare("SELECT session_id, encrypted_secret, nonce FROM session_secrets LIMIT 1").get() ?? null;
+      : (database.prepare("SELECT session_id, encrypted_secret, nonce FROM session_secrets LIMIT 1").get() as
+        | Record<string, unknown>
+        | null
+        | undefined) ?? null;
     if (row === null) return null;
     return {
       sessionId: String(row.session_id),
@@ -116,6 +186,14 @@ function readSealedSecret(path: string): SealedSecretSample | null {
   } catch (error) {
     throw toStorageError(error, `reading a sealed secret from ${path}`);
   } finally {
-    database.close();
+    closeQuietly(database);
+  }
+}
+
+function closeQuietly(database: SqliteConnection): void {
+  try {
+    database.close(true);
+  } catch {
+    // Closing is cleanup after the error being reported, which says more.
   }
 }

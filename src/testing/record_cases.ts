@@ -239,9 +239,9 @@ export const RECORD_CASES: readonly StoreCase[] = [
         store.updateSession(created.id, { lastAccessedAt: "+200000-01-01T00:00:00.000Z" }),
         "InvalidInput",
       );
+      assert.deepEqual(await store.getSession(created.id), updated);
       const touched = await store.updateSession(created.id, { lastAccessedAt: "2030-01-02T03:04:05+01:00" });
       assert.equal(touched?.lastAccessedAt, "2030-01-02T02:04:05.000Z");
-      assert.deepEqual(await store.getSession(created.id), updated);
     },
   },
 
