@@ -60,6 +60,11 @@ export interface SessionOrchestratorOptions {
    * `./platform` has `canonicalRepositoryPath`). The path as given by default.
    */
   canonicalPath?: (path: string) => string | Promise<string>;
+  /**
+   * Whether the folder at a (canonical) path is a git checkout, asked when a new repository does
+   * not say (`./platform` has `isGitCheckout`). Not asked by default: the repository is then not one.
+   */
+  isGitCheckout?: (path: string) => boolean | Promise<boolean>;
   /** Told about failures that do not fail a committed operation; `console.error` by default. */
   logError?: (message: string, cause: unknown) => void;
 }
@@ -149,6 +154,7 @@ export class SessionOrchestrator {
   readonly #events: LifecycleEvents;
   readonly #worktrees: SessionLifecycle | null;
   readonly #canonicalPath: (path: string) => string | Promise<string>;
+  readonly #isGitCheckout: ((path: string) => boolean | Promise<boolean>) | null;
   readonly #logError: (message: string, cause: unknown) => void;
   readonly #steps: LifecycleSteps;
 
@@ -163,6 +169,7 @@ export class SessionOrchestrator {
     this.#events = options.events ?? new LifecycleEvents();
     this.#worktrees = options.worktrees ?? null;
     this.#canonicalPath = options.canonicalPath ?? ((path) => path);
+    this.#isGitCheckout = options.isGitCheckout ?? null;
     this.#logError = options.logError ?? ((message, cause) => console.error(message, cause));
     this.#steps = { commit: (draft) => this.#commit(draft), remove: (id) => this.#remove(id) };
   }
@@ -186,11 +193,15 @@ export class SessionOrchestrator {
 
   /** Adds a repository (its path in canonical form); `Conflict` when its id or path is taken. */
   async createRepository(input: NewRepository): Promise<Repository> {
-    // The store checks every field; only a path that is a string is put in canonical form first.
-    const canonical = typeof input?.path === "string"
-      ? { ...input, path: await this.#canonicalPath(input.path) }
-      : input;
-    const repository = await this.#store.createRepository(canonical).catch((error) => {
+    // The store checks every field; only a path that is a string is put in canonical form first,
+    // and looked at for a git checkout when the caller did not say.
+    let prepared = input;
+    if (typeof input?.path === "string") {
+      const path = await this.#canonicalPath(input.path);
+      const detect = input.isGitRepository === undefined && this.#isGitCheckout !== null;
+      prepared = { ...input, path, ...(detect ? { isGitRepository: await this.#isGitCheckout!(path) } : {}) };
+    }
+    const repository = await this.#store.createRepository(prepared).catch((error) => {
       throw toStorageError(error, "creating a repository");
     });
     this.#events.emit({ type: "repository.created", repository });

@@ -119,3 +119,27 @@ test("server: a repository added under another spelling or through a symlink is 
     dir.remove();
   }
 });
+
+test("server: a repository added without isGitRepository is looked at, by the server, for a git checkout", async () => {
+  const dir = tempDir("slo-repo-git-");
+  const t = await startTestApp();
+  try {
+    const checkout = join(dir.path, "checkout");
+    mkdirSync(join(checkout, ".git"), { recursive: true });
+    const plain = join(dir.path, "plain");
+    mkdirSync(plain);
+    const git = await t.callJson("/v1/repositories", { method: "POST", json: { path: checkout, name: "c" } });
+    assert.equal(git.body.isGitRepository, true);
+    const notGit = await t.callJson("/v1/repositories", { method: "POST", json: { path: plain, name: "p" } });
+    assert.equal(notGit.body.isGitRepository, false);
+    // What the caller says stands.
+    const told = await t.callJson("/v1/repositories", {
+      method: "POST",
+      json: { path: join(dir.path, "told"), name: "t", isGitRepository: true },
+    });
+    assert.equal(told.body.isGitRepository, true);
+  } finally {
+    await t.close();
+    dir.remove();
+  }
+});

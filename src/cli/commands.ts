@@ -7,11 +7,11 @@
  * @module
  */
 
-import { existsSync, statSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { statSync } from "node:fs";
+import { basename, resolve } from "node:path";
 import process from "node:process";
 import { createInterface } from "node:readline";
-import { SESSION_STATUSES, type SessionStatus } from "../types.ts";
+import type { SessionStatus } from "../types.ts";
 import type { Repository, Session } from "../types.ts";
 import type { CommandSpec, OptionValues } from "./args.ts";
 import { answerError, type ApiClient, clientOf, findServer, type ServerEndpoint } from "./client.ts";
@@ -101,7 +101,6 @@ const repoAdd: Run = async (context) => {
     json: {
       path,
       name: str(values, "name") ?? basename(path),
-      isGitRepository: existsSync(join(path, ".git")),
       ...(str(values, "default-branch") === undefined ? {} : { defaultBranch: str(values, "default-branch") }),
       ...(str(values, "default-remote") === undefined ? {} : { defaultRemote: str(values, "default-remote") }),
       ...(sessionsPath === undefined ? {} : { sessionsPath: resolve(context.cwd, expandHome(sessionsPath)) }),
@@ -158,9 +157,6 @@ const newSession: Run = async (context) => {
       "--no-worktree cannot be combined with --worktree, --branch, --base or --existing-branch",
     );
   }
-  if (existingBranch && branchName === undefined) {
-    throw new CliError("invalidInput", "--existing-branch needs --branch, the branch to check out");
-  }
   const isWorktree = !flag(values, "no-worktree") && (repository.isGitRepository || worktreeAsked);
   const optional = (name: string, value: string | undefined) => (value === undefined ? {} : { [name]: value });
   const json = {
@@ -192,9 +188,6 @@ const list: Run = async (context) => {
   const { values } = context;
   const api = await client(context);
   const status = str(values, "status");
-  if (status !== undefined && !SESSION_STATUSES.includes(status as SessionStatus)) {
-    throw new CliError("invalidInput", `--status must be one of ${SESSION_STATUSES.join(", ")}, not "${status}"`);
-  }
   const repoRef = str(values, "repo");
   const repository = repoRef === undefined ? undefined : await resolveRepository(api, repoRef, context.cwd);
   const sessions = await allSessions(api, {

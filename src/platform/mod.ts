@@ -35,7 +35,7 @@ export {
   sqliteDriverName,
   sqliteSecretProbe,
 } from "./sqlite.ts";
-export { canonicalRepositoryPath } from "./repository_path.ts";
+export { canonicalRepositoryPath, isGitCheckout } from "./repository_path.ts";
 export { keychainWorks, openDefaultKeychain, OsKeychain, type OsKeychainOptions } from "./keychain.ts";
 export type { Keychain } from "../keychain.ts";
 export {

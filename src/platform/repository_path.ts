@@ -5,8 +5,8 @@
  * @module
  */
 
-import { realpathSync } from "node:fs";
-import { basename, dirname, isAbsolute, resolve } from "node:path";
+import { existsSync, realpathSync } from "node:fs";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { SessionError } from "../errors.ts";
 import { MAX_PATH_BYTES, requireText } from "../validation.ts";
 
@@ -57,4 +57,23 @@ export function canonicalRepositoryPath(path: string, field = "path"): string {
       current = parent;
     }
   }
+}
+
+/**
+ * Whether `path` is a git checkout (it has a `.git` folder, or a `.git` file as a linked worktree
+ * or a submodule does). Only the file system is read: no git runs, so no repository code either.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { isGitCheckout } from "./repository_path.ts";
+ *
+ * assert.equal(isGitCheckout(mkdtempSync(join(tmpdir(), "not-a-repo-"))), false);
+ * ```
+ */
+export function isGitCheckout(path: string): boolean {
+  return existsSync(join(path, ".git"));
 }

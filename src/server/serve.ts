@@ -12,7 +12,7 @@ import process from "node:process";
 import { LifecycleEvents } from "../events.ts";
 import type { ReconcileReport, SessionLifecycle } from "../lifecycle.ts";
 import { SessionOrchestrator } from "../orchestrator.ts";
-import { canonicalRepositoryPath } from "../platform/repository_path.ts";
+import { canonicalRepositoryPath, isGitCheckout } from "../platform/repository_path.ts";
 import { SessionSecretChain } from "../secret_chain.ts";
 import type { Keychain } from "../keychain.ts";
 import { openSqliteStore, sqliteSecretProbe } from "../platform/sqlite.ts";
@@ -216,6 +216,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       worktrees,
       // Symlinks and spellings resolved, so one checkout is one repository however it is named.
       canonicalPath: canonicalRepositoryPath,
+      isGitCheckout,
       logError: options.logError,
     });
     if (worktrees !== undefined) reconcileReport = await orchestrator.reconcile();

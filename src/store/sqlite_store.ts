@@ -42,6 +42,7 @@ export interface SqliteStoreOptions {
 const SESSION_COLUMNS = `id, repository_id, title, agent_name, issue_id, issue_title, issue_url, status,
   is_worktree, worktree_path, worktree_name, branch_name, base_branch, created_worktree, created_branch,
   created_at, updated_at, last_accessed_at`;
+const SESSION_COLUMN_NAMES: readonly string[] = SESSION_COLUMNS.split(",").map((name) => name.trim());
 const REPOSITORY_COLUMNS =
   "id, path, name, is_git_repository, sessions_path, default_branch, default_remote, created_at, updated_at";
 
@@ -94,6 +95,7 @@ type Row = Record<string, unknown>;
 export class SqliteStore implements SessionStore {
   readonly #database: SqliteDatabase;
   readonly #statements = new Map<string, SqliteStatement>();
+  readonly #arrayReaders = new Map<string, ((params: SqliteValue[]) => unknown[][]) | null>();
 
   /**
    * Prepares the connection (pragmas, migrations) and wraps it.
@@ -124,6 +126,32 @@ export class SqliteStore implements SessionStore {
       this.#statements.set(sql, statement);
     }
     return statement;
+  }
+
+  // The rows of a list. Read as arrays where the driver can (node:sqlite's `setReturnArrays`):
+  // node:sqlite builds each row object from native code, which is most of a page's cost, and the
+  // objects built here cost far less (a page of 100: 0.47 → 0.83 of the raw query in bench/).
+  // bun:sqlite builds its objects faster than this would, so it keeps its own.
+  #rows(sql: string, params: SqliteValue[], names: readonly string[]): Row[] {
+    let reader = this.#arrayReaders.get(sql);
+    if (reader === undefined) {
+      const statement = this.#database.prepare(sql) as SqliteStatement & {
+        setReturnArrays?: (enabled: boolean) => void;
+      };
+      if (typeof statement.setReturnArrays === "function") {
+        statement.setReturnArrays(true);
+        reader = (values) => statement.all(...values) as unknown[][];
+      } else {
+        reader = null;
+      }
+      this.#arrayReaders.set(sql, reader);
+    }
+    if (reader === null) return this.#statement(sql).all(...params) as Row[];
+    return reader(params).map((values) => {
+      const row: Row = {};
+      for (let i = 0; i < names.length; i++) row[names[i]] = values[i];
+      return row;
+    });
   }
 
   #first(sql: string, params: SqliteValue[]): Row | null {
@@ -175,7 +203,7 @@ export class SqliteStore implements SessionStore {
       if (worktreePath !== null) conditions.push(["worktree_path = ?", worktreePath]);
       if (branchName !== null) conditions.push(["branch_name = ?", branchName]);
       const { sql, params } = pageQuery(`SELECT ${SESSION_COLUMNS} FROM sessions`, conditions, limit, after);
-      return (this.#statement(sql).all(...params) as Row[]).map(toSession);
+      return this.#rows(sql, params, SESSION_COLUMN_NAMES).map(toSession);
     });
   }
 
