@@ -80,6 +80,7 @@ const SESSION_COLUMNS = [
   isoColumn("created_at"),
   isoColumn("updated_at"),
   isoColumn("last_accessed_at"),
+  "host_id",
 ].join(", ");
 
 const SECRET_COLUMNS = ["session_id", "encrypted_secret", "nonce", isoColumn("created_at"), isoColumn("updated_at")]
@@ -95,9 +96,9 @@ export const SQL = {
   getSession: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = $1`,
   insertSession: `INSERT INTO sessions (id, repository_id, title, agent_name, issue_id, issue_title, issue_url,
     status, is_worktree, worktree_path, worktree_name, branch_name, base_branch, created_worktree, created_branch,
-    created_at, updated_at, last_accessed_at)
+    created_at, updated_at, last_accessed_at, host_id)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-      $16::timestamptz, $17::timestamptz, $18::timestamptz)`,
+      $16::timestamptz, $17::timestamptz, $18::timestamptz, $19)`,
   deleteSession: `DELETE FROM sessions WHERE id = $1 RETURNING ${SESSION_COLUMNS}`,
   getSecret: `SELECT ${SECRET_COLUMNS} FROM session_secrets WHERE session_id = $1`,
   deleteSecret: "DELETE FROM session_secrets WHERE session_id = $1 RETURNING session_id",
@@ -371,6 +372,7 @@ export class PostgresStore implements SessionStore {
         s.createdAt,
         s.updatedAt,
         s.lastAccessedAt,
+        s.hostId,
       ];
       try {
         if (sealed === null) {
@@ -619,6 +621,7 @@ function toSession(row: Row): Session {
     baseBranch: text(row.base_branch),
     createdWorktree: row.created_worktree === true,
     createdBranch: row.created_branch === true,
+    hostId: text(row.host_id),
     createdAt: String(row.created_at),
     updatedAt: String(row.updated_at),
     lastAccessedAt: String(row.last_accessed_at),

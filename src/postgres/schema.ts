@@ -9,9 +9,7 @@ import type { Sql } from "postgres";
 
 /**
  * Migration `i` takes a schema from version i to i + 1. Append only: a released migration is never
- * edited, because databases in the field have already run it. A later migration adds what the
- * scale-out needs next (for example a `host_id` column naming the machine that owns a worktree
- * session: `ALTER TABLE sessions ADD COLUMN host_id text`, null for sessions without a worktree).
+ * edited, because databases in the field have already run it.
  *
  * Ids are `uuid` (the core hands out lowercase UUIDs, and `uuid` orders as their text does);
  * timestamps are `timestamptz`, read back as the ISO-8601 strings the core wrote (see
@@ -86,6 +84,11 @@ export const MIGRATIONS: readonly string[] = [
   // Who holds a branch of a repository: the ownership check of every worktree open, from an index.
   `
   CREATE INDEX sessions_by_branch ON sessions (repository_id, branch_name, created_at, id);
+  `,
+  // The machine that holds a worktree session's worktree; null for plain sessions and for sessions
+  // made before machines were recorded.
+  `
+  ALTER TABLE sessions ADD COLUMN host_id text;
   `,
 ];
 
