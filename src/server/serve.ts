@@ -19,6 +19,7 @@ import type { SessionStore } from "../store/store.ts";
 import { ensureApiToken } from "../platform/token_file.ts";
 import { resolveDatabaseKey, type ResolvedDatabaseKey } from "../platform/database_key.ts";
 import { keychainWorks, openDefaultKeychain } from "../platform/keychain.ts";
+import { type ResolvedHostId, resolveHostId } from "../platform/host_id.ts";
 import { type AppType, createApp } from "../http/app.ts";
 import type { ErrorLogger } from "../http/errors.ts";
 import { LOOPBACK_HOSTS } from "../http/guard.ts";
@@ -47,6 +48,11 @@ export interface ServerParts {
   events: LifecycleEvents;
   /** The data directory. */
   dataDir: string;
+  /**
+   * This machine's host id, for the worktree lifecycle, on a shared (Postgres) database; `null` on
+   * SQLite, whose file is one machine's (so a data directory moved to another machine still works).
+   */
+  hostId: string | null;
 }
 
 /** Options of {@linkcode startServer}. */
@@ -83,7 +89,10 @@ export interface ServerOptions {
    * chain. `openDefaultKeychain()` by default; `null` for none (the key then lives in a file).
    */
   keychain?: Keychain | null;
-  /** Environment variables, for `SESSION_LIFECYCLE_DATABASE_KEY`; `process.env` by default. */
+  /**
+   * Environment variables, for `SESSION_LIFECYCLE_DATABASE_KEY` and `SESSION_LIFECYCLE_HOST_ID`;
+   * `process.env` by default.
+   */
   env?: Record<string, string | undefined>;
   /** Receives the causes of 500 answers. `console.error` by default. */
   logError?: ErrorLogger;
@@ -111,6 +120,8 @@ export interface RunningServer {
   app: AppType;
   /** Where the database key came from. */
   keySource: "env" | "keychain" | "file";
+  /** This machine's host id and where it came from, on Postgres; `null` on SQLite. */
+  host: ResolvedHostId | null;
   /** What the start-up `reconcile()` found and did, or `null` without a lifecycle. */
   reconcileReport: ReconcileReport | null;
   /** A note for the operator about the database key (for example a weaker key source), or `null`. */
@@ -152,10 +163,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const requested = options.keychain === undefined ? openDefaultKeychain() : options.keychain;
   // A keychain that cannot answer (no unlocked collection) would fail every provision; leave it out.
   const keychain = requested !== null && await keychainWorks(requested) ? requested : null;
+  // Worktrees are scoped by machine only where machines share the database.
+  const host = options.database === undefined ? null : resolveHostId({ dataDir, env: options.env });
   const { store, databasePath, key, source: keySource, warning } = await openStore(options, keychain);
   const events = new LifecycleEvents();
   const chain = new SessionSecretChain({ store, databaseKey: key, keychain });
-  const parts: ServerParts = { store, chain, events, dataDir };
+  const parts: ServerParts = { store, chain, events, dataDir, hostId: host?.hostId ?? null };
   const shutdown = new AbortController();
 
   let orchestrator: SessionOrchestrator;
@@ -230,6 +243,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     orchestrator,
     app,
     keySource,
+    host,
     reconcileReport,
     warning,
     stop,
