@@ -8,7 +8,7 @@
 
 import { decodeCursor, encodeCursor } from "./_cursor.ts";
 import { errorMessage, SessionError, toStorageError } from "./errors.ts";
-import { LifecycleEvents } from "./events.ts";
+import { eventLogOf, type LifecycleEvent, LifecycleEvents } from "./events.ts";
 import { parseId, type RepositoryId, type SessionId } from "./ids.ts";
 import type {
   ClosedSession,
@@ -19,7 +19,6 @@ import type {
   ReconcileReport,
   SessionLifecycle,
 } from "./lifecycle.ts";
-import { deleteSession } from "./operations.ts";
 import { CREATE_SESSION_FIELDS, sessionDraft } from "./_session_draft.ts";
 import type { SessionSecretChain } from "./secret_chain.ts";
 import type { SessionStore } from "./store/store.ts";
@@ -48,7 +47,12 @@ export interface SessionOrchestratorOptions {
    * sessions have no secret and the secret methods are `InvalidInput`.
    */
   chain?: SessionSecretChain;
-  /** Where every committed change is announced; a new one by default (see {@linkcode SessionOrchestrator.events}). */
+  /**
+   * Where every committed change is announced; a new one by default (see {@linkcode SessionOrchestrator.events}).
+   * Over a store with an event log (`eventLog`, see `EventLog`) the orchestrator hands each change's
+   * event to the store, which writes it with the change, and emits nothing itself: following the
+   * log into these events announces every process's changes alike, in commit order.
+   */
   events?: LifecycleEvents;
   /**
    * Sessions that own a git worktree (the platform's `WorktreeLifecycle` plugs in here). Without
@@ -118,8 +122,9 @@ const CREATE_FIELDS: readonly string[] = [
  * Creates, lists, changes and deletes sessions and repositories, and keeps session secrets, over
  * any {@linkcode SessionStore}. A create ends as a whole session (its row and sealed secret,
  * written in one transaction) or as nothing, wherever a process is killed. Every change emits
- * its event once, after it is committed. Worktree sessions go through `worktrees`, around the
- * same create and delete steps as plain ones.
+ * its event once, after it is committed (over a store with an event log, the log's follower
+ * emits it; see {@linkcode SessionOrchestratorOptions.events}). Worktree sessions go through
+ * `worktrees`, around the same create and delete steps as plain ones.
  *
  * @example A session with its secret and events, then deleted with its cleanup data
  * ```ts
@@ -151,6 +156,8 @@ export class SessionOrchestrator {
   readonly #canonicalPath: (path: string) => string | Promise<string>;
   readonly #logError: (message: string, cause: unknown) => void;
   readonly #steps: LifecycleSteps;
+  // Whether the store logs the events with the changes, so that its log's follower emits them.
+  readonly #logged: boolean;
 
   /**
    * Composes the parts.
@@ -165,6 +172,7 @@ export class SessionOrchestrator {
     this.#canonicalPath = options.canonicalPath ?? ((path) => path);
     this.#logError = options.logError ?? ((message, cause) => console.error(message, cause));
     this.#steps = { commit: (draft) => this.#commit(draft), remove: (id) => this.#remove(id) };
+    this.#logged = eventLogOf(options.store) !== null;
   }
 
   /** Where changes are announced: subscribe to follow them. */
@@ -190,10 +198,10 @@ export class SessionOrchestrator {
     const canonical = typeof input?.path === "string"
       ? { ...input, path: await this.#canonicalPath(input.path) }
       : input;
-    const repository = await this.#store.createRepository(canonical).catch((error) => {
+    const repository = await this.#store.createRepository(canonical, { event: repositoryCreated }).catch((error) => {
       throw toStorageError(error, "creating a repository");
     });
-    this.#events.emit({ type: "repository.created", repository });
+    this.#announce(repositoryCreated(repository));
     return repository;
   }
 
@@ -211,10 +219,10 @@ export class SessionOrchestrator {
 
   /** Removes a repository that has no sessions left (else `Conflict`); `null` when there was none. */
   async deleteRepository(id: RepositoryId): Promise<Repository | null> {
-    const repository = await this.#store.deleteRepository(id).catch((error) => {
+    const repository = await this.#store.deleteRepository(id, { event: repositoryDeleted }).catch((error) => {
       throw toStorageError(error, "deleting a repository");
     });
-    if (repository !== null) this.#events.emit({ type: "repository.deleted", repository });
+    if (repository !== null) this.#announce(repositoryDeleted(repository));
     return repository;
   }
 
@@ -255,7 +263,7 @@ export class SessionOrchestrator {
         this.#steps,
       )
       : await this.#commit(draft);
-    this.#events.emit({ type: "session.created", session });
+    this.#announce(sessionCreated(session));
     return session;
   }
 
@@ -278,10 +286,10 @@ export class SessionOrchestrator {
 
   /** Changes a session's title, status or issue fields; `null` when it does not exist. */
   async updateSession(id: SessionId, patch: SessionPatch): Promise<Session | null> {
-    const session = await this.#store.updateSession(id, patch).catch((error) => {
+    const session = await this.#store.updateSession(id, patch, { event: sessionUpdated }).catch((error) => {
       throw toStorageError(error, "updating a session");
     });
-    if (session !== null) this.#events.emit({ type: "session.updated", session });
+    if (session !== null) this.#announce(sessionUpdated(session));
     return session;
   }
 
@@ -326,8 +334,9 @@ export class SessionOrchestrator {
   async storeSessionSecret(id: SessionId, encryptedSecret: Uint8Array, nonce: Uint8Array): Promise<void> {
     const key = parseId(id, "session id");
     if ((await this.getSession(key)) === null) throw new SessionError("SessionNotFound", `no session with id ${key}`);
-    await this.#requireChain().replace(key, { encryptedSecret, nonce });
-    this.#events.emit({ type: "session.secret.stored", sessionId: key });
+    const stored: LifecycleEvent = { type: "session.secret.stored", sessionId: key };
+    await this.#requireChain().replace(key, { encryptedSecret, nonce }, { event: () => stored });
+    this.#announce(stored);
   }
 
   /** The session's secret (a copy the caller may wipe), or `null` when no layer has it. */
@@ -353,8 +362,9 @@ export class SessionOrchestrator {
   async #commit(draft: NewSession): Promise<Session> {
     // Every field is checked before a secret is made or a keychain entry written.
     buildSession(draft, nowIso());
+    // The event is logged with the row; a worktree session is announced once its lifecycle has returned it.
     const write = (sealed?: Parameters<SessionStore["createSession"]>[1]) =>
-      this.#store.createSession(draft, sealed).catch((error) => {
+      this.#store.createSession(draft, sealed, { event: sessionCreated }).catch((error) => {
         throw toStorageError(error, "creating a session");
       });
     return this.#chain === null ? await write() : await this.#chain.provisionWith(draft.id, (sealed) => write(sealed));
@@ -362,8 +372,11 @@ export class SessionOrchestrator {
 
   // Deletes the row (and the sealed secret with it), announces it, then forgets the other copies.
   async #remove(id: SessionId): Promise<Session | null> {
-    const session = await deleteSession(this.#store, id);
-    if (session !== null) this.#events.emit({ type: "session.deleted", session });
+    const key = parseId(id, "session id");
+    const session = await this.#store.deleteSession(key, { event: sessionDeleted }).catch((error) => {
+      throw toStorageError(error, "deleting a session");
+    });
+    if (session !== null) this.#announce(sessionDeleted(session));
     if (this.#chain !== null) {
       await this.#chain.forget(id, { rowDeleted: true }).catch((error) =>
         this.#logError(
@@ -373,6 +386,11 @@ export class SessionOrchestrator {
       );
     }
     return session;
+  }
+
+  // Emits a committed change's event, unless the store logged it with the change for its follower to emit.
+  #announce(event: LifecycleEvent): void {
+    if (!this.#logged) this.#events.emit(event);
   }
 
   #requireChain(): SessionSecretChain {
@@ -386,6 +404,12 @@ export class SessionOrchestrator {
     });
   }
 }
+
+const repositoryCreated = (repository: Repository): LifecycleEvent => ({ type: "repository.created", repository });
+const repositoryDeleted = (repository: Repository): LifecycleEvent => ({ type: "repository.deleted", repository });
+const sessionCreated = (session: Session): LifecycleEvent => ({ type: "session.created", session });
+const sessionUpdated = (session: Session): LifecycleEvent => ({ type: "session.updated", session });
+const sessionDeleted = (session: Session): LifecycleEvent => ({ type: "session.deleted", session });
 
 function noChain(): SessionError {
   return new SessionError("InvalidInput", "no secret chain is configured, so sessions have no secrets");

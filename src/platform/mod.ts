@@ -104,4 +104,5 @@ export type {
   SqliteValue,
   StoredSessionSecret,
   WorktreeRequest,
+  WriteOptions,
 } from "../../mod.ts";

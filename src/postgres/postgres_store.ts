@@ -9,7 +9,8 @@ import type { SealedSecret } from "../crypto.ts";
 import { SessionError, toStorageError } from "../errors.ts";
 import { parseId } from "../ids.ts";
 import type { DatabaseKeyCheck, SealedSecretProbe, SealedSecretSample } from "../platform/database_key.ts";
-import type { SessionStore } from "../store/store.ts";
+import type { SessionStore, WriteOptions } from "../store/store.ts";
+import type { EventLog } from "../events.ts";
 import type {
   ListPosition,
   NewRepository,
@@ -34,6 +35,7 @@ import {
   nowIso,
 } from "../validation.ts";
 import { checkSchemaName, isoColumn, migrate } from "./schema.ts";
+import { type ListenerFactory, PostgresEventLog, type PostgresEventLogOptions, type Query } from "./event_log.ts";
 
 /** Options of {@linkcode openPostgresStore}. */
 export interface PostgresStoreOptions {
@@ -47,6 +49,13 @@ export interface PostgresStoreOptions {
   maxConnections?: number;
   /** Seconds to wait for a new connection before failing (default 30). */
   connectTimeoutSeconds?: number;
+  /**
+   * Keep an event log (see {@linkcode PostgresStore.eventLog}): each change an orchestrator makes
+   * is written with its event, in one transaction, and every process following the log sees every
+   * process's changes, in commit order. `true` for the default retention, or its options. Off by
+   * default; turn it on in every process that writes to a database that several servers share.
+   */
+  eventLog?: boolean | PostgresEventLogOptions;
 }
 
 const REPOSITORY_COLUMNS = [
@@ -161,6 +170,10 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   if (!Number.isSafeInteger(max) || max < 1) invalid("maxConnections must be a whole number from 1");
   const connectTimeout = options.connectTimeoutSeconds ?? 30;
   if (!(connectTimeout > 0)) invalid("connectTimeoutSeconds must be a positive number");
+  const eventLog = options.eventLog ?? false;
+  if (typeof eventLog !== "boolean" && (typeof eventLog !== "object" || eventLog === null)) {
+    invalid("eventLog must be a boolean or an object of options");
+  }
   let sql: Sql;
   try {
     sql = postgres(url, {
@@ -183,7 +196,25 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     await sql.end({ timeout: 0 }).catch(() => {});
     throw toStorageError(error, `opening the Postgres database ${where}`);
   }
-  return new PostgresStore(sql, where);
+  // The event log's listening connection: one more, kept open (no idle or lifetime limit), same database.
+  const listener: ListenerFactory = ({ onnotify, onclose }) =>
+    postgres(url, {
+      max: 1,
+      max_lifetime: null,
+      connect_timeout: connectTimeout,
+      onnotice: () => {},
+      // postgres.js calls it for each notification; its types leave it out.
+      ...{ onnotify },
+      onclose,
+      fetch_types: false,
+      connection: { application_name: "session-lifecycle-orchestrator events", search_path: schema },
+    });
+  try {
+    return new PostgresStore(sql, where, { schema, eventLog, listener });
+  } catch (error) {
+    await sql.end({ timeout: 0 }).catch(() => {});
+    throw error;
+  }
 }
 
 /**
@@ -225,6 +256,7 @@ export function describeDatabase(url: string): string {
 export class PostgresStore implements SessionStore {
   readonly #sql: Sql;
   readonly #where: string;
+  readonly #log: PostgresEventLog | null;
   #closing: Promise<void> | null = null;
 
   /**
@@ -233,10 +265,56 @@ export class PostgresStore implements SessionStore {
    *
    * @param sql the client
    * @param where the database, for messages (without a password)
+   * @param options the schema the client uses (`public` by default), whether to keep an event log,
+   * and the client its followers listen on (without one they only poll)
    */
-  constructor(sql: Sql, where: string) {
+  constructor(
+    sql: Sql,
+    where: string,
+    options: { schema?: string; eventLog?: boolean | PostgresEventLogOptions; listener?: ListenerFactory } = {},
+  ) {
     this.#sql = sql;
     this.#where = where;
+    const { eventLog = false } = options;
+    this.#log = eventLog === false
+      ? null
+      : new PostgresEventLog(sql, options.schema ?? "public", eventLog === true ? {} : eventLog, options.listener);
+  }
+
+  /**
+   * The event log, when the store was opened with `eventLog` (else `null`). A `SessionOrchestrator`
+   * over this store then hands each change's event to the write, which logs it in the change's
+   * transaction, and emits nothing itself: follow the log into the orchestrator's events (the
+   * server does), and every process's changes arrive in commit order, each once.
+   *
+   * @example Two stores on one database, as two servers: a change through one reaches the other's follower
+   * ```ts ignore
+   * import { LifecycleEvents, SessionOrchestrator } from "../../mod.ts";
+   * import { openPostgresStore } from "./mod.ts";
+   *
+   * const url = "postgres://sessions@db.internal:5432/sessions";
+   * const a = await openPostgresStore(url, { eventLog: true });
+   * const b = await openPostgresStore(url, { eventLog: true });
+   * const events = new LifecycleEvents();
+   * events.subscribe((event) => console.log(event.type));
+   * const follower = await a.eventLog!.follow((event) => events.emit(event));
+   * await new SessionOrchestrator({ store: b }).createRepository({ path: "/src/app", name: "app" });
+   * // … "repository.created" is printed once the follower has read it …
+   * await follower.close();
+   * await Promise.all([a.close(), b.close()]);
+   * ```
+   */
+  get eventLog(): EventLog | null {
+    return this.#log;
+  }
+
+  /**
+   * Removes old events from the log (see `PostgresEventLogOptions`); returns how many. It also runs
+   * by itself as events are written. `0` without an event log.
+   */
+  pruneEvents(): Promise<number> {
+    const log = this.#log;
+    return log === null ? Promise.resolve(0) : this.#run("pruning the event log", () => log.prune());
   }
 
   /** The database, as messages name it: its URL without the password. */
@@ -246,6 +324,33 @@ export class PostgresStore implements SessionStore {
 
   #query(text: string, params: Param[] = []): Promise<Row[]> {
     return this.#sql.unsafe(text, params as never[], { prepare: true }) as unknown as Promise<Row[]>;
+  }
+
+  /**
+   * Runs a change: with an event log and an event, in one transaction that ends by logging the event
+   * (nothing is logged when the change returns `null`); else in a transaction only when `together`
+   * asks for one (several statements), or as it is.
+   */
+  async #change<T>(
+    options: WriteOptions<NonNullable<T>> | undefined,
+    work: (query: Query) => Promise<T>,
+    together = false,
+  ): Promise<T> {
+    const log = this.#log;
+    const event = options?.event;
+    if (log === null || typeof event !== "function") {
+      if (!together) return await work((text, params) => this.#query(text, params));
+      return await this.#sql.begin((tx) => work(transactionQuery(tx))) as T;
+    }
+    let logged: bigint | null = null;
+    const result = await this.#sql.begin(async (tx) => {
+      const query = transactionQuery(tx);
+      const result = await work(query);
+      if (result !== null) logged = await log.append(query, event(result as NonNullable<T>));
+      return result;
+    }) as T;
+    if (logged !== null) log.committed(logged);
+    return result;
   }
 
   /** {@inheritDoc SessionReader.getRepository} */
@@ -296,21 +401,24 @@ export class PostgresStore implements SessionStore {
   }
 
   /** {@inheritDoc SessionWriter.createRepository} */
-  createRepository(input: NewRepository): Promise<Repository> {
+  createRepository(input: NewRepository, options?: WriteOptions<Repository>): Promise<Repository> {
     return this.#run("creating a repository", async () => {
       const r = buildRepository(input, nowIso());
       try {
-        await this.#query(SQL.insertRepository, [
-          r.id,
-          r.path,
-          r.name,
-          r.isGitRepository,
-          r.sessionsPath,
-          r.defaultBranch,
-          r.defaultRemote,
-          r.createdAt,
-          r.updatedAt,
-        ]);
+        await this.#change(options, async (query) => {
+          await query(SQL.insertRepository, [
+            r.id,
+            r.path,
+            r.name,
+            r.isGitRepository,
+            r.sessionsPath,
+            r.defaultBranch,
+            r.defaultRemote,
+            r.createdAt,
+            r.updatedAt,
+          ]);
+          return r;
+        });
       } catch (error) {
         if (sqlState(error) !== UNIQUE_VIOLATION) throw error;
         if (constraintOf(error) !== "repositories_path_key") {
@@ -331,12 +439,14 @@ export class PostgresStore implements SessionStore {
   }
 
   /** {@inheritDoc SessionWriter.deleteRepository} */
-  deleteRepository(id: string): Promise<Repository | null> {
+  deleteRepository(id: string, options?: WriteOptions<Repository>): Promise<Repository | null> {
     return this.#run("deleting a repository", async () => {
       const key = parseId(id, "repository id");
       try {
-        const [row] = await this.#query(SQL.deleteRepository, [key]);
-        return row ? toRepository(row) : null;
+        return await this.#change(options, async (query) => {
+          const [row] = await query(SQL.deleteRepository, [key]);
+          return row ? toRepository(row) : null;
+        });
       } catch (error) {
         if (sqlState(error) === FOREIGN_KEY_VIOLATION) {
           throw new SessionError("Conflict", `repository ${key} still has sessions; delete them first`, {
@@ -349,7 +459,7 @@ export class PostgresStore implements SessionStore {
   }
 
   /** {@inheritDoc SessionWriter.createSession} */
-  createSession(input: NewSession, secret?: SealedSecret): Promise<Session> {
+  createSession(input: NewSession, secret?: SealedSecret, options?: WriteOptions<Session>): Promise<Session> {
     return this.#run("creating a session", async () => {
       const s = buildSession(input, nowIso());
       const sealed = secret === undefined ? null : checkSessionSecret({ sessionId: s.id, ...secret });
@@ -375,19 +485,14 @@ export class PostgresStore implements SessionStore {
         s.hostId,
       ];
       try {
-        if (sealed === null) {
-          await this.#query(SQL.insertSession, row);
-        } else {
-          // Both rows in one transaction: together or not at all.
-          await this.#sql.begin(async (tx) => {
-            await tx.unsafe(SQL.insertSession, row as never[], { prepare: true });
-            await tx.unsafe(
-              SQL.upsertSecret,
-              [s.id, sealed.encryptedSecret, sealed.nonce, s.createdAt, s.createdAt] as never[],
-              { prepare: true },
-            );
-          });
-        }
+        // With a secret, both rows in one transaction: together or not at all.
+        await this.#change(options, async (query) => {
+          await query(SQL.insertSession, row);
+          if (sealed !== null) {
+            await query(SQL.upsertSecret, [s.id, sealed.encryptedSecret, sealed.nonce, s.createdAt, s.createdAt]);
+          }
+          return s;
+        }, sealed !== null);
       } catch (error) {
         if (sqlState(error) === FOREIGN_KEY_VIOLATION) {
           throw new SessionError("RepositoryNotFound", `no repository with id ${s.repositoryId}`, { cause: error });
@@ -405,7 +510,7 @@ export class PostgresStore implements SessionStore {
   }
 
   /** {@inheritDoc SessionWriter.updateSession} */
-  updateSession(id: string, patch: SessionPatch): Promise<Session | null> {
+  updateSession(id: string, patch: SessionPatch, options?: WriteOptions<Session>): Promise<Session | null> {
     // One UPDATE that sets only the patched columns: a concurrent update of other fields is kept.
     return this.#run("updating a session", async () => {
       const key = parseId(id, "session id");
@@ -417,30 +522,37 @@ export class PostgresStore implements SessionStore {
         const column = PATCH_COLUMNS[field];
         sets.push(`${column} = $${params.length}${field === "lastAccessedAt" ? "::timestamptz" : ""}`);
       }
-      const [row] = await this.#query(
-        `UPDATE sessions SET ${sets.join(", ")} WHERE id = $1 RETURNING ${SESSION_COLUMNS}`,
-        params,
-      );
-      return row ? toSession(row) : null;
+      return await this.#change(options, async (query) => {
+        const [row] = await query(
+          `UPDATE sessions SET ${sets.join(", ")} WHERE id = $1 RETURNING ${SESSION_COLUMNS}`,
+          params,
+        );
+        return row ? toSession(row) : null;
+      });
     });
   }
 
   /** {@inheritDoc SessionWriter.deleteSession} */
-  deleteSession(id: string): Promise<Session | null> {
+  deleteSession(id: string, options?: WriteOptions<Session>): Promise<Session | null> {
     return this.#run("deleting a session", async () => {
+      const key = parseId(id, "session id");
       // One DELETE … RETURNING: no check-then-delete race; the secret goes by ON DELETE CASCADE.
-      const [row] = await this.#query(SQL.deleteSession, [parseId(id, "session id")]);
-      return row ? toSession(row) : null;
+      return await this.#change(options, async (query) => {
+        const [row] = await query(SQL.deleteSession, [key]);
+        return row ? toSession(row) : null;
+      });
     });
   }
 
   /** {@inheritDoc SessionWriter.setSessionSecret} */
-  setSessionSecret(input: NewSessionSecret): Promise<void> {
+  setSessionSecret(input: NewSessionSecret, options?: WriteOptions<void>): Promise<void> {
     return this.#run("storing a session secret", async () => {
       const secret = checkSessionSecret(input);
       const now = nowIso();
       try {
-        await this.#query(SQL.upsertSecret, [secret.sessionId, secret.encryptedSecret, secret.nonce, now, now]);
+        await this.#change(options, async (query) => {
+          await query(SQL.upsertSecret, [secret.sessionId, secret.encryptedSecret, secret.nonce, now, now]);
+        });
       } catch (error) {
         if (sqlState(error) === FOREIGN_KEY_VIOLATION) {
           throw new SessionError("SessionNotFound", `no session with id ${secret.sessionId}`, { cause: error });
@@ -517,7 +629,10 @@ export class PostgresStore implements SessionStore {
    * twice is harmless.
    */
   close(options: { timeoutSeconds?: number } = {}): Promise<void> {
-    this.#closing ??= this.#sql.end({ timeout: options.timeoutSeconds ?? 5 });
+    this.#closing ??= (async () => {
+      await this.#log?.close();
+      await this.#sql.end({ timeout: options.timeoutSeconds ?? 5 });
+    })();
     return this.#closing;
   }
 
@@ -535,6 +650,60 @@ export class PostgresStore implements SessionStore {
       throw toStorageError(error, action);
     }
   }
+}
+
+// One statement in a transaction, prepared as the pool's are.
+function transactionQuery(tx: postgres.TransactionSql): Query {
+  return (text, params = []) => tx.unsafe(text, params as never[], { prepare: true }) as unknown as Promise<Row[]>;
+}
+
+// Codes of a database that cannot be reached or is going away: the driver's and the socket's.
+const UNAVAILABLE_CODES = new Set([
+  "CONNECTION_CLOSED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+]);
+// SQLSTATEs of a server that is shutting down, starting up, or full: admin_shutdown, crash_shutdown,
+// cannot_connect_now, too_many_connections; and class 08, connection exceptions.
+const UNAVAILABLE_STATES = new Set(["57P01", "57P02", "57P03", "53300"]);
+
+/**
+ * Whether `error` (a store's `Storage` error, or anything along its `cause` chain) says that the
+ * database could not be reached or went away (a lost connection, a refused one, a server shutting
+ * down or starting up), rather than that it refused the operation. Such a failure is worth retrying
+ * once the database is back; the server answers it with 503 instead of 500.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SessionError } from "../errors.ts";
+ * import { databaseUnavailable } from "./postgres_store.ts";
+ *
+ * const lost = Object.assign(new Error("write CONNECTION_CLOSED db:5432"), { code: "CONNECTION_CLOSED" });
+ * assert.equal(databaseUnavailable(new SessionError("Storage", "reading a session failed", { cause: lost })), true);
+ * assert.equal(databaseUnavailable(new SessionError("Conflict", "taken")), false);
+ * ```
+ */
+export function databaseUnavailable(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current !== null && typeof current === "object"; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string") {
+      if (UNAVAILABLE_CODES.has(code)) return true;
+      if ((current as Error).name === "PostgresError" && (UNAVAILABLE_STATES.has(code) || code.startsWith("08"))) {
+        return true;
+      }
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 // The SQLSTATE of a server error (postgres.js's PostgresError), or undefined.

@@ -90,6 +90,26 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE sessions ADD COLUMN host_id text;
   `,
+  // The event log: each change's event, written in the change's transaction. Its id comes from the
+  // one counter row, which that transaction holds locked until it commits, so ids follow commit
+  // order with no gap (a bigserial would not: a later id can commit first), and a reader that has
+  // seen id n has seen every id below it. \`origin\` names the store instance that wrote it.
+  `
+  CREATE TABLE lifecycle_events (
+    id bigint NOT NULL,
+    origin text NOT NULL,
+    event json NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT lifecycle_events_pkey PRIMARY KEY (id)
+  );
+  CREATE TABLE lifecycle_event_counter (
+    id boolean NOT NULL DEFAULT true,
+    last_id bigint NOT NULL,
+    CONSTRAINT lifecycle_event_counter_pkey PRIMARY KEY (id),
+    CONSTRAINT lifecycle_event_counter_one_row CHECK (id)
+  );
+  INSERT INTO lifecycle_event_counter (id, last_id) VALUES (true, 0);
+  `,
 ];
 
 /** The schema version this code writes. */

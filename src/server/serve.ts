@@ -6,9 +6,10 @@
  * @module
  */
 
+import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { LifecycleEvents } from "../events.ts";
+import { type EventLogFollower, eventLogOf, type LifecycleEvent, LifecycleEvents } from "../events.ts";
 import type { ReconcileReport, SessionLifecycle } from "../lifecycle.ts";
 import { SessionOrchestrator } from "../orchestrator.ts";
 import { canonicalRepositoryPath } from "../platform/repository_path.ts";
@@ -165,7 +166,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const keychain = requested !== null && await keychainWorks(requested) ? requested : null;
   // Worktrees are scoped by machine only where machines share the database.
   const host = options.database === undefined ? null : resolveHostId({ dataDir, env: options.env });
-  const { store, databasePath, key, source: keySource, warning } = await openStore(options, keychain);
+  const { store, databasePath, key, source: keySource, warning, unavailable } = await openStore(options, keychain);
   const events = new LifecycleEvents();
   const chain = new SessionSecretChain({ store, databaseKey: key, keychain });
   const parts: ServerParts = { store, chain, events, dataDir, hostId: host?.hostId ?? null };
@@ -184,6 +185,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       canonicalPath: canonicalRepositoryPath,
       logError: options.logError,
     });
+    // On a shared database every server's changes come from the store's event log, in commit order:
+    // followed before the first request, so a client's event stream misses nothing from then on.
+    await followEventLog(parts, options.logError ?? ((message, cause) => console.error(message, cause)));
     if (worktrees !== undefined) reconcileReport = await orchestrator.reconcile();
   } catch (error) {
     await closeQuietly(store);
@@ -197,7 +201,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (options.socket !== undefined) await claimSocketPath(options.socket);
     // The Host allow-list needs the bound port, known only once listening; nothing is answered before.
     listener = await listen(
-      (request) => app === null ? new Response("starting", { status: 503 }) : app.fetch(request),
+      (request) => app === null ? new Response("starting", { status: 503 }) : answer(app, request),
       options.socket !== undefined
         ? { path: options.socket }
         : { hostname: options.hostname ?? "127.0.0.1", port: options.port ?? DEFAULT_PORT },
@@ -214,7 +218,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     token,
     allowedHosts,
     allowedOrigins: options.allowedOrigins ?? [],
-    logError: options.logError,
+    logError: noteUnavailable(unavailable, options.logError ?? ((message, cause) => console.error(message, cause))),
     exposeErrorDetails: options.exposeErrorDetails,
     signal: shutdown.signal,
   });
@@ -250,24 +254,81 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 }
 
+// A request's answer, as the app gives it, but 503 (with `Retry-After`) instead of 500 when what
+// failed was reaching the database (on Postgres: it is down, restarting, or out of connections).
+// The body keeps the app's `Storage` error. The app's error log tells which failures these are.
+const answering = new AsyncLocalStorage<{ unavailable: boolean }>();
+
+function answer(app: AppType, request: Request): Promise<Response> {
+  const state = { unavailable: false };
+  return answering.run(state, async () => {
+    const response = await app.fetch(request);
+    if (!state.unavailable || response.status !== 500) return response;
+    const headers = new Headers(response.headers);
+    headers.set("retry-after", "1");
+    return new Response(response.body, { status: 503, statusText: "Service Unavailable", headers });
+  });
+}
+
+// The app's error log, which also marks the request whose failure was an unreachable database.
+function noteUnavailable(unavailable: ((error: unknown) => boolean) | null, log: ErrorLogger): ErrorLogger {
+  if (unavailable === null) return log;
+  return (message, cause) => {
+    const state = answering.getStore();
+    if (state !== undefined && unavailable(cause)) state.unavailable = true;
+    log(message, cause);
+  };
+}
+
+// Emits every logged event into the server's events (its own changes too: the orchestrator leaves
+// them to the log). A secret changed or a session deleted through another server is forgotten from
+// this server's memory and keychain, whose copies it no longer matches.
+async function followEventLog(parts: ServerParts, logError: ErrorLogger): Promise<EventLogFollower | null> {
+  const log = eventLogOf(parts.store);
+  if (log === null) return null;
+  const stale = (event: LifecycleEvent) =>
+    event.type === "session.deleted"
+      ? event.session.id
+      : event.type === "session.secret.stored"
+      ? event.sessionId
+      : null;
+  return await log.follow(
+    (event, { own }) => {
+      const id = own ? null : stale(event);
+      if (id !== null) {
+        parts.chain.forget(id, { rowDeleted: true }).catch((error) =>
+          logError(`forgetting this server's copy of the secret of session ${id} failed`, error)
+        );
+      }
+      parts.events.emit(event);
+    },
+    {
+      onError: (error) => logError("reading the event log failed; it is read again until the database answers", error),
+    },
+  );
+}
+
 // The store and the database key. On SQLite the key is decided first (the probe reads the file
 // read-only) and the check lives in the data directory; on Postgres the store is opened first, and
 // the check lives in the database, so that every server sharing it is held to one key.
 async function openStore(
   options: ServerOptions,
   keychain: Keychain | null,
-): Promise<ResolvedDatabaseKey & { store: ServerStore; databasePath: string }> {
+): Promise<
+  ResolvedDatabaseKey & { store: ServerStore; databasePath: string; unavailable: ((error: unknown) => boolean) | null }
+> {
   const { dataDir, env } = options;
   if (options.database === undefined) {
     const databasePath = join(dataDir, DATABASE_FILE_NAME);
     // The probe lets a first check of the key use the secrets already sealed in the database.
     const probe = sqliteSecretProbe(databasePath);
     const resolved = await resolveDatabaseKey({ dataDir, env, keychain, probe });
-    return { ...resolved, store: openSqliteStore(databasePath), databasePath };
+    return { ...resolved, store: openSqliteStore(databasePath), databasePath, unavailable: null };
   }
   // Loaded only here, so a server on SQLite never loads the Postgres driver.
-  const { openPostgresStore } = await import("../postgres/mod.ts");
-  const store = await openPostgresStore(options.database);
+  const { databaseUnavailable, openPostgresStore } = await import("../postgres/mod.ts");
+  // With an event log: each server's changes reach every server's event stream.
+  const store = await openPostgresStore(options.database, { eventLog: true });
   try {
     const resolved = await resolveDatabaseKey({
       dataDir,
@@ -276,7 +337,7 @@ async function openStore(
       keyCheck: store.databaseKeyCheck(),
       probe: store.sealedSecretProbe(),
     });
-    return { ...resolved, store, databasePath: store.database };
+    return { ...resolved, store, databasePath: store.database, unavailable: databaseUnavailable };
   } catch (error) {
     await closeQuietly(store);
     throw error;
