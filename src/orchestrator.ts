@@ -21,7 +21,7 @@ import type {
 } from "./lifecycle.ts";
 import { CREATE_SESSION_FIELDS, sessionDraft } from "./_session_draft.ts";
 import type { SessionSecretChain } from "./secret_chain.ts";
-import type { SessionStore } from "./store/store.ts";
+import type { SessionStore, WriteOptions } from "./store/store.ts";
 import type {
   ListPosition,
   NewRepository,
@@ -198,7 +198,7 @@ export class SessionOrchestrator {
     const canonical = typeof input?.path === "string"
       ? { ...input, path: await this.#canonicalPath(input.path) }
       : input;
-    const repository = await this.#store.createRepository(canonical, { event: repositoryCreated }).catch((error) => {
+    const repository = await this.#store.createRepository(canonical, LOGGED).catch((error) => {
       throw toStorageError(error, "creating a repository");
     });
     this.#announce(repositoryCreated(repository));
@@ -219,7 +219,7 @@ export class SessionOrchestrator {
 
   /** Removes a repository that has no sessions left (else `Conflict`); `null` when there was none. */
   async deleteRepository(id: RepositoryId): Promise<Repository | null> {
-    const repository = await this.#store.deleteRepository(id, { event: repositoryDeleted }).catch((error) => {
+    const repository = await this.#store.deleteRepository(id, LOGGED).catch((error) => {
       throw toStorageError(error, "deleting a repository");
     });
     if (repository !== null) this.#announce(repositoryDeleted(repository));
@@ -286,7 +286,7 @@ export class SessionOrchestrator {
 
   /** Changes a session's title, status or issue fields; `null` when it does not exist. */
   async updateSession(id: SessionId, patch: SessionPatch): Promise<Session | null> {
-    const session = await this.#store.updateSession(id, patch, { event: sessionUpdated }).catch((error) => {
+    const session = await this.#store.updateSession(id, patch, LOGGED).catch((error) => {
       throw toStorageError(error, "updating a session");
     });
     if (session !== null) this.#announce(sessionUpdated(session));
@@ -334,9 +334,8 @@ export class SessionOrchestrator {
   async storeSessionSecret(id: SessionId, encryptedSecret: Uint8Array, nonce: Uint8Array): Promise<void> {
     const key = parseId(id, "session id");
     if ((await this.getSession(key)) === null) throw new SessionError("SessionNotFound", `no session with id ${key}`);
-    const stored: LifecycleEvent = { type: "session.secret.stored", sessionId: key };
-    await this.#requireChain().replace(key, { encryptedSecret, nonce }, { event: () => stored });
-    this.#announce(stored);
+    await this.#requireChain().replace(key, { encryptedSecret, nonce }, LOGGED);
+    this.#announce({ type: "session.secret.stored", sessionId: key });
   }
 
   /** The session's secret (a copy the caller may wipe), or `null` when no layer has it. */
@@ -364,7 +363,7 @@ export class SessionOrchestrator {
     buildSession(draft, nowIso());
     // The event is logged with the row; a worktree session is announced once its lifecycle has returned it.
     const write = (sealed?: Parameters<SessionStore["createSession"]>[1]) =>
-      this.#store.createSession(draft, sealed, { event: sessionCreated }).catch((error) => {
+      this.#store.createSession(draft, sealed, LOGGED).catch((error) => {
         throw toStorageError(error, "creating a session");
       });
     return this.#chain === null ? await write() : await this.#chain.provisionWith(draft.id, (sealed) => write(sealed));
@@ -373,7 +372,7 @@ export class SessionOrchestrator {
   // Deletes the row (and the sealed secret with it), announces it, then forgets the other copies.
   async #remove(id: SessionId): Promise<Session | null> {
     const key = parseId(id, "session id");
-    const session = await this.#store.deleteSession(key, { event: sessionDeleted }).catch((error) => {
+    const session = await this.#store.deleteSession(key, LOGGED).catch((error) => {
       throw toStorageError(error, "deleting a session");
     });
     if (session !== null) this.#announce(sessionDeleted(session));
@@ -405,6 +404,8 @@ export class SessionOrchestrator {
   }
 }
 
+// Every change the orchestrator announces is logged with it by a store that keeps an event log.
+const LOGGED: WriteOptions = { logEvent: true };
 const repositoryCreated = (repository: Repository): LifecycleEvent => ({ type: "repository.created", repository });
 const repositoryDeleted = (repository: Repository): LifecycleEvent => ({ type: "repository.deleted", repository });
 const sessionCreated = (session: Session): LifecycleEvent => ({ type: "session.created", session });

@@ -262,7 +262,7 @@ export class SessionSecretChain {
    * `InvalidInput` and changes nothing; a layer that fails puts the store's previous secret back.
    * `write` goes with the store's write (the change's event, for a store that logs events).
    */
-  replace(sessionId: string, sealed: SealedSecret, write?: WriteOptions<void>): Promise<void> {
+  replace(sessionId: string, sealed: SealedSecret, write?: WriteOptions): Promise<void> {
     let id: string;
     try {
       id = parseId(sessionId, "session id");

@@ -155,9 +155,7 @@ export async function undoOpen(
         await chain.forget(entry.sessionId);
         // Logged like any delete (a store with an event log logged the row's creation with it); an
         // open that never returned announces nothing here otherwise.
-        const deleted = row === null
-          ? null
-          : await store.deleteSession(entry.sessionId, { event: (session) => ({ type: "session.deleted", session }) });
+        const deleted = row === null ? null : await store.deleteSession(entry.sessionId, { logEvent: true });
         if (deleted !== null) {
           actions.push({ action: "row-deleted", detail: `deleted the row of session ${entry.sessionId}` });
         }

@@ -26,19 +26,24 @@ export interface PostgresEventLogOptions {
   pollIntervalMs?: number;
 }
 
-type Row = Record<string, unknown>;
-type Param = string | number | boolean | Uint8Array | null;
-
-/** Runs one statement in the caller's transaction. */
-export type Query = (text: string, params?: Param[]) => Promise<Row[]>;
+/**
+ * What a change's statement adds to log its event: `ctes` go after the change's own CTE `from`
+ * (one row when something changed, none otherwise), `select` into its final select list (the event's
+ * id as `event_id`, and the `NOTIFY` sent at commit). The counter row is updated only once `from`
+ * has its row, and stays locked until the statement commits (or fails, which undoes the increment:
+ * no gap), so the next writer gets the next id only once this one has committed: ids follow commit order.
+ */
+export interface LoggedChange {
+  /** `, next_event AS (…), logged_event AS (…)`. */
+  ctes: string;
+  /** `(…) AS event_id, (…) AS notified`. */
+  select: string;
+  /** The parameters these refer to, to append to the statement's own. */
+  params: string[];
+}
 
 /** The statements of the event log. */
 export const EVENT_SQL = {
-  // The counter row stays locked until the transaction ends, so the next writer gets the next id only
-  // once this one has committed (or rolled back, which undoes the increment: no gap).
-  append: `WITH next AS (UPDATE lifecycle_event_counter SET last_id = last_id + 1 WHERE id RETURNING last_id),
-    logged AS (INSERT INTO lifecycle_events (id, origin, event) SELECT last_id, $1, $2::text::json FROM next RETURNING id)
-    SELECT id::text AS id, pg_notify($3, id::text) FROM logged`,
   lastId: "SELECT last_id::text AS id FROM lifecycle_event_counter WHERE id",
   // Ordered by the column, not by the text the select gives the same name ("10" < "9").
   after: `SELECT id::text AS id, origin, event::text AS event FROM lifecycle_events
@@ -112,15 +117,27 @@ export class PostgresEventLog implements EventLog {
     this.#makeListener = makeListener ?? null;
   }
 
-  /** Writes `event` in the caller's transaction (call it last, to hold the counter briefly); returns its id. */
-  async append(query: Query, event: LifecycleEvent): Promise<bigint> {
-    const [row] = await query(EVENT_SQL.append, [this.origin, JSON.stringify(event), this.#channel]);
-    return BigInt(String(row.id));
+  /**
+   * The SQL that logs an event, as `eventJson` (a `json` expression over the CTE `from`) makes it,
+   * in the statement that makes the change; the statement's own parameters number `paramCount`.
+   */
+  change(from: string, eventJson: string, paramCount: number): LoggedChange {
+    const origin = `$${paramCount + 1}`;
+    const channel = `$${paramCount + 2}`;
+    return {
+      ctes: `, next_event AS (UPDATE lifecycle_event_counter SET last_id = last_id + 1
+          WHERE id AND EXISTS (SELECT 1 FROM ${from}) RETURNING last_id),
+        logged_event AS (INSERT INTO lifecycle_events (id, origin, event)
+          SELECT next_event.last_id, ${origin}::text, ${eventJson} FROM next_event, ${from} RETURNING id)`,
+      select: `(SELECT logged_event.id::text FROM logged_event) AS event_id,
+        (SELECT pg_notify(${channel}::text, logged_event.id::text)::text FROM logged_event) AS notified`,
+      params: [this.origin, this.#channel],
+    };
   }
 
-  /** Told once the transaction that appended `id` has committed: prunes at every mark, in the background. */
-  committed(id: bigint): void {
-    if (id % this.#pruneEvery === 0n) this.prune().catch(() => {});
+  /** Told once the statement that logged event `id` (as text, or null) has committed: prunes at every mark, in the background. */
+  committed(id: unknown): void {
+    if (typeof id === "string" && BigInt(id) % this.#pruneEvery === 0n) this.prune().catch(() => {});
   }
 
   /**

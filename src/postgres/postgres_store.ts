@@ -35,7 +35,7 @@ import {
   nowIso,
 } from "../validation.ts";
 import { checkSchemaName, isoColumn, migrate } from "./schema.ts";
-import { type ListenerFactory, PostgresEventLog, type PostgresEventLogOptions, type Query } from "./event_log.ts";
+import { type ListenerFactory, PostgresEventLog, type PostgresEventLogOptions } from "./event_log.ts";
 
 /** Options of {@linkcode openPostgresStore}. */
 export interface PostgresStoreOptions {
@@ -95,27 +95,119 @@ const SESSION_COLUMNS = [
 const SECRET_COLUMNS = ["session_id", "encrypted_secret", "nonce", isoColumn("created_at"), isoColumn("updated_at")]
   .join(", ");
 
+// `to_char` of a timestamptz expression: the ISO-8601 string the core wrote.
+const isoText = (expression: string) => `to_char(${expression} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+// A row of `alias` as the JSON of the record the API returns: the same keys, in the same order, with
+// the same values as toRepository and toSession make, for the events built in the change's statement.
+function recordJson(fields: readonly (readonly [string, string, "time"?])[], alias: string): string {
+  const pairs = fields.map(([key, column, time]) =>
+    `'${key}', ${time ? isoText(`${alias}.${column}`) : `${alias}.${column}`}`
+  );
+  return `json_build_object(${pairs.join(", ")})`;
+}
+
+const REPOSITORY_JSON_FIELDS = [
+  ["id", "id"],
+  ["path", "path"],
+  ["name", "name"],
+  ["isGitRepository", "is_git_repository"],
+  ["sessionsPath", "sessions_path"],
+  ["defaultBranch", "default_branch"],
+  ["defaultRemote", "default_remote"],
+  ["createdAt", "created_at", "time"],
+  ["updatedAt", "updated_at", "time"],
+] as const;
+
+const SESSION_JSON_FIELDS = [
+  ["id", "id"],
+  ["repositoryId", "repository_id"],
+  ["title", "title"],
+  ["agentName", "agent_name"],
+  ["issueId", "issue_id"],
+  ["issueTitle", "issue_title"],
+  ["issueUrl", "issue_url"],
+  ["status", "status"],
+  ["isWorktree", "is_worktree"],
+  ["worktreePath", "worktree_path"],
+  ["worktreeName", "worktree_name"],
+  ["branchName", "branch_name"],
+  ["baseBranch", "base_branch"],
+  ["createdWorktree", "created_worktree"],
+  ["createdBranch", "created_branch"],
+  ["hostId", "host_id"],
+  ["createdAt", "created_at", "time"],
+  ["updatedAt", "updated_at", "time"],
+  ["lastAccessedAt", "last_accessed_at", "time"],
+] as const;
+
+/**
+ * Each change's event as Postgres builds it from the changed row (the CTE `changed`), so that the
+ * event is written by the change's own statement: exactly the event the orchestrator emits.
+ */
+export const EVENT_JSON = {
+  repositoryCreated: `json_build_object('type', 'repository.created', 'repository', ${
+    recordJson(REPOSITORY_JSON_FIELDS, "changed")
+  })`,
+  repositoryDeleted: `json_build_object('type', 'repository.deleted', 'repository', ${
+    recordJson(REPOSITORY_JSON_FIELDS, "changed")
+  })`,
+  sessionCreated: `json_build_object('type', 'session.created', 'session', ${
+    recordJson(SESSION_JSON_FIELDS, "changed")
+  })`,
+  sessionUpdated: `json_build_object('type', 'session.updated', 'session', ${
+    recordJson(SESSION_JSON_FIELDS, "changed")
+  })`,
+  sessionDeleted: `json_build_object('type', 'session.deleted', 'session', ${
+    recordJson(SESSION_JSON_FIELDS, "changed")
+  })`,
+  secretStored: `json_build_object('type', 'session.secret.stored', 'sessionId', changed.session_id)`,
+} as const;
+
+/**
+ * One change as one statement (its own transaction, so a lost connection never leaves one half
+ * done): `ctes` define `changed`, the changed row (none when nothing changed); the final select
+ * reads `columns` back from it (or, with `null`, answers one row). With `logged` (see the event
+ * log's `change`), the same statement logs the change's event.
+ */
+export function changeStatement(
+  ctes: string,
+  columns: string | null,
+  logged: { ctes: string; select: string } | null,
+): string {
+  const select = [columns, logged?.select].filter((part) => part !== null && part !== undefined).join(", ");
+  return `WITH ${ctes}${logged?.ctes ?? ""} SELECT ${select === "" ? "1" : select}${
+    columns === null ? "" : " FROM changed"
+  }`;
+}
+
 /** The SQL statements of the store (`$n` parameters); the pages of lists are built by {@linkcode pageQuery}. */
 export const SQL = {
   getRepository: `SELECT ${REPOSITORY_COLUMNS} FROM repositories WHERE id = $1`,
-  insertRepository: `INSERT INTO repositories (id, path, name, is_git_repository, sessions_path, default_branch,
-    default_remote, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz, $9::timestamptz)`,
   repositoryIdOfPath: "SELECT id FROM repositories WHERE path = $1",
-  deleteRepository: `DELETE FROM repositories WHERE id = $1 RETURNING ${REPOSITORY_COLUMNS}`,
   getSession: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = $1`,
-  insertSession: `INSERT INTO sessions (id, repository_id, title, agent_name, issue_id, issue_title, issue_url,
-    status, is_worktree, worktree_path, worktree_name, branch_name, base_branch, created_worktree, created_branch,
-    created_at, updated_at, last_accessed_at, host_id)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-      $16::timestamptz, $17::timestamptz, $18::timestamptz, $19)`,
-  deleteSession: `DELETE FROM sessions WHERE id = $1 RETURNING ${SESSION_COLUMNS}`,
   getSecret: `SELECT ${SECRET_COLUMNS} FROM session_secrets WHERE session_id = $1`,
   deleteSecret: "DELETE FROM session_secrets WHERE session_id = $1 RETURNING session_id",
-  upsertSecret: `INSERT INTO session_secrets (session_id, encrypted_secret, nonce, created_at, updated_at)
+  anySecret: "SELECT session_id, encrypted_secret, nonce FROM session_secrets LIMIT 1",
+  // The writes, as the CTEs of a change statement (see changeStatement): each names its row `changed`.
+  insertRepositoryCte: `changed AS (INSERT INTO repositories (id, path, name, is_git_repository, sessions_path,
+    default_branch, default_remote, created_at, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz, $9::timestamptz) RETURNING *)`,
+  deleteRepositoryCte: "changed AS (DELETE FROM repositories WHERE id = $1 RETURNING *)",
+  insertSessionCte: `changed AS (INSERT INTO sessions (id, repository_id, title, agent_name, issue_id, issue_title,
+    issue_url, status, is_worktree, worktree_path, worktree_name, branch_name, base_branch, created_worktree,
+    created_branch, created_at, updated_at, last_accessed_at, host_id)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+      $16::timestamptz, $17::timestamptz, $18::timestamptz, $19) RETURNING *)`,
+  // With the session, in the same statement: its sealed secret ($20, $21), together or not at all.
+  insertSecretOfSessionCte: `, sealed AS (INSERT INTO session_secrets (session_id, encrypted_secret, nonce, created_at,
+    updated_at) SELECT changed.id, $20, $21, changed.created_at, changed.created_at FROM changed)`,
+  deleteSessionCte: "changed AS (DELETE FROM sessions WHERE id = $1 RETURNING *)",
+  upsertSecretCte:
+    `changed AS (INSERT INTO session_secrets (session_id, encrypted_secret, nonce, created_at, updated_at)
     VALUES ($1, $2, $3, $4::timestamptz, $5::timestamptz)
     ON CONFLICT (session_id) DO UPDATE SET encrypted_secret = excluded.encrypted_secret,
-      nonce = excluded.nonce, updated_at = excluded.updated_at`,
-  anySecret: "SELECT session_id, encrypted_secret, nonce FROM session_secrets LIMIT 1",
+      nonce = excluded.nonce, updated_at = excluded.updated_at RETURNING session_id)`,
   readKeyCheck: "SELECT value FROM database_key_check WHERE id",
   claimKeyCheck: `INSERT INTO database_key_check (id, value) VALUES (true, $1)
     ON CONFLICT (id) DO NOTHING RETURNING value`,
@@ -141,6 +233,16 @@ const FOREIGN_KEY_VIOLATION = "23503";
 // Class 22, "data exception": a value the checks accepted but Postgres cannot hold (a timestamp past
 // its range, such as a patch's lastAccessedAt in year 300000).
 const DATA_EXCEPTION_CLASS = "22";
+
+/**
+ * How long a connection waits before it connects again after a failed connection, in seconds: 10 ms
+ * doubling to at most 250 ms (with jitter). postgres.js's own default grows to 20 s, and a call waits
+ * for that delay: with the database down, calls would hang for up to 20 s instead of failing fast,
+ * and go on hanging for as long after it is back.
+ */
+function reconnectDelaySeconds(retries: number): number {
+  return Math.min(0.01 * 2 ** retries, 0.25) * (0.5 + Math.random() / 2);
+}
 
 /**
  * Opens a {@linkcode PostgresStore} on the database at `url` (`postgres://user:password@host:port/database`,
@@ -179,6 +281,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     sql = postgres(url, {
       max,
       connect_timeout: connectTimeout,
+      backoff: reconnectDelaySeconds,
       // Server notices ("already exists, skipping") are not the application's output.
       onnotice: () => {},
       // No array types are used, so the extra round trip at each connection start is not needed.
@@ -202,6 +305,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       max: 1,
       max_lifetime: null,
       connect_timeout: connectTimeout,
+      backoff: reconnectDelaySeconds,
       onnotice: () => {},
       // postgres.js calls it for each notification; its types leave it out.
       ...{ onnotify },
@@ -258,6 +362,7 @@ export class PostgresStore implements SessionStore {
   readonly #where: string;
   readonly #log: PostgresEventLog | null;
   #closing: Promise<void> | null = null;
+  readonly #inFlight = new Set<Promise<unknown>>();
 
   /**
    * Wraps a postgres.js client whose `search_path` reaches a migrated schema; the store owns it and
@@ -322,35 +427,34 @@ export class PostgresStore implements SessionStore {
     return this.#where;
   }
 
-  #query(text: string, params: Param[] = []): Promise<Row[]> {
-    return this.#sql.unsafe(text, params as never[], { prepare: true }) as unknown as Promise<Row[]>;
+  async #query(text: string, params: Param[] = []): Promise<Row[]> {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await (this.#sql.unsafe(text, params as never[], { prepare: true }) as unknown as Promise<Row[]>);
+      } catch (error) {
+        // Refused while the connection started: the statement never reached a backend, so running it
+        // again is safe, writes too. Besides a server starting or stopping, postgres.js 3.4 fails a
+        // connection's first statement after a reconnect with an error its previous connection got
+        // while the server shut down; the next attempt runs on a clean connection.
+        if (attempt >= 3 || !refusedAtConnect(error)) throw error;
+      }
+    }
   }
 
-  /**
-   * Runs a change: with an event log and an event, in one transaction that ends by logging the event
-   * (nothing is logged when the change returns `null`); else in a transaction only when `together`
-   * asks for one (several statements), or as it is.
-   */
-  async #change<T>(
-    options: WriteOptions<NonNullable<T>> | undefined,
-    work: (query: Query) => Promise<T>,
-    together = false,
-  ): Promise<T> {
-    const log = this.#log;
-    const event = options?.event;
-    if (log === null || typeof event !== "function") {
-      if (!together) return await work((text, params) => this.#query(text, params));
-      return await this.#sql.begin((tx) => work(transactionQuery(tx))) as T;
-    }
-    let logged: bigint | null = null;
-    const result = await this.#sql.begin(async (tx) => {
-      const query = transactionQuery(tx);
-      const result = await work(query);
-      if (result !== null) logged = await log.append(query, event(result as NonNullable<T>));
-      return result;
-    }) as T;
-    if (logged !== null) log.committed(logged);
-    return result;
+  // Runs a change as one statement (see changeStatement), logging its event with `event` (built
+  // from the changed row) when the store keeps an event log and the caller asks for it.
+  async #change(
+    ctes: string,
+    params: Param[],
+    columns: string | null,
+    event: string,
+    options: WriteOptions | undefined,
+  ): Promise<Row | undefined> {
+    const log = options?.logEvent === true ? this.#log : null;
+    const logged = log?.change("changed", event, params.length) ?? null;
+    const [row] = await this.#query(changeStatement(ctes, columns, logged), [...params, ...(logged?.params ?? [])]);
+    if (log !== null) log.committed(row?.event_id);
+    return row;
   }
 
   /** {@inheritDoc SessionReader.getRepository} */
@@ -401,24 +505,18 @@ export class PostgresStore implements SessionStore {
   }
 
   /** {@inheritDoc SessionWriter.createRepository} */
-  createRepository(input: NewRepository, options?: WriteOptions<Repository>): Promise<Repository> {
+  createRepository(input: NewRepository, options?: WriteOptions): Promise<Repository> {
     return this.#run("creating a repository", async () => {
       const r = buildRepository(input, nowIso());
+      const params = [r.id, r.path, r.name, r.isGitRepository, r.sessionsPath, r.defaultBranch, r.defaultRemote];
       try {
-        await this.#change(options, async (query) => {
-          await query(SQL.insertRepository, [
-            r.id,
-            r.path,
-            r.name,
-            r.isGitRepository,
-            r.sessionsPath,
-            r.defaultBranch,
-            r.defaultRemote,
-            r.createdAt,
-            r.updatedAt,
-          ]);
-          return r;
-        });
+        await this.#change(
+          SQL.insertRepositoryCte,
+          [...params, r.createdAt, r.updatedAt],
+          null,
+          EVENT_JSON.repositoryCreated,
+          options,
+        );
       } catch (error) {
         if (sqlState(error) !== UNIQUE_VIOLATION) throw error;
         if (constraintOf(error) !== "repositories_path_key") {
@@ -439,14 +537,18 @@ export class PostgresStore implements SessionStore {
   }
 
   /** {@inheritDoc SessionWriter.deleteRepository} */
-  deleteRepository(id: string, options?: WriteOptions<Repository>): Promise<Repository | null> {
+  deleteRepository(id: string, options?: WriteOptions): Promise<Repository | null> {
     return this.#run("deleting a repository", async () => {
       const key = parseId(id, "repository id");
       try {
-        return await this.#change(options, async (query) => {
-          const [row] = await query(SQL.deleteRepository, [key]);
-          return row ? toRepository(row) : null;
-        });
+        const row = await this.#change(
+          SQL.deleteRepositoryCte,
+          [key],
+          REPOSITORY_COLUMNS,
+          EVENT_JSON.repositoryDeleted,
+          options,
+        );
+        return row ? toRepository(row) : null;
       } catch (error) {
         if (sqlState(error) === FOREIGN_KEY_VIOLATION) {
           throw new SessionError("Conflict", `repository ${key} still has sessions; delete them first`, {
@@ -459,7 +561,7 @@ export class PostgresStore implements SessionStore {
   }
 
   /** {@inheritDoc SessionWriter.createSession} */
-  createSession(input: NewSession, secret?: SealedSecret, options?: WriteOptions<Session>): Promise<Session> {
+  createSession(input: NewSession, secret?: SealedSecret, options?: WriteOptions): Promise<Session> {
     return this.#run("creating a session", async () => {
       const s = buildSession(input, nowIso());
       const sealed = secret === undefined ? null : checkSessionSecret({ sessionId: s.id, ...secret });
@@ -485,14 +587,14 @@ export class PostgresStore implements SessionStore {
         s.hostId,
       ];
       try {
-        // With a secret, both rows in one transaction: together or not at all.
-        await this.#change(options, async (query) => {
-          await query(SQL.insertSession, row);
-          if (sealed !== null) {
-            await query(SQL.upsertSecret, [s.id, sealed.encryptedSecret, sealed.nonce, s.createdAt, s.createdAt]);
-          }
-          return s;
-        }, sealed !== null);
+        // With a secret, both rows in one statement: together or not at all.
+        await this.#change(
+          sealed === null ? SQL.insertSessionCte : SQL.insertSessionCte + SQL.insertSecretOfSessionCte,
+          sealed === null ? row : [...row, sealed.encryptedSecret, sealed.nonce],
+          null,
+          EVENT_JSON.sessionCreated,
+          options,
+        );
       } catch (error) {
         if (sqlState(error) === FOREIGN_KEY_VIOLATION) {
           throw new SessionError("RepositoryNotFound", `no repository with id ${s.repositoryId}`, { cause: error });
@@ -510,7 +612,7 @@ export class PostgresStore implements SessionStore {
   }
 
   /** {@inheritDoc SessionWriter.updateSession} */
-  updateSession(id: string, patch: SessionPatch, options?: WriteOptions<Session>): Promise<Session | null> {
+  updateSession(id: string, patch: SessionPatch, options?: WriteOptions): Promise<Session | null> {
     // One UPDATE that sets only the patched columns: a concurrent update of other fields is kept.
     return this.#run("updating a session", async () => {
       const key = parseId(id, "session id");
@@ -522,37 +624,40 @@ export class PostgresStore implements SessionStore {
         const column = PATCH_COLUMNS[field];
         sets.push(`${column} = $${params.length}${field === "lastAccessedAt" ? "::timestamptz" : ""}`);
       }
-      return await this.#change(options, async (query) => {
-        const [row] = await query(
-          `UPDATE sessions SET ${sets.join(", ")} WHERE id = $1 RETURNING ${SESSION_COLUMNS}`,
-          params,
-        );
-        return row ? toSession(row) : null;
-      });
+      const row = await this.#change(
+        `changed AS (UPDATE sessions SET ${sets.join(", ")} WHERE id = $1 RETURNING *)`,
+        params,
+        SESSION_COLUMNS,
+        EVENT_JSON.sessionUpdated,
+        options,
+      );
+      return row ? toSession(row) : null;
     });
   }
 
   /** {@inheritDoc SessionWriter.deleteSession} */
-  deleteSession(id: string, options?: WriteOptions<Session>): Promise<Session | null> {
+  deleteSession(id: string, options?: WriteOptions): Promise<Session | null> {
     return this.#run("deleting a session", async () => {
       const key = parseId(id, "session id");
       // One DELETE … RETURNING: no check-then-delete race; the secret goes by ON DELETE CASCADE.
-      return await this.#change(options, async (query) => {
-        const [row] = await query(SQL.deleteSession, [key]);
-        return row ? toSession(row) : null;
-      });
+      const row = await this.#change(SQL.deleteSessionCte, [key], SESSION_COLUMNS, EVENT_JSON.sessionDeleted, options);
+      return row ? toSession(row) : null;
     });
   }
 
   /** {@inheritDoc SessionWriter.setSessionSecret} */
-  setSessionSecret(input: NewSessionSecret, options?: WriteOptions<void>): Promise<void> {
+  setSessionSecret(input: NewSessionSecret, options?: WriteOptions): Promise<void> {
     return this.#run("storing a session secret", async () => {
       const secret = checkSessionSecret(input);
       const now = nowIso();
       try {
-        await this.#change(options, async (query) => {
-          await query(SQL.upsertSecret, [secret.sessionId, secret.encryptedSecret, secret.nonce, now, now]);
-        });
+        await this.#change(
+          SQL.upsertSecretCte,
+          [secret.sessionId, secret.encryptedSecret, secret.nonce, now, now],
+          null,
+          EVENT_JSON.secretStored,
+          options,
+        );
       } catch (error) {
         if (sqlState(error) === FOREIGN_KEY_VIOLATION) {
           throw new SessionError("SessionNotFound", `no session with id ${secret.sessionId}`, { cause: error });
@@ -631,15 +736,25 @@ export class PostgresStore implements SessionStore {
   close(options: { timeoutSeconds?: number } = {}): Promise<void> {
     this.#closing ??= (async () => {
       await this.#log?.close();
-      await this.#sql.end({ timeout: options.timeoutSeconds ?? 5 });
+      // Waits for this store's own calls, not for postgres.js to wind down each connection: one that
+      // the database dropped while it shut down can wait for an answer that never comes.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.#inFlight]),
+        new Promise((resolve) => (timer = setTimeout(resolve, (options.timeoutSeconds ?? 5) * 1000))),
+      ]);
+      clearTimeout(timer);
+      await this.#sql.end({ timeout: 0 });
     })();
     return this.#closing;
   }
 
   // Runs one unit of work; driver errors (a lost connection among them) become `Storage`.
   async #run<T>(action: string, work: () => Promise<T>): Promise<T> {
+    const running = work();
+    this.#inFlight.add(running);
     try {
-      return await work();
+      return await running;
     } catch (error) {
       // A value Postgres cannot hold is the caller's input, not a storage failure.
       if (sqlState(error)?.startsWith(DATA_EXCEPTION_CLASS)) {
@@ -648,13 +763,10 @@ export class PostgresStore implements SessionStore {
         });
       }
       throw toStorageError(error, action);
+    } finally {
+      this.#inFlight.delete(running);
     }
   }
-}
-
-// One statement in a transaction, prepared as the pool's are.
-function transactionQuery(tx: postgres.TransactionSql): Query {
-  return (text, params = []) => tx.unsafe(text, params as never[], { prepare: true }) as unknown as Promise<Row[]>;
 }
 
 // Codes of a database that cannot be reached or is going away: the driver's and the socket's.
@@ -704,6 +816,14 @@ export function databaseUnavailable(error: unknown): boolean {
     current = (current as { cause?: unknown }).cause;
   }
   return false;
+}
+
+// A server error raised while a connection started (the postmaster refused it: starting up, shutting
+// down), before any statement of ours ran on it.
+function refusedAtConnect(error: unknown): boolean {
+  if (!(error instanceof Error) || error.name !== "PostgresError") return false;
+  const { code, routine } = error as { code?: unknown; routine?: unknown };
+  return routine === "ProcessStartupPacket" || code === "57P03";
 }
 
 // The SQLSTATE of a server error (postgres.js's PostgresError), or undefined.

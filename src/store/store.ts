@@ -15,7 +15,6 @@
  */
 
 import type { SealedSecret } from "../crypto.ts";
-import type { LifecycleEvent } from "../events.ts";
 import type { RepositoryId, SessionId } from "../ids.ts";
 import type {
   NewRepository,
@@ -47,33 +46,37 @@ export interface SessionReader {
 }
 
 /**
- * What a write that makes an announced change carries: the change's event, made from what the
- * write returns (not called when it returns `null`: nothing changed). A store with an event log
- * (see `EventLog`) writes the event in the change's own transaction; the other stores ignore it.
+ * What a write that makes an announced change carries. A store with an event log (see `EventLog`)
+ * writes the change's lifecycle event in the change's own transaction; the other stores ignore it.
  */
-export interface WriteOptions<T> {
-  /** The change's event, from the write's result. */
-  event?: (result: T) => LifecycleEvent;
+export interface WriteOptions {
+  /**
+   * Log the change's event with it: `repository.created` for `createRepository`, `repository.deleted`,
+   * `session.created`, `session.updated` and `session.deleted` for the others (each with the record
+   * the write returns), `session.secret.stored` for `setSessionSecret`; nothing when the write
+   * returns `null` (nothing changed) or fails.
+   */
+  logEvent?: boolean;
 }
 
 /** The write side of a store. */
 export interface SessionWriter {
   /** Adds a repository; `Conflict` when its id or path is taken. */
-  createRepository(input: NewRepository, options?: WriteOptions<Repository>): Promise<Repository>;
+  createRepository(input: NewRepository, options?: WriteOptions): Promise<Repository>;
   /** Removes a repository and returns it, or `null`; `Conflict` while it has sessions. */
-  deleteRepository(id: RepositoryId, options?: WriteOptions<Repository>): Promise<Repository | null>;
+  deleteRepository(id: RepositoryId, options?: WriteOptions): Promise<Repository | null>;
   /**
    * Adds a session, and with `secret` its sealed secret in the same transaction, so that no
    * crash can leave the one without the other; `RepositoryNotFound`, or `Conflict` when its id or
    * worktree path is taken.
    */
-  createSession(input: NewSession, secret?: SealedSecret, options?: WriteOptions<Session>): Promise<Session>;
+  createSession(input: NewSession, secret?: SealedSecret, options?: WriteOptions): Promise<Session>;
   /** Changes a session and returns it, or `null` when it does not exist. */
-  updateSession(id: SessionId, patch: SessionPatch, options?: WriteOptions<Session>): Promise<Session | null>;
+  updateSession(id: SessionId, patch: SessionPatch, options?: WriteOptions): Promise<Session | null>;
   /** Atomically removes a session and its secret; returns the removed row, or `null`. */
-  deleteSession(id: SessionId, options?: WriteOptions<Session>): Promise<Session | null>;
+  deleteSession(id: SessionId, options?: WriteOptions): Promise<Session | null>;
   /** Adds or replaces a session's encrypted secret; `SessionNotFound` when the session does not exist. */
-  setSessionSecret(input: NewSessionSecret, options?: WriteOptions<void>): Promise<void>;
+  setSessionSecret(input: NewSessionSecret, options?: WriteOptions): Promise<void>;
   /** Removes a session's secret and keeps the session; `true` when there was one. */
   deleteSessionSecret(sessionId: SessionId): Promise<boolean>;
 }
