@@ -49,9 +49,9 @@ export interface SessionOrchestratorOptions {
   chain?: SessionSecretChain;
   /**
    * Where every committed change is announced; a new one by default (see {@linkcode SessionOrchestrator.events}).
-   * Over a store with an event log (`eventLog`, see `EventLog`) the orchestrator hands each change's
-   * event to the store, which writes it with the change, and emits nothing itself: following the
-   * log into these events announces every process's changes alike, in commit order.
+   * Over a store with an event log (`eventLog`, see `EventLog`) the orchestrator asks each write to
+   * log its event with the change (`logEvent`), and emits nothing itself: following the log into
+   * these events announces every process's changes alike, in commit order.
    */
   events?: LifecycleEvents;
   /**

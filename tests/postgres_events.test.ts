@@ -81,12 +81,14 @@ test("events: every store's changes reach every follower once, in commit order, 
         ),
       );
       const sealed = (await a.getSessionSecret(sessions[0].id))!;
-      await Promise.all([
+      const [updated] = await Promise.all([
         orchestrators[1].updateSession(sessions[0].id, { title: "renamed" }),
         orchestrators[1].storeSessionSecret(sessions[0].id, sealed.encryptedSecret, sealed.nonce),
       ]);
-      await Promise.all(sessions.map((session, i) => orchestrators[(i + 1) % 2].deleteSession(session.id)));
-      await orchestrators[1].deleteRepository(repository.id);
+      const closed = await Promise.all(
+        sessions.map((session, i) => orchestrators[(i + 1) % 2].deleteSession(session.id)),
+      );
+      const deletedRepository = await orchestrators[1].deleteRepository(repository.id);
       const total = 1 + 120 + 2 + 120 + 1;
       await until(() => seenA.length >= total && seenB.length >= total, `${total} events on both followers`);
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -117,6 +119,31 @@ test("events: every store's changes reach every follower once, in commit order, 
         assert.equal(created.info.own, i % 2 === 0);
         assert.deepEqual((created.event as { session: unknown }).session, session);
       }
+      // Each event, built by Postgres from the changed row, is the one the orchestrator would emit: the
+      // record the call returned, to the order of its keys.
+      const json = (type: string, id: string) =>
+        JSON.stringify(seenA.find((seen) => key(seen) === `${type} ${id}`)!.event);
+      assert.equal(
+        json("repository.created", repository.id),
+        JSON.stringify({ type: "repository.created", repository }),
+      );
+      assert.equal(
+        json("session.created", sessions[1].id),
+        JSON.stringify({ type: "session.created", session: sessions[1] }),
+      );
+      assert.equal(json("session.updated", updated!.id), JSON.stringify({ type: "session.updated", session: updated }));
+      assert.equal(
+        json("session.deleted", sessions[2].id),
+        JSON.stringify({ type: "session.deleted", session: closed[2]!.session }),
+      );
+      assert.equal(
+        json("session.secret.stored", sessions[0].id),
+        JSON.stringify({ type: "session.secret.stored", sessionId: sessions[0].id }),
+      );
+      assert.equal(
+        json("repository.deleted", repository.id),
+        JSON.stringify({ type: "repository.deleted", repository: deletedRepository }),
+      );
       assert.equal(seenA[0].event.type, "repository.created");
       assert.equal(seenA.at(-1)!.event.type, "repository.deleted");
     } finally {

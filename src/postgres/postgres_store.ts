@@ -388,8 +388,8 @@ export class PostgresStore implements SessionStore {
 
   /**
    * The event log, when the store was opened with `eventLog` (else `null`). A `SessionOrchestrator`
-   * over this store then hands each change's event to the write, which logs it in the change's
-   * transaction, and emits nothing itself: follow the log into the orchestrator's events (the
+   * over this store then has each change's event logged by the change's own statement (`logEvent`),
+   * and emits nothing itself: follow the log into the orchestrator's events (the
    * server does), and every process's changes arrive in commit order, each once.
    *
    * @example Two stores on one database, as two servers: a change through one reaches the other's follower
