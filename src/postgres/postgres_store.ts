@@ -70,7 +70,8 @@ const REPOSITORY_COLUMNS = [
   isoColumn("updated_at"),
 ].join(", ");
 
-const SESSION_COLUMNS = [
+/** The columns a session is read back with (timestamps as the ISO strings the core wrote). */
+export const SESSION_COLUMNS = [
   "id",
   "repository_id",
   "title",
