@@ -5,13 +5,15 @@
 // another key while others run; and a worktree session belongs to the machine (host id) that made it.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
+import { decodeBase64, encodeBase64, encryptSessionSecret, generateSessionSecret, importDatabaseKey } from "../mod.ts";
 import { join } from "node:path";
 import { makeRepository } from "./git_fixtures.ts";
 import { tempDir } from "./helpers.ts";
 import { skipPostgres, testDatabase } from "./postgres_fixture.ts";
 import { serveUntilExit } from "./server_process.ts";
 import {
+  type Answer,
   type ClusterServer,
   eventKey,
   listAllSessions,
@@ -255,11 +257,22 @@ test(
       // A plain session has no machine: any server deletes it.
       assert.equal((await b.call("DELETE", `/v1/sessions/${plain.body.id}`)).status, 200);
 
-      // B's reconcile ignores A's session (its folder is on A's disk); A's own does not.
-      const byB = await b.call("POST", "/v1/reconcile?dryRun=true");
+      // With its folder gone, B's reconcile ignores A's session (it is A's to repair); A's repairs it.
+      rmSync(session.body.worktreePath, { recursive: true });
+      const about = (report: Answer) =>
+        (report.body.findings as { sessionId: string; kind: string; action: string }[])
+          .filter((finding) => finding.sessionId === session.body.id)
+          .map((finding) => [finding.kind, finding.action]);
+      const byB = await b.call("POST", "/v1/reconcile");
       assert.equal(byB.status, 200);
-      // deno-lint-ignore no-explicit-any
-      assert.deepEqual(byB.body.findings.filter((finding: any) => finding.sessionId === session.body.id), []);
+      assert.deepEqual(about(byB), []);
+      assert.equal(existsSync(session.body.worktreePath), false);
+      // B left git's record of the missing worktree alone; A drops it and puts the worktree back.
+      assert.deepEqual(about(await a.call("POST", "/v1/reconcile")), [
+        ["stale-registration", "pruned"],
+        ["missing-worktree", "recreated"],
+      ]);
+      assert.ok(existsSync(session.body.worktreePath));
 
       const closed = await a.call("DELETE", `/v1/sessions/${session.body.id}?deleteBranch=true`);
       assert.equal(closed.status, 200, JSON.stringify(closed.body));
@@ -271,3 +284,52 @@ test(
     }
   },
 );
+
+// Polls `read` until `done` holds for its answer; fails with the last answer after `timeoutMs`.
+async function eventually(read: () => Promise<Answer>, done: (answer: Answer) => boolean, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const answer = await read();
+    if (done(answer)) return answer;
+    if (Date.now() > deadline) assert.fail(`still ${answer.status} ${JSON.stringify(answer.body)}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+test("servers: a secret replaced or a session deleted through one server is no longer served from another's memory", {
+  skip,
+}, async () => {
+  const db = database!;
+  const [a, b] = await startCluster(db.url, 2, withKey);
+  const dir = tempDir("slo-servers-secrets-");
+  try {
+    const repository = await a.call("POST", "/v1/repositories", { path: dir.path, name: "app" });
+    const session = await a.call("POST", "/v1/sessions", {
+      repositoryId: repository.body.id,
+      title: "Shared",
+      isWorktree: false,
+    });
+    const secretOf = (server: ClusterServer) => server.call("GET", `/v1/sessions/${session.body.id}/secret`);
+    const first = await secretOf(a); // now in A's memory layer too
+    assert.equal(first.status, 200);
+    assert.deepEqual(await secretOf(b), first);
+
+    // B replaces it with one sealed under the shared key: A serves the new one once B's event reached it.
+    const next = generateSessionSecret();
+    const sealed = await encryptSessionSecret(await importDatabaseKey(decodeBase64(key)), session.body.id, next);
+    const put = await b.call("PUT", `/v1/sessions/${session.body.id}/secret`, {
+      encryptedSecret: encodeBase64(sealed.encryptedSecret),
+      nonce: encodeBase64(sealed.nonce),
+    });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    await eventually(() => secretOf(a), (answer) => answer.body.secret === encodeBase64(next));
+
+    // B deletes the session: A no longer has its secret either.
+    assert.equal((await b.call("DELETE", `/v1/sessions/${session.body.id}`)).status, 200);
+    const gone = await eventually(() => secretOf(a), (answer) => answer.status === 404);
+    assert.equal(gone.body.error.kind, "SessionNotFound");
+  } finally {
+    await stopAll([a, b]);
+    dir.remove();
+  }
+});
