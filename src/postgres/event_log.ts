@@ -76,7 +76,7 @@ export type ListenerFactory = (handlers: {
  * notification would have told.
  */
 export class PostgresEventLog implements EventLog {
-  readonly #sql: Sql;
+  readonly #client: () => Sql;
   readonly #channel: string;
   readonly #keepEvents: number;
   readonly #keepSeconds: number;
@@ -94,12 +94,17 @@ export class PostgresEventLog implements EventLog {
   /**
    * The log of the schema `sql`'s connections use.
    *
-   * @param sql the store's client
+   * @param sql the store's client, or a function that gives the one in use
    * @param schema the store's schema, for the notification channel
    * @param options retention and polling
    * @param makeListener the listening connection's client; without it followers only poll
    */
-  constructor(sql: Sql, schema: string, options: PostgresEventLogOptions = {}, makeListener?: ListenerFactory) {
+  constructor(
+    sql: Sql | (() => Sql),
+    schema: string,
+    options: PostgresEventLogOptions = {},
+    makeListener?: ListenerFactory,
+  ) {
     const whole = (value: number | undefined, fallback: number, field: string, min: number) => {
       const result = value ?? fallback;
       if (!Number.isSafeInteger(result) || result < min) {
@@ -107,7 +112,8 @@ export class PostgresEventLog implements EventLog {
       }
       return result;
     };
-    this.#sql = sql;
+    // A postgres.js client is itself a function (a tagged template): tell it by its `unsafe`.
+    this.#client = "unsafe" in sql ? () => sql as Sql : sql as () => Sql;
     this.#channel = eventChannel(schema);
     this.#keepEvents = whole(options.keepEvents, 10_000, "keepEvents", 0);
     this.#keepSeconds = whole(options.keepSeconds, 600, "keepSeconds", 0);
@@ -145,7 +151,7 @@ export class PostgresEventLog implements EventLog {
    * many it removed. Runs by itself as events are written; call it to prune now.
    */
   async prune(): Promise<number> {
-    const result = await this.#sql.unsafe(EVENT_SQL.prune, [this.#keepEvents, this.#keepSeconds] as never[]);
+    const result = await this.#client().unsafe(EVENT_SQL.prune, [this.#keepEvents, this.#keepSeconds] as never[]);
     return result.count;
   }
 
@@ -154,9 +160,9 @@ export class PostgresEventLog implements EventLog {
     // Listening first, then the position: an event committed after the position was read is
     // notified to a connection that already listens.
     await this.#listen();
-    const [row] = await this.#sql.unsafe(EVENT_SQL.lastId);
+    const [row] = await this.#client().unsafe(EVENT_SQL.lastId);
     const follower = new Follower(
-      this.#sql,
+      this.#client,
       this.origin,
       listener,
       options.onError ?? (() => {}),
@@ -196,7 +202,15 @@ export class PostgresEventLog implements EventLog {
         },
         onclose: () => (this.#listening = false),
       });
-      await this.#listener.unsafe(`LISTEN "${this.#channel}"`);
+      try {
+        await this.#listener.unsafe(`LISTEN "${this.#channel}"`);
+      } catch (error) {
+        // A fresh client next time: postgres.js can leave a connection that cannot connect again.
+        const broken = this.#listener;
+        this.#listener = null;
+        await broken?.end({ timeout: 0 }).catch(() => {});
+        throw error;
+      }
       this.#listening = true;
       this.#wake();
     })().finally(() => (this.#subscribing = null));
@@ -214,7 +228,7 @@ export class PostgresEventLog implements EventLog {
 }
 
 class Follower implements EventLogFollower {
-  readonly #sql: Sql;
+  readonly #client: () => Sql;
   readonly #origin: string;
   readonly #listener: LoggedEventListener;
   readonly #onError: (error: unknown) => void;
@@ -228,13 +242,13 @@ class Follower implements EventLogFollower {
   readonly closed: Promise<void> = new Promise((resolve) => (this.#markClosed = resolve));
 
   constructor(
-    sql: Sql,
+    client: () => Sql,
     origin: string,
     listener: LoggedEventListener,
     onError: (error: unknown) => void,
     last: bigint,
   ) {
-    this.#sql = sql;
+    this.#client = client;
     this.#origin = origin;
     this.#listener = listener;
     this.#onError = onError;
@@ -259,7 +273,7 @@ class Follower implements EventLogFollower {
   async #read(): Promise<void> {
     try {
       for (;;) {
-        const rows = await this.#sql.unsafe(EVENT_SQL.after, [String(this.#last), BATCH] as never[]);
+        const rows = await this.#client().unsafe(EVENT_SQL.after, [String(this.#last), BATCH] as never[]);
         this.#failing = false;
         for (const row of rows) {
           if (this.#done) return;

@@ -277,18 +277,19 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   if (typeof eventLog !== "boolean" && (typeof eventLog !== "object" || eventLog === null)) {
     invalid("eventLog must be a boolean or an object of options");
   }
+  const clientOptions: postgres.Options<Record<string, never>> = {
+    max,
+    connect_timeout: connectTimeout,
+    backoff: reconnectDelaySeconds,
+    // Server notices ("already exists, skipping") are not the application's output.
+    onnotice: () => {},
+    // No array types are used, so the extra round trip at each connection start is not needed.
+    fetch_types: false,
+    connection: { application_name: "session-lifecycle-orchestrator", search_path: schema },
+  };
   let sql: Sql;
   try {
-    sql = postgres(url, {
-      max,
-      connect_timeout: connectTimeout,
-      backoff: reconnectDelaySeconds,
-      // Server notices ("already exists, skipping") are not the application's output.
-      onnotice: () => {},
-      // No array types are used, so the extra round trip at each connection start is not needed.
-      fetch_types: false,
-      connection: { application_name: "session-lifecycle-orchestrator", search_path: schema },
-    });
+    sql = postgres(url, clientOptions);
   } catch (error) {
     throw new SessionError("InvalidInput", `the database URL ${where} is not one postgres.js accepts`, {
       cause: error,
@@ -315,7 +316,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       connection: { application_name: "session-lifecycle-orchestrator events", search_path: schema },
     });
   try {
-    return new PostgresStore(sql, where, { schema, eventLog, listener });
+    return new PostgresStore(sql, where, { schema, eventLog, listener, reopen: () => postgres(url, clientOptions) });
   } catch (error) {
     await sql.end({ timeout: 0 }).catch(() => {});
     throw error;
@@ -359,11 +360,13 @@ export function describeDatabase(url: string): string {
  * ({@linkcode PostgresStore.databaseKeyCheck}), so that each of them is held to the one key.
  */
 export class PostgresStore implements SessionStore {
-  readonly #sql: Sql;
+  #sql: Sql;
   readonly #where: string;
   readonly #log: PostgresEventLog | null;
   #closing: Promise<void> | null = null;
   readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #reopen: (() => Sql) | null;
+  readonly #retired = new Set<Promise<void>>();
 
   /**
    * Wraps a postgres.js client whose `search_path` reaches a migrated schema; the store owns it and
@@ -372,19 +375,29 @@ export class PostgresStore implements SessionStore {
    * @param sql the client
    * @param where the database, for messages (without a password)
    * @param options the schema the client uses (`public` by default), whether to keep an event log,
-   * and the client its followers listen on (without one they only poll)
+   * the client its followers listen on (without one they only poll), and how to make a new client
+   * like `sql` (without one a client whose connections stopped connecting is kept)
    */
   constructor(
     sql: Sql,
     where: string,
-    options: { schema?: string; eventLog?: boolean | PostgresEventLogOptions; listener?: ListenerFactory } = {},
+    options: {
+      schema?: string;
+      eventLog?: boolean | PostgresEventLogOptions;
+      listener?: ListenerFactory;
+      reopen?: () => Sql;
+    } = {},
   ) {
     this.#sql = sql;
     this.#where = where;
+    this.#reopen = options.reopen ?? null;
     const { eventLog = false } = options;
-    this.#log = eventLog === false
-      ? null
-      : new PostgresEventLog(sql, options.schema ?? "public", eventLog === true ? {} : eventLog, options.listener);
+    this.#log = eventLog === false ? null : new PostgresEventLog(
+      () => this.#sql,
+      options.schema ?? "public",
+      eventLog === true ? {} : eventLog,
+      options.listener,
+    );
   }
 
   /**
@@ -428,18 +441,39 @@ export class PostgresStore implements SessionStore {
     return this.#where;
   }
 
-  async #query(text: string, params: Param[] = []): Promise<Row[]> {
+  // Runs one statement (`read`: one that changes nothing). Some failures are run again, when they
+  // prove that the statement never ran, or it only reads.
+  async #query(text: string, params: Param[] = [], read = false): Promise<Row[]> {
     for (let attempt = 1;; attempt++) {
+      const sql = this.#sql;
       try {
-        return await (this.#sql.unsafe(text, params as never[], { prepare: true }) as unknown as Promise<Row[]>);
+        return await (sql.unsafe(text, params as never[], { prepare: true }) as unknown as Promise<Row[]>);
       } catch (error) {
-        // Refused while the connection started: the statement never reached a backend, so running it
-        // again is safe, writes too. Besides a server starting or stopping, postgres.js 3.4 fails a
+        // A connection that never finished connecting: the statement never reached a backend. In
+        // postgres.js 3.4 such a connection can stay unable to connect: a write pending when its
+        // socket closed leaves it never sending the next startup message. The client is replaced
+        // once, and the statement runs again on the new one.
+        if (codeOf(error) === "CONNECT_TIMEOUT" && attempt === 1 && this.#replaceClient(sql)) continue;
+        // Refused while the connection started (the server was starting or stopping): the statement
+        // never ran, so running it again is safe, writes too. postgres.js 3.4 also fails a
         // connection's first statement after a reconnect with an error its previous connection got
-        // while the server shut down; the next attempt runs on a clean connection.
-        if (attempt >= 3 || !refusedAtConnect(error)) throw error;
+        // while the server shut down (the backend ending, say), which proves nothing about this
+        // statement: a read is run again then; a write is not, since it may have committed.
+        const retry = refusedAtConnect(error) || (read && serverEnded(error));
+        if (attempt >= 3 || !retry) throw error;
       }
     }
+  }
+
+  // Puts a new client in place of `broken` (unless another call did already, or the store is
+  // closing), and ends the old one once its calls in flight are done. False when there is no way to.
+  #replaceClient(broken: Sql): boolean {
+    if (this.#reopen === null || this.#closing !== null) return false;
+    if (this.#sql === broken) {
+      this.#sql = this.#reopen();
+      this.#retired.add(broken.end({ timeout: 1 }).catch(() => {}));
+    }
+    return true;
   }
 
   // Runs a change as one statement (see changeStatement), logging its event with `event` (built
@@ -461,7 +495,7 @@ export class PostgresStore implements SessionStore {
   /** {@inheritDoc SessionReader.getRepository} */
   getRepository(id: string): Promise<Repository | null> {
     return this.#run("reading a repository", async () => {
-      const [row] = await this.#query(SQL.getRepository, [parseId(id, "repository id")]);
+      const [row] = await this.#query(SQL.getRepository, [parseId(id, "repository id")], true);
       return row ? toRepository(row) : null;
     });
   }
@@ -471,14 +505,14 @@ export class PostgresStore implements SessionStore {
     return this.#run("listing repositories", async () => {
       const { limit, after } = checkRepositoryFilter(filter);
       const { text, params } = pageQuery("repositories", [], limit, after);
-      return (await this.#query(text, params)).map(toRepository);
+      return (await this.#query(text, params, true)).map(toRepository);
     });
   }
 
   /** {@inheritDoc SessionReader.getSession} */
   getSession(id: string): Promise<Session | null> {
     return this.#run("reading a session", async () => {
-      const [row] = await this.#query(SQL.getSession, [parseId(id, "session id")]);
+      const [row] = await this.#query(SQL.getSession, [parseId(id, "session id")], true);
       return row ? toSession(row) : null;
     });
   }
@@ -493,14 +527,14 @@ export class PostgresStore implements SessionStore {
       if (worktreePath !== null) conditions.push(["worktree_path", worktreePath]);
       if (branchName !== null) conditions.push(["branch_name", branchName]);
       const { text, params } = pageQuery("sessions", conditions, limit, after);
-      return (await this.#query(text, params)).map(toSession);
+      return (await this.#query(text, params, true)).map(toSession);
     });
   }
 
   /** {@inheritDoc SessionReader.getSessionSecret} */
   getSessionSecret(sessionId: string): Promise<StoredSessionSecret | null> {
     return this.#run("reading a session secret", async () => {
-      const [row] = await this.#query(SQL.getSecret, [parseId(sessionId, "session id")]);
+      const [row] = await this.#query(SQL.getSecret, [parseId(sessionId, "session id")], true);
       return row ? toSecret(row) : null;
     });
   }
@@ -524,7 +558,7 @@ export class PostgresStore implements SessionStore {
           throw new SessionError("Conflict", `a repository with id ${r.id} exists`, { cause: error });
         }
         // Name the repository that holds the path, so the caller can use it.
-        const [holder] = await this.#query(SQL.repositoryIdOfPath, [r.path]);
+        const [holder] = await this.#query(SQL.repositoryIdOfPath, [r.path], true);
         throw new SessionError(
           "Conflict",
           holder === undefined
@@ -696,7 +730,7 @@ export class PostgresStore implements SessionStore {
    */
   databaseKeyCheck(): DatabaseKeyCheck {
     const read = async () => {
-      const [row] = await this.#query(SQL.readKeyCheck);
+      const [row] = await this.#query(SQL.readKeyCheck, [], true);
       return row === undefined ? null : String(row.value);
     };
     return {
@@ -720,7 +754,7 @@ export class PostgresStore implements SessionStore {
   sealedSecretProbe(): SealedSecretProbe {
     return () =>
       this.#run("reading a sealed secret", async (): Promise<SealedSecretSample | null> => {
-        const [row] = await this.#query(SQL.anySecret);
+        const [row] = await this.#query(SQL.anySecret, [], true);
         return row === undefined ? null : {
           sessionId: String(row.session_id),
           encryptedSecret: bytes(row.encrypted_secret),
@@ -745,7 +779,7 @@ export class PostgresStore implements SessionStore {
         new Promise((resolve) => (timer = setTimeout(resolve, (options.timeoutSeconds ?? 5) * 1000))),
       ]);
       clearTimeout(timer);
-      await this.#sql.end({ timeout: 0 });
+      await Promise.all([this.#sql.end({ timeout: 0 }), ...this.#retired]);
     })();
     return this.#closing;
   }
@@ -817,6 +851,20 @@ export function databaseUnavailable(error: unknown): boolean {
     current = (current as { cause?: unknown }).cause;
   }
   return false;
+}
+
+// The driver's or the socket's error code, if any.
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+// The server ended the connection (it was shutting down, or the backend was terminated): a server
+// error of class 57P or 08.
+function serverEnded(error: unknown): boolean {
+  if (!(error instanceof Error) || error.name !== "PostgresError") return false;
+  const code = codeOf(error) ?? "";
+  return code.startsWith("57P") || code.startsWith("08");
 }
 
 // A server error raised while a connection started (the postmaster refused it: starting up, shutting

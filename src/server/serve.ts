@@ -327,8 +327,10 @@ async function openStore(
   }
   // Loaded only here, so a server on SQLite never loads the Postgres driver.
   const { databaseUnavailable, openPostgresStore } = await import("../postgres/mod.ts");
-  // With an event log: each server's changes reach every server's event stream.
-  const store = await openPostgresStore(options.database, { eventLog: true });
+  // With an event log: each server's changes reach every server's event stream. A connection attempt
+  // that gets no answer gives up after 5 s (postgres.js waits 30 s by default): seen under Bun while
+  // Postgres shuts down, when an attempt's startup message goes unanswered and every call waits on it.
+  const store = await openPostgresStore(options.database, { eventLog: true, connectTimeoutSeconds: 5 });
   try {
     const resolved = await resolveDatabaseKey({
       dataDir,
