@@ -61,10 +61,13 @@ export interface ServerOptions {
   /** Where the database and the token live (see `defaultDataDir`). */
   dataDir: string;
   /**
-   * A `postgres://` URL: the sessions, repositories, sealed secrets and the database key check then
-   * live in that database (see the `./postgres` export) instead of SQLite in the data directory; the
-   * token, the key itself (a key file, the keychain or the environment) and the worktrees stay in
-   * the data directory.
+   * A `postgres://` URL: the sessions, repositories, sealed secrets, the event log and the database
+   * key check then live in that database (see the `./postgres` export) instead of SQLite in the data
+   * directory, so several servers can share it: each server's event stream shows every server's
+   * changes, in commit order, and worktree sessions record this machine's host id (closing another
+   * machine's is a `Conflict`). A request that cannot reach the database is answered 503 (kind
+   * `Storage`). The token, the key itself (a key file, the keychain or the environment) and the
+   * worktrees stay in the data directory.
    */
   database?: string;
   /** Interface to bind; `127.0.0.1` by default. */
