@@ -81,7 +81,7 @@ export {
   MAX_WORKTREE_NAME_BYTES,
   NONCE_LENGTH,
 } from "./src/validation.ts";
-export type { SessionReader, SessionStore, SessionWriter } from "./src/store/store.ts";
+export type { SessionReader, SessionStore, SessionWriter, WriteOptions } from "./src/store/store.ts";
 export { MemoryStore } from "./src/store/memory_store.ts";
 export type { SqliteDatabase, SqliteStatement, SqliteValue } from "./src/store/sqlite_driver.ts";
 export { SqliteStore, type SqliteStoreOptions } from "./src/store/sqlite_store.ts";
@@ -117,7 +117,17 @@ export {
   SessionSecretChain,
   type SessionSecretChainOptions,
 } from "./src/secret_chain.ts";
-export { type LifecycleEvent, LifecycleEvents, type LifecycleListener } from "./src/events.ts";
+export {
+  type EventLog,
+  type EventLogFollower,
+  eventLogOf,
+  type FollowOptions,
+  type LifecycleEvent,
+  LifecycleEvents,
+  type LifecycleListener,
+  type LoggedEventInfo,
+  type LoggedEventListener,
+} from "./src/events.ts";
 export type {
   ClosedSession,
   CloseSessionOptions,

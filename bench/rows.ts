@@ -6,7 +6,7 @@ import { SQL } from "../src/store/sqlite_store.ts";
 export function plainSessionRow(id: string, repositoryId: string, title: string, now: string): SqliteValue[] {
   const absent = null;
   return [id, repositoryId, title, absent, absent, absent, absent, "active", 0, absent, absent, absent, absent, 0, 0]
-    .concat([now, now, now]);
+    .concat([now, now, now, absent]);
 }
 
 /** The column names of `SQL.insertSession`, in the order `plainSessionRow` gives their values. */

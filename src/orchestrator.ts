@@ -8,7 +8,7 @@
 
 import { decodeCursor, encodeCursor } from "./_cursor.ts";
 import { errorMessage, SessionError, toStorageError } from "./errors.ts";
-import { LifecycleEvents } from "./events.ts";
+import { eventLogOf, type LifecycleEvent, LifecycleEvents } from "./events.ts";
 import { parseId, type RepositoryId, type SessionId } from "./ids.ts";
 import type {
   ClosedSession,
@@ -19,10 +19,9 @@ import type {
   ReconcileReport,
   SessionLifecycle,
 } from "./lifecycle.ts";
-import { deleteSession } from "./operations.ts";
 import { CREATE_SESSION_FIELDS, sessionDraft } from "./_session_draft.ts";
 import type { SessionSecretChain } from "./secret_chain.ts";
-import type { SessionStore } from "./store/store.ts";
+import type { SessionStore, WriteOptions } from "./store/store.ts";
 import type {
   ListPosition,
   NewRepository,
@@ -48,7 +47,12 @@ export interface SessionOrchestratorOptions {
    * sessions have no secret and the secret methods are `InvalidInput`.
    */
   chain?: SessionSecretChain;
-  /** Where every committed change is announced; a new one by default (see {@linkcode SessionOrchestrator.events}). */
+  /**
+   * Where every committed change is announced; a new one by default (see {@linkcode SessionOrchestrator.events}).
+   * Over a store with an event log (`eventLog`, see `EventLog`) the orchestrator asks each write to
+   * log its event with the change (`logEvent`), and emits nothing itself: following the log into
+   * these events announces every process's changes alike, in commit order.
+   */
   events?: LifecycleEvents;
   /**
    * Sessions that own a git worktree (the platform's `WorktreeLifecycle` plugs in here). Without
@@ -123,8 +127,9 @@ const CREATE_FIELDS: readonly string[] = [
  * Creates, lists, changes and deletes sessions and repositories, and keeps session secrets, over
  * any {@linkcode SessionStore}. A create ends as a whole session (its row and sealed secret,
  * written in one transaction) or as nothing, wherever a process is killed. Every change emits
- * its event once, after it is committed. Worktree sessions go through `worktrees`, around the
- * same create and delete steps as plain ones.
+ * its event once, after it is committed (over a store with an event log, the log's follower
+ * emits it; see {@linkcode SessionOrchestratorOptions.events}). Worktree sessions go through
+ * `worktrees`, around the same create and delete steps as plain ones.
  *
  * @example A session with its secret and events, then deleted with its cleanup data
  * ```ts
@@ -157,6 +162,8 @@ export class SessionOrchestrator {
   readonly #isGitCheckout: ((path: string) => boolean | Promise<boolean>) | null;
   readonly #logError: (message: string, cause: unknown) => void;
   readonly #steps: LifecycleSteps;
+  // Whether the store logs the events with the changes, so that its log's follower emits them.
+  readonly #logged: boolean;
 
   /**
    * Composes the parts.
@@ -172,6 +179,7 @@ export class SessionOrchestrator {
     this.#isGitCheckout = options.isGitCheckout ?? null;
     this.#logError = options.logError ?? ((message, cause) => console.error(message, cause));
     this.#steps = { commit: (draft) => this.#commit(draft), remove: (id) => this.#remove(id) };
+    this.#logged = eventLogOf(options.store) !== null;
   }
 
   /** Where changes are announced: subscribe to follow them. */
@@ -201,10 +209,10 @@ export class SessionOrchestrator {
       const detect = input.isGitRepository === undefined && this.#isGitCheckout !== null;
       prepared = { ...input, path, ...(detect ? { isGitRepository: await this.#isGitCheckout!(path) } : {}) };
     }
-    const repository = await this.#store.createRepository(prepared).catch((error) => {
+    const repository = await this.#store.createRepository(prepared, LOGGED).catch((error) => {
       throw toStorageError(error, "creating a repository");
     });
-    this.#events.emit({ type: "repository.created", repository });
+    this.#announce(repositoryCreated(repository));
     return repository;
   }
 
@@ -222,10 +230,10 @@ export class SessionOrchestrator {
 
   /** Removes a repository that has no sessions left (else `Conflict`); `null` when there was none. */
   async deleteRepository(id: RepositoryId): Promise<Repository | null> {
-    const repository = await this.#store.deleteRepository(id).catch((error) => {
+    const repository = await this.#store.deleteRepository(id, LOGGED).catch((error) => {
       throw toStorageError(error, "deleting a repository");
     });
-    if (repository !== null) this.#events.emit({ type: "repository.deleted", repository });
+    if (repository !== null) this.#announce(repositoryDeleted(repository));
     return repository;
   }
 
@@ -266,7 +274,7 @@ export class SessionOrchestrator {
         this.#steps,
       )
       : await this.#commit(draft);
-    this.#events.emit({ type: "session.created", session });
+    this.#announce(sessionCreated(session));
     return session;
   }
 
@@ -289,10 +297,10 @@ export class SessionOrchestrator {
 
   /** Changes a session's title, status or issue fields; `null` when it does not exist. */
   async updateSession(id: SessionId, patch: SessionPatch): Promise<Session | null> {
-    const session = await this.#store.updateSession(id, patch).catch((error) => {
+    const session = await this.#store.updateSession(id, patch, LOGGED).catch((error) => {
       throw toStorageError(error, "updating a session");
     });
-    if (session !== null) this.#events.emit({ type: "session.updated", session });
+    if (session !== null) this.#announce(sessionUpdated(session));
     return session;
   }
 
@@ -337,8 +345,8 @@ export class SessionOrchestrator {
   async storeSessionSecret(id: SessionId, encryptedSecret: Uint8Array, nonce: Uint8Array): Promise<void> {
     const key = parseId(id, "session id");
     if ((await this.getSession(key)) === null) throw new SessionError("SessionNotFound", `no session with id ${key}`);
-    await this.#requireChain().replace(key, { encryptedSecret, nonce });
-    this.#events.emit({ type: "session.secret.stored", sessionId: key });
+    await this.#requireChain().replace(key, { encryptedSecret, nonce }, LOGGED);
+    this.#announce({ type: "session.secret.stored", sessionId: key });
   }
 
   /** The session's secret (a copy the caller may wipe), or `null` when no layer has it. */
@@ -364,8 +372,9 @@ export class SessionOrchestrator {
   async #commit(draft: NewSession): Promise<Session> {
     // Every field is checked before a secret is made or a keychain entry written.
     buildSession(draft, nowIso());
+    // The event is logged with the row; a worktree session is announced once its lifecycle has returned it.
     const write = (sealed?: Parameters<SessionStore["createSession"]>[1]) =>
-      this.#store.createSession(draft, sealed).catch((error) => {
+      this.#store.createSession(draft, sealed, LOGGED).catch((error) => {
         throw toStorageError(error, "creating a session");
       });
     if (this.#chain === null) return await write();
@@ -379,8 +388,11 @@ export class SessionOrchestrator {
 
   // Deletes the row (and the sealed secret with it), announces it, then forgets the other copies.
   async #remove(id: SessionId): Promise<Session | null> {
-    const session = await deleteSession(this.#store, id);
-    if (session !== null) this.#events.emit({ type: "session.deleted", session });
+    const key = parseId(id, "session id");
+    const session = await this.#store.deleteSession(key, LOGGED).catch((error) => {
+      throw toStorageError(error, "deleting a session");
+    });
+    if (session !== null) this.#announce(sessionDeleted(session));
     if (this.#chain !== null) {
       await this.#chain.forget(id, { rowDeleted: true }).catch((error) =>
         this.#logError(
@@ -390,6 +402,11 @@ export class SessionOrchestrator {
       );
     }
     return session;
+  }
+
+  // Emits a committed change's event, unless the store logged it with the change for its follower to emit.
+  #announce(event: LifecycleEvent): void {
+    if (!this.#logged) this.#events.emit(event);
   }
 
   #requireChain(): SessionSecretChain {
@@ -403,6 +420,14 @@ export class SessionOrchestrator {
     });
   }
 }
+
+// Every change the orchestrator announces is logged with it by a store that keeps an event log.
+const LOGGED: WriteOptions = { logEvent: true };
+const repositoryCreated = (repository: Repository): LifecycleEvent => ({ type: "repository.created", repository });
+const repositoryDeleted = (repository: Repository): LifecycleEvent => ({ type: "repository.deleted", repository });
+const sessionCreated = (session: Session): LifecycleEvent => ({ type: "session.created", session });
+const sessionUpdated = (session: Session): LifecycleEvent => ({ type: "session.updated", session });
+const sessionDeleted = (session: Session): LifecycleEvent => ({ type: "session.deleted", session });
 
 function noChain(): SessionError {
   return new SessionError("InvalidInput", "no secret chain is configured, so sessions have no secrets");

@@ -16,7 +16,7 @@ import { isSessionError, SessionError, toStorageError } from "./errors.ts";
 import { parseId } from "./ids.ts";
 import type { Keychain } from "./keychain.ts";
 import { SessionSecretCache } from "./secret_cache.ts";
-import type { SessionReader, SessionWriter } from "./store/store.ts";
+import type { SessionReader, SessionWriter, WriteOptions } from "./store/store.ts";
 
 /** The keychain service name entries are filed under unless another is given. */
 export const DEFAULT_KEYCHAIN_SERVICE = "session-lifecycle-orchestrator";
@@ -277,8 +277,9 @@ export class SessionSecretChain {
    * the session id as additional data), and makes every layer agree: the store keeps the sealed
    * bytes, the keychain and the memory layer the opened secret. Ciphertext that does not open is
    * `InvalidInput` and changes nothing; a layer that fails puts the store's previous secret back.
+   * `write` goes with the store's write (the change's event, for a store that logs events).
    */
-  replace(sessionId: string, sealed: SealedSecret): Promise<void> {
+  replace(sessionId: string, sealed: SealedSecret, write?: WriteOptions): Promise<void> {
     let id: string;
     try {
       id = parseId(sessionId, "session id");
@@ -301,7 +302,7 @@ export class SessionSecretChain {
         const previous = await this.#store.getSessionSecret(id).catch((error) => {
           throw toStorageError(error, "reading a session secret");
         });
-        await this.#store.setSessionSecret({ sessionId: id, ...sealed }).catch((error) => {
+        await this.#store.setSessionSecret({ sessionId: id, ...sealed }, write).catch((error) => {
           throw toStorageError(error, "storing a session secret");
         });
         if (this.#keychain !== null) {

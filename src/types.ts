@@ -91,6 +91,12 @@ export interface Session {
   createdWorktree: boolean;
   /** True when the lifecycle created the branch (cleanup may delete it). */
   createdBranch: boolean;
+  /**
+   * The machine that holds the session's worktree (a host id, see `hostId` in `./platform`), when
+   * the worktree lifecycle that made it was given one; `null` for plain sessions. With several
+   * machines on one database, only that machine's server closes and repairs the worktree.
+   */
+  hostId: string | null;
   /** ISO-8601 UTC. */
   createdAt: string;
   /** ISO-8601 UTC. */
@@ -131,6 +137,8 @@ export interface NewSession {
   createdWorktree?: boolean;
   /** Whether the lifecycle created the branch. */
   createdBranch?: boolean;
+  /** The machine that holds the worktree (worktree sessions only): letters, digits, `.`, `_`, `:` and `-`. */
+  hostId?: string | null;
 }
 
 /** The fields `updateSession` may change; `updatedAt` is set by the store. */

@@ -101,6 +101,23 @@ export function utf8ByteLength(text: string): number {
   return bytes;
 }
 
+/** Longest accepted host id (see `Session.hostId`). */
+export const MAX_HOST_ID_LENGTH = 128;
+
+/**
+ * A host id: 1 to {@linkcode MAX_HOST_ID_LENGTH} letters, digits, `.`, `_`, `:` and `-`, starting
+ * with a letter or digit, so it reads plainly in a message and in a log.
+ */
+export function requireHostId(value: unknown, field = "hostId"): string {
+  if (typeof value !== "string") invalid(`${field} must be a string`);
+  if (!new RegExp(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,${MAX_HOST_ID_LENGTH - 1}}$`).test(value)) {
+    invalid(
+      `${field} must be 1 to ${MAX_HOST_ID_LENGTH} letters, digits, '.', '_', ':' or '-', starting with a letter or digit`,
+    );
+  }
+  return value;
+}
+
 /** Throws `InvalidInput` with `message`: the one way every input check refuses. */
 export function invalid(message: string): never {
   throw new SessionError("InvalidInput", message);
@@ -348,6 +365,8 @@ export function buildSession(input: NewSession, now: string): Session {
   if (!isWorktree && worktreePath !== null) {
     invalid("worktreePath is only for worktree sessions");
   }
+  const hostId = input.hostId === undefined || input.hostId === null ? null : requireHostId(input.hostId);
+  if (!isWorktree && hostId !== null) invalid("hostId is only for worktree sessions");
   const optionalName = (value: unknown) =>
     value === undefined || value === null ? null : requireWorktreeName(value, "worktreeName");
   const optionalBranch = (value: unknown, field: string) =>
@@ -368,6 +387,7 @@ export function buildSession(input: NewSession, now: string): Session {
     baseBranch: optionalBranch(input.baseBranch, "baseBranch"),
     createdWorktree: optionalBoolean(input.createdWorktree, "createdWorktree"),
     createdBranch: optionalBoolean(input.createdBranch, "createdBranch"),
+    hostId,
     createdAt: now,
     updatedAt: now,
     lastAccessedAt: now,

@@ -7,6 +7,9 @@
  */
 
 import { after } from "node:test";
+import { execFile, execFileSync } from "node:child_process";
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import process from "node:process";
 import postgres from "postgres";
 import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from "../src/postgres/mod.ts";
@@ -74,4 +77,100 @@ export function openSchemaStore(
     schema: `case_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`,
     ...options,
   });
+}
+
+/** A Postgres cluster of a test's own, which it may stop and start (the shared one is never restarted). */
+export interface OwnCluster {
+  /** `postgres://postgres@127.0.0.1:<port>/postgres`. */
+  url: string;
+  /** Stops it (`pg_ctl stop -m fast`: open connections are ended). */
+  stop(): Promise<void>;
+  /** Starts it again on the same port, with the same data. */
+  start(): Promise<void>;
+  /** Stops it and removes its folder. */
+  destroy(): void;
+}
+
+function postgresBin(): string | null {
+  try {
+    const versions = readdirSync("/usr/lib/postgresql").sort((a, b) => Number(a) - Number(b));
+    const bin = versions.length === 0 ? null : `/usr/lib/postgresql/${versions.at(-1)}/bin`;
+    return bin !== null && existsSync(`${bin}/initdb`) ? bin : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Why an own cluster cannot be made here (`false` when it can): it needs the Postgres binaries and
+ * root, to run them as the `postgres` user. With `REQUIRE_POSTGRES=1` (CI) that is an error, not a skip.
+ */
+export function skipOwnCluster(): false | string {
+  const why = testDatabaseUrl === null
+    ? skipPostgres
+    : postgresBin() === null
+    ? "no Postgres binaries in /usr/lib/postgresql"
+    : process.getuid?.() !== 0
+    ? "not root (the cluster runs as the postgres user)"
+    : false;
+  if (why !== false && process.env.REQUIRE_POSTGRES === "1" && testDatabaseUrl !== null) {
+    throw new Error(`REQUIRE_POSTGRES=1, but a test's own Postgres cluster cannot be made: ${why}`);
+  }
+  return why;
+}
+
+/** Makes and starts a throwaway cluster on a free port (about a second); destroyed after the file. */
+export async function ownCluster(): Promise<OwnCluster> {
+  const bin = postgresBin()!;
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise((resolve) => probe.close(resolve));
+  const root = `/tmp/pg-${port}`;
+  const asPostgres = (command: string, ...args: string[]) =>
+    execFileSync("runuser", ["-u", "postgres", "--", `${bin}/${command}`, ...args], { stdio: "pipe" });
+  execFileSync("install", ["-d", "-o", "postgres", "-g", "postgres", "-m", "700", root]);
+  asPostgres(
+    "initdb",
+    "-D",
+    `${root}/data`,
+    "-U",
+    "postgres",
+    "--auth=trust",
+    "-E",
+    "UTF8",
+    "--locale=C.UTF-8",
+    "--no-sync",
+  );
+  const options = `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c max_connections=100`;
+  const pgCtl = (...args: string[]) => asPostgres("pg_ctl", "-D", `${root}/data`, "-w", ...args);
+  // Asynchronous, so that a test's load goes on while the cluster stops or starts.
+  const pgCtlAsync = (...args: string[]) =>
+    new Promise<void>((resolve, reject) =>
+      execFile(
+        "runuser",
+        ["-u", "postgres", "--", `${bin}/pg_ctl`, "-D", `${root}/data`, "-w", ...args],
+        (error) => error === null ? resolve() : reject(error),
+      )
+    );
+  const startArgs = ["-l", `${root}/log`, "-o", options, "start"];
+  pgCtl(...startArgs);
+  let destroyed = false;
+  const destroy = () => {
+    if (destroyed) return;
+    destroyed = true;
+    try {
+      pgCtl("-m", "immediate", "stop");
+    } catch {
+      // already stopped
+    }
+    rmSync(root, { recursive: true, force: true });
+  };
+  after(destroy);
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    stop: () => pgCtlAsync("-m", "fast", "stop"),
+    start: () => pgCtlAsync(...startArgs),
+    destroy,
+  };
 }

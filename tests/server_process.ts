@@ -54,7 +54,12 @@ export interface ServeOptions {
 
 // No session bus, so a server never touches the machine's keychain; no key and no DATABASE_URL from
 // the environment (CI sets one for the Postgres tests), so a server runs on SQLite unless told.
-const SCRUBBED_ENV = { DBUS_SESSION_BUS_ADDRESS: "", SESSION_LIFECYCLE_DATABASE_KEY: "", DATABASE_URL: "" };
+const SCRUBBED_ENV = {
+  DBUS_SESSION_BUS_ADDRESS: "",
+  SESSION_LIFECYCLE_DATABASE_KEY: "",
+  SESSION_LIFECYCLE_HOST_ID: "",
+  DATABASE_URL: "",
+};
 
 /** Starts the server with `args`, with no session bus (so it never touches the machine's keychain) and no DATABASE_URL. */
 export function serveProcess(args: string[], options: ServeOptions = {}): ServerProcess {

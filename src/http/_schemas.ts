@@ -73,6 +73,7 @@ const sessionFields = {
   baseBranch: z.string().nullable(),
   createdWorktree: z.boolean(),
   createdBranch: z.boolean(),
+  hostId: z.string().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
   lastAccessedAt: z.string(),

@@ -75,4 +75,5 @@ export type {
   SessionStore,
   SessionWriter,
   StoredSessionSecret,
+  WriteOptions,
 } from "../../mod.ts";

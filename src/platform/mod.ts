@@ -53,6 +53,14 @@ export {
   storeSecretProbe,
 } from "./database_key.ts";
 export { APP_DIR_NAME, type DataDirContext, defaultDataDir } from "./data_dir.ts";
+export {
+  HOST_ID_ENV,
+  HOST_ID_FILE,
+  MACHINE_ID_PATH,
+  type ResolvedHostId,
+  resolveHostId,
+  type ResolveHostIdOptions,
+} from "./host_id.ts";
 export { type ApiTokenFile, ensureApiToken, generateApiToken, TOKEN_FILE_NAME } from "./token_file.ts";
 export { branchForWorktreeName, defaultWorktreeName } from "./worktree_names.ts";
 export {
@@ -103,4 +111,5 @@ export type {
   SqliteValue,
   StoredSessionSecret,
   WorktreeRequest,
+  WriteOptions,
 } from "../../mod.ts";

@@ -27,7 +27,7 @@ import { SessionOrchestrator } from "../orchestrator.ts";
 import type { SessionSecretChain } from "../secret_chain.ts";
 import type { SessionStore } from "../store/store.ts";
 import type { Repository, Session } from "../types.ts";
-import { branchNameProblem, invalid, nowIso } from "../validation.ts";
+import { branchNameProblem, invalid, nowIso, requireHostId } from "../validation.ts";
 import { defaultDataDir } from "./data_dir.ts";
 import { Git, type RepositoryInfo } from "./git.ts";
 import { Journal, type JournalEntry } from "./journal.ts";
@@ -69,6 +69,13 @@ export interface WorktreeLifecycleOptions {
    * `worktrees/` in the platform's data directory (see `defaultDataDir`) by default.
    */
   worktreesRoot?: string;
+  /**
+   * This machine's host id (see `resolveHostId`), for stores that several machines share: every
+   * worktree session opened here records it, and only the sessions recorded with it (or with none)
+   * are closed and repaired here; closing another machine's is `Conflict`, naming that machine,
+   * with nothing touched. `null` by default: nothing is recorded and every session is handled here.
+   */
+  hostId?: string | null;
   /** Prefix of default branch names; `session/` by default. */
   branchPrefix?: string;
   /** The git executable; `git` on `PATH` by default. */
@@ -159,6 +166,7 @@ export class WorktreeLifecycle implements SessionLifecycle {
   readonly #onStep: WorktreeLifecycleOptions["onStep"];
   readonly #infos = new Map<string, RepositoryInfo>();
   readonly #orchestrator: SessionOrchestrator;
+  readonly #hostId: string | null;
 
   /**
    * Composes the store, git and the secret chain.
@@ -172,6 +180,9 @@ export class WorktreeLifecycle implements SessionLifecycle {
     }
     this.#store = options.store;
     this.#chain = options.chain;
+    this.#hostId = options.hostId === undefined || options.hostId === null
+      ? null
+      : requireHostId(options.hostId, "hostId");
     this.#root = resolve(worktreesRoot);
     this.#prefix = options.branchPrefix ?? "session/";
     if (this.#prefix !== "" && branchForWorktreeName(this.#prefix, "x") !== `${this.#prefix}x`) {
@@ -188,6 +199,11 @@ export class WorktreeLifecycle implements SessionLifecycle {
       worktrees: this,
       logError: options.logError,
     });
+  }
+
+  /** The machine this lifecycle runs on, as recorded on its sessions; `null` when none was given. */
+  get hostId(): string | null {
+    return this.#hostId;
   }
 
   /** The folder that holds worktrees and the journal. */
@@ -217,6 +233,11 @@ export class WorktreeLifecycle implements SessionLifecycle {
   /** Repairs through this lifecycle's own orchestrator; see {@linkcode WorktreeLifecycle.reconcileWorktrees}. */
   reconcile(options: ReconcileOptions = {}): Promise<ReconcileReport> {
     return this.#orchestrator.reconcile(options);
+  }
+
+  // Whether this machine handles the session's worktree: one recorded with no machine, or with this one.
+  #handles(session: Session): boolean {
+    return this.#hostId === null || session.hostId === null || session.hostId === this.#hostId;
   }
 
   #context(steps: LifecycleSteps): StepContext {
@@ -313,7 +334,7 @@ export class WorktreeLifecycle implements SessionLifecycle {
         folderMade = true;
         await this.#git.addWorktree(info.topLevel, path, branch, base);
         await this.#step("open:worktree", id);
-        session = await steps.commit({ ...plan.draft, baseBranch: recordedBase });
+        session = await steps.commit({ ...plan.draft, baseBranch: recordedBase, hostId: this.#hostId });
         rowWritten = true;
         await this.#step("open:row", id);
       } catch (error) {
@@ -347,6 +368,14 @@ export class WorktreeLifecycle implements SessionLifecycle {
     const id = parseId(session.id, "session id");
     const force = options.force === true;
     const deleteBranch = options.deleteBranch === true;
+    if (!this.#handles(session)) {
+      // Its folder and branch are on another machine's disk: neither they nor the row are touched here.
+      throw new SessionError(
+        "Conflict",
+        `the worktree of session ${id} is on another machine (host id ${session.hostId}; this one is ` +
+          `${this.#hostId}): delete it through a server on that machine`,
+      );
+    }
     const repository = await this.#store.getRepository(session.repositoryId).catch((error) => {
       throw toStorageError(error, "reading a repository");
     });
@@ -426,6 +455,7 @@ export class WorktreeLifecycle implements SessionLifecycle {
       repositoryInfo: (path) => this.#repositoryInfo(path),
       lock: (info, work) => this.#lock(info, work),
       worktreesFolder: (repository) => this.worktreesFolder(repository),
+      handles: (session) => this.#handles(session),
     });
   }
 }

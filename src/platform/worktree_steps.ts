@@ -153,8 +153,9 @@ export async function undoOpen(
         });
       } else {
         // The row (with its sealed secret) first, then the other copies: a failure between the two
-        // leaves an orphan copy that a resolve drops, never a row without its secret.
-        const deleted = row === null ? null : await store.deleteSession(entry.sessionId);
+        // leaves an orphan copy that a resolve drops, never a row without its secret. Logged like any
+        // delete (a store with an event log logged the row's creation with it).
+        const deleted = row === null ? null : await store.deleteSession(entry.sessionId, { logEvent: true });
         await chain.forget(entry.sessionId, { rowDeleted: deleted !== null });
         if (deleted !== null) {
           actions.push({ action: "row-deleted", detail: `deleted the row of session ${entry.sessionId}` });

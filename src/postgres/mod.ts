@@ -19,12 +19,28 @@
  * @module
  */
 
-export { describeDatabase, openPostgresStore, PostgresStore, type PostgresStoreOptions } from "./postgres_store.ts";
+export {
+  databaseUnavailable,
+  describeDatabase,
+  openPostgresStore,
+  PostgresStore,
+  type PostgresStoreOptions,
+} from "./postgres_store.ts";
+export type { ListenerFactory, PostgresEventLogOptions } from "./event_log.ts";
 export { POSTGRES_SCHEMA_VERSION } from "./schema.ts";
 // The types the store's API speaks, so that this entry documents itself.
 export type { SessionReader, SessionStore, SessionWriter } from "../store/store.ts";
 export type { DatabaseKeyCheck, SealedSecretProbe, SealedSecretSample } from "../platform/database_key.ts";
 export type { SealedSecret } from "../crypto.ts";
+export type {
+  EventLog,
+  EventLogFollower,
+  FollowOptions,
+  LifecycleEvent,
+  LoggedEventInfo,
+  LoggedEventListener,
+} from "../events.ts";
+export type { WriteOptions } from "../store/store.ts";
 export type { RepositoryId, SessionId } from "../ids.ts";
 export type {
   ListPosition,

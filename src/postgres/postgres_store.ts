@@ -9,7 +9,8 @@ import type { SealedSecret } from "../crypto.ts";
 import { SessionError, toStorageError } from "../errors.ts";
 import { parseId } from "../ids.ts";
 import type { DatabaseKeyCheck, SealedSecretProbe, SealedSecretSample } from "../platform/database_key.ts";
-import type { SessionStore } from "../store/store.ts";
+import type { SessionStore, WriteOptions } from "../store/store.ts";
+import type { EventLog } from "../events.ts";
 import type {
   ListPosition,
   NewRepository,
@@ -34,6 +35,7 @@ import {
   nowIso,
 } from "../validation.ts";
 import { checkSchemaName, isoColumn, migrate } from "./schema.ts";
+import { type ListenerFactory, PostgresEventLog, type PostgresEventLogOptions } from "./event_log.ts";
 
 /** Options of {@linkcode openPostgresStore}. */
 export interface PostgresStoreOptions {
@@ -47,6 +49,13 @@ export interface PostgresStoreOptions {
   maxConnections?: number;
   /** Seconds to wait for a new connection before failing (default 30). */
   connectTimeoutSeconds?: number;
+  /**
+   * Keep an event log (see {@linkcode PostgresStore.eventLog}): each change an orchestrator makes
+   * is written with its event, in one transaction, and every process following the log sees every
+   * process's changes, in commit order. `true` for the default retention, or its options. Off by
+   * default; turn it on in every process that writes to a database that several servers share.
+   */
+  eventLog?: boolean | PostgresEventLogOptions;
 }
 
 const REPOSITORY_COLUMNS = [
@@ -61,7 +70,8 @@ const REPOSITORY_COLUMNS = [
   isoColumn("updated_at"),
 ].join(", ");
 
-const SESSION_COLUMNS = [
+/** The columns a session is read back with (timestamps as the ISO strings the core wrote). */
+export const SESSION_COLUMNS = [
   "id",
   "repository_id",
   "title",
@@ -80,32 +90,125 @@ const SESSION_COLUMNS = [
   isoColumn("created_at"),
   isoColumn("updated_at"),
   isoColumn("last_accessed_at"),
+  "host_id",
 ].join(", ");
 
 const SECRET_COLUMNS = ["session_id", "encrypted_secret", "nonce", isoColumn("created_at"), isoColumn("updated_at")]
   .join(", ");
 
+// `to_char` of a timestamptz expression: the ISO-8601 string the core wrote.
+const isoText = (expression: string) => `to_char(${expression} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+// A row of `alias` as the JSON of the record the API returns: the same keys, in the same order, with
+// the same values as toRepository and toSession make, for the events built in the change's statement.
+function recordJson(fields: readonly (readonly [string, string, "time"?])[], alias: string): string {
+  const pairs = fields.map(([key, column, time]) =>
+    `'${key}', ${time ? isoText(`${alias}.${column}`) : `${alias}.${column}`}`
+  );
+  return `json_build_object(${pairs.join(", ")})`;
+}
+
+const REPOSITORY_JSON_FIELDS = [
+  ["id", "id"],
+  ["path", "path"],
+  ["name", "name"],
+  ["isGitRepository", "is_git_repository"],
+  ["sessionsPath", "sessions_path"],
+  ["defaultBranch", "default_branch"],
+  ["defaultRemote", "default_remote"],
+  ["createdAt", "created_at", "time"],
+  ["updatedAt", "updated_at", "time"],
+] as const;
+
+const SESSION_JSON_FIELDS = [
+  ["id", "id"],
+  ["repositoryId", "repository_id"],
+  ["title", "title"],
+  ["agentName", "agent_name"],
+  ["issueId", "issue_id"],
+  ["issueTitle", "issue_title"],
+  ["issueUrl", "issue_url"],
+  ["status", "status"],
+  ["isWorktree", "is_worktree"],
+  ["worktreePath", "worktree_path"],
+  ["worktreeName", "worktree_name"],
+  ["branchName", "branch_name"],
+  ["baseBranch", "base_branch"],
+  ["createdWorktree", "created_worktree"],
+  ["createdBranch", "created_branch"],
+  ["hostId", "host_id"],
+  ["createdAt", "created_at", "time"],
+  ["updatedAt", "updated_at", "time"],
+  ["lastAccessedAt", "last_accessed_at", "time"],
+] as const;
+
+/**
+ * Each change's event as Postgres builds it from the changed row (the CTE `changed`), so that the
+ * event is written by the change's own statement: exactly the event the orchestrator emits.
+ */
+export const EVENT_JSON = {
+  repositoryCreated: `json_build_object('type', 'repository.created', 'repository', ${
+    recordJson(REPOSITORY_JSON_FIELDS, "changed")
+  })`,
+  repositoryDeleted: `json_build_object('type', 'repository.deleted', 'repository', ${
+    recordJson(REPOSITORY_JSON_FIELDS, "changed")
+  })`,
+  sessionCreated: `json_build_object('type', 'session.created', 'session', ${
+    recordJson(SESSION_JSON_FIELDS, "changed")
+  })`,
+  sessionUpdated: `json_build_object('type', 'session.updated', 'session', ${
+    recordJson(SESSION_JSON_FIELDS, "changed")
+  })`,
+  sessionDeleted: `json_build_object('type', 'session.deleted', 'session', ${
+    recordJson(SESSION_JSON_FIELDS, "changed")
+  })`,
+  secretStored: `json_build_object('type', 'session.secret.stored', 'sessionId', changed.session_id)`,
+} as const;
+
+/**
+ * One change as one statement (its own transaction, so a lost connection never leaves one half
+ * done): `ctes` define `changed`, the changed row (none when nothing changed); the final select
+ * reads `columns` back from it (or, with `null`, answers one row). With `logged` (see the event
+ * log's `change`), the same statement logs the change's event.
+ */
+export function changeStatement(
+  ctes: string,
+  columns: string | null,
+  logged: { ctes: string; select: string } | null,
+): string {
+  const select = [columns, logged?.select].filter((part) => part !== null && part !== undefined).join(", ");
+  return `WITH ${ctes}${logged?.ctes ?? ""} SELECT ${select === "" ? "1" : select}${
+    columns === null ? "" : " FROM changed"
+  }`;
+}
+
 /** The SQL statements of the store (`$n` parameters); the pages of lists are built by {@linkcode pageQuery}. */
 export const SQL = {
   getRepository: `SELECT ${REPOSITORY_COLUMNS} FROM repositories WHERE id = $1`,
-  insertRepository: `INSERT INTO repositories (id, path, name, is_git_repository, sessions_path, default_branch,
-    default_remote, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz, $9::timestamptz)`,
   repositoryIdOfPath: "SELECT id FROM repositories WHERE path = $1",
-  deleteRepository: `DELETE FROM repositories WHERE id = $1 RETURNING ${REPOSITORY_COLUMNS}`,
   getSession: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = $1`,
-  insertSession: `INSERT INTO sessions (id, repository_id, title, agent_name, issue_id, issue_title, issue_url,
-    status, is_worktree, worktree_path, worktree_name, branch_name, base_branch, created_worktree, created_branch,
-    created_at, updated_at, last_accessed_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-      $16::timestamptz, $17::timestamptz, $18::timestamptz)`,
-  deleteSession: `DELETE FROM sessions WHERE id = $1 RETURNING ${SESSION_COLUMNS}`,
   getSecret: `SELECT ${SECRET_COLUMNS} FROM session_secrets WHERE session_id = $1`,
   deleteSecret: "DELETE FROM session_secrets WHERE session_id = $1 RETURNING session_id",
-  upsertSecret: `INSERT INTO session_secrets (session_id, encrypted_secret, nonce, created_at, updated_at)
+  anySecret: "SELECT session_id, encrypted_secret, nonce FROM session_secrets LIMIT 1",
+  // The writes, as the CTEs of a change statement (see changeStatement): each names its row `changed`.
+  insertRepositoryCte: `changed AS (INSERT INTO repositories (id, path, name, is_git_repository, sessions_path,
+    default_branch, default_remote, created_at, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz, $9::timestamptz) RETURNING *)`,
+  deleteRepositoryCte: "changed AS (DELETE FROM repositories WHERE id = $1 RETURNING *)",
+  insertSessionCte: `changed AS (INSERT INTO sessions (id, repository_id, title, agent_name, issue_id, issue_title,
+    issue_url, status, is_worktree, worktree_path, worktree_name, branch_name, base_branch, created_worktree,
+    created_branch, created_at, updated_at, last_accessed_at, host_id)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+      $16::timestamptz, $17::timestamptz, $18::timestamptz, $19) RETURNING *)`,
+  // With the session, in the same statement: its sealed secret ($20, $21), together or not at all.
+  insertSecretOfSessionCte: `, sealed AS (INSERT INTO session_secrets (session_id, encrypted_secret, nonce, created_at,
+    updated_at) SELECT changed.id, $20, $21, changed.created_at, changed.created_at FROM changed)`,
+  deleteSessionCte: "changed AS (DELETE FROM sessions WHERE id = $1 RETURNING *)",
+  upsertSecretCte:
+    `changed AS (INSERT INTO session_secrets (session_id, encrypted_secret, nonce, created_at, updated_at)
     VALUES ($1, $2, $3, $4::timestamptz, $5::timestamptz)
     ON CONFLICT (session_id) DO UPDATE SET encrypted_secret = excluded.encrypted_secret,
-      nonce = excluded.nonce, updated_at = excluded.updated_at`,
-  anySecret: "SELECT session_id, encrypted_secret, nonce FROM session_secrets LIMIT 1",
+      nonce = excluded.nonce, updated_at = excluded.updated_at RETURNING session_id)`,
   readKeyCheck: "SELECT value FROM database_key_check WHERE id",
   claimKeyCheck: `INSERT INTO database_key_check (id, value) VALUES (true, $1)
     ON CONFLICT (id) DO NOTHING RETURNING value`,
@@ -131,6 +234,16 @@ const FOREIGN_KEY_VIOLATION = "23503";
 // Class 22, "data exception": a value the checks accepted but Postgres cannot hold (a timestamp past
 // its range, such as a patch's lastAccessedAt in year 300000).
 const DATA_EXCEPTION_CLASS = "22";
+
+/**
+ * How long a connection waits before it connects again after a failed connection, in seconds: 10 ms
+ * doubling to at most 250 ms (with jitter). postgres.js's own default grows to 20 s, and a call waits
+ * for that delay: with the database down, calls would hang for up to 20 s instead of failing fast,
+ * and go on hanging for as long after it is back.
+ */
+function reconnectDelaySeconds(retries: number): number {
+  return Math.min(0.01 * 2 ** retries, 0.25) * (0.5 + Math.random() / 2);
+}
 
 /**
  * Opens a {@linkcode PostgresStore} on the database at `url` (`postgres://user:password@host:port/database`,
@@ -160,17 +273,23 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   if (!Number.isSafeInteger(max) || max < 1) invalid("maxConnections must be a whole number from 1");
   const connectTimeout = options.connectTimeoutSeconds ?? 30;
   if (!(connectTimeout > 0)) invalid("connectTimeoutSeconds must be a positive number");
+  const eventLog = options.eventLog ?? false;
+  if (typeof eventLog !== "boolean" && (typeof eventLog !== "object" || eventLog === null)) {
+    invalid("eventLog must be a boolean or an object of options");
+  }
+  const clientOptions: postgres.Options<Record<string, never>> = {
+    max,
+    connect_timeout: connectTimeout,
+    backoff: reconnectDelaySeconds,
+    // Server notices ("already exists, skipping") are not the application's output.
+    onnotice: () => {},
+    // No array types are used, so the extra round trip at each connection start is not needed.
+    fetch_types: false,
+    connection: { application_name: "session-lifecycle-orchestrator", search_path: schema },
+  };
   let sql: Sql;
   try {
-    sql = postgres(url, {
-      max,
-      connect_timeout: connectTimeout,
-      // Server notices ("already exists, skipping") are not the application's output.
-      onnotice: () => {},
-      // No array types are used, so the extra round trip at each connection start is not needed.
-      fetch_types: false,
-      connection: { application_name: "session-lifecycle-orchestrator", search_path: schema },
-    });
+    sql = postgres(url, clientOptions);
   } catch (error) {
     throw new SessionError("InvalidInput", `the database URL ${where} is not one postgres.js accepts`, {
       cause: error,
@@ -182,7 +301,26 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     await sql.end({ timeout: 0 }).catch(() => {});
     throw toStorageError(error, `opening the Postgres database ${where}`);
   }
-  return new PostgresStore(sql, where);
+  // The event log's listening connection: one more, kept open (no idle or lifetime limit), same database.
+  const listener: ListenerFactory = ({ onnotify, onclose }) =>
+    postgres(url, {
+      max: 1,
+      max_lifetime: null,
+      connect_timeout: connectTimeout,
+      backoff: reconnectDelaySeconds,
+      onnotice: () => {},
+      // postgres.js calls it for each notification; its types leave it out.
+      ...{ onnotify },
+      onclose,
+      fetch_types: false,
+      connection: { application_name: "session-lifecycle-orchestrator events", search_path: schema },
+    });
+  try {
+    return new PostgresStore(sql, where, { schema, eventLog, listener, reopen: () => postgres(url, clientOptions) });
+  } catch (error) {
+    await sql.end({ timeout: 0 }).catch(() => {});
+    throw error;
+  }
 }
 
 /**
@@ -222,9 +360,13 @@ export function describeDatabase(url: string): string {
  * ({@linkcode PostgresStore.databaseKeyCheck}), so that each of them is held to the one key.
  */
 export class PostgresStore implements SessionStore {
-  readonly #sql: Sql;
+  #sql: Sql;
   readonly #where: string;
+  readonly #log: PostgresEventLog | null;
   #closing: Promise<void> | null = null;
+  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #reopen: (() => Sql) | null;
+  readonly #retired = new Set<Promise<void>>();
 
   /**
    * Wraps a postgres.js client whose `search_path` reaches a migrated schema; the store owns it and
@@ -232,10 +374,66 @@ export class PostgresStore implements SessionStore {
    *
    * @param sql the client
    * @param where the database, for messages (without a password)
+   * @param options the schema the client uses (`public` by default), whether to keep an event log,
+   * the client its followers listen on (without one they only poll), and how to make a new client
+   * like `sql` (without one a client whose connections stopped connecting is kept)
    */
-  constructor(sql: Sql, where: string) {
+  constructor(
+    sql: Sql,
+    where: string,
+    options: {
+      schema?: string;
+      eventLog?: boolean | PostgresEventLogOptions;
+      listener?: ListenerFactory;
+      reopen?: () => Sql;
+    } = {},
+  ) {
     this.#sql = sql;
     this.#where = where;
+    this.#reopen = options.reopen ?? null;
+    const { eventLog = false } = options;
+    this.#log = eventLog === false ? null : new PostgresEventLog(
+      () => this.#sql,
+      options.schema ?? "public",
+      eventLog === true ? {} : eventLog,
+      options.listener,
+    );
+  }
+
+  /**
+   * The event log, when the store was opened with `eventLog` (else `null`). A `SessionOrchestrator`
+   * over this store then has each change's event logged by the change's own statement (`logEvent`),
+   * and emits nothing itself: follow the log into the orchestrator's events (the
+   * server does), and every process's changes arrive in commit order, each once.
+   *
+   * @example Two stores on one database, as two servers: a change through one reaches the other's follower
+   * ```ts ignore
+   * import { LifecycleEvents, SessionOrchestrator } from "../../mod.ts";
+   * import { openPostgresStore } from "./mod.ts";
+   *
+   * const url = "postgres://sessions@db.internal:5432/sessions";
+   * const a = await openPostgresStore(url, { eventLog: true });
+   * const b = await openPostgresStore(url, { eventLog: true });
+   * const events = new LifecycleEvents();
+   * events.subscribe((event) => console.log(event.type));
+   * const follower = await a.eventLog!.follow((event) => events.emit(event));
+   * await new SessionOrchestrator({ store: b }).createRepository({ path: "/src/app", name: "app" });
+   * // … "repository.created" is printed once the follower has read it …
+   * await follower.close();
+   * await Promise.all([a.close(), b.close()]);
+   * ```
+   */
+  get eventLog(): EventLog | null {
+    return this.#log;
+  }
+
+  /**
+   * Removes old events from the log (see `PostgresEventLogOptions`); returns how many. It also runs
+   * by itself as events are written. `0` without an event log.
+   */
+  pruneEvents(): Promise<number> {
+    const log = this.#log;
+    return log === null ? Promise.resolve(0) : this.#run("pruning the event log", () => log.prune());
   }
 
   /** The database, as messages name it: its URL without the password. */
@@ -243,14 +441,61 @@ export class PostgresStore implements SessionStore {
     return this.#where;
   }
 
-  #query(text: string, params: Param[] = []): Promise<Row[]> {
-    return this.#sql.unsafe(text, params as never[], { prepare: true }) as unknown as Promise<Row[]>;
+  // Runs one statement (`read`: one that changes nothing). Some failures are run again, when they
+  // prove that the statement never ran, or it only reads.
+  async #query(text: string, params: Param[] = [], read = false): Promise<Row[]> {
+    for (let attempt = 1;; attempt++) {
+      const sql = this.#sql;
+      try {
+        return await (sql.unsafe(text, params as never[], { prepare: true }) as unknown as Promise<Row[]>);
+      } catch (error) {
+        // A connection that never finished connecting: the statement never reached a backend. In
+        // postgres.js 3.4 such a connection can stay unable to connect: a write pending when its
+        // socket closed leaves it never sending the next startup message. The client is replaced
+        // once, and the statement runs again on the new one.
+        if (codeOf(error) === "CONNECT_TIMEOUT" && attempt === 1 && this.#replaceClient(sql)) continue;
+        // Refused while the connection started (the server was starting or stopping): the statement
+        // never ran, so running it again is safe, writes too. postgres.js 3.4 also fails a
+        // connection's first statement after a reconnect with an error its previous connection got
+        // while the server shut down (the backend ending, say), which proves nothing about this
+        // statement: a read is run again then; a write is not, since it may have committed.
+        const retry = refusedAtConnect(error) || (read && serverEnded(error));
+        if (attempt >= 3 || !retry) throw error;
+      }
+    }
+  }
+
+  // Puts a new client in place of `broken` (unless another call did already, or the store is
+  // closing), and ends the old one once its calls in flight are done. False when there is no way to.
+  #replaceClient(broken: Sql): boolean {
+    if (this.#reopen === null || this.#closing !== null) return false;
+    if (this.#sql === broken) {
+      this.#sql = this.#reopen();
+      this.#retired.add(broken.end({ timeout: 1 }).catch(() => {}));
+    }
+    return true;
+  }
+
+  // Runs a change as one statement (see changeStatement), logging its event with `event` (built
+  // from the changed row) when the store keeps an event log and the caller asks for it.
+  async #change(
+    ctes: string,
+    params: Param[],
+    columns: string | null,
+    event: string,
+    options: WriteOptions | undefined,
+  ): Promise<Row | undefined> {
+    const log = options?.logEvent === true ? this.#log : null;
+    const logged = log?.change("changed", event, params.length) ?? null;
+    const [row] = await this.#query(changeStatement(ctes, columns, logged), [...params, ...(logged?.params ?? [])]);
+    if (log !== null) log.committed(row?.event_id);
+    return row;
   }
 
   /** {@inheritDoc SessionReader.getRepository} */
   getRepository(id: string): Promise<Repository | null> {
     return this.#run("reading a repository", async () => {
-      const [row] = await this.#query(SQL.getRepository, [parseId(id, "repository id")]);
+      const [row] = await this.#query(SQL.getRepository, [parseId(id, "repository id")], true);
       return row ? toRepository(row) : null;
     });
   }
@@ -260,14 +505,14 @@ export class PostgresStore implements SessionStore {
     return this.#run("listing repositories", async () => {
       const { limit, after } = checkRepositoryFilter(filter);
       const { text, params } = pageQuery("repositories", [], limit, after);
-      return (await this.#query(text, params)).map(toRepository);
+      return (await this.#query(text, params, true)).map(toRepository);
     });
   }
 
   /** {@inheritDoc SessionReader.getSession} */
   getSession(id: string): Promise<Session | null> {
     return this.#run("reading a session", async () => {
-      const [row] = await this.#query(SQL.getSession, [parseId(id, "session id")]);
+      const [row] = await this.#query(SQL.getSession, [parseId(id, "session id")], true);
       return row ? toSession(row) : null;
     });
   }
@@ -282,41 +527,38 @@ export class PostgresStore implements SessionStore {
       if (worktreePath !== null) conditions.push(["worktree_path", worktreePath]);
       if (branchName !== null) conditions.push(["branch_name", branchName]);
       const { text, params } = pageQuery("sessions", conditions, limit, after);
-      return (await this.#query(text, params)).map(toSession);
+      return (await this.#query(text, params, true)).map(toSession);
     });
   }
 
   /** {@inheritDoc SessionReader.getSessionSecret} */
   getSessionSecret(sessionId: string): Promise<StoredSessionSecret | null> {
     return this.#run("reading a session secret", async () => {
-      const [row] = await this.#query(SQL.getSecret, [parseId(sessionId, "session id")]);
+      const [row] = await this.#query(SQL.getSecret, [parseId(sessionId, "session id")], true);
       return row ? toSecret(row) : null;
     });
   }
 
   /** {@inheritDoc SessionWriter.createRepository} */
-  createRepository(input: NewRepository): Promise<Repository> {
+  createRepository(input: NewRepository, options?: WriteOptions): Promise<Repository> {
     return this.#run("creating a repository", async () => {
       const r = buildRepository(input, nowIso());
+      const params = [r.id, r.path, r.name, r.isGitRepository, r.sessionsPath, r.defaultBranch, r.defaultRemote];
       try {
-        await this.#query(SQL.insertRepository, [
-          r.id,
-          r.path,
-          r.name,
-          r.isGitRepository,
-          r.sessionsPath,
-          r.defaultBranch,
-          r.defaultRemote,
-          r.createdAt,
-          r.updatedAt,
-        ]);
+        await this.#change(
+          SQL.insertRepositoryCte,
+          [...params, r.createdAt, r.updatedAt],
+          null,
+          EVENT_JSON.repositoryCreated,
+          options,
+        );
       } catch (error) {
         if (sqlState(error) !== UNIQUE_VIOLATION) throw error;
         if (constraintOf(error) !== "repositories_path_key") {
           throw new SessionError("Conflict", `a repository with id ${r.id} exists`, { cause: error });
         }
         // Name the repository that holds the path, so the caller can use it.
-        const [holder] = await this.#query(SQL.repositoryIdOfPath, [r.path]);
+        const [holder] = await this.#query(SQL.repositoryIdOfPath, [r.path], true);
         throw new SessionError(
           "Conflict",
           holder === undefined
@@ -330,11 +572,17 @@ export class PostgresStore implements SessionStore {
   }
 
   /** {@inheritDoc SessionWriter.deleteRepository} */
-  deleteRepository(id: string): Promise<Repository | null> {
+  deleteRepository(id: string, options?: WriteOptions): Promise<Repository | null> {
     return this.#run("deleting a repository", async () => {
       const key = parseId(id, "repository id");
       try {
-        const [row] = await this.#query(SQL.deleteRepository, [key]);
+        const row = await this.#change(
+          SQL.deleteRepositoryCte,
+          [key],
+          REPOSITORY_COLUMNS,
+          EVENT_JSON.repositoryDeleted,
+          options,
+        );
         return row ? toRepository(row) : null;
       } catch (error) {
         if (sqlState(error) === FOREIGN_KEY_VIOLATION) {
@@ -348,7 +596,7 @@ export class PostgresStore implements SessionStore {
   }
 
   /** {@inheritDoc SessionWriter.createSession} */
-  createSession(input: NewSession, secret?: SealedSecret): Promise<Session> {
+  createSession(input: NewSession, secret?: SealedSecret, options?: WriteOptions): Promise<Session> {
     return this.#run("creating a session", async () => {
       const s = buildSession(input, nowIso());
       const sealed = secret === undefined ? null : checkSessionSecret({ sessionId: s.id, ...secret });
@@ -371,21 +619,17 @@ export class PostgresStore implements SessionStore {
         s.createdAt,
         s.updatedAt,
         s.lastAccessedAt,
+        s.hostId,
       ];
       try {
-        if (sealed === null) {
-          await this.#query(SQL.insertSession, row);
-        } else {
-          // Both rows in one transaction: together or not at all.
-          await this.#sql.begin(async (tx) => {
-            await tx.unsafe(SQL.insertSession, row as never[], { prepare: true });
-            await tx.unsafe(
-              SQL.upsertSecret,
-              [s.id, sealed.encryptedSecret, sealed.nonce, s.createdAt, s.createdAt] as never[],
-              { prepare: true },
-            );
-          });
-        }
+        // With a secret, both rows in one statement: together or not at all.
+        await this.#change(
+          sealed === null ? SQL.insertSessionCte : SQL.insertSessionCte + SQL.insertSecretOfSessionCte,
+          sealed === null ? row : [...row, sealed.encryptedSecret, sealed.nonce],
+          null,
+          EVENT_JSON.sessionCreated,
+          options,
+        );
       } catch (error) {
         if (sqlState(error) === FOREIGN_KEY_VIOLATION) {
           throw new SessionError("RepositoryNotFound", `no repository with id ${s.repositoryId}`, { cause: error });
@@ -403,7 +647,7 @@ export class PostgresStore implements SessionStore {
   }
 
   /** {@inheritDoc SessionWriter.updateSession} */
-  updateSession(id: string, patch: SessionPatch): Promise<Session | null> {
+  updateSession(id: string, patch: SessionPatch, options?: WriteOptions): Promise<Session | null> {
     // One UPDATE that sets only the patched columns: a concurrent update of other fields is kept.
     return this.#run("updating a session", async () => {
       const key = parseId(id, "session id");
@@ -415,30 +659,40 @@ export class PostgresStore implements SessionStore {
         const column = PATCH_COLUMNS[field];
         sets.push(`${column} = $${params.length}${field === "lastAccessedAt" ? "::timestamptz" : ""}`);
       }
-      const [row] = await this.#query(
-        `UPDATE sessions SET ${sets.join(", ")} WHERE id = $1 RETURNING ${SESSION_COLUMNS}`,
+      const row = await this.#change(
+        `changed AS (UPDATE sessions SET ${sets.join(", ")} WHERE id = $1 RETURNING *)`,
         params,
+        SESSION_COLUMNS,
+        EVENT_JSON.sessionUpdated,
+        options,
       );
       return row ? toSession(row) : null;
     });
   }
 
   /** {@inheritDoc SessionWriter.deleteSession} */
-  deleteSession(id: string): Promise<Session | null> {
+  deleteSession(id: string, options?: WriteOptions): Promise<Session | null> {
     return this.#run("deleting a session", async () => {
+      const key = parseId(id, "session id");
       // One DELETE … RETURNING: no check-then-delete race; the secret goes by ON DELETE CASCADE.
-      const [row] = await this.#query(SQL.deleteSession, [parseId(id, "session id")]);
+      const row = await this.#change(SQL.deleteSessionCte, [key], SESSION_COLUMNS, EVENT_JSON.sessionDeleted, options);
       return row ? toSession(row) : null;
     });
   }
 
   /** {@inheritDoc SessionWriter.setSessionSecret} */
-  setSessionSecret(input: NewSessionSecret): Promise<void> {
+  setSessionSecret(input: NewSessionSecret, options?: WriteOptions): Promise<void> {
     return this.#run("storing a session secret", async () => {
       const secret = checkSessionSecret(input);
       const now = nowIso();
       try {
-        await this.#query(SQL.upsertSecret, [secret.sessionId, secret.encryptedSecret, secret.nonce, now, now]);
+        await this.#change(
+          SQL.upsertSecretCte,
+          [secret.sessionId, secret.encryptedSecret, secret.nonce, now, now],
+          null,
+          EVENT_JSON.secretStored,
+          options,
+        );
       } catch (error) {
         if (sqlState(error) === FOREIGN_KEY_VIOLATION) {
           throw new SessionError("SessionNotFound", `no session with id ${secret.sessionId}`, { cause: error });
@@ -476,7 +730,7 @@ export class PostgresStore implements SessionStore {
    */
   databaseKeyCheck(): DatabaseKeyCheck {
     const read = async () => {
-      const [row] = await this.#query(SQL.readKeyCheck);
+      const [row] = await this.#query(SQL.readKeyCheck, [], true);
       return row === undefined ? null : String(row.value);
     };
     return {
@@ -500,7 +754,7 @@ export class PostgresStore implements SessionStore {
   sealedSecretProbe(): SealedSecretProbe {
     return () =>
       this.#run("reading a sealed secret", async (): Promise<SealedSecretSample | null> => {
-        const [row] = await this.#query(SQL.anySecret);
+        const [row] = await this.#query(SQL.anySecret, [], true);
         return row === undefined ? null : {
           sessionId: String(row.session_id),
           encryptedSecret: bytes(row.encrypted_secret),
@@ -515,14 +769,27 @@ export class PostgresStore implements SessionStore {
    * twice is harmless.
    */
   close(options: { timeoutSeconds?: number } = {}): Promise<void> {
-    this.#closing ??= this.#sql.end({ timeout: options.timeoutSeconds ?? 5 });
+    this.#closing ??= (async () => {
+      await this.#log?.close();
+      // Waits for this store's own calls, not for postgres.js to wind down each connection: one that
+      // the database dropped while it shut down can wait for an answer that never comes.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.#inFlight]),
+        new Promise((resolve) => (timer = setTimeout(resolve, (options.timeoutSeconds ?? 5) * 1000))),
+      ]);
+      clearTimeout(timer);
+      await Promise.all([this.#sql.end({ timeout: 0 }), ...this.#retired]);
+    })();
     return this.#closing;
   }
 
   // Runs one unit of work; driver errors (a lost connection among them) become `Storage`.
   async #run<T>(action: string, work: () => Promise<T>): Promise<T> {
+    const running = work();
+    this.#inFlight.add(running);
     try {
-      return await work();
+      return await running;
     } catch (error) {
       // A value Postgres cannot hold is the caller's input, not a storage failure.
       if (sqlState(error)?.startsWith(DATA_EXCEPTION_CLASS)) {
@@ -531,8 +798,81 @@ export class PostgresStore implements SessionStore {
         });
       }
       throw toStorageError(error, action);
+    } finally {
+      this.#inFlight.delete(running);
     }
   }
+}
+
+// Codes of a database that cannot be reached or is going away: the driver's and the socket's.
+const UNAVAILABLE_CODES = new Set([
+  "CONNECTION_CLOSED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+]);
+// SQLSTATEs of a server that is shutting down, starting up, or full: admin_shutdown, crash_shutdown,
+// cannot_connect_now, too_many_connections; and class 08, connection exceptions.
+const UNAVAILABLE_STATES = new Set(["57P01", "57P02", "57P03", "53300"]);
+
+/**
+ * Whether `error` (a store's `Storage` error, or anything along its `cause` chain) says that the
+ * database could not be reached or went away (a lost connection, a refused one, a server shutting
+ * down or starting up), rather than that it refused the operation. Such a failure is worth retrying
+ * once the database is back; the server answers it with 503 instead of 500.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SessionError } from "../errors.ts";
+ * import { databaseUnavailable } from "./postgres_store.ts";
+ *
+ * const lost = Object.assign(new Error("write CONNECTION_CLOSED db:5432"), { code: "CONNECTION_CLOSED" });
+ * assert.equal(databaseUnavailable(new SessionError("Storage", "reading a session failed", { cause: lost })), true);
+ * assert.equal(databaseUnavailable(new SessionError("Conflict", "taken")), false);
+ * ```
+ */
+export function databaseUnavailable(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current !== null && typeof current === "object"; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string") {
+      if (UNAVAILABLE_CODES.has(code)) return true;
+      if ((current as Error).name === "PostgresError" && (UNAVAILABLE_STATES.has(code) || code.startsWith("08"))) {
+        return true;
+      }
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+// The driver's or the socket's error code, if any.
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+// The server ended the connection (it was shutting down, or the backend was terminated): a server
+// error of class 57P or 08.
+function serverEnded(error: unknown): boolean {
+  if (!(error instanceof Error) || error.name !== "PostgresError") return false;
+  const code = codeOf(error) ?? "";
+  return code.startsWith("57P") || code.startsWith("08");
+}
+
+// A server error raised while a connection started (the postmaster refused it: starting up, shutting
+// down), before any statement of ours ran on it.
+function refusedAtConnect(error: unknown): boolean {
+  if (!(error instanceof Error) || error.name !== "PostgresError") return false;
+  const { code, routine } = error as { code?: unknown; routine?: unknown };
+  return routine === "ProcessStartupPacket" || code === "57P03";
 }
 
 // The SQLSTATE of a server error (postgres.js's PostgresError), or undefined.
@@ -619,6 +959,7 @@ function toSession(row: Row): Session {
     baseBranch: text(row.base_branch),
     createdWorktree: row.created_worktree === true,
     createdBranch: row.created_branch === true,
+    hostId: text(row.host_id),
     createdAt: String(row.created_at),
     updatedAt: String(row.updated_at),
     lastAccessedAt: String(row.last_accessed_at),

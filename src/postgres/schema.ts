@@ -9,9 +9,7 @@ import type { Sql } from "postgres";
 
 /**
  * Migration `i` takes a schema from version i to i + 1. Append only: a released migration is never
- * edited, because databases in the field have already run it. A later migration adds what the
- * scale-out needs next (for example a `host_id` column naming the machine that owns a worktree
- * session: `ALTER TABLE sessions ADD COLUMN host_id text`, null for sessions without a worktree).
+ * edited, because databases in the field have already run it.
  *
  * Ids are `uuid` (the core hands out lowercase UUIDs, and `uuid` orders as their text does);
  * timestamps are `timestamptz`, read back as the ISO-8601 strings the core wrote (see
@@ -86,6 +84,31 @@ export const MIGRATIONS: readonly string[] = [
   // Who holds a branch of a repository: the ownership check of every worktree open, from an index.
   `
   CREATE INDEX sessions_by_branch ON sessions (repository_id, branch_name, created_at, id);
+  `,
+  // The machine that holds a worktree session's worktree; null for plain sessions and for sessions
+  // made before machines were recorded.
+  `
+  ALTER TABLE sessions ADD COLUMN host_id text;
+  `,
+  // The event log: each change's event, written in the change's transaction. Its id comes from the
+  // one counter row, which that transaction holds locked until it commits, so ids follow commit
+  // order with no gap (a bigserial would not: a later id can commit first), and a reader that has
+  // seen id n has seen every id below it. \`origin\` names the store instance that wrote it.
+  `
+  CREATE TABLE lifecycle_events (
+    id bigint NOT NULL,
+    origin text NOT NULL,
+    event json NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT lifecycle_events_pkey PRIMARY KEY (id)
+  );
+  CREATE TABLE lifecycle_event_counter (
+    id boolean NOT NULL DEFAULT true,
+    last_id bigint NOT NULL,
+    CONSTRAINT lifecycle_event_counter_pkey PRIMARY KEY (id),
+    CONSTRAINT lifecycle_event_counter_one_row CHECK (id)
+  );
+  INSERT INTO lifecycle_event_counter (id, last_id) VALUES (true, 0);
   `,
 ];
 

@@ -32,7 +32,9 @@ Options:
                      instead of a generic one; the log has it either way
   --database URL     keep sessions, repositories and sealed secrets in Postgres
                      (postgres://user:password@host:port/database; default: the
-                     DATABASE_URL environment variable, else SQLite in the data directory)
+                     DATABASE_URL environment variable, else SQLite in the data directory);
+                     worktree sessions then record this machine's host id
+                     (SESSION_LIFECYCLE_HOST_ID, else derived from /etc/machine-id)
   --help             show this help
 
 Every route but GET /v1/health needs "Authorization: Bearer <token>"; the token is in
@@ -112,8 +114,8 @@ export async function main(args: string[]): Promise<void> {
       socket: values.socket,
       exposeErrorDetails: values.debug === true,
       database,
-      lifecycle: ({ store, chain, events }) =>
-        new WorktreeLifecycle({ store, chain, events, worktreesRoot: join(resolve(dataDir), "worktrees") }),
+      lifecycle: ({ store, chain, events, hostId }) =>
+        new WorktreeLifecycle({ store, chain, events, hostId, worktreesRoot: join(resolve(dataDir), "worktrees") }),
     });
   } catch (error) {
     // The operator needs the reason and the way out, not the runtime's stack.
@@ -127,6 +129,7 @@ export async function main(args: string[]): Promise<void> {
   console.log(`token: ${server.tokenPath}`);
   if (server.discoveryPath !== null) console.log(`discovery: ${server.discoveryPath}`);
   console.log(`database: ${server.databasePath} (key from ${server.keySource})`);
+  if (server.host !== null) console.log(`host id: ${server.host.hostId} (from ${server.host.source})`);
   // Last, so a supervisor or test that waits for this line finds the rest already printed.
   console.log(`session-lifecycle-orchestrator listening on ${server.url}`);
 

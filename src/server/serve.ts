@@ -6,10 +6,11 @@
  * @module
  */
 
+import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import process from "node:process";
-import { LifecycleEvents } from "../events.ts";
+import { type EventLogFollower, eventLogOf, type LifecycleEvent, LifecycleEvents } from "../events.ts";
 import type { ReconcileReport, SessionLifecycle } from "../lifecycle.ts";
 import { SessionOrchestrator } from "../orchestrator.ts";
 import { canonicalRepositoryPath, isGitCheckout } from "../platform/repository_path.ts";
@@ -20,6 +21,7 @@ import type { SessionStore } from "../store/store.ts";
 import { ensureApiToken } from "../platform/token_file.ts";
 import { resolveDatabaseKey, type ResolvedDatabaseKey } from "../platform/database_key.ts";
 import { keychainWorks, openDefaultKeychain } from "../platform/keychain.ts";
+import { type ResolvedHostId, resolveHostId } from "../platform/host_id.ts";
 import { type AppType, createApp } from "../http/app.ts";
 import type { ErrorLogger } from "../http/errors.ts";
 import { LOOPBACK_HOSTS } from "../http/guard.ts";
@@ -51,6 +53,11 @@ export interface ServerParts {
   events: LifecycleEvents;
   /** The data directory. */
   dataDir: string;
+  /**
+   * This machine's host id, for the worktree lifecycle, on a shared (Postgres) database; `null` on
+   * SQLite, whose file is one machine's (so a data directory moved to another machine still works).
+   */
+  hostId: string | null;
 }
 
 /** Options of {@linkcode startServer}. */
@@ -58,10 +65,13 @@ export interface ServerOptions {
   /** Where the database and the token live (see `defaultDataDir`). */
   dataDir: string;
   /**
-   * A `postgres://` URL: the sessions, repositories, sealed secrets and the database key check then
-   * live in that database (see the `./postgres` export) instead of SQLite in the data directory; the
-   * token, the key itself (a key file, the keychain or the environment) and the worktrees stay in
-   * the data directory.
+   * A `postgres://` URL: the sessions, repositories, sealed secrets, the event log and the database
+   * key check then live in that database (see the `./postgres` export) instead of SQLite in the data
+   * directory, so several servers can share it: each server's event stream shows every server's
+   * changes, in commit order, and worktree sessions record this machine's host id (closing another
+   * machine's is a `Conflict`). A request that cannot reach the database is answered 503 (kind
+   * `Storage`). The token, the key itself (a key file, the keychain or the environment) and the
+   * worktrees stay in the data directory.
    */
   database?: string;
   /** Interface to bind; `127.0.0.1` by default. */
@@ -87,7 +97,10 @@ export interface ServerOptions {
    * chain. `openDefaultKeychain()` by default; `null` for none (the key then lives in a file).
    */
   keychain?: Keychain | null;
-  /** Environment variables, for `SESSION_LIFECYCLE_DATABASE_KEY`; `process.env` by default. */
+  /**
+   * Environment variables, for `SESSION_LIFECYCLE_DATABASE_KEY` and `SESSION_LIFECYCLE_HOST_ID`;
+   * `process.env` by default.
+   */
   env?: Record<string, string | undefined>;
   /** Receives the causes of 500 answers. `console.error` by default. */
   logError?: ErrorLogger;
@@ -122,6 +135,8 @@ export interface RunningServer {
   app: AppType;
   /** Where the database key came from. */
   keySource: "env" | "keychain" | "file";
+  /** This machine's host id and where it came from, on Postgres; `null` on SQLite. */
+  host: ResolvedHostId | null;
   /** What the start-up `reconcile()` found and did, or `null` without a lifecycle. */
   reconcileReport: ReconcileReport | null;
   /** A note for the operator about the database key (for example a weaker key source), or `null`. */
@@ -199,10 +214,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const requested = options.keychain === undefined ? openDefaultKeychain() : options.keychain;
   // A keychain that cannot answer (no unlocked collection) would fail every provision; leave it out.
   const keychain = requested !== null && await keychainWorks(requested) ? requested : null;
-  const { store, databasePath, key, source: keySource, warning } = await openStore(options, keychain);
+  // Worktrees are scoped by machine only where machines share the database.
+  const host = options.database === undefined ? null : resolveHostId({ dataDir, env: options.env });
+  const { store, databasePath, key, source: keySource, warning, unavailable } = await openStore(options, keychain);
   const events = new LifecycleEvents();
   const chain = new SessionSecretChain({ store, databaseKey: key, keychain });
-  const parts: ServerParts = { store, chain, events, dataDir };
+  const parts: ServerParts = { store, chain, events, dataDir, hostId: host?.hostId ?? null };
   const shutdown = new AbortController();
 
   let orchestrator: SessionOrchestrator;
@@ -219,6 +236,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       isGitCheckout,
       logError: options.logError,
     });
+    // On a shared database every server's changes come from the store's event log, in commit order:
+    // followed before the first request, so a client's event stream misses nothing from then on.
+    await followEventLog(parts, options.logError ?? ((message, cause) => console.error(message, cause)));
     if (worktrees !== undefined) reconcileReport = await orchestrator.reconcile();
   } catch (error) {
     await closeQuietly(store);
@@ -232,7 +252,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (options.socket !== undefined) await claimSocketPath(options.socket);
     // The Host allow-list needs the bound port, known only once listening; nothing is answered before.
     listener = await listen(
-      (request) => app === null ? startingResponse() : app.fetch(request),
+      (request) => app === null ? startingResponse() : answer(app, request),
       options.socket !== undefined
         ? { path: options.socket }
         : { hostname: options.hostname ?? "127.0.0.1", port: options.port ?? DEFAULT_PORT },
@@ -249,7 +269,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     token,
     allowedHosts,
     allowedOrigins: options.allowedOrigins ?? [],
-    logError: options.logError,
+    logError: noteUnavailable(unavailable, options.logError ?? ((message, cause) => console.error(message, cause))),
     exposeErrorDetails: options.exposeErrorDetails,
     signal: shutdown.signal,
     serverUrl: documentedUrl(listener, options.hostname ?? "127.0.0.1"),
@@ -315,10 +335,65 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     orchestrator,
     app,
     keySource,
+    host,
     reconcileReport,
     warning,
     stop,
   };
+}
+
+// A request's answer, as the app gives it, but 503 (with `Retry-After`) instead of 500 when what
+// failed was reaching the database (on Postgres: it is down, restarting, or out of connections).
+// The body keeps the app's `Storage` error. The app's error log tells which failures these are.
+const answering = new AsyncLocalStorage<{ unavailable: boolean }>();
+
+function answer(app: AppType, request: Request): Promise<Response> {
+  const state = { unavailable: false };
+  return answering.run(state, async () => {
+    const response = await app.fetch(request);
+    if (!state.unavailable || response.status !== 500) return response;
+    const headers = new Headers(response.headers);
+    headers.set("retry-after", "1");
+    return new Response(response.body, { status: 503, statusText: "Service Unavailable", headers });
+  });
+}
+
+// The app's error log, which also marks the request whose failure was an unreachable database.
+function noteUnavailable(unavailable: ((error: unknown) => boolean) | null, log: ErrorLogger): ErrorLogger {
+  if (unavailable === null) return log;
+  return (message, cause) => {
+    const state = answering.getStore();
+    if (state !== undefined && unavailable(cause)) state.unavailable = true;
+    log(message, cause);
+  };
+}
+
+// Emits every logged event into the server's events (its own changes too: the orchestrator leaves
+// them to the log). A secret changed or a session deleted through another server is forgotten from
+// this server's memory and keychain, whose copies it no longer matches.
+async function followEventLog(parts: ServerParts, logError: ErrorLogger): Promise<EventLogFollower | null> {
+  const log = eventLogOf(parts.store);
+  if (log === null) return null;
+  const stale = (event: LifecycleEvent) =>
+    event.type === "session.deleted"
+      ? event.session.id
+      : event.type === "session.secret.stored"
+      ? event.sessionId
+      : null;
+  return await log.follow(
+    (event, { own }) => {
+      const id = own ? null : stale(event);
+      if (id !== null) {
+        parts.chain.forget(id, { rowDeleted: true }).catch((error) =>
+          logError(`forgetting this server's copy of the secret of session ${id} failed`, error)
+        );
+      }
+      parts.events.emit(event);
+    },
+    {
+      onError: (error) => logError("reading the event log failed; it is read again until the database answers", error),
+    },
+  );
 }
 
 // The store and the database key. On SQLite the key is decided first (the probe reads the file
@@ -327,18 +402,23 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 async function openStore(
   options: ServerOptions,
   keychain: Keychain | null,
-): Promise<ResolvedDatabaseKey & { store: ServerStore; databasePath: string }> {
+): Promise<
+  ResolvedDatabaseKey & { store: ServerStore; databasePath: string; unavailable: ((error: unknown) => boolean) | null }
+> {
   const { dataDir, env } = options;
   if (options.database === undefined) {
     const databasePath = join(dataDir, DATABASE_FILE_NAME);
     // The probe lets a first check of the key use the secrets already sealed in the database.
     const probe = sqliteSecretProbe(databasePath);
     const resolved = await resolveDatabaseKey({ dataDir, env, keychain, probe });
-    return { ...resolved, store: openSqliteStore(databasePath), databasePath };
+    return { ...resolved, store: openSqliteStore(databasePath), databasePath, unavailable: null };
   }
   // Loaded only here, so a server on SQLite never loads the Postgres driver.
-  const { openPostgresStore } = await import("../postgres/mod.ts");
-  const store = await openPostgresStore(options.database);
+  const { databaseUnavailable, openPostgresStore } = await import("../postgres/mod.ts");
+  // With an event log: each server's changes reach every server's event stream. A connection attempt
+  // that gets no answer gives up after 5 s (postgres.js waits 30 s by default): seen under Bun while
+  // Postgres shuts down, when an attempt's startup message goes unanswered and every call waits on it.
+  const store = await openPostgresStore(options.database, { eventLog: true, connectTimeoutSeconds: 5 });
   try {
     const resolved = await resolveDatabaseKey({
       dataDir,
@@ -347,7 +427,7 @@ async function openStore(
       keyCheck: store.databaseKeyCheck(),
       probe: store.sealedSecretProbe(),
     });
-    return { ...resolved, store, databasePath: store.database };
+    return { ...resolved, store, databasePath: store.database, unavailable: databaseUnavailable };
   } catch (error) {
     await closeQuietly(store);
     throw error;

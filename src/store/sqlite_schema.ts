@@ -69,6 +69,11 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX sessions_by_branch ON sessions (repository_id, branch_name, created_at, id);
   `,
+  // The machine that holds a worktree session's worktree; null for plain sessions and for sessions
+  // made before machines were recorded.
+  `
+  ALTER TABLE sessions ADD COLUMN host_id TEXT;
+  `,
 ];
 
 /** The schema version this code writes. */

@@ -41,7 +41,7 @@ export interface SqliteStoreOptions {
 
 const SESSION_COLUMNS = `id, repository_id, title, agent_name, issue_id, issue_title, issue_url, status,
   is_worktree, worktree_path, worktree_name, branch_name, base_branch, created_worktree, created_branch,
-  created_at, updated_at, last_accessed_at`;
+  created_at, updated_at, last_accessed_at, host_id`;
 const SESSION_COLUMN_NAMES: readonly string[] = SESSION_COLUMNS.split(",").map((name) => name.trim());
 const REPOSITORY_COLUMNS =
   "id, path, name, is_git_repository, sessions_path, default_branch, default_remote, created_at, updated_at";
@@ -57,7 +57,7 @@ export const SQL = {
   listSessions: `SELECT ${SESSION_COLUMNS} FROM sessions ORDER BY created_at, id`,
   listSessionsOfRepository: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE repository_id = ? ORDER BY created_at, id`,
   insertSession: `INSERT INTO sessions (${SESSION_COLUMNS})
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   updateSession: `UPDATE sessions SET title = ?, status = ?, agent_name = ?, issue_id = ?, issue_title = ?,
     issue_url = ?, last_accessed_at = ?, updated_at = ? WHERE id = ? RETURNING ${SESSION_COLUMNS}`,
   deleteSession: `DELETE FROM sessions WHERE id = ? RETURNING ${SESSION_COLUMNS}`,
@@ -300,6 +300,7 @@ export class SqliteStore implements SessionStore {
           s.createdAt,
           s.updatedAt,
           s.lastAccessedAt,
+          s.hostId,
         );
         if (sealed !== null) {
           this.#statement(SQL.upsertSecret).run(s.id, sealed.encryptedSecret, sealed.nonce, s.createdAt, s.createdAt);
@@ -530,6 +531,7 @@ function toSession(row: Row): Session {
     baseBranch: text(row.base_branch),
     createdWorktree: flag(row.created_worktree),
     createdBranch: flag(row.created_branch),
+    hostId: text(row.host_id),
     createdAt: String(row.created_at),
     updatedAt: String(row.updated_at),
     lastAccessedAt: String(row.last_accessed_at),

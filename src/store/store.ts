@@ -45,24 +45,38 @@ export interface SessionReader {
   getSessionSecret(sessionId: SessionId): Promise<StoredSessionSecret | null>;
 }
 
+/**
+ * What a write that makes an announced change carries. A store with an event log (see `EventLog`)
+ * writes the change's lifecycle event in the change's own transaction; the other stores ignore it.
+ */
+export interface WriteOptions {
+  /**
+   * Log the change's event with it: `repository.created` for `createRepository`, `repository.deleted`,
+   * `session.created`, `session.updated` and `session.deleted` for the others (each with the record
+   * the write returns), `session.secret.stored` for `setSessionSecret`; nothing when the write
+   * returns `null` (nothing changed) or fails.
+   */
+  logEvent?: boolean;
+}
+
 /** The write side of a store. */
 export interface SessionWriter {
   /** Adds a repository; `Conflict` when its id or path is taken. */
-  createRepository(input: NewRepository): Promise<Repository>;
+  createRepository(input: NewRepository, options?: WriteOptions): Promise<Repository>;
   /** Removes a repository and returns it, or `null`; `Conflict` while it has sessions. */
-  deleteRepository(id: RepositoryId): Promise<Repository | null>;
+  deleteRepository(id: RepositoryId, options?: WriteOptions): Promise<Repository | null>;
   /**
    * Adds a session, and with `secret` its sealed secret in the same transaction, so that no
    * crash can leave the one without the other; `RepositoryNotFound`, or `Conflict` when its id or
    * worktree path is taken.
    */
-  createSession(input: NewSession, secret?: SealedSecret): Promise<Session>;
+  createSession(input: NewSession, secret?: SealedSecret, options?: WriteOptions): Promise<Session>;
   /** Changes a session and returns it, or `null` when it does not exist. */
-  updateSession(id: SessionId, patch: SessionPatch): Promise<Session | null>;
+  updateSession(id: SessionId, patch: SessionPatch, options?: WriteOptions): Promise<Session | null>;
   /** Atomically removes a session and its secret; returns the removed row, or `null`. */
-  deleteSession(id: SessionId): Promise<Session | null>;
+  deleteSession(id: SessionId, options?: WriteOptions): Promise<Session | null>;
   /** Adds or replaces a session's encrypted secret; `SessionNotFound` when the session does not exist. */
-  setSessionSecret(input: NewSessionSecret): Promise<void>;
+  setSessionSecret(input: NewSessionSecret, options?: WriteOptions): Promise<void>;
   /** Removes a session's secret and keeps the session; `true` when there was one. */
   deleteSessionSecret(sessionId: SessionId): Promise<boolean>;
 }

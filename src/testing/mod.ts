@@ -28,9 +28,10 @@ import { RECORD_CASES } from "./record_cases.ts";
 
 // The store interface and every record type it speaks, so that a store author finds all the
 // types they implement against in this one entry (and its docs are complete on their own).
-export type { SessionReader, SessionStore, SessionWriter } from "../store/store.ts";
+export type { SessionReader, SessionStore, SessionWriter, WriteOptions } from "../store/store.ts";
 export type { RepositoryId, SessionId } from "../ids.ts";
 export type { SealedSecret } from "../crypto.ts";
+export type { LifecycleEvent } from "../events.ts";
 export type {
   ListPosition,
   NewRepository,

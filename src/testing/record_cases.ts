@@ -146,12 +146,18 @@ export const RECORD_CASES: readonly StoreCase[] = [
         baseBranch: "main",
         createdWorktree: true,
         createdBranch: true,
+        hostId: "build-host-1",
       });
       const created = await store.createSession(input);
       assert.equal(created.status, "active");
       assert.equal(created.createdBranch, true);
+      assert.equal(created.hostId, "build-host-1");
       assert.equal(created.lastAccessedAt, created.createdAt);
       assert.deepEqual(await store.getSession(input.id), created);
+      // A plain session has no machine.
+      const plain = await store.createSession(sessionInput(repository.id));
+      assert.equal(plain.hostId, null);
+      assert.equal((await store.getSession(plain.id))?.hostId, null);
     },
   },
 
@@ -213,6 +219,11 @@ export const RECORD_CASES: readonly StoreCase[] = [
         { branchName: "-b" },
         { issueUrl: "javascript:alert(1)" },
         { status: "exploded" as never },
+        // A host id belongs to a worktree session, and reads plainly.
+        { hostId: "build-host-1" },
+        { isWorktree: true, worktreePath: "/w/h", hostId: "" },
+        { isWorktree: true, worktreePath: "/w/h", hostId: "two words" },
+        { isWorktree: true, worktreePath: "/w/h", hostId: "h".repeat(129) },
       ];
       for (const overrides of bad) {
         await rejectsWithKind(store.createSession(sessionInput(repository.id, overrides)), "InvalidInput");

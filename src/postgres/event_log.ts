@@ -1,0 +1,315 @@
+/**
+ * The Postgres event log: each change's event written in the change's transaction, with an id that
+ * follows commit order, a `NOTIFY` at commit, and followers that read the events after the last one
+ * they delivered. Internal to `./postgres`.
+ *
+ * @module
+ */
+
+import type { Sql } from "postgres";
+import type { EventLog, EventLogFollower, FollowOptions, LifecycleEvent, LoggedEventListener } from "../events.ts";
+import { invalid } from "../validation.ts";
+
+/** Options of the store's event log (`PostgresStoreOptions.eventLog`). */
+export interface PostgresEventLogOptions {
+  /**
+   * Events kept whatever their age (default 10 000): pruning only removes events that are both
+   * beyond the newest `keepEvents` and older than `keepSeconds`.
+   */
+  keepEvents?: number;
+  /** Seconds an event is kept whatever the count (default 600). */
+  keepSeconds?: number;
+  /**
+   * How often a follower also reads the log without being notified, in milliseconds (default
+   * 1000): a notification lost while the listening connection was down delays an event by at most this.
+   */
+  pollIntervalMs?: number;
+}
+
+/**
+ * What a change's statement adds to log its event: `ctes` go after the change's own CTE `from`
+ * (one row when something changed, none otherwise), `select` into its final select list (the event's
+ * id as `event_id`, and the `NOTIFY` sent at commit). The counter row is updated only once `from`
+ * has its row, and stays locked until the statement commits (or fails, which undoes the increment:
+ * no gap), so the next writer gets the next id only once this one has committed: ids follow commit order.
+ */
+export interface LoggedChange {
+  /** `, next_event AS (…), logged_event AS (…)`. */
+  ctes: string;
+  /** `(…) AS event_id, (…) AS notified`. */
+  select: string;
+  /** The parameters these refer to, to append to the statement's own. */
+  params: string[];
+}
+
+/** The statements of the event log. */
+export const EVENT_SQL = {
+  lastId: "SELECT last_id::text AS id FROM lifecycle_event_counter WHERE id",
+  // Ordered by the column, not by the text the select gives the same name ("10" < "9").
+  after: `SELECT id::text AS id, origin, event::text AS event FROM lifecycle_events
+    WHERE lifecycle_events.id > $1::bigint ORDER BY lifecycle_events.id LIMIT $2`,
+  prune: `DELETE FROM lifecycle_events WHERE id <= (SELECT last_id FROM lifecycle_event_counter WHERE id) - $1::bigint
+    AND created_at < now() - make_interval(secs => $2::double precision)`,
+} as const;
+
+/** How many events one read of a follower takes at most. */
+const BATCH = 500;
+
+/** The notification channel of a schema's log (an identifier: at most 63 bytes). */
+export function eventChannel(schema: string): string {
+  return `slo_events_${schema}`.slice(0, 63);
+}
+
+/**
+ * Makes the client a log listens on: one connection (`max: 1`, kept open), whose notifications go
+ * to `onnotify` and whose loss is told to `onclose`. `openPostgresStore` makes it from the URL.
+ */
+export type ListenerFactory = (handlers: {
+  onnotify: (channel: string, payload: string) => void;
+  onclose: () => void;
+}) => Sql;
+
+/**
+ * The event log of one `PostgresStore`: it appends each change's event inside the change's
+ * transaction, and follows the log for any number of listeners, over one listening connection
+ * (re-established after the database comes back) and a poll that catches what a lost
+ * notification would have told.
+ */
+export class PostgresEventLog implements EventLog {
+  readonly #client: () => Sql;
+  readonly #channel: string;
+  readonly #keepEvents: number;
+  readonly #keepSeconds: number;
+  readonly #pollIntervalMs: number;
+  readonly #pruneEvery: bigint;
+  readonly #makeListener: ListenerFactory | null;
+  readonly #followers = new Set<Follower>();
+  #listener: Sql | null = null;
+  #listening = false;
+  #subscribing: Promise<void> | null = null;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  /** Names this store instance in the events it writes, so a follower can tell its own. */
+  readonly origin: string = crypto.randomUUID();
+
+  /**
+   * The log of the schema `sql`'s connections use.
+   *
+   * @param sql the store's client, or a function that gives the one in use
+   * @param schema the store's schema, for the notification channel
+   * @param options retention and polling
+   * @param makeListener the listening connection's client; without it followers only poll
+   */
+  constructor(
+    sql: Sql | (() => Sql),
+    schema: string,
+    options: PostgresEventLogOptions = {},
+    makeListener?: ListenerFactory,
+  ) {
+    const whole = (value: number | undefined, fallback: number, field: string, min: number) => {
+      const result = value ?? fallback;
+      if (!Number.isSafeInteger(result) || result < min) {
+        invalid(`eventLog.${field} must be a whole number from ${min}`);
+      }
+      return result;
+    };
+    // A postgres.js client is itself a function (a tagged template): tell it by its `unsafe`.
+    this.#client = "unsafe" in sql ? () => sql as Sql : sql as () => Sql;
+    this.#channel = eventChannel(schema);
+    this.#keepEvents = whole(options.keepEvents, 10_000, "keepEvents", 0);
+    this.#keepSeconds = whole(options.keepSeconds, 600, "keepSeconds", 0);
+    this.#pollIntervalMs = whole(options.pollIntervalMs, 1000, "pollIntervalMs", 10);
+    // Pruning is one indexed DELETE every so many events, by whichever writer reaches the mark.
+    this.#pruneEvery = BigInt(Math.min(1000, Math.max(1, Math.floor(this.#keepEvents / 10))));
+    this.#makeListener = makeListener ?? null;
+  }
+
+  /**
+   * The SQL that logs an event, as `eventJson` (a `json` expression over the CTE `from`) makes it,
+   * in the statement that makes the change; the statement's own parameters number `paramCount`.
+   */
+  change(from: string, eventJson: string, paramCount: number): LoggedChange {
+    const origin = `$${paramCount + 1}`;
+    const channel = `$${paramCount + 2}`;
+    return {
+      ctes: `, next_event AS (UPDATE lifecycle_event_counter SET last_id = last_id + 1
+          WHERE id AND EXISTS (SELECT 1 FROM ${from}) RETURNING last_id),
+        logged_event AS (INSERT INTO lifecycle_events (id, origin, event)
+          SELECT next_event.last_id, ${origin}::text, ${eventJson} FROM next_event, ${from} RETURNING id)`,
+      select: `(SELECT logged_event.id::text FROM logged_event) AS event_id,
+        (SELECT pg_notify(${channel}::text, logged_event.id::text)::text FROM logged_event) AS notified`,
+      params: [this.origin, this.#channel],
+    };
+  }
+
+  /** Told once the statement that logged event `id` (as text, or null) has committed: prunes at every mark, in the background. */
+  committed(id: unknown): void {
+    if (typeof id === "string" && BigInt(id) % this.#pruneEvery === 0n) this.prune().catch(() => {});
+  }
+
+  /**
+   * Removes the events beyond the newest `keepEvents` that are older than `keepSeconds`; returns how
+   * many it removed. Runs by itself as events are written; call it to prune now.
+   */
+  async prune(): Promise<number> {
+    const result = await this.#client().unsafe(EVENT_SQL.prune, [this.#keepEvents, this.#keepSeconds] as never[]);
+    return result.count;
+  }
+
+  /** {@inheritDoc EventLog.follow} */
+  async follow(listener: LoggedEventListener, options: FollowOptions = {}): Promise<EventLogFollower> {
+    // Listening first, then the position: an event committed after the position was read is
+    // notified to a connection that already listens.
+    await this.#listen();
+    const [row] = await this.#client().unsafe(EVENT_SQL.lastId);
+    const follower = new Follower(
+      this.#client,
+      this.origin,
+      listener,
+      options.onError ?? (() => {}),
+      BigInt(String(row.id)),
+    );
+    this.#followers.add(follower);
+    follower.closed.then(() => {
+      this.#followers.delete(follower);
+      if (this.#followers.size === 0) this.#stop().catch(() => {});
+    });
+    // The poll also brings the listening connection back after the database was away.
+    this.#timer ??= setInterval(() => {
+      this.#listen().catch(() => {});
+      this.#wake();
+    }, this.#pollIntervalMs);
+    return follower;
+  }
+
+  /** Stops every follower and the listening connection (the store is closing). */
+  async close(): Promise<void> {
+    await Promise.all([...this.#followers].map((follower) => follower.close()));
+    await this.#stop();
+  }
+
+  #wake(): void {
+    for (const follower of this.#followers) follower.trigger();
+  }
+
+  // LISTEN on the listening connection, unless it already does; once it does, every follower reads,
+  // for what was committed while it did not.
+  #listen(): Promise<void> {
+    if (this.#makeListener === null || this.#listening) return Promise.resolve();
+    this.#subscribing ??= (async () => {
+      this.#listener ??= this.#makeListener!({
+        onnotify: (channel) => {
+          if (channel === this.#channel) this.#wake();
+        },
+        onclose: () => (this.#listening = false),
+      });
+      try {
+        await this.#listener.unsafe(`LISTEN "${this.#channel}"`);
+      } catch (error) {
+        // A fresh client next time: postgres.js can leave a connection that cannot connect again.
+        const broken = this.#listener;
+        this.#listener = null;
+        await broken?.end({ timeout: 0 }).catch(() => {});
+        throw error;
+      }
+      this.#listening = true;
+      this.#wake();
+    })().finally(() => (this.#subscribing = null));
+    return this.#subscribing;
+  }
+
+  async #stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    const listener = this.#listener;
+    this.#listener = null;
+    this.#listening = false;
+    await listener?.end({ timeout: 1 }).catch(() => {});
+  }
+}
+
+class Follower implements EventLogFollower {
+  readonly #client: () => Sql;
+  readonly #origin: string;
+  readonly #listener: LoggedEventListener;
+  readonly #onError: (error: unknown) => void;
+  #last: bigint;
+  #reading: Promise<void> | null = null;
+  #again = false;
+  #done = false;
+  #failing = false;
+  #closing: Promise<void> | null = null;
+  #markClosed!: () => void;
+  readonly closed: Promise<void> = new Promise((resolve) => (this.#markClosed = resolve));
+
+  constructor(
+    client: () => Sql,
+    origin: string,
+    listener: LoggedEventListener,
+    onError: (error: unknown) => void,
+    last: bigint,
+  ) {
+    this.#client = client;
+    this.#origin = origin;
+    this.#listener = listener;
+    this.#onError = onError;
+    this.#last = last;
+  }
+
+  // One read at a time; a trigger during a read makes it read again when it is done.
+  trigger(): void {
+    if (this.#done) return;
+    if (this.#reading !== null) {
+      this.#again = true;
+      return;
+    }
+    this.#reading = (async () => {
+      do {
+        this.#again = false;
+        await this.#read();
+      } while (this.#again && !this.#done);
+    })().finally(() => (this.#reading = null));
+  }
+
+  async #read(): Promise<void> {
+    try {
+      for (;;) {
+        const rows = await this.#client().unsafe(EVENT_SQL.after, [String(this.#last), BATCH] as never[]);
+        this.#failing = false;
+        for (const row of rows) {
+          if (this.#done) return;
+          const id = BigInt(String(row.id));
+          if (id !== this.#last + 1n) {
+            this.#onError(new Error(`events ${this.#last + 1n} to ${id - 1n} were pruned before they were read`));
+          }
+          this.#last = id;
+          let event: LifecycleEvent;
+          try {
+            event = JSON.parse(String(row.event));
+          } catch (error) {
+            this.#onError(error);
+            continue;
+          }
+          try {
+            this.#listener(event, { id: String(id), own: row.origin === this.#origin });
+          } catch {
+            // A broken listener must not stop the log.
+          }
+        }
+        if (rows.length < BATCH) return;
+      }
+    } catch (error) {
+      // The database is away: told once per outage, and read again at the next notification or poll.
+      if (!this.#failing) this.#onError(error);
+      this.#failing = true;
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#done = true;
+      await this.#reading?.catch(() => {});
+      this.#markClosed();
+    })();
+    return this.#closing;
+  }
+}
