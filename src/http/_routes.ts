@@ -58,6 +58,11 @@ const failed = {
     "WorktreeCreation); the message refers to the server log.",
   content: errorJson,
 };
+const unavailable = {
+  description: "The database cannot be reached right now (kind Storage), or the server is still starting; " +
+    "retry after the Retry-After header's seconds.",
+  content: errorJson,
+};
 const notFound = {
   description: "No such repository or session (kind RepositoryNotFound or SessionNotFound).",
   content: errorJson,
@@ -114,6 +119,7 @@ export const ROUTES = {
       401: unauthorized,
       403: forbidden,
       500: failed,
+      503: unavailable,
     },
   },
   createRepository: {
@@ -131,6 +137,7 @@ export const ROUTES = {
       413: tooLarge,
       415: notJson,
       500: failed,
+      503: unavailable,
     },
   },
   getRepository: {
@@ -146,6 +153,7 @@ export const ROUTES = {
       403: forbidden,
       404: notFound,
       500: failed,
+      503: unavailable,
     },
   },
   deleteRepository: {
@@ -166,6 +174,7 @@ export const ROUTES = {
       },
       413: tooLarge,
       500: failed,
+      503: unavailable,
     },
   },
   listSessions: {
@@ -180,6 +189,7 @@ export const ROUTES = {
       401: unauthorized,
       403: forbidden,
       500: failed,
+      503: unavailable,
     },
   },
   createSession: {
@@ -198,6 +208,7 @@ export const ROUTES = {
       413: tooLarge,
       415: notJson,
       500: failed,
+      503: unavailable,
     },
   },
   getSession: {
@@ -213,6 +224,7 @@ export const ROUTES = {
       403: forbidden,
       404: notFound,
       500: failed,
+      503: unavailable,
     },
   },
   updateSession: {
@@ -233,6 +245,7 @@ export const ROUTES = {
       413: tooLarge,
       415: notJson,
       500: failed,
+      503: unavailable,
     },
   },
   deleteSession: {
@@ -253,9 +266,14 @@ export const ROUTES = {
         description: "The session did not exist (kind SessionNotFound); of two concurrent deletes one gets this.",
         content: errorJson,
       },
-      409: { description: "The worktree has changes; retry with force=true (kind Conflict).", content: errorJson },
+      409: {
+        description: "The worktree has changes (retry with force=true; the error has forceable: true), or it belongs " +
+          "to another machine's server, which the message names (kind Conflict).",
+        content: errorJson,
+      },
       413: tooLarge,
       500: failed,
+      503: unavailable,
     },
   },
   putSessionSecret: {
@@ -279,6 +297,7 @@ export const ROUTES = {
       413: tooLarge,
       415: notJson,
       500: failed,
+      503: unavailable,
     },
   },
   getSessionSecret: {
@@ -294,6 +313,7 @@ export const ROUTES = {
       403: forbidden,
       404: { description: "No such session, or it has no secret (kind SessionNotFound).", content: errorJson },
       500: failed,
+      503: unavailable,
     },
   },
   reconcile: {
@@ -313,6 +333,7 @@ export const ROUTES = {
       413: tooLarge,
       415: notJson,
       500: failed,
+      503: unavailable,
     },
   },
   streamEvents: {
@@ -326,6 +347,7 @@ export const ROUTES = {
       401: unauthorized,
       403: forbidden,
       500: failed,
+      503: unavailable,
     },
   },
   getOpenApiDocument: {
@@ -342,6 +364,7 @@ export const ROUTES = {
       401: unauthorized,
       403: forbidden,
       500: failed,
+      503: unavailable,
     },
   },
 };
