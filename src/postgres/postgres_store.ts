@@ -4,6 +4,7 @@
  * @module
  */
 
+import { bytes, type Row, toRepository, toSecret, toSession } from "../store/_rows.ts";
 import postgres, { type Sql } from "postgres";
 import type { SealedSecret } from "../crypto.ts";
 import { SessionError, toStorageError } from "../errors.ts";
@@ -21,7 +22,6 @@ import type {
   Session,
   SessionFilter,
   SessionPatch,
-  SessionStatus,
   StoredSessionSecret,
 } from "../types.ts";
 import {
@@ -225,7 +225,6 @@ const PATCH_COLUMNS: Record<keyof SessionPatch, string> = {
   lastAccessedAt: "last_accessed_at",
 };
 
-type Row = Record<string, unknown>;
 type Param = string | number | boolean | Uint8Array | null;
 
 // SQLSTATE codes the store turns into its own error kinds.
@@ -916,62 +915,4 @@ export function pageQuery(
     text += ` LIMIT $${params.length}`;
   }
   return { text, params };
-}
-
-function text(value: unknown): string | null {
-  return value === null || value === undefined ? null : String(value);
-}
-
-function bytes(value: unknown): Uint8Array {
-  // postgres.js gives a bytea as a Buffer: a plain Uint8Array copy is what the records hold.
-  if (value instanceof Uint8Array) return new Uint8Array(value);
-  throw new Error(`expected a bytea, got ${typeof value}`);
-}
-
-function toRepository(row: Row): Repository {
-  return {
-    id: String(row.id),
-    path: String(row.path),
-    name: String(row.name),
-    isGitRepository: row.is_git_repository === true,
-    sessionsPath: text(row.sessions_path),
-    defaultBranch: text(row.default_branch),
-    defaultRemote: text(row.default_remote),
-    createdAt: String(row.created_at),
-    updatedAt: String(row.updated_at),
-  };
-}
-
-function toSession(row: Row): Session {
-  return {
-    id: String(row.id),
-    repositoryId: String(row.repository_id),
-    title: String(row.title),
-    agentName: text(row.agent_name),
-    issueId: text(row.issue_id),
-    issueTitle: text(row.issue_title),
-    issueUrl: text(row.issue_url),
-    status: String(row.status) as SessionStatus,
-    isWorktree: row.is_worktree === true,
-    worktreePath: text(row.worktree_path),
-    worktreeName: text(row.worktree_name),
-    branchName: text(row.branch_name),
-    baseBranch: text(row.base_branch),
-    createdWorktree: row.created_worktree === true,
-    createdBranch: row.created_branch === true,
-    hostId: text(row.host_id),
-    createdAt: String(row.created_at),
-    updatedAt: String(row.updated_at),
-    lastAccessedAt: String(row.last_accessed_at),
-  };
-}
-
-function toSecret(row: Row): StoredSessionSecret {
-  return {
-    sessionId: String(row.session_id),
-    encryptedSecret: bytes(row.encrypted_secret),
-    nonce: bytes(row.nonce),
-    createdAt: String(row.created_at),
-    updatedAt: String(row.updated_at),
-  };
 }

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { type Row, toRepository, toSecret, toSession } from "./_rows.ts";
 import type { SealedSecret } from "../crypto.ts";
 import { SessionError, toStorageError } from "../errors.ts";
 import { parseId } from "../ids.ts";
@@ -17,7 +18,6 @@ import type {
   Session,
   SessionFilter,
   SessionPatch,
-  SessionStatus,
   StoredSessionSecret,
 } from "../types.ts";
 import {
@@ -69,8 +69,6 @@ export const SQL = {
     ON CONFLICT (session_id) DO UPDATE SET encrypted_secret = excluded.encrypted_secret,
       nonce = excluded.nonce, updated_at = excluded.updated_at`,
 } as const;
-
-type Row = Record<string, unknown>;
 
 /**
  * A {@linkcode SessionStore} on SQLite. Give it any connection that satisfies
@@ -484,66 +482,4 @@ function isUniqueViolation(error: unknown): boolean {
 function isForeignKeyViolation(error: unknown): boolean {
   return error instanceof Error &&
     /FOREIGN KEY constraint failed/.test(error.message);
-}
-
-function text(value: unknown): string | null {
-  return value === null || value === undefined ? null : String(value);
-}
-
-function flag(value: unknown): boolean {
-  return Number(value) === 1;
-}
-
-function bytes(value: unknown): Uint8Array {
-  if (value instanceof Uint8Array) return new Uint8Array(value);
-  if (value instanceof ArrayBuffer) return new Uint8Array(value.slice(0));
-  throw new Error(`expected a BLOB, got ${typeof value}`);
-}
-
-function toRepository(row: Row): Repository {
-  return {
-    id: String(row.id),
-    path: String(row.path),
-    name: String(row.name),
-    isGitRepository: flag(row.is_git_repository),
-    sessionsPath: text(row.sessions_path),
-    defaultBranch: text(row.default_branch),
-    defaultRemote: text(row.default_remote),
-    createdAt: String(row.created_at),
-    updatedAt: String(row.updated_at),
-  };
-}
-
-function toSession(row: Row): Session {
-  return {
-    id: String(row.id),
-    repositoryId: String(row.repository_id),
-    title: String(row.title),
-    agentName: text(row.agent_name),
-    issueId: text(row.issue_id),
-    issueTitle: text(row.issue_title),
-    issueUrl: text(row.issue_url),
-    status: String(row.status) as SessionStatus,
-    isWorktree: flag(row.is_worktree),
-    worktreePath: text(row.worktree_path),
-    worktreeName: text(row.worktree_name),
-    branchName: text(row.branch_name),
-    baseBranch: text(row.base_branch),
-    createdWorktree: flag(row.created_worktree),
-    createdBranch: flag(row.created_branch),
-    hostId: text(row.host_id),
-    createdAt: String(row.created_at),
-    updatedAt: String(row.updated_at),
-    lastAccessedAt: String(row.last_accessed_at),
-  };
-}
-
-function toSecret(row: Row): StoredSessionSecret {
-  return {
-    sessionId: String(row.session_id),
-    encryptedSecret: bytes(row.encrypted_secret),
-    nonce: bytes(row.nonce),
-    createdAt: String(row.created_at),
-    updatedAt: String(row.updated_at),
-  };
 }

@@ -1,0 +1,82 @@
+/**
+ * Database rows to records, for every SQL store: the column names are the same in SQLite and
+ * Postgres, and the two differ only in how a flag and bytes come back, which is read here either
+ * way. Internal: not part of the published API.
+ *
+ * @module
+ */
+
+import type { Repository, Session, SessionStatus, StoredSessionSecret } from "../types.ts";
+
+/** A row as a driver returns it: column name to value. */
+export type Row = Record<string, unknown>;
+
+function text(value: unknown): string | null {
+  return value === null || value === undefined ? null : String(value);
+}
+
+// SQLite keeps a flag as 0 or 1, Postgres as a boolean.
+function flag(value: unknown): boolean {
+  return value === true || Number(value) === 1;
+}
+
+/**
+ * A BLOB or bytea column as a plain Uint8Array copy, which no later change to the driver's buffer
+ * can reach: SQLite drivers give a Uint8Array or an ArrayBuffer, postgres.js a Buffer.
+ */
+export function bytes(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return new Uint8Array(value);
+  if (value instanceof ArrayBuffer) return new Uint8Array(value.slice(0));
+  throw new Error(`expected bytes, got ${typeof value}`);
+}
+
+/** A `repositories` row as a {@linkcode Repository}. */
+export function toRepository(row: Row): Repository {
+  return {
+    id: String(row.id),
+    path: String(row.path),
+    name: String(row.name),
+    isGitRepository: flag(row.is_git_repository),
+    sessionsPath: text(row.sessions_path),
+    defaultBranch: text(row.default_branch),
+    defaultRemote: text(row.default_remote),
+    createdAt: String(row.created_at),
+    updatedAt: String(row.updated_at),
+  };
+}
+
+/** A `sessions` row as a {@linkcode Session}. */
+export function toSession(row: Row): Session {
+  return {
+    id: String(row.id),
+    repositoryId: String(row.repository_id),
+    title: String(row.title),
+    agentName: text(row.agent_name),
+    issueId: text(row.issue_id),
+    issueTitle: text(row.issue_title),
+    issueUrl: text(row.issue_url),
+    status: String(row.status) as SessionStatus,
+    isWorktree: flag(row.is_worktree),
+    worktreePath: text(row.worktree_path),
+    worktreeName: text(row.worktree_name),
+    branchName: text(row.branch_name),
+    baseBranch: text(row.base_branch),
+    createdWorktree: flag(row.created_worktree),
+    createdBranch: flag(row.created_branch),
+    hostId: text(row.host_id),
+    createdAt: String(row.created_at),
+    updatedAt: String(row.updated_at),
+    lastAccessedAt: String(row.last_accessed_at),
+  };
+}
+
+/** A `session_secrets` row as a {@linkcode StoredSessionSecret}. */
+export function toSecret(row: Row): StoredSessionSecret {
+  return {
+    sessionId: String(row.session_id),
+    encryptedSecret: bytes(row.encrypted_secret),
+    nonce: bytes(row.nonce),
+    createdAt: String(row.created_at),
+    updatedAt: String(row.updated_at),
+  };
+}
