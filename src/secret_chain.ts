@@ -201,20 +201,16 @@ export class SessionSecretChain {
    * assert.equal((await chain.resolve(id))?.length, 32);
    * ```
    */
-  provisionWith<T>(
+  async provisionWith<T>(
     sessionId: string,
     persist: (sealed: SealedSecret, secret: Uint8Array) => Promise<T>,
     undo: () => Promise<unknown> = () => Promise.resolve(),
   ): Promise<T> {
-    let id: string;
-    try {
-      id = parseId(sessionId, "session id");
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    // An async method: a bad id rejects, and everything up to the first await still runs at once.
+    const id = parseId(sessionId, "session id");
     // A resolve from now on waits for this provision instead of sharing an older load.
     this.#loads.delete(id);
-    return this.#serially(id, async () => {
+    return await this.#serially(id, async () => {
       const secret = generateSessionSecret();
       try {
         const sealed = await encryptSessionSecret(this.#databaseKey, id, secret);
@@ -246,18 +242,13 @@ export class SessionSecretChain {
    * secret with it, pass `{ rowDeleted: true }` to skip the store's now pointless write.
    * A `resolve` called while this runs waits for it, and finds nothing.
    */
-  forget(sessionId: string, options: { rowDeleted?: boolean } = {}): Promise<void> {
-    let id: string;
-    try {
-      id = parseId(sessionId, "session id");
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async forget(sessionId: string, options: { rowDeleted?: boolean } = {}): Promise<void> {
+    const id = parseId(sessionId, "session id");
     // Hot hits stop at once; the cache is cleared again once earlier loads have finished, and a
     // resolve from now on waits for this forget instead of sharing a load that started before it.
     this.#cache.remove(id)?.fill(0);
     this.#loads.delete(id);
-    return this.#serially(id, async () => {
+    return await this.#serially(id, async () => {
       this.#cache.remove(id)?.fill(0);
       const failures: unknown[] = [];
       if (!options.rowDeleted) {
@@ -279,15 +270,10 @@ export class SessionSecretChain {
    * `InvalidInput` and changes nothing; a layer that fails puts the store's previous secret back.
    * `write` goes with the store's write (the change's event, for a store that logs events).
    */
-  replace(sessionId: string, sealed: SealedSecret, write?: WriteOptions): Promise<void> {
-    let id: string;
-    try {
-      id = parseId(sessionId, "session id");
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async replace(sessionId: string, sealed: SealedSecret, write?: WriteOptions): Promise<void> {
+    const id = parseId(sessionId, "session id");
     this.#loads.delete(id);
-    return this.#serially(id, async () => {
+    return await this.#serially(id, async () => {
       let secret: Uint8Array;
       try {
         secret = await decryptSessionSecret(this.#databaseKey, id, sealed);

@@ -5,12 +5,11 @@
  * @module
  */
 
-import { spawn } from "node:child_process";
 import { join } from "node:path";
 import process from "node:process";
 import assert from "node:assert/strict";
 import { APP_DIR_NAME } from "../src/platform/data_dir.ts";
-import { isBun, runtimeArgv, tempDir } from "./helpers.ts";
+import { isBun, runCommand, runtimeArgv, tempDir } from "./helpers.ts";
 import { root, serveProcess, type ServerProcess } from "./server_process.ts";
 
 /** The CLI's entry. */
@@ -51,19 +50,7 @@ const onLinux = process.platform === "linux";
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function run(command: string[], options: { cwd?: string; env: Record<string, string> }): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command[0], command.slice(1), {
-      cwd: options.cwd ?? root,
-      env: { ...process.env, ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCommand(command, { cwd: options.cwd ?? root, env: options.env });
 }
 
 /** A world for one test. */

@@ -35,9 +35,16 @@ export function runScript(
   args: string[] = [],
   options: { env?: Record<string, string>; cwd?: string } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const [command, ...rest] = runtimeArgv(script, args);
+  return runCommand(runtimeArgv(script, args), options);
+}
+
+/** Runs `command` (an argv) to its end; resolves with its exit code and output. */
+export function runCommand(
+  command: string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, rest, {
+    const child = spawn(command[0], command.slice(1), {
       env: { ...process.env, ...options.env },
       cwd: options.cwd,
       stdio: ["ignore", "pipe", "pipe"],

@@ -8,12 +8,12 @@
 import { existsSync, lstatSync, readdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { isSessionError } from "../errors.ts";
+import { errorMessage, isSessionError } from "../errors.ts";
 import type { ReconcileFinding, ReconcileReport } from "../lifecycle.ts";
 import type { Repository, Session } from "../types.ts";
 import type { RepositoryInfo } from "./git.ts";
 import type { Journal, JournalEntry } from "./journal.ts";
-import { finishClose, messageOf, type StepContext, undoOpen } from "./worktree_steps.ts";
+import { finishClose, type StepContext, undoOpen } from "./worktree_steps.ts";
 
 /** What reconcile needs from the lifecycle. */
 export interface ReconcileContext extends StepContext {
@@ -70,7 +70,7 @@ async function handleEntry(context: ReconcileContext, entry: JournalEntry, findi
     await context.journal.remove(entry.sessionId);
     report(
       "abandoned",
-      `an interrupted close was not finished because the worktree has uncommitted work: ${messageOf(error)}`,
+      `an interrupted close was not finished because the worktree has uncommitted work: ${errorMessage(error)}`,
     );
   }
 }
@@ -105,7 +105,7 @@ async function checkRepository(
         await git.forgetMissingWorktree(info.topLevel, entry.path);
         action = "pruned";
       } catch (error) {
-        detail = `${detail}; its record could not be dropped: ${messageOf(error)}`;
+        detail = `${detail}; its record could not be dropped: ${errorMessage(error)}`;
       }
     }
     findings.push({
@@ -184,7 +184,7 @@ async function checkRepository(
         path,
         branch,
         action: "none",
-        detail: `could not recreate the worktree of session ${session.id}: ${messageOf(error)}`,
+        detail: `could not recreate the worktree of session ${session.id}: ${errorMessage(error)}`,
       });
     }
   }
@@ -258,7 +258,7 @@ export async function reconcileWorktrees(context: ReconcileContext): Promise<Rec
         path: listed.path,
         branch: listed.branch,
         action: "none",
-        detail: `could not repair (the journal is kept for the next run): ${messageOf(error)}`,
+        detail: `could not repair (the journal is kept for the next run): ${errorMessage(error)}`,
       });
     }
   }
@@ -281,7 +281,7 @@ export async function reconcileWorktrees(context: ReconcileContext): Promise<Rec
           path: repository.path,
           branch: null,
           action: "none",
-          detail: `cannot check the worktrees of repository ${repository.id}: ${messageOf(error)}`,
+          detail: `cannot check the worktrees of repository ${repository.id}: ${errorMessage(error)}`,
         });
       }
       continue;
@@ -300,7 +300,7 @@ export async function reconcileWorktrees(context: ReconcileContext): Promise<Rec
         path: repository.path,
         branch: null,
         action: "none",
-        detail: `could not check the worktrees of repository ${repository.id}: ${messageOf(error)}`,
+        detail: `could not check the worktrees of repository ${repository.id}: ${errorMessage(error)}`,
       });
     }
   }

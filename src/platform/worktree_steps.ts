@@ -47,9 +47,6 @@ export interface BranchOutcome {
   keptReason: string | null;
 }
 
-/** The message of an error, or the thrown value as text. */
-export const messageOf: (error: unknown) => string = errorMessage;
-
 /** The registered worktree at `path`, if git lists one. */
 async function registeredAt(git: Git, repository: string, path: string) {
   const entries = await git.listWorktrees(repository);
@@ -101,7 +98,7 @@ export async function deleteCreatedBranch(
     return { deleted: true, keptReason: null };
   } catch (error) {
     if (!(await git.branchExists(repository, branch))) return missing;
-    return { deleted: false, keptReason: messageOf(error) };
+    return { deleted: false, keptReason: errorMessage(error) };
   }
 }
 
@@ -235,7 +232,7 @@ function finish(entry: JournalEntry, actions: StepAction[], failures: unknown[])
   if (failures.length > 0) {
     throw new SessionError(
       "WorktreeCreation",
-      `undoing the open of session ${entry.sessionId} is incomplete: ${failures.map(messageOf).join("; ")}`,
+      `undoing the open of session ${entry.sessionId} is incomplete: ${failures.map(errorMessage).join("; ")}`,
       { cause: failures[0] },
     );
   }
@@ -271,7 +268,7 @@ export async function finishClose(
         worktreeRemoved = true;
       } catch (error) {
         // A folder git does not know as a worktree is not ours to delete; anything else stops the close.
-        if (!/is not a working tree/.test(messageOf(error))) throw error;
+        if (!/is not a working tree/.test(errorMessage(error))) throw error;
       }
     } else {
       const registered = await registeredAt(git, entry.repositoryPath, entry.path);

@@ -55,7 +55,6 @@ export const SQL = {
   deleteRepository: `DELETE FROM repositories WHERE id = ? RETURNING ${REPOSITORY_COLUMNS}`,
   getSession: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`,
   listSessions: `SELECT ${SESSION_COLUMNS} FROM sessions ORDER BY created_at, id`,
-  listSessionsOfRepository: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE repository_id = ? ORDER BY created_at, id`,
   insertSession: `INSERT INTO sessions (${SESSION_COLUMNS})
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   updateSession: `UPDATE sessions SET title = ?, status = ?, agent_name = ?, issue_id = ?, issue_title = ?,
