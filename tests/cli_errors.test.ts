@@ -106,8 +106,8 @@ test("cli: not found is exit 3, conflict 4, invalid input 2, a refused token 1",
     const unknown = crypto.randomUUID();
 
     // Not found: by prefix (the CLI's own search) and by full id (the server's 404).
-    const missing = session.id.startsWith("0") ? "1111" : "0000";
-    assertFails(await world.cli(["show", missing]), 3, new RegExp(`no session id starts with ${missing}`));
+    const missing = ["ffff", "eeee"].find((short) => !session.id.endsWith(short) && !session.id.startsWith(short))!;
+    assertFails(await world.cli(["show", missing]), 3, new RegExp(`no session id starts or ends with ${missing}`));
     assertFails(await world.cli(["show", unknown]), 3, new RegExp(`no session with id ${unknown}`));
     assertFails(await world.cli(["rm", unknown]), 3, new RegExp(`no session with id ${unknown}`));
     assertFails(await world.cli(["repo", "rm", "nope"]), 3, /no repository matches "nope"/);
@@ -195,7 +195,7 @@ test("cli rm: a dirty worktree is exit 4 with a hint without a terminal, a quest
     const listed = async () => jsonOf<Session[]>(await world.cli(["list", "--json"])).map((s) => s.id);
 
     const first = await dirty("First");
-    const refused = await world.cli(["rm", first.id.slice(0, 8)]);
+    const refused = await world.cli(["rm", first.id.slice(-8)]);
     assertFails(refused, 4, /modified or untracked files/);
     assert.match(
       refused.stderr,
@@ -208,7 +208,7 @@ test("cli rm: a dirty worktree is exit 4 with a hint without a terminal, a quest
     assert.ok(existsSync(join(first.worktreePath!, "work.txt")));
 
     if (hasScript) {
-      const declined = await inTerminal(["rm", first.id.slice(0, 8)], world.env, "n");
+      const declined = await inTerminal(["rm", first.id.slice(-8)], world.env, "n");
       assert.equal(declined.code, 4, declined.output);
       assert.match(
         declined.output,
@@ -217,7 +217,7 @@ test("cli rm: a dirty worktree is exit 4 with a hint without a terminal, a quest
       assert.match(declined.output, /error: kept session \S+; nothing was deleted/);
       assert.deepEqual(await listed(), [first.id]);
 
-      const accepted = await inTerminal(["rm", first.id.slice(0, 8)], world.env, "y");
+      const accepted = await inTerminal(["rm", first.id.slice(-8)], world.env, "y");
       assert.equal(accepted.code, 0, accepted.output);
       assert.match(accepted.output, new RegExp(`deleted session ${first.id}`));
       assert.equal(existsSync(first.worktreePath!), false);

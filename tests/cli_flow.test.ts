@@ -1,6 +1,6 @@
 // The command line against a real server, as people use it: the server started with
 // `deno task serve` and the CLI run with no flag (it finds the server through server.json);
-// create → list → show → rm in tables and in JSON, id prefixes, repositories by id, name or path,
+// create → list → show → rm in tables and in JSON, short ids, repositories by id, name or path,
 // the event stream, a server on a Unix domain socket, and --help on every command.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -52,9 +52,9 @@ test("cli: with the server from `deno task serve`, `deno task cli list` needs no
     assert.equal(lines.length, 3);
     assert.match(
       lines[1],
-      new RegExp(`^${id.slice(0, 8)}  app +active  Add dark mode  session/add-dark-mode-\\S+ +\\d+s$`),
+      new RegExp(`^${id.slice(-8)}  app +active  Add dark mode  session/add-dark-mode-\\S+ +\\d+s$`),
     );
-    assert.match(lines[2], new RegExp(`^${plainId.slice(0, 8)}  app +active  Fix the bug +- +\\d+s$`));
+    assert.match(lines[2], new RegExp(`^${plainId.slice(-8)}  app +active  Fix the bug +- +\\d+s$`));
     for (const line of lines) assert.equal(line, line.trimEnd());
 
     const repositories = await world.cli(["repo", "list"]);
@@ -63,14 +63,14 @@ test("cli: with the server from `deno task serve`, `deno task cli list` needs no
     assert.match(repositories.stdout, new RegExp(`  app +${repositoryPath}  yes +2 +\\d+s$`, "m"));
 
     // The short id a table shows is accepted back.
-    const shown = await world.cli(["show", id.slice(0, 8)]);
+    const shown = await world.cli(["show", id.slice(-8)]);
     assert.equal(shown.code, 0, shown.stderr);
     assert.match(shown.stdout, new RegExp(`^id: +${id}$`, "m"));
     assert.match(shown.stdout, /^title: +Add dark mode$/m);
     assert.match(shown.stdout, new RegExp(`^repository path: +${repositoryPath}$`, "m"));
     assert.match(shown.stdout, new RegExp(`^worktree: +${worktree}$`, "m"));
 
-    const removed = await world.cli(["rm", id.slice(0, 8), "--delete-branch"]);
+    const removed = await world.cli(["rm", id.slice(-8), "--delete-branch"]);
     assert.equal(removed.code, 0, removed.stderr);
     assert.match(removed.stdout, new RegExp(`^deleted session ${id}  Add dark mode$`, "m"));
     assert.match(removed.stdout, new RegExp(`^removed worktree ${worktree}$`, "m"));
@@ -112,7 +112,7 @@ test("cli: the same flow in JSON, for scripts", async () => {
       await world.cli([
         "--json",
         "new",
-        repository.id.slice(0, 6),
+        repository.id.slice(-6),
         "JSON please",
         "--worktree",
         "json-wt",
@@ -141,7 +141,7 @@ test("cli: the same flow in JSON, for scripts", async () => {
     assert.deepEqual(jsonOf<Session>(await world.cli(["show", session.id, "--json"])), listed[0]);
 
     const deleted = jsonOf<Session & { worktreeRemoved: boolean; branchDeleted: boolean }>(
-      await world.cli(["rm", session.id.slice(0, 10), "--json", "--delete-branch"]),
+      await world.cli(["rm", session.id.slice(-10), "--json", "--delete-branch"]),
     );
     assert.equal(deleted.id, session.id);
     assert.equal(deleted.worktreeRemoved, true);
@@ -157,42 +157,49 @@ test("cli: the same flow in JSON, for scripts", async () => {
   }
 });
 
-test("cli: unique id prefixes are accepted, an ambiguous one is invalid input naming the candidates", async () => {
+test("cli: unique short ids (an id's end or start) are accepted, an ambiguous one is invalid input naming the candidates", async () => {
   const world = cliWorld("slo-cli-prefix-");
   try {
     await world.serve();
     const folder = join(world.base, "plain");
     makeRepository(folder);
     jsonOf(await world.cli(["repo", "add", folder, "--json"]));
-    // Sessions until two share their first hex digit (at most 17 are needed).
+    // Sessions until two share their last hex digit (at most 17 are needed).
     const ids: string[] = [];
     let clash: [string, string] | null = null;
     while (clash === null) {
       const session = jsonOf<Session>(await world.cli(["new", "plain", `s${ids.length}`, "--no-worktree", "--json"]));
-      const twin = ids.find((id) => id[0] === session.id[0]);
+      const twin = ids.find((id) => id.at(-1) === session.id.at(-1));
       if (twin !== undefined) clash = [twin, session.id];
       ids.push(session.id);
     }
     const [a, b] = clash;
-    const ambiguous = await world.cli(["show", a[0]]);
-    assertFails(ambiguous, 2, new RegExp(`"${a[0]}" is ambiguous: it matches 2 sessions:`));
+    // A short id names every id that ends or starts with it.
+    const named = (short: string) => ids.filter((id) => id.endsWith(short) || id.startsWith(short));
+    const last = a.at(-1)!;
+    const ambiguous = await world.cli(["show", last]);
+    assertFails(ambiguous, 2, new RegExp(`"${last}" is ambiguous: it matches ${named(last).length} sessions:`));
     assert.match(ambiguous.stderr, new RegExp(`^  ${a}  s\\d+$`, "m"));
     assert.match(ambiguous.stderr, new RegExp(`^  ${b}  s\\d+$`, "m"));
     assert.match(ambiguous.stderr, /^hint: type more of the id$/m);
 
-    // The shortest prefix that tells them apart works, upper case too.
-    let length = 1;
-    while (a.slice(0, length) === b.slice(0, length)) length++;
-    assert.equal(jsonOf<Session>(await world.cli(["show", a.slice(0, length).toUpperCase(), "--json"])).id, a);
-    assertFails(await world.cli(["show", "not-hex"]), 2, /"not-hex" is not a session id or the start of one/);
+    // The shortest end that names one session works, upper case too; so does a unique start.
+    const shortest = (id: string) => {
+      let length = 1;
+      while (named(id.slice(-length)).length > 1) length++;
+      return id.slice(-length);
+    };
+    assert.equal(jsonOf<Session>(await world.cli(["show", shortest(a).toUpperCase(), "--json"])).id, a);
+    assert.equal(jsonOf<Session>(await world.cli(["show", a.slice(0, 30), "--json"])).id, a);
+    assertFails(await world.cli(["show", "not-hex"]), 2, /"not-hex" is not a session id or the start or end of one/);
 
-    // A repository by id prefix, name, absolute path, or path relative to the current folder.
+    // A repository by short id, id start, name, absolute path, or path relative to the current folder.
     const repository = jsonOf<Repository[]>(await world.cli(["repo", "list", "--json"]))[0];
-    for (const ref of [repository.id.slice(0, 5), "plain", folder, "./plain"]) {
+    for (const ref of [repository.id.slice(-5), repository.id.slice(0, 20), "plain", folder, "./plain"]) {
       const run = await world.cli(["list", "--repo", ref, "--json"], { cwd: dirname(folder) });
       assert.equal(jsonOf<Session[]>(run).length, ids.length, ref);
     }
-    const removed = jsonOf<Session>(await world.cli(["rm", b.slice(0, length), "--json"]));
+    const removed = jsonOf<Session>(await world.cli(["rm", shortest(b), "--json"]));
     assert.equal(removed.id, b);
   } finally {
     await world.close();
@@ -245,7 +252,7 @@ test("cli: events follows the stream (as JSON lines, and as text) over a Unix do
     assert.equal(text.code, 5, text.f.err());
     assert.match(
       text.f.out(),
-      new RegExp(`^\\d\\d:\\d\\d:\\d\\d  session\\.created  ${session.id.slice(0, 8)}  Watched  \\[active\\]$`, "m"),
+      new RegExp(`^\\d\\d:\\d\\d:\\d\\d  session\\.created  ${session.id.slice(-8)}  Watched  \\[active\\]$`, "m"),
     );
     assert.match(text.f.out(), /^\d\d:\d\d:\d\d {2}repository\.created {2}[0-9a-f]{8} {2}evts {2}/m);
   } finally {

@@ -35,10 +35,16 @@ test("every design error kind exists", () => {
   ]);
 });
 
-test("newSessionId makes distinct UUID v4 strings", () => {
-  const ids = new Set(Array.from({ length: 1000 }, () => newSessionId()));
-  assert.equal(ids.size, 1000);
-  for (const id of ids) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+test("newSessionId makes distinct UUID v7 strings, each later in order than the one before", () => {
+  // 5,000 in a tight loop: several share a millisecond, and some overflow its counter.
+  const before = Date.now();
+  const ids = Array.from({ length: 5000 }, () => newSessionId());
+  assert.equal(new Set(ids).size, ids.length);
+  for (const id of ids) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  for (let i = 1; i < ids.length; i++) assert.ok(ids[i - 1] < ids[i], `${ids[i - 1]} before ${ids[i]}`);
+  // The first 48 bits are the Unix time in milliseconds when the id was made (never earlier).
+  const millisecond = parseInt(ids[0].replaceAll("-", "").slice(0, 12), 16);
+  assert.ok(millisecond >= before && millisecond < before + 86_400_000, `${millisecond} is the time, ${before}`);
   assert.ok(isUuid(newRepositoryId()));
   assert.ok(!isUuid("not-a-uuid"));
   assert.ok(!isUuid(42));

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { branchNameProblem, createSession, MemoryStore, SessionError } from "../mod.ts";
+import { branchNameProblem, createSession, MemoryStore, newSessionId, SessionError } from "../mod.ts";
 import {
   MAX_BRANCH_NAME_BYTES,
   MAX_WORKTREE_NAME_BYTES,
@@ -128,10 +128,10 @@ test("default worktree names from long non-ASCII titles stay within the byte lim
     assert.equal(requireWorktreeName(name), name, title);
     assert.ok(utf8ByteLength(name) <= MAX_WORKTREE_NAME_BYTES, title);
     assert.ok(!/\p{Cs}/u.test(name), `no half of a surrogate pair in ${JSON.stringify(name)}`);
-    assert.ok(name.endsWith(`-${SESSION_ID.slice(0, 8)}`), name);
+    assert.ok(name.endsWith(`-${SESSION_ID.slice(-8)}`), name);
     assert.equal(requireBranchName(branchForWorktreeName("session/", name)), branchForWorktreeName("session/", name));
   }
-  assert.equal(defaultWorktreeName(`a${"𝐀".repeat(60)}`, SESSION_ID), `a${"𝐀".repeat(31)}-1b4e28ba`);
+  assert.equal(defaultWorktreeName(`a${"𝐀".repeat(60)}`, SESSION_ID), `a${"𝐀".repeat(31)}-${SESSION_ID.slice(-8)}`);
 });
 
 test("every accepted worktree name gives a valid default branch, whatever the prefix", () => {
@@ -213,4 +213,10 @@ test("http+git: a worktree name of 200 × é is a 400 naming worktreeName, and n
     await t.close();
     repoDir.remove();
   }
+});
+
+test("sessions with one title made back to back get different default worktree names", () => {
+  // Time-ordered ids share their start within a minute; the name takes the random end.
+  const names = new Set(Array.from({ length: 200 }, () => defaultWorktreeName("Fix the bug", newSessionId())));
+  assert.equal(names.size, 200);
 });

@@ -62,8 +62,8 @@ export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
 
 const VERSION_OPTION: OptionSpec = { type: "boolean", description: "print the version" };
 
-const ID_NOTE = "<id> is a session id or any unique prefix of one, such as the short ids the tables show.";
-const REPO_NOTE = "<repo> is a repository id or a unique prefix of one, its name, or its path.";
+const ID_NOTE = "<id> is a session id or any unique end or start of one, such as the short ids the tables show.";
+const REPO_NOTE = "<repo> is a repository id or a unique end or start of one, its name, or its path.";
 
 /** Every command but `serve` and `help`. */
 export const COMMANDS: readonly CommandSpec[] = [
@@ -232,7 +232,7 @@ const EXIT_LINES = [
   "Exit codes:",
   "  0  done",
   "  1  failure: a server error, a refused token, a file that cannot be read",
-  "  2  invalid input: a bad flag or argument, an ambiguous id prefix, a request the server refused",
+  "  2  invalid input: a bad flag or argument, an ambiguous short id, a request the server refused",
   "  3  not found: no such session or repository",
   "  4  conflict: a dirty worktree, a path or name in use, a repository that still has sessions",
   "  5  unreachable: no server running, a stale server.json, nothing answering at --url",

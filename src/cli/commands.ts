@@ -18,7 +18,7 @@ import { answerError, type ApiClient, clientOf, findServer, type ServerEndpoint 
 import { CliError } from "./errors.ts";
 import { withProgress } from "./progress.ts";
 import { allRepositories, allSessions, expandHome, resolveRepository, resolveSessionId } from "./resolve.ts";
-import { age, type Column, renderFields, renderTable, shortIdLength } from "./table.ts";
+import { age, type Column, renderFields, renderTable, shortId, shortIdLength } from "./table.ts";
 
 /** What a command runs with. */
 export interface CommandContext {
@@ -66,7 +66,7 @@ async function client(context: CommandContext): Promise<ApiClient> {
 
 function repositoryColumns(sessionCounts: Map<string, number>, idLength: number): Column<Repository>[] {
   return [
-    { header: "ID", value: (r) => r.id.slice(0, idLength) },
+    { header: "ID", value: (r) => shortId(r.id, idLength) },
     { header: "NAME", value: (r) => r.name, shrink: true },
     { header: "PATH", value: (r) => r.path, shrink: true },
     { header: "GIT", value: (r) => (r.isGitRepository ? "yes" : "no") },
@@ -77,8 +77,8 @@ function repositoryColumns(sessionCounts: Map<string, number>, idLength: number)
 
 function sessionColumns(names: Map<string, string>, idLength: number): Column<Session>[] {
   return [
-    { header: "ID", value: (s) => s.id.slice(0, idLength) },
-    { header: "REPOSITORY", value: (s) => names.get(s.repositoryId) ?? s.repositoryId.slice(0, 8), shrink: true },
+    { header: "ID", value: (s) => shortId(s.id, idLength) },
+    { header: "REPOSITORY", value: (s) => names.get(s.repositoryId) ?? shortId(s.repositoryId), shrink: true },
     { header: "STATUS", value: (s) => s.status },
     { header: "TITLE", value: (s) => s.title, shrink: true },
     { header: "BRANCH", value: (s) => s.branchName ?? "-", shrink: true },
@@ -132,7 +132,7 @@ const repoRm: Run = async (context) => {
     if (error.reason !== "conflict") throw error;
     throw new CliError("conflict", error.message, {
       kind: error.kind ?? undefined,
-      hint: `list them with "slo list --repo ${repository.id.slice(0, 8)}" and delete each with "slo rm <id>"`,
+      hint: `list them with "slo list --repo ${shortId(repository.id)}" and delete each with "slo rm <id>"`,
     });
   }
   const removed = await response.json();
@@ -258,7 +258,7 @@ const rm: Run = async (context) => {
   const id = await resolveSessionId(api, context.positionals[0]);
   const deleteBranch = flag(values, "delete-branch");
   const remove = (force: boolean) =>
-    progress(`deleting session ${id.slice(0, 8)}`, () =>
+    progress(`deleting session ${shortId(id)}`, () =>
       api.v1.sessions[":id"].$delete({
         param: { id },
         query: {
@@ -320,7 +320,7 @@ const reconcile: Run = async (context) => {
   const columns: Column<Finding>[] = [
     { header: "KIND", value: (f) => f.kind },
     { header: "ACTION", value: (f) => f.action },
-    { header: "SESSION", value: (f) => f.sessionId?.slice(0, 8) ?? "-" },
+    { header: "SESSION", value: (f) => f.sessionId ? shortId(f.sessionId) : "-" },
     { header: "PATH", value: (f) => f.path ?? f.branch ?? "-", shrink: true },
     { header: "DETAIL", value: (f) => f.detail, shrink: true },
   ];
@@ -346,9 +346,9 @@ function parseEvent(block: string): { event: string; data: string } | null {
 function describeEvent(event: Record<string, unknown>): string {
   const repository = event.repository as Repository | undefined;
   const session = event.session as Session | undefined;
-  if (repository !== undefined) return `${repository.id.slice(0, 8)}  ${repository.name}  ${repository.path}`;
-  if (session !== undefined) return `${session.id.slice(0, 8)}  ${session.title}  [${session.status}]`;
-  if (typeof event.sessionId === "string") return event.sessionId.slice(0, 8);
+  if (repository !== undefined) return `${shortId(repository.id)}  ${repository.name}  ${repository.path}`;
+  if (session !== undefined) return `${shortId(session.id)}  ${session.title}  [${session.status}]`;
+  if (typeof event.sessionId === "string") return shortId(event.sessionId);
   return "";
 }
 

@@ -1,8 +1,8 @@
 /**
- * What people type for a session or a repository, turned into the record: a full id, a unique id
- * prefix (found by paging through the list endpoint), and for a repository also its name or its
- * path. Nothing matching is "not found"; more than one is an ambiguous prefix, which is invalid
- * input, and the error lists the candidates.
+ * What people type for a session or a repository, turned into the record: a full id, a unique
+ * short id (the end of an id, as the tables show it, or its start; found by paging through the list
+ * endpoint), and for a repository also its name or its path. Nothing matching is "not found"; more
+ * than one is an ambiguous short id, which is invalid input, and the error lists the candidates.
  * Internal: the published surface is `./mod.ts` (the "./cli" export).
  *
  * @module
@@ -20,7 +20,11 @@ import { MAX_PAGE_SIZE } from "../orchestrator.ts";
 export const PAGE_LIMIT: number = MAX_PAGE_SIZE;
 
 const FULL_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const ID_PREFIX = /^[0-9a-f][0-9a-f-]*$/i;
+const ID_PREFIX = /^[0-9a-f-]*[0-9a-f][0-9a-f-]*$/i;
+
+// A short id names the ids it starts or ends: tables show ids' random ends (time-ordered ids
+// share their start), and people also paste the start of an id they copied.
+const idMatches = (id: string, short: string): boolean => id.startsWith(short) || id.endsWith(short);
 
 /** Every session (every page), optionally of one repository and one status. */
 export async function allSessions(
@@ -70,11 +74,11 @@ export async function resolveSessionId(client: ApiClient, ref: string): Promise<
   const wanted = ref.trim().toLowerCase();
   if (FULL_ID.test(wanted)) return wanted;
   if (!ID_PREFIX.test(wanted)) {
-    throw new CliError("invalidInput", `"${ref}" is not a session id or the start of one (hex digits and -)`);
+    throw new CliError("invalidInput", `"${ref}" is not a session id or the start or end of one (hex digits and -)`);
   }
-  const matches = (await allSessions(client)).filter((session) => session.id.startsWith(wanted));
+  const matches = (await allSessions(client)).filter((session) => idMatches(session.id, wanted));
   if (matches.length === 0) {
-    throw new CliError("notFound", `no session id starts with ${wanted}`, { hint: 'see "slo list"' });
+    throw new CliError("notFound", `no session id starts or ends with ${wanted}`, { hint: 'see "slo list"' });
   }
   if (matches.length > 1) {
     throw ambiguous("sessions", ref, matches.map((session) => `${session.id}  ${session.title}`));
@@ -123,7 +127,7 @@ export async function resolveRepository(client: ApiClient, ref: string, cwd: str
     matches = byPath();
   } else {
     matches = repositories.filter((repository) =>
-      repository.name === wanted || (ID_PREFIX.test(lower) && repository.id.startsWith(lower))
+      repository.name === wanted || (ID_PREFIX.test(lower) && idMatches(repository.id, lower))
     );
     // A bare folder name in the current directory: `slo new app …` run beside `app/`.
     if (matches.length === 0) matches = byPath();

@@ -125,14 +125,21 @@ export function renderFields(fields: readonly (readonly [string, string | null])
 }
 
 /**
- * How many leading characters tell every id in `ids` apart, at least `minimum` (8, as `git` shows
- * abbreviated hashes), so a table's short ids are accepted back as prefixes.
+ * How many trailing characters tell every id in `ids` apart, at least `minimum` (8, as `git` shows
+ * abbreviated hashes). Ids are time-ordered UUIDs (v7), whose leading characters are the same for
+ * everything made within about a minute, so a table shows their random end, and a short id is
+ * accepted back as the end (or the start) of an id.
  */
 export function shortIdLength(ids: readonly string[], minimum = 8): number {
   let length = minimum;
   const longest = Math.max(0, ...ids.map((id) => id.length));
-  while (length < longest && new Set(ids.map((id) => id.slice(0, length))).size < ids.length) length++;
+  while (length < longest && new Set(ids.map((id) => id.slice(-length))).size < ids.length) length++;
   return length;
+}
+
+/** The short form of an id a table or a message shows: its last `length` characters. */
+export function shortId(id: string, length = 8): string {
+  return id.slice(-length);
 }
 
 /** A time's age as people read it: `12s`, `5m`, `3h`, `2d`, or a date for anything older than 30 days. */

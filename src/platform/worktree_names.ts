@@ -41,15 +41,15 @@ function cut(text: string, maxBytes: number, maxCharacters = Infinity): string {
 /**
  * The default worktree folder name of a session: a slug of its title (letters of any script,
  * digits, `.`, `_`, `-`; everything else becomes `-`; at most 48 characters and 128 UTF-8 bytes,
- * cut between characters) plus the first 8 characters of the session id, so two sessions with one
- * title never collide; the session id alone when the title has no usable character.
+ * cut between characters) plus the last 8 characters of the session id (its random end), so two
+ * sessions with one title never collide; the session id alone when the title has no usable character.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { defaultWorktreeName } from "./worktree_names.ts";
  *
- * assert.equal(defaultWorktreeName("Add dark mode!", "1b4e28ba-2fa1-11d2-883f-0016d3cca427"), "add-dark-mode-1b4e28ba");
+ * assert.equal(defaultWorktreeName("Add dark mode!", "1b4e28ba-2fa1-11d2-883f-0016d3cca427"), "add-dark-mode-d3cca427");
  * ```
  */
 export function defaultWorktreeName(title: string, sessionId: string): string {
@@ -64,7 +64,9 @@ export function defaultWorktreeName(title: string, sessionId: string): string {
     MAX_SLUG_BYTES,
     MAX_SLUG_LENGTH,
   ).replace(/[-.]+$/, "");
-  return slug === "" ? sessionId : `${slug}-${sessionId.slice(0, 8)}`;
+  // The id's end, not its start: ids are time-ordered (UUID v7), so sessions made within a minute
+  // share their first characters, while the last ones are random.
+  return slug === "" ? sessionId : `${slug}-${sessionId.slice(-8)}`;
 }
 
 /**

@@ -232,6 +232,25 @@ export const PAGING_CASES: readonly StoreCase[] = [
   },
 
   {
+    name: "lists records one process made one after the other in creation order, even within one millisecond",
+    run: async (store) => {
+      // Made back to back, most of these share a millisecond, so `createdAt` alone cannot order
+      // them: the ids the library makes (time-ordered, monotonic) keep the order.
+      const repositories: Repository[] = [];
+      for (let i = 0; i < 20; i++) repositories.push(await store.createRepository(repositoryInput(`o${i}`)));
+      const made = repositories.map((repository) => repository.id);
+      assert.deepEqual((await store.listRepositories()).map((r) => r.id), made);
+      const sessions: string[] = [];
+      for (let i = 0; i < 50; i++) sessions.push((await store.createSession(sessionInput(made[0]))).id);
+      assert.deepEqual((await store.listSessions()).map((s) => s.id), sessions);
+      const firstPage = await store.listSessions({ limit: 1 });
+      assert.deepEqual(firstPage.map((s) => s.id), [sessions[0]]);
+      const second = await store.listSessions({ limit: 1, after: positionOf(firstPage[0]) });
+      assert.deepEqual(second.map((s) => s.id), [sessions[1]]);
+    },
+  },
+
+  {
     name: "pages repositories with limit and after, in (createdAt, id) order",
     run: async (store) => {
       const repositories: Repository[] = [];
