@@ -6,7 +6,16 @@ import { COMMANDS, parseCommandLine } from "../src/cli/args.ts";
 import { answerError, socketOfUrl } from "../src/cli/client.ts";
 import { CliError, EXIT_CODES } from "../src/cli/errors.ts";
 import { withProgress } from "../src/cli/progress.ts";
-import { age, displayWidth, printable, renderFields, renderTable, shortIdLength, truncate } from "../src/cli/table.ts";
+import {
+  age,
+  displayWidth,
+  printable,
+  renderFields,
+  renderTable,
+  shortId,
+  shortIdLength,
+  truncate,
+} from "../src/cli/table.ts";
 
 function refused(args: string[], pattern: RegExp): CliError {
   try {
@@ -99,9 +108,13 @@ test("cli table: aligned columns, no trailing spaces, control characters shown, 
   assert.equal(renderFields([["id", "x"], ["long label", null]]), "id:          x\nlong label:  -");
 });
 
-test("cli table: short ids grow until they tell every id apart; ages", () => {
-  assert.equal(shortIdLength(["3f1c2b9e-aaaa", "77777777-bbbb"]), 8);
-  assert.equal(shortIdLength(["3f1c2b9e-aaaa", "3f1c2b9e-abbb"]), 11);
+test("cli table: short ids are ids' ends, grown until they tell every id apart; ages", () => {
+  // Time-ordered ids made within a minute share their start; their ends are random.
+  const a = "019ad3f1-2b9e-7aaa-8aaa-0016d3cca427";
+  const b = "019ad3f1-2b9e-7bbb-9bbb-77777777cbbb";
+  assert.equal(shortIdLength([a, b]), 8);
+  assert.equal(shortId(a, 8), "d3cca427");
+  assert.equal(shortIdLength([a, "019ad3f1-2b9e-7ccc-9ccc-0026d3cca427"]), 10);
   assert.equal(shortIdLength([]), 8);
   const now = Date.parse("2025-01-31T12:00:00Z");
   assert.equal(age("2025-01-31T11:59:30Z", now), "30s");

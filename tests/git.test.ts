@@ -94,10 +94,10 @@ test("checkBranchName runs our check and git's own", async () => {
 
 test("default names are valid worktree names and branch names", () => {
   const id = "1b4e28ba-2fa1-11d2-883f-0016d3cca427";
-  assert.equal(defaultWorktreeName("Add dark mode!", id), "add-dark-mode-1b4e28ba");
-  assert.equal(defaultWorktreeName("日本語のタイトル", id), "日本語のタイトル-1b4e28ba");
+  assert.equal(defaultWorktreeName("Add dark mode!", id), "add-dark-mode-d3cca427");
+  assert.equal(defaultWorktreeName("日本語のタイトル", id), "日本語のタイトル-d3cca427");
   assert.equal(defaultWorktreeName("???", id), id);
-  assert.equal(defaultWorktreeName("../../etc/passwd", id), "etc-passwd-1b4e28ba");
+  assert.equal(defaultWorktreeName("../../etc/passwd", id), "etc-passwd-d3cca427");
   assert.equal(branchForWorktreeName("session/", "my wörk tree"), "session/my-wörk-tree");
   assert.equal(branchForWorktreeName("session/", "x.lock"), "session/x-lock");
   assert.equal(branchForWorktreeName("session/", "a~b^c"), "session/a-b-c");
