@@ -139,7 +139,7 @@ export class ClosableSqliteStore extends SqliteStore {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { mkdtempSync } from "node:fs";
+   * import { mkdtempSync, rmSync } from "node:fs";
    * import { tmpdir } from "node:os";
    * import { join } from "node:path";
    * import { openSqliteStore } from "./sqlite.ts";
@@ -151,6 +151,7 @@ export class ClosableSqliteStore extends SqliteStore {
    * assert.equal(backup.repositories, 1);
    * assert.equal(backup.integrity, "ok");
    * store.close();
+   * rmSync(dir, { recursive: true });
    * ```
    */
   backup(destination: string, options: BackupOptions = {}): Promise<StoreBackup> {
