@@ -6,7 +6,16 @@
 // Real server processes, the real CLI, real SQLite files; the same in Deno and in Bun.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { MemoryStore, type Session, SessionError, SessionOrchestrator } from "../mod.ts";
@@ -140,6 +149,35 @@ test(
     }
   },
 );
+
+test("backup: restored in place after a crash (SIGKILL), the server serves exactly what the backup had", {
+  timeout: 120_000,
+}, async () => {
+  const world = cliWorld("slo-backup-inplace-");
+  try {
+    const first = await world.serve();
+    const folder = join(world.base, "app");
+    mkdirSync(folder);
+    jsonOf(await world.cli(["repo", "add", folder, "--json"]));
+    const kept = jsonOf<Session>(await world.cli(["new", "app", "In the backup", "--no-worktree", "--json"]));
+    const copy = join(world.base, "copy.db");
+    jsonOf(await world.cli(["backup", copy, "--json"]));
+    jsonOf<Session>(await world.cli(["new", "app", "After the backup", "--no-worktree", "--json"]));
+    first.signal("SIGKILL");
+    await first.closed;
+
+    // The restore: the copy in place, and the dead server's log, which belongs to the old file, removed.
+    const live = join(world.dataDir, DATABASE_FILE_NAME);
+    assert.ok(existsSync(`${live}-wal`), "the killed server left its write-ahead log");
+    rmSync(`${live}-wal`);
+    rmSync(`${live}-shm`, { force: true });
+    copyFileSync(copy, live);
+    await world.serve();
+    assert.deepEqual(jsonOf<Session[]>(await world.cli(["list", "--json"])), [kept]);
+  } finally {
+    await world.close();
+  }
+});
 
 test("backup: without the database key its secrets were sealed under, a server on the copy refuses to start", {
   timeout: 60_000,

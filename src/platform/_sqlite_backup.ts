@@ -2,7 +2,8 @@
  * Internal: a consistent copy of a live SQLite database, as `ClosableSqliteStore.backup` writes it.
  * A copy of the main file alone misses every change still in the write-ahead log (all of them,
  * until a checkpoint), so the copy is made by SQLite itself: `VACUUM INTO` a temp file beside the
- * destination, in one read transaction (writers go on; the copy is the database as of its start).
+ * destination, in one read transaction (other connections' writers go on; the copy is the database as
+ * of its start).
  * The temp file is checked (`PRAGMA integrity_check`, on a connection of its own), synced, and only
  * then put in place: with `link()` when nothing may be replaced (so a file that appears meanwhile is
  * never overwritten), with `rename()` when it may. Whatever fails, the temp file goes and the
