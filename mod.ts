@@ -81,7 +81,16 @@ export {
   MAX_WORKTREE_NAME_BYTES,
   NONCE_LENGTH,
 } from "./src/validation.ts";
-export type { SessionReader, SessionStore, SessionWriter, WriteOptions } from "./src/store/store.ts";
+export {
+  backupCapabilityOf,
+  type BackupCapableStore,
+  type BackupOptions,
+  type SessionReader,
+  type SessionStore,
+  type SessionWriter,
+  type StoreBackup,
+  type WriteOptions,
+} from "./src/store/store.ts";
 export { MemoryStore } from "./src/store/memory_store.ts";
 export type { SqliteDatabase, SqliteStatement, SqliteValue } from "./src/store/sqlite_driver.ts";
 export { SqliteStore, type SqliteStoreOptions } from "./src/store/sqlite_store.ts";

@@ -21,7 +21,13 @@ import type {
 } from "./lifecycle.ts";
 import { CREATE_SESSION_FIELDS, sessionDraft } from "./_session_draft.ts";
 import type { SessionSecretChain } from "./secret_chain.ts";
-import type { SessionStore, WriteOptions } from "./store/store.ts";
+import {
+  backupCapabilityOf,
+  type BackupOptions,
+  type SessionStore,
+  type StoreBackup,
+  type WriteOptions,
+} from "./store/store.ts";
 import type {
   ListPosition,
   NewRepository,
@@ -31,7 +37,15 @@ import type {
   SessionPatch,
   SessionStatus,
 } from "./types.ts";
-import { buildSession, invalid, MAX_TITLE_LENGTH, nowIso, requireRecord, requireText } from "./validation.ts";
+import {
+  buildSession,
+  invalid,
+  MAX_TITLE_LENGTH,
+  nowIso,
+  requireAbsolutePath,
+  requireRecord,
+  requireText,
+} from "./validation.ts";
 
 /** A page size when none is asked for. */
 export const DEFAULT_PAGE_SIZE = 100;
@@ -364,6 +378,35 @@ export class SessionOrchestrator {
     const dryRun = checked.dryRun === true;
     if (this.#worktrees === null) return { dryRun, findings: [] };
     return await this.#worktrees.reconcileWorktrees({ dryRun }, this.#steps);
+  }
+
+  // --- backups ---
+
+  /**
+   * Writes a consistent copy of the store's database to `destination`, an absolute path on the
+   * machine the store runs on, while it is in use: what a copy of the SQLite file alone misses
+   * (every change still in its write-ahead log) is in it. The copy passes SQLite's integrity check
+   * before it is put in place, and a server started on it serves what was committed when it was
+   * made. A relative or `..` path, a missing folder, a folder, or the live database's own files are
+   * `InvalidInput`; an existing file is `Conflict` unless `overwrite`; a store that cannot make one
+   * (`MemoryStore`, Postgres: use `pg_dump`) is `InvalidInput`. Nothing is written when refused.
+   */
+  async backup(destination: string, options: BackupOptions = {}): Promise<StoreBackup> {
+    const checked = requireRecord(options, "backup options", ["overwrite"]);
+    if (checked.overwrite !== undefined && typeof checked.overwrite !== "boolean") {
+      invalid("overwrite must be a boolean");
+    }
+    const store = backupCapabilityOf(this.#store);
+    if (store === null) {
+      invalid(
+        "this store cannot write a backup: only a SQLite database opened by the platform (openSqliteStore) can " +
+          "(a Postgres database is backed up with pg_dump)",
+      );
+    }
+    const path = requireAbsolutePath(destination, "backup path");
+    return await store.backup(path, { overwrite: checked.overwrite === true }).catch((error) => {
+      throw toStorageError(error, "writing a backup");
+    });
   }
 
   // --- the steps a lifecycle shares ---

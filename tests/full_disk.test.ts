@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -426,6 +426,45 @@ test(
       assert.equal((await t.callJson(`/v1/sessions/${session.id}/secret`)).body.secret, secretBefore);
       const listed = await t.callJson("/v1/sessions");
       assert.deepEqual(listed.body.sessions.map((s: Session) => s.id), [session.id]);
+    } finally {
+      await t.close();
+      mount.remove();
+    }
+  },
+);
+
+test(
+  "full disk, backup: a copy that cannot be written whole is 500 Storage and leaves nothing in the folder",
+  { skip },
+  async () => {
+    requireFullDisk();
+    const mount = mountTmpfs();
+    // The live database has room; only the backup's folder is full.
+    const t = await startTestServer();
+    try {
+      const { body: repository } = await t.callJson("/v1/repositories", {
+        method: "POST",
+        json: { path: "/src/full", name: "full" },
+      });
+      const created = await t.callJson("/v1/sessions", {
+        method: "POST",
+        json: { repositoryId: repository.id, title: "kept", isWorktree: false },
+      });
+      assert.equal(created.status, 201);
+      const destination = join(mount.dir, "copy.db");
+
+      fillDisk(mount.dir);
+      const failed = await t.callJson("/v1/backup", { method: "POST", json: { path: destination } });
+      assert.equal(failed.status, 500, JSON.stringify(failed.body));
+      assert.equal(failed.body.error.kind, "Storage");
+      assert.match(String(t.logged.at(-1)?.message), /writing a backup/);
+      assert.deepEqual(readdirSync(mount.dir), ["filler"], "no temp file and no partial copy is left");
+
+      rmSync(join(mount.dir, "filler"));
+      const written = await t.callJson("/v1/backup", { method: "POST", json: { path: destination } });
+      assert.equal(written.status, 200, JSON.stringify(written.body));
+      assert.equal(written.body.sessions, 1);
+      assert.deepEqual(readdirSync(mount.dir), ["copy.db"]);
     } finally {
       await t.close();
       mount.remove();

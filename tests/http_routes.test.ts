@@ -357,6 +357,7 @@ test("http: the OpenAPI 3.1 document describes every route, its schemas and the 
     assert.equal(status, 200);
     assert.equal(body.openapi, "3.1.0");
     assert.deepEqual(Object.keys(body.paths).sort(), [
+      "/v1/backup",
       "/v1/events",
       "/v1/health",
       "/v1/openapi.json",
@@ -377,6 +378,16 @@ test("http: the OpenAPI 3.1 document describes every route, its schemas and the 
     assert.deepEqual(body.paths["/v1/health"].get.security, []);
     const deleteParameters = body.paths["/v1/sessions/{id}"].delete.parameters.map((p: { name: string }) => p.name);
     assert.deepEqual(deleteParameters.sort(), ["deleteBranch", "force", "id"]);
+    const backup = body.components.schemas.BackupRequest;
+    assert.equal(backup.additionalProperties, false);
+    assert.deepEqual(backup.required, ["path"]);
+    assert.deepEqual([...body.components.schemas.Backup.required].sort(), [
+      "bytes",
+      "integrity",
+      "path",
+      "repositories",
+      "sessions",
+    ]);
   } finally {
     await t.close();
   }

@@ -110,6 +110,7 @@ test("openapi: every operation has its stable operationId and a described tag; t
     "PUT /v1/sessions/{id}/secret": "putSessionSecret",
     "GET /v1/sessions/{id}/secret": "getSessionSecret",
     "POST /v1/reconcile": "reconcile",
+    "POST /v1/backup": "createBackup",
     "GET /v1/events": "streamEvents",
     "GET /v1/openapi.json": "getOpenApiDocument",
   });
@@ -246,6 +247,27 @@ test("openapi: a client generated from the document (openapi-typescript + openap
       body: { status: "paused" },
     });
     assert.equal(patched.data?.status, "paused");
+
+    // A backup, and the 409 of a second one to the same file.
+    const backups = tempDir("slo-openapi-backup-");
+    try {
+      const path = join(backups.path, "copy.db");
+      const backup = await client.POST("/v1/backup", { body: { path } });
+      assert.equal(backup.response.status, 200);
+      assert.deepEqual(backup.data && { ...backup.data, bytes: 0 }, {
+        path,
+        bytes: 0,
+        sessions: 2,
+        repositories: 1,
+        integrity: "ok",
+      });
+      const taken = await client.POST("/v1/backup", { body: { path } });
+      assert.equal(taken.response.status, 409);
+      assert.equal(taken.error?.error.kind, "Conflict");
+      assert.equal((await client.POST("/v1/backup", { body: { path, overwrite: true } })).response.status, 200);
+    } finally {
+      backups.remove();
+    }
 
     const deleted = await client.DELETE("/v1/sessions/{id}", { params: { path: { id: session.id } } });
     assert.equal(deleted.response.status, 200);

@@ -183,6 +183,21 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: { "dry-run": { type: "boolean", description: "only report; change nothing" } },
   },
   {
+    name: "backup",
+    arguments: "<file>",
+    positionals: [1, 1],
+    summary: "write a consistent, checked copy of the server's database to <file>",
+    description: "Write a consistent copy of the server's SQLite database to <file> while it runs: every\n" +
+      "committed change, also those a copy of sessions.db alone would miss (still in its -wal file).\n" +
+      "The server writes it on its own machine, checks it with PRAGMA integrity_check, and only then\n" +
+      "gives it its name. <file> is made absolute against the current folder; its folder must exist.\n" +
+      "An existing file is a conflict (exit code 4) unless --force. Restore: stop the server, put the\n" +
+      "file in place as <data dir>/sessions.db (with no sessions.db-wal beside it), and start it.",
+    options: {
+      force: { type: "boolean", short: "f", description: "replace a file already at <file>" },
+    },
+  },
+  {
     name: "events",
     arguments: "",
     positionals: [0, 0],

@@ -328,6 +328,32 @@ const reconcile: Run = async (context) => {
   if (dryRun) print("dry run: nothing was changed");
 };
 
+const backup: Run = async (context) => {
+  // The server writes the file on its own machine, so the path is made absolute here, where "." means something.
+  const path = resolve(context.cwd, expandHome(context.positionals[0]));
+  const overwrite = flag(context.values, "force");
+  const api = await client(context);
+  const response = await progress(
+    `writing a backup to ${path}`,
+    () => api.v1.backup.$post({ json: overwrite ? { path, overwrite } : { path } }),
+  );
+  if (response.status !== 200) {
+    const error = await answerError(response);
+    if (error.reason !== "conflict") throw error;
+    throw new CliError("conflict", error.message, {
+      kind: error.kind ?? undefined,
+      hint: "pass --force to replace it",
+    });
+  }
+  const written = await response.json();
+  if (flag(context.values, "json")) return printJson(written);
+  print(`wrote backup ${written.path}`);
+  print(
+    `${written.bytes} bytes, ${written.sessions} sessions, ${written.repositories} repositories; ` +
+      `integrity check: ${written.integrity}`,
+  );
+};
+
 // One server-sent event block: its `event:` and joined `data:` lines.
 function parseEvent(block: string): { event: string; data: string } | null {
   let event = "message";
@@ -396,6 +422,7 @@ const RUNS: Readonly<Record<string, Run>> = {
   show,
   rm,
   reconcile,
+  backup,
   events,
 };
 

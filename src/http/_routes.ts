@@ -16,6 +16,8 @@
 import type { RouteConfig, RouteConfigToTypedResponse, RouteHandler } from "@hono/zod-openapi";
 import type { Env, Handler, ToSchema } from "hono";
 import {
+  BackupRequestSchema,
+  BackupSchema,
   CreateRepositorySchema,
   CreateSessionSchema,
   DeletedSessionSchema,
@@ -88,6 +90,7 @@ export const TAGS: { name: string; description: string }[] = [
   { name: "secrets", description: "Each session's 32-byte encryption secret." },
   { name: "worktrees", description: "Repairing what a killed process left half done." },
   { name: "events", description: "Every lifecycle change, as server-sent events." },
+  { name: "backups", description: "Consistent copies of the database, written by the server on its own machine." },
 ];
 
 /**
@@ -330,6 +333,35 @@ export const ROUTES = {
       400: invalidInput,
       401: unauthorized,
       403: forbidden,
+      413: tooLarge,
+      415: notJson,
+      500: failed,
+      503: unavailable,
+    },
+  },
+  createBackup: {
+    method: "post" as const,
+    path: "/v1/backup" as const,
+    tags: ["backups"],
+    summary: "Write a consistent, checked copy of the SQLite database to a file on the server's machine",
+    request: { body: { content: { "application/json": { schema: BackupRequestSchema } }, required: true as const } },
+    responses: {
+      200: {
+        description: "The copy, checked with PRAGMA integrity_check, is in place: a server started on it serves " +
+          "every change committed before it was made.",
+        content: { "application/json": { schema: BackupSchema } },
+      },
+      400: {
+        description: "A relative path or one with `..`, a folder that does not exist, a folder as the path, the " +
+          "live database's own files, or a store that cannot be copied (Postgres: use pg_dump) (kind InvalidInput).",
+        content: errorJson,
+      },
+      401: unauthorized,
+      403: forbidden,
+      409: {
+        description: "A file exists at the path: retry with overwrite: true to replace it (kind Conflict).",
+        content: errorJson,
+      },
       413: tooLarge,
       415: notJson,
       500: failed,

@@ -12,7 +12,9 @@ import type { ReconcileReport } from "../lifecycle.ts";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../orchestrator.ts";
 import { SESSION_STATUSES, type SessionStatus } from "../types.ts";
 import type { Repository, Session } from "../types.ts";
+import type { StoreBackup } from "../store/store.ts";
 import type {
+  BackupBody,
   CreateRepositoryBody,
   CreateSessionBody,
   DeletedSessionBody,
@@ -173,6 +175,29 @@ export const ReconcileReportSchema: z.ZodType<ReconcileReport, ReconcileReport> 
     detail: z.string(),
   })),
 }).openapi("ReconcileReport");
+
+/** The body of `POST /v1/backup`; unknown fields are refused. */
+export const BackupRequestSchema: z.ZodType<BackupBody, BackupBody> = z.strictObject({
+  path: z.string().openapi({
+    description: "Where the server writes the copy, on its own machine: an absolute path (no `..`) in a folder " +
+      "that exists.",
+    example: "/home/me/backups/sessions-2026-01-31.db",
+  }),
+  overwrite: z.boolean().optional().openapi({
+    description: "Replace a file already at the path; without it such a file is a 409 Conflict.",
+  }),
+}).openapi("BackupRequest");
+
+/** What a backup wrote. */
+export const BackupSchema: z.ZodType<StoreBackup, StoreBackup> = z.object({
+  path: z.string().openapi({ description: "The file written." }),
+  bytes: z.number().int().openapi({ description: "Its size." }),
+  sessions: z.number().int().openapi({ description: "How many sessions the copy holds." }),
+  repositories: z.number().int().openapi({ description: "How many repositories the copy holds." }),
+  integrity: z.literal("ok").openapi({
+    description: "What PRAGMA integrity_check said of the copy; a copy that fails it is not kept.",
+  }),
+}).openapi("Backup");
 
 /** `{id}` in a path. */
 export const IdParamsSchema: z.ZodObject<{ id: z.ZodString }> = z.object({ id: idParameter("id") });

@@ -229,6 +229,10 @@ export function createApp(options: AppOptions): AppType {
       const { dryRun } = c.req.valid("query");
       return c.json(await orchestrator.reconcile({ dryRun: truthy(dryRun) }), 200);
     },
+    createBackup: async (c) => {
+      const { path, overwrite } = c.req.valid("json");
+      return c.json(await orchestrator.backup(path, overwrite === undefined ? {} : { overwrite }), 200);
+    },
     streamEvents: (c) => eventStream(c, orchestrator.events, options.signal),
     // Made on each request, like hono's `doc31`, so routes a user adds to this app are in it too.
     getOpenApiDocument: (c) => c.json({ ...app.getOpenAPI31Document(documentConfig) }, 200),

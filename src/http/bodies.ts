@@ -51,6 +51,14 @@ export interface PutSecretBody {
   nonce: string;
 }
 
+/** The body of `POST /v1/backup`. */
+export interface BackupBody {
+  /** Where the server writes the copy, on its own machine: an absolute path in a folder that exists. */
+  path: string;
+  /** Replace a file already there; without it an existing file is 409 `Conflict`. */
+  overwrite?: boolean;
+}
+
 /** The answer of `DELETE /v1/sessions/{id}`: the deleted row (the cleanup data), plus what the close did. */
 export interface DeletedSessionBody extends Session {
   /** Whether the worktree folder was removed (only a worktree lifecycle removes one). */

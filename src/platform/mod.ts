@@ -74,6 +74,8 @@ export {
 // The core's types that this entry's API names, re-exported (types only) so that this entry is
 // documented completely on its own. They are the `.` export's own types, not copies.
 export type {
+  BackupCapableStore,
+  BackupOptions,
   ClosedSession,
   CloseSessionOptions,
   CreateSessionParams,
@@ -109,6 +111,7 @@ export type {
   SqliteStore,
   SqliteStoreOptions,
   SqliteValue,
+  StoreBackup,
   StoredSessionSecret,
   WorktreeRequest,
   WriteOptions,

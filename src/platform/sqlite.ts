@@ -11,7 +11,10 @@ import { dirname } from "node:path";
 import { SqliteStore, type SqliteStoreOptions } from "../store/sqlite_store.ts";
 import type { SqliteDatabase } from "../store/sqlite_driver.ts";
 import { toStorageError } from "../errors.ts";
+import { requireAbsolutePath } from "../validation.ts";
+import type { BackupOptions, StoreBackup } from "../store/store.ts";
 import type { SealedSecretProbe, SealedSecretSample } from "./database_key.ts";
+import { writeSqliteBackup } from "./_sqlite_backup.ts";
 
 /**
  * A connection {@linkcode ClosableSqliteStore} owns: `node:sqlite`'s `DatabaseSync` or
@@ -105,7 +108,10 @@ export function openSqliteStore(
   }
 }
 
-/** A {@linkcode SqliteStore} that owns its connection (`node:sqlite` or `bun:sqlite`) and can close it. */
+/**
+ * A {@linkcode SqliteStore} that owns its connection (`node:sqlite` or `bun:sqlite`), can close it,
+ * and can write a consistent backup of its file while it is in use ({@linkcode ClosableSqliteStore.backup}).
+ */
 export class ClosableSqliteStore extends SqliteStore {
   readonly #connection: SqliteConnection;
   #closed = false;
@@ -119,6 +125,42 @@ export class ClosableSqliteStore extends SqliteStore {
   constructor(database: SqliteConnection, options: SqliteStoreOptions = {}) {
     super(database, options);
     this.#connection = database;
+  }
+
+  /**
+   * Writes a consistent copy of the database to `destination` (an absolute path in a folder that
+   * exists) while the store is in use, with every committed change, also those still only in the
+   * write-ahead log, which a copy of the main file alone lacks. It is made by `VACUUM INTO` a temp
+   * file beside the destination (mode 0600), checked with `PRAGMA integrity_check`, synced, and only
+   * then given its name. An existing file is `Conflict` unless `overwrite`; a missing folder, a
+   * folder, and the live database's own files (`-wal`, `-shm` too) are `InvalidInput`. Whatever
+   * fails, nothing is left at the destination. `SessionOrchestrator.backup` checks the path first.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { mkdtempSync, rmSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * import { join } from "node:path";
+   * import { openSqliteStore } from "./sqlite.ts";
+   *
+   * const dir = mkdtempSync(join(tmpdir(), "slo-backup-"));
+   * const store = openSqliteStore(join(dir, "sessions.db"));
+   * await store.createRepository({ path: "/src/app", name: "app" });
+   * const backup = await store.backup(join(dir, "copy.db"));
+   * assert.equal(backup.repositories, 1);
+   * assert.equal(backup.integrity, "ok");
+   * store.close();
+   * rmSync(dir, { recursive: true });
+   * ```
+   */
+  backup(destination: string, options: BackupOptions = {}): Promise<StoreBackup> {
+    try {
+      const path = requireAbsolutePath(destination, "backup path");
+      return Promise.resolve(writeSqliteBackup(this.#connection, path, options, (file) => openConnection(file, true)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Closes the connection; the store is unusable afterwards. Closing twice is harmless. */

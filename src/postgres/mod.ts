@@ -29,7 +29,14 @@ export {
 export type { ListenerFactory, PostgresEventLogOptions } from "./event_log.ts";
 export { POSTGRES_SCHEMA_VERSION } from "./schema.ts";
 // The types the store's API speaks, so that this entry documents itself.
-export type { SessionReader, SessionStore, SessionWriter } from "../store/store.ts";
+export type {
+  BackupCapableStore,
+  BackupOptions,
+  SessionReader,
+  SessionStore,
+  SessionWriter,
+  StoreBackup,
+} from "../store/store.ts";
 export type { DatabaseKeyCheck, SealedSecretProbe, SealedSecretSample } from "../platform/database_key.ts";
 export type { SealedSecret } from "../crypto.ts";
 export type {

@@ -10,7 +10,7 @@ import type { SealedSecret } from "../crypto.ts";
 import { SessionError, toStorageError } from "../errors.ts";
 import { parseId } from "../ids.ts";
 import type { DatabaseKeyCheck, SealedSecretProbe, SealedSecretSample } from "../platform/database_key.ts";
-import type { SessionStore, WriteOptions } from "../store/store.ts";
+import type { BackupCapableStore, SessionStore, StoreBackup, WriteOptions } from "../store/store.ts";
 import type { EventLog } from "../events.ts";
 import type {
   ListPosition,
@@ -358,7 +358,7 @@ export function describeDatabase(url: string): string {
  * Several servers may share the database. The store also keeps the database key check
  * ({@linkcode PostgresStore.databaseKeyCheck}), so that each of them is held to the one key.
  */
-export class PostgresStore implements SessionStore {
+export class PostgresStore implements SessionStore, BackupCapableStore {
   #sql: Sql;
   readonly #where: string;
   readonly #log: PostgresEventLog | null;
@@ -433,6 +433,22 @@ export class PostgresStore implements SessionStore {
   pruneEvents(): Promise<number> {
     const log = this.#log;
     return log === null ? Promise.resolve(0) : this.#run("pruning the event log", () => log.prune());
+  }
+
+  /**
+   * Refuses, with `InvalidInput` naming `pg_dump`: a Postgres database lives on its own server, and
+   * its tools make a consistent copy of it there (`pg_dump` runs in one snapshot while the servers
+   * go on writing). Here so that a backup asked of a server on Postgres says what to use instead.
+   */
+  backup(): Promise<StoreBackup> {
+    return Promise.reject(
+      new SessionError(
+        "InvalidInput",
+        "this server's sessions live in Postgres, which this server does not copy: back the database up with " +
+          "pg_dump against the database it was started with (for example pg_dump --format=custom " +
+          "--file=sessions.dump <its --database URL>)",
+      ),
+    );
   }
 
   /** The database, as messages name it: its URL without the password. */

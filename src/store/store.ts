@@ -83,3 +83,49 @@ export interface SessionWriter {
 
 /** A complete store: both sides. */
 export type SessionStore = SessionReader & SessionWriter;
+
+/** Options of a backup. */
+export interface BackupOptions {
+  /** Replace a file that already exists at the destination; refused (`Conflict`) by default. */
+  overwrite?: boolean;
+}
+
+/** What a backup wrote: read back from the copy itself, once it passed SQLite's integrity check. */
+export interface StoreBackup {
+  /** The file written (absolute). */
+  path: string;
+  /** Its size in bytes. */
+  bytes: number;
+  /** How many sessions the copy holds. */
+  sessions: number;
+  /** How many repositories the copy holds. */
+  repositories: number;
+  /** What `PRAGMA integrity_check` said of the copy: a copy that fails it is never put in place. */
+  integrity: "ok";
+}
+
+/**
+ * A store that can write a consistent copy of its database to a file while it is in use (the
+ * platform's SQLite store: `VACUUM INTO` a temp file beside the destination, checked, then renamed
+ * into place). A store without it (`MemoryStore`) cannot be backed up this way.
+ */
+export interface BackupCapableStore {
+  /**
+   * Writes the copy to `destination` (an absolute path in a folder that exists). An existing file
+   * there is `Conflict` unless `overwrite`; a folder, a missing folder or the live database's own
+   * files are `InvalidInput`. Nothing is left at the destination unless the whole copy passed the
+   * integrity check.
+   */
+  backup(destination: string, options?: BackupOptions): Promise<StoreBackup>;
+}
+
+/** The store's backup capability (see {@linkcode BackupCapableStore}), or `null` when it has none. */
+export function backupCapabilityOf(store: unknown): BackupCapableStore | null {
+  let backup: unknown;
+  try {
+    backup = (store as { backup?: unknown } | null | undefined)?.backup;
+  } catch {
+    return null; // A wrapper that answers only the store methods.
+  }
+  return typeof backup === "function" ? store as BackupCapableStore : null;
+}
