@@ -58,7 +58,13 @@
  * @module
  */
 
-export { isSessionError, SESSION_ERROR_KINDS, SessionError, type SessionErrorKind } from "./src/errors.ts";
+export {
+  isSessionError,
+  retryAfterOf,
+  SESSION_ERROR_KINDS,
+  SessionError,
+  type SessionErrorKind,
+} from "./src/errors.ts";
 export { isUuid, newRepositoryId, newSessionId, type RepositoryId, type SessionId } from "./src/ids.ts";
 export {
   type ListPosition,

@@ -53,17 +53,20 @@ export class SessionError extends Error {
    *
    * @param kind what went wrong
    * @param message a human-readable explanation, safe to show to the caller
-   * @param options `cause`: the underlying error, if any; `forceable`: whether `force` overrides this refusal
+   * @param options `cause`: the underlying error, if any; `forceable`: whether `force` overrides this
+   * refusal; `retryAfterSeconds`: the failure is temporary, and the same call may succeed after that long
    */
   constructor(
     kind: SessionErrorKind,
     message: string,
-    options?: { cause?: unknown; forceable?: boolean },
+    options?: { cause?: unknown; forceable?: boolean; retryAfterSeconds?: number },
   ) {
     super(message, options);
     this.name = "SessionError";
     this.kind = kind;
     this.forceable = options?.forceable === true;
+    const retry = options?.retryAfterSeconds;
+    this.retryAfterSeconds = typeof retry === "number" && retry >= 0 ? Math.ceil(retry) : null;
   }
 
   /**
@@ -71,6 +74,38 @@ export class SessionError extends Error {
    * uncommitted work): adapters tell their callers how to say `force` in their own terms.
    */
   readonly forceable: boolean;
+
+  /**
+   * Set when the failure says nothing about the call itself, only that its store cannot serve it right
+   * now (the database is away, or busy past a time bound: a lock, a statement, a free connection): the
+   * same call may succeed if made again after this many whole seconds. `null` for every other failure.
+   * The store decides it; adapters only render it (HTTP answers 503 with `Retry-After`).
+   */
+  readonly retryAfterSeconds: number | null;
+}
+
+/**
+ * The seconds after which the call that failed with `error` may be tried again: the
+ * `retryAfterSeconds` of the first {@linkcode SessionError} along `error`'s `cause` chain that has
+ * one (a layer that wraps a store's failure keeps it as its cause), else `null`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { retryAfterOf, SessionError } from "../mod.ts";
+ *
+ * const busy = new SessionError("Storage", "reading a session failed", { retryAfterSeconds: 1 });
+ * assert.equal(retryAfterOf(new SessionError("Storage", "resolving a secret failed", { cause: busy })), 1);
+ * assert.equal(retryAfterOf(new SessionError("Storage", "disk full")), null);
+ * ```
+ */
+export function retryAfterOf(error: unknown): number | null {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current !== null && typeof current === "object"; depth++) {
+    if (current instanceof SessionError && current.retryAfterSeconds !== null) return current.retryAfterSeconds;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return null;
 }
 
 /** True when `error` is a {@linkcode SessionError}, optionally of the given kind. */
@@ -89,11 +124,16 @@ export function errorMessage(error: unknown): string {
 
 /**
  * Passes a `SessionError` through and wraps anything else as a `Storage` error
- * that keeps the original as `cause`.
+ * that keeps the original as `cause` (and, given `retryAfterSeconds`, says the failure is temporary).
  */
-export function toStorageError(error: unknown, action: string): SessionError {
+export function toStorageError(
+  error: unknown,
+  action: string,
+  options: { retryAfterSeconds?: number } = {},
+): SessionError {
   if (error instanceof SessionError) return error;
   return new SessionError("Storage", `${action} failed: ${errorMessage(error)}`, {
     cause: error,
+    retryAfterSeconds: options.retryAfterSeconds,
   });
 }

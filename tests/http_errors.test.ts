@@ -65,6 +65,18 @@ function errorApp(dir: string, options?: ErrorHandlerOptions): { app: Hono; logg
   app.get("/invalid", () => {
     throw new SessionError("InvalidInput", "title must not be empty");
   });
+  // What a store throws when the database is busy past its bounds (the Postgres store's own, against
+  // a real locked table, are in postgres_waits.test.ts), as it is and wrapped by another layer.
+  const busy = () =>
+    new SessionError("Storage", `listing sessions failed: lock timeout on ${join(dir, "db")}`, {
+      retryAfterSeconds: 1,
+    });
+  app.get("/busy", () => {
+    throw busy();
+  });
+  app.get("/busy-wrapped", () => {
+    throw new SessionError("Storage", "resolving a secret failed", { cause: busy() });
+  });
   return { app, logged, repository };
 }
 
@@ -122,6 +134,33 @@ test("http errors: exposeErrorDetails sends the full message of a 500, for local
     assert.equal(logged.length, 2, "logged all the same");
   } finally {
     dir.remove();
+  }
+});
+
+test("http errors: a failure the store marked temporary is a 503 with Retry-After, generic unless details are exposed", async () => {
+  const dirs = [tempDir("slo-http-errors-"), tempDir("slo-http-errors-")];
+  try {
+    for (const [index, exposeErrorDetails] of [false, true].entries()) {
+      const { app, logged } = errorApp(dirs[index].path, { exposeErrorDetails });
+      for (const path of ["/busy", "/busy-wrapped"]) {
+        logged.length = 0;
+        const response = await app.request(path);
+        assert.equal(response.status, 503, path);
+        assert.equal(response.headers.get("retry-after"), "1", path);
+        const body = await response.json();
+        assert.equal(body.error.kind, "Storage", path);
+        if (exposeErrorDetails) assert.match(body.error.message, /failed/);
+        else {
+          assert.match(
+            body.error.message,
+            /^the session store cannot answer right now; try again in 1 s; the server log has the details \(ref [0-9a-f]{8}\)$/,
+          );
+        }
+        assert.equal(logged.length, 1, path);
+      }
+    }
+  } finally {
+    for (const dir of dirs) dir.remove();
   }
 });
 

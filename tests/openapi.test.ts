@@ -123,6 +123,16 @@ test("openapi: every operation has its stable operationId and a described tag; t
     assert.ok(tags.get(operation.tags[0]), `${method} ${path}: tag ${operation.tags[0]} is not described`);
   }
   assert.deepEqual(document.info.license, { name: "MIT", identifier: "MIT" });
+  // Every 503 (the database away or busy, the server starting) says when to try again.
+  let unavailable = 0;
+  for (const { path, method, operation } of operationsOf(document)) {
+    const answer = operation.responses["503"];
+    if (answer === undefined) continue;
+    unavailable++;
+    assert.equal(answer.headers?.["Retry-After"]?.schema?.type, "integer", `${method} ${path}: Retry-After`);
+    assert.equal(answer.headers["Retry-After"].required, true, `${method} ${path}`);
+  }
+  assert.ok(unavailable >= 14, `${unavailable} operations list a 503`);
   // The delete answer's fields are all always present, so all are required.
   const deleted = document.components.schemas.DeletedSession;
   assert.deepEqual([...deleted.required].sort(), Object.keys(deleted.properties).sort());

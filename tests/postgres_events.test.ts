@@ -246,12 +246,16 @@ test("events: an unreachable database is told apart from a refused operation", (
   for (const code of ["CONNECTION_CLOSED", "ECONNREFUSED", "CONNECT_TIMEOUT", "ECONNRESET"]) {
     assert.equal(databaseUnavailable(new SessionError("Storage", "x", { cause: cause(code) })), true, code);
   }
-  for (const code of ["57P01", "57P03", "08006", "53300"]) {
+  // Gone or going away; or busy past the store's bounds: a lock or statement timeout, a deadlock or
+  // serialization failure (each undid its statement: trying again is safe).
+  for (const code of ["57P01", "57P03", "08006", "53300", "55P03", "57014", "40001", "40P01"]) {
     assert.equal(databaseUnavailable(cause(code, "PostgresError")), true, code);
   }
-  for (const code of ["23505", "40001", "42P01"]) {
+  for (const code of ["23505", "23503", "42P01", "22007"]) {
     assert.equal(databaseUnavailable(cause(code, "PostgresError")), false, code);
   }
   assert.equal(databaseUnavailable(new SessionError("Storage", "disk full")), false);
+  // The store's own mark (the connection gate's, when no connection was free in time).
+  assert.equal(databaseUnavailable(new SessionError("Storage", "busy", { retryAfterSeconds: 1 })), true);
   assert.equal(databaseUnavailable(null), false);
 });

@@ -108,4 +108,17 @@ test("server start: bad flags are one line pointing at --help, and exit 2", asyn
     2,
     /^error: --socket cannot be combined with --port or --host; see --help$/,
   );
+  // The bounds of Postgres waits: only with a database, and only whole milliseconds.
+  assertRefused(
+    await serveUntilExit(["--lock-timeout", "1000"]),
+    2,
+    /^error: --lock-timeout needs --database \(or DATABASE_URL\): it bounds waits on Postgres; see --help$/,
+  );
+  for (const [flag, value] of [["--statement-timeout", "1.5"], ["--acquire-timeout", "0"], ["--lock-timeout", "x"]]) {
+    assertRefused(
+      await serveUntilExit([flag, value, "--database", "postgres://nobody@127.0.0.1:1/none"]),
+      2,
+      new RegExp(`^error: ${flag} must be a whole number of milliseconds from 1; see --help$`),
+    );
+  }
 });

@@ -61,8 +61,16 @@ const failed = {
   content: errorJson,
 };
 const unavailable = {
-  description: "The database cannot be reached right now (kind Storage), or the server is still starting; " +
+  description: "The database cannot be reached right now, or is busy past the server's bounds (a lock, a " +
+    "statement or a free connection waited for too long) (kind Storage), or the server is still starting; " +
     "retry after the Retry-After header's seconds.",
+  headers: {
+    "Retry-After": {
+      description: "Whole seconds after which the same request may succeed.",
+      schema: { type: "integer" as const, minimum: 0 },
+      required: true,
+    },
+  },
   content: errorJson,
 };
 const notFound = {

@@ -3,7 +3,9 @@
  * status per kind. Server-side failures (every 500: `Storage`, `Encryption`, `WorktreeCreation`,
  * anything unexpected) are logged with their full message and cause and answered with a generic
  * message and a reference to the log line, so driver details, git's output and absolute paths never
- * reach a client unless the app was made with `exposeErrorDetails` (a local debugging aid).
+ * reach a client unless the app was made with `exposeErrorDetails` (a local debugging aid). A
+ * server-side failure its store marked as temporary (`retryAfterSeconds`: the database is away, or
+ * busy past a time bound) is answered 503 with `Retry-After` instead of 500.
  *
  * @module
  */
@@ -11,14 +13,14 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ZodError } from "zod";
-import { errorMessage, SessionError, type SessionErrorKind } from "../errors.ts";
+import { errorMessage, retryAfterOf, SessionError, type SessionErrorKind } from "../errors.ts";
 import type { ErrorBody } from "./bodies.ts";
 
 /** The kinds an HTTP error body carries: every `SessionError` kind, plus the four only HTTP has. */
 export type HttpErrorKind = SessionErrorKind | "Unauthorized" | "Forbidden" | "NotFound" | "UnsupportedMediaType";
 
 /** The statuses the API answers errors with. */
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 500;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 500 | 503;
 
 /** Receives what the server keeps to itself: the cause of a 500. */
 export type ErrorLogger = (message: string, cause: unknown) => void;
@@ -89,7 +91,9 @@ const GENERIC_MESSAGE: Partial<Record<HttpErrorKind, string>> = {
  * which describes the caller's input; hono's own exceptions (malformed JSON) are `InvalidInput`.
  * A 500 (a `Storage`, `Encryption` or `WorktreeCreation` error, or anything unexpected, answered as
  * `Storage`) is logged in full with its cause and a short reference, and answered with a generic
- * message carrying that reference, unless `options.exposeErrorDetails` is set.
+ * message carrying that reference, unless `options.exposeErrorDetails` is set. One that the store
+ * marked as temporary (`retryAfterSeconds` on the error or along its causes) is answered 503 with
+ * `Retry-After` instead, its body the same.
  *
  * @example Use it as a Hono app's error handler
  * ```ts
@@ -123,13 +127,18 @@ export function handleError(
   }
   const kind: HttpErrorKind = error instanceof SessionError ? error.kind : "Storage";
   const detail = error instanceof SessionError ? error.message : `unexpected error: ${errorMessage(error)}`;
+  const retryAfter = retryAfterOf(error);
+  if (retryAfter !== null) c.header("retry-after", String(retryAfter));
+  const status = retryAfter === null ? undefined : 503;
   // The reference ties the answer a user reports to the log line an operator reads.
   const reference = crypto.randomUUID().slice(0, 8);
   log(
     `${c.req.method} ${c.req.path}: ${detail} [ref ${reference}]`,
     error instanceof SessionError ? error.cause ?? error : error,
   );
-  if (options.exposeErrorDetails === true) return errorResponse(c, kind, detail);
-  const generic = (error instanceof SessionError ? GENERIC_MESSAGE[kind] : undefined) ?? "the server failed";
-  return errorResponse(c, kind, `${generic}; the server log has the details (ref ${reference})`);
+  if (options.exposeErrorDetails === true) return errorResponse(c, kind, detail, status);
+  const generic = retryAfter !== null
+    ? `the session store cannot answer right now; try again in ${retryAfter} s`
+    : (error instanceof SessionError ? GENERIC_MESSAGE[kind] : undefined) ?? "the server failed";
+  return errorResponse(c, kind, `${generic}; the server log has the details (ref ${reference})`, status);
 }

@@ -70,6 +70,12 @@ export type ListenerFactory = (handlers: {
 }) => Sql;
 
 /**
+ * Runs one statement of kind `lane` on the store's client: the store's connection gate, which
+ * bounds the wait for a connection. Without one, statements go straight to the client.
+ */
+export type StatementRunner = <T>(lane: string, work: () => Promise<T>) => Promise<T>;
+
+/**
  * The event log of one `PostgresStore`: it appends each change's event inside the change's
  * transaction, and follows the log for any number of listeners, over one listening connection
  * (re-established after the database comes back) and a poll that catches what a lost
@@ -83,6 +89,7 @@ export class PostgresEventLog implements EventLog {
   readonly #pollIntervalMs: number;
   readonly #pruneEvery: bigint;
   readonly #makeListener: ListenerFactory | null;
+  readonly #run: StatementRunner;
   readonly #followers = new Set<Follower>();
   #listener: Sql | null = null;
   #listening = false;
@@ -98,12 +105,14 @@ export class PostgresEventLog implements EventLog {
    * @param schema the store's schema, for the notification channel
    * @param options retention and polling
    * @param makeListener the listening connection's client; without it followers only poll
+   * @param run what runs each statement on `sql` (the store's connection gate); directly without it
    */
   constructor(
     sql: Sql | (() => Sql),
     schema: string,
     options: PostgresEventLogOptions = {},
     makeListener?: ListenerFactory,
+    run: StatementRunner = (_lane, work) => work(),
   ) {
     const whole = (value: number | undefined, fallback: number, field: string, min: number) => {
       const result = value ?? fallback;
@@ -121,6 +130,7 @@ export class PostgresEventLog implements EventLog {
     // Pruning is one indexed DELETE every so many events, by whichever writer reaches the mark.
     this.#pruneEvery = BigInt(Math.min(1000, Math.max(1, Math.floor(this.#keepEvents / 10))));
     this.#makeListener = makeListener ?? null;
+    this.#run = run;
   }
 
   /**
@@ -151,7 +161,10 @@ export class PostgresEventLog implements EventLog {
    * many it removed. Runs by itself as events are written; call it to prune now.
    */
   async prune(): Promise<number> {
-    const result = await this.#client().unsafe(EVENT_SQL.prune, [this.#keepEvents, this.#keepSeconds] as never[]);
+    const result = await this.#run(
+      "pruneEvents",
+      () => this.#client().unsafe(EVENT_SQL.prune, [this.#keepEvents, this.#keepSeconds] as never[]),
+    );
     return result.count;
   }
 
@@ -160,9 +173,10 @@ export class PostgresEventLog implements EventLog {
     // Listening first, then the position: an event committed after the position was read is
     // notified to a connection that already listens.
     await this.#listen();
-    const [row] = await this.#client().unsafe(EVENT_SQL.lastId);
+    const [row] = await this.#run("followEvents", () => this.#client().unsafe(EVENT_SQL.lastId));
+    const client = this.#client;
     const follower = new Follower(
-      this.#client,
+      (after) => this.#run("followEvents", () => client().unsafe(EVENT_SQL.after, [String(after), BATCH] as never[])),
       this.origin,
       listener,
       options.onError ?? (() => {}),
@@ -228,7 +242,7 @@ export class PostgresEventLog implements EventLog {
 }
 
 class Follower implements EventLogFollower {
-  readonly #client: () => Sql;
+  readonly #readAfter: (after: bigint) => Promise<readonly Record<string, unknown>[]>;
   readonly #origin: string;
   readonly #listener: LoggedEventListener;
   readonly #onError: (error: unknown) => void;
@@ -242,13 +256,13 @@ class Follower implements EventLogFollower {
   readonly closed: Promise<void> = new Promise((resolve) => (this.#markClosed = resolve));
 
   constructor(
-    client: () => Sql,
+    readAfter: (after: bigint) => Promise<readonly Record<string, unknown>[]>,
     origin: string,
     listener: LoggedEventListener,
     onError: (error: unknown) => void,
     last: bigint,
   ) {
-    this.#client = client;
+    this.#readAfter = readAfter;
     this.#origin = origin;
     this.#listener = listener;
     this.#onError = onError;
@@ -273,7 +287,7 @@ class Follower implements EventLogFollower {
   async #read(): Promise<void> {
     try {
       for (;;) {
-        const rows = await this.#client().unsafe(EVENT_SQL.after, [String(this.#last), BATCH] as never[]);
+        const rows = await this.#readAfter(this.#last);
         this.#failing = false;
         for (const row of rows) {
           if (this.#done) return;

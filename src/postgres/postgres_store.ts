@@ -36,6 +36,7 @@ import {
 } from "../validation.ts";
 import { checkSchemaName, isoColumn, migrate } from "./schema.ts";
 import { type ListenerFactory, PostgresEventLog, type PostgresEventLogOptions } from "./event_log.ts";
+import { ConnectionGate } from "./_connection_gate.ts";
 
 /** Options of {@linkcode openPostgresStore}. */
 export interface PostgresStoreOptions {
@@ -49,6 +50,25 @@ export interface PostgresStoreOptions {
   maxConnections?: number;
   /** Seconds to wait for a new connection before failing (default 30). */
   connectTimeoutSeconds?: number;
+  /**
+   * Milliseconds a statement waits for a lock (a table another client locked, a row another
+   * transaction holds) before it fails with a retryable `Storage` error (default 2000): Postgres's
+   * `lock_timeout` on every connection of the store.
+   */
+  lockTimeoutMs?: number;
+  /**
+   * Milliseconds a statement may run, its lock waits included, before it fails with a retryable
+   * `Storage` error (default 5000): Postgres's `statement_timeout`. A transaction left idle on a
+   * connection is ended after as long (`idle_in_transaction_session_timeout`). Migrations at open
+   * have a bound of their own (60 s), since servers starting at once wait for each other there.
+   */
+  statementTimeoutMs?: number;
+  /**
+   * Milliseconds a call waits for one of the pool's connections before it fails with a retryable
+   * `Storage` error (default 5000). Keep it above `lockTimeoutMs`: a call that waits behind statements
+   * waiting for a lock gets a connection once they time out.
+   */
+  acquireTimeoutMs?: number;
   /**
    * Keep an event log (see {@linkcode PostgresStore.eventLog}): each change an orchestrator makes
    * is written with its event, in one transaction, and every process following the log sees every
@@ -244,6 +264,22 @@ function reconnectDelaySeconds(retries: number): number {
   return Math.min(0.01 * 2 ** retries, 0.25) * (0.5 + Math.random() / 2);
 }
 
+/** The default of `PostgresStoreOptions.lockTimeoutMs`. */
+export const DEFAULT_LOCK_TIMEOUT_MS = 2000;
+/** The default of `PostgresStoreOptions.statementTimeoutMs`. */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 5000;
+/** The default of `PostgresStoreOptions.acquireTimeoutMs`. */
+export const DEFAULT_ACQUIRE_TIMEOUT_MS = 5000;
+
+// A time bound option: a whole number of milliseconds from 1 (0 would mean no bound to Postgres).
+function timeoutOption(value: number | undefined, fallback: number, field: string): number {
+  const result = value ?? fallback;
+  if (!Number.isSafeInteger(result) || result < 1 || result > 2_147_483_647) {
+    invalid(`${field} must be a whole number of milliseconds from 1`);
+  }
+  return result;
+}
+
 /**
  * Opens a {@linkcode PostgresStore} on the database at `url` (`postgres://user:password@host:port/database`,
  * the query string may carry `sslmode` and the other options postgres.js reads) and brings its
@@ -272,6 +308,21 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   if (!Number.isSafeInteger(max) || max < 1) invalid("maxConnections must be a whole number from 1");
   const connectTimeout = options.connectTimeoutSeconds ?? 30;
   if (!(connectTimeout > 0)) invalid("connectTimeoutSeconds must be a positive number");
+  const lockTimeoutMs = timeoutOption(options.lockTimeoutMs, DEFAULT_LOCK_TIMEOUT_MS, "lockTimeoutMs");
+  const statementTimeoutMs = timeoutOption(
+    options.statementTimeoutMs,
+    DEFAULT_STATEMENT_TIMEOUT_MS,
+    "statementTimeoutMs",
+  );
+  const acquireTimeoutMs = timeoutOption(options.acquireTimeoutMs, DEFAULT_ACQUIRE_TIMEOUT_MS, "acquireTimeoutMs");
+  // Server-side bounds, set as each connection starts: a statement that waits for a lock, or runs,
+  // past them fails (55P03, 57014) and frees its connection, instead of holding it as long as the
+  // other client holds its lock.
+  const bounds = {
+    lock_timeout: lockTimeoutMs,
+    statement_timeout: statementTimeoutMs,
+    idle_in_transaction_session_timeout: statementTimeoutMs,
+  };
   const eventLog = options.eventLog ?? false;
   if (typeof eventLog !== "boolean" && (typeof eventLog !== "object" || eventLog === null)) {
     invalid("eventLog must be a boolean or an object of options");
@@ -284,7 +335,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     onnotice: () => {},
     // No array types are used, so the extra round trip at each connection start is not needed.
     fetch_types: false,
-    connection: { application_name: "session-lifecycle-orchestrator", search_path: schema },
+    connection: { application_name: "session-lifecycle-orchestrator", search_path: schema, ...bounds },
   };
   let sql: Sql;
   try {
@@ -312,10 +363,17 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       ...{ onnotify },
       onclose,
       fetch_types: false,
-      connection: { application_name: "session-lifecycle-orchestrator events", search_path: schema },
+      connection: { application_name: "session-lifecycle-orchestrator events", search_path: schema, ...bounds },
     });
   try {
-    return new PostgresStore(sql, where, { schema, eventLog, listener, reopen: () => postgres(url, clientOptions) });
+    return new PostgresStore(sql, where, {
+      schema,
+      eventLog,
+      listener,
+      reopen: () => postgres(url, clientOptions),
+      maxConnections: max,
+      acquireTimeoutMs,
+    });
   } catch (error) {
     await sql.end({ timeout: 0 }).catch(() => {});
     throw error;
@@ -366,6 +424,7 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #reopen: (() => Sql) | null;
   readonly #retired = new Set<Promise<void>>();
+  readonly #gate: ConnectionGate;
 
   /**
    * Wraps a postgres.js client whose `search_path` reaches a migrated schema; the store owns it and
@@ -374,8 +433,9 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
    * @param sql the client
    * @param where the database, for messages (without a password)
    * @param options the schema the client uses (`public` by default), whether to keep an event log,
-   * the client its followers listen on (without one they only poll), and how to make a new client
-   * like `sql` (without one a client whose connections stopped connecting is kept)
+   * the client its followers listen on (without one they only poll), how to make a new client
+   * like `sql` (without one a client whose connections stopped connecting is kept), the client's pool
+   * size (`max`; 10 by default), and how long a call waits for one of its connections (5000 ms by default)
    */
   constructor(
     sql: Sql,
@@ -385,17 +445,25 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
       eventLog?: boolean | PostgresEventLogOptions;
       listener?: ListenerFactory;
       reopen?: () => Sql;
+      maxConnections?: number;
+      acquireTimeoutMs?: number;
     } = {},
   ) {
     this.#sql = sql;
     this.#where = where;
     this.#reopen = options.reopen ?? null;
+    this.#gate = new ConnectionGate(
+      options.maxConnections ?? 10,
+      options.acquireTimeoutMs ?? DEFAULT_ACQUIRE_TIMEOUT_MS,
+      waitedTooLong,
+    );
     const { eventLog = false } = options;
     this.#log = eventLog === false ? null : new PostgresEventLog(
       () => this.#sql,
       options.schema ?? "public",
       eventLog === true ? {} : eventLog,
       options.listener,
+      (lane, work) => this.#gate.run(lane, work),
     );
   }
 
@@ -456,9 +524,14 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
     return this.#where;
   }
 
-  // Runs one statement (`read`: one that changes nothing). Some failures are run again, when they
-  // prove that the statement never ran, or it only reads.
-  async #query(text: string, params: Param[] = [], read = false): Promise<Row[]> {
+  // Runs one statement (`read`: one that changes nothing) on a connection of its own, once the gate
+  // gives `lane` (the kind of operation) one. Some failures are run again, when they prove that the
+  // statement never ran, or it only reads.
+  #query(lane: string, text: string, params: Param[] = [], read = false): Promise<Row[]> {
+    return this.#gate.run(lane, () => this.#attempt(text, params, read));
+  }
+
+  async #attempt(text: string, params: Param[], read: boolean): Promise<Row[]> {
     for (let attempt = 1;; attempt++) {
       const sql = this.#sql;
       try {
@@ -494,6 +567,7 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
   // Runs a change as one statement (see changeStatement), logging its event with `event` (built
   // from the changed row) when the store keeps an event log and the caller asks for it.
   async #change(
+    lane: string,
     ctes: string,
     params: Param[],
     columns: string | null,
@@ -502,7 +576,11 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
   ): Promise<Row | undefined> {
     const log = options?.logEvent === true ? this.#log : null;
     const logged = log?.change("changed", event, params.length) ?? null;
-    const [row] = await this.#query(changeStatement(ctes, columns, logged), [...params, ...(logged?.params ?? [])]);
+    const [row] = await this.#query(
+      lane,
+      changeStatement(ctes, columns, logged),
+      [...params, ...(logged?.params ?? [])],
+    );
     if (log !== null) log.committed(row?.event_id);
     return row;
   }
@@ -510,7 +588,7 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
   /** {@inheritDoc SessionReader.getRepository} */
   getRepository(id: string): Promise<Repository | null> {
     return this.#run("reading a repository", async () => {
-      const [row] = await this.#query(SQL.getRepository, [parseId(id, "repository id")], true);
+      const [row] = await this.#query("getRepository", SQL.getRepository, [parseId(id, "repository id")], true);
       return row ? toRepository(row) : null;
     });
   }
@@ -520,14 +598,14 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
     return this.#run("listing repositories", async () => {
       const { limit, after } = checkRepositoryFilter(filter);
       const { text, params } = pageQuery("repositories", [], limit, after);
-      return (await this.#query(text, params, true)).map(toRepository);
+      return (await this.#query("listRepositories", text, params, true)).map(toRepository);
     });
   }
 
   /** {@inheritDoc SessionReader.getSession} */
   getSession(id: string): Promise<Session | null> {
     return this.#run("reading a session", async () => {
-      const [row] = await this.#query(SQL.getSession, [parseId(id, "session id")], true);
+      const [row] = await this.#query("getSession", SQL.getSession, [parseId(id, "session id")], true);
       return row ? toSession(row) : null;
     });
   }
@@ -542,14 +620,14 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
       if (worktreePath !== null) conditions.push(["worktree_path", worktreePath]);
       if (branchName !== null) conditions.push(["branch_name", branchName]);
       const { text, params } = pageQuery("sessions", conditions, limit, after);
-      return (await this.#query(text, params, true)).map(toSession);
+      return (await this.#query("listSessions", text, params, true)).map(toSession);
     });
   }
 
   /** {@inheritDoc SessionReader.getSessionSecret} */
   getSessionSecret(sessionId: string): Promise<StoredSessionSecret | null> {
     return this.#run("reading a session secret", async () => {
-      const [row] = await this.#query(SQL.getSecret, [parseId(sessionId, "session id")], true);
+      const [row] = await this.#query("getSessionSecret", SQL.getSecret, [parseId(sessionId, "session id")], true);
       return row ? toSecret(row) : null;
     });
   }
@@ -561,6 +639,7 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
       const params = [r.id, r.path, r.name, r.isGitRepository, r.sessionsPath, r.defaultBranch, r.defaultRemote];
       try {
         await this.#change(
+          "createRepository",
           SQL.insertRepositoryCte,
           [...params, r.createdAt, r.updatedAt],
           null,
@@ -573,7 +652,7 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
           throw new SessionError("Conflict", `a repository with id ${r.id} exists`, { cause: error });
         }
         // Name the repository that holds the path, so the caller can use it.
-        const [holder] = await this.#query(SQL.repositoryIdOfPath, [r.path], true);
+        const [holder] = await this.#query("getRepository", SQL.repositoryIdOfPath, [r.path], true);
         throw new SessionError(
           "Conflict",
           holder === undefined
@@ -592,6 +671,7 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
       const key = parseId(id, "repository id");
       try {
         const row = await this.#change(
+          "deleteRepository",
           SQL.deleteRepositoryCte,
           [key],
           REPOSITORY_COLUMNS,
@@ -639,6 +719,7 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
       try {
         // With a secret, both rows in one statement: together or not at all.
         await this.#change(
+          "createSession",
           sealed === null ? SQL.insertSessionCte : SQL.insertSessionCte + SQL.insertSecretOfSessionCte,
           sealed === null ? row : [...row, sealed.encryptedSecret, sealed.nonce],
           null,
@@ -675,6 +756,7 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
         sets.push(`${column} = $${params.length}${field === "lastAccessedAt" ? "::timestamptz" : ""}`);
       }
       const row = await this.#change(
+        "updateSession",
         `changed AS (UPDATE sessions SET ${sets.join(", ")} WHERE id = $1 RETURNING *)`,
         params,
         SESSION_COLUMNS,
@@ -690,7 +772,14 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
     return this.#run("deleting a session", async () => {
       const key = parseId(id, "session id");
       // One DELETE … RETURNING: no check-then-delete race; the secret goes by ON DELETE CASCADE.
-      const row = await this.#change(SQL.deleteSessionCte, [key], SESSION_COLUMNS, EVENT_JSON.sessionDeleted, options);
+      const row = await this.#change(
+        "deleteSession",
+        SQL.deleteSessionCte,
+        [key],
+        SESSION_COLUMNS,
+        EVENT_JSON.sessionDeleted,
+        options,
+      );
       return row ? toSession(row) : null;
     });
   }
@@ -702,6 +791,7 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
       const now = nowIso();
       try {
         await this.#change(
+          "setSessionSecret",
           SQL.upsertSecretCte,
           [secret.sessionId, secret.encryptedSecret, secret.nonce, now, now],
           null,
@@ -720,7 +810,7 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
   /** {@inheritDoc SessionWriter.deleteSessionSecret} */
   deleteSessionSecret(sessionId: string): Promise<boolean> {
     return this.#run("deleting a session secret", async () => {
-      const rows = await this.#query(SQL.deleteSecret, [parseId(sessionId, "session id")]);
+      const rows = await this.#query("deleteSessionSecret", SQL.deleteSecret, [parseId(sessionId, "session id")]);
       return rows.length > 0;
     });
   }
@@ -745,7 +835,7 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
    */
   databaseKeyCheck(): DatabaseKeyCheck {
     const read = async () => {
-      const [row] = await this.#query(SQL.readKeyCheck, [], true);
+      const [row] = await this.#query("databaseKeyCheck", SQL.readKeyCheck, [], true);
       return row === undefined ? null : String(row.value);
     };
     return {
@@ -754,7 +844,7 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
       claim: (value) =>
         this.#run("writing the database key check", async () => {
           // Of servers claiming at once, the first insert wins; the others read what it kept.
-          const [row] = await this.#query(SQL.claimKeyCheck, [value]);
+          const [row] = await this.#query("databaseKeyCheck", SQL.claimKeyCheck, [value]);
           const kept = row === undefined ? await read() : String(row.value);
           if (kept === null) throw new Error("the key check row vanished while it was claimed");
           return kept;
@@ -769,7 +859,7 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
   sealedSecretProbe(): SealedSecretProbe {
     return () =>
       this.#run("reading a sealed secret", async (): Promise<SealedSecretSample | null> => {
-        const [row] = await this.#query(SQL.anySecret, [], true);
+        const [row] = await this.#query("getSessionSecret", SQL.anySecret, [], true);
         return row === undefined ? null : {
           sessionId: String(row.session_id),
           encryptedSecret: bytes(row.encrypted_secret),
@@ -812,7 +902,8 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
           cause: error,
         });
       }
-      throw toStorageError(error, action);
+      // The one place that says a failure is worth trying again: the HTTP layer answers it 503.
+      throw toStorageError(error, action, { retryAfterSeconds: databaseUnavailable(error) ? 1 : undefined });
     } finally {
       this.#inFlight.delete(running);
     }
@@ -835,12 +926,26 @@ const UNAVAILABLE_CODES = new Set([
 // SQLSTATEs of a server that is shutting down, starting up, or full: admin_shutdown, crash_shutdown,
 // cannot_connect_now, too_many_connections; and class 08, connection exceptions.
 const UNAVAILABLE_STATES = new Set(["57P01", "57P02", "57P03", "53300"]);
+// SQLSTATEs of a statement that waited too long: lock_not_available (lock_timeout), query_canceled
+// (statement_timeout). Either undid the statement, so running it again is safe.
+const TIMED_OUT_STATES = new Set(["55P03", "57014"]);
+// SQLSTATEs of a transaction Postgres undid to let another through: serialization_failure, deadlock_detected.
+const CONTENDED_STATES = new Set(["40001", "40P01"]);
+
+// Whether a statement failed because it waited past the store's lock or statement timeout: what
+// marks an operation as slow to the connection gate.
+function waitedTooLong(error: unknown): boolean {
+  return TIMED_OUT_STATES.has(sqlState(error) ?? "");
+}
 
 /**
  * Whether `error` (a store's `Storage` error, or anything along its `cause` chain) says that the
- * database could not be reached or went away (a lost connection, a refused one, a server shutting
- * down or starting up), rather than that it refused the operation. Such a failure is worth retrying
- * once the database is back; the server answers it with 503 instead of 500.
+ * database cannot serve the call right now, rather than that it refused the operation: it could not
+ * be reached or went away (a lost connection, a refused one, a server shutting down or starting up),
+ * or it is busy past the store's bounds (a statement that waited for a lock or ran past its timeout,
+ * no free connection in time, a deadlock or serialization failure). Such a failure is worth retrying
+ * a moment later; the store marks its `Storage` error with `retryAfterSeconds`, which the HTTP layer
+ * answers with 503 and `Retry-After` instead of 500.
  *
  * @example
  * ```ts
@@ -856,10 +961,15 @@ const UNAVAILABLE_STATES = new Set(["57P01", "57P02", "57P03", "53300"]);
 export function databaseUnavailable(error: unknown): boolean {
   let current: unknown = error;
   for (let depth = 0; depth < 8 && current !== null && typeof current === "object"; depth++) {
+    if (current instanceof SessionError && current.retryAfterSeconds !== null) return true;
     const code = (current as { code?: unknown }).code;
     if (typeof code === "string") {
       if (UNAVAILABLE_CODES.has(code)) return true;
-      if ((current as Error).name === "PostgresError" && (UNAVAILABLE_STATES.has(code) || code.startsWith("08"))) {
+      if (
+        (current as Error).name === "PostgresError" &&
+        (UNAVAILABLE_STATES.has(code) || TIMED_OUT_STATES.has(code) || CONTENDED_STATES.has(code) ||
+          code.startsWith("08"))
+      ) {
         return true;
       }
     }

@@ -121,6 +121,9 @@ export const POSTGRES_SCHEMA_VERSION: number = MIGRATIONS.length;
  */
 export const MIGRATION_LOCK_KEY = "32488847081040231";
 
+/** How long, in milliseconds, a migration's statements may wait for a lock or run. */
+export const MIGRATION_TIMEOUT_MS = 60_000;
+
 /** The table that records each applied migration. */
 export const MIGRATIONS_TABLE = "schema_migrations";
 
@@ -149,6 +152,10 @@ export function isoColumn(column: string): string {
 export async function migrate(sql: Sql, schema: string): Promise<number[]> {
   if (!checkSchemaName(schema)) throw new Error(`bad schema name ${JSON.stringify(schema)}`);
   return await sql.begin(async (tx) => {
+    // A bound of its own, not the store's per-request ones: servers starting at once queue for the
+    // advisory lock, and a migration may take longer than a request should.
+    await tx.unsafe(`SET LOCAL lock_timeout = ${MIGRATION_TIMEOUT_MS}`);
+    await tx.unsafe(`SET LOCAL statement_timeout = ${MIGRATION_TIMEOUT_MS}`);
     await tx.unsafe(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
     // Created only when missing: CREATE … IF NOT EXISTS asks for the privilege to create even when
     // there is nothing to do, and a role that may only read and write the tables must still open a

@@ -35,6 +35,13 @@ Options:
                      DATABASE_URL environment variable, else SQLite in the data directory);
                      worktree sessions then record this machine's host id
                      (SESSION_LIFECYCLE_HOST_ID, else derived from /etc/machine-id)
+  --lock-timeout MS  with --database: how long a statement waits for a lock another
+                     client holds before the request is answered 503 (default 2000)
+  --statement-timeout MS
+                     with --database: how long a statement may run (default 5000)
+  --acquire-timeout MS
+                     with --database: how long a request waits for a free database
+                     connection (default 5000)
   --help             show this help
 
 Every route but GET /v1/health needs "Authorization: Bearer <token>"; the token is in
@@ -83,6 +90,9 @@ export async function main(args: string[]): Promise<void> {
         socket: { type: "string" },
         debug: { type: "boolean" },
         database: { type: "string" },
+        "lock-timeout": { type: "string" },
+        "statement-timeout": { type: "string" },
+        "acquire-timeout": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -104,6 +114,21 @@ export async function main(args: string[]): Promise<void> {
     fail("--socket cannot be combined with --port or --host");
   }
   const database = databaseUrl(values.database);
+  const milliseconds = (flag: "lock-timeout" | "statement-timeout" | "acquire-timeout") => {
+    const text = values[flag];
+    if (text === undefined) return undefined;
+    if (database === undefined) fail(`--${flag} needs --database (or DATABASE_URL): it bounds waits on Postgres`);
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value < 1 || value > 2_147_483_647) {
+      fail(`--${flag} must be a whole number of milliseconds from 1`);
+    }
+    return value;
+  };
+  const databaseTimeouts = {
+    lockTimeoutMs: milliseconds("lock-timeout"),
+    statementTimeoutMs: milliseconds("statement-timeout"),
+    acquireTimeoutMs: milliseconds("acquire-timeout"),
+  };
   const dataDir = values["data-dir"] ?? defaultDataDir();
   let server: RunningServer;
   try {
@@ -114,6 +139,7 @@ export async function main(args: string[]): Promise<void> {
       socket: values.socket,
       exposeErrorDetails: values.debug === true,
       database,
+      databaseTimeouts,
       lifecycle: ({ store, chain, events, hostId }) =>
         new WorktreeLifecycle({ store, chain, events, hostId, worktreesRoot: join(resolve(dataDir), "worktrees") }),
     });

@@ -6,7 +6,6 @@
  * @module
  */
 
-import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import process from "node:process";
@@ -60,6 +59,16 @@ export interface ServerParts {
   hostId: string | null;
 }
 
+/** The bounds of a Postgres server's waits, in milliseconds (`ServerOptions.databaseTimeouts`). */
+export interface DatabaseTimeouts {
+  /** How long a statement waits for a lock another client holds. */
+  lockTimeoutMs?: number;
+  /** How long a statement may run, its lock waits included. */
+  statementTimeoutMs?: number;
+  /** How long a request waits for a free connection of the pool. */
+  acquireTimeoutMs?: number;
+}
+
 /** Options of {@linkcode startServer}. */
 export interface ServerOptions {
   /** Where the database and the token live (see `defaultDataDir`). */
@@ -69,11 +78,17 @@ export interface ServerOptions {
    * key check then live in that database (see the `./postgres` export) instead of SQLite in the data
    * directory, so several servers can share it: each server's event stream shows every server's
    * changes, in commit order, and worktree sessions record this machine's host id (closing another
-   * machine's is a `Conflict`). A request that cannot reach the database is answered 503 (kind
-   * `Storage`). The token, the key itself (a key file, the keychain or the environment) and the
-   * worktrees stay in the data directory.
+   * machine's is a `Conflict`). A request that cannot reach the database, or waits past one of
+   * `databaseTimeouts`, is answered 503 (kind `Storage`) with `Retry-After`. The token, the key
+   * itself (a key file, the keychain or the environment) and the worktrees stay in the data directory.
    */
   database?: string;
+  /**
+   * On Postgres, the bounds of every wait, in milliseconds (see `PostgresStoreOptions`): for a lock
+   * (`lockTimeoutMs`, 2000 by default), for a statement (`statementTimeoutMs`, 5000), and for a free
+   * connection of the pool (`acquireTimeoutMs`, 5000).
+   */
+  databaseTimeouts?: DatabaseTimeouts;
   /** Interface to bind; `127.0.0.1` by default. */
   hostname?: string;
   /** TCP port; `0` picks a free one. 7717 by default. */
@@ -216,7 +231,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const keychain = requested !== null && await keychainWorks(requested) ? requested : null;
   // Worktrees are scoped by machine only where machines share the database.
   const host = options.database === undefined ? null : resolveHostId({ dataDir, env: options.env });
-  const { store, databasePath, key, source: keySource, warning, unavailable } = await openStore(options, keychain);
+  const { store, databasePath, key, source: keySource, warning } = await openStore(options, keychain);
   const events = new LifecycleEvents();
   const chain = new SessionSecretChain({ store, databaseKey: key, keychain });
   const parts: ServerParts = { store, chain, events, dataDir, hostId: host?.hostId ?? null };
@@ -252,7 +267,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (options.socket !== undefined) await claimSocketPath(options.socket);
     // The Host allow-list needs the bound port, known only once listening; nothing is answered before.
     listener = await listen(
-      (request) => app === null ? startingResponse() : answer(app, request),
+      (request) => app === null ? startingResponse() : app.fetch(request),
       options.socket !== undefined
         ? { path: options.socket }
         : { hostname: options.hostname ?? "127.0.0.1", port: options.port ?? DEFAULT_PORT },
@@ -269,7 +284,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     token,
     allowedHosts,
     allowedOrigins: options.allowedOrigins ?? [],
-    logError: noteUnavailable(unavailable, options.logError ?? ((message, cause) => console.error(message, cause))),
+    logError: options.logError ?? ((message, cause) => console.error(message, cause)),
     exposeErrorDetails: options.exposeErrorDetails,
     signal: shutdown.signal,
     serverUrl: documentedUrl(listener, options.hostname ?? "127.0.0.1"),
@@ -342,32 +357,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 }
 
-// A request's answer, as the app gives it, but 503 (with `Retry-After`) instead of 500 when what
-// failed was reaching the database (on Postgres: it is down, restarting, or out of connections).
-// The body keeps the app's `Storage` error. The app's error log tells which failures these are.
-const answering = new AsyncLocalStorage<{ unavailable: boolean }>();
-
-function answer(app: AppType, request: Request): Promise<Response> {
-  const state = { unavailable: false };
-  return answering.run(state, async () => {
-    const response = await app.fetch(request);
-    if (!state.unavailable || response.status !== 500) return response;
-    const headers = new Headers(response.headers);
-    headers.set("retry-after", "1");
-    return new Response(response.body, { status: 503, statusText: "Service Unavailable", headers });
-  });
-}
-
-// The app's error log, which also marks the request whose failure was an unreachable database.
-function noteUnavailable(unavailable: ((error: unknown) => boolean) | null, log: ErrorLogger): ErrorLogger {
-  if (unavailable === null) return log;
-  return (message, cause) => {
-    const state = answering.getStore();
-    if (state !== undefined && unavailable(cause)) state.unavailable = true;
-    log(message, cause);
-  };
-}
-
 // Emits every logged event into the server's events (its own changes too: the orchestrator leaves
 // them to the log). A secret changed or a session deleted through another server is forgotten from
 // this server's memory and keychain, whose copies it no longer matches.
@@ -402,23 +391,25 @@ async function followEventLog(parts: ServerParts, logError: ErrorLogger): Promis
 async function openStore(
   options: ServerOptions,
   keychain: Keychain | null,
-): Promise<
-  ResolvedDatabaseKey & { store: ServerStore; databasePath: string; unavailable: ((error: unknown) => boolean) | null }
-> {
+): Promise<ResolvedDatabaseKey & { store: ServerStore; databasePath: string }> {
   const { dataDir, env } = options;
   if (options.database === undefined) {
     const databasePath = join(dataDir, DATABASE_FILE_NAME);
     // The probe lets a first check of the key use the secrets already sealed in the database.
     const probe = sqliteSecretProbe(databasePath);
     const resolved = await resolveDatabaseKey({ dataDir, env, keychain, probe });
-    return { ...resolved, store: openSqliteStore(databasePath), databasePath, unavailable: null };
+    return { ...resolved, store: openSqliteStore(databasePath), databasePath };
   }
   // Loaded only here, so a server on SQLite never loads the Postgres driver.
-  const { databaseUnavailable, openPostgresStore } = await import("../postgres/mod.ts");
+  const { openPostgresStore } = await import("../postgres/mod.ts");
   // With an event log: each server's changes reach every server's event stream. A connection attempt
   // that gets no answer gives up after 5 s (postgres.js waits 30 s by default): seen under Bun while
   // Postgres shuts down, when an attempt's startup message goes unanswered and every call waits on it.
-  const store = await openPostgresStore(options.database, { eventLog: true, connectTimeoutSeconds: 5 });
+  const store = await openPostgresStore(options.database, {
+    eventLog: true,
+    connectTimeoutSeconds: 5,
+    ...options.databaseTimeouts,
+  });
   try {
     const resolved = await resolveDatabaseKey({
       dataDir,
@@ -427,7 +418,7 @@ async function openStore(
       keyCheck: store.databaseKeyCheck(),
       probe: store.sealedSecretProbe(),
     });
-    return { ...resolved, store, databasePath: store.database, unavailable: databaseUnavailable };
+    return { ...resolved, store, databasePath: store.database };
   } catch (error) {
     await closeQuietly(store);
     throw error;
