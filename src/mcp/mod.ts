@@ -39,6 +39,8 @@ import { main } from "../cli/run.ts";
 
 export { createMcpServer, MCP_SERVER_NAME, type McpServerOptions, serveMcpOverStdio } from "./server.ts";
 export { DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS } from "./tools.ts";
+export type { SdkMcpServer } from "./server.ts";
+export type { FindServerOptions } from "../cli/client.ts";
 
 // Run as a program (`deno run -A …/mcp`), it is `slo mcp`, with the same options.
 if (import.meta.main) process.exitCode = await main(["mcp", ...process.argv.slice(2)]);

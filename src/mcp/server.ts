@@ -22,6 +22,19 @@ import { CliError } from "../cli/errors.ts";
 import { VERSION } from "../server/version.ts";
 import { MCP_TOOLS, type McpTool, type ToolContext } from "./tools.ts";
 
+/**
+ * The SDK's `McpServer` (from `@modelcontextprotocol/sdk/server/mcp.js`), with every tool
+ * registered: `connect(transport)` it to a transport, `close()` it.
+ */
+export type SdkMcpServer = SdkServer;
+
+/**
+ * @ignore The SDK's own class. Kept out of this package's documentation, which `deno doc --lint`
+ * checks: it counts a type of another package (an npm package) as a private type of this one
+ * (denoland/deno#27364).
+ */
+type SdkServer = McpServer;
+
 /** Where the MCP server finds the HTTP server: the options of `findServer` in the "./cli" export. */
 export type McpServerOptions = FindServerOptions;
 
@@ -48,7 +61,7 @@ function toolError(error: unknown): CallToolResult {
  * `<data dir>/server.json`, or `url` and `tokenFile`), so a server started or restarted after
  * this one is found; with none running a call is a tool error that says how to start one.
  */
-export function createMcpServer(options: McpServerOptions = {}): McpServer {
+export function createMcpServer(options: McpServerOptions = {}): SdkMcpServer {
   const mcp = new McpServer(
     { name: MCP_SERVER_NAME, version: VERSION },
     {
