@@ -7,7 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 // Deno reads the SDK's types only through extensionless specifiers: its "./*" export maps `x.js` to a
@@ -173,6 +173,9 @@ test("mcp: the tools, their hints, and input schemas from the HTTP routes' own; 
     // Nothing but the protocol reached stdout (the client would have failed on anything else); the
     // process is still serving.
     assert.deepEqual((await mcp.client.listTools()).tools.length, TOOLS.length);
+    // Each call finds the server again: one started now is found by the same MCP server.
+    await world.serve();
+    assert.deepEqual(ok(await call(mcp, "list_sessions")), { sessions: [], nextCursor: null });
   } finally {
     await mcp.close();
     await world.close();
@@ -267,6 +270,23 @@ test("mcp: create → list → get → delete; delete refused without confirm; t
       await call(mcp, "list_sessions", { limit: 2, cursor: first.nextCursor }),
     );
     assert.deepEqual(second, { sessions: [made[2]], nextCursor: null });
+
+    // A dirty worktree: confirm alone is refused (Conflict, nothing lost, a hint); force saves the work, then deletes.
+    const dirty = ok<Session>(
+      await call(mcp, "create_session", { repositoryId: repository.id, title: "Dirty", isWorktree: true }),
+    );
+    writeFileSync(join(dirty.worktreePath!, "notes.txt"), "unsaved\n");
+    failed(
+      await call(mcp, "delete_session", { id: dirty.id, confirm: true }),
+      /^Conflict: .*\nhint: retry with force: true/s,
+    );
+    assert.ok(existsSync(join(dirty.worktreePath!, "notes.txt")));
+    const forced = ok<Session & { snapshotRef: string | null }>(
+      await call(mcp, "delete_session", { id: dirty.id, confirm: true, force: true }),
+    );
+    assert.equal(forced.snapshotRef, `refs/session-snapshots/${dirty.id}`);
+    assert.equal(existsSync(dirty.worktreePath!), false);
+    assert.match(git(repository.path, "show", `${forced.snapshotRef}:notes.txt`), /unsaved/);
   } finally {
     await mcp?.close();
     await world.close();
@@ -277,7 +297,7 @@ test("mcp: reconcile is a dry run; wait_for_change returns the change made while
   const world = cliWorld("slo-mcp-wait-");
   let mcp: Mcp | null = null;
   try {
-    await world.serve();
+    const server = await world.serve();
     // The ./mcp export run as a program is the same server.
     mcp = await startMcp(world, { entry: join(root, "src/mcp/mod.ts") });
     const repository = await addRepository(world);
@@ -325,6 +345,16 @@ test("mcp: reconcile is a dry run; wait_for_change returns the change made while
     // Nothing changes: after its timeout, no change.
     assert.deepEqual(ok(await call(mcp, "wait_for_change", { timeoutSeconds: 1 })), { changed: false, event: null });
     failed(await call(mcp, "wait_for_change", { timeoutSeconds: 51 }), /timeoutSeconds/);
+
+    // --url and --token-file reach a server with no discovery file to read (here: a data directory without one).
+    const direct = await startMcp(world, {
+      args: ["--url", await server.url, "--token-file", join(world.dataDir, "token"), "--data-dir", world.base],
+    });
+    try {
+      assert.deepEqual(ok(await call(direct, "list_repositories")), { repositories: [repository], nextCursor: null });
+    } finally {
+      await direct.close();
+    }
   } finally {
     await mcp?.close();
     await world.close();
