@@ -1,5 +1,5 @@
 // The published surface: `deno doc --lint` passes on every entry (`.`, `./platform`, `./hono`,
-// `./testing`, `./postgres`) alone and on all together, so each one's documentation is complete and names no private
+// `./testing`, `./postgres`, `./cli`, `./mcp`) alone and on all together, so each one's documentation is complete and names no private
 // type. Deno only: the check is Deno's own tool.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -15,6 +15,7 @@ const entries = [
   "src/testing/mod.ts",
   "src/postgres/mod.ts",
   "src/cli/mod.ts",
+  "src/mcp/mod.ts",
 ];
 
 test("deno doc --lint passes on each entry alone and on all of them together", { skip: isBun }, () => {

@@ -198,6 +198,19 @@ export const COMMANDS: readonly CommandSpec[] = [
     },
   },
   {
+    name: "mcp",
+    arguments: "",
+    positionals: [0, 0],
+    summary: "serve the MCP tools over stdio, for an AI agent's MCP client",
+    description: "Speak MCP (the Model Context Protocol) on stdin and stdout until the client closes stdin:\n" +
+      "tools to list repositories and sessions, create, read and delete sessions (delete needs\n" +
+      "confirm: true), check what needs repair (a dry run) and wait for the next change. Each call goes\n" +
+      "to the running server, found as every command finds it; none runs a command. stdout carries\n" +
+      'only the protocol. In a client\'s configuration: {"command": "deno", "args": ["task", "--cwd",\n' +
+      '"/path/to/checkout", "cli", "mcp"]}.',
+    options: {},
+  },
+  {
     name: "events",
     arguments: "",
     positionals: [0, 0],

@@ -17,6 +17,7 @@ import type { CommandSpec, OptionValues } from "./args.ts";
 import { answerError, type ApiClient, clientOf, findServer, type ServerEndpoint } from "./client.ts";
 import { CliError } from "./errors.ts";
 import { withProgress } from "./progress.ts";
+import { readServerSentEvents } from "./sse.ts";
 import { allRepositories, allSessions, expandHome, resolveRepository, resolveSessionId } from "./resolve.ts";
 import { age, type Column, renderFields, renderTable, shortId, shortIdLength } from "./table.ts";
 
@@ -354,21 +355,6 @@ const backup: Run = async (context) => {
   );
 };
 
-// One server-sent event block: its `event:` and joined `data:` lines.
-function parseEvent(block: string): { event: string; data: string } | null {
-  let event = "message";
-  const data: string[] = [];
-  for (const line of block.split("\n")) {
-    if (line.startsWith(":")) continue;
-    const colon = line.indexOf(":");
-    const field = colon === -1 ? line : line.slice(0, colon);
-    const value = colon === -1 ? "" : line.slice(colon + 1).replace(/^ /, "");
-    if (field === "event") event = value;
-    else if (field === "data") data.push(value);
-  }
-  return data.length === 0 && event === "message" ? null : { event, data: data.join("\n") };
-}
-
 function describeEvent(event: Record<string, unknown>): string {
   const repository = event.repository as Repository | undefined;
   const session = event.session as Session | undefined;
@@ -383,34 +369,37 @@ const events: Run = async (context) => {
   const response = await connection.client.v1.events.$get();
   if (response.status !== 200) throw await answerError(response);
   const json = flag(context.values, "json");
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
+  const stream = readServerSentEvents(response.body!);
   for (;;) {
-    const { value, done } = await reader.read().catch((error) => {
+    const next = await stream.next().catch((error) => {
       throw new CliError("unreachable", `the event stream broke: ${(error as Error).message}`, { cause: error });
     });
-    if (done) break;
-    buffer += value.replace(/\r\n?/g, "\n");
-    let end: number;
-    while ((end = buffer.indexOf("\n\n")) !== -1) {
-      const parsed = parseEvent(buffer.slice(0, end));
-      buffer = buffer.slice(end + 2);
-      if (parsed === null) continue;
-      if (parsed.event === "ready") {
-        note(`following events at ${connection.server.url} (Ctrl-C to stop)`);
-        continue;
-      }
-      let data: Record<string, unknown>;
-      try {
-        data = JSON.parse(parsed.data);
-      } catch {
-        data = { type: parsed.event, data: parsed.data };
-      }
-      if (json) print(JSON.stringify(data));
-      else print(`${new Date().toTimeString().slice(0, 8)}  ${parsed.event}  ${describeEvent(data)}`.trimEnd());
+    if (next.done) break;
+    const parsed = next.value;
+    if (parsed.event === "ready") {
+      note(`following events at ${connection.server.url} (Ctrl-C to stop)`);
+      continue;
     }
+    let data: Record<string, unknown>;
+    try {
+      data = JSON.parse(parsed.data);
+    } catch {
+      data = { type: parsed.event, data: parsed.data };
+    }
+    if (json) print(JSON.stringify(data));
+    else print(`${new Date().toTimeString().slice(0, 8)}  ${parsed.event}  ${describeEvent(data)}`.trimEnd());
   }
   throw new CliError("unreachable", "the server ended the event stream (it is stopping)");
+};
+
+const mcp: Run = async (context) => {
+  // Loaded only here: the other commands never load the MCP SDK.
+  const { serveMcpOverStdio } = await import("../mcp/server.ts");
+  await serveMcpOverStdio({
+    url: str(context.values, "url"),
+    tokenFile: str(context.values, "token-file"),
+    dataDir: str(context.values, "data-dir"),
+  });
 };
 
 const RUNS: Readonly<Record<string, Run>> = {
@@ -424,6 +413,7 @@ const RUNS: Readonly<Record<string, Run>> = {
   reconcile,
   backup,
   events,
+  mcp,
 };
 
 /** Runs a parsed command; its failures are {@linkcode CliError}s. */
