@@ -6,6 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { Hono } from "hono";
 import { decryptSessionSecret, encryptSessionSecret, generateDatabaseKey, SessionError } from "../mod.ts";
 import { openSqliteStore } from "../src/platform/mod.ts";
@@ -161,6 +162,47 @@ test("http errors: a failure the store marked temporary is a 503 with Retry-Afte
     }
   } finally {
     for (const dir of dirs) dir.remove();
+  }
+});
+
+test("http errors: a write the SQLite file's lock refuses (another connection holds it) is a 503 with Retry-After", {
+  timeout: 60_000, // a bound: the server's store waits its 5 s busy timeout first
+}, async () => {
+  const t = await startTestApp();
+  try {
+    const repositoryId = (await t.callJson("/v1/repositories", {
+      method: "POST",
+      json: { path: "/src/locked", name: "locked" },
+    })).body.id;
+    // Another program's connection on the server's own file holds the write lock.
+    const holder = new DatabaseSync(join(t.dataDir, "sessions.db"));
+    holder.exec("BEGIN EXCLUSIVE");
+    try {
+      // The server's store waits its busy timeout (5 s) for the lock, then gives up.
+      const refused = await t.call("/v1/sessions", {
+        method: "POST",
+        json: { repositoryId, title: "refused", isWorktree: false },
+      });
+      assert.equal(refused.status, 503);
+      assert.equal(refused.headers.get("retry-after"), "1");
+      const body = await refused.json();
+      assert.equal(body.error.kind, "Storage");
+      assert.match(body.error.message, /^the session store cannot answer right now; try again in 1 s/);
+      assert.ok(t.logged.some((entry) => /creating a session failed: database is locked/.test(entry.message)));
+      // Reads are answered while the lock is held.
+      assert.equal((await t.call(`/v1/repositories/${repositoryId}`)).status, 200);
+    } finally {
+      holder.exec("ROLLBACK");
+      holder.close();
+    }
+    assert.deepEqual((await t.callJson("/v1/sessions")).body.sessions, []);
+    const created = await t.call("/v1/sessions", {
+      method: "POST",
+      json: { repositoryId, title: "after the lock", isWorktree: false },
+    });
+    assert.equal(created.status, 201);
+  } finally {
+    await t.close();
   }
 });
 

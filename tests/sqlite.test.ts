@@ -5,7 +5,15 @@ import { spawn } from "node:child_process";
 import { readdirSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { createSession, deleteSession, SCHEMA_VERSION, SessionError, SqliteStore } from "../mod.ts";
+import {
+  createSession,
+  deleteSession,
+  newSessionId,
+  retryAfterOf,
+  SCHEMA_VERSION,
+  SessionError,
+  SqliteStore,
+} from "../mod.ts";
 import { openSqliteStore, sqliteDriverName, sqliteSecretProbe } from "../src/platform/mod.ts";
 import { MIGRATIONS } from "../src/store/sqlite_schema.ts";
 import { isBun, repositoryInput, runScript, runtimeArgv, tempDir } from "./helpers.ts";
@@ -224,6 +232,72 @@ test("closing an openSqliteStore store releases the file at once (no statement k
     assert.ok(open().length > 0);
     store.close();
     assert.deepEqual(open(), []);
+  } finally {
+    dir.remove();
+  }
+});
+
+test("a write that finds the file locked by another connection is a retryable Storage error and changes nothing", async () => {
+  const dir = tempDir();
+  try {
+    const file = join(dir.path, "s.db");
+    // A short busy timeout, so each refused write gives up at once instead of after 5 s.
+    const store = openSqliteStore(file, { busyTimeoutMs: 50 });
+    const repository = await store.createRepository(repositoryInput());
+    const session = await createSession(store, { repositoryId: repository.id, title: "kept", isWorktree: false });
+    const sealed = { encryptedSecret: new Uint8Array(48).fill(7), nonce: new Uint8Array(12).fill(1) };
+    await store.setSessionSecret({ sessionId: session.id, ...sealed });
+    const before = {
+      repositories: await store.listRepositories(),
+      sessions: await store.listSessions(),
+      secret: await store.getSessionSecret(session.id),
+    };
+
+    // Another program's connection holds the write lock, as `sqlite3 s.db 'BEGIN EXCLUSIVE'` would.
+    const holder = new DatabaseSync(file);
+    holder.exec("BEGIN EXCLUSIVE");
+    try {
+      const newSession = { id: newSessionId(), repositoryId: repository.id, title: "refused", isWorktree: false };
+      // Autocommit writes and the ones in an explicit BEGIN IMMEDIATE transaction alike.
+      const writes: [string, () => Promise<unknown>][] = [
+        ["createRepository", () => store.createRepository(repositoryInput("refused"))],
+        ["createSession", () => store.createSession(newSession)],
+        ["createSession with a secret", () => store.createSession({ ...newSession, id: newSessionId() }, sealed)],
+        ["updateSession", () => store.updateSession(session.id, { title: "changed" })],
+        [
+          "setSessionSecret",
+          () => store.setSessionSecret({ sessionId: session.id, ...sealed, nonce: new Uint8Array(12) }),
+        ],
+        ["deleteSessionSecret", () => store.deleteSessionSecret(session.id)],
+        ["deleteSession", () => store.deleteSession(session.id)],
+      ];
+      for (const [name, write] of writes) {
+        await assert.rejects(write, (error: unknown) => {
+          assert.ok(error instanceof SessionError, `${name}: ${error}`);
+          assert.equal(error.kind, "Storage", name);
+          assert.match(error.message, /database is locked/, name);
+          assert.equal(error.retryAfterSeconds, 1, name);
+          assert.equal(retryAfterOf(error), 1, name);
+          return true;
+        }, name);
+      }
+      // Reads go on while the lock is held (WAL), and see nothing of the refused writes.
+      assert.deepEqual(await store.listSessions(), before.sessions);
+    } finally {
+      holder.exec("ROLLBACK");
+      holder.close();
+    }
+    assert.deepEqual(await store.listRepositories(), before.repositories);
+    assert.deepEqual(await store.listSessions(), before.sessions);
+    assert.deepEqual(await store.getSessionSecret(session.id), before.secret);
+    // Once the lock is let go, the same write goes through: trying again was right.
+    assert.equal((await store.updateSession(session.id, { title: "changed" }))?.title, "changed");
+    // Other failures stay unmarked: a conflict is the caller's, and no wait fixes it.
+    await assert.rejects(store.createRepository({ path: repository.path, name: "again" }), (error: unknown) => {
+      assert.ok(error instanceof SessionError && error.kind === "Conflict" && error.retryAfterSeconds === null);
+      return true;
+    });
+    store.close();
   } finally {
     dir.remove();
   }

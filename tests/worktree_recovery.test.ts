@@ -131,10 +131,13 @@ test("the lock timeout also covers the wait behind a holder in the same process"
     const release = await acquireFileLock(file);
     // Before the fix the queue had no deadline: this waited for as long as the holder held on.
     const waited = acquireFileLock(file, { timeoutMs: 100 });
+    let bound: ReturnType<typeof setTimeout> | undefined;
     const outcome = await Promise.race([
       waited.then(() => "acquired", (error) => (error as { kind?: string }).kind),
-      new Promise((resolve) => setTimeout(() => resolve("still waiting"), 3000)),
+      // A bound of the wait, far past the 100 ms: without a deadline it would wait for good.
+      new Promise((resolve) => (bound = setTimeout(() => resolve("still waiting"), 30_000))),
     ]);
+    clearTimeout(bound);
     assert.equal(outcome, "Conflict");
     // A waiter behind the one that gave up still gets its turn once the holder leaves.
     const next = acquireFileLock(file, { timeoutMs: 5000 });

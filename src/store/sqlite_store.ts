@@ -35,7 +35,10 @@ import type { SessionStore } from "./store.ts";
 
 /** Options of {@linkcode SqliteStore}. */
 export interface SqliteStoreOptions {
-  /** How long a write waits for another connection's lock before failing (default 5000 ms). */
+  /**
+   * How long a write waits for another connection's lock before failing (default 5000 ms), with a
+   * `Storage` error marked as temporary (`retryAfterSeconds`).
+   */
   busyTimeoutMs?: number;
 }
 
@@ -76,7 +79,9 @@ export const SQL = {
  * keys, and migrates the schema. Every write runs in its own `BEGIN IMMEDIATE … COMMIT`, so each
  * is atomic, and is answered only after its `COMMIT` succeeded: a write that cannot be committed (a
  * full disk, an I/O error) rejects with kind `Storage` and changes nothing. Several stores
- * (connections or processes) can share one file.
+ * (connections or processes) can share one file. A write that finds the file locked by another
+ * connection past the busy timeout ("database is locked") rejects the same way, its error marked
+ * temporary (`retryAfterSeconds` 1: the HTTP layer answers 503 with `Retry-After`).
  *
  * @example
  * ```ts
@@ -439,11 +444,21 @@ export class SqliteStore implements SessionStore {
 // grow. That is how a full disk shows when a connection first reads, and its message says only
 // "disk I/O error", so the Storage error names the likely cause.
 const SQLITE_IOERR_SHMSIZE = 4874;
+// SQLite's primary result codes SQLITE_BUSY ("database is locked": another connection holds the lock
+// a write needs, past the busy timeout) and SQLITE_LOCKED ("database table is locked"). Either undid
+// the statement, and only says that the file is busy right now.
+const SQLITE_BUSY = 5;
+const SQLITE_LOCKED = 6;
 
 function storageError(error: unknown, action: string): SessionError {
   // node:sqlite puts SQLite's extended result code in `errcode`, bun:sqlite in `errno`.
   const code = (error as { errcode?: unknown; errno?: unknown } | null)?.errcode ??
     (error as { errno?: unknown } | null)?.errno;
+  const primary = typeof code === "number" && code > 0 ? code & 0xff : null;
+  if (primary === SQLITE_BUSY || primary === SQLITE_LOCKED) {
+    // The store's mark of a temporary failure: the same call may succeed once the lock is let go.
+    return toStorageError(error, action, { retryAfterSeconds: 1 });
+  }
   if (code !== SQLITE_IOERR_SHMSIZE || !(error instanceof Error)) return toStorageError(error, action);
   return new SessionError(
     "Storage",
