@@ -416,6 +416,14 @@ export class Git {
       }
       throw nestedConflict(top, nestedName, "git cannot read it", new Error(where.stderr));
     }
+    if (depth > 0) {
+      // Its history stops at commits it does not have: copied into the repository, it would leave
+      // commits there whose parents are missing, which breaks `git gc` of the user's repository.
+      const shallow = await this.run(folder, ["rev-parse", "--is-shallow-repository"]);
+      if (shallow.code !== 0 || shallow.stdout.trim() !== "false") {
+        throw nestedConflict(top, nestedName, "it is a shallow clone, whose history is incomplete");
+      }
+    }
     const headResult = await this.run(folder, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]);
     const head = headResult.code === 0 ? headResult.stdout.trim() : null; // null: no commit yet
     const index = join(temp, `index-${depth}-${crypto.randomUUID()}`);
