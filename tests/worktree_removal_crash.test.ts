@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { git, runWorkerUntil, worktreeFixture, type WorktreeFixture } from "./git_fixtures.ts";
+import { git, runWorkerUntil, type WorktreeFixture, worktreeFixture } from "./git_fixtures.ts";
 import { runtimeArgv } from "./helpers.ts";
 
 const worker = new URL("./fixtures/worktree_worker.ts", import.meta.url).pathname;
@@ -88,7 +88,7 @@ async function killDuringRemoval(f: WorktreeFixture, sessionId: string, worktree
   let stderr = "";
   child.stderr.on("data", (chunk) => (stderr += chunk));
   let exited = false;
-  const closed = new Promise((resolve) => child.on("close", () => resolve((exited = true))));
+  const closed = new Promise((resolve) => child.on("close", () => resolve(exited = true)));
   let gitPid: number | null = null;
   // Bounded: the child snapshots thousands of files first (git add, write-tree) before it removes them.
   for (let round = 0; round < 300_000 && gitPid === null && !exited; round++) {
@@ -242,7 +242,10 @@ test("a plain delete cut short is finished only when nothing but tracked files i
         assert.equal(readFileSync(join(wt, "new.txt"), "utf8"), "written after the check\n");
         assert.notEqual(await f.store.getSession(session.id), null);
         await f.lifecycle.close(session.id, { force: true });
-        assert.equal(git(f.repositoryPath, "show", `refs/session-snapshots/${session.id}:new.txt`), "written after the check");
+        assert.equal(
+          git(f.repositoryPath, "show", `refs/session-snapshots/${session.id}:new.txt`),
+          "written after the check",
+        );
       } else {
         assert.ok(!existsSync(wt));
         assert.equal(await f.store.getSession(session.id), null);

@@ -298,7 +298,9 @@ export class Git {
    */
   async deleteBranchAt(repository: string, name: string, tip: string): Promise<boolean> {
     refuseOption(name, "branch");
-    if (!/^[0-9a-f]{40,64}$/.test(tip)) throw new SessionError("InvalidInput", `${JSON.stringify(tip)} is not a commit id`);
+    if (!/^[0-9a-f]{40,64}$/.test(tip)) {
+      throw new SessionError("InvalidInput", `${JSON.stringify(tip)} is not a commit id`);
+    }
     const result = await this.run(repository, ["update-ref", "-d", `refs/heads/${name}`, tip]);
     if (result.code !== 0) {
       if ((await this.resolveCommit(repository, `refs/heads/${name}`)) !== tip) return false;
@@ -475,7 +477,12 @@ export class Git {
     }
     for (const { commit } of saved) if (!parents.includes(commit)) parents.push(commit);
     const parentArgs = parents.flatMap((parent) => ["-p", parent]);
-    return (await this.#checked(folder, ["commit-tree", "--no-gpg-sign", ...parentArgs, "-m", message, tree], action, env))
+    return (await this.#checked(
+      folder,
+      ["commit-tree", "--no-gpg-sign", ...parentArgs, "-m", message, tree],
+      action,
+      env,
+    ))
       .trim();
   }
 

@@ -292,7 +292,9 @@ export async function finishClose(
         // A removal killed half-way may have deleted the folder's `.git` file, after which git
         // refuses to touch the folder: put back the link git made, when the journal shows the
         // removal had begun.
-        if (current.snapshot || current.removalFromClean) await git.restoreWorktreeLink(entry.repositoryPath, entry.path);
+        if (current.snapshot || current.removalFromClean) {
+          await git.restoreWorktreeLink(entry.repositoryPath, entry.path);
+        }
         if (entry.force) {
           // Taken once: a close finished again reuses it rather than snapshotting what is left.
           if (!current.snapshot) await record({ snapshot: await git.saveWorktree(entry.path, entry.sessionId) });
