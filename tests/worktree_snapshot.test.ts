@@ -131,11 +131,20 @@ test("snapshotWorktree leaves the worktree's index, files and branch as they wer
     assert.equal(git(wt, "status", "--porcelain", "--ignored"), before.status);
     assert.equal(git(wt, "rev-parse", "HEAD"), before.head);
     assert.equal(git(wt, "symbolic-ref", "HEAD"), before.branch);
-    // A later snapshot of the same session replaces the earlier one.
+    // A later snapshot of the same session gets a ref of its own: the first is never moved or hidden.
     writeFileSync(join(wt, "later.txt"), "later\n");
-    await g.snapshotWorktree(wt, session.id);
-    assert.notEqual(git(f.repositoryPath, "rev-parse", ref), first);
-    assert.equal(git(f.repositoryPath, "show", `${ref}:later.txt`), "later");
+    const second = await g.saveWorktree(wt, session.id);
+    assert.equal(second.ref, `${ref}.2`);
+    assert.equal(git(f.repositoryPath, "rev-parse", ref), first);
+    assert.equal(git(f.repositoryPath, "rev-parse", second.ref), second.commit);
+    assert.equal(git(f.repositoryPath, "show", `${second.ref}:later.txt`), "later");
+    assert.notEqual(spawnSync("git", ["-C", f.repositoryPath, "cat-file", "-e", `${ref}:later.txt`]).status, 0);
+    assert.equal(await g.snapshotWorktree(wt, session.id), `${ref}.3`);
+    assert.deepEqual((await g.sessionSnapshots(f.repositoryPath, session.id)).map((s) => s.ref), [
+      ref,
+      `${ref}.2`,
+      `${ref}.3`,
+    ]);
 
     // Only the top of a worktree, and only an id that can name a ref.
     await assert.rejects(

@@ -5,10 +5,11 @@
  * @module
  */
 
-import { copyFile, mkdtemp, realpath, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { copyFile, mkdtemp, readdir, readFile, realpath, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { isAbsolute, join, resolve } from "node:path";
-import { SessionError } from "../errors.ts";
+import { isAbsolute, join, relative, resolve } from "node:path";
+import { errorMessage, isSessionError, SessionError } from "../errors.ts";
 import { branchNameProblem } from "../validation.ts";
 import { gitMessage, type GitResult, type GitRunOptions, runGit, runGitChecked } from "./git_runner.ts";
 
@@ -34,6 +35,26 @@ const SNAPSHOT_IDENTITY = {
   GIT_COMMITTER_NAME: "session-lifecycle-orchestrator",
   GIT_COMMITTER_EMAIL: "session-lifecycle-orchestrator@localhost",
 };
+
+/** A saved snapshot: its own ref under {@linkcode SNAPSHOT_REF_PREFIX} and the commit it names. */
+export interface Snapshot {
+  /** `refs/session-snapshots/<session id>`, or `….<n>` for a session's n-th snapshot. */
+  ref: string;
+  /** The snapshot commit. */
+  commit: string;
+}
+
+// How deep repositories nested in a worktree (and in them) are followed before a snapshot gives up.
+const MAX_NESTING = 8;
+
+function nestedConflict(worktree: string, path: string, why: string, cause?: unknown): SessionError {
+  return new SessionError(
+    "Conflict",
+    `the repository nested at ${path} in ${worktree} cannot be saved (${why}), so the worktree was kept: ` +
+      "move it out of the worktree, or commit and push its work, and delete it",
+    { cause },
+  );
+}
 
 /** One entry of `git worktree list --porcelain -z`. */
 export interface WorktreeEntry {
@@ -270,6 +291,28 @@ export class Git {
     await this.#checked(repository, ["branch", "-D", "--", name], `deleting branch ${name}`);
   }
 
+  /**
+   * Deletes the local branch `name` only while it points at `tip` (one atomic compare-and-delete),
+   * then drops its `branch.<name>` configuration as `git branch -D` does. `false` when the branch
+   * points elsewhere or is gone, and nothing was deleted.
+   */
+  async deleteBranchAt(repository: string, name: string, tip: string): Promise<boolean> {
+    refuseOption(name, "branch");
+    if (!/^[0-9a-f]{40,64}$/.test(tip)) {
+      throw new SessionError("InvalidInput", `${JSON.stringify(tip)} is not a commit id`);
+    }
+    const result = await this.run(repository, ["update-ref", "-d", `refs/heads/${name}`, tip]);
+    if (result.code !== 0) {
+      if ((await this.resolveCommit(repository, `refs/heads/${name}`)) !== tip) return false;
+      throw new SessionError("WorktreeCreation", `deleting branch ${name} failed: ${gitMessage(result)}`, {
+        cause: new Error(result.stderr),
+      });
+    }
+    // Exit code 128 (no such section) is fine: the branch had no configuration.
+    await this.run(repository, ["config", "--remove-section", `branch.${name}`]);
+    return true;
+  }
+
   /** Every worktree of the repository, the main checkout first. */
   async listWorktrees(repository: string): Promise<WorktreeEntry[]> {
     const output = await this.#checked(repository, ["worktree", "list", "--porcelain", "-z"], "listing worktrees");
@@ -315,55 +358,283 @@ export class Git {
 
   /**
    * Saves everything in the worktree at `worktree` (changes to tracked files, staged changes and
-   * untracked files; ignored files are left out, as `.gitignore` says) as a commit whose parent is
-   * the worktree's HEAD, under `refs/session-snapshots/<sessionId>` (replacing an earlier snapshot
-   * of that session), and returns that ref. The worktree's files, index and branch are not
+   * untracked files; ignored files are left out, as `.gitignore` says) as a commit whose first
+   * parent is the worktree's HEAD, under a ref of its own that nothing ever moves:
+   * `refs/session-snapshots/<sessionId>` for a session's first snapshot, `…/<sessionId>.2`,
+   * `….3` for later ones (each ref is created only if it does not exist, so a snapshot never hides
+   * another). Returns the ref and the commit. The worktree's files, index and branch are not
    * touched: the work is staged in a copy of its index. No hook runs and the commit is not signed.
    * Used before a forced removal, so that removing never loses work; the snapshot also keeps the
    * branch's commits reachable if the branch is then deleted.
+   *
+   * A repository nested in the worktree (made by `git init` or `git clone` there, or a submodule)
+   * is saved too, since the removal deletes its history with its files: its own work is saved the
+   * same way, as a commit whose parents are its HEAD and the tips of all its refs (named in the
+   * commit's message), that commit and its history are copied into this repository (a bundle,
+   * no transport), the snapshot's tree records it as a gitlink at the nested repository's path,
+   * and the snapshot lists it as a further parent, so that it stays reachable. A nested
+   * repository that cannot be saved (unreadable, shallow, nested too deep) is a `Conflict` naming
+   * it, and nothing is saved.
    *
    * To restore: `git worktree add --detach <folder> refs/session-snapshots/<id>` (or a checkout of it)
    * gives the files back; `git reset --soft HEAD~1` there turns the snapshot back into changes on
    * top of the original commit. To list and drop snapshots:
    * `git for-each-ref refs/session-snapshots/` and `git update-ref -d refs/session-snapshots/<id>`.
    */
-  async snapshotWorktree(worktree: string, sessionId: string): Promise<string> {
+  async saveWorktree(worktree: string, sessionId: string): Promise<Snapshot> {
     if (typeof sessionId !== "string" || !/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(sessionId)) {
       throw new SessionError("InvalidInput", `session id ${JSON.stringify(sessionId)} cannot name a snapshot ref`);
     }
-    const where = await this.run(worktree, ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-dir"]);
-    const [top, gitDir] = where.stdout.split("\n");
-    // A folder inside some other checkout (or none) must not be snapshotted as if it were the worktree.
-    if (
-      where.code !== 0 || !gitDir || await realpath(top).catch(() => top) !== await realpath(worktree).catch(() => "")
-    ) {
-      throw new SessionError("InvalidInput", `${worktree} is not the top folder of a git worktree`, {
-        cause: new Error(where.stderr),
-      });
-    }
-    const headResult = await this.run(worktree, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]);
-    const head = headResult.code === 0 ? headResult.stdout.trim() : null; // null: no commit yet
     const temp = await mkdtemp(join(tmpdir(), "slo-snapshot-"));
     try {
-      const env = { ...SNAPSHOT_IDENTITY, GIT_INDEX_FILE: join(temp, "index") };
-      // Starting from a copy of the index keeps what is staged and lets git skip unchanged files.
-      await copyFile(join(gitDir, "index"), env.GIT_INDEX_FILE).catch((error) => {
-        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-      });
-      const action = `saving the work of ${worktree}`;
-      await this.#checked(worktree, ["add", "--all"], action, env);
-      const tree = (await this.#checked(worktree, ["write-tree"], action, env)).trim();
-      const message = `Snapshot of session ${sessionId} before a forced close\n\nWorktree: ${worktree}\n`;
-      const parent = head === null ? [] : ["-p", head];
-      const commit =
-        (await this.#checked(worktree, ["commit-tree", "--no-gpg-sign", ...parent, "-m", message, tree], action, env))
-          .trim();
-      const ref = `${SNAPSHOT_REF_PREFIX}${sessionId}`;
-      await this.#checked(worktree, ["update-ref", "-m", "snapshot before a forced close", ref, commit], action);
-      return ref;
+      const commit = await this.#saveTree(worktree, sessionId, temp, 0, worktree);
+      const ref = await this.#createSnapshotRef(worktree, sessionId, commit);
+      return { ref, commit };
     } finally {
       await rm(temp, { recursive: true, force: true });
     }
+  }
+
+  /** {@linkcode Git.saveWorktree}, answering only the ref it made. */
+  async snapshotWorktree(worktree: string, sessionId: string): Promise<string> {
+    return (await this.saveWorktree(worktree, sessionId)).ref;
+  }
+
+  // The snapshot commit of the work tree `folder` (the session's worktree at depth 0, a nested
+  // repository below), made in folder's own repository.
+  async #saveTree(folder: string, sessionId: string, temp: string, depth: number, top: string): Promise<string> {
+    const nestedName = relative(top, folder);
+    const where = await this.run(folder, ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-dir"]);
+    const [topLevel, gitDir] = where.stdout.split("\n");
+    // A folder inside some other checkout (or none) must not be snapshotted as if it were the worktree.
+    if (
+      where.code !== 0 || !gitDir ||
+      await realpath(topLevel).catch(() => topLevel) !== await realpath(folder).catch(() => "")
+    ) {
+      if (depth === 0) {
+        throw new SessionError("InvalidInput", `${folder} is not the top folder of a git worktree`, {
+          cause: new Error(where.stderr),
+        });
+      }
+      throw nestedConflict(top, nestedName, "git cannot read it", new Error(where.stderr));
+    }
+    if (depth > 0) {
+      // Its history stops at commits it does not have: copied into the repository, it would leave
+      // commits there whose parents are missing, which breaks `git gc` of the user's repository.
+      const shallow = await this.run(folder, ["rev-parse", "--is-shallow-repository"]);
+      if (shallow.code !== 0 || shallow.stdout.trim() !== "false") {
+        throw nestedConflict(top, nestedName, "it is a shallow clone, whose history is incomplete");
+      }
+    }
+    const headResult = await this.run(folder, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]);
+    const head = headResult.code === 0 ? headResult.stdout.trim() : null; // null: no commit yet
+    const index = join(temp, `index-${depth}-${crypto.randomUUID()}`);
+    const env = { ...SNAPSHOT_IDENTITY, GIT_INDEX_FILE: index };
+    // Starting from a copy of the index keeps what is staged and lets git skip unchanged files.
+    await copyFile(join(gitDir, "index"), index).catch((error) => {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    });
+    const action = `saving the work of ${folder}`;
+    const nested = await this.#nestedRepositories(folder, env, action);
+    if (nested.length > 0 && depth >= MAX_NESTING) {
+      throw nestedConflict(top, relative(top, join(folder, nested[0])), `it is nested more than ${MAX_NESTING} deep`);
+    }
+    const saved: Array<{ path: string; commit: string }> = [];
+    for (const path of nested) {
+      const inner = join(folder, path);
+      let commit: string;
+      try {
+        commit = await this.#saveTree(inner, sessionId, temp, depth + 1, top);
+        await this.#copyCommit(inner, folder, commit, temp);
+      } catch (error) {
+        if (isSessionError(error, "Conflict")) throw error;
+        throw nestedConflict(top, relative(top, inner), errorMessage(error), error);
+      }
+      saved.push({ path, commit });
+    }
+    // The nested repositories are recorded below as gitlinks to their snapshots: `add` would
+    // record their HEAD (or fail when they have no commit yet).
+    const exclusions = saved.map(({ path }) => `:(exclude,literal)${path}`);
+    await this.#checked(folder, ["add", "--all", "--", ".", ...exclusions], action, env);
+    if (saved.length > 0) {
+      const entries = saved.flatMap(({ path, commit }) => ["--cacheinfo", `160000,${commit},${path}`]);
+      await this.#checked(folder, ["update-index", "--add", "--replace", ...entries], action, env);
+    }
+    const tree = (await this.#checked(folder, ["write-tree"], action, env)).trim();
+    const parents = head === null ? [] : [head];
+    let message: string;
+    if (depth === 0) {
+      message = `Snapshot of session ${sessionId} before a forced close\n\nWorktree: ${folder}\n`;
+    } else {
+      // Everything the nested repository had committed stays reachable from its snapshot; the
+      // message keeps the names.
+      const refs = await this.#refTips(folder, action);
+      for (const tip of await this.#independent(folder, refs.map(([commit]) => commit), action)) {
+        if (!parents.includes(tip)) parents.push(tip);
+      }
+      message = `Snapshot of the nested repository ${nestedName} of session ${sessionId}\n\n` +
+        `Refs:\n${refs.map(([commit, name]) => `${commit} ${name}\n`).join("")}`;
+    }
+    for (const { commit } of saved) if (!parents.includes(commit)) parents.push(commit);
+    const parentArgs = parents.flatMap((parent) => ["-p", parent]);
+    return (await this.#checked(
+      folder,
+      ["commit-tree", "--no-gpg-sign", ...parentArgs, "-m", message, tree],
+      action,
+      env,
+    ))
+      .trim();
+  }
+
+  // The repositories nested in the work tree at `folder` that a snapshot must save: untracked ones
+  // (`ls-files` shows them as `path/`) and tracked gitlinks (submodules) that have a repository.
+  async #nestedRepositories(folder: string, env: Record<string, string>, action: string): Promise<string[]> {
+    const [others, staged] = await Promise.all([
+      this.#checked(folder, ["ls-files", "-z", "--others", "--exclude-standard"], action, env),
+      this.#checked(folder, ["ls-files", "-z", "--stage"], action, env),
+    ]);
+    const found = new Set<string>();
+    for (const path of others.split("\0")) {
+      if (path.endsWith("/")) found.add(path.slice(0, -1));
+    }
+    for (const line of staged.split("\0")) {
+      const tab = line.indexOf("\t");
+      if (!line.startsWith("160000 ") || tab === -1) continue;
+      const path = line.slice(tab + 1);
+      if (existsSync(join(folder, path, ".git"))) found.add(path);
+    }
+    return [...found].sort();
+  }
+
+  // Every ref of the repository at `folder` that names a commit (tags peeled), as [commit, name].
+  async #refTips(folder: string, action: string): Promise<Array<[string, string]>> {
+    const output = await this.#checked(
+      folder,
+      ["for-each-ref", "--format=%(objectname) %(objecttype) %(*objectname) %(*objecttype) %(refname)"],
+      action,
+    );
+    const tips: Array<[string, string]> = [];
+    for (const line of output.split("\n")) {
+      const match = /^(\S+) (\S+) (\S*) (\S*) (.+)$/.exec(line);
+      if (match === null) continue;
+      if (match[2] === "commit") tips.push([match[1], match[5]]);
+      else if (match[4] === "commit") tips.push([match[3], match[5]]);
+    }
+    return tips;
+  }
+
+  // The commits among `commits` that are no ancestor of another: the fewest parents that keep all reachable.
+  async #independent(folder: string, commits: string[], action: string): Promise<string[]> {
+    const unique = [...new Set(commits)];
+    if (unique.length < 2) return unique;
+    const output = await this.#checked(folder, ["merge-base", "--independent", ...unique], action);
+    return output.split("\n").filter((line) => line !== "");
+  }
+
+  // Copies `commit` and its history from the repository at `from` into the one at `into`, through
+  // a bundle file: no transport, nothing of either repository's configuration runs.
+  async #copyCommit(from: string, into: string, commit: string, temp: string): Promise<void> {
+    const id = crypto.randomUUID();
+    const ref = `${SNAPSHOT_REF_PREFIX}transfer-${id}`;
+    const bundle = join(temp, `${id}.bundle`);
+    const action = `copying the nested repository ${from}`;
+    // A bundle names its commits by refs: a short-lived one, dropped once the bundle is written.
+    await this.#checked(from, ["update-ref", ref, commit, ""], action);
+    try {
+      await this.#checked(from, ["bundle", "create", "--quiet", bundle, ref], action);
+    } finally {
+      await this.run(from, ["update-ref", "-d", ref, commit]);
+    }
+    await this.#checked(into, ["bundle", "unbundle", bundle], action);
+    await rm(bundle, { force: true });
+  }
+
+  // Creates a new ref for `commit` under the session's snapshot names, never moving an existing one.
+  async #createSnapshotRef(cwd: string, sessionId: string, commit: string): Promise<string> {
+    const base = `${SNAPSHOT_REF_PREFIX}${sessionId}`;
+    const action = `saving the snapshot of session ${sessionId}`;
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const taken = await this.sessionSnapshots(cwd, sessionId);
+      const next = taken.length === 0 ? 1 : Math.max(...taken.map((snapshot) => snapshot.number)) + 1;
+      const ref = next === 1 ? base : `${base}.${next}`;
+      // The empty old value: created only if it does not exist, so a concurrent snapshot is never overwritten.
+      const result = await this.run(cwd, ["update-ref", "-m", "snapshot before a forced close", ref, commit, ""]);
+      if (result.code === 0) return ref;
+      if ((await this.resolveCommit(cwd, ref)) === null) {
+        throw new SessionError("WorktreeCreation", `${action} failed: ${gitMessage(result)}`, {
+          cause: new Error(result.stderr),
+        });
+      }
+    }
+    throw new SessionError("WorktreeCreation", `${action} failed: no free snapshot ref`);
+  }
+
+  /**
+   * The snapshots of one session, oldest first: `refs/session-snapshots/<sessionId>` (number 1) and
+   * `refs/session-snapshots/<sessionId>.<n>`, with the commit each names.
+   */
+  async sessionSnapshots(
+    repository: string,
+    sessionId: string,
+  ): Promise<Array<{ ref: string; commit: string; number: number }>> {
+    refuseOption(sessionId, "session id");
+    const output = await this.#checked(
+      repository,
+      ["for-each-ref", "--format=%(objectname) %(refname)", "--", `${SNAPSHOT_REF_PREFIX}`],
+      "listing snapshots",
+    );
+    const base = `${SNAPSHOT_REF_PREFIX}${sessionId}`;
+    const snapshots: Array<{ ref: string; commit: string; number: number }> = [];
+    for (const line of output.split("\n")) {
+      const space = line.indexOf(" ");
+      if (space === -1) continue;
+      const ref = line.slice(space + 1);
+      const number = ref === base ? 1 : ref.startsWith(`${base}.`) ? Number(ref.slice(base.length + 1)) : NaN;
+      if (Number.isInteger(number) && number > 0) snapshots.push({ ref, commit: line.slice(0, space), number });
+    }
+    return snapshots.sort((a, b) => a.number - b.number);
+  }
+
+  /**
+   * What `git status` reports in the worktree at `worktree` (untracked files, not ignored ones),
+   * as `XY` codes: `clean` when nothing, `deletionsOnly` when every change is a tracked file
+   * missing from the folder (what a removal that was stopped half-way leaves of a clean worktree).
+   */
+  async worktreeChanges(worktree: string): Promise<{ clean: boolean; deletionsOnly: boolean }> {
+    const output = await this.#checked(
+      worktree,
+      ["status", "--porcelain", "-z", "--untracked-files=all", "--ignore-submodules=none"],
+      `checking ${worktree} for changes`,
+    );
+    const codes = output.split("\0").filter((field) => field !== "").map((field) => field.slice(0, 2));
+    return { clean: codes.length === 0, deletionsOnly: codes.every((code) => code === " D") };
+  }
+
+  /**
+   * Puts back the `.git` file of the registered worktree at `path` when its folder exists but the
+   * file is gone (a `git worktree remove` killed half-way deletes it among the others, and git then
+   * refuses to touch the folder). Only when this repository registers a worktree whose `gitdir`
+   * file names `<path>/.git`: the link written is the one git wrote. Whether it was needed.
+   */
+  async restoreWorktreeLink(repository: string, path: string): Promise<boolean> {
+    const link = join(path, ".git");
+    if (!existsSync(path) || existsSync(link)) return false;
+    const { commonDir } = await this.repositoryInfo(repository);
+    const admin = join(commonDir, "worktrees");
+    let names: string[];
+    try {
+      names = await readdir(admin);
+    } catch {
+      return false;
+    }
+    const targets = new Set([resolve(link), join(await realpath(path), ".git")]);
+    for (const name of names) {
+      const gitdir = await readFile(join(admin, name, "gitdir"), "utf8").catch(() => null);
+      if (gitdir === null || !targets.has(resolve(admin, name, gitdir.trim()))) continue;
+      await writeFile(link, `gitdir: ${join(admin, name)}\n`, { flag: "wx" });
+      return true;
+    }
+    return false;
   }
 
   /** The branch's upstream as a full ref, or `null` when it has none. */

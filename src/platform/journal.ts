@@ -11,6 +11,7 @@ import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { writeDurableFile } from "./private_file.ts";
 import { join } from "node:path";
 import type { Session } from "../types.ts";
+import type { Snapshot } from "./git.ts";
 
 /** What an operation in progress intends to do. */
 export interface JournalEntry {
@@ -38,6 +39,24 @@ export interface JournalEntry {
   deleteBranch: boolean;
   /** Close only: the session row as it was before the close. */
   session: Session | null;
+  /**
+   * Close only: what proves the worktree and branch are this repository's, found when the close
+   * began, under the repository's lock. `registered`: the repository registers the session's
+   * worktree at its path on its branch (a new clone at the same path does not); `branchTip`: the
+   * commit the session's branch pointed at then, the only one it is deleted at (`null`: not proven
+   * ours, never deleted). Absent in entries written before it was recorded.
+   */
+  owned?: { registered: boolean; branchTip: string | null };
+  /**
+   * Close only: the snapshot a forced close took, written here before the removal starts, so that
+   * a close finished later reuses it and never snapshots the half-deleted folder over it.
+   */
+  snapshot?: Snapshot | null;
+  /**
+   * Close only: a plain close found the worktree clean just before git's removal began; a removal
+   * killed half-way (a folder missing only tracked files) may then be finished.
+   */
+  removalFromClean?: boolean;
   /** The process that wrote it. */
   pid: number;
   /** When the operation started (ISO-8601 UTC). */

@@ -44,13 +44,18 @@ export type LifecycleStep =
   | "open:worktree"
   | "open:row"
   | "close:journal"
+  | "close:remove"
   | "close:worktree"
   | "close:row"
   | "close:branch";
 
 /** Every step of an open, in order; `open:row` writes the row and its sealed secret together. */
 export const OPEN_STEPS: readonly LifecycleStep[] = ["open:journal", "open:worktree", "open:row"];
-/** Every step of a close that deletes its branch, in order; `close:row` removes the row and its secret. */
+/**
+ * Every step of a close that deletes its branch, in order; `close:row` removes the row and its secret.
+ * Not listed: `close:remove`, reached only when the worktree is removed, right before git's removal
+ * starts, once the journal records what a restart needs (the snapshot, or that the worktree was clean).
+ */
 export const CLOSE_STEPS: readonly LifecycleStep[] = ["close:journal", "close:worktree", "close:row", "close:branch"];
 
 /** Options of {@linkcode WorktreeLifecycle}. */
@@ -241,7 +246,7 @@ export class WorktreeLifecycle implements SessionLifecycle {
   }
 
   #context(steps: LifecycleSteps): StepContext {
-    return { store: this.#store, chain: this.#chain, git: this.#git, remove: steps.remove };
+    return { store: this.#store, chain: this.#chain, git: this.#git, journal: this.#journal, remove: steps.remove };
   }
 
   async #step(step: LifecycleStep, sessionId: SessionId): Promise<void> {
@@ -379,10 +384,25 @@ export class WorktreeLifecycle implements SessionLifecycle {
     const repository = await this.#store.getRepository(session.repositoryId).catch((error) => {
       throw toStorageError(error, "reading a repository");
     });
-    if (repository === null || !existsSync(repository.path)) {
-      // The checkout is gone, so git cannot run and the lock cannot be taken: the session is closed
-      // without touching its folder, which is kept rather than deleted blindly.
-      const reason = `the repository checkout ${repository?.path ?? ""} is gone, so git could not remove it`;
+    // The checkout is gone, or no longer a git repository: git cannot run there and the lock cannot
+    // be taken, so the session is closed without touching its folder, which is kept rather than
+    // deleted blindly.
+    const unavailable = repository === null || !existsSync(repository.path)
+      ? `the repository checkout ${repository?.path ?? ""} is gone`
+      : null;
+    let info: RepositoryInfo | null = null;
+    let why = unavailable;
+    if (why === null) {
+      try {
+        info = await this.#repositoryInfo(repository!.path);
+      } catch (error) {
+        if (!isSessionError(error, "InvalidInput")) throw error;
+        why = `the repository checkout ${repository!.path} is no longer a git repository (${error.message})`;
+      }
+    }
+    if (info === null) {
+      const reason = `${why}, so git could not remove the worktree ${session.worktreePath} or the branch ` +
+        `${session.branchName}: both were left as they are`;
       const deleted = await steps.remove(id);
       if (deleted === null) return null;
       return {
@@ -394,8 +414,8 @@ export class WorktreeLifecycle implements SessionLifecycle {
         snapshotRef: null,
       };
     }
-    const info = await this.#repositoryInfo(repository.path);
-    return await this.#lock(info, async () => {
+    const checkout = info;
+    return await this.#lock(checkout, async () => {
       const current = await this.#store.getSession(id).catch((error) => {
         throw toStorageError(error, "reading a session");
       });
@@ -404,7 +424,7 @@ export class WorktreeLifecycle implements SessionLifecycle {
         op: "close",
         sessionId: id,
         repositoryId: current.repositoryId,
-        repositoryPath: info.topLevel,
+        repositoryPath: checkout.topLevel,
         path: current.worktreePath!,
         branch: current.branchName!,
         createdBranch: current.createdBranch,
@@ -413,6 +433,7 @@ export class WorktreeLifecycle implements SessionLifecycle {
         force,
         deleteBranch,
         session: current,
+        owned: await this.#ownership(checkout, current),
         pid: process.pid,
         startedAt: nowIso(),
       };
@@ -435,10 +456,24 @@ export class WorktreeLifecycle implements SessionLifecycle {
         worktreeRemoved: result.worktreeRemoved,
         branchDeleted: result.branch.deleted,
         branchKeptReason: deleteBranch ? result.branch.keptReason : null,
-        worktreeKeptReason: null,
+        worktreeKeptReason: result.worktreeKeptReason,
         snapshotRef: result.snapshotRef,
       };
     });
+  }
+
+  // What proves the session's worktree and branch are this repository's: git's registration of
+  // the worktree at the session's path, which a new clone or another repository at the same path
+  // lacks, and the branch's tip now, the only commit the close may delete it at.
+  async #ownership(info: RepositoryInfo, session: Session): Promise<{ registered: boolean; branchTip: string | null }> {
+    const path = session.worktreePath === null ? null : resolve(session.worktreePath);
+    const registered = path !== null &&
+      (await this.#git.listWorktrees(info.topLevel)).some((entry) => resolve(entry.path) === path);
+    const branch = session.branchName;
+    const branchTip = registered && session.createdBranch && branch !== null
+      ? await this.#git.resolveCommit(info.topLevel, `refs/heads/${branch}`)
+      : null;
+    return { registered, branchTip };
   }
 
   /**

@@ -9,12 +9,12 @@
 import { existsSync } from "node:fs";
 import { rmdir } from "node:fs/promises";
 import { resolve } from "node:path";
-import { errorMessage, SessionError } from "../errors.ts";
+import { errorMessage, isSessionError, SessionError } from "../errors.ts";
 import type { SessionSecretChain } from "../secret_chain.ts";
 import type { SessionStore } from "../store/store.ts";
 import type { Session } from "../types.ts";
 import type { Git } from "./git.ts";
-import type { JournalEntry } from "./journal.ts";
+import type { Journal, JournalEntry } from "./journal.ts";
 
 /** What the shared steps need. */
 export interface StepContext {
@@ -24,6 +24,8 @@ export interface StepContext {
   chain: SessionSecretChain;
   /** Git. */
   git: Git;
+  /** The journal, where a close records what it proved and saved before it removes anything. */
+  journal: Journal;
   /**
    * The orchestrator's delete: removes the row with its sealed secret, announces it, and forgets
    * the secret's other copies (see `LifecycleSteps.remove`).
@@ -55,7 +57,8 @@ async function registeredAt(git: Git, repository: string, path: string) {
 
 /**
  * Deletes a branch the lifecycle created, unless it holds commits found on neither `base` nor its
- * upstream (then it is kept, with the reason), or `force` is given.
+ * upstream (then it is kept, with the reason), or `force` is given. With `tip`, only while the
+ * branch still points at that commit (the one the session left).
  */
 export async function deleteCreatedBranch(
   git: Git,
@@ -63,6 +66,7 @@ export async function deleteCreatedBranch(
   branch: string,
   base: string | null,
   force: boolean,
+  tip?: string,
 ): Promise<BranchOutcome> {
   const missing = { deleted: false, keptReason: "the branch no longer exists" };
   if (!force) {
@@ -94,6 +98,14 @@ export async function deleteCreatedBranch(
     }
   }
   try {
+    if (tip !== undefined) {
+      if (await git.deleteBranchAt(repository, branch, tip)) return { deleted: true, keptReason: null };
+      if (!(await git.branchExists(repository, branch))) return missing;
+      return {
+        deleted: false,
+        keptReason: `${branch} has moved since the session left it at ${tip}, so it is not the session's: kept`,
+      };
+    }
     await git.deleteBranch(repository, branch);
     return { deleted: true, keptReason: null };
   } catch (error) {
@@ -240,46 +252,88 @@ function finish(entry: JournalEntry, actions: StepAction[], failures: unknown[])
 }
 
 /**
- * Finishes a close described by `entry`: removes the worktree (when the session created it;
- * without `force`, git keeps one with uncommitted or untracked work and this throws `Conflict`
- * before anything else is touched; with `force`, its work is first saved as a snapshot commit
- * under `refs/session-snapshots/<session id>`, and a failure to save stops the close), removes
- * the row and its secret, and deletes the branch when asked and allowed. When the folder is
- * already gone, only git's record of this one worktree is dropped, never another's. Returns the
- * deleted row (`null` when it was already gone), what happened to the folder and the branch, and
- * the snapshot's ref (`null` when none was made).
+ * Finishes a close described by `entry`: removes the worktree (when the session created it and
+ * this repository registers it at the session's path; without `force`, one with uncommitted or
+ * untracked work is kept and this throws `Conflict` before anything else is touched; with
+ * `force`, its work is first saved as a snapshot commit under its own ref in
+ * `refs/session-snapshots/`, recorded in the journal before the removal starts, and a failure to
+ * save stops the close), removes the row and its secret, and deletes the branch when asked and
+ * allowed. A close finished again after a crash reuses the recorded snapshot and never takes
+ * another of the half-deleted folder; a plain close whose removal was cut short after the journal
+ * recorded the worktree clean is finished too. When the folder is already gone, only git's record
+ * of this one worktree is dropped, never another's. Returns the deleted row (`null` when it was
+ * already gone), what happened to the folder and the branch, and the snapshot's ref (`null` when
+ * none was made).
  */
 export async function finishClose(
   context: StepContext,
   entry: JournalEntry,
   hook: (step: string) => Promise<void> = () => Promise.resolve(),
-): Promise<{ session: Session | null; worktreeRemoved: boolean; branch: BranchOutcome; snapshotRef: string | null }> {
-  const { git } = context;
+): Promise<{
+  session: Session | null;
+  worktreeRemoved: boolean;
+  worktreeKeptReason: string | null;
+  branch: BranchOutcome;
+  snapshotRef: string | null;
+}> {
+  const { git, journal } = context;
+  let current = entry;
+  const record = async (patch: Partial<JournalEntry>) => {
+    current = { ...current, ...patch };
+    await journal.write(current);
+  };
   let worktreeRemoved = false;
+  let worktreeKeptReason: string | null = null;
   let snapshotRef: string | null = null;
   if (entry.createdWorktree) {
+    const registered = await registeredAt(git, entry.repositoryPath, entry.path);
     if (existsSync(entry.path)) {
-      if (entry.force && await registeredAt(git, entry.repositoryPath, entry.path) !== null) {
-        // Only a folder git lists as this repository's worktree: anything else is not removed below either.
-        snapshotRef = await git.snapshotWorktree(entry.path, entry.sessionId);
+      if (registered !== null) {
+        // A removal killed half-way may have deleted the folder's `.git` file, after which git
+        // refuses to touch the folder: put back the link git made, when the journal shows the
+        // removal had begun.
+        if (current.snapshot || current.removalFromClean) {
+          await git.restoreWorktreeLink(entry.repositoryPath, entry.path);
+        }
+        if (entry.force) {
+          // Taken once: a close finished again reuses it rather than snapshotting what is left.
+          if (!current.snapshot) await record({ snapshot: await git.saveWorktree(entry.path, entry.sessionId) });
+          snapshotRef = current.snapshot!.ref;
+        } else if (current.removalFromClean !== true) {
+          if (!(await git.worktreeChanges(entry.path)).clean) {
+            throw new SessionError("Conflict", `worktree ${entry.path} was kept: it has modified or untracked files`, {
+              forceable: true,
+            });
+          }
+          await record({ removalFromClean: true });
+        }
       }
+      if (registered !== null) await hook("close:remove");
       try {
         await git.removeWorktree(entry.repositoryPath, entry.path, entry.force ? 1 : 0);
         worktreeRemoved = true;
       } catch (error) {
-        // A folder git does not know as a worktree is not ours to delete; anything else stops the close.
-        if (!/is not a working tree/.test(errorMessage(error))) throw error;
+        if (/is not a working tree/.test(errorMessage(error))) {
+          // A folder git does not know as a worktree is not ours to delete.
+          worktreeKeptReason = `${entry.path} is not a worktree of ${entry.repositoryPath}, so it was kept`;
+        } else if (
+          current.removalFromClean === true && isSessionError(error, "Conflict") && error.forceable &&
+          (await git.worktreeChanges(entry.path)).deletionsOnly
+        ) {
+          // Clean when the removal began, and only missing files since: what a killed removal leaves.
+          await git.removeWorktree(entry.repositoryPath, entry.path, 1);
+          worktreeRemoved = true;
+        } else {
+          throw error;
+        }
       }
-    } else {
-      const registered = await registeredAt(git, entry.repositoryPath, entry.path);
+    } else if (
       // Dropped only when it is the journaled one (its branch) and not locked: a lock asks for the
       // record to be kept while its folder is away, as `git worktree prune` would respect too.
-      if (
-        registered !== null && registered.locked === null &&
-        (registered.branch === entry.branch || registered.branch === null)
-      ) {
-        await git.forgetMissingWorktree(entry.repositoryPath, registered.path);
-      }
+      registered !== null && registered.locked === null &&
+      (registered.branch === entry.branch || registered.branch === null)
+    ) {
+      await git.forgetMissingWorktree(entry.repositoryPath, registered.path);
     }
   }
   await hook("close:worktree");
@@ -289,10 +343,26 @@ export async function finishClose(
   await hook("close:row");
   let branch: BranchOutcome = { deleted: false, keptReason: null };
   if (entry.deleteBranch) {
-    branch = entry.createdBranch
-      ? await deleteCreatedBranch(git, entry.repositoryPath, entry.branch, entry.baseRef, entry.force)
-      : { deleted: false, keptReason: `${entry.branch} was not created by this session` };
+    const owned = entry.owned;
+    branch = !entry.createdBranch
+      ? { deleted: false, keptReason: `${entry.branch} was not created by this session` }
+      : owned !== undefined && !owned.registered
+      ? {
+        deleted: false,
+        keptReason: `${entry.repositoryPath} does not register the session's worktree (a different repository ` +
+          `now, or its record was pruned), so nothing proves its ${entry.branch} is the session's: kept`,
+      }
+      : owned !== undefined && owned.branchTip === null
+      ? { deleted: false, keptReason: "the branch no longer exists" }
+      : await deleteCreatedBranch(
+        git,
+        entry.repositoryPath,
+        entry.branch,
+        entry.baseRef,
+        entry.force,
+        owned?.branchTip ?? undefined,
+      );
     await hook("close:branch");
   }
-  return { session, worktreeRemoved, branch, snapshotRef };
+  return { session, worktreeRemoved, worktreeKeptReason, branch, snapshotRef };
 }
