@@ -7,7 +7,7 @@ import { execFile, execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateDatabaseKey, SessionSecretChain } from "../mod.ts";
+import { generateDatabaseKey, SessionOrchestrator, SessionSecretChain } from "../mod.ts";
 import { openSqliteStore, WorktreeLifecycle } from "../src/platform/mod.ts";
 import { compare, type Comparison } from "./harness.ts";
 import { prefillSessions } from "./prefill.ts";
@@ -48,7 +48,11 @@ export async function benchWorktree(sessions = 0, files = 200): Promise<Comparis
     const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
     const worktreesRoot = join(dir, "worktrees");
     if (sessions > 0) prefillSessions(store.database, { sessions, worktreeRoot: worktreesRoot });
-    const lifecycle = new WorktreeLifecycle({ store, chain, worktreesRoot });
+    const orchestrator = new SessionOrchestrator({
+      store,
+      chain,
+      worktrees: new WorktreeLifecycle({ store, chain, worktreesRoot }),
+    });
     const repository = await store.createRepository({ path: repo, name: "repo", isGitRepository: true });
     const rawRoot = join(dir, "raw");
     mkdirSync(rawRoot);
@@ -64,13 +68,13 @@ export async function benchWorktree(sessions = 0, files = 200): Promise<Comparis
           await gitAsync(["-C", repo, "branch", "-D", "--", `raw/w${i}`]);
         },
         subject: async (i) => {
-          const session = await lifecycle.open({
+          const session = await orchestrator.createSession({
             repositoryId: repository.id,
             title: "bench",
             worktreeName: `w${i}`,
             isWorktree: true,
           });
-          const closed = await lifecycle.close(session.id, { deleteBranch: true });
+          const closed = await orchestrator.deleteSession(session.id, { deleteBranch: true });
           if (!closed?.branchDeleted) throw new Error("branch kept");
         },
         count: 6,

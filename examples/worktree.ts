@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateDatabaseKey, SessionSecretChain } from "../mod.ts";
+import { generateDatabaseKey, SessionOrchestrator, SessionSecretChain } from "../mod.ts";
 import { openSqliteStore, WorktreeLifecycle } from "../src/platform/mod.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "slo-example-"));
@@ -24,10 +24,15 @@ try {
 
   const store = openSqliteStore(join(dir, "sessions.db"));
   const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
-  const lifecycle = new WorktreeLifecycle({ store, chain, worktreesRoot: join(dir, "worktrees") });
-  const repository = await store.createRepository({ path: repositoryPath, name: "app", isGitRepository: true });
+  const worktrees = new WorktreeLifecycle({ store, chain, worktreesRoot: join(dir, "worktrees") });
+  const orchestrator = new SessionOrchestrator({ store, chain, worktrees });
+  const repository = await orchestrator.createRepository({ path: repositoryPath, name: "app", isGitRepository: true });
 
-  const session = await lifecycle.open({ repositoryId: repository.id, title: "Add dark mode", isWorktree: true });
+  const session = await orchestrator.createSession({
+    repositoryId: repository.id,
+    title: "Add dark mode",
+    isWorktree: true,
+  });
   console.log(`opened ${session.worktreePath} on ${session.branchName}`);
   console.log(`main checkout clean: ${git(repositoryPath, "status", "--porcelain") === ""}`);
 
@@ -38,12 +43,12 @@ try {
 
   // A crash took the folder; reconcile puts it back on its branch, with the commit.
   rmSync(session.worktreePath!, { recursive: true, force: true });
-  const report = await lifecycle.reconcile();
+  const report = await orchestrator.reconcile();
   console.log(`reconcile: ${report.findings.map((finding) => `${finding.kind} → ${finding.action}`).join(", ")}`);
   console.log(`commit back in the worktree: ${existsSync(join(session.worktreePath!, "dark.css"))}`);
 
   // The branch holds a commit that is on no other branch: deleteBranch keeps it unless forced.
-  const closed = await lifecycle.close(session.id, { deleteBranch: true });
+  const closed = await orchestrator.deleteSession(session.id, { deleteBranch: true });
   console.log(`closed: worktree removed ${closed?.worktreeRemoved}, branch deleted ${closed?.branchDeleted}`);
   console.log(`branch kept because: ${closed?.branchKeptReason}`);
   console.log(`branches: ${git(repositoryPath, "branch", "--format=%(refname:short)").split("\n").join(", ")}`);

@@ -10,7 +10,9 @@ import assert from "node:assert/strict";
 import {
   generateDatabaseKeyBytes,
   importDatabaseKey,
+  type LifecycleEvents,
   type Repository,
+  SessionOrchestrator,
   SessionSecretChain,
   type SessionStore,
 } from "../mod.ts";
@@ -90,12 +92,36 @@ export interface WorktreeFixture {
   store: ClosableSqliteStore;
   chain: SessionSecretChain;
   lifecycle: WorktreeLifecycle;
+  /** The orchestrator over the store, the chain and `lifecycle`: what every test drives sessions through. */
+  orchestrator: SessionOrchestrator;
   repository: Repository;
   /** The folder this repository's worktrees go in. */
   folder: string;
   /** A new lifecycle over the same store and chain, with other options. */
   lifecycleWith(options: Partial<WorktreeLifecycleOptions>): WorktreeLifecycle;
+  /** A new orchestrator over the same store and chain, with a lifecycle of other options (and other events). */
+  orchestratorWith(options: Partial<WorktreeLifecycleOptions> & { events?: LifecycleEvents }): SessionOrchestrator;
   cleanup(): void;
+}
+
+/**
+ * An orchestrator over a new lifecycle of `options`: the store and chain go to both, the events
+ * and the error log to the orchestrator.
+ */
+export function orchestratorOver(
+  options: WorktreeLifecycleOptions & {
+    events?: LifecycleEvents;
+    logError?: (message: string, cause: unknown) => void;
+  },
+): SessionOrchestrator {
+  const { events, logError, ...lifecycle } = options;
+  return new SessionOrchestrator({
+    store: options.store,
+    chain: options.chain,
+    events,
+    logError,
+    worktrees: new WorktreeLifecycle(lifecycle),
+  });
 }
 
 /** Sets up a {@linkcode WorktreeFixture}. */
@@ -114,6 +140,9 @@ export async function worktreeFixture(
   const repository = await store.createRepository({ path: repositoryPath, name: "repo", isGitRepository: true });
   const lifecycleWith = (more: Partial<WorktreeLifecycleOptions>) =>
     new WorktreeLifecycle({ store, chain, worktreesRoot, ...options, ...more });
+  const orchestratorWith = ({ events, ...more }: Partial<WorktreeLifecycleOptions> & { events?: LifecycleEvents }) =>
+    new SessionOrchestrator({ store, chain, events, worktrees: lifecycleWith(more) });
+  const lifecycle = lifecycleWith({});
   return {
     dir: temp.path,
     repositoryPath,
@@ -122,10 +151,12 @@ export async function worktreeFixture(
     keyHex,
     store,
     chain,
-    lifecycle: lifecycleWith({}),
+    lifecycle,
+    orchestrator: new SessionOrchestrator({ store, chain, worktrees: lifecycle }),
     repository,
     folder: join(worktreesRoot, repository.id),
     lifecycleWith,
+    orchestratorWith,
     cleanup() {
       store.close();
       temp.remove();

@@ -200,25 +200,30 @@ test("WorktreeLifecycle open, close (plain and forced) and reconcile run nothing
   try {
     const hostile = makeHostile(f.dir, f.repositoryPath, "hooks-path");
     const open = (name: string) =>
-      f.lifecycle.open({ repositoryId: f.repository.id, title: name, worktreeName: name, isWorktree: true });
+      f.orchestrator.createSession({
+        repositoryId: f.repository.id,
+        title: name,
+        worktreeName: name,
+        isWorktree: true,
+      });
     const plain = await open("plain");
     plantWorktreeConfig(f.dir, f.repositoryPath, "plain", plain.worktreePath!);
-    await f.lifecycle.close(plain.id, { deleteBranch: true });
+    await f.orchestrator.deleteSession(plain.id, { deleteBranch: true });
 
     const forced = await open("forced");
     writeFileSync(join(forced.worktreePath!, "a.txt"), "unsaved\n");
     writeFileSync(join(forced.worktreePath!, "untracked.dat"), "unsaved\n");
-    const closed = await f.lifecycle.close(forced.id, { force: true, deleteBranch: true });
+    const closed = await f.orchestrator.deleteSession(forced.id, { force: true, deleteBranch: true });
     assert.equal(closed?.worktreeRemoved, true);
 
     const lost = await open("lost");
     rmSync(lost.worktreePath!, { recursive: true });
-    const report = await f.lifecycle.reconcile();
+    const report = await f.orchestrator.reconcile();
     assert.deepEqual(report.findings.map((x) => [x.kind, x.action]), [
       ["stale-registration", "pruned"],
       ["missing-worktree", "recreated"],
     ]);
-    await f.lifecycle.close(lost.id, { deleteBranch: true });
+    await f.orchestrator.deleteSession(lost.id, { deleteBranch: true });
     assert.deepEqual(hostile.ran(), []);
     assert.equal(
       (await new Git().run(f.repositoryPath, ["show-ref", "--verify", `refs/session-snapshots/${forced.id}`])).code,
@@ -250,7 +255,7 @@ test("a partial clone never fetches through the repository's upload-pack or cred
     const repository = await f.store.createRepository({ path: clone, name: "clone", isGitRepository: true });
 
     await assert.rejects(
-      f.lifecycle.open({ repositoryId: repository.id, title: "t", worktreeName: "lazy", isWorktree: true }),
+      f.orchestrator.createSession({ repositoryId: repository.id, title: "t", worktreeName: "lazy", isWorktree: true }),
       (e) => e instanceof SessionError && e.kind === "WorktreeCreation",
     );
     await assert.rejects(

@@ -19,9 +19,9 @@ async function withWorktreeServer(
   makeRepository(repositoryPath);
   let worktreesRoot = "";
   const t = await startTestApp({
-    lifecycle: ({ store, chain, events }) => {
+    lifecycle: ({ store, chain }) => {
       worktreesRoot = join(repoDir.path, "worktrees");
-      return new WorktreeLifecycle({ store, chain, events, worktreesRoot, lockTimeoutMs });
+      return new WorktreeLifecycle({ store, chain, worktreesRoot, lockTimeoutMs });
     },
   });
   try {

@@ -165,19 +165,22 @@ test("worktree: a 400-byte worktree name is InvalidInput naming worktreeName, be
   const f = await worktreeFixture();
   try {
     const base = { repositoryId: f.repository.id, title: "t", isWorktree: true as const };
-    await assert.rejects(f.lifecycle.open({ ...base, worktreeName: "é".repeat(200) }), invalidField("worktreeName"));
     await assert.rejects(
-      f.lifecycle.open({ ...base, worktreeName: "fix\u202elogin" }),
+      f.orchestrator.createSession({ ...base, worktreeName: "é".repeat(200) }),
+      invalidField("worktreeName"),
+    );
+    await assert.rejects(
+      f.orchestrator.createSession({ ...base, worktreeName: "fix\u202elogin" }),
       invalidField("worktreeName", "branchName"),
     );
     await assertNothingLeft(f);
 
     // The longest accepted name works end to end: the folder is made and the derived branch fits.
-    const session = await f.lifecycle.open({ ...base, worktreeName: "a".repeat(255) });
+    const session = await f.orchestrator.createSession({ ...base, worktreeName: "a".repeat(255) });
     assert.ok(existsSync(session.worktreePath!));
     assert.ok(utf8ByteLength(session.branchName!) <= MAX_BRANCH_NAME_BYTES);
     assert.deepEqual(branches(f.repositoryPath), ["main", session.branchName!].sort());
-    await f.lifecycle.close(session.id, { deleteBranch: true });
+    await f.orchestrator.deleteSession(session.id, { deleteBranch: true });
     await assertNothingLeft(f);
   } finally {
     f.cleanup();
@@ -190,7 +193,7 @@ test("http+git: a worktree name of 200 × é is a 400 naming worktreeName, and n
   makeRepository(repositoryPath);
   const worktreesRoot = join(repoDir.path, "worktrees");
   const t = await startTestApp({
-    lifecycle: ({ store, chain, events }) => new WorktreeLifecycle({ store, chain, events, worktreesRoot }),
+    lifecycle: ({ store, chain }) => new WorktreeLifecycle({ store, chain, worktreesRoot }),
   });
   try {
     const repository = await t.callJson("/v1/repositories", {

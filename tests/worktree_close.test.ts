@@ -4,8 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, rmSync } from "node:fs";
 import { generateDatabaseKey, type Keychain, LifecycleEvents, SessionSecretChain } from "../mod.ts";
-import { WorktreeLifecycle } from "../src/platform/mod.ts";
-import { worktreeFixture } from "./git_fixtures.ts";
+import { orchestratorOver, worktreeFixture } from "./git_fixtures.ts";
 
 test("a session whose repository checkout was deleted can still be closed; its folder is kept", async () => {
   const f = await worktreeFixture();
@@ -13,8 +12,8 @@ test("a session whose repository checkout was deleted can still be closed; its f
     const events: string[] = [];
     const bus = new LifecycleEvents();
     bus.subscribe((event) => events.push(`${event.type} ${"session" in event ? event.session.id : ""}`));
-    const lifecycle = f.lifecycleWith({ events: bus });
-    const session = await lifecycle.open({
+    const lifecycle = f.orchestratorWith({ events: bus });
+    const session = await lifecycle.createSession({
       repositoryId: f.repository.id,
       title: "t",
       worktreeName: "orphaned",
@@ -22,7 +21,7 @@ test("a session whose repository checkout was deleted can still be closed; its f
     });
     rmSync(f.repositoryPath, { recursive: true, force: true });
 
-    const closed = await lifecycle.close(session.id, { force: true, deleteBranch: true });
+    const closed = await lifecycle.deleteSession(session.id, { force: true, deleteBranch: true });
     assert.equal(closed?.session.id, session.id);
     assert.equal(closed?.worktreeRemoved, false);
     assert.equal(closed?.branchDeleted, false);
@@ -52,7 +51,7 @@ test("a keychain failing after the row was deleted does not fail the close; the 
     const bus = new LifecycleEvents();
     bus.subscribe((event) => events.push(event.type));
     const logged: string[] = [];
-    const lifecycle = new WorktreeLifecycle({
+    const lifecycle = orchestratorOver({
       store: f.store,
       chain,
       events: bus,
@@ -60,13 +59,13 @@ test("a keychain failing after the row was deleted does not fail the close; the 
       logError: (message) => logged.push(message),
     });
     for (const isWorktree of [true, false]) {
-      const session = await lifecycle.open({
+      const session = await lifecycle.createSession({
         repositoryId: f.repository.id,
         title: "t",
         worktreeName: isWorktree ? "kept-secret" : undefined,
         isWorktree,
       });
-      const closed = await lifecycle.close(session.id, { deleteBranch: true });
+      const closed = await lifecycle.deleteSession(session.id, { deleteBranch: true });
       assert.equal(closed?.session.id, session.id);
       assert.equal(closed?.worktreeRemoved, isWorktree);
       assert.equal(closed?.branchDeleted, isWorktree);
@@ -75,7 +74,7 @@ test("a keychain failing after the row was deleted does not fail the close; the 
       assert.ok(logged.some((line) => line.includes(session.id) && /keychain locked/.test(line)), logged.join("\n"));
     }
     assert.deepEqual(events, ["session.created", "session.deleted", "session.created", "session.deleted"]);
-    assert.deepEqual(await f.lifecycle.reconcile().then((r) => r.findings), []);
+    assert.deepEqual(await f.orchestrator.reconcile().then((r) => r.findings), []);
   } finally {
     f.cleanup();
   }

@@ -34,7 +34,7 @@ test("reconcile keeps the record of a user's worktree whose folder is away, and 
     const inside = join(f.folder, "users-inside");
     const userBeside = userWorktreeAway(f.repositoryPath, beside, "user/beside");
     const userInside = userWorktreeAway(f.repositoryPath, inside, "user/inside");
-    const ours = await f.lifecycle.open({
+    const ours = await f.orchestrator.createSession({
       repositoryId: f.repository.id,
       title: "t",
       worktreeName: "ours",
@@ -43,8 +43,8 @@ test("reconcile keeps the record of a user's worktree whose folder is away, and 
     const ourCommit = commitFile(ours.worktreePath!, "ours.txt");
     rmSync(ours.worktreePath!, { recursive: true });
 
-    const dry = await f.lifecycle.reconcile({ dryRun: true });
-    const report = await f.lifecycle.reconcile();
+    const dry = await f.orchestrator.reconcile({ dryRun: true });
+    const report = await f.orchestrator.reconcile();
     for (const run of [dry, report]) {
       const stale = run.findings.filter((x) => x.kind === "stale-registration");
       assert.deepEqual(
@@ -63,7 +63,7 @@ test("reconcile keeps the record of a user's worktree whose folder is away, and 
     assertWorksAgain(beside, userBeside.away, "user/beside", userBeside.commit);
     assertWorksAgain(inside, userInside.away, "user/inside", userInside.commit);
     // With the folders back, nothing is stale; the one in our folder is only reported.
-    const again = await f.lifecycle.reconcile();
+    const again = await f.orchestrator.reconcile();
     assert.deepEqual(again.findings.map((x) => [x.kind, x.path, x.action]), [["orphan-worktree", inside, "none"]]);
   } finally {
     f.cleanup();
@@ -76,14 +76,14 @@ test("closing a session whose folder is gone drops only that session's record", 
     const user = join(f.dir, "users-own");
     const away = userWorktreeAway(f.repositoryPath, user, "user/own");
     for (const force of [false, true]) {
-      const session = await f.lifecycle.open({
+      const session = await f.orchestrator.createSession({
         repositoryId: f.repository.id,
         title: "t",
         worktreeName: `gone-${force}`,
         isWorktree: true,
       });
       rmSync(session.worktreePath!, { recursive: true });
-      const closed = await f.lifecycle.close(session.id, { force, deleteBranch: true });
+      const closed = await f.orchestrator.deleteSession(session.id, { force, deleteBranch: true });
       assert.equal(closed?.session.id, session.id);
       assert.equal(closed?.branchDeleted, true);
       // Nothing was left to snapshot.

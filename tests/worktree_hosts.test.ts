@@ -12,18 +12,26 @@ import { tempDir } from "./helpers.ts";
 
 test("hosts: a worktree session records its machine, and another machine's lifecycle leaves it whole", async () => {
   const f = await worktreeFixture({ hostId: "machine-a" });
-  const other = f.lifecycleWith({ hostId: "machine-b", worktreesRoot: join(f.dir, "b-worktrees") });
+  const other = f.orchestratorWith({ hostId: "machine-b", worktreesRoot: join(f.dir, "b-worktrees") });
   try {
-    const session = await f.lifecycle.open({ repositoryId: f.repository.id, title: "On A", isWorktree: true });
+    const session = await f.orchestrator.createSession({
+      repositoryId: f.repository.id,
+      title: "On A",
+      isWorktree: true,
+    });
     assert.equal(session.hostId, "machine-a");
     assert.equal((await f.store.getSession(session.id))?.hostId, "machine-a");
-    const plain = await f.lifecycle.open({ repositoryId: f.repository.id, title: "Plain", isWorktree: false });
+    const plain = await f.orchestrator.createSession({
+      repositoryId: f.repository.id,
+      title: "Plain",
+      isWorktree: false,
+    });
     assert.equal(plain.hostId, null);
     const secret = await f.chain.resolve(session.id);
 
     // B refuses, forced or not, and names the owner; the row, the secret, the folder and the branch stay.
     for (const options of [{}, { force: true, deleteBranch: true }]) {
-      await assert.rejects(other.close(session.id, options), (error: Error & { kind?: string }) => {
+      await assert.rejects(other.deleteSession(session.id, options), (error: Error & { kind?: string }) => {
         assert.equal(error.kind, "Conflict");
         assert.match(error.message, /is on another machine \(host id machine-a; this one is machine-b\)/);
         assert.match(error.message, /delete it through a server on that machine/);
@@ -38,14 +46,14 @@ test("hosts: a worktree session records its machine, and another machine's lifec
       session.branchName,
     );
     // A plain session has no machine: any server deletes it.
-    assert.equal((await other.close(plain.id))?.session.id, plain.id);
+    assert.equal((await other.deleteSession(plain.id))?.session.id, plain.id);
 
     // B's reconcile does not see A's session, even with its folder gone; A's repairs it.
     rmSync(session.worktreePath!, { recursive: true });
     const byB = await other.reconcile();
     assert.deepEqual(byB.findings.filter((x) => x.sessionId === session.id), []);
     assert.equal(existsSync(session.worktreePath!), false);
-    const byA = await f.lifecycle.reconcile();
+    const byA = await f.orchestrator.reconcile();
     assert.ok(
       byA.findings.some((x) => x.sessionId === session.id && x.kind === "missing-worktree" && x.action === "recreated"),
       JSON.stringify(byA.findings),
@@ -53,7 +61,7 @@ test("hosts: a worktree session records its machine, and another machine's lifec
     assert.ok(existsSync(session.worktreePath!));
 
     // A closes its own.
-    const closed = await f.lifecycle.close(session.id, { deleteBranch: true });
+    const closed = await f.orchestrator.deleteSession(session.id, { deleteBranch: true });
     assert.equal(closed?.worktreeRemoved, true);
     assert.equal(await f.store.getSession(session.id), null);
   } finally {
@@ -65,12 +73,16 @@ test("hosts: sessions recorded with no machine are handled by every lifecycle; a
   const f = await worktreeFixture();
   try {
     assert.equal(f.lifecycle.hostId, null);
-    const session = await f.lifecycle.open({ repositoryId: f.repository.id, title: "Legacy", isWorktree: true });
+    const session = await f.orchestrator.createSession({
+      repositoryId: f.repository.id,
+      title: "Legacy",
+      isWorktree: true,
+    });
     assert.equal(session.hostId, null);
-    const scoped = f.lifecycleWith({ hostId: "machine-b" });
-    assert.equal((await scoped.close(session.id))?.worktreeRemoved, true);
+    const scoped = f.orchestratorWith({ hostId: "machine-b" });
+    assert.equal((await scoped.deleteSession(session.id))?.worktreeRemoved, true);
     for (const hostId of ["", "two words", "-leading", "x".repeat(129)]) {
-      assert.throws(() => f.lifecycleWith({ hostId }), { name: "SessionError", kind: "InvalidInput" } as never);
+      assert.throws(() => f.orchestratorWith({ hostId }), { name: "SessionError", kind: "InvalidInput" } as never);
     }
   } finally {
     f.cleanup();

@@ -11,7 +11,7 @@ import { commitFile, git, runWorkerUntil, worktreeFixture } from "./git_fixtures
 test("force + deleteBranch never deletes the branch of a new clone at the checkout's path", async () => {
   const f = await worktreeFixture();
   try {
-    const session = await f.lifecycle.open({
+    const session = await f.orchestrator.createSession({
       repositoryId: f.repository.id,
       title: "t",
       worktreeName: "replaced",
@@ -28,7 +28,7 @@ test("force + deleteBranch never deletes the branch of a new clone at the checko
     const users = commitFile(f.repositoryPath, "unpushed.txt", "the user's own work\n");
     git(f.repositoryPath, "checkout", "-q", "main");
 
-    const closed = await f.lifecycle.close(session.id, { force: true, deleteBranch: true });
+    const closed = await f.orchestrator.deleteSession(session.id, { force: true, deleteBranch: true });
     assert.equal(closed?.branchDeleted, false);
     assert.match(closed!.branchKeptReason!, /does not register the session's worktree/);
     assert.equal(closed?.worktreeRemoved, false);
@@ -44,7 +44,7 @@ test("force + deleteBranch never deletes the branch of a new clone at the checko
 test("a branch moved after the close began is not deleted when reconcile finishes the close", async () => {
   const f = await worktreeFixture();
   try {
-    const session = await f.lifecycle.open({
+    const session = await f.orchestrator.createSession({
       repositoryId: f.repository.id,
       title: "t",
       worktreeName: "moved",
@@ -60,7 +60,7 @@ test("a branch moved after the close began is not deleted when reconcile finishe
     git(f.repositoryPath, "checkout", "-q", session.branchName!);
     const theirs = commitFile(f.repositoryPath, "theirs.txt", "not the session's\n");
     git(f.repositoryPath, "checkout", "-q", "main");
-    const report = await f.lifecycle.reconcile();
+    const report = await f.orchestrator.reconcile();
     assert.deepEqual(report.findings.map((x) => [x.kind, x.action]), [["unfinished-close", "finished"]]);
     assert.match(report.findings[0].detail, /has moved since the session left it/);
     assert.equal(git(f.repositoryPath, "rev-parse", session.branchName!), theirs);

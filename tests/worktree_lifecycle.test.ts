@@ -12,7 +12,7 @@ import {
   SessionSecretChain,
   type SessionStore,
 } from "../mod.ts";
-import { openSqliteStore, WorktreeLifecycle } from "../src/platform/mod.ts";
+import { openSqliteStore } from "../src/platform/mod.ts";
 import {
   assertNothingLeft,
   branches,
@@ -20,6 +20,7 @@ import {
   extraWorktrees,
   git,
   makeRepository,
+  orchestratorOver,
   worktreeFixture,
 } from "./git_fixtures.ts";
 import { runScript, tempDir } from "./helpers.ts";
@@ -56,8 +57,8 @@ test("open makes a worktree on a new branch outside the checkout; close removes 
     const events: string[] = [];
     const bus = new LifecycleEvents();
     bus.subscribe((event) => events.push(event.type));
-    const observed = f.lifecycleWith({ events: bus });
-    const session = await observed.open({
+    const observed = f.orchestratorWith({ events: bus });
+    const session = await observed.createSession({
       repositoryId: f.repository.id,
       title: "Add dark mode",
       worktreeName: "dark-mode",
@@ -76,14 +77,14 @@ test("open makes a worktree on a new branch outside the checkout; close removes 
     assert.equal((await f.chain.resolve(session.id))?.length, 32);
     assert.deepEqual(events, ["session.created"]);
 
-    const closed = await observed.close(session.id, { deleteBranch: true });
+    const closed = await observed.deleteSession(session.id, { deleteBranch: true });
     assert.equal(closed?.session.id, session.id);
     assert.equal(closed?.worktreeRemoved, true);
     assert.equal(closed?.branchDeleted, true);
     assert.equal(closed?.branchKeptReason, null);
     assert.equal(await f.chain.resolve(session.id), null);
     assert.deepEqual(events, ["session.created", "session.deleted"]);
-    assert.equal(await observed.close(session.id), null);
+    assert.equal(await observed.deleteSession(session.id), null);
     await assertNothingLeft(f);
   } finally {
     f.cleanup();
@@ -93,7 +94,7 @@ test("open makes a worktree on a new branch outside the checkout; close removes 
 test("default names: a title slug with spaces and non-ASCII letters, a sessionsPath, branch kept by default", async () => {
   const f = await worktreeFixture();
   try {
-    const session = await f.lifecycle.open({
+    const session = await f.orchestrator.createSession({
       repositoryId: f.repository.id,
       title: "Écrire la doc  für Ünïcode",
       isWorktree: true,
@@ -102,7 +103,7 @@ test("default names: a title slug with spaces and non-ASCII letters, a sessionsP
     assert.equal(session.branchName, `session/${session.worktreeName}`);
     assert.equal(git(session.worktreePath!, "rev-parse", "--abbrev-ref", "HEAD"), session.branchName);
 
-    const spaced = await f.lifecycle.open({
+    const spaced = await f.orchestrator.createSession({
       repositoryId: f.repository.id,
       title: "t",
       worktreeName: "my wörk tree",
@@ -121,7 +122,7 @@ test("default names: a title slug with spaces and non-ASCII letters, a sessionsP
       sessionsPath,
       isGitRepository: true,
     });
-    const placed = await f.lifecycle.open({
+    const placed = await f.orchestrator.createSession({
       repositoryId: repository.id,
       title: "x",
       worktreeName: "x",
@@ -130,7 +131,7 @@ test("default names: a title slug with spaces and non-ASCII letters, a sessionsP
     assert.equal(placed.worktreePath, join(sessionsPath, "x"));
 
     for (const s of [session, spaced, placed]) {
-      const closed = await f.lifecycle.close(s.id);
+      const closed = await f.orchestrator.deleteSession(s.id);
       assert.equal(closed?.branchDeleted, false);
       assert.ok(!existsSync(s.worktreePath!));
     }
@@ -144,22 +145,25 @@ test("names that could be read as options or paths are refused before git runs",
   const f = await worktreeFixture();
   try {
     // A git that does not exist: if any of these reached git, the error would be WorktreeCreation.
-    const lifecycle = f.lifecycleWith({ gitPath: join(f.dir, "no-such-git") });
+    const lifecycle = f.orchestratorWith({ gitPath: join(f.dir, "no-such-git") });
     const base = { repositoryId: f.repository.id, title: "t", isWorktree: true as const };
     for (const worktreeName of ["--upload-pack=touch /tmp/pwned", "-b", "../../x", "/tmp/abs", "a/b", ".hidden"]) {
-      await assert.rejects(lifecycle.open({ ...base, worktreeName }), kind("InvalidInput"), worktreeName);
+      await assert.rejects(lifecycle.createSession({ ...base, worktreeName }), kind("InvalidInput"), worktreeName);
     }
     for (const branchName of ["--upload-pack=x", "-b", "../../x", "/abs", "a..b", "x.lock", "a b"]) {
       await assert.rejects(
-        lifecycle.open({ ...base, worktreeName: "ok", branchName }),
+        lifecycle.createSession({ ...base, worktreeName: "ok", branchName }),
         kind("InvalidInput"),
         branchName,
       );
     }
-    await assert.rejects(lifecycle.open({ ...base, worktreeName: "ok", baseRef: "--orphan" }), kind("InvalidInput"));
-    await assert.rejects(lifecycle.open({ ...base, title: "" }), kind("InvalidInput"));
     await assert.rejects(
-      lifecycle.open({ ...base, repositoryId: crypto.randomUUID() }),
+      lifecycle.createSession({ ...base, worktreeName: "ok", baseRef: "--orphan" }),
+      kind("InvalidInput"),
+    );
+    await assert.rejects(lifecycle.createSession({ ...base, title: "" }), kind("InvalidInput"));
+    await assert.rejects(
+      lifecycle.createSession({ ...base, repositoryId: crypto.randomUUID() }),
       kind("RepositoryNotFound"),
     );
     await assertNothingLeft(f);
@@ -171,9 +175,9 @@ test("names that could be read as options or paths are refused before git runs",
 test("git missing (gitPath to nothing) is a WorktreeCreation error, not a crash", async () => {
   const f = await worktreeFixture();
   try {
-    const lifecycle = f.lifecycleWith({ gitPath: join(f.dir, "no-such-git") });
+    const lifecycle = f.orchestratorWith({ gitPath: join(f.dir, "no-such-git") });
     await assert.rejects(
-      lifecycle.open({ repositoryId: f.repository.id, title: "t", worktreeName: "w", isWorktree: true }),
+      lifecycle.createSession({ repositoryId: f.repository.id, title: "t", worktreeName: "w", isWorktree: true }),
       (error) => kind("WorktreeCreation")(error) && /git was not found/.test((error as Error).message),
     );
     await assertNothingLeft(f);
@@ -208,14 +212,24 @@ test("an existing branch or folder is Conflict and nothing is left behind", asyn
     git(f.repositoryPath, "branch", "session/taken");
     const userCommit = git(f.repositoryPath, "rev-parse", "session/taken");
     await assert.rejects(
-      f.lifecycle.open({ repositoryId: f.repository.id, title: "t", worktreeName: "taken", isWorktree: true }),
+      f.orchestrator.createSession({
+        repositoryId: f.repository.id,
+        title: "t",
+        worktreeName: "taken",
+        isWorktree: true,
+      }),
       kind("Conflict"),
     );
     assert.equal(git(f.repositoryPath, "rev-parse", "session/taken"), userCommit);
     mkdirSync(join(f.folder, "occupied"), { recursive: true });
     writeFileSync(join(f.folder, "occupied", "mine.txt"), "user data");
     await assert.rejects(
-      f.lifecycle.open({ repositoryId: f.repository.id, title: "t", worktreeName: "occupied", isWorktree: true }),
+      f.orchestrator.createSession({
+        repositoryId: f.repository.id,
+        title: "t",
+        worktreeName: "occupied",
+        isWorktree: true,
+      }),
       kind("Conflict"),
     );
     assert.equal(readFileSync(join(f.folder, "occupied", "mine.txt"), "utf8"), "user data");
@@ -234,12 +248,12 @@ test("a folder that is not a git repository, or a worktree path inside the check
     mkdirSync(plain);
     const repository = await f.store.createRepository({ path: plain, name: "plain" });
     await assert.rejects(
-      f.lifecycle.open({ repositoryId: repository.id, title: "t", worktreeName: "w", isWorktree: true }),
+      f.orchestrator.createSession({ repositoryId: repository.id, title: "t", worktreeName: "w", isWorktree: true }),
       (error) => kind("InvalidInput")(error) && /not a git repository/.test((error as Error).message),
     );
-    const inside = f.lifecycleWith({ worktreesRoot: join(f.repositoryPath, ".worktrees") });
+    const inside = f.orchestratorWith({ worktreesRoot: join(f.repositoryPath, ".worktrees") });
     await assert.rejects(
-      inside.open({ repositoryId: f.repository.id, title: "t", worktreeName: "w", isWorktree: true }),
+      inside.createSession({ repositoryId: f.repository.id, title: "t", worktreeName: "w", isWorktree: true }),
       (error) => kind("InvalidInput")(error) && /inside the checkout/.test((error as Error).message),
     );
     await assertNothingLeft(f);
@@ -255,9 +269,9 @@ test("a store that fails after the worktree was made leaves no worktree, branch,
     const failing = delegate(f.store, {
       createSession: () => Promise.reject(new SessionError("Conflict", "worktree path taken")),
     });
-    const lifecycle = new WorktreeLifecycle({ store: failing, chain: f.chain, worktreesRoot: f.worktreesRoot });
+    const lifecycle = orchestratorOver({ store: failing, chain: f.chain, worktreesRoot: f.worktreesRoot });
     await assert.rejects(
-      lifecycle.open({ repositoryId: f.repository.id, title: "t", worktreeName: "w", isWorktree: true }),
+      lifecycle.createSession({ repositoryId: f.repository.id, title: "t", worktreeName: "w", isWorktree: true }),
       kind("Conflict"),
     );
     await assertNothingLeft(f);
@@ -267,7 +281,7 @@ test("a store that fails after the worktree was made leaves no worktree, branch,
     broken.close();
     const closing = delegate(f.store, { createSession: (input) => broken.createSession(input) });
     await assert.rejects(
-      new WorktreeLifecycle({ store: closing, chain: f.chain, worktreesRoot: f.worktreesRoot }).open({
+      orchestratorOver({ store: closing, chain: f.chain, worktreesRoot: f.worktreesRoot }).createSession({
         repositoryId: f.repository.id,
         title: "t",
         worktreeName: "w2",
@@ -292,9 +306,9 @@ test("a row-and-secret write that fails leaves no worktree, branch, row or secre
           : (target[key as keyof SessionStore] as (...args: unknown[]) => unknown).bind(target),
     });
     const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
-    const lifecycle = new WorktreeLifecycle({ store, chain, worktreesRoot: f.worktreesRoot });
+    const lifecycle = orchestratorOver({ store, chain, worktreesRoot: f.worktreesRoot });
     await assert.rejects(
-      lifecycle.open({ repositoryId: f.repository.id, title: "t", worktreeName: "w", isWorktree: true }),
+      lifecycle.createSession({ repositoryId: f.repository.id, title: "t", worktreeName: "w", isWorktree: true }),
       (error) => kind("Storage")(error) && /disk full/.test((error as Error).message),
     );
     await assertNothingLeft(f);
@@ -307,13 +321,13 @@ test("a failure after each step of open is undone completely", async () => {
   const f = await worktreeFixture();
   try {
     for (const failAt of ["open:journal", "open:worktree", "open:row"]) {
-      const lifecycle = f.lifecycleWith({
+      const lifecycle = f.orchestratorWith({
         onStep: (step) => {
           if (step === failAt) throw new Error(`injected at ${step}`);
         },
       });
       await assert.rejects(
-        lifecycle.open({ repositoryId: f.repository.id, title: "t", worktreeName: "w", isWorktree: true }),
+        lifecycle.createSession({ repositoryId: f.repository.id, title: "t", worktreeName: "w", isWorktree: true }),
         (error) => kind("WorktreeCreation")(error) && (error as Error).message.includes(failAt),
       );
       await assertNothingLeft(f);
@@ -326,7 +340,7 @@ test("a failure after each step of open is undone completely", async () => {
 test("a dirty worktree is kept without force (session whole) and removed with it", async () => {
   const f = await worktreeFixture();
   try {
-    const session = await f.lifecycle.open({
+    const session = await f.orchestrator.createSession({
       repositoryId: f.repository.id,
       title: "t",
       worktreeName: "dirty",
@@ -334,7 +348,7 @@ test("a dirty worktree is kept without force (session whole) and removed with it
     });
     const path = session.worktreePath!;
     writeFileSync(join(path, "notes.txt"), "uncommitted work");
-    await assert.rejects(f.lifecycle.close(session.id), kind("Conflict"));
+    await assert.rejects(f.orchestrator.deleteSession(session.id), kind("Conflict"));
     assert.equal(readFileSync(join(path, "notes.txt"), "utf8"), "uncommitted work");
     assert.ok(await f.store.getSession(session.id));
     assert.equal((await f.chain.resolve(session.id))?.length, 32);
@@ -342,10 +356,10 @@ test("a dirty worktree is kept without force (session whole) and removed with it
     writeFileSync(join(path, "notes.txt"), "");
     git(path, "add", "notes.txt");
     writeFileSync(join(path, "README.md"), "changed\n");
-    await assert.rejects(f.lifecycle.close(session.id), kind("Conflict"));
+    await assert.rejects(f.orchestrator.deleteSession(session.id), kind("Conflict"));
     assert.ok(existsSync(path));
 
-    const closed = await f.lifecycle.close(session.id, { force: true, deleteBranch: true });
+    const closed = await f.orchestrator.deleteSession(session.id, { force: true, deleteBranch: true });
     assert.equal(closed?.worktreeRemoved, true);
     assert.equal(closed?.branchDeleted, true);
     await assertNothingLeft(f);
@@ -358,10 +372,10 @@ test("deleteBranch keeps a branch with unpushed commits unless forced, and delet
   const f = await worktreeFixture();
   try {
     const open = (name: string) =>
-      f.lifecycle.open({ repositoryId: f.repository.id, title: "t", worktreeName: name, isWorktree: true });
+      f.orchestrator.createSession({ repositoryId: f.repository.id, title: "t", worktreeName: name, isWorktree: true });
     const ahead = await open("ahead");
     const commit = commitFile(ahead.worktreePath!, "feature.txt");
-    const kept = await f.lifecycle.close(ahead.id, { deleteBranch: true });
+    const kept = await f.orchestrator.deleteSession(ahead.id, { deleteBranch: true });
     assert.equal(kept?.worktreeRemoved, true);
     assert.equal(kept?.branchDeleted, false);
     assert.match(kept!.branchKeptReason!, /1 commit/);
@@ -371,7 +385,7 @@ test("deleteBranch keeps a branch with unpushed commits unless forced, and delet
     const merged = await open("merged");
     commitFile(merged.worktreePath!, "merged.txt");
     git(f.repositoryPath, "merge", "-q", "--ff-only", "session/merged");
-    assert.equal((await f.lifecycle.close(merged.id, { deleteBranch: true }))?.branchDeleted, true);
+    assert.equal((await f.orchestrator.deleteSession(merged.id, { deleteBranch: true }))?.branchDeleted, true);
 
     // Pushed to its upstream: also safe to delete.
     const remote = join(f.dir, "remote.git");
@@ -380,11 +394,14 @@ test("deleteBranch keeps a branch with unpushed commits unless forced, and delet
     const pushed = await open("pushed");
     commitFile(pushed.worktreePath!, "pushed.txt");
     git(pushed.worktreePath!, "push", "-q", "-u", "origin", "session/pushed");
-    assert.equal((await f.lifecycle.close(pushed.id, { deleteBranch: true }))?.branchDeleted, true);
+    assert.equal((await f.orchestrator.deleteSession(pushed.id, { deleteBranch: true }))?.branchDeleted, true);
 
     const forced = await open("forced");
     commitFile(forced.worktreePath!, "forced.txt");
-    assert.equal((await f.lifecycle.close(forced.id, { deleteBranch: true, force: true }))?.branchDeleted, true);
+    assert.equal(
+      (await f.orchestrator.deleteSession(forced.id, { deleteBranch: true, force: true }))?.branchDeleted,
+      true,
+    );
     assert.deepEqual(branches(f.repositoryPath), ["main", "session/ahead"]);
   } finally {
     f.cleanup();
@@ -395,7 +412,7 @@ test("a user's existing branch (useExistingBranch) is checked out and never dele
   const f = await worktreeFixture();
   try {
     git(f.repositoryPath, "branch", "feature/mine");
-    const session = await f.lifecycle.open({
+    const session = await f.orchestrator.createSession({
       repositoryId: f.repository.id,
       title: "t",
       worktreeName: "mine",
@@ -405,12 +422,12 @@ test("a user's existing branch (useExistingBranch) is checked out and never dele
     });
     assert.equal(session.createdBranch, false);
     assert.equal(git(session.worktreePath!, "rev-parse", "--abbrev-ref", "HEAD"), "feature/mine");
-    const closed = await f.lifecycle.close(session.id, { deleteBranch: true, force: true });
+    const closed = await f.orchestrator.deleteSession(session.id, { deleteBranch: true, force: true });
     assert.equal(closed?.branchDeleted, false);
     assert.match(closed!.branchKeptReason!, /not created by this session/);
     assert.deepEqual(branches(f.repositoryPath), ["feature/mine", "main"]);
     await assert.rejects(
-      f.lifecycle.open({
+      f.orchestrator.createSession({
         repositoryId: f.repository.id,
         title: "t",
         branchName: "feature/absent",
@@ -429,11 +446,11 @@ test("a non-worktree session gets a row and a secret, and close deletes both", a
   const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
   const dir = tempDir();
   try {
-    const lifecycle = new WorktreeLifecycle({ store, chain, worktreesRoot: join(dir.path, "wt") });
+    const lifecycle = orchestratorOver({ store, chain, worktreesRoot: join(dir.path, "wt") });
     const repository = await store.createRepository({ path: "/src/app", name: "app" });
-    const session = await lifecycle.open({ repositoryId: repository.id, title: "t", isWorktree: false });
+    const session = await lifecycle.createSession({ repositoryId: repository.id, title: "t", isWorktree: false });
     assert.equal((await chain.resolve(session.id))?.length, 32);
-    const closed = await lifecycle.close(session.id);
+    const closed = await lifecycle.deleteSession(session.id);
     assert.equal(closed?.worktreeRemoved, false);
     assert.equal(await store.getSession(session.id), null);
     assert.equal(await chain.resolve(session.id), null);
@@ -449,7 +466,12 @@ test("a ref lock held by another process is waited for, never deleted; one that 
     mkdirSync(join(f.repositoryPath, ".git", "refs", "heads", "session"), { recursive: true });
     writeFileSync(lockFile, "");
     await assert.rejects(
-      f.lifecycle.open({ repositoryId: f.repository.id, title: "t", worktreeName: "locked", isWorktree: true }),
+      f.orchestrator.createSession({
+        repositoryId: f.repository.id,
+        title: "t",
+        worktreeName: "locked",
+        isWorktree: true,
+      }),
       (error) => error instanceof SessionError && /lock/.test(error.message),
     );
     assert.ok(existsSync(lockFile), "the lock file of another process is never deleted");
@@ -457,7 +479,7 @@ test("a ref lock held by another process is waited for, never deleted; one that 
 
     // Released while we retry: the open goes through.
     writeFileSync(lockFile, "");
-    const opening = f.lifecycle.open({
+    const opening = f.orchestrator.createSession({
       repositoryId: f.repository.id,
       title: "t",
       worktreeName: "locked",
@@ -481,7 +503,7 @@ test("baseRef takes every commit-ish git accepts, and one that names no commit i
     for (
       const [name, baseRef] of [["parent", "HEAD~1"], ["tag", "v1"], ["sha", first], ["short", first.slice(0, 10)]]
     ) {
-      const session = await f.lifecycle.open({
+      const session = await f.orchestrator.createSession({
         repositoryId: f.repository.id,
         title: name,
         worktreeName: name,
@@ -491,11 +513,17 @@ test("baseRef takes every commit-ish git accepts, and one that names no commit i
       assert.equal(git(session.worktreePath!, "rev-parse", "HEAD"), first, baseRef);
       // A ref name is recorded as given; `HEAD~1` as the commit it named then.
       assert.equal(session.baseBranch, baseRef === "HEAD~1" ? first : baseRef);
-      await f.lifecycle.close(session.id, { deleteBranch: true });
+      await f.orchestrator.deleteSession(session.id, { deleteBranch: true });
     }
     for (const baseRef of ["no-such-branch", "HEAD~99", "--output=/tmp/x", "main..HEAD"]) {
       await assert.rejects(
-        f.lifecycle.open({ repositoryId: f.repository.id, title: "t", worktreeName: "bad", isWorktree: true, baseRef }),
+        f.orchestrator.createSession({
+          repositoryId: f.repository.id,
+          title: "t",
+          worktreeName: "bad",
+          isWorktree: true,
+          baseRef,
+        }),
         kind("InvalidInput"),
         baseRef,
       );

@@ -12,7 +12,7 @@ import { commitFile, git, makeRepository, worktreeFixture } from "./git_fixtures
 test("a forced delete saves nested repositories (committed and uncommitted work, their refs), restorable", async () => {
   const f = await worktreeFixture();
   try {
-    const session = await f.lifecycle.open({
+    const session = await f.orchestrator.createSession({
       repositoryId: f.repository.id,
       title: "t",
       worktreeName: "nested",
@@ -43,7 +43,7 @@ test("a forced delete saves nested repositories (committed and uncommitted work,
     const inner = commitFile(join(scaffold, "inner"), "inner.txt", "inner work\n");
     writeFileSync(join(wt, "top.txt"), "top-level work\n");
 
-    const closed = await f.lifecycle.close(session.id, { force: true, deleteBranch: true });
+    const closed = await f.orchestrator.deleteSession(session.id, { force: true, deleteBranch: true });
     assert.equal(closed?.worktreeRemoved, true);
     assert.ok(!existsSync(wt));
     const ref = closed!.snapshotRef!;
@@ -92,7 +92,7 @@ test("a forced delete saves nested repositories (committed and uncommitted work,
 test("a nested repository that cannot be saved (a shallow clone) is a Conflict naming it; nothing is removed", async () => {
   const f = await worktreeFixture();
   try {
-    const session = await f.lifecycle.open({
+    const session = await f.orchestrator.createSession({
       repositoryId: f.repository.id,
       title: "t",
       worktreeName: "shallow",
@@ -105,16 +105,16 @@ test("a nested repository that cannot be saved (a shallow clone) is a Conflict n
     execFileSync("git", ["clone", "-q", "--depth", "1", "--", `file://${origin}`, join(wt, "dep")]);
     writeFileSync(join(wt, "dep", "work.txt"), "precious\n");
     await assert.rejects(
-      f.lifecycle.close(session.id, { force: true, deleteBranch: true }),
+      f.orchestrator.deleteSession(session.id, { force: true, deleteBranch: true }),
       (e) => e instanceof SessionError && e.kind === "Conflict" && !e.forceable && /nested at dep /.test(e.message),
     );
     assert.equal(readFileSync(join(wt, "dep", "work.txt"), "utf8"), "precious\n");
     assert.notEqual(await f.store.getSession(session.id), null);
     assert.equal(git(f.repositoryPath, "for-each-ref", "refs/session-snapshots/"), "");
-    assert.deepEqual((await f.lifecycle.reconcile()).findings, []);
+    assert.deepEqual((await f.orchestrator.reconcile()).findings, []);
     // Moved out of the worktree, the delete goes through.
     rmSync(join(wt, "dep"), { recursive: true });
-    assert.equal((await f.lifecycle.close(session.id, { force: true }))?.worktreeRemoved, true);
+    assert.equal((await f.orchestrator.deleteSession(session.id, { force: true }))?.worktreeRemoved, true);
   } finally {
     f.cleanup();
   }

@@ -38,7 +38,7 @@ test("an open is refused while a killed open of the same folder or branch awaits
     const dead = killedOpen(f, "dark-mode");
     await journal.write(dead);
     const open = (worktreeName: string, branchName?: string) =>
-      f.lifecycle.open({
+      f.orchestrator.createSession({
         repositoryId: f.repository.id,
         title: "Dark mode",
         isWorktree: true,
@@ -49,7 +49,7 @@ test("an open is refused while a killed open of the same folder or branch awaits
     await assert.rejects(open("other", "session/dark-mode"), conflict(/unfinished open/));
     assert.deepEqual(extraWorktrees(f.repositoryPath), []);
 
-    const report = await f.lifecycle.reconcile();
+    const report = await f.orchestrator.reconcile();
     assert.deepEqual(report.findings.map((x) => [x.kind, x.action]), [["unfinished-open", "undone"]]);
     const session = await open("dark-mode");
     assert.deepEqual(extraWorktrees(f.repositoryPath), [session.worktreePath!]);
@@ -61,7 +61,7 @@ test("an open is refused while a killed open of the same folder or branch awaits
 test("reconcile keeps a live session's worktree, work, branch, row and secret named by a killed open", async () => {
   const f = await worktreeFixture();
   try {
-    const live = await f.lifecycle.open({
+    const live = await f.orchestrator.createSession({
       repositoryId: f.repository.id,
       title: "Dark mode",
       isWorktree: true,
@@ -71,7 +71,7 @@ test("reconcile keeps a live session's worktree, work, branch, row and secret na
     // As if the killed open's entry had been written after the live open checked the journal.
     await new Journal(join(f.worktreesRoot, ".journal")).write(killedOpen(f, "dark-mode"));
 
-    const report = await f.lifecycle.reconcile();
+    const report = await f.orchestrator.reconcile();
     assert.deepEqual(report.findings.map((x) => [x.kind, x.action]), [["unfinished-open", "undone"]]);
     assert.match(report.findings[0].detail, new RegExp(`belongs to session ${live.id}`));
     assert.equal(readFileSync(join(live.worktreePath!, "work.txt"), "utf8"), "uncommitted work");
@@ -92,7 +92,7 @@ test("reconcile never deletes a folder of files that is not a worktree of the jo
     mkdirSync(path, { recursive: true });
     writeFileSync(join(path, "data.txt"), "someone's");
     await new Journal(join(f.worktreesRoot, ".journal")).write(killedOpen(f, "shared"));
-    const report = await f.lifecycle.reconcile();
+    const report = await f.orchestrator.reconcile();
     assert.deepEqual(report.findings.map((x) => [x.kind, x.action]), [
       ["unfinished-open", "undone"],
       ["unknown-folder", "none"],
@@ -107,20 +107,20 @@ test("reconcile never deletes a folder of files that is not a worktree of the jo
 test("an existing session id is refused before anything is journaled; reconcile never deletes another's row", async () => {
   const f = await worktreeFixture();
   try {
-    const first = await f.lifecycle.open({
+    const first = await f.orchestrator.createSession({
       repositoryId: f.repository.id,
       title: "first",
       isWorktree: true,
       worktreeName: "first",
     });
     const events: string[] = [];
-    const lifecycle = f.lifecycleWith({
+    const lifecycle = f.orchestratorWith({
       onStep: (step) => {
         events.push(step);
       },
     });
     await assert.rejects(
-      lifecycle.open({
+      lifecycle.createSession({
         repositoryId: f.repository.id,
         title: "again",
         isWorktree: true,
@@ -134,7 +134,7 @@ test("an existing session id is refused before anything is journaled; reconcile 
 
     // A killed open that reused the id (journaled before the duplicate was found, as before the fix).
     await new Journal(join(f.worktreesRoot, ".journal")).write(killedOpen(f, "again", first.id));
-    const report = await f.lifecycle.reconcile();
+    const report = await f.orchestrator.reconcile();
     assert.deepEqual(report.findings.map((x) => [x.kind, x.action]), [["unfinished-open", "undone"]]);
     assert.ok(await f.store.getSession(first.id));
     assert.equal((await f.chain.resolve(first.id))?.length, 32);

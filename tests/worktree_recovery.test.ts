@@ -41,13 +41,13 @@ test("an open killed after each step is undone by reconcile, leaving nothing beh
         `at ${step}`,
       );
       assert.ok(run.reached, `the child never reached ${step}: ${run.stderr}`);
-      const dry = await f.lifecycle.reconcile({ dryRun: true });
+      const dry = await f.orchestrator.reconcile({ dryRun: true });
       assert.deepEqual(dry.findings.map((x) => [x.kind, x.action]), [["unfinished-open", "none"]]);
-      const report = await f.lifecycle.reconcile();
+      const report = await f.orchestrator.reconcile();
       assert.deepEqual(report.findings.map((x) => [x.kind, x.action]), [["unfinished-open", "undone"]], step);
       await assertNothingLeft(f);
       assert.equal(await f.store.getSessionSecret(report.findings[0].sessionId!), null);
-      assert.deepEqual((await f.lifecycle.reconcile()).findings, []);
+      assert.deepEqual((await f.orchestrator.reconcile()).findings, []);
     }
   } finally {
     f.cleanup();
@@ -59,7 +59,7 @@ test("a close killed after each step is finished by reconcile, keeping committed
   try {
     for (const step of CLOSE_STEPS) {
       const name = `closing-${step.replace(":", "-")}`;
-      const session = await f.lifecycle.open({
+      const session = await f.orchestrator.createSession({
         repositoryId: f.repository.id,
         title: "t",
         worktreeName: name,
@@ -71,7 +71,7 @@ test("a close killed after each step is finished by reconcile, keeping committed
         `at ${step}`,
       );
       assert.ok(run.reached, `the child never reached ${step}: ${run.stderr}`);
-      const report = await f.lifecycle.reconcile();
+      const report = await f.orchestrator.reconcile();
       assert.deepEqual(report.findings.map((x) => [x.kind, x.action]), [["unfinished-close", "finished"]], step);
       assert.equal(await f.store.getSession(session.id), null);
       assert.equal(await f.chain.resolve(session.id), null);
@@ -168,7 +168,7 @@ test("20 sessions opened at once from 4 processes on one repository all succeed"
     assert.deepEqual(extraWorktrees(f.repositoryPath), sessions.map((s) => s.worktreePath!).sort());
     assert.equal(branches(f.repositoryPath).length, 21);
     for (const session of sessions) assert.equal((await f.chain.resolve(session.id))?.length, 32);
-    await Promise.all(sessions.map((s) => f.lifecycle.close(s.id, { deleteBranch: true })));
+    await Promise.all(sessions.map((s) => f.orchestrator.deleteSession(s.id, { deleteBranch: true })));
     await assertNothingLeft(f);
   } finally {
     f.cleanup();
@@ -178,7 +178,7 @@ test("20 sessions opened at once from 4 processes on one repository all succeed"
 test("reconcile recreates a deleted worktree on its branch, prunes stale registrations, reports strangers", async () => {
   const f = await worktreeFixture();
   try {
-    const session = await f.lifecycle.open({
+    const session = await f.orchestrator.createSession({
       repositoryId: f.repository.id,
       title: "t",
       worktreeName: "gone",
@@ -191,7 +191,7 @@ test("reconcile recreates a deleted worktree on its branch, prunes stale registr
     writeFileSync(join(f.folder, "stranger", "data.txt"), "someone's");
     git(f.repositoryPath, "worktree", "add", "-q", "-b", "user/own", "--", join(f.folder, "users-own"), "main");
 
-    const dry = await f.lifecycle.reconcile({ dryRun: true });
+    const dry = await f.orchestrator.reconcile({ dryRun: true });
     assert.deepEqual(dry.findings.map((x) => [x.kind, x.action]), [
       ["stale-registration", "none"],
       ["missing-worktree", "none"],
@@ -200,7 +200,7 @@ test("reconcile recreates a deleted worktree on its branch, prunes stale registr
     ]);
     assert.ok(!existsSync(session.worktreePath!));
 
-    const report = await f.lifecycle.reconcile();
+    const report = await f.orchestrator.reconcile();
     assert.deepEqual(report.findings.map((x) => [x.kind, x.action]), [
       ["stale-registration", "pruned"],
       ["missing-worktree", "recreated"],
@@ -221,7 +221,7 @@ test("reconcile recreates a deleted worktree on its branch, prunes stale registr
     rmSync(session.worktreePath!, { recursive: true });
     git(f.repositoryPath, "worktree", "prune");
     git(f.repositoryPath, "branch", "-D", session.branchName!);
-    const lost = await f.lifecycle.reconcile();
+    const lost = await f.orchestrator.reconcile();
     assert.ok(
       lost.findings.some((x) => x.kind === "missing-worktree" && x.action === "none" && x.sessionId === session.id),
     );
@@ -233,7 +233,7 @@ test("reconcile recreates a deleted worktree on its branch, prunes stale registr
 test("an interrupted close whose worktree gained uncommitted work is abandoned, the work kept", async () => {
   const f = await worktreeFixture();
   try {
-    const session = await f.lifecycle.open({
+    const session = await f.orchestrator.createSession({
       repositoryId: f.repository.id,
       title: "t",
       worktreeName: "busy",
@@ -245,7 +245,7 @@ test("an interrupted close whose worktree gained uncommitted work is abandoned, 
     );
     assert.ok(run.reached);
     writeFileSync(join(session.worktreePath!, "new.txt"), "fresh work");
-    const report = await f.lifecycle.reconcile();
+    const report = await f.orchestrator.reconcile();
     assert.deepEqual(report.findings.map((x) => [x.kind, x.action]), [["unfinished-close", "abandoned"]]);
     assert.equal(readFileSync(join(session.worktreePath!, "new.txt"), "utf8"), "fresh work");
     assert.ok(await f.store.getSession(session.id));
@@ -259,7 +259,7 @@ test("a dangling symlink or an unlockable repository is reported; reconcile stil
   const f = await worktreeFixture();
   const other = tempDir("slo-wt-other-");
   try {
-    const session = await f.lifecycle.open({
+    const session = await f.orchestrator.createSession({
       repositoryId: f.repository.id,
       title: "t",
       worktreeName: "live",
@@ -273,7 +273,7 @@ test("a dangling symlink or an unlockable repository is reported; reconcile stil
     mkdirSync(join(brokenPath, ".git", "session-lifecycle-orchestrator.lockdb"));
     const broken = await f.store.createRepository({ path: brokenPath, name: "broken", isGitRepository: true });
 
-    const report = await f.lifecycle.reconcile();
+    const report = await f.orchestrator.reconcile();
     const found = report.findings.map((x) => [x.kind, x.path, x.action]);
     assert.deepEqual(found.filter(([kind]) => kind !== "repository-unavailable"), [
       ["unknown-entry", join(f.folder, "dangling"), "none"],
@@ -306,7 +306,7 @@ test("reconcile never recreates a worktree the lifecycle did not make", async ()
       createdWorktree: false,
       createdBranch: false,
     });
-    const report = await f.lifecycle.reconcile();
+    const report = await f.orchestrator.reconcile();
     assert.deepEqual(report.findings.map((x) => [x.kind, x.sessionId, x.action]), [
       ["missing-worktree", session.id, "none"],
     ]);
@@ -335,9 +335,9 @@ test("reconcile deletes only journal temp files whose writer is dead or that are
     const longAgo = new Date(Date.now() - 11 * 60 * 1000);
     utimesSync(old, longAgo, longAgo);
 
-    await f.lifecycle.reconcile({ dryRun: true });
+    await f.orchestrator.reconcile({ dryRun: true });
     assert.ok([dead, live, legacy, old].every((path) => existsSync(path)));
-    await f.lifecycle.reconcile();
+    await f.orchestrator.reconcile();
     assert.deepEqual([dead, live, legacy, old].map((path) => existsSync(path)), [false, true, true, false]);
   } finally {
     f.cleanup();

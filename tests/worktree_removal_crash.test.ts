@@ -118,7 +118,7 @@ function filesIn(repository: string, commit: string): string[] {
 test("a forced delete killed in the middle of the removal keeps its full snapshot; reconcile finishes with it", async () => {
   const f = await worktreeFixture();
   try {
-    const session = await f.lifecycle.open({
+    const session = await f.orchestrator.createSession({
       repositoryId: f.repository.id,
       title: "t",
       worktreeName: "big",
@@ -132,7 +132,7 @@ test("a forced delete killed in the middle of the removal keeps its full snapsho
     const ref = `refs/session-snapshots/${session.id}`;
     assert.deepEqual(entry.snapshot, { ref, commit: git(f.repositoryPath, "rev-parse", ref) });
 
-    const report = await f.lifecycle.reconcile();
+    const report = await f.orchestrator.reconcile();
     assert.deepEqual(report.findings.map((x) => [x.kind, x.action]), [["unfinished-close", "finished"]]);
     assert.ok(!existsSync(wt));
     assert.equal(await f.store.getSession(session.id), null);
@@ -149,7 +149,7 @@ test("a forced delete killed in the middle of the removal keeps its full snapsho
 test("a forced delete resumed after its removal lost the folder's .git file reuses the recorded snapshot", async () => {
   const f = await worktreeFixture();
   try {
-    const session = await f.lifecycle.open({
+    const session = await f.orchestrator.createSession({
       repositoryId: f.repository.id,
       title: "t",
       worktreeName: "half",
@@ -167,14 +167,14 @@ test("a forced delete resumed after its removal lost the folder's .git file reus
     // What a removal cut short leaves: some files gone, among them the link to the repository.
     rmSync(join(wt, ".git"));
     rmSync(join(wt, "work.txt"));
-    const report = await f.lifecycle.reconcile();
+    const report = await f.orchestrator.reconcile();
     assert.deepEqual(report.findings.map((x) => [x.kind, x.action]), [["unfinished-close", "finished"]]);
     assert.ok(!existsSync(wt));
     assert.deepEqual(snapshotRefs(f.repositoryPath), [ref]);
     assert.equal(git(f.repositoryPath, "rev-parse", ref), commit);
     assert.equal(git(f.repositoryPath, "show", `${ref}:work.txt`), "precious");
     assert.equal(git(f.repositoryPath, "branch", "--list", session.branchName!), "");
-    assert.deepEqual((await f.lifecycle.reconcile()).findings, []);
+    assert.deepEqual((await f.orchestrator.reconcile()).findings, []);
   } finally {
     f.cleanup();
   }
@@ -183,7 +183,7 @@ test("a forced delete resumed after its removal lost the folder's .git file reus
 test("a plain delete of a clean worktree killed in the middle of the removal is finished by reconcile", async () => {
   const f = await worktreeFixture();
   try {
-    const session = await f.lifecycle.open({
+    const session = await f.orchestrator.createSession({
       repositoryId: f.repository.id,
       title: "t",
       worktreeName: "clean",
@@ -195,7 +195,7 @@ test("a plain delete of a clean worktree killed in the middle of the removal is 
     git(wt, "commit", "-q", "-m", "many files");
     const tip = git(wt, "rev-parse", "HEAD");
     await killDuringRemoval(f, session.id, wt, "deleteBranch");
-    const report = await f.lifecycle.reconcile();
+    const report = await f.orchestrator.reconcile();
     assert.deepEqual(report.findings.map((x) => [x.kind, x.action]), [["unfinished-close", "finished"]]);
     assert.ok(!existsSync(wt));
     assert.equal(await f.store.getSession(session.id), null);
@@ -211,7 +211,7 @@ test("a plain delete cut short is finished only when nothing but tracked files i
   const f = await worktreeFixture();
   try {
     for (const addWork of [false, true]) {
-      const session = await f.lifecycle.open({
+      const session = await f.orchestrator.createSession({
         repositoryId: f.repository.id,
         title: "t",
         worktreeName: `plain-${addWork}`,
@@ -232,7 +232,7 @@ test("a plain delete cut short is finished only when nothing but tracked files i
       rmSync(join(wt, "tracked.txt"));
       rmSync(join(wt, ".git"));
       if (addWork) writeFileSync(join(wt, "new.txt"), "written after the check\n");
-      const report = await f.lifecycle.reconcile();
+      const report = await f.orchestrator.reconcile();
       assert.deepEqual(report.findings.map((x) => [x.kind, x.action]), [[
         "unfinished-close",
         addWork ? "abandoned" : "finished",
@@ -241,7 +241,7 @@ test("a plain delete cut short is finished only when nothing but tracked files i
         // New work is never thrown away: the session stays, its worktree linked again.
         assert.equal(readFileSync(join(wt, "new.txt"), "utf8"), "written after the check\n");
         assert.notEqual(await f.store.getSession(session.id), null);
-        await f.lifecycle.close(session.id, { force: true });
+        await f.orchestrator.deleteSession(session.id, { force: true });
         assert.equal(
           git(f.repositoryPath, "show", `refs/session-snapshots/${session.id}:new.txt`),
           "written after the check",

@@ -60,7 +60,7 @@ test("a forced close saves all uncommitted work under refs/session-snapshots/<id
   const f = await worktreeFixture();
   try {
     prepareRepository(f.repositoryPath);
-    const session = await f.lifecycle.open({
+    const session = await f.orchestrator.createSession({
       repositoryId: f.repository.id,
       title: "t",
       worktreeName: "dirty",
@@ -70,7 +70,7 @@ test("a forced close saves all uncommitted work under refs/session-snapshots/<id
     const tip = commitFile(wt, "committed.txt", "on the branch only\n");
     const expected = makeWork(wt);
 
-    const closed = await f.lifecycle.close(session.id, { force: true, deleteBranch: true });
+    const closed = await f.orchestrator.deleteSession(session.id, { force: true, deleteBranch: true });
     assert.equal(closed?.worktreeRemoved, true);
     assert.equal(closed?.branchDeleted, true);
     assert.ok(!existsSync(wt));
@@ -107,7 +107,7 @@ test("snapshotWorktree leaves the worktree's index, files and branch as they wer
   const f = await worktreeFixture();
   try {
     prepareRepository(f.repositoryPath);
-    const session = await f.lifecycle.open({
+    const session = await f.orchestrator.createSession({
       repositoryId: f.repository.id,
       title: "t",
       worktreeName: "kept",
@@ -163,7 +163,7 @@ test("snapshotWorktree leaves the worktree's index, files and branch as they wer
     for (const id of ["", "../x", "-d", "a b", "x.lock"]) {
       await assert.rejects(g.snapshotWorktree(wt, id), (e) => e instanceof SessionError && e.kind === "InvalidInput");
     }
-    await f.lifecycle.close(session.id, { force: true, deleteBranch: true });
+    await f.orchestrator.deleteSession(session.id, { force: true, deleteBranch: true });
   } finally {
     f.cleanup();
   }
@@ -173,13 +173,13 @@ test("the close answer names the snapshot of a forced close; a plain close makes
   const f = await worktreeFixture();
   try {
     for (const force of [false, true]) {
-      const session = await f.lifecycle.open({
+      const session = await f.orchestrator.createSession({
         repositoryId: f.repository.id,
         title: "t",
         worktreeName: `wt-${force}`,
         isWorktree: true,
       });
-      const closed = await f.lifecycle.close(session.id, { force, deleteBranch: true });
+      const closed = await f.orchestrator.deleteSession(session.id, { force, deleteBranch: true });
       assert.equal(closed?.worktreeRemoved, true);
       assert.equal(closed?.snapshotRef, force ? `refs/session-snapshots/${session.id}` : null);
     }
@@ -200,8 +200,8 @@ test("a snapshot that cannot be saved stops the forced close; the work and the s
         `#!/bin/sh\nfor arg in "$@"; do\n  if [ "$arg" = commit-tree ]; then echo "fatal: disk full" >&2; exit 128; fi\ndone\nexec git "$@"\n`,
         { mode: 0o755 },
       );
-      const failing = f.lifecycleWith({ gitPath: wrapper });
-      const session = await failing.open({
+      const failing = f.orchestratorWith({ gitPath: wrapper });
+      const session = await failing.createSession({
         repositoryId: f.repository.id,
         title: "t",
         worktreeName: "unsaved",
@@ -209,13 +209,13 @@ test("a snapshot that cannot be saved stops the forced close; the work and the s
       });
       writeFileSync(join(session.worktreePath!, "work.txt"), "precious\n");
       await assert.rejects(
-        failing.close(session.id, { force: true }),
+        failing.deleteSession(session.id, { force: true }),
         (e) => e instanceof SessionError && e.kind === "WorktreeCreation" && /disk full/.test(e.message),
       );
       assert.equal(readFileSync(join(session.worktreePath!, "work.txt"), "utf8"), "precious\n");
       assert.notEqual(await f.store.getSession(session.id), null);
       // The journaled close is finished by reconcile once git works: saved first, then removed.
-      const report = await f.lifecycle.reconcile();
+      const report = await f.orchestrator.reconcile();
       assert.deepEqual(report.findings.map((x) => [x.kind, x.action]), [["unfinished-close", "finished"]]);
       assert.equal(git(f.repositoryPath, "show", `refs/session-snapshots/${session.id}:work.txt`), "precious");
       assert.ok(!existsSync(session.worktreePath!));

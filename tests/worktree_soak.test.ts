@@ -45,7 +45,7 @@ test(`${SESSIONS} sessions with random failures and kills, then reconcile: git, 
   const f = await worktreeFixture();
   try {
     let failAt: LifecycleStep | null = null;
-    const lifecycle = f.lifecycleWith({
+    const lifecycle = f.orchestratorWith({
       onStep: (step) => {
         if (step === failAt) throw new Error(`injected failure at ${step}`);
       },
@@ -88,7 +88,12 @@ test(`${SESSIONS} sessions with random failures and kills, then reconcile: git, 
           !branches(f.repositoryPath).includes(`session/${name}`) && !pendingPaths().includes(path);
         if (!free) {
           await assert.rejects(
-            lifecycle.open({ repositoryId: f.repository.id, title: name, worktreeName: name, isWorktree: true }),
+            lifecycle.createSession({
+              repositoryId: f.repository.id,
+              title: name,
+              worktreeName: name,
+              isWorktree: true,
+            }),
             (error) => (error as { kind?: string }).kind === "Conflict",
             context,
           );
@@ -99,7 +104,7 @@ test(`${SESSIONS} sessions with random failures and kills, then reconcile: git, 
       if (scenario < 0.25) {
         failAt = pick(OPEN_STEPS);
         await assert.rejects(
-          lifecycle.open({ repositoryId: f.repository.id, title: name, worktreeName: name, isWorktree: true }),
+          lifecycle.createSession({ repositoryId: f.repository.id, title: name, worktreeName: name, isWorktree: true }),
           /injected failure/,
           context,
         );
@@ -118,7 +123,7 @@ test(`${SESSIONS} sessions with random failures and kills, then reconcile: git, 
         if (next() < 0.5) await reconcile();
         continue;
       }
-      const opened = await lifecycle.open({
+      const opened = await lifecycle.createSession({
         repositoryId: f.repository.id,
         title: name,
         worktreeName: name,
@@ -145,13 +150,13 @@ test(`${SESSIONS} sessions with random failures and kills, then reconcile: git, 
       const deleteBranch = next() < 0.6;
       if (closing < 0.6) {
         if (session.dirty !== null && !force) {
-          await assert.rejects(lifecycle.close(session.id, { force, deleteBranch }), /kept/, context);
+          await assert.rejects(lifecycle.deleteSession(session.id, { force, deleteBranch }), /kept/, context);
         } else {
-          assert.ok(await lifecycle.close(session.id, { force, deleteBranch }), context);
+          assert.ok(await lifecycle.deleteSession(session.id, { force, deleteBranch }), context);
         }
       } else if (closing < 0.8) {
         failAt = pick(CLOSE_STEPS);
-        await lifecycle.close(session.id, { force, deleteBranch }).catch(() => {});
+        await lifecycle.deleteSession(session.id, { force, deleteBranch }).catch(() => {});
         failAt = null;
         await reconcile();
       } else {

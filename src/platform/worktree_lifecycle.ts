@@ -2,7 +2,8 @@
  * Sessions that own a real git worktree: open makes the worktree, branch, row and secret and undoes
  * them when a step fails; close removes only what the session created; reconcile repairs what a
  * killed process left. It plugs into the core's `SessionOrchestrator` as its `worktrees`, which
- * owns the row, the secret and the events; used on its own, it builds one over its options.
+ * owns the row, the secret and the events: every session's life goes through the orchestrator, and
+ * the lifecycle has no API of its own for it.
  *
  * @module
  */
@@ -11,19 +12,16 @@ import { existsSync, realpathSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { errorMessage, isSessionError, SessionError, toStorageError } from "../errors.ts";
-import type { LifecycleEvents } from "../events.ts";
 import { parseId, type SessionId } from "../ids.ts";
 import type {
   ClosedSession,
   CloseSessionOptions,
   LifecycleSteps,
-  OpenSessionParams,
   ReconcileOptions,
   ReconcileReport,
   SessionLifecycle,
   WorktreeRequest,
 } from "../lifecycle.ts";
-import { SessionOrchestrator } from "../orchestrator.ts";
 import type { SessionSecretChain } from "../secret_chain.ts";
 import type { SessionStore } from "../store/store.ts";
 import type { Repository, Session } from "../types.ts";
@@ -65,11 +63,6 @@ export interface WorktreeLifecycleOptions {
   /** Where session secrets live; its store is usually `store`. */
   chain: SessionSecretChain;
   /**
-   * Where `open`, `close` and `reconcile` of this lifecycle used on its own announce their changes.
-   * Plugged into a `SessionOrchestrator`, the orchestrator's events are used instead.
-   */
-  events?: LifecycleEvents;
-  /**
    * Absolute folder for worktrees (`<worktreesRoot>/<repositoryId>/<worktreeName>`) and the journal;
    * `worktrees/` in the platform's data directory (see `defaultDataDir`) by default.
    */
@@ -94,11 +87,6 @@ export interface WorktreeLifecycleOptions {
    * fails the operation there, as a crash of that step would.
    */
   onStep?: (step: LifecycleStep, sessionId: SessionId) => Promise<void> | void;
-  /**
-   * Told about failures that do not fail the operation, such as a secret that could not be
-   * forgotten after its session was deleted; `console.error` by default.
-   */
-  logError?: (message: string, cause: unknown) => void;
 }
 
 function asSessionError(error: unknown, action: string): SessionError {
@@ -124,8 +112,8 @@ function isInside(child: string, parent: string): boolean {
 /**
  * The git-worktree implementation of {@linkcode SessionLifecycle}. Every change to a repository's
  * worktrees runs under that repository's cross-process lock, with its intent journaled first.
- * Plug it into a `SessionOrchestrator` as `worktrees`, or use its `open`, `close` and `reconcile`
- * directly: they go through an orchestrator built over the same store, chain and events.
+ * Plug it into a `SessionOrchestrator` as `worktrees`; sessions are then created, deleted and
+ * repaired through the orchestrator.
  *
  * @example A session on its own worktree and branch, in a throwaway repository
  * ```ts
@@ -170,7 +158,6 @@ export class WorktreeLifecycle implements SessionLifecycle {
   readonly #lockTimeoutMs: number | undefined;
   readonly #onStep: WorktreeLifecycleOptions["onStep"];
   readonly #infos = new Map<string, RepositoryInfo>();
-  readonly #orchestrator: SessionOrchestrator;
   readonly #hostId: string | null;
 
   /**
@@ -197,13 +184,6 @@ export class WorktreeLifecycle implements SessionLifecycle {
     this.#journal = new Journal(join(this.#root, ".journal"));
     this.#lockTimeoutMs = options.lockTimeoutMs;
     this.#onStep = options.onStep;
-    this.#orchestrator = new SessionOrchestrator({
-      store: options.store,
-      chain: options.chain,
-      events: options.events,
-      worktrees: this,
-      logError: options.logError,
-    });
   }
 
   /** The machine this lifecycle runs on, as recorded on its sessions; `null` when none was given. */
@@ -219,25 +199,6 @@ export class WorktreeLifecycle implements SessionLifecycle {
   /** The folder a repository's worktrees go in: its `sessionsPath`, else `<worktreesRoot>/<repositoryId>`. */
   worktreesFolder(repository: Repository): string {
     return resolve(repository.sessionsPath ?? join(this.#root, repository.id));
-  }
-
-  /**
-   * Opens a session through this lifecycle's own orchestrator: a worktree session gets its
-   * worktree and branch (see {@linkcode WorktreeLifecycle.openWorktree}), a plain one only its row
-   * and secret.
-   */
-  open(params: OpenSessionParams): Promise<Session> {
-    return this.#orchestrator.createSession(params);
-  }
-
-  /** Closes a session through this lifecycle's own orchestrator; see {@linkcode WorktreeLifecycle.closeWorktree}. */
-  close(sessionId: SessionId, options: CloseSessionOptions = {}): Promise<ClosedSession | null> {
-    return this.#orchestrator.deleteSession(sessionId, options);
-  }
-
-  /** Repairs through this lifecycle's own orchestrator; see {@linkcode WorktreeLifecycle.reconcileWorktrees}. */
-  reconcile(options: ReconcileOptions = {}): Promise<ReconcileReport> {
-    return this.#orchestrator.reconcile(options);
   }
 
   // Whether this machine handles the session's worktree: one recorded with no machine, or with this one.
