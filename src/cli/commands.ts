@@ -28,6 +28,8 @@ export interface CommandContext {
   values: OptionValues;
   /** Finds the server, once; its typed client. */
   connection(): Promise<{ client: ApiClient; server: ServerEndpoint }>;
+  /** Finds the server again (it may have restarted elsewhere); `connection()` then gives this one. */
+  reconnect(): Promise<{ client: ApiClient; server: ServerEndpoint }>;
   /** Where relative paths start. */
   cwd: string;
 }
@@ -328,9 +330,10 @@ const reconcile: Run = async (context) => {
   if (dryRun) print("dry run: nothing was changed");
 };
 
-// One server-sent event block: its `event:` and joined `data:` lines.
-function parseEvent(block: string): { event: string; data: string } | null {
+// One server-sent event block: its `event:`, joined `data:` lines and `id:`.
+function parseEvent(block: string): { event: string; data: string; id: string | null } | null {
   let event = "message";
+  let id: string | null = null;
   const data: string[] = [];
   for (const line of block.split("\n")) {
     if (line.startsWith(":")) continue;
@@ -339,8 +342,9 @@ function parseEvent(block: string): { event: string; data: string } | null {
     const value = colon === -1 ? "" : line.slice(colon + 1).replace(/^ /, "");
     if (field === "event") event = value;
     else if (field === "data") data.push(value);
+    else if (field === "id") id = value;
   }
-  return data.length === 0 && event === "message" ? null : { event, data: data.join("\n") };
+  return data.length === 0 && event === "message" ? null : { event, data: data.join("\n"), id };
 }
 
 function describeEvent(event: Record<string, unknown>): string {
@@ -349,42 +353,97 @@ function describeEvent(event: Record<string, unknown>): string {
   if (repository !== undefined) return `${repository.id.slice(0, 8)}  ${repository.name}  ${repository.path}`;
   if (session !== undefined) return `${session.id.slice(0, 8)}  ${session.title}  [${session.status}]`;
   if (typeof event.sessionId === "string") return event.sessionId.slice(0, 8);
+  if (event.type === "gap") {
+    return `missed events ${BigInt(String(event.after)) + 1n} to ${event.through}: no longer kept`;
+  }
   return "";
 }
 
-const events: Run = async (context) => {
-  const connection = await context.connection();
-  const response = await connection.client.v1.events.$get();
-  if (response.status !== 200) throw await answerError(response);
-  const json = flag(context.values, "json");
+/** How long `slo events` waits before its `attempt`-th try to reconnect: 100 ms doubling to 2 s, with jitter. */
+export function reconnectDelayMs(attempt: number): number {
+  return Math.min(2000, 100 * 2 ** Math.min(attempt, 10)) * (0.5 + Math.random() / 2);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Reads one connection's stream to its end, printing each event; returns why it ended.
+async function printStream(
+  response: { body: ReadableStream<Uint8Array> | null },
+  onFrame: (frame: { event: string; data: string; id: string | null }) => void,
+): Promise<string> {
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return "was ended by the server";
+      buffer += value.replace(/\r\n?/g, "\n");
+      let end: number;
+      while ((end = buffer.indexOf("\n\n")) !== -1) {
+        const parsed = parseEvent(buffer.slice(0, end));
+        buffer = buffer.slice(end + 2);
+        if (parsed !== null) onFrame(parsed);
+      }
+    }
+  } catch (error) {
+    return `broke (${(error as Error).message})`;
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
+
+const events: Run = async (context) => {
+  const json = flag(context.values, "json");
+  // The id of the last event (or `ready`/`gap`) received: a reconnect resumes after it.
+  let lastEventId: string | null = null;
+  let connection = await context.connection();
+  const request = (id: string | null) =>
+    connection.client.v1.events.$get({ header: id === null ? {} : { "last-event-id": id }, query: {} });
+  // The first connection's failure is the command's; once following, a lost server is waited for.
+  let response = await request(null);
+  if (response.status !== 200) throw await answerError(response);
+  let reconnected = false;
   for (;;) {
-    const { value, done } = await reader.read().catch((error) => {
-      throw new CliError("unreachable", `the event stream broke: ${(error as Error).message}`, { cause: error });
-    });
-    if (done) break;
-    buffer += value.replace(/\r\n?/g, "\n");
-    let end: number;
-    while ((end = buffer.indexOf("\n\n")) !== -1) {
-      const parsed = parseEvent(buffer.slice(0, end));
-      buffer = buffer.slice(end + 2);
-      if (parsed === null) continue;
-      if (parsed.event === "ready") {
-        note(`following events at ${connection.server.url} (Ctrl-C to stop)`);
-        continue;
+    const why = await printStream(response, (frame) => {
+      if (frame.id !== null) lastEventId = frame.id;
+      if (frame.event === "ready") {
+        note(
+          reconnected
+            ? `reconnected to ${connection.server.url}; resuming after event ${lastEventId}`
+            : `following events at ${connection.server.url} (Ctrl-C to stop)`,
+        );
+        return;
       }
       let data: Record<string, unknown>;
       try {
-        data = JSON.parse(parsed.data);
+        data = JSON.parse(frame.data);
       } catch {
-        data = { type: parsed.event, data: parsed.data };
+        data = { type: frame.event, data: frame.data };
       }
+      if (frame.event === "gap") data = { type: "gap", ...data };
       if (json) print(JSON.stringify(data));
-      else print(`${new Date().toTimeString().slice(0, 8)}  ${parsed.event}  ${describeEvent(data)}`.trimEnd());
+      else print(`${new Date().toTimeString().slice(0, 8)}  ${frame.event}  ${describeEvent(data)}`.trimEnd());
+    });
+    note(`the event stream ${why}; reconnecting`);
+    reconnected = true;
+    for (let attempt = 0;; attempt++) {
+      await sleep(reconnectDelayMs(attempt));
+      try {
+        // Found again: a restarted server may listen elsewhere (its discovery file says where).
+        connection = await context.reconnect();
+        response = await request(lastEventId);
+      } catch {
+        continue; // Not back yet.
+      }
+      if (response.status === 200) break;
+      const error = await answerError(response);
+      if (response.status === 400 && lastEventId !== null) {
+        // The server does not know our position (its database was replaced): follow from its newest event.
+        note(`the server refused to resume after event ${lastEventId} (${error.message}); following its new events`);
+        lastEventId = null;
+      }
     }
   }
-  throw new CliError("unreachable", "the server ended the event stream (it is stopping)");
 };
 
 const RUNS: Readonly<Record<string, Run>> = {
@@ -404,15 +463,17 @@ export async function runCommand(command: CommandSpec, positionals: string[], va
   const run = RUNS[command.name];
   if (run === undefined) throw new CliError("invalidInput", `no command "${command.name}"`);
   let connection: Promise<{ client: ApiClient; server: ServerEndpoint }> | null = null;
+  const find = () =>
+    findServer({
+      url: str(values, "url"),
+      tokenFile: str(values, "token-file"),
+      dataDir: str(values, "data-dir"),
+    }).then((server) => ({ client: clientOf(server), server }));
   await run({
     positionals,
     values,
     cwd: process.cwd(),
-    connection: () =>
-      connection ??= findServer({
-        url: str(values, "url"),
-        tokenFile: str(values, "token-file"),
-        dataDir: str(values, "data-dir"),
-      }).then((server) => ({ client: clientOf(server), server })),
+    connection: () => connection ??= find(),
+    reconnect: () => connection = find(),
   });
 }
