@@ -39,7 +39,7 @@ export const EVENT_LOG_SQL = {
   // AUTOINCREMENT keeps the largest id ever used here, so it still answers once every event is pruned.
   lastId: "SELECT seq FROM sqlite_sequence WHERE name = 'lifecycle_events'",
   after: "SELECT id, origin, event FROM lifecycle_events WHERE id > ? ORDER BY id LIMIT ?",
-  prune: "DELETE FROM lifecycle_events WHERE id <= ? AND created_at < ?",
+  prune: "DELETE FROM lifecycle_events WHERE id <= ? AND created_at <= ?",
   dataVersion: "PRAGMA data_version",
 } as const;
 
