@@ -100,6 +100,8 @@ export {
 export { MemoryStore } from "./src/store/memory_store.ts";
 export type { SqliteDatabase, SqliteStatement, SqliteValue } from "./src/store/sqlite_driver.ts";
 export { SqliteStore, type SqliteStoreOptions } from "./src/store/sqlite_store.ts";
+export type { SqliteEventLogOptions } from "./src/store/sqlite_event_log.ts";
+export { EventFeed, type EventFeedOptions, type FeedItem } from "./src/event_feed.ts";
 export { SCHEMA_VERSION } from "./src/store/sqlite_schema.ts";
 export {
   type CreateSessionRequest,
@@ -133,13 +135,18 @@ export {
   type SessionSecretChainOptions,
 } from "./src/secret_chain.ts";
 export {
+  type EmittedEventInfo,
   type EventLog,
   type EventLogFollower,
   eventLogOf,
+  type EventLogPage,
+  type EventReplay,
   type FollowOptions,
   type LifecycleEvent,
   LifecycleEvents,
+  type LifecycleEventsOptions,
   type LifecycleListener,
+  type LoggedEvent,
   type LoggedEventInfo,
   type LoggedEventListener,
 } from "./src/events.ts";

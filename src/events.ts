@@ -15,12 +15,59 @@ export type LifecycleEvent =
   | { type: "session.deleted"; session: Session }
   | { type: "session.secret.stored"; sessionId: string };
 
+/** What a listener is told about an event besides the event itself. */
+export interface EmittedEventInfo {
+  /**
+   * The event's id: a whole number (as text) above the id of every event emitted before it. From
+   * a store's event log, the log's durable id; otherwise the emitter's own count, from 1.
+   */
+  id: string;
+}
+
 /** Receives events. */
-export type LifecycleListener = (event: LifecycleEvent) => void;
+export type LifecycleListener = (event: LifecycleEvent, info: EmittedEventInfo) => void;
+
+/** An event with its id, as an event log (or an emitter's recent history) gives it back. */
+export interface LoggedEvent {
+  /** Its id (see {@linkcode EmittedEventInfo.id}). */
+  id: string;
+  /** The event. */
+  event: LifecycleEvent;
+}
+
+/** A read of an event log: the events after a position, and where the log ends. */
+export interface EventLogPage {
+  /** The events after the asked-for id that the log still keeps, in id order. */
+  events: LoggedEvent[];
+  /**
+   * The id of the newest event ever logged ("0" when none), read before `events`: an event up to
+   * it that `events` does not hold was removed by the log's retention.
+   */
+  lastId: string;
+}
+
+/** What replays events from a position: a store's {@linkcode EventLog}, or {@linkcode LifecycleEvents}' recent history. */
+export interface EventReplay {
+  /**
+   * The events after the event `after` (a whole number as text; "0" for the first), at most
+   * `limit` (0 reads only `lastId`).
+   */
+  readAfter(after: string, limit: number): Promise<EventLogPage>;
+}
+
+/** Options of {@linkcode LifecycleEvents}. */
+export interface LifecycleEventsOptions {
+  /**
+   * How many of the latest events it keeps for {@linkcode LifecycleEvents.readAfter} (default
+   * 1000): the replay of `GET /v1/events` over a store that keeps no event log.
+   */
+  keep?: number;
+}
 
 /**
  * A synchronous fan-out of lifecycle events. A listener that throws never stops the others
- * nor the operation that emitted.
+ * nor the operation that emitted. Each event has an id (see {@linkcode EmittedEventInfo}), and
+ * the latest ones are kept, so a reader that lost its connection can be given what it missed.
  *
  * @example
  * ```ts
@@ -29,18 +76,33 @@ export type LifecycleListener = (event: LifecycleEvent) => void;
  *
  * const events = new LifecycleEvents();
  * const seen: string[] = [];
- * const stop = events.subscribe((event) => seen.push(event.type));
+ * const stop = events.subscribe((event, { id }) => seen.push(`${id} ${event.type}`));
  * events.subscribe(() => {
  *   throw new Error("a broken listener");
  * });
  * events.emit({ type: "session.secret.stored", sessionId: "x" });
  * stop();
  * events.emit({ type: "session.secret.stored", sessionId: "y" });
- * assert.deepEqual(seen, ["session.secret.stored"]);
+ * assert.deepEqual(seen, ["1 session.secret.stored"]);
+ * assert.deepEqual((await events.readAfter("1", 10)).events.map((e) => e.id), ["2"]);
  * ```
  */
-export class LifecycleEvents {
+export class LifecycleEvents implements EventReplay {
   readonly #listeners = new Set<LifecycleListener>();
+  readonly #keep: number;
+  readonly #recent: LoggedEvent[] = [];
+  #last = 0n;
+
+  /**
+   * An emitter with no listener yet.
+   *
+   * @param options how many of the latest events it keeps
+   */
+  constructor(options: LifecycleEventsOptions = {}) {
+    const keep = options.keep ?? 1000;
+    if (!Number.isSafeInteger(keep) || keep < 0) throw new RangeError("keep must be a whole number from 0");
+    this.#keep = keep;
+  }
 
   /** Adds a listener; returns the function that removes it. */
   subscribe(listener: LifecycleListener): () => void {
@@ -48,15 +110,38 @@ export class LifecycleEvents {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Delivers `event` to every listener, in subscription order. */
-  emit(event: LifecycleEvent): void {
+  /**
+   * Delivers `event` to every listener, in subscription order, and returns its id: `id` when given
+   * (an event log's, when following one; it must be above the last one), else the next of its own.
+   */
+  emit(event: LifecycleEvent, id?: string): string {
+    const given = id === undefined ? null : BigInt(id);
+    this.#last = given !== null && given > this.#last ? given : this.#last + (given === null ? 1n : 0n);
+    const info = { id: given === null ? String(this.#last) : id! };
+    if (this.#keep > 0) {
+      this.#recent.push({ id: info.id, event });
+      if (this.#recent.length > this.#keep) this.#recent.shift();
+    }
     for (const listener of [...this.#listeners]) {
       try {
-        listener(event);
+        listener(event, info);
       } catch {
         // A broken subscriber must not undo or fail a committed change.
       }
     }
+    return info.id;
+  }
+
+  /** The id of the last event emitted ("0" before the first). */
+  get lastId(): string {
+    return String(this.#last);
+  }
+
+  /** {@inheritDoc EventReplay.readAfter} */
+  readAfter(after: string, limit: number): Promise<EventLogPage> {
+    const position = BigInt(after);
+    const events = this.#recent.filter((logged) => BigInt(logged.id) > position).slice(0, limit);
+    return Promise.resolve({ events, lastId: String(this.#last) });
   }
 
   /** How many listeners are subscribed. */
@@ -99,7 +184,7 @@ export interface EventLogFollower {
  * emits its events (`deno task serve` follows it into the orchestrator's events, so each server's
  * `GET /v1/events` shows every server's changes, in one order).
  */
-export interface EventLog {
+export interface EventLog extends EventReplay {
   /**
    * Delivers every event committed after the returned promise resolves, by any process, in commit
    * order, each once; a listener that throws stops neither the others nor the log. Stop with the

@@ -8,7 +8,16 @@
 
 import { decodeCursor, encodeCursor } from "./_cursor.ts";
 import { errorMessage, SessionError, toStorageError } from "./errors.ts";
-import { eventLogOf, type LifecycleEvent, LifecycleEvents } from "./events.ts";
+import { EventFeed, type EventFeedOptions } from "./event_feed.ts";
+import {
+  repositoryCreated,
+  repositoryDeleted,
+  secretStored,
+  sessionCreated,
+  sessionDeleted,
+  sessionUpdated,
+} from "./_event_of.ts";
+import { type EventLog, eventLogOf, type LifecycleEvent, LifecycleEvents } from "./events.ts";
 import { parseId, type RepositoryId, type SessionId } from "./ids.ts";
 import type {
   ClosedSession,
@@ -176,8 +185,8 @@ export class SessionOrchestrator {
   readonly #isGitCheckout: ((path: string) => boolean | Promise<boolean>) | null;
   readonly #logError: (message: string, cause: unknown) => void;
   readonly #steps: LifecycleSteps;
-  // Whether the store logs the events with the changes, so that its log's follower emits them.
-  readonly #logged: boolean;
+  // The store's event log, when it logs the events with the changes (its follower then emits them).
+  readonly #log: EventLog | null;
 
   /**
    * Composes the parts.
@@ -193,12 +202,25 @@ export class SessionOrchestrator {
     this.#isGitCheckout = options.isGitCheckout ?? null;
     this.#logError = options.logError ?? ((message, cause) => console.error(message, cause));
     this.#steps = { commit: (draft) => this.#commit(draft), remove: (id) => this.#remove(id) };
-    this.#logged = eventLogOf(options.store) !== null;
+    this.#log = eventLogOf(options.store);
   }
 
   /** Where changes are announced: subscribe to follow them. */
   get events(): LifecycleEvents {
     return this.#events;
+  }
+
+  /**
+   * A feed of the events after `after` (the id of the last event a reader has, as `Last-Event-ID`
+   * gives it), then of every new one, with no gap or duplicate between them: `GET /v1/events`
+   * serializes it. The missed events are read back from the store's event log, whose ids survive
+   * restarts, or, over a store without one, from the events' recent history. Events older than
+   * what is kept come as one `gap` item, saying which ids were missed. An `after` that is not a
+   * whole number or is newer than the newest event is `InvalidInput`. Without `after`, the feed
+   * starts with the next event committed. Close it when done.
+   */
+  openEventFeed(options: EventFeedOptions = {}): Promise<EventFeed> {
+    return EventFeed.open(this.#events, this.#log ?? this.#events, options);
   }
 
   /** The store it runs on. */
@@ -360,7 +382,7 @@ export class SessionOrchestrator {
     const key = parseId(id, "session id");
     if ((await this.getSession(key)) === null) throw new SessionError("SessionNotFound", `no session with id ${key}`);
     await this.#requireChain().replace(key, { encryptedSecret, nonce }, LOGGED);
-    this.#announce({ type: "session.secret.stored", sessionId: key });
+    this.#announce(secretStored(key));
   }
 
   /** The session's secret (a copy the caller may wipe), or `null` when no layer has it. */
@@ -449,7 +471,7 @@ export class SessionOrchestrator {
 
   // Emits a committed change's event, unless the store logged it with the change for its follower to emit.
   #announce(event: LifecycleEvent): void {
-    if (!this.#logged) this.#events.emit(event);
+    if (this.#log === null) this.#events.emit(event);
   }
 
   #requireChain(): SessionSecretChain {
@@ -466,12 +488,6 @@ export class SessionOrchestrator {
 
 // Every change the orchestrator announces is logged with it by a store that keeps an event log.
 const LOGGED: WriteOptions = { logEvent: true };
-const repositoryCreated = (repository: Repository): LifecycleEvent => ({ type: "repository.created", repository });
-const repositoryDeleted = (repository: Repository): LifecycleEvent => ({ type: "repository.deleted", repository });
-const sessionCreated = (session: Session): LifecycleEvent => ({ type: "session.created", session });
-const sessionUpdated = (session: Session): LifecycleEvent => ({ type: "session.updated", session });
-const sessionDeleted = (session: Session): LifecycleEvent => ({ type: "session.deleted", session });
-
 function noChain(): SessionError {
   return new SessionError("InvalidInput", "no secret chain is configured, so sessions have no secrets");
 }

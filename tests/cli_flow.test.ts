@@ -13,6 +13,9 @@ import { runtimeArgv } from "./helpers.ts";
 import { spawn } from "node:child_process";
 import process from "node:process";
 import { assertFails, assertNoProgress, cliEntry, cliWorld, jsonOf } from "./cli_fixture.ts";
+import { SessionOrchestrator } from "../src/orchestrator.ts";
+import { openSqliteStore } from "../src/platform/mod.ts";
+import { DATABASE_FILE_NAME } from "../src/server/serve.ts";
 
 const UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
 
@@ -206,11 +209,11 @@ test("cli: unique short ids (an id's end or start) are accepted, an ambiguous on
   }
 });
 
-test("cli: events follows the stream (as JSON lines, and as text) over a Unix domain socket found by discovery", async () => {
+test("cli: events follows the stream (as JSON lines, and as text) over a Unix domain socket found by discovery, and resumes across a server restart", async () => {
   const world = cliWorld("slo-cli-events-");
   const socket = join(world.base, "api.sock");
   // A socket server: no port; the discovery file names the socket.
-  const server = await world.serve({ socket });
+  let server = await world.serve({ socket });
   const follow = (json: boolean) => {
     const command = runtimeArgv(cliEntry, ["events", ...(json ? ["--json"] : [])]);
     const child = spawn(command[0], command.slice(1), {
@@ -219,42 +222,83 @@ test("cli: events follows the stream (as JSON lines, and as text) over a Unix do
     });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
+    const waiters = new Set<() => void>();
+    const look = () => waiters.forEach((check) => check());
+    child.stdout.on("data", (chunk) => (stdout += chunk, look()));
+    child.stderr.on("data", (chunk) => (stderr += chunk, look()));
     const closed = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-    const ready = new Promise<void>((resolve, reject) => {
-      child.stderr.on("data", () => /following events at/.test(stderr) && resolve());
-      closed.then(() => reject(new Error(`events ended before it was ready: ${stderr}`)));
-    });
-    return { child, ready, closed, out: () => stdout, err: () => stderr };
+    // Resolves once `check` holds of the output; rejects if the command ends first.
+    const until = (check: () => boolean, what: string) =>
+      new Promise<void>((resolve, reject) => {
+        const test = () => check() && (waiters.delete(test), resolve());
+        waiters.add(test);
+        test();
+        closed.then((code) =>
+          waiters.delete(test) && reject(new Error(`events ended (${code}) before ${what}: ${stderr}`))
+        );
+      });
+    const lines = () => stdout.trim() === "" ? [] : stdout.trim().split("\n");
+    return { child, until, closed, lines, out: () => stdout, err: () => stderr };
   };
   const followers = [follow(true), follow(false)];
   try {
-    await Promise.all(followers.map((f) => f.ready));
+    await Promise.all(followers.map((f) => f.until(() => /following events at/.test(f.err()), "it was ready")));
     const folder = join(world.base, "evts");
     makeRepository(folder);
     const repository = jsonOf<Repository>(await world.cli(["repo", "add", folder, "--json"]));
     const session = jsonOf<Session>(await world.cli(["new", "evts", "Watched", "--no-worktree", "--json"]));
     assert.equal(jsonOf<Session[]>(await world.cli(["list", "--json"])).length, 1);
     jsonOf(await world.cli(["rm", session.id, "--json"]));
+    await Promise.all(followers.map((f) => f.until(() => f.lines().length === 3, "3 events")));
 
-    // The stream ends when the server stops: exit 5, the server is gone.
+    // The server stops: the command says so and waits for it to come back, instead of exiting.
     server.signal("SIGTERM");
     await server.closed;
-    const [json, text] = await Promise.all(followers.map(async (f) => ({ code: await f.closed, f })));
-    assert.equal(json.code, 5, json.f.err());
-    const events = json.f.out().trim().split("\n").map((line) => JSON.parse(line));
-    assert.deepEqual(events.map((e) => e.type), ["repository.created", "session.created", "session.deleted"]);
+    await Promise.all(followers.map((f) => f.until(() => /reconnecting/.test(f.err()), "it said it reconnects")));
+    assert.equal(followers[0].child.exitCode, null);
+    // A change made while no server runs (another process writes the file), then the server is back.
+    const store = openSqliteStore(join(world.dataDir, DATABASE_FILE_NAME), { eventLog: true });
+    const missed = await new SessionOrchestrator({ store }).createRepository({
+      path: join(world.base, "m"),
+      name: "m",
+    });
+    store.close();
+    server = await world.serve({ socket });
+    await Promise.all(
+      followers.map((f) =>
+        f.until(() => /reconnected to http\+unix:\/\/\S+; resuming after event 3/.test(f.err()), "it reconnected")
+      ),
+    );
+    const liveFolder = join(world.base, "live");
+    makeRepository(liveFolder);
+    const live = jsonOf<Repository>(await world.cli(["repo", "add", liveFolder, "--json"]));
+    await Promise.all(followers.map((f) => f.until(() => f.lines().length === 5, "5 events")));
+
+    const [json, text] = followers;
+    const events = json.lines().map((line) => JSON.parse(line));
+    assert.deepEqual(events.map((e) => e.type), [
+      "repository.created",
+      "session.created",
+      "session.deleted",
+      "repository.created",
+      "repository.created",
+    ]);
     assert.equal(events[0].repository.id, repository.id);
     assert.equal(events[1].session.id, session.id);
-    assert.match(json.f.err(), /following events at http\+unix:\/\//);
-    assert.match(json.f.err(), /error: the server ended the event stream/);
-    assert.equal(text.code, 5, text.f.err());
+    // Exactly the missed one, then the live one: nothing lost, nothing twice.
+    assert.equal(events[3].repository.id, missed.id);
+    assert.equal(events[4].repository.id, live.id);
+    assert.match(json.err(), /following events at http\+unix:\/\//);
+    assert.match(json.err(), /the event stream was ended by the server; reconnecting/);
     assert.match(
-      text.f.out(),
+      text.out(),
       new RegExp(`^\\d\\d:\\d\\d:\\d\\d  session\\.created  ${session.id.slice(-8)}  Watched  \\[active\\]$`, "m"),
     );
-    assert.match(text.f.out(), /^\d\d:\d\d:\d\d {2}repository\.created {2}[0-9a-f]{8} {2}evts {2}/m);
+    assert.match(text.out(), /^\d\d:\d\d:\d\d {2}repository\.created {2}[0-9a-f]{8} {2}evts {2}/m);
+    assert.match(
+      text.out(),
+      new RegExp(`^\\d\\d:\\d\\d:\\d\\d  repository\\.created  ${missed.id.slice(-8)}  m  `, "m"),
+    );
   } finally {
     for (const f of followers) if (f.child.exitCode === null) f.child.kill("SIGKILL");
     if (server.child.exitCode === null) server.child.kill("SIGKILL");

@@ -13,16 +13,22 @@ import { DatabaseSync } from "node:sqlite";
 import {
   createSession,
   deleteSession,
+  type EventLogPage,
+  type NewRepository,
+  type NewSession,
   newSessionId,
+  type NewSessionSecret,
   type Repository,
+  type SealedSecret,
   type Session,
   SessionError,
+  type SessionPatch,
   type SqliteDatabase,
   SqliteStore,
   type StoredSessionSecret,
   storeSessionSecret,
 } from "../mod.ts";
-import { openSqliteStore, sqliteDriverName } from "../src/platform/mod.ts";
+import { ClosableSqliteStore, openSqliteStore, sqliteDriverName } from "../src/platform/mod.ts";
 import { isBun, repositoryInput } from "./helpers.ts";
 import { sseReader, startTestServer } from "./http_fixture.ts";
 
@@ -41,6 +47,30 @@ if (isBun) {
   const specifier = "bun:sqlite"; // a variable, so Deno's type check does not try to resolve it
   const { Database } = await import(specifier) as { Database: new (path: string) => Connection };
   drivers.push({ name: "bun:sqlite", open: (path) => new Database(path) });
+}
+
+const LOGGED = { logEvent: true };
+
+/** The store as the orchestrator writes to it over an event log: every write logs its event. */
+class LoggingStore extends ClosableSqliteStore {
+  override createRepository(input: NewRepository) {
+    return super.createRepository(input, LOGGED);
+  }
+  override deleteRepository(id: string) {
+    return super.deleteRepository(id, LOGGED);
+  }
+  override createSession(input: NewSession, secret?: SealedSecret) {
+    return super.createSession(input, secret, LOGGED);
+  }
+  override updateSession(id: string, patch: SessionPatch) {
+    return super.updateSession(id, patch, LOGGED);
+  }
+  override deleteSession(id: string) {
+    return super.deleteSession(id, LOGGED);
+  }
+  override setSessionSecret(input: NewSessionSecret) {
+    return super.setSessionSecret(input, LOGGED);
+  }
 }
 
 /** A way to open a store on a file: over each driver's connection, and as the platform opens it. */
@@ -62,6 +92,15 @@ const openers: StoreOpener[] = [
     name: `openSqliteStore (${sqliteDriverName()})`,
     open: (path) => {
       const store = openSqliteStore(path);
+      return { store, close: () => store.close() };
+    },
+  },
+  {
+    // As the server opens it: with its event log, every write logging its event (as the orchestrator asks).
+    name: `openSqliteStore (${sqliteDriverName()}) with its event log`,
+    open: (path) => {
+      const driver = drivers.find((candidate) => candidate.name === sqliteDriverName())!;
+      const store = new LoggingStore(driver.open(path), { eventLog: { keepEvents: 1, keepSeconds: 0 } });
       return { store, close: () => store.close() };
     },
   },
@@ -155,13 +194,16 @@ interface Snapshot {
   repositories: Repository[];
   sessions: Session[];
   secrets: Record<string, StoredSessionSecret | null>;
+  /** The event log, read from its start (the events and the newest id), on a store that keeps one. */
+  events: EventLogPage | null;
 }
 
 async function snapshot(store: SqliteStore): Promise<Snapshot> {
   const sessions = await store.listSessions();
   const secrets: Record<string, StoredSessionSecret | null> = {};
   for (const session of sessions) secrets[session.id] = await store.getSessionSecret(session.id);
-  return { repositories: await store.listRepositories(), sessions, secrets };
+  const events = store.eventLog === null ? null : await store.eventLog.readAfter("0", 1000);
+  return { repositories: await store.listRepositories(), sessions, secrets, events };
 }
 
 function secretInput(sessionId: string, fill: number) {
@@ -259,11 +301,16 @@ for (const opener of openers) {
         // Opened before the disk fills, as a running server's connection is.
         const store = open();
         const before = await snapshot(store);
+        // With an event log, a follower is told nothing of a write that failed.
+        const followed: string[] = [];
+        const follower = await store.eventLog?.follow((event, { id }) => followed.push(`${id} ${event.type}`));
         fillDisk(mount.dir);
 
         await rejectsWithStorage(writeCase.write(store, seeded));
         // The connection that failed does not see the write either.
         assert.deepEqual(await snapshot(store), before);
+        assert.deepEqual(followed, []);
+        await follower?.close();
 
         rmSync(join(mount.dir, "filler"));
         // A new connection reads the file: the write is not in it.

@@ -423,3 +423,19 @@ test("openapi: every answer the server gives to probes of every operation is one
     await t.close();
   }
 });
+
+test("openapi: GET /v1/events documents Last-Event-ID (header and query), its 400, and the ready, id and gap fields", async () => {
+  const { app, token } = await memoryApp();
+  const response = await app.request("/v1/openapi.json", {
+    headers: { host: "localhost", authorization: `Bearer ${token}` },
+  });
+  const operation = (await response.json()).paths["/v1/events"].get;
+  const parameters = operation.parameters.map((parameter: { name: string; in: string }) =>
+    `${parameter.in} ${parameter.name}`
+  );
+  assert.deepEqual(parameters.sort(), ["header last-event-id", "query lastEventId"]);
+  assert.equal(operation.responses["400"].content["application/json"].schema.$ref, "#/components/schemas/Error");
+  const stream = operation.responses["200"].content["text/event-stream"].schema.description;
+  for (const word of ["ready", "durable id", "gap", "restarts"]) assert.match(stream, new RegExp(word));
+  assert.match(operation.description, /Last-Event-ID/);
+});

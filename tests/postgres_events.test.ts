@@ -202,6 +202,10 @@ test("events: old events are pruned, beyond the newest kept and older than the a
     assert.equal(await count(), 5);
     const ids = await database!.admin.unsafe(`SELECT id::int AS id FROM ${schema}.lifecycle_events ORDER BY id`);
     assert.deepEqual(ids.map((row) => row.id), [26, 27, 28, 29, 30]);
+    // Read back: only what is kept, and where the log ends.
+    const page = await eventLogOf(store)!.readAfter("3", 100);
+    assert.deepEqual(page.events.map(({ id }) => id), ["26", "27", "28", "29", "30"]);
+    assert.equal(page.lastId, "30");
   } finally {
     await close();
   }
@@ -258,4 +262,28 @@ test("events: an unreachable database is told apart from a refused operation", (
   // The store's own mark (the connection gate's, when no connection was free in time).
   assert.equal(databaseUnavailable(new SessionError("Storage", "busy", { retryAfterSeconds: 1 })), true);
   assert.equal(databaseUnavailable(null), false);
+});
+
+test("events: the log reads back the events after an id, and where it ends, also once they were pruned", {
+  skip,
+}, async () => {
+  const { stores: [store], close } = await stores(1);
+  try {
+    const orchestrator = new SessionOrchestrator({ store });
+    const log = eventLogOf(store)!;
+    assert.deepEqual(await log.readAfter("0", 10), { events: [], lastId: "0" });
+    const repositories = [];
+    for (let i = 0; i < 3; i++) repositories.push(await orchestrator.createRepository(repositoryInput()));
+    const page = await log.readAfter("1", 10);
+    assert.equal(page.lastId, "3");
+    assert.deepEqual(page.events.map(({ id }) => id), ["2", "3"]);
+    assert.equal(
+      JSON.stringify(page.events[1].event),
+      JSON.stringify({ type: "repository.created", repository: repositories[2] }),
+    );
+    assert.deepEqual((await log.readAfter("1", 1)).events.map(({ id }) => id), ["2"]);
+    assert.deepEqual(await log.readAfter("3", 0), { events: [], lastId: "3" });
+  } finally {
+    await close();
+  }
 });

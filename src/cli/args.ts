@@ -216,7 +216,10 @@ export const COMMANDS: readonly CommandSpec[] = [
     positionals: [0, 0],
     summary: "follow the event stream (Ctrl-C to stop)",
     description: "Print every change (repository.created, session.deleted, …) as it is committed, until\n" +
-      "Ctrl-C. With --json, one JSON object per line. When the server stops, it ends with exit code 5.",
+      "Ctrl-C. With --json, one JSON object per line. When the connection drops (the server restarts),\n" +
+      "it says so on stderr, reconnects with backoff and resumes after the last event it printed, so\n" +
+      "nothing is missed; events the server no longer keeps are printed as one `gap` line. With no\n" +
+      "server to connect to at the start, it ends with exit code 5.",
     options: {},
   },
 ];

@@ -17,7 +17,7 @@ import type { CommandSpec, OptionValues } from "./args.ts";
 import { answerError, type ApiClient, clientOf, findServer, type ServerEndpoint } from "./client.ts";
 import { CliError } from "./errors.ts";
 import { withProgress } from "./progress.ts";
-import { readServerSentEvents } from "./sse.ts";
+import { readServerSentEvents, type ServerSentEvent } from "./sse.ts";
 import { allRepositories, allSessions, expandHome, resolveRepository, resolveSessionId } from "./resolve.ts";
 import { age, type Column, renderFields, renderTable, shortId, shortIdLength } from "./table.ts";
 
@@ -29,6 +29,8 @@ export interface CommandContext {
   values: OptionValues;
   /** Finds the server, once; its typed client. */
   connection(): Promise<{ client: ApiClient; server: ServerEndpoint }>;
+  /** Finds the server again (it may have restarted elsewhere); `connection()` then gives this one. */
+  reconnect(): Promise<{ client: ApiClient; server: ServerEndpoint }>;
   /** Where relative paths start. */
   cwd: string;
 }
@@ -361,35 +363,84 @@ function describeEvent(event: Record<string, unknown>): string {
   if (repository !== undefined) return `${shortId(repository.id)}  ${repository.name}  ${repository.path}`;
   if (session !== undefined) return `${shortId(session.id)}  ${session.title}  [${session.status}]`;
   if (typeof event.sessionId === "string") return shortId(event.sessionId);
+  if (event.type === "gap") {
+    return `missed events ${BigInt(String(event.after)) + 1n} to ${event.through}: no longer kept`;
+  }
   return "";
 }
 
-const events: Run = async (context) => {
-  const connection = await context.connection();
-  const response = await connection.client.v1.events.$get();
-  if (response.status !== 200) throw await answerError(response);
-  const json = flag(context.values, "json");
-  const stream = readServerSentEvents(response.body!);
-  for (;;) {
-    const next = await stream.next().catch((error) => {
-      throw new CliError("unreachable", `the event stream broke: ${(error as Error).message}`, { cause: error });
-    });
-    if (next.done) break;
-    const parsed = next.value;
-    if (parsed.event === "ready") {
-      note(`following events at ${connection.server.url} (Ctrl-C to stop)`);
-      continue;
-    }
-    let data: Record<string, unknown>;
-    try {
-      data = JSON.parse(parsed.data);
-    } catch {
-      data = { type: parsed.event, data: parsed.data };
-    }
-    if (json) print(JSON.stringify(data));
-    else print(`${new Date().toTimeString().slice(0, 8)}  ${parsed.event}  ${describeEvent(data)}`.trimEnd());
+/** How long `slo events` waits before its `attempt`-th try to reconnect: 100 ms doubling to 2 s, with jitter. */
+export function reconnectDelayMs(attempt: number): number {
+  return Math.min(2000, 100 * 2 ** Math.min(attempt, 10)) * (0.5 + Math.random() / 2);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Reads one connection's stream to its end, handing on each event; returns why it ended.
+async function printStream(
+  response: { body: ReadableStream<Uint8Array> | null },
+  onFrame: (frame: ServerSentEvent) => void,
+): Promise<string> {
+  try {
+    for await (const frame of readServerSentEvents(response.body!)) onFrame(frame);
+    return "was ended by the server";
+  } catch (error) {
+    return `broke (${(error as Error).message})`;
   }
-  throw new CliError("unreachable", "the server ended the event stream (it is stopping)");
+}
+
+const events: Run = async (context) => {
+  const json = flag(context.values, "json");
+  // The id of the last event (or `ready`/`gap`) received: a reconnect resumes after it.
+  let lastEventId: string | null = null;
+  let connection = await context.connection();
+  const request = (id: string | null) =>
+    connection.client.v1.events.$get({ header: id === null ? {} : { "last-event-id": id }, query: {} });
+  // The first connection's failure is the command's; once following, a lost server is waited for.
+  let response = await request(null);
+  if (response.status !== 200) throw await answerError(response);
+  let reconnected = false;
+  for (;;) {
+    const why = await printStream(response, (frame) => {
+      if (frame.id !== null) lastEventId = frame.id;
+      if (frame.event === "ready") {
+        note(
+          reconnected
+            ? `reconnected to ${connection.server.url}; resuming after event ${lastEventId}`
+            : `following events at ${connection.server.url} (Ctrl-C to stop)`,
+        );
+        return;
+      }
+      let data: Record<string, unknown>;
+      try {
+        data = JSON.parse(frame.data);
+      } catch {
+        data = { type: frame.event, data: frame.data };
+      }
+      if (frame.event === "gap") data = { type: "gap", ...data };
+      if (json) print(JSON.stringify(data));
+      else print(`${new Date().toTimeString().slice(0, 8)}  ${frame.event}  ${describeEvent(data)}`.trimEnd());
+    });
+    note(`the event stream ${why}; reconnecting`);
+    reconnected = true;
+    for (let attempt = 0;; attempt++) {
+      await sleep(reconnectDelayMs(attempt));
+      try {
+        // Found again: a restarted server may listen elsewhere (its discovery file says where).
+        connection = await context.reconnect();
+        response = await request(lastEventId);
+      } catch {
+        continue; // Not back yet.
+      }
+      if (response.status === 200) break;
+      const error = await answerError(response);
+      if (response.status === 400 && lastEventId !== null) {
+        // The server does not know our position (its database was replaced): follow from its newest event.
+        note(`the server refused to resume after event ${lastEventId} (${error.message}); following its new events`);
+        lastEventId = null;
+      }
+    }
+  }
 };
 
 const mcp: Run = async (context) => {
@@ -421,15 +472,17 @@ export async function runCommand(command: CommandSpec, positionals: string[], va
   const run = RUNS[command.name];
   if (run === undefined) throw new CliError("invalidInput", `no command "${command.name}"`);
   let connection: Promise<{ client: ApiClient; server: ServerEndpoint }> | null = null;
+  const find = () =>
+    findServer({
+      url: str(values, "url"),
+      tokenFile: str(values, "token-file"),
+      dataDir: str(values, "data-dir"),
+    }).then((server) => ({ client: clientOf(server), server }));
   await run({
     positionals,
     values,
     cwd: process.cwd(),
-    connection: () =>
-      connection ??= findServer({
-        url: str(values, "url"),
-        tokenFile: str(values, "token-file"),
-        dataDir: str(values, "data-dir"),
-      }).then((server) => ({ client: clientOf(server), server })),
+    connection: () => connection ??= find(),
+    reconnect: () => connection = find(),
   });
 }

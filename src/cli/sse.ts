@@ -6,17 +6,20 @@
  * @module
  */
 
-/** One server-sent event: its `event:` name (`message` when it had none) and its joined `data:` lines. */
+/** One server-sent event: its `event:` name (`message` when it had none), its joined `data:` lines and its `id:`. */
 export interface ServerSentEvent {
-  /** The event's name: `ready`, or a lifecycle event's type. */
+  /** The event's name: `ready`, `gap`, or a lifecycle event's type. */
   event: string;
   /** Its data lines joined with newlines. */
   data: string;
+  /** Its `id:` (the durable event id a reconnect resumes after), or `null` when it had none. */
+  id: string | null;
 }
 
 // One event block; comments (keep-alives) and blocks without data or name are nothing.
 function parseEvent(block: string): ServerSentEvent | null {
   let event = "message";
+  let id: string | null = null;
   const data: string[] = [];
   for (const line of block.split("\n")) {
     if (line.startsWith(":")) continue;
@@ -25,8 +28,9 @@ function parseEvent(block: string): ServerSentEvent | null {
     const value = colon === -1 ? "" : line.slice(colon + 1).replace(/^ /, "");
     if (field === "event") event = value;
     else if (field === "data") data.push(value);
+    else if (field === "id") id = value;
   }
-  return data.length === 0 && event === "message" ? null : { event, data: data.join("\n") };
+  return data.length === 0 && event === "message" ? null : { event, data: data.join("\n"), id };
 }
 
 /**

@@ -23,6 +23,8 @@ import {
   DeletedSessionSchema,
   DeleteSessionQuerySchema,
   ErrorSchema,
+  EventHeadersSchema,
+  EventQuerySchema,
   EventStreamSchema,
   HealthSchema,
   IdParamsSchema,
@@ -380,10 +382,19 @@ export const ROUTES = {
     method: "get" as const,
     path: "/v1/events" as const,
     tags: ["events"],
-    summary: "Server-sent events: every lifecycle change, after it is committed",
-    request: {},
+    summary: "Server-sent events: every lifecycle change, after it is committed; resumes from Last-Event-ID",
+    description: "Each event's `id:` is durable (the store's event log: it survives restarts and is never reused). " +
+      "A client that reconnects with `Last-Event-ID` (or `?lastEventId=`) receives exactly the events it missed, " +
+      "as far as the log keeps them (the SQLite and Postgres logs keep the newest 10 000 events, and any event " +
+      "younger than 10 minutes), then the new ones; older ones are announced by one `gap` event.",
+    request: { headers: EventHeadersSchema, query: EventQuerySchema },
     responses: {
       200: { description: "The event stream.", content: { "text/event-stream": { schema: EventStreamSchema } } },
+      400: {
+        description:
+          "A `Last-Event-ID` that is not a whole number, or is newer than the newest event (kind InvalidInput).",
+        content: errorJson,
+      },
       401: unauthorized,
       403: forbidden,
       500: failed,

@@ -257,7 +257,33 @@ export const OpenApiDocumentSchema: z.ZodType<Record<string, unknown>, Record<st
   .record(z.string(), z.unknown())
   .openapi("OpenApiDocument", { description: "An OpenAPI 3.1 document." });
 
+const EVENT_ID_DESCRIPTION = "The `id:` of the last event the client received (or of the `ready` event): the " +
+  "stream first replays every event after it that the server's event log still keeps, then goes on with new " +
+  "ones, with none missed or repeated. An id newer than the newest event, or not a whole number, is 400.";
+
+/** `Last-Event-ID:`, which an `EventSource` sends when it reconnects. */
+export const EventHeadersSchema: z.ZodObject<{ "last-event-id": z.ZodOptional<z.ZodString> }> = z.object({
+  "last-event-id": z.string().optional().openapi({
+    param: { name: "last-event-id", in: "header" },
+    description: EVENT_ID_DESCRIPTION,
+    example: "42",
+  }),
+});
+
+/** `?lastEventId=`, for clients that cannot set a header; the header wins when both are sent. */
+export const EventQuerySchema: z.ZodObject<{ lastEventId: z.ZodOptional<z.ZodString> }> = z.object({
+  lastEventId: z.string().optional().openapi({
+    param: { name: "lastEventId", in: "query" },
+    description: `${EVENT_ID_DESCRIPTION} The \`Last-Event-ID\` header wins when both are sent.`,
+    example: "42",
+  }),
+});
+
 /** The server-sent events stream, documented as text. */
 export const EventStreamSchema: z.ZodString = z.string().openapi({
-  description: "One `event:` per lifecycle change (its type) with the event as JSON in `data:`; first a `ready` event.",
+  description: 'First a `ready` event (`data: {"lastEventId":"<id>"}`, its `id:` the position the stream is ' +
+    "complete from). Then one `event:` per lifecycle change (its type), the event as JSON in `data:` and its " +
+    "durable id in `id:`: ids increase with every committed change and survive server restarts. When events " +
+    'after `Last-Event-ID` are no longer kept, a `gap` event (`data: {"after", "through", "message"}`, ' +
+    "`id:` its `through`) says which ids were missed before the stream goes on.",
 });

@@ -6,7 +6,8 @@
 
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
-import type { LifecycleEvent, LifecycleEvents } from "../events.ts";
+import type { FeedItem } from "../event_feed.ts";
+import type { SessionOrchestrator } from "../orchestrator.ts";
 
 /** Events a slow client may fall behind by before it is disconnected, so one stuck reader cannot grow memory. */
 export const MAX_PENDING_EVENTS = 10_000;
@@ -14,61 +15,65 @@ export const MAX_PENDING_EVENTS = 10_000;
 const KEEP_ALIVE_MS = 15_000;
 
 /**
- * Streams every event emitted on `events` to the client, in order, each as `event: <type>` with
- * the event as JSON in `data:` and a running `id:`. A first `ready` event tells the client it is
- * subscribed, so it knows that every change from then on will reach it. The stream ends when the
- * client goes away or `signal` aborts (the server is shutting down).
+ * Streams the orchestrator's event feed (see `openEventFeed`) from `lastEventId` to the client:
+ * each event as `event: <type>`, its durable id in `id:` and the event as JSON in `data:`. A first
+ * `ready` event tells the client it is subscribed; its `id:` is the position the stream is complete
+ * from, so a client that reconnects before any event still misses nothing. Events no longer kept
+ * come as one `gap` event. The stream ends when the client goes away or `signal` aborts (the server
+ * is shutting down). A bad `lastEventId` rejects (`InvalidInput`) before anything is sent.
  */
-export function eventStream(c: Context, events: LifecycleEvents, signal: AbortSignal | undefined): Response {
+export async function eventStream(
+  c: Context,
+  orchestrator: SessionOrchestrator,
+  lastEventId: string | undefined,
+  signal: AbortSignal | undefined,
+): Promise<Response> {
+  let abort: (() => void) | null = null;
+  // Opened before the response starts: a refused id is an error answer, and no change made after
+  // this request arrived is missed.
+  const feed = await orchestrator.openEventFeed({
+    after: lastEventId ?? null,
+    maxPending: MAX_PENDING_EVENTS,
+    onOverflow: () => abort?.(),
+  });
   return streamSSE(c, async (stream) => {
-    const pending: LifecycleEvent[] = [];
-    let wake: (() => void) | null = null;
-    let done = false;
-    const rouse = () => {
-      const resolve = wake;
-      wake = null;
-      resolve?.();
-    };
     const finish = () => {
-      if (done) return;
-      done = true;
-      rouse();
+      feed.close();
       // A reader that stopped reading leaves a write waiting on a full socket forever; aborting the
-      // stream ends that write, so the subscription is released and shutdown is not held up.
+      // stream ends that write, so shutdown is not held up.
       stream.abort();
     };
-    // Subscribed before the first await: nothing emitted after the response starts is missed.
-    const unsubscribe = events.subscribe((event) => {
-      if (pending.length >= MAX_PENDING_EVENTS) return finish();
-      pending.push(event);
-      rouse();
-    });
+    abort = finish;
     stream.onAbort(finish);
     c.req.raw.signal?.addEventListener("abort", finish, { once: true });
     signal?.addEventListener("abort", finish, { once: true });
-    if (signal?.aborted) finish();
-    let id = 0;
+    if (signal?.aborted || c.req.raw.signal?.aborted) finish();
     try {
-      await stream.writeSSE({ event: "ready", data: "{}" });
-      while (!done) {
-        while (pending.length > 0 && !done) {
-          const event = pending.shift()!;
-          await stream.writeSSE({ event: event.type, data: JSON.stringify(event), id: String(++id) });
-        }
-        if (done) break;
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const woken = await new Promise<boolean>((resolve) => {
-          wake = () => resolve(true);
-          timer = setTimeout(() => resolve(false), KEEP_ALIVE_MS);
-        });
-        clearTimeout(timer);
-        wake = null;
+      await stream.writeSSE({
+        event: "ready",
+        data: JSON.stringify({ lastEventId: feed.position }),
+        id: feed.position,
+      });
+      for (;;) {
+        const items = await feed.next(KEEP_ALIVE_MS);
+        if (items === null) break;
         // A comment line keeps proxies and idle timeouts from closing a quiet stream.
-        if (!woken && !done) await stream.write(": keep-alive\n\n");
+        if (items.length === 0) await stream.write(": keep-alive\n\n");
+        for (const item of items) await stream.writeSSE(frame(item));
       }
     } finally {
-      unsubscribe();
+      feed.close();
       signal?.removeEventListener("abort", finish);
     }
   });
+}
+
+function frame(item: FeedItem): { event: string; data: string; id: string } {
+  if (item.kind === "event") return { event: item.event.type, data: JSON.stringify(item.event), id: item.id };
+  const data = {
+    after: item.after,
+    through: item.through,
+    message: `the events after ${item.after} up to ${item.through} are no longer kept; what they changed is missed`,
+  };
+  return { event: "gap", data: JSON.stringify(data), id: item.through };
 }

@@ -233,7 +233,11 @@ export function createApp(options: AppOptions): AppType {
       const { path, overwrite } = c.req.valid("json");
       return c.json(await orchestrator.backup(path, overwrite === undefined ? {} : { overwrite }), 200);
     },
-    streamEvents: (c) => eventStream(c, orchestrator.events, options.signal),
+    streamEvents: (c) => {
+      // The header an EventSource sends on reconnecting wins over a query a page URL may carry.
+      const lastEventId = c.req.valid("header")["last-event-id"] ?? c.req.valid("query").lastEventId;
+      return eventStream(c, orchestrator, lastEventId, options.signal);
+    },
     // Made on each request, like hono's `doc31`, so routes a user adds to this app are in it too.
     getOpenApiDocument: (c) => c.json({ ...app.getOpenAPI31Document(documentConfig) }, 200),
   };

@@ -167,6 +167,7 @@ export class ClosableSqliteStore extends SqliteStore {
   close(): void {
     if (this.#closed || this.#connection.isOpen === false) return;
     this.#closed = true;
+    this.closeEventLog();
     // `bun:sqlite`'s plain close() leaves the file open until its statements are garbage collected;
     // close(true) finalizes them and closes now. `node:sqlite` ignores the argument.
     this.#connection.close(true);

@@ -7,7 +7,14 @@
  */
 
 import type { Sql } from "postgres";
-import type { EventLog, EventLogFollower, FollowOptions, LifecycleEvent, LoggedEventListener } from "../events.ts";
+import type {
+  EventLog,
+  EventLogFollower,
+  EventLogPage,
+  FollowOptions,
+  LifecycleEvent,
+  LoggedEventListener,
+} from "../events.ts";
 import { invalid } from "../validation.ts";
 
 /** Options of the store's event log (`PostgresStoreOptions.eventLog`). */
@@ -166,6 +173,17 @@ export class PostgresEventLog implements EventLog {
       () => this.#client().unsafe(EVENT_SQL.prune, [this.#keepEvents, this.#keepSeconds] as never[]),
     );
     return result.count;
+  }
+
+  /** {@inheritDoc EventReplay.readAfter} */
+  async readAfter(after: string, limit: number): Promise<EventLogPage> {
+    // The end first: an event up to it that the read below lacks was pruned, not yet to come.
+    const [row] = await this.#client().unsafe(EVENT_SQL.lastId);
+    const rows = limit === 0 ? [] : await this.#client().unsafe(EVENT_SQL.after, [after, limit] as never[]);
+    return {
+      lastId: String(row.id),
+      events: rows.map((event) => ({ id: String(event.id), event: JSON.parse(String(event.event)) })),
+    };
   }
 
   /** {@inheritDoc EventLog.follow} */

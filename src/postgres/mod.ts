@@ -42,8 +42,11 @@ export type { SealedSecret } from "../crypto.ts";
 export type {
   EventLog,
   EventLogFollower,
+  EventLogPage,
+  EventReplay,
   FollowOptions,
   LifecycleEvent,
+  LoggedEvent,
   LoggedEventInfo,
   LoggedEventListener,
 } from "../events.ts";

@@ -232,7 +232,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Worktrees are scoped by machine only where machines share the database.
   const host = options.database === undefined ? null : resolveHostId({ dataDir, env: options.env });
   const { store, databasePath, key, source: keySource, warning } = await openStore(options, keychain);
-  const events = new LifecycleEvents();
+  // Over a store's event log, replay reads the log: the emitter need not keep events of its own.
+  const events = new LifecycleEvents(eventLogOf(store) === null ? {} : { keep: 0 });
   const chain = new SessionSecretChain({ store, databaseKey: key, keychain });
   const parts: ServerParts = { store, chain, events, dataDir, hostId: host?.hostId ?? null };
   const shutdown = new AbortController();
@@ -370,14 +371,14 @@ async function followEventLog(parts: ServerParts, logError: ErrorLogger): Promis
       ? event.sessionId
       : null;
   return await log.follow(
-    (event, { own }) => {
-      const id = own ? null : stale(event);
-      if (id !== null) {
-        parts.chain.forget(id, { rowDeleted: true }).catch((error) =>
-          logError(`forgetting this server's copy of the secret of session ${id} failed`, error)
+    (event, { id, own }) => {
+      const sessionId = own ? null : stale(event);
+      if (sessionId !== null) {
+        parts.chain.forget(sessionId, { rowDeleted: true }).catch((error) =>
+          logError(`forgetting this server's copy of the secret of session ${sessionId} failed`, error)
         );
       }
-      parts.events.emit(event);
+      parts.events.emit(event, id);
     },
     {
       onError: (error) => logError("reading the event log failed; it is read again until the database answers", error),
@@ -398,7 +399,9 @@ async function openStore(
     // The probe lets a first check of the key use the secrets already sealed in the database.
     const probe = sqliteSecretProbe(databasePath);
     const resolved = await resolveDatabaseKey({ dataDir, env, keychain, probe });
-    return { ...resolved, store: openSqliteStore(databasePath), databasePath };
+    // With its event log: every change gets a durable id, so `GET /v1/events` can replay what a
+    // client missed, across restarts too.
+    return { ...resolved, store: openSqliteStore(databasePath, { eventLog: true }), databasePath };
   }
   // Loaded only here, so a server on SQLite never loads the Postgres driver.
   const { openPostgresStore } = await import("../postgres/mod.ts");

@@ -74,6 +74,17 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE sessions ADD COLUMN host_id TEXT;
   `,
+  // The event log (a store opened with `eventLog`): each change's event, written in the change's
+  // transaction. AUTOINCREMENT, so that an id is never given twice, even after the newest events were
+  // pruned; `origin` tells which store instance wrote it.
+  `
+  CREATE TABLE lifecycle_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    origin INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  ) STRICT;
+  `,
 ];
 
 /** The schema version this code writes. */

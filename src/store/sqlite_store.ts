@@ -31,7 +31,17 @@ import {
 } from "../validation.ts";
 import type { SqliteDatabase, SqliteStatement, SqliteValue } from "./sqlite_driver.ts";
 import { prepareDatabase } from "./sqlite_schema.ts";
-import type { SessionStore } from "./store.ts";
+import type { SessionStore, WriteOptions } from "./store.ts";
+import type { EventLog, LifecycleEvent } from "../events.ts";
+import {
+  repositoryCreated,
+  repositoryDeleted,
+  secretStored,
+  sessionCreated,
+  sessionDeleted,
+  sessionUpdated,
+} from "../_event_of.ts";
+import { type AppendedEvent, SqliteEventLog, type SqliteEventLogOptions } from "./sqlite_event_log.ts";
 
 /** Options of {@linkcode SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -40,6 +50,14 @@ export interface SqliteStoreOptions {
    * `Storage` error marked as temporary (`retryAfterSeconds`).
    */
   busyTimeoutMs?: number;
+  /**
+   * Keep an event log (see {@linkcode SqliteStore.eventLog}): each change an orchestrator makes is
+   * written with its event, in one transaction, under an id that is never reused and survives
+   * restarts, so a reader can be given what it missed. `true` for the default retention (the
+   * newest 10 000 events, and any younger than 10 minutes), or its options. Off by default; the
+   * server (`deno task serve`) turns it on.
+   */
+  eventLog?: boolean | SqliteEventLogOptions;
 }
 
 const SESSION_COLUMNS = `id, repository_id, title, agent_name, issue_id, issue_title, issue_url, status,
@@ -98,15 +116,24 @@ export class SqliteStore implements SessionStore {
   readonly #database: SqliteDatabase;
   readonly #statements = new Map<string, SqliteStatement>();
   readonly #arrayReaders = new Map<string, ((params: SqliteValue[]) => unknown[][]) | null>();
+  readonly #log: SqliteEventLog | null;
 
   /**
    * Prepares the connection (pragmas, migrations) and wraps it.
    *
    * @param database an open connection; the store does not close it
-   * @param options busy timeout
+   * @param options busy timeout, event log
    */
   constructor(database: SqliteDatabase, options: SqliteStoreOptions = {}) {
     this.#database = database;
+    const eventLog = options.eventLog ?? false;
+    if (typeof eventLog !== "boolean" && (typeof eventLog !== "object" || eventLog === null)) {
+      throw new SessionError("InvalidInput", "eventLog must be a boolean or an object of options");
+    }
+    this.#log = eventLog === false ? null : new SqliteEventLog(
+      (sql, params) => this.#statement(sql).all(...params) as Row[],
+      eventLog === true ? {} : eventLog,
+    );
     try {
       prepareDatabase(database, {
         busyTimeoutMs: options.busyTimeoutMs ?? 5000,
@@ -114,6 +141,47 @@ export class SqliteStore implements SessionStore {
     } catch (error) {
       throw storageError(error, "opening the SQLite database");
     }
+  }
+
+  /**
+   * The event log, when the store was opened with `eventLog` (else `null`). A `SessionOrchestrator`
+   * over this store then has each change's event written in the change's own transaction
+   * (`logEvent`), and emits nothing itself: follow the log into the orchestrator's events (the
+   * server does). Its ids follow commit order across every connection to the file.
+   *
+   * @example A change's event, read back from the log by its id
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DatabaseSync } from "node:sqlite";
+   * import { SessionOrchestrator } from "../orchestrator.ts";
+   * import { SqliteStore } from "./sqlite_store.ts";
+   *
+   * const store = new SqliteStore(new DatabaseSync(":memory:"), { eventLog: true });
+   * const seen: string[] = [];
+   * const follower = await store.eventLog!.follow((event, { id }) => seen.push(`${id} ${event.type}`));
+   * await new SessionOrchestrator({ store }).createRepository({ path: "/src/app", name: "app" });
+   * assert.deepEqual(seen, ["1 repository.created"]);
+   * const { events } = await store.eventLog!.readAfter("0", 10);
+   * assert.deepEqual(events.map((logged) => logged.event.type), ["repository.created"]);
+   * await follower.close();
+   * ```
+   */
+  get eventLog(): EventLog | null {
+    return this.#log;
+  }
+
+  /**
+   * Removes old events from the log (see `SqliteEventLogOptions`); returns how many. It also runs
+   * by itself as events are written. `0` without an event log.
+   */
+  pruneEvents(): Promise<number> {
+    const log = this.#log;
+    return this.#run("pruning the event log", () => log === null ? 0 : log.prune());
+  }
+
+  /** Stops the event log's followers and their poll; for when the connection is about to close. */
+  closeEventLog(): void {
+    this.#log?.close();
   }
 
   /** The connection this store runs on. */
@@ -220,8 +288,8 @@ export class SqliteStore implements SessionStore {
   }
 
   /** {@inheritDoc SessionWriter.createRepository} */
-  createRepository(input: NewRepository): Promise<Repository> {
-    return this.#autocommit("creating a repository", () => {
+  createRepository(input: NewRepository, options?: WriteOptions): Promise<Repository> {
+    return this.#change("creating a repository", false, options, repositoryCreated, () => {
       const r = buildRepository(input, nowIso());
       try {
         this.#statement(SQL.insertRepository).run(
@@ -254,8 +322,8 @@ export class SqliteStore implements SessionStore {
   }
 
   /** {@inheritDoc SessionWriter.deleteRepository} */
-  deleteRepository(id: string): Promise<Repository | null> {
-    return this.#autocommit("deleting a repository", () => {
+  deleteRepository(id: string, options?: WriteOptions): Promise<Repository | null> {
+    return this.#change("deleting a repository", false, options, repositoryDeleted, () => {
       const key = parseId(id, "repository id");
       try {
         const row = this.#returned(SQL.deleteRepository, [key]);
@@ -276,10 +344,9 @@ export class SqliteStore implements SessionStore {
   }
 
   /** {@inheritDoc SessionWriter.createSession} */
-  createSession(input: NewSession, secret?: SealedSecret): Promise<Session> {
+  createSession(input: NewSession, secret?: SealedSecret, options?: WriteOptions): Promise<Session> {
     // With a secret, both rows commit in the one transaction: together or not at all.
-    const write = secret === undefined ? this.#autocommit.bind(this) : this.#write.bind(this);
-    return write<Session>("creating a session", () => {
+    return this.#change<Session>("creating a session", secret !== undefined, options, sessionCreated, () => {
       const s = buildSession(input, nowIso());
       const sealed = secret === undefined ? null : checkSessionSecret({ sessionId: s.id, ...secret });
       try {
@@ -328,9 +395,9 @@ export class SqliteStore implements SessionStore {
   }
 
   /** {@inheritDoc SessionWriter.updateSession} */
-  updateSession(id: string, patch: SessionPatch): Promise<Session | null> {
+  updateSession(id: string, patch: SessionPatch, options?: WriteOptions): Promise<Session | null> {
     // Read and write in one immediate transaction so a concurrent update is never lost.
-    return this.#write("updating a session", () => {
+    return this.#change("updating a session", true, options, sessionUpdated, () => {
       const key = parseId(id, "session id");
       const changes = checkSessionPatch(patch);
       const row = this.#first(SQL.getSession, [key]);
@@ -352,8 +419,8 @@ export class SqliteStore implements SessionStore {
   }
 
   /** {@inheritDoc SessionWriter.deleteSession} */
-  deleteSession(id: string): Promise<Session | null> {
-    return this.#autocommit("deleting a session", () => {
+  deleteSession(id: string, options?: WriteOptions): Promise<Session | null> {
+    return this.#change("deleting a session", false, options, sessionDeleted, () => {
       // One DELETE … RETURNING: no check-then-delete race; the secret goes by ON DELETE CASCADE.
       const row = this.#returned(SQL.deleteSession, [parseId(id, "session id")]);
       return row ? toSession(row) : null;
@@ -361,9 +428,11 @@ export class SqliteStore implements SessionStore {
   }
 
   /** {@inheritDoc SessionWriter.setSessionSecret} */
-  setSessionSecret(input: NewSessionSecret): Promise<void> {
-    return this.#autocommit("storing a session secret", () => {
+  setSessionSecret(input: NewSessionSecret, options?: WriteOptions): Promise<void> {
+    let sessionId = "";
+    return this.#change("storing a session secret", false, options, () => secretStored(sessionId), () => {
       const secret = checkSessionSecret(input);
+      sessionId = secret.sessionId;
       const now = nowIso();
       try {
         this.#statement(SQL.upsertSecret).run(
@@ -392,6 +461,31 @@ export class SqliteStore implements SessionStore {
       "deleting a session secret",
       () => this.#returned(SQL.deleteSecret, [parseId(sessionId, "session id")]) !== null,
     );
+  }
+
+  // A write: in an explicit transaction when it has several statements (`transaction`, or its event
+  // logged with it), else in autocommit mode. With `logEvent` (and a log), its event (`eventOf` the
+  // result; none for `null`, nothing changed) is written in the same transaction, and handed to the
+  // log's followers only once the COMMIT succeeded.
+  #change<T>(
+    action: string,
+    transaction: boolean,
+    options: WriteOptions | undefined,
+    eventOf: (result: NonNullable<T>) => LifecycleEvent,
+    work: () => T,
+  ): Promise<T> {
+    const log = options?.logEvent === true ? this.#log : null;
+    if (log === null) return transaction ? this.#write(action, work) : this.#autocommit(action, work);
+    let appended: AppendedEvent | null = null;
+    return this.#write(action, () => {
+      appended = null;
+      const result = work();
+      if (result !== null) appended = log.append(eventOf(result as NonNullable<T>));
+      return result;
+    }).then((result) => {
+      if (appended !== null) log.committed(appended);
+      return result;
+    });
   }
 
   // One write statement in autocommit mode: `run()` and `all()` step it to its end, commit
