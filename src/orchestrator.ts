@@ -447,7 +447,8 @@ export class SessionOrchestrator {
     return await this.#chain.provisionWith(
       draft.id,
       (sealed) => write(sealed),
-      () => this.#store.deleteSession(draft.id),
+      // Logged like any delete: the row's creation is in the log, so followers must see it go.
+      () => this.#store.deleteSession(draft.id, LOGGED),
     );
   }
 

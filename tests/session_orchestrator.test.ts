@@ -5,8 +5,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   encryptSessionSecret,
+  eventLogOf,
   generateDatabaseKey,
   generateSessionSecret,
+  type Keychain,
   type LifecycleEvent,
   MemoryStore,
   SessionError,
@@ -208,4 +210,33 @@ test("orchestrator: a listener that throws neither fails nor undoes the change",
   const repository = await orchestrator.createRepository({ path: "/src/app", name: "app" });
   const session = await orchestrator.createSession({ repositoryId: repository.id, title: "t", isWorktree: false });
   assert.ok(await orchestrator.getSession(session.id));
+});
+
+test("orchestrator: a create whose keychain write fails after the commit is taken back, and the event log says so", async () => {
+  // Over a logged store the log is what every follower (and every replay) sees: a create taken
+  // back must be followed by its delete there, or followers keep a session that does not exist.
+  const store = openSqliteStore(":memory:", { eventLog: true });
+  try {
+    const keychain: Keychain = {
+      get: () => Promise.resolve(null),
+      set: () => Promise.reject(new Error("keychain locked")),
+      delete: () => Promise.resolve(false),
+    };
+    const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey(), keychain });
+    const orchestrator = new SessionOrchestrator({ store, chain });
+    const repository = await orchestrator.createRepository({ path: "/src/taken-back", name: "app" });
+    await assert.rejects(
+      orchestrator.createSession({ repositoryId: repository.id, title: "Refused", isWorktree: false }),
+      /keychain locked/,
+    );
+    assert.deepEqual((await orchestrator.listSessions()).sessions, []);
+    const { events } = await eventLogOf(store)!.readAfter("0", 100);
+    assert.deepEqual(events.map((logged) => logged.event.type), [
+      "repository.created",
+      "session.created",
+      "session.deleted",
+    ]);
+  } finally {
+    store.close();
+  }
 });
