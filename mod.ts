@@ -153,11 +153,13 @@ export {
 export type {
   ClosedSession,
   CloseSessionOptions,
-  LifecycleSteps,
   OpenSessionParams,
   ReconcileFinding,
   ReconcileOptions,
   ReconcileReport,
-  SessionLifecycle,
-  WorktreeRequest,
+  WorktreeClaim,
+  WorktreeOpenRequest,
+  WorktreePlan,
+  WorktreePort,
+  WorktreeRows,
 } from "./src/lifecycle.ts";

@@ -51,7 +51,7 @@ export async function benchWorktree(sessions = 0, files = 200): Promise<Comparis
     const orchestrator = new SessionOrchestrator({
       store,
       chain,
-      worktrees: new WorktreeLifecycle({ store, chain, worktreesRoot }),
+      worktrees: new WorktreeLifecycle({ worktreesRoot }),
     });
     const repository = await store.createRepository({ path: repo, name: "repo", isGitRepository: true });
     const rawRoot = join(dir, "raw");

@@ -24,7 +24,7 @@ try {
 
   const store = openSqliteStore(join(dir, "sessions.db"));
   const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
-  const worktrees = new WorktreeLifecycle({ store, chain, worktreesRoot: join(dir, "worktrees") });
+  const worktrees = new WorktreeLifecycle({ worktreesRoot: join(dir, "worktrees") });
   const orchestrator = new SessionOrchestrator({ store, chain, worktrees });
   const repository = await orchestrator.createRepository({ path: repositoryPath, name: "app", isGitRepository: true });
 

@@ -1,14 +1,15 @@
 /**
- * The shape of a worktree lifecycle: sessions that own a real git worktree. The implementation
- * (git, the file system, cross-process locks) lives in `./platform` and plugs into the core's
- * `SessionOrchestrator` as its `worktrees`; these interfaces are the contract between the two.
+ * The shape of a worktree lifecycle: sessions that own a real git worktree. The orchestrator owns
+ * each one's life (its checks, its row, its secret, its events); the git and file-system side
+ * (`WorktreeLifecycle` in `./platform`) plugs into it as its `worktrees`, a {@linkcode WorktreePort}.
+ * These interfaces are the contract between the two.
  *
  * @module
  */
 
-import type { SessionId } from "./ids.ts";
+import type { RepositoryId, SessionId } from "./ids.ts";
 import type { CreateSessionParams } from "./operations.ts";
-import type { NewSession, Repository, Session } from "./types.ts";
+import type { Repository, Session } from "./types.ts";
 
 /** What `open` takes: the create parameters plus where the worktree's branch comes from. */
 export interface OpenSessionParams extends CreateSessionParams {
@@ -80,53 +81,117 @@ export interface ReconcileReport {
   findings: ReconcileFinding[];
 }
 
+/** Where a worktree session's parts go, as a {@linkcode WorktreePort} names them: nothing is made yet. */
+export interface WorktreePlan {
+  /** The worktree folder's name: the caller's, else one cut from the title and the id. */
+  worktreeName: string;
+  /** The worktree's branch: the caller's, else `<branchPrefix><worktreeName>`. */
+  branchName: string;
+  /** The worktree's folder (absolute). */
+  worktreePath: string;
+}
+
+/** What the orchestrator asks a {@linkcode WorktreePort} to open: every field already checked. */
+export interface WorktreeOpenRequest {
+  /** The new session's id. */
+  sessionId: SessionId;
+  /** The session's repository, as the store has it. */
+  repository: Repository;
+  /** Where the worktree and branch go (from the port's `plan`). */
+  plan: WorktreePlan;
+  /** The ref a new branch starts from, if the caller named one; `null` for the repository's default branch. */
+  baseRef: string | null;
+  /** Check out the existing `plan.branchName` instead of creating it. */
+  useExistingBranch: boolean;
+}
+
+/** The folder and branch an open claims, or an undo finds. */
+export interface WorktreeClaim {
+  /** The session's repository. */
+  repositoryId: RepositoryId;
+  /** The worktree folder. */
+  path: string;
+  /** The worktree's branch. */
+  branch: string;
+}
+
 /**
- * The steps of a session's life that belong to the orchestrator, handed to a
- * {@linkcode SessionLifecycle} so that a worktree session's row, secret and events are made by the
- * same code as a plain session's.
+ * What a {@linkcode WorktreePort} may learn of the sessions' rows, and the two deletes it may ask
+ * for, at the points of its git and file-system work where they belong (under the repository's
+ * lock, with the journal written). The orchestrator implements it: the port never sees the store,
+ * the secret chain or the events, and every rule about rows (who holds a folder, which sessions
+ * are this machine's, what deleting one means) is the orchestrator's.
  */
-export interface LifecycleSteps {
+export interface WorktreeRows {
+  /** The session's row now, or `null`. */
+  current(sessionId: SessionId): Promise<Session | null>;
   /**
-   * Writes the session's row together with a newly made sealed secret, in one store transaction:
-   * after any crash there is either the whole session or nothing. Announces nothing; the
-   * orchestrator announces the session once the lifecycle's `openWorktree` has returned it.
+   * Up to two sessions of each kind whose rows hold the folder (any repository's) or the branch
+   * (in its repository); `claim.path` is absolute and normalized, as the port makes paths.
    */
-  commit(draft: NewSession): Promise<Session>;
+  holding(claim: WorktreeClaim): Promise<Session[]>;
   /**
-   * Deletes the session's row (its sealed secret goes with it, atomically), announces
-   * `session.deleted` once that is committed, and forgets the secret's other copies (a failure
-   * there is logged, not thrown, since the delete is done). `null` when there was no such row.
+   * An open's claim, made under the repository's lock: `Conflict` when a session has the id, or
+   * another session's row holds the folder or the branch.
+   */
+  refuseTaken(sessionId: SessionId, claim: WorktreeClaim): Promise<void>;
+  /** Every repository. */
+  repositories(): Promise<Repository[]>;
+  /** The sessions of a repository whose worktrees are this machine's to repair. */
+  sessionsOf(repositoryId: RepositoryId): Promise<Session[]>;
+  /**
+   * Deletes the session's row with its sealed secret, announces `session.deleted`, and forgets
+   * the secret's other copies (a failure there is logged, not thrown): a close's row step.
+   * `null` when there was no such row.
    */
   remove(sessionId: SessionId): Promise<Session | null>;
-}
-
-/** What the orchestrator asks a lifecycle to open: checked parameters and the session's repository. */
-export interface WorktreeRequest {
-  /** The new session's id, already checked. */
-  sessionId: SessionId;
-  /** The session's repository, which exists. */
-  repository: Repository;
-  /** The caller's parameters, `isWorktree: true`, with the common fields already checked. */
-  params: CreateSessionParams;
-  /** The ref a new branch starts from, if the caller named one. */
-  baseRef?: string;
-  /** Check out the existing `params.branchName` instead of creating it. */
-  useExistingBranch?: boolean;
+  /**
+   * Undoes an open's row: deletes the session's row (with its secret, every copy) only when it
+   * records the folder `path` (absolute and normalized), since a row with this id and another folder is not the open's.
+   * What was done, or `null` when there was no row.
+   */
+  discardOpened(sessionId: SessionId, path: string): Promise<{ action: "row-deleted" | "none"; detail: string } | null>;
 }
 
 /**
- * Sessions that own a git worktree, as the orchestrator drives them: the lifecycle does the git
- * and file-system work around the orchestrator's {@linkcode LifecycleSteps}, undoing its own steps
- * when one fails.
+ * The git and file-system side of worktree sessions, which the orchestrator drives (the
+ * platform's `WorktreeLifecycle` is one): it names folders and branches, claims and makes them
+ * under the repository's lock with its intent journaled, removes and restores them, and undoes
+ * its own steps when one fails. Whatever concerns a session's row it asks of the orchestrator
+ * through {@linkcode WorktreeRows} and the `commit` of each open.
  */
-export interface SessionLifecycle {
-  /** Makes the worktree and branch, then `steps.commit`s the row and secret; undoes all of it when a step fails. */
-  openWorktree(request: WorktreeRequest, steps: LifecycleSteps): Promise<Session>;
+export interface WorktreePort {
+  /** This machine's host id, recorded on the sessions it opens; `null` when none was configured. */
+  readonly hostId: string | null;
+  /**
+   * Where a session's worktree and branch go. `title` is checked; a given `worktreeName` or
+   * `branchName` is kept as given (the orchestrator checks it with the rest of the row).
+   */
+  plan(
+    repository: Repository,
+    names: { sessionId: SessionId; title: string; worktreeName?: string; branchName?: string },
+  ): WorktreePlan;
+  /**
+   * Claims the folder and branch (`Conflict` when one is taken: `rows.holding`, the journal, the
+   * disk), journals the intent, makes the worktree and branch, then has `commit` write the row
+   * with the base it recorded; undoes all of it (the row through `rows.discardOpened`) when a step fails.
+   */
+  open(
+    request: WorktreeOpenRequest,
+    rows: WorktreeRows,
+    commit: (baseBranch: string | null) => Promise<Session>,
+  ): Promise<Session>;
   /**
    * Removes what the session made (never uncommitted work without `force`: `Conflict`, and the
-   * session stays whole) and `steps.remove`s the row; `null` when the row was already gone.
+   * session stays whole) and `rows.remove`s the row; `null` when the row was already gone.
+   * `repository` is the session's, `null` when its row is gone.
    */
-  closeWorktree(session: Session, options: CloseSessionOptions, steps: LifecycleSteps): Promise<ClosedSession | null>;
-  /** Finishes or undoes what a killed process left, using `steps` for what it deletes. */
-  reconcileWorktrees(options: ReconcileOptions, steps: LifecycleSteps): Promise<ReconcileReport>;
+  close(
+    session: Session,
+    repository: Repository | null,
+    options: CloseSessionOptions,
+    rows: WorktreeRows,
+  ): Promise<ClosedSession | null>;
+  /** Finishes or undoes what a killed process left, then checks every repository's worktrees against `rows`. */
+  reconcile(options: ReconcileOptions, rows: WorktreeRows): Promise<ReconcileReport>;
 }

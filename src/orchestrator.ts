@@ -22,11 +22,12 @@ import { parseId, type RepositoryId, type SessionId } from "./ids.ts";
 import type {
   ClosedSession,
   CloseSessionOptions,
-  LifecycleSteps,
   OpenSessionParams,
   ReconcileOptions,
   ReconcileReport,
-  SessionLifecycle,
+  WorktreeClaim,
+  WorktreePort,
+  WorktreeRows,
 } from "./lifecycle.ts";
 import { CREATE_SESSION_FIELDS, sessionDraft } from "./_session_draft.ts";
 import type { SessionSecretChain } from "./secret_chain.ts";
@@ -46,15 +47,7 @@ import type {
   SessionPatch,
   SessionStatus,
 } from "./types.ts";
-import {
-  buildSession,
-  invalid,
-  MAX_TITLE_LENGTH,
-  nowIso,
-  requireAbsolutePath,
-  requireRecord,
-  requireText,
-} from "./validation.ts";
+import { buildSession, invalid, nowIso, requireAbsolutePath, requireRecord, requireText } from "./validation.ts";
 
 /** A page size when none is asked for. */
 export const DEFAULT_PAGE_SIZE = 100;
@@ -78,10 +71,11 @@ export interface SessionOrchestratorOptions {
    */
   events?: LifecycleEvents;
   /**
-   * Sessions that own a git worktree (the platform's `WorktreeLifecycle` plugs in here). Without
-   * it, a worktree session is recorded with the `worktreePath` the caller manages.
+   * The git and file-system side of sessions that own a git worktree (the platform's
+   * `WorktreeLifecycle` plugs in here); their rows, secrets, checks and events stay the
+   * orchestrator's. Without it, a worktree session is recorded with the `worktreePath` the caller manages.
    */
-  worktrees?: SessionLifecycle;
+  worktrees?: WorktreePort;
   /**
    * Turns a repository path into the one form it is compared in (for example resolving symlinks;
    * `./platform` has `canonicalRepositoryPath`). The path as given by default.
@@ -180,11 +174,12 @@ export class SessionOrchestrator {
   readonly #store: SessionStore;
   readonly #chain: SessionSecretChain | null;
   readonly #events: LifecycleEvents;
-  readonly #worktrees: SessionLifecycle | null;
+  readonly #worktrees: WorktreePort | null;
   readonly #canonicalPath: (path: string) => string | Promise<string>;
   readonly #isGitCheckout: ((path: string) => boolean | Promise<boolean>) | null;
   readonly #logError: (message: string, cause: unknown) => void;
-  readonly #steps: LifecycleSteps;
+  // What the worktree port may learn of the rows and ask to delete; built once.
+  readonly #rows: WorktreeRows;
   // The store's event log, when it logs the events with the changes (its follower then emits them).
   readonly #log: EventLog | null;
 
@@ -201,7 +196,19 @@ export class SessionOrchestrator {
     this.#canonicalPath = options.canonicalPath ?? ((path) => path);
     this.#isGitCheckout = options.isGitCheckout ?? null;
     this.#logError = options.logError ?? ((message, cause) => console.error(message, cause));
-    this.#steps = { commit: (draft) => this.#commit(draft), remove: (id) => this.#remove(id) };
+    this.#rows = {
+      current: (id) => this.#read(() => this.#store.getSession(id), "reading a session"),
+      holding: (claim) => this.#read(() => this.#holding(claim), "checking for existing sessions"),
+      refuseTaken: (id, claim) => this.#refuseTaken(id, claim),
+      repositories: () => this.#read(() => this.#store.listRepositories(), "listing repositories"),
+      sessionsOf: async (repositoryId) => {
+        const sessions = await this.#read(() => this.#store.listSessions({ repositoryId }), "listing sessions");
+        // Another machine's sessions are its own server's to repair: their folders are on its disk.
+        return sessions.filter((session) => this.#handles(session));
+      },
+      remove: (id) => this.#remove(id),
+      discardOpened: (id, path) => this.#discardOpened(id, path),
+    };
     this.#log = eventLogOf(options.store);
   }
 
@@ -298,17 +305,26 @@ export class SessionOrchestrator {
           : "baseRef and useExistingBranch apply to worktree sessions only",
       );
     }
-    const draft = sessionDraft(params, sessionId, worktreePath);
-    requireText(draft.title, "title", MAX_TITLE_LENGTH);
+    const draft: NewSession = {
+      ...sessionDraft(params, sessionId, worktreePath),
+      ...(managed
+        ? { createdWorktree: true, createdBranch: useExistingBranch !== true, hostId: this.#worktrees!.hostId }
+        : {}),
+    };
+    // Every field is checked once, here, before the repository is read, git runs or a secret is
+    // made; a managed worktree's folder (and a name left out) is the lifecycle's to choose next.
+    const row = buildSession(draft, nowIso(), { worktreePathPending: managed });
+    let base: string | null = null;
+    if (managed) {
+      if (useExistingBranch === true && draft.branchName === undefined) invalid("useExistingBranch needs a branchName");
+      if (baseRef !== undefined) base = requireBaseRef(baseRef);
+    }
     const repository = await this.#read(() => this.#store.getRepository(draft.repositoryId), "reading a repository");
     if (repository === null) {
       throw new SessionError("RepositoryNotFound", `no repository with id ${draft.repositoryId}`);
     }
     const session = managed
-      ? await this.#worktrees!.openWorktree(
-        { sessionId: draft.id, repository, params, baseRef, useExistingBranch },
-        this.#steps,
-      )
+      ? await this.#openWorktree(draft, row.title, repository, base, useExistingBranch === true)
       : await this.#commit(draft);
     this.#announce(sessionCreated(session));
     return session;
@@ -356,7 +372,7 @@ export class SessionOrchestrator {
       const session = await this.getSession(key);
       if (session === null) return null;
       if (session.isWorktree && session.worktreePath !== null && session.branchName !== null) {
-        return await this.#worktrees.closeWorktree(session, { force, deleteBranch }, this.#steps);
+        return await this.#closeWorktree(session, { force, deleteBranch });
       }
     }
     const session = await this.#remove(key);
@@ -399,7 +415,7 @@ export class SessionOrchestrator {
     const checked = requireRecord(options, "reconcile options", ["dryRun"]) as ReconcileOptions;
     const dryRun = checked.dryRun === true;
     if (this.#worktrees === null) return { dryRun, findings: [] };
-    return await this.#worktrees.reconcileWorktrees({ dryRun }, this.#steps);
+    return await this.#worktrees.reconcile({ dryRun }, this.#rows);
   }
 
   // --- backups ---
@@ -431,12 +447,112 @@ export class SessionOrchestrator {
     });
   }
 
-  // --- the steps a lifecycle shares ---
+  // --- worktree sessions: the port does git and the file system, the rows stay here ---
 
-  // The row and its sealed secret, in one store transaction; nothing is announced here.
+  // Names the worktree, then has the port make it and call back for the row, under its lock.
+  async #openWorktree(
+    draft: NewSession,
+    title: string,
+    repository: Repository,
+    baseRef: string | null,
+    useExistingBranch: boolean,
+  ): Promise<Session> {
+    const worktrees = this.#worktrees!;
+    const plan = worktrees.plan(repository, {
+      sessionId: draft.id,
+      title,
+      ...(draft.worktreeName === undefined || draft.worktreeName === null ? {} : { worktreeName: draft.worktreeName }),
+      ...(draft.branchName === undefined || draft.branchName === null ? {} : { branchName: draft.branchName }),
+    });
+    // The one draft: the caller's fields, checked above, with the folder and names the port chose.
+    const named: NewSession = {
+      ...draft,
+      worktreeName: plan.worktreeName,
+      branchName: plan.branchName,
+      worktreePath: plan.worktreePath,
+    };
+    return await worktrees.open(
+      { sessionId: draft.id, repository, plan, baseRef, useExistingBranch },
+      this.#rows,
+      (baseBranch) => this.#commit({ ...named, baseBranch }),
+    );
+  }
+
+  async #closeWorktree(session: Session, options: CloseSessionOptions): Promise<ClosedSession | null> {
+    const worktrees = this.#worktrees!;
+    if (!this.#handles(session)) {
+      // Its folder and branch are on another machine's disk: neither they nor the row are touched here.
+      throw new SessionError(
+        "Conflict",
+        `the worktree of session ${session.id} is on another machine (host id ${session.hostId}; this one is ` +
+          `${worktrees.hostId}): delete it through a server on that machine`,
+      );
+    }
+    const repository = await this.#read(() => this.#store.getRepository(session.repositoryId), "reading a repository");
+    return await worktrees.close(session, repository, options, this.#rows);
+  }
+
+  // Whether this machine handles the session's worktree: one recorded with no machine, or with this one.
+  #handles(session: Session): boolean {
+    const here = this.#worktrees?.hostId ?? null;
+    return here === null || session.hostId === null || session.hostId === here;
+  }
+
+  // Which sessions hold the folder (any repository's) or the branch (this repository's): two
+  // indexed lookups, however many sessions there are.
+  async #holding(claim: WorktreeClaim): Promise<Session[]> {
+    const [inFolder, onBranch] = await Promise.all([
+      this.#store.listSessions({ worktreePath: claim.path, limit: 2 }),
+      this.#store.listSessions({ repositoryId: claim.repositoryId, branchName: claim.branch, limit: 2 }),
+    ]);
+    return [...inFolder, ...onBranch];
+  }
+
+  // An open's claim on the rows: the id and, held by another session's row, the folder or the branch.
+  async #refuseTaken(id: SessionId, claim: WorktreeClaim): Promise<void> {
+    const [existing, holders] = await Promise.all([this.#store.getSession(id), this.#holding(claim)]).catch(
+      (error) => {
+        throw toStorageError(error, "checking for existing sessions");
+      },
+    );
+    if (existing !== null) throw new SessionError("Conflict", `a session with id ${id} already exists`);
+    if (holders.length > 0) {
+      throw new SessionError(
+        "Conflict",
+        `session ${holders[0].id} already holds the folder ${claim.path} or the branch ${claim.branch}`,
+      );
+    }
+  }
+
+  // The undo of an open's row: only the row of this id that records the journaled folder is the open's.
+  async #discardOpened(
+    id: SessionId,
+    path: string,
+  ): Promise<{ action: "row-deleted" | "none"; detail: string } | null> {
+    const row = await this.#read(() => this.#store.getSession(id), "reading a session");
+    if (row !== null && row.worktreePath !== path) {
+      // A session with this id that is not the journaled one (a reused id): not ours to delete.
+      return {
+        action: "none",
+        detail: `session ${id} has the folder ${row.worktreePath}, not ${path}: its row was kept`,
+      };
+    }
+    // The row (with its sealed secret) first, then the other copies: a failure between the two
+    // leaves an orphan copy that a resolve drops, never a row without its secret. Logged like any
+    // delete (a store with an event log logged the row's creation with it); announced by none,
+    // since the create it undoes was never announced.
+    const deleted = row === null ? null : await this.#store.deleteSession(id, LOGGED).catch((error) => {
+      throw toStorageError(error, "deleting a session");
+    });
+    if (this.#chain !== null) await this.#chain.forget(id, { rowDeleted: deleted !== null });
+    return deleted === null ? null : { action: "row-deleted", detail: `deleted the row of session ${id}` };
+  }
+
+  // --- the steps every session's life shares ---
+
+  // The row and its sealed secret, in one store transaction; nothing is announced here. Its
+  // fields were checked by `createSession` (and the store checks what it writes).
   async #commit(draft: NewSession): Promise<Session> {
-    // Every field is checked before a secret is made or a keychain entry written.
-    buildSession(draft, nowIso());
     // The event is logged with the row; a worktree session is announced once its lifecycle has returned it.
     const write = (sealed?: Parameters<SessionStore["createSession"]>[1]) =>
       this.#store.createSession(draft, sealed, LOGGED).catch((error) => {
@@ -489,6 +605,13 @@ export class SessionOrchestrator {
 
 // Every change the orchestrator announces is logged with it by a store that keeps an event log.
 const LOGGED: WriteOptions = { logEvent: true };
+// A ref git will read as a ref, never as an option or two words.
+function requireBaseRef(value: unknown): string {
+  const baseRef = requireText(value, "baseRef");
+  if (baseRef.startsWith("-") || /\s/.test(baseRef)) invalid(`baseRef ${JSON.stringify(baseRef)} is not a ref`);
+  return baseRef;
+}
+
 function noChain(): SessionError {
   return new SessionError("InvalidInput", "no secret chain is configured, so sessions have no secrets");
 }

@@ -354,12 +354,16 @@ export function buildRepository(input: NewRepository, now: string): Repository {
   };
 }
 
-/** Validates a `NewSession` and returns the full record to store, timestamps set to `now`. */
-export function buildSession(input: NewSession, now: string): Session {
+/**
+ * Validates a `NewSession` and returns the full record to store, timestamps set to `now`. With
+ * `worktreePathPending`, a worktree session may lack its `worktreePath` (and names): the
+ * orchestrator checks a caller's fields once, before a worktree lifecycle names the folder.
+ */
+export function buildSession(input: NewSession, now: string, options: { worktreePathPending?: boolean } = {}): Session {
   const isWorktree = input.isWorktree;
   if (typeof isWorktree !== "boolean") invalid("isWorktree must be a boolean");
   const worktreePath = optionalAbsolutePath(input.worktreePath, "worktreePath");
-  if (isWorktree && worktreePath === null) {
+  if (isWorktree && worktreePath === null && options.worktreePathPending !== true) {
     invalid("a worktree session needs a worktreePath");
   }
   if (!isWorktree && worktreePath !== null) {

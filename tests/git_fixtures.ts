@@ -97,7 +97,7 @@ export interface WorktreeFixture {
   repository: Repository;
   /** The folder this repository's worktrees go in. */
   folder: string;
-  /** A new lifecycle over the same store and chain, with other options. */
+  /** A new lifecycle with other options. */
   lifecycleWith(options: Partial<WorktreeLifecycleOptions>): WorktreeLifecycle;
   /** A new orchestrator over the same store and chain, with a lifecycle of other options (and other events). */
   orchestratorWith(options: Partial<WorktreeLifecycleOptions> & { events?: LifecycleEvents }): SessionOrchestrator;
@@ -105,28 +105,24 @@ export interface WorktreeFixture {
 }
 
 /**
- * An orchestrator over a new lifecycle of `options`: the store and chain go to both, the events
- * and the error log to the orchestrator.
+ * An orchestrator over a new lifecycle of `options`: the store, the chain, the events and the
+ * error log go to the orchestrator, the rest to the lifecycle.
  */
 export function orchestratorOver(
   options: WorktreeLifecycleOptions & {
+    store: SessionStore;
+    chain: SessionSecretChain;
     events?: LifecycleEvents;
     logError?: (message: string, cause: unknown) => void;
   },
 ): SessionOrchestrator {
-  const { events, logError, ...lifecycle } = options;
-  return new SessionOrchestrator({
-    store: options.store,
-    chain: options.chain,
-    events,
-    logError,
-    worktrees: new WorktreeLifecycle(lifecycle),
-  });
+  const { store, chain, events, logError, ...lifecycle } = options;
+  return new SessionOrchestrator({ store, chain, events, logError, worktrees: new WorktreeLifecycle(lifecycle) });
 }
 
 /** Sets up a {@linkcode WorktreeFixture}. */
 export async function worktreeFixture(
-  options: Partial<WorktreeLifecycleOptions> & { store?: SessionStore } = {},
+  lifecycleOptions: Partial<WorktreeLifecycleOptions> = {},
 ): Promise<WorktreeFixture> {
   const temp = tempDir("slo-wt-");
   const repositoryPath = join(temp.path, "repo");
@@ -139,7 +135,7 @@ export async function worktreeFixture(
   const chain = new SessionSecretChain({ store, databaseKey: await importDatabaseKey(keyBytes) });
   const repository = await store.createRepository({ path: repositoryPath, name: "repo", isGitRepository: true });
   const lifecycleWith = (more: Partial<WorktreeLifecycleOptions>) =>
-    new WorktreeLifecycle({ store, chain, worktreesRoot, ...options, ...more });
+    new WorktreeLifecycle({ worktreesRoot, ...lifecycleOptions, ...more });
   const orchestratorWith = ({ events, ...more }: Partial<WorktreeLifecycleOptions> & { events?: LifecycleEvents }) =>
     new SessionOrchestrator({ store, chain, events, worktrees: lifecycleWith(more) });
   const lifecycle = lifecycleWith({});

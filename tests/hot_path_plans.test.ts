@@ -69,7 +69,7 @@ test("hot paths: create, resolve, delete, worktree open and close read only thro
     const { database, ran } = recording(raw);
     const store = new SqliteStore(database);
     const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
-    const worktrees = new WorktreeLifecycle({ store, chain, worktreesRoot: join(dir.path, "worktrees") });
+    const worktrees = new WorktreeLifecycle({ worktreesRoot: join(dir.path, "worktrees") });
     const orchestrator = new SessionOrchestrator({ store, chain, worktrees });
     const checkout = join(dir.path, "repo");
     mkdirSync(checkout);

@@ -1,51 +1,64 @@
-// The HTTP mapping of the worktree lifecycle, against a small in-test lifecycle over the
-// orchestrator's steps: which calls the routes make, with what, and how their answers and errors
+// The HTTP mapping of the worktree lifecycle, against a small in-test worktree port over the
+// orchestrator's rows: which calls the routes make, with what, and how their answers and errors
 // come back. Real git is exercised by the worktree and http_worktree suites.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   type ClosedSession,
   type CloseSessionOptions,
-  type LifecycleSteps,
   type ReconcileOptions,
   type ReconcileReport,
+  type Repository,
   type Session,
   SessionError,
-  type SessionLifecycle,
-  type WorktreeRequest,
+  type WorktreeOpenRequest,
+  type WorktreePlan,
+  type WorktreePort,
+  type WorktreeRows,
 } from "../mod.ts";
 import { createRepository, sseReader, startTestApp } from "./http_fixture.ts";
 
-// A lifecycle without git: it records what the orchestrator asks and uses the orchestrator's steps.
-class RecordingLifecycle implements SessionLifecycle {
+// A port without git: it records what the orchestrator asks and uses the orchestrator's rows.
+class RecordingLifecycle implements WorktreePort {
+  readonly hostId = null;
   readonly calls: { method: string; args: unknown[] }[] = [];
   readonly dirty = new Set<string>();
 
-  async openWorktree(request: WorktreeRequest, steps: LifecycleSteps): Promise<Session> {
-    this.calls.push({ method: "open", args: [request] });
-    const { params, sessionId, repository } = request;
-    return await steps.commit({
-      id: sessionId,
-      repositoryId: repository.id,
-      title: params.title,
-      isWorktree: true,
-      worktreeName: params.worktreeName,
-      branchName: params.branchName,
-      worktreePath: `/worktrees/${repository.id}/${params.worktreeName}`,
-    });
+  plan(repository: Repository, names: { worktreeName?: string; branchName?: string }): WorktreePlan {
+    const worktreeName = names.worktreeName ?? "default";
+    return {
+      worktreeName,
+      branchName: names.branchName ?? `session/${worktreeName}`,
+      worktreePath: `/worktrees/${repository.id}/${worktreeName}`,
+    };
   }
 
-  async closeWorktree(
+  async open(
+    request: WorktreeOpenRequest,
+    rows: WorktreeRows,
+    commit: (baseBranch: string | null) => Promise<Session>,
+  ): Promise<Session> {
+    this.calls.push({ method: "open", args: [request] });
+    await rows.refuseTaken(request.sessionId, {
+      repositoryId: request.repository.id,
+      path: request.plan.worktreePath,
+      branch: request.plan.branchName,
+    });
+    return await commit(request.baseRef);
+  }
+
+  async close(
     session: Session,
+    _repository: Repository | null,
     options: CloseSessionOptions,
-    steps: LifecycleSteps,
+    rows: WorktreeRows,
   ): Promise<ClosedSession | null> {
     this.calls.push({ method: "close", args: [session.id, options] });
     if (this.dirty.has(session.id) && !options.force) {
       throw new SessionError("Conflict", "the worktree has uncommitted changes; pass force to discard them");
     }
     this.dirty.delete(session.id);
-    const deleted = await steps.remove(session.id);
+    const deleted = await rows.remove(session.id);
     if (deleted === null) return null;
     return {
       session: deleted,
@@ -55,7 +68,7 @@ class RecordingLifecycle implements SessionLifecycle {
     };
   }
 
-  reconcileWorktrees(options: ReconcileOptions = {}): Promise<ReconcileReport> {
+  reconcile(options: ReconcileOptions = {}): Promise<ReconcileReport> {
     this.calls.push({ method: "reconcile", args: [options] });
     return Promise.resolve({
       dryRun: options.dryRun === true,
@@ -106,11 +119,18 @@ test("http+lifecycle: POST of a worktree session opens it through the lifecycle 
     assert.equal(created.status, 201);
     assert.equal(created.body.worktreePath, `/worktrees/${repositoryId}/wt`);
     assert.deepEqual(fake.calls.map((c) => c.method), ["open"]);
-    const request = fake.calls[0].args[0] as WorktreeRequest;
+    const request = fake.calls[0].args[0] as WorktreeOpenRequest;
     assert.equal(request.baseRef, "main");
     assert.equal(request.useExistingBranch, true);
-    assert.equal(request.params.branchName, "feature/x");
-    assert.equal("worktreePath" in request.params, false);
+    assert.deepEqual(request.plan, {
+      worktreeName: "wt",
+      branchName: "feature/x",
+      worktreePath: `/worktrees/${repositoryId}/wt`,
+    });
+    // The row records what the orchestrator built from the caller's fields and the port's plan.
+    assert.equal(created.body.branchName, "feature/x");
+    assert.equal(created.body.baseBranch, "main");
+    assert.equal(created.body.createdBranch, false);
     // The orchestrator emits the event once; neither the lifecycle nor the route adds one.
     assert.equal((await events.next())?.event, "session.created");
     const plain = await t.callJson("/v1/sessions", {

@@ -19,9 +19,9 @@ async function withWorktreeServer(
   makeRepository(repositoryPath);
   let worktreesRoot = "";
   const t = await startTestApp({
-    lifecycle: ({ store, chain }) => {
+    lifecycle: () => {
       worktreesRoot = join(repoDir.path, "worktrees");
-      return new WorktreeLifecycle({ store, chain, worktreesRoot, lockTimeoutMs });
+      return new WorktreeLifecycle({ worktreesRoot, lockTimeoutMs });
     },
   });
   try {

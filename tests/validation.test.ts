@@ -193,7 +193,7 @@ test("http+git: a worktree name of 200 × é is a 400 naming worktreeName, and n
   makeRepository(repositoryPath);
   const worktreesRoot = join(repoDir.path, "worktrees");
   const t = await startTestApp({
-    lifecycle: ({ store, chain }) => new WorktreeLifecycle({ store, chain, worktreesRoot }),
+    lifecycle: () => new WorktreeLifecycle({ worktreesRoot }),
   });
   try {
     const repository = await t.callJson("/v1/repositories", {

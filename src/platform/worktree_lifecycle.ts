@@ -1,9 +1,10 @@
 /**
- * Sessions that own a real git worktree: open makes the worktree, branch, row and secret and undoes
- * them when a step fails; close removes only what the session created; reconcile repairs what a
- * killed process left. It plugs into the core's `SessionOrchestrator` as its `worktrees`, which
- * owns the row, the secret and the events: every session's life goes through the orchestrator, and
- * the lifecycle has no API of its own for it.
+ * The git and file-system side of sessions that own a real git worktree: open claims and makes the
+ * worktree and branch and undoes them when a step fails; close removes only what the session
+ * created; reconcile repairs what a killed process left. It plugs into the core's
+ * `SessionOrchestrator` as its `worktrees` (a `WorktreePort`): the orchestrator owns the session's
+ * life, its checks, its row, its secret and its events, and this module never sees the store, the
+ * secret chain or the events.
  *
  * @module
  */
@@ -11,28 +12,26 @@
 import { existsSync, realpathSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { errorMessage, isSessionError, SessionError, toStorageError } from "../errors.ts";
+import { errorMessage, isSessionError, SessionError } from "../errors.ts";
 import { parseId, type SessionId } from "../ids.ts";
 import type {
   ClosedSession,
   CloseSessionOptions,
-  LifecycleSteps,
   ReconcileOptions,
   ReconcileReport,
-  SessionLifecycle,
-  WorktreeRequest,
+  WorktreeOpenRequest,
+  WorktreePlan,
+  WorktreePort,
+  WorktreeRows,
 } from "../lifecycle.ts";
-import type { SessionSecretChain } from "../secret_chain.ts";
-import type { SessionStore } from "../store/store.ts";
 import type { Repository, Session } from "../types.ts";
 import { branchNameProblem, invalid, nowIso, requireHostId } from "../validation.ts";
 import { defaultDataDir } from "./data_dir.ts";
 import { Git, type RepositoryInfo } from "./git.ts";
 import { Journal, type JournalEntry } from "./journal.ts";
 import { withRepositoryLock } from "./_repository_lock.ts";
-import { branchForWorktreeName } from "./worktree_names.ts";
-import { refuseTaken } from "./_worktree_ownership.ts";
-import { planWorktree } from "./_worktree_params.ts";
+import { branchForWorktreeName, defaultWorktreeName } from "./worktree_names.ts";
+import { refuseJournaled } from "./_worktree_ownership.ts";
 import { reconcileWorktrees } from "./worktree_reconcile.ts";
 import { finishClose, type StepContext, undoOpen } from "./worktree_steps.ts";
 
@@ -58,20 +57,16 @@ export const CLOSE_STEPS: readonly LifecycleStep[] = ["close:journal", "close:wo
 
 /** Options of {@linkcode WorktreeLifecycle}. */
 export interface WorktreeLifecycleOptions {
-  /** Where sessions and repositories live. */
-  store: SessionStore;
-  /** Where session secrets live; its store is usually `store`. */
-  chain: SessionSecretChain;
   /**
    * Absolute folder for worktrees (`<worktreesRoot>/<repositoryId>/<worktreeName>`) and the journal;
    * `worktrees/` in the platform's data directory (see `defaultDataDir`) by default.
    */
   worktreesRoot?: string;
   /**
-   * This machine's host id (see `resolveHostId`), for stores that several machines share: every
-   * worktree session opened here records it, and only the sessions recorded with it (or with none)
-   * are closed and repaired here; closing another machine's is `Conflict`, naming that machine,
-   * with nothing touched. `null` by default: nothing is recorded and every session is handled here.
+   * This machine's host id (see `resolveHostId`), for stores that several machines share: the
+   * orchestrator records it on every worktree session opened here, and closes and repairs here
+   * only the sessions recorded with it (or with none); closing another machine's is `Conflict`,
+   * naming that machine, with nothing touched. `null` by default: nothing is recorded and every session is handled here.
    */
   hostId?: string | null;
   /** Prefix of default branch names; `session/` by default. */
@@ -110,10 +105,10 @@ function isInside(child: string, parent: string): boolean {
 }
 
 /**
- * The git-worktree implementation of {@linkcode SessionLifecycle}. Every change to a repository's
+ * The git-worktree implementation of the core's `WorktreePort`. Every change to a repository's
  * worktrees runs under that repository's cross-process lock, with its intent journaled first.
  * Plug it into a `SessionOrchestrator` as `worktrees`; sessions are then created, deleted and
- * repaired through the orchestrator.
+ * repaired through the orchestrator, which alone touches their rows and secrets.
  *
  * @example A session on its own worktree and branch, in a throwaway repository
  * ```ts
@@ -132,7 +127,7 @@ function isInside(child: string, parent: string): boolean {
  *
  * const store = new MemoryStore();
  * const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
- * const worktrees = new WorktreeLifecycle({ store, chain, worktreesRoot: join(root, "worktrees") });
+ * const worktrees = new WorktreeLifecycle({ worktreesRoot: join(root, "worktrees") });
  * const orchestrator = new SessionOrchestrator({ store, chain, worktrees });
  * const repository = await orchestrator.createRepository({ path: checkout, name: "app", isGitRepository: true });
  *
@@ -148,9 +143,7 @@ function isInside(child: string, parent: string): boolean {
  * rmSync(root, { recursive: true });
  * ```
  */
-export class WorktreeLifecycle implements SessionLifecycle {
-  readonly #store: SessionStore;
-  readonly #chain: SessionSecretChain;
+export class WorktreeLifecycle implements WorktreePort {
   readonly #root: string;
   readonly #prefix: string;
   readonly #git: Git;
@@ -161,17 +154,15 @@ export class WorktreeLifecycle implements SessionLifecycle {
   readonly #hostId: string | null;
 
   /**
-   * Composes the store, git and the secret chain.
+   * Composes git, the journal and the repository locks.
    *
-   * @param options the store, the secret chain, where worktrees go, and how git runs
+   * @param options where worktrees go, this machine's host id, and how git runs
    */
   constructor(options: WorktreeLifecycleOptions) {
     const worktreesRoot = options.worktreesRoot ?? join(defaultDataDir(), "worktrees");
     if (typeof worktreesRoot !== "string" || !isAbsolute(worktreesRoot)) {
       invalid("worktreesRoot must be an absolute path");
     }
-    this.#store = options.store;
-    this.#chain = options.chain;
     this.#hostId = options.hostId === undefined || options.hostId === null
       ? null
       : requireHostId(options.hostId, "hostId");
@@ -201,13 +192,23 @@ export class WorktreeLifecycle implements SessionLifecycle {
     return resolve(repository.sessionsPath ?? join(this.#root, repository.id));
   }
 
-  // Whether this machine handles the session's worktree: one recorded with no machine, or with this one.
-  #handles(session: Session): boolean {
-    return this.#hostId === null || session.hostId === null || session.hostId === this.#hostId;
+  /**
+   * Names a session's worktree: the folder name is the caller's or a slug of the title plus part
+   * of the id, the branch the caller's or `<branchPrefix><worktreeName>`, and the folder
+   * `<worktreesFolder>/<worktreeName>`. Nothing is checked or touched here: the orchestrator has
+   * checked the caller's names, and the default ones are valid by construction.
+   */
+  plan(
+    repository: Repository,
+    names: { sessionId: SessionId; title: string; worktreeName?: string; branchName?: string },
+  ): WorktreePlan {
+    const worktreeName = names.worktreeName ?? defaultWorktreeName(names.title, names.sessionId);
+    const branchName = names.branchName ?? branchForWorktreeName(this.#prefix, worktreeName);
+    return { worktreeName, branchName, worktreePath: join(this.worktreesFolder(repository), worktreeName) };
   }
 
-  #context(steps: LifecycleSteps): StepContext {
-    return { store: this.#store, chain: this.#chain, git: this.#git, journal: this.#journal, remove: steps.remove };
+  #context(rows: WorktreeRows): StepContext {
+    return { git: this.#git, journal: this.#journal, rows };
   }
 
   async #step(step: LifecycleStep, sessionId: SessionId): Promise<void> {
@@ -229,42 +230,55 @@ export class WorktreeLifecycle implements SessionLifecycle {
   }
 
   /**
-   * Opens a worktree session. Checks everything it can before touching git (`InvalidInput` for a
-   * bad name, a path inside the checkout, a folder that is not a git repository), then, under the
-   * repository's lock, refuses an existing session id, folder or branch, one held by another
-   * session's row, or one named by an unfinished operation's journal entry (`Conflict`), journals
-   * its intent, adds the worktree, and has `steps.commit` write the row with its sealed secret.
-   * When a step fails the steps already done are undone and the error (a `SessionError`, the
-   * original as `cause`) is thrown.
+   * Opens a worktree session's worktree. Checks what git and the disk can tell before touching
+   * anything (`InvalidInput` for a branch name git refuses, a path inside the checkout, a folder
+   * that is not a git repository, a base that names no commit), then, under the repository's
+   * lock, refuses an id, folder or branch the rows hold (`rows.refuseTaken`), one named by an
+   * unfinished operation's journal entry, or one already on disk (`Conflict`), journals its
+   * intent, adds the worktree, and has `commit` write the row with its sealed secret. When a step
+   * fails the steps already done are undone and the error (a `SessionError`, the original as
+   * `cause`) is thrown.
    */
-  async openWorktree(request: WorktreeRequest, steps: LifecycleSteps): Promise<Session> {
-    const { repository, sessionId: id } = request;
-    const plan = planWorktree(request, this.#prefix, this.worktreesFolder(repository));
-    const { path, branch, useExistingBranch } = plan;
+  async open(
+    request: WorktreeOpenRequest,
+    rows: WorktreeRows,
+    commit: (baseBranch: string | null) => Promise<Session>,
+  ): Promise<Session> {
+    const { repository, sessionId: id, useExistingBranch, baseRef } = request;
+    // The folder as the row records it, so the journal and the row name it alike.
+    const path = request.plan.worktreePath;
+    const branch = request.plan.branchName;
     const info = await this.#repositoryInfo(repository.path);
     if (isInside(realLocation(path), realLocation(info.topLevel))) {
       invalid(`the worktree ${path} would be inside the checkout ${info.topLevel}; choose another worktreesRoot`);
     }
     // Read-only git calls: run side by side, before anything is made.
     const [base, , baseCommit] = await Promise.all([
-      useExistingBranch ? null : plan.baseRef ?? repository.defaultBranch ??
+      useExistingBranch ? null : baseRef ?? repository.defaultBranch ??
         this.#git.currentBranch(info.topLevel).then((b) => b ?? "HEAD"),
       this.#git.checkBranchName(info.topLevel, branch),
       // Any commit-ish git accepts (a branch, a tag, `HEAD~1`, a SHA), checked before the worktree exists.
-      plan.baseRef === null ? null : this.#git.resolveCommit(info.topLevel, plan.baseRef),
+      baseRef === null ? null : this.#git.resolveCommit(info.topLevel, baseRef),
     ]);
-    if (plan.baseRef !== null && baseCommit === null) {
-      invalid(`baseRef ${JSON.stringify(plan.baseRef)} does not name a commit in ${repository.name}`);
+    if (baseRef !== null && baseCommit === null) {
+      invalid(`baseRef ${JSON.stringify(baseRef)} does not name a commit in ${repository.name}`);
     }
     // What the session records as its base (for the merged check when its branch is deleted): the
     // ref as given when it reads as a ref name, else the commit it named (`HEAD~1` moves on).
     const recordedBase = baseCommit !== null && base !== null && branchNameProblem(base) !== null ? baseCommit : base;
     return await this.#lock(info, async () => {
       // Under the lock nothing of this repository changes meanwhile, so these checks hold until the journal is written.
-      const [, exists] = await Promise.all([
-        refuseTaken(this.#store, this.#journal, { sessionId: id, repositoryId: repository.id, info, path, branch }),
+      const claim = { repositoryId: repository.id, path, branch };
+      // The rows' answer is awaited first, so a taken row is the error whatever else is wrong.
+      const [taken, pending, exists] = await Promise.all([
+        rows.refuseTaken(id, claim).then(() => null, (error: unknown) => ({ error })),
+        this.#journal.list().catch((error) => {
+          throw asSessionError(error, "reading the journal");
+        }),
         this.#git.branchExists(info.topLevel, branch),
       ]);
+      if (taken !== null) throw taken.error;
+      refuseJournaled(pending, { sessionId: id, repositoryId: repository.id, info, path, branch });
       if (existsSync(path)) throw new SessionError("Conflict", `the folder ${path} already exists`);
       if (exists && !useExistingBranch) throw new SessionError("Conflict", `the branch ${branch} already exists`);
       if (!exists && useExistingBranch) invalid(`the branch ${branch} does not exist`);
@@ -300,13 +314,13 @@ export class WorktreeLifecycle implements SessionLifecycle {
         folderMade = true;
         await this.#git.addWorktree(info.topLevel, path, branch, base);
         await this.#step("open:worktree", id);
-        session = await steps.commit({ ...plan.draft, baseBranch: recordedBase, hostId: this.#hostId });
+        session = await commit(recordedBase);
         rowWritten = true;
         await this.#step("open:row", id);
       } catch (error) {
         const failure = asSessionError(error, "opening the session");
         // Left in place when the undo is incomplete, so that reconcile finishes it.
-        await undoOpen(this.#context(steps), entry, { rowMayExist: rowWritten, worktreeMayExist: folderMade }).then(
+        await undoOpen(this.#context(rows), entry, { rowMayExist: rowWritten, worktreeMayExist: folderMade }).then(
           () => this.#journal.remove(id),
           () => {},
         );
@@ -318,33 +332,23 @@ export class WorktreeLifecycle implements SessionLifecycle {
   }
 
   /**
-   * Closes a worktree session. A worktree with uncommitted or untracked changes is kept unless
-   * `force`: then this throws `Conflict` and the session stays whole (row, secret, worktree).
-   * Otherwise the worktree is removed (only when the session created it), `steps.remove` deletes
-   * the row with its secret, and the branch is kept unless `deleteBranch`, and even then only when
-   * the session created it and it has no commits missing from its base and upstream (or `force`).
-   * When the repository's checkout no longer exists, the row is removed and the worktree folder
-   * kept (`worktreeKeptReason`). `null` when the row was already gone.
+   * Closes a worktree session's worktree. A worktree with uncommitted or untracked changes is
+   * kept unless `force`: then this throws `Conflict` and the session stays whole (row, secret,
+   * worktree). Otherwise the worktree is removed (only when the session created it),
+   * `rows.remove` deletes the row with its secret, and the branch is kept unless `deleteBranch`,
+   * and even then only when the session created it and it has no commits missing from its base
+   * and upstream (or `force`). When the repository's checkout no longer exists, the row is removed
+   * and the worktree folder kept (`worktreeKeptReason`). `null` when the row was already gone.
    */
-  async closeWorktree(
+  async close(
     session: Session,
+    repository: Repository | null,
     options: CloseSessionOptions,
-    steps: LifecycleSteps,
+    rows: WorktreeRows,
   ): Promise<ClosedSession | null> {
     const id = parseId(session.id, "session id");
     const force = options.force === true;
     const deleteBranch = options.deleteBranch === true;
-    if (!this.#handles(session)) {
-      // Its folder and branch are on another machine's disk: neither they nor the row are touched here.
-      throw new SessionError(
-        "Conflict",
-        `the worktree of session ${id} is on another machine (host id ${session.hostId}; this one is ` +
-          `${this.#hostId}): delete it through a server on that machine`,
-      );
-    }
-    const repository = await this.#store.getRepository(session.repositoryId).catch((error) => {
-      throw toStorageError(error, "reading a repository");
-    });
     // The checkout is gone, or no longer a git repository: git cannot run there and the lock cannot
     // be taken, so the session is closed without touching its folder, which is kept rather than
     // deleted blindly.
@@ -364,7 +368,7 @@ export class WorktreeLifecycle implements SessionLifecycle {
     if (info === null) {
       const reason = `${why}, so git could not remove the worktree ${session.worktreePath} or the branch ` +
         `${session.branchName}: both were left as they are`;
-      const deleted = await steps.remove(id);
+      const deleted = await rows.remove(id);
       if (deleted === null) return null;
       return {
         session: deleted,
@@ -377,9 +381,7 @@ export class WorktreeLifecycle implements SessionLifecycle {
     }
     const checkout = info;
     return await this.#lock(checkout, async () => {
-      const current = await this.#store.getSession(id).catch((error) => {
-        throw toStorageError(error, "reading a session");
-      });
+      const current = await rows.current(id);
       if (current === null) return null;
       const entry: JournalEntry = {
         op: "close",
@@ -402,7 +404,7 @@ export class WorktreeLifecycle implements SessionLifecycle {
       let result;
       try {
         await this.#step("close:journal", id);
-        result = await finishClose(this.#context(steps), entry, (step) => this.#step(step as LifecycleStep, id));
+        result = await finishClose(this.#context(rows), entry, (step) => this.#step(step as LifecycleStep, id));
       } catch (error) {
         if (isSessionError(error, "Conflict")) {
           // Git kept the worktree before anything else was touched: the session is whole.
@@ -443,15 +445,13 @@ export class WorktreeLifecycle implements SessionLifecycle {
    * on its branch (or is reported), and folders under the worktrees folders that no session
    * owns are reported, never deleted. With `dryRun` it only reports.
    */
-  reconcileWorktrees(options: ReconcileOptions, steps: LifecycleSteps): Promise<ReconcileReport> {
+  reconcile(options: ReconcileOptions, rows: WorktreeRows): Promise<ReconcileReport> {
     return reconcileWorktrees({
-      ...this.#context(steps),
-      journal: this.#journal,
+      ...this.#context(rows),
       dryRun: options.dryRun === true,
       repositoryInfo: (path) => this.#repositoryInfo(path),
       lock: (info, work) => this.#lock(info, work),
       worktreesFolder: (repository) => this.worktreesFolder(repository),
-      handles: (session) => this.#handles(session),
     });
   }
 }

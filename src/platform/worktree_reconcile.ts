@@ -27,8 +27,6 @@ export interface ReconcileContext extends StepContext {
   lock<T>(info: RepositoryInfo, work: () => Promise<T>): Promise<T>;
   /** Where a repository's worktrees go. */
   worktreesFolder(repository: Repository): string;
-  /** Whether the session's worktree is this machine's to repair; another machine's sessions are ignored. */
-  handles?(session: Session): boolean;
 }
 
 async function handleEntry(context: ReconcileContext, entry: JournalEntry, findings: ReconcileFinding[]) {
@@ -264,10 +262,9 @@ export async function reconcileWorktrees(context: ReconcileContext): Promise<Rec
   }
   // Only a dry run leaves entries behind; their folders are already reported above.
   const journaled = new Set((await context.journal.list()).map((entry) => resolve(entry.path)));
-  // Another machine's sessions are its own server's to repair: their folders are on its disk.
-  const ours = (sessions: Session[]) => context.handles === undefined ? sessions : sessions.filter(context.handles);
-  for (const repository of await context.store.listRepositories()) {
-    const sessions = ours(await context.store.listSessions({ repositoryId: repository.id }));
+  // The rows give only this machine's sessions: another machine's folders are on its disk.
+  for (const repository of await context.rows.repositories()) {
+    const sessions = await context.rows.sessionsOf(repository.id);
     const usesWorktrees = repository.isGitRepository || sessions.some((session) => session.isWorktree);
     if (!usesWorktrees) continue;
     let info: RepositoryInfo;
@@ -289,7 +286,7 @@ export async function reconcileWorktrees(context: ReconcileContext): Promise<Rec
     try {
       await context.lock(info, async () => {
         // Listed again under the lock, so a session opened or closed meanwhile is seen as it is now.
-        const current = ours(await context.store.listSessions({ repositoryId: repository.id }));
+        const current = await context.rows.sessionsOf(repository.id);
         await checkRepository(context, repository, current, info, findings, journaled);
       });
     } catch (error) {

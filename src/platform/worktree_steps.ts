@@ -10,27 +10,19 @@ import { existsSync } from "node:fs";
 import { rmdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { errorMessage, isSessionError, SessionError } from "../errors.ts";
-import type { SessionSecretChain } from "../secret_chain.ts";
-import type { SessionStore } from "../store/store.ts";
+import type { WorktreeRows } from "../lifecycle.ts";
 import type { Session } from "../types.ts";
 import type { Git } from "./git.ts";
 import type { Journal, JournalEntry } from "./journal.ts";
 
 /** What the shared steps need. */
 export interface StepContext {
-  /** Where sessions live. */
-  store: SessionStore;
-  /** Where their secrets live. */
-  chain: SessionSecretChain;
   /** Git. */
   git: Git;
   /** The journal, where a close records what it proved and saved before it removes anything. */
   journal: Journal;
-  /**
-   * The orchestrator's delete: removes the row with its sealed secret, announces it, and forgets
-   * the secret's other copies (see `LifecycleSteps.remove`).
-   */
-  remove: (sessionId: string) => Promise<Session | null>;
+  /** The orchestrator's view of the rows: who holds a folder or branch, and the row deletes. */
+  rows: WorktreeRows;
 }
 
 /** One thing done (or deliberately not done) while undoing or finishing. */
@@ -146,30 +138,16 @@ export async function undoOpen(
   entry: JournalEntry,
   progress: OpenProgress = {},
 ): Promise<StepAction[]> {
-  const { store, chain, git } = context;
+  const { rows: sessionRows, git } = context;
   const rowMayExist = progress.rowMayExist ?? true;
   const worktreeMayExist = progress.worktreeMayExist ?? true;
   const actions: StepAction[] = [];
   const failures: unknown[] = [];
   if (rowMayExist) {
     try {
-      const row = await store.getSession(entry.sessionId);
-      if (row !== null && (row.worktreePath === null || resolve(row.worktreePath) !== resolve(entry.path))) {
-        // A session with this id that is not the journaled one (a reused id): not ours to delete.
-        actions.push({
-          action: "none",
-          detail: `session ${entry.sessionId} has the folder ${row.worktreePath}, not ${entry.path}: its row was kept`,
-        });
-      } else {
-        // The row (with its sealed secret) first, then the other copies: a failure between the two
-        // leaves an orphan copy that a resolve drops, never a row without its secret. Logged like any
-        // delete (a store with an event log logged the row's creation with it).
-        const deleted = row === null ? null : await store.deleteSession(entry.sessionId, { logEvent: true });
-        await chain.forget(entry.sessionId, { rowDeleted: deleted !== null });
-        if (deleted !== null) {
-          actions.push({ action: "row-deleted", detail: `deleted the row of session ${entry.sessionId}` });
-        }
-      }
+      // The orchestrator deletes the row (and every copy of its secret) only when it is the journaled one.
+      const done = await sessionRows.discardOpened(entry.sessionId, resolve(entry.path));
+      if (done !== null) actions.push(done);
     } catch (error) {
       failures.push(error);
     }
@@ -177,13 +155,12 @@ export async function undoOpen(
   if (!worktreeMayExist) return finish(entry, actions, failures);
   let rows: Session[];
   try {
-    // Which other sessions hold the journaled folder or branch (a later open may have reused the
-    // names): two indexed lookups, however many sessions there are.
-    const [inFolder, onBranch] = await Promise.all([
-      store.listSessions({ worktreePath: resolve(entry.path), limit: 2 }),
-      store.listSessions({ repositoryId: entry.repositoryId, branchName: entry.branch, limit: 2 }),
-    ]);
-    rows = [...inFolder, ...onBranch];
+    // Which other sessions hold the journaled folder or branch (a later open may have reused the names).
+    rows = await sessionRows.holding({
+      repositoryId: entry.repositoryId,
+      path: resolve(entry.path),
+      branch: entry.branch,
+    });
   } catch (error) {
     failures.push(error);
     return finish(entry, actions, failures);
@@ -339,7 +316,7 @@ export async function finishClose(
   await hook("close:worktree");
   // The row and its sealed secret go in one step, announced as soon as that is committed, so that
   // nothing failing later hides it; the secret's other copies are forgotten with it.
-  const session = await context.remove(entry.sessionId);
+  const session = await context.rows.remove(entry.sessionId);
   await hook("close:row");
   let branch: BranchOutcome = { deleted: false, keptReason: null };
   if (entry.deleteBranch) {

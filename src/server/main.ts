@@ -140,8 +140,7 @@ export async function main(args: string[]): Promise<void> {
       exposeErrorDetails: values.debug === true,
       database,
       databaseTimeouts,
-      lifecycle: ({ store, chain, hostId }) =>
-        new WorktreeLifecycle({ store, chain, hostId, worktreesRoot: join(resolve(dataDir), "worktrees") }),
+      lifecycle: ({ hostId }) => new WorktreeLifecycle({ hostId, worktreesRoot: join(resolve(dataDir), "worktrees") }),
     });
   } catch (error) {
     // The operator needs the reason and the way out, not the runtime's stack.

@@ -10,7 +10,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import process from "node:process";
 import { type EventLogFollower, eventLogOf, type LifecycleEvent, LifecycleEvents } from "../events.ts";
-import type { ReconcileReport, SessionLifecycle } from "../lifecycle.ts";
+import type { ReconcileReport, WorktreePort } from "../lifecycle.ts";
 import { SessionOrchestrator } from "../orchestrator.ts";
 import { canonicalRepositoryPath, isGitCheckout } from "../platform/repository_path.ts";
 import { SessionSecretChain } from "../secret_chain.ts";
@@ -104,7 +104,7 @@ export interface ServerOptions {
    * orchestrator, whose `reconcile()` runs before the first request is answered, so a crash's
    * leftovers are repaired at start.
    */
-  lifecycle?: (parts: ServerParts) => SessionLifecycle;
+  lifecycle?: (parts: ServerParts) => WorktreePort;
   /** Extra Origin values to accept; none by default. */
   allowedOrigins?: readonly string[];
   /**
