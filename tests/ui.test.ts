@@ -6,7 +6,10 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
+import { Hono } from "hono";
 import { type Browser, chromium, type Page } from "playwright-core";
+import { generateDatabaseKey, MemoryStore, SessionOrchestrator, SessionSecretChain } from "../mod.ts";
+import { createApp } from "../src/http/mod.ts";
 import { DASHBOARD_CSP } from "../src/http/_dashboard.ts";
 import { SIGN_IN_CODE_TTL_MS, SignInCodes } from "../src/http/_sign_in.ts";
 import { type CliWorld, cliWorld } from "./cli_fixture.ts";
@@ -119,23 +122,21 @@ async function createSession(d: Dashboard, repositoryId: string, title: string, 
 
 const row = (page: Page, id: string) => page.locator(`tr[data-session-id="${id}"]`);
 
-/** Opens the link in a fresh context (its own sessionStorage) and waits until the page is live. */
-async function signIn(browser: Browser, link: string): Promise<Page> {
+/**
+ * Opens the link in a fresh context (its own sessionStorage) and waits until the page is live; with
+ * the problems the page reports from its first byte on: uncaught errors and CSP refusals.
+ */
+async function signIn(browser: Browser, link: string): Promise<{ page: Page; problems: string[] }> {
   const context = await browser.newContext({ viewport: { width: 1200, height: 760 } });
   const page = await context.newPage();
-  await page.goto(link);
-  await page.locator("#connection.live").waitFor({ timeout: WAIT_MS });
-  return page;
-}
-
-/** Problems the page reported: uncaught errors and CSP refusals. */
-function pageProblems(page: Page): string[] {
   const problems: string[] = [];
   page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
   page.on("console", (message) => {
     if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(`console: ${message.text()}`);
   });
-  return problems;
+  await page.goto(link);
+  await page.locator("#connection.live").waitFor({ timeout: WAIT_MS });
+  return { page, problems };
 }
 
 test("ui: the page, its script and styles are served with a strict CSP and nosniff, from the embedded sources", async () => {
@@ -187,6 +188,25 @@ test("ui: the page, its script and styles are served with a strict CSP and nosni
   } finally {
     await t.close();
   }
+});
+
+test("ui: an app mounted under a prefix serves the page there, and its sign-in link names the prefix", async () => {
+  const store = new MemoryStore();
+  const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
+  const token = "a-long-enough-token-for-the-ui-test";
+  const user = new Hono().route(
+    "/orchestrator",
+    createApp({ orchestrator: new SessionOrchestrator({ store, chain }), token }),
+  );
+  const page = await user.request("http://localhost:7717/orchestrator/ui/", { headers: { host: "localhost:7717" } });
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /src="dashboard.js"/);
+  const minted = await user.request("http://localhost:7717/orchestrator/v1/ui/sign-in-codes", {
+    method: "POST",
+    headers: { host: "localhost:7717", authorization: `Bearer ${token}` },
+  });
+  assert.equal(minted.status, 201);
+  assert.match((await minted.json()).url, /^http:\/\/localhost:7717\/orchestrator\/ui\/#code=/);
 });
 
 test("ui: a sign-in code is made only with the token, works once, and gives the API token; a wrong one is 401", async () => {
@@ -277,6 +297,51 @@ test("ui: the Host and Origin checks hold on every /ui/ route; the page's own or
   }
 });
 
+test(
+  "ui: slo ui without a browser opener prints the one-time link; --json adds its expiry; a socket server is refused",
+  {
+    timeout: 120_000,
+  },
+  async () => {
+    const world = cliWorld("slo-ui-cli-");
+    try {
+      const server = await world.serve();
+      const url = await server.url;
+      // No program to open a browser with (an empty PATH): the link is printed, and it works.
+      const printed = await world.cli(["ui"], { env: { PATH: "" } });
+      assert.equal(printed.code, 0, printed.stderr);
+      assert.match(printed.stderr, /could not open a browser \(there is no \S+\); open this link/);
+      const link = printed.stdout.trim();
+      assert.match(link, new RegExp(`^${url}/ui/#code=[A-Za-z0-9_-]{43}$`));
+      const code = new URL(link).hash.slice("#code=".length);
+      const redeemed = await fetch(`${url}/ui/sign-in`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ code }),
+      });
+      assert.equal(redeemed.status, 200);
+      await redeemed.body?.cancel();
+      const json = await world.cli(["ui", "--json"]);
+      assert.equal(json.code, 0, json.stderr);
+      const body = JSON.parse(json.stdout);
+      assert.deepEqual(Object.keys(body).sort(), ["expiresAt", "url"]);
+      assert.notEqual(body.url, link);
+    } finally {
+      await world.close();
+    }
+    const socketWorld = cliWorld("slo-ui-sock-");
+    try {
+      await socketWorld.serve({ socket: join(socketWorld.base, "api.sock") });
+      const refused = await socketWorld.cli(["ui", "--print-url"]);
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(refused.stderr, /^error: the server listens on a Unix socket .*, which a browser cannot reach/);
+      assert.equal(refused.stdout, "");
+    } finally {
+      await socketWorld.close();
+    }
+  },
+);
+
 test("ui: signed out, the page shows the sign-in hint and no data, asks the API for nothing, and gets 401", {
   skip: browserSkip,
   timeout: 120_000,
@@ -331,8 +396,7 @@ test("ui: signed in through the one-time link, the page lists repositories and s
     const link = await d.signInUrl();
     assert.match(link, new RegExp(`^${d.url}/ui/#code=`));
     await withBrowser(async (browser) => {
-      const page = await signIn(browser, link);
-      const problems = pageProblems(page);
+      const { page, problems } = await signIn(browser, link);
       for (const session of sessions) {
         const cells = await row(page, session.id).locator("th, td").allInnerTexts();
         assert.equal(cells[0], session.title);
@@ -341,6 +405,10 @@ test("ui: signed in through the one-time link, the page lists repositories and s
         assert.equal(cells[3], session.worktreePath ?? "—");
       }
       assert.deepEqual(await page.locator(".repository h3").allInnerTexts(), ["web-app", "docs"]);
+      // Semantic tables: a row header per session, column headers per table.
+      assert.equal(await page.getByRole("rowheader", { name: "Add dark mode" }).count(), 1);
+      assert.equal(await page.getByRole("columnheader", { name: "Worktree" }).count(), 2);
+      assert.equal(await page.getByRole("table").count(), 2);
       // The code left the address bar and this history entry; the credential is in no cookie.
       assert.equal(new URL(page.url()).hash, "");
       assert.deepEqual(await page.evaluate(`[location.href.includes("code="), document.cookie]`), [false, ""]);
@@ -391,8 +459,7 @@ test(
     try {
       const web = await d.addRepository("web-app", { git: true });
       await withBrowser(async (browser) => {
-        const page = await signIn(browser, await d.signInUrl());
-        const problems = pageProblems(page);
+        const { page, problems } = await signIn(browser, await d.signInUrl());
         // A mark on this document: a reload would lose it.
         await page.evaluate(() => Object.assign(globalThis, { notReloaded: true }));
         const session = await createSession(d, web, "Made while the page is open", true);
@@ -413,6 +480,8 @@ test(
         await page.keyboard.press("Enter");
         const dialog = page.locator("#confirm-delete");
         await dialog.waitFor({ state: "visible", timeout: WAIT_MS });
+        // The safe choice has the focus.
+        assert.equal(await page.evaluate("document.activeElement?.id"), "confirm-delete-cancel");
         const question = await dialog.innerText();
         assert.match(question, /cannot be undone/);
         assert.match(
@@ -463,7 +532,7 @@ test("ui: the event stream reconnects after the server restarts, with Last-Event
   try {
     const docs = await d.addRepository("docs");
     await withBrowser(async (browser) => {
-      const page = await signIn(browser, await d.signInUrl());
+      const { page } = await signIn(browser, await d.signInUrl());
       const streams: (string | null)[] = [];
       page.on("request", (request) => {
         if (new URL(request.url()).pathname === "/v1/events") streams.push(request.headers()["last-event-id"] ?? null);

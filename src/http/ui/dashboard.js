@@ -227,6 +227,8 @@ async function follow(signal) {
       if (state.lastEventId !== null) headers.set("last-event-id", state.lastEventId);
       const response = await fetch(new URL("events", API), { headers, signal, cache: "no-store" });
       if (response.status === 401) throw new SignedOut("the server refused this page's credential");
+      // An id this server does not know (its log was reset): start afresh; the lists are fetched again anyway.
+      if (response.status === 400) state.lastEventId = null;
       if (!response.ok || response.body === null) throw new Error(`the server answered ${response.status}`);
       for await (const message of serverSentEvents(response.body)) {
         if (message.id !== null && message.id !== "") state.lastEventId = message.id;
