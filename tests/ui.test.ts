@@ -3,7 +3,8 @@
 // server process, signed in through the link `slo ui --print-url` prints.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { Hono } from "hono";
@@ -15,7 +16,7 @@ import { SIGN_IN_CODE_TTL_MS, SignInCodes } from "../src/http/_sign_in.ts";
 import { type CliWorld, cliWorld } from "./cli_fixture.ts";
 import { makeRepository } from "./git_fixtures.ts";
 import { rawRequest, startTestServer } from "./http_fixture.ts";
-import { isBun, runtimeName } from "./helpers.ts";
+import { isBun, runCommand, runtimeName } from "./helpers.ts";
 import { root, type ServerProcess } from "./server_process.ts";
 import { ASSETS_MODULE_PATH, REGENERATE_ASSETS_COMMAND, renderAssetsModule } from "./ui_fixture.ts";
 
@@ -190,6 +191,31 @@ test("ui: the page, its script and styles are served with a strict CSP and nosni
   }
 });
 
+test("ui: the page's script type-checks against the DOM (deno check, checkJs, strict)", {
+  skip: isBun ? "deno check is Deno's" : false,
+  timeout: 120_000,
+}, async () => {
+  // A program of its own: the DOM's types would clash with Deno's in the rest of the package.
+  const dir = mkdtempSync(join(tmpdir(), "slo-ui-check-"));
+  try {
+    const config = join(dir, "deno.json");
+    writeFileSync(
+      config,
+      JSON.stringify({ compilerOptions: { lib: ["dom", "dom.iterable", "esnext"], checkJs: true, strict: true } }),
+    );
+    const checked = await runCommand([
+      process.execPath,
+      "check",
+      "--config",
+      config,
+      join(root, "src/http/ui/dashboard.js"),
+    ]);
+    assert.equal(checked.code, 0, checked.stderr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("ui: an app mounted under a prefix serves the page there, and its sign-in link names the prefix", async () => {
   const store = new MemoryStore();
   const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
@@ -307,8 +333,10 @@ test(
     try {
       const server = await world.serve();
       const url = await server.url;
-      // No program to open a browser with (an empty PATH): the link is printed, and it works.
-      const printed = await world.cli(["ui"], { env: { PATH: "" } });
+      // No program to open a browser with (PATH is an empty folder): the link is printed, and it works.
+      const emptyBin = join(world.base, "empty-bin");
+      mkdirSync(emptyBin);
+      const printed = await world.cli(["ui"], { env: { PATH: emptyBin } });
       assert.equal(printed.code, 0, printed.stderr);
       assert.match(printed.stderr, /could not open a browser \(there is no \S+\); open this link/);
       const link = printed.stdout.trim();

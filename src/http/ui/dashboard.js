@@ -1,5 +1,3 @@
-// @ts-check
-/// <reference lib="dom" />
 /**
  * The dashboard's script, served as a module from the server itself (the page's CSP allows no other
  * script and nothing inline). It signs in with a one-time code from the link `slo ui` opens, keeps
