@@ -44,8 +44,8 @@ export function isOwnOrigin(origin: string, host: string | undefined, requestUrl
 /**
  * Refuses, with 403 `Forbidden`, a request whose Host is not in `allowedHosts` (unless that is
  * `null`) or that carries an Origin that is neither in `allowedOrigins` nor, with the Host check
- * on, the server's own (see {@linkcode isOwnOrigin}). Requests without Origin (curl, scripts, same-machine tools) pass the
- * second check: browsers always send one cross-site.
+ * on, the server's own (see {@linkcode isOwnOrigin}). Requests without Origin (curl, scripts,
+ * same-machine tools) pass the second check: browsers always send one cross-site.
  */
 export function originGuard(
   allowedHosts: readonly string[] | null,
