@@ -31,10 +31,10 @@ export interface CliWorld {
   /** What every CLI and server child gets. */
   env: Record<string, string>;
   /**
-   * Starts the server (`deno task serve` under Deno with `via: "task"`) on a free port, or on
-   * `socket`; resolves once it listens.
+   * Starts the server (`deno task serve` under Deno with `via: "task"`) on a free port (or `port`),
+   * or on `socket`; resolves once it listens.
    */
-  serve(options?: { via?: "task" | "direct"; socket?: string }): Promise<ServerProcess>;
+  serve(options?: { via?: "task" | "direct"; socket?: string; port?: number }): Promise<ServerProcess>;
   /** Runs the CLI with `args`, no flag added (`deno task cli` under Deno with `via: "task"`). */
   cli(
     args: string[],
@@ -65,7 +65,7 @@ export function cliWorld(prefix: string): CliWorld {
     dataDir,
     env,
     async serve(options = {}) {
-      const where = options.socket === undefined ? ["--port", "0"] : ["--socket", options.socket];
+      const where = options.socket === undefined ? ["--port", String(options.port ?? 0)] : ["--socket", options.socket];
       const server = serveProcess([...where, ...extra], { via: options.via, env });
       servers.push(server);
       await server.url;

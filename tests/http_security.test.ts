@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { join } from "node:path";
+import { generateDatabaseKey, MemoryStore, SessionOrchestrator, SessionSecretChain } from "../mod.ts";
+import { createApp } from "../src/http/mod.ts";
 import { isAllowedHost, tokenMatches } from "../src/http/guard.ts";
 import { defaultDataDir } from "../src/platform/data_dir.ts";
 import { ensureApiToken } from "../src/platform/token_file.ts";
@@ -66,10 +68,14 @@ test("http: a foreign Host is 403 even with the token, and loopback names with t
   }
 });
 
-test("http: a request with an Origin header is 403 by default, and no CORS headers are sent", async () => {
+test("http: a request with another Origin than the server's own is 403 by default, and no CORS headers are sent", async () => {
   const t = await startTestServer();
   try {
-    for (const origin of ["https://evil.example", `http://127.0.0.1:${t.server.port}`, "null"]) {
+    const port = t.server.port!;
+    // Another site, a sandboxed page, another port of this name, another name of this address.
+    for (
+      const origin of ["https://evil.example", "null", `http://127.0.0.1:${port + 1}`, `http://localhost:${port}`]
+    ) {
       const response = await fetch(`${t.server.url}/v1/sessions`, {
         headers: { authorization: `Bearer ${t.server.token}`, origin },
       });
@@ -87,6 +93,31 @@ test("http: a request with an Origin header is 403 by default, and no CORS heade
   } finally {
     await t.close();
   }
+});
+
+test("http: the server's own Origin (its dashboard's) passes, but only where the Host check is on", async () => {
+  const t = await startTestServer();
+  try {
+    // What a page the server itself served sends: its scheme, Host and port.
+    const response = await fetch(`${t.server.url}/v1/sessions`, {
+      method: "GET",
+      headers: { authorization: `Bearer ${t.server.token}`, origin: t.server.url },
+    });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get("access-control-allow-origin"), null);
+    await response.body?.cancel();
+  } finally {
+    await t.close();
+  }
+  // Without the Host check, a rebound name's page would send an Origin matching its own Host.
+  const store = new MemoryStore();
+  const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
+  const token = "a-long-enough-token-for-this-test";
+  const app = createApp({ orchestrator: new SessionOrchestrator({ store, chain }), token, allowedHosts: null });
+  const rebound = await app.request("http://evil.example:7717/v1/sessions", {
+    headers: { host: "evil.example:7717", origin: "http://evil.example:7717", authorization: `Bearer ${token}` },
+  });
+  assert.equal(rebound.status, 403);
 });
 
 test("http: an allowed Origin passes when configured", async () => {

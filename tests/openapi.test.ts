@@ -112,6 +112,7 @@ test("openapi: every operation has its stable operationId and a described tag; t
     "POST /v1/reconcile": "reconcile",
     "POST /v1/backup": "createBackup",
     "GET /v1/events": "streamEvents",
+    "POST /v1/ui/sign-in-codes": "createSignInCode",
     "GET /v1/openapi.json": "getOpenApiDocument",
   });
   const tags = new Map<string, string>(document.tags.map((tag: { name: string; description: string }) => [

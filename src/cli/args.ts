@@ -211,6 +211,18 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: {},
   },
   {
+    name: "ui",
+    arguments: "",
+    positionals: [0, 0],
+    summary: "open the dashboard in the browser, signed in (--print-url: print the link instead)",
+    description: "Open the server's dashboard (/ui/) in the browser, on a link that signs the browser in\n" +
+      "once: it carries a one-time code, valid for two minutes, never the token itself. The page then\n" +
+      "keeps its credential in that tab only. Without a browser opener (xdg-open, open, start), the\n" +
+      "link is printed. With --json: { url, expiresAt }. A server on a Unix socket has no dashboard a\n" +
+      "browser can reach: start one with --port.",
+    options: { "print-url": { type: "boolean", description: "print the one-time link instead of opening it" } },
+  },
+  {
     name: "events",
     arguments: "",
     positionals: [0, 0],

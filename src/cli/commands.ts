@@ -7,6 +7,7 @@
  * @module
  */
 
+import { spawn } from "node:child_process";
 import { statSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import process from "node:process";
@@ -14,7 +15,7 @@ import { createInterface } from "node:readline";
 import type { SessionStatus } from "../types.ts";
 import type { Repository, Session } from "../types.ts";
 import type { CommandSpec, OptionValues } from "./args.ts";
-import { answerError, type ApiClient, clientOf, findServer, type ServerEndpoint } from "./client.ts";
+import { answerError, type ApiClient, clientOf, findServer, type ServerEndpoint, socketOfUrl } from "./client.ts";
 import { CliError } from "./errors.ts";
 import { withProgress } from "./progress.ts";
 import { readServerSentEvents, type ServerSentEvent } from "./sse.ts";
@@ -443,6 +444,70 @@ const events: Run = async (context) => {
   }
 };
 
+// The platform's program that opens a URL in the user's browser. `start` is a built-in of cmd, whose
+// empty first argument is the window title; the URL holds no character cmd would read.
+function opener(url: string): [string, string[]] {
+  if (process.platform === "darwin") return ["open", [url]];
+  if (process.platform === "win32") return ["cmd", ["/c", "start", "", url]];
+  return ["xdg-open", [url]];
+}
+
+/** How long the opener may take to say it failed before it is taken to have opened the browser. */
+const OPENER_WAIT_MS = 5000;
+
+/**
+ * Opens `url` with the platform's opener; the reason it could not (no such program, a failing
+ * exit), or `null` once it opened. An opener still running after a while is running the browser
+ * itself: it is left to it.
+ */
+function openInBrowser(url: string): Promise<string | null> {
+  const [command, args] = opener(url);
+  return new Promise((done) => {
+    let child;
+    try {
+      child = spawn(command, args, { stdio: "ignore", detached: process.platform !== "win32" });
+    } catch (error) {
+      return done(`${command}: ${(error as Error).message}`);
+    }
+    const timer = setTimeout(() => {
+      child.unref();
+      done(null);
+    }, OPENER_WAIT_MS);
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      const code = (error as { code?: string }).code;
+      done(code === "ENOENT" ? `there is no ${command}` : `${command}: ${error.message}`);
+    });
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      done(code === 0 ? null : `${command} failed (${code ?? signal})`);
+    });
+  });
+}
+
+const ui: Run = async (context) => {
+  const { values } = context;
+  const { client: api, server } = await context.connection();
+  if (socketOfUrl(server.url) !== null) {
+    throw new CliError(
+      "invalidInput",
+      `the server listens on a Unix socket (${server.url}), which a browser cannot reach`,
+      {
+        hint: 'start one on TCP (the default, or "deno task serve --port 7717") for the dashboard',
+      },
+    );
+  }
+  const response = await api.v1.ui["sign-in-codes"].$post();
+  if (response.status !== 201) throw await answerError(response);
+  const link = await response.json();
+  if (flag(values, "json")) return printJson(link);
+  if (flag(values, "print-url")) return print(link.url);
+  const failed = await openInBrowser(link.url);
+  if (failed === null) return note("opened the dashboard in your browser (the link signs it in once)");
+  note(`could not open a browser (${failed}); open this link, which signs in once within two minutes:`);
+  print(link.url);
+};
+
 const mcp: Run = async (context) => {
   // Loaded only here: the other commands never load the MCP SDK.
   const { serveMcpOverStdio } = await import("../mcp/server.ts");
@@ -464,6 +529,7 @@ const RUNS: Readonly<Record<string, Run>> = {
   reconcile,
   backup,
   events,
+  ui,
   mcp,
 };
 

@@ -40,6 +40,7 @@ import {
   SessionListSchema,
   SessionQuerySchema,
   SessionSchema,
+  SignInCodeSchema,
   UpdateSessionSchema,
 } from "./_schemas.ts";
 
@@ -101,6 +102,7 @@ export const TAGS: { name: string; description: string }[] = [
   { name: "worktrees", description: "Repairing what a killed process left half done." },
   { name: "events", description: "Every lifecycle change, as server-sent events." },
   { name: "backups", description: "Consistent copies of the database, written by the server on its own machine." },
+  { name: "dashboard", description: "Signing a browser in to the dashboard at /ui/." },
 ];
 
 /**
@@ -397,6 +399,26 @@ export const ROUTES = {
       },
       401: unauthorized,
       403: forbidden,
+      500: failed,
+      503: unavailable,
+    },
+  },
+  createSignInCode: {
+    method: "post" as const,
+    path: "/v1/ui/sign-in-codes" as const,
+    tags: ["dashboard"],
+    summary: "A one-time link that signs a browser in to the dashboard (what `slo ui` opens)",
+    request: {},
+    responses: {
+      201: {
+        description: "The link: the dashboard's URL with a code in its fragment, which `POST /ui/sign-in` accepts " +
+          "once, within two minutes, while this server runs.",
+        content: { "application/json": { schema: SignInCodeSchema } },
+      },
+      401: unauthorized,
+      403: forbidden,
+      413: tooLarge,
+      415: notJson,
       500: failed,
       503: unavailable,
     },

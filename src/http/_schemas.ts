@@ -25,6 +25,7 @@ import type {
   SecretBody,
   SecretStoredBody,
   SessionListBody,
+  SignInCodeBody,
   UpdateSessionBody,
 } from "./bodies.ts";
 import { HTTP_ERROR_KINDS } from "./errors.ts";
@@ -162,6 +163,15 @@ export const SecretStoredSchema: z.ZodType<SecretStoredBody, SecretStoredBody> =
 
 /** The health answer. */
 export const HealthSchema: z.ZodType<HealthBody, HealthBody> = z.object({ status: z.literal("ok") }).openapi("Health");
+
+/** A one-time sign-in link for the dashboard. */
+export const SignInCodeSchema: z.ZodType<SignInCodeBody, SignInCodeBody> = z.object({
+  url: z.string().openapi({
+    description: "The dashboard's URL, the one-time code in its fragment (never sent to a server or kept in history).",
+    example: "http://127.0.0.1:7717/ui/#code=4Jc0nV6dQm1XWk3l9yq7ZtP2bR8sHfLgA5uE1oTiDwM",
+  }),
+  expiresAt: z.string().openapi({ description: "When the code stops working.", example: "2026-01-01T12:02:00.000Z" }),
+}).openapi("SignInCode");
 
 /** What `reconcile` reports. */
 export const ReconcileReportSchema: z.ZodType<ReconcileReport, ReconcileReport> = z.object({

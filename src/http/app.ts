@@ -16,6 +16,8 @@ import { eventStream } from "./_sse.ts";
 import { describeZodError, type ErrorLogger, errorResponse, handleError } from "./errors.ts";
 import { jsonContentType } from "./content_type.ts";
 import { bearerAuth, LOOPBACK_HOSTS, originGuard } from "./guard.ts";
+import { dashboardUrl, mountDashboard } from "./_dashboard.ts";
+import { SignInCodes } from "./_sign_in.ts";
 
 export { OPENAPI_PATH };
 
@@ -152,6 +154,9 @@ export function createApp(options: AppOptions): AppType {
     security: [{ bearer: [] }],
   };
 
+  // The dashboard's one-time sign-in codes: in memory, so they die with the app.
+  const signInCodes = new SignInCodes();
+
   const handlers: RouteHandlers = {
     getHealth: (c) => c.json({ status: "ok" as const }, 200),
     listRepositories: async (c) => c.json(await orchestrator.listRepositories(c.req.valid("query")), 200),
@@ -238,6 +243,10 @@ export function createApp(options: AppOptions): AppType {
       const lastEventId = c.req.valid("header")["last-event-id"] ?? c.req.valid("query").lastEventId;
       return eventStream(c, orchestrator, lastEventId, options.signal);
     },
+    createSignInCode: async (c) => {
+      const { code, expiresAt } = await signInCodes.mint();
+      return c.json({ url: dashboardUrl(c, code), expiresAt: expiresAt.toISOString() }, 201);
+    },
     // Made on each request, like hono's `doc31`, so routes a user adds to this app are in it too.
     getOpenApiDocument: (c) => c.json({ ...app.getOpenAPI31Document(documentConfig) }, 200),
   };
@@ -257,6 +266,8 @@ export function createApp(options: AppOptions): AppType {
       handlers[name] as RouteHandlers[keyof RouteHandlers] as never,
     );
   names.filter(open).forEach(register);
+  // The page's files carry no data and its sign-in is gated by a code: before the token check too.
+  mountDashboard(app, { token: options.token, codes: signInCodes });
   app.use(bearerAuth(options.token));
   // After the token check, so that a caller without one learns nothing about the API.
   app.use(jsonContentType());

@@ -89,6 +89,14 @@ export interface SessionListBody {
   nextCursor: string | null;
 }
 
+/** The answer of `POST /v1/ui/sign-in-codes`: a one-time link that signs a browser in to the dashboard. */
+export interface SignInCodeBody {
+  /** The dashboard's URL with the one-time code in its fragment (`…/ui/#code=…`). */
+  url: string;
+  /** When the code stops working (ISO-8601, UTC); it also stops once used, or when the server stops. */
+  expiresAt: string;
+}
+
 /** The answer of `GET /v1/health`. */
 export interface HealthBody {
   /** Always `ok` when the server answers. */

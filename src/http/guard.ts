@@ -30,9 +30,22 @@ export function isAllowedHost(host: string, allowed: readonly string[]): boolean
 }
 
 /**
+ * Whether `origin` (an Origin header value) is the origin the request was sent to: the scheme of
+ * `requestUrl` and exactly its Host header. Only a page this server itself served (the dashboard)
+ * sends that; a page elsewhere, even one whose name was rebound to 127.0.0.1, sends its own name,
+ * which the Host check has refused already.
+ */
+export function isOwnOrigin(origin: string, host: string | undefined, requestUrl: string): boolean {
+  if (host === undefined) return false;
+  const scheme = new URL(requestUrl).protocol;
+  return origin.toLowerCase() === `${scheme}//${host.trim().toLowerCase()}`;
+}
+
+/**
  * Refuses, with 403 `Forbidden`, a request whose Host is not in `allowedHosts` (unless that is
- * `null`) or that carries an Origin not in `allowedOrigins`. Requests without Origin (curl,
- * scripts, same-machine tools) pass the second check: browsers always send one cross-site.
+ * `null`) or that carries an Origin that is neither in `allowedOrigins` nor, with the Host check
+ * on, the server's own (see {@linkcode isOwnOrigin}). Requests without Origin (curl, scripts,
+ * same-machine tools) pass the second check: browsers always send one cross-site.
  */
 export function originGuard(
   allowedHosts: readonly string[] | null,
@@ -48,7 +61,10 @@ export function originGuard(
       }
     }
     const origin = c.req.header("origin");
-    if (origin !== undefined && !origins.has(origin.toLowerCase())) {
+    // The own origin counts only where the Host was checked: without that check, a rebound name's
+    // page would send an Origin that matches its own Host.
+    const own = allowedHosts !== null && origin !== undefined && isOwnOrigin(origin, c.req.header("host"), c.req.url);
+    if (origin !== undefined && !origins.has(origin.toLowerCase()) && !own) {
       return errorResponse(c, "Forbidden", "requests from this Origin are not allowed");
     }
     await next();

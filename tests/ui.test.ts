@@ -1,0 +1,588 @@
+// The dashboard at /ui/: its files and headers, the one-time sign-in, the guards on its routes, and
+// the page itself in a real browser (Debian's Chromium driven by playwright-core) against a real
+// server process, signed in through the link `slo ui --print-url` prints.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { Hono } from "hono";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { generateDatabaseKey, MemoryStore, SessionOrchestrator, SessionSecretChain } from "../mod.ts";
+import { createApp } from "../src/http/mod.ts";
+import { DASHBOARD_CSP } from "../src/http/_dashboard.ts";
+import { SIGN_IN_CODE_TTL_MS, SignInCodes } from "../src/http/_sign_in.ts";
+import { type CliWorld, cliWorld } from "./cli_fixture.ts";
+import { makeRepository } from "./git_fixtures.ts";
+import { rawRequest, startTestServer } from "./http_fixture.ts";
+import { isBun, runCommand, runtimeName } from "./helpers.ts";
+import { root, type ServerProcess } from "./server_process.ts";
+import { ASSETS_MODULE_PATH, REGENERATE_ASSETS_COMMAND, renderAssetsModule } from "./ui_fixture.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const haveBrowser = existsSync(CHROMIUM);
+// CI sets REQUIRE_BROWSER=1, so a missing browser fails there instead of skipping.
+const browserRequired = process.env.REQUIRE_BROWSER === "1";
+const browserSkip = haveBrowser || browserRequired
+  ? false
+  : `no Chromium at ${CHROMIUM} (apt-get install chromium); REQUIRE_BROWSER=1 turns this skip into a failure`;
+
+/** Bounds every wait in the page: generous, since the machine may be busy. */
+const WAIT_MS = 30_000;
+
+async function withBrowser<T>(work: (browser: Browser) => Promise<T>): Promise<T> {
+  assert.ok(haveBrowser, `REQUIRE_BROWSER=1, but there is no Chromium at ${CHROMIUM}`);
+  // A fresh profile each launch (playwright makes a temp user data dir); as root the sandbox must be off.
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--no-sandbox",
+      "--headless",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+    timeout: WAIT_MS,
+  });
+  try {
+    return await work(browser);
+  } finally {
+    await browser.close();
+  }
+}
+
+// deno-lint-ignore no-explicit-any
+type Json = any;
+
+/** A server process with its CLI world, and calls of its API as a script makes them. */
+interface Dashboard {
+  world: CliWorld;
+  server: ServerProcess;
+  url: string;
+  api(path: string, init?: { method?: string; json?: unknown }): Promise<{ status: number; body: Json }>;
+  /** The one-time link, as `slo ui --print-url` prints it. */
+  signInUrl(): Promise<string>;
+  /** A folder repository (no git), or a git one, added through the API; its id. */
+  addRepository(name: string, options?: { git?: boolean }): Promise<string>;
+  /** Stops the server and starts it again on the same port and data directory. */
+  restart(): Promise<void>;
+}
+
+async function dashboard(prefix: string): Promise<Dashboard> {
+  const world = cliWorld(prefix);
+  const state = { server: await world.serve() };
+  const url = await state.server.url;
+  const token = readFileSync(join(world.dataDir, "token"), "utf8").trim();
+  const api = async (path: string, init: { method?: string; json?: unknown } = {}) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+    if (init.json !== undefined) headers["content-type"] = "application/json";
+    const response = await fetch(`${url}${path}`, {
+      method: init.method ?? "GET",
+      headers,
+      body: init.json === undefined ? undefined : JSON.stringify(init.json),
+    });
+    return { status: response.status, body: await response.json() };
+  };
+  return {
+    world,
+    get server() {
+      return state.server;
+    },
+    url,
+    api,
+    async signInUrl() {
+      const run = await world.cli(["ui", "--print-url"]);
+      assert.equal(run.code, 0, run.stderr);
+      return run.stdout.trim();
+    },
+    async addRepository(name, options = {}) {
+      const path = mkdtempSync(join(world.base, `${name}-`));
+      if (options.git) makeRepository(path);
+      const created = await api("/v1/repositories", { method: "POST", json: { path, name } });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      return created.body.id;
+    },
+    async restart() {
+      state.server.signal("SIGTERM");
+      assert.equal((await state.server.closed).code, 0, state.server.output());
+      state.server = await world.serve({ port: Number(new URL(url).port) });
+      assert.equal(await state.server.url, url);
+    },
+  };
+}
+
+async function createSession(d: Dashboard, repositoryId: string, title: string, isWorktree = false): Promise<Json> {
+  const created = await d.api("/v1/sessions", { method: "POST", json: { repositoryId, title, isWorktree } });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  return created.body;
+}
+
+const row = (page: Page, id: string) => page.locator(`tr[data-session-id="${id}"]`);
+
+/**
+ * Opens the link in a fresh context (its own sessionStorage) and waits until the page is live; with
+ * the problems the page reports from its first byte on: uncaught errors and CSP refusals.
+ */
+async function signIn(browser: Browser, link: string): Promise<{ page: Page; problems: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 760 } });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
+  page.on("console", (message) => {
+    if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(`console: ${message.text()}`);
+  });
+  await page.goto(link);
+  await page.locator("#connection.live").waitFor({ timeout: WAIT_MS });
+  return { page, problems };
+}
+
+test("ui: the page, its script and styles are served with a strict CSP and nosniff, from the embedded sources", async () => {
+  assert.ok(
+    readFileSync(ASSETS_MODULE_PATH, "utf8") === renderAssetsModule(),
+    `src/http/ui/_assets.ts is not what the files in src/http/ui/ make; run: ${REGENERATE_ASSETS_COMMAND}`,
+  );
+  const t = await startTestServer();
+  try {
+    for (
+      const [path, type] of [
+        ["/ui/", "text/html; charset=utf-8"],
+        ["/ui/dashboard.js", "text/javascript; charset=utf-8"],
+        ["/ui/dashboard.css", "text/css; charset=utf-8"],
+      ]
+    ) {
+      const response = await fetch(`${t.server.url}${path}`);
+      assert.equal(response.status, 200, path);
+      assert.equal(response.headers.get("content-type"), type, path);
+      assert.equal(
+        response.headers.get("content-security-policy"),
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; " +
+          "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        path,
+      );
+      assert.equal(response.headers.get("x-content-type-options"), "nosniff", path);
+      assert.equal(response.headers.get("referrer-policy"), "no-referrer", path);
+      assert.equal(response.headers.get("set-cookie"), null, path);
+      const body = await response.text();
+      const name = path === "/ui/" ? "index.html" : path.slice("/ui/".length);
+      assert.equal(body, readFileSync(join(root, "src/http/ui", name), "utf8"), path);
+    }
+    assert.equal(DASHBOARD_CSP.includes("unsafe"), false);
+    const html = readFileSync(join(root, "src/http/ui/index.html"), "utf8");
+    // Nothing inline: every script has a src, no style attribute or element, no event attribute.
+    assert.doesNotMatch(html, /<script(?![^>]*\ssrc=)/);
+    assert.doesNotMatch(html, /<style|\sstyle=|\son[a-z]+=/i);
+    // No asset from anywhere else.
+    assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//);
+    assert.doesNotMatch(
+      readFileSync(join(root, "src/http/ui/dashboard.js"), "utf8"),
+      /innerHTML|outerHTML|insertAdjacentHTML/,
+    );
+    // `/ui` leads to the page, relative so that it holds under a mount prefix.
+    const bare = await fetch(`${t.server.url}/ui`, { redirect: "manual" });
+    assert.equal(bare.status, 308);
+    assert.equal(bare.headers.get("location"), "ui/");
+    await bare.body?.cancel();
+  } finally {
+    await t.close();
+  }
+});
+
+test("ui: the page's script type-checks against the DOM (deno check, checkJs, strict)", {
+  skip: isBun ? "deno check is Deno's" : false,
+  timeout: 120_000,
+}, async () => {
+  // A program of its own: the DOM's types would clash with Deno's in the rest of the package.
+  const dir = mkdtempSync(join(tmpdir(), "slo-ui-check-"));
+  try {
+    const config = join(dir, "deno.json");
+    writeFileSync(
+      config,
+      JSON.stringify({ compilerOptions: { lib: ["dom", "dom.iterable", "esnext"], checkJs: true, strict: true } }),
+    );
+    const checked = await runCommand([
+      process.execPath,
+      "check",
+      "--config",
+      config,
+      join(root, "src/http/ui/dashboard.js"),
+    ]);
+    assert.equal(checked.code, 0, checked.stderr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("ui: an app mounted under a prefix serves the page there, and its sign-in link names the prefix", async () => {
+  const store = new MemoryStore();
+  const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
+  const token = "a-long-enough-token-for-the-ui-test";
+  const user = new Hono().route(
+    "/orchestrator",
+    createApp({ orchestrator: new SessionOrchestrator({ store, chain }), token }),
+  );
+  const page = await user.request("http://localhost:7717/orchestrator/ui/", { headers: { host: "localhost:7717" } });
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /src="dashboard.js"/);
+  const minted = await user.request("http://localhost:7717/orchestrator/v1/ui/sign-in-codes", {
+    method: "POST",
+    headers: { host: "localhost:7717", authorization: `Bearer ${token}` },
+  });
+  assert.equal(minted.status, 201);
+  assert.match((await minted.json()).url, /^http:\/\/localhost:7717\/orchestrator\/ui\/#code=/);
+});
+
+test("ui: a sign-in code is made only with the token, works once, and gives the API token; a wrong one is 401", async () => {
+  const t = await startTestServer();
+  try {
+    const anonymous = await fetch(`${t.server.url}/v1/ui/sign-in-codes`, { method: "POST" });
+    assert.equal(anonymous.status, 401);
+    await anonymous.body?.cancel();
+    const minted = await t.callJson("/v1/ui/sign-in-codes", { method: "POST" });
+    assert.equal(minted.status, 201);
+    const link = new URL(minted.body.url);
+    assert.equal(`${link.origin}${link.pathname}`, `${t.server.url}/ui/`);
+    // The code is in the fragment, which a browser never sends; not in the path or the query.
+    assert.equal(link.search, "");
+    const code = new URLSearchParams(link.hash.slice(1)).get("code")!;
+    assert.match(code, /^[A-Za-z0-9_-]{43}$/);
+    assert.ok(Date.parse(minted.body.expiresAt) > Date.now());
+    assert.equal(minted.body.url.includes(t.server.token), false);
+
+    const redeem = (body: unknown) =>
+      fetch(`${t.server.url}/ui/sign-in`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const first = await redeem({ code });
+    assert.equal(first.status, 200);
+    assert.equal(first.headers.get("cache-control"), "no-store");
+    assert.deepEqual(await first.json(), { token: t.server.token });
+    const again = await redeem({ code });
+    assert.equal(again.status, 401);
+    assert.match((await again.json()).error.message, /used already or has expired/);
+    const made = await redeem({ code: "not-a-code-this-server-made" });
+    assert.equal(made.status, 401);
+    await made.body?.cancel();
+    const malformed = await redeem({ code: 42 });
+    assert.equal(malformed.status, 400);
+    await malformed.body?.cancel();
+    const plain = await fetch(`${t.server.url}/ui/sign-in`, { method: "POST", body: JSON.stringify({ code }) });
+    assert.equal(plain.status, 415);
+    await plain.body?.cancel();
+  } finally {
+    await t.close();
+  }
+});
+
+test("ui: a sign-in code stops working when it expires, and two redemptions of one code get it once", async () => {
+  let now = 1_000_000;
+  const codes = new SignInCodes({ now: () => now });
+  const late = await codes.mint();
+  assert.equal(late.expiresAt.getTime(), now + SIGN_IN_CODE_TTL_MS);
+  now += SIGN_IN_CODE_TTL_MS;
+  assert.equal(await codes.redeem(late.code), false);
+  const raced = await codes.mint();
+  const outcomes = await Promise.all([codes.redeem(raced.code), codes.redeem(raced.code)]);
+  assert.deepEqual(outcomes.sort(), [false, true]);
+});
+
+test("ui: the Host and Origin checks hold on every /ui/ route; the page's own origin passes", async () => {
+  const t = await startTestServer();
+  try {
+    const own = new URL(t.server.url).host;
+    for (const path of ["/ui/", "/ui/dashboard.js", "/ui"]) {
+      const rebound = await rawRequest(`${t.server.url}${path}`, { headers: { host: "evil.example" } });
+      assert.equal(rebound.status, 403, path);
+      const foreign = await rawRequest(`${t.server.url}${path}`, {
+        headers: { host: own, origin: "https://evil.example" },
+      });
+      assert.equal(foreign.status, 403, path);
+    }
+    const post = (headers: Record<string, string>) =>
+      rawRequest(`${t.server.url}/ui/sign-in`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ code: "x" }),
+      });
+    const foreign = await post({ host: own, origin: "https://evil.example" });
+    assert.equal(foreign.status, 403);
+    assert.equal(JSON.parse(foreign.body).error.kind, "Forbidden");
+    assert.equal((await post({ host: "evil.example", origin: "http://evil.example" })).status, 403);
+    // Another port of the same name is another origin.
+    const port = Number(new URL(t.server.url).port);
+    assert.equal((await post({ host: own, origin: `http://127.0.0.1:${port + 1}` })).status, 403);
+    // The page's own origin reaches the route, which refuses the unknown code.
+    assert.equal((await post({ host: own, origin: t.server.url })).status, 401);
+  } finally {
+    await t.close();
+  }
+});
+
+test(
+  "ui: slo ui without a browser opener prints the one-time link; --json adds its expiry; a socket server is refused",
+  {
+    timeout: 120_000,
+  },
+  async () => {
+    const world = cliWorld("slo-ui-cli-");
+    try {
+      const server = await world.serve();
+      const url = await server.url;
+      // No program to open a browser with (PATH is an empty folder): the link is printed, and it works.
+      const emptyBin = join(world.base, "empty-bin");
+      mkdirSync(emptyBin);
+      const printed = await world.cli(["ui"], { env: { PATH: emptyBin } });
+      assert.equal(printed.code, 0, printed.stderr);
+      assert.match(printed.stderr, /could not open a browser \(there is no \S+\); open this link/);
+      const link = printed.stdout.trim();
+      assert.match(link, new RegExp(`^${url}/ui/#code=[A-Za-z0-9_-]{43}$`));
+      const code = new URL(link).hash.slice("#code=".length);
+      const redeemed = await fetch(`${url}/ui/sign-in`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ code }),
+      });
+      assert.equal(redeemed.status, 200);
+      await redeemed.body?.cancel();
+      const json = await world.cli(["ui", "--json"]);
+      assert.equal(json.code, 0, json.stderr);
+      const body = JSON.parse(json.stdout);
+      assert.deepEqual(Object.keys(body).sort(), ["expiresAt", "url"]);
+      assert.notEqual(body.url, link);
+    } finally {
+      await world.close();
+    }
+    const socketWorld = cliWorld("slo-ui-sock-");
+    try {
+      await socketWorld.serve({ socket: join(socketWorld.base, "api.sock") });
+      const refused = await socketWorld.cli(["ui", "--print-url"]);
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(refused.stderr, /^error: the server listens on a Unix socket .*, which a browser cannot reach/);
+      assert.equal(refused.stdout, "");
+    } finally {
+      await socketWorld.close();
+    }
+  },
+);
+
+test("ui: signed out, the page shows the sign-in hint and no data, asks the API for nothing, and gets 401", {
+  skip: browserSkip,
+  timeout: 120_000,
+}, async () => {
+  const d = await dashboard("slo-ui-out-");
+  try {
+    const repositoryId = await d.addRepository("secret-project");
+    await createSession(d, repositoryId, "A title the signed-out page must not show");
+    await withBrowser(async (browser) => {
+      const page = await (await browser.newContext()).newPage();
+      const asked: string[] = [];
+      page.on("request", (request) => asked.push(request.url()));
+      await page.goto(`${d.url}/ui/`);
+      await page.locator("#signed-out").waitFor({ state: "visible", timeout: WAIT_MS });
+      assert.match(await page.locator("#signed-out").innerText(), /slo ui/);
+      assert.equal(await page.locator("#dashboard").isHidden(), true);
+      const text = await page.locator("body").innerText();
+      assert.doesNotMatch(text, /secret-project|must not show/);
+      assert.deepEqual(asked.filter((url) => url.includes("/v1/")), []);
+      // The API answers the page's own requests without the credential with 401.
+      const statuses = await page.evaluate(async () => {
+        const sessions = await fetch("../v1/sessions");
+        const events = await fetch("../v1/events");
+        await events.body?.cancel();
+        const create = await fetch("../v1/sessions", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: "{}",
+        });
+        return [sessions.status, events.status, create.status];
+      });
+      assert.deepEqual(statuses, [401, 401, 401]);
+    });
+  } finally {
+    await d.world.close();
+  }
+});
+
+test("ui: signed in through the one-time link, the page lists repositories and sessions; the link works once", {
+  skip: browserSkip,
+  timeout: 180_000,
+}, async () => {
+  const d = await dashboard("slo-ui-list-");
+  try {
+    const web = await d.addRepository("web-app", { git: true });
+    const docs = await d.addRepository("docs");
+    const sessions = [
+      await createSession(d, web, "Add dark mode", true),
+      await createSession(d, web, "Fix the login redirect", true),
+      await createSession(d, docs, "Rewrite the quick start"),
+    ];
+    const link = await d.signInUrl();
+    assert.match(link, new RegExp(`^${d.url}/ui/#code=`));
+    await withBrowser(async (browser) => {
+      const { page, problems } = await signIn(browser, link);
+      for (const session of sessions) {
+        const cells = await row(page, session.id).locator("th, td").allInnerTexts();
+        assert.equal(cells[0], session.title);
+        assert.equal(cells[1], session.status);
+        assert.equal(cells[2], session.branchName ?? "—");
+        assert.equal(cells[3], session.worktreePath ?? "—");
+      }
+      assert.deepEqual(await page.locator(".repository h3").allInnerTexts(), ["web-app", "docs"]);
+      // Semantic tables: a row header per session, column headers per table.
+      assert.equal(await page.getByRole("rowheader", { name: "Add dark mode" }).count(), 1);
+      assert.equal(await page.getByRole("columnheader", { name: "Worktree" }).count(), 2);
+      assert.equal(await page.getByRole("table").count(), 2);
+      // The code left the address bar and this history entry; the credential is in no cookie.
+      assert.equal(new URL(page.url()).hash, "");
+      assert.deepEqual(await page.evaluate(`[location.href.includes("code="), document.cookie]`), [false, ""]);
+
+      // A session's detail: its fields and git state.
+      await row(page, sessions[0].id).getByRole("button", { name: /^Details / }).click();
+      const detail = page.locator("#detail");
+      await detail.waitFor({ state: "visible", timeout: WAIT_MS });
+      const detailText = await detail.innerText();
+      assert.match(detailText, new RegExp(sessions[0].id));
+      assert.match(detailText, new RegExp(sessions[0].branchName.replace(/[/]/g, "\\/")));
+
+      // The main view, kept as the run's artifact (and as the README's picture on request).
+      await page.locator("#detail-close").click();
+      await detail.waitFor({ state: "hidden", timeout: WAIT_MS });
+      const artifacts = join(root, "tests", "artifacts");
+      mkdirSync(artifacts, { recursive: true });
+      const shot = await page.screenshot({ fullPage: false });
+      writeFileSync(join(artifacts, `dashboard-${runtimeName}.png`), shot);
+      if (process.env.UPDATE_SCREENSHOT === "1" && !isBun) writeFileSync(join(root, "docs", "dashboard.png"), shot);
+
+      // Readable on a narrow window: nothing wider than the window.
+      await page.setViewportSize({ width: 360, height: 760 });
+      const width = await page.evaluate<number>("document.documentElement.scrollWidth");
+      assert.ok(width <= 360, `the page is ${width}px wide in a 360px window`);
+
+      // The same link again, in another browser context: refused, and nothing shown.
+      const second = await (await browser.newContext()).newPage();
+      await second.goto(link);
+      await second.locator("#signed-out").waitFor({ state: "visible", timeout: WAIT_MS });
+      assert.match(await second.locator("#signed-out-reason").innerText(), /used already or has expired/);
+      assert.doesNotMatch(await second.locator("body").innerText(), /Add dark mode/);
+      assert.deepEqual(problems, []);
+    });
+  } finally {
+    await d.world.close();
+  }
+});
+
+test(
+  "ui: a session made through the API appears without a reload; delete asks first, says what is lost, and can force",
+  {
+    skip: browserSkip,
+    timeout: 180_000,
+  },
+  async () => {
+    const d = await dashboard("slo-ui-live-");
+    try {
+      const web = await d.addRepository("web-app", { git: true });
+      await withBrowser(async (browser) => {
+        const { page, problems } = await signIn(browser, await d.signInUrl());
+        // A mark on this document: a reload would lose it.
+        await page.evaluate(() => Object.assign(globalThis, { notReloaded: true }));
+        const session = await createSession(d, web, "Made while the page is open", true);
+        await row(page, session.id).waitFor({ state: "visible", timeout: WAIT_MS });
+        assert.equal(await page.evaluate(() => (globalThis as { notReloaded?: boolean }).notReloaded), true);
+
+        // Keyboard: the first Tab reaches the skip link, with a visible focus ring.
+        await page.keyboard.press("Tab");
+        assert.deepEqual(
+          await page.evaluate(
+            "[document.activeElement?.className, getComputedStyle(document.activeElement).outlineStyle]",
+          ),
+          ["skip", "solid"],
+        );
+        // The Delete button, pressed with the keyboard, asks first; Escape keeps the session.
+        const remove = row(page, session.id).getByRole("button", { name: /^Delete / });
+        await remove.focus();
+        await page.keyboard.press("Enter");
+        const dialog = page.locator("#confirm-delete");
+        await dialog.waitFor({ state: "visible", timeout: WAIT_MS });
+        // The safe choice has the focus.
+        assert.equal(await page.evaluate("document.activeElement?.id"), "confirm-delete-cancel");
+        const question = await dialog.innerText();
+        assert.match(question, /cannot be undone/);
+        assert.match(
+          question,
+          new RegExp(`worktree at ${session.worktreePath.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}`),
+        );
+        assert.match(question, /Force/);
+        await page.keyboard.press("Escape");
+        await dialog.waitFor({ state: "hidden", timeout: WAIT_MS });
+        assert.equal((await d.api(`/v1/sessions/${session.id}`)).status, 200);
+
+        // Work in the worktree: the delete is refused until forced, and the work is saved first.
+        writeFileSync(join(session.worktreePath, "notes.txt"), "unsaved work\n");
+        await remove.click();
+        await dialog.waitFor({ state: "visible", timeout: WAIT_MS });
+        await page.locator("#confirm-delete-ok").click();
+        await page.locator("#confirm-delete-error").filter({ hasText: /force/i }).waitFor({ timeout: WAIT_MS });
+        assert.equal((await d.api(`/v1/sessions/${session.id}`)).status, 200);
+        await page.locator("#confirm-delete-force").check();
+        await page.locator("#confirm-delete-ok").click();
+        await row(page, session.id).waitFor({ state: "detached", timeout: WAIT_MS });
+        assert.match(await page.locator("#notice").innerText(), new RegExp(`refs/session-snapshots/${session.id}`));
+        assert.equal((await d.api(`/v1/sessions/${session.id}`)).status, 404);
+
+        // A clean one goes at the first confirmation; one deleted elsewhere leaves the page too.
+        const clean = await createSession(d, web, "Clean one", true);
+        await row(page, clean.id).getByRole("button", { name: /^Delete / }).click();
+        await page.locator("#confirm-delete-ok").click();
+        await row(page, clean.id).waitFor({ state: "detached", timeout: WAIT_MS });
+        assert.equal((await d.api(`/v1/sessions/${clean.id}`)).status, 404);
+        const elsewhere = await createSession(d, web, "Deleted by a script");
+        await row(page, elsewhere.id).waitFor({ state: "visible", timeout: WAIT_MS });
+        assert.equal((await d.api(`/v1/sessions/${elsewhere.id}`, { method: "DELETE" })).status, 200);
+        await row(page, elsewhere.id).waitFor({ state: "detached", timeout: WAIT_MS });
+        assert.deepEqual(problems, []);
+      });
+    } finally {
+      await d.world.close();
+    }
+  },
+);
+
+test("ui: the event stream reconnects after the server restarts, with Last-Event-ID, and shows what came after", {
+  skip: browserSkip,
+  timeout: 180_000,
+}, async () => {
+  const d = await dashboard("slo-ui-restart-");
+  try {
+    const docs = await d.addRepository("docs");
+    await withBrowser(async (browser) => {
+      const { page } = await signIn(browser, await d.signInUrl());
+      const streams: (string | null)[] = [];
+      page.on("request", (request) => {
+        if (new URL(request.url()).pathname === "/v1/events") streams.push(request.headers()["last-event-id"] ?? null);
+      });
+      const before = await createSession(d, docs, "Before the restart");
+      await row(page, before.id).waitFor({ state: "visible", timeout: WAIT_MS });
+
+      await d.restart();
+      const after = await createSession(d, docs, "After the restart");
+      await row(page, after.id).waitFor({ state: "visible", timeout: WAIT_MS });
+      await page.locator("#connection.live").waitFor({ timeout: WAIT_MS });
+      assert.equal(await row(page, before.id).count(), 1);
+      // It reconnected, naming the last event it had seen.
+      assert.ok(streams.length > 0, "the page did not reconnect");
+      assert.ok(streams.every((id) => id !== null && id !== ""), JSON.stringify(streams));
+
+      // A change made while it was away shows too: the lists are fetched again on reconnecting.
+      await d.restart();
+      const missed = await createSession(d, docs, "Made before the page is back");
+      await row(page, missed.id).waitFor({ state: "visible", timeout: WAIT_MS });
+    });
+  } finally {
+    await d.world.close();
+  }
+});
