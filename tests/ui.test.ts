@@ -531,7 +531,10 @@ test(
         await page.locator("#confirm-delete-force").check();
         await page.locator("#confirm-delete-ok").click();
         await row(page, session.id).waitFor({ state: "detached", timeout: WAIT_MS });
-        assert.match(await page.locator("#notice").innerText(), new RegExp(`refs/session-snapshots/${session.id}`));
+        // The row can leave before the notice is written: wait for the notice itself.
+        const snapshotNotice = new RegExp(`refs/session-snapshots/${session.id}`);
+        await page.locator("#notice").filter({ hasText: snapshotNotice }).waitFor({ timeout: WAIT_MS });
+        assert.match(await page.locator("#notice").innerText(), snapshotNotice);
         assert.equal((await d.api(`/v1/sessions/${session.id}`)).status, 404);
 
         // A clean one goes at the first confirmation; one deleted elsewhere leaves the page too.
