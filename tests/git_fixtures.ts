@@ -48,6 +48,9 @@ export function makeRepository(path: string): void {
   execFileSync("git", ["init", "-q", "-b", "main", path], { env: GIT_ENV });
   git(path, "config", "user.name", "Test");
   git(path, "config", "user.email", "test@example.com");
+  // A commit of thousands of files would start a detached `git gc --auto`, still packing objects
+  // into the repository while the test's cleanup removes it (ENOTEMPTY).
+  git(path, "config", "gc.auto", "0");
   writeFileSync(join(path, "README.md"), "hello\n");
   git(path, "add", "README.md");
   git(path, "commit", "-q", "-m", "init");
