@@ -160,7 +160,7 @@ export async function liveServer(dataDir: string): Promise<DiscoveryRecord | nul
 /**
  * Writes `<dataDir>/server.json` whole: a private temp file (mode 0600) beside it, fsync, then a
  * rename over whatever was there, so a reader sees the old file or the new one, never a part.
- * The caller checks first that no live server holds the file ({@linkcode liveServer}).
+ * The caller holds the data directory's lock (`lockDataDir`), so no other server is live on it.
  */
 export function writeDiscoveryFile(dataDir: string, record: DiscoveryRecord): string {
   const path = discoveryPath(dataDir);

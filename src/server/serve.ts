@@ -24,7 +24,8 @@ import { type ResolvedHostId, resolveHostId } from "../platform/host_id.ts";
 import { type AppType, createApp } from "../http/app.ts";
 import type { ErrorLogger } from "../http/errors.ts";
 import { LOOPBACK_HOSTS } from "../http/guard.ts";
-import { type DiscoveryRecord, liveServer, removeDiscoveryFile, writeDiscoveryFile } from "./discovery.ts";
+import { type DiscoveryRecord, removeDiscoveryFile, writeDiscoveryFile } from "./discovery.ts";
+import { lockDataDir } from "./data_dir_lock.ts";
 import { listen, type Listener, listenerUrl } from "./listen.ts";
 import { claimSocketPath } from "./socket_file.ts";
 import { StartError } from "./start_error.ts";
@@ -123,7 +124,8 @@ export interface ServerOptions {
   exposeErrorDetails?: boolean;
   /**
    * Keep the discovery file `<dataDir>/server.json` while running (true by default): written once
-   * listening, removed by `stop()`. A data directory whose file names a live server is refused.
+   * ready, removed by `stop()`. Either way the server holds the data directory's lock
+   * (`server.lock`) while it runs, and a second server on it is refused.
    */
   discovery?: boolean;
 }
@@ -175,17 +177,6 @@ function clientUrl(listener: Listener, hostname: string): string {
   return listener.url;
 }
 
-// A second server on one data directory would share its database, journal and worktrees, and make
-// the discovery file name only one of them; it is refused before it touches anything.
-async function refuseLiveServer(dataDir: string): Promise<void> {
-  const live = await liveServer(dataDir);
-  if (live === null) return;
-  throw new StartError(
-    `a server is already running on data directory ${resolve(dataDir)} (pid ${live.pid}, ${live.url}); ` +
-      `stop it or pass another --data-dir`,
-  );
-}
-
 // Answered in the window between listening and the app being built (the Host allow-list needs the
 // bound port): the API's error shape, so a client reads it like any other refusal.
 function startingResponse(): Response {
@@ -200,13 +191,14 @@ function documentedUrl(listener: Listener, hostname: string): string {
 }
 
 /**
- * Starts the local server: makes the data directory (mode 0700) and the token on first start,
- * opens SQLite in it (or the Postgres database `database` names), and serves the app with the
- * runtime's native server. The Host allow-list
- * is the loopback names with the bound port. A refusal to listen (a taken port, a live socket) is
- * a `StartError` whose message is one line for the operator; the database is closed again then.
- * Once listening it writes the discovery file `<dataDir>/server.json` (see `./discovery.ts`),
- * which `stop()` removes; a data directory whose discovery file names a live server is refused.
+ * Starts the local server: listens first (a taken port or a live socket is refused before
+ * anything is written), then makes the data directory (mode 0700) and takes its lock for the
+ * server's whole life (a second server on it is refused, however close their starts), makes the
+ * token on first start, opens SQLite in it (or the Postgres database `database` names), and serves
+ * the app with the runtime's native server. The Host allow-list is the loopback names with the
+ * bound port. Every refusal is a `StartError` whose message is one line for the operator, and
+ * leaves nothing running. Once ready it writes the discovery file `<dataDir>/server.json` (see
+ * `./discovery.ts`), which `stop()` removes.
  *
  * @example
  * ```ts ignore
@@ -223,24 +215,56 @@ function documentedUrl(listener: Listener, hostname: string): string {
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { dataDir } = options;
   const discovery = options.discovery ?? true;
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  if (discovery) await refuseLiveServer(dataDir);
-  const { token, path: tokenPath } = ensureApiToken(dataDir);
-  const requested = options.keychain === undefined ? openDefaultKeychain() : options.keychain;
-  // A keychain that cannot answer (no unlocked collection) would fail every provision; leave it out.
-  const keychain = requested !== null && await keychainWorks(requested) ? requested : null;
-  // Worktrees are scoped by machine only where machines share the database.
-  const host = options.database === undefined ? null : resolveHostId({ dataDir, env: options.env });
-  const { store, databasePath, key, source: keySource, warning } = await openStore(options, keychain);
-  // Over a store's event log, replay reads the log: the emitter need not keep events of its own.
-  const events = new LifecycleEvents(eventLogOf(store) === null ? {} : { keep: 0 });
-  const chain = new SessionSecretChain({ store, databaseKey: key, keychain });
-  const parts: ServerParts = { store, chain, events, dataDir, hostId: host?.hostId ?? null };
+  const hostname = options.hostname ?? "127.0.0.1";
+  const logError = options.logError ?? ((message, cause) => console.error(message, cause));
+  let app: AppType | null = null;
+  // Listening comes first, so that a taken port or socket is refused before anything is written
+  // (no data directory, token, key or database). Until the app is built, requests are answered
+  // 503 "starting": the Host allow-list needs the bound port, known only once listening.
+  // A socket file a killed server left would fail the listen; a live server's is refused.
+  if (options.socket !== undefined) await claimSocketPath(options.socket);
+  const listener: Listener = await listen(
+    (request) => app === null ? startingResponse() : app.fetch(request),
+    options.socket !== undefined ? { path: options.socket } : { hostname, port: options.port ?? DEFAULT_PORT },
+  );
   const shutdown = new AbortController();
+  let releaseDataDir: (() => void) | null = null;
+  let store: ServerStore | null = null;
+  // A start refused after listening leaves nothing running and nothing locked.
+  const abandon = async () => {
+    shutdown.abort();
+    await listener.shutdown().catch(() => {});
+    if (store !== null) await closeQuietly(store);
+    releaseDataDir?.();
+    if (options.socket !== undefined) rmSync(options.socket, { force: true });
+  };
 
   let orchestrator: SessionOrchestrator;
+  let parts: ServerParts;
+  let opened: Awaited<ReturnType<typeof openStore>>;
+  let host: ResolvedHostId | null;
+  let token: string;
+  let tokenPath: string;
   let reconcileReport: ReconcileReport | null = null;
+  let discoveryPath: string | null = null;
+  const owner = { pid: process.pid, url: clientUrl(listener, hostname) };
   try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    // Held until the server stops: a second server on this data directory is refused here, before
+    // it reads or writes any of it, and a crashed one never holds it (the kernel drops the lock).
+    releaseDataDir = await lockDataDir(dataDir);
+    ({ token, path: tokenPath } = ensureApiToken(dataDir));
+    const requested = options.keychain === undefined ? openDefaultKeychain() : options.keychain;
+    // A keychain that cannot answer (no unlocked collection) would fail every provision; leave it out.
+    const keychain = requested !== null && await keychainWorks(requested) ? requested : null;
+    // Worktrees are scoped by machine only where machines share the database.
+    host = options.database === undefined ? null : resolveHostId({ dataDir, env: options.env });
+    opened = await openStore(options, keychain);
+    store = opened.store;
+    // Over a store's event log, replay reads the log: the emitter need not keep events of its own.
+    const events = new LifecycleEvents(eventLogOf(store) === null ? {} : { keep: 0 });
+    const chain = new SessionSecretChain({ store, databaseKey: opened.key, keychain });
+    parts = { store, chain, events, dataDir, hostId: host?.hostId ?? null };
     const worktrees = options.lifecycle?.(parts);
     orchestrator = new SessionOrchestrator({
       store,
@@ -254,50 +278,27 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
     // On a shared database every server's changes come from the store's event log, in commit order:
     // followed before the first request, so a client's event stream misses nothing from then on.
-    await followEventLog(parts, options.logError ?? ((message, cause) => console.error(message, cause)));
+    await followEventLog(parts, logError);
     if (worktrees !== undefined) reconcileReport = await orchestrator.reconcile();
-  } catch (error) {
-    await closeQuietly(store);
-    throw error;
-  }
 
-  let app: AppType | null = null;
-  let listener: Listener;
-  try {
-    // A socket file a killed server left would fail the listen; a live server's is refused.
-    if (options.socket !== undefined) await claimSocketPath(options.socket);
-    // The Host allow-list needs the bound port, known only once listening; nothing is answered before.
-    listener = await listen(
-      (request) => app === null ? startingResponse() : app.fetch(request),
-      options.socket !== undefined
-        ? { path: options.socket }
-        : { hostname: options.hostname ?? "127.0.0.1", port: options.port ?? DEFAULT_PORT },
-    );
-  } catch (error) {
-    await closeQuietly(store);
-    throw error;
-  }
-  const allowedHosts = listener.port === null
-    ? LOOPBACK_HOSTS
-    : hostNames(options.hostname ?? "127.0.0.1").map((host) => `${host}:${listener.port}`);
-  app = createApp({
-    orchestrator,
-    token,
-    allowedHosts,
-    allowedOrigins: options.allowedOrigins ?? [],
-    logError: options.logError ?? ((message, cause) => console.error(message, cause)),
-    exposeErrorDetails: options.exposeErrorDetails,
-    signal: shutdown.signal,
-    serverUrl: documentedUrl(listener, options.hostname ?? "127.0.0.1"),
-  });
+    const allowedHosts = listener.port === null
+      ? LOOPBACK_HOSTS
+      : hostNames(hostname).map((host) => `${host}:${listener.port}`);
+    app = createApp({
+      orchestrator,
+      token,
+      allowedHosts,
+      allowedOrigins: options.allowedOrigins ?? [],
+      logError,
+      exposeErrorDetails: options.exposeErrorDetails,
+      signal: shutdown.signal,
+      serverUrl: documentedUrl(listener, hostname),
+    });
 
-  const hostname = options.hostname ?? "127.0.0.1";
-  const owner = { pid: process.pid, url: clientUrl(listener, hostname) };
-  let discoveryPath: string | null = null;
-  if (discovery) {
-    try {
-      // Checked again: another server may have started on this data directory meanwhile.
-      await refuseLiveServer(dataDir);
+    if (discovery) {
+      // No other server can be live on this data directory (this one holds its lock): whatever the
+      // file says is stale, so it is replaced without asking the address it names, which after a
+      // crash may well be this server's own.
       const record: DiscoveryRecord = {
         ...owner,
         socket: listener.path === null ? null : resolve(listener.path),
@@ -306,20 +307,23 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         dataDir: resolve(dataDir),
         startedAt: new Date().toISOString(),
       };
-      discoveryPath = writeDiscoveryFile(dataDir, record);
-    } catch (error) {
-      shutdown.abort();
-      await listener.shutdown().catch(() => {});
-      store.close();
-      if (options.socket !== undefined) rmSync(options.socket, { force: true });
-      if (error instanceof StartError) throw error;
-      throw new StartError(
-        `cannot write the discovery file in ${resolve(dataDir)}: ${(error as Error).message}`,
-        { cause: error },
-      );
+      try {
+        discoveryPath = writeDiscoveryFile(dataDir, record);
+      } catch (error) {
+        throw new StartError(
+          `cannot write the discovery file in ${resolve(dataDir)}: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
     }
+  } catch (error) {
+    app = null;
+    await abandon();
+    throw error;
   }
 
+  const openedStore = opened.store;
+  const release = releaseDataDir;
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
@@ -333,9 +337,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       try {
         await listener.shutdown();
       } finally {
-        await store.close();
-        // A socket file left behind would make the next start fail with "address in use".
-        if (options.socket !== undefined) rmSync(options.socket, { force: true });
+        try {
+          await openedStore.close();
+        } finally {
+          // Last: the data directory is free only once its database is closed.
+          release();
+          // A socket file left behind would make the next start fail with "address in use".
+          if (options.socket !== undefined) rmSync(options.socket, { force: true });
+        }
       }
     })();
     return stopping;
@@ -345,15 +354,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     port: listener.port,
     token,
     tokenPath,
-    databasePath,
+    databasePath: opened.databasePath,
     discoveryPath,
     parts,
     orchestrator,
     app,
-    keySource,
+    keySource: opened.source,
     host,
     reconcileReport,
-    warning,
+    warning: opened.warning,
     stop,
   };
 }
