@@ -50,6 +50,8 @@ export interface ServeOptions {
   detached?: boolean;
   /** Environment variables set (over the scrubbed ones) for this server. */
   env?: Record<string, string>;
+  /** Run it with at most this many open files (`ulimit -n`), to run it out of descriptors. */
+  openFileLimit?: number;
 }
 
 // No session bus, so a server never touches the machine's keychain; no key and no DATABASE_URL from
@@ -67,6 +69,9 @@ export function serveProcess(args: string[], options: ServeOptions = {}): Server
     ? [process.execPath, "task", "serve", ...args]
     : runtimeArgv(serverEntry, args);
   const env = { ...process.env, ...SCRUBBED_ENV, ...options.env };
+  if (options.openFileLimit !== undefined) {
+    command.unshift("bash", "-c", `ulimit -n ${options.openFileLimit} && exec "$@"`, "bash");
+  }
   const child = spawn(command[0], command.slice(1), {
     cwd: root,
     env,

@@ -19,6 +19,11 @@ export interface ListenOptions {
   port?: number;
   /** Listen on this Unix domain socket instead of TCP. */
   path?: string;
+  /**
+   * Told when the listener stopped accepting connections (for example, out of file descriptors)
+   * and when listening again failed; the listener keeps trying to listen again meanwhile.
+   */
+  onListenError?: (error: unknown) => void;
 }
 
 /** A listening server. */

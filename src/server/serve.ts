@@ -225,7 +225,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   if (options.socket !== undefined) await claimSocketPath(options.socket);
   const listener: Listener = await listen(
     (request) => app === null ? startingResponse() : app.fetch(request),
-    options.socket !== undefined ? { path: options.socket } : { hostname, port: options.port ?? DEFAULT_PORT },
+    {
+      ...(options.socket !== undefined ? { path: options.socket } : { hostname, port: options.port ?? DEFAULT_PORT }),
+      // Out of file descriptors, say, under a flood of connections: the listener listens again.
+      onListenError: (error) => logError("the server stopped accepting connections; it listens again", error),
+    },
   );
   const shutdown = new AbortController();
   let releaseDataDir: (() => void) | null = null;
