@@ -36,7 +36,13 @@ export {
   sqliteSecretProbe,
 } from "./sqlite.ts";
 export { canonicalRepositoryPath, isGitCheckout } from "./repository_path.ts";
-export { keychainWorks, openDefaultKeychain, OsKeychain, type OsKeychainOptions } from "./keychain.ts";
+export {
+  isKeychainBindingFailure,
+  keychainWorks,
+  openDefaultKeychain,
+  OsKeychain,
+  type OsKeychainOptions,
+} from "./keychain.ts";
 export type { Keychain } from "../keychain.ts";
 export {
   DATABASE_KEY_ACCOUNT,

@@ -27,7 +27,7 @@ import { LOOPBACK_HOSTS } from "../http/guard.ts";
 import { type DiscoveryRecord, liveServer, removeDiscoveryFile, writeDiscoveryFile } from "./discovery.ts";
 import { listen, type Listener, listenerUrl } from "./listen.ts";
 import { claimSocketPath } from "./socket_file.ts";
-import { StartError } from "./start_error.ts";
+import { describeStartFailure, StartError } from "./start_error.ts";
 import { VERSION } from "./version.ts";
 
 /** The port `deno task serve` listens on unless told otherwise. */
@@ -223,12 +223,13 @@ function documentedUrl(listener: Listener, hostname: string): string {
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { dataDir } = options;
   const discovery = options.discovery ?? true;
+  const requested = options.keychain === undefined ? openDefaultKeychain() : options.keychain;
+  // A keychain that cannot answer (no unlocked collection) would fail every provision; leave it out.
+  // One whose binding did not load is a broken install, refused before anything is written.
+  const keychain = requested !== null && await keychainWorks(requested).catch(refuseStart) ? requested : null;
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   if (discovery) await refuseLiveServer(dataDir);
   const { token, path: tokenPath } = ensureApiToken(dataDir);
-  const requested = options.keychain === undefined ? openDefaultKeychain() : options.keychain;
-  // A keychain that cannot answer (no unlocked collection) would fail every provision; leave it out.
-  const keychain = requested !== null && await keychainWorks(requested) ? requested : null;
   // Worktrees are scoped by machine only where machines share the database.
   const host = options.database === undefined ? null : resolveHostId({ dataDir, env: options.env });
   const { store, databasePath, key, source: keySource, warning } = await openStore(options, keychain);
@@ -426,6 +427,11 @@ async function openStore(
     await closeQuietly(store);
     throw error;
   }
+}
+
+// The one line describing `error` (a `SessionError` says its cause and fix) as the start's refusal.
+function refuseStart(error: unknown): never {
+  throw new StartError(describeStartFailure(error), { cause: error });
 }
 
 // Closing after a failed start: the failure is what the operator needs to read, not a close error.
