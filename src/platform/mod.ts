@@ -114,6 +114,8 @@ export type {
   RepositoryId,
   SealedSecret,
   Session,
+  SessionError,
+  SessionErrorKind,
   SessionFilter,
   SessionId,
   SessionPatch,
