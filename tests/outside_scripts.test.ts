@@ -2,7 +2,7 @@
 // maps the npm imports through the checkout's deno.json, which such a script does not load unless
 // told (`--config`): the keychain binding then fails to load, and that must be said, never taken for
 // "no keychain" (which would keep the database key in a file for good). Bun resolves node_modules
-// from the importing file's folder, so the checkout's own serve. The keychain cases use the real OS
+// from the importing file's folder, so the checkout's own node_modules serve. The keychain cases use the real OS
 // keychain and skip only when this machine has none and REQUIRE_KEYCHAIN is unset.
 import { test } from "node:test";
 import assert from "node:assert/strict";
