@@ -3,7 +3,7 @@
  * @module
  */
 
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -140,4 +140,20 @@ export async function storeFactories(): Promise<StoreFactory[]> {
 /** A repository input whose path is unique per call. */
 export function repositoryInput(name = "app"): { path: string; name: string } {
   return { path: `/src/${name}-${crypto.randomUUID()}`, name };
+}
+
+/**
+ * The command that runs deno from either runtime: this process under Deno; under Bun the
+ * `DENO_COMMAND` that .ci/run exports (`deno`, or `npx -y deno` where deno is not installed), else `deno`.
+ */
+export function denoCommand(): string[] {
+  if (!isBun) return [process.execPath];
+  const command = (process.env.DENO_COMMAND ?? "").trim();
+  return command === "" ? ["deno"] : command.split(/\s+/);
+}
+
+/** The command that runs bun from either runtime, as tests/run_all.ts finds it (`npx -y bun` without bun). */
+export function bunCommand(): string[] {
+  if (isBun) return [process.execPath];
+  return spawnSync("bun", ["--version"], { stdio: "ignore" }).status === 0 ? ["bun"] : ["npx", "-y", "bun"];
 }

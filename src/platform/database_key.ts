@@ -108,6 +108,11 @@ export interface ResolvedDatabaseKey {
  * 3. else the OS keychain, when one works (the key is created there on first use);
  * 4. else (a headless server, a container) a new key file of mode 0600, with a warning.
  *
+ * A keychain whose binding did not load (see `isKeychainBindingFailure`: a Deno script run without
+ * the project's deno.json, a missing native binary) is not a machine without a keychain: that error
+ * is thrown, naming the cause and the fix, and no key file is made, since a key file once made stays
+ * the key for good.
+ *
  * A key file readable by group or others is refused. The first key a data directory gets leaves a
  * check value there ({@linkcode DATABASE_KEY_CHECK_FILE}); from then on a key that does not match it
  * is refused, and no new key is made when the old one cannot be found (a locked keychain), since

@@ -7,6 +7,7 @@
  */
 
 import process from "node:process";
+import { fileURLToPath } from "node:url";
 import { errorMessage, SessionError } from "../errors.ts";
 import type { Keychain } from "../keychain.ts";
 
@@ -30,12 +31,90 @@ function loadBinding(): Promise<EntryConstructor> {
     (module) => (module as unknown as { AsyncEntry: EntryConstructor }).AsyncEntry,
     (error) => {
       binding = undefined;
-      throw new SessionError("Storage", "the OS keychain binding (@napi-rs/keyring) could not be loaded", {
-        cause: error,
-      });
+      throw keychainBindingFailure(error);
     },
   );
   return binding;
+}
+
+/** The runtimes whose fix {@linkcode keychainBindingFailure} can name. */
+export type BindingRuntime = "deno" | "bun" | "node";
+
+const bindingFailures = new WeakSet<object>();
+
+// The checkout this module was loaded from, when it was loaded from files (not from a registry):
+// the place whose deno.json or node_modules resolves the binding.
+function checkoutOfThisModule(): string | null {
+  const url = new URL("../../", import.meta.url);
+  return url.protocol === "file:" ? fileURLToPath(url).replace(/[\\/]$/, "") : null;
+}
+
+function currentRuntime(): BindingRuntime {
+  const global = globalThis as { Deno?: unknown; Bun?: unknown };
+  return global.Deno !== undefined ? "deno" : global.Bun !== undefined ? "bun" : "node";
+}
+
+/**
+ * The error for a keychain binding that did not load, naming the cause and the fix. It is a broken
+ * install, not a machine without a keychain, so callers must not treat it as "no keychain" (see
+ * {@linkcode isKeychainBindingFailure}). Internal: not in the package's exports.
+ *
+ * @param cause the runtime's own error from importing `@napi-rs/keyring`
+ * @param runtime whose fix to name; the running one by default
+ * @param checkout the folder holding deno.json and node_modules; this module's checkout by default
+ */
+export function keychainBindingFailure(
+  cause: unknown,
+  runtime: BindingRuntime = currentRuntime(),
+  checkout: string | null = checkoutOfThisModule(),
+): SessionError {
+  const detail = errorMessage(cause).split("\n")[0].trim();
+  const where = checkout ?? "<checkout>";
+  // Both runtimes say ERR_MODULE_NOT_FOUND for a bare name they cannot map, and name the module; the
+  // native loader's own failures ("Cannot find native binding") carry no code.
+  const unresolved = (cause as { code?: unknown } | null)?.code === "ERR_MODULE_NOT_FOUND" &&
+    /["']@napi-rs\/keyring["']/.test(errorMessage(cause));
+  const unavailable = "the OS keychain binding is unavailable: the module @napi-rs/keyring could not be";
+  const installer = runtime === "node" ? "npm install" : runtime === "deno" ? "deno install" : "bun install";
+  let message: string;
+  if (unresolved && runtime === "deno") {
+    message = `${unavailable} resolved (${detail}). Deno maps it through the import map in ${where}/deno.json, ` +
+      `which a script outside the checkout does not load: run it with "deno run --config ${where}/deno.json ...", ` +
+      `or import the published package (jsr:@rengoku/session-lifecycle-orchestrator/platform)`;
+  } else if (unresolved) {
+    message = `${unavailable} resolved (${detail}). Install the dependencies: run "${installer}" in ${where}`;
+  } else if (/native binding|dlopen|\.node\b/i.test(errorMessage(cause))) {
+    message = `${unavailable} loaded (${detail}). Its native binary for ${process.platform}-${process.arch} is ` +
+      `missing or broken: reinstall @napi-rs/keyring with its optional dependencies (the platform package ` +
+      `@napi-rs/keyring-${process.platform}-${process.arch}-*), for example "${installer}" in ${where}`;
+  } else {
+    message = `${unavailable} loaded (${detail}). Reinstall it, for example "${installer}" in ${where}`;
+  }
+  const error = new SessionError("Storage", message, { cause });
+  bindingFailures.add(error);
+  return error;
+}
+
+/**
+ * Whether `error` says the OS keychain binding (`@napi-rs/keyring`) did not load: a broken
+ * install or a script run without the project's import map, which the error's message names with
+ * its fix. Such a keychain is not "absent": {@linkcode keychainWorks} rethrows this error, and
+ * `resolveDatabaseKey` and the server refuse instead of keeping the database key in a file.
+ *
+ * @example
+ * ```ts ignore
+ * import { isKeychainBindingFailure, OsKeychain } from "./keychain.ts";
+ *
+ * try {
+ *   await new OsKeychain().get("my-app", "user");
+ * } catch (error) {
+ *   if (isKeychainBindingFailure(error)) console.error(error.message); // names the cause and the fix
+ *   else throw error;
+ * }
+ * ```
+ */
+export function isKeychainBindingFailure(error: unknown): error is SessionError {
+  return typeof error === "object" && error !== null && bindingFailures.has(error);
 }
 
 function keychainError(action: string, error: unknown): SessionError {
@@ -61,7 +140,8 @@ export interface OsKeychainOptions {
 
 /**
  * The platform's keychain. Each call fails quickly with a `SessionError` (kind `Storage`) when
- * there is no session bus, the keyring is locked or access is denied. On Linux entries are pinned
+ * there is no session bus, the keyring is locked or access is denied; when the binding itself did
+ * not load, with one that {@linkcode isKeychainBindingFailure} recognizes. On Linux entries are pinned
  * to the Secret Service: the binding would otherwise fall back to the kernel keyring, which does
  * not survive a reboot and would hide a missing keyring behind empty reads.
  *
@@ -151,7 +231,9 @@ export function openDefaultKeychain(env: Record<string, string | undefined> = pr
 /**
  * Whether `keychain` really stores secrets: writes, reads back and deletes a probe entry. A read
  * alone is not enough, since a Secret Service without an unlocked default collection answers
- * reads with "nothing there" and fails only on writes.
+ * reads with "nothing there" and fails only on writes. A binding that did not load is rethrown
+ * (see {@linkcode isKeychainBindingFailure}), not answered `false`: that is a broken install to
+ * fix, and a caller that fell back to a key file would keep the key on disk for good.
  */
 export async function keychainWorks(keychain: Keychain): Promise<boolean> {
   const service = "session-lifecycle-orchestrator-probe";
@@ -161,7 +243,8 @@ export async function keychainWorks(keychain: Keychain): Promise<boolean> {
     const works = (await keychain.get(service, account)) === "probe";
     await keychain.delete(service, account);
     return works;
-  } catch {
+  } catch (error) {
+    if (isKeychainBindingFailure(error)) throw error;
     return false;
   }
 }

@@ -36,7 +36,13 @@ export {
   sqliteSecretProbe,
 } from "./sqlite.ts";
 export { canonicalRepositoryPath, isGitCheckout } from "./repository_path.ts";
-export { keychainWorks, openDefaultKeychain, OsKeychain, type OsKeychainOptions } from "./keychain.ts";
+export {
+  isKeychainBindingFailure,
+  keychainWorks,
+  openDefaultKeychain,
+  OsKeychain,
+  type OsKeychainOptions,
+} from "./keychain.ts";
 export type { Keychain } from "../keychain.ts";
 export {
   DATABASE_KEY_ACCOUNT,
@@ -108,6 +114,8 @@ export type {
   RepositoryId,
   SealedSecret,
   Session,
+  SessionError,
+  SessionErrorKind,
   SessionFilter,
   SessionId,
   SessionPatch,

@@ -28,7 +28,7 @@ import { type DiscoveryRecord, removeDiscoveryFile, writeDiscoveryFile } from ".
 import { lockDataDir } from "./data_dir_lock.ts";
 import { listen, type Listener, listenerUrl } from "./listen.ts";
 import { claimSocketPath } from "./socket_file.ts";
-import { StartError } from "./start_error.ts";
+import { describeStartFailure, StartError } from "./start_error.ts";
 import { VERSION } from "./version.ts";
 
 /** The port `deno task serve` listens on unless told otherwise. */
@@ -253,14 +253,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let discoveryPath: string | null = null;
   const owner = { pid: process.pid, url: clientUrl(listener, hostname) };
   try {
+    const requested = options.keychain === undefined ? openDefaultKeychain() : options.keychain;
+    // A keychain that cannot answer (no unlocked collection) would fail every provision; leave it out.
+    // One whose binding did not load is a broken install, refused before anything is written.
+    const keychain = requested !== null && await keychainWorks(requested).catch(refuseStart) ? requested : null;
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     // Held until the server stops: a second server on this data directory is refused here, before
     // it reads or writes any of it, and a crashed one never holds it (the kernel drops the lock).
     releaseDataDir = await lockDataDir(dataDir);
     ({ token, path: tokenPath } = ensureApiToken(dataDir));
-    const requested = options.keychain === undefined ? openDefaultKeychain() : options.keychain;
-    // A keychain that cannot answer (no unlocked collection) would fail every provision; leave it out.
-    const keychain = requested !== null && await keychainWorks(requested) ? requested : null;
     // Worktrees are scoped by machine only where machines share the database.
     host = options.database === undefined ? null : resolveHostId({ dataDir, env: options.env });
     opened = await openStore(options, keychain);
@@ -439,6 +440,11 @@ async function openStore(
     await closeQuietly(store);
     throw error;
   }
+}
+
+// The one line describing `error` (a `SessionError` says its cause and fix) as the start's refusal.
+function refuseStart(error: unknown): never {
+  throw new StartError(describeStartFailure(error), { cause: error });
 }
 
 // Closing after a failed start: the failure is what the operator needs to read, not a close error.
