@@ -192,6 +192,12 @@ test("restore is refused with nothing changed when the folder is taken, the bran
     });
     assert.deepEqual(readdirSync(wt), ["someone-else.txt"]);
     await unchanged();
+    // Reconcile reports the folder in the way, and leaves it.
+    assert.deepEqual(
+      (await f.orchestrator.reconcile()).findings.map((x) => [x.kind, x.action, x.sessionId]),
+      [["archived-folder-taken", "none", s.id]],
+    );
+    assert.deepEqual(readdirSync(wt), ["someone-else.txt"]);
     // An empty folder is someone's too: kept.
     rmSync(join(wt, "someone-else.txt"));
     await assert.rejects(f.orchestrator.restoreSession(s.id), kind("Conflict"));
@@ -300,6 +306,25 @@ test("archive and restore refuse what they cannot do whole, and only archive set
     git(s.worktreePath!, "checkout", "-q", "--detach");
     await assert.rejects(f.orchestrator.archiveSession(s.id), /detached HEAD/);
     git(s.worktreePath!, "checkout", "-q", s.branchName!);
+    // In the middle of a merge (a conflict stopped it): its state would go with the folder.
+    commitFile(s.worktreePath!, "clash.txt", "ours\n");
+    git(f.repositoryPath, "checkout", "-q", "-b", "theirs", "main");
+    commitFile(f.repositoryPath, "clash.txt", "theirs\n");
+    git(f.repositoryPath, "checkout", "-q", "main");
+    assert.throws(() => git(s.worktreePath!, "merge", "-q", "theirs"));
+    await assert.rejects(f.orchestrator.archiveSession(s.id), /in the middle of a merge/);
+    git(s.worktreePath!, "merge", "--abort");
+    // Another machine's session is archived by its own server only.
+    await assert.rejects(
+      f.orchestratorWith({ hostId: "elsewhere" }).archiveSession(
+        (await f.orchestratorWith({ hostId: "here" }).createSession({
+          repositoryId: f.repository.id,
+          title: "theirs",
+          isWorktree: true,
+        })).id,
+      ),
+      /on another machine/,
+    );
     const inner = join(s.worktreePath!, "vendor", "lib");
     mkdirSync(inner, { recursive: true });
     git(inner, "init", "-q");
