@@ -151,6 +151,7 @@ export {
   type LoggedEventListener,
 } from "./src/events.ts";
 export type {
+  ArchivedSession,
   ClosedSession,
   CloseSessionOptions,
   OpenSessionParams,

@@ -25,5 +25,9 @@ export const sessionCreated = (session: Session): LifecycleEvent => ({ type: "se
 export const sessionUpdated = (session: Session): LifecycleEvent => ({ type: "session.updated", session });
 /** `session.deleted`. */
 export const sessionDeleted = (session: Session): LifecycleEvent => ({ type: "session.deleted", session });
+/** `session.archived`: the row after `archiveSession` marked it, its folder removed. */
+export const sessionArchived = (session: Session): LifecycleEvent => ({ type: "session.archived", session });
+/** `session.restored`: the row after `restoreSession` made it active again, its worktree back. */
+export const sessionRestored = (session: Session): LifecycleEvent => ({ type: "session.restored", session });
 /** `session.secret.stored`. */
 export const secretStored = (sessionId: string): LifecycleEvent => ({ type: "session.secret.stored", sessionId });

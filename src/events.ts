@@ -13,6 +13,8 @@ export type LifecycleEvent =
   | { type: "session.created"; session: Session }
   | { type: "session.updated"; session: Session }
   | { type: "session.deleted"; session: Session }
+  | { type: "session.archived"; session: Session }
+  | { type: "session.restored"; session: Session }
   | { type: "session.secret.stored"; sessionId: string };
 
 /** What a listener is told about an event besides the event itself. */

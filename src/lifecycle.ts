@@ -51,6 +51,23 @@ export interface ClosedSession {
   snapshotRef?: string | null;
 }
 
+/** What `archiveSession` kept of a worktree session whose folder it removed. */
+export interface ArchivedSession {
+  /** The session's row, now with status `archived`; its worktree path and branch stay recorded for a restore. */
+  session: Session;
+  /**
+   * Where the worktree's uncommitted work (tracked, staged and untracked changes) was saved, a ref such as
+   * `refs/session-snapshots/<session id>` (or `….<n>` after earlier snapshots); `null` when the worktree was clean.
+   */
+  snapshotRef: string | null;
+  /** The branch, kept as it was. */
+  branch: string;
+  /** The commit the branch (and the worktree) was at. */
+  head: string;
+  /** Whether the worktree folder was removed (always, once an archive succeeds). */
+  worktreeRemoved: boolean;
+}
+
 /** Options of `reconcile`. */
 export interface ReconcileOptions {
   /** Only report; change nothing. */
@@ -151,6 +168,18 @@ export interface WorktreeRows {
    * What was done, or `null` when there was no row.
    */
   discardOpened(sessionId: SessionId, path: string): Promise<{ action: "row-deleted" | "none"; detail: string } | null>;
+  /**
+   * An archive's row step, once the worktree is gone: sets the session's status to `archived` and
+   * announces `session.archived`. A row already archived is returned unchanged (nothing announced
+   * again); `null` when there is no row.
+   */
+  markArchived(sessionId: SessionId): Promise<Session | null>;
+  /**
+   * A restore's row step, once the worktree is back with its work: sets the status back to
+   * `active` and announces `session.restored`. A row that is not archived is returned unchanged;
+   * `null` when there is no row.
+   */
+  markRestored(sessionId: SessionId): Promise<Session | null>;
 }
 
 /**
@@ -192,6 +221,24 @@ export interface WorktreePort {
     options: CloseSessionOptions,
     rows: WorktreeRows,
   ): Promise<ClosedSession | null>;
+  /**
+   * Archives the session's worktree: under the repository's lock, with its intent journaled, saves
+   * its work as a snapshot (when there is any), records the archive in the repository, removes the
+   * folder and git's record of it, and has `rows.markArchived` mark the row; the branch, the row
+   * and the secret stay. `Conflict`, with nothing touched, when the worktree cannot be archived
+   * whole (it is missing, on another branch, mid-merge, or holds a nested repository). Undone when
+   * a step before the removal fails.
+   */
+  archive(session: Session, repository: Repository, rows: WorktreeRows): Promise<ArchivedSession>;
+  /**
+   * Restores an archived session's worktree: under the repository's lock, with its intent
+   * journaled, adds the worktree back at its folder on its branch at the archived commit, puts
+   * the snapshot's changes back uncommitted (staged as staged, untracked as untracked), and has
+   * `rows.markRestored` mark the row. `Conflict`, with nothing changed, when the folder is taken,
+   * the branch is gone or checked out elsewhere, or the branch moved while there is work to put
+   * back. Undone when a step fails. The snapshot's ref stays.
+   */
+  restore(session: Session, repository: Repository, rows: WorktreeRows): Promise<Session>;
   /** Finishes or undoes what a killed process left, then checks every repository's worktrees against `rows`. */
   reconcile(options: ReconcileOptions, rows: WorktreeRows): Promise<ReconcileReport>;
 }

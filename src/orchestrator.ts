@@ -13,13 +13,16 @@ import {
   repositoryCreated,
   repositoryDeleted,
   secretStored,
+  sessionArchived,
   sessionCreated,
   sessionDeleted,
+  sessionRestored,
   sessionUpdated,
 } from "./_event_of.ts";
 import { type EventLog, eventLogOf, type LifecycleEvent, LifecycleEvents } from "./events.ts";
 import { parseId, type RepositoryId, type SessionId } from "./ids.ts";
 import type {
+  ArchivedSession,
   ClosedSession,
   CloseSessionOptions,
   OpenSessionParams,
@@ -208,6 +211,8 @@ export class SessionOrchestrator {
       },
       remove: (id) => this.#remove(id),
       discardOpened: (id, path) => this.#discardOpened(id, path),
+      markArchived: (id) => this.#mark(id, "archived"),
+      markRestored: (id) => this.#mark(id, "active"),
     };
     this.#log = eventLogOf(options.store);
   }
@@ -347,8 +352,27 @@ export class SessionOrchestrator {
     return { sessions: rows.slice(0, limit), nextCursor: nextCursor(rows, limit) };
   }
 
-  /** Changes a session's title, status or issue fields; `null` when it does not exist. */
+  /**
+   * Changes a session's title, status or issue fields; `null` when it does not exist. The status
+   * `archived` is `archiveSession`'s alone (`InvalidInput` here), and an archived session's status
+   * changes only by `restoreSession` (`Conflict` here): a status must never say a worktree is there,
+   * or gone, when it is not.
+   */
   async updateSession(id: SessionId, patch: SessionPatch): Promise<Session | null> {
+    const status = (patch as { status?: unknown } | null | undefined)?.status;
+    if (status === "archived") {
+      invalid("the status archived is set by archiving the session (archiveSession, POST …/archive), not by an update");
+    }
+    if (status !== undefined) {
+      const existing = await this.getSession(id);
+      if (existing === null) return null;
+      if (existing.status === "archived") {
+        throw new SessionError(
+          "Conflict",
+          `session ${existing.id} is archived: restore it (restoreSession, POST …/restore) to make it ${status} again`,
+        );
+      }
+    }
     const session = await this.#store.updateSession(id, patch, LOGGED).catch((error) => {
       throw toStorageError(error, "updating a session");
     });
@@ -385,6 +409,40 @@ export class SessionOrchestrator {
       worktreeKeptReason: null,
       snapshotRef: null,
     };
+  }
+
+  /**
+   * Archives a worktree session: saves its worktree's uncommitted work (tracked, staged and
+   * untracked changes) under a snapshot ref of its own when there is any, removes the worktree
+   * folder and git's record of it, and keeps the branch, the row (status `archived`, its folder and
+   * branch still recorded) and the secret; announces `session.archived`. Answers what was kept.
+   * `SessionNotFound` for an unknown id; `InvalidInput` for a session with no worktree made by the
+   * worktree lifecycle (or none configured); `Conflict`, with nothing changed, for one already
+   * archived, another machine's, or a worktree that cannot be archived whole (see
+   * `WorktreePort.archive`). A process killed midway leaves it active with its work or archived
+   * with its snapshot, and `reconcile` finishes or undoes it.
+   */
+  async archiveSession(id: SessionId): Promise<ArchivedSession> {
+    const { session, repository } = await this.#archivable(id, "archive");
+    if (session.status === "archived") throw new SessionError("Conflict", `session ${session.id} is already archived`);
+    return await this.#worktrees!.archive(session, repository, this.#rows);
+  }
+
+  /**
+   * Restores an archived session: its worktree back at its folder, on its branch at the commit it
+   * had, with the archived work back as uncommitted changes (staged stays staged, untracked files
+   * untracked, byte for byte, modes included); the snapshot never lands on the branch and its ref
+   * stays. The row is `active` again; announces `session.restored`. `SessionNotFound` for an
+   * unknown id; `InvalidInput` as for an archive; `Conflict`, with nothing changed, for a session
+   * that is not archived, a folder that is taken, or a branch that is gone, checked out elsewhere,
+   * or moved while there is work to put back (see `WorktreePort.restore`).
+   */
+  async restoreSession(id: SessionId): Promise<Session> {
+    const { session, repository } = await this.#archivable(id, "restore");
+    if (session.status !== "archived") {
+      throw new SessionError("Conflict", `session ${session.id} is not archived, so there is nothing to restore`);
+    }
+    return await this.#worktrees!.restore(session, repository, this.#rows);
   }
 
   // --- secrets ---
@@ -490,6 +548,46 @@ export class SessionOrchestrator {
     }
     const repository = await this.#read(() => this.#store.getRepository(session.repositoryId), "reading a repository");
     return await worktrees.close(session, repository, options, this.#rows);
+  }
+
+  // The checks an archive and a restore share: a worktree session this lifecycle made, handled here.
+  async #archivable(id: SessionId, what: "archive" | "restore"): Promise<{ session: Session; repository: Repository }> {
+    const key = parseId(id, "session id");
+    const session = await this.getSession(key);
+    if (session === null) throw new SessionError("SessionNotFound", `no session with id ${key}`);
+    if (this.#worktrees === null) invalid(`${what} needs a worktree lifecycle, and none is configured`);
+    if (!session.isWorktree || session.worktreePath === null || session.branchName === null) {
+      invalid(`session ${key} has no worktree, so there is nothing to ${what}`);
+    }
+    if (!session.createdWorktree) {
+      invalid(`the worktree of session ${key} was not made by the worktree lifecycle, so it cannot be ${what}d`);
+    }
+    if (!this.#handles(session)) {
+      throw new SessionError(
+        "Conflict",
+        `the worktree of session ${key} is on another machine (host id ${session.hostId}; this one is ` +
+          `${this.#worktrees.hostId}): ${what} it through a server on that machine`,
+      );
+    }
+    const repository = await this.#read(() => this.#store.getRepository(session.repositoryId), "reading a repository");
+    if (repository === null) {
+      throw new SessionError("RepositoryNotFound", `no repository with id ${session.repositoryId}`);
+    }
+    return { session, repository };
+  }
+
+  // An archive's or a restore's row step: the status, logged and announced as that phase's event.
+  // Unchanged (and not announced again) when a finished step is retried.
+  async #mark(id: SessionId, status: "archived" | "active"): Promise<Session | null> {
+    const row = await this.getSession(id);
+    if (row === null) return null;
+    if ((row.status === "archived") === (status === "archived")) return row;
+    const logAs = status === "archived" ? "session.archived" : "session.restored";
+    const session = await this.#store.updateSession(id, { status }, { ...LOGGED, logAs }).catch((error) => {
+      throw toStorageError(error, status === "archived" ? "archiving a session" : "restoring a session");
+    });
+    if (session !== null) this.#announce(status === "archived" ? sessionArchived(session) : sessionRestored(session));
+    return session;
   }
 
   // Whether this machine handles the session's worktree: one recorded with no machine, or with this one.

@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  type ArchivedSession,
   type ClosedSession,
   type CloseSessionOptions,
   type ReconcileOptions,
@@ -66,6 +67,23 @@ class RecordingLifecycle implements WorktreePort {
       branchDeleted: options.deleteBranch === true,
       branchKeptReason: options.deleteBranch === true ? null : "not asked to delete it",
     };
+  }
+
+  async archive(session: Session, _repository: Repository, rows: WorktreeRows): Promise<ArchivedSession> {
+    this.calls.push({ method: "archive", args: [session.id] });
+    const archived = await rows.markArchived(session.id);
+    return {
+      session: archived!,
+      snapshotRef: null,
+      branch: session.branchName!,
+      head: "0".repeat(40),
+      worktreeRemoved: true,
+    };
+  }
+
+  async restore(session: Session, _repository: Repository, rows: WorktreeRows): Promise<Session> {
+    this.calls.push({ method: "restore", args: [session.id] });
+    return (await rows.markRestored(session.id))!;
   }
 
   reconcile(options: ReconcileOptions = {}): Promise<ReconcileReport> {

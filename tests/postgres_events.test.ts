@@ -187,6 +187,38 @@ test("events: a refused or empty change logs nothing and leaves no gap; a closed
   }
 });
 
+test("events: an archive's and a restore's row step is logged as its own event, built by the statement from the row", {
+  skip,
+}, async () => {
+  const { stores: [store], close } = await stores(1);
+  try {
+    const repository = await store.createRepository(repositoryInput());
+    const session = await store.createSession({
+      id: crypto.randomUUID(),
+      repositoryId: repository.id,
+      title: "t",
+      isWorktree: false,
+    });
+    const archived = await store.updateSession(session.id, { status: "archived" }, {
+      logEvent: true,
+      logAs: "session.archived",
+    });
+    const restored = await store.updateSession(session.id, { status: "active" }, {
+      logEvent: true,
+      logAs: "session.restored",
+    });
+    const updated = await store.updateSession(session.id, { title: "u" }, { logEvent: true });
+    const logged = (await eventLogOf(store)!.readAfter("0", 10)).events.map(({ event }) => event);
+    assert.deepEqual(logged, [
+      { type: "session.archived", session: archived },
+      { type: "session.restored", session: restored },
+      { type: "session.updated", session: updated },
+    ]);
+  } finally {
+    await close();
+  }
+});
+
 test("events: old events are pruned, beyond the newest kept and older than the age kept", { skip }, async () => {
   const { schema, stores: [store], close } = await stores(1, { eventLog: { keepEvents: 5, keepSeconds: 0 } });
   const count = async () =>

@@ -111,3 +111,29 @@ test("sqlite events: old events are pruned as they are written, beyond the newes
     kind: "InvalidInput",
   });
 });
+
+test("sqlite events: an archive's and a restore's row step is logged as its own event, with the changed row", async () => {
+  const store = new SqliteStore(new DatabaseSync(":memory:"), { eventLog: true });
+  const repository = await store.createRepository(repositoryInput());
+  const session = await store.createSession({
+    id: crypto.randomUUID(),
+    repositoryId: repository.id,
+    title: "t",
+    isWorktree: false,
+  });
+  const archived = await store.updateSession(session.id, { status: "archived" }, {
+    logEvent: true,
+    logAs: "session.archived",
+  });
+  const restored = await store.updateSession(session.id, { status: "active" }, {
+    logEvent: true,
+    logAs: "session.restored",
+  });
+  const updated = await store.updateSession(session.id, { title: "u" }, { logEvent: true });
+  const logged = (await store.eventLog!.readAfter("0", 10)).events.map(({ event }) => event);
+  assert.deepEqual(logged, [
+    { type: "session.archived", session: archived },
+    { type: "session.restored", session: restored },
+    { type: "session.updated", session: updated },
+  ]);
+});

@@ -25,6 +25,8 @@ function recording(inner: WorktreePort): { port: WorktreePort; calls: string[] }
     sessionsOf: (id) => (calls.push("rows.sessionsOf"), rows.sessionsOf(id)),
     remove: (id) => (calls.push("rows.remove"), rows.remove(id)),
     discardOpened: (id, path) => (calls.push("rows.discardOpened"), rows.discardOpened(id, path)),
+    markArchived: (id) => (calls.push("rows.markArchived"), rows.markArchived(id)),
+    markRestored: (id) => (calls.push("rows.markRestored"), rows.markRestored(id)),
   });
   const port: WorktreePort = {
     get hostId() {
@@ -39,6 +41,8 @@ function recording(inner: WorktreePort): { port: WorktreePort; calls: string[] }
       calls.push("close");
       return inner.close(session, repository, options, watch(rows));
     },
+    archive: (session, repository, rows) => (calls.push("archive"), inner.archive(session, repository, watch(rows))),
+    restore: (session, repository, rows) => (calls.push("restore"), inner.restore(session, repository, watch(rows))),
     reconcile: (options, rows) => (calls.push("reconcile"), inner.reconcile(options, watch(rows))),
   };
   return { port, calls };

@@ -174,6 +174,29 @@ export const COMMANDS: readonly CommandSpec[] = [
     },
   },
   {
+    name: "archive",
+    arguments: "<id>",
+    positionals: [1, 1],
+    summary: "put a worktree session away: save its work, remove its folder, keep its branch",
+    description: "Archive a worktree session: its uncommitted work (tracked, staged and untracked changes;\n" +
+      "not ignored files) is saved under refs/session-snapshots/<id> when there is any, its worktree\n" +
+      "folder is removed, and the session, its branch and its secret are kept (status archived) until\n" +
+      "you restore or delete it. A worktree that cannot be archived whole (not on its branch, in the\n" +
+      `middle of a merge, holding a nested repository) is a conflict (exit code 4), left untouched.\n${ID_NOTE}`,
+    options: {},
+  },
+  {
+    name: "restore",
+    arguments: "<id>",
+    positionals: [1, 1],
+    summary: "bring an archived session's worktree back, with its work uncommitted",
+    description: "Restore an archived session: its worktree comes back at its folder, on its branch at the\n" +
+      "commit it had, with the saved work as uncommitted changes (staged stays staged, untracked files\n" +
+      "untracked). A folder in the way, or a branch that is gone, checked out elsewhere, or moved while\n" +
+      `there is work to put back is a conflict (exit code 4), and nothing changes.\n${ID_NOTE}`,
+    options: {},
+  },
+  {
     name: "reconcile",
     arguments: "",
     positionals: [0, 0],

@@ -309,6 +309,37 @@ const rm: Run = async (context) => {
   if (deleted.snapshotRef !== null) print(`work saved under ${deleted.snapshotRef}`);
 };
 
+const archive: Run = async (context) => {
+  const api = await client(context);
+  const id = await resolveSessionId(api, context.positionals[0]);
+  const response = await progress(
+    `archiving session ${shortId(id)}`,
+    () => api.v1.sessions[":id"].archive.$post({ param: { id } }),
+  );
+  if (response.status !== 200) throw await answerError(response);
+  const archived = await response.json();
+  if (flag(context.values, "json")) return printJson(archived);
+  print(`archived session ${archived.id}  ${archived.title}`);
+  print(`removed worktree ${archived.worktreePath}`);
+  print(`kept branch ${archived.branchName} at ${archived.head.slice(0, 12)}`);
+  print(archived.snapshotRef === null ? "no uncommitted work to save" : `work saved under ${archived.snapshotRef}`);
+  print(`restore it with "slo restore ${shortId(archived.id)}"`);
+};
+
+const restore: Run = async (context) => {
+  const api = await client(context);
+  const id = await resolveSessionId(api, context.positionals[0]);
+  const response = await progress(
+    `restoring session ${shortId(id)}`,
+    () => api.v1.sessions[":id"].restore.$post({ param: { id } }),
+  );
+  if (response.status !== 200) throw await answerError(response);
+  const session = await response.json();
+  if (flag(context.values, "json")) return printJson(session);
+  print(`restored session ${session.id}  ${session.title}`);
+  print(`worktree ${session.worktreePath} on ${session.branchName}`);
+};
+
 const reconcile: Run = async (context) => {
   const dryRun = flag(context.values, "dry-run");
   const api = await client(context);
@@ -526,6 +557,8 @@ const RUNS: Readonly<Record<string, Run>> = {
   list,
   show,
   rm,
+  archive,
+  restore,
   reconcile,
   backup,
   events,

@@ -16,6 +16,7 @@
 import type { RouteConfig, RouteConfigToTypedResponse, RouteHandler } from "@hono/zod-openapi";
 import type { Env, Handler, ToSchema } from "hono";
 import {
+  ArchivedSessionSchema,
   BackupRequestSchema,
   BackupSchema,
   CreateRepositorySchema,
@@ -287,6 +288,73 @@ export const ROUTES = {
         content: errorJson,
       },
       413: tooLarge,
+      500: failed,
+      503: unavailable,
+    },
+  },
+  archiveSession: {
+    method: "post" as const,
+    path: "/v1/sessions/{id}/archive" as const,
+    tags: ["sessions"],
+    summary: "Archive a worktree session: save its work, remove its folder, keep its branch, row and secret",
+    description: "The worktree's uncommitted work (tracked, staged and untracked changes; not ignored files) is " +
+      "saved under a snapshot ref of its own when there is any, the folder and git's record of it are removed, " +
+      "and the session is kept with status `archived` (its folder and branch still recorded) until it is restored " +
+      "or deleted. Announced as `session.archived`.",
+    request: { params: IdParamsSchema },
+    responses: {
+      200: {
+        description: "The archived session and what was kept.",
+        content: { "application/json": { schema: ArchivedSessionSchema } },
+      },
+      400: {
+        description: "The session has no worktree made by this server's worktree lifecycle (or the server has " +
+          "none), or the id is malformed (kind InvalidInput).",
+        content: errorJson,
+      },
+      401: unauthorized,
+      403: forbidden,
+      404: notFound,
+      409: {
+        description: "The session is archived already, belongs to another machine's server, has an unfinished " +
+          "operation, or its worktree cannot be archived whole (missing, not on its branch, in the middle of a " +
+          "merge or rebase, or holding a nested repository); nothing was changed (kind Conflict).",
+        content: errorJson,
+      },
+      413: tooLarge,
+      415: notJson,
+      500: failed,
+      503: unavailable,
+    },
+  },
+  restoreSession: {
+    method: "post" as const,
+    path: "/v1/sessions/{id}/restore" as const,
+    tags: ["sessions"],
+    summary: "Restore an archived session: its worktree back on its branch, with its work uncommitted",
+    description: "The worktree comes back at its folder, on its branch at the commit it had, with the archived " +
+      "work as uncommitted changes: staged as staged, untracked as untracked, byte for byte. The snapshot never " +
+      "lands on the branch, and its ref stays. A clean archive whose branch moved since is restored on the branch " +
+      "where it is now. Announced as `session.restored`.",
+    request: { params: IdParamsSchema },
+    responses: {
+      200: { description: "The restored session, active again.", content: sessionJson },
+      400: {
+        description: "The session has no worktree made by this server's worktree lifecycle (or the server has " +
+          "none), or the id is malformed (kind InvalidInput).",
+        content: errorJson,
+      },
+      401: unauthorized,
+      403: forbidden,
+      404: notFound,
+      409: {
+        description: "The session is not archived, belongs to another machine's server, or cannot be restored " +
+          "as it was: its folder is taken, or its branch is gone, checked out elsewhere, or moved while there is " +
+          "work to put back; nothing was changed (kind Conflict).",
+        content: errorJson,
+      },
+      413: tooLarge,
+      415: notJson,
       500: failed,
       503: unavailable,
     },

@@ -14,6 +14,7 @@ import { SESSION_STATUSES, type SessionStatus } from "../types.ts";
 import type { Repository, Session } from "../types.ts";
 import type { StoreBackup } from "../store/store.ts";
 import type {
+  ArchivedSessionBody,
   BackupBody,
   CreateRepositoryBody,
   CreateSessionBody,
@@ -94,6 +95,18 @@ export const DeletedSessionSchema: z.ZodType<DeletedSessionBody, DeletedSessionB
   worktreeKeptReason: z.string().nullable(),
   snapshotRef: z.string().nullable(),
 }).openapi("DeletedSession");
+
+/** An archived session, with what the archive kept. */
+export const ArchivedSessionSchema: z.ZodType<ArchivedSessionBody, ArchivedSessionBody> = z.object({
+  ...sessionFields,
+  snapshotRef: z.string().nullable().openapi({
+    description: "The ref the worktree's uncommitted work (tracked, staged and untracked) was saved under; " +
+      "null when the worktree was clean.",
+    example: "refs/session-snapshots/3f1c2b9e-8d4a-4c6e-9a1b-2c3d4e5f6a7b",
+  }),
+  head: z.string().openapi({ description: "The commit the session's branch (kept) was at." }),
+  worktreeRemoved: z.boolean(),
+}).openapi("ArchivedSession");
 
 const nextCursor = z.string().nullable().openapi({
   description: "Pass as `cursor` for the next page; null on the last.",
@@ -293,7 +306,10 @@ export const EventQuerySchema: z.ZodObject<{ lastEventId: z.ZodOptional<z.ZodStr
 export const EventStreamSchema: z.ZodString = z.string().openapi({
   description: 'First a `ready` event (`data: {"lastEventId":"<id>"}`, its `id:` the position the stream is ' +
     "complete from). Then one `event:` per lifecycle change (its type), the event as JSON in `data:` and its " +
-    "durable id in `id:`: ids increase with every committed change and survive server restarts. When events " +
+    "durable id in `id:`: ids increase with every committed change and survive server restarts. The types: " +
+    "`repository.created`, `repository.deleted`, `session.created`, `session.updated`, `session.archived`, " +
+    "`session.restored`, `session.deleted` (each with the record) and `session.secret.stored` (with the " +
+    "`sessionId`). When events " +
     'after `Last-Event-ID` are no longer kept, a `gap` event (`data: {"after", "through", "message"}`, ' +
     "`id:` its `through`) says which ids were missed before the stream goes on.",
 });

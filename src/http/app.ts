@@ -209,6 +209,15 @@ export function createApp(options: AppOptions): AppType {
         snapshotRef: outcome.snapshotRef ?? null,
       }, 200);
     },
+    archiveSession: async (c) => {
+      const { id } = c.req.valid("param");
+      const { session, snapshotRef, head, worktreeRemoved } = await orchestrator.archiveSession(id);
+      return c.json({ ...session, snapshotRef, head, worktreeRemoved }, 200);
+    },
+    restoreSession: async (c) => {
+      const { id } = c.req.valid("param");
+      return c.json(await orchestrator.restoreSession(id), 200);
+    },
     putSessionSecret: async (c) => {
       const { id } = c.req.valid("param");
       const { encryptedSecret, nonce } = c.req.valid("json");

@@ -73,6 +73,16 @@ export interface DeletedSessionBody extends Session {
   snapshotRef: string | null;
 }
 
+/** The answer of `POST /v1/sessions/{id}/archive`: the archived row, plus what the archive kept. */
+export interface ArchivedSessionBody extends Session {
+  /** Where the worktree's uncommitted work was saved (`refs/session-snapshots/<id>`, or `….<n>`), else `null` (it was clean). */
+  snapshotRef: string | null;
+  /** The commit the branch (`branchName`, kept) was at. */
+  head: string;
+  /** Whether the worktree folder was removed. */
+  worktreeRemoved: boolean;
+}
+
 /** A page of repositories. */
 export interface RepositoryListBody {
   /** Oldest first. */

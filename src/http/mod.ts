@@ -42,6 +42,7 @@ export type * from "./bodies.ts";
 // The core's types that this entry's API names, re-exported (types only) so that this entry is
 // documented completely on its own. They are the `.` export's own types, not copies.
 export type {
+  ArchivedSession,
   BackupOptions,
   ClosedSession,
   CloseSessionOptions,

@@ -168,8 +168,8 @@ export class Git {
    * Runs git in `cwd`, whatever its exit code; hardened like every call (see `runGit`): nothing
    * from the repository's configuration runs, and the call has a timeout.
    */
-  run(cwd: string, args: string[]): Promise<GitResult> {
-    return runGit(args, { ...this.#options, cwd });
+  run(cwd: string, args: string[], env?: Record<string, string>): Promise<GitResult> {
+    return runGit(args, { ...this.#options, cwd, env });
   }
 
   #checked(cwd: string, args: string[], action: string, env?: Record<string, string>): Promise<string> {
@@ -380,19 +380,30 @@ export class Git {
    * gives the files back; `git reset --soft HEAD~1` there turns the snapshot back into changes on
    * top of the original commit. To list and drop snapshots:
    * `git for-each-ref refs/session-snapshots/` and `git update-ref -d refs/session-snapshots/<id>`.
+   *
+   * `reason` ends the commit's first line and the ref's log message ("before <reason>").
    */
-  async saveWorktree(worktree: string, sessionId: string): Promise<Snapshot> {
+  async saveWorktree(worktree: string, sessionId: string, reason = "a forced close"): Promise<Snapshot> {
     if (typeof sessionId !== "string" || !/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(sessionId)) {
       throw new SessionError("InvalidInput", `session id ${JSON.stringify(sessionId)} cannot name a snapshot ref`);
     }
     const temp = await mkdtemp(join(tmpdir(), "slo-snapshot-"));
     try {
-      const commit = await this.#saveTree(worktree, sessionId, temp, 0, worktree);
-      const ref = await this.#createSnapshotRef(worktree, sessionId, commit);
+      const commit = await this.#saveTree(worktree, sessionId, temp, 0, worktree, reason);
+      const ref = await this.#createSnapshotRef(worktree, sessionId, commit, reason);
       return { ref, commit };
     } finally {
       await rm(temp, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * The repositories nested in the worktree at `worktree` that a snapshot would save as gitlinks:
+   * untracked ones (made by `git init` or `git clone` there) and tracked submodules that have a
+   * repository, as paths relative to the worktree.
+   */
+  nestedRepositories(worktree: string): Promise<string[]> {
+    return this.#nestedRepositories(worktree, {}, `looking for repositories nested in ${worktree}`);
   }
 
   /** {@linkcode Git.saveWorktree}, answering only the ref it made. */
@@ -402,7 +413,14 @@ export class Git {
 
   // The snapshot commit of the work tree `folder` (the session's worktree at depth 0, a nested
   // repository below), made in folder's own repository.
-  async #saveTree(folder: string, sessionId: string, temp: string, depth: number, top: string): Promise<string> {
+  async #saveTree(
+    folder: string,
+    sessionId: string,
+    temp: string,
+    depth: number,
+    top: string,
+    reason: string,
+  ): Promise<string> {
     const nestedName = relative(top, folder);
     const where = await this.run(folder, ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-dir"]);
     const [topLevel, gitDir] = where.stdout.split("\n");
@@ -444,7 +462,7 @@ export class Git {
       const inner = join(folder, path);
       let commit: string;
       try {
-        commit = await this.#saveTree(inner, sessionId, temp, depth + 1, top);
+        commit = await this.#saveTree(inner, sessionId, temp, depth + 1, top, reason);
         await this.#copyCommit(inner, folder, commit, temp);
       } catch (error) {
         if (isSessionError(error, "Conflict")) throw error;
@@ -464,7 +482,7 @@ export class Git {
     const parents = head === null ? [] : [head];
     let message: string;
     if (depth === 0) {
-      message = `Snapshot of session ${sessionId} before a forced close\n\nWorktree: ${folder}\n`;
+      message = `Snapshot of session ${sessionId} before ${reason}\n\nWorktree: ${folder}\n`;
     } else {
       // Everything the nested repository had committed stays reachable from its snapshot; the
       // message keeps the names.
@@ -550,7 +568,7 @@ export class Git {
   }
 
   // Creates a new ref for `commit` under the session's snapshot names, never moving an existing one.
-  async #createSnapshotRef(cwd: string, sessionId: string, commit: string): Promise<string> {
+  async #createSnapshotRef(cwd: string, sessionId: string, commit: string, reason: string): Promise<string> {
     const base = `${SNAPSHOT_REF_PREFIX}${sessionId}`;
     const action = `saving the snapshot of session ${sessionId}`;
     for (let attempt = 0; attempt < 100; attempt++) {
@@ -558,7 +576,7 @@ export class Git {
       const next = taken.length === 0 ? 1 : Math.max(...taken.map((snapshot) => snapshot.number)) + 1;
       const ref = next === 1 ? base : `${base}.${next}`;
       // The empty old value: created only if it does not exist, so a concurrent snapshot is never overwritten.
-      const result = await this.run(cwd, ["update-ref", "-m", "snapshot before a forced close", ref, commit, ""]);
+      const result = await this.run(cwd, ["update-ref", "-m", `snapshot before ${reason}`, ref, commit, ""]);
       if (result.code === 0) return ref;
       if ((await this.resolveCommit(cwd, ref)) === null) {
         throw new SessionError("WorktreeCreation", `${action} failed: ${gitMessage(result)}`, {

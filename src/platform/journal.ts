@@ -12,11 +12,16 @@ import { writeDurableFile } from "./private_file.ts";
 import { join } from "node:path";
 import type { Session } from "../types.ts";
 import type { Snapshot } from "./git.ts";
+import type { ArchiveRecord } from "./git_archive.ts";
 
 /** What an operation in progress intends to do. */
 export interface JournalEntry {
-  /** `open` creates the worktree, branch, row and secret; `close` removes them. */
-  op: "open" | "close";
+  /**
+   * `open` creates the worktree, branch, row and secret; `close` removes them; `archive` saves the
+   * worktree's work and removes its folder, keeping the branch, row and secret; `restore` puts an
+   * archived worktree back.
+   */
+  op: "open" | "close" | "archive" | "restore";
   /** The session concerned. */
   sessionId: string;
   /** Its repository. */
@@ -57,6 +62,19 @@ export interface JournalEntry {
    * killed half-way (a folder missing only tracked files) may then be finished.
    */
   removalFromClean?: boolean;
+  /**
+   * Archive: the record it wrote in the repository (`refs/session-archives/<id>`), set together
+   * with `removing` just before the removal starts. Restore: the record it restores. Close of an
+   * archived session: that session's record (`null` when the repository holds none).
+   */
+  archive?: ArchiveRecord | null;
+  /**
+   * Archive only: the worktree's removal may have begun, so a restart finishes the archive (with the
+   * recorded snapshot) rather than undoing it; before that, the worktree is untouched and it is undone.
+   */
+  removing?: boolean;
+  /** Close only: the session was archived, so it has no worktree folder to remove. */
+  archived?: boolean;
   /** The process that wrote it. */
   pid: number;
   /** When the operation started (ISO-8601 UTC). */

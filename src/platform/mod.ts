@@ -70,9 +70,11 @@ export {
 export { type ApiTokenFile, ensureApiToken, generateApiToken, TOKEN_FILE_NAME } from "./token_file.ts";
 export { branchForWorktreeName, defaultWorktreeName } from "./worktree_names.ts";
 export {
+  ARCHIVE_STEPS,
   CLOSE_STEPS,
   type LifecycleStep,
   OPEN_STEPS,
+  RESTORE_STEPS,
   WorktreeLifecycle,
   type WorktreeLifecycleOptions,
 } from "./worktree_lifecycle.ts";
@@ -80,6 +82,7 @@ export {
 // The core's types that this entry's API names, re-exported (types only) so that this entry is
 // documented completely on its own. They are the `.` export's own types, not copies.
 export type {
+  ArchivedSession,
   BackupCapableStore,
   BackupOptions,
   ClosedSession,

@@ -15,6 +15,7 @@ import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { errorMessage, isSessionError, SessionError } from "../errors.ts";
 import { parseId, type SessionId } from "../ids.ts";
 import type {
+  ArchivedSession,
   ClosedSession,
   CloseSessionOptions,
   ReconcileOptions,
@@ -34,6 +35,8 @@ import { branchForWorktreeName, defaultWorktreeName } from "./worktree_names.ts"
 import { refuseJournaled } from "./_worktree_ownership.ts";
 import { reconcileWorktrees } from "./worktree_reconcile.ts";
 import { finishClose, type StepContext, undoOpen } from "./worktree_steps.ts";
+import { finishRestore, runArchive, runRestore, undoArchive, undoRestore } from "./worktree_archive.ts";
+import { readArchive, worktreeState } from "./git_archive.ts";
 
 /** The points between steps where {@linkcode WorktreeLifecycleOptions.onStep} is called. */
 export type LifecycleStep =
@@ -44,7 +47,15 @@ export type LifecycleStep =
   | "close:remove"
   | "close:worktree"
   | "close:row"
-  | "close:branch";
+  | "close:branch"
+  | "archive:journal"
+  | "archive:remove"
+  | "archive:worktree"
+  | "archive:row"
+  | "restore:journal"
+  | "restore:worktree"
+  | "restore:changes"
+  | "restore:row";
 
 /** Every step of an open, in order; `open:row` writes the row and its sealed secret together. */
 export const OPEN_STEPS: readonly LifecycleStep[] = ["open:journal", "open:worktree", "open:row"];
@@ -54,6 +65,29 @@ export const OPEN_STEPS: readonly LifecycleStep[] = ["open:journal", "open:workt
  * starts, once the journal records what a restart needs (the snapshot, or that the worktree was clean).
  */
 export const CLOSE_STEPS: readonly LifecycleStep[] = ["close:journal", "close:worktree", "close:row", "close:branch"];
+
+/**
+ * Every step of an archive, in order. `archive:remove` comes once the snapshot (when there is work)
+ * and the archive record are journaled, right before git's removal starts: from there on, a
+ * restart finishes the archive; before it, the archive is undone and the worktree was not touched.
+ */
+export const ARCHIVE_STEPS: readonly LifecycleStep[] = [
+  "archive:journal",
+  "archive:remove",
+  "archive:worktree",
+  "archive:row",
+];
+/**
+ * Every step of a restore, in order: the worktree added on its branch, the archived work put back,
+ * the row active again. Until the row step a restart undoes the restore (the archive stays whole);
+ * after it, a restart finishes it.
+ */
+export const RESTORE_STEPS: readonly LifecycleStep[] = [
+  "restore:journal",
+  "restore:worktree",
+  "restore:changes",
+  "restore:row",
+];
 
 /** Options of {@linkcode WorktreeLifecycle}. */
 export interface WorktreeLifecycleOptions {
@@ -381,8 +415,17 @@ export class WorktreeLifecycle implements WorktreePort {
     }
     const checkout = info;
     return await this.#lock(checkout, async () => {
-      const current = await rows.current(id);
+      const [current, pending] = await Promise.all([rows.current(id), this.#journal.read(id)]);
       if (current === null) return null;
+      if (pending !== null && pending.op !== "close") {
+        // Its entry would be overwritten, and with it what reconcile needs to finish or undo that operation.
+        throw new SessionError(
+          "Conflict",
+          `an unfinished ${pending.op} of session ${id} must be finished first (run reconcile) before its delete`,
+        );
+      }
+      const archived = current.status === "archived";
+      const archive = archived ? await readArchive(this.#git, checkout.topLevel, id) : null;
       const entry: JournalEntry = {
         op: "close",
         sessionId: id,
@@ -396,7 +439,12 @@ export class WorktreeLifecycle implements WorktreePort {
         force,
         deleteBranch,
         session: current,
-        owned: await this.#ownership(checkout, current),
+        owned: archived
+          // Its worktree is gone: the archive record in this repository is the proof, and the
+          // commit it recorded the only one its branch is deleted at.
+          ? { registered: archive !== null, branchTip: archive?.head ?? null }
+          : await this.#ownership(checkout, current),
+        ...(archived ? { archived, archive } : {}),
         pid: process.pid,
         startedAt: nowIso(),
       };
@@ -423,6 +471,206 @@ export class WorktreeLifecycle implements WorktreePort {
         snapshotRef: result.snapshotRef,
       };
     });
+  }
+
+  /**
+   * Archives a worktree session's worktree. Under the repository's lock it checks, before anything
+   * is written, that the session is still active with no unfinished operation, that its worktree
+   * is registered at its folder, on its branch, with no merge, rebase or the like in progress
+   * (whose state a removal would lose) and no repository nested in it (which a restore could not
+   * bring back whole): each is `Conflict`, with nothing touched. Then, journaled: the work is saved
+   * under its own `refs/session-snapshots/` ref (none when the worktree is clean), the archive is
+   * recorded under `refs/session-archives/<id>` (the commit it had, what was staged, the
+   * snapshot), the worktree is removed and `rows.markArchived` marks the row. Ignored files and
+   * empty folders are not kept, as in a snapshot. A failure before the removal began undoes the
+   * archive (a snapshot already taken keeps its ref); one after it leaves the journal for
+   * `reconcile` to finish.
+   */
+  async archive(session: Session, repository: Repository, rows: WorktreeRows): Promise<ArchivedSession> {
+    const id = parseId(session.id, "session id");
+    const info = await this.#repositoryInfo(repository.path);
+    return await this.#lock(info, async () => {
+      const current = await this.#currentFor(id, rows, "archive");
+      if (current.status === "archived") throw new SessionError("Conflict", `session ${id} is already archived`);
+      const path = resolve(current.worktreePath!);
+      const branch = current.branchName!;
+      const registered = (await this.#git.listWorktrees(info.topLevel)).find((entry) => resolve(entry.path) === path);
+      if (registered === undefined || !existsSync(path)) {
+        throw new SessionError(
+          "Conflict",
+          `the worktree of session ${id} is missing from ${path} (run reconcile to recreate it), so there is nothing to archive`,
+        );
+      }
+      const [state, nested] = await Promise.all([worktreeState(this.#git, path), this.#git.nestedRepositories(path)]);
+      if (state.branch !== branch) {
+        throw new SessionError(
+          "Conflict",
+          `the worktree of session ${id} has ${
+            state.branch === null ? "a detached HEAD" : `${state.branch} checked out`
+          }, ` +
+            `not its branch ${branch}: check out ${branch} first, so that a restore can put it back`,
+        );
+      }
+      if (state.inProgress !== null) {
+        throw new SessionError(
+          "Conflict",
+          `the worktree of session ${id} is in the middle of ${state.inProgress}: finish or abort it first`,
+        );
+      }
+      if (nested.length > 0) {
+        throw new SessionError(
+          "Conflict",
+          `the worktree of session ${id} holds the repository ${nested[0]} (nested at ${join(path, nested[0])}), ` +
+            "which an archive cannot give back whole: move it out, or commit and push its work and remove it",
+        );
+      }
+      const entry = this.#entry("archive", current, info, { archive: null });
+      await this.#journal.write(entry);
+      let result;
+      try {
+        await this.#step("archive:journal", id);
+        result = await runArchive(this.#context(rows), entry, (step) => this.#step(step as LifecycleStep, id));
+      } catch (error) {
+        const failure = asSessionError(error, "archiving the session");
+        const last = await this.#journal.read(id).catch(() => null);
+        // Before its removal began, or refused by git before it deleted anything: the worktree is whole.
+        if (
+          last !== null && (!last.removing || (isSessionError(error, "Conflict") && existsSync(join(path, ".git"))))
+        ) {
+          await undoArchive(this.#context(rows), last).then(() => this.#journal.remove(id), () => {});
+        }
+        throw failure;
+      }
+      await this.#journal.remove(id);
+      if (result.session === null) throw new SessionError("SessionNotFound", `session ${id} was deleted meanwhile`);
+      const archive = result.entry.archive!;
+      return {
+        session: result.session,
+        snapshotRef: archive.snapshot?.ref ?? null,
+        branch,
+        head: archive.head,
+        worktreeRemoved: true,
+      };
+    });
+  }
+
+  /**
+   * Restores an archived session's worktree. Under the repository's lock it checks, before anything
+   * is written, that the session is still archived with no unfinished operation, that the
+   * repository holds its archive record, that nothing is at its folder (`Conflict`: the folder is
+   * taken), and that its branch exists, is checked out nowhere else and is still at the archived
+   * commit (`Conflict` otherwise; a branch that moved is accepted only when the archive saved no
+   * work, since there is then nothing to put back on top of it). Then, journaled: the worktree is
+   * added back on its branch, the archived work is put back uncommitted (staged as staged,
+   * untracked as untracked, byte for byte), `rows.markRestored` marks the row, and the archive
+   * record is dropped; the snapshot's ref stays. A failure before the row step undoes the restore.
+   */
+  async restore(session: Session, repository: Repository, rows: WorktreeRows): Promise<Session> {
+    const id = parseId(session.id, "session id");
+    const info = await this.#repositoryInfo(repository.path);
+    return await this.#lock(info, async () => {
+      const current = await this.#currentFor(id, rows, "restore");
+      if (current.status !== "archived") throw new SessionError("Conflict", `session ${id} is not archived`);
+      const path = resolve(current.worktreePath!);
+      const branch = current.branchName!;
+      const [archive, tip, worktrees] = await Promise.all([
+        readArchive(this.#git, info.topLevel, id),
+        this.#git.resolveCommit(info.topLevel, `refs/heads/${branch}`),
+        this.#git.listWorktrees(info.topLevel),
+      ]);
+      if (archive === null) {
+        throw new SessionError(
+          "Conflict",
+          `${info.topLevel} holds no archive record of session ${id} (refs/session-archives/${id}), so it cannot be restored`,
+        );
+      }
+      if (existsSync(path) || worktrees.some((entry) => resolve(entry.path) === path)) {
+        throw new SessionError("Conflict", `the folder ${path} of session ${id} is taken: move it away, then restore`);
+      }
+      if (tip === null) {
+        throw new SessionError(
+          "Conflict",
+          `the branch ${branch} of session ${id} no longer exists, so it cannot be restored`,
+        );
+      }
+      const elsewhere = worktrees.find((entry) => entry.branch === branch);
+      if (elsewhere !== undefined) {
+        throw new SessionError("Conflict", `the branch ${branch} of session ${id} is checked out at ${elsewhere.path}`);
+      }
+      if (tip !== archive.head && archive.snapshot !== null) {
+        throw new SessionError(
+          "Conflict",
+          `the branch ${branch} of session ${id} moved from ${archive.head} to ${tip} since it was archived, so its ` +
+            `work (${archive.snapshot.ref}) cannot be put back on it unchanged: move the branch back to restore`,
+        );
+      }
+      const entry = this.#entry("restore", current, info, { archive });
+      await this.#journal.write(entry);
+      let restored: Session;
+      try {
+        await this.#step("restore:journal", id);
+        await mkdir(dirname(path), { recursive: true });
+        await mkdir(path).catch((error) => {
+          if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+          throw new SessionError("Conflict", `the folder ${path} of session ${id} is taken`, { cause: error });
+        });
+        restored = await runRestore(this.#context(rows), entry, (step) => this.#step(step as LifecycleStep, id));
+      } catch (error) {
+        const failure = asSessionError(error, "restoring the session");
+        const row = await rows.current(id).catch(() => undefined);
+        if (row?.status === "active") {
+          // The row step was committed: only the archive record is left to drop.
+          await finishRestore(this.#context(rows), entry).then(() => this.#journal.remove(id), () => {});
+          return row;
+        }
+        if (row !== undefined && !(isSessionError(error, "Conflict") && /is taken/.test(error.message))) {
+          await undoRestore(this.#context(rows), entry).then(() => this.#journal.remove(id), () => {});
+        } else if (row !== undefined) {
+          await this.#journal.remove(id);
+        }
+        throw failure;
+      }
+      await this.#journal.remove(id);
+      return restored;
+    });
+  }
+
+  // The session's row under the lock, refused when gone or held by an unfinished operation.
+  async #currentFor(id: SessionId, rows: WorktreeRows, what: string): Promise<Session> {
+    const [current, pending] = await Promise.all([
+      rows.current(id),
+      this.#journal.read(id).catch((error) => {
+        throw asSessionError(error, "reading the journal");
+      }),
+    ]);
+    if (current === null) throw new SessionError("SessionNotFound", `no session with id ${id}`);
+    if (pending !== null) {
+      throw new SessionError(
+        "Conflict",
+        `an unfinished ${pending.op} of session ${id} must be finished first (run reconcile) before its ${what}`,
+      );
+    }
+    return current;
+  }
+
+  #entry(op: JournalEntry["op"], session: Session, info: RepositoryInfo, more: Partial<JournalEntry>): JournalEntry {
+    return {
+      op,
+      sessionId: session.id,
+      repositoryId: session.repositoryId,
+      repositoryPath: info.topLevel,
+      path: resolve(session.worktreePath!),
+      branch: session.branchName!,
+      createdBranch: session.createdBranch,
+      createdWorktree: session.createdWorktree,
+      baseRef: session.baseBranch,
+      force: false,
+      deleteBranch: false,
+      session,
+      pid: process.pid,
+      startedAt: nowIso(),
+      ...more,
+    };
   }
 
   // What proves the session's worktree and branch are this repository's: git's registration of

@@ -14,6 +14,7 @@ import type { Repository, Session } from "../types.ts";
 import type { RepositoryInfo } from "./git.ts";
 import type { Journal, JournalEntry } from "./journal.ts";
 import { finishClose, type StepContext, undoOpen } from "./worktree_steps.ts";
+import { finishArchive, finishRestore, undoArchive, undoRestore } from "./worktree_archive.ts";
 
 /** What reconcile needs from the lifecycle. */
 export interface ReconcileContext extends StepContext {
@@ -29,10 +30,19 @@ export interface ReconcileContext extends StepContext {
   worktreesFolder(repository: Repository): string;
 }
 
+/** The finding kind of an unfinished operation. */
+function unfinished(entry: JournalEntry): string {
+  return `unfinished-${entry.op}`;
+}
+
 async function handleEntry(context: ReconcileContext, entry: JournalEntry, findings: ReconcileFinding[]) {
-  const kind = entry.op === "open" ? "unfinished-open" : "unfinished-close";
+  const kind = unfinished(entry);
   const report = (action: string, detail: string) =>
     findings.push({ sessionId: entry.sessionId, path: entry.path, branch: entry.branch, kind, action, detail });
+  if (entry.op === "archive" || entry.op === "restore") {
+    await handlePhase(context, entry, report);
+    return;
+  }
   if (context.dryRun) {
     const [what, outcome] = entry.op === "open" ? ["an open", "undone"] : ["a close", "finished"];
     report("none", `${what} of session ${entry.sessionId} was interrupted; it would be ${outcome}`);
@@ -71,6 +81,70 @@ async function handleEntry(context: ReconcileContext, entry: JournalEntry, findi
       `an interrupted close was not finished because the worktree has uncommitted work: ${errorMessage(error)}`,
     );
   }
+}
+
+// An archive or a restore a killed process left: finished past its point of no return (an archive
+// whose removal began, a restore whose row is active again), else undone, so that the session is
+// whole either way: archived with its snapshot, or active with its work.
+async function handlePhase(
+  context: ReconcileContext,
+  entry: JournalEntry,
+  report: (action: string, detail: string) => void,
+) {
+  const row = await context.rows.current(entry.sessionId);
+  const archive = entry.op === "archive";
+  const finish = archive ? entry.removing === true && row !== null : row?.status === "active";
+  if (context.dryRun) {
+    report(
+      "none",
+      `${archive ? "an archive" : "a restore"} of session ${entry.sessionId} was interrupted; it would be ${
+        finish ? "finished" : "undone"
+      }`,
+    );
+    return;
+  }
+  if (archive && row?.status === "archived") {
+    await context.journal.remove(entry.sessionId);
+    report(
+      "finished",
+      `the interrupted archive of session ${entry.sessionId} had marked its row: nothing was left to do`,
+    );
+    return;
+  }
+  if (!archive && finish) {
+    await finishRestore(context, entry);
+    await context.journal.remove(entry.sessionId);
+    report("finished", `finished an interrupted restore: the worktree and its work are back at ${entry.path}`);
+    return;
+  }
+  if (archive && finish) {
+    try {
+      await finishArchive(context, entry);
+    } catch (error) {
+      if (!isSessionError(error, "Conflict")) throw error;
+      // Work written since the worktree was found clean: never thrown away, so the session stays active.
+      await undoArchive(context, entry);
+      await context.journal.remove(entry.sessionId);
+      report("abandoned", `an interrupted archive was not finished: ${errorMessage(error)}`);
+      return;
+    }
+    await context.journal.remove(entry.sessionId);
+    const saved = entry.snapshot ? `its work is in ${entry.snapshot.ref}` : "it had no uncommitted work";
+    report(
+      "finished",
+      `finished an interrupted archive: removed the worktree (${saved}) and marked the session archived`,
+    );
+    return;
+  }
+  const actions = archive ? await undoArchive(context, entry) : await undoRestore(context, entry);
+  await context.journal.remove(entry.sessionId);
+  const done = actions.map((action) => action.detail).join("; ") || "nothing had been changed yet";
+  report(
+    "undone",
+    archive
+      ? `undid an interrupted archive before its removal began (${done}): the session stays active with its worktree`
+      : `undid an interrupted restore (${done}): the session stays archived with its snapshot`,
+  );
 }
 
 async function checkRepository(
@@ -121,6 +195,21 @@ async function checkRepository(
     if (!session.isWorktree || session.worktreePath === null) continue;
     const path = resolve(session.worktreePath);
     if (journaled.has(path)) continue;
+    if (session.status === "archived") {
+      // Its folder is meant to be gone (never recreated here: a restore brings it back with its work).
+      if (existsSync(path)) {
+        findings.push({
+          kind: "archived-folder-taken",
+          sessionId: session.id,
+          path,
+          branch: session.branchName,
+          action: "none",
+          detail:
+            `the folder of the archived session ${session.id} exists again; a restore is refused until it is moved`,
+        });
+      }
+      continue;
+    }
     if (existsSync(path)) {
       if (!registered.has(path)) {
         findings.push({
@@ -251,7 +340,7 @@ export async function reconcileWorktrees(context: ReconcileContext): Promise<Rec
       });
     } catch (error) {
       findings.push({
-        kind: listed.op === "open" ? "unfinished-open" : "unfinished-close",
+        kind: unfinished(listed),
         sessionId: listed.sessionId,
         path: listed.path,
         branch: listed.branch,

@@ -14,6 +14,7 @@ import type { WorktreeRows } from "../lifecycle.ts";
 import type { Session } from "../types.ts";
 import type { Git } from "./git.ts";
 import type { Journal, JournalEntry } from "./journal.ts";
+import { dropArchive } from "./git_archive.ts";
 
 /** What the shared steps need. */
 export interface StepContext {
@@ -261,8 +262,9 @@ export async function finishClose(
   };
   let worktreeRemoved = false;
   let worktreeKeptReason: string | null = null;
-  let snapshotRef: string | null = null;
-  if (entry.createdWorktree) {
+  // An archived session's work is in its archive's snapshot, which stays; it has no folder to remove.
+  let snapshotRef: string | null = entry.archive?.snapshot?.ref ?? null;
+  if (entry.createdWorktree && entry.archived !== true) {
     const registered = await registeredAt(git, entry.repositoryPath, entry.path);
     if (existsSync(entry.path)) {
       if (registered !== null) {
@@ -317,12 +319,22 @@ export async function finishClose(
   // The row and its sealed secret go in one step, announced as soon as that is committed, so that
   // nothing failing later hides it; the secret's other copies are forgotten with it.
   const session = await context.rows.remove(entry.sessionId);
+  if (entry.archive) {
+    // The record only served a restore, which can no longer come; the snapshot keeps the work.
+    await dropArchive(git, entry.repositoryPath, entry.sessionId, entry.archive.commit);
+  }
   await hook("close:row");
   let branch: BranchOutcome = { deleted: false, keptReason: null };
   if (entry.deleteBranch) {
     const owned = entry.owned;
     branch = !entry.createdBranch
       ? { deleted: false, keptReason: `${entry.branch} was not created by this session` }
+      : entry.archived === true && owned !== undefined && !owned.registered
+      ? {
+        deleted: false,
+        keptReason: `${entry.repositoryPath} holds no archive record of the session (a different repository now), ` +
+          `so nothing proves its ${entry.branch} is the session's: kept`,
+      }
       : owned !== undefined && !owned.registered
       ? {
         deleted: false,

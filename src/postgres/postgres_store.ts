@@ -179,6 +179,12 @@ export const EVENT_JSON = {
   sessionUpdated: `json_build_object('type', 'session.updated', 'session', ${
     recordJson(SESSION_JSON_FIELDS, "changed")
   })`,
+  sessionArchived: `json_build_object('type', 'session.archived', 'session', ${
+    recordJson(SESSION_JSON_FIELDS, "changed")
+  })`,
+  sessionRestored: `json_build_object('type', 'session.restored', 'session', ${
+    recordJson(SESSION_JSON_FIELDS, "changed")
+  })`,
   sessionDeleted: `json_build_object('type', 'session.deleted', 'session', ${
     recordJson(SESSION_JSON_FIELDS, "changed")
   })`,
@@ -760,7 +766,11 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
         `changed AS (UPDATE sessions SET ${sets.join(", ")} WHERE id = $1 RETURNING *)`,
         params,
         SESSION_COLUMNS,
-        EVENT_JSON.sessionUpdated,
+        options?.logAs === "session.archived"
+          ? EVENT_JSON.sessionArchived
+          : options?.logAs === "session.restored"
+          ? EVENT_JSON.sessionRestored
+          : EVENT_JSON.sessionUpdated,
         options,
       );
       return row ? toSession(row) : null;

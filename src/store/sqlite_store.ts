@@ -37,8 +37,10 @@ import {
   repositoryCreated,
   repositoryDeleted,
   secretStored,
+  sessionArchived,
   sessionCreated,
   sessionDeleted,
+  sessionRestored,
   sessionUpdated,
 } from "../_event_of.ts";
 import { type AppendedEvent, SqliteEventLog, type SqliteEventLogOptions } from "./sqlite_event_log.ts";
@@ -397,7 +399,12 @@ export class SqliteStore implements SessionStore {
   /** {@inheritDoc SessionWriter.updateSession} */
   updateSession(id: string, patch: SessionPatch, options?: WriteOptions): Promise<Session | null> {
     // Read and write in one immediate transaction so a concurrent update is never lost.
-    return this.#change("updating a session", true, options, sessionUpdated, () => {
+    const eventOf = options?.logAs === "session.archived"
+      ? sessionArchived
+      : options?.logAs === "session.restored"
+      ? sessionRestored
+      : sessionUpdated;
+    return this.#change("updating a session", true, options, eventOf, () => {
       const key = parseId(id, "session id");
       const changes = checkSessionPatch(patch);
       const row = this.#first(SQL.getSession, [key]);

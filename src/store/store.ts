@@ -57,6 +57,11 @@ export interface WriteOptions {
    * returns `null` (nothing changed) or fails.
    */
   logEvent?: boolean;
+  /**
+   * For `updateSession` with `logEvent`: log the change as this event (with the updated record)
+   * instead of `session.updated`. The orchestrator's archive and restore steps use it.
+   */
+  logAs?: "session.archived" | "session.restored";
 }
 
 /** The write side of a store. */

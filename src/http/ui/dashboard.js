@@ -267,7 +267,10 @@ function apply(type, data) {
   }
   if (type === "repository.created") state.repositories.set(event.repository.id, event.repository);
   else if (type === "repository.deleted") state.repositories.delete(event.repository.id);
-  else if (type === "session.created" || type === "session.updated") {
+  else if (
+    type === "session.created" || type === "session.updated" || type === "session.archived" ||
+    type === "session.restored"
+  ) {
     state.sessions.set(event.session.id, event.session);
   } else if (type === "session.deleted") state.sessions.delete(event.session.id);
   const sessionId = event.session?.id ?? event.sessionId;
