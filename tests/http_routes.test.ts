@@ -366,6 +366,8 @@ test("http: the OpenAPI 3.1 document describes every route, its schemas and the 
       "/v1/repositories/{id}",
       "/v1/sessions",
       "/v1/sessions/{id}",
+      "/v1/sessions/{id}/archive",
+      "/v1/sessions/{id}/restore",
       "/v1/sessions/{id}/secret",
       "/v1/ui/sign-in-codes",
     ]);

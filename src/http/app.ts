@@ -194,8 +194,9 @@ export function createApp(options: AppOptions): AppType {
           if (!isSessionError(error, "Conflict") || !error.forceable) throw error;
           throw new SessionError(
             "Conflict",
-            `${error.message}; to discard the changes, retry with ?force=true (the work is first saved under ` +
-              `refs/session-snapshots/${id})`,
+            // Not a ref name: a session's later snapshots take `<id>.2`, `<id>.3`, … (never one over another).
+            `${error.message}; to discard the changes, retry with ?force=true (the work is first saved as a ` +
+              `snapshot under refs/session-snapshots/, which the answer's snapshotRef names)`,
             { cause: error, forceable: true },
           );
         });
