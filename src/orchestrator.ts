@@ -19,7 +19,13 @@ import {
   sessionRestored,
   sessionUpdated,
 } from "./_event_of.ts";
-import { type EventLog, eventLogOf, type LifecycleEvent, LifecycleEvents } from "./events.ts";
+import {
+  type EventLog,
+  type EventLogFollower,
+  eventLogOf,
+  type LifecycleEvent,
+  LifecycleEvents,
+} from "./events.ts";
 import { parseId, type RepositoryId, type SessionId } from "./ids.ts";
 import type {
   ArchivedSession,
@@ -233,6 +239,34 @@ export class SessionOrchestrator {
    */
   openEventFeed(options: EventFeedOptions = {}): Promise<EventFeed> {
     return EventFeed.open(this.#events, this.#log ?? this.#events, options);
+  }
+
+  /**
+   * Over a store with an event log (one that several processes may share), follows it: every
+   * logged change, this process's and every other's, is announced in {@linkcode events} in commit
+   * order (over such a store the orchestrator announces nothing directly), and a secret stored or
+   * a session deleted through another process is forgotten from this one's memory and keychain
+   * copies, which it no longer matches (a failure there is logged). Resolves once following, with
+   * the follower to close; `null`, doing nothing, over a store without a log. Call it once.
+   */
+  async followEventLog(): Promise<EventLogFollower | null> {
+    const log = this.#log;
+    if (log === null) return null;
+    return await log.follow(
+      (event, { id, own }) => {
+        const sessionId = own ? null : staleSecretOf(event);
+        if (sessionId !== null && this.#chain !== null) {
+          this.#chain.forget(sessionId, { rowDeleted: true }).catch((error) =>
+            this.#logError(`forgetting this process's copy of the secret of session ${sessionId} failed`, error)
+          );
+        }
+        this.#events.emit(event, id);
+      },
+      {
+        onError: (error) =>
+          this.#logError("reading the event log failed; it is read again until the database answers", error),
+      },
+    );
   }
 
   /** The store it runs on. */
@@ -726,4 +760,11 @@ function pageOf(record: Record<string, unknown>): { limit: number; after: ListPo
 
 function nextCursor(rows: { createdAt: string; id: string }[], limit: number): string | null {
   return rows.length > limit ? encodeCursor(rows[limit - 1]) : null;
+}
+
+// The session whose secret copies an event from another process makes stale, or `null`.
+function staleSecretOf(event: LifecycleEvent): SessionId | null {
+  if (event.type === "session.deleted") return event.session.id;
+  if (event.type === "session.secret.stored") return event.sessionId;
+  return null;
 }

@@ -67,6 +67,17 @@ export {
   resolveHostId,
   type ResolveHostIdOptions,
 } from "./host_id.ts";
+export {
+  DATABASE_FILE_NAME,
+  type DatabaseTimeouts,
+  type OpenedOrchestrator,
+  openOrchestrator,
+  type OpenOrchestratorOptions,
+  type OrchestratorParts,
+  type OwnedStore,
+  usableKeychain,
+  WORKTREES_DIR_NAME,
+} from "./open_orchestrator.ts";
 export { type ApiTokenFile, ensureApiToken, generateApiToken, TOKEN_FILE_NAME } from "./token_file.ts";
 export { branchForWorktreeName, defaultWorktreeName } from "./worktree_names.ts";
 export {
@@ -88,6 +99,7 @@ export type {
   ClosedSession,
   CloseSessionOptions,
   CreateSessionParams,
+  CreateSessionRequest,
   EmittedEventInfo,
   EventFeed,
   EventFeedOptions,
@@ -102,6 +114,8 @@ export type {
   LifecycleEventsOptions,
   LifecycleListener,
   ListPosition,
+  ListRepositoriesOptions,
+  ListSessionsOptions,
   LoggedEvent,
   LoggedEventInfo,
   LoggedEventListener,
@@ -115,12 +129,16 @@ export type {
   Repository,
   RepositoryFilter,
   RepositoryId,
+  RepositoryPage,
   SealedSecret,
   Session,
   SessionError,
   SessionErrorKind,
   SessionFilter,
   SessionId,
+  SessionOrchestrator,
+  SessionOrchestratorOptions,
+  SessionPage,
   SessionPatch,
   SessionReader,
   SessionSecretCache,

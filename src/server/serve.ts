@@ -7,20 +7,21 @@
  */
 
 import { mkdirSync, rmSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import process from "node:process";
-import { type EventLogFollower, eventLogOf, type LifecycleEvent, LifecycleEvents } from "../events.ts";
 import type { ReconcileReport, WorktreePort } from "../lifecycle.ts";
-import { SessionOrchestrator } from "../orchestrator.ts";
-import { canonicalRepositoryPath, isGitCheckout } from "../platform/repository_path.ts";
-import { SessionSecretChain } from "../secret_chain.ts";
+import type { SessionOrchestrator } from "../orchestrator.ts";
 import type { Keychain } from "../keychain.ts";
-import { openSqliteStore, sqliteSecretProbe } from "../platform/sqlite.ts";
-import type { SessionStore } from "../store/store.ts";
 import { ensureApiToken } from "../platform/token_file.ts";
-import { resolveDatabaseKey, type ResolvedDatabaseKey } from "../platform/database_key.ts";
-import { keychainWorks, openDefaultKeychain } from "../platform/keychain.ts";
-import { type ResolvedHostId, resolveHostId } from "../platform/host_id.ts";
+import type { ResolvedHostId } from "../platform/host_id.ts";
+import {
+  type DatabaseTimeouts,
+  type OpenedOrchestrator,
+  openOrchestrator,
+  type OrchestratorParts,
+  type OwnedStore,
+  usableKeychain,
+} from "../platform/open_orchestrator.ts";
 import { type AppType, createApp } from "../http/app.ts";
 import type { ErrorLogger } from "../http/errors.ts";
 import { LOOPBACK_HOSTS } from "../http/guard.ts";
@@ -34,41 +35,13 @@ import { VERSION } from "./version.ts";
 /** The port `deno task serve` listens on unless told otherwise. */
 export const DEFAULT_PORT = 7717;
 
-/** The SQLite file's name inside the data directory. */
-export const DATABASE_FILE_NAME = "sessions.db";
+export { DATABASE_FILE_NAME, type DatabaseTimeouts } from "../platform/open_orchestrator.ts";
 
 /** A store the server owns: it closes it when it stops. */
-export type ServerStore = SessionStore & {
-  /** Closes the store's connections. */
-  close(): void | Promise<void>;
-};
+export type ServerStore = OwnedStore;
 
-/** What the server's parts need besides the store, to build a lifecycle over them. */
-export interface ServerParts {
-  /** The store the app uses. */
-  store: ServerStore;
-  /** The secret chain the app uses. */
-  chain: SessionSecretChain;
-  /** The events the app emits and streams. */
-  events: LifecycleEvents;
-  /** The data directory. */
-  dataDir: string;
-  /**
-   * This machine's host id, for the worktree lifecycle, on a shared (Postgres) database; `null` on
-   * SQLite, whose file is one machine's (so a data directory moved to another machine still works).
-   */
-  hostId: string | null;
-}
-
-/** The bounds of a Postgres server's waits, in milliseconds (`ServerOptions.databaseTimeouts`). */
-export interface DatabaseTimeouts {
-  /** How long a statement waits for a lock another client holds. */
-  lockTimeoutMs?: number;
-  /** How long a statement may run, its lock waits included. */
-  statementTimeoutMs?: number;
-  /** How long a request waits for a free connection of the pool. */
-  acquireTimeoutMs?: number;
-}
+/** What the server's parts are, to build a worktree port over them. */
+export type ServerParts = OrchestratorParts;
 
 /** Options of {@linkcode startServer}. */
 export interface ServerOptions {
@@ -233,58 +206,40 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   );
   const shutdown = new AbortController();
   let releaseDataDir: (() => void) | null = null;
-  let store: ServerStore | null = null;
+  let opened: OpenedOrchestrator | null = null;
   // A start refused after listening leaves nothing running and nothing locked.
   const abandon = async () => {
     shutdown.abort();
     await listener.shutdown().catch(() => {});
-    if (store !== null) await closeQuietly(store);
+    await opened?.close().catch(() => {});
     releaseDataDir?.();
     if (options.socket !== undefined) rmSync(options.socket, { force: true });
   };
 
-  let orchestrator: SessionOrchestrator;
-  let parts: ServerParts;
-  let opened: Awaited<ReturnType<typeof openStore>>;
-  let host: ResolvedHostId | null;
   let token: string;
   let tokenPath: string;
-  let reconcileReport: ReconcileReport | null = null;
   let discoveryPath: string | null = null;
   const owner = { pid: process.pid, url: clientUrl(listener, hostname) };
   try {
-    const requested = options.keychain === undefined ? openDefaultKeychain() : options.keychain;
-    // A keychain that cannot answer (no unlocked collection) would fail every provision; leave it out.
-    // One whose binding did not load is a broken install, refused before anything is written.
-    const keychain = requested !== null && await keychainWorks(requested).catch(refuseStart) ? requested : null;
+    // A binding that did not load is a broken install, refused before anything is written.
+    const keychain = await usableKeychain(options.keychain, options.env).catch(refuseStart);
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     // Held until the server stops: a second server on this data directory is refused here, before
     // it reads or writes any of it, and a crashed one never holds it (the kernel drops the lock).
     releaseDataDir = await lockDataDir(dataDir);
     ({ token, path: tokenPath } = ensureApiToken(dataDir));
-    // Worktrees are scoped by machine only where machines share the database.
-    host = options.database === undefined ? null : resolveHostId({ dataDir, env: options.env });
-    opened = await openStore(options, keychain);
-    store = opened.store;
-    // Over a store's event log, replay reads the log: the emitter need not keep events of its own.
-    const events = new LifecycleEvents(eventLogOf(store) === null ? {} : { keep: 0 });
-    const chain = new SessionSecretChain({ store, databaseKey: opened.key, keychain });
-    parts = { store, chain, events, dataDir, hostId: host?.hostId ?? null };
-    const worktrees = options.lifecycle?.(parts);
-    orchestrator = new SessionOrchestrator({
-      store,
-      chain,
-      events,
-      worktrees,
-      // Symlinks and spellings resolved, so one checkout is one repository however it is named.
-      canonicalPath: canonicalRepositoryPath,
-      isGitCheckout,
-      logError: options.logError,
+    // Reconciled before the first request is answered, so a crash's leftovers are repaired at start.
+    opened = await openOrchestrator({
+      dataDir,
+      database: options.database,
+      databaseTimeouts: options.databaseTimeouts,
+      keychain,
+      env: options.env,
+      worktrees: options.lifecycle ?? false,
+      reconcile: true,
+      logError,
     });
-    // On a shared database every server's changes come from the store's event log, in commit order:
-    // followed before the first request, so a client's event stream misses nothing from then on.
-    await followEventLog(parts, logError);
-    if (worktrees !== undefined) reconcileReport = await orchestrator.reconcile();
+    const { orchestrator } = opened;
 
     const allowedHosts = listener.port === null
       ? LOOPBACK_HOSTS
@@ -327,8 +282,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     throw error;
   }
 
-  const openedStore = opened.store;
-  const release = releaseDataDir;
+  const { orchestrator, parts, databasePath, keySource, warning, host, reconcileReport } = opened!;
+  const close = opened!.close;
+  const release = releaseDataDir!;
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
@@ -343,7 +299,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         await listener.shutdown();
       } finally {
         try {
-          await openedStore.close();
+          await close();
         } finally {
           // Last: the data directory is free only once its database is closed.
           release();
@@ -359,99 +315,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     port: listener.port,
     token,
     tokenPath,
-    databasePath: opened.databasePath,
+    databasePath,
     discoveryPath,
     parts,
     orchestrator,
     app,
-    keySource: opened.source,
+    keySource,
     host,
     reconcileReport,
-    warning: opened.warning,
+    warning,
     stop,
   };
-}
-
-// Emits every logged event into the server's events (its own changes too: the orchestrator leaves
-// them to the log). A secret changed or a session deleted through another server is forgotten from
-// this server's memory and keychain, whose copies it no longer matches.
-async function followEventLog(parts: ServerParts, logError: ErrorLogger): Promise<EventLogFollower | null> {
-  const log = eventLogOf(parts.store);
-  if (log === null) return null;
-  const stale = (event: LifecycleEvent) =>
-    event.type === "session.deleted"
-      ? event.session.id
-      : event.type === "session.secret.stored"
-      ? event.sessionId
-      : null;
-  return await log.follow(
-    (event, { id, own }) => {
-      const sessionId = own ? null : stale(event);
-      if (sessionId !== null) {
-        parts.chain.forget(sessionId, { rowDeleted: true }).catch((error) =>
-          logError(`forgetting this server's copy of the secret of session ${sessionId} failed`, error)
-        );
-      }
-      parts.events.emit(event, id);
-    },
-    {
-      onError: (error) => logError("reading the event log failed; it is read again until the database answers", error),
-    },
-  );
-}
-
-// The store and the database key. On SQLite the key is decided first (the probe reads the file
-// read-only) and the check lives in the data directory; on Postgres the store is opened first, and
-// the check lives in the database, so that every server sharing it is held to one key.
-async function openStore(
-  options: ServerOptions,
-  keychain: Keychain | null,
-): Promise<ResolvedDatabaseKey & { store: ServerStore; databasePath: string }> {
-  const { dataDir, env } = options;
-  if (options.database === undefined) {
-    const databasePath = join(dataDir, DATABASE_FILE_NAME);
-    // The probe lets a first check of the key use the secrets already sealed in the database.
-    const probe = sqliteSecretProbe(databasePath);
-    const resolved = await resolveDatabaseKey({ dataDir, env, keychain, probe });
-    // With its event log: every change gets a durable id, so `GET /v1/events` can replay what a
-    // client missed, across restarts too.
-    return { ...resolved, store: openSqliteStore(databasePath, { eventLog: true }), databasePath };
-  }
-  // Loaded only here, so a server on SQLite never loads the Postgres driver.
-  const { openPostgresStore } = await import("../postgres/mod.ts");
-  // With an event log: each server's changes reach every server's event stream. A connection attempt
-  // that gets no answer gives up after 5 s (postgres.js waits 30 s by default): seen under Bun while
-  // Postgres shuts down, when an attempt's startup message goes unanswered and every call waits on it.
-  const store = await openPostgresStore(options.database, {
-    eventLog: true,
-    connectTimeoutSeconds: 5,
-    ...options.databaseTimeouts,
-  });
-  try {
-    const resolved = await resolveDatabaseKey({
-      dataDir,
-      env,
-      keychain,
-      keyCheck: store.databaseKeyCheck(),
-      probe: store.sealedSecretProbe(),
-    });
-    return { ...resolved, store, databasePath: store.database };
-  } catch (error) {
-    await closeQuietly(store);
-    throw error;
-  }
 }
 
 // The one line describing `error` (a `SessionError` says its cause and fix) as the start's refusal.
 function refuseStart(error: unknown): never {
   throw new StartError(describeStartFailure(error), { cause: error });
-}
-
-// Closing after a failed start: the failure is what the operator needs to read, not a close error.
-async function closeQuietly(store: ServerStore): Promise<void> {
-  try {
-    await store.close();
-  } catch {
-    // see above
-  }
 }
