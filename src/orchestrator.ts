@@ -19,13 +19,7 @@ import {
   sessionRestored,
   sessionUpdated,
 } from "./_event_of.ts";
-import {
-  type EventLog,
-  type EventLogFollower,
-  eventLogOf,
-  type LifecycleEvent,
-  LifecycleEvents,
-} from "./events.ts";
+import { type EventLog, type EventLogFollower, eventLogOf, type LifecycleEvent, LifecycleEvents } from "./events.ts";
 import { parseId, type RepositoryId, type SessionId } from "./ids.ts";
 import type {
   ArchivedSession,

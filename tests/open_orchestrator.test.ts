@@ -23,7 +23,11 @@ test("openOrchestrator: one call opens a data directory whose worktree sessions 
     assert.equal(first.keySource, "file");
     assert.equal(first.reconcileReport, null, "no reconcile unless asked");
     const repository = await first.orchestrator.createRepository({ name: "r", path: checkout });
-    const session = await first.orchestrator.createSession({ repositoryId: repository.id, title: "t", isWorktree: true });
+    const session = await first.orchestrator.createSession({
+      repositoryId: repository.id,
+      title: "t",
+      isWorktree: true,
+    });
     // The default worktree port puts worktrees in the data directory.
     assert.ok(session.worktreePath!.startsWith(join(dataDir, WORKTREES_DIR_NAME)));
     assert.ok(existsSync(session.worktreePath!));
@@ -66,7 +70,11 @@ test("openOrchestrator: two openings of one SQLite file see each other's changes
         while (!check()) await new Promise<void>((resolve) => (wake = resolve));
       };
       const repository = await a.orchestrator.createRepository({ name: "r", path: checkout });
-      const session = await a.orchestrator.createSession({ repositoryId: repository.id, title: "t", isWorktree: false });
+      const session = await a.orchestrator.createSession({
+        repositoryId: repository.id,
+        title: "t",
+        isWorktree: false,
+      });
       await until(() => seen.some((event) => event.type === "session.created"));
       // b caches the secret, then a deletes the session: b's copy must go with the row.
       assert.ok(await b.orchestrator.resolveSessionSecret(session.id));
