@@ -268,11 +268,6 @@ export class SessionOrchestrator {
     return this.#store;
   }
 
-  /** Whether worktree sessions get real worktrees (a lifecycle is plugged in). */
-  get hasWorktrees(): boolean {
-    return this.#worktrees !== null;
-  }
-
   // --- repositories ---
 
   /** Adds a repository (its path in canonical form); `Conflict` when its id or path is taken. */

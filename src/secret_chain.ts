@@ -95,11 +95,6 @@ export class SessionSecretChain {
     return this.#cache;
   }
 
-  /** Whether a keychain layer is configured. */
-  get hasKeychain(): boolean {
-    return this.#keychain !== null;
-  }
-
   /**
    * The session's secret (a copy), or `null` when no layer has it. A tampered or misplaced
    * sealed secret is `Encryption`, never a silent wrong key.

@@ -6,7 +6,7 @@
  */
 
 import { createHmac } from "node:crypto";
-import { mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { errorMessage, SessionError } from "../errors.ts";
@@ -102,7 +102,7 @@ export function resolveHostId(options: ResolveHostIdOptions): ResolvedHostId {
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
     const made = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
     // A broken file is replaced; otherwise, of two first starts, exactly one id wins.
-    if (writePrivateFileSync(path, `${made}\n`, fileExists(path) ? "replace" : "create")) {
+    if (writePrivateFileSync(path, `${made}\n`, existsSync(path) ? "replace" : "create")) {
       return { hostId: made, source: "file" };
     }
     const winner = readKept(path);
@@ -113,14 +113,5 @@ export function resolveHostId(options: ResolveHostIdOptions): ResolvedHostId {
     throw new SessionError("Storage", `keeping the host id in ${path} failed: ${errorMessage(error)}`, {
       cause: error,
     });
-  }
-}
-
-function fileExists(path: string): boolean {
-  try {
-    readFileSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -12,6 +12,7 @@ import { writeDurableFile } from "./private_file.ts";
 import { join } from "node:path";
 import type { Session } from "../types.ts";
 import type { Snapshot } from "./git.ts";
+import { processExists } from "./_process.ts";
 import type { ArchiveRecord } from "./git_archive.ts";
 
 /** What an operation in progress intends to do. */
@@ -87,17 +88,6 @@ const TEMP_FILE = /^[0-9a-f-]{36}\.(?:(\d+)\.)?[0-9a-f-]+\.tmp$/;
 
 /** How old a temp file must be before any process may delete it, whoever wrote it. */
 export const TEMP_FILE_MAX_AGE_MS = 10 * 60 * 1000;
-
-// Whether `pid` is a process on this machine (signal 0 only checks). EPERM means it exists but is
-// not ours; only ESRCH proves it is gone.
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== "ESRCH";
-  }
-}
 
 /**
  * The journal folder: `<worktreesRoot>/.journal`.
@@ -189,7 +179,7 @@ export class Journal {
       if (match === null) continue;
       const path = join(this.dir, name);
       const pid = match[1] === undefined ? null : Number(match[1]);
-      if (pid !== null && pid !== process.pid && !processAlive(pid)) {
+      if (pid !== null && pid !== process.pid && !processExists(pid)) {
         abandoned.push(path);
         continue;
       }

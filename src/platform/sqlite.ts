@@ -14,6 +14,7 @@ import { toStorageError } from "../errors.ts";
 import { requireAbsolutePath } from "../validation.ts";
 import type { BackupOptions, StoreBackup } from "../store/store.ts";
 import type { SealedSecretProbe, SealedSecretSample } from "./database_key.ts";
+import { isBun } from "./_runtime.ts";
 import { writeSqliteBackup } from "./_sqlite_backup.ts";
 
 /**
@@ -32,7 +33,6 @@ export type SqliteDriverName = "bun:sqlite" | "node:sqlite";
 
 type BunDatabase = new (path: string, options?: { readonly?: boolean }) => SqliteConnection;
 
-const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 let bunDatabase: BunDatabase | undefined;
 
 // Loaded synchronously, and only under Bun, through `import.meta.require`: a static import would make

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { mkdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { errorMessage, SessionError } from "../errors.ts";
@@ -75,7 +75,7 @@ export function ensureApiToken(dataDir: string): ApiTokenFile {
   // Written whole to a private file first, so no reader ever sees a partial or readable token.
   try {
     // An exposed or broken token is replaced; otherwise of two first starts exactly one token wins.
-    const replace = existing !== null || fileExists(path);
+    const replace = existing !== null || existsSync(path);
     if (writePrivateFileSync(path, `${token}\n`, replace ? "replace" : "create")) {
       return { token, path, created: true };
     }
@@ -85,14 +85,5 @@ export function ensureApiToken(dataDir: string): ApiTokenFile {
   } catch (error) {
     if (error instanceof SessionError) throw error;
     throw new SessionError("Storage", `writing the API token failed: ${errorMessage(error)}`, { cause: error });
-  }
-}
-
-function fileExists(path: string): boolean {
-  try {
-    statSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }

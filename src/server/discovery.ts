@@ -10,6 +10,7 @@
  * @module
  */
 
+import { processExists } from "../platform/_process.ts";
 import { readFileSync, rmSync } from "node:fs";
 import { writePrivateFileSync } from "../platform/private_file.ts";
 import { request } from "node:http";
@@ -83,15 +84,8 @@ export function readDiscoveryFile(dataDir: string): DiscoveryRead {
   }
 }
 
-/** Whether a process with this id exists (one of another user counts: it exists). */
-export function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as { code?: string }).code === "EPERM";
-  }
-}
+/** Whether a process with this id exists (see `processExists` in the platform). */
+export { processExists };
 
 /**
  * Resolves true when `GET /v1/health` at the record's address answers `{ "status": "ok" }` within

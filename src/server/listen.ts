@@ -6,6 +6,7 @@
  * @module
  */
 
+import { isBun } from "../platform/_runtime.ts";
 import { listenFailure } from "./start_error.ts";
 
 /** A request handler in the web-standard shape, for example `app.fetch`. */
@@ -48,7 +49,7 @@ export type Listen = (handler: FetchHandler, options: ListenOptions) => Promise<
 export const SHUTDOWN_GRACE_MS = 5000;
 
 /** True under Bun. */
-export const isBun: boolean = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+export { isBun };
 
 /**
  * Serves `handler` with the current runtime's native server. A failure to listen is a
