@@ -366,7 +366,10 @@ test("http: the OpenAPI 3.1 document describes every route, its schemas and the 
       "/v1/repositories/{id}",
       "/v1/sessions",
       "/v1/sessions/{id}",
+      "/v1/sessions/{id}/archive",
+      "/v1/sessions/{id}/restore",
       "/v1/sessions/{id}/secret",
+      "/v1/sessions/{id}/status",
       "/v1/ui/sign-in-codes",
     ]);
     assert.deepEqual(Object.keys(body.paths["/v1/sessions/{id}"]).sort(), ["delete", "get", "patch"]);
