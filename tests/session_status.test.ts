@@ -132,13 +132,19 @@ test("status: an archived session takes no disk, is dirty as its archive says, a
   }
 });
 
-test("status: an unknown id is SessionNotFound, a session without a worktree InvalidInput", async () => {
+test("status: an unknown id is SessionNotFound, a session without a worktree InvalidInput, another machine's Conflict", async () => {
   const f = await worktreeFixture();
   try {
     await assert.rejects(f.orchestrator.sessionStatus(crypto.randomUUID()), { kind: "SessionNotFound" });
     await assert.rejects(f.orchestrator.sessionStatus("not an id"), { kind: "InvalidInput" });
     const plain = await f.orchestrator.createSession({ repositoryId: f.repository.id, title: "p", isWorktree: false });
     await assert.rejects(f.orchestrator.sessionStatus(plain.id), { kind: "InvalidInput" });
+    const elsewhere = await f.orchestratorWith({ hostId: "there" }).createSession({
+      repositoryId: f.repository.id,
+      title: "elsewhere",
+      isWorktree: true,
+    });
+    await assert.rejects(f.orchestratorWith({ hostId: "here" }).sessionStatus(elsewhere.id), { kind: "Conflict" });
   } finally {
     f.cleanup();
   }
