@@ -68,6 +68,36 @@ export interface ArchivedSession {
   worktreeRemoved: boolean;
 }
 
+/** How a branch's work reached its base branch: see {@linkcode SessionGitStatus.landed}. */
+export type LandedKind = "merged" | "squash-merged" | "cherry-picked";
+
+/**
+ * A worktree session's git state, as `sessionStatus` answers it. `ahead`, `behind` and `landed`
+ * come from the repository's objects and refs alone; `dirty` and `diskBytes` from its folder.
+ */
+export interface SessionGitStatus {
+  /**
+   * Whether the worktree holds uncommitted changes or untracked files (ignored files do not
+   * count). For an archived session: whether its archive saved such work. `null` when it cannot
+   * be told (the folder is missing, or an archived session's record is gone).
+   */
+  dirty: boolean | null;
+  /** Commits on the branch that its base lacks; `null` when the branch or the base does not resolve. */
+  ahead: number | null;
+  /** Commits on the base that the branch lacks; `null` as for `ahead`. */
+  behind: number | null;
+  /**
+   * Whether the branch's work is already in its base (the session's `baseBranch`, else the
+   * repository's default branch), and how: `merged` (its tip is on the base), `cherry-picked`
+   * (each of its commits has an equal patch on the base), `squash-merged` (its whole change since
+   * the merge base is in the base). `null` when it is not, when the branch has no commits of its
+   * own (an untouched session is never landed), or when the branch or the base does not resolve.
+   */
+  landed: LandedKind | null;
+  /** Bytes the worktree folder takes on disk (allocated blocks, symlinks not followed); 0 when it is gone. */
+  diskBytes: number;
+}
+
 /** Options of `reconcile`. */
 export interface ReconcileOptions {
   /** Only report; change nothing. */
@@ -239,6 +269,12 @@ export interface WorktreePort {
    * back. Undone when a step fails. The snapshot's ref stays.
    */
   restore(session: Session, repository: Repository, rows: WorktreeRows): Promise<Session>;
+  /**
+   * The session's git state (see {@linkcode SessionGitStatus}): read-only, no lock, and nothing of
+   * the worktree's files is touched for `ahead`, `behind` or `landed`. An archived session's
+   * `dirty` comes from its archive record, and its `diskBytes` is 0.
+   */
+  status(session: Session, repository: Repository): Promise<SessionGitStatus>;
   /** Finishes or undoes what a killed process left, then checks every repository's worktrees against `rows`. */
   reconcile(options: ReconcileOptions, rows: WorktreeRows): Promise<ReconcileReport>;
 }

@@ -28,6 +28,7 @@ import type {
   OpenSessionParams,
   ReconcileOptions,
   ReconcileReport,
+  SessionGitStatus,
   WorktreeClaim,
   WorktreePort,
   WorktreeRows,
@@ -466,6 +467,37 @@ export class SessionOrchestrator {
       throw new SessionError("Conflict", `session ${session.id} is not archived, so there is nothing to restore`);
     }
     return await this.#worktrees!.restore(session, repository, this.#rows);
+  }
+
+  /**
+   * A worktree session's git state: uncommitted or untracked work, commits ahead of and behind
+   * its base (its `baseBranch`, else the repository's default branch), whether and how its work
+   * already landed on the base, and its folder's size on disk (see `SessionGitStatus`). Changes
+   * nothing. For an archived session, `dirty` says whether its archive saved work and
+   * `diskBytes` is 0. `SessionNotFound` for an unknown id; `InvalidInput` for a session with no
+   * worktree (or no worktree lifecycle configured); `Conflict` for another machine's session,
+   * whose folder is not on this disk; `RepositoryNotFound` when its repository row is gone.
+   */
+  async sessionStatus(id: SessionId): Promise<SessionGitStatus> {
+    const key = parseId(id, "session id");
+    const session = await this.getSession(key);
+    if (session === null) throw new SessionError("SessionNotFound", `no session with id ${key}`);
+    if (this.#worktrees === null) invalid("a session's status needs a worktree lifecycle, and none is configured");
+    if (!session.isWorktree || session.worktreePath === null || session.branchName === null) {
+      invalid(`session ${key} has no worktree, so it has no git status`);
+    }
+    if (!this.#handles(session)) {
+      throw new SessionError(
+        "Conflict",
+        `the worktree of session ${key} is on another machine (host id ${session.hostId}; this one is ` +
+          `${this.#worktrees.hostId}): ask a server on that machine for its status`,
+      );
+    }
+    const repository = await this.#read(() => this.#store.getRepository(session.repositoryId), "reading a repository");
+    if (repository === null) {
+      throw new SessionError("RepositoryNotFound", `no repository with id ${session.repositoryId}`);
+    }
+    return await this.#worktrees.status(session, repository);
   }
 
   // --- secrets ---

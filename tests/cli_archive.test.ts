@@ -23,6 +23,15 @@ test("cli: slo archive puts a session's worktree away with its work, slo restore
     writeFileSync(join(worktree, "draft.md"), "half done\n");
     const short = id.slice(-8);
 
+    // `slo show` prints the worktree's git state.
+    const shown = await world.cli(["show", short]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /^uncommitted work: +yes$/m);
+    assert.match(shown.stdout, /^ahead of base: +0$/m);
+    assert.match(shown.stdout, /^behind base: +0$/m);
+    assert.match(shown.stdout, /^landed: +no$/m);
+    assert.match(shown.stdout, /^disk: +\d+(\.\d)? (B|KiB|MiB)$/m);
+
     const archived = await world.cli(["archive", short]);
     assert.equal(archived.code, 0, archived.stderr);
     assert.match(archived.stdout, new RegExp(`^archived session ${id}  Put away$`, "m"));

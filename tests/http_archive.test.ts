@@ -28,6 +28,11 @@ test("http+git: archive answers what was kept, restore gives the work back; refu
     const session = created.body;
     writeFileSync(join(session.worktreePath, "notes.txt"), "keep me\n");
     const head = git(session.worktreePath, "rev-parse", "HEAD");
+    const status = await t.callJson(`/v1/sessions/${session.id}/status`);
+    assert.equal(status.status, 200, JSON.stringify(status.body));
+    assert.equal(status.body.dirty, true);
+    assert.deepEqual([status.body.ahead, status.body.behind, status.body.landed], [0, 0, null]);
+    assert.ok(status.body.diskBytes > 0);
     const events = sseReader(await t.call("/v1/events"));
     assert.equal((await events.next())?.event, "ready");
 
@@ -77,6 +82,12 @@ test("http+git: archive answers what was kept, restore gives the work back; refu
       method: "POST",
       json: { repositoryId: repository.body.id, title: "plain", isWorktree: false },
     });
+    const noStatus = await t.callJson(`/v1/sessions/${plain.body.id}/status`);
+    assert.equal(noStatus.status, 400);
+    assert.equal(noStatus.body.error.kind, "InvalidInput");
+    const missingStatus = await t.callJson(`/v1/sessions/${unknown}/status`);
+    assert.equal(missingStatus.status, 404);
+    assert.equal(missingStatus.body.error.kind, "SessionNotFound");
     const refused = await t.callJson(`/v1/sessions/${plain.body.id}/archive`, { method: "POST" });
     assert.equal(refused.status, 400);
     assert.equal(refused.body.error.kind, "InvalidInput");

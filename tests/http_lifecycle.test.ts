@@ -12,6 +12,7 @@ import {
   type Repository,
   type Session,
   SessionError,
+  type SessionGitStatus,
   type WorktreeOpenRequest,
   type WorktreePlan,
   type WorktreePort,
@@ -84,6 +85,11 @@ class RecordingLifecycle implements WorktreePort {
   async restore(session: Session, _repository: Repository, rows: WorktreeRows): Promise<Session> {
     this.calls.push({ method: "restore", args: [session.id] });
     return (await rows.markRestored(session.id))!;
+  }
+
+  status(session: Session): Promise<SessionGitStatus> {
+    this.calls.push({ method: "status", args: [session.id] });
+    return Promise.resolve({ dirty: this.dirty.has(session.id), ahead: 0, behind: 0, landed: null, diskBytes: 0 });
   }
 
   reconcile(options: ReconcileOptions = {}): Promise<ReconcileReport> {

@@ -369,6 +369,7 @@ test("http: the OpenAPI 3.1 document describes every route, its schemas and the 
       "/v1/sessions/{id}/archive",
       "/v1/sessions/{id}/restore",
       "/v1/sessions/{id}/secret",
+      "/v1/sessions/{id}/status",
       "/v1/ui/sign-in-codes",
     ]);
     assert.deepEqual(Object.keys(body.paths["/v1/sessions/{id}"]).sort(), ["delete", "get", "patch"]);

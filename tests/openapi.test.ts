@@ -106,6 +106,7 @@ test("openapi: every operation has its stable operationId and a described tag; t
     "POST /v1/sessions": "createSession",
     "POST /v1/sessions/{id}/archive": "archiveSession",
     "POST /v1/sessions/{id}/restore": "restoreSession",
+    "GET /v1/sessions/{id}/status": "getSessionStatus",
     "GET /v1/sessions/{id}": "getSession",
     "PATCH /v1/sessions/{id}": "updateSession",
     "DELETE /v1/sessions/{id}": "deleteSession",

@@ -220,6 +220,7 @@ const show: Run = async (context) => {
   const answer = await api.v1.repositories[":id"].$get({ param: { id: session.repositoryId } });
   const repository = answer.status === 200 ? await answer.json() : null;
   const yesNo = (value: boolean) => (value ? "yes" : "no");
+  const git = session.isWorktree ? await gitStatus(api, session.id) : null;
   print(renderFields([
     ["id", session.id],
     ["title", session.title],
@@ -234,11 +235,50 @@ const show: Run = async (context) => {
     ["base branch", session.baseBranch],
     ["made worktree", yesNo(session.createdWorktree)],
     ["made branch", yesNo(session.createdBranch)],
+    ...gitFields(git),
     ["created", session.createdAt],
     ["updated", session.updatedAt],
     ["last accessed", session.lastAccessedAt],
   ]));
 };
+
+type GitStatus = {
+  dirty: boolean | null;
+  ahead: number | null;
+  behind: number | null;
+  landed: string | null;
+  diskBytes: number;
+};
+
+// A worktree session's git state for `show`; `null` when the server cannot tell (another
+// machine's worktree, no lifecycle), which `show` then leaves out rather than failing.
+async function gitStatus(api: ApiClient, id: string): Promise<GitStatus | null> {
+  const response = await api.v1.sessions[":id"].status.$get({ param: { id } });
+  return response.status === 200 ? await response.json() : null;
+}
+
+function gitFields(git: GitStatus | null): Array<[string, string | null]> {
+  if (git === null) return [];
+  const known = (value: unknown, text: string) => (value === null ? "unknown" : text);
+  return [
+    ["uncommitted work", known(git.dirty, git.dirty ? "yes" : "no")],
+    ["ahead of base", known(git.ahead, `${git.ahead}`)],
+    ["behind base", known(git.behind, `${git.behind}`)],
+    ["landed", git.landed ?? "no"],
+    ["disk", formatBytes(git.diskBytes)],
+  ];
+}
+
+function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
 
 /** Asks a yes/no question on the terminal; anything but y or yes (or the input closing) is no. */
 function confirm(question: string): Promise<boolean> {

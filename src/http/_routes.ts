@@ -41,6 +41,7 @@ import {
   SessionListSchema,
   SessionQuerySchema,
   SessionSchema,
+  SessionStatusSchema,
   SignInCodeSchema,
   UpdateSessionSchema,
 } from "./_schemas.ts";
@@ -355,6 +356,35 @@ export const ROUTES = {
       },
       413: tooLarge,
       415: notJson,
+      500: failed,
+      503: unavailable,
+    },
+  },
+  getSessionStatus: {
+    method: "get" as const,
+    path: "/v1/sessions/{id}/status" as const,
+    tags: ["sessions"],
+    summary: "A worktree session's git state: uncommitted work, ahead and behind its base, landed, disk use",
+    description: "Read from the repository's refs and objects (ahead, behind, landed) and the worktree folder " +
+      "(dirty, diskBytes); nothing is changed. A branch with no commits of its own is never landed.",
+    request: idParams,
+    responses: {
+      200: {
+        description: "The session's git state.",
+        content: { "application/json": { schema: SessionStatusSchema } },
+      },
+      400: {
+        description: "The session has no worktree (or the server has no worktree lifecycle), or the id is malformed " +
+          "(kind InvalidInput).",
+        content: errorJson,
+      },
+      401: unauthorized,
+      403: forbidden,
+      404: notFound,
+      409: {
+        description: "The session's worktree is on another machine; ask that machine's server (kind Conflict).",
+        content: errorJson,
+      },
       500: failed,
       503: unavailable,
     },

@@ -8,7 +8,7 @@
  */
 
 import { z } from "@hono/zod-openapi";
-import type { ReconcileReport } from "../lifecycle.ts";
+import type { ReconcileReport, SessionGitStatus } from "../lifecycle.ts";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../orchestrator.ts";
 import { SESSION_STATUSES, type SessionStatus } from "../types.ts";
 import type { Repository, Session } from "../types.ts";
@@ -107,6 +107,29 @@ export const ArchivedSessionSchema: z.ZodType<ArchivedSessionBody, ArchivedSessi
   head: z.string().openapi({ description: "The commit the session's branch (kept) was at." }),
   worktreeRemoved: z.boolean(),
 }).openapi("ArchivedSession");
+
+/** A worktree session's git state. */
+export const SessionStatusSchema: z.ZodType<SessionGitStatus, SessionGitStatus> = z.object({
+  dirty: z.boolean().nullable().openapi({
+    description: "Uncommitted changes or untracked files in the worktree (ignored files do not count); for an " +
+      "archived session, whether its archive saved such work; null when it cannot be told (the folder is missing).",
+  }),
+  ahead: z.number().int().nullable().openapi({
+    description: "Commits on the session's branch that its base lacks; null when the branch or the base is gone.",
+  }),
+  behind: z.number().int().nullable().openapi({
+    description: "Commits on the base that the session's branch lacks; null when the branch or the base is gone.",
+  }),
+  landed: z.enum(["merged", "squash-merged", "cherry-picked"]).nullable().openapi({
+    description: "Whether the branch's work is already in its base (the session's baseBranch, else the " +
+      "repository's default branch), and how: merged (its tip is on the base), cherry-picked (each of its commits " +
+      "has an equal patch on the base), squash-merged (its whole change since the merge base is in the base). " +
+      "null when it is not, or the branch has no commits of its own.",
+  }),
+  diskBytes: z.number().int().openapi({
+    description: "Bytes the worktree folder takes on disk (symlinks not followed); 0 for an archived session.",
+  }),
+}).openapi("SessionStatus");
 
 const nextCursor = z.string().nullable().openapi({
   description: "Pass as `cursor` for the next page; null on the last.",

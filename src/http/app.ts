@@ -219,6 +219,10 @@ export function createApp(options: AppOptions): AppType {
       const { id } = c.req.valid("param");
       return c.json(await orchestrator.restoreSession(id), 200);
     },
+    getSessionStatus: async (c) => {
+      const { id } = c.req.valid("param");
+      return c.json(await orchestrator.sessionStatus(id), 200);
+    },
     putSessionSecret: async (c) => {
       const { id } = c.req.valid("param");
       const { encryptedSecret, nonce } = c.req.valid("json");

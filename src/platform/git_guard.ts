@@ -9,7 +9,8 @@
  * them).
  *
  * Keys that run commands but are never reached by the commands this project uses, and so are
- * not overridden: `diff.external` and `diff.<driver>.command`/`textconv` (no diff or log is run),
+ * not overridden: `diff.external` and `diff.<driver>.command`/`textconv` (no porcelain diff or log
+ * is run; plumbing `diff-tree` and `cherry` use neither unless asked with `--ext-diff`/`--textconv`),
  * `merge.<driver>.driver` (no merge), `core.editor`/`sequence.editor` (nothing asks for a message;
  * the environment makes them `:` anyway), `core.pager`/`pager.*` (`--no-pager`, and output is never
  * a terminal), `core.sshCommand`, `core.gitProxy`, `remote.<name>.uploadpack`, `credential.*`,
@@ -76,6 +77,8 @@ const REACHES_NOTHING = new Set([
   "for-each-ref",
   "rev-list",
   "merge-base",
+  // Without `-p` it compares tree entries' object ids only, never file contents.
+  "diff-tree",
   "config",
   "commit-tree",
   "var",

@@ -20,6 +20,7 @@ import type {
   CloseSessionOptions,
   ReconcileOptions,
   ReconcileReport,
+  SessionGitStatus,
   WorktreeOpenRequest,
   WorktreePlan,
   WorktreePort,
@@ -37,6 +38,8 @@ import { reconcileWorktrees } from "./worktree_reconcile.ts";
 import { finishClose, type StepContext, undoOpen } from "./worktree_steps.ts";
 import { finishRestore, runArchive, runRestore, undoArchive, undoRestore } from "./worktree_archive.ts";
 import { readArchive, worktreeState } from "./git_archive.ts";
+import { branchStanding } from "./git_landed.ts";
+import { diskUsage } from "./disk_usage.ts";
 
 /** The points between steps where {@linkcode WorktreeLifecycleOptions.onStep} is called. */
 export type LifecycleStep =
@@ -633,6 +636,44 @@ export class WorktreeLifecycle implements WorktreePort {
       await this.#journal.remove(id);
       return restored;
     });
+  }
+
+  /**
+   * A worktree session's git state. The base is the session's `baseBranch`, else the
+   * repository's `defaultBranch`, else the branch its checkout has checked out. `ahead`, `behind`
+   * and `landed` are read from refs and objects (see `branchStanding`); `dirty` is `git status` of
+   * the worktree (or, archived, whether the archive saved work) and `diskBytes` its folder's size.
+   * Takes no lock: it changes nothing, and a status read during a change is the state before or after it.
+   */
+  async status(session: Session, repository: Repository): Promise<SessionGitStatus> {
+    const info = await this.#repositoryInfo(repository.path);
+    const base = session.baseBranch ?? repository.defaultBranch ?? await this.#git.currentBranch(info.topLevel);
+    const branch = session.branchName;
+    const path = session.worktreePath === null ? null : resolve(session.worktreePath);
+    const archived = session.status === "archived";
+    const [standing, dirty, diskBytes] = await Promise.all([
+      branch === null || base === null ? null : branchStanding(this.#git, {
+        repository: info.topLevel,
+        branch,
+        base,
+        createdAt: session.createdAt,
+      }),
+      archived
+        ? readArchive(this.#git, info.topLevel, session.id).then((record) =>
+          record === null ? null : record.snapshot !== null
+        )
+        : path === null || !existsSync(join(path, ".git"))
+        ? null
+        : this.#git.worktreeChanges(path).then((changes) => !changes.clean),
+      archived || path === null ? 0 : diskUsage(path),
+    ]);
+    return {
+      dirty,
+      ahead: standing?.ahead ?? null,
+      behind: standing?.behind ?? null,
+      landed: standing?.landed ?? null,
+      diskBytes,
+    };
   }
 
   // The session's row under the lock, refused when gone or held by an unfinished operation.
