@@ -96,6 +96,12 @@ export interface SessionGitStatus {
   landed: LandedKind | null;
   /** Bytes the worktree folder takes on disk (allocated blocks, symlinks not followed); 0 when it is gone. */
   diskBytes: number;
+  /**
+   * When anything in the worktree folder last changed (the newest modification time under it,
+   * ISO-8601 UTC), or `null` when the folder is gone (an archived session): with the row's
+   * `lastAccessedAt`, what tells how long a session has been idle.
+   */
+  lastChangedAt: string | null;
 }
 
 /** Options of `reconcile`. */

@@ -12,16 +12,25 @@ test("status: an untouched session is clean, level with its base, not landed, an
   try {
     const session = await f.orchestrator.createSession({ repositoryId: f.repository.id, title: "t", isWorktree: true });
     const status = await f.orchestrator.sessionStatus(session.id);
-    assert.deepEqual({ ...status, diskBytes: 0 }, { dirty: false, ahead: 0, behind: 0, landed: null, diskBytes: 0 });
+    assert.deepEqual({ ...status, diskBytes: 0, lastChangedAt: null }, {
+      dirty: false,
+      ahead: 0,
+      behind: 0,
+      landed: null,
+      diskBytes: 0,
+      lastChangedAt: null,
+    });
     assert.ok(status.diskBytes > 0);
+    assert.ok(Date.parse(status.lastChangedAt!) > Date.now() - 600_000, "the folder was just made");
     // The base moving on does not make an untouched branch landed.
     commitFile(f.repositoryPath, "main.txt");
-    assert.deepEqual({ ...await f.orchestrator.sessionStatus(session.id), diskBytes: 0 }, {
+    assert.deepEqual({ ...await f.orchestrator.sessionStatus(session.id), diskBytes: 0, lastChangedAt: null }, {
       dirty: false,
       ahead: 0,
       behind: 1,
       landed: null,
       diskBytes: 0,
+      lastChangedAt: null,
     });
   } finally {
     f.cleanup();
@@ -40,12 +49,13 @@ test("status: untracked and modified files are dirty, the size grows with a file
     assert.ok(untracked.diskBytes >= before.diskBytes + 256 * 1024, `${untracked.diskBytes} after ${before.diskBytes}`);
     git(path, "add", "big.bin");
     git(path, "commit", "-q", "-m", "big");
-    assert.deepEqual({ ...await f.orchestrator.sessionStatus(session.id), diskBytes: 0 }, {
+    assert.deepEqual({ ...await f.orchestrator.sessionStatus(session.id), diskBytes: 0, lastChangedAt: null }, {
       dirty: false,
       ahead: 1,
       behind: 0,
       landed: null,
       diskBytes: 0,
+      lastChangedAt: null,
     });
     writeFileSync(join(path, "README.md"), "changed\n");
     assert.equal((await f.orchestrator.sessionStatus(session.id)).dirty, true);
@@ -69,12 +79,13 @@ test("status: a session merged into its base is merged; one rebased then fast-fo
     commitFile(f.repositoryPath, "main.txt");
     git(rebased.worktreePath!, "rebase", "-q", "main");
     git(f.repositoryPath, "merge", "-q", "--ff-only", rebased.branchName!);
-    assert.deepEqual({ ...await f.orchestrator.sessionStatus(rebased.id), diskBytes: 0 }, {
+    assert.deepEqual({ ...await f.orchestrator.sessionStatus(rebased.id), diskBytes: 0, lastChangedAt: null }, {
       dirty: false,
       ahead: 0,
       behind: 0,
       landed: "merged",
       diskBytes: 0,
+      lastChangedAt: null,
     });
   } finally {
     f.cleanup();
@@ -119,6 +130,7 @@ test("status: an archived session takes no disk, is dirty as its archive says, a
       behind: 1,
       landed: "merged",
       diskBytes: 0,
+      lastChangedAt: null,
     });
     assert.deepEqual(await f.orchestrator.sessionStatus(dirty.id), {
       dirty: true,
@@ -126,6 +138,7 @@ test("status: an archived session takes no disk, is dirty as its archive says, a
       behind: 2,
       landed: null,
       diskBytes: 0,
+      lastChangedAt: null,
     });
   } finally {
     f.cleanup();

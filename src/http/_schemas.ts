@@ -129,6 +129,9 @@ export const SessionStatusSchema: z.ZodType<SessionGitStatus, SessionGitStatus> 
   diskBytes: z.number().int().openapi({
     description: "Bytes the worktree folder takes on disk (symlinks not followed); 0 for an archived session.",
   }),
+  lastChangedAt: z.string().nullable().openapi({
+    description: "When anything in the worktree folder last changed (ISO-8601 UTC); null when the folder is gone.",
+  }),
 }).openapi("SessionStatus");
 
 const nextCursor = z.string().nullable().openapi({

@@ -26,11 +26,37 @@ const BATCH = 64;
  * ```
  */
 export async function diskUsage(path: string): Promise<number> {
+  return (await folderUsage(path)).bytes;
+}
+
+/** What {@linkcode folderUsage} found. */
+export interface FolderUsage {
+  /** Bytes on disk, as {@linkcode diskUsage} counts them. */
+  bytes: number;
+  /** The latest modification time of any entry under the folder (ms since the epoch), or `null` when it does not exist. */
+  lastModifiedMs: number | null;
+}
+
+/**
+ * {@linkcode diskUsage} and, from the same walk, when anything under the folder last changed:
+ * the newest modification time of its entries (a folder's own time changes when a file in it is
+ * made, renamed or removed), symlinks by their own time.
+ *
+ * @example
+ * ```ts
+ * import { folderUsage } from "./disk_usage.ts";
+ *
+ * console.log(await folderUsage("/tmp/does-not-exist")); // { bytes: 0, lastModifiedMs: null }
+ * ```
+ */
+export async function folderUsage(path: string): Promise<FolderUsage> {
   const seen = new Set<string>();
   let total = 0;
+  let lastModifiedMs: number | null = null;
   const measure = async (entry: string): Promise<string | null> => {
     const stat = await lstat(entry).catch(() => null);
     if (stat === null) return null;
+    if (lastModifiedMs === null || stat.mtimeMs > lastModifiedMs) lastModifiedMs = stat.mtimeMs;
     const key = `${stat.dev}:${stat.ino}`;
     if (stat.nlink > 1 && stat.ino !== 0) {
       if (seen.has(key)) return null;
@@ -50,5 +76,5 @@ export async function diskUsage(path: string): Promise<number> {
       for (const sub of found) if (sub !== null) folders.push(sub);
     }
   }
-  return total;
+  return { bytes: total, lastModifiedMs };
 }

@@ -39,7 +39,7 @@ import { finishClose, type StepContext, undoOpen } from "./worktree_steps.ts";
 import { finishRestore, runArchive, runRestore, undoArchive, undoRestore } from "./worktree_archive.ts";
 import { readArchive, worktreeState } from "./git_archive.ts";
 import { branchStanding } from "./git_landed.ts";
-import { diskUsage } from "./disk_usage.ts";
+import { folderUsage } from "./disk_usage.ts";
 
 /** The points between steps where {@linkcode WorktreeLifecycleOptions.onStep} is called. */
 export type LifecycleStep =
@@ -651,7 +651,7 @@ export class WorktreeLifecycle implements WorktreePort {
     const branch = session.branchName;
     const path = session.worktreePath === null ? null : resolve(session.worktreePath);
     const archived = session.status === "archived";
-    const [standing, dirty, diskBytes] = await Promise.all([
+    const [standing, dirty, usage] = await Promise.all([
       branch === null || base === null ? null : branchStanding(this.#git, {
         repository: info.topLevel,
         branch,
@@ -665,14 +665,15 @@ export class WorktreeLifecycle implements WorktreePort {
         : path === null || !existsSync(join(path, ".git"))
         ? null
         : this.#git.worktreeChanges(path).then((changes) => !changes.clean),
-      archived || path === null ? 0 : diskUsage(path),
+      archived || path === null ? { bytes: 0, lastModifiedMs: null } : folderUsage(path),
     ]);
     return {
       dirty,
       ahead: standing?.ahead ?? null,
       behind: standing?.behind ?? null,
       landed: standing?.landed ?? null,
-      diskBytes,
+      diskBytes: usage.bytes,
+      lastChangedAt: usage.lastModifiedMs === null ? null : new Date(usage.lastModifiedMs).toISOString(),
     };
   }
 
