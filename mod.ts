@@ -166,3 +166,12 @@ export type {
   WorktreePort,
   WorktreeRows,
 } from "./src/lifecycle.ts";
+export {
+  type GcAction,
+  type GcDecision,
+  gcDecision,
+  type GcFinding,
+  type GcOptions,
+  type GcReport,
+  parseDuration,
+} from "./src/gc.ts";

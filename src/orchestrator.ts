@@ -9,6 +9,7 @@
 import { decodeCursor, encodeCursor } from "./_cursor.ts";
 import { errorMessage, SessionError, toStorageError } from "./errors.ts";
 import { EventFeed, type EventFeedOptions } from "./event_feed.ts";
+import { gcDecision, type GcFinding, type GcOptions, type GcReport } from "./gc.ts";
 import {
   repositoryCreated,
   repositoryDeleted,
@@ -498,6 +499,97 @@ export class SessionOrchestrator {
       throw new SessionError("RepositoryNotFound", `no repository with id ${session.repositoryId}`);
     }
     return await this.#worktrees.status(session, repository);
+  }
+
+  /**
+   * Cleans up finished work: for each worktree session this lifecycle made on this machine, reads
+   * its git state and decides (see `gcDecision`): landed and clean → delete the worktree (and its
+   * branch only when merged and made here, so no commit outside the base is lost); landed but
+   * dirty, or active and idle past `idleMs` → archive (its work saved first, restorable); anything
+   * else → keep. Nothing it did not make is touched, a delete is never forced (work that appears
+   * meanwhile makes it fail, and the session stays), and `dryRun` changes nothing. A session whose
+   * action fails keeps its finding with the error; the others go on.
+   */
+  async gc(options: GcOptions = {}): Promise<GcReport> {
+    const dryRun = options.dryRun === true;
+    const idleMs = options.idleMs;
+    if (idleMs !== undefined && (!Number.isSafeInteger(idleMs) || idleMs <= 0)) {
+      invalid("idleMs must be a positive whole number of milliseconds");
+    }
+    const worktrees = this.#worktrees;
+    if (worktrees === null) invalid("gc needs a worktree lifecycle, and none is configured");
+    const repositories = new Map<RepositoryId, Promise<Repository | null>>();
+    const findings: GcFinding[] = [];
+    let reclaimedBytes = 0;
+    const now = Date.now();
+    for (let cursor: string | null = null, first = true; first || cursor !== null; first = false) {
+      const page: SessionPage = await this.listSessions({ limit: 1000, ...(cursor === null ? {} : { cursor }) });
+      cursor = page.nextCursor;
+      for (const session of page.sessions) {
+        if (!session.isWorktree || !session.createdWorktree || session.branchName === null) continue;
+        if (!this.#handles(session)) continue;
+        let repository = repositories.get(session.repositoryId);
+        if (repository === undefined) {
+          repository = this.#read(() => this.#store.getRepository(session.repositoryId), "reading a repository");
+          repositories.set(session.repositoryId, repository);
+        }
+        const known = await repository;
+        const base = { sessionId: session.id, title: session.title, done: false, error: null };
+        if (known === null) {
+          findings.push({
+            ...base,
+            action: "keep",
+            reason: "its repository row is gone",
+            landed: null,
+            dirty: null,
+            diskBytes: 0,
+            deleteBranch: false,
+          });
+          continue;
+        }
+        let status: SessionGitStatus;
+        try {
+          status = await worktrees.status(session, known);
+        } catch (error) {
+          findings.push({
+            ...base,
+            action: "keep",
+            reason: "its git state could not be read",
+            landed: null,
+            dirty: null,
+            diskBytes: 0,
+            deleteBranch: false,
+            error: errorMessage(error),
+          });
+          continue;
+        }
+        const decision = gcDecision(session, status, now, idleMs);
+        const finding: GcFinding = {
+          ...base,
+          ...decision,
+          landed: status.landed,
+          dirty: status.dirty,
+          diskBytes: status.diskBytes,
+        };
+        findings.push(finding);
+        if (decision.action === "keep") continue;
+        if (!dryRun) {
+          try {
+            if (decision.action === "delete") {
+              await this.deleteSession(session.id, { deleteBranch: decision.deleteBranch });
+            } else {
+              await this.archiveSession(session.id);
+            }
+            finding.done = true;
+          } catch (error) {
+            finding.error = errorMessage(error);
+            continue;
+          }
+        }
+        reclaimedBytes += status.diskBytes;
+      }
+    }
+    return { dryRun, findings, reclaimedBytes };
   }
 
   // --- secrets ---

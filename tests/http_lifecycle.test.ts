@@ -89,7 +89,14 @@ class RecordingLifecycle implements WorktreePort {
 
   status(session: Session): Promise<SessionGitStatus> {
     this.calls.push({ method: "status", args: [session.id] });
-    return Promise.resolve({ dirty: this.dirty.has(session.id), ahead: 0, behind: 0, landed: null, diskBytes: 0, lastChangedAt: null });
+    return Promise.resolve({
+      dirty: this.dirty.has(session.id),
+      ahead: 0,
+      behind: 0,
+      landed: null,
+      diskBytes: 0,
+      lastChangedAt: null,
+    });
   }
 
   reconcile(options: ReconcileOptions = {}): Promise<ReconcileReport> {

@@ -359,6 +359,7 @@ test("http: the OpenAPI 3.1 document describes every route, its schemas and the 
     assert.deepEqual(Object.keys(body.paths).sort(), [
       "/v1/backup",
       "/v1/events",
+      "/v1/gc",
       "/v1/health",
       "/v1/openapi.json",
       "/v1/reconcile",

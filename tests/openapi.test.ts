@@ -113,6 +113,7 @@ test("openapi: every operation has its stable operationId and a described tag; t
     "PUT /v1/sessions/{id}/secret": "putSessionSecret",
     "GET /v1/sessions/{id}/secret": "getSessionSecret",
     "POST /v1/reconcile": "reconcile",
+    "POST /v1/gc": "gc",
     "POST /v1/backup": "createBackup",
     "GET /v1/events": "streamEvents",
     "POST /v1/ui/sign-in-codes": "createSignInCode",

@@ -206,6 +206,20 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: { "dry-run": { type: "boolean", description: "only report; change nothing" } },
   },
   {
+    name: "gc",
+    arguments: "",
+    positionals: [0, 0],
+    summary: "clean up finished work: delete landed sessions, archive dirty or idle ones",
+    description: "For each worktree session this server made: landed in its base and clean -> delete it (its\n" +
+      "branch too when merged and made here); landed but with uncommitted work, or idle past --idle ->\n" +
+      "archive it (the work is saved first; slo restore brings it back); anything else is kept.\n" +
+      "Nothing is forced, and --dry-run changes nothing.",
+    options: {
+      "dry-run": { type: "boolean", description: "only report; change nothing" },
+      idle: { type: "string", description: "archive active sessions idle longer than this (7d, 12h, 30m)" },
+    },
+  },
+  {
     name: "backup",
     arguments: "<file>",
     positionals: [1, 1],

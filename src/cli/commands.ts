@@ -403,6 +403,35 @@ const reconcile: Run = async (context) => {
   if (dryRun) print("dry run: nothing was changed");
 };
 
+const gc: Run = async (context) => {
+  const dryRun = flag(context.values, "dry-run");
+  const idle = context.values.idle;
+  const query: { dryRun?: "true"; idle?: string } = {};
+  if (dryRun) query.dryRun = "true";
+  if (typeof idle === "string") query.idle = idle;
+  const api = await client(context);
+  const response = await progress(
+    dryRun ? "checking sessions" : "cleaning up sessions",
+    () => api.v1.gc.$post({ query }),
+  );
+  if (response.status !== 200) throw await answerError(response);
+  const report = await response.json();
+  if (flag(context.values, "json")) return printJson(report);
+  if (report.findings.length === 0) return print("no worktree sessions to look at");
+  type Finding = typeof report.findings[number];
+  const columns: Column<Finding>[] = [
+    { header: "SESSION", value: (f) => shortId(f.sessionId) },
+    { header: "ACTION", value: (f) => f.error !== null ? `${f.action} failed` : f.action },
+    { header: "LANDED", value: (f) => f.landed ?? "-" },
+    { header: "DISK", value: (f) => formatBytes(f.diskBytes) },
+    { header: "TITLE", value: (f) => f.title, shrink: true },
+    { header: "WHY", value: (f) => f.error ?? f.reason, shrink: true },
+  ];
+  print(table(columns, report.findings));
+  const verb = dryRun ? "would free" : "freed";
+  print(`${verb} ${formatBytes(report.reclaimedBytes)}${dryRun ? " (dry run: nothing was changed)" : ""}`);
+};
+
 const backup: Run = async (context) => {
   // The server writes the file on its own machine, so the path is made absolute here, where "." means something.
   const path = resolve(context.cwd, expandHome(context.positionals[0]));
@@ -600,6 +629,7 @@ const RUNS: Readonly<Record<string, Run>> = {
   archive,
   restore,
   reconcile,
+  gc,
   backup,
   events,
   ui,

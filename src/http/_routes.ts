@@ -27,6 +27,8 @@ import {
   EventHeadersSchema,
   EventQuerySchema,
   EventStreamSchema,
+  GcQuerySchema,
+  GcReportSchema,
   HealthSchema,
   IdParamsSchema,
   OpenApiDocumentSchema,
@@ -441,6 +443,32 @@ export const ROUTES = {
         content: { "application/json": { schema: ReconcileReportSchema } },
       },
       400: invalidInput,
+      401: unauthorized,
+      403: forbidden,
+      413: tooLarge,
+      415: notJson,
+      500: failed,
+      503: unavailable,
+    },
+  },
+  gc: {
+    method: "post" as const,
+    path: "/v1/gc" as const,
+    tags: ["worktrees"],
+    summary: "Clean up finished work: delete landed and clean sessions, archive landed but dirty or idle ones",
+    description: "Only worktree sessions this server's lifecycle made on this machine are looked at. A delete is " +
+      "never forced and deletes the branch only when it was merged (every commit in the base) and made here; an " +
+      "archive saves the work first, so it can be restored. With dryRun nothing changes.",
+    request: { query: GcQuerySchema },
+    responses: {
+      200: {
+        description: "One finding per session: what was decided, why, and whether it was done.",
+        content: { "application/json": { schema: GcReportSchema } },
+      },
+      400: {
+        description: "A bad idle duration, or no worktree lifecycle configured (kind InvalidInput).",
+        content: errorJson,
+      },
       401: unauthorized,
       403: forbidden,
       413: tooLarge,

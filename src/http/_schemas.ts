@@ -9,6 +9,7 @@
 
 import { z } from "@hono/zod-openapi";
 import type { ReconcileReport, SessionGitStatus } from "../lifecycle.ts";
+import type { GcReport } from "../gc.ts";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../orchestrator.ts";
 import { SESSION_STATUSES, type SessionStatus } from "../types.ts";
 import type { Repository, Session } from "../types.ts";
@@ -225,6 +226,31 @@ export const ReconcileReportSchema: z.ZodType<ReconcileReport, ReconcileReport> 
   })),
 }).openapi("ReconcileReport");
 
+/** What `gc` found and did. */
+export const GcReportSchema: z.ZodType<GcReport, GcReport> = z.object({
+  dryRun: z.boolean(),
+  findings: z.array(z.object({
+    sessionId: z.string(),
+    title: z.string(),
+    action: z.enum(["delete", "archive", "keep"]).openapi({
+      description: "delete: landed and clean; archive: landed but dirty, or idle past the limit (work saved " +
+        "first); keep: anything else.",
+    }),
+    reason: z.string(),
+    landed: z.enum(["merged", "squash-merged", "cherry-picked"]).nullable(),
+    dirty: z.boolean().nullable(),
+    diskBytes: z.number().int(),
+    deleteBranch: z.boolean().openapi({
+      description: "The branch goes with the worktree: only a merged branch this server made.",
+    }),
+    done: z.boolean().openapi({ description: "Carried out (false under dryRun, for keep, and on failure)." }),
+    error: z.string().nullable().openapi({ description: "Why the action failed; the session is as it was." }),
+  })),
+  reclaimedBytes: z.number().int().openapi({
+    description: "Bytes of the worktrees deleted or archived (under dryRun: that would be).",
+  }),
+}).openapi("GcReport");
+
 /** The body of `POST /v1/backup`; unknown fields are refused. */
 export const BackupRequestSchema: z.ZodType<BackupBody, BackupBody> = z.strictObject({
   path: z.string().openapi({
@@ -299,6 +325,16 @@ export const DeleteSessionQuerySchema: z.ZodObject<{ force: Flag; deleteBranch: 
 /** `?dryRun=`. */
 export const ReconcileQuerySchema: z.ZodObject<{ dryRun: Flag }> = z.object({
   dryRun: flag("dryRun", "Only report; change nothing."),
+});
+
+/** The query of `POST /v1/gc`. */
+export const GcQuerySchema: z.ZodObject<{ dryRun: Flag; idle: z.ZodOptional<z.ZodString> }> = z.object({
+  dryRun: flag("dryRun", "Only report; change nothing."),
+  idle: z.string().max(32).optional().openapi({
+    description: "Archive active sessions idle longer than this (a whole number and a unit: ms, s, m, h, d, w; " +
+      "as 7d). Idle is measured from the later of the session's lastAccessedAt and its worktree's last change.",
+    example: "7d",
+  }),
 });
 
 /** The OpenAPI document itself, documented as an object. */

@@ -11,6 +11,7 @@ import { bodyLimit } from "hono/body-limit";
 import { decodeBase64, encodeBase64 } from "../base64.ts";
 import { isSessionError, SessionError } from "../errors.ts";
 import type { SessionOrchestrator } from "../orchestrator.ts";
+import { parseDuration } from "../gc.ts";
 import { OPENAPI_PATH, type RouteHandlers, ROUTES, type RoutesSchema, TAGS } from "./_routes.ts";
 import { eventStream } from "./_sse.ts";
 import { describeZodError, type ErrorLogger, errorResponse, handleError } from "./errors.ts";
@@ -247,6 +248,11 @@ export function createApp(options: AppOptions): AppType {
     reconcile: async (c) => {
       const { dryRun } = c.req.valid("query");
       return c.json(await orchestrator.reconcile({ dryRun: truthy(dryRun) }), 200);
+    },
+    gc: async (c) => {
+      const { dryRun, idle } = c.req.valid("query");
+      const idleMs = idle === undefined ? undefined : parseDuration(idle, "idle");
+      return c.json(await orchestrator.gc({ dryRun: truthy(dryRun), idleMs }), 200);
     },
     createBackup: async (c) => {
       const { path, overwrite } = c.req.valid("json");
