@@ -106,6 +106,7 @@ export { SCHEMA_VERSION } from "./src/store/sqlite_schema.ts";
 export {
   type CreateSessionRequest,
   DEFAULT_PAGE_SIZE,
+  type ForkSessionRequest,
   type ListRepositoriesOptions,
   type ListSessionsOptions,
   MAX_PAGE_SIZE,

@@ -156,6 +156,13 @@ export interface WorktreeOpenRequest {
   baseRef: string | null;
   /** Check out the existing `plan.branchName` instead of creating it. */
   useExistingBranch: boolean;
+  /**
+   * A fork: the session whose worktree the new one copies (`baseRef` is then `null` and
+   * `useExistingBranch` `false`). The new branch starts at the source's commit and the new worktree
+   * gets the source's uncommitted work (staged as staged, untracked as untracked); the source is
+   * left as it was. An archived source gives what its archive saved.
+   */
+  forkOf?: Session | null;
 }
 
 /** The folder and branch an open claims, or an undo finds. */
@@ -238,8 +245,10 @@ export interface WorktreePort {
   ): WorktreePlan;
   /**
    * Claims the folder and branch (`Conflict` when one is taken: `rows.holding`, the journal, the
-   * disk), journals the intent, makes the worktree and branch, then has `commit` write the row
-   * with the base it recorded; undoes all of it (the row through `rows.discardOpened`) when a step fails.
+   * disk), journals the intent, makes the worktree and branch (for a fork, from the source's commit
+   * with its work copied in: see {@linkcode WorktreeOpenRequest.forkOf}), then has `commit` write
+   * the row with the base it recorded; undoes all of it (the row through `rows.discardOpened`) when
+   * a step fails.
    */
   open(
     request: WorktreeOpenRequest,

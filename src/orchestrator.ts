@@ -137,6 +137,43 @@ export interface RepositoryPage {
   nextCursor: string | null;
 }
 
+/** What a fork may set of its new session; the rest comes from the source (see `forkSession`). */
+export interface ForkSessionRequest {
+  /** The fork's title; the source's with " (fork)" by default. */
+  title?: string;
+  /** The fork's id; a new UUID when absent. */
+  sessionId?: SessionId;
+  /** The fork's worktree folder name; one cut from its title and id by default. */
+  worktreeName?: string;
+  /** The fork's branch (new); `<branchPrefix><worktreeName>` by default. */
+  branchName?: string;
+  /** Which agent runs the fork; the source's by default. */
+  agentName?: string;
+  /** The tracker issue it works on; the source's by default. */
+  issueId?: string;
+  /** That issue's title; the source's by default. */
+  issueTitle?: string;
+  /** That issue's URL; the source's by default. */
+  issueUrl?: string;
+}
+
+const FORK_FIELDS: readonly string[] = [
+  "title",
+  "sessionId",
+  "worktreeName",
+  "branchName",
+  "agentName",
+  "issueId",
+  "issueTitle",
+  "issueUrl",
+];
+
+// The default title of a fork, kept within the 500 characters a title may have.
+function forkTitle(title: string): string {
+  const suffix = " (fork)";
+  return title.length + suffix.length <= 500 ? title + suffix : title.slice(0, 500 - suffix.length) + suffix;
+}
+
 const CREATE_FIELDS: readonly string[] = [
   ...CREATE_SESSION_FIELDS,
   "sessionId",
@@ -320,6 +357,46 @@ export class SessionOrchestrator {
    */
   async createSession(request: CreateSessionRequest): Promise<Session> {
     const checked = requireRecord(request, "session parameters", CREATE_FIELDS) as unknown as CreateSessionRequest;
+    return await this.#create(checked, null);
+  }
+
+  /**
+   * Forks a worktree session: a new session of the same repository with its own worktree and
+   * branch, whose branch starts at the source's commit and whose worktree holds the source's
+   * uncommitted work (staged as staged, untracked as untracked, byte for byte); the source is left
+   * as it was (its work is saved as a snapshot of its own first, which stays). An archived source
+   * gives what its archive saved. The fork's title is the request's, else the source's with
+   * " (fork)"; its agent and issue fields are the source's unless given; its base branch is the
+   * source's. Announces `session.created`. `SessionNotFound` for an unknown source; `InvalidInput`
+   * for bad fields or a source with no worktree made by the worktree lifecycle; `Conflict`, with
+   * nothing made, for another machine's source, a taken id, folder or branch, or a source worktree
+   * that cannot be copied whole (as for an archive). A process killed midway leaves the new
+   * session whole or not at all (`reconcile` undoes an unfinished fork).
+   *
+   * @example Fork a session to try another approach, keeping the first one as it is
+   * ```ts ignore
+   * const second = await orchestrator.forkSession(first.id, { title: "Dark mode, CSS variables" });
+   * ```
+   */
+  async forkSession(id: SessionId, request: ForkSessionRequest = {}): Promise<Session> {
+    const checked = requireRecord(request, "fork parameters", FORK_FIELDS) as ForkSessionRequest;
+    const { session: source } = await this.#archivable(id, "fork");
+    const inherited = Object.fromEntries(
+      (["agentName", "issueId", "issueTitle", "issueUrl"] as const).flatMap((field) =>
+        source[field] === null ? [] : [[field, source[field]]]
+      ),
+    );
+    return await this.#create({
+      ...inherited,
+      ...checked,
+      title: checked.title ?? forkTitle(source.title),
+      repositoryId: source.repositoryId,
+      isWorktree: true,
+    }, source);
+  }
+
+  // A create, its fields checked for shape: the one path of a plain create and of a fork.
+  async #create(checked: CreateSessionRequest, forkOf: Session | null): Promise<Session> {
     const { sessionId, worktreePath, baseRef, useExistingBranch, ...params } = checked;
     if (useExistingBranch !== undefined && typeof useExistingBranch !== "boolean") {
       invalid("useExistingBranch must be a boolean");
@@ -354,7 +431,7 @@ export class SessionOrchestrator {
       throw new SessionError("RepositoryNotFound", `no repository with id ${draft.repositoryId}`);
     }
     const session = managed
-      ? await this.#openWorktree(draft, row.title, repository, base, useExistingBranch === true)
+      ? await this.#openWorktree(draft, row.title, repository, base, useExistingBranch === true, forkOf)
       : await this.#commit(draft);
     this.#announce(sessionCreated(session));
     return session;
@@ -661,6 +738,7 @@ export class SessionOrchestrator {
     repository: Repository,
     baseRef: string | null,
     useExistingBranch: boolean,
+    forkOf: Session | null,
   ): Promise<Session> {
     const worktrees = this.#worktrees!;
     const plan = worktrees.plan(repository, {
@@ -677,7 +755,7 @@ export class SessionOrchestrator {
       worktreePath: plan.worktreePath,
     };
     return await worktrees.open(
-      { sessionId: draft.id, repository, plan, baseRef, useExistingBranch },
+      { sessionId: draft.id, repository, plan, baseRef, useExistingBranch, forkOf },
       this.#rows,
       (baseBranch) => this.#commit({ ...named, baseBranch }),
     );
@@ -698,7 +776,10 @@ export class SessionOrchestrator {
   }
 
   // The checks an archive and a restore share: a worktree session this lifecycle made, handled here.
-  async #archivable(id: SessionId, what: "archive" | "restore"): Promise<{ session: Session; repository: Repository }> {
+  async #archivable(
+    id: SessionId,
+    what: "archive" | "restore" | "fork",
+  ): Promise<{ session: Session; repository: Repository }> {
     const key = parseId(id, "session id");
     const session = await this.getSession(key);
     if (session === null) throw new SessionError("SessionNotFound", `no session with id ${key}`);
@@ -707,7 +788,8 @@ export class SessionOrchestrator {
       invalid(`session ${key} has no worktree, so there is nothing to ${what}`);
     }
     if (!session.createdWorktree) {
-      invalid(`the worktree of session ${key} was not made by the worktree lifecycle, so it cannot be ${what}d`);
+      const done = { archive: "archived", restore: "restored", fork: "forked" }[what];
+      invalid(`the worktree of session ${key} was not made by the worktree lifecycle, so it cannot be ${done}`);
     }
     if (!this.#handles(session)) {
       throw new SessionError(

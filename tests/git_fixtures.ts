@@ -4,7 +4,7 @@
  */
 
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import assert from "node:assert/strict";
 import {
@@ -199,4 +199,62 @@ export function runWorkerUntil(
     child.on("error", reject);
     child.on("close", () => resolve({ reached, stdout, stderr }));
   });
+}
+
+/** The refs under `prefix` (for example `refs/session-snapshots/`), by name. */
+export function refsUnder(repository: string, prefix: string): string[] {
+  return git(repository, "for-each-ref", "--format=%(refname)", prefix).split("\n").filter(Boolean);
+}
+
+/** `git status` of a worktree, every untracked file listed: what it holds beyond its commit. */
+export function worktreeStatus(worktree: string): string {
+  return git(worktree, "status", "--porcelain=v1", "--untracked-files=all");
+}
+
+/** The index as git lists it: mode, blob and path of every entry. */
+export function indexEntries(worktree: string): string {
+  return git(worktree, "ls-files", "--stage");
+}
+
+/** Every file of a worktree (not `.git`) with its bytes (base64) and mode. */
+export function worktreeContents(worktree: string, folder = ""): Map<string, { bytes: string; mode: number }> {
+  const found = new Map<string, { bytes: string; mode: number }>();
+  for (const name of readdirSync(join(worktree, folder))) {
+    if (folder === "" && name === ".git") continue;
+    const relative = folder === "" ? name : `${folder}/${name}`;
+    const stat = statSync(join(worktree, relative));
+    if (stat.isDirectory()) {
+      for (const [path, value] of worktreeContents(worktree, relative)) found.set(path, value);
+    } else {
+      found.set(relative, {
+        bytes: readFileSync(join(worktree, relative)).toString("base64"),
+        mode: stat.mode & 0o777,
+      });
+    }
+  }
+  return found;
+}
+
+/**
+ * Gives a worktree every kind of work: committed, staged, changed after staging, unstaged, deleted
+ * (staged and not), untracked (text, binary, executable, in a new folder), and a mode change.
+ */
+export function makeEveryKindOfWork(wt: string): void {
+  commitFile(wt, "committed.txt", "on the branch\n");
+  writeFileSync(join(wt, "tool.sh"), "#!/bin/sh\necho hi\n");
+  git(wt, "add", "tool.sh");
+  git(wt, "commit", "-q", "-m", "tool");
+  writeFileSync(join(wt, "staged.txt"), "staged only\n");
+  git(wt, "add", "staged.txt");
+  writeFileSync(join(wt, "both.txt"), "staged version\n");
+  git(wt, "add", "both.txt");
+  writeFileSync(join(wt, "both.txt"), "staged version\nthen changed\n");
+  writeFileSync(join(wt, "README.md"), "hello\nchanged, not staged\n");
+  git(wt, "rm", "-q", "committed.txt");
+  chmodSync(join(wt, "tool.sh"), 0o644);
+  mkdirSync(join(wt, "new", "deep"), { recursive: true });
+  writeFileSync(join(wt, "new", "deep", "notes.md"), "untracked\r\nwith CRLF\r\n");
+  writeFileSync(join(wt, "blob.bin"), Uint8Array.from({ length: 4096 }, (_, i) => (i * 131 + 7) % 256));
+  writeFileSync(join(wt, "run.sh"), "#!/bin/sh\nexit 0\n");
+  chmodSync(join(wt, "run.sh"), 0o755);
 }

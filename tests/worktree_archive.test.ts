@@ -3,7 +3,7 @@
 // the branch, refusals change nothing, and an archived session can still be deleted.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   generateDatabaseKey,
@@ -19,44 +19,17 @@ import {
   commitFile,
   extraWorktrees,
   git,
+  indexEntries as index,
+  makeEveryKindOfWork as makeWork,
   orchestratorOver,
+  refsUnder as refs,
+  worktreeContents as contents,
   type WorktreeFixture,
   worktreeFixture,
+  worktreeStatus as status,
 } from "./git_fixtures.ts";
 
 const kind = (expected: string) => (error: unknown) => error instanceof SessionError && error.kind === expected;
-
-function refs(repository: string, prefix: string): string[] {
-  return git(repository, "for-each-ref", "--format=%(refname)", prefix).split("\n").filter(Boolean);
-}
-
-// Every file of a worktree (not .git) with its bytes and mode.
-function contents(worktree: string, folder = ""): Map<string, { bytes: string; mode: number }> {
-  const found = new Map<string, { bytes: string; mode: number }>();
-  for (const name of readdirSync(join(worktree, folder))) {
-    if (folder === "" && name === ".git") continue;
-    const relative = folder === "" ? name : `${folder}/${name}`;
-    const stat = statSync(join(worktree, relative));
-    if (stat.isDirectory()) {
-      for (const [path, value] of contents(worktree, relative)) found.set(path, value);
-    } else {
-      found.set(relative, {
-        bytes: readFileSync(join(worktree, relative)).toString("base64"),
-        mode: stat.mode & 0o777,
-      });
-    }
-  }
-  return found;
-}
-
-function status(worktree: string): string {
-  return git(worktree, "status", "--porcelain=v1", "--untracked-files=all");
-}
-
-// The index as git lists it: mode, blob and path of every entry.
-function index(worktree: string): string {
-  return git(worktree, "ls-files", "--stage");
-}
 
 async function session(f: WorktreeFixture, name: string): Promise<Session> {
   return await f.orchestrator.createSession({
@@ -65,28 +38,6 @@ async function session(f: WorktreeFixture, name: string): Promise<Session> {
     worktreeName: name,
     isWorktree: true,
   });
-}
-
-// A worktree with every kind of work: committed, staged, changed after staging, unstaged, deleted
-// (staged and not), untracked (text, binary, executable, in a new folder), and a mode change.
-function makeWork(wt: string): void {
-  commitFile(wt, "committed.txt", "on the branch\n");
-  writeFileSync(join(wt, "tool.sh"), "#!/bin/sh\necho hi\n");
-  git(wt, "add", "tool.sh");
-  git(wt, "commit", "-q", "-m", "tool");
-  writeFileSync(join(wt, "staged.txt"), "staged only\n");
-  git(wt, "add", "staged.txt");
-  writeFileSync(join(wt, "both.txt"), "staged version\n");
-  git(wt, "add", "both.txt");
-  writeFileSync(join(wt, "both.txt"), "staged version\nthen changed\n");
-  writeFileSync(join(wt, "README.md"), "hello\nchanged, not staged\n");
-  git(wt, "rm", "-q", "committed.txt");
-  chmodSync(join(wt, "tool.sh"), 0o644);
-  mkdirSync(join(wt, "new", "deep"), { recursive: true });
-  writeFileSync(join(wt, "new", "deep", "notes.md"), "untracked\r\nwith CRLF\r\n");
-  writeFileSync(join(wt, "blob.bin"), Uint8Array.from({ length: 4096 }, (_, i) => (i * 131 + 7) % 256));
-  writeFileSync(join(wt, "run.sh"), "#!/bin/sh\nexit 0\n");
-  chmodSync(join(wt, "run.sh"), 0o755);
 }
 
 test("archive saves tracked, staged and untracked work, removes the folder, keeps branch, row and secret; restore gives it all back", async () => {

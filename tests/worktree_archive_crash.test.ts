@@ -4,16 +4,15 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { git, runWorkerUntil, type WorktreeFixture, worktreeFixture } from "./git_fixtures.ts";
+import {
+  git,
+  refsUnder as refs,
+  runWorkerUntil,
+  type WorktreeFixture,
+  worktreeFixture,
+  worktreeStatus as status,
+} from "./git_fixtures.ts";
 import { killDuringRemoval, manyFiles } from "./removal_kill.ts";
-
-function refs(repository: string, prefix: string): string[] {
-  return git(repository, "for-each-ref", "--format=%(refname)", prefix).split("\n").filter(Boolean);
-}
-
-function status(worktree: string): string {
-  return git(worktree, "status", "--porcelain=v1", "--untracked-files=all");
-}
 
 function journal(f: WorktreeFixture): string[] {
   const folder = join(f.worktreesRoot, ".journal");

@@ -57,6 +57,7 @@ export type {
   EventReplay,
   FeedItem,
   FollowOptions,
+  ForkSessionRequest,
   GcAction,
   GcFinding,
   GcOptions,

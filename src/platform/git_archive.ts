@@ -196,7 +196,11 @@ export async function dropArchive(git: Git, repository: string, sessionId: strin
  * what was changed is changed and what was untracked is untracked again. HEAD and the branch are
  * not moved: the snapshot commit never lands on the branch. Nothing to do for a clean archive.
  */
-export async function applyArchive(git: Git, worktree: string, record: ArchiveRecord): Promise<void> {
+export async function applyArchive(
+  git: Git,
+  worktree: string,
+  record: Pick<ArchiveRecord, "indexTree" | "snapshot">,
+): Promise<void> {
   // A clean worktree's index was its commit's tree: the checkout already gave it back (and on a
   // branch that moved since, the old index would read as changes).
   if (record.snapshot === null) return;

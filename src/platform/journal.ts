@@ -76,6 +76,12 @@ export interface JournalEntry {
   removing?: boolean;
   /** Close only: the session was archived, so it has no worktree folder to remove. */
   archived?: boolean;
+  /**
+   * Open of a fork only: the source session and what the new worktree copies of it (its commit,
+   * staged index and snapshot), read before the journal was written. An unfinished fork is undone
+   * like any open: the new worktree's files are copies, and the snapshot stays the source's.
+   */
+  forkOf?: { sessionId: string } & Pick<ArchiveRecord, "head" | "indexTree" | "snapshot">;
   /** The process that wrote it. */
   pid: number;
   /** When the operation started (ISO-8601 UTC). */

@@ -83,6 +83,7 @@ export { branchForWorktreeName, defaultWorktreeName } from "./worktree_names.ts"
 export {
   ARCHIVE_STEPS,
   CLOSE_STEPS,
+  FORK_STEPS,
   type LifecycleStep,
   OPEN_STEPS,
   RESTORE_STEPS,
@@ -109,6 +110,7 @@ export type {
   EventReplay,
   FeedItem,
   FollowOptions,
+  ForkSessionRequest,
   GcAction,
   GcFinding,
   GcOptions,

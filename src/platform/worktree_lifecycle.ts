@@ -37,7 +37,7 @@ import { refuseJournaled } from "./_worktree_ownership.ts";
 import { reconcileWorktrees } from "./worktree_reconcile.ts";
 import { finishClose, type StepContext, undoOpen } from "./worktree_steps.ts";
 import { finishRestore, runArchive, runRestore, undoArchive, undoRestore } from "./worktree_archive.ts";
-import { readArchive, worktreeState } from "./git_archive.ts";
+import { applyArchive, type ArchiveRecord, indexTree, readArchive, worktreeState } from "./git_archive.ts";
 import { branchStanding } from "./git_landed.ts";
 import { folderUsage } from "./disk_usage.ts";
 
@@ -45,6 +45,7 @@ import { folderUsage } from "./disk_usage.ts";
 export type LifecycleStep =
   | "open:journal"
   | "open:worktree"
+  | "open:changes"
   | "open:row"
   | "close:journal"
   | "close:remove"
@@ -68,6 +69,11 @@ export const OPEN_STEPS: readonly LifecycleStep[] = ["open:journal", "open:workt
  * starts, once the journal records what a restart needs (the snapshot, or that the worktree was clean).
  */
 export const CLOSE_STEPS: readonly LifecycleStep[] = ["close:journal", "close:worktree", "close:row", "close:branch"];
+/**
+ * Every step of a fork, in order: an open whose new worktree gets the source's work
+ * (`open:changes`) before its row is written; until the row step a restart undoes it all.
+ */
+export const FORK_STEPS: readonly LifecycleStep[] = ["open:journal", "open:worktree", "open:changes", "open:row"];
 
 /**
  * Every step of an archive, in order. `archive:remove` comes once the snapshot (when there is work)
@@ -282,6 +288,7 @@ export class WorktreeLifecycle implements WorktreePort {
     commit: (baseBranch: string | null) => Promise<Session>,
   ): Promise<Session> {
     const { repository, sessionId: id, useExistingBranch, baseRef } = request;
+    const forkOf = request.forkOf ?? null;
     // The folder as the row records it, so the journal and the row name it alike.
     const path = request.plan.worktreePath;
     const branch = request.plan.branchName;
@@ -302,7 +309,12 @@ export class WorktreeLifecycle implements WorktreePort {
     }
     // What the session records as its base (for the merged check when its branch is deleted): the
     // ref as given when it reads as a ref name, else the commit it named (`HEAD~1` moves on).
-    const recordedBase = baseCommit !== null && base !== null && branchNameProblem(base) !== null ? baseCommit : base;
+    // A fork compares its branch with the source's base, as the source does.
+    const recordedBase = forkOf !== null
+      ? forkOf.baseBranch ?? base
+      : baseCommit !== null && base !== null && branchNameProblem(base) !== null
+      ? baseCommit
+      : base;
     return await this.#lock(info, async () => {
       // Under the lock nothing of this repository changes meanwhile, so these checks hold until the journal is written.
       const claim = { repositoryId: repository.id, path, branch };
@@ -319,6 +331,9 @@ export class WorktreeLifecycle implements WorktreePort {
       if (existsSync(path)) throw new SessionError("Conflict", `the folder ${path} already exists`);
       if (exists && !useExistingBranch) throw new SessionError("Conflict", `the branch ${branch} already exists`);
       if (!exists && useExistingBranch) invalid(`the branch ${branch} does not exist`);
+      // Read under the lock, so the source's work is what it holds now: its snapshot (when it has
+      // work) is its own, kept like every snapshot, and nothing of the source is changed.
+      const seed = forkOf === null ? null : await this.#forkSeed(forkOf, info, rows);
       const entry: JournalEntry = {
         op: "open",
         sessionId: id,
@@ -332,6 +347,7 @@ export class WorktreeLifecycle implements WorktreePort {
         force: false,
         deleteBranch: false,
         session: null,
+        ...(seed === null ? {} : { forkOf: { sessionId: forkOf!.id, ...seed } }),
         pid: process.pid,
         startedAt: nowIso(),
       };
@@ -349,8 +365,12 @@ export class WorktreeLifecycle implements WorktreePort {
           throw new SessionError("Conflict", `the folder ${path} already exists`, { cause: error });
         });
         folderMade = true;
-        await this.#git.addWorktree(info.topLevel, path, branch, base);
+        await this.#git.addWorktree(info.topLevel, path, branch, seed?.head ?? base);
         await this.#step("open:worktree", id);
+        if (seed !== null) {
+          await applyArchive(this.#git, path, seed);
+          await this.#step("open:changes", id);
+        }
         session = await commit(recordedBase);
         rowWritten = true;
         await this.#step("open:row", id);
@@ -497,36 +517,7 @@ export class WorktreeLifecycle implements WorktreePort {
       if (current.status === "archived") throw new SessionError("Conflict", `session ${id} is already archived`);
       const path = resolve(current.worktreePath!);
       const branch = current.branchName!;
-      const registered = (await this.#git.listWorktrees(info.topLevel)).find((entry) => resolve(entry.path) === path);
-      if (registered === undefined || !existsSync(path)) {
-        throw new SessionError(
-          "Conflict",
-          `the worktree of session ${id} is missing from ${path} (run reconcile to recreate it), so there is nothing to archive`,
-        );
-      }
-      const [state, nested] = await Promise.all([worktreeState(this.#git, path), this.#git.nestedRepositories(path)]);
-      if (state.branch !== branch) {
-        throw new SessionError(
-          "Conflict",
-          `the worktree of session ${id} has ${
-            state.branch === null ? "a detached HEAD" : `${state.branch} checked out`
-          }, ` +
-            `not its branch ${branch}: check out ${branch} first, so that a restore can put it back`,
-        );
-      }
-      if (state.inProgress !== null) {
-        throw new SessionError(
-          "Conflict",
-          `the worktree of session ${id} is in the middle of ${state.inProgress}: finish or abort it first`,
-        );
-      }
-      if (nested.length > 0) {
-        throw new SessionError(
-          "Conflict",
-          `the worktree of session ${id} holds the repository ${nested[0]} (nested at ${join(path, nested[0])}), ` +
-            "which an archive cannot give back whole: move it out, or commit and push its work and remove it",
-        );
-      }
+      await this.#refuseUnsaveable(current, info, "archive");
       const entry = this.#entry("archive", current, info, { archive: null });
       await this.#journal.write(entry);
       let result;
@@ -675,6 +666,82 @@ export class WorktreeLifecycle implements WorktreePort {
       diskBytes: usage.bytes,
       lastChangedAt: usage.lastModifiedMs === null ? null : new Date(usage.lastModifiedMs).toISOString(),
     };
+  }
+
+  // What an archive or a fork needs of a worktree to save its work whole, each a `Conflict`:
+  // registered at its folder and there, on its branch, with no merge or the like in progress and no
+  // repository nested in it (which a restore or a fork could not give back whole).
+  async #refuseUnsaveable(current: Session, info: RepositoryInfo, what: "archive" | "fork"): Promise<void> {
+    const id = current.id;
+    const path = resolve(current.worktreePath!);
+    const branch = current.branchName!;
+    const registered = (await this.#git.listWorktrees(info.topLevel)).find((entry) => resolve(entry.path) === path);
+    if (registered === undefined || !existsSync(path)) {
+      throw new SessionError(
+        "Conflict",
+        `the worktree of session ${id} is missing from ${path} (run reconcile to recreate it), so there is nothing to ${what}`,
+      );
+    }
+    const [state, nested] = await Promise.all([worktreeState(this.#git, path), this.#git.nestedRepositories(path)]);
+    if (state.branch !== branch) {
+      throw new SessionError(
+        "Conflict",
+        `the worktree of session ${id} has ${
+          state.branch === null ? "a detached HEAD" : `${state.branch} checked out`
+        }, ` +
+          `not its branch ${branch}: check out ${branch} first, so that ${
+            what === "archive" ? "a restore can put it back" : "the fork starts from it"
+          }`,
+      );
+    }
+    if (state.inProgress !== null) {
+      throw new SessionError(
+        "Conflict",
+        `the worktree of session ${id} is in the middle of ${state.inProgress}: finish or abort it first`,
+      );
+    }
+    if (nested.length > 0) {
+      throw new SessionError(
+        "Conflict",
+        `the worktree of session ${id} holds the repository ${nested[0]} (nested at ${join(path, nested[0])}), ` +
+          `which ${what === "archive" ? "an archive" : "a fork"} cannot give back whole: move it out, or commit and ` +
+          "push its work and remove it",
+      );
+    }
+  }
+
+  // What a fork copies of its source, read under the lock: an active source's commit, staged index
+  // and work (saved as a snapshot of the source's own when there is any), or what an archived
+  // source's archive saved. `Conflict` when the source is gone, busy, or cannot be saved whole.
+  async #forkSeed(
+    source: Session,
+    info: RepositoryInfo,
+    rows: WorktreeRows,
+  ): Promise<Pick<ArchiveRecord, "head" | "indexTree" | "snapshot">> {
+    const current = await this.#currentFor(source.id, rows, "fork");
+    if (current.repositoryId !== source.repositoryId) {
+      throw new SessionError("Conflict", `session ${source.id} moved to another repository meanwhile`);
+    }
+    if (current.status === "archived") {
+      const archive = await readArchive(this.#git, info.topLevel, current.id);
+      if (archive === null) {
+        throw new SessionError(
+          "Conflict",
+          `${info.topLevel} holds no archive record of session ${current.id}, so there is nothing to fork from`,
+        );
+      }
+      return { head: archive.head, indexTree: archive.indexTree, snapshot: archive.snapshot };
+    }
+    await this.#refuseUnsaveable(current, info, "fork");
+    const path = resolve(current.worktreePath!);
+    const [changes, index, head] = await Promise.all([
+      this.#git.worktreeChanges(path),
+      indexTree(this.#git, path),
+      this.#git.resolveCommit(path, "HEAD"),
+    ]);
+    if (head === null) throw new SessionError("Conflict", `the worktree ${path} has no commit checked out`);
+    const snapshot = changes.clean ? null : await this.#git.saveWorktree(path, current.id, "a fork");
+    return { head, indexTree: index, snapshot };
   }
 
   // The session's row under the lock, refused when gone or held by an unfinished operation.

@@ -204,7 +204,11 @@ export async function undoOpen(
       if (owner !== null) {
         actions.push({ action: "branch-kept", detail: `${entry.branch} belongs to session ${owner.id}: kept` });
       } else if (await git.branchExists(entry.repositoryPath, entry.branch)) {
-        const outcome = await deleteCreatedBranch(git, entry.repositoryPath, entry.branch, entry.baseRef, false);
+        // A fork's branch starts at its source's commit, whose commits its base may lack: it is the
+        // fork's while it still points there (those commits stay on the source's branch).
+        const outcome = entry.forkOf
+          ? await deleteCreatedBranch(git, entry.repositoryPath, entry.branch, entry.baseRef, true, entry.forkOf.head)
+          : await deleteCreatedBranch(git, entry.repositoryPath, entry.branch, entry.baseRef, false);
         actions.push(
           outcome.deleted
             ? { action: "branch-deleted", detail: `deleted the branch ${entry.branch}` }
