@@ -15,7 +15,6 @@ import { readFileSync, rmSync } from "node:fs";
 import { writePrivateFileSync } from "../platform/private_file.ts";
 import { request } from "node:http";
 import { join, resolve } from "node:path";
-import process from "node:process";
 
 /** The discovery file's name inside the data directory. */
 export const DISCOVERY_FILE_NAME = "server.json";
