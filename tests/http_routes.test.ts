@@ -368,6 +368,7 @@ test("http: the OpenAPI 3.1 document describes every route, its schemas and the 
       "/v1/sessions",
       "/v1/sessions/{id}",
       "/v1/sessions/{id}/archive",
+      "/v1/sessions/{id}/fork",
       "/v1/sessions/{id}/restore",
       "/v1/sessions/{id}/secret",
       "/v1/sessions/{id}/status",

@@ -105,6 +105,7 @@ test("openapi: every operation has its stable operationId and a described tag; t
     "GET /v1/sessions": "listSessions",
     "POST /v1/sessions": "createSession",
     "POST /v1/sessions/{id}/archive": "archiveSession",
+    "POST /v1/sessions/{id}/fork": "forkSession",
     "POST /v1/sessions/{id}/restore": "restoreSession",
     "GET /v1/sessions/{id}/status": "getSessionStatus",
     "GET /v1/sessions/{id}": "getSession",

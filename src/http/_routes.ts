@@ -27,6 +27,7 @@ import {
   EventHeadersSchema,
   EventQuerySchema,
   EventStreamSchema,
+  ForkSessionSchema,
   GcQuerySchema,
   GcReportSchema,
   HealthSchema,
@@ -354,6 +355,41 @@ export const ROUTES = {
         description: "The session is not archived, belongs to another machine's server, or cannot be restored " +
           "as it was: its folder is taken, or its branch is gone, checked out elsewhere, or moved while there is " +
           "work to put back; nothing was changed (kind Conflict).",
+        content: errorJson,
+      },
+      413: tooLarge,
+      415: notJson,
+      500: failed,
+      503: unavailable,
+    },
+  },
+  forkSession: {
+    method: "post" as const,
+    path: "/v1/sessions/{id}/fork" as const,
+    tags: ["sessions"],
+    summary: "Fork a worktree session: a new session from its commit with its uncommitted work, the source untouched",
+    description: "The new session gets its own worktree and a new branch that starts at the source's commit, with " +
+      "the source's uncommitted work copied in (staged as staged, untracked as untracked, byte for byte); the " +
+      "source is left as it was, its work saved first as a snapshot of its own. An archived source forks from " +
+      "what its archive saved. The body may be empty (`{}`). Announced as `session.created`.",
+    request: {
+      params: IdParamsSchema,
+      body: { content: { "application/json": { schema: ForkSessionSchema } }, required: true as const },
+    },
+    responses: {
+      201: { description: "The new session.", content: sessionJson },
+      400: {
+        description: "A field is malformed, or the source has no worktree made by this server's worktree " +
+          "lifecycle (or the server has none) (kind InvalidInput).",
+        content: errorJson,
+      },
+      401: unauthorized,
+      403: forbidden,
+      404: notFound,
+      409: {
+        description: "The fork's folder or branch is taken, the source belongs to another machine's server or has " +
+          "an unfinished operation, or its worktree cannot be copied whole (missing, not on its branch, in the " +
+          "middle of a merge or rebase, or holding a nested repository); nothing was made (kind Conflict).",
         content: errorJson,
       },
       413: tooLarge,

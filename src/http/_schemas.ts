@@ -21,6 +21,7 @@ import type {
   CreateSessionBody,
   DeletedSessionBody,
   ErrorBody,
+  ForkSessionBody,
   HealthBody,
   PutSecretBody,
   RepositoryListBody,
@@ -176,6 +177,21 @@ export const CreateSessionSchema: z.ZodType<CreateSessionBody, CreateSessionBody
     description: "With a worktree lifecycle: check out the existing branchName instead of creating it.",
   }),
 }).openapi("CreateSession");
+
+/** The body of `POST /v1/sessions/{id}/fork`; unknown fields are refused. */
+export const ForkSessionSchema: z.ZodType<ForkSessionBody, ForkSessionBody> = z.strictObject({
+  title: z.string().optional().openapi({ description: "The fork's title; the source's with \" (fork)\" by default." }),
+  worktreeName: z.string().optional().openapi({
+    description: "The fork's folder name; one cut from its title by default.",
+  }),
+  branchName: z.string().optional().openapi({
+    description: "The fork's new branch; <prefix><worktreeName> by default.",
+  }),
+  agentName: z.string().optional().openapi({ description: "The source's by default." }),
+  issueId: z.string().optional().openapi({ description: "The source's by default." }),
+  issueTitle: z.string().optional().openapi({ description: "The source's by default." }),
+  issueUrl: z.string().optional().openapi({ description: "The source's by default." }),
+}).openapi("ForkSession");
 
 /** The body of `PATCH /v1/sessions/{id}`; unknown fields are refused. */
 export const UpdateSessionSchema: z.ZodType<UpdateSessionBody, UpdateSessionBody> = z.strictObject({

@@ -220,6 +220,10 @@ export function createApp(options: AppOptions): AppType {
       const { id } = c.req.valid("param");
       return c.json(await orchestrator.restoreSession(id), 200);
     },
+    forkSession: async (c) => {
+      const { id } = c.req.valid("param");
+      return c.json(await orchestrator.forkSession(id, c.req.valid("json")), 201);
+    },
     getSessionStatus: async (c) => {
       const { id } = c.req.valid("param");
       return c.json(await orchestrator.sessionStatus(id), 200);

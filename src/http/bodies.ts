@@ -7,6 +7,7 @@
  */
 
 import type { CreateSessionParams } from "../operations.ts";
+import type { ForkSessionRequest } from "../orchestrator.ts";
 import type { NewRepository, Repository, Session, SessionStatus } from "../types.ts";
 
 /** The body of every error response. */
@@ -34,6 +35,12 @@ export interface CreateSessionBody extends CreateSessionParams {
   /** With a lifecycle: check out the existing `branchName` instead of creating it. */
   useExistingBranch?: boolean;
 }
+
+/**
+ * The body of `POST /v1/sessions/{id}/fork`: what the fork sets of its new session (all optional;
+ * the rest comes from the source, see `SessionOrchestrator.forkSession`).
+ */
+export type ForkSessionBody = Omit<ForkSessionRequest, "sessionId">;
 
 /** The body of `PATCH /v1/sessions/{id}`. */
 export interface UpdateSessionBody {
