@@ -1,4 +1,4 @@
-// `slo archive` and `slo restore` against a real server and real git: short ids, what each prints,
+// `slo archive`, `slo restore` and `slo fork` against a real server and real git: short ids, what each prints,
 // --json, and a refusal as exit code 4 (conflict).
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -63,6 +63,42 @@ test("cli: slo archive puts a session's worktree away with its work, slo restore
     assert.equal(again.status, "archived");
     assert.equal(again.snapshotRef, `refs/session-snapshots/${id}.2`);
     assert.equal(jsonOf<{ status: string }>(await world.cli(["restore", id, "--json"])).status, "active");
+  } finally {
+    await world.close();
+  }
+});
+
+test("cli: slo fork makes a new session from another's commit with its work, leaving the source as it is", async () => {
+  const world = cliWorld("slo-cli-fork-");
+  try {
+    await world.serve();
+    const repositoryPath = join(world.base, "app");
+    makeRepository(repositoryPath);
+    assert.equal((await world.cli(["repo", "add", repositoryPath])).code, 0);
+    const created = await world.cli(["new", "app", "First try", "--issue", "ISSUE-9"]);
+    assert.equal(created.code, 0, created.stderr);
+    const id = new RegExp(`^created session (${UUID})  First try$`, "m").exec(created.stdout)![1];
+    const worktree = /^worktree: (.+)$/m.exec(created.stdout)![1];
+    writeFileSync(join(worktree, "draft.md"), "half done\n");
+    const short = id.slice(-8);
+
+    const forked = await world.cli(["fork", short]);
+    assert.equal(forked.code, 0, forked.stderr);
+    const match = new RegExp(`^created session (${UUID})  First try \\(fork\\)  \\(forked from ${short}\\)$`, "m")
+      .exec(forked.stdout);
+    assert.ok(match, forked.stdout);
+    const copy = /^worktree: (.+)$/m.exec(forked.stdout)![1];
+    assert.notEqual(copy, worktree);
+    assert.equal(readFileSync(join(copy, "draft.md"), "utf8"), "half done\n");
+    assert.equal(git(copy, "status", "--porcelain"), "?? draft.md");
+    assert.equal(git(worktree, "status", "--porcelain"), "?? draft.md");
+
+    const named = jsonOf<{ title: string; branchName: string; issueId: string }>(
+      await world.cli(["fork", id, "Second", "try", "--branch", "try/second", "--json"]),
+    );
+    assert.deepEqual([named.title, named.branchName, named.issueId], ["Second try", "try/second", "ISSUE-9"]);
+    assertFails(await world.cli(["fork", short, "--branch", "try/second"]), 4, /try\/second/);
+    assertFails(await world.cli(["fork", "00000000-0000-4000-8000-000000000000"]), 3, /no session/);
   } finally {
     await world.close();
   }

@@ -197,6 +197,31 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: {},
   },
   {
+    name: "fork",
+    arguments: "<id> [title]",
+    positionals: [1, Infinity],
+    summary: "a new session from another's commit, with its uncommitted work copied",
+    description: "Fork a worktree session: a new session with its own worktree and a new branch that starts\n" +
+      "at the source's commit, with the source's uncommitted work copied in (staged stays staged,\n" +
+      "untracked stays untracked). The source is left as it is. Words after <id> make the title\n" +
+      '(default: the source\'s, with " (fork)"). An archived session forks from what its archive saved.\n' +
+      `A source that cannot be copied whole, or a taken name, is a conflict (exit code 4).\n${ID_NOTE}`,
+    options: {
+      worktree: {
+        type: "string",
+        placeholder: "NAME",
+        description: "the fork's worktree name (default: from the title and the id)",
+      },
+      branch: {
+        type: "string",
+        placeholder: "BRANCH",
+        description: "the fork's branch (default: session/<worktree name>)",
+      },
+      agent: { type: "string", placeholder: "NAME", description: "the agent working in it (default: the source's)" },
+      issue: { type: "string", placeholder: "ID", description: "the issue it works on (default: the source's)" },
+    },
+  },
+  {
     name: "reconcile",
     arguments: "",
     positionals: [0, 0],

@@ -366,6 +366,31 @@ const archive: Run = async (context) => {
   print(`restore it with "slo restore ${shortId(archived.id)}"`);
 };
 
+const fork: Run = async (context) => {
+  const { values } = context;
+  const api = await client(context);
+  const id = await resolveSessionId(api, context.positionals[0]);
+  const title = context.positionals.slice(1).join(" ");
+  const optional = (name: string, value: string | undefined) => (value === undefined ? {} : { [name]: value });
+  const json = {
+    ...(title === "" ? {} : { title }),
+    ...optional("worktreeName", str(values, "worktree")),
+    ...optional("branchName", str(values, "branch")),
+    ...optional("agentName", str(values, "agent")),
+    ...optional("issueId", str(values, "issue")),
+  };
+  const response = await progress(
+    `forking session ${shortId(id)}`,
+    () => api.v1.sessions[":id"].fork.$post({ param: { id }, json }),
+  );
+  if (response.status !== 201) throw await answerError(response);
+  const session = await response.json();
+  if (flag(values, "json")) return printJson(session);
+  print(`created session ${session.id}  ${session.title}  (forked from ${shortId(id)})`);
+  if (session.worktreePath !== null) print(`worktree: ${session.worktreePath}`);
+  if (session.branchName !== null) print(`branch:   ${session.branchName}`);
+};
+
 const restore: Run = async (context) => {
   const api = await client(context);
   const id = await resolveSessionId(api, context.positionals[0]);
@@ -628,6 +653,7 @@ const RUNS: Readonly<Record<string, Run>> = {
   rm,
   archive,
   restore,
+  fork,
   reconcile,
   gc,
   backup,
