@@ -2,12 +2,13 @@
 // `deno task --cwd <checkout> cli mcp`, the form the README gives for a client's configuration),
 // driven over stdio by the SDK's own `Client` and `StdioClientTransport`, against a real server
 // process in a temp data directory: the tools and their hints, a create → list → get → delete round
-// trip, delete refused without confirm, the server's error kinds as tool errors, paging, a dry-run
-// reconcile, and wait_for_change receiving a change made while it waits.
+// trip, a create → archive → restore → delete one with session_status, delete refused without
+// confirm, the server's error kinds as tool errors, paging, a dry-run reconcile, and wait_for_change
+// receiving a change made while it waits.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 // Deno reads the SDK's types only through extensionless specifiers: its "./*" export maps `x.js` to a
@@ -116,7 +117,10 @@ const TOOLS = [
   "list_repositories",
   "list_sessions",
   "get_session",
+  "session_status",
   "create_session",
+  "archive_session",
+  "restore_session",
   "delete_session",
   "reconcile",
   "wait_for_change",
@@ -130,7 +134,15 @@ test("mcp: the tools, their hints, and input schemas from the HTTP routes' own; 
     // Exactly these: none runs a command.
     assert.deepEqual(tools.map((tool) => tool.name), TOOLS);
     const byName = new Map(tools.map((tool) => [tool.name, tool]));
-    for (const name of ["list_repositories", "list_sessions", "get_session", "reconcile", "wait_for_change"]) {
+    const reads = [
+      "list_repositories",
+      "list_sessions",
+      "get_session",
+      "session_status",
+      "reconcile",
+      "wait_for_change",
+    ];
+    for (const name of reads) {
       assert.equal(byName.get(name)!.annotations?.readOnlyHint, true, name);
       assert.notEqual(byName.get(name)!.annotations?.destructiveHint, true, name);
     }
@@ -140,6 +152,25 @@ test("mcp: the tools, their hints, and input schemas from the HTTP routes' own; 
     const create = byName.get("create_session")!;
     assert.equal(create.annotations?.readOnlyHint, false);
     assert.equal(create.annotations?.destructiveHint, false);
+    // Archive and restore change things but lose nothing: not read-only, not destructive; each takes the path's id.
+    for (const name of ["archive_session", "restore_session"]) {
+      const tool = byName.get(name)!;
+      assert.equal(tool.annotations?.readOnlyHint, false, name);
+      assert.equal(tool.annotations?.destructiveHint, false, name);
+      assert.deepEqual(Object.keys(tool.inputSchema.properties!), ["id"], name);
+      assert.deepEqual(tool.inputSchema.required, ["id"], name);
+    }
+    assert.deepEqual(Object.keys(byName.get("session_status")!.inputSchema.properties!), ["id"]);
+    // Their results are the routes' answers: the archive's snapshot ref, the status's git fields.
+    assert.ok(byName.get("archive_session")!.outputSchema?.properties?.snapshotRef);
+    assert.deepEqual(Object.keys(byName.get("session_status")!.outputSchema!.properties!).sort(), [
+      "ahead",
+      "behind",
+      "dirty",
+      "diskBytes",
+      "landed",
+      "lastChangedAt",
+    ]);
     for (const tool of tools) {
       assert.ok(tool.description && tool.title, tool.name);
       assert.equal(tool.outputSchema?.type, "object", tool.name);
@@ -287,6 +318,90 @@ test("mcp: create → list → get → delete; delete refused without confirm; t
     assert.equal(forced.snapshotRef, `refs/session-snapshots/${dirty.id}`);
     assert.equal(existsSync(dirty.worktreePath!), false);
     assert.match(git(repository.path, "show", `${forced.snapshotRef}:notes.txt`), /unsaved/);
+  } finally {
+    await mcp?.close();
+    await world.close();
+  }
+});
+
+test("mcp: session_status, then create → archive → restore → delete on a worktree session; refusals as tool errors", async () => {
+  const world = cliWorld("slo-mcp-archive-");
+  let mcp: Mcp | null = null;
+  try {
+    await world.serve();
+    mcp = await startMcp(world);
+    const repository = await addRepository(world);
+    const session = ok<Session>(
+      await call(mcp, "create_session", { repositoryId: repository.id, title: "Park me", isWorktree: true }),
+    );
+    const worktree = session.worktreePath!;
+    writeFileSync(join(worktree, "notes.txt"), "work in progress\n");
+
+    // Its git state, read-only: the untracked file makes it dirty; nothing of its own on the branch yet.
+    const status = ok<{ dirty: boolean; ahead: number; behind: number; landed: string | null; diskBytes: number }>(
+      await call(mcp, "session_status", { id: session.id }),
+    );
+    assert.equal(status.dirty, true);
+    assert.equal(status.ahead, 0);
+    assert.equal(status.behind, 0);
+    assert.equal(status.landed, null);
+    assert.ok(status.diskBytes > 0);
+    assert.ok(existsSync(join(worktree, "notes.txt")), "reading the status changed nothing");
+
+    // Archive: the work saved under its snapshot ref, the folder gone, the branch and row kept.
+    const archived = ok<Session & { snapshotRef: string | null; head: string; worktreeRemoved: boolean }>(
+      await call(mcp, "archive_session", { id: session.id }),
+    );
+    assert.equal(archived.id, session.id);
+    assert.equal(archived.status, "archived");
+    assert.equal(archived.worktreeRemoved, true);
+    assert.match(archived.snapshotRef!, new RegExp(`^refs/session-snapshots/${session.id}`));
+    assert.equal(existsSync(worktree), false);
+    assert.match(git(repository.path, "show", `${archived.snapshotRef}:notes.txt`), /work in progress/);
+    assert.match(git(repository.path, "branch", "--list"), new RegExp(session.branchName!));
+    assert.equal(ok<Session>(await call(mcp, "get_session", { id: session.id })).status, "archived");
+    const listed = ok<{ sessions: Session[] }>(await call(mcp, "list_sessions", { status: "archived" }));
+    assert.deepEqual(listed.sessions.map((s) => s.id), [session.id]);
+    // An archived session's status: what its archive saved, no folder on disk.
+    const parked = ok<{ dirty: boolean; diskBytes: number }>(await call(mcp, "session_status", { id: session.id }));
+    assert.equal(parked.dirty, true);
+    assert.equal(parked.diskBytes, 0);
+    // Archived already: the server's Conflict, nothing changed.
+    failed(await call(mcp, "archive_session", { id: session.id }), /^Conflict: .*archived/);
+
+    // Restore: the folder back on its branch, the work uncommitted again.
+    const restored = ok<Session>(await call(mcp, "restore_session", { id: session.id }));
+    assert.equal(restored.id, session.id);
+    assert.equal(restored.status, "active");
+    assert.equal(restored.worktreePath, worktree);
+    assert.equal(readFileSync(join(worktree, "notes.txt"), "utf8"), "work in progress\n");
+    assert.equal(git(worktree, "rev-parse", "--abbrev-ref", "HEAD"), session.branchName);
+    assert.match(git(worktree, "status", "--porcelain"), /^\?\? notes\.txt$/m);
+    failed(await call(mcp, "restore_session", { id: session.id }), /^Conflict: .*not archived/);
+
+    // The other refusals, with the server's kinds: a session without a worktree, an unknown or malformed id.
+    const plain = ok<Session>(
+      await call(mcp, "create_session", { repositoryId: repository.id, title: "No worktree", isWorktree: false }),
+    );
+    failed(await call(mcp, "archive_session", { id: plain.id }), /^InvalidInput: /);
+    failed(await call(mcp, "restore_session", { id: plain.id }), /^InvalidInput: /);
+    failed(await call(mcp, "session_status", { id: plain.id }), /^InvalidInput: /);
+    const unknown = "0190c0de-0000-4000-8000-000000000000";
+    for (const name of ["archive_session", "restore_session", "session_status"]) {
+      failed(await call(mcp, name, { id: unknown }), /^SessionNotFound: /);
+      failed(await call(mcp, name, { id: "not-an-id" }), /^InvalidInput: /);
+      failed(await call(mcp, name, { id: session.id, force: true }), /force/);
+    }
+
+    // And gone: the restored session deletes as any other (its work forced away, saved first).
+    const deleted = ok<Session & { worktreeRemoved: boolean }>(
+      await call(mcp, "delete_session", { id: session.id, confirm: true, force: true }),
+    );
+    assert.equal(deleted.worktreeRemoved, true);
+    assert.equal(existsSync(worktree), false);
+    failed(await call(mcp, "get_session", { id: session.id }), /^SessionNotFound: /);
+    ok(await call(mcp, "delete_session", { id: plain.id, confirm: true }));
+    assert.deepEqual(jsonOf(await world.cli(["list", "--json"])), []);
   } finally {
     await mcp?.close();
     await world.close();

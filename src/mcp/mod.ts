@@ -1,7 +1,8 @@
 /**
  * The MCP server (Model Context Protocol, over the official `@modelcontextprotocol/sdk`): tools for
- * an AI agent's MCP client to list repositories and sessions, create, read and delete sessions,
- * check what needs repair (a dry run) and wait for the next change, each one a call of the running
+ * an AI agent's MCP client to list repositories and sessions, create, read, archive, restore and
+ * delete sessions, read a worktree session's git state, check what needs repair (a dry run) and wait
+ * for the next change, each one a call of the running
  * local HTTP server, found through its discovery file `<data dir>/server.json` as `slo` finds it.
  * No tool runs a command.
  *

@@ -264,6 +264,16 @@ export const MCP_TOOLS: readonly McpTool[] = [
     route: "getSession",
   }),
   routeTool({
+    name: "session_status",
+    title: "A session's git state",
+    description: "A worktree session's git state, read without changing anything: `dirty` (uncommitted or " +
+      "untracked changes), `ahead` and `behind` its base, `landed` (merged, squash-merged or cherry-picked into " +
+      "its base, or null), `diskBytes` its folder takes and `lastChangedAt`. A session without a worktree is " +
+      "refused (InvalidInput).",
+    annotations: { title: "A session's git state", ...read },
+    route: "getSessionStatus",
+  }),
+  routeTool({
     name: "create_session",
     title: "Create a session",
     description: "Create a session in a repository (`repositoryId`, from list_repositories) with a `title`. " +
@@ -272,6 +282,38 @@ export const MCP_TOOLS: readonly McpTool[] = [
       "title). Invalid input, an unknown repository or a taken name is refused with nothing made.",
     annotations: { title: "Create a session", readOnlyHint: false, destructiveHint: false, openWorldHint: false },
     route: "createSession",
+  }),
+  routeTool({
+    name: "archive_session",
+    title: "Archive a session",
+    description: "Archive a worktree session: its uncommitted work (tracked, staged and untracked) is saved under " +
+      "refs/session-snapshots/… when there is any, its folder is removed, and its branch, row and secret are kept " +
+      "with status `archived` until restore_session (or delete_session). Nothing is lost. Refused (Conflict) when " +
+      "it is archived already or its worktree cannot be saved whole, with nothing changed.",
+    annotations: {
+      title: "Archive a session",
+      readOnlyHint: false,
+      destructiveHint: false,
+      idempotentHint: false,
+      openWorldHint: false,
+    },
+    route: "archiveSession",
+  }),
+  routeTool({
+    name: "restore_session",
+    title: "Restore a session",
+    description: "Restore an archived session: its worktree comes back at its folder, on its branch at the commit " +
+      "it had, with the archived work as uncommitted changes (staged as staged, untracked as untracked); the " +
+      "session is `active` again. Refused (Conflict) when it is not archived or its folder or branch is taken, " +
+      "with nothing changed.",
+    annotations: {
+      title: "Restore a session",
+      readOnlyHint: false,
+      destructiveHint: false,
+      idempotentHint: false,
+      openWorldHint: false,
+    },
+    route: "restoreSession",
   }),
   routeTool({
     name: "delete_session",
