@@ -121,6 +121,7 @@ const TOOLS = [
   "create_session",
   "archive_session",
   "restore_session",
+  "fork_session",
   "delete_session",
   "reconcile",
   "wait_for_change",
@@ -378,6 +379,15 @@ test("mcp: session_status, then create → archive → restore → delete on a w
     assert.equal(git(worktree, "rev-parse", "--abbrev-ref", "HEAD"), session.branchName);
     assert.match(git(worktree, "status", "--porcelain"), /^\?\? notes\.txt$/m);
     failed(await call(mcp, "restore_session", { id: session.id }), /^Conflict: .*not archived/);
+
+    // Fork: a new session from its commit with its work; the source as it was.
+    const fork = ok<Session>(await call(mcp, "fork_session", { id: session.id, title: "Second try" }));
+    assert.notEqual(fork.id, session.id);
+    assert.equal(fork.title, "Second try");
+    assert.equal(readFileSync(join(fork.worktreePath!, "notes.txt"), "utf8"), "work in progress\n");
+    assert.match(git(worktree, "status", "--porcelain"), /^\?\? notes\.txt$/m);
+    failed(await call(mcp, "fork_session", { id: session.id, branchName: fork.branchName }), /^Conflict: /);
+    ok(await call(mcp, "delete_session", { id: fork.id, confirm: true, force: true, deleteBranch: true }));
 
     // The other refusals, with the server's kinds: a session without a worktree, an unknown or malformed id.
     const plain = ok<Session>(

@@ -316,6 +316,23 @@ export const MCP_TOOLS: readonly McpTool[] = [
     route: "restoreSession",
   }),
   routeTool({
+    name: "fork_session",
+    title: "Fork a session",
+    description: "Fork a worktree session: a new session with its own worktree and a new branch that starts at the " +
+      "source's commit, with the source's uncommitted work copied in (staged as staged, untracked as untracked). " +
+      "The source is left as it is. Optional: the fork's title (default: the source's with \" (fork)\"), " +
+      "worktreeName, branchName, agent and issue fields. Refused (Conflict) for a taken name or a source that " +
+      "cannot be copied whole, with nothing made.",
+    annotations: {
+      title: "Fork a session",
+      readOnlyHint: false,
+      destructiveHint: false,
+      idempotentHint: false,
+      openWorldHint: false,
+    },
+    route: "forkSession",
+  }),
+  routeTool({
     name: "delete_session",
     title: "Delete a session",
     description: "Delete a session, forget its secret, and remove the worktree it made. Does nothing unless " +
