@@ -51,13 +51,13 @@ test("cli: with the server from `deno task serve`, `deno task cli list` needs no
     const listed = await world.cli(["list"]);
     assert.equal(listed.code, 0, listed.stderr);
     const lines = listed.stdout.trimEnd().split("\n");
-    assert.match(lines[0], /^ID {8}REPOSITORY {2}STATUS {2}TITLE +BRANCH +AGE$/);
+    assert.match(lines[0], /^ID {8}REPOSITORY {2}STATUS {2}TITLE +BRANCH +AGE {2}PATH$/);
     assert.equal(lines.length, 3);
     assert.match(
       lines[1],
-      new RegExp(`^${id.slice(-8)}  app +active  Add dark mode  session/add-dark-mode-\\S+ +\\d+s$`),
+      new RegExp(`^${id.slice(-8)}  app +active  Add dark mode  session/add-dark-mode-\\S+ +\\d+s  ${worktree}$`),
     );
-    assert.match(lines[2], new RegExp(`^${plainId.slice(-8)}  app +active  Fix the bug +- +\\d+s$`));
+    assert.match(lines[2], new RegExp(`^${plainId.slice(-8)}  app +active  Fix the bug +- +\\d+s  -$`));
     for (const line of lines) assert.equal(line, line.trimEnd());
 
     const repositories = await world.cli(["repo", "list"]);

@@ -15,7 +15,10 @@ import {
   shortId,
   shortIdLength,
   truncate,
+  truncateStart,
 } from "../src/cli/table.ts";
+import { sessionColumns } from "../src/cli/commands.ts";
+import type { Session } from "../src/types.ts";
 
 function refused(args: string[], pattern: RegExp): CliError {
   try {
@@ -106,6 +109,105 @@ test("cli table: aligned columns, no trailing spaces, control characters shown, 
   assert.equal(displayWidth("日本"), 4);
   assert.equal(truncate("日本語のタイトル", 7), "日本語…");
   assert.equal(renderFields([["id", "x"], ["long label", null]]), "id:          x\nlong label:  -");
+});
+
+test("cli table: a column that gives way is cut from its start first, then left out, before any other is cut", () => {
+  assert.equal(truncateStart("/a/b/worktrees/fix-it", 10), "…es/fix-it");
+  assert.equal(truncateStart("/short", 10), "/short");
+  assert.equal(truncateStart("日本語のタイトル", 7), "…イトル");
+  type Row = { name: string; path: string };
+  const columns = [
+    { header: "NAME", value: (r: Row) => r.name, shrink: true },
+    { header: "PATH", value: (r: Row) => r.path, dropBelow: 8, cut: "start" as const },
+  ];
+  const rows = [{ name: "a long name", path: "/very/long/path/to/x" }];
+  assert.equal(renderTable(columns, rows, { width: 40 }).split("\n")[1], "a long name  /very/long/path/to/x");
+  // 11 + 2 + 20 = 33: at 25 the path gives up 8 columns, from its start; the name is not cut.
+  assert.equal(renderTable(columns, rows, { width: 25 }).split("\n")[1], "a long name  …g/path/to/x");
+  // Narrower than 8 columns it is left out, header and all, and only then does the name shrink.
+  assert.equal(renderTable(columns, rows, { width: 20 }), "NAME\na long name");
+  assert.equal(renderTable(columns, rows, { width: 8 }), "NAME\na long …");
+});
+
+test("cli list: the PATH column shows whole on a wide terminal, cut from its start, then left out as it narrows", () => {
+  const base = {
+    repositoryId: "019ad3f1-0000-7000-8000-00000000a991",
+    agentName: null,
+    issueId: null,
+    issueTitle: null,
+    issueUrl: null,
+    baseBranch: "main",
+    createdWorktree: true,
+    createdBranch: true,
+    hostId: null,
+    // Older than 30 days: the AGE column shows a date, the same on every run.
+    createdAt: "2020-01-01T00:00:00.000Z",
+    updatedAt: "2020-01-01T00:00:00.000Z",
+    lastAccessedAt: "2020-01-01T00:00:00.000Z",
+  };
+  const path = "/home/me/.local/share/session-lifecycle-orchestrator/worktrees/a991/add-dark-mode-d3cca427";
+  const sessions: Session[] = [
+    {
+      ...base,
+      id: "019ad3f1-2b9e-7aaa-8aaa-0016d3cca427",
+      title: "Add dark mode",
+      status: "active",
+      isWorktree: true,
+      worktreePath: path,
+      worktreeName: "add-dark-mode-d3cca427",
+      branchName: "session/add-dark-mode-d3cca427",
+    },
+    {
+      ...base,
+      id: "019ad3f1-2b9e-7bbb-9bbb-77777777cbbb",
+      title: "Notes",
+      status: "active",
+      isWorktree: false,
+      worktreePath: null,
+      worktreeName: null,
+      branchName: null,
+      baseBranch: null,
+      createdWorktree: false,
+      createdBranch: false,
+    },
+    {
+      ...base,
+      id: "019ad3f1-2b9e-7ccc-9ccc-0000000fa11e",
+      title: "Put away",
+      // Archived: its folder is gone, so it has no path to show.
+      status: "archived",
+      isWorktree: true,
+      worktreePath: "/home/me/.local/share/session-lifecycle-orchestrator/worktrees/a991/put-away-0fa11e",
+      worktreeName: "put-away-0fa11e",
+      branchName: "session/put-away-0fa11e",
+    },
+  ];
+  const columns = sessionColumns(new Map([[base.repositoryId, "app"]]), 8);
+  const render = (width?: number) => {
+    const text = renderTable(columns, sessions, { width });
+    for (const line of text.split("\n")) if (width !== undefined) assert.ok(displayWidth(line) <= width, line);
+    return text.split("\n");
+  };
+  const row = "d3cca427  app         active    Add dark mode  session/add-dark-mode-d3cca427  2020-01-01";
+  const header = "ID        REPOSITORY  STATUS    TITLE          BRANCH                                 AGE";
+  // Into a pipe (no width) and on a wide terminal: every path whole; - for none and for an archived session.
+  for (const width of [undefined, 200]) {
+    assert.deepEqual(render(width), [
+      `${header}  PATH`,
+      `${row}  ${path}`,
+      "7777cbbb  app         active    Notes          -                               2020-01-01  -",
+      "000fa11e  app         archived  Put away       session/put-away-0fa11e         2020-01-01  -",
+    ]);
+  }
+  // Narrower: the path gives way first, keeping its end (the worktree's name); nothing else is cut.
+  assert.deepEqual(render(120).slice(0, 2), [`${header}  PATH`, `${row}  …/a991/add-dark-mode-d3cca427`]);
+  // Too narrow for a useful path (under 20 columns): the column is left out, the rest still whole.
+  assert.deepEqual(render(100).slice(0, 2), [header, row]);
+  // An 80-column terminal: no path, and then the branch is cut too.
+  assert.deepEqual(render(80).slice(0, 2), [
+    "ID        REPOSITORY  STATUS    TITLE          BRANCH                        AGE",
+    "d3cca427  app         active    Add dark mode  session/add-dark-mod…  2020-01-01",
+  ]);
 });
 
 test("cli table: short ids are ids' ends, grown until they tell every id apart; ages", () => {

@@ -156,6 +156,38 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: {},
   },
   {
+    name: "rename",
+    arguments: "<id> <title>",
+    positionals: [2, Infinity],
+    summary: "change a session's title",
+    description: `Give a session a new title. Words after <id> make the title.\n${ID_NOTE}`,
+    options: {},
+  },
+  {
+    name: "update",
+    arguments: "<id>",
+    positionals: [1, 1],
+    summary: "change a session's title or status",
+    description: "Change a session's fields: at least one of --title and --status. The status archived is\n" +
+      'set by "slo archive" only, and an archived session\'s status by "slo restore" only (exit\n' +
+      `code 4).\n${ID_NOTE}`,
+    options: {
+      title: { type: "string", placeholder: "TITLE", description: "its new title" },
+      status: { type: "string", placeholder: "STATUS", description: "its new status: active, paused or completed" },
+    },
+  },
+  {
+    name: "path",
+    arguments: "<id>",
+    positionals: [1, 1],
+    summary: 'print a session\'s worktree folder, for cd "$(slo path <id>)"',
+    description: "Print the folder of a session's worktree, and nothing else, as it is (not escaped):\n" +
+      '  cd "$(slo path <id>)"\n' +
+      "A session without a worktree is exit code 2; an archived one, whose folder is gone, exit code 4\n" +
+      `(restore it first). With --json: { id, worktreePath }.\n${ID_NOTE}`,
+    options: {},
+  },
+  {
     name: "rm",
     arguments: "<id>",
     positionals: [1, 1],

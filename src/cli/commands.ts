@@ -79,7 +79,17 @@ function repositoryColumns(sessionCounts: Map<string, number>, idLength: number)
   ];
 }
 
-function sessionColumns(names: Map<string, string>, idLength: number): Column<Session>[] {
+/** The folder a worktree session's work is in now; `null` for a session without one, or an archived one (its folder is gone). */
+function worktreeFolder(session: Session): string | null {
+  return session.status === "archived" ? null : session.worktreePath;
+}
+
+/**
+ * The columns of `slo list`: `names` maps repository ids to names, `idLength` is the short ids'
+ * length. The worktree path comes last and gives way first on a narrow terminal: it is cut from
+ * its start (its end, the worktree's name, tells paths apart), and left out below 20 columns.
+ */
+export function sessionColumns(names: Map<string, string>, idLength: number): Column<Session>[] {
   return [
     { header: "ID", value: (s) => shortId(s.id, idLength) },
     { header: "REPOSITORY", value: (s) => names.get(s.repositoryId) ?? shortId(s.repositoryId), shrink: true },
@@ -87,6 +97,7 @@ function sessionColumns(names: Map<string, string>, idLength: number): Column<Se
     { header: "TITLE", value: (s) => s.title, shrink: true },
     { header: "BRANCH", value: (s) => s.branchName ?? "-", shrink: true },
     { header: "AGE", value: (s) => age(s.createdAt), align: "right" },
+    { header: "PATH", value: (s) => worktreeFolder(s) ?? "-", dropBelow: 20, cut: "start" },
   ];
 }
 
@@ -240,6 +251,59 @@ const show: Run = async (context) => {
     ["updated", session.updatedAt],
     ["last accessed", session.lastAccessedAt],
   ]));
+};
+
+// PATCH /v1/sessions/{id}: the changed session, or the server's refusal as the CLI's error.
+async function patchSession(api: ApiClient, id: string, json: { title?: string; status?: SessionStatus }) {
+  const response = await api.v1.sessions[":id"].$patch({ param: { id }, json });
+  if (response.status !== 200) throw await answerError(response);
+  return await response.json();
+}
+
+const rename: Run = async (context) => {
+  const api = await client(context);
+  const id = await resolveSessionId(api, context.positionals[0]);
+  const session = await patchSession(api, id, { title: context.positionals.slice(1).join(" ") });
+  if (flag(context.values, "json")) return printJson(session);
+  print(`renamed session ${session.id}  ${session.title}`);
+};
+
+const update: Run = async (context) => {
+  const { values } = context;
+  const title = str(values, "title");
+  const status = str(values, "status");
+  // Checked before the server is asked: an empty change would only touch updatedAt.
+  if (title === undefined && status === undefined) {
+    throw new CliError("invalidInput", "update needs a field to change: --title or --status", {
+      hint: 'see "slo update --help"',
+    });
+  }
+  const api = await client(context);
+  const id = await resolveSessionId(api, context.positionals[0]);
+  const session = await patchSession(api, id, {
+    ...(title === undefined ? {} : { title }),
+    ...(status === undefined ? {} : { status: status as SessionStatus }),
+  });
+  if (flag(values, "json")) return printJson(session);
+  print(`updated session ${session.id}  ${session.title}`);
+  print(`status: ${session.status}`);
+};
+
+const path: Run = async (context) => {
+  const api = await client(context);
+  const session = await getSession(api, await resolveSessionId(api, context.positionals[0]));
+  const folder = worktreeFolder(session);
+  if (folder === null) {
+    if (session.status === "archived") {
+      throw new CliError("conflict", `session ${session.id} is archived: its worktree folder is gone`, {
+        hint: `bring it back with "slo restore ${shortId(session.id)}"`,
+      });
+    }
+    throw new CliError("invalidInput", `session ${session.id} has no worktree`);
+  }
+  if (flag(context.values, "json")) return printJson({ id: session.id, worktreePath: folder });
+  // The path as it is, not escaped: it is for `cd "$(slo path <id>)"`.
+  process.stdout.write(`${folder}\n`);
 };
 
 type GitStatus = {
@@ -650,6 +714,9 @@ const RUNS: Readonly<Record<string, Run>> = {
   new: newSession,
   list,
   show,
+  rename,
+  update,
+  path,
   rm,
   archive,
   restore,

@@ -17,6 +17,14 @@ export interface Column<T> {
   align?: "left" | "right";
   /** Cut (with `…`) when the table is wider than `width`; the widest such column is cut first. */
   shrink?: boolean;
+  /**
+   * Gives way before every other column when the table is wider than `width`: it is cut first, and
+   * left out altogether rather than cut narrower than this many columns (a path cut to a handful of
+   * characters tells nothing). Of several such columns, the rightmost gives way first.
+   */
+  dropBelow?: number;
+  /** Where a cut value loses its characters: its end (the default), or its start (a path, whose end tells it apart). */
+  cut?: "end" | "start";
 }
 
 /** Options of {@linkcode renderTable}. */
@@ -58,6 +66,8 @@ export function displayWidth(text: string): number {
   return width;
 }
 
+const charWidth = (char: string): number => ZERO_WIDTH.test(char) ? 0 : isWide(char.codePointAt(0)!) ? 2 : 1;
+
 /** `text` cut to at most `width` columns, ending with `…` when cut. */
 export function truncate(text: string, width: number): string {
   if (displayWidth(text) <= width) return text;
@@ -65,12 +75,28 @@ export function truncate(text: string, width: number): string {
   let out = "";
   let used = 0;
   for (const char of text) {
-    const w = ZERO_WIDTH.test(char) ? 0 : isWide(char.codePointAt(0)!) ? 2 : 1;
+    const w = charWidth(char);
     if (used + w > width - 1) break;
     out += char;
     used += w;
   }
   return `${out}…`;
+}
+
+/** `text` cut to at most `width` columns from its start, beginning with `…` when cut: a path keeps its end. */
+export function truncateStart(text: string, width: number): string {
+  if (displayWidth(text) <= width) return text;
+  if (width <= 1) return width === 1 ? "…" : "";
+  const chars = [...text];
+  let out = "";
+  let used = 0;
+  for (let i = chars.length - 1; i >= 0; i--) {
+    const w = charWidth(chars[i]);
+    if (used + w > width - 1) break;
+    out = chars[i] + out;
+    used += w;
+  }
+  return `…${out}`;
 }
 
 function pad(text: string, width: number, align: "left" | "right"): string {
@@ -80,7 +106,8 @@ function pad(text: string, width: number, align: "left" | "right"): string {
 
 /**
  * The rows as an aligned table with a header line, columns two spaces apart, no trailing spaces.
- * With `width`, the columns that may shrink are cut until every line fits.
+ * With `width`, the columns that give way (`dropBelow`) are cut, or left out, first, and then the
+ * columns that may shrink are cut until every line fits.
  *
  * @example
  * ```ts
@@ -96,13 +123,26 @@ export function renderTable<T>(columns: readonly Column<T>[], rows: readonly T[]
   const widths = columns.map((column, i) =>
     Math.max(displayWidth(column.header), ...cells.map((line) => displayWidth(line[i])))
   );
+  // The columns shown, by index.
+  let shown = columns.map((_, i) => i);
   if (options.width !== undefined) {
-    const gap = 2 * (columns.length - 1);
-    let over = widths.reduce((sum, w) => sum + w, gap) - options.width;
+    let over = shown.reduce((sum, i) => sum + widths[i], 2 * (shown.length - 1)) - options.width;
+    for (const i of [...shown].reverse()) {
+      const dropBelow = columns[i].dropBelow;
+      if (over <= 0 || dropBelow === undefined || shown.length === 1) continue;
+      const floor = Math.max(displayWidth(columns[i].header), dropBelow);
+      if (widths[i] - over >= floor) {
+        widths[i] -= over;
+        over = 0;
+      } else {
+        shown = shown.filter((j) => j !== i);
+        over -= widths[i] + 2;
+      }
+    }
     while (over > 0) {
       // Cut the widest column that may shrink, one column at a time, down to its header's width.
       let widest = -1;
-      for (let i = 0; i < columns.length; i++) {
+      for (const i of shown) {
         const floor = Math.max(displayWidth(columns[i].header), 4);
         if (columns[i].shrink && widths[i] > floor && (widest === -1 || widths[i] > widths[widest])) widest = i;
       }
@@ -111,9 +151,10 @@ export function renderTable<T>(columns: readonly Column<T>[], rows: readonly T[]
       over--;
     }
   }
+  const fit = (value: string, i: number) =>
+    columns[i].cut === "start" ? truncateStart(value, widths[i]) : truncate(value, widths[i]);
   const line = (values: readonly string[]) =>
-    values.map((value, i) => pad(truncate(value, widths[i]), widths[i], columns[i].align ?? "left"))
-      .join("  ").trimEnd();
+    shown.map((i) => pad(fit(values[i], i), widths[i], columns[i].align ?? "left")).join("  ").trimEnd();
   return [line(columns.map((column) => column.header)), ...cells.map(line)].join("\n");
 }
 
