@@ -14,7 +14,7 @@ import { createApp } from "../src/http/mod.ts";
 import { DASHBOARD_CSP } from "../src/http/_dashboard.ts";
 import { SIGN_IN_CODE_TTL_MS, SignInCodes } from "../src/http/_sign_in.ts";
 import { type CliWorld, cliWorld } from "./cli_fixture.ts";
-import { makeRepository } from "./git_fixtures.ts";
+import { commitFile, git, makeRepository } from "./git_fixtures.ts";
 import { rawRequest, startTestServer } from "./http_fixture.ts";
 import { isBun, runCommand, runtimeName } from "./helpers.ts";
 import { root, type ServerProcess } from "./server_process.ts";
@@ -547,6 +547,119 @@ test(
         await row(page, elsewhere.id).waitFor({ state: "visible", timeout: WAIT_MS });
         assert.equal((await d.api(`/v1/sessions/${elsewhere.id}`, { method: "DELETE" })).status, 200);
         await row(page, elsewhere.id).waitFor({ state: "detached", timeout: WAIT_MS });
+        assert.deepEqual(problems, []);
+      });
+    } finally {
+      await d.world.close();
+    }
+  },
+);
+
+test(
+  "ui: each worktree row shows its git state; archive then restore from the page without a reload; clean up shows " +
+    "the dry run first and acts only on confirmation",
+  {
+    skip: browserSkip,
+    timeout: 180_000,
+  },
+  async () => {
+    const d = await dashboard("slo-ui-archive-");
+    try {
+      const web = await d.addRepository("web-app", { git: true });
+      const repositoryPath: string = (await d.api(`/v1/repositories/${web}`)).body.path;
+      // One with work in progress, one whose work is merged into main, one without a worktree.
+      const working = await createSession(d, web, "Work in progress", true);
+      writeFileSync(join(working.worktreePath, "notes.txt"), "unsaved work\n");
+      const shipped = await createSession(d, web, "Shipped", true);
+      commitFile(shipped.worktreePath, "shipped.txt");
+      git(repositoryPath, "merge", "-q", "--no-ff", "-m", "merge", shipped.branchName);
+      const plain = await createSession(d, web, "No worktree");
+
+      await withBrowser(async (browser) => {
+        const { page, problems } = await signIn(browser, await d.signInUrl());
+        await page.evaluate(() => Object.assign(globalThis, { notReloaded: true }));
+        const cell = (id: string, column: string) => row(page, id).locator(`td[data-label="${column}"]`);
+        const status = (id: string) => cell(id, "Status");
+
+        // The git state, read per row from the status route: dirty, merged (main has moved on by the merge's two
+        // commits), the disk each folder takes.
+        await cell(working.id, "Git").filter({ hasText: /^dirty, 2 behind$/ }).waitFor({ timeout: WAIT_MS });
+        await cell(shipped.id, "Git").filter({ hasText: /^clean, merged, 1 behind$/ }).waitFor({ timeout: WAIT_MS });
+        assert.match(await cell(working.id, "Disk").innerText(), /^\d+(\.\d)? (B|KiB|MiB)$/);
+        assert.equal(await cell(plain.id, "Git").innerText(), "—");
+        assert.equal(await cell(plain.id, "Disk").innerText(), "—");
+        // Only a worktree the server made can be archived.
+        assert.equal(await row(page, plain.id).getByRole("button", { name: /^Archive / }).count(), 0);
+
+        // Archive from the keyboard: the row says archived, its work is saved, the focus moves to Restore.
+        await row(page, working.id).getByRole("button", { name: "Archive Work in progress" }).focus();
+        await page.keyboard.press("Enter");
+        await status(working.id).filter({ hasText: /^archived$/ }).waitFor({ timeout: WAIT_MS });
+        const snapshot = new RegExp(`saved under refs/session-snapshots/${working.id}`);
+        await page.locator("#notice").filter({ hasText: snapshot }).waitFor({ timeout: WAIT_MS });
+        const archived = await d.api(`/v1/sessions/${working.id}`);
+        assert.equal(archived.body.status, "archived");
+        assert.equal(existsSync(working.worktreePath), false);
+        await cell(working.id, "Disk").filter({ hasText: /^0 B$/ }).waitFor({ timeout: WAIT_MS });
+        assert.equal(
+          await page.evaluate("document.activeElement?.getAttribute('aria-label')"),
+          "Restore Work in progress",
+        );
+
+        // Restore: active again, the work back in its folder, the git state read again.
+        await page.keyboard.press("Enter");
+        await status(working.id).filter({ hasText: /^active$/ }).waitFor({ timeout: WAIT_MS });
+        assert.equal((await d.api(`/v1/sessions/${working.id}`)).body.status, "active");
+        assert.equal(readFileSync(join(working.worktreePath, "notes.txt"), "utf8"), "unsaved work\n");
+        await cell(working.id, "Git").filter({ hasText: /^dirty, 2 behind$/ }).waitFor({ timeout: WAIT_MS });
+        await row(page, working.id).getByRole("button", { name: "Archive Work in progress" }).waitFor({
+          timeout: WAIT_MS,
+        });
+
+        // The detail reads the git state afresh and shows all of it.
+        await row(page, working.id).getByRole("button", { name: /^Details / }).click();
+        await page.locator("#detail").filter({ hasText: /uncommitted work\s*yes/ }).waitFor({ timeout: WAIT_MS });
+        assert.match(await page.locator("#detail").innerText(), /behind its base\s+2[\s\S]*landed\s+no/);
+        await page.locator("#detail-close").click();
+
+        // An archive made elsewhere (a script) shows too, from its event.
+        assert.equal((await d.api(`/v1/sessions/${working.id}/archive`, { method: "POST" })).status, 200);
+        await status(working.id).filter({ hasText: /^archived$/ }).waitFor({ timeout: WAIT_MS });
+        assert.equal((await d.api(`/v1/sessions/${working.id}/restore`, { method: "POST" })).status, 200);
+        await status(working.id).filter({ hasText: /^active$/ }).waitFor({ timeout: WAIT_MS });
+
+        // Clean up: first the dry run's findings, with nothing changed; Cancel has the focus and keeps all.
+        await page.getByRole("button", { name: "Clean up…" }).click();
+        const dialog = page.locator("#confirm-gc");
+        await dialog.waitFor({ state: "visible", timeout: WAIT_MS });
+        assert.equal(await page.evaluate("document.activeElement?.id"), "confirm-gc-cancel");
+        const finding = (id: string) => dialog.locator(`tr[data-finding="${id}"]`);
+        assert.equal(await finding(shipped.id).getAttribute("data-action"), "delete");
+        assert.match(await finding(shipped.id).innerText(), /delete, with its branch[\s\S]*merged/);
+        assert.equal(await finding(working.id).getAttribute("data-action"), "keep");
+        assert.equal(await finding(plain.id).count(), 0);
+        assert.match(await dialog.innerText(), /would delete 1, archive 0 and keep 1 worktree sessions/);
+        assert.match(await dialog.innerText(), /Nothing has changed yet/);
+        await page.keyboard.press("Escape");
+        await dialog.waitFor({ state: "hidden", timeout: WAIT_MS });
+        assert.equal((await d.api(`/v1/sessions/${shipped.id}`)).status, 200);
+        assert.ok(existsSync(shipped.worktreePath));
+
+        // Confirmed: it acts. The landed one leaves the page, its folder and branch gone; the others stay.
+        await page.getByRole("button", { name: "Clean up…" }).click();
+        await dialog.waitFor({ state: "visible", timeout: WAIT_MS });
+        await page.locator("#confirm-gc-ok").click();
+        await dialog.waitFor({ state: "hidden", timeout: WAIT_MS });
+        await row(page, shipped.id).waitFor({ state: "detached", timeout: WAIT_MS });
+        await page.locator("#notice").filter({ hasText: /Cleaned up: deleted 1 and archived 0 sessions/ }).waitFor({
+          timeout: WAIT_MS,
+        });
+        assert.equal((await d.api(`/v1/sessions/${shipped.id}`)).status, 404);
+        assert.equal(existsSync(shipped.worktreePath), false);
+        assert.doesNotMatch(git(repositoryPath, "branch", "--list"), new RegExp(shipped.branchName));
+        assert.equal(await row(page, working.id).count(), 1);
+        assert.equal(await row(page, plain.id).count(), 1);
+        assert.equal(await page.evaluate(() => (globalThis as { notReloaded?: boolean }).notReloaded), true);
         assert.deepEqual(problems, []);
       });
     } finally {

@@ -8,8 +8,16 @@
  * right whatever the stream replayed. Everything from the server is put in the page as text
  * (`textContent`, `append` of strings), never as HTML.
  *
- * To add an action (archive, restore, fork) or a part of a session's detail (ports, setup log,
- * snapshots), add an entry to `ROW_ACTIONS` or `DETAIL_SECTIONS`.
+ * A worktree session's git state (dirty, landed, disk use) comes from `GET …/status`, which runs git
+ * and walks the worktree folder on the server: it is read lazily, only for rows that come into view
+ * (an `IntersectionObserver`), at most `STATUS_CONCURRENCY` at a time, and kept until an event about
+ * that session (or a reconnection) makes it stale; opening a session's detail reads it afresh. So a
+ * page of a thousand sessions costs a handful of git calls, not a thousand, and a re-render costs
+ * none. Archive and restore are row actions; "Clean up" shows gc's dry-run findings and runs it
+ * only when confirmed.
+ *
+ * To add an action (fork) or a part of a session's detail (ports, setup log, snapshots), add an
+ * entry to `ROW_ACTIONS` or `DETAIL_SECTIONS`.
  *
  * @module
  */
@@ -25,6 +33,25 @@
  * }} Session
  */
 /** @typedef {{ at: Date; type: string }} SeenEvent */
+/**
+ * @typedef {{
+ *   dirty: boolean | null; ahead: number | null; behind: number | null;
+ *   landed: "merged" | "squash-merged" | "cherry-picked" | null; diskBytes: number; lastChangedAt: string | null;
+ * }} GitStatus
+ */
+/**
+ * A row's git state: being read (each read its own object, so a read made stale meanwhile is told
+ * apart from the one that replaced it), read, or refused with the server's message.
+ * @typedef {{ state: "loading" } | { state: "done"; status: GitStatus } | { state: "failed"; message: string }} GitState
+ */
+/**
+ * @typedef {{
+ *   sessionId: string; title: string; action: "delete" | "archive" | "keep"; reason: string;
+ *   landed: string | null; dirty: boolean | null; diskBytes: number; deleteBranch: boolean; done: boolean;
+ *   error: string | null;
+ * }} GcFinding
+ */
+/** @typedef {{ dryRun: boolean; findings: GcFinding[]; reclaimedBytes: number }} GcReport */
 
 const TOKEN_KEY = "session-lifecycle-orchestrator.dashboard.token";
 // Relative to the page (`<prefix>/ui/`), so the dashboard works under a mount prefix too.
@@ -32,6 +59,8 @@ const API = new URL("../v1/", location.href);
 const SIGN_IN = new URL("sign-in", location.href);
 const PAGE_SIZE = 1000;
 const MAX_SEEN_EVENTS = 50;
+// Each status read runs git and walks a folder on the server: a few at a time is plenty for a screen of rows.
+const STATUS_CONCURRENCY = 2;
 
 const state = {
   /** @type {string | null} */
@@ -44,6 +73,10 @@ const state = {
   selected: null,
   /** @type {Map<string, SeenEvent[]>} events seen for each session since the page opened */
   seen: new Map(),
+  /** @type {Map<string, GitState>} the git state of worktree sessions read so far; absent: not read, or stale */
+  git: new Map(),
+  /** @type {Set<string>} sessions with an archive or restore under way */
+  busy: new Set(),
   /** @type {string | null} the last event id the stream gave */
   lastEventId: null,
   /** @type {AbortController | null} */
@@ -88,10 +121,27 @@ function age(iso) {
   return `${Math.floor(seconds / 86400)}d`;
 }
 
-/** @param {string} text */
-function announce(text) {
-  byId("notice").textContent = text;
+/** @param {string} text @param {boolean} [isError] */
+function announce(text, isError = false) {
+  const notice = byId("notice");
+  notice.className = isError ? "notice error" : "notice";
+  notice.textContent = text;
 }
+
+/** A size for people: `812 B`, `4.2 KiB`, `1.3 GiB`. @param {number} bytes */
+function formatBytes(bytes) {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${value} ${units[0]}` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+/** @param {unknown} error */
+const messageOf = (error) => (error instanceof Error ? error.message : String(error));
 
 /** @param {"connecting" | "live" | "down" | "signed-out"} status @param {string} [detail] */
 function setConnection(status, detail) {
@@ -160,6 +210,8 @@ async function reload() {
   ]);
   state.repositories = new Map(repositories.map((repository) => [repository.id, repository]));
   state.sessions = new Map(sessions.map((session) => [session.id, session]));
+  // Whatever happened while the page was away may have changed any worktree: read them again as they show.
+  state.git.clear();
   state.loaded = true;
   render();
 }
@@ -274,6 +326,8 @@ function apply(type, data) {
     state.sessions.set(event.session.id, event.session);
   } else if (type === "session.deleted") state.sessions.delete(event.session.id);
   const sessionId = event.session?.id ?? event.sessionId;
+  // A change to the session (archived, restored, updated, gone) makes its git state stale.
+  if (typeof sessionId === "string" && type.startsWith("session.")) state.git.delete(sessionId);
   if (typeof sessionId === "string") {
     const seen = state.seen.get(sessionId) ?? [];
     seen.push({ at: new Date(), type });
@@ -286,11 +340,29 @@ function apply(type, data) {
 // Rendering
 
 /**
- * What each session's row offers. Archive, restore and fork join this list as the API gains them.
- * @type {{ label: string; className?: string; show: (session: Session) => boolean; run: (session: Session) => void }[]}
+ * What each session's row offers, in order. Archive and Restore share a `slot`: the one replaces
+ * the other when it is done, and the keyboard focus stays on it. Fork joins this list as the API
+ * gains it.
+ * @type {{
+ *   label: string; className?: string; slot?: string; show: (session: Session) => boolean;
+ *   run: (session: Session) => void;
+ * }[]}
  */
 const ROW_ACTIONS = [
   { label: "Details", show: () => true, run: (session) => showDetail(session.id) },
+  {
+    label: "Archive",
+    slot: "life",
+    // Only a worktree this server made can be archived (its folder is removed, its work saved first).
+    show: (session) => session.status === "active" && session.isWorktree && session.createdWorktree,
+    run: (session) => changeLife(session, "archive"),
+  },
+  {
+    label: "Restore",
+    slot: "life",
+    show: (session) => session.status === "archived",
+    run: (session) => changeLife(session, "restore"),
+  },
   { label: "Delete", className: "danger", show: () => true, run: (session) => confirmDelete(session) },
 ];
 
@@ -329,14 +401,33 @@ function sessionFields(session) {
 /** @param {Session} session */
 function gitFields(session) {
   const yesNo = (/** @type {boolean} */ value) => (value ? "yes" : "no");
-  return fields([
+  /** @type {[string, string | null][]} */
+  const rows = [
     ["worktree", session.isWorktree ? session.worktreePath : "none"],
     ["worktree name", session.worktreeName],
     ["branch", session.branchName],
     ["base branch", session.baseBranch],
     ["made its worktree", yesNo(session.createdWorktree)],
     ["made its branch", yesNo(session.createdBranch)],
-  ]);
+  ];
+  if (session.isWorktree) {
+    const git = state.git.get(session.id);
+    if (git === undefined || git.state === "loading") rows.push(["git state", "reading…"]);
+    else if (git.state === "failed") rows.push(["git state", `unknown: ${git.message}`]);
+    else {
+      const { status } = git;
+      const count = (/** @type {number | null} */ n) => (n === null ? "unknown (branch or base gone)" : String(n));
+      rows.push(
+        ["uncommitted work", status.dirty === null ? "unknown (the folder is missing)" : yesNo(status.dirty)],
+        ["ahead of its base", count(status.ahead)],
+        ["behind its base", count(status.behind)],
+        ["landed", status.landed ?? "no"],
+        ["disk use", formatBytes(status.diskBytes)],
+        ["last changed", status.lastChangedAt],
+      );
+    }
+  }
+  return fields(rows);
 }
 
 /** @param {Session} session */
@@ -355,6 +446,11 @@ function seenEvents(session) {
 /** @param {string} id */
 function showDetail(id) {
   state.selected = id;
+  // The detail reads the git state afresh: the worktree may have changed since the row read it.
+  if (state.sessions.get(id)?.isWorktree) {
+    state.git.delete(id);
+    requestGitState(id);
+  }
   render();
   byId("detail").focus();
 }
@@ -373,6 +469,34 @@ function renderDetail() {
   );
 }
 
+/**
+ * A worktree session's git state in a few words: `dirty`, `clean`, how it landed, ahead and behind.
+ * @param {Session} session
+ * @returns {Node | string}
+ */
+function gitCell(session) {
+  if (!session.isWorktree) return "—";
+  const git = state.git.get(session.id);
+  if (git === undefined || git.state === "loading") return h("span", { class: "pending" }, "…");
+  if (git.state === "failed") return h("span", { class: "pending", title: git.message }, "unknown");
+  const { status } = git;
+  const words = [status.dirty === null ? "folder missing" : status.dirty ? "dirty" : "clean"];
+  if (status.landed !== null) words.push(status.landed);
+  if (status.ahead !== null && status.ahead > 0) words.push(`${status.ahead} ahead`);
+  if (status.behind !== null && status.behind > 0) words.push(`${status.behind} behind`);
+  return h("span", { class: status.dirty ? "git dirty" : "git" }, words.join(", "));
+}
+
+/** @param {Session} session @returns {Node | string} */
+function diskCell(session) {
+  if (!session.isWorktree) return "—";
+  const git = state.git.get(session.id);
+  if (git === undefined || git.state === "loading") return h("span", { class: "pending" }, "…");
+  if (git.state === "failed") return h("span", { class: "pending", title: git.message }, "unknown");
+  return formatBytes(git.status.diskBytes);
+}
+
+/** The table's columns after the title; `git` marks the ones drawn from the git state, redrawn when it comes. */
 const COLUMNS = [
   { header: "Status", cell: (/** @type {Session} */ s) => h("span", { class: `status ${s.status}` }, s.status) },
   { header: "Branch", cell: (/** @type {Session} */ s) => s.branchName ?? "—" },
@@ -381,6 +505,8 @@ const COLUMNS = [
     header: "Age",
     cell: (/** @type {Session} */ s) => h("time", { datetime: s.createdAt, title: s.createdAt }, age(s.createdAt)),
   },
+  { header: "Git", git: true, cell: gitCell },
+  { header: "Disk", git: true, cell: diskCell },
 ];
 
 /** @param {Repository} repository @param {Session[]} sessions */
@@ -406,10 +532,18 @@ function repositoryTable(repository, sessions) {
       sessions.map((session) =>
         h(
           "tr",
-          { "data-session-id": session.id, class: session.id === state.selected ? "selected" : null },
+          {
+            "data-session-id": session.id,
+            "data-worktree": session.isWorktree,
+            class: session.id === state.selected ? "selected" : null,
+          },
           h("th", { scope: "row" }, session.title),
           COLUMNS.map((column) =>
-            h("td", { "data-label": column.header, class: column.className ?? null }, column.cell(session))
+            h("td", {
+              "data-label": column.header,
+              "data-git": column.git ?? false,
+              class: column.className ?? null,
+            }, column.cell(session))
           ),
           h(
             "td",
@@ -418,8 +552,10 @@ function repositoryTable(repository, sessions) {
               h("button", {
                 type: "button",
                 class: action.className ?? null,
-                "data-focus": `${action.label}:${session.id}`,
+                "data-focus": `${action.slot ?? action.label}:${session.id}`,
                 "aria-label": `${action.label} ${session.title}`,
+                // Not `disabled`: a disabled button would drop the keyboard focus.
+                "aria-disabled": state.busy.has(session.id) && action.slot !== undefined ? "true" : null,
                 onclick: () => action.run(session),
               }, action.label)
             ),
@@ -449,6 +585,88 @@ function renderRepositories() {
   list.replaceChildren(
     ...repositories.map((repository) => repositoryTable(repository, byRepository.get(repository.id) ?? [])),
   );
+  watchRows();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The git state of the rows in view
+
+/** @type {IntersectionObserver | null} */
+let rowsInView = null;
+/** @type {string[]} sessions waiting for their git state to be read */
+const gitQueue = [];
+let gitReading = 0;
+
+/** Watches the worktree rows whose git state is not known, to read it once a row comes into view. */
+function watchRows() {
+  rowsInView ??= new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      if (!entry.isIntersecting) continue;
+      rowsInView?.unobserve(entry.target);
+      const id = entry.target.getAttribute("data-session-id");
+      if (id !== null) requestGitState(id);
+    }
+  }, { rootMargin: "200px 0px" });
+  rowsInView.disconnect();
+  for (const row of document.querySelectorAll("tr[data-worktree]")) {
+    const id = row.getAttribute("data-session-id");
+    if (id !== null && !state.git.has(id)) rowsInView.observe(row);
+  }
+}
+
+/** Queues a read of a session's git state, unless it is known or being read. @param {string} id */
+function requestGitState(id) {
+  if (state.git.has(id)) return;
+  state.git.set(id, { state: "loading" });
+  gitQueue.push(id);
+  readGitStates();
+}
+
+function readGitStates() {
+  while (gitReading < STATUS_CONCURRENCY && gitQueue.length > 0) {
+    const id = /** @type {string} */ (gitQueue.shift());
+    gitReading++;
+    readGitState(id).finally(() => {
+      gitReading--;
+      readGitStates();
+    });
+  }
+}
+
+/** @param {string} id */
+async function readGitState(id) {
+  const reading = state.git.get(id);
+  // Made stale (or the session left) while it waited in the queue: a newer read is queued, or none is needed.
+  if (reading === undefined || reading.state !== "loading" || !state.sessions.has(id)) {
+    if (reading?.state === "loading" && !state.sessions.has(id)) state.git.delete(id);
+    return;
+  }
+  /** @type {GitState} */
+  let read;
+  try {
+    read = { state: "done", status: await api(`sessions/${encodeURIComponent(id)}/status`) };
+  } catch (error) {
+    if (error instanceof SignedOut) return signOut(error.message);
+    read = { state: "failed", message: messageOf(error) };
+  }
+  // An event made this read stale while it ran: the newer one stands.
+  if (state.git.get(id) !== reading) return;
+  state.git.set(id, read);
+  redrawGitCells(id);
+}
+
+/** Redraws only the git cells of one row (and its detail), not the whole page. @param {string} id */
+function redrawGitCells(id) {
+  const session = state.sessions.get(id);
+  if (session === undefined) return;
+  const row = document.querySelector(`tr[data-session-id="${CSS.escape(id)}"]`);
+  if (row !== null) {
+    for (const column of COLUMNS) {
+      if (!column.git) continue;
+      row.querySelector(`td[data-git][data-label="${column.header}"]`)?.replaceChildren(column.cell(session));
+    }
+  }
+  if (state.selected === id) renderDetail();
 }
 
 function renderRepositoryChoice() {
@@ -560,6 +778,141 @@ async function deleteConfirmed() {
   }
 }
 
+/**
+ * Archives or restores a session (neither loses anything, so neither asks first) and says what became of its work.
+ * @param {Session} session
+ * @param {"archive" | "restore"} verb
+ */
+async function changeLife(session, verb) {
+  if (state.busy.has(session.id)) return;
+  state.busy.add(session.id);
+  render();
+  try {
+    const answer = await api(`sessions/${encodeURIComponent(session.id)}/${verb}`, { method: "POST" });
+    const { snapshotRef, head: _head, worktreeRemoved: _removed, ...updated } = answer;
+    // Its event may have come first, or a later change after it: the newer record stands.
+    const shown = state.sessions.get(updated.id);
+    if (shown === undefined || shown.updatedAt <= updated.updatedAt) state.sessions.set(updated.id, updated);
+    state.git.delete(updated.id);
+    announce(
+      verb === "archive"
+        ? `Archived session “${updated.title}”: its folder is removed, its branch kept.` +
+          (snapshotRef ? ` Its uncommitted work is saved under ${snapshotRef}.` : " It had no uncommitted work.")
+        : `Restored session “${updated.title}” at ${updated.worktreePath}, with its work as it was.`,
+    );
+  } catch (error) {
+    if (error instanceof SignedOut) return signOut(error.message);
+    announce(`Could not ${verb} “${session.title}”: ${messageOf(error)}`, true);
+  } finally {
+    state.busy.delete(session.id);
+    if (state.loaded) render();
+  }
+}
+
+/** What a finding's action means, in words. @param {GcFinding} finding */
+function gcAction(finding) {
+  if (finding.action === "delete") return finding.deleteBranch ? "delete, with its branch" : "delete";
+  if (finding.action === "archive") return "archive (work saved)";
+  return "keep";
+}
+
+/** Asks gc for a dry run and shows its findings; nothing changes until they are confirmed. */
+async function cleanUp() {
+  const button = byId("gc");
+  if (button.getAttribute("aria-busy") === "true") return;
+  button.setAttribute("aria-busy", "true");
+  try {
+    /** @type {GcReport} */
+    const report = await api("gc?dryRun=true", { method: "POST" });
+    showGcFindings(report);
+  } catch (error) {
+    if (error instanceof SignedOut) return signOut(error.message);
+    announce(`Could not check what to clean up: ${messageOf(error)}`, true);
+  } finally {
+    button.removeAttribute("aria-busy");
+  }
+}
+
+/** @param {GcReport} report */
+function showGcFindings(report) {
+  const dialog = /** @type {HTMLDialogElement} */ (byId("confirm-gc"));
+  const count = (/** @type {string} */ action) => report.findings.filter((f) => f.action === action).length;
+  const acting = report.findings.length - count("keep");
+  byId("confirm-gc-summary").textContent = report.findings.length === 0
+    ? "There are no worktree sessions of this server to look at: nothing to clean up."
+    : acting === 0
+    ? `Nothing to clean up: all ${report.findings.length} worktree sessions are kept. Nothing has changed.`
+    : `A clean-up would delete ${count("delete")}, archive ${count("archive")} and keep ${count("keep")} ` +
+      `worktree sessions, freeing ${formatBytes(report.reclaimedBytes)}. Nothing has changed yet: it decides ` +
+      "again when it runs, and never forces a delete.";
+  const headers = ["Session", "Would", "Why", "Git", "Disk"];
+  byId("confirm-gc-findings").replaceChildren(
+    report.findings.length === 0 ? "" : h(
+      "table",
+      { class: "findings" },
+      h("caption", {}, "What a clean-up would do, per session"),
+      h("thead", {}, h("tr", {}, headers.map((header) => h("th", { scope: "col" }, header)))),
+      h(
+        "tbody",
+        {},
+        report.findings.map((finding) =>
+          h(
+            "tr",
+            { "data-finding": finding.sessionId, "data-action": finding.action },
+            h("th", { scope: "row" }, finding.title),
+            h("td", { "data-label": "Would" }, h("span", { class: `action ${finding.action}` }, gcAction(finding))),
+            h("td", { "data-label": "Why" }, finding.reason),
+            h(
+              "td",
+              { "data-label": "Git" },
+              [finding.dirty === null ? "folder missing" : finding.dirty ? "dirty" : "clean", finding.landed]
+                .filter((word) => word !== null).join(", "),
+            ),
+            h("td", { "data-label": "Disk" }, formatBytes(finding.diskBytes)),
+          )
+        ),
+      ),
+    ),
+  );
+  byId("confirm-gc-error").textContent = "";
+  byId("confirm-gc-ok").hidden = acting === 0;
+  dialog.showModal();
+}
+
+/** Runs gc for real, once its dry run was confirmed, and says what it did. */
+async function cleanUpConfirmed() {
+  const dialog = /** @type {HTMLDialogElement} */ (byId("confirm-gc"));
+  const ok = /** @type {HTMLButtonElement} */ (byId("confirm-gc-ok"));
+  ok.disabled = true;
+  try {
+    /** @type {GcReport} */
+    const report = await api("gc", { method: "POST" });
+    dialog.close();
+    const done = (/** @type {string} */ action) => report.findings.filter((f) => f.done && f.action === action);
+    // The deletes' events may still be on their way: the answer says they are done.
+    for (const finding of done("delete")) {
+      state.sessions.delete(finding.sessionId);
+      if (state.selected === finding.sessionId) state.selected = null;
+    }
+    render();
+    const failures = report.findings.filter((f) => f.error !== null);
+    announce(
+      `Cleaned up: deleted ${done("delete").length} and archived ${done("archive").length} sessions, freeing ` +
+        `${formatBytes(report.reclaimedBytes)}.` +
+        failures.map((f) => ` Could not ${f.action} “${f.title}”: ${f.error}.`).join(""),
+      failures.length > 0,
+    );
+  } catch (error) {
+    if (error instanceof SignedOut) {
+      dialog.close();
+      return signOut(error.message);
+    }
+    byId("confirm-gc-error").textContent = messageOf(error);
+  } finally {
+    ok.disabled = false;
+  }
+}
+
 /** @param {SubmitEvent} event */
 async function createSession(event) {
   event.preventDefault();
@@ -606,6 +959,8 @@ function signOut(reason) {
   state.repositories.clear();
   state.sessions.clear();
   state.seen.clear();
+  state.git.clear();
+  gitQueue.length = 0;
   state.selected = null;
   state.loaded = false;
   byId("repositories").replaceChildren();
@@ -640,6 +995,11 @@ async function start() {
     /** @type {HTMLDialogElement} */ (byId("confirm-delete")).close();
   });
   byId("confirm-delete-ok").addEventListener("click", () => deleteConfirmed());
+  byId("gc").addEventListener("click", () => cleanUp());
+  byId("confirm-gc-cancel").addEventListener("click", () => {
+    /** @type {HTMLDialogElement} */ (byId("confirm-gc")).close();
+  });
+  byId("confirm-gc-ok").addEventListener("click", () => cleanUpConfirmed());
   byId("detail-close").addEventListener("click", () => {
     state.selected = null;
     render();
