@@ -155,6 +155,7 @@ export type {
   ArchivedSession,
   ClosedSession,
   CloseSessionOptions,
+  IncludedFiles,
   LandedKind,
   OpenSessionParams,
   ReconcileFinding,
@@ -167,6 +168,13 @@ export type {
   WorktreePort,
   WorktreeRows,
 } from "./src/lifecycle.ts";
+export {
+  checkRepositorySettings,
+  MAX_INCLUDE_PATTERNS,
+  MAX_SESSION_PORTS,
+  MAX_SETUP_COMMANDS,
+  type RepositorySettings,
+} from "./src/repository_settings.ts";
 export {
   type GcAction,
   type GcDecision,

@@ -49,6 +49,12 @@ export interface ClosedSession {
    * `refs/session-snapshots/<session id>`), else `null`.
    */
   snapshotRef?: string | null;
+  /**
+   * What the worktree got of the checkout's ignored files when it was made (see
+   * {@linkcode IncludedFiles}), removed with it; `null` when nothing was included or the worktree
+   * was kept.
+   */
+  includedFiles?: IncludedFiles | null;
 }
 
 /** What `archiveSession` kept of a worktree session whose folder it removed. */
@@ -163,6 +169,30 @@ export interface WorktreeOpenRequest {
    * left as it was. An archived source gives what its archive saved.
    */
   forkOf?: Session | null;
+  /**
+   * The operator's patterns (gitignore syntax) of the main checkout's ignored files to copy into
+   * the new worktree, besides those its `.worktreeinclude` names; none by default.
+   */
+  include?: readonly string[];
+}
+
+/**
+ * What a new worktree got of the main checkout's ignored, untracked files (`.env`, local config):
+ * those its `.worktreeinclude` or the operator's `include` patterns name.
+ */
+export interface IncludedFiles {
+  /** What was named and copied, relative to the checkout; a folder copied whole ends in `/`. */
+  entries: string[];
+  /** Files copied. */
+  files: number;
+  /** Symbolic links copied as links (never their targets). */
+  links: number;
+  /** Bytes shared copy-on-write with the checkout, as the file system proved it cloned them. */
+  bytesCloned: number;
+  /** Bytes written as copies (including any the runtime could not prove it cloned). */
+  bytesCopied: number;
+  /** What was not copied, and why (already in the worktree, a link in the way, not a file). */
+  skipped: Array<{ path: string; reason: string }>;
 }
 
 /** The folder and branch an open claims, or an undo finds. */

@@ -36,6 +36,7 @@ import type {
 } from "./lifecycle.ts";
 import { CREATE_SESSION_FIELDS, sessionDraft } from "./_session_draft.ts";
 import type { SessionSecretChain } from "./secret_chain.ts";
+import type { RepositorySettings } from "./repository_settings.ts";
 import {
   backupCapabilityOf,
   type BackupOptions,
@@ -93,6 +94,12 @@ export interface SessionOrchestratorOptions {
   isGitCheckout?: (path: string) => boolean | Promise<boolean>;
   /** Told about failures that do not fail a committed operation; `console.error` by default. */
   logError?: (message: string, cause: unknown) => void;
+  /**
+   * The operator's settings for a repository (the files its new worktrees get; see
+   * {@linkcode RepositorySettings}), asked at each worktree create; `./platform`'s `settingsFor`
+   * reads them from the operator's config file. None by default. Never taken from a request.
+   */
+  repositorySettings?: (repository: Repository) => RepositorySettings | null | undefined;
 }
 
 /** What `createSession` takes: the create parameters, plus where a worktree session's parts come from. */
@@ -220,6 +227,7 @@ export class SessionOrchestrator {
   readonly #canonicalPath: (path: string) => string | Promise<string>;
   readonly #isGitCheckout: ((path: string) => boolean | Promise<boolean>) | null;
   readonly #logError: (message: string, cause: unknown) => void;
+  readonly #repositorySettings: (repository: Repository) => RepositorySettings | null | undefined;
   // What the worktree port may learn of the rows and ask to delete; built once.
   readonly #rows: WorktreeRows;
   // The store's event log, when it logs the events with the changes (its follower then emits them).
@@ -238,6 +246,7 @@ export class SessionOrchestrator {
     this.#canonicalPath = options.canonicalPath ?? ((path) => path);
     this.#isGitCheckout = options.isGitCheckout ?? null;
     this.#logError = options.logError ?? ((message, cause) => console.error(message, cause));
+    this.#repositorySettings = options.repositorySettings ?? (() => null);
     this.#rows = {
       current: (id) => this.#read(() => this.#store.getSession(id), "reading a session"),
       holding: (claim) => this.#read(() => this.#holding(claim), "checking for existing sessions"),
@@ -754,8 +763,9 @@ export class SessionOrchestrator {
       branchName: plan.branchName,
       worktreePath: plan.worktreePath,
     };
+    const include = this.#repositorySettings(repository)?.include ?? [];
     return await worktrees.open(
-      { sessionId: draft.id, repository, plan, baseRef, useExistingBranch, forkOf },
+      { sessionId: draft.id, repository, plan, baseRef, useExistingBranch, forkOf, include },
       this.#rows,
       (baseBranch) => this.#commit({ ...named, baseBranch }),
     );

@@ -61,6 +61,8 @@ const SCRUBBED_ENV = {
   SESSION_LIFECYCLE_DATABASE_KEY: "",
   SESSION_LIFECYCLE_HOST_ID: "",
   DATABASE_URL: "",
+  // Never the developer's own config file: a test names one with --config when it needs one.
+  XDG_CONFIG_HOME: "/nonexistent/slo-test-config",
 };
 
 /** Starts the server with `args`, with no session bus (so it never touches the machine's keychain) and no DATABASE_URL. */

@@ -411,6 +411,12 @@ const rm: Run = async (context) => {
     }
   }
   if (deleted.snapshotRef !== null) print(`work saved under ${deleted.snapshotRef}`);
+  const included = deleted.includedFiles;
+  if (included !== null && included !== undefined) {
+    print(
+      `removed with it: ${included.entries.length} included path(s) from the checkout (${included.entries.join(", ")})`,
+    );
+  }
 };
 
 const archive: Run = async (context) => {

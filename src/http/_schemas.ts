@@ -8,7 +8,7 @@
  */
 
 import { z } from "@hono/zod-openapi";
-import type { ReconcileReport, SessionGitStatus } from "../lifecycle.ts";
+import type { IncludedFiles, ReconcileReport, SessionGitStatus } from "../lifecycle.ts";
 import type { GcReport } from "../gc.ts";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../orchestrator.ts";
 import { SESSION_STATUSES, type SessionStatus } from "../types.ts";
@@ -88,6 +88,19 @@ const sessionFields = {
 /** A session as returned. */
 export const SessionSchema: z.ZodType<Session, Session> = z.object(sessionFields).openapi("Session");
 
+/** What a new worktree got of the checkout's ignored files. */
+export const IncludedFilesSchema: z.ZodType<IncludedFiles, IncludedFiles> = z.object({
+  entries: z.array(z.string()).openapi({
+    description: "What was copied, relative to the checkout; a folder copied whole ends in /.",
+    example: [".env", "config/local.json"],
+  }),
+  files: z.number().int(),
+  links: z.number().int().openapi({ description: "Symbolic links copied as links (never their targets)." }),
+  bytesCloned: z.number().int().openapi({ description: "Bytes shared copy-on-write, as the file system proved." }),
+  bytesCopied: z.number().int(),
+  skipped: z.array(z.object({ path: z.string(), reason: z.string() })),
+}).openapi("IncludedFiles");
+
 /** A deleted session, with the lifecycle's close result when there is one. */
 export const DeletedSessionSchema: z.ZodType<DeletedSessionBody, DeletedSessionBody> = z.object({
   ...sessionFields,
@@ -96,6 +109,10 @@ export const DeletedSessionSchema: z.ZodType<DeletedSessionBody, DeletedSessionB
   branchKeptReason: z.string().nullable(),
   worktreeKeptReason: z.string().nullable(),
   snapshotRef: z.string().nullable(),
+  includedFiles: IncludedFilesSchema.nullable().openapi({
+    description: "What the removed worktree had been given of the checkout's ignored files (.worktreeinclude and " +
+      "the operator's include patterns), removed with it; null when nothing was included or the worktree was kept.",
+  }),
 }).openapi("DeletedSession");
 
 /** An archived session, with what the archive kept. */

@@ -45,6 +45,7 @@ export type {
   ArchivedSession,
   BackupOptions,
   ClosedSession,
+  IncludedFiles,
   CloseSessionOptions,
   CreateSessionParams,
   CreateSessionRequest,

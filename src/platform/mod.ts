@@ -80,6 +80,15 @@ export {
 } from "./open_orchestrator.ts";
 export { type ApiTokenFile, ensureApiToken, generateApiToken, TOKEN_FILE_NAME } from "./token_file.ts";
 export { branchForWorktreeName, defaultWorktreeName } from "./worktree_names.ts";
+export { includeFiles, type IncludeRequest, WORKTREE_INCLUDE_FILE } from "./worktree_include.ts";
+export {
+  CONFIG_FILE_NAME,
+  defaultConfigPath,
+  loadOperatorConfig,
+  type OperatorConfig,
+  parseOperatorConfig,
+  settingsFor,
+} from "./operator_config.ts";
 export {
   ARCHIVE_STEPS,
   CLOSE_STEPS,
@@ -115,6 +124,7 @@ export type {
   GcFinding,
   GcOptions,
   GcReport,
+  IncludedFiles,
   LandedKind,
   LifecycleEvent,
   LifecycleEvents,
@@ -137,6 +147,7 @@ export type {
   RepositoryFilter,
   RepositoryId,
   RepositoryPage,
+  RepositorySettings,
   SealedSecret,
   Session,
   SessionError,

@@ -15,6 +15,8 @@ import type { ReconcileReport, WorktreePort } from "../lifecycle.ts";
 import { SessionOrchestrator } from "../orchestrator.ts";
 import { SessionSecretChain } from "../secret_chain.ts";
 import type { SessionStore } from "../store/store.ts";
+import type { RepositorySettings } from "../repository_settings.ts";
+import type { Repository } from "../types.ts";
 import { resolveDatabaseKey, type ResolvedDatabaseKey } from "./database_key.ts";
 import { type ResolvedHostId, resolveHostId } from "./host_id.ts";
 import { keychainWorks, openDefaultKeychain } from "./keychain.ts";
@@ -89,6 +91,11 @@ export interface OpenOrchestratorOptions {
   reconcile?: boolean;
   /** Receives failures that are logged rather than thrown. `console.error` by default. */
   logError?: (message: string, cause: unknown) => void;
+  /**
+   * The operator's settings per repository (see `SessionOrchestratorOptions.repositorySettings`);
+   * {@linkcode settingsFor} over a loaded config file gives them. None by default.
+   */
+  repositorySettings?: (repository: Repository) => RepositorySettings | null | undefined;
 }
 
 /** What {@linkcode openOrchestrator} opened. */
@@ -179,6 +186,7 @@ export async function openOrchestrator(options: OpenOrchestratorOptions): Promis
       canonicalPath: canonicalRepositoryPath,
       isGitCheckout,
       logError: options.logError,
+      repositorySettings: options.repositorySettings,
     });
     // Before the first call is answered, so that an event stream misses nothing from then on.
     follower = await orchestrator.followEventLog();

@@ -18,6 +18,7 @@ import type {
   ArchivedSession,
   ClosedSession,
   CloseSessionOptions,
+  IncludedFiles,
   ReconcileOptions,
   ReconcileReport,
   SessionGitStatus,
@@ -40,12 +41,14 @@ import { finishRestore, runArchive, runRestore, undoArchive, undoRestore } from 
 import { applyArchive, type ArchiveRecord, indexTree, readArchive, worktreeState } from "./git_archive.ts";
 import { branchStanding } from "./git_landed.ts";
 import { folderUsage } from "./disk_usage.ts";
+import { includeFilesWith, readIncluded, recordIncluded } from "./worktree_include.ts";
 
 /** The points between steps where {@linkcode WorktreeLifecycleOptions.onStep} is called. */
 export type LifecycleStep =
   | "open:journal"
   | "open:worktree"
   | "open:changes"
+  | "open:include"
   | "open:row"
   | "close:journal"
   | "close:remove"
@@ -61,8 +64,11 @@ export type LifecycleStep =
   | "restore:changes"
   | "restore:row";
 
-/** Every step of an open, in order; `open:row` writes the row and its sealed secret together. */
-export const OPEN_STEPS: readonly LifecycleStep[] = ["open:journal", "open:worktree", "open:row"];
+/**
+ * Every step of an open, in order: `open:include` copies the checkout's ignored files that are
+ * named for inclusion (see `includeFiles`), and `open:row` writes the row and its sealed secret together.
+ */
+export const OPEN_STEPS: readonly LifecycleStep[] = ["open:journal", "open:worktree", "open:include", "open:row"];
 /**
  * Every step of a close that deletes its branch, in order; `close:row` removes the row and its secret.
  * Not listed: `close:remove`, reached only when the worktree is removed, right before git's removal
@@ -73,7 +79,13 @@ export const CLOSE_STEPS: readonly LifecycleStep[] = ["close:journal", "close:wo
  * Every step of a fork, in order: an open whose new worktree gets the source's work
  * (`open:changes`) before its row is written; until the row step a restart undoes it all.
  */
-export const FORK_STEPS: readonly LifecycleStep[] = ["open:journal", "open:worktree", "open:changes", "open:row"];
+export const FORK_STEPS: readonly LifecycleStep[] = [
+  "open:journal",
+  "open:worktree",
+  "open:changes",
+  "open:include",
+  "open:row",
+];
 
 /**
  * Every step of an archive, in order. `archive:remove` comes once the snapshot (when there is work)
@@ -125,6 +137,11 @@ export interface WorktreeLifecycleOptions {
    * fails the operation there, as a crash of that step would.
    */
   onStep?: (step: LifecycleStep, sessionId: SessionId) => Promise<void> | void;
+  /**
+   * Told what a new worktree got of the checkout's ignored files (see `includeFiles`), when it got
+   * any: the server logs it.
+   */
+  onIncluded?: (sessionId: SessionId, included: IncludedFiles) => void;
 }
 
 function asSessionError(error: unknown, action: string): SessionError {
@@ -193,6 +210,7 @@ export class WorktreeLifecycle implements WorktreePort {
   readonly #journal: Journal;
   readonly #lockTimeoutMs: number | undefined;
   readonly #onStep: WorktreeLifecycleOptions["onStep"];
+  readonly #onIncluded: WorktreeLifecycleOptions["onIncluded"];
   readonly #infos = new Map<string, RepositoryInfo>();
   readonly #hostId: string | null;
 
@@ -218,6 +236,7 @@ export class WorktreeLifecycle implements WorktreePort {
     this.#journal = new Journal(join(this.#root, ".journal"));
     this.#lockTimeoutMs = options.lockTimeoutMs;
     this.#onStep = options.onStep;
+    this.#onIncluded = options.onIncluded;
   }
 
   /** The machine this lifecycle runs on, as recorded on its sessions; `null` when none was given. */
@@ -371,6 +390,17 @@ export class WorktreeLifecycle implements WorktreePort {
           await applyArchive(this.#git, path, seed);
           await this.#step("open:changes", id);
         }
+        // After a fork's changes, so that the source's own work wins over the checkout's files.
+        const included = await includeFilesWith(this.#git, {
+          checkout: info.topLevel,
+          worktree: path,
+          patterns: request.include ?? [],
+        });
+        if (included.entries.length > 0) {
+          await recordIncluded(path, included);
+          this.#onIncluded?.(id, included);
+        }
+        await this.#step("open:include", id);
         session = await commit(recordedBase);
         rowWritten = true;
         await this.#step("open:row", id);
@@ -471,6 +501,8 @@ export class WorktreeLifecycle implements WorktreePort {
         pid: process.pid,
         startedAt: nowIso(),
       };
+      // Read before the removal, which takes the record with the worktree's git folder.
+      const included = archived ? null : await readIncluded(entry.path);
       await this.#journal.write(entry);
       let result;
       try {
@@ -492,6 +524,7 @@ export class WorktreeLifecycle implements WorktreePort {
         branchKeptReason: deleteBranch ? result.branch.keptReason : null,
         worktreeKeptReason: result.worktreeKeptReason,
         snapshotRef: result.snapshotRef,
+        includedFiles: result.worktreeRemoved ? included : null,
       };
     });
   }

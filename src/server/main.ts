@@ -14,6 +14,13 @@ import { parseArgs } from "node:util";
 import { join, resolve } from "node:path";
 import { defaultDataDir } from "../platform/data_dir.ts";
 import { WorktreeLifecycle } from "../platform/worktree_lifecycle.ts";
+import {
+  defaultConfigPath,
+  loadOperatorConfig,
+  type OperatorConfig,
+  settingsFor,
+} from "../platform/operator_config.ts";
+import type { IncludedFiles } from "../lifecycle.ts";
 import { DEFAULT_PORT, type RunningServer, startServer } from "./serve.ts";
 import { handleStopSignals } from "./signals.ts";
 import { describeStartFailure } from "./start_error.ts";
@@ -42,6 +49,9 @@ Options:
   --acquire-timeout MS
                      with --database: how long a request waits for a free database
                      connection (default 5000)
+  --config FILE      the operator's settings per repository: the ignored files new
+                     worktrees get ("include"); JSON, see the README
+                     (default ${defaultConfigPath()}, read when it exists)
   --help             show this help
 
 Every route but GET /v1/health needs "Authorization: Bearer <token>"; the token is in
@@ -49,6 +59,13 @@ Every route but GET /v1/health needs "Authorization: Bearer <token>"; the token 
 where it listens and where the token is, for clients such as "deno task cli". The API is
 described at /v1/openapi.json.
 `;
+
+// One log line per worktree that got included files: what, and how the bytes were written.
+function describeIncluded(sessionId: string, included: IncludedFiles): string {
+  const skipped = included.skipped.length === 0 ? "" : `, ${included.skipped.length} skipped`;
+  return `session ${sessionId}: included ${included.entries.length} path(s) (${included.files} file(s), ` +
+    `${included.links} link(s), ${included.bytesCloned} bytes cloned, ${included.bytesCopied} copied${skipped})`;
+}
 
 /** How long a stop may take before the process exits anyway. */
 const STOP_GRACE_MS = 15_000;
@@ -93,6 +110,7 @@ export async function main(args: string[]): Promise<void> {
         "lock-timeout": { type: "string" },
         "statement-timeout": { type: "string" },
         "acquire-timeout": { type: "string" },
+        config: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -130,6 +148,14 @@ export async function main(args: string[]): Promise<void> {
     acquireTimeoutMs: milliseconds("acquire-timeout"),
   };
   const dataDir = values["data-dir"] ?? defaultDataDir();
+  let config: OperatorConfig;
+  try {
+    // A file the operator named must be there; the default one need not.
+    config = loadOperatorConfig(values.config ?? defaultConfigPath(), { required: values.config !== undefined });
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}`);
+    process.exit(2);
+  }
   let server: RunningServer;
   try {
     server = await startServer({
@@ -140,7 +166,13 @@ export async function main(args: string[]): Promise<void> {
       exposeErrorDetails: values.debug === true,
       database,
       databaseTimeouts,
-      lifecycle: ({ hostId }) => new WorktreeLifecycle({ hostId, worktreesRoot: join(resolve(dataDir), "worktrees") }),
+      lifecycle: ({ hostId }) =>
+        new WorktreeLifecycle({
+          hostId,
+          worktreesRoot: join(resolve(dataDir), "worktrees"),
+          onIncluded: (sessionId, included) => console.log(describeIncluded(sessionId, included)),
+        }),
+      repositorySettings: (repository) => settingsFor(config, repository),
     });
   } catch (error) {
     // The operator needs the reason and the way out, not the runtime's stack.
@@ -155,6 +187,11 @@ export async function main(args: string[]): Promise<void> {
   if (server.discoveryPath !== null) console.log(`discovery: ${server.discoveryPath}`);
   console.log(`database: ${server.databasePath} (key from ${server.keySource})`);
   if (server.host !== null) console.log(`host id: ${server.host.hostId} (from ${server.host.source})`);
+  console.log(
+    config.path === null
+      ? "config: none"
+      : `config: ${config.path} (${config.repositories.size} repository setting(s))`,
+  );
   // Last, so a supervisor or test that waits for this line finds the rest already printed.
   console.log(`session-lifecycle-orchestrator listening on ${server.url}`);
 

@@ -12,6 +12,8 @@ import process from "node:process";
 import type { ReconcileReport, WorktreePort } from "../lifecycle.ts";
 import type { SessionOrchestrator } from "../orchestrator.ts";
 import type { Keychain } from "../keychain.ts";
+import type { RepositorySettings } from "../repository_settings.ts";
+import type { Repository } from "../types.ts";
 import { ensureApiToken } from "../platform/token_file.ts";
 import type { ResolvedHostId } from "../platform/host_id.ts";
 import {
@@ -81,6 +83,11 @@ export interface ServerOptions {
   lifecycle?: (parts: ServerParts) => WorktreePort;
   /** Extra Origin values to accept; none by default. */
   allowedOrigins?: readonly string[];
+  /**
+   * The operator's settings per repository, from its config file (`--config`): the files new
+   * worktrees get. None by default; never taken from a request.
+   */
+  repositorySettings?: (repository: Repository) => RepositorySettings | null | undefined;
   /**
    * The OS keychain: home of the database key on first start, and the last layer of the secret
    * chain. `openDefaultKeychain()` by default; `null` for none (the key then lives in a file).
@@ -238,6 +245,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       worktrees: options.lifecycle ?? false,
       reconcile: true,
       logError,
+      repositorySettings: options.repositorySettings,
     });
     const { orchestrator } = opened;
 

@@ -1,0 +1,115 @@
+/**
+ * The operator's settings for one repository: which of the main checkout's ignored files a new
+ * worktree gets, the setup commands run in it, and how many ports it leases. They come only from
+ * the operator (the server's config file, or a library caller's code), never from a repository's
+ * files or an API request, so nothing a repository holds can make the server run a command.
+ *
+ * @module
+ */
+
+import { invalid } from "./validation.ts";
+
+/** What the operator set for one repository; every field is optional. */
+export interface RepositorySettings {
+  /**
+   * Patterns (gitignore syntax) of the main checkout's ignored, untracked files to copy into each
+   * new worktree, besides those the checkout's `.worktreeinclude` names.
+   */
+  include?: string[];
+  /**
+   * Commands run, in order, in each new worktree once it exists: argument arrays, never a shell
+   * line (use `["sh", "-c", "…"]` to have one).
+   */
+  setup?: string[][];
+  /** How long each setup command may run before it is stopped; 10 minutes by default. */
+  setupTimeoutMs?: number;
+  /** How many ports each new worktree session leases. */
+  ports?: number;
+}
+
+/** Most include patterns one repository may list. */
+export const MAX_INCLUDE_PATTERNS = 256;
+/** Most setup commands one repository may list. */
+export const MAX_SETUP_COMMANDS = 32;
+/** Most ports one session may lease. */
+export const MAX_SESSION_PORTS = 16;
+
+const SETTINGS_KEYS = ["include", "setup", "setupTimeoutMs", "ports"];
+// Keys the big-repository work will give a meaning; refused by name until then, rather than ignored.
+const NOT_YET = ["pool", "sparse"];
+
+function text(value: unknown, where: string, maxLength: number): string {
+  if (typeof value !== "string" || value === "") invalid(`${where} must be a non-empty string`);
+  if (value.length > maxLength) invalid(`${where} is longer than ${maxLength} characters`);
+  // A NUL cannot reach git or a process's arguments; a line break would split a pattern in two.
+  if (/[\0\r\n]/.test(value)) invalid(`${where} must not hold a NUL or a line break`);
+  return value;
+}
+
+/**
+ * Checks one repository's settings as the operator wrote them (`where` names them in messages)
+ * and returns a copy holding only known keys; `InvalidInput` names the first problem.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkRepositorySettings } from "./repository_settings.ts";
+ *
+ * const settings = checkRepositorySettings({ include: [".env*"], setup: [["npm", "ci"]], ports: 2 }, "app");
+ * assert.deepEqual(settings.setup, [["npm", "ci"]]);
+ * assert.throws(() => checkRepositorySettings({ setup: "npm ci" }, "app"), /argument array/);
+ * ```
+ */
+export function checkRepositorySettings(value: unknown, where: string): RepositorySettings {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    invalid(`${where} must be an object`);
+  }
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (NOT_YET.includes(key)) invalid(`${where}.${key} is not supported yet`);
+    if (!SETTINGS_KEYS.includes(key)) {
+      invalid(`${where} has an unknown key ${JSON.stringify(key)} (known: ${SETTINGS_KEYS.join(", ")})`);
+    }
+  }
+  const settings: RepositorySettings = {};
+  if (record.include !== undefined) {
+    if (!Array.isArray(record.include)) invalid(`${where}.include must be an array of patterns`);
+    if (record.include.length > MAX_INCLUDE_PATTERNS) {
+      invalid(`${where}.include has more than ${MAX_INCLUDE_PATTERNS} patterns`);
+    }
+    settings.include = record.include.map((pattern, index) => text(pattern, `${where}.include[${index}]`, 1024));
+  }
+  if (record.setup !== undefined) {
+    if (!Array.isArray(record.setup)) {
+      invalid(`${where}.setup must be an array of commands, each an argument array such as ["npm", "ci"]`);
+    }
+    if (record.setup.length > MAX_SETUP_COMMANDS) {
+      invalid(`${where}.setup has more than ${MAX_SETUP_COMMANDS} commands`);
+    }
+    settings.setup = record.setup.map((command, index) => {
+      const at = `${where}.setup[${index}]`;
+      if (!Array.isArray(command) || command.length === 0) {
+        invalid(`${at} must be a non-empty argument array such as ["npm", "ci"] (no shell line)`);
+      }
+      return command.map((argument, position) => {
+        if (typeof argument === "string" && argument === "" && position > 0) return argument;
+        return text(argument, `${at}[${position}]`, 32 * 1024);
+      });
+    });
+  }
+  if (record.setupTimeoutMs !== undefined) {
+    const timeout = record.setupTimeoutMs;
+    if (typeof timeout !== "number" || !Number.isInteger(timeout) || timeout < 1 || timeout > 86_400_000) {
+      invalid(`${where}.setupTimeoutMs must be a whole number of milliseconds from 1 to 86400000`);
+    }
+    settings.setupTimeoutMs = timeout;
+  }
+  if (record.ports !== undefined) {
+    const ports = record.ports;
+    if (typeof ports !== "number" || !Number.isInteger(ports) || ports < 0 || ports > MAX_SESSION_PORTS) {
+      invalid(`${where}.ports must be a whole number from 0 to ${MAX_SESSION_PORTS}`);
+    }
+    settings.ports = ports;
+  }
+  return settings;
+}
