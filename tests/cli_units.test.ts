@@ -18,6 +18,7 @@ import {
   truncateStart,
 } from "../src/cli/table.ts";
 import { sessionColumns } from "../src/cli/commands.ts";
+import { type GitStatusOf, mapWithLimit } from "../src/cli/git_status.ts";
 import type { Session } from "../src/types.ts";
 
 function refused(args: string[], pattern: RegExp): CliError {
@@ -208,6 +209,89 @@ test("cli list: the PATH column shows whole on a wide terminal, cut from its sta
     "ID        REPOSITORY  STATUS    TITLE          BRANCH                        AGE",
     "d3cca427  app         active    Add dark mode  session/add-dark-mod…  2020-01-01",
   ]);
+});
+
+test("cli list --git: DIRTY AHEAD BEHIND LANDED DISK before the path; - without a worktree, ? where unknown", () => {
+  const session = (id: string, title: string, worktree: boolean): Session => ({
+    id,
+    repositoryId: "019ad3f1-0000-7000-8000-00000000a991",
+    title,
+    status: "active",
+    agentName: null,
+    issueId: null,
+    issueTitle: null,
+    issueUrl: null,
+    isWorktree: worktree,
+    worktreePath: worktree ? `/wt/${title.toLowerCase()}` : null,
+    worktreeName: worktree ? title.toLowerCase() : null,
+    branchName: worktree ? `session/${title.toLowerCase()}` : null,
+    baseBranch: worktree ? "main" : null,
+    createdWorktree: worktree,
+    createdBranch: worktree,
+    hostId: null,
+    // Older than 30 days: the AGE column shows a date, the same on every run.
+    createdAt: "2020-01-01T00:00:00.000Z",
+    updatedAt: "2020-01-01T00:00:00.000Z",
+    lastAccessedAt: "2020-01-01T00:00:00.000Z",
+  });
+  const sessions = [
+    session("019ad3f1-2b9e-7aaa-8aaa-00000000aaaa", "Dirty", true),
+    session("019ad3f1-2b9e-7aaa-8aaa-00000000bbbb", "Landed", true),
+    session("019ad3f1-2b9e-7aaa-8aaa-00000000cccc", "Gone", true),
+    session("019ad3f1-2b9e-7aaa-8aaa-00000000dddd", "Unknown", true),
+    session("019ad3f1-2b9e-7aaa-8aaa-00000000eeee", "Plain", false),
+  ];
+  const git = new Map<string, GitStatusOf>([
+    [sessions[0].id, { dirty: true, ahead: 3, behind: 0, landed: null, diskBytes: 2560, lastChangedAt: null }],
+    [sessions[1].id, {
+      dirty: false,
+      ahead: 1,
+      behind: 12,
+      landed: "squash-merged",
+      diskBytes: 512,
+      lastChangedAt: null,
+    }],
+    // The folder and the branch are gone: the server answered, but cannot tell these.
+    [sessions[2].id, { dirty: null, ahead: null, behind: null, landed: null, diskBytes: 0, lastChangedAt: null }],
+    [sessions[3].id, { error: { kind: "Conflict", message: "on another machine" } }],
+    [sessions[4].id, null],
+  ]);
+  const text = renderTable(sessionColumns(new Map([[sessions[0].repositoryId, "app"]]), 4, git), sessions);
+  assert.deepEqual(text.split("\n"), [
+    "ID    REPOSITORY  STATUS  TITLE    BRANCH                  AGE  DIRTY  AHEAD  BEHIND  LANDED            DISK  PATH",
+    "aaaa  app         active  Dirty    session/dirty    2020-01-01  yes        3       0  no             2.5 KiB  /wt/dirty",
+    "bbbb  app         active  Landed   session/landed   2020-01-01  no         1      12  squash-merged    512 B  /wt/landed",
+    "cccc  app         active  Gone     session/gone     2020-01-01  ?          ?       ?  ?                  0 B  /wt/gone",
+    "dddd  app         active  Unknown  session/unknown  2020-01-01  ?          ?       ?  ?                    ?  /wt/unknown",
+    "eeee  app         active  Plain    -                2020-01-01  -          -       -  -                    -  -",
+  ]);
+  // Without the statuses, the columns are as before.
+  assert.doesNotMatch(renderTable(sessionColumns(new Map(), 4), sessions).split("\n")[0], /DIRTY/);
+});
+
+test("cli list --git: the status reads run at most the limit at a time, the results in order", async () => {
+  const waiting: (() => void)[] = [];
+  let running = 0;
+  let most = 0;
+  const done = mapWithLimit([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 4, async (n) => {
+    running++;
+    most = Math.max(most, running);
+    await new Promise<void>((resolve) => waiting.push(resolve));
+    running--;
+    return n * 10;
+  });
+  // Let each call that can start start, then release one at a time.
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+  await settle();
+  assert.equal(waiting.length, 4);
+  while (waiting.length > 0) {
+    waiting.shift()!();
+    await settle();
+  }
+  assert.deepEqual(await done, [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
+  assert.equal(most, 4);
+  assert.deepEqual(await mapWithLimit([], 4, () => Promise.resolve(0)), []);
+  await assert.rejects(mapWithLimit([1], 0, () => Promise.resolve(0)), RangeError);
 });
 
 test("cli table: short ids are ids' ends, grown until they tell every id apart; ages", () => {

@@ -152,6 +152,9 @@ test("ui: the page, its script and styles are served with a strict CSP and nosni
         ["/ui/", "text/html; charset=utf-8"],
         ["/ui/dashboard.js", "text/javascript; charset=utf-8"],
         ["/ui/dashboard.css", "text/css; charset=utf-8"],
+        ["/ui/dom.js", "text/javascript; charset=utf-8"],
+        ["/ui/fork.js", "text/javascript; charset=utf-8"],
+        ["/ui/recent_events.js", "text/javascript; charset=utf-8"],
       ]
     ) {
       const response = await fetch(`${t.server.url}${path}`);
@@ -177,10 +180,13 @@ test("ui: the page, its script and styles are served with a strict CSP and nosni
     assert.doesNotMatch(html, /<style|\sstyle=|\son[a-z]+=/i);
     // No asset from anywhere else.
     assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//);
-    assert.doesNotMatch(
-      readFileSync(join(root, "src/http/ui/dashboard.js"), "utf8"),
-      /innerHTML|outerHTML|insertAdjacentHTML/,
-    );
+    for (const script of ["dashboard.js", "dom.js", "fork.js", "recent_events.js"]) {
+      assert.doesNotMatch(
+        readFileSync(join(root, "src/http/ui", script), "utf8"),
+        /innerHTML|outerHTML|insertAdjacentHTML/,
+        script,
+      );
+    }
     // `/ui` leads to the page, relative so that it holds under a mount prefix.
     const bare = await fetch(`${t.server.url}/ui`, { redirect: "manual" });
     assert.equal(bare.status, 308);
@@ -620,6 +626,13 @@ test(
         await row(page, working.id).getByRole("button", { name: /^Details / }).click();
         await page.locator("#detail").filter({ hasText: /uncommitted work\s*yes/ }).waitFor({ timeout: WAIT_MS });
         assert.match(await page.locator("#detail").innerText(), /behind its base\s+2[\s\S]*landed\s+no/);
+        // Its recent events, from the stream the page follows, the newest first.
+        const events = page.locator("#detail ol.events li");
+        assert.deepEqual(
+          (await events.evaluateAll((items) => items.map((item) => item.getAttribute("data-event-type")))).slice(0, 2),
+          ["session.restored", "session.archived"],
+        );
+        assert.match(await events.first().innerText(), /session\.restored active · Work in progress #\d+/);
         await page.locator("#detail-close").click();
 
         // An archive made elsewhere (a script) shows too, from its event.
@@ -659,6 +672,38 @@ test(
         assert.doesNotMatch(git(repositoryPath, "branch", "--list"), new RegExp(shipped.branchName));
         assert.equal(await row(page, working.id).count(), 1);
         assert.equal(await row(page, plain.id).count(), 1);
+
+        // An idle limit, passed to gc as ?idle=: a bad one is the server's refusal, in the dialog; within the limit
+        // the session is kept; past it, the dry run says it would be archived, and only the confirmed run does.
+        await page.getByRole("button", { name: "Clean up…" }).click();
+        await dialog.waitFor({ state: "visible", timeout: WAIT_MS });
+        assert.match(await dialog.innerText(), /No idle limit/);
+        const idle = page.getByLabel(/Also archive sessions idle longer than/);
+        await idle.fill("soon");
+        await idle.press("Enter");
+        await page.locator("#confirm-gc-error").filter({ hasText: /idle must be a whole number and a unit/ }).waitFor({
+          timeout: WAIT_MS,
+        });
+        await idle.fill("7d");
+        await page.getByRole("button", { name: "Check again" }).click();
+        await page.locator("#confirm-gc-summary").filter({ hasText: /idle longer than 7d are archived/ }).waitFor({
+          timeout: WAIT_MS,
+        });
+        assert.equal(await page.locator("#confirm-gc-error").innerText(), "");
+        assert.equal(await finding(working.id).getAttribute("data-action"), "keep");
+        await idle.fill("1ms");
+        await idle.press("Enter");
+        await finding(working.id).and(page.locator('[data-action="archive"]')).waitFor({ timeout: WAIT_MS });
+        assert.match(await finding(working.id).innerText(), /archive \(work saved\)[\s\S]*idle since/);
+        assert.match(await dialog.innerText(), /idle longer than 1ms are archived/);
+        assert.equal((await d.api(`/v1/sessions/${working.id}`)).body.status, "active");
+        await page.locator("#confirm-gc-ok").click();
+        await dialog.waitFor({ state: "hidden", timeout: WAIT_MS });
+        await page.locator("#notice").filter({ hasText: /Cleaned up: deleted 0 and archived 1 sessions/ }).waitFor({
+          timeout: WAIT_MS,
+        });
+        await status(working.id).filter({ hasText: /^archived$/ }).waitFor({ timeout: WAIT_MS });
+        assert.equal((await d.api(`/v1/sessions/${working.id}`)).body.status, "archived");
         assert.equal(await page.evaluate(() => (globalThis as { notReloaded?: boolean }).notReloaded), true);
         assert.deepEqual(problems, []);
       });
@@ -667,6 +712,87 @@ test(
     }
   },
 );
+
+test("ui: Fork asks for the new title in a dialog, forks through the API, and the new session shows without a reload", {
+  skip: browserSkip,
+  timeout: 180_000,
+}, async () => {
+  const d = await dashboard("slo-ui-fork-");
+  try {
+    const web = await d.addRepository("web-app", { git: true });
+    const source = await createSession(d, web, "Add dark mode", true);
+    writeFileSync(join(source.worktreePath, "notes.txt"), "unsaved work\n");
+    const plain = await createSession(d, web, "No worktree");
+    await withBrowser(async (browser) => {
+      const { page, problems } = await signIn(browser, await d.signInUrl());
+      await page.evaluate(() => Object.assign(globalThis, { notReloaded: true }));
+      // Only a worktree session this server made can be forked.
+      assert.equal(await row(page, plain.id).getByRole("button", { name: /^Fork / }).count(), 0);
+
+      // From the keyboard: the dialog opens with the title field focused and the default title in it; Escape makes
+      // nothing.
+      await row(page, source.id).getByRole("button", { name: "Fork Add dark mode" }).focus();
+      await page.keyboard.press("Enter");
+      const dialog = page.locator("#fork");
+      await dialog.waitFor({ state: "visible", timeout: WAIT_MS });
+      assert.equal(await page.evaluate("document.activeElement?.id"), "fork-title-input");
+      const title = page.getByLabel("Title of the new session");
+      assert.equal(await title.inputValue(), "Add dark mode (fork)");
+      assert.match(await dialog.innerText(), /Fork the session “Add dark mode”[\s\S]*uncommitted work copied in/);
+      assert.deepEqual(
+        await page.evaluate("[getComputedStyle(document.activeElement).outlineStyle]"),
+        ["solid"],
+      );
+      await page.keyboard.press("Escape");
+      await dialog.waitFor({ state: "hidden", timeout: WAIT_MS });
+      assert.equal((await d.api("/v1/sessions")).body.sessions.length, 2);
+
+      // A new title, and Enter: the fork is made, shows at once, and its work is the source's.
+      await row(page, source.id).getByRole("button", { name: "Fork Add dark mode" }).click();
+      await dialog.waitFor({ state: "visible", timeout: WAIT_MS });
+      await title.fill("Dark mode, second try");
+      await title.press("Enter");
+      await dialog.waitFor({ state: "hidden", timeout: WAIT_MS });
+      const forkRow = page.locator("tr[data-session-id]").filter({
+        has: page.getByRole("rowheader", { name: "Dark mode, second try" }),
+      });
+      await forkRow.waitFor({ state: "visible", timeout: WAIT_MS });
+      await page.locator("#notice").filter({ hasText: /Forked “Add dark mode” as “Dark mode, second try”/ }).waitFor({
+        timeout: WAIT_MS,
+      });
+      const forkId = (await forkRow.getAttribute("data-session-id"))!;
+      const made = await d.api(`/v1/sessions/${forkId}`);
+      assert.equal(made.status, 200);
+      assert.equal(made.body.title, "Dark mode, second try");
+      assert.notEqual(made.body.branchName, source.branchName);
+      assert.equal(readFileSync(join(made.body.worktreePath, "notes.txt"), "utf8"), "unsaved work\n");
+      assert.equal(readFileSync(join(source.worktreePath, "notes.txt"), "utf8"), "unsaved work\n");
+      // One row per session: the answer and the session.created event do not make two.
+      assert.equal(await page.locator(`tr[data-session-id="${forkId}"]`).count(), 1);
+
+      // A fork made elsewhere (a script) shows too, from its session.created event.
+      assert.equal(
+        (await d.api(`/v1/sessions/${source.id}/fork`, {
+          method: "POST",
+          json: { title: "Made by a script", worktreeName: "by-script" },
+        })).status,
+        201,
+      );
+      const scripted = page.locator("tr[data-session-id]").filter({
+        has: page.getByRole("rowheader", { name: "Made by a script" }),
+      });
+      await scripted.waitFor({ state: "visible", timeout: WAIT_MS });
+
+      // The fork's detail lists its recent events.
+      await forkRow.getByRole("button", { name: /^Details / }).click();
+      await page.locator("#detail ol.events li[data-event-type='session.created']").waitFor({ timeout: WAIT_MS });
+      assert.equal(await page.evaluate(() => (globalThis as { notReloaded?: boolean }).notReloaded), true);
+      assert.deepEqual(problems, []);
+    });
+  } finally {
+    await d.world.close();
+  }
+});
 
 test("ui: the event stream reconnects after the server restarts, with Last-Event-ID, and shows what came after", {
   skip: browserSkip,

@@ -21,6 +21,9 @@ const FILES: [name: string, type: string][] = [
   ["index.html", "text/html; charset=utf-8"],
   ["dashboard.js", "text/javascript; charset=utf-8"],
   ["dashboard.css", "text/css; charset=utf-8"],
+  ["dom.js", "text/javascript; charset=utf-8"],
+  ["fork.js", "text/javascript; charset=utf-8"],
+  ["recent_events.js", "text/javascript; charset=utf-8"],
 ];
 
 /** The module's text, from the files as they are now. */
@@ -32,8 +35,9 @@ export function renderAssetsModule(): string {
     },\n  },\n`;
   });
   return [
-    "// Generated from index.html, dashboard.js and dashboard.css beside this file by tests/ui_fixture.ts;",
-    `// do not edit. Regenerate with: ${REGENERATE_ASSETS_COMMAND}`,
+    "// Generated from the page's files beside this file (index.html, dashboard.js and the modules it",
+    "// imports, dashboard.css) by tests/ui_fixture.ts; do not edit.",
+    `// Regenerate with: ${REGENERATE_ASSETS_COMMAND}`,
     "/**",
     " * Internal: the dashboard's files, as strings, so the package serves them wherever it runs.",
     " *",

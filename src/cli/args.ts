@@ -137,13 +137,21 @@ export const COMMANDS: readonly CommandSpec[] = [
     arguments: "",
     positionals: [0, 0],
     summary: "list sessions",
-    description: `List sessions, oldest first (every page).\n${REPO_NOTE}`,
+    description: "List sessions, oldest first (every page). With --git, each worktree session's git state\n" +
+      "too (read from the server, a few sessions at a time): uncommitted work, commits ahead of and\n" +
+      "behind its base, whether its work landed there (merged, squash-merged, cherry-picked), its disk\n" +
+      "use; - for a session without a worktree, ? where the server could not tell (said on stderr).\n" +
+      `With --json, --git adds gitStatus to each session (null without a worktree, { error } for ?).\n${REPO_NOTE}`,
     options: {
       repo: { type: "string", placeholder: "REPO", description: "only this repository's" },
       status: {
         type: "string",
         placeholder: "STATUS",
         description: "only those with this status: active, paused, completed or archived",
+      },
+      git: {
+        type: "boolean",
+        description: "add each worktree session's git state: DIRTY, AHEAD, BEHIND, LANDED, DISK",
       },
     },
   },

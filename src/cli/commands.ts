@@ -20,7 +20,8 @@ import { CliError } from "./errors.ts";
 import { withProgress } from "./progress.ts";
 import { readServerSentEvents, type ServerSentEvent } from "./sse.ts";
 import { allRepositories, allSessions, expandHome, resolveRepository, resolveSessionId } from "./resolve.ts";
-import { age, type Column, renderFields, renderTable, shortId, shortIdLength } from "./table.ts";
+import { age, type Column, formatBytes, renderFields, renderTable, shortId, shortIdLength } from "./table.ts";
+import { gitColumns, gitStatusNote, type GitStatusOf, readGitStatuses } from "./git_status.ts";
 
 /** What a command runs with. */
 export interface CommandContext {
@@ -86,10 +87,16 @@ function worktreeFolder(session: Session): string | null {
 
 /**
  * The columns of `slo list`: `names` maps repository ids to names, `idLength` is the short ids'
- * length. The worktree path comes last and gives way first on a narrow terminal: it is cut from
- * its start (its end, the worktree's name, tells paths apart), and left out below 20 columns.
+ * length, and `git` (for `--git`) each session's git state, which adds DIRTY, AHEAD, BEHIND,
+ * LANDED and DISK before the path. The worktree path comes last and gives way first on a narrow
+ * terminal: it is cut from its start (its end, the worktree's name, tells paths apart), and left
+ * out below 20 columns.
  */
-export function sessionColumns(names: Map<string, string>, idLength: number): Column<Session>[] {
+export function sessionColumns(
+  names: Map<string, string>,
+  idLength: number,
+  git?: ReadonlyMap<string, GitStatusOf>,
+): Column<Session>[] {
   return [
     { header: "ID", value: (s) => shortId(s.id, idLength) },
     { header: "REPOSITORY", value: (s) => names.get(s.repositoryId) ?? shortId(s.repositoryId), shrink: true },
@@ -97,6 +104,7 @@ export function sessionColumns(names: Map<string, string>, idLength: number): Co
     { header: "TITLE", value: (s) => s.title, shrink: true },
     { header: "BRANCH", value: (s) => s.branchName ?? "-", shrink: true },
     { header: "AGE", value: (s) => age(s.createdAt), align: "right" },
+    ...(git === undefined ? [] : gitColumns(git)),
     { header: "PATH", value: (s) => worktreeFolder(s) ?? "-", dropBelow: 20, cut: "start" },
   ];
 }
@@ -209,13 +217,21 @@ const list: Run = async (context) => {
     ...(repository === undefined ? {} : { repositoryId: repository.id }),
     ...(status === undefined ? {} : { status: status as SessionStatus }),
   });
-  if (flag(values, "json")) return printJson(sessions);
+  const git = flag(values, "git")
+    ? await progress("reading git state", () => readGitStatuses(api, sessions))
+    : undefined;
+  if (flag(values, "json")) {
+    return printJson(git === undefined ? sessions : sessions.map((s) => ({ ...s, gitStatus: git.get(s.id) ?? null })));
+  }
   if (sessions.length === 0) {
     const where = repository === undefined ? "" : ` in ${repository.name}`;
     return note(`no ${status === undefined ? "" : `${status} `}sessions${where}`);
   }
   const names = new Map((await allRepositories(api)).map((r) => [r.id, r.name]));
-  print(table(sessionColumns(names, shortIdLength(sessions.map((s) => s.id))), sessions));
+  const idLength = shortIdLength(sessions.map((s) => s.id));
+  print(table(sessionColumns(names, idLength, git), sessions));
+  const unknown = git === undefined ? null : gitStatusNote(git, (id) => shortId(id, idLength));
+  if (unknown !== null) note(unknown);
 };
 
 async function getSession(api: ApiClient, id: string): Promise<Session> {
@@ -331,17 +347,6 @@ function gitFields(git: GitStatus | null): Array<[string, string | null]> {
     ["landed", git.landed ?? "no"],
     ["disk", formatBytes(git.diskBytes)],
   ];
-}
-
-function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
 /** Asks a yes/no question on the terminal; anything but y or yes (or the input closing) is no. */

@@ -194,3 +194,15 @@ export function age(iso: string, now: number = Date.now()): string {
   if (seconds < 30 * 86_400) return `${Math.floor(seconds / 86_400)}d`;
   return iso.slice(0, 10);
 }
+
+/** A size for people: `812 B`, `4.2 KiB`, `1.3 GiB` (binary units). */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}

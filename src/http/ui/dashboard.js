@@ -13,11 +13,12 @@
  * (an `IntersectionObserver`), at most `STATUS_CONCURRENCY` at a time, and kept until an event about
  * that session (or a reconnection) makes it stale; opening a session's detail reads it afresh. So a
  * page of a thousand sessions costs a handful of git calls, not a thousand, and a re-render costs
- * none. Archive and restore are row actions; "Clean up" shows gc's dry-run findings and runs it
- * only when confirmed.
+ * none. Archive, restore and fork (its dialog in `./fork.js`) are row actions; "Clean up" shows
+ * gc's dry-run findings, with an optional idle limit, and runs it only when confirmed. A session's
+ * detail lists its recent events from the stream (`./recent_events.js`).
  *
- * To add an action (fork) or a part of a session's detail (ports, setup log, snapshots), add an
- * entry to `ROW_ACTIONS` or `DETAIL_SECTIONS`.
+ * To add an action or a part of a session's detail (ports, setup log, snapshots), add an entry to
+ * `ROW_ACTIONS` or `DETAIL_SECTIONS`; the DOM helpers are in `./dom.js`.
  *
  * @module
  */
@@ -32,7 +33,7 @@
  *   createdAt: string; updatedAt: string; lastAccessedAt: string | null;
  * }} Session
  */
-/** @typedef {{ at: Date; type: string }} SeenEvent */
+/** @typedef {import("./recent_events.js").RecentEvent} RecentEvent */
 /**
  * @typedef {{
  *   dirty: boolean | null; ahead: number | null; behind: number | null;
@@ -53,12 +54,15 @@
  */
 /** @typedef {{ dryRun: boolean; findings: GcFinding[]; reclaimedBytes: number }} GcReport */
 
+import { byId, formatBytes, h, messageOf } from "./dom.js";
+import { forkDialog } from "./fork.js";
+import { recentEvents, recordEvent } from "./recent_events.js";
+
 const TOKEN_KEY = "session-lifecycle-orchestrator.dashboard.token";
 // Relative to the page (`<prefix>/ui/`), so the dashboard works under a mount prefix too.
 const API = new URL("../v1/", location.href);
 const SIGN_IN = new URL("sign-in", location.href);
 const PAGE_SIZE = 1000;
-const MAX_SEEN_EVENTS = 50;
 // Each status read runs git and walks a folder on the server: a few at a time is plenty for a screen of rows.
 const STATUS_CONCURRENCY = 2;
 
@@ -71,7 +75,7 @@ const state = {
   sessions: new Map(),
   /** @type {string | null} the session whose detail shows */
   selected: null,
-  /** @type {Map<string, SeenEvent[]>} events seen for each session since the page opened */
+  /** @type {Map<string, RecentEvent[]>} each session's recent events since the page opened, newest first */
   seen: new Map(),
   /** @type {Map<string, GitState>} the git state of worktree sessions read so far; absent: not read, or stale */
   git: new Map(),
@@ -83,34 +87,6 @@ const state = {
   stream: null,
   loaded: false,
 };
-
-/** @param {string} id */
-function byId(id) {
-  const element = document.getElementById(id);
-  if (element === null) throw new Error(`the page has no #${id}`);
-  return element;
-}
-
-/**
- * An element with attributes and children; strings become text nodes, so data is never parsed as HTML.
- * @param {string} tag
- * @param {Record<string, string | boolean | null | undefined | ((event: Event) => void)>} [attributes]
- * @param {...(Node | string | null | undefined | false | (Node | string | null | undefined | false)[])} children
- * @returns {HTMLElement}
- */
-function h(tag, attributes = {}, ...children) {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (typeof value === "function") element.addEventListener(name.slice(2), value);
-    else element.setAttribute(name, value === true ? "" : value);
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    element.append(child);
-  }
-  return element;
-}
 
 /** A short age: `12s`, `4m`, `3h`, `2d`. @param {string} iso */
 function age(iso) {
@@ -127,21 +103,6 @@ function announce(text, isError = false) {
   notice.className = isError ? "notice error" : "notice";
   notice.textContent = text;
 }
-
-/** A size for people: `812 B`, `4.2 KiB`, `1.3 GiB`. @param {number} bytes */
-function formatBytes(bytes) {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${value} ${units[0]}` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
-}
-
-/** @param {unknown} error */
-const messageOf = (error) => (error instanceof Error ? error.message : String(error));
 
 /** @param {"connecting" | "live" | "down" | "signed-out"} status @param {string} [detail] */
 function setConnection(status, detail) {
@@ -289,7 +250,7 @@ async function follow(signal) {
           setConnection("live");
           continue;
         }
-        apply(message.event, message.data);
+        apply(message.event, message.data, message.id);
       }
     } catch (error) {
       if (signal.aborted) return;
@@ -308,8 +269,9 @@ async function follow(signal) {
  * events in order leaves each row as its last event says.
  * @param {string} type
  * @param {string} data
+ * @param {string | null} id its id in the stream
  */
-function apply(type, data) {
+function apply(type, data, id) {
   /** @type {any} */
   let event;
   try {
@@ -328,11 +290,7 @@ function apply(type, data) {
   const sessionId = event.session?.id ?? event.sessionId;
   // A change to the session (archived, restored, updated, gone) makes its git state stale.
   if (typeof sessionId === "string" && type.startsWith("session.")) state.git.delete(sessionId);
-  if (typeof sessionId === "string") {
-    const seen = state.seen.get(sessionId) ?? [];
-    seen.push({ at: new Date(), type });
-    state.seen.set(sessionId, seen.slice(-MAX_SEEN_EVENTS));
-  }
+  if (typeof sessionId === "string") recordEvent(state.seen, sessionId, { id: id || null, type, event });
   if (state.loaded) render();
 }
 
@@ -341,8 +299,8 @@ function apply(type, data) {
 
 /**
  * What each session's row offers, in order. Archive and Restore share a `slot`: the one replaces
- * the other when it is done, and the keyboard focus stays on it. Fork joins this list as the API
- * gains it.
+ * the other when it is done, and the keyboard focus stays on it. Fork opens its own dialog
+ * (`./fork.js`).
  * @type {{
  *   label: string; className?: string; slot?: string; show: (session: Session) => boolean;
  *   run: (session: Session) => void;
@@ -363,8 +321,29 @@ const ROW_ACTIONS = [
     show: (session) => session.status === "archived",
     run: (session) => changeLife(session, "restore"),
   },
+  {
+    label: "Fork",
+    // A worktree this server made (an archived one forks from what its archive saved).
+    show: (session) => session.isWorktree && session.createdWorktree,
+    run: (session) => fork?.open(session),
+  },
   { label: "Delete", className: "danger", show: () => true, run: (session) => confirmDelete(session) },
 ];
+
+/** The Fork dialog, wired once the page starts. @type {{ open: (session: Session) => void } | null} */
+let fork = null;
+
+/**
+ * A fork made from the page: shown at once (its `session.created` event may come before or after).
+ * @param {Session} created
+ * @param {{ title: string }} source
+ */
+function forked(created, source) {
+  const shown = state.sessions.get(created.id);
+  if (shown === undefined || shown.updatedAt <= created.updatedAt) state.sessions.set(created.id, created);
+  render();
+  announce(`Forked “${source.title}” as “${created.title}”, at ${created.worktreePath} on ${created.branchName}.`);
+}
 
 /**
  * The parts of a session's detail, in order. Git status, ports, setup log and snapshots join this
@@ -374,7 +353,7 @@ const ROW_ACTIONS = [
 const DETAIL_SECTIONS = [
   { title: "Session", render: sessionFields },
   { title: "Git", render: gitFields },
-  { title: "Events seen here", render: seenEvents },
+  { title: "Recent events", render: seenEvents },
 ];
 
 /** @param {[string, string | null][]} rows */
@@ -432,15 +411,7 @@ function gitFields(session) {
 
 /** @param {Session} session */
 function seenEvents(session) {
-  const seen = state.seen.get(session.id) ?? [];
-  if (seen.length === 0) return h("p", { class: "empty" }, "None since this page opened.");
-  return h(
-    "ol",
-    { class: "events" },
-    seen.map((event) =>
-      h("li", {}, h("time", { datetime: event.at.toISOString() }, event.at.toLocaleTimeString()), " ", event.type)
-    ),
-  );
+  return recentEvents(state.seen.get(session.id));
 }
 
 /** @param {string} id */
@@ -816,26 +787,43 @@ function gcAction(finding) {
   return "keep";
 }
 
-/** Asks gc for a dry run and shows its findings; nothing changes until they are confirmed. */
-async function cleanUp() {
-  const button = byId("gc");
+/** gc's query: `idle` when an idle limit is given. @param {string} idle @param {boolean} dryRun */
+function gcPath(idle, dryRun) {
+  const query = new URLSearchParams();
+  if (dryRun) query.set("dryRun", "true");
+  if (idle !== "") query.set("idle", idle);
+  return query.size > 0 ? `gc?${query}` : "gc";
+}
+
+/**
+ * Asks gc for a dry run, with the idle limit in the dialog's field, and shows its findings;
+ * nothing changes until they are confirmed. From the Clean up button it opens the dialog; from the
+ * dialog's "Check again" it redraws it, or says why the server refused the limit.
+ * @param {"button" | "dialog"} from
+ */
+async function cleanUp(from) {
+  const button = byId(from === "button" ? "gc" : "confirm-gc-check");
   if (button.getAttribute("aria-busy") === "true") return;
+  const idle = /** @type {HTMLInputElement} */ (byId("confirm-gc-idle")).value.trim();
   button.setAttribute("aria-busy", "true");
   try {
     /** @type {GcReport} */
-    const report = await api("gc?dryRun=true", { method: "POST" });
-    showGcFindings(report);
+    const report = await api(gcPath(idle, true), { method: "POST" });
+    showGcFindings(report, idle);
   } catch (error) {
     if (error instanceof SignedOut) return signOut(error.message);
-    announce(`Could not check what to clean up: ${messageOf(error)}`, true);
+    if (from === "dialog") byId("confirm-gc-error").textContent = messageOf(error);
+    else announce(`Could not check what to clean up: ${messageOf(error)}`, true);
   } finally {
     button.removeAttribute("aria-busy");
   }
 }
 
-/** @param {GcReport} report */
-function showGcFindings(report) {
+/** @param {GcReport} report @param {string} idle the idle limit the findings were made with ("" for none) */
+function showGcFindings(report, idle) {
   const dialog = /** @type {HTMLDialogElement} */ (byId("confirm-gc"));
+  // The confirmed run uses the limit these findings were made with.
+  dialog.dataset.idle = idle;
   const count = (/** @type {string} */ action) => report.findings.filter((f) => f.action === action).length;
   const acting = report.findings.length - count("keep");
   byId("confirm-gc-summary").textContent = report.findings.length === 0
@@ -845,6 +833,9 @@ function showGcFindings(report) {
     : `A clean-up would delete ${count("delete")}, archive ${count("archive")} and keep ${count("keep")} ` +
       `worktree sessions, freeing ${formatBytes(report.reclaimedBytes)}. Nothing has changed yet: it decides ` +
       "again when it runs, and never forces a delete.";
+  byId("confirm-gc-summary").append(
+    idle === "" ? " No idle limit: idle sessions are kept." : ` Active sessions idle longer than ${idle} are archived.`,
+  );
   const headers = ["Session", "Would", "Why", "Git", "Disk"];
   byId("confirm-gc-findings").replaceChildren(
     report.findings.length === 0 ? "" : h(
@@ -876,7 +867,7 @@ function showGcFindings(report) {
   );
   byId("confirm-gc-error").textContent = "";
   byId("confirm-gc-ok").hidden = acting === 0;
-  dialog.showModal();
+  if (!dialog.open) dialog.showModal();
 }
 
 /** Runs gc for real, once its dry run was confirmed, and says what it did. */
@@ -886,7 +877,7 @@ async function cleanUpConfirmed() {
   ok.disabled = true;
   try {
     /** @type {GcReport} */
-    const report = await api("gc", { method: "POST" });
+    const report = await api(gcPath(dialog.dataset.idle ?? "", false), { method: "POST" });
     dialog.close();
     const done = (/** @type {string} */ action) => report.findings.filter((f) => f.done && f.action === action);
     // The deletes' events may still be on their way: the answer says they are done.
@@ -995,7 +986,20 @@ async function start() {
     /** @type {HTMLDialogElement} */ (byId("confirm-delete")).close();
   });
   byId("confirm-delete-ok").addEventListener("click", () => deleteConfirmed());
-  byId("gc").addEventListener("click", () => cleanUp());
+  byId("gc").addEventListener("click", () => cleanUp("button"));
+  byId("confirm-gc-idle-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    cleanUp("dialog");
+  });
+  fork = forkDialog({
+    call: api,
+    forked,
+    failed: (error) => {
+      if (!(error instanceof SignedOut)) return false;
+      signOut(error.message);
+      return true;
+    },
+  });
   byId("confirm-gc-cancel").addEventListener("click", () => {
     /** @type {HTMLDialogElement} */ (byId("confirm-gc")).close();
   });
