@@ -71,6 +71,7 @@ export {
   type NewRepository,
   type NewSession,
   type NewSessionSecret,
+  type PortLease,
   type Repository,
   type RepositoryFilter,
   type Session,
@@ -83,6 +84,7 @@ export {
 export {
   branchNameProblem,
   MAX_BRANCH_NAME_BYTES,
+  MAX_SESSION_PORTS,
   MAX_TITLE_LENGTH,
   MAX_WORKTREE_NAME_BYTES,
   NONCE_LENGTH,

@@ -80,6 +80,9 @@ const sessionFields = {
   createdWorktree: z.boolean(),
   createdBranch: z.boolean(),
   hostId: z.string().nullable(),
+  ports: z.array(z.number().int()).openapi({
+    description: "The TCP ports leased to the session (ascending), unique among the store's sessions.",
+  }),
   createdAt: z.string(),
   updatedAt: z.string(),
   lastAccessedAt: z.string(),
