@@ -108,10 +108,12 @@ export { SCHEMA_VERSION } from "./src/store/sqlite_schema.ts";
 export {
   type CreateSessionRequest,
   DEFAULT_PAGE_SIZE,
+  DEFAULT_PORT_RANGE,
   type ForkSessionRequest,
   type ListRepositoriesOptions,
   type ListSessionsOptions,
   MAX_PAGE_SIZE,
+  type PortRange,
   type RepositoryPage,
   SessionOrchestrator,
   type SessionOrchestratorOptions,

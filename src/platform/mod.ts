@@ -36,6 +36,7 @@ export {
   sqliteSecretProbe,
 } from "./sqlite.ts";
 export { canonicalRepositoryPath, isGitCheckout } from "./repository_path.ts";
+export { portIsFree } from "./port_probe.ts";
 export {
   isKeychainBindingFailure,
   keychainWorks,

@@ -12,7 +12,9 @@ import process from "node:process";
 import { type EventLogFollower, eventLogOf, LifecycleEvents } from "../events.ts";
 import type { Keychain } from "../keychain.ts";
 import type { ReconcileReport, WorktreePort } from "../lifecycle.ts";
-import { SessionOrchestrator } from "../orchestrator.ts";
+import { type PortRange, SessionOrchestrator } from "../orchestrator.ts";
+import type { Repository } from "../types.ts";
+import { portIsFree } from "./port_probe.ts";
 import { SessionSecretChain } from "../secret_chain.ts";
 import type { SessionStore } from "../store/store.ts";
 import { resolveDatabaseKey, type ResolvedDatabaseKey } from "./database_key.ts";
@@ -89,6 +91,10 @@ export interface OpenOrchestratorOptions {
   reconcile?: boolean;
   /** Receives failures that are logged rather than thrown. `console.error` by default. */
   logError?: (message: string, cause: unknown) => void;
+  /** The ports sessions are leased from (see `SessionOrchestratorOptions.portRange`); 41000–41999 by default. */
+  portRange?: PortRange;
+  /** How many ports a new session of a repository gets by default (see `SessionOrchestratorOptions.defaultPorts`). */
+  defaultPorts?: (repository: Repository) => number | Promise<number>;
 }
 
 /** What {@linkcode openOrchestrator} opened. */
@@ -179,6 +185,10 @@ export async function openOrchestrator(options: OpenOrchestratorOptions): Promis
       canonicalPath: canonicalRepositoryPath,
       isGitCheckout,
       logError: options.logError,
+      // Each port is bound on loopback once before it is leased, then let go for the session's processes.
+      portProbe: portIsFree,
+      portRange: options.portRange,
+      defaultPorts: options.defaultPorts,
     });
     // Before the first call is answered, so that an event stream misses nothing from then on.
     follower = await orchestrator.followEventLog();
