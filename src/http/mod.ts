@@ -77,6 +77,8 @@ export type {
   NewSession,
   NewSessionSecret,
   OpenSessionParams,
+  PortLease,
+  PortRange,
   ReconcileFinding,
   ReconcileOptions,
   ReconcileReport,

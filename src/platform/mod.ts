@@ -131,6 +131,8 @@ export type {
   NewSession,
   NewSessionSecret,
   OpenSessionParams,
+  PortLease,
+  PortRange,
   ReconcileFinding,
   ReconcileOptions,
   ReconcileReport,

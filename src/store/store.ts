@@ -57,8 +57,8 @@ export interface SessionReader {
 export interface WriteOptions {
   /**
    * Log the change's event with it: `repository.created` for `createRepository`, `repository.deleted`,
-   * `session.created`, `session.updated` and `session.deleted` for the others (each with the record
-   * the write returns), `session.secret.stored` for `setSessionSecret`; nothing when the write
+   * `session.created`, `session.updated` (also for `setSessionPorts`) and `session.deleted` for the
+   * others (each with the record the write returns), `session.secret.stored` for `setSessionSecret`; nothing when the write
    * returns `null` (nothing changed) or fails.
    */
   logEvent?: boolean;
