@@ -410,7 +410,9 @@ export class SessionOrchestrator {
    * Creates a session and its secret. The repository must exist (`RepositoryNotFound`); bad
    * input is `InvalidInput` and a taken id, folder or branch `Conflict`, with nothing written.
    * A worktree session gets its worktree and branch from `worktrees` when there is one; without
-   * it, `worktreePath` records a worktree the caller manages.
+   * it, `worktreePath` records a worktree the caller manages. With `ports` (else `defaultPorts`),
+   * that many ports of `portRange` are leased to it with its row (see `Session.ports`): none that
+   * another session holds or that `portProbe` finds bound; `Conflict` when too few are free.
    */
   async createSession(request: CreateSessionRequest): Promise<Session> {
     const checked = requireRecord(request, "session parameters", CREATE_FIELDS) as unknown as CreateSessionRequest;
