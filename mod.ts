@@ -71,6 +71,7 @@ export {
   type NewRepository,
   type NewSession,
   type NewSessionSecret,
+  type PortLease,
   type Repository,
   type RepositoryFilter,
   type Session,
@@ -83,6 +84,7 @@ export {
 export {
   branchNameProblem,
   MAX_BRANCH_NAME_BYTES,
+  MAX_SESSION_PORTS,
   MAX_TITLE_LENGTH,
   MAX_WORKTREE_NAME_BYTES,
   NONCE_LENGTH,
@@ -106,10 +108,12 @@ export { SCHEMA_VERSION } from "./src/store/sqlite_schema.ts";
 export {
   type CreateSessionRequest,
   DEFAULT_PAGE_SIZE,
+  DEFAULT_PORT_RANGE,
   type ForkSessionRequest,
   type ListRepositoriesOptions,
   type ListSessionsOptions,
   MAX_PAGE_SIZE,
+  type PortRange,
   type RepositoryPage,
   SessionOrchestrator,
   type SessionOrchestratorOptions,
@@ -171,7 +175,6 @@ export type {
 export {
   checkRepositorySettings,
   MAX_INCLUDE_PATTERNS,
-  MAX_SESSION_PORTS,
   MAX_SETUP_COMMANDS,
   type RepositorySettings,
 } from "./src/repository_settings.ts";

@@ -27,6 +27,7 @@ import type {
   ClosedSession,
   CloseSessionOptions,
   OpenSessionParams,
+  ReconcileFinding,
   ReconcileOptions,
   ReconcileReport,
   SessionGitStatus,
@@ -48,12 +49,21 @@ import type {
   ListPosition,
   NewRepository,
   NewSession,
+  PortLease,
   Repository,
   Session,
   SessionPatch,
   SessionStatus,
 } from "./types.ts";
-import { buildSession, invalid, nowIso, requireAbsolutePath, requireRecord, requireText } from "./validation.ts";
+import {
+  buildSession,
+  invalid,
+  MAX_SESSION_PORTS,
+  nowIso,
+  requireAbsolutePath,
+  requireRecord,
+  requireText,
+} from "./validation.ts";
 
 /** A page size when none is asked for. */
 export const DEFAULT_PAGE_SIZE = 100;
@@ -100,12 +110,47 @@ export interface SessionOrchestratorOptions {
    * reads them from the operator's config file. None by default. Never taken from a request.
    */
   repositorySettings?: (repository: Repository) => RepositorySettings | null | undefined;
+  /**
+   * The ports sessions are leased from, both ends included: {@linkcode DEFAULT_PORT_RANGE}
+   * (41000–41999) by default. Every orchestrator over one store should use the same range.
+   */
+  portRange?: PortRange;
+  /**
+   * Whether a port can be bound on loopback right now (`./platform` has `portIsFree`, which binds
+   * 127.0.0.1 and lets go at once): asked of each port before it is leased, so that a port some
+   * other program listens on is skipped. Without it every port not leased counts as free.
+   */
+  portProbe?: (port: number) => boolean | Promise<boolean>;
+  /**
+   * How many ports a new session of `repository` gets when its create does not say (`ports`);
+   * by default the repository's `ports` in `repositorySettings` (the operator's config file), else none.
+   */
+  defaultPorts?: (repository: Repository) => number | Promise<number>;
 }
+
+/** A range of TCP ports, both ends included. */
+export interface PortRange {
+  /** The first port (1–65535). */
+  from: number;
+  /** The last port (from `from` to 65535). */
+  to: number;
+}
+
+/** The ports sessions are leased from by default. */
+export const DEFAULT_PORT_RANGE: Readonly<PortRange> = Object.freeze({ from: 41000, to: 41999 });
+
+/** How many times a lease is tried again after another writer took one of the ports it picked. */
+const LEASE_ATTEMPTS = 12;
 
 /** What `createSession` takes: the create parameters, plus where a worktree session's parts come from. */
 export type CreateSessionRequest = OpenSessionParams & {
   /** The folder of a worktree the caller manages itself; only without `worktrees`, which choose it. */
   worktreePath?: string;
+  /**
+   * How many ports to lease to the session (0 to {@linkcode MAX_SESSION_PORTS}); the
+   * orchestrator's `defaultPorts` for the repository when absent.
+   */
+  ports?: number;
 };
 
 /** Filter and page of `listSessions`. */
@@ -162,9 +207,12 @@ export interface ForkSessionRequest {
   issueTitle?: string;
   /** That issue's URL; the source's by default. */
   issueUrl?: string;
+  /** How many ports the fork gets (its own, never the source's); as many as the source has by default. */
+  ports?: number;
 }
 
 const FORK_FIELDS: readonly string[] = [
+  "ports",
   "title",
   "sessionId",
   "worktreeName",
@@ -187,6 +235,7 @@ const CREATE_FIELDS: readonly string[] = [
   "worktreePath",
   "baseRef",
   "useExistingBranch",
+  "ports",
 ];
 
 /**
@@ -232,6 +281,11 @@ export class SessionOrchestrator {
   readonly #rows: WorktreeRows;
   // The store's event log, when it logs the events with the changes (its follower then emits them).
   readonly #log: EventLog | null;
+  readonly #portRange: PortRange;
+  readonly #portProbe: ((port: number) => boolean | Promise<boolean>) | null;
+  readonly #defaultPorts: ((repository: Repository) => number | Promise<number>) | null;
+  // Ports this orchestrator's creates in flight have picked: its other creates pick around them.
+  readonly #picking = new Set<number>();
 
   /**
    * Composes the parts.
@@ -247,6 +301,12 @@ export class SessionOrchestrator {
     this.#isGitCheckout = options.isGitCheckout ?? null;
     this.#logError = options.logError ?? ((message, cause) => console.error(message, cause));
     this.#repositorySettings = options.repositorySettings ?? (() => null);
+    this.#portRange = checkPortRange(options.portRange);
+    this.#portProbe = options.portProbe ?? null;
+    // The operator's settings answer for a repository when no function of its own is given.
+    const settings = options.repositorySettings;
+    this.#defaultPorts = options.defaultPorts ??
+      (settings === undefined ? null : (repository) => settings(repository)?.ports ?? 0);
     this.#rows = {
       current: (id) => this.#read(() => this.#store.getSession(id), "reading a session"),
       holding: (claim) => this.#read(() => this.#holding(claim), "checking for existing sessions"),
@@ -362,7 +422,9 @@ export class SessionOrchestrator {
    * Creates a session and its secret. The repository must exist (`RepositoryNotFound`); bad
    * input is `InvalidInput` and a taken id, folder or branch `Conflict`, with nothing written.
    * A worktree session gets its worktree and branch from `worktrees` when there is one; without
-   * it, `worktreePath` records a worktree the caller manages.
+   * it, `worktreePath` records a worktree the caller manages. With `ports` (else `defaultPorts`),
+   * that many ports of `portRange` are leased to it with its row (see `Session.ports`): none that
+   * another session holds or that `portProbe` finds bound; `Conflict` when too few are free.
    */
   async createSession(request: CreateSessionRequest): Promise<Session> {
     const checked = requireRecord(request, "session parameters", CREATE_FIELDS) as unknown as CreateSessionRequest;
@@ -406,7 +468,8 @@ export class SessionOrchestrator {
 
   // A create, its fields checked for shape: the one path of a plain create and of a fork.
   async #create(checked: CreateSessionRequest, forkOf: Session | null): Promise<Session> {
-    const { sessionId, worktreePath, baseRef, useExistingBranch, ...params } = checked;
+    const { sessionId, worktreePath, baseRef, useExistingBranch, ports, ...params } = checked;
+    const askedPorts = ports === undefined ? null : checkPortCount(ports, "ports");
     if (useExistingBranch !== undefined && typeof useExistingBranch !== "boolean") {
       invalid("useExistingBranch must be a boolean");
     }
@@ -439,9 +502,10 @@ export class SessionOrchestrator {
     if (repository === null) {
       throw new SessionError("RepositoryNotFound", `no repository with id ${draft.repositoryId}`);
     }
+    const portCount = askedPorts ?? (forkOf !== null ? forkOf.ports.length : await this.#defaultPortsOf(repository));
     const session = managed
-      ? await this.#openWorktree(draft, row.title, repository, base, useExistingBranch === true, forkOf)
-      : await this.#commit(draft);
+      ? await this.#openWorktree(draft, row.title, repository, base, useExistingBranch === true, forkOf, portCount)
+      : await this.#commit(draft, portCount);
     this.#announce(sessionCreated(session));
     return session;
   }
@@ -553,7 +617,8 @@ export class SessionOrchestrator {
     if (session.status !== "archived") {
       throw new SessionError("Conflict", `session ${session.id} is not archived, so there is nothing to restore`);
     }
-    return await this.#worktrees!.restore(session, repository, this.#rows);
+    const leased = await this.#releaseTakenPorts(session);
+    return await this.#worktrees!.restore(leased, repository, this.#rows);
   }
 
   /**
@@ -705,8 +770,36 @@ export class SessionOrchestrator {
   async reconcile(options: ReconcileOptions = {}): Promise<ReconcileReport> {
     const checked = requireRecord(options, "reconcile options", ["dryRun"]) as ReconcileOptions;
     const dryRun = checked.dryRun === true;
-    if (this.#worktrees === null) return { dryRun, findings: [] };
-    return await this.#worktrees.reconcile({ dryRun }, this.#rows);
+    const report = this.#worktrees === null
+      ? { dryRun, findings: [] }
+      : await this.#worktrees.reconcile({ dryRun }, this.#rows);
+    return { ...report, findings: [...report.findings, ...await this.#reconcilePorts(dryRun)] };
+  }
+
+  // Leases whose session row is gone: released (unless `dryRun`), one finding per session.
+  async #reconcilePorts(dryRun: boolean): Promise<ReconcileFinding[]> {
+    let orphans: PortLease[];
+    if (dryRun) {
+      const leases = await this.#read(() => this.#store.listPortLeases(), "listing port leases");
+      const gone = new Map<SessionId, boolean>();
+      for (const lease of leases) {
+        if (!gone.has(lease.sessionId)) gone.set(lease.sessionId, (await this.getSession(lease.sessionId)) === null);
+      }
+      orphans = leases.filter((lease) => gone.get(lease.sessionId) === true);
+    } else {
+      orphans = await this.#read(() => this.#store.releaseOrphanedPorts(), "releasing orphaned port leases");
+    }
+    const bySession = new Map<SessionId, number[]>();
+    for (const lease of orphans) bySession.set(lease.sessionId, [...bySession.get(lease.sessionId) ?? [], lease.port]);
+    return [...bySession].map(([sessionId, ports]) => ({
+      kind: "orphan-port-lease",
+      sessionId,
+      path: null,
+      branch: null,
+      action: dryRun ? "none" : "lease-released",
+      detail: `${dryRun ? "would release" : "released"} the lease of port${ports.length === 1 ? "" : "s"} ` +
+        `${ports.join(", ")}, held by session ${sessionId}, whose row is gone`,
+    }));
   }
 
   // --- backups ---
@@ -748,6 +841,7 @@ export class SessionOrchestrator {
     baseRef: string | null,
     useExistingBranch: boolean,
     forkOf: Session | null,
+    portCount: number,
   ): Promise<Session> {
     const worktrees = this.#worktrees!;
     const plan = worktrees.plan(repository, {
@@ -767,7 +861,7 @@ export class SessionOrchestrator {
     return await worktrees.open(
       { sessionId: draft.id, repository, plan, baseRef, useExistingBranch, forkOf, include },
       this.#rows,
-      (baseBranch) => this.#commit({ ...named, baseBranch }),
+      (baseBranch) => this.#commit({ ...named, baseBranch }, portCount),
     );
   }
 
@@ -885,16 +979,130 @@ export class SessionOrchestrator {
     return deleted === null ? null : { action: "row-deleted", detail: `deleted the row of session ${id}` };
   }
 
+  // --- ports ---
+
+  // How many ports a new session of the repository gets by default: the operator's answer, checked.
+  async #defaultPortsOf(repository: Repository): Promise<number> {
+    if (this.#defaultPorts === null) return 0;
+    return checkPortCount(await this.#defaultPorts(repository), "the default number of ports");
+  }
+
+  // Runs `write` with `count` free ports picked (none when 0): not leased in the store, not picked
+  // by another create of this orchestrator, and bindable on loopback (`portProbe`). The store's
+  // unique key decides between writers: when `write` fails with `Conflict` because another writer
+  // leased one of the picks meanwhile, it runs again with new picks, up to LEASE_ATTEMPTS times.
+  async #leasing<T>(
+    sessionId: SessionId,
+    count: number,
+    keep: readonly number[],
+    write: (ports: number[]) => Promise<T>,
+  ): Promise<T> {
+    if (count === 0) return await write([...keep]);
+    const avoid = new Set<number>();
+    for (let attempt = 1;; attempt++) {
+      const picked = await this.#pickPorts(count, new Set([...avoid, ...keep]));
+      try {
+        return await write([...keep, ...picked]);
+      } catch (error) {
+        if (!(error instanceof SessionError) || error.kind !== "Conflict") throw error;
+        const leases = await this.#read(() => this.#store.listPortLeases(), "listing port leases");
+        const lost = leases.filter((lease) => picked.includes(lease.port) && lease.sessionId !== sessionId);
+        if (lost.length === 0) throw error;
+        for (const lease of lost) avoid.add(lease.port);
+        if (attempt >= LEASE_ATTEMPTS) {
+          throw new SessionError(
+            "Conflict",
+            `could not lease ${count} port${count === 1 ? "" : "s"} for session ${sessionId}: other sessions ` +
+              `took the ports picked ${attempt} times in a row; try again`,
+            { cause: error },
+          );
+        }
+      } finally {
+        for (const port of picked) this.#picking.delete(port);
+      }
+    }
+  }
+
+  // `count` ports of the range that no lease, no create in flight here and no listening socket
+  // holds, from a random point of the range on (so that writers rarely pick the same ones), held
+  // in #picking until the caller's write is done. `Conflict` when the range has too few.
+  async #pickPorts(count: number, avoid: ReadonlySet<number>): Promise<number[]> {
+    const leases = await this.#read(() => this.#store.listPortLeases(), "listing port leases");
+    const leased = new Set(leases.map((lease) => lease.port));
+    const { from, to } = this.#portRange;
+    const size = to - from + 1;
+    const start = Math.floor(Math.random() * size);
+    const picked: number[] = [];
+    try {
+      for (let i = 0; i < size && picked.length < count; i++) {
+        const port = from + (start + i) % size;
+        if (leased.has(port) || avoid.has(port) || this.#picking.has(port)) continue;
+        this.#picking.add(port);
+        picked.push(port);
+        if (this.#portProbe !== null && !(await this.#portProbe(port))) {
+          picked.pop();
+          this.#picking.delete(port);
+        }
+      }
+    } catch (error) {
+      for (const port of picked) this.#picking.delete(port);
+      throw new SessionError("Storage", `checking whether a port is free failed: ${errorMessage(error)}`, {
+        cause: error,
+      });
+    }
+    if (picked.length < count) {
+      for (const port of picked) this.#picking.delete(port);
+      throw new SessionError(
+        "Conflict",
+        `only ${picked.length} of the ${count} ports asked for are free in ${from}–${to} (leased to other ` +
+          `sessions or in use on this machine): delete sessions, or widen the port range`,
+      );
+    }
+    return picked.sort((a, b) => a - b);
+  }
+
+  // A restore's ports: each one the archived session holds stays when it can still be bound on
+  // loopback; one some program now listens on is released and replaced by a free one, in one store
+  // step. The session as it then is.
+  async #releaseTakenPorts(session: Session): Promise<Session> {
+    if (session.ports.length === 0 || this.#portProbe === null) return session;
+    const keep: number[] = [];
+    for (const port of session.ports) {
+      if (await this.#portProbe(port)) keep.push(port);
+    }
+    const taken = session.ports.length - keep.length;
+    if (taken === 0) return session;
+    const updated = await this.#leasing(
+      session.id,
+      taken,
+      keep,
+      (ports) => this.#store.setSessionPorts(session.id, ports, LOGGED),
+    ).catch((error) => {
+      throw toStorageError(error, "leasing ports");
+    });
+    if (updated === null) throw new SessionError("SessionNotFound", `no session with id ${session.id}`);
+    this.#announce(sessionUpdated(updated));
+    return updated;
+  }
+
   // --- the steps every session's life shares ---
 
   // The row and its sealed secret, in one store transaction; nothing is announced here. Its
   // fields were checked by `createSession` (and the store checks what it writes).
-  async #commit(draft: NewSession): Promise<Session> {
+  // With `portCount`, that many ports are leased with the row (see #leasing).
+  async #commit(draft: NewSession, portCount = 0): Promise<Session> {
     // The event is logged with the row; a worktree session is announced once its lifecycle has returned it.
     const write = (sealed?: Parameters<SessionStore["createSession"]>[1]) =>
-      this.#store.createSession(draft, sealed, LOGGED).catch((error) => {
-        throw toStorageError(error, "creating a session");
-      });
+      this.#leasing(
+        draft.id,
+        portCount,
+        [],
+        (ports) => this.#store.createSession(portCount === 0 ? draft : { ...draft, ports }, sealed, LOGGED),
+      ).catch(
+        (error) => {
+          throw toStorageError(error, "creating a session");
+        },
+      );
     if (this.#chain === null) return await write();
     // A keychain that fails after the commit takes the row (and its sealed secret) back with it.
     return await this.#chain.provisionWith(
@@ -947,6 +1155,23 @@ function requireBaseRef(value: unknown): string {
   const baseRef = requireText(value, "baseRef");
   if (baseRef.startsWith("-") || /\s/.test(baseRef)) invalid(`baseRef ${JSON.stringify(baseRef)} is not a ref`);
   return baseRef;
+}
+
+// A number of ports to lease: a whole number from 0 to MAX_SESSION_PORTS.
+function checkPortCount(value: unknown, field: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0 || value > MAX_SESSION_PORTS) {
+    invalid(`${field} must be a whole number from 0 to ${MAX_SESSION_PORTS}, not ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function checkPortRange(range: PortRange | undefined): PortRange {
+  if (range === undefined) return { ...DEFAULT_PORT_RANGE };
+  const valid = (port: unknown) => typeof port === "number" && Number.isSafeInteger(port) && port >= 1 && port <= 65535;
+  if (typeof range !== "object" || range === null || !valid(range.from) || !valid(range.to) || range.from > range.to) {
+    invalid("portRange must be { from, to }: whole numbers from 1 to 65535, from at most to");
+  }
+  return { from: range.from, to: range.to };
 }
 
 function noChain(): SessionError {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { invalid } from "./validation.ts";
+import { invalid, MAX_SESSION_PORTS } from "./validation.ts";
 
 /** What the operator set for one repository; every field is optional. */
 export interface RepositorySettings {
@@ -31,8 +31,6 @@ export interface RepositorySettings {
 export const MAX_INCLUDE_PATTERNS = 256;
 /** Most setup commands one repository may list. */
 export const MAX_SETUP_COMMANDS = 32;
-/** Most ports one session may lease. */
-export const MAX_SESSION_PORTS = 16;
 
 const SETTINGS_KEYS = ["include", "setup", "setupTimeoutMs", "ports"];
 // Keys the big-repository work will give a meaning; refused by name until then, rather than ignored.

@@ -97,6 +97,11 @@ export interface Session {
    * machines on one database, only that machine's server closes and repairs the worktree.
    */
   hostId: string | null;
+  /**
+   * The TCP ports leased to the session (ascending), for its own processes to bind on loopback: no
+   * other session of the store holds any of them. Empty when it has none.
+   */
+  ports: number[];
   /** ISO-8601 UTC. */
   createdAt: string;
   /** ISO-8601 UTC. */
@@ -139,6 +144,11 @@ export interface NewSession {
   createdBranch?: boolean;
   /** The machine that holds the worktree (worktree sessions only): letters, digits, `.`, `_`, `:` and `-`. */
   hostId?: string | null;
+  /**
+   * Ports to lease to the session with its row, in the same transaction (distinct whole numbers from
+   * 1 to 65535): `Conflict`, with nothing written, when another session holds one of them.
+   */
+  ports?: number[];
 }
 
 /** The fields `updateSession` may change; `updatedAt` is set by the store. */
@@ -171,6 +181,16 @@ export interface StoredSessionSecret {
   createdAt: string;
   /** ISO-8601 UTC. */
   updatedAt: string;
+}
+
+/** A port leased to a session: a row of the store's lease table, whose key is the port. */
+export interface PortLease {
+  /** The port (1–65535); one lease per port in the whole store. */
+  port: number;
+  /** The session that holds it. */
+  sessionId: SessionId;
+  /** ISO-8601 UTC. */
+  leasedAt: string;
 }
 
 /** The input of `setSessionSecret`. */

@@ -163,6 +163,27 @@ export function optionalText(
   return value === undefined || value === null ? null : requireText(value, field, max);
 }
 
+/** The most ports one session may hold. */
+export const MAX_SESSION_PORTS = 16;
+
+/**
+ * A list of ports as a store keeps it: distinct whole numbers from 1 to 65535, at most
+ * {@linkcode MAX_SESSION_PORTS} of them, returned ascending; absent is none.
+ */
+export function checkPortList(value: unknown, field = "ports"): number[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) invalid(`${field} must be an array of port numbers`);
+  if (value.length > MAX_SESSION_PORTS) invalid(`${field} may hold at most ${MAX_SESSION_PORTS} ports`);
+  for (const port of value) {
+    if (typeof port !== "number" || !Number.isSafeInteger(port) || port < 1 || port > 65535) {
+      invalid(`${field} must hold whole numbers from 1 to 65535, not ${JSON.stringify(port)}`);
+    }
+  }
+  const sorted = [...new Set(value as number[])].sort((a, b) => a - b);
+  if (sorted.length !== value.length) invalid(`${field} must not name a port twice`);
+  return sorted;
+}
+
 function optionalBoolean(value: unknown, field: string): boolean {
   if (value === undefined) return false;
   if (typeof value !== "boolean") invalid(`${field} must be a boolean`);
@@ -392,6 +413,7 @@ export function buildSession(input: NewSession, now: string, options: { worktree
     createdWorktree: optionalBoolean(input.createdWorktree, "createdWorktree"),
     createdBranch: optionalBoolean(input.createdBranch, "createdBranch"),
     hostId,
+    ports: checkPortList(input.ports),
     createdAt: now,
     updatedAt: now,
     lastAccessedAt: now,

@@ -141,6 +141,7 @@ test("cli list: the PATH column shows whole on a wide terminal, cut from its sta
     createdWorktree: true,
     createdBranch: true,
     hostId: null,
+    ports: [],
     // Older than 30 days: the AGE column shows a date, the same on every run.
     createdAt: "2020-01-01T00:00:00.000Z",
     updatedAt: "2020-01-01T00:00:00.000Z",
@@ -229,6 +230,7 @@ test("cli list --git: DIRTY AHEAD BEHIND LANDED DISK before the path; - without 
     createdWorktree: worktree,
     createdBranch: worktree,
     hostId: null,
+    ports: [],
     // Older than 30 days: the AGE column shows a date, the same on every run.
     createdAt: "2020-01-01T00:00:00.000Z",
     updatedAt: "2020-01-01T00:00:00.000Z",

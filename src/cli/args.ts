@@ -126,6 +126,11 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: "where a new branch starts (default: the repository's default branch)",
       },
       "existing-branch": { type: "boolean", description: "check out --branch, which exists, instead of making it" },
+      ports: {
+        type: "string",
+        placeholder: "N",
+        description: "lease N ports (0-16) to the session (default: the server's for the repository)",
+      },
       agent: { type: "string", placeholder: "NAME", description: "the agent working in it" },
       issue: { type: "string", placeholder: "ID", description: "the issue it works on" },
       "issue-title": { type: "string", placeholder: "TITLE", description: "the issue's title" },
@@ -256,6 +261,11 @@ export const COMMANDS: readonly CommandSpec[] = [
         type: "string",
         placeholder: "BRANCH",
         description: "the fork's branch (default: session/<worktree name>)",
+      },
+      ports: {
+        type: "string",
+        placeholder: "N",
+        description: "lease N ports (0-16) to the fork (default: as many as the source has)",
       },
       agent: { type: "string", placeholder: "NAME", description: "the agent working in it (default: the source's)" },
       issue: { type: "string", placeholder: "ID", description: "the issue it works on (default: the source's)" },

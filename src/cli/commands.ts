@@ -190,6 +190,7 @@ const newSession: Run = async (context) => {
     ...optional("branchName", branchName),
     ...optional("baseRef", baseRef),
     ...(existingBranch ? { useExistingBranch: true } : {}),
+    ...portsOption(values),
     ...optional("agentName", str(values, "agent")),
     ...optional("issueId", str(values, "issue")),
     ...optional("issueTitle", str(values, "issue-title")),
@@ -205,7 +206,21 @@ const newSession: Run = async (context) => {
   if (session.branchName !== null) {
     print(`branch:   ${session.branchName}${session.baseBranch === null ? "" : ` (from ${session.baseBranch})`}`);
   }
+  if (session.ports.length > 0) print(`ports:    ${session.ports.join(" ")}`);
 };
+
+// `--ports N` as the body's `ports`: a whole number, whose range the server checks (0–16).
+function portsOption(values: OptionValues): { ports?: number } {
+  const ports = str(values, "ports");
+  if (ports === undefined) return {};
+  if (!/^\d{1,6}$/.test(ports)) {
+    throw new CliError(
+      "invalidInput",
+      `--ports must be a whole number of ports (0 to 16), not ${JSON.stringify(ports)}`,
+    );
+  }
+  return { ports: Number(ports) };
+}
 
 const list: Run = async (context) => {
   const { values } = context;
@@ -262,6 +277,7 @@ const show: Run = async (context) => {
     ["base branch", session.baseBranch],
     ["made worktree", yesNo(session.createdWorktree)],
     ["made branch", yesNo(session.createdBranch)],
+    ["ports", session.ports.length === 0 ? "none" : session.ports.join(" ")],
     ...gitFields(git),
     ["created", session.createdAt],
     ["updated", session.updatedAt],
@@ -453,6 +469,7 @@ const fork: Run = async (context) => {
     ...optional("branchName", str(values, "branch")),
     ...optional("agentName", str(values, "agent")),
     ...optional("issueId", str(values, "issue")),
+    ...portsOption(values),
   };
   const response = await progress(
     `forking session ${shortId(id)}`,
@@ -464,6 +481,7 @@ const fork: Run = async (context) => {
   print(`created session ${session.id}  ${session.title}  (forked from ${shortId(id)})`);
   if (session.worktreePath !== null) print(`worktree: ${session.worktreePath}`);
   if (session.branchName !== null) print(`branch:   ${session.branchName}`);
+  if (session.ports.length > 0) print(`ports:    ${session.ports.join(" ")}`);
 };
 
 const restore: Run = async (context) => {

@@ -14,6 +14,7 @@ import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../orchestrator.ts";
 import { SESSION_STATUSES, type SessionStatus } from "../types.ts";
 import type { Repository, Session } from "../types.ts";
 import type { StoreBackup } from "../store/store.ts";
+import { MAX_SESSION_PORTS } from "../validation.ts";
 import type {
   ArchivedSessionBody,
   BackupBody,
@@ -80,6 +81,9 @@ const sessionFields = {
   createdWorktree: z.boolean(),
   createdBranch: z.boolean(),
   hostId: z.string().nullable(),
+  ports: z.array(z.number().int()).openapi({
+    description: "The TCP ports leased to the session (ascending), unique among the store's sessions.",
+  }),
   createdAt: z.string(),
   updatedAt: z.string(),
   lastAccessedAt: z.string(),
@@ -175,6 +179,11 @@ export const CreateRepositorySchema: z.ZodType<CreateRepositoryBody, CreateRepos
   defaultRemote: z.string().optional(),
 }).openapi("CreateRepository");
 
+// A number of ports to lease: a whole number from 0 to MAX_SESSION_PORTS (the orchestrator checks it too).
+function portCount(description: string) {
+  return z.number().int().min(0).max(MAX_SESSION_PORTS).optional().openapi({ description, example: 2 });
+}
+
 /** The body of `POST /v1/sessions`; unknown fields are refused. */
 export const CreateSessionSchema: z.ZodType<CreateSessionBody, CreateSessionBody> = z.strictObject({
   repositoryId: z.string(),
@@ -193,6 +202,7 @@ export const CreateSessionSchema: z.ZodType<CreateSessionBody, CreateSessionBody
   useExistingBranch: z.boolean().optional().openapi({
     description: "With a worktree lifecycle: check out the existing branchName instead of creating it.",
   }),
+  ports: portCount("How many ports to lease to the session; the server's default for the repository when absent."),
 }).openapi("CreateSession");
 
 /** The body of `POST /v1/sessions/{id}/fork`; unknown fields are refused. */
@@ -208,6 +218,7 @@ export const ForkSessionSchema: z.ZodType<ForkSessionBody, ForkSessionBody> = z.
   issueId: z.string().optional().openapi({ description: "The source's by default." }),
   issueTitle: z.string().optional().openapi({ description: "The source's by default." }),
   issueUrl: z.string().optional().openapi({ description: "The source's by default." }),
+  ports: portCount("How many ports the fork gets (its own); as many as the source has by default."),
 }).openapi("ForkSession");
 
 /** The body of `PATCH /v1/sessions/{id}`; unknown fields are refused. */

@@ -35,6 +35,8 @@ export interface CreateSessionBody extends CreateSessionParams {
   baseRef?: string;
   /** With a lifecycle: check out the existing `branchName` instead of creating it. */
   useExistingBranch?: boolean;
+  /** How many ports to lease to the session (0–16); the server's default for the repository when absent. */
+  ports?: number;
 }
 
 /**

@@ -36,6 +36,7 @@ export {
   sqliteSecretProbe,
 } from "./sqlite.ts";
 export { canonicalRepositoryPath, isGitCheckout } from "./repository_path.ts";
+export { portIsFree } from "./port_probe.ts";
 export {
   isKeychainBindingFailure,
   keychainWorks,
@@ -140,6 +141,8 @@ export type {
   NewSession,
   NewSessionSecret,
   OpenSessionParams,
+  PortLease,
+  PortRange,
   ReconcileFinding,
   ReconcileOptions,
   ReconcileReport,

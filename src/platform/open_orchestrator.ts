@@ -12,11 +12,12 @@ import process from "node:process";
 import { type EventLogFollower, eventLogOf, LifecycleEvents } from "../events.ts";
 import type { Keychain } from "../keychain.ts";
 import type { ReconcileReport, WorktreePort } from "../lifecycle.ts";
-import { SessionOrchestrator } from "../orchestrator.ts";
+import { type PortRange, SessionOrchestrator } from "../orchestrator.ts";
+import type { Repository } from "../types.ts";
+import { portIsFree } from "./port_probe.ts";
 import { SessionSecretChain } from "../secret_chain.ts";
 import type { SessionStore } from "../store/store.ts";
 import type { RepositorySettings } from "../repository_settings.ts";
-import type { Repository } from "../types.ts";
 import { resolveDatabaseKey, type ResolvedDatabaseKey } from "./database_key.ts";
 import { type ResolvedHostId, resolveHostId } from "./host_id.ts";
 import { keychainWorks, openDefaultKeychain } from "./keychain.ts";
@@ -96,6 +97,10 @@ export interface OpenOrchestratorOptions {
    * {@linkcode settingsFor} over a loaded config file gives them. None by default.
    */
   repositorySettings?: (repository: Repository) => RepositorySettings | null | undefined;
+  /** The ports sessions are leased from (see `SessionOrchestratorOptions.portRange`); 41000–41999 by default. */
+  portRange?: PortRange;
+  /** How many ports a new session of a repository gets by default (see `SessionOrchestratorOptions.defaultPorts`). */
+  defaultPorts?: (repository: Repository) => number | Promise<number>;
 }
 
 /** What {@linkcode openOrchestrator} opened. */
@@ -187,6 +192,10 @@ export async function openOrchestrator(options: OpenOrchestratorOptions): Promis
       isGitCheckout,
       logError: options.logError,
       repositorySettings: options.repositorySettings,
+      // Each port is bound on loopback once before it is leased, then let go for the session's processes.
+      portProbe: portIsFree,
+      portRange: options.portRange,
+      defaultPorts: options.defaultPorts,
     });
     // Before the first call is answered, so that an event stream misses nothing from then on.
     follower = await orchestrator.followEventLog();

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { bytes, type Row, toRepository, toSecret, toSession } from "../store/_rows.ts";
+import { bytes, type Row, toPortLease, toRepository, toSecret, toSession } from "../store/_rows.ts";
 import postgres, { type Sql } from "postgres";
 import type { SealedSecret } from "../crypto.ts";
 import { SessionError, toStorageError } from "../errors.ts";
@@ -17,6 +17,7 @@ import type {
   NewRepository,
   NewSession,
   NewSessionSecret,
+  PortLease,
   Repository,
   RepositoryFilter,
   Session,
@@ -27,6 +28,7 @@ import type {
 import {
   buildRepository,
   buildSession,
+  checkPortList,
   checkRepositoryFilter,
   checkSessionFilter,
   checkSessionPatch,
@@ -111,6 +113,7 @@ export const SESSION_COLUMNS = [
   isoColumn("updated_at"),
   isoColumn("last_accessed_at"),
   "host_id",
+  "ports",
 ].join(", ");
 
 const SECRET_COLUMNS = ["session_id", "encrypted_secret", "nonce", isoColumn("created_at"), isoColumn("updated_at")]
@@ -121,9 +124,15 @@ const isoText = (expression: string) => `to_char(${expression} AT TIME ZONE 'UTC
 
 // A row of `alias` as the JSON of the record the API returns: the same keys, in the same order, with
 // the same values as toRepository and toSession make, for the events built in the change's statement.
-function recordJson(fields: readonly (readonly [string, string, "time"?])[], alias: string): string {
-  const pairs = fields.map(([key, column, time]) =>
-    `'${key}', ${time ? isoText(`${alias}.${column}`) : `${alias}.${column}`}`
+function recordJson(fields: readonly (readonly [string, string, ("time" | "json")?])[], alias: string): string {
+  const pairs = fields.map(([key, column, kind]) =>
+    `'${key}', ${
+      kind === "time"
+        ? isoText(`${alias}.${column}`)
+        : kind === "json"
+        ? `(${alias}.${column})::json`
+        : `${alias}.${column}`
+    }`
   );
   return `json_build_object(${pairs.join(", ")})`;
 }
@@ -157,6 +166,7 @@ const SESSION_JSON_FIELDS = [
   ["createdWorktree", "created_worktree"],
   ["createdBranch", "created_branch"],
   ["hostId", "host_id"],
+  ["ports", "ports", "json"],
   ["createdAt", "created_at", "time"],
   ["updatedAt", "updated_at", "time"],
   ["lastAccessedAt", "last_accessed_at", "time"],
@@ -223,13 +233,34 @@ export const SQL = {
   deleteRepositoryCte: "changed AS (DELETE FROM repositories WHERE id = $1 RETURNING *)",
   insertSessionCte: `changed AS (INSERT INTO sessions (id, repository_id, title, agent_name, issue_id, issue_title,
     issue_url, status, is_worktree, worktree_path, worktree_name, branch_name, base_branch, created_worktree,
-    created_branch, created_at, updated_at, last_accessed_at, host_id)
+    created_branch, created_at, updated_at, last_accessed_at, host_id, ports)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-      $16::timestamptz, $17::timestamptz, $18::timestamptz, $19) RETURNING *)`,
-  // With the session, in the same statement: its sealed secret ($20, $21), together or not at all.
+      $16::timestamptz, $17::timestamptz, $18::timestamptz, $19, $20) RETURNING *)`,
+  // With the session, in the same statement: its port leases (from its row's list), together or not at all.
+  insertLeasesOfSessionCte: `, leased AS (INSERT INTO port_leases (port, session_id, leased_at)
+    SELECT port.value::integer, changed.id, changed.created_at FROM changed,
+      json_array_elements_text(changed.ports::json) AS port)`,
+  // With the session, in the same statement: its sealed secret ($21, $22), together or not at all.
   insertSecretOfSessionCte: `, sealed AS (INSERT INTO session_secrets (session_id, encrypted_secret, nonce, created_at,
-    updated_at) SELECT changed.id, $20, $21, changed.created_at, changed.created_at FROM changed)`,
-  deleteSessionCte: "changed AS (DELETE FROM sessions WHERE id = $1 RETURNING *)",
+    updated_at) SELECT changed.id, $21, $22, changed.created_at, changed.created_at FROM changed)`,
+  // The session's port leases go in the same statement.
+  deleteSessionCte: `changed AS (DELETE FROM sessions WHERE id = $1 RETURNING *),
+    freed AS (DELETE FROM port_leases WHERE session_id IN (SELECT id FROM changed))`,
+  // $1 the session, $2 its new list (JSON text), $3 now. The leases depend on the updated row, so
+  // they are written only once the row is locked and found (a session deleted meanwhile gets none).
+  setSessionPortsCte: `changed AS (UPDATE sessions SET ports = $2, updated_at = $3::timestamptz WHERE id = $1
+      RETURNING *),
+    wanted AS (SELECT value::integer AS port FROM json_array_elements_text($2::json)),
+    freed AS (DELETE FROM port_leases WHERE session_id IN (SELECT id FROM changed)
+      AND port NOT IN (SELECT port FROM wanted)),
+    leased AS (INSERT INTO port_leases (port, session_id, leased_at)
+      SELECT wanted.port, changed.id, changed.updated_at FROM wanted, changed
+      WHERE wanted.port NOT IN (SELECT port FROM port_leases WHERE session_id = $1))`,
+  listPortLeases: `SELECT port, session_id, ${isoColumn("leased_at")} FROM port_leases ORDER BY port`,
+  portHolder: "SELECT session_id FROM port_leases WHERE port = $1",
+  releaseOrphanedPorts: `DELETE FROM port_leases WHERE NOT EXISTS
+    (SELECT 1 FROM sessions WHERE sessions.id = port_leases.session_id)
+    RETURNING port, session_id, ${isoColumn("leased_at")}`,
   upsertSecretCte:
     `changed AS (INSERT INTO session_secrets (session_id, encrypted_secret, nonce, created_at, updated_at)
     VALUES ($1, $2, $3, $4::timestamptz, $5::timestamptz)
@@ -721,12 +752,14 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
         s.updatedAt,
         s.lastAccessedAt,
         s.hostId,
+        JSON.stringify(s.ports),
       ];
       try {
-        // With a secret, both rows in one statement: together or not at all.
+        // With a secret and ports, every row in one statement: together or not at all.
+        const leases = s.ports.length === 0 ? "" : SQL.insertLeasesOfSessionCte;
         await this.#change(
           "createSession",
-          sealed === null ? SQL.insertSessionCte : SQL.insertSessionCte + SQL.insertSecretOfSessionCte,
+          SQL.insertSessionCte + leases + (sealed === null ? "" : SQL.insertSecretOfSessionCte),
           sealed === null ? row : [...row, sealed.encryptedSecret, sealed.nonce],
           null,
           EVENT_JSON.sessionCreated,
@@ -735,6 +768,9 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
       } catch (error) {
         if (sqlState(error) === FOREIGN_KEY_VIOLATION) {
           throw new SessionError("RepositoryNotFound", `no repository with id ${s.repositoryId}`, { cause: error });
+        }
+        if (sqlState(error) === UNIQUE_VIOLATION && constraintOf(error) === "port_leases_pkey") {
+          throw await this.#portTaken(error);
         }
         if (sqlState(error) === UNIQUE_VIOLATION) {
           const what = constraintOf(error) === "sessions_worktree_path_key"
@@ -792,6 +828,57 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
       );
       return row ? toSession(row) : null;
     });
+  }
+
+  /** {@inheritDoc SessionWriter.setSessionPorts} */
+  setSessionPorts(id: string, ports: number[], options?: WriteOptions): Promise<Session | null> {
+    return this.#run("leasing ports", async () => {
+      const key = parseId(id, "session id");
+      const wanted = checkPortList(ports);
+      try {
+        const row = await this.#change(
+          "setSessionPorts",
+          SQL.setSessionPortsCte,
+          [key, JSON.stringify(wanted), nowIso()],
+          SESSION_COLUMNS,
+          EVENT_JSON.sessionUpdated,
+          options,
+        );
+        return row ? toSession(row) : null;
+      } catch (error) {
+        if (sqlState(error) === UNIQUE_VIOLATION && constraintOf(error) === "port_leases_pkey") {
+          throw await this.#portTaken(error);
+        }
+        throw error;
+      }
+    });
+  }
+
+  /** {@inheritDoc SessionReader.listPortLeases} */
+  listPortLeases(): Promise<PortLease[]> {
+    return this.#run("listing port leases", async () => {
+      return (await this.#query("listPortLeases", SQL.listPortLeases, [], true)).map(toPortLease);
+    });
+  }
+
+  /** {@inheritDoc SessionWriter.releaseOrphanedPorts} */
+  releaseOrphanedPorts(): Promise<PortLease[]> {
+    return this.#run("releasing orphaned port leases", async () => {
+      const rows = await this.#query("releaseOrphanedPorts", SQL.releaseOrphanedPorts, []);
+      return rows.map(toPortLease).sort((a, b) => a.port - b.port);
+    });
+  }
+
+  // The `Conflict` of a write that met a leased port (Postgres names the key in the error's detail).
+  async #portTaken(error: unknown): Promise<SessionError> {
+    const detail = String((error as { detail?: unknown }).detail ?? "");
+    const port = /\(port\)=\((\d+)\)/.exec(detail)?.[1];
+    if (port === undefined) {
+      return new SessionError("Conflict", "a port is leased to another session", { cause: error });
+    }
+    const [holder] = await this.#query("listPortLeases", SQL.portHolder, [Number(port)], true).catch(() => []);
+    const who = holder === undefined ? "another session" : `session ${String(holder.session_id)}`;
+    return new SessionError("Conflict", `port ${port} is leased to ${who}`, { cause: error });
   }
 
   /** {@inheritDoc SessionWriter.setSessionSecret} */

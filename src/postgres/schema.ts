@@ -110,6 +110,20 @@ export const MIGRATIONS: readonly string[] = [
   );
   INSERT INTO lifecycle_event_counter (id, last_id) VALUES (true, 0);
   `,
+  // Port leases: one row per leased port, keyed on the port, so that no two sessions of the database
+  // (whichever server made them) ever hold one port. The session's list is kept on its row too, as a
+  // JSON array in text, for reads; the store's delete of a session removes its leases in the same statement.
+  `
+  ALTER TABLE sessions ADD COLUMN ports text NOT NULL DEFAULT '[]';
+  CREATE TABLE port_leases (
+    port integer NOT NULL,
+    session_id uuid NOT NULL,
+    leased_at timestamptz NOT NULL,
+    CONSTRAINT port_leases_pkey PRIMARY KEY (port),
+    CONSTRAINT port_leases_port_check CHECK (port BETWEEN 1 AND 65535)
+  );
+  CREATE INDEX port_leases_by_session ON port_leases (session_id);
+  `,
 ];
 
 /** The schema version this code writes. */

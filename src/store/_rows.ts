@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Repository, Session, SessionStatus, StoredSessionSecret } from "../types.ts";
+import type { PortLease, Repository, Session, SessionStatus, StoredSessionSecret } from "../types.ts";
 
 /** A row as a driver returns it: column name to value. */
 export type Row = Record<string, unknown>;
@@ -64,10 +64,23 @@ export function toSession(row: Row): Session {
     createdWorktree: flag(row.created_worktree),
     createdBranch: flag(row.created_branch),
     hostId: text(row.host_id),
+    ports: portsOf(row.ports),
     createdAt: String(row.created_at),
     updatedAt: String(row.updated_at),
     lastAccessedAt: String(row.last_accessed_at),
   };
+}
+
+// The `ports` column: a JSON array of port numbers as text (or already parsed by a driver).
+function portsOf(value: unknown): number[] {
+  if (value === null || value === undefined) return [];
+  const parsed = typeof value === "string" ? JSON.parse(value) : value;
+  return Array.isArray(parsed) ? parsed.map(Number) : [];
+}
+
+/** A `port_leases` row as a {@linkcode PortLease}. */
+export function toPortLease(row: Row): PortLease {
+  return { port: Number(row.port), sessionId: String(row.session_id), leasedAt: String(row.leased_at) };
 }
 
 /** A `session_secrets` row as a {@linkcode StoredSessionSecret}. */

@@ -12,6 +12,7 @@ import type {
   NewRepository,
   NewSession,
   NewSessionSecret,
+  PortLease,
   Repository,
   RepositoryFilter,
   Session,
@@ -22,6 +23,7 @@ import type {
 import {
   buildRepository,
   buildSession,
+  checkPortList,
   checkRepositoryFilter,
   checkSessionFilter,
   checkSessionPatch,
@@ -51,6 +53,7 @@ export class MemoryStore implements SessionStore {
   readonly #repositories = new Map<string, Repository>();
   readonly #sessions = new Map<string, Session>();
   readonly #secrets = new Map<string, StoredSessionSecret>();
+  readonly #leases = new Map<number, PortLease>();
 
   /** {@inheritDoc SessionReader.getRepository} */
   getRepository(id: string): Promise<Repository | null> {
@@ -67,7 +70,7 @@ export class MemoryStore implements SessionStore {
 
   /** {@inheritDoc SessionReader.getSession} */
   getSession(id: string): Promise<Session | null> {
-    return settle(() => copy(this.#sessions.get(parseId(id, "session id"))));
+    return settle(() => copySession(this.#sessions.get(parseId(id, "session id"))));
   }
 
   /** {@inheritDoc SessionReader.listSessions} */
@@ -80,7 +83,7 @@ export class MemoryStore implements SessionStore {
         (worktreePath === null || session.worktreePath === worktreePath) &&
         (branchName === null || session.branchName === branchName)
       );
-      return page(matching, limit, after).map((session) => ({ ...session }));
+      return page(matching, limit, after).map((session) => copySession(session)!);
     });
   }
 
@@ -90,6 +93,11 @@ export class MemoryStore implements SessionStore {
       const secret = this.#secrets.get(parseId(sessionId, "session id"));
       return secret ? copySecret(secret) : null;
     });
+  }
+
+  /** {@inheritDoc SessionReader.listPortLeases} */
+  listPortLeases(): Promise<PortLease[]> {
+    return settle(() => [...this.#leases.values()].sort((a, b) => a.port - b.port).map((lease) => ({ ...lease })));
   }
 
   /** {@inheritDoc SessionWriter.createRepository} */
@@ -148,11 +156,15 @@ export class MemoryStore implements SessionStore {
           }
         }
       }
+      this.#refuseLeased(session.id, session.ports);
       this.#sessions.set(session.id, session);
       if (sealed !== null) {
         this.#secrets.set(session.id, { ...sealed, createdAt: session.createdAt, updatedAt: session.createdAt });
       }
-      return { ...session };
+      for (const port of session.ports) {
+        this.#leases.set(port, { port, sessionId: session.id, leasedAt: session.createdAt });
+      }
+      return copySession(session)!;
     });
   }
 
@@ -165,7 +177,7 @@ export class MemoryStore implements SessionStore {
       if (!session) return null;
       const updated = { ...session, ...changes, updatedAt: nowIso() };
       this.#sessions.set(key, updated);
-      return { ...updated };
+      return copySession(updated)!;
     });
   }
 
@@ -177,8 +189,55 @@ export class MemoryStore implements SessionStore {
       if (!session) return null;
       this.#sessions.delete(key);
       this.#secrets.delete(key);
+      for (const port of session.ports) {
+        if (this.#leases.get(port)?.sessionId === key) this.#leases.delete(port);
+      }
       return session;
     });
+  }
+
+  /** {@inheritDoc SessionWriter.setSessionPorts} */
+  setSessionPorts(id: string, ports: number[]): Promise<Session | null> {
+    return settle(() => {
+      const key = parseId(id, "session id");
+      const wanted = checkPortList(ports);
+      const session = this.#sessions.get(key);
+      if (!session) return null;
+      this.#refuseLeased(key, wanted);
+      const now = nowIso();
+      for (const [port, lease] of this.#leases) {
+        if (lease.sessionId === key && !wanted.includes(port)) this.#leases.delete(port);
+      }
+      for (const port of wanted) {
+        if (!this.#leases.has(port)) this.#leases.set(port, { port, sessionId: key, leasedAt: now });
+      }
+      const updated = { ...session, ports: wanted, updatedAt: now };
+      this.#sessions.set(key, updated);
+      return copySession(updated)!;
+    });
+  }
+
+  /** {@inheritDoc SessionWriter.releaseOrphanedPorts} */
+  releaseOrphanedPorts(): Promise<PortLease[]> {
+    return settle(() => {
+      const released: PortLease[] = [];
+      for (const [port, lease] of [...this.#leases].sort(([a], [b]) => a - b)) {
+        if (this.#sessions.has(lease.sessionId)) continue;
+        this.#leases.delete(port);
+        released.push({ ...lease });
+      }
+      return released;
+    });
+  }
+
+  // `Conflict` when another session than `sessionId` holds one of `ports`.
+  #refuseLeased(sessionId: string, ports: readonly number[]): void {
+    for (const port of ports) {
+      const holder = this.#leases.get(port);
+      if (holder !== undefined && holder.sessionId !== sessionId) {
+        conflict(`port ${port} is leased to session ${holder.sessionId}`);
+      }
+    }
   }
 
   /** {@inheritDoc SessionWriter.setSessionSecret} */
@@ -225,6 +284,10 @@ function settle<T>(work: () => T): Promise<T> {
 
 function copy<T extends object>(value: T | undefined): T | null {
   return value === undefined ? null : { ...value };
+}
+
+function copySession(session: Session | undefined): Session | null {
+  return session === undefined ? null : { ...session, ports: [...session.ports] };
 }
 
 function copySecret(secret: StoredSessionSecret): StoredSessionSecret {

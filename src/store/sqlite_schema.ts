@@ -85,6 +85,21 @@ export const MIGRATIONS: readonly string[] = [
     created_at TEXT NOT NULL
   ) STRICT;
   `,
+  // Port leases: one row per leased port, keyed on the port, so that no two sessions of the file ever
+  // hold one port (a unique key, not a check in memory). The session's list is kept on its row too,
+  // for reads; a session's leases go with its row (the trigger), in the DELETE's own step.
+  `
+  ALTER TABLE sessions ADD COLUMN ports TEXT NOT NULL DEFAULT '[]';
+  CREATE TABLE port_leases (
+    port INTEGER PRIMARY KEY NOT NULL CHECK (port BETWEEN 1 AND 65535),
+    session_id TEXT NOT NULL,
+    leased_at TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX port_leases_by_session ON port_leases (session_id);
+  CREATE TRIGGER sessions_release_ports AFTER DELETE ON sessions BEGIN
+    DELETE FROM port_leases WHERE session_id = OLD.id;
+  END;
+  `,
 ];
 
 /** The schema version this code writes. */

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type Row, toRepository, toSecret, toSession } from "./_rows.ts";
+import { type Row, toPortLease, toRepository, toSecret, toSession } from "./_rows.ts";
 import type { SealedSecret } from "../crypto.ts";
 import { SessionError, toStorageError } from "../errors.ts";
 import { parseId } from "../ids.ts";
@@ -13,6 +13,7 @@ import type {
   NewRepository,
   NewSession,
   NewSessionSecret,
+  PortLease,
   Repository,
   RepositoryFilter,
   Session,
@@ -23,6 +24,7 @@ import type {
 import {
   buildRepository,
   buildSession,
+  checkPortList,
   checkRepositoryFilter,
   checkSessionFilter,
   checkSessionPatch,
@@ -64,7 +66,7 @@ export interface SqliteStoreOptions {
 
 const SESSION_COLUMNS = `id, repository_id, title, agent_name, issue_id, issue_title, issue_url, status,
   is_worktree, worktree_path, worktree_name, branch_name, base_branch, created_worktree, created_branch,
-  created_at, updated_at, last_accessed_at, host_id`;
+  created_at, updated_at, last_accessed_at, host_id, ports`;
 const SESSION_COLUMN_NAMES: readonly string[] = SESSION_COLUMNS.split(",").map((name) => name.trim());
 const REPOSITORY_COLUMNS =
   "id, path, name, is_git_repository, sessions_path, default_branch, default_remote, created_at, updated_at";
@@ -79,10 +81,19 @@ export const SQL = {
   getSession: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`,
   listSessions: `SELECT ${SESSION_COLUMNS} FROM sessions ORDER BY created_at, id`,
   insertSession: `INSERT INTO sessions (${SESSION_COLUMNS})
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   updateSession: `UPDATE sessions SET title = ?, status = ?, agent_name = ?, issue_id = ?, issue_title = ?,
     issue_url = ?, last_accessed_at = ?, updated_at = ? WHERE id = ? RETURNING ${SESSION_COLUMNS}`,
+  // The session's port leases go with it, by the trigger sessions_release_ports.
   deleteSession: `DELETE FROM sessions WHERE id = ? RETURNING ${SESSION_COLUMNS}`,
+  listPortLeases: "SELECT port, session_id, leased_at FROM port_leases ORDER BY port",
+  portHolder: "SELECT session_id FROM port_leases WHERE port = ?",
+  insertPortLease: "INSERT INTO port_leases (port, session_id, leased_at) VALUES (?, ?, ?)",
+  portsOfSession: "SELECT port FROM port_leases WHERE session_id = ?",
+  releasePort: "DELETE FROM port_leases WHERE port = ? AND session_id = ?",
+  setSessionPorts: `UPDATE sessions SET ports = ?, updated_at = ? WHERE id = ? RETURNING ${SESSION_COLUMNS}`,
+  releaseOrphanedPorts: `DELETE FROM port_leases WHERE NOT EXISTS
+    (SELECT 1 FROM sessions WHERE sessions.id = port_leases.session_id) RETURNING port, session_id, leased_at`,
   getSecret:
     "SELECT session_id, encrypted_secret, nonce, created_at, updated_at FROM session_secrets WHERE session_id = ?",
   deleteSecret: "DELETE FROM session_secrets WHERE session_id = ? RETURNING session_id",
@@ -289,6 +300,14 @@ export class SqliteStore implements SessionStore {
     });
   }
 
+  /** {@inheritDoc SessionReader.listPortLeases} */
+  listPortLeases(): Promise<PortLease[]> {
+    return this.#run(
+      "listing port leases",
+      () => (this.#statement(SQL.listPortLeases).all() as Row[]).map(toPortLease),
+    );
+  }
+
   /** {@inheritDoc SessionWriter.createRepository} */
   createRepository(input: NewRepository, options?: WriteOptions): Promise<Repository> {
     return this.#change("creating a repository", false, options, repositoryCreated, () => {
@@ -347,8 +366,9 @@ export class SqliteStore implements SessionStore {
 
   /** {@inheritDoc SessionWriter.createSession} */
   createSession(input: NewSession, secret?: SealedSecret, options?: WriteOptions): Promise<Session> {
-    // With a secret, both rows commit in the one transaction: together or not at all.
-    return this.#change<Session>("creating a session", secret !== undefined, options, sessionCreated, () => {
+    // With a secret or ports, every row commits in the one transaction: together or not at all.
+    const several = secret !== undefined || (Array.isArray(input?.ports) && input.ports.length > 0);
+    return this.#change<Session>("creating a session", several, options, sessionCreated, () => {
       const s = buildSession(input, nowIso());
       const sealed = secret === undefined ? null : checkSessionSecret({ sessionId: s.id, ...secret });
       try {
@@ -372,10 +392,12 @@ export class SqliteStore implements SessionStore {
           s.updatedAt,
           s.lastAccessedAt,
           s.hostId,
+          JSON.stringify(s.ports),
         );
         if (sealed !== null) {
           this.#statement(SQL.upsertSecret).run(s.id, sealed.encryptedSecret, sealed.nonce, s.createdAt, s.createdAt);
         }
+        this.#lease(s.id, s.ports, s.createdAt);
       } catch (error) {
         if (isForeignKeyViolation(error)) {
           throw new SessionError(
@@ -432,6 +454,49 @@ export class SqliteStore implements SessionStore {
       const row = this.#returned(SQL.deleteSession, [parseId(id, "session id")]);
       return row ? toSession(row) : null;
     });
+  }
+
+  /** {@inheritDoc SessionWriter.setSessionPorts} */
+  setSessionPorts(id: string, ports: number[], options?: WriteOptions): Promise<Session | null> {
+    return this.#change("leasing ports", true, options, sessionUpdated, () => {
+      const key = parseId(id, "session id");
+      const wanted = checkPortList(ports);
+      if (this.#first(SQL.getSession, [key]) === null) return null;
+      const held = (this.#statement(SQL.portsOfSession).all(key) as Row[]).map((row) => Number(row.port));
+      for (const port of held) {
+        if (!wanted.includes(port)) this.#statement(SQL.releasePort).run(port, key);
+      }
+      const now = nowIso();
+      this.#lease(key, wanted.filter((port) => !held.includes(port)), now);
+      const row = this.#returned(SQL.setSessionPorts, [JSON.stringify(wanted), now, key]);
+      return row ? toSession(row) : null;
+    });
+  }
+
+  /** {@inheritDoc SessionWriter.releaseOrphanedPorts} */
+  releaseOrphanedPorts(): Promise<PortLease[]> {
+    return this.#write(
+      "releasing orphaned port leases",
+      () => (this.#statement(SQL.releaseOrphanedPorts).all() as Row[]).map(toPortLease).sort((a, b) => a.port - b.port),
+    );
+  }
+
+  // Inserts the leases of `ports` for the session, inside the caller's transaction: a port another
+  // session holds is `Conflict` naming it (the caller's transaction then rolls back every row).
+  #lease(sessionId: string, ports: readonly number[], now: string): void {
+    for (const port of ports) {
+      try {
+        this.#statement(SQL.insertPortLease).run(port, sessionId, now);
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        const holder = this.#first(SQL.portHolder, [port]);
+        throw new SessionError(
+          "Conflict",
+          `port ${port} is leased to ${holder === null ? "another session" : `session ${String(holder.session_id)}`}`,
+          { cause: error },
+        );
+      }
+    }
   }
 
   /** {@inheritDoc SessionWriter.setSessionSecret} */

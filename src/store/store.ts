@@ -8,7 +8,9 @@
  * - a duplicate id, repository path or worktree path is `Conflict`;
  * - a session for an unknown repository is `RepositoryNotFound`, a secret for an unknown session `SessionNotFound`;
  * - deleting a repository that still has sessions is `Conflict`;
- * - `deleteSession` is atomic and removes the session's secret with it;
+ * - `deleteSession` is atomic and removes the session's secret and port leases with it;
+ * - a port is leased to at most one session of the store (a unique key, not a check in memory), and
+ *   a write that would lease a taken port is `Conflict` and writes nothing;
  * - any other backend failure is `Storage` with the original error as `cause`.
  *
  * @module
@@ -20,6 +22,7 @@ import type {
   NewRepository,
   NewSession,
   NewSessionSecret,
+  PortLease,
   Repository,
   RepositoryFilter,
   Session,
@@ -43,6 +46,8 @@ export interface SessionReader {
   listSessions(filter?: SessionFilter): Promise<Session[]>;
   /** The session's encrypted secret, or `null`. */
   getSessionSecret(sessionId: SessionId): Promise<StoredSessionSecret | null>;
+  /** Every port lease of the store, by port ascending. */
+  listPortLeases(): Promise<PortLease[]>;
 }
 
 /**
@@ -52,8 +57,8 @@ export interface SessionReader {
 export interface WriteOptions {
   /**
    * Log the change's event with it: `repository.created` for `createRepository`, `repository.deleted`,
-   * `session.created`, `session.updated` and `session.deleted` for the others (each with the record
-   * the write returns), `session.secret.stored` for `setSessionSecret`; nothing when the write
+   * `session.created`, `session.updated` (also for `setSessionPorts`) and `session.deleted` for the
+   * others (each with the record the write returns), `session.secret.stored` for `setSessionSecret`; nothing when the write
    * returns `null` (nothing changed) or fails.
    */
   logEvent?: boolean;
@@ -78,7 +83,19 @@ export interface SessionWriter {
   createSession(input: NewSession, secret?: SealedSecret, options?: WriteOptions): Promise<Session>;
   /** Changes a session and returns it, or `null` when it does not exist. */
   updateSession(id: SessionId, patch: SessionPatch, options?: WriteOptions): Promise<Session | null>;
-  /** Atomically removes a session and its secret; returns the removed row, or `null`. */
+  /**
+   * Makes `ports` the session's leased ports in one transaction: leases those it does not hold yet,
+   * releases those it holds and are not listed, and records the list on the row. Returns the
+   * updated session, or `null` when it does not exist (nothing leased). `Conflict`, with nothing
+   * changed, when another session holds one of them; `InvalidInput` for a bad list.
+   */
+  setSessionPorts(id: SessionId, ports: number[], options?: WriteOptions): Promise<Session | null>;
+  /**
+   * Releases the leases whose session row is gone (none are left by this interface's writes, but a
+   * database edited by other means may have them) and returns them; leases of live sessions stay.
+   */
+  releaseOrphanedPorts(): Promise<PortLease[]>;
+  /** Atomically removes a session, its secret and its port leases; returns the removed row, or `null`. */
   deleteSession(id: SessionId, options?: WriteOptions): Promise<Session | null>;
   /** Adds or replaces a session's encrypted secret; `SessionNotFound` when the session does not exist. */
   setSessionSecret(input: NewSessionSecret, options?: WriteOptions): Promise<void>;

@@ -24,6 +24,7 @@
 import { test } from "node:test";
 import type { SessionStore } from "../store/store.ts";
 import { PAGING_CASES } from "./paging_cases.ts";
+import { PORT_CASES } from "./port_cases.ts";
 import { RECORD_CASES } from "./record_cases.ts";
 
 // The store interface and every record type it speaks, so that a store author finds all the
@@ -37,6 +38,7 @@ export type {
   NewRepository,
   NewSession,
   NewSessionSecret,
+  PortLease,
   Repository,
   RepositoryFilter,
   Session,
@@ -62,9 +64,9 @@ export interface StoreFixture {
  * The cases pin the contract documented on {@linkcode SessionStore}: records come back as fresh
  * objects with `null` for absent values; bad input is `InvalidInput` and writes nothing; taken ids
  * and paths are `Conflict`; `createSession` with a sealed secret writes both or neither; deletes are
- * atomic and take the secret along; lists are ordered by `(createdAt, id)` and paged with `limit`
- * and `after`, visiting every row that exists throughout exactly once while others come and go;
- * concurrent writes lose and duplicate nothing.
+ * atomic and take the secret and port leases along; a port is leased to one session at most; lists
+ * are ordered by `(createdAt, id)` and paged with `limit` and `after`, visiting every row that exists
+ * throughout exactly once while others come and go; concurrent writes lose and duplicate nothing.
  *
  * @example SQLite through node:sqlite, a fresh in-memory database per case (a test file; see above)
  * ```ts ignore
@@ -83,7 +85,7 @@ export interface StoreFixture {
  */
 export function testSessionStore(name: string, open: () => StoreFixture | Promise<StoreFixture>): void {
   // Flat tests, not one `describe`, so that Deno and Bun both count each case as one test.
-  for (const storeCase of [...RECORD_CASES, ...PAGING_CASES]) {
+  for (const storeCase of [...RECORD_CASES, ...PAGING_CASES, ...PORT_CASES]) {
     test(`${name}: ${storeCase.name}`, async () => {
       const fixture = await open();
       try {
