@@ -109,11 +109,17 @@ export {
   type ForkSessionRequest,
   type ListRepositoriesOptions,
   type ListSessionsOptions,
+  type ListSnapshotsOptions,
   MAX_PAGE_SIZE,
+  type PruneSnapshotsOptions,
+  type PruneSnapshotsReport,
   type RepositoryPage,
+  type RestoreSnapshotRequest,
   SessionOrchestrator,
   type SessionOrchestratorOptions,
   type SessionPage,
+  type SessionSnapshot,
+  type SnapshotList,
 } from "./src/orchestrator.ts";
 export { createSession, type CreateSessionParams, deleteSession, storeSessionSecret } from "./src/operations.ts";
 export { SessionSecretCache } from "./src/secret_cache.ts";
@@ -161,6 +167,7 @@ export type {
   ReconcileOptions,
   ReconcileReport,
   SessionGitStatus,
+  SnapshotRecord,
   WorktreeClaim,
   WorktreeOpenRequest,
   WorktreePlan,

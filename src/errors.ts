@@ -8,6 +8,7 @@
 export type SessionErrorKind =
   | "RepositoryNotFound"
   | "SessionNotFound"
+  | "SnapshotNotFound"
   | "WorktreeCreation"
   | "Storage"
   | "Encryption"
@@ -18,6 +19,7 @@ export type SessionErrorKind =
 export const SESSION_ERROR_KINDS: readonly SessionErrorKind[] = [
   "RepositoryNotFound",
   "SessionNotFound",
+  "SnapshotNotFound",
   "WorktreeCreation",
   "Storage",
   "Encryption",

@@ -31,6 +31,7 @@ const STATUS: Record<HttpErrorKind, ErrorStatus> = {
   Forbidden: 403,
   RepositoryNotFound: 404,
   SessionNotFound: 404,
+  SnapshotNotFound: 404,
   NotFound: 404,
   Conflict: 409,
   UnsupportedMediaType: 415,
