@@ -59,7 +59,10 @@
  */
 
 export {
+  dirtyWorktreeRefusal,
+  type ForceableRefusal,
   isSessionError,
+  MAX_DIRTY_PATHS,
   retryAfterOf,
   SESSION_ERROR_KINDS,
   SessionError,

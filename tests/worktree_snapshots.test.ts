@@ -228,3 +228,34 @@ test("snapshots: bad refs and options are refused before git runs, and nothing i
     f.cleanup();
   }
 });
+
+test("snapshots: a dirty delete is refused with the paths a forced one would snapshot, as data", async () => {
+  const f = await worktreeFixture();
+  try {
+    const s = await session(f, "dirty");
+    const wt = s.worktreePath!;
+    commitFile(wt, "old name.txt", "content\n");
+    git(wt, "mv", "old name.txt", "new name.txt");
+    writeFileSync(join(wt, "README.md"), "changed\n");
+    writeFileSync(join(wt, "untracked.txt"), "new\n");
+    const refusal = await f.orchestrator.deleteSession(s.id).then(
+      () => assert.fail("a dirty worktree must be kept"),
+      (error: unknown) => error,
+    );
+    assert.ok(refusal instanceof SessionError && refusal.kind === "Conflict");
+    assert.equal(refusal.forceable, true);
+    assert.deepEqual(refusal.details, {
+      forceable: true,
+      wouldSnapshot: true,
+      dirtyPaths: ["README.md", "new name.txt", "untracked.txt"],
+      dirtyPathCount: 3,
+    });
+    // Nothing was touched; the forced delete keeps a snapshot of exactly that work.
+    assert.deepEqual(refsUnder(f.repositoryPath, "refs/session-snapshots/"), []);
+    const closed = await f.orchestrator.deleteSession(s.id, { force: true });
+    const { snapshots } = await f.orchestrator.listSnapshots(f.repository.id);
+    assert.deepEqual(snapshots.map((x) => [x.ref, x.changedPaths]), [[closed!.snapshotRef, 4]]);
+  } finally {
+    f.cleanup();
+  }
+});

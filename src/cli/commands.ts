@@ -360,6 +360,17 @@ function confirm(question: string): Promise<boolean> {
   });
 }
 
+// How to override a refusal that force overrides, in this command line's words.
+function forceHint(conflict: CliError): string {
+  const details = conflict.details;
+  if (details === null) return "pass --force (or --yes) to delete it anyway, discarding those changes";
+  const count = details.dirtyPathCount;
+  const paths = `${count} changed path${count === 1 ? "" : "s"}`;
+  return details.wouldSnapshot
+    ? `use --force (or --yes) to delete it anyway; a snapshot of ${paths} will be kept (slo snapshots lists it)`
+    : `use --force (or --yes) to delete it anyway, discarding ${paths}`;
+}
+
 const rm: Run = async (context) => {
   const { values } = context;
   const api = await client(context);
@@ -383,7 +394,7 @@ const rm: Run = async (context) => {
     if (!(process.stdin.isTTY && process.stderr.isTTY)) {
       throw new CliError("conflict", conflict.message, {
         kind: conflict.kind ?? undefined,
-        hint: "pass --force (or --yes) to delete it anyway, discarding those changes",
+        hint: forceHint(conflict),
       });
     }
     note(conflict.message);

@@ -8,6 +8,7 @@
  */
 
 import { z } from "@hono/zod-openapi";
+import type { ForceableRefusal } from "../errors.ts";
 import type { ReconcileReport, SessionGitStatus } from "../lifecycle.ts";
 import type { GcReport } from "../gc.ts";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../orchestrator.ts";
@@ -36,6 +37,19 @@ import { HTTP_ERROR_KINDS } from "./errors.ts";
 const idParameter = (name: string) =>
   z.string().openapi({ param: { name, in: "path" }, example: "3f1c2b9e-8d4a-4c6e-9a1b-2c3d4e5f6a7b" });
 
+/** What a refusal that force overrides carries: the work a forced request would act on. */
+export const ForceableRefusalSchema: z.ZodType<ForceableRefusal, ForceableRefusal> = z.object({
+  forceable: z.literal(true),
+  wouldSnapshot: z.boolean().openapi({
+    description: "Whether the forced request saves the work as a snapshot (refs/session-snapshots/…) first.",
+  }),
+  dirtyPaths: z.array(z.string()).openapi({
+    description: "The changed, staged and untracked paths, relative to the worktree (the first 100).",
+    example: ["src/app.ts", "notes.txt"],
+  }),
+  dirtyPathCount: z.number().int().openapi({ description: "How many such paths there are in all." }),
+}).openapi("ForceableRefusal");
+
 /** The error body. */
 export const ErrorSchema: z.ZodType<ErrorBody, ErrorBody> = z.object({
   error: z.object({
@@ -47,6 +61,7 @@ export const ErrorSchema: z.ZodType<ErrorBody, ErrorBody> = z.object({
     forceable: z.boolean().optional().openapi({
       description: "Present (true) when the same request with force=true would go through.",
     }),
+    details: ForceableRefusalSchema.optional(),
   }),
 }).openapi("Error");
 

@@ -90,6 +90,8 @@ type RoutedApp = OpenAPIHono<Env, RoutesSchema, "/">;
 
 const truthy = (flag: "true" | "false" | undefined): boolean => flag === "true";
 
+const paths = (count: number): string => `${count} changed path${count === 1 ? "" : "s"}`;
+
 // A missing record is answered as the error of its kind.
 function found<T>(value: T | null, kind: "RepositoryNotFound" | "SessionNotFound", message: string): T {
   if (value === null) throw new SessionError(kind, message);
@@ -193,12 +195,16 @@ export function createApp(options: AppOptions): AppType {
         .catch((error) => {
           // A refusal that `force` overrides (a worktree holding work): say so in this API's words.
           if (!isSessionError(error, "Conflict") || !error.forceable) throw error;
+          const details = error.details;
+          const kept = details === null
+            ? ""
+            : details.wouldSnapshot
+            ? ` (a snapshot of ${paths(details.dirtyPathCount)} is kept first; the answer's snapshotRef names it)`
+            : ` (${paths(details.dirtyPathCount)} would be lost)`;
           throw new SessionError(
             "Conflict",
-            // Not a ref name: a session's later snapshots take `<id>.2`, `<id>.3`, … (never one over another).
-            `${error.message}; to discard the changes, retry with ?force=true (the work is first saved as a ` +
-              `snapshot under refs/session-snapshots/, which the answer's snapshotRef names)`,
-            { cause: error, forceable: true },
+            `${error.message}; to discard the changes, retry with ?force=true${kept}`,
+            details === null ? { cause: error, forceable: true } : { cause: error, details },
           );
         });
       const { session, ...outcome } = found(closed, "SessionNotFound", `no session with id ${id}`);

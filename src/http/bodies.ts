@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { ForceableRefusal } from "../errors.ts";
 import type { CreateSessionParams } from "../operations.ts";
 import type { ForkSessionRequest } from "../orchestrator.ts";
 import type { NewRepository, Repository, Session, SessionStatus } from "../types.ts";
@@ -20,6 +21,11 @@ export interface ErrorBody {
     message: string;
     /** Present (`true`) when the same request with `force=true` would go through. */
     forceable?: boolean;
+    /**
+     * With `forceable`: what the forced request would act on, a worktree's uncommitted work
+     * (whether it would be saved as a snapshot first, and which paths).
+     */
+    details?: ForceableRefusal;
   };
 }
 

@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { copyFile, mkdtemp, readdir, readFile, realpath, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, relative, resolve } from "node:path";
-import { errorMessage, isSessionError, SessionError } from "../errors.ts";
+import { dirtyWorktreeRefusal, errorMessage, isSessionError, SessionError } from "../errors.ts";
 import { branchNameProblem } from "../validation.ts";
 import { gitMessage, type GitResult, type GitRunOptions, runGit, runGitChecked } from "./git_runner.ts";
 
@@ -298,10 +298,10 @@ export class Git {
     const cause = new Error(result.stderr);
     // As in addWorktree: a refusal in our words, git's output in the cause.
     if (/modified or untracked files/.test(message)) {
-      throw new SessionError("Conflict", `worktree ${path} was kept: it has modified or untracked files`, {
-        cause,
-        forceable: true,
-      });
+      const text = `worktree ${path} was kept: it has modified or untracked files`;
+      const changes = await this.worktreeChanges(path).catch(() => null);
+      if (changes === null) throw new SessionError("Conflict", text, { cause, forceable: true });
+      throw dirtyWorktreeRefusal(text, changes.paths, cause);
     }
     if (/locked working tree|is locked/.test(message)) {
       throw new SessionError("Conflict", `worktree ${path} was kept: it is locked`, { cause });
