@@ -176,6 +176,28 @@ export function createApp(options: AppOptions): AppType {
       const repository = await orchestrator.deleteRepository(id);
       return c.json(found(repository, "RepositoryNotFound", `no repository with id ${id}`), 200);
     },
+    listSnapshots: async (c) => {
+      const { id } = c.req.valid("param");
+      const { sessionId } = c.req.valid("query");
+      return c.json(await orchestrator.listSnapshots(id, sessionId === undefined ? {} : { sessionId }), 200);
+    },
+    restoreSnapshot: async (c) => {
+      const { id } = c.req.valid("param");
+      const { ref, ...request } = c.req.valid("json");
+      return c.json(await orchestrator.restoreSnapshot(id, ref, request), 201);
+    },
+    pruneSnapshots: async (c) => {
+      const { id } = c.req.valid("param");
+      const { olderThan, sessionId, dryRun } = c.req.valid("query");
+      return c.json(
+        await orchestrator.pruneSnapshots(id, {
+          dryRun: truthy(dryRun),
+          ...(olderThan === undefined ? {} : { olderThanMs: parseDuration(olderThan, "olderThan") }),
+          ...(sessionId === undefined ? {} : { sessionId }),
+        }),
+        200,
+      );
+    },
     listSessions: async (c) => c.json(await orchestrator.listSessions(c.req.valid("query")), 200),
     createSession: async (c) => c.json(await orchestrator.createSession(c.req.valid("json")), 201),
     getSession: async (c) => {
