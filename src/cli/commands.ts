@@ -532,6 +532,97 @@ const gc: Run = async (context) => {
   print(`${verb} ${formatBytes(report.reclaimedBytes)}${dryRun ? " (dry run: nothing was changed)" : ""}`);
 };
 
+const SNAPSHOT_PREFIX = "refs/session-snapshots/";
+
+const snapshots: Run = async (context) => {
+  const { values } = context;
+  const api = await client(context);
+  const repository = await resolveRepository(api, context.positionals[0], context.cwd);
+  const sessionId = str(values, "session");
+  const olderThan = str(values, "older-than");
+  const prune = flag(values, "prune");
+  const dryRun = flag(values, "dry-run");
+  if (!prune && (olderThan !== undefined || dryRun)) {
+    throw new CliError("invalidInput", "--older-than and --dry-run go with --prune", {
+      hint: 'see "slo snapshots --help"',
+    });
+  }
+  type Listed = {
+    ref: string;
+    sessionId: string;
+    createdAt: string;
+    reason: string | null;
+    changedPaths: number;
+    sessionExists: boolean;
+  };
+  const columns: Column<Listed>[] = [
+    { header: "REF", value: (x) => x.ref.slice(SNAPSHOT_PREFIX.length), shrink: true, cut: "start" },
+    { header: "SESSION", value: (x) => shortId(x.sessionId) },
+    { header: "STATE", value: (x) => (x.sessionExists ? "exists" : "deleted") },
+    { header: "AGE", value: (x) => age(x.createdAt), align: "right" },
+    { header: "PATHS", value: (x) => String(x.changedPaths), align: "right" },
+    { header: "WHY", value: (x) => x.reason ?? "-", shrink: true },
+  ];
+  const param = { id: repository.id };
+  if (!prune) {
+    const response = await progress(
+      `listing the snapshots of ${repository.name}`,
+      () => api.v1.repositories[":id"].snapshots.$get({ param, query: sessionId === undefined ? {} : { sessionId } }),
+    );
+    if (response.status !== 200) throw await answerError(response);
+    const list = await response.json();
+    if (flag(values, "json")) return printJson(list);
+    if (list.snapshots.length === 0) return note(`${repository.name} keeps no snapshots`);
+    return print(table(columns, list.snapshots));
+  }
+  const query: { olderThan?: string; sessionId?: string; dryRun?: "true" } = {};
+  if (olderThan !== undefined) query.olderThan = olderThan;
+  if (sessionId !== undefined) query.sessionId = sessionId;
+  if (dryRun) query.dryRun = "true";
+  const response = await progress(
+    dryRun ? `checking the snapshots of ${repository.name}` : `pruning the snapshots of ${repository.name}`,
+    () => api.v1.repositories[":id"].snapshots.prune.$post({ param, query }),
+  );
+  if (response.status !== 200) throw await answerError(response);
+  const report = await response.json();
+  if (flag(values, "json")) return printJson(report);
+  if (report.pruned.length > 0) print(table(columns, report.pruned));
+  const count = report.pruned.length;
+  const what = `${count} snapshot${count === 1 ? "" : "s"}`;
+  print(dryRun ? `would delete ${what} (dry run: nothing was changed)` : `deleted ${what}`);
+  if (report.kept.length > 0) {
+    const kept = report.kept.length;
+    print(`kept ${kept} snapshot${kept === 1 ? "" : "s"} whose session still exists`);
+  }
+};
+
+const snapshotsRestore: Run = async (context) => {
+  const { values } = context;
+  const api = await client(context);
+  const repository = await resolveRepository(api, context.positionals[0], context.cwd);
+  const given = context.positionals[1];
+  const ref = given.startsWith("refs/") ? given : `${SNAPSHOT_PREFIX}${given}`;
+  const title = context.positionals.slice(2).join(" ");
+  const worktreeName = str(values, "worktree");
+  const branchName = str(values, "branch");
+  const json = {
+    ref,
+    ...(title === "" ? {} : { title }),
+    ...(worktreeName === undefined ? {} : { worktreeName }),
+    ...(branchName === undefined ? {} : { branchName }),
+  };
+  const response = await progress(
+    `restoring ${ref}`,
+    () => api.v1.repositories[":id"].snapshots.restore.$post({ param: { id: repository.id }, json }),
+  );
+  if (response.status !== 201) throw await answerError(response);
+  const session = await response.json();
+  if (flag(values, "json")) return printJson(session);
+  print(`created session ${session.id}  ${session.title}  (from ${ref})`);
+  if (session.worktreePath !== null) print(`worktree: ${session.worktreePath}`);
+  if (session.branchName !== null) print(`branch:   ${session.branchName}`);
+};
+
 const backup: Run = async (context) => {
   // The server writes the file on its own machine, so the path is made absolute here, where "." means something.
   const path = resolve(context.cwd, expandHome(context.positionals[0]));
@@ -734,6 +825,8 @@ const RUNS: Readonly<Record<string, Run>> = {
   fork,
   reconcile,
   gc,
+  snapshots,
+  "snapshots restore": snapshotsRestore,
   backup,
   events,
   ui,
