@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Session, SessionError } from "../mod.ts";
+import { FORK_STEPS } from "../src/platform/mod.ts";
 import {
   branches,
   commitFile,
@@ -14,6 +15,7 @@ import {
   indexEntries,
   makeEveryKindOfWork,
   refsUnder,
+  runWorkerUntil,
   worktreeContents,
   type WorktreeFixture,
   worktreeFixture,
@@ -259,3 +261,31 @@ test("snapshots: a dirty delete is refused with the paths a forced one would sna
     f.cleanup();
   }
 });
+
+// A snapshot's restore is journaled as an open with a copy step (FORK_STEPS): killed at any step,
+// its row written or not, it is undone by reconcile, and the snapshot stays to be restored again.
+for (const step of FORK_STEPS) {
+  test(`snapshots: a restore killed at ${step} is undone by reconcile, and the snapshot stays`, async () => {
+    const f = await worktreeFixture();
+    try {
+      const { ref, files } = await deletedWithWork(f, "lost");
+      const run = await runWorkerUntil(
+        ["snapshot-at", f.databasePath, f.worktreesRoot, f.keyHex, f.repository.id, step, ref],
+        `at ${step}`,
+      );
+      assert.ok(run.reached, run.stderr);
+      const report = await f.orchestrator.reconcile();
+      assert.deepEqual(report.findings.map((finding) => [finding.kind, finding.action]), [
+        ["unfinished-open", "undone"],
+      ]);
+      assert.deepEqual(await f.store.listSessions(), []);
+      assert.deepEqual(extraWorktrees(f.repositoryPath), []);
+      assert.deepEqual(branches(f.repositoryPath), ["main", "session/lost"]);
+      assert.deepEqual(refsUnder(f.repositoryPath, "refs/session-snapshots/"), [ref]);
+      const found = await f.orchestrator.restoreSnapshot(f.repository.id, ref, { worktreeName: "found" });
+      assert.deepEqual(worktreeContents(found.worktreePath!), files);
+    } finally {
+      f.cleanup();
+    }
+  });
+}
