@@ -246,6 +246,7 @@ const show: Run = async (context) => {
     ["base branch", session.baseBranch],
     ["made worktree", yesNo(session.createdWorktree)],
     ["made branch", yesNo(session.createdBranch)],
+    ["host id", session.hostId],
     ...gitFields(git),
     ["created", session.createdAt],
     ["updated", session.updatedAt],
