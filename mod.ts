@@ -59,7 +59,10 @@
  */
 
 export {
+  dirtyWorktreeRefusal,
+  type ForceableRefusal,
   isSessionError,
+  MAX_DIRTY_PATHS,
   retryAfterOf,
   SESSION_ERROR_KINDS,
   SessionError,
@@ -112,12 +115,18 @@ export {
   type ForkSessionRequest,
   type ListRepositoriesOptions,
   type ListSessionsOptions,
+  type ListSnapshotsOptions,
   MAX_PAGE_SIZE,
   type PortRange,
+  type PruneSnapshotsOptions,
+  type PruneSnapshotsReport,
   type RepositoryPage,
+  type RestoreSnapshotRequest,
   SessionOrchestrator,
   type SessionOrchestratorOptions,
   type SessionPage,
+  type SessionSnapshot,
+  type SnapshotList,
 } from "./src/orchestrator.ts";
 export { createSession, type CreateSessionParams, deleteSession, storeSessionSecret } from "./src/operations.ts";
 export { SessionSecretCache } from "./src/secret_cache.ts";
@@ -166,6 +175,7 @@ export type {
   ReconcileOptions,
   ReconcileReport,
   SessionGitStatus,
+  SnapshotRecord,
   WorktreeClaim,
   WorktreeOpenRequest,
   WorktreePlan,

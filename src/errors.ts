@@ -8,6 +8,7 @@
 export type SessionErrorKind =
   | "RepositoryNotFound"
   | "SessionNotFound"
+  | "SnapshotNotFound"
   | "WorktreeCreation"
   | "Storage"
   | "Encryption"
@@ -18,12 +19,48 @@ export type SessionErrorKind =
 export const SESSION_ERROR_KINDS: readonly SessionErrorKind[] = [
   "RepositoryNotFound",
   "SessionNotFound",
+  "SnapshotNotFound",
   "WorktreeCreation",
   "Storage",
   "Encryption",
   "InvalidInput",
   "Conflict",
 ];
+
+/**
+ * What a refusal that `force` would override carries as data (see {@linkcode SessionError.details}):
+ * a worktree kept because it holds uncommitted work. Adapters say how to pass `force` in their own
+ * words (`?force=true`, `--force`).
+ */
+export interface ForceableRefusal {
+  /** Always `true`: the same call with `force` goes through. */
+  forceable: true;
+  /** Whether the forced call would first save the work as a snapshot (`refs/session-snapshots/…`). */
+  wouldSnapshot: boolean;
+  /** The changed, staged and untracked paths, relative to the worktree: the first 100 of them. */
+  dirtyPaths: string[];
+  /** How many such paths there are in all. */
+  dirtyPathCount: number;
+}
+
+/** At most this many paths are carried in a {@linkcode ForceableRefusal}'s `dirtyPaths`. */
+export const MAX_DIRTY_PATHS = 100;
+
+/**
+ * The `Conflict` of a worktree that holds uncommitted work and was kept: forceable, with the
+ * {@linkcode ForceableRefusal} a forced call would act on (a snapshot of `paths` first).
+ */
+export function dirtyWorktreeRefusal(message: string, paths: readonly string[], cause?: unknown): SessionError {
+  return new SessionError("Conflict", message, {
+    cause,
+    details: {
+      forceable: true,
+      wouldSnapshot: true,
+      dirtyPaths: paths.slice(0, MAX_DIRTY_PATHS),
+      dirtyPathCount: paths.length,
+    },
+  });
+}
 
 /**
  * An error raised by the orchestrator, its stores and its platform parts.
@@ -54,17 +91,21 @@ export class SessionError extends Error {
    * @param kind what went wrong
    * @param message a human-readable explanation, safe to show to the caller
    * @param options `cause`: the underlying error, if any; `forceable`: whether `force` overrides this
-   * refusal; `retryAfterSeconds`: the failure is temporary, and the same call may succeed after that long
+   * refusal; `details`: what such a refusal carries (it makes the error `forceable`);
+   * `retryAfterSeconds`: the failure is temporary, and the same call may succeed after that long
    */
   constructor(
     kind: SessionErrorKind,
     message: string,
-    options?: { cause?: unknown; forceable?: boolean; retryAfterSeconds?: number },
+    options?: { cause?: unknown; forceable?: boolean; details?: ForceableRefusal; retryAfterSeconds?: number },
   ) {
     super(message, options);
     this.name = "SessionError";
     this.kind = kind;
-    this.forceable = options?.forceable === true;
+    this.details = options?.details === undefined
+      ? null
+      : { ...options.details, dirtyPaths: [...options.details.dirtyPaths] };
+    this.forceable = options?.forceable === true || this.details !== null;
     const retry = options?.retryAfterSeconds;
     this.retryAfterSeconds = typeof retry === "number" && retry >= 0 ? Math.ceil(retry) : null;
   }
@@ -74,6 +115,13 @@ export class SessionError extends Error {
    * uncommitted work): adapters tell their callers how to say `force` in their own terms.
    */
   readonly forceable: boolean;
+
+  /**
+   * What a refusal that `force` would override carries as data: whether the forced call would take
+   * a snapshot, and of which paths. `null` for every other error (and for a forceable one whose
+   * paths were not read).
+   */
+  readonly details: ForceableRefusal | null;
 
   /**
    * Set when the failure says nothing about the call itself, only that its store cannot serve it right

@@ -174,6 +174,15 @@ export interface WorktreeOpenRequest {
    * the new worktree, besides those its `.worktreeinclude` names; none by default.
    */
   include?: readonly string[];
+  /**
+   * A restore of a snapshot into the new session: the snapshot ref (under `refs/session-snapshots/`,
+   * checked by the orchestrator) whose work the new worktree gets (`baseRef` is then `null`,
+   * `useExistingBranch` `false`, `forkOf` `null`). The new branch starts at the commit the snapshot's
+   * worktree had, and the worktree holds the snapshot's files as uncommitted changes (untracked
+   * files untracked; staged as staged when the snapshot's archive record still says what was).
+   * `SnapshotNotFound` when the repository has no such ref.
+   */
+  fromSnapshot?: string | null;
 }
 
 /**
@@ -193,6 +202,26 @@ export interface IncludedFiles {
   bytesCopied: number;
   /** What was not copied, and why (already in the worktree, a link in the way, not a file). */
   skipped: Array<{ path: string; reason: string }>;
+}
+
+/** One snapshot a repository keeps (see {@linkcode WorktreePort.snapshots}). */
+export interface SnapshotRecord {
+  /** `refs/session-snapshots/<session id>`, or `….<n>` for the session's n-th snapshot. */
+  ref: string;
+  /** The session whose worktree it saved. */
+  sessionId: SessionId;
+  /** The snapshot commit. */
+  commit: string;
+  /** The commit the worktree had checked out (the snapshot's first parent), or `null`. */
+  head: string | null;
+  /** When it was taken (ISO-8601 UTC). */
+  createdAt: string;
+  /** The first line of the snapshot commit's message. */
+  subject: string;
+  /** Why it was taken (`a forced close`, `an archive`, `a fork`), from its subject; `null` when it does not say. */
+  reason: string | null;
+  /** How many paths the saved work changes against `head`. */
+  changedPaths: number;
 }
 
 /** The folder and branch an open claims, or an undo finds. */
@@ -320,6 +349,17 @@ export interface WorktreePort {
    * `dirty` comes from its archive record, and its `diskBytes` is 0.
    */
   status(session: Session, repository: Repository): Promise<SessionGitStatus>;
+  /**
+   * Every session snapshot the repository keeps, oldest first (read-only, no lock). Refs under
+   * `refs/session-snapshots/` that name no session's snapshot are left out.
+   */
+  snapshots(repository: Repository): Promise<SnapshotRecord[]>;
+  /**
+   * Deletes the given snapshot refs, each only while it still names its commit, under the
+   * repository's lock; answers the refs it deleted. Which ones may go is the orchestrator's
+   * decision, made before this is called.
+   */
+  dropSnapshots(repository: Repository, snapshots: ReadonlyArray<{ ref: string; commit: string }>): Promise<string[]>;
   /** Finishes or undoes what a killed process left, then checks every repository's worktrees against `rows`. */
   reconcile(options: ReconcileOptions, rows: WorktreeRows): Promise<ReconcileReport>;
 }

@@ -31,6 +31,7 @@ import type {
   ReconcileOptions,
   ReconcileReport,
   SessionGitStatus,
+  SnapshotRecord,
   WorktreeClaim,
   WorktreePort,
   WorktreeRows,
@@ -209,6 +210,77 @@ export interface ForkSessionRequest {
   issueUrl?: string;
   /** How many ports the fork gets (its own, never the source's); as many as the source has by default. */
   ports?: number;
+}
+
+/** A snapshot a repository keeps, and whether its session still exists (see `listSnapshots`). */
+export interface SessionSnapshot extends SnapshotRecord {
+  /**
+   * Whether the session it saved still has a row (active or archived): such a snapshot is the
+   * session's own (an archive's, a fork's) and prune keeps it.
+   */
+  sessionExists: boolean;
+}
+
+/** Filter of `listSnapshots`. */
+export interface ListSnapshotsOptions {
+  /** Only the snapshots of this session. */
+  sessionId?: SessionId;
+}
+
+/** The answer of `listSnapshots`. */
+export interface SnapshotList {
+  /** Oldest first. */
+  snapshots: SessionSnapshot[];
+}
+
+/** What `pruneSnapshots` deletes. */
+export interface PruneSnapshotsOptions {
+  /** Only snapshots taken longer ago than this many milliseconds; every age by default. */
+  olderThanMs?: number;
+  /** Only the snapshots of this session. */
+  sessionId?: SessionId;
+  /** Only report what would be deleted; change nothing. */
+  dryRun?: boolean;
+}
+
+/** What `pruneSnapshots` did (or, in a dry run, would do). */
+export interface PruneSnapshotsReport {
+  /** Whether this was a dry run. */
+  dryRun: boolean;
+  /** The snapshots deleted (in a dry run: that would be), oldest first. */
+  pruned: SessionSnapshot[];
+  /** The snapshots that matched the filter but were kept, each with why (its session still exists). */
+  kept: Array<SessionSnapshot & { keptReason: string }>;
+}
+
+/** What a restored snapshot's new session may set (see `restoreSnapshot`). */
+export interface RestoreSnapshotRequest {
+  /** The new session's title; `Restored <ref name>` by default. */
+  title?: string;
+  /** The new session's id; a new UUID when absent. */
+  sessionId?: SessionId;
+  /** Its worktree folder name; one cut from its title and id by default. */
+  worktreeName?: string;
+  /** Its branch (new); `<branchPrefix><worktreeName>` by default. */
+  branchName?: string;
+}
+
+const RESTORE_SNAPSHOT_FIELDS: readonly string[] = ["title", "sessionId", "worktreeName", "branchName"];
+
+// A snapshot ref as the API takes it: under the prefix, a session id and an optional number, and
+// nothing git could read as an option or a revision expression.
+const SNAPSHOT_REF =
+  /^refs\/session-snapshots\/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?:\.[1-9][0-9]{0,8})?$/;
+
+function requireSnapshotRef(value: unknown): string {
+  const ref = requireText(value, "ref");
+  if (!SNAPSHOT_REF.test(ref)) {
+    invalid(
+      `ref ${JSON.stringify(ref.length > 80 ? `${ref.slice(0, 80)}…` : ref)} is not a session snapshot: ` +
+        "it must be refs/session-snapshots/<session id> or refs/session-snapshots/<session id>.<n>",
+    );
+  }
+  return ref;
 }
 
 const FORK_FIELDS: readonly string[] = [
@@ -428,7 +500,7 @@ export class SessionOrchestrator {
    */
   async createSession(request: CreateSessionRequest): Promise<Session> {
     const checked = requireRecord(request, "session parameters", CREATE_FIELDS) as unknown as CreateSessionRequest;
-    return await this.#create(checked, null);
+    return await this.#create(checked, null, null);
   }
 
   /**
@@ -457,17 +529,131 @@ export class SessionOrchestrator {
         source[field] === null ? [] : [[field, source[field]]]
       ),
     );
-    return await this.#create({
-      ...inherited,
-      ...checked,
-      title: checked.title ?? forkTitle(source.title),
-      repositoryId: source.repositoryId,
-      isWorktree: true,
-    }, source);
+    return await this.#create(
+      {
+        ...inherited,
+        ...checked,
+        title: checked.title ?? forkTitle(source.title),
+        repositoryId: source.repositoryId,
+        isWorktree: true,
+      },
+      source,
+      null,
+    );
+  }
+
+  // --- snapshots ---
+
+  /**
+   * The session snapshots a repository keeps (`refs/session-snapshots/…`: what forced deletes,
+   * archives and forks saved), oldest first: each one's ref, session, commit, when and why it was
+   * taken, how many paths it changed, and whether its session still exists. Optionally only one
+   * session's. Changes nothing. `RepositoryNotFound` for an unknown repository; `InvalidInput`
+   * without a worktree lifecycle or for a bad session id.
+   */
+  async listSnapshots(repositoryId: RepositoryId, options: ListSnapshotsOptions = {}): Promise<SnapshotList> {
+    const checked = requireRecord(options, "snapshot list options", ["sessionId"]) as ListSnapshotsOptions;
+    const sessionId = checked.sessionId === undefined ? null : parseId(checked.sessionId, "sessionId");
+    const { repository, worktrees } = await this.#snapshotRepository(repositoryId);
+    const records = (await worktrees.snapshots(repository))
+      .filter((record) => sessionId === null || record.sessionId === sessionId);
+    return { snapshots: await this.#withSessions(records) };
+  }
+
+  /**
+   * Deletes a repository's old session snapshots: those taken more than `olderThanMs` ago (every
+   * age when absent), optionally only one session's. A snapshot whose session still exists (active
+   * or archived: an archive's restore needs it) is never deleted; it is reported as kept. Each ref
+   * is deleted only while it still names the commit that was listed. With `dryRun` nothing changes
+   * and the report says what would go. `RepositoryNotFound` for an unknown repository;
+   * `InvalidInput` for bad options or without a worktree lifecycle.
+   */
+  async pruneSnapshots(repositoryId: RepositoryId, options: PruneSnapshotsOptions = {}): Promise<PruneSnapshotsReport> {
+    const checked = requireRecord(options, "prune options", [
+      "olderThanMs",
+      "sessionId",
+      "dryRun",
+    ]) as PruneSnapshotsOptions;
+    const { olderThanMs } = checked;
+    if (olderThanMs !== undefined && (!Number.isSafeInteger(olderThanMs) || olderThanMs < 0)) {
+      invalid("olderThanMs must be a whole number of milliseconds, 0 or more");
+    }
+    if (checked.dryRun !== undefined && typeof checked.dryRun !== "boolean") invalid("dryRun must be a boolean");
+    const dryRun = checked.dryRun === true;
+    const sessionId = checked.sessionId === undefined ? null : parseId(checked.sessionId, "sessionId");
+    const { repository, worktrees } = await this.#snapshotRepository(repositoryId);
+    const now = Date.now();
+    const matching = (await worktrees.snapshots(repository)).filter((record) =>
+      (sessionId === null || record.sessionId === sessionId) &&
+      (olderThanMs === undefined || now - Date.parse(record.createdAt) > olderThanMs)
+    );
+    const listed = await this.#withSessions(matching);
+    const kept = listed.filter((snapshot) => snapshot.sessionExists).map((snapshot) => ({
+      ...snapshot,
+      keptReason: `session ${snapshot.sessionId} still exists, and the snapshot is its own`,
+    }));
+    const candidates = listed.filter((snapshot) => !snapshot.sessionExists);
+    if (dryRun || candidates.length === 0) return { dryRun, pruned: candidates, kept };
+    const dropped = new Set(await worktrees.dropSnapshots(repository, candidates));
+    return { dryRun, pruned: candidates.filter((snapshot) => dropped.has(snapshot.ref)), kept };
+  }
+
+  /**
+   * Restores a snapshot's work into a new worktree session of the repository (for example the
+   * work of a session deleted with `force`): its branch (new) starts at the commit the snapshot's
+   * worktree had, and its worktree holds the snapshot's files as uncommitted changes, untracked
+   * files untracked (what was staged is staged again when the snapshot is an archive's whose
+   * record is still there; otherwise nothing is staged). The snapshot never lands on a branch and
+   * its ref stays. Announces `session.created`. `ref` must be
+   * `refs/session-snapshots/<session id>` or `….<n>` (else `InvalidInput`, before git runs);
+   * `SnapshotNotFound` when the repository has no such snapshot; `RepositoryNotFound`,
+   * `InvalidInput` and `Conflict` as for a create. A process killed midway leaves the new session
+   * whole or not at all (`reconcile` undoes it).
+   */
+  async restoreSnapshot(
+    repositoryId: RepositoryId,
+    ref: string,
+    request: RestoreSnapshotRequest = {},
+  ): Promise<Session> {
+    const snapshotRef = requireSnapshotRef(ref);
+    const checked = requireRecord(
+      request,
+      "snapshot restore parameters",
+      RESTORE_SNAPSHOT_FIELDS,
+    ) as RestoreSnapshotRequest;
+    if (this.#worktrees === null) invalid("restoring a snapshot needs a worktree lifecycle, and none is configured");
+    return await this.#create(
+      {
+        ...checked,
+        title: checked.title ?? `Restored ${snapshotRef.slice("refs/session-snapshots/".length)}`,
+        repositoryId,
+        isWorktree: true,
+      },
+      null,
+      snapshotRef,
+    );
+  }
+
+  // The repository and the port snapshots are read through; refused without either.
+  async #snapshotRepository(repositoryId: RepositoryId): Promise<{ repository: Repository; worktrees: WorktreePort }> {
+    const key = parseId(repositoryId, "repository id");
+    const worktrees = this.#worktrees;
+    if (worktrees === null) invalid("snapshots need a worktree lifecycle, and none is configured");
+    const repository = await this.getRepository(key);
+    if (repository === null) throw new SessionError("RepositoryNotFound", `no repository with id ${key}`);
+    return { repository, worktrees };
+  }
+
+  // Each record with whether its session still has a row: one read per session.
+  async #withSessions(records: SnapshotRecord[]): Promise<SessionSnapshot[]> {
+    const ids = [...new Set(records.map((record) => record.sessionId))];
+    const rows = await Promise.all(ids.map((id) => this.getSession(id)));
+    const existing = new Set(ids.filter((_, i) => rows[i] !== null));
+    return records.map((record) => ({ ...record, sessionExists: existing.has(record.sessionId) }));
   }
 
   // A create, its fields checked for shape: the one path of a plain create and of a fork.
-  async #create(checked: CreateSessionRequest, forkOf: Session | null): Promise<Session> {
+  async #create(checked: CreateSessionRequest, forkOf: Session | null, fromSnapshot: string | null): Promise<Session> {
     const { sessionId, worktreePath, baseRef, useExistingBranch, ports, ...params } = checked;
     const askedPorts = ports === undefined ? null : checkPortCount(ports, "ports");
     if (useExistingBranch !== undefined && typeof useExistingBranch !== "boolean") {
@@ -504,7 +690,10 @@ export class SessionOrchestrator {
     }
     const portCount = askedPorts ?? (forkOf !== null ? forkOf.ports.length : await this.#defaultPortsOf(repository));
     const session = managed
-      ? await this.#openWorktree(draft, row.title, repository, base, useExistingBranch === true, forkOf, portCount)
+      ? await this.#openWorktree(draft, row.title, repository, base, useExistingBranch === true, forkOf, {
+        portCount,
+        fromSnapshot,
+      })
       : await this.#commit(draft, portCount);
     this.#announce(sessionCreated(session));
     return session;
@@ -841,7 +1030,7 @@ export class SessionOrchestrator {
     baseRef: string | null,
     useExistingBranch: boolean,
     forkOf: Session | null,
-    portCount: number,
+    { portCount, fromSnapshot }: { portCount: number; fromSnapshot: string | null },
   ): Promise<Session> {
     const worktrees = this.#worktrees!;
     const plan = worktrees.plan(repository, {
@@ -859,7 +1048,7 @@ export class SessionOrchestrator {
     };
     const include = this.#repositorySettings(repository)?.include ?? [];
     return await worktrees.open(
-      { sessionId: draft.id, repository, plan, baseRef, useExistingBranch, forkOf, include },
+      { sessionId: draft.id, repository, plan, baseRef, useExistingBranch, forkOf, fromSnapshot, include },
       this.#rows,
       (baseBranch) => this.#commit({ ...named, baseBranch }, portCount),
     );

@@ -200,7 +200,8 @@ test("cli rm: a dirty worktree is exit 4 with a hint without a terminal, a quest
     assert.match(
       refused.stderr,
       new RegExp(
-        "^hint: pass --force \\(or --yes\\) to delete it anyway, discarding those changes$",
+        "^hint: use --force \\(or --yes\\) to delete it anyway; a snapshot of 1 changed path will be kept " +
+          "\\(slo snapshots lists it\\)$",
         "m",
       ),
     );

@@ -72,6 +72,9 @@ test("cli: with the server from `deno task serve`, `deno task cli list` needs no
     assert.match(shown.stdout, /^title: +Add dark mode$/m);
     assert.match(shown.stdout, new RegExp(`^repository path: +${repositoryPath}$`, "m"));
     assert.match(shown.stdout, new RegExp(`^worktree: +${worktree}$`, "m"));
+    // The machine the worktree is on, as the server records it.
+    const hostId = jsonOf<{ hostId: string | null }>(await world.cli(["show", id, "--json"])).hostId;
+    assert.match(shown.stdout, new RegExp(`^host id: +${hostId ?? "-"}$`, "m"));
 
     const removed = await world.cli(["rm", id.slice(-8), "--delete-branch"]);
     assert.equal(removed.code, 0, removed.stderr);

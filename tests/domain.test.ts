@@ -30,6 +30,7 @@ test("every design error kind exists", () => {
     "InvalidInput",
     "RepositoryNotFound",
     "SessionNotFound",
+    "SnapshotNotFound",
     "Storage",
     "WorktreeCreation",
   ]);

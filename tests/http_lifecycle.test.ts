@@ -13,6 +13,7 @@ import {
   type Session,
   SessionError,
   type SessionGitStatus,
+  type SnapshotRecord,
   type WorktreeOpenRequest,
   type WorktreePlan,
   type WorktreePort,
@@ -97,6 +98,14 @@ class RecordingLifecycle implements WorktreePort {
       diskBytes: 0,
       lastChangedAt: null,
     });
+  }
+
+  snapshots(): Promise<SnapshotRecord[]> {
+    return Promise.resolve([]);
+  }
+
+  dropSnapshots(): Promise<string[]> {
+    return Promise.resolve([]);
   }
 
   reconcile(options: ReconcileOptions = {}): Promise<ReconcileReport> {

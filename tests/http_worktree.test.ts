@@ -76,8 +76,14 @@ test("http+git: a dirty worktree is 409 and kept; ?force=true removes it", async
     const refused = await t.callJson(`/v1/sessions/${session.id}`, { method: "DELETE" });
     assert.equal(refused.status, 409);
     assert.equal(refused.body.error.kind, "Conflict");
-    assert.match(refused.body.error.message, /retry with \?force=true/);
+    assert.match(refused.body.error.message, /retry with \?force=true \(a snapshot of 1 changed path is kept first/);
     assert.doesNotMatch(refused.body.error.message, /--force/);
+    assert.deepEqual(refused.body.error.details, {
+      forceable: true,
+      wouldSnapshot: true,
+      dirtyPaths: ["notes.txt"],
+      dirtyPathCount: 1,
+    });
     assert.ok(existsSync(join(session.worktreePath, "notes.txt")));
     assert.equal((await t.callJson(`/v1/sessions/${session.id}`)).status, 200);
     assert.equal((await t.callJson(`/v1/sessions/${session.id}/secret`)).status, 200);

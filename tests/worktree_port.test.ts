@@ -44,6 +44,8 @@ function recording(inner: WorktreePort): { port: WorktreePort; calls: string[] }
     archive: (session, repository, rows) => (calls.push("archive"), inner.archive(session, repository, watch(rows))),
     restore: (session, repository, rows) => (calls.push("restore"), inner.restore(session, repository, watch(rows))),
     status: (session, repository) => (calls.push("status"), inner.status(session, repository)),
+    snapshots: (repository) => (calls.push("snapshots"), inner.snapshots(repository)),
+    dropSnapshots: (repository, refs) => (calls.push("dropSnapshots"), inner.dropSnapshots(repository, refs)),
     reconcile: (options, rows) => (calls.push("reconcile"), inner.reconcile(options, watch(rows))),
   };
   return { port, calls };

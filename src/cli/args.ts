@@ -272,6 +272,49 @@ export const COMMANDS: readonly CommandSpec[] = [
     },
   },
   {
+    name: "snapshots",
+    arguments: "<repo>",
+    positionals: [1, 1],
+    summary: "list a repository's snapshots (the work forced deletes, archives and forks saved); --prune old ones",
+    description: "List the snapshots <repo> keeps under refs/session-snapshots/: whose session, when, why\n" +
+      "(a forced close, an archive, a fork) and how many paths each saved, and whether its session still\n" +
+      'exists. "slo snapshots restore <repo> <ref>" brings one back as a new session. With --prune,\n' +
+      "delete the snapshots of sessions that are gone (never one whose session still exists), only those\n" +
+      `older than --older-than and of --session when given; --dry-run only reports.\n${REPO_NOTE}`,
+    options: {
+      prune: { type: "boolean", description: "delete snapshots of sessions that are gone" },
+      "older-than": {
+        type: "string",
+        placeholder: "AGE",
+        description: "with --prune: only snapshots older than this (7d, 12h, 30m)",
+      },
+      session: { type: "string", placeholder: "ID", description: "only the snapshots of this session (its full id)" },
+      "dry-run": { type: "boolean", description: "with --prune: only report; change nothing" },
+    },
+  },
+  {
+    name: "snapshots restore",
+    arguments: "<repo> <ref> [title]",
+    positionals: [2, Infinity],
+    summary: "restore a snapshot's work into a new session",
+    description: "Make a new worktree session in <repo> from the snapshot <ref> (as slo snapshots lists it:\n" +
+      "refs/session-snapshots/<session id>[.<n>], or just the part after refs/session-snapshots/): a new\n" +
+      "branch at the commit the snapshot was taken on, with the snapshot's files as uncommitted changes\n" +
+      "(untracked files untracked). The snapshot stays. Words after <ref> make the title.\n" + REPO_NOTE,
+    options: {
+      worktree: {
+        type: "string",
+        placeholder: "NAME",
+        description: "the new worktree's name (default: from the title and the id)",
+      },
+      branch: {
+        type: "string",
+        placeholder: "BRANCH",
+        description: "the new branch (default: session/<worktree name>)",
+      },
+    },
+  },
+  {
     name: "reconcile",
     arguments: "",
     positionals: [0, 0],
@@ -542,7 +585,10 @@ export function parseCommandLine(args: readonly string[]): Invocation {
       });
     }
   } else {
-    command = findCommand(words[0]);
+    // A command with a subcommand of its own (`snapshots restore`) takes its second word first.
+    const sub = words.length >= 2 ? findCommand(`${words[0]} ${words[1]}`) : null;
+    command = sub ?? findCommand(words[0]);
+    if (sub !== null) depth = 2;
     if (command === null) throw new CliError("invalidInput", `no command "${words[0]}"`, { hint: 'see "slo --help"' });
   }
   if (loose.values.help === true) return { kind: "help", text: commandHelp(command), exitCode: 0 };

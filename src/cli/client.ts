@@ -13,6 +13,7 @@ import type { AppType } from "../http/mod.ts";
 import { defaultDataDir } from "../platform/data_dir.ts";
 import { checkServer, type DiscoveryRecord, readDiscoveryFile } from "../server/discovery.ts";
 import { CliError } from "./errors.ts";
+import type { ForceableRefusal } from "../errors.ts";
 
 /** The typed client of the server's routes (`hc<AppType>` from `hono/client`). Internal to the CLI. */
 export type ApiClient = ReturnType<typeof hc<AppType>>;
@@ -224,19 +225,32 @@ export interface AnswerLike {
 export async function answerError(response: AnswerLike): Promise<CliError> {
   let kind: string | undefined;
   let forceable = false;
+  let details: ForceableRefusal | null = null;
   let message = `the server answered ${response.status}`;
   try {
     const body = JSON.parse(await response.text());
     if (typeof body?.error?.message === "string") message = body.error.message;
     if (typeof body?.error?.kind === "string") kind = body.error.kind;
     forceable = body?.error?.forceable === true;
+    const found = body?.error?.details;
+    if (
+      forceable && typeof found === "object" && found !== null && Array.isArray(found.dirtyPaths) &&
+      Number.isSafeInteger(found.dirtyPathCount)
+    ) {
+      details = {
+        forceable: true,
+        wouldSnapshot: found.wouldSnapshot === true,
+        dirtyPaths: found.dirtyPaths.filter((path: unknown) => typeof path === "string"),
+        dirtyPathCount: found.dirtyPathCount,
+      };
+    }
   } catch {
     // Not the API's error body (a proxy, another program on the port): the status says enough.
   }
   const status = response.status;
   if (status === 400 || status === 413 || status === 415) return new CliError("invalidInput", message, { kind });
   if (status === 404) return new CliError("notFound", message, { kind });
-  if (status === 409) return new CliError("conflict", message, { kind, forceable });
+  if (status === 409) return new CliError("conflict", message, { kind, forceable, details });
   if (status === 401) {
     return new CliError("failure", message, {
       kind,

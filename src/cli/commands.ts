@@ -278,6 +278,7 @@ const show: Run = async (context) => {
     ["made worktree", yesNo(session.createdWorktree)],
     ["made branch", yesNo(session.createdBranch)],
     ["ports", session.ports.length === 0 ? "none" : session.ports.join(" ")],
+    ["host id", session.hostId],
     ...gitFields(git),
     ["created", session.createdAt],
     ["updated", session.updatedAt],
@@ -381,6 +382,17 @@ function confirm(question: string): Promise<boolean> {
   });
 }
 
+// How to override a refusal that force overrides, in this command line's words.
+function forceHint(conflict: CliError): string {
+  const details = conflict.details;
+  if (details === null) return "pass --force (or --yes) to delete it anyway, discarding those changes";
+  const count = details.dirtyPathCount;
+  const paths = `${count} changed path${count === 1 ? "" : "s"}`;
+  return details.wouldSnapshot
+    ? `use --force (or --yes) to delete it anyway; a snapshot of ${paths} will be kept (slo snapshots lists it)`
+    : `use --force (or --yes) to delete it anyway, discarding ${paths}`;
+}
+
 const rm: Run = async (context) => {
   const { values } = context;
   const api = await client(context);
@@ -404,7 +416,7 @@ const rm: Run = async (context) => {
     if (!(process.stdin.isTTY && process.stderr.isTTY)) {
       throw new CliError("conflict", conflict.message, {
         kind: conflict.kind ?? undefined,
-        hint: "pass --force (or --yes) to delete it anyway, discarding those changes",
+        hint: forceHint(conflict),
       });
     }
     note(conflict.message);
@@ -548,6 +560,97 @@ const gc: Run = async (context) => {
   print(table(columns, report.findings));
   const verb = dryRun ? "would free" : "freed";
   print(`${verb} ${formatBytes(report.reclaimedBytes)}${dryRun ? " (dry run: nothing was changed)" : ""}`);
+};
+
+const SNAPSHOT_PREFIX = "refs/session-snapshots/";
+
+const snapshots: Run = async (context) => {
+  const { values } = context;
+  const api = await client(context);
+  const repository = await resolveRepository(api, context.positionals[0], context.cwd);
+  const sessionId = str(values, "session");
+  const olderThan = str(values, "older-than");
+  const prune = flag(values, "prune");
+  const dryRun = flag(values, "dry-run");
+  if (!prune && (olderThan !== undefined || dryRun)) {
+    throw new CliError("invalidInput", "--older-than and --dry-run go with --prune", {
+      hint: 'see "slo snapshots --help"',
+    });
+  }
+  type Listed = {
+    ref: string;
+    sessionId: string;
+    createdAt: string;
+    reason: string | null;
+    changedPaths: number;
+    sessionExists: boolean;
+  };
+  const columns: Column<Listed>[] = [
+    { header: "REF", value: (x) => x.ref.slice(SNAPSHOT_PREFIX.length), shrink: true, cut: "start" },
+    { header: "SESSION", value: (x) => shortId(x.sessionId) },
+    { header: "STATE", value: (x) => (x.sessionExists ? "exists" : "deleted") },
+    { header: "AGE", value: (x) => age(x.createdAt), align: "right" },
+    { header: "PATHS", value: (x) => String(x.changedPaths), align: "right" },
+    { header: "WHY", value: (x) => x.reason ?? "-", shrink: true },
+  ];
+  const param = { id: repository.id };
+  if (!prune) {
+    const response = await progress(
+      `listing the snapshots of ${repository.name}`,
+      () => api.v1.repositories[":id"].snapshots.$get({ param, query: sessionId === undefined ? {} : { sessionId } }),
+    );
+    if (response.status !== 200) throw await answerError(response);
+    const list = await response.json();
+    if (flag(values, "json")) return printJson(list);
+    if (list.snapshots.length === 0) return note(`${repository.name} keeps no snapshots`);
+    return print(table(columns, list.snapshots));
+  }
+  const query: { olderThan?: string; sessionId?: string; dryRun?: "true" } = {};
+  if (olderThan !== undefined) query.olderThan = olderThan;
+  if (sessionId !== undefined) query.sessionId = sessionId;
+  if (dryRun) query.dryRun = "true";
+  const response = await progress(
+    dryRun ? `checking the snapshots of ${repository.name}` : `pruning the snapshots of ${repository.name}`,
+    () => api.v1.repositories[":id"].snapshots.prune.$post({ param, query }),
+  );
+  if (response.status !== 200) throw await answerError(response);
+  const report = await response.json();
+  if (flag(values, "json")) return printJson(report);
+  if (report.pruned.length > 0) print(table(columns, report.pruned));
+  const count = report.pruned.length;
+  const what = `${count} snapshot${count === 1 ? "" : "s"}`;
+  print(dryRun ? `would delete ${what} (dry run: nothing was changed)` : `deleted ${what}`);
+  if (report.kept.length > 0) {
+    const kept = report.kept.length;
+    print(`kept ${kept} snapshot${kept === 1 ? "" : "s"} whose session still exists`);
+  }
+};
+
+const snapshotsRestore: Run = async (context) => {
+  const { values } = context;
+  const api = await client(context);
+  const repository = await resolveRepository(api, context.positionals[0], context.cwd);
+  const given = context.positionals[1];
+  const ref = given.startsWith("refs/") ? given : `${SNAPSHOT_PREFIX}${given}`;
+  const title = context.positionals.slice(2).join(" ");
+  const worktreeName = str(values, "worktree");
+  const branchName = str(values, "branch");
+  const json = {
+    ref,
+    ...(title === "" ? {} : { title }),
+    ...(worktreeName === undefined ? {} : { worktreeName }),
+    ...(branchName === undefined ? {} : { branchName }),
+  };
+  const response = await progress(
+    `restoring ${ref}`,
+    () => api.v1.repositories[":id"].snapshots.restore.$post({ param: { id: repository.id }, json }),
+  );
+  if (response.status !== 201) throw await answerError(response);
+  const session = await response.json();
+  if (flag(values, "json")) return printJson(session);
+  print(`created session ${session.id}  ${session.title}  (from ${ref})`);
+  if (session.worktreePath !== null) print(`worktree: ${session.worktreePath}`);
+  if (session.branchName !== null) print(`branch:   ${session.branchName}`);
 };
 
 const backup: Run = async (context) => {
@@ -752,6 +855,8 @@ const RUNS: Readonly<Record<string, Run>> = {
   fork,
   reconcile,
   gc,
+  snapshots,
+  "snapshots restore": snapshotsRestore,
   backup,
   events,
   ui,

@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { ForceableRefusal } from "../errors.ts";
+
 /** The exit codes of `slo`, by meaning. Documented in `slo --help` and the README. */
 export const EXIT_CODES: {
   /** Done. */
@@ -40,6 +42,8 @@ export interface CliErrorOptions {
   cause?: unknown;
   /** Whether the server said `force` would override this refusal. */
   forceable?: boolean;
+  /** What the server said a forced call would act on (a worktree's uncommitted work). */
+  details?: ForceableRefusal | null;
 }
 
 /**
@@ -63,6 +67,8 @@ export class CliError extends Error {
   readonly kind: string | null;
   /** Whether the server said `force` would override this refusal. */
   readonly forceable: boolean;
+  /** What the server said a forced call would act on, or `null`. */
+  readonly details: ForceableRefusal | null;
 
   /** A failure for `reason`, with a message to show as it is. */
   constructor(reason: ExitReason, message: string, options: CliErrorOptions = {}) {
@@ -71,7 +77,8 @@ export class CliError extends Error {
     this.reason = reason;
     this.hint = options.hint ?? null;
     this.kind = options.kind ?? null;
-    this.forceable = options.forceable === true;
+    this.details = options.details ?? null;
+    this.forceable = options.forceable === true || this.details !== null;
   }
 
   /** The process exit code for {@linkcode CliError.reason}. */

@@ -49,6 +49,8 @@ export {
   type ServerFetch,
 } from "./client.ts";
 export type { DiscoveryRecord } from "../server/discovery.ts";
+// The core type a CliError carries, re-exported (type only) so that this entry is documented on its own.
+export type { ForceableRefusal } from "../errors.ts";
 
 // Run as a program (`deno run -A …/cli list`, `deno install -g -A -n slo …/cli`), it is `slo`.
 if (import.meta.main) process.exitCode = await main(process.argv.slice(2));

@@ -34,11 +34,14 @@ import {
   IdParamsSchema,
   OpenApiDocumentSchema,
   PageQuerySchema,
+  PruneSnapshotsQuerySchema,
+  PruneSnapshotsSchema,
   PutSecretSchema,
   ReconcileQuerySchema,
   ReconcileReportSchema,
   RepositoryListSchema,
   RepositorySchema,
+  RestoreSnapshotSchema,
   SecretSchema,
   SecretStoredSchema,
   SessionListSchema,
@@ -46,6 +49,8 @@ import {
   SessionSchema,
   SessionStatusSchema,
   SignInCodeSchema,
+  SnapshotListSchema,
+  SnapshotQuerySchema,
   UpdateSessionSchema,
 } from "./_schemas.ts";
 
@@ -105,6 +110,10 @@ export const TAGS: { name: string; description: string }[] = [
   },
   { name: "secrets", description: "Each session's 32-byte encryption secret." },
   { name: "worktrees", description: "Repairing what a killed process left half done." },
+  {
+    name: "snapshots",
+    description: "The work that forced deletes, archives and forks saved: listed, restored into new sessions, pruned.",
+  },
   { name: "events", description: "Every lifecycle change, as server-sent events." },
   { name: "backups", description: "Consistent copies of the database, written by the server on its own machine." },
   { name: "dashboard", description: "Signing a browser in to the dashboard at /ui/." },
@@ -193,6 +202,91 @@ export const ROUTES = {
         content: errorJson,
       },
       413: tooLarge,
+      500: failed,
+      503: unavailable,
+    },
+  },
+  listSnapshots: {
+    method: "get" as const,
+    path: "/v1/repositories/{id}/snapshots" as const,
+    tags: ["snapshots"],
+    summary: "The session snapshots a repository keeps",
+    description: "What forced deletes, archives and forks saved under refs/session-snapshots/, oldest first: each " +
+      "one's session, commit, when and why it was taken, how many paths it changed, and whether its session " +
+      "still exists. Changes nothing.",
+    request: { params: IdParamsSchema, query: SnapshotQuerySchema },
+    responses: {
+      200: { description: "The snapshots.", content: { "application/json": { schema: SnapshotListSchema } } },
+      400: {
+        description: "A bad id, or no worktree lifecycle configured (kind InvalidInput).",
+        content: errorJson,
+      },
+      401: unauthorized,
+      403: forbidden,
+      404: { description: "No such repository (kind RepositoryNotFound).", content: errorJson },
+      500: failed,
+      503: unavailable,
+    },
+  },
+  restoreSnapshot: {
+    method: "post" as const,
+    path: "/v1/repositories/{id}/snapshots/restore" as const,
+    tags: ["snapshots"],
+    summary: "Restore a snapshot's work into a new worktree session",
+    description: "The new session's branch (new) starts at the commit the snapshot's worktree had, and its worktree " +
+      "holds the snapshot's files as uncommitted changes, untracked files untracked (what was staged is staged " +
+      "again for an archive's snapshot whose record is still there). The snapshot never lands on a branch and its " +
+      "ref stays. Announced as `session.created`.",
+    request: {
+      params: IdParamsSchema,
+      body: { content: { "application/json": { schema: RestoreSnapshotSchema } }, required: true as const },
+    },
+    responses: {
+      201: { description: "The new session.", content: sessionJson },
+      400: {
+        description: "A ref that is not refs/session-snapshots/<session id>[.<n>], a malformed field, or no " +
+          "worktree lifecycle configured (kind InvalidInput); nothing was made.",
+        content: errorJson,
+      },
+      401: unauthorized,
+      403: forbidden,
+      404: {
+        description: "No such repository (kind RepositoryNotFound) or snapshot (kind SnapshotNotFound).",
+        content: errorJson,
+      },
+      409: {
+        description: "The new session's folder or branch is taken; nothing was made (kind Conflict).",
+        content: errorJson,
+      },
+      413: tooLarge,
+      415: notJson,
+      500: failed,
+      503: unavailable,
+    },
+  },
+  pruneSnapshots: {
+    method: "post" as const,
+    path: "/v1/repositories/{id}/snapshots/prune" as const,
+    tags: ["snapshots"],
+    summary: "Delete old snapshots of sessions that are gone",
+    description: "Deletes the snapshots taken longer ago than olderThan (every age by default), optionally only " +
+      "one session's. A snapshot whose session still exists is never deleted: it is reported as kept. With " +
+      "dryRun nothing changes.",
+    request: { params: IdParamsSchema, query: PruneSnapshotsQuerySchema },
+    responses: {
+      200: {
+        description: "What was deleted (or would be) and what was kept.",
+        content: { "application/json": { schema: PruneSnapshotsSchema } },
+      },
+      400: {
+        description: "A bad duration or id, or no worktree lifecycle configured (kind InvalidInput).",
+        content: errorJson,
+      },
+      401: unauthorized,
+      403: forbidden,
+      404: { description: "No such repository (kind RepositoryNotFound).", content: errorJson },
+      413: tooLarge,
+      415: notJson,
       500: failed,
       503: unavailable,
     },

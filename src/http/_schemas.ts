@@ -8,8 +8,10 @@
  */
 
 import { z } from "@hono/zod-openapi";
+import type { ForceableRefusal } from "../errors.ts";
 import type { IncludedFiles, ReconcileReport, SessionGitStatus } from "../lifecycle.ts";
 import type { GcReport } from "../gc.ts";
+import type { PruneSnapshotsReport, SessionSnapshot, SnapshotList } from "../orchestrator.ts";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../orchestrator.ts";
 import { SESSION_STATUSES, type SessionStatus } from "../types.ts";
 import type { Repository, Session } from "../types.ts";
@@ -26,6 +28,7 @@ import type {
   HealthBody,
   PutSecretBody,
   RepositoryListBody,
+  RestoreSnapshotBody,
   SecretBody,
   SecretStoredBody,
   SessionListBody,
@@ -36,6 +39,19 @@ import { HTTP_ERROR_KINDS } from "./errors.ts";
 
 const idParameter = (name: string) =>
   z.string().openapi({ param: { name, in: "path" }, example: "3f1c2b9e-8d4a-4c6e-9a1b-2c3d4e5f6a7b" });
+
+/** What a refusal that force overrides carries: the work a forced request would act on. */
+export const ForceableRefusalSchema: z.ZodType<ForceableRefusal, ForceableRefusal> = z.object({
+  forceable: z.literal(true),
+  wouldSnapshot: z.boolean().openapi({
+    description: "Whether the forced request saves the work as a snapshot (refs/session-snapshots/…) first.",
+  }),
+  dirtyPaths: z.array(z.string()).openapi({
+    description: "The changed, staged and untracked paths, relative to the worktree (the first 100).",
+    example: ["src/app.ts", "notes.txt"],
+  }),
+  dirtyPathCount: z.number().int().openapi({ description: "How many such paths there are in all." }),
+}).openapi("ForceableRefusal");
 
 /** The error body. */
 export const ErrorSchema: z.ZodType<ErrorBody, ErrorBody> = z.object({
@@ -48,6 +64,7 @@ export const ErrorSchema: z.ZodType<ErrorBody, ErrorBody> = z.object({
     forceable: z.boolean().optional().openapi({
       description: "Present (true) when the same request with force=true would go through.",
     }),
+    details: ForceableRefusalSchema.optional(),
   }),
 }).openapi("Error");
 
@@ -221,6 +238,58 @@ export const ForkSessionSchema: z.ZodType<ForkSessionBody, ForkSessionBody> = z.
   ports: portCount("How many ports the fork gets (its own); as many as the source has by default."),
 }).openapi("ForkSession");
 
+/** A snapshot a repository keeps. */
+export const SnapshotSchema: z.ZodType<SessionSnapshot, SessionSnapshot> = z.object({
+  ref: z.string().openapi({ example: "refs/session-snapshots/3f1c2b9e-8d4a-4c6e-9a1b-2c3d4e5f6a7b" }),
+  sessionId: z.string().openapi({ description: "The session whose worktree it saved." }),
+  commit: z.string().openapi({ description: "The snapshot commit." }),
+  head: z.string().nullable().openapi({ description: "The commit the worktree had checked out (its first parent)." }),
+  createdAt: z.string().openapi({ description: "When it was taken (ISO-8601 UTC)." }),
+  subject: z.string().openapi({ description: "The first line of the snapshot commit's message." }),
+  reason: z.string().nullable().openapi({
+    description: "Why it was taken: a forced close, an archive, a fork.",
+    example: "a forced close",
+  }),
+  changedPaths: z.number().int().openapi({ description: "How many paths the saved work changes: its size." }),
+  sessionExists: z.boolean().openapi({
+    description: "Whether its session still has a row (active or archived); prune keeps such snapshots.",
+  }),
+}).openapi("Snapshot");
+
+/** The answer of `GET /v1/repositories/{id}/snapshots`. */
+export const SnapshotListSchema: z.ZodType<SnapshotList, SnapshotList> = z.object({
+  snapshots: z.array(SnapshotSchema).openapi({ description: "Oldest first." }),
+}).openapi("SnapshotList");
+
+/** The answer of `POST /v1/repositories/{id}/snapshots/prune`. */
+export const PruneSnapshotsSchema: z.ZodType<PruneSnapshotsReport, PruneSnapshotsReport> = z.object({
+  dryRun: z.boolean(),
+  pruned: z.array(SnapshotSchema).openapi({ description: "Deleted (under dryRun: would be), oldest first." }),
+  kept: z.array(z.object({
+    ref: z.string(),
+    sessionId: z.string(),
+    commit: z.string(),
+    head: z.string().nullable(),
+    createdAt: z.string(),
+    subject: z.string(),
+    reason: z.string().nullable(),
+    changedPaths: z.number().int(),
+    sessionExists: z.boolean(),
+    keptReason: z.string(),
+  })).openapi({ description: "Matched the filter but kept: their session still exists." }),
+}).openapi("PruneSnapshotsReport");
+
+/** The body of `POST /v1/repositories/{id}/snapshots/restore`; unknown fields are refused. */
+export const RestoreSnapshotSchema: z.ZodType<RestoreSnapshotBody, RestoreSnapshotBody> = z.strictObject({
+  ref: z.string().openapi({
+    description: "The snapshot: refs/session-snapshots/<session id> or refs/session-snapshots/<session id>.<n>.",
+    example: "refs/session-snapshots/3f1c2b9e-8d4a-4c6e-9a1b-2c3d4e5f6a7b",
+  }),
+  title: z.string().optional().openapi({ description: "The new session's title; `Restored <ref name>` by default." }),
+  worktreeName: z.string().optional().openapi({ description: "Its folder name; one cut from its title by default." }),
+  branchName: z.string().optional().openapi({ description: "Its new branch; <prefix><worktreeName> by default." }),
+}).openapi("RestoreSnapshot");
+
 /** The body of `PATCH /v1/sessions/{id}`; unknown fields are refused. */
 export const UpdateSessionSchema: z.ZodType<UpdateSessionBody, UpdateSessionBody> = z.strictObject({
   title: z.string().optional(),
@@ -379,6 +448,31 @@ export const GcQuerySchema: z.ZodObject<{ dryRun: Flag; idle: z.ZodOptional<z.Zo
       "as 7d). Idle is measured from the later of the session's lastAccessedAt and its worktree's last change.",
     example: "7d",
   }),
+});
+
+/** `?sessionId=` of `GET /v1/repositories/{id}/snapshots`. */
+export const SnapshotQuerySchema: z.ZodObject<{ sessionId: z.ZodOptional<z.ZodString> }> = z.object({
+  sessionId: z.string().optional().openapi({
+    param: { name: "sessionId", in: "query" },
+    description: "Only the snapshots of this session.",
+  }),
+});
+
+/** `?olderThan=&sessionId=&dryRun=` of `POST /v1/repositories/{id}/snapshots/prune`. */
+export const PruneSnapshotsQuerySchema: z.ZodObject<
+  { olderThan: z.ZodOptional<z.ZodString>; sessionId: z.ZodOptional<z.ZodString>; dryRun: Flag }
+> = z.object({
+  olderThan: z.string().max(32).optional().openapi({
+    param: { name: "olderThan", in: "query" },
+    description: "Only snapshots taken longer ago than this (a whole number and a unit: ms, s, m, h, d, w; as 7d). " +
+      "Every age by default.",
+    example: "7d",
+  }),
+  sessionId: z.string().optional().openapi({
+    param: { name: "sessionId", in: "query" },
+    description: "Only the snapshots of this session.",
+  }),
+  dryRun: flag("dryRun", "Only report what would be deleted; change nothing."),
 });
 
 /** The OpenAPI document itself, documented as an object. */

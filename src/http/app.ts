@@ -90,6 +90,8 @@ type RoutedApp = OpenAPIHono<Env, RoutesSchema, "/">;
 
 const truthy = (flag: "true" | "false" | undefined): boolean => flag === "true";
 
+const paths = (count: number): string => `${count} changed path${count === 1 ? "" : "s"}`;
+
 // A missing record is answered as the error of its kind.
 function found<T>(value: T | null, kind: "RepositoryNotFound" | "SessionNotFound", message: string): T {
   if (value === null) throw new SessionError(kind, message);
@@ -174,6 +176,28 @@ export function createApp(options: AppOptions): AppType {
       const repository = await orchestrator.deleteRepository(id);
       return c.json(found(repository, "RepositoryNotFound", `no repository with id ${id}`), 200);
     },
+    listSnapshots: async (c) => {
+      const { id } = c.req.valid("param");
+      const { sessionId } = c.req.valid("query");
+      return c.json(await orchestrator.listSnapshots(id, sessionId === undefined ? {} : { sessionId }), 200);
+    },
+    restoreSnapshot: async (c) => {
+      const { id } = c.req.valid("param");
+      const { ref, ...request } = c.req.valid("json");
+      return c.json(await orchestrator.restoreSnapshot(id, ref, request), 201);
+    },
+    pruneSnapshots: async (c) => {
+      const { id } = c.req.valid("param");
+      const { olderThan, sessionId, dryRun } = c.req.valid("query");
+      return c.json(
+        await orchestrator.pruneSnapshots(id, {
+          dryRun: truthy(dryRun),
+          ...(olderThan === undefined ? {} : { olderThanMs: parseDuration(olderThan, "olderThan") }),
+          ...(sessionId === undefined ? {} : { sessionId }),
+        }),
+        200,
+      );
+    },
     listSessions: async (c) => c.json(await orchestrator.listSessions(c.req.valid("query")), 200),
     createSession: async (c) => c.json(await orchestrator.createSession(c.req.valid("json")), 201),
     getSession: async (c) => {
@@ -193,12 +217,16 @@ export function createApp(options: AppOptions): AppType {
         .catch((error) => {
           // A refusal that `force` overrides (a worktree holding work): say so in this API's words.
           if (!isSessionError(error, "Conflict") || !error.forceable) throw error;
+          const details = error.details;
+          const kept = details === null
+            ? ""
+            : details.wouldSnapshot
+            ? ` (a snapshot of ${paths(details.dirtyPathCount)} is kept first; the answer's snapshotRef names it)`
+            : ` (${paths(details.dirtyPathCount)} would be lost)`;
           throw new SessionError(
             "Conflict",
-            // Not a ref name: a session's later snapshots take `<id>.2`, `<id>.3`, … (never one over another).
-            `${error.message}; to discard the changes, retry with ?force=true (the work is first saved as a ` +
-              `snapshot under refs/session-snapshots/, which the answer's snapshotRef names)`,
-            { cause: error, forceable: true },
+            `${error.message}; to discard the changes, retry with ?force=true${kept}`,
+            details === null ? { cause: error, forceable: true } : { cause: error, details },
           );
         });
       const { session, ...outcome } = found(closed, "SessionNotFound", `no session with id ${id}`);

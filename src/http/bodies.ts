@@ -6,9 +6,10 @@
  * @module
  */
 
+import type { ForceableRefusal } from "../errors.ts";
 import type { CreateSessionParams } from "../operations.ts";
 import type { IncludedFiles } from "../lifecycle.ts";
-import type { ForkSessionRequest } from "../orchestrator.ts";
+import type { ForkSessionRequest, RestoreSnapshotRequest } from "../orchestrator.ts";
 import type { NewRepository, Repository, Session, SessionStatus } from "../types.ts";
 
 /** The body of every error response. */
@@ -21,6 +22,11 @@ export interface ErrorBody {
     message: string;
     /** Present (`true`) when the same request with `force=true` would go through. */
     forceable?: boolean;
+    /**
+     * With `forceable`: what the forced request would act on, a worktree's uncommitted work
+     * (whether it would be saved as a snapshot first, and which paths).
+     */
+    details?: ForceableRefusal;
   };
 }
 
@@ -44,6 +50,15 @@ export interface CreateSessionBody extends CreateSessionParams {
  * the rest comes from the source, see `SessionOrchestrator.forkSession`).
  */
 export type ForkSessionBody = Omit<ForkSessionRequest, "sessionId">;
+
+/**
+ * The body of `POST /v1/repositories/{id}/snapshots/restore`: the snapshot to restore into a new
+ * session, and what that session may set.
+ */
+export interface RestoreSnapshotBody extends Omit<RestoreSnapshotRequest, "sessionId"> {
+  /** `refs/session-snapshots/<session id>` or `….<n>`, as `GET …/snapshots` lists it. */
+  ref: string;
+}
 
 /** The body of `PATCH /v1/sessions/{id}`. */
 export interface UpdateSessionBody {

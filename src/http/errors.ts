@@ -13,7 +13,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ZodError } from "zod";
-import { errorMessage, retryAfterOf, SessionError, type SessionErrorKind } from "../errors.ts";
+import { errorMessage, type ForceableRefusal, retryAfterOf, SessionError, type SessionErrorKind } from "../errors.ts";
 import type { ErrorBody } from "./bodies.ts";
 
 /** The kinds an HTTP error body carries: every `SessionError` kind, plus the four only HTTP has. */
@@ -31,6 +31,7 @@ const STATUS: Record<HttpErrorKind, ErrorStatus> = {
   Forbidden: 403,
   RepositoryNotFound: 404,
   SessionNotFound: 404,
+  SnapshotNotFound: 404,
   NotFound: 404,
   Conflict: 409,
   UnsupportedMediaType: 415,
@@ -47,15 +48,23 @@ export function statusOf(kind: HttpErrorKind): ErrorStatus {
   return STATUS[kind];
 }
 
-/** The JSON error answer. */
+/**
+ * The JSON error answer; a refusal that `force` overrides says so (`forceable: true`), with its
+ * {@linkcode ForceableRefusal} as `details` when it has one.
+ */
 export function errorResponse(
   c: Context,
   kind: HttpErrorKind,
   message: string,
   status?: ErrorStatus,
   forceable = false,
+  details: ForceableRefusal | null = null,
 ): Response {
-  const body: ErrorBody = { error: forceable ? { kind, message, forceable } : { kind, message } };
+  const body: ErrorBody = {
+    error: forceable || details !== null
+      ? { kind, message, forceable: true, ...(details === null ? {} : { details }) }
+      : { kind, message },
+  };
   return c.json(body, status ?? statusOf(kind));
 }
 
@@ -111,7 +120,7 @@ export function handleError(
   options: ErrorHandlerOptions = {},
 ): Response {
   if (error instanceof SessionError && statusOf(error.kind) < 500) {
-    return errorResponse(c, error.kind, error.message, undefined, error.forceable);
+    return errorResponse(c, error.kind, error.message, undefined, error.forceable, error.details);
   }
   // The routes' own media-type gate, should it ever refuse what `jsonContentType` let through.
   if (error instanceof HTTPException && error.status === 415) {

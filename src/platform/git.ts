@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { copyFile, mkdtemp, readdir, readFile, realpath, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, relative, resolve } from "node:path";
-import { errorMessage, isSessionError, SessionError } from "../errors.ts";
+import { dirtyWorktreeRefusal, errorMessage, isSessionError, SessionError } from "../errors.ts";
 import { branchNameProblem } from "../validation.ts";
 import { gitMessage, type GitResult, type GitRunOptions, runGit, runGitChecked } from "./git_runner.ts";
 
@@ -43,6 +43,30 @@ export interface Snapshot {
   /** The snapshot commit. */
   commit: string;
 }
+
+/** One snapshot ref as {@linkcode Git.listSnapshotRefs} reads it. */
+export interface SnapshotRef {
+  /** `refs/session-snapshots/<session id>` or `….<n>`. */
+  ref: string;
+  /** The session whose worktree it saved. */
+  sessionId: string;
+  /** Which of the session's snapshots it is: 1 for the first. */
+  number: number;
+  /** The snapshot commit. */
+  commit: string;
+  /** Its first parent: the commit the worktree had checked out (`null` when it had none). */
+  head: string | null;
+  /** When it was made (ISO-8601 UTC, whole seconds). */
+  createdAt: string;
+  /** The first line of its message: `Snapshot of session <id> before <reason>`. */
+  subject: string;
+  /** How many paths it changes against `head`: the size of the saved work. */
+  changedPaths: number;
+}
+
+// The name of a session's snapshot ref after the prefix: `<uuid>` or `<uuid>.<n>`.
+const SNAPSHOT_NAME =
+  /^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})(?:\.([1-9][0-9]{0,8}))?$/;
 
 // How deep repositories nested in a worktree (and in them) are followed before a snapshot gives up.
 const MAX_NESTING = 8;
@@ -274,10 +298,10 @@ export class Git {
     const cause = new Error(result.stderr);
     // As in addWorktree: a refusal in our words, git's output in the cause.
     if (/modified or untracked files/.test(message)) {
-      throw new SessionError("Conflict", `worktree ${path} was kept: it has modified or untracked files`, {
-        cause,
-        forceable: true,
-      });
+      const text = `worktree ${path} was kept: it has modified or untracked files`;
+      const changes = await this.worktreeChanges(path).catch(() => null);
+      if (changes === null) throw new SessionError("Conflict", text, { cause, forceable: true });
+      throw dirtyWorktreeRefusal(text, changes.paths, cause);
     }
     if (/locked working tree|is locked/.test(message)) {
       throw new SessionError("Conflict", `worktree ${path} was kept: it is locked`, { cause });
@@ -354,6 +378,16 @@ export class Git {
     throw new SessionError("WorktreeCreation", `resolving ${JSON.stringify(ref)} failed: ${gitMessage(result)}`, {
       cause: new Error(result.stderr),
     });
+  }
+
+  /** The tree of the commit `commit` (a full id); `InvalidInput` when it names no commit. */
+  async resolveTree(repository: string, commit: string): Promise<string> {
+    if (!/^[0-9a-f]{40,64}$/.test(commit)) {
+      throw new SessionError("InvalidInput", `${JSON.stringify(commit)} is not a commit id`);
+    }
+    const result = await this.run(repository, ["rev-parse", "--verify", "--quiet", `${commit}^{tree}`]);
+    if (result.code !== 0) throw new SessionError("InvalidInput", `${commit} names no commit`);
+    return result.stdout.trim();
   }
 
   /**
@@ -618,14 +652,87 @@ export class Git {
    * as `XY` codes: `clean` when nothing, `deletionsOnly` when every change is a tracked file
    * missing from the folder (what a removal that was stopped half-way leaves of a clean worktree).
    */
-  async worktreeChanges(worktree: string): Promise<{ clean: boolean; deletionsOnly: boolean }> {
+  async worktreeChanges(worktree: string): Promise<{ clean: boolean; deletionsOnly: boolean; paths: string[] }> {
     const output = await this.#checked(
       worktree,
       ["status", "--porcelain", "-z", "--untracked-files=all", "--ignore-submodules=none"],
       `checking ${worktree} for changes`,
     );
-    const codes = output.split("\0").filter((field) => field !== "").map((field) => field.slice(0, 2));
-    return { clean: codes.length === 0, deletionsOnly: codes.every((code) => code === " D") };
+    const codes: string[] = [];
+    const paths: string[] = [];
+    const fields = output.split("\0");
+    for (let i = 0; i < fields.length; i++) {
+      const field = fields[i];
+      if (field.length < 4) continue;
+      const code = field.slice(0, 2);
+      codes.push(code);
+      paths.push(field.slice(3));
+      // A rename or copy is followed by the path it came from, a field of its own.
+      if (/[RC]/.test(code)) i++;
+    }
+    return { clean: codes.length === 0, deletionsOnly: codes.every((code) => code === " D"), paths };
+  }
+
+  /**
+   * Every snapshot ref of the repository (under {@linkcode SNAPSHOT_REF_PREFIX}) that names a
+   * session's snapshot (`<session id>` or `<session id>.<n>`, the id a UUID), oldest first: the
+   * commit, its first parent (the commit the worktree had), when it was made, its subject, and
+   * how many paths it changes against that parent. The short-lived refs of a snapshot being
+   * written are left out.
+   */
+  async listSnapshotRefs(repository: string): Promise<SnapshotRef[]> {
+    const output = await this.#checked(
+      repository,
+      [
+        "for-each-ref",
+        "--sort=committerdate",
+        "--format=%(objectname)%00%(parent)%00%(committerdate:unix)%00%(refname)%00%(subject)",
+        "--",
+        SNAPSHOT_REF_PREFIX,
+      ],
+      "listing snapshots",
+    );
+    const snapshots: SnapshotRef[] = [];
+    for (const line of output.split("\n")) {
+      const [commit, parents, seconds, ref, subject] = line.split("\0");
+      if (ref === undefined || subject === undefined) continue;
+      const match = SNAPSHOT_NAME.exec(ref.slice(SNAPSHOT_REF_PREFIX.length));
+      if (!ref.startsWith(SNAPSHOT_REF_PREFIX) || match === null) continue;
+      const parent = parents.split(" ").find((p) => p !== "") ?? null;
+      const diff = await this.#checked(
+        repository,
+        parent === null
+          ? ["diff-tree", "-r", "-z", "--name-only", "--root", "--no-commit-id", commit]
+          : ["diff-tree", "-r", "-z", "--name-only", "--no-commit-id", parent, commit],
+        "listing snapshots",
+      );
+      snapshots.push({
+        ref,
+        sessionId: match[1].toLowerCase(),
+        number: match[2] === undefined ? 1 : Number(match[2]),
+        commit,
+        head: parent,
+        createdAt: new Date(Number(seconds) * 1000).toISOString(),
+        subject,
+        changedPaths: diff.split("\0").filter((path) => path !== "").length,
+      });
+    }
+    return snapshots;
+  }
+
+  /**
+   * Deletes the snapshot ref `ref` only while it names `commit` (one atomic compare-and-delete);
+   * whether it was deleted. Only refs under {@linkcode SNAPSHOT_REF_PREFIX} are touched.
+   */
+  async deleteSnapshotRef(repository: string, ref: string, commit: string): Promise<boolean> {
+    if (!ref.startsWith(SNAPSHOT_REF_PREFIX) || SNAPSHOT_NAME.exec(ref.slice(SNAPSHOT_REF_PREFIX.length)) === null) {
+      throw new SessionError("InvalidInput", `${JSON.stringify(ref)} is not a snapshot ref`);
+    }
+    if (!/^[0-9a-f]{40,64}$/.test(commit)) {
+      throw new SessionError("InvalidInput", `${JSON.stringify(commit)} is not a commit id`);
+    }
+    const result = await this.run(repository, ["update-ref", "-m", "snapshot pruned", "-d", ref, commit]);
+    return result.code === 0;
   }
 
   /**

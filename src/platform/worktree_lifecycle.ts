@@ -22,6 +22,7 @@ import type {
   ReconcileOptions,
   ReconcileReport,
   SessionGitStatus,
+  SnapshotRecord,
   WorktreeOpenRequest,
   WorktreePlan,
   WorktreePort,
@@ -308,6 +309,7 @@ export class WorktreeLifecycle implements WorktreePort {
   ): Promise<Session> {
     const { repository, sessionId: id, useExistingBranch, baseRef } = request;
     const forkOf = request.forkOf ?? null;
+    const fromSnapshot = request.fromSnapshot ?? null;
     // The folder as the row records it, so the journal and the row name it alike.
     const path = request.plan.worktreePath;
     const branch = request.plan.branchName;
@@ -352,7 +354,12 @@ export class WorktreeLifecycle implements WorktreePort {
       if (!exists && useExistingBranch) invalid(`the branch ${branch} does not exist`);
       // Read under the lock, so the source's work is what it holds now: its snapshot (when it has
       // work) is its own, kept like every snapshot, and nothing of the source is changed.
-      const seed = forkOf === null ? null : await this.#forkSeed(forkOf, info, rows);
+      const seed: (Pick<ArchiveRecord, "head" | "indexTree" | "snapshot"> & { sessionId: SessionId }) | null =
+        forkOf !== null
+          ? { sessionId: forkOf.id, ...await this.#forkSeed(forkOf, info, rows) }
+          : fromSnapshot !== null
+          ? await this.#snapshotSeed(fromSnapshot, info)
+          : null;
       const entry: JournalEntry = {
         op: "open",
         sessionId: id,
@@ -366,7 +373,7 @@ export class WorktreeLifecycle implements WorktreePort {
         force: false,
         deleteBranch: false,
         session: null,
-        ...(seed === null ? {} : { forkOf: { sessionId: forkOf!.id, ...seed } }),
+        ...(seed === null ? {} : { forkOf: seed }),
         pid: process.pid,
         startedAt: nowIso(),
       };
@@ -775,6 +782,67 @@ export class WorktreeLifecycle implements WorktreePort {
     if (head === null) throw new SessionError("Conflict", `the worktree ${path} has no commit checked out`);
     const snapshot = changes.clean ? null : await this.#git.saveWorktree(path, current.id, "a fork");
     return { head, indexTree: index, snapshot };
+  }
+
+  // What a restore of a snapshot into a new session copies, read under the lock: the commit the
+  // snapshot's worktree had, its files, and what was staged when its archive record still says so
+  // (else nothing staged: a forced close's snapshot does not record it).
+  async #snapshotSeed(
+    ref: string,
+    info: RepositoryInfo,
+  ): Promise<{ sessionId: SessionId } & Pick<ArchiveRecord, "head" | "indexTree" | "snapshot">> {
+    const found = (await this.#git.listSnapshotRefs(info.topLevel)).find((snapshot) => snapshot.ref === ref);
+    if (found === undefined) throw new SessionError("SnapshotNotFound", `${info.topLevel} has no snapshot ${ref}`);
+    if (found.head === null) {
+      throw new SessionError("Conflict", `the snapshot ${ref} has no commit it was taken on, so it cannot be restored`);
+    }
+    const archive = await readArchive(this.#git, info.topLevel, found.sessionId).catch(() => null);
+    const index = archive !== null && archive.snapshot?.commit === found.commit && archive.head === found.head
+      ? archive.indexTree
+      : await this.#git.resolveTree(info.topLevel, found.head);
+    return {
+      sessionId: found.sessionId,
+      head: found.head,
+      indexTree: index,
+      snapshot: { ref: found.ref, commit: found.commit },
+    };
+  }
+
+  /**
+   * Every session snapshot the repository keeps, oldest first, with why each was taken (from its
+   * subject) and how many paths it changed. Read-only, no lock.
+   */
+  async snapshots(repository: Repository): Promise<SnapshotRecord[]> {
+    const info = await this.#repositoryInfo(repository.path);
+    const refs = await this.#git.listSnapshotRefs(info.topLevel);
+    return refs.map(({ ref, sessionId, commit, head, createdAt, subject, changedPaths }) => ({
+      ref,
+      sessionId,
+      commit,
+      head,
+      createdAt,
+      subject,
+      reason: / before (.+)$/.exec(subject)?.[1] ?? null,
+      changedPaths,
+    }));
+  }
+
+  /**
+   * Deletes the given snapshot refs under the repository's lock, each only while it still names
+   * its commit (a ref that moved or went meanwhile is left as it is); answers the refs deleted.
+   */
+  async dropSnapshots(
+    repository: Repository,
+    snapshots: ReadonlyArray<{ ref: string; commit: string }>,
+  ): Promise<string[]> {
+    const info = await this.#repositoryInfo(repository.path);
+    return await this.#lock(info, async () => {
+      const dropped: string[] = [];
+      for (const { ref, commit } of snapshots) {
+        if (await this.#git.deleteSnapshotRef(info.topLevel, ref, commit)) dropped.push(ref);
+      }
+      return dropped;
+    });
   }
 
   // The session's row under the lock, refused when gone or held by an unfinished operation.

@@ -9,7 +9,7 @@
 import { existsSync } from "node:fs";
 import { rmdir } from "node:fs/promises";
 import { resolve } from "node:path";
-import { errorMessage, isSessionError, SessionError } from "../errors.ts";
+import { dirtyWorktreeRefusal, errorMessage, isSessionError, SessionError } from "../errors.ts";
 import type { WorktreeRows } from "../lifecycle.ts";
 import type { Session } from "../types.ts";
 import type { Git } from "./git.ts";
@@ -283,10 +283,12 @@ export async function finishClose(
           if (!current.snapshot) await record({ snapshot: await git.saveWorktree(entry.path, entry.sessionId) });
           snapshotRef = current.snapshot!.ref;
         } else if (current.removalFromClean !== true) {
-          if (!(await git.worktreeChanges(entry.path)).clean) {
-            throw new SessionError("Conflict", `worktree ${entry.path} was kept: it has modified or untracked files`, {
-              forceable: true,
-            });
+          const changes = await git.worktreeChanges(entry.path);
+          if (!changes.clean) {
+            throw dirtyWorktreeRefusal(
+              `worktree ${entry.path} was kept: it has modified or untracked files`,
+              changes.paths,
+            );
           }
           await record({ removalFromClean: true });
         }
