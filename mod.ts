@@ -112,6 +112,7 @@ export {
   type CreateSessionRequest,
   DEFAULT_PAGE_SIZE,
   DEFAULT_PORT_RANGE,
+  DEFAULT_SETUP_TIMEOUT_MS,
   type ForkSessionRequest,
   type ListRepositoriesOptions,
   type ListSessionsOptions,
@@ -182,6 +183,16 @@ export type {
   WorktreePort,
   WorktreeRows,
 } from "./src/lifecycle.ts";
+export {
+  checkSessionSetup,
+  MAX_SETUP_LOG_TAIL,
+  type SessionSetup,
+  SETUP_STATES,
+  type SetupRunner,
+  type SetupRunRequest,
+  type SetupRunResult,
+  type SetupStateName,
+} from "./src/setup.ts";
 export {
   checkRepositorySettings,
   MAX_INCLUDE_PATTERNS,

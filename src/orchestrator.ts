@@ -39,6 +39,8 @@ import type {
 import { CREATE_SESSION_FIELDS, sessionDraft } from "./_session_draft.ts";
 import type { SessionSecretChain } from "./secret_chain.ts";
 import type { RepositorySettings } from "./repository_settings.ts";
+import type { SetupRunner } from "./setup.ts";
+import { SetupRuns } from "./_setup_runs.ts";
 import {
   backupCapabilityOf,
   type BackupOptions,
@@ -70,6 +72,8 @@ import {
 export const DEFAULT_PAGE_SIZE = 100;
 /** The largest page a list answers. */
 export const MAX_PAGE_SIZE = 1000;
+/** How long each setup command may run when the operator's settings do not say: 10 minutes. */
+export const DEFAULT_SETUP_TIMEOUT_MS = 600_000;
 
 /** What {@linkcode SessionOrchestrator} is built from; every part is a core interface. */
 export interface SessionOrchestratorOptions {
@@ -127,6 +131,12 @@ export interface SessionOrchestratorOptions {
    * by default the repository's `ports` in `repositorySettings` (the operator's config file), else none.
    */
   defaultPorts?: (repository: Repository) => number | Promise<number>;
+  /**
+   * Runs the operator's setup commands (a repository's `setup` in `repositorySettings`) in each new
+   * worktree, after its create has answered (`./platform` has `ProcessSetupRunner`). Without it no
+   * setup runs (a configured one is logged as skipped).
+   */
+  setupRunner?: SetupRunner;
 }
 
 /** A range of TCP ports, both ends included. */
@@ -356,6 +366,7 @@ export class SessionOrchestrator {
   readonly #portRange: PortRange;
   readonly #portProbe: ((port: number) => boolean | Promise<boolean>) | null;
   readonly #defaultPorts: ((repository: Repository) => number | Promise<number>) | null;
+  readonly #setups: SetupRuns | null;
   // Ports this orchestrator's creates in flight have picked: its other creates pick around them.
   readonly #picking = new Set<number>();
 
@@ -395,6 +406,17 @@ export class SessionOrchestrator {
       markRestored: (id) => this.#mark(id, "active"),
     };
     this.#log = eventLogOf(options.store);
+    this.#setups = options.setupRunner === undefined ? null : new SetupRuns({
+      runner: options.setupRunner,
+      write: async (id, setup) => {
+        const session = await this.#store.updateSession(id, { setup }, LOGGED).catch((error) => {
+          throw toStorageError(error, "recording a setup");
+        });
+        if (session !== null) this.#announce(sessionUpdated(session));
+        return session;
+      },
+      logError: this.#logError,
+    });
   }
 
   /** Where changes are announced: subscribe to follow them. */
@@ -696,7 +718,134 @@ export class SessionOrchestrator {
       })
       : await this.#commit(draft, portCount);
     this.#announce(sessionCreated(session));
-    return session;
+    return managed ? await this.#startSetup(session, repository) : session;
+  }
+
+  // --- setup: the operator's commands, run in a new worktree after its create answered ---
+
+  // Starts the repository's setup in the session's worktree, when it has one; the session as then recorded.
+  async #startSetup(session: Session, repository: Repository): Promise<Session> {
+    const settings = this.#repositorySettings(repository);
+    const commands = settings?.setup ?? [];
+    if (commands.length === 0) return session;
+    if (this.#setups === null) {
+      this.#logError(
+        `repository ${repository.name} has setup commands, but this orchestrator has no setupRunner: none ran`,
+        null,
+      );
+      return session;
+    }
+    try {
+      return await this.#setups.start(session, commands, settings?.setupTimeoutMs ?? DEFAULT_SETUP_TIMEOUT_MS) ??
+        session;
+    } catch (error) {
+      // The session is made and answered for; a setup that could not even be recorded is the log's.
+      this.#logError(`starting the setup of session ${session.id} failed`, error);
+      return session;
+    }
+  }
+
+  /**
+   * Runs a worktree session's setup again (after it failed or was interrupted; see
+   * `RepositorySettings.setup`): the session with its setup `running`, which then goes on in the
+   * background. `SessionNotFound` for an unknown id; `InvalidInput` for a session without a
+   * worktree, a repository without setup commands, or no `setupRunner`; `Conflict` while its setup
+   * runs, for an archived session, and for another machine's.
+   *
+   * @example Retry a setup that failed, and wait for its end
+   * ```ts ignore
+   * await orchestrator.runSetup(session.id);
+   * const done = await orchestrator.waitForSetup(session.id);
+   * console.log(done?.setup?.state); // "succeeded", or "failed" with its exitCode and logTail
+   * ```
+   */
+  async runSetup(id: SessionId): Promise<Session> {
+    const key = parseId(id, "session id");
+    const session = await this.getSession(key);
+    if (session === null) throw new SessionError("SessionNotFound", `no session with id ${key}`);
+    if (!session.isWorktree || session.worktreePath === null || !session.createdWorktree) {
+      invalid(`session ${key} has no worktree made by the worktree lifecycle, so it has no setup to run`);
+    }
+    if (this.#worktrees !== null && !this.#handles(session)) {
+      throw new SessionError(
+        "Conflict",
+        `the worktree of session ${key} is on another machine (host id ${session.hostId}): run its setup there`,
+      );
+    }
+    if (session.status === "archived") {
+      throw new SessionError("Conflict", `session ${key} is archived: restore it before running its setup`);
+    }
+    if (this.#setups === null) invalid("running a setup needs a setupRunner, and none is configured");
+    if (this.#setups.isRunning(key) || session.setup?.state === "running") {
+      throw new SessionError("Conflict", `the setup of session ${key} is already running`);
+    }
+    const repository = await this.#read(() => this.#store.getRepository(session.repositoryId), "reading a repository");
+    const commands = repository === null ? [] : this.#repositorySettings(repository)?.setup ?? [];
+    if (repository === null || commands.length === 0) {
+      invalid(`the repository of session ${key} has no setup commands in the operator's config`);
+    }
+    return await this.#setups.start(
+      session,
+      commands,
+      this.#repositorySettings(repository)?.setupTimeoutMs ??
+        DEFAULT_SETUP_TIMEOUT_MS,
+    ) ?? session;
+  }
+
+  /**
+   * Waits until the setup of a session that runs in this process has ended, and returns the
+   * session as then recorded (`null` once it is gone). Returns at once when none runs here.
+   */
+  async waitForSetup(id: SessionId): Promise<Session | null> {
+    const key = parseId(id, "session id");
+    await this.#setups?.settled(key);
+    return await this.getSession(key);
+  }
+
+  /**
+   * Stops every setup running in this process, each recorded as `interrupted` (the server calls it
+   * as it stops, so that none is left `running` behind it). The sessions stay.
+   */
+  async stopSetups(): Promise<void> {
+    await this.#setups?.stopAll("the server stopped while it ran; run it again with slo setup <id>");
+  }
+
+  // Setups recorded as running that no process of this machine runs: their server was killed. They
+  // are marked interrupted (unless `dryRun`) and reported, never run again by themselves.
+  async #reconcileSetups(dryRun: boolean): Promise<ReconcileFinding[]> {
+    const findings: ReconcileFinding[] = [];
+    let after: ListPosition | undefined;
+    for (;;) {
+      const page = await this.#read(() => this.#store.listSessions({ limit: 500, after }), "listing sessions");
+      for (const session of page) {
+        if (session.setup?.state !== "running" || this.#setups?.isRunning(session.id)) continue;
+        if (this.#worktrees !== null && !this.#handles(session)) continue;
+        const setup = session.setup;
+        if (!dryRun) {
+          const reason = "its server stopped while it ran (killed or crashed); run it again with slo setup <id>";
+          await this.#store.updateSession(session.id, {
+            setup: { ...setup, state: "interrupted", reason, finishedAt: nowIso() },
+          }, LOGGED).then((updated) => {
+            if (updated !== null) this.#announce(sessionUpdated(updated));
+          }).catch((error) => {
+            throw toStorageError(error, "recording an interrupted setup");
+          });
+        }
+        findings.push({
+          kind: "setup-interrupted",
+          sessionId: session.id,
+          path: session.worktreePath,
+          branch: session.branchName,
+          action: dryRun ? "none" : "marked-interrupted",
+          detail: `the setup of session ${session.id} was running command ${(setup.current ?? 0) + 1} of ` +
+            `${setup.commands} when its server stopped; it is not run again by itself (slo setup ${session.id})`,
+        });
+      }
+      if (page.length < 500) break;
+      const last = page[page.length - 1];
+      after = { createdAt: last.createdAt, id: last.id };
+    }
+    return findings;
   }
 
   /** The session, or `null`. */
@@ -756,6 +905,8 @@ export class SessionOrchestrator {
     const checked = requireRecord(options, "delete options", ["force", "deleteBranch"]) as CloseSessionOptions;
     const force = checked.force === true;
     const deleteBranch = checked.deleteBranch === true;
+    // A setup still running in the worktree is stopped first: its processes would write on.
+    await this.#setups?.stop(key, "its session was deleted");
     if (this.#worktrees !== null) {
       const session = await this.getSession(key);
       if (session === null) return null;
@@ -789,6 +940,7 @@ export class SessionOrchestrator {
   async archiveSession(id: SessionId): Promise<ArchivedSession> {
     const { session, repository } = await this.#archivable(id, "archive");
     if (session.status === "archived") throw new SessionError("Conflict", `session ${session.id} is already archived`);
+    await this.#setups?.stop(session.id, "its session was archived");
     return await this.#worktrees!.archive(session, repository, this.#rows);
   }
 
@@ -962,7 +1114,10 @@ export class SessionOrchestrator {
     const report = this.#worktrees === null
       ? { dryRun, findings: [] }
       : await this.#worktrees.reconcile({ dryRun }, this.#rows);
-    return { ...report, findings: [...report.findings, ...await this.#reconcilePorts(dryRun)] };
+    return {
+      ...report,
+      findings: [...report.findings, ...await this.#reconcilePorts(dryRun), ...await this.#reconcileSetups(dryRun)],
+    };
   }
 
   // Leases whose session row is gone: released (unless `dryRun`), one finding per session.

@@ -7,6 +7,7 @@
  */
 
 import type { RepositoryId, SessionId } from "./ids.ts";
+import type { SessionSetup } from "./setup.ts";
 
 /** Where a session is in its life. */
 export type SessionStatus = "active" | "paused" | "completed" | "archived";
@@ -102,6 +103,11 @@ export interface Session {
    * other session of the store holds any of them. Empty when it has none.
    */
   ports: number[];
+  /**
+   * The operator's setup commands run in its new worktree (see `RepositorySettings.setup`): where
+   * they are, and the end of their output; `null` when none ran.
+   */
+  setup: SessionSetup | null;
   /** ISO-8601 UTC. */
   createdAt: string;
   /** ISO-8601 UTC. */
@@ -167,6 +173,11 @@ export interface SessionPatch {
   issueUrl?: string | null;
   /** ISO-8601 UTC; marks the session as used. */
   lastAccessedAt?: string;
+  /**
+   * The session's setup state. The orchestrator's own (it runs the setup): its `updateSession`
+   * refuses this field, and the HTTP API has no way to send it.
+   */
+  setup?: SessionSetup | null;
 }
 
 /** A session's encrypted secret as stored: the ciphertext and the nonce it was sealed with. */

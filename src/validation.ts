@@ -10,6 +10,7 @@
 
 import { SessionError } from "./errors.ts";
 import { newRepositoryId, parseId } from "./ids.ts";
+import { checkSessionSetup } from "./setup.ts";
 import {
   type ListPosition,
   type NewRepository,
@@ -414,6 +415,7 @@ export function buildSession(input: NewSession, now: string, options: { worktree
     createdBranch: optionalBoolean(input.createdBranch, "createdBranch"),
     hostId,
     ports: checkPortList(input.ports),
+    setup: null,
     createdAt: now,
     updatedAt: now,
     lastAccessedAt: now,
@@ -428,6 +430,7 @@ const PATCH_FIELDS = [
   "issueTitle",
   "issueUrl",
   "lastAccessedAt",
+  "setup",
 ] as const;
 
 /** Validates a `SessionPatch`; returns only the fields it sets. */
@@ -457,6 +460,7 @@ export function checkSessionPatch(patch: SessionPatch): SessionPatch {
   if ("lastAccessedAt" in record) {
     checked.lastAccessedAt = requireTimestamp(record.lastAccessedAt, "lastAccessedAt");
   }
+  if ("setup" in record) checked.setup = record.setup === null ? null : checkSessionSetup(record.setup);
   return checked;
 }
 

@@ -34,7 +34,15 @@ export interface CliWorld {
    * Starts the server (`deno task serve` under Deno with `via: "task"`) on a free port (or `port`),
    * or on `socket`; resolves once it listens.
    */
-  serve(options?: { via?: "task" | "direct"; socket?: string; port?: number }): Promise<ServerProcess>;
+  serve(
+    options?: {
+      via?: "task" | "direct";
+      socket?: string;
+      port?: number;
+      args?: string[];
+      env?: Record<string, string>;
+    },
+  ): Promise<ServerProcess>;
   /** Runs the CLI with `args`, no flag added (`deno task cli` under Deno with `via: "task"`). */
   cli(
     args: string[],
@@ -66,7 +74,10 @@ export function cliWorld(prefix: string): CliWorld {
     env,
     async serve(options = {}) {
       const where = options.socket === undefined ? ["--port", String(options.port ?? 0)] : ["--socket", options.socket];
-      const server = serveProcess([...where, ...extra], { via: options.via, env });
+      const server = serveProcess([...where, ...extra, ...options.args ?? []], {
+        via: options.via,
+        env: { ...env, ...options.env },
+      });
       servers.push(server);
       await server.url;
       return server;

@@ -374,6 +374,7 @@ test("http: the OpenAPI 3.1 document describes every route, its schemas and the 
       "/v1/sessions/{id}/fork",
       "/v1/sessions/{id}/restore",
       "/v1/sessions/{id}/secret",
+      "/v1/sessions/{id}/setup",
       "/v1/sessions/{id}/status",
       "/v1/ui/sign-in-codes",
     ]);

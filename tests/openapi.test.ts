@@ -110,6 +110,7 @@ test("openapi: every operation has its stable operationId and a described tag; t
     "POST /v1/sessions/{id}/archive": "archiveSession",
     "POST /v1/sessions/{id}/fork": "forkSession",
     "POST /v1/sessions/{id}/restore": "restoreSession",
+    "POST /v1/sessions/{id}/setup": "runSessionSetup",
     "GET /v1/sessions/{id}/status": "getSessionStatus",
     "GET /v1/sessions/{id}": "getSession",
     "PATCH /v1/sessions/{id}": "updateSession",

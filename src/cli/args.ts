@@ -131,6 +131,10 @@ export const COMMANDS: readonly CommandSpec[] = [
         placeholder: "N",
         description: "lease N ports (0-16) to the session (default: the server's for the repository)",
       },
+      wait: {
+        type: "boolean",
+        description: "wait for the repository's setup commands (the operator's config) to end; exit 1 if they fail",
+      },
       agent: { type: "string", placeholder: "NAME", description: "the agent working in it" },
       issue: { type: "string", placeholder: "ID", description: "the issue it works on" },
       "issue-title": { type: "string", placeholder: "TITLE", description: "the issue's title" },
@@ -229,6 +233,16 @@ export const COMMANDS: readonly CommandSpec[] = [
       "you restore or delete it. A worktree that cannot be archived whole (not on its branch, in the\n" +
       `middle of a merge, holding a nested repository) is a conflict (exit code 4), left untouched.\n${ID_NOTE}`,
     options: {},
+  },
+  {
+    name: "setup",
+    arguments: "<id>",
+    positionals: [1, 1],
+    summary: "run a worktree session's setup commands again (after they failed or were interrupted)",
+    description: "Run the setup commands the server's config file gives the session's repository again, in\n" +
+      "its worktree. Without --wait it returns once they have started; with it, it waits for their end\n" +
+      `and exits 1 if one fails. A setup already running is a conflict (exit code 4).\n${ID_NOTE}`,
+    options: { wait: { type: "boolean", description: "wait for the setup to end and print its output's tail" } },
   },
   {
     name: "restore",

@@ -207,6 +207,50 @@ const newSession: Run = async (context) => {
     print(`branch:   ${session.branchName}${session.baseBranch === null ? "" : ` (from ${session.baseBranch})`}`);
   }
   if (session.ports.length > 0) print(`ports:    ${session.ports.join(" ")}`);
+  if (session.setup !== null) {
+    if (!flag(values, "wait")) return print(`setup:    running (see "slo show ${shortId(session.id)}")`);
+    await waitForSetup(api, session.id);
+  }
+};
+
+// How often `--wait` reads a running setup's state.
+const SETUP_POLL_MS = 300;
+
+// Waits until the session's setup has ended, printing its output as it grows; exit 1 if it did not succeed.
+async function waitForSetup(api: ApiClient, id: string): Promise<void> {
+  let printed = "";
+  for (;;) {
+    const session = await getSession(api, id);
+    const setup = session.setup;
+    if (setup === null) return;
+    // The new end of the tail: what was not printed yet (the tail only grows, until it is cut).
+    const tail = setup.logTail;
+    const fresh = tail.startsWith(printed) ? tail.slice(printed.length) : tail;
+    if (fresh !== "") process.stdout.write(fresh);
+    printed = tail;
+    if (setup.state === "running") {
+      await new Promise((resolve) => setTimeout(resolve, SETUP_POLL_MS));
+      continue;
+    }
+    if (setup.state === "succeeded") return print(`setup: succeeded (${setup.commands} command(s))`);
+    throw new CliError(
+      "failure",
+      `setup ${setup.state}: command ${(setup.current ?? 0) + 1} of ${setup.commands} ` +
+        `(${(setup.command ?? []).join(" ")}): ${setup.reason ?? "no reason given"}`,
+      { hint: `run it again with "slo setup ${shortId(id)}"` },
+    );
+  }
+}
+
+const setup: Run = async (context) => {
+  const api = await client(context);
+  const id = await resolveSessionId(api, context.positionals[0]);
+  const response = await api.v1.sessions[":id"].setup.$post({ param: { id } });
+  if (response.status !== 202) throw await answerError(response);
+  const session = await response.json();
+  if (flag(context.values, "json") && !flag(context.values, "wait")) return printJson(session);
+  if (!flag(context.values, "wait")) return print(`setup of session ${shortId(session.id)} started`);
+  await waitForSetup(api, session.id);
 };
 
 // `--ports N` as the body's `ports`: a whole number, whose range the server checks (0–16).
@@ -279,12 +323,25 @@ const show: Run = async (context) => {
     ["made branch", yesNo(session.createdBranch)],
     ["ports", session.ports.length === 0 ? "none" : session.ports.join(" ")],
     ["host id", session.hostId],
+    ...setupFields(session.setup),
     ...gitFields(git),
     ["created", session.createdAt],
     ["updated", session.updatedAt],
     ["last accessed", session.lastAccessedAt],
   ]));
 };
+
+// A session's setup as `show` lines: where it is, and its output's last lines.
+function setupFields(setup: Session["setup"]): Array<[string, string | null]> {
+  if (setup === null) return [["setup", "none"]];
+  const where = setup.state === "succeeded"
+    ? `succeeded (${setup.commands} command(s))`
+    : `${setup.state}: command ${(setup.current ?? 0) + 1} of ${setup.commands} (${(setup.command ?? []).join(" ")})` +
+      (setup.reason === null ? "" : `, ${setup.reason}`);
+  // One line (the fields escape line breaks): the output's last lines, newest last.
+  const lastLines = setup.logTail.trimEnd().split("\n").slice(-3).join(" | ");
+  return [["setup", where], ["setup output", lastLines === "" ? null : lastLines]];
+}
 
 // PATCH /v1/sessions/{id}: the changed session, or the server's refusal as the CLI's error.
 async function patchSession(api: ApiClient, id: string, json: { title?: string; status?: SessionStatus }) {
@@ -852,6 +909,7 @@ const RUNS: Readonly<Record<string, Run>> = {
   rm,
   archive,
   restore,
+  setup,
   fork,
   reconcile,
   gc,

@@ -457,6 +457,36 @@ export const ROUTES = {
       503: unavailable,
     },
   },
+  runSessionSetup: {
+    method: "post" as const,
+    path: "/v1/sessions/{id}/setup" as const,
+    tags: ["sessions"],
+    summary: "Run a worktree session's setup again (the operator's commands)",
+    description: "Runs the setup commands the operator's config file gives the session's repository, in its " +
+      "worktree, as a create does: the answer comes at once, with `setup.state` `running`, and the run goes on in " +
+      "the background (`session.updated` events carry its state and the end of its output). For a setup that " +
+      "failed or was interrupted. Nothing in a request can name a command.",
+    request: { params: IdParamsSchema },
+    responses: {
+      202: { description: "The session, its setup running.", content: sessionJson },
+      400: {
+        description: "The session has no worktree made by this server, or its repository has no setup commands " +
+          "(kind InvalidInput).",
+        content: errorJson,
+      },
+      401: unauthorized,
+      403: forbidden,
+      404: notFound,
+      409: {
+        description: "Its setup is already running, it is archived, or it belongs to another machine (kind Conflict).",
+        content: errorJson,
+      },
+      413: tooLarge,
+      415: notJson,
+      500: failed,
+      503: unavailable,
+    },
+  },
   forkSession: {
     method: "post" as const,
     path: "/v1/sessions/{id}/fork" as const,

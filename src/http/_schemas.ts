@@ -14,6 +14,7 @@ import type { GcReport } from "../gc.ts";
 import type { PruneSnapshotsReport, SessionSnapshot, SnapshotList } from "../orchestrator.ts";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../orchestrator.ts";
 import { SESSION_STATUSES, type SessionStatus } from "../types.ts";
+import { type SessionSetup, SETUP_STATES, type SetupStateName } from "../setup.ts";
 import type { Repository, Session } from "../types.ts";
 import type { StoreBackup } from "../store/store.ts";
 import { MAX_SESSION_PORTS } from "../validation.ts";
@@ -81,6 +82,21 @@ export const RepositorySchema: z.ZodType<Repository, Repository> = z.object({
   updatedAt: z.string(),
 }).openapi("Repository");
 
+/** A session's setup state. */
+export const SessionSetupSchema: z.ZodType<SessionSetup, SessionSetup> = z.object({
+  state: z.enum(SETUP_STATES as [SetupStateName, ...SetupStateName[]]),
+  commands: z.number().int().openapi({ description: "How many commands the setup runs." }),
+  current: z.number().int().nullable().openapi({
+    description: "The command running, or the one that failed or was interrupted (0-based); null once it succeeded.",
+  }),
+  command: z.array(z.string()).nullable(),
+  exitCode: z.number().int().nullable(),
+  reason: z.string().nullable().openapi({ example: "exit code 1" }),
+  startedAt: z.string(),
+  finishedAt: z.string().nullable(),
+  logTail: z.string().openapi({ description: "The end of the output (standard output and error as they came)." }),
+}).openapi("SessionSetup");
+
 const sessionFields = {
   id: z.string(),
   repositoryId: z.string(),
@@ -100,6 +116,10 @@ const sessionFields = {
   hostId: z.string().nullable(),
   ports: z.array(z.number().int()).openapi({
     description: "The TCP ports leased to the session (ascending), unique among the store's sessions.",
+  }),
+  setup: SessionSetupSchema.nullable().openapi({
+    description: "The operator's setup commands run in the new worktree: where they are and the end of their " +
+      "output; null when none ran.",
   }),
   createdAt: z.string(),
   updatedAt: z.string(),

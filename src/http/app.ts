@@ -249,6 +249,10 @@ export function createApp(options: AppOptions): AppType {
       const { id } = c.req.valid("param");
       return c.json(await orchestrator.restoreSession(id), 200);
     },
+    runSessionSetup: async (c) => {
+      const { id } = c.req.valid("param");
+      return c.json(await orchestrator.runSetup(id), 202);
+    },
     forkSession: async (c) => {
       const { id } = c.req.valid("param");
       return c.json(await orchestrator.forkSession(id, c.req.valid("json")), 201);

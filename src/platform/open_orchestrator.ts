@@ -18,6 +18,7 @@ import { portIsFree } from "./port_probe.ts";
 import { SessionSecretChain } from "../secret_chain.ts";
 import type { SessionStore } from "../store/store.ts";
 import type { RepositorySettings } from "../repository_settings.ts";
+import type { SetupRunner } from "../setup.ts";
 import { resolveDatabaseKey, type ResolvedDatabaseKey } from "./database_key.ts";
 import { type ResolvedHostId, resolveHostId } from "./host_id.ts";
 import { keychainWorks, openDefaultKeychain } from "./keychain.ts";
@@ -97,6 +98,8 @@ export interface OpenOrchestratorOptions {
    * {@linkcode settingsFor} over a loaded config file gives them. None by default.
    */
   repositorySettings?: (repository: Repository) => RepositorySettings | null | undefined;
+  /** Runs the repositories' setup commands (see `SessionOrchestratorOptions.setupRunner`); none by default. */
+  setupRunner?: SetupRunner;
   /** The ports sessions are leased from (see `SessionOrchestratorOptions.portRange`); 41000–41999 by default. */
   portRange?: PortRange;
   /** How many ports a new session of a repository gets by default (see `SessionOrchestratorOptions.defaultPorts`). */
@@ -192,6 +195,7 @@ export async function openOrchestrator(options: OpenOrchestratorOptions): Promis
       isGitCheckout,
       logError: options.logError,
       repositorySettings: options.repositorySettings,
+      setupRunner: options.setupRunner,
       // Each port is bound on loopback once before it is leased, then let go for the session's processes.
       portProbe: portIsFree,
       portRange: options.portRange,

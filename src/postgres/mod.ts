@@ -26,6 +26,7 @@ export {
   PostgresStore,
   type PostgresStoreOptions,
 } from "./postgres_store.ts";
+export type { SessionSetup, SetupStateName } from "../setup.ts";
 export type { ListenerFactory, PostgresEventLogOptions } from "./event_log.ts";
 export { POSTGRES_SCHEMA_VERSION } from "./schema.ts";
 // The types the store's API speaks, so that this entry documents itself.

@@ -114,6 +114,7 @@ export const SESSION_COLUMNS = [
   isoColumn("last_accessed_at"),
   "host_id",
   "ports",
+  "setup",
 ].join(", ");
 
 const SECRET_COLUMNS = ["session_id", "encrypted_secret", "nonce", isoColumn("created_at"), isoColumn("updated_at")]
@@ -167,6 +168,7 @@ const SESSION_JSON_FIELDS = [
   ["createdBranch", "created_branch"],
   ["hostId", "host_id"],
   ["ports", "ports", "json"],
+  ["setup", "setup"],
   ["createdAt", "created_at", "time"],
   ["updatedAt", "updated_at", "time"],
   ["lastAccessedAt", "last_accessed_at", "time"],
@@ -280,6 +282,7 @@ const PATCH_COLUMNS: Record<keyof SessionPatch, string> = {
   issueTitle: "issue_title",
   issueUrl: "issue_url",
   lastAccessedAt: "last_accessed_at",
+  setup: "setup",
 };
 
 type Param = string | number | boolean | Uint8Array | null;
@@ -792,10 +795,12 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
       const changes = checkSessionPatch(patch);
       const params: Param[] = [key, nowIso()];
       const sets = ["updated_at = $2::timestamptz"];
-      for (const [field, value] of Object.entries(changes) as [keyof SessionPatch, string | null][]) {
-        params.push(value);
+      for (const [field, value] of Object.entries(changes) as [keyof SessionPatch, unknown][]) {
+        // The setup goes as JSON text, cast in the statement: one parameter type for every driver.
+        params.push(field === "setup" ? (value === null ? null : JSON.stringify(value)) : value as string | null);
         const column = PATCH_COLUMNS[field];
-        sets.push(`${column} = $${params.length}${field === "lastAccessedAt" ? "::timestamptz" : ""}`);
+        const cast = field === "lastAccessedAt" ? "::timestamptz" : field === "setup" ? "::jsonb" : "";
+        sets.push(`${column} = $${params.length}${cast}`);
       }
       const row = await this.#change(
         "updateSession",

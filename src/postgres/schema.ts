@@ -124,6 +124,11 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX port_leases_by_session ON port_leases (session_id);
   `,
+  // A worktree session's setup (the operator's commands): its state and the end of its output; null
+  // when none ran.
+  `
+  ALTER TABLE sessions ADD COLUMN setup jsonb;
+  `,
 ];
 
 /** The schema version this code writes. */

@@ -50,7 +50,8 @@ Options:
                      with --database: how long a request waits for a free database
                      connection (default 5000)
   --config FILE      the operator's settings per repository: the ignored files new
-                     worktrees get ("include"); JSON, see the README
+                     worktrees get ("include"), the setup commands run in them
+                     ("setup"), the ports they lease ("ports"); JSON, see the README
                      (default ${defaultConfigPath()}, read when it exists)
   --help             show this help
 

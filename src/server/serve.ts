@@ -15,6 +15,7 @@ import type { Keychain } from "../keychain.ts";
 import type { RepositorySettings } from "../repository_settings.ts";
 import type { Repository } from "../types.ts";
 import { ensureApiToken } from "../platform/token_file.ts";
+import { ProcessSetupRunner } from "../platform/setup_runner.ts";
 import type { ResolvedHostId } from "../platform/host_id.ts";
 import {
   type DatabaseTimeouts,
@@ -246,6 +247,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       reconcile: true,
       logError,
       repositorySettings: options.repositorySettings,
+      setupRunner: new ProcessSetupRunner(),
     });
     const { orchestrator } = opened;
 
@@ -307,6 +309,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         await listener.shutdown();
       } finally {
         try {
+          // Recorded as interrupted while the database is still open, so that none stays "running".
+          await orchestrator.stopSetups().catch((error) => logError("stopping the setups failed", error));
           await close();
         } finally {
           // Last: the data directory is free only once its database is closed.

@@ -7,6 +7,7 @@
  */
 
 import type { PortLease, Repository, Session, SessionStatus, StoredSessionSecret } from "../types.ts";
+import type { SessionSetup } from "../setup.ts";
 
 /** A row as a driver returns it: column name to value. */
 export type Row = Record<string, unknown>;
@@ -28,6 +29,12 @@ export function bytes(value: unknown): Uint8Array {
   if (value instanceof Uint8Array) return new Uint8Array(value);
   if (value instanceof ArrayBuffer) return new Uint8Array(value.slice(0));
   throw new Error(`expected bytes, got ${typeof value}`);
+}
+
+// SQLite keeps the setup as JSON text, Postgres as jsonb (which postgres.js parses).
+function setupOf(value: unknown): SessionSetup | null {
+  if (value === null || value === undefined) return null;
+  return (typeof value === "string" ? JSON.parse(value) : value) as SessionSetup;
 }
 
 /** A `repositories` row as a {@linkcode Repository}. */
@@ -65,6 +72,7 @@ export function toSession(row: Row): Session {
     createdBranch: flag(row.created_branch),
     hostId: text(row.host_id),
     ports: portsOf(row.ports),
+    setup: setupOf(row.setup),
     createdAt: String(row.created_at),
     updatedAt: String(row.updated_at),
     lastAccessedAt: String(row.last_accessed_at),

@@ -100,6 +100,11 @@ export const MIGRATIONS: readonly string[] = [
     DELETE FROM port_leases WHERE session_id = OLD.id;
   END;
   `,
+  // A worktree session's setup (the operator's commands): its state and the end of its output, as
+  // JSON; null when none ran.
+  `
+  ALTER TABLE sessions ADD COLUMN setup TEXT;
+  `,
 ];
 
 /** The schema version this code writes. */

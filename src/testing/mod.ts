@@ -33,6 +33,7 @@ export type { SessionReader, SessionStore, SessionWriter, WriteOptions } from ".
 export type { RepositoryId, SessionId } from "../ids.ts";
 export type { SealedSecret } from "../crypto.ts";
 export type { LifecycleEvent } from "../events.ts";
+export type { SessionSetup, SetupStateName } from "../setup.ts";
 export type {
   ListPosition,
   NewRepository,

@@ -257,6 +257,36 @@ export const RECORD_CASES: readonly StoreCase[] = [
   },
 
   {
+    name: "keeps a session's setup state, refuses a malformed one, and clears it",
+    run: async (store) => {
+      const repository = await store.createRepository(repositoryInput());
+      const created = await store.createSession(sessionInput(repository.id));
+      assert.equal(created.setup, null);
+      const setup = {
+        state: "failed" as const,
+        commands: 2,
+        current: 1,
+        command: ["npm", "run", "build"],
+        exitCode: 2,
+        reason: "exit code 2",
+        startedAt: "2030-01-02T03:04:05.000Z",
+        finishedAt: "2030-01-02T03:04:09.000Z",
+        logTail: "line 1\nerror: ünïcode ✓\n",
+      };
+      const updated = await store.updateSession(created.id, { setup });
+      assert.deepEqual(updated?.setup, setup);
+      assert.deepEqual((await store.getSession(created.id))?.setup, setup);
+      // A patch of other fields keeps it.
+      assert.deepEqual((await store.updateSession(created.id, { title: "Other" }))?.setup, setup);
+      for (const bad of [{ ...setup, state: "done" }, { ...setup, current: 5 }, { ...setup, extra: 1 }, "running"]) {
+        await rejectsWithKind(store.updateSession(created.id, { setup: bad as never }), "InvalidInput");
+      }
+      assert.deepEqual((await store.getSession(created.id))?.setup, setup);
+      assert.equal((await store.updateSession(created.id, { setup: null }))?.setup, null);
+    },
+  },
+
+  {
     name: "deletes a session atomically and returns the removed row",
     run: async (store) => {
       const repository = await store.createRepository(repositoryInput());
