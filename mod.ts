@@ -169,7 +169,6 @@ export type {
   ArchivedSession,
   ClosedSession,
   CloseSessionOptions,
-  IncludedFiles,
   LandedKind,
   OpenSessionParams,
   ReconcileFinding,
@@ -183,6 +182,7 @@ export type {
   WorktreePort,
   WorktreeRows,
 } from "./src/lifecycle.ts";
+export { checkIncludedFiles, type IncludedFiles, MAX_INCLUDED_LIST } from "./src/included_files.ts";
 export {
   checkSessionSetup,
   MAX_SETUP_LOG_TAIL,

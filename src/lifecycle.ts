@@ -9,6 +9,7 @@
 
 import type { RepositoryId, SessionId } from "./ids.ts";
 import type { CreateSessionParams } from "./operations.ts";
+import type { IncludedFiles } from "./included_files.ts";
 import type { Repository, Session } from "./types.ts";
 
 /** What `open` takes: the create parameters plus where the worktree's branch comes from. */
@@ -49,12 +50,6 @@ export interface ClosedSession {
    * `refs/session-snapshots/<session id>`), else `null`.
    */
   snapshotRef?: string | null;
-  /**
-   * What the worktree got of the checkout's ignored files when it was made (see
-   * {@linkcode IncludedFiles}), removed with it; `null` when nothing was included or the worktree
-   * was kept.
-   */
-  includedFiles?: IncludedFiles | null;
 }
 
 /** What `archiveSession` kept of a worktree session whose folder it removed. */
@@ -185,25 +180,6 @@ export interface WorktreeOpenRequest {
   fromSnapshot?: string | null;
 }
 
-/**
- * What a new worktree got of the main checkout's ignored, untracked files (`.env`, local config):
- * those its `.worktreeinclude` or the operator's `include` patterns name.
- */
-export interface IncludedFiles {
-  /** What was named and copied, relative to the checkout; a folder copied whole ends in `/`. */
-  entries: string[];
-  /** Files copied. */
-  files: number;
-  /** Symbolic links copied as links (never their targets). */
-  links: number;
-  /** Bytes shared copy-on-write with the checkout, as the file system proved it cloned them. */
-  bytesCloned: number;
-  /** Bytes written as copies (including any the runtime could not prove it cloned). */
-  bytesCopied: number;
-  /** What was not copied, and why (already in the worktree, a link in the way, not a file). */
-  skipped: Array<{ path: string; reason: string }>;
-}
-
 /** One snapshot a repository keeps (see {@linkcode WorktreePort.snapshots}). */
 export interface SnapshotRecord {
   /** `refs/session-snapshots/<session id>`, or `….<n>` for the session's n-th snapshot. */
@@ -305,14 +281,14 @@ export interface WorktreePort {
   /**
    * Claims the folder and branch (`Conflict` when one is taken: `rows.holding`, the journal, the
    * disk), journals the intent, makes the worktree and branch (for a fork, from the source's commit
-   * with its work copied in: see {@linkcode WorktreeOpenRequest.forkOf}), then has `commit` write
-   * the row with the base it recorded; undoes all of it (the row through `rows.discardOpened`) when
-   * a step fails.
+   * with its work copied in: see {@linkcode WorktreeOpenRequest.forkOf}), copies in the checkout's
+   * included files, then has `commit` write the row with the base it recorded and what was included
+   * (`null` when nothing was); undoes all of it (the row through `rows.discardOpened`) when a step fails.
    */
   open(
     request: WorktreeOpenRequest,
     rows: WorktreeRows,
-    commit: (baseBranch: string | null) => Promise<Session>,
+    commit: (baseBranch: string | null, included: IncludedFiles | null) => Promise<Session>,
   ): Promise<Session>;
   /**
    * Removes what the session made (never uncommitted work without `force`: `Conflict`, and the

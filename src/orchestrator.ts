@@ -1205,7 +1205,7 @@ export class SessionOrchestrator {
     return await worktrees.open(
       { sessionId: draft.id, repository, plan, baseRef, useExistingBranch, forkOf, fromSnapshot, include },
       this.#rows,
-      (baseBranch) => this.#commit({ ...named, baseBranch }, portCount),
+      (baseBranch, included) => this.#commit({ ...named, baseBranch, included }, portCount),
     );
   }
 

@@ -7,6 +7,7 @@
  */
 
 import type { RepositoryId, SessionId } from "./ids.ts";
+import type { IncludedFiles } from "./included_files.ts";
 import type { SessionSetup } from "./setup.ts";
 
 /** Where a session is in its life. */
@@ -108,6 +109,12 @@ export interface Session {
    * they are, and the end of their output; `null` when none ran.
    */
   setup: SessionSetup | null;
+  /**
+   * What its new worktree got of the main checkout's ignored files (`.worktreeinclude`, the
+   * operator's `include`): entries, counts, bytes cloned and copied, what was skipped; `null` when
+   * nothing was included.
+   */
+  included: IncludedFiles | null;
   /** ISO-8601 UTC. */
   createdAt: string;
   /** ISO-8601 UTC. */
@@ -155,6 +162,8 @@ export interface NewSession {
    * 1 to 65535): `Conflict`, with nothing written, when another session holds one of them.
    */
   ports?: number[];
+  /** What the new worktree got of the checkout's ignored files (worktree sessions only). */
+  included?: IncludedFiles | null;
 }
 
 /** The fields `updateSession` may change; `updatedAt` is set by the store. */

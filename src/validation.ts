@@ -11,6 +11,7 @@
 import { SessionError } from "./errors.ts";
 import { newRepositoryId, parseId } from "./ids.ts";
 import { checkSessionSetup } from "./setup.ts";
+import { checkIncludedFiles } from "./included_files.ts";
 import {
   type ListPosition,
   type NewRepository,
@@ -416,6 +417,7 @@ export function buildSession(input: NewSession, now: string, options: { worktree
     hostId,
     ports: checkPortList(input.ports),
     setup: null,
+    included: input.included === undefined || input.included === null ? null : checkIncludedFiles(input.included),
     createdAt: now,
     updatedAt: now,
     lastAccessedAt: now,

@@ -143,6 +143,7 @@ test("cli list: the PATH column shows whole on a wide terminal, cut from its sta
     hostId: null,
     ports: [],
     setup: null,
+    included: null,
     // Older than 30 days: the AGE column shows a date, the same on every run.
     createdAt: "2020-01-01T00:00:00.000Z",
     updatedAt: "2020-01-01T00:00:00.000Z",
@@ -233,6 +234,7 @@ test("cli list --git: DIRTY AHEAD BEHIND LANDED DISK before the path; - without 
     hostId: null,
     ports: [],
     setup: null,
+    included: null,
     // Older than 30 days: the AGE column shows a date, the same on every run.
     createdAt: "2020-01-01T00:00:00.000Z",
     updatedAt: "2020-01-01T00:00:00.000Z",

@@ -119,7 +119,6 @@ async function disconnectChangeReconnect(api: Api): Promise<void> {
       branchKeptReason: _k,
       worktreeKeptReason: _w,
       snapshotRef: _s,
-      includedFiles: _i,
       ...row
     } = deleted;
     assert.equal(missed[2].data, JSON.stringify({ type: "session.deleted", session: row }));

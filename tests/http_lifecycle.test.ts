@@ -39,7 +39,7 @@ class RecordingLifecycle implements WorktreePort {
   async open(
     request: WorktreeOpenRequest,
     rows: WorktreeRows,
-    commit: (baseBranch: string | null) => Promise<Session>,
+    commit: (baseBranch: string | null, included: null) => Promise<Session>,
   ): Promise<Session> {
     this.calls.push({ method: "open", args: [request] });
     await rows.refuseTaken(request.sessionId, {
@@ -47,7 +47,7 @@ class RecordingLifecycle implements WorktreePort {
       path: request.plan.worktreePath,
       branch: request.plan.branchName,
     });
-    return await commit(request.baseRef);
+    return await commit(request.baseRef, null);
   }
 
   async close(

@@ -84,7 +84,7 @@ test("a configured repository's worktrees get its included files, and nothing of
     await server.waitFor(/included 2 path\(s\)/);
     const deleted = await call("DELETE", `/v1/sessions/${created.body.id}`);
     assert.equal(deleted.status, 200);
-    assert.deepEqual(deleted.body.includedFiles.entries, [".env", "notes.local"]);
+    assert.deepEqual(deleted.body.included.entries, [".env", "notes.local"]);
     assert.equal(existsSync(marker), false, "no command of the repository's ran");
     assert.deepEqual(readdirSync(dir.path).filter((name) => name === "ran"), []);
   } finally {

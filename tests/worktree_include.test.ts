@@ -83,11 +83,14 @@ test("a worktree gets exactly the ignored files that are named, with their modes
     assert.equal(existsSync(join(wt, "notes.env.md")), false);
     // The worktree is clean to git: everything copied is ignored there too.
     assert.equal(git(wt, "status", "--porcelain"), "");
+    // The create's answer says what it got, and the session keeps it.
+    assert.deepEqual(session.included?.entries, [".cache/", ".env", ".env.test", "config/app.local.json"]);
+    assert.deepEqual((await orchestrator.getSession(session.id))?.included, session.included);
 
     const closed = await orchestrator.deleteSession(session.id, { force: true });
-    assert.deepEqual(closed?.includedFiles?.entries, [".cache/", ".env", ".env.test", "config/app.local.json"]);
-    assert.equal(closed?.includedFiles?.files, 4);
-    const bytes = closed!.includedFiles!.bytesCloned + closed!.includedFiles!.bytesCopied;
+    assert.deepEqual(closed?.session.included?.entries, [".cache/", ".env", ".env.test", "config/app.local.json"]);
+    assert.equal(closed?.session.included?.files, 4);
+    const bytes = closed!.session.included!.bytesCloned + closed!.session.included!.bytesCopied;
     assert.equal(bytes, "SECRET=1\n".length + "SECRET=2\n".length + "{}\n".length + "#!/bin/sh\n".length);
   } finally {
     f.cleanup();
@@ -105,7 +108,7 @@ test("nothing named: nothing copied and nothing recorded", async () => {
     });
     assert.equal(existsSync(join(session.worktreePath!, ".env")), false);
     const closed = await f.orchestrator.deleteSession(session.id);
-    assert.equal(closed?.includedFiles, null);
+    assert.equal(closed?.session.included, null);
   } finally {
     f.cleanup();
   }
@@ -146,8 +149,8 @@ test("a link is copied as a link, never its target, and never written through", 
     assert.equal(existsSync(join(outside, "local.json")), false, "nothing was written through the link");
     assert.equal(existsSync(join(wt, ".env")), false, "the linked .worktreeinclude was not read");
     const closed = await orchestrator.deleteSession(session.id, { force: true });
-    assert.equal(closed?.includedFiles?.links, 1);
-    assert.deepEqual(closed?.includedFiles?.skipped.map((entry) => entry.path), ["conf"]);
+    assert.equal(closed?.session.included?.links, 1);
+    assert.deepEqual(closed?.session.included?.skipped.map((entry) => entry.path), ["conf"]);
   } finally {
     f.cleanup();
     rmSync(outside, { recursive: true, force: true });
@@ -175,8 +178,11 @@ test("a file the worktree already has is never overwritten", async () => {
     });
     assert.equal(readFileSync(join(session.worktreePath!, "settings.local"), "utf8"), "from the branch\n");
     const closed = await orchestrator.deleteSession(session.id, { force: true });
-    assert.deepEqual(closed?.includedFiles?.skipped, [{ path: "settings.local", reason: "already in the worktree" }]);
-    assert.equal(closed?.includedFiles?.files, 0);
+    assert.deepEqual(closed?.session.included?.skipped, [{
+      path: "settings.local",
+      reason: "already in the worktree",
+    }]);
+    assert.equal(closed?.session.included?.files, 0);
   } finally {
     f.cleanup();
   }

@@ -35,7 +35,7 @@ function recording(inner: WorktreePort): { port: WorktreePort; calls: string[] }
     plan: (repository, names) => (calls.push("plan"), inner.plan(repository, names)),
     open: (request, rows, commit) => {
       calls.push("open");
-      return inner.open(request, watch(rows), (base) => (calls.push("commit"), commit(base)));
+      return inner.open(request, watch(rows), (base, included) => (calls.push("commit"), commit(base, included)));
     },
     close: (session, repository, options, rows) => {
       calls.push("close");

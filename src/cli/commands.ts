@@ -501,8 +501,8 @@ const rm: Run = async (context) => {
     }
   }
   if (deleted.snapshotRef !== null) print(`work saved under ${deleted.snapshotRef}`);
-  const included = deleted.includedFiles;
-  if (included !== null && included !== undefined) {
+  const included = deleted.included;
+  if (included !== null && deleted.worktreeRemoved) {
     print(
       `removed with it: ${included.entries.length} included path(s) from the checkout (${included.entries.join(", ")})`,
     );

@@ -9,7 +9,8 @@
 
 import { z } from "@hono/zod-openapi";
 import type { ForceableRefusal } from "../errors.ts";
-import type { IncludedFiles, ReconcileReport, SessionGitStatus } from "../lifecycle.ts";
+import type { ReconcileReport, SessionGitStatus } from "../lifecycle.ts";
+import type { IncludedFiles } from "../included_files.ts";
 import type { GcReport } from "../gc.ts";
 import type { PruneSnapshotsReport, SessionSnapshot, SnapshotList } from "../orchestrator.ts";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../orchestrator.ts";
@@ -82,6 +83,19 @@ export const RepositorySchema: z.ZodType<Repository, Repository> = z.object({
   updatedAt: z.string(),
 }).openapi("Repository");
 
+/** What a new worktree got of the checkout's ignored files. */
+export const IncludedFilesSchema: z.ZodType<IncludedFiles, IncludedFiles> = z.object({
+  entries: z.array(z.string()).openapi({
+    description: "What was copied, relative to the checkout; a folder copied whole ends in /.",
+    example: [".env", "config/local.json"],
+  }),
+  files: z.number().int(),
+  links: z.number().int().openapi({ description: "Symbolic links copied as links (never their targets)." }),
+  bytesCloned: z.number().int().openapi({ description: "Bytes shared copy-on-write, as the file system proved." }),
+  bytesCopied: z.number().int(),
+  skipped: z.array(z.object({ path: z.string(), reason: z.string() })),
+}).openapi("IncludedFiles");
+
 /** A session's setup state. */
 export const SessionSetupSchema: z.ZodType<SessionSetup, SessionSetup> = z.object({
   state: z.enum(SETUP_STATES as [SetupStateName, ...SetupStateName[]]),
@@ -121,6 +135,10 @@ const sessionFields = {
     description: "The operator's setup commands run in the new worktree: where they are and the end of their " +
       "output; null when none ran.",
   }),
+  included: IncludedFilesSchema.nullable().openapi({
+    description: "What the new worktree got of the checkout's ignored files (.worktreeinclude and the operator's " +
+      "include patterns): entries, counts, bytes cloned and copied, what was skipped; null when nothing was included.",
+  }),
   createdAt: z.string(),
   updatedAt: z.string(),
   lastAccessedAt: z.string(),
@@ -128,19 +146,6 @@ const sessionFields = {
 
 /** A session as returned. */
 export const SessionSchema: z.ZodType<Session, Session> = z.object(sessionFields).openapi("Session");
-
-/** What a new worktree got of the checkout's ignored files. */
-export const IncludedFilesSchema: z.ZodType<IncludedFiles, IncludedFiles> = z.object({
-  entries: z.array(z.string()).openapi({
-    description: "What was copied, relative to the checkout; a folder copied whole ends in /.",
-    example: [".env", "config/local.json"],
-  }),
-  files: z.number().int(),
-  links: z.number().int().openapi({ description: "Symbolic links copied as links (never their targets)." }),
-  bytesCloned: z.number().int().openapi({ description: "Bytes shared copy-on-write, as the file system proved." }),
-  bytesCopied: z.number().int(),
-  skipped: z.array(z.object({ path: z.string(), reason: z.string() })),
-}).openapi("IncludedFiles");
 
 /** A deleted session, with the lifecycle's close result when there is one. */
 export const DeletedSessionSchema: z.ZodType<DeletedSessionBody, DeletedSessionBody> = z.object({
@@ -150,10 +155,6 @@ export const DeletedSessionSchema: z.ZodType<DeletedSessionBody, DeletedSessionB
   branchKeptReason: z.string().nullable(),
   worktreeKeptReason: z.string().nullable(),
   snapshotRef: z.string().nullable(),
-  includedFiles: IncludedFilesSchema.nullable().openapi({
-    description: "What the removed worktree had been given of the checkout's ignored files (.worktreeinclude and " +
-      "the operator's include patterns), removed with it; null when nothing was included or the worktree was kept.",
-  }),
 }).openapi("DeletedSession");
 
 /** An archived session, with what the archive kept. */

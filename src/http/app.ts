@@ -237,7 +237,6 @@ export function createApp(options: AppOptions): AppType {
         branchKeptReason: outcome.branchKeptReason,
         worktreeKeptReason: outcome.worktreeKeptReason ?? null,
         snapshotRef: outcome.snapshotRef ?? null,
-        includedFiles: outcome.includedFiles ?? null,
       }, 200);
     },
     archiveSession: async (c) => {

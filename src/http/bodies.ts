@@ -8,7 +8,6 @@
 
 import type { ForceableRefusal } from "../errors.ts";
 import type { CreateSessionParams } from "../operations.ts";
-import type { IncludedFiles } from "../lifecycle.ts";
 import type { ForkSessionRequest, RestoreSnapshotRequest } from "../orchestrator.ts";
 import type { NewRepository, Repository, Session, SessionStatus } from "../types.ts";
 
@@ -96,8 +95,6 @@ export interface DeletedSessionBody extends Session {
   worktreeKeptReason: string | null;
   /** Where a forced delete saved the worktree's work (`refs/session-snapshots/<id>`), else `null`. */
   snapshotRef: string | null;
-  /** What the removed worktree had been given of the checkout's ignored files, else `null`. */
-  includedFiles: IncludedFiles | null;
 }
 
 /** The answer of `POST /v1/sessions/{id}/archive`: the archived row, plus what the archive kept. */

@@ -14,15 +14,11 @@ import { constants } from "node:fs";
 import { chmod, copyFile, lstat, mkdir, readdir, readFile, readlink, rm, symlink, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve, sep } from "node:path";
 import { SessionError } from "../errors.ts";
-import type { IncludedFiles } from "../lifecycle.ts";
-import ignore from "ignore";
+import type { IncludedFiles } from "../included_files.ts";
 import { Git } from "./git.ts";
 
 /** The file at a checkout's top level whose gitignore-style patterns name the files to include. */
 export const WORKTREE_INCLUDE_FILE = ".worktreeinclude";
-
-/** Where, in a worktree's own git folder, what was included is recorded (read back by a close). */
-const RECORD_FILE = "slo-included.json";
 
 /** A `.worktreeinclude` bigger than this is refused: it is a list of patterns, not data. */
 const MAX_INCLUDE_FILE_BYTES = 64 * 1024;
@@ -233,6 +229,9 @@ async function includeFileOf(checkout: string): Promise<string | null> {
 async function includedEntries(git: Git, checkout: string, patterns: readonly string[]): Promise<string[]> {
   const includeFile = await includeFileOf(checkout);
   if (includeFile === null && patterns.length === 0) return [];
+  // Loaded on first use, so that `./platform` loads in a script outside the checkout (whose deno.json
+  // maps npm packages) until a repository has something to include.
+  const { default: ignore } = await import("ignore");
   const matcher = ignore();
   if (includeFile !== null) matcher.add(includeFile);
   matcher.add([...patterns]);
@@ -297,33 +296,4 @@ export async function includeFilesWith(git: Git, request: IncludeRequest): Promi
     await copier.copy(relative.split("/").join(sep));
   }
   return copier.report;
-}
-
-// The worktree's own git folder (`<common dir>/worktrees/<name>`), from the `.git` file git wrote.
-async function worktreeGitDir(worktree: string): Promise<string | null> {
-  const text = await readFile(join(worktree, ".git"), "utf8").catch(() => null);
-  const path = text === null ? null : /^gitdir: (.+)$/m.exec(text)?.[1]?.trim();
-  if (path === undefined || path === null) return null;
-  return isAbsolute(path) ? path : resolve(worktree, path);
-}
-
-/** Records what was included in the worktree's own git folder, which git removes with the worktree. */
-export async function recordIncluded(worktree: string, report: IncludedFiles): Promise<void> {
-  const gitDir = await worktreeGitDir(worktree);
-  if (gitDir === null) return;
-  await writeFile(join(gitDir, RECORD_FILE), JSON.stringify(report));
-}
-
-/** What {@linkcode recordIncluded} recorded for the worktree; `null` when nothing was. */
-export async function readIncluded(worktree: string): Promise<IncludedFiles | null> {
-  const gitDir = await worktreeGitDir(worktree);
-  if (gitDir === null) return null;
-  const text = await readFile(join(gitDir, RECORD_FILE), "utf8").catch(() => null);
-  if (text === null) return null;
-  try {
-    const parsed = JSON.parse(text) as IncludedFiles;
-    return Array.isArray(parsed.entries) ? parsed : null;
-  } catch {
-    return null;
-  }
 }

@@ -18,7 +18,6 @@ import type {
   ArchivedSession,
   ClosedSession,
   CloseSessionOptions,
-  IncludedFiles,
   ReconcileOptions,
   ReconcileReport,
   SessionGitStatus,
@@ -29,6 +28,7 @@ import type {
   WorktreeRows,
 } from "../lifecycle.ts";
 import type { Repository, Session } from "../types.ts";
+import type { IncludedFiles } from "../included_files.ts";
 import { branchNameProblem, invalid, nowIso, requireHostId } from "../validation.ts";
 import { defaultDataDir } from "./data_dir.ts";
 import { Git, type RepositoryInfo } from "./git.ts";
@@ -42,7 +42,7 @@ import { finishRestore, runArchive, runRestore, undoArchive, undoRestore } from 
 import { applyArchive, type ArchiveRecord, indexTree, readArchive, worktreeState } from "./git_archive.ts";
 import { branchStanding } from "./git_landed.ts";
 import { folderUsage } from "./disk_usage.ts";
-import { includeFilesWith, readIncluded, recordIncluded } from "./worktree_include.ts";
+import { includeFilesWith } from "./worktree_include.ts";
 
 /** The points between steps where {@linkcode WorktreeLifecycleOptions.onStep} is called. */
 export type LifecycleStep =
@@ -305,7 +305,7 @@ export class WorktreeLifecycle implements WorktreePort {
   async open(
     request: WorktreeOpenRequest,
     rows: WorktreeRows,
-    commit: (baseBranch: string | null) => Promise<Session>,
+    commit: (baseBranch: string | null, included: IncludedFiles | null) => Promise<Session>,
   ): Promise<Session> {
     const { repository, sessionId: id, useExistingBranch, baseRef } = request;
     const forkOf = request.forkOf ?? null;
@@ -403,12 +403,10 @@ export class WorktreeLifecycle implements WorktreePort {
           worktree: path,
           patterns: request.include ?? [],
         });
-        if (included.entries.length > 0) {
-          await recordIncluded(path, included);
-          this.#onIncluded?.(id, included);
-        }
+        const anyIncluded = included.entries.length > 0;
+        if (anyIncluded) this.#onIncluded?.(id, included);
         await this.#step("open:include", id);
-        session = await commit(recordedBase);
+        session = await commit(recordedBase, anyIncluded ? included : null);
         rowWritten = true;
         await this.#step("open:row", id);
       } catch (error) {
@@ -508,8 +506,6 @@ export class WorktreeLifecycle implements WorktreePort {
         pid: process.pid,
         startedAt: nowIso(),
       };
-      // Read before the removal, which takes the record with the worktree's git folder.
-      const included = archived ? null : await readIncluded(entry.path);
       await this.#journal.write(entry);
       let result;
       try {
@@ -531,7 +527,6 @@ export class WorktreeLifecycle implements WorktreePort {
         branchKeptReason: deleteBranch ? result.branch.keptReason : null,
         worktreeKeptReason: result.worktreeKeptReason,
         snapshotRef: result.snapshotRef,
-        includedFiles: result.worktreeRemoved ? included : null,
       };
     });
   }

@@ -27,6 +27,7 @@ export {
   type PostgresStoreOptions,
 } from "./postgres_store.ts";
 export type { SessionSetup, SetupStateName } from "../setup.ts";
+export type { IncludedFiles } from "../included_files.ts";
 export type { ListenerFactory, PostgresEventLogOptions } from "./event_log.ts";
 export { POSTGRES_SCHEMA_VERSION } from "./schema.ts";
 // The types the store's API speaks, so that this entry documents itself.

@@ -115,6 +115,7 @@ export const SESSION_COLUMNS = [
   "host_id",
   "ports",
   "setup",
+  "included",
 ].join(", ");
 
 const SECRET_COLUMNS = ["session_id", "encrypted_secret", "nonce", isoColumn("created_at"), isoColumn("updated_at")]
@@ -169,6 +170,7 @@ const SESSION_JSON_FIELDS = [
   ["hostId", "host_id"],
   ["ports", "ports", "json"],
   ["setup", "setup"],
+  ["included", "included"],
   ["createdAt", "created_at", "time"],
   ["updatedAt", "updated_at", "time"],
   ["lastAccessedAt", "last_accessed_at", "time"],
@@ -235,16 +237,16 @@ export const SQL = {
   deleteRepositoryCte: "changed AS (DELETE FROM repositories WHERE id = $1 RETURNING *)",
   insertSessionCte: `changed AS (INSERT INTO sessions (id, repository_id, title, agent_name, issue_id, issue_title,
     issue_url, status, is_worktree, worktree_path, worktree_name, branch_name, base_branch, created_worktree,
-    created_branch, created_at, updated_at, last_accessed_at, host_id, ports)
+    created_branch, created_at, updated_at, last_accessed_at, host_id, ports, included)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-      $16::timestamptz, $17::timestamptz, $18::timestamptz, $19, $20) RETURNING *)`,
+      $16::timestamptz, $17::timestamptz, $18::timestamptz, $19, $20, $21::jsonb) RETURNING *)`,
   // With the session, in the same statement: its port leases (from its row's list), together or not at all.
   insertLeasesOfSessionCte: `, leased AS (INSERT INTO port_leases (port, session_id, leased_at)
     SELECT port.value::integer, changed.id, changed.created_at FROM changed,
       json_array_elements_text(changed.ports::json) AS port)`,
-  // With the session, in the same statement: its sealed secret ($21, $22), together or not at all.
+  // With the session, in the same statement: its sealed secret ($22, $23), together or not at all.
   insertSecretOfSessionCte: `, sealed AS (INSERT INTO session_secrets (session_id, encrypted_secret, nonce, created_at,
-    updated_at) SELECT changed.id, $21, $22, changed.created_at, changed.created_at FROM changed)`,
+    updated_at) SELECT changed.id, $22, $23, changed.created_at, changed.created_at FROM changed)`,
   // The session's port leases go in the same statement.
   deleteSessionCte: `changed AS (DELETE FROM sessions WHERE id = $1 RETURNING *),
     freed AS (DELETE FROM port_leases WHERE session_id IN (SELECT id FROM changed))`,
@@ -756,6 +758,7 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
         s.lastAccessedAt,
         s.hostId,
         JSON.stringify(s.ports),
+        s.included === null ? null : JSON.stringify(s.included),
       ];
       try {
         // With a secret and ports, every row in one statement: together or not at all.

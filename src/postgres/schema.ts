@@ -129,6 +129,10 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE sessions ADD COLUMN setup jsonb;
   `,
+  // What a worktree session's new worktree got of the checkout's ignored files; null when nothing.
+  `
+  ALTER TABLE sessions ADD COLUMN included jsonb;
+  `,
 ];
 
 /** The schema version this code writes. */

@@ -20,7 +20,7 @@ import {
   type OperatorConfig,
   settingsFor,
 } from "../platform/operator_config.ts";
-import type { IncludedFiles } from "../lifecycle.ts";
+import type { IncludedFiles } from "../included_files.ts";
 import { DEFAULT_PORT, type RunningServer, startServer } from "./serve.ts";
 import { handleStopSignals } from "./signals.ts";
 import { describeStartFailure } from "./start_error.ts";

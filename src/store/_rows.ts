@@ -8,6 +8,7 @@
 
 import type { PortLease, Repository, Session, SessionStatus, StoredSessionSecret } from "../types.ts";
 import type { SessionSetup } from "../setup.ts";
+import type { IncludedFiles } from "../included_files.ts";
 
 /** A row as a driver returns it: column name to value. */
 export type Row = Record<string, unknown>;
@@ -31,10 +32,10 @@ export function bytes(value: unknown): Uint8Array {
   throw new Error(`expected bytes, got ${typeof value}`);
 }
 
-// SQLite keeps the setup as JSON text, Postgres as jsonb (which postgres.js parses).
-function setupOf(value: unknown): SessionSetup | null {
+// SQLite keeps a record's JSON as text, Postgres as jsonb (which postgres.js parses).
+function jsonOf(value: unknown): unknown {
   if (value === null || value === undefined) return null;
-  return (typeof value === "string" ? JSON.parse(value) : value) as SessionSetup;
+  return typeof value === "string" ? JSON.parse(value) : value;
 }
 
 /** A `repositories` row as a {@linkcode Repository}. */
@@ -72,7 +73,8 @@ export function toSession(row: Row): Session {
     createdBranch: flag(row.created_branch),
     hostId: text(row.host_id),
     ports: portsOf(row.ports),
-    setup: setupOf(row.setup),
+    setup: jsonOf(row.setup) as SessionSetup | null,
+    included: jsonOf(row.included) as IncludedFiles | null,
     createdAt: String(row.created_at),
     updatedAt: String(row.updated_at),
     lastAccessedAt: String(row.last_accessed_at),

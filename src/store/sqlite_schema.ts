@@ -105,6 +105,10 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE sessions ADD COLUMN setup TEXT;
   `,
+  // What a worktree session's new worktree got of the checkout's ignored files, as JSON; null when nothing.
+  `
+  ALTER TABLE sessions ADD COLUMN included TEXT;
+  `,
 ];
 
 /** The schema version this code writes. */

@@ -66,7 +66,7 @@ export interface SqliteStoreOptions {
 
 const SESSION_COLUMNS = `id, repository_id, title, agent_name, issue_id, issue_title, issue_url, status,
   is_worktree, worktree_path, worktree_name, branch_name, base_branch, created_worktree, created_branch,
-  created_at, updated_at, last_accessed_at, host_id, ports, setup`;
+  created_at, updated_at, last_accessed_at, host_id, ports, setup, included`;
 const SESSION_COLUMN_NAMES: readonly string[] = SESSION_COLUMNS.split(",").map((name) => name.trim());
 const REPOSITORY_COLUMNS =
   "id, path, name, is_git_repository, sessions_path, default_branch, default_remote, created_at, updated_at";
@@ -81,7 +81,7 @@ export const SQL = {
   getSession: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`,
   listSessions: `SELECT ${SESSION_COLUMNS} FROM sessions ORDER BY created_at, id`,
   insertSession: `INSERT INTO sessions (${SESSION_COLUMNS})
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   updateSession: `UPDATE sessions SET title = ?, status = ?, agent_name = ?, issue_id = ?, issue_title = ?,
     issue_url = ?, last_accessed_at = ?, setup = ?, updated_at = ? WHERE id = ? RETURNING ${SESSION_COLUMNS}`,
   // The session's port leases go with it, by the trigger sessions_release_ports.
@@ -394,6 +394,7 @@ export class SqliteStore implements SessionStore {
           s.hostId,
           JSON.stringify(s.ports),
           s.setup === null ? null : JSON.stringify(s.setup),
+          s.included === null ? null : JSON.stringify(s.included),
         );
         if (sealed !== null) {
           this.#statement(SQL.upsertSecret).run(s.id, sealed.encryptedSecret, sealed.nonce, s.createdAt, s.createdAt);

@@ -34,6 +34,7 @@ export type { RepositoryId, SessionId } from "../ids.ts";
 export type { SealedSecret } from "../crypto.ts";
 export type { LifecycleEvent } from "../events.ts";
 export type { SessionSetup, SetupStateName } from "../setup.ts";
+export type { IncludedFiles } from "../included_files.ts";
 export type {
   ListPosition,
   NewRepository,

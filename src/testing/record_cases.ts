@@ -287,6 +287,32 @@ export const RECORD_CASES: readonly StoreCase[] = [
   },
 
   {
+    name: "keeps what a session's worktree got of the checkout's ignored files, and refuses a malformed record",
+    run: async (store) => {
+      const repository = await store.createRepository(repositoryInput());
+      const included = {
+        entries: [".env", "config/"],
+        files: 3,
+        links: 1,
+        bytesCloned: 0,
+        bytesCopied: 1234,
+        skipped: [{ path: "settings.local", reason: "already in the worktree" }],
+      };
+      const created = await store.createSession({ ...sessionInput(repository.id), included });
+      assert.deepEqual(created.included, included);
+      assert.deepEqual((await store.getSession(created.id))?.included, included);
+      assert.equal((await store.createSession(sessionInput(repository.id))).included, null);
+      for (const bad of [{ ...included, files: -1 }, { ...included, entries: [1] }, { ...included, more: 1 }]) {
+        await rejectsWithKind(
+          store.createSession({ ...sessionInput(repository.id), included: bad as never }),
+          "InvalidInput",
+        );
+      }
+      assert.equal((await store.listSessions()).length, 2, "nothing written by a refused create");
+    },
+  },
+
+  {
     name: "deletes a session atomically and returns the removed row",
     run: async (store) => {
       const repository = await store.createRepository(repositoryInput());
