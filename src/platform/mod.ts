@@ -88,6 +88,7 @@ export {
   defaultConfigPath,
   loadOperatorConfig,
   type OperatorConfig,
+  type PeriodicGcSettings,
   parseOperatorConfig,
   settingsFor,
 } from "./operator_config.ts";

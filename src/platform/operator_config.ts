@@ -16,6 +16,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import process from "node:process";
 import { SessionError } from "../errors.ts";
 import { checkRepositorySettings, type RepositorySettings } from "../repository_settings.ts";
+import { parseDuration } from "../gc.ts";
 import type { Repository } from "../types.ts";
 import { APP_DIR_NAME, type DataDirContext } from "./data_dir.ts";
 
@@ -25,7 +26,18 @@ export const CONFIG_FILE_NAME = "config.json";
 /** A config file bigger than this is refused: it is settings, not data. */
 const MAX_CONFIG_BYTES = 1024 * 1024;
 
-const TOP_LEVEL_KEYS = ["repositories"];
+const TOP_LEVEL_KEYS = ["repositories", "gc"];
+
+/** The shortest interval a periodic gc may have. */
+const MIN_GC_EVERY_MS = 1_000;
+
+/** A periodic gc in the server (the config's `"gc": { "every": "1h", "idle": "7d" }`). */
+export interface PeriodicGcSettings {
+  /** How long from the end of one run to the start of the next. */
+  everyMs: number;
+  /** Archive sessions idle longer than this; `null` for no idle limit (landed sessions only). */
+  idleMs: number | null;
+}
 
 /** The operator's config, as read from its file. */
 export interface OperatorConfig {
@@ -33,6 +45,8 @@ export interface OperatorConfig {
   path: string | null;
   /** Each repository's settings, by its absolute path as written (links resolved where it exists). */
   repositories: Map<string, RepositorySettings>;
+  /** The server's periodic gc; `null` (the default) for none. */
+  gc: PeriodicGcSettings | null;
 }
 
 /**
@@ -117,7 +131,31 @@ export function parseOperatorConfig(content: unknown, path: string): OperatorCon
       configError(path, (error as Error).message, error);
     }
   }
-  return { path, repositories };
+  return { path, repositories, gc: periodicGc(record.gc, path) };
+}
+
+// The config's `gc`: `{ "every": "1h", "idle": "7d" }` (idle optional), or none.
+function periodicGc(value: unknown, path: string): PeriodicGcSettings | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== "object" || Array.isArray(value)) {
+    configError(path, `"gc" must be an object such as { "every": "1h" }`);
+  }
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (key !== "every" && key !== "idle") {
+      configError(path, `gc has an unknown key ${JSON.stringify(key)} (known: every, idle)`);
+    }
+  }
+  let everyMs: number;
+  let idleMs: number | null = null;
+  try {
+    everyMs = parseDuration(record.every as string, "gc.every");
+    if (record.idle !== undefined) idleMs = parseDuration(record.idle as string, "gc.idle");
+  } catch (error) {
+    configError(path, (error as Error).message, error);
+  }
+  if (everyMs < MIN_GC_EVERY_MS) configError(path, "gc.every must be at least 1s");
+  return { everyMs, idleMs };
 }
 
 /**
@@ -142,7 +180,7 @@ export function loadOperatorConfig(path: string, options: { required: boolean })
     stat = lstatSync(realpathSync(absolute));
   } catch (error) {
     if (!options.required && (error as NodeJS.ErrnoException).code === "ENOENT") {
-      return { path: null, repositories: new Map() };
+      return { path: null, repositories: new Map(), gc: null };
     }
     configError(absolute, "cannot be read", error);
   }

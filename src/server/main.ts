@@ -51,7 +51,8 @@ Options:
                      connection (default 5000)
   --config FILE      the operator's settings per repository: the ignored files new
                      worktrees get ("include"), the setup commands run in them
-                     ("setup"), the ports they lease ("ports"); JSON, see the README
+                     ("setup"), the ports they lease ("ports"), and a periodic
+                     gc ("gc": { "every": "1h", "idle": "7d" }); JSON, see the README
                      (default ${defaultConfigPath()}, read when it exists)
   --help             show this help
 
@@ -174,6 +175,7 @@ export async function main(args: string[]): Promise<void> {
           onIncluded: (sessionId, included) => console.log(describeIncluded(sessionId, included)),
         }),
       repositorySettings: (repository) => settingsFor(config, repository),
+      periodicGc: config.gc,
     });
   } catch (error) {
     // The operator needs the reason and the way out, not the runtime's stack.
@@ -191,7 +193,8 @@ export async function main(args: string[]): Promise<void> {
   console.log(
     config.path === null
       ? "config: none"
-      : `config: ${config.path} (${config.repositories.size} repository setting(s))`,
+      : `config: ${config.path} (${config.repositories.size} repository setting(s)` +
+        `${config.gc === null ? "" : `, gc every ${config.gc.everyMs / 1000} s`})`,
   );
   // Last, so a supervisor or test that waits for this line finds the rest already printed.
   console.log(`session-lifecycle-orchestrator listening on ${server.url}`);

@@ -16,6 +16,8 @@ import type { RepositorySettings } from "../repository_settings.ts";
 import type { Repository } from "../types.ts";
 import { ensureApiToken } from "../platform/token_file.ts";
 import { ProcessSetupRunner } from "../platform/setup_runner.ts";
+import type { PeriodicGcSettings } from "../platform/operator_config.ts";
+import { startPeriodicGc } from "./periodic_gc.ts";
 import type { ResolvedHostId } from "../platform/host_id.ts";
 import {
   type DatabaseTimeouts,
@@ -89,6 +91,13 @@ export interface ServerOptions {
    * worktrees get. None by default; never taken from a request.
    */
   repositorySettings?: (repository: Repository) => RepositorySettings | null | undefined;
+  /**
+   * Run gc every so often (the operator config's `"gc": { "every": "1h", "idle": "7d" }`), each
+   * run's line to `log`; none by default.
+   */
+  periodicGc?: PeriodicGcSettings | null;
+  /** Receives the server's informational lines (a periodic gc's runs); `console.log` by default. */
+  log?: (line: string) => void;
   /**
    * The OS keychain: home of the database key on first start, and the last layer of the secret
    * chain. `openDefaultKeychain()` by default; `null` for none (the key then lives in a file).
@@ -294,6 +303,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const { orchestrator, parts, databasePath, keySource, warning, host, reconcileReport } = opened!;
   const close = opened!.close;
+  const periodicGc = options.periodicGc === undefined || options.periodicGc === null
+    ? null
+    : startPeriodicGc(orchestrator, options.periodicGc, options.log ?? console.log, logError);
   const release = releaseDataDir!;
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
@@ -309,6 +321,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         await listener.shutdown();
       } finally {
         try {
+          await periodicGc?.stop();
           // Recorded as interrupted while the database is still open, so that none stays "running".
           await orchestrator.stopSetups().catch((error) => logError("stopping the setups failed", error));
           await close();
