@@ -88,8 +88,8 @@ export {
   defaultConfigPath,
   loadOperatorConfig,
   type OperatorConfig,
-  type PeriodicGcSettings,
   parseOperatorConfig,
+  type PeriodicGcSettings,
   settingsFor,
 } from "./operator_config.ts";
 export {
