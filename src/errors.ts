@@ -13,7 +13,8 @@ export type SessionErrorKind =
   | "Storage"
   | "Encryption"
   | "InvalidInput"
-  | "Conflict";
+  | "Conflict"
+  | "InsufficientStorage";
 
 /** All error kinds, for validation and exhaustive mapping (for example to HTTP statuses). */
 export const SESSION_ERROR_KINDS: readonly SessionErrorKind[] = [
@@ -25,6 +26,7 @@ export const SESSION_ERROR_KINDS: readonly SessionErrorKind[] = [
   "Encryption",
   "InvalidInput",
   "Conflict",
+  "InsufficientStorage",
 ];
 
 /**

@@ -86,6 +86,13 @@ const unavailable = {
   },
   content: errorJson,
 };
+
+// A worktree create refused for want of disk space where worktrees go.
+const noSpace = {
+  description: "The worktree's checkout would not fit in the free disk space where worktrees go (with room to " +
+    "spare); nothing was made (kind InsufficientStorage). The message says how much is needed and free.",
+  content: errorJson,
+};
 const notFound = {
   description: "No such repository or session (kind RepositoryNotFound or SessionNotFound).",
   content: errorJson,
@@ -262,6 +269,7 @@ export const ROUTES = {
       415: notJson,
       500: failed,
       503: unavailable,
+      507: noSpace,
     },
   },
   pruneSnapshots: {
@@ -323,6 +331,7 @@ export const ROUTES = {
       415: notJson,
       500: failed,
       503: unavailable,
+      507: noSpace,
     },
   },
   getSession: {
@@ -520,6 +529,7 @@ export const ROUTES = {
       415: notJson,
       500: failed,
       503: unavailable,
+      507: noSpace,
     },
   },
   getSessionStatus: {

@@ -20,7 +20,7 @@ import type { ErrorBody } from "./bodies.ts";
 export type HttpErrorKind = SessionErrorKind | "Unauthorized" | "Forbidden" | "NotFound" | "UnsupportedMediaType";
 
 /** The statuses the API answers errors with. */
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 500 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 500 | 503 | 507;
 
 /** Receives what the server keeps to itself: the cause of a 500. */
 export type ErrorLogger = (message: string, cause: unknown) => void;
@@ -38,6 +38,7 @@ const STATUS: Record<HttpErrorKind, ErrorStatus> = {
   Storage: 500,
   Encryption: 500,
   WorktreeCreation: 500,
+  InsufficientStorage: 507,
 };
 
 /** Every kind an HTTP error body can carry. */
@@ -119,7 +120,8 @@ export function handleError(
   log: ErrorLogger,
   options: ErrorHandlerOptions = {},
 ): Response {
-  if (error instanceof SessionError && statusOf(error.kind) < 500) {
+  // A refusal for want of disk space says so: it is about the machine, not a secret of the server's.
+  if (error instanceof SessionError && (statusOf(error.kind) < 500 || error.kind === "InsufficientStorage")) {
     return errorResponse(c, error.kind, error.message, undefined, error.forceable, error.details);
   }
   // The routes' own media-type gate, should it ever refuse what `jsonContentType` let through.

@@ -43,6 +43,7 @@ import { applyArchive, type ArchiveRecord, indexTree, readArchive, worktreeState
 import { branchStanding } from "./git_landed.ts";
 import { folderUsage } from "./disk_usage.ts";
 import { includeFilesWith } from "./worktree_include.ts";
+import { admitCheckout, DEFAULT_DISK_HEADROOM_BYTES } from "./disk_admission.ts";
 
 /** The points between steps where {@linkcode WorktreeLifecycleOptions.onStep} is called. */
 export type LifecycleStep =
@@ -134,6 +135,11 @@ export interface WorktreeLifecycleOptions {
   /** How long to wait for another process's lock on a repository; 120 s by default. */
   lockTimeoutMs?: number;
   /**
+   * Free space a new worktree must leave beyond its checkout's files, or its open is refused with
+   * `InsufficientStorage` before anything is made; 64 MiB by default.
+   */
+  diskHeadroomBytes?: number;
+  /**
    * Test hook, called after each step once it is done (see {@linkcode LifecycleStep}); a rejection
    * fails the operation there, as a crash of that step would.
    */
@@ -214,6 +220,7 @@ export class WorktreeLifecycle implements WorktreePort {
   readonly #onIncluded: WorktreeLifecycleOptions["onIncluded"];
   readonly #infos = new Map<string, RepositoryInfo>();
   readonly #hostId: string | null;
+  readonly #diskHeadroomBytes: number;
 
   /**
    * Composes git, the journal and the repository locks.
@@ -237,6 +244,9 @@ export class WorktreeLifecycle implements WorktreePort {
     this.#journal = new Journal(join(this.#root, ".journal"));
     this.#lockTimeoutMs = options.lockTimeoutMs;
     this.#onStep = options.onStep;
+    const headroom = options.diskHeadroomBytes ?? DEFAULT_DISK_HEADROOM_BYTES;
+    if (!Number.isSafeInteger(headroom) || headroom < 0) invalid("diskHeadroomBytes must be a whole number from 0");
+    this.#diskHeadroomBytes = headroom;
     this.#onIncluded = options.onIncluded;
   }
 
@@ -327,6 +337,19 @@ export class WorktreeLifecycle implements WorktreePort {
     ]);
     if (baseRef !== null && baseCommit === null) {
       invalid(`baseRef ${JSON.stringify(baseRef)} does not name a commit in ${repository.name}`);
+    }
+    // What the checkout will write must fit, with room to spare, before anything is made.
+    const start = baseCommit ?? await this.#git.resolveCommit(
+      info.topLevel,
+      fromSnapshot ?? forkOf?.branchName ?? (useExistingBranch ? branch : base ?? "HEAD"),
+    );
+    if (start !== null) {
+      await admitCheckout(this.#git, {
+        repository: info.topLevel,
+        commit: start,
+        folder: path,
+        headroomBytes: this.#diskHeadroomBytes,
+      });
     }
     // What the session records as its base (for the merged check when its branch is deleted): the
     // ref as given when it reads as a ref name, else the commit it named (`HEAD~1` moves on).
