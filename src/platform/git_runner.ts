@@ -10,7 +10,7 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { Buffer } from "node:buffer";
 import { readdirSync, readFileSync } from "node:fs";
 import { SessionError } from "../errors.ts";
-import { commandOverrides, commandReach, HARDENING_CONFIG, HARDENING_ENV } from "./git_guard.ts";
+import { commandReach, type ConfigLocations, ConfigScanCache, HARDENING_CONFIG, HARDENING_ENV } from "./git_guard.ts";
 
 /** What a finished git command printed. */
 export interface GitResult {
@@ -200,6 +200,56 @@ function hasConfiguredHooks(run: Invocation): Promise<boolean> {
   return known;
 }
 
+// The scan of each folder's configuration, kept while the files it read are unchanged.
+const scans = new ConfigScanCache();
+
+// Where each git executable reads its system configuration (keyed by executable and
+// `$GIT_CONFIG_SYSTEM`); null when it cannot tell, and then no scan is cached.
+const systemFiles = new Map<string, Promise<string | null>>();
+
+function systemFile(run: Invocation, env: Record<string, string>): Promise<string | null> {
+  const key = `${run.gitPath}\0${env.GIT_CONFIG_SYSTEM ?? ""}`;
+  let known = systemFiles.get(key);
+  if (known === undefined) {
+    known = (async () => {
+      // `git var GIT_CONFIG_SYSTEM` from git 2.42; before, the origin (or the error) of a system read.
+      const plain = { ...run, cwd: undefined };
+      const variable = await execOnce(plain, ["var", "GIT_CONFIG_SYSTEM"], []);
+      if (variable.code === 0 && variable.stdout.trim() !== "") return variable.stdout.trim().split("\n")[0];
+      const listed = await execOnce(plain, ["config", "--system", "--show-origin", "--list", "-z"], []);
+      const origin = /^file:([^\0]+)\0/.exec(listed.stdout)?.[1];
+      if (listed.code === 0 && origin !== undefined) return origin;
+      return /unable to read config file '([^']+)'/.exec(listed.stderr)?.[1] ?? null;
+    })().catch(() => null);
+    known.then((file) => file === null && systemFiles.delete(key));
+    systemFiles.set(key, known);
+  }
+  return known;
+}
+
+// The overrides of `run`'s folder: from the cache while every file the last scan read is unchanged.
+async function scannedOverrides(run: Invocation): Promise<Array<[string, string]>> {
+  const cwd = run.cwd ?? process.cwd();
+  const env = gitEnvironment(run.env, []);
+  // A temporary index changes nothing git reads as configuration; anything else might.
+  delete env.GIT_INDEX_FILE;
+  const environment = JSON.stringify([run.gitPath, ...Object.entries(env).sort(([a], [b]) => a < b ? -1 : 1)]);
+  const locations: ConfigLocations = {
+    // The legacy `$GIT_CONFIG` makes `git config` read another file: not cached.
+    system: env.GIT_CONFIG === undefined ? await systemFile(run, env) : null,
+    home: env.HOME ?? null,
+    xdgConfigHome: env.XDG_CONFIG_HOME || undefined,
+    globalOverride: env.GIT_CONFIG_GLOBAL || undefined,
+    systemOverride: env.GIT_CONFIG_SYSTEM || undefined,
+  };
+  return await scans.overrides(
+    cwd,
+    (scanArgs, config) => execOnce(run, [...config.flatMap((setting) => ["-c", setting]), ...scanArgs], []),
+    environment,
+    locations,
+  );
+}
+
 interface Invocation {
   gitPath: string;
   cwd: string | undefined;
@@ -319,10 +369,7 @@ export async function runGit(args: string[], options: GitRunOptions = {}): Promi
   }
   const reach = commandReach(args);
   const scan = reach === "filters" || (reach === "hooks" && await hasConfiguredHooks(run));
-  const overrides = !scan
-    ? []
-    : await commandOverrides(run.cwd ?? process.cwd(), (scanArgs, config) =>
-      execOnce(run, [...config.flatMap((setting) => ["-c", setting]), ...scanArgs], []));
+  const overrides = !scan ? [] : await scannedOverrides(run);
   const retries = options.lockRetries ?? 8;
   for (let attempt = 0;; attempt++) {
     const result = await execOnce(run, args, overrides);
