@@ -20,7 +20,7 @@ export interface GitOptions {
   gitPath?: string;
   /**
    * Milliseconds before a git call is killed and fails with a `WorktreeCreation` error naming the
-   * command; `DEFAULT_GIT_TIMEOUT_MS` (120 s) by default.
+   * command and the limit; by default 120 s plus 30 s per 10,000 tracked files (`gitTimeoutFor`).
    */
   timeoutMs?: number;
 }

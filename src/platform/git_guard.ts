@@ -383,13 +383,21 @@ function discoveryFiles(cwd: string): string[] {
   return files;
 }
 
+/** The git directory of a worktree and the common git directory of its repository. */
+export interface GitDirectories {
+  /** The worktree's own git directory (`.git`, or `<common>/worktrees/<name>`). */
+  gitDir: string;
+  /** The repository's common git directory. */
+  commonDir: string;
+}
+
 /**
- * The common git directory git finds from `cwd` in the plain layouts (a `.git` folder, or a
- * `.git` file naming a worktree's git directory), read from the files without running git; null
- * for anything else (a bare repository, a folder inside a git directory, a `.git` file that does
- * not say `gitdir:`), and then the caller runs git to know.
+ * The git directories git finds from `cwd` in the plain layouts (a `.git` folder, or a `.git`
+ * file naming a worktree's git directory), read from the files without running git; null for
+ * anything else (a bare repository, a folder inside a git directory, a `.git` file that does not
+ * say `gitdir:`), and then the caller runs git to know.
  */
-export function plainCommonDir(cwd: string): string | null {
+export function plainGitDirectories(cwd: string): GitDirectories | null {
   for (let folder = resolve(cwd);;) {
     // A folder that looks like a git directory itself is one to git: not a plain layout.
     if (existsSync(join(folder, "HEAD"))) return null;
@@ -403,13 +411,18 @@ export function plainCommonDir(cwd: string): string | null {
       folder = parent;
       continue;
     }
-    if (isDirectory) return existsSync(join(dotGit, "commondir")) ? null : dotGit;
+    if (isDirectory) return existsSync(join(dotGit, "commondir")) ? null : { gitDir: dotGit, commonDir: dotGit };
     const gitdir = /^gitdir: (.+)$/m.exec(readContent(dotGit) ?? "")?.[1]?.trim();
     if (gitdir === undefined) return null;
     const dir = resolve(folder, gitdir);
     const common = readContent(join(dir, "commondir"))?.trim();
-    return common === undefined || common === "" ? dir : resolve(dir, common);
+    return { gitDir: dir, commonDir: common === undefined || common === "" ? dir : resolve(dir, common) };
   }
+}
+
+/** The common git directory of {@linkcode plainGitDirectories}, or null. */
+export function plainCommonDir(cwd: string): string | null {
+  return plainGitDirectories(cwd)?.commonDir ?? null;
 }
 
 function standardFiles(locations: ConfigLocations, commonDir: string): string[] | null {

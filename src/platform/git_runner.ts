@@ -8,9 +8,17 @@
 
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { Buffer } from "node:buffer";
-import { readdirSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { SessionError } from "../errors.ts";
-import { commandReach, type ConfigLocations, ConfigScanCache, HARDENING_CONFIG, HARDENING_ENV } from "./git_guard.ts";
+import {
+  commandReach,
+  type ConfigLocations,
+  ConfigScanCache,
+  HARDENING_CONFIG,
+  HARDENING_ENV,
+  plainGitDirectories,
+} from "./git_guard.ts";
 
 /** What a finished git command printed. */
 export interface GitResult {
@@ -22,8 +30,78 @@ export interface GitResult {
   stderr: string;
 }
 
-/** How long a git call may run before it is killed, unless {@linkcode GitRunOptions.timeoutMs} says otherwise: 120 s. */
+/**
+ * How long a git call may run before it is killed in a repository of no tracked files: 120 s. The
+ * default limit grows with the repository (see {@linkcode gitTimeoutFor}) unless
+ * {@linkcode GitRunOptions.timeoutMs} sets one.
+ */
 export const DEFAULT_GIT_TIMEOUT_MS = 120_000;
+
+/** What the default limit of a git call grows by per 10,000 tracked files: 30 s. */
+export const GIT_TIMEOUT_MS_PER_10K_FILES = 30_000;
+
+/**
+ * The default limit of a git call in a repository of `trackedFiles` tracked files:
+ * {@linkcode DEFAULT_GIT_TIMEOUT_MS} plus {@linkcode GIT_TIMEOUT_MS_PER_10K_FILES} per 10,000
+ * files (a checkout of 100k files can take 40 s on a fast disk, several times that on a slow one).
+ *
+ * @example
+ * ```ts
+ * import { gitTimeoutFor } from "./git_runner.ts";
+ *
+ * console.log(gitTimeoutFor(0)); // 120000
+ * console.log(gitTimeoutFor(100_000)); // 420000
+ * ```
+ */
+export function gitTimeoutFor(trackedFiles: number): number {
+  const files = Number.isFinite(trackedFiles) && trackedFiles > 0 ? trackedFiles : 0;
+  return DEFAULT_GIT_TIMEOUT_MS + Math.ceil((files * GIT_TIMEOUT_MS_PER_10K_FILES) / 10_000);
+}
+
+// The entry count of each index file, with the size it had when read.
+const indexCounts = new Map<string, { size: number; entries: number }>();
+
+function indexEntries(path: string): number {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return 0;
+  }
+  const known = indexCounts.get(path);
+  if (known?.size === size) return known.entries;
+  let entries = 0;
+  try {
+    // "DIRC", the version, then the number of entries: 32 bits each, big-endian.
+    const header = new Uint8Array(12);
+    const fd = openSync(path, "r");
+    try {
+      if (readSync(fd, header, 0, 12, 0) === 12 && String.fromCharCode(...header.subarray(0, 4)) === "DIRC") {
+        entries = new DataView(header.buffer).getUint32(8);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Unreadable: counted as empty.
+  }
+  if (indexCounts.size >= 256) indexCounts.delete(indexCounts.keys().next().value!);
+  indexCounts.set(path, { size, entries });
+  return entries;
+}
+
+/**
+ * How many files the repository git finds from `cwd` tracks, counted without running git: the
+ * entry count in the header of its index (the worktree's own, or the main checkout's if that is
+ * larger, since a new worktree checks out as much). 0 when there is no index to read (a bare
+ * repository, or not a plain layout); read again only when the index's size changed.
+ */
+export function trackedFileCount(cwd: string): number {
+  const dirs = plainGitDirectories(cwd);
+  if (dirs === null) return 0;
+  const own = indexEntries(join(dirs.gitDir, "index"));
+  return dirs.gitDir === dirs.commonDir ? own : Math.max(own, indexEntries(join(dirs.commonDir, "index")));
+}
 
 /** How to run git. */
 export interface GitRunOptions {
@@ -35,7 +113,8 @@ export interface GitRunOptions {
   lockRetries?: number;
   /**
    * Milliseconds before git (and what it started) is killed and the call fails with a
-   * `WorktreeCreation` error naming the command; {@linkcode DEFAULT_GIT_TIMEOUT_MS} by default.
+   * `WorktreeCreation` error naming the command and the limit; by default
+   * {@linkcode gitTimeoutFor} the repository's number of tracked files.
    */
   timeoutMs?: number;
   /** Extra environment variables for this call, such as `GIT_INDEX_FILE` for a temporary index. */
@@ -108,6 +187,20 @@ export function describeGitCommand(args: readonly string[]): string {
 
 function formatDuration(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+/**
+ * The message of a git call killed at its limit: the command, the limit, where, and where the
+ * limit came from (`trackedFiles` for the default limit, undefined for one the caller set).
+ */
+export function timeoutMessage(args: readonly string[], limitMs: number, cwd?: string, trackedFiles?: number): string {
+  const where = cwd === undefined ? "" : ` in ${cwd}`;
+  const why = trackedFiles === undefined
+    ? "the limit set by timeoutMs (gitTimeoutMs)"
+    : `the default limit for ${trackedFiles.toLocaleString("en-US")} tracked files: ${
+      formatDuration(DEFAULT_GIT_TIMEOUT_MS)
+    } plus ${formatDuration(GIT_TIMEOUT_MS_PER_10K_FILES)} per 10,000; gitTimeoutMs sets another`;
+  return `${describeGitCommand(args)} timed out after ${formatDuration(limitMs)}${where}; it was killed (${why})`;
 }
 
 const MAX_OUTPUT = 64 * 1024 * 1024;
@@ -254,6 +347,8 @@ interface Invocation {
   gitPath: string;
   cwd: string | undefined;
   timeoutMs: number;
+  /** The tracked files the default limit was computed from; undefined when the caller set the limit. */
+  trackedFiles?: number;
   env: Record<string, string> | undefined;
 }
 
@@ -308,14 +403,10 @@ function execOnce(run: Invocation, args: string[], overrides: Array<[string, str
     const timer = setTimeout(() => {
       // Settled before the kill, so that the exit the kill causes is not taken for git's answer.
       const exited = exitCode;
-      const where = run.cwd === undefined ? "" : ` in ${run.cwd}`;
       finish(() =>
         // Git itself may have exited while something it started kept the output open: its answer stands.
         exited !== null ? resolve(result(exited)) : reject(
-          new SessionError(
-            "WorktreeCreation",
-            `${describeGitCommand(args)} timed out after ${formatDuration(run.timeoutMs)}${where}; it was killed`,
-          ),
+          new SessionError("WorktreeCreation", timeoutMessage(args, run.timeoutMs, run.cwd, run.trackedFiles)),
         )
       );
       kill();
@@ -347,7 +438,8 @@ function notStarted(gitPath: string, error: unknown): SessionError {
  * configures and switches each off. Lock errors from a concurrent git process are retried with
  * exponential backoff and jitter (bounded). Git missing, or a call running longer than
  * `timeoutMs` (then git and what it started are killed), is a `WorktreeCreation` error naming
- * the command.
+ * the command and the limit. The default limit grows with the repository's tracked files
+ * ({@linkcode gitTimeoutFor}).
  *
  * @example
  * ```ts
@@ -361,9 +453,13 @@ export async function runGit(args: string[], options: GitRunOptions = {}): Promi
   const run: Invocation = {
     gitPath: options.gitPath ?? "git",
     cwd: options.cwd,
-    timeoutMs: options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS,
+    timeoutMs: options.timeoutMs ?? 0,
     env: options.env,
   };
+  if (options.timeoutMs === undefined) {
+    run.trackedFiles = run.cwd === undefined ? 0 : trackedFileCount(run.cwd);
+    run.timeoutMs = gitTimeoutFor(run.trackedFiles);
+  }
   if (!Number.isFinite(run.timeoutMs) || run.timeoutMs <= 0) {
     throw new SessionError("InvalidInput", "the git timeout must be a positive number of milliseconds");
   }
