@@ -8,7 +8,7 @@ import { execFile } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Git } from "../src/platform/git.ts";
-import { type ConfigLocations, type ConfigReader, ConfigScanCache } from "../src/platform/git_guard.ts";
+import { type ConfigLocations, type ConfigReader, ConfigScanCache, plainCommonDir } from "../src/platform/git_guard.ts";
 import { git, makeRepository, worktreeFixture } from "./git_fixtures.ts";
 import { tempDir } from "./helpers.ts";
 
@@ -186,5 +186,34 @@ test("an open + close served from the cache runs fewer git processes and no conf
     if (previous === undefined) delete process.env.GIT_TRACE;
     else process.env.GIT_TRACE = previous;
     f.cleanup();
+  }
+});
+
+test("a folder whose git directory git would no longer take gets the answer of the repository git finds", async () => {
+  const dir = tempDir("slo-scan-nested-");
+  try {
+    const outer = join(dir.path, "outer");
+    makeRepository(outer);
+    git(outer, "config", "filter.outer.clean", "x");
+    const nested = join(outer, "nested");
+    makeRepository(nested);
+    git(nested, "config", "filter.nested.clean", "x");
+    assert.equal(plainCommonDir(nested), join(nested, ".git"));
+    mkdirSync(join(outer, "src", "deep"), { recursive: true });
+    assert.equal(plainCommonDir(join(outer, "src", "deep")), join(outer, ".git"));
+    const scan = scanner(dir.path);
+    assert.ok((await scan.settled(nested)).includes("filter.nested.clean="));
+    // A HEAD that is no ref: git skips this `.git` and takes the outer repository.
+    writeFileSync(join(nested, ".git", "HEAD"), "garbage\n");
+    assert.equal(plainCommonDir(nested), null);
+    const next = await scan.overrides(nested);
+    assert.equal(next.scanned, true);
+    assert.ok(next.overrides.includes("filter.outer.clean="));
+    assert.ok(!next.overrides.includes("filter.nested.clean="));
+    // An empty `.git` folder is no repository either.
+    mkdirSync(join(outer, "empty", ".git"), { recursive: true });
+    assert.equal(plainCommonDir(join(outer, "empty")), null);
+  } finally {
+    dir.remove();
   }
 });

@@ -370,10 +370,9 @@ function discoveryFiles(cwd: string): string[] {
     files.push(dotGit, join(folder, "HEAD"));
     if (existsSync(dotGit)) {
       const gitdir = /^gitdir: (.+)$/m.exec(readContent(dotGit) ?? "")?.[1]?.trim();
-      if (gitdir !== undefined) {
-        const dir = resolve(folder, gitdir);
-        files.push(dir, join(dir, "commondir"));
-      }
+      // The git directory (the folder itself, or the one a `.git` file names) and what makes it one.
+      const dir = gitdir === undefined ? dotGit : resolve(folder, gitdir);
+      files.push(dir, join(dir, "commondir"), join(dir, "HEAD"), join(dir, "objects"), join(dir, "refs"));
       break;
     }
     const parent = dirname(folder);
@@ -411,12 +410,28 @@ export function plainGitDirectories(cwd: string): GitDirectories | null {
       folder = parent;
       continue;
     }
-    if (isDirectory) return existsSync(join(dotGit, "commondir")) ? null : { gitDir: dotGit, commonDir: dotGit };
+    if (isDirectory) {
+      if (existsSync(join(dotGit, "commondir"))) return null;
+      return looksLikeGitDir(dotGit, dotGit) ? { gitDir: dotGit, commonDir: dotGit } : null;
+    }
     const gitdir = /^gitdir: (.+)$/m.exec(readContent(dotGit) ?? "")?.[1]?.trim();
     if (gitdir === undefined) return null;
     const dir = resolve(folder, gitdir);
     const common = readContent(join(dir, "commondir"))?.trim();
-    return { gitDir: dir, commonDir: common === undefined || common === "" ? dir : resolve(dir, common) };
+    const commonDir = common === undefined || common === "" ? dir : resolve(dir, common);
+    return looksLikeGitDir(dir, commonDir) ? { gitDir: dir, commonDir } : null;
+  }
+}
+
+// What git asks of a git directory before it takes it (else it looks further up): a HEAD that
+// names a ref or a commit, and the objects and refs folders.
+function looksLikeGitDir(gitDir: string, commonDir: string): boolean {
+  const head = readContent(join(gitDir, "HEAD"))?.trim() ?? "";
+  if (!/^(ref: refs\/\S+|[0-9a-f]{40}|[0-9a-f]{64})$/.test(head)) return false;
+  try {
+    return statSync(join(commonDir, "objects")).isDirectory() && statSync(join(commonDir, "refs")).isDirectory();
+  } catch {
+    return false;
   }
 }
 
