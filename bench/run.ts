@@ -2,7 +2,7 @@
 // and then under Bun (a child `bun bench/run.ts`), one table per runtime.
 //   deno task bench                       both runtimes
 //   bun bench/run.ts                      Bun only (as does `deno run -A bench/run.ts --this-runtime`)
-//   ... --only=core,secrets,http,worktree,paging   some sections only
+//   ... --only=core,secrets,http,worktree,worktree-open,paging   some sections only
 import { spawnSync } from "node:child_process";
 import process from "node:process";
 import { benchCore } from "./core.bench.ts";
@@ -10,7 +10,7 @@ import { type Comparison, report } from "./harness.ts";
 import { benchHttp, type LoadFigures, reportLoad } from "./http.bench.ts";
 import { benchPaging } from "./paging.bench.ts";
 import { benchSecrets } from "./secrets.bench.ts";
-import { benchWorktree } from "./worktree.bench.ts";
+import { benchWorktree, benchWorktreeOpenClose } from "./worktree.bench.ts";
 
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 const args = process.argv.slice(2);
@@ -43,6 +43,9 @@ await timed("http", async () => {
 });
 await timed("worktree", async () => {
   comparisons.push(...await benchWorktree(0), ...await benchWorktree(100_000));
+});
+await timed("worktree-open", async () => {
+  comparisons.push(...await benchWorktreeOpenClose());
 });
 await timed("paging", async () => {
   comparisons.push(...await benchPaging(1_000_000, (line) => notes.push(line)));

@@ -88,3 +88,58 @@ export async function benchWorktree(sessions = 0, files = 200): Promise<Comparis
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * The fixed cost of a worktree session (issue 23, "no fixed git tax"): open + close, keeping the
+ * branch, through the orchestrator and `WorktreeLifecycle` on an empty database and a repository of
+ * one file, against the raw `git worktree add -b` + `git worktree remove` of the same repository.
+ * With nothing to check out, what is left is our own cost per cycle: the checks before git runs, the
+ * lock, the journal, the row, and the hardening of every git call.
+ */
+export async function benchWorktreeOpenClose(): Promise<Comparison[]> {
+  const dir = mkdtempSync(join(tmpdir(), "slo-bench-wt-open-"));
+  try {
+    const repo = join(dir, "repo");
+    execFileSync("git", ["init", "-q", "-b", "main", repo], { env });
+    writeFileSync(join(repo, "README.md"), "hello\n");
+    execFileSync("git", ["-C", repo, "add", "."], { env });
+    execFileSync("git", ["-C", repo, "commit", "-q", "-m", "init"], { env });
+    const store = openSqliteStore(join(dir, "bench.db"));
+    const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
+    const orchestrator = new SessionOrchestrator({
+      store,
+      chain,
+      worktrees: new WorktreeLifecycle({ worktreesRoot: join(dir, "worktrees") }),
+    });
+    const repository = await store.createRepository({ path: repo, name: "repo", isGitRepository: true });
+    const rawRoot = join(dir, "raw");
+    mkdirSync(rawRoot);
+    const result = await compare(
+      "worktree open + close, empty repository and database, vs raw git worktree add + remove",
+      {
+        baseline: async (i) => {
+          const path = join(rawRoot, `w${i}`);
+          await gitAsync(["-C", repo, "worktree", "add", "-q", "-b", `raw/w${i}`, "--", path, "main"]);
+          await gitAsync(["-C", repo, "worktree", "remove", "--", path]);
+        },
+        subject: async (i) => {
+          const session = await orchestrator.createSession({
+            repositoryId: repository.id,
+            title: "bench",
+            worktreeName: `w${i}`,
+            isWorktree: true,
+          });
+          const closed = await orchestrator.deleteSession(session.id);
+          if (!closed?.worktreeRemoved) throw new Error("worktree kept");
+        },
+        count: 8,
+        rounds: 9,
+        target: 0.8,
+      },
+    );
+    store.close();
+    return [result];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

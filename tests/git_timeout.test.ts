@@ -7,8 +7,14 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SessionError } from "../mod.ts";
 import { Git } from "../src/platform/git.ts";
-import { DEFAULT_GIT_TIMEOUT_MS, runGit } from "../src/platform/git_runner.ts";
-import { makeRepository } from "./git_fixtures.ts";
+import {
+  DEFAULT_GIT_TIMEOUT_MS,
+  gitTimeoutFor,
+  runGit,
+  timeoutMessage,
+  trackedFileCount,
+} from "../src/platform/git_runner.ts";
+import { git, makeRepository } from "./git_fixtures.ts";
 import { tempDir } from "./helpers.ts";
 
 // Whether the process `pid` has ended (a zombie has: nothing of it runs any more).
@@ -38,7 +44,10 @@ test("a git call that runs too long is killed with its children and names the co
     await assert.rejects(slow.addWorktree(repo, path, "session/slow", "main"), (error) => {
       assert.ok(error instanceof SessionError);
       assert.equal(error.kind, "WorktreeCreation");
-      assert.match(error.message, /^git worktree add -b session\/slow -- \S+\/wt main timed out after 300ms/);
+      assert.match(
+        error.message,
+        /^git worktree add -b session\/slow -- \S+\/wt main timed out after 300ms in \S+\/repo; it was killed \(the limit set by timeoutMs \(gitTimeoutMs\)\)$/,
+      );
       return true;
     });
     // What git started dies with it (Linux shows it in /proc; elsewhere this part is skipped).
@@ -65,4 +74,49 @@ test("the timeout has a default and must be a positive number", async () => {
       (error) => error instanceof SessionError && error.kind === "InvalidInput",
     );
   }
+});
+
+test("the default limit grows with the repository's tracked files", () => {
+  assert.equal(gitTimeoutFor(0), DEFAULT_GIT_TIMEOUT_MS);
+  assert.equal(gitTimeoutFor(10_000), 150_000);
+  assert.equal(gitTimeoutFor(40_000), 240_000);
+  assert.equal(gitTimeoutFor(100_000), 420_000);
+  assert.equal(gitTimeoutFor(5), 120_015);
+  for (const nonsense of [-1, Number.NaN]) assert.equal(gitTimeoutFor(nonsense), DEFAULT_GIT_TIMEOUT_MS);
+  let previous = 0;
+  for (const files of [0, 1, 999, 10_000, 10_001, 250_000, 2_000_000]) {
+    assert.ok(gitTimeoutFor(files) > previous || files === 0);
+    previous = gitTimeoutFor(files);
+  }
+});
+
+test("the tracked files are counted from the index, in every folder of the repository", () => {
+  const dir = tempDir("slo-timeout-count-");
+  try {
+    const repo = join(dir.path, "repo");
+    makeRepository(repo);
+    assert.equal(trackedFileCount(repo), 1);
+    for (const name of ["a", "b", "c"]) writeFileSync(join(repo, `${name}.txt`), name);
+    git(repo, "add", "--all");
+    assert.equal(trackedFileCount(repo), 4);
+    const worktree = join(dir.path, "wt");
+    git(repo, "worktree", "add", "-q", "--no-checkout", "-b", "wt", "--", worktree, "main");
+    // A worktree not checked out yet counts what the main checkout holds: as much will be checked out.
+    assert.equal(trackedFileCount(worktree), 4);
+    assert.equal(trackedFileCount(join(dir.path)), 0);
+  } finally {
+    dir.remove();
+  }
+});
+
+test("a timeout's message names the command, the limit and where the limit came from", () => {
+  assert.equal(
+    timeoutMessage(["worktree", "add", "--", "/w x"], 420_000, "/repo", 100_000),
+    'git worktree add -- "/w x" timed out after 420s in /repo; it was killed (the default limit for 100,000 ' +
+      "tracked files: 120s plus 30s per 10,000; gitTimeoutMs sets another)",
+  );
+  assert.equal(
+    timeoutMessage(["status"], 1500),
+    "git status timed out after 1500ms; it was killed (the limit set by timeoutMs (gitTimeoutMs))",
+  );
 });

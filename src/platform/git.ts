@@ -5,12 +5,13 @@
  * @module
  */
 
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { copyFile, mkdtemp, readdir, readFile, realpath, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { dirtyWorktreeRefusal, errorMessage, isSessionError, SessionError } from "../errors.ts";
 import { branchNameProblem } from "../validation.ts";
+import { plainCommonDir } from "./git_guard.ts";
 import { gitMessage, type GitResult, type GitRunOptions, runGit, runGitChecked } from "./git_runner.ts";
 
 /** Where git is and how it runs. */
@@ -19,9 +20,21 @@ export interface GitOptions {
   gitPath?: string;
   /**
    * Milliseconds before a git call is killed and fails with a `WorktreeCreation` error naming the
-   * command; `DEFAULT_GIT_TIMEOUT_MS` (120 s) by default.
+   * command and the limit; by default 120 s plus 30 s per 10,000 tracked files (`gitTimeoutFor`).
    */
   timeoutMs?: number;
+}
+
+// False only when the repository's config file surely has no `branch.<name>` section: its name
+// is nowhere in the file (a name with a quote or backslash is written escaped, so it always counts).
+function mayHaveBranchSection(repository: string, name: string): boolean {
+  const commonDir = plainCommonDir(repository);
+  if (commonDir === null || /["\\]/.test(name)) return true;
+  try {
+    return readFileSync(join(commonDir, "config"), "utf8").toLowerCase().includes(name.toLowerCase());
+  } catch {
+    return true;
+  }
 }
 
 /** The namespace of the refs that keep a worktree's work saved by {@linkcode Git.snapshotWorktree}. */
@@ -332,8 +345,12 @@ export class Git {
         cause: new Error(result.stderr),
       });
     }
-    // Exit code 128 (no such section) is fine: the branch had no configuration.
-    await this.run(repository, ["config", "--remove-section", `branch.${name}`]);
+    // Exit code 128 (no such section) is fine: the branch had no configuration. Git rewrites the
+    // file even then, which would make the next call scan the configuration again, so the
+    // removal is skipped when the repository's own file (the only one it edits) cannot hold one.
+    if (mayHaveBranchSection(repository, name)) {
+      await this.run(repository, ["config", "--remove-section", `branch.${name}`]);
+    }
     return true;
   }
 

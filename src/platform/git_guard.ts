@@ -20,7 +20,7 @@
  * @module
  */
 
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { SessionError } from "../errors.ts";
 
@@ -135,9 +135,9 @@ function subsectionOf(key: string, section: string): string | null {
 }
 
 // Every file git may read as configuration of this repository that the current call does not
-// show: other worktrees' `config.worktree` (read by the `status` that `worktree remove` runs in
-// the worktree) and the configuration of submodules' git directories.
-function unseenConfigFiles(commonDir: string): string[] {
+// show, whether it exists or not: other worktrees' `config.worktree` (read by the `status` that
+// `worktree remove` runs in the worktree) and the configuration of submodules' git directories.
+function configCandidates(commonDir: string): string[] {
   const files: string[] = [join(commonDir, "config.worktree")];
   const list = (folder: string) => {
     try {
@@ -162,7 +162,7 @@ function unseenConfigFiles(commonDir: string): string[] {
     files.push(join(commonDir, "worktrees", worktree.name, "config.worktree"));
     walkModules(join(commonDir, "worktrees", worktree.name, "modules"), 0);
   }
-  return files.filter((file) => existsSync(file));
+  return files;
 }
 
 /** Runs `git config` (or `rev-parse`) in the scanned folder with extra `-c` settings; see {@linkcode commandOverrides}. */
@@ -171,7 +171,19 @@ export type ConfigReader = (
   extraConfig: string[],
 ) => Promise<{ code: number; stdout: string; stderr: string }>;
 
-const SCAN_PATTERN = String.raw`^(core\.repositoryformatversion|filter\..+\..+|hook\..+\..+|includeif\..+\.path)$`;
+const SCAN_PATTERN = String
+  .raw`^(core\.repositoryformatversion|filter\..+\..+|hook\..+\..+|includeif\..+\.path|include\.path)$`;
+
+/** What one scan found, and what it read to find it. */
+interface Scan {
+  overrides: Array<[string, string]>;
+  /** The common git directory, when the scan found one. */
+  commonDir: string | null;
+  /** Every configuration file the scan showed a setting from, or that an include names. */
+  files: Set<string>;
+  /** False when something the scan read cannot be pinned by files (an include git resolves in its own way). */
+  pinnable: boolean;
+}
 
 /**
  * The settings (name, value) that switch off every filter driver and every configured hook that
@@ -184,9 +196,15 @@ const SCAN_PATTERN = String.raw`^(core\.repositoryformatversion|filter\..+\..+|h
  * @param read runs `git config` there, hardened but without this scan
  */
 export async function commandOverrides(cwd: string, read: ConfigReader): Promise<Array<[string, string]>> {
+  return (await scanConfiguration(cwd, read)).overrides;
+}
+
+async function scanConfiguration(cwd: string, read: ConfigReader): Promise<Scan> {
   const drivers = new Set<string>();
   const hooks = new Set<string>();
   const included = new Set<string>();
+  const files = new Set<string>();
+  let pinnable = true;
   let commonDir: string | null = null;
   let pending: string[] = [];
   for (let round = 0;; round++) {
@@ -208,6 +226,8 @@ export async function commandOverrides(cwd: string, read: ConfigReader): Promise
     pending = [];
     for (const record of parseConfigRecords(result.stdout)) {
       const originFile = record.origin.startsWith("file:") ? resolve(cwd, record.origin.slice(5)) : null;
+      if (originFile !== null) files.add(originFile);
+      else if (record.scope !== "command") pinnable = false;
       const driver = subsectionOf(record.key, "filter");
       if (driver !== null) drivers.add(driver);
       const hook = subsectionOf(record.key, "hook");
@@ -219,14 +239,21 @@ export async function commandOverrides(cwd: string, read: ConfigReader): Promise
         // The repository's own config file is in the common git directory: no extra call to find it.
         commonDir = dirname(originFile);
       }
-      if (record.key.startsWith("includeif.") && record.value !== null && record.value !== "") {
+      const isInclude = record.key === "include.path";
+      if ((isInclude || record.key.startsWith("includeif.")) && record.value !== null && record.value !== "") {
         const target = includeTarget(record.value, originFile);
-        if (target !== null) pending.push(target);
+        if (target === null) {
+          pinnable = false;
+          continue;
+        }
+        // Git follows a plain include itself; the file is only pinned, so that a change to it is seen.
+        files.add(target);
+        if (!isInclude) pending.push(target);
       }
     }
     if (round === 0) {
       if (commonDir === null) commonDir = await commonDirOf(cwd, read);
-      if (commonDir !== null) pending.push(...unseenConfigFiles(commonDir));
+      if (commonDir !== null) pending.push(...configCandidates(commonDir).filter((file) => existsSync(file)));
     }
     const fresh = pending.filter((file) => !included.has(file) && !file.includes("\n"));
     if (fresh.length === 0) break;
@@ -243,15 +270,17 @@ export async function commandOverrides(cwd: string, read: ConfigReader): Promise
     );
   }
   for (const hook of hooks) overrides.push([`hook.${hook}.enabled`, "false"]);
-  return overrides;
+  return { overrides, commonDir, files, pinnable };
 }
 
-// Where an include path points, resolved as git resolves it (`~/`, relative to the including file).
+// Where an include path points, resolved as git resolves it (`~/`, relative to the including file);
+// null when git would resolve it in a way not followed here (`%(prefix)/`, `~user/`).
 function includeTarget(value: string, originFile: string | null): string | null {
   if (value.startsWith("~/")) {
     const home = process.env.HOME ?? process.env.USERPROFILE;
     return home === undefined ? null : join(home, value.slice(2));
   }
+  if (value.startsWith("~") || value.startsWith("%(")) return null;
   if (isAbsolute(value)) return value;
   return originFile === null ? null : resolve(dirname(originFile), value);
 }
@@ -260,4 +289,258 @@ async function commonDirOf(cwd: string, read: ConfigReader): Promise<string | nu
   const result = await read(["rev-parse", "--path-format=absolute", "--git-common-dir"], []);
   const line = result.stdout.trim();
   return result.code === 0 && line !== "" ? resolve(cwd, line) : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scan's cache. A scan costs one or two git processes; its answer only changes when a file it
+// read changes, or when one appears that it would have read. So it is kept per folder and
+// environment, with the stat of every file it depends on, and served only while every one of
+// them is unchanged (one appearing or disappearing included).
+
+/** Where git, run with one environment, reads its system and global configuration. */
+export interface ConfigLocations {
+  /** The system file, or null when it cannot be known (then nothing is cached). */
+  system: string | null;
+  /** `$HOME`, or null when unset (then nothing is cached). */
+  home: string | null;
+  /** `$XDG_CONFIG_HOME`, when set. */
+  xdgConfigHome?: string;
+  /** `$GIT_CONFIG_GLOBAL`, when set. */
+  globalOverride?: string;
+  /** `$GIT_CONFIG_SYSTEM`, when set. */
+  systemOverride?: string;
+}
+
+// A file's identity and version: `dev:ino:size:mtime:ctime`, `dir:dev:ino` for a folder, `-` when absent.
+function stampOf(path: string): { stamp: string; changedMs: number; isFile: boolean } {
+  try {
+    const stat = statSync(path);
+    if (stat.isDirectory()) return { stamp: `dir:${stat.dev}:${stat.ino}`, changedMs: 0, isFile: false };
+    return {
+      stamp: `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`,
+      changedMs: Math.max(stat.mtimeMs, stat.ctimeMs),
+      isFile: stat.isFile() && stat.size <= MAX_PINNED_CONTENT,
+    };
+  } catch {
+    return { stamp: "-", changedMs: 0, isFile: false };
+  }
+}
+
+const MAX_PINNED_CONTENT = 1024 * 1024;
+// A file changed this recently may change again within the same timestamp tick (coarse file systems
+// count whole seconds, or two): its stat alone cannot tell, so its content is compared too.
+const RACY_MS = 2_000;
+
+interface Pin {
+  stamp: string;
+  /** The content, for a file changed within RACY_MS of the scan. */
+  content?: string;
+}
+
+function readContent(path: string): string | undefined {
+  try {
+    return readFileSync(path, "latin1");
+  } catch {
+    return undefined;
+  }
+}
+
+function pinOf(path: string, since: number): Pin {
+  const { stamp, changedMs, isFile } = stampOf(path);
+  if (!isFile || changedMs < since - RACY_MS) return { stamp };
+  return { stamp, content: readContent(path) ?? "\0unreadable" };
+}
+
+function samePins(a: Pin, b: Pin): boolean {
+  return a.stamp === b.stamp && a.content === b.content;
+}
+
+function samePin(path: string, pin: Pin): boolean {
+  if (stampOf(path).stamp !== pin.stamp) return false;
+  return pin.content === undefined || readContent(path) === pin.content;
+}
+
+// The files that decide which repository git finds from `cwd`: `.git` in `cwd` and each folder
+// above it up to the first that has one, and, for a `.git` file, the git directory it names and
+// that directory's `commondir`.
+function discoveryFiles(cwd: string): string[] {
+  const files: string[] = [cwd];
+  for (let folder = resolve(cwd);;) {
+    const dotGit = join(folder, ".git");
+    files.push(dotGit, join(folder, "HEAD"));
+    if (existsSync(dotGit)) {
+      const gitdir = /^gitdir: (.+)$/m.exec(readContent(dotGit) ?? "")?.[1]?.trim();
+      // The git directory (the folder itself, or the one a `.git` file names) and what makes it one.
+      const dir = gitdir === undefined ? dotGit : resolve(folder, gitdir);
+      files.push(dir, join(dir, "commondir"), join(dir, "HEAD"), join(dir, "objects"), join(dir, "refs"));
+      break;
+    }
+    const parent = dirname(folder);
+    if (parent === folder) break;
+    folder = parent;
+  }
+  return files;
+}
+
+/** The git directory of a worktree and the common git directory of its repository. */
+export interface GitDirectories {
+  /** The worktree's own git directory (`.git`, or `<common>/worktrees/<name>`). */
+  gitDir: string;
+  /** The repository's common git directory. */
+  commonDir: string;
+}
+
+/**
+ * The git directories git finds from `cwd` in the plain layouts (a `.git` folder, or a `.git`
+ * file naming a worktree's git directory), read from the files without running git; null for
+ * anything else (a bare repository, a folder inside a git directory, a `.git` file that does not
+ * say `gitdir:`), and then the caller runs git to know.
+ */
+export function plainGitDirectories(cwd: string): GitDirectories | null {
+  for (let folder = resolve(cwd);;) {
+    // A folder that looks like a git directory itself is one to git: not a plain layout.
+    if (existsSync(join(folder, "HEAD"))) return null;
+    const dotGit = join(folder, ".git");
+    let isDirectory: boolean;
+    try {
+      isDirectory = statSync(dotGit).isDirectory();
+    } catch {
+      const parent = dirname(folder);
+      if (parent === folder) return null;
+      folder = parent;
+      continue;
+    }
+    if (isDirectory) {
+      if (existsSync(join(dotGit, "commondir"))) return null;
+      return looksLikeGitDir(dotGit, dotGit) ? { gitDir: dotGit, commonDir: dotGit } : null;
+    }
+    const gitdir = /^gitdir: (.+)$/m.exec(readContent(dotGit) ?? "")?.[1]?.trim();
+    if (gitdir === undefined) return null;
+    const dir = resolve(folder, gitdir);
+    const common = readContent(join(dir, "commondir"))?.trim();
+    const commonDir = common === undefined || common === "" ? dir : resolve(dir, common);
+    return looksLikeGitDir(dir, commonDir) ? { gitDir: dir, commonDir } : null;
+  }
+}
+
+// What git asks of a git directory before it takes it (else it looks further up): a HEAD that
+// names a ref or a commit, and the objects and refs folders.
+function looksLikeGitDir(gitDir: string, commonDir: string): boolean {
+  const head = readContent(join(gitDir, "HEAD"))?.trim() ?? "";
+  if (!/^(ref: refs\/\S+|[0-9a-f]{40}|[0-9a-f]{64})$/.test(head)) return false;
+  try {
+    return statSync(join(commonDir, "objects")).isDirectory() && statSync(join(commonDir, "refs")).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The common git directory of {@linkcode plainGitDirectories}, or null. */
+export function plainCommonDir(cwd: string): string | null {
+  return plainGitDirectories(cwd)?.commonDir ?? null;
+}
+
+function standardFiles(locations: ConfigLocations, commonDir: string): string[] | null {
+  if (locations.system === null || locations.home === null) return null;
+  const files = [
+    locations.system,
+    join(locations.xdgConfigHome ?? join(locations.home, ".config"), "git", "config"),
+    join(locations.home, ".gitconfig"),
+    join(commonDir, "config"),
+  ];
+  if (locations.globalOverride !== undefined) files.push(locations.globalOverride);
+  if (locations.systemOverride !== undefined) files.push(locations.systemOverride);
+  return files;
+}
+
+interface CachedScan {
+  overrides: Array<[string, string]>;
+  commonDir: string;
+  pins: Map<string, Pin>;
+  /** False when a file changed during the scan: then the entry only says what to pin next time. */
+  servable: boolean;
+}
+
+const MAX_CACHED_SCANS = 256;
+
+/**
+ * A cache of {@linkcode commandOverrides} answers, one per folder and environment. An answer is
+ * served only while every file it depends on has the stat it had (device, inode, size, mtime,
+ * ctime; for a file changed within two seconds of the scan, its content too): the system, global,
+ * repository and worktree configuration files, every file a setting came from or an include
+ * names, every other worktree's and submodule's configuration, and the `.git` files that decide
+ * which repository git finds. A change to any of them, one appearing or one disappearing, means a
+ * new scan.
+ */
+export class ConfigScanCache {
+  readonly #entries = new Map<string, CachedScan>();
+
+  /**
+   * What {@linkcode commandOverrides} answers for `cwd`, scanned again only when a file it read changed.
+   *
+   * @param cwd the folder git will run in
+   * @param read runs `git config` there, hardened but without this scan
+   * @param environment every setting of git's environment that can change what it reads (the cache key)
+   * @param locations where git reads its system and global files with that environment
+   */
+  async overrides(
+    cwd: string,
+    read: ConfigReader,
+    environment: string,
+    locations: ConfigLocations,
+  ): Promise<Array<[string, string]>> {
+    // Every folder of one repository gets the same answer (the scan covers every worktree's and
+    // submodule's files, whatever the folder), so the common directory is the key where the files
+    // say plainly which one git will find; the folder itself elsewhere.
+    const common = plainCommonDir(cwd);
+    const byCommon = common !== null && !environment.includes('"GIT_DIR"') && !environment.includes('"GIT_COMMON_DIR"');
+    const key = byCommon ? `common:${common}\0${environment}` : `cwd:${cwd}\0${environment}`;
+    const cached = this.#entries.get(key);
+    if (cached !== undefined) {
+      this.#entries.delete(key);
+      if (cached.servable && this.#fresh(cached)) {
+        // Most recently used last, so that the oldest is dropped first.
+        this.#entries.set(key, cached);
+        return cached.overrides;
+      }
+    }
+    const started = Date.now();
+    // What is known before the scan (from the last scan here) is pinned before it too, so that a
+    // change while it runs is seen.
+    const before = new Map<string, Pin>();
+    for (const file of [...discoveryFiles(cwd), ...(cached?.pins.keys() ?? [])]) before.set(file, pinOf(file, started));
+    const scan = await scanConfiguration(cwd, read);
+    const standard = scan.commonDir === null ? null : standardFiles(locations, scan.commonDir);
+    if (!scan.pinnable || scan.commonDir === null || standard === null) return scan.overrides;
+    // Keyed by a common directory that git did not confirm: kept under the folder instead.
+    const storeKey = byCommon && scan.commonDir !== common ? `cwd:${cwd}\0${environment}` : key;
+    const candidates = configCandidates(scan.commonDir);
+    const pins = new Map<string, Pin>();
+    let servable = true;
+    const discovery = storeKey === key && byCommon ? [] : discoveryFiles(cwd);
+    for (const file of [...discovery, ...standard, ...candidates, ...scan.files]) {
+      if (pins.has(file)) continue;
+      const pin = pinOf(file, started);
+      const earlier = before.get(file);
+      // Changed while the scan ran, or (not pinned before it) so recently that the scan may have
+      // read another version: not served, but the next scan pins it before it starts.
+      if (earlier === undefined ? pin.content !== undefined : !samePins(earlier, pin)) servable = false;
+      pins.set(file, pin);
+    }
+    this.#entries.set(storeKey, { overrides: scan.overrides, commonDir: scan.commonDir, pins, servable });
+    if (this.#entries.size > MAX_CACHED_SCANS) this.#entries.delete(this.#entries.keys().next().value!);
+    return scan.overrides;
+  }
+
+  /** Forgets every answer. */
+  clear(): void {
+    this.#entries.clear();
+  }
+
+  #fresh(entry: CachedScan): boolean {
+    for (const [file, pin] of entry.pins) if (!samePin(file, pin)) return false;
+    // A worktree's or submodule's configuration file that appeared since (one that went away
+    // changed its pin).
+    return configCandidates(entry.commonDir).every((file) => entry.pins.has(file) || !existsSync(file));
+  }
 }

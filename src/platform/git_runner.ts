@@ -8,9 +8,17 @@
 
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { Buffer } from "node:buffer";
-import { readdirSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { SessionError } from "../errors.ts";
-import { commandOverrides, commandReach, HARDENING_CONFIG, HARDENING_ENV } from "./git_guard.ts";
+import {
+  commandReach,
+  type ConfigLocations,
+  ConfigScanCache,
+  HARDENING_CONFIG,
+  HARDENING_ENV,
+  plainGitDirectories,
+} from "./git_guard.ts";
 
 /** What a finished git command printed. */
 export interface GitResult {
@@ -22,8 +30,78 @@ export interface GitResult {
   stderr: string;
 }
 
-/** How long a git call may run before it is killed, unless {@linkcode GitRunOptions.timeoutMs} says otherwise: 120 s. */
+/**
+ * How long a git call may run before it is killed in a repository of no tracked files: 120 s. The
+ * default limit grows with the repository (see {@linkcode gitTimeoutFor}) unless
+ * {@linkcode GitRunOptions.timeoutMs} sets one.
+ */
 export const DEFAULT_GIT_TIMEOUT_MS = 120_000;
+
+/** What the default limit of a git call grows by per 10,000 tracked files: 30 s. */
+export const GIT_TIMEOUT_MS_PER_10K_FILES = 30_000;
+
+/**
+ * The default limit of a git call in a repository of `trackedFiles` tracked files:
+ * {@linkcode DEFAULT_GIT_TIMEOUT_MS} plus {@linkcode GIT_TIMEOUT_MS_PER_10K_FILES} per 10,000
+ * files (a checkout of 100k files can take 40 s on a fast disk, several times that on a slow one).
+ *
+ * @example
+ * ```ts
+ * import { gitTimeoutFor } from "./git_runner.ts";
+ *
+ * console.log(gitTimeoutFor(0)); // 120000
+ * console.log(gitTimeoutFor(100_000)); // 420000
+ * ```
+ */
+export function gitTimeoutFor(trackedFiles: number): number {
+  const files = Number.isFinite(trackedFiles) && trackedFiles > 0 ? trackedFiles : 0;
+  return DEFAULT_GIT_TIMEOUT_MS + Math.ceil((files * GIT_TIMEOUT_MS_PER_10K_FILES) / 10_000);
+}
+
+// The entry count of each index file, with the size it had when read.
+const indexCounts = new Map<string, { size: number; entries: number }>();
+
+function indexEntries(path: string): number {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return 0;
+  }
+  const known = indexCounts.get(path);
+  if (known?.size === size) return known.entries;
+  let entries = 0;
+  try {
+    // "DIRC", the version, then the number of entries: 32 bits each, big-endian.
+    const header = new Uint8Array(12);
+    const fd = openSync(path, "r");
+    try {
+      if (readSync(fd, header, 0, 12, 0) === 12 && String.fromCharCode(...header.subarray(0, 4)) === "DIRC") {
+        entries = new DataView(header.buffer).getUint32(8);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Unreadable: counted as empty.
+  }
+  if (indexCounts.size >= 256) indexCounts.delete(indexCounts.keys().next().value!);
+  indexCounts.set(path, { size, entries });
+  return entries;
+}
+
+/**
+ * How many files the repository git finds from `cwd` tracks, counted without running git: the
+ * entry count in the header of its index (the worktree's own, or the main checkout's if that is
+ * larger, since a new worktree checks out as much). 0 when there is no index to read (a bare
+ * repository, or not a plain layout); read again only when the index's size changed.
+ */
+export function trackedFileCount(cwd: string): number {
+  const dirs = plainGitDirectories(cwd);
+  if (dirs === null) return 0;
+  const own = indexEntries(join(dirs.gitDir, "index"));
+  return dirs.gitDir === dirs.commonDir ? own : Math.max(own, indexEntries(join(dirs.commonDir, "index")));
+}
 
 /** How to run git. */
 export interface GitRunOptions {
@@ -35,7 +113,8 @@ export interface GitRunOptions {
   lockRetries?: number;
   /**
    * Milliseconds before git (and what it started) is killed and the call fails with a
-   * `WorktreeCreation` error naming the command; {@linkcode DEFAULT_GIT_TIMEOUT_MS} by default.
+   * `WorktreeCreation` error naming the command and the limit; by default
+   * {@linkcode gitTimeoutFor} the repository's number of tracked files.
    */
   timeoutMs?: number;
   /** Extra environment variables for this call, such as `GIT_INDEX_FILE` for a temporary index. */
@@ -108,6 +187,20 @@ export function describeGitCommand(args: readonly string[]): string {
 
 function formatDuration(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+/**
+ * The message of a git call killed at its limit: the command, the limit, where, and where the
+ * limit came from (`trackedFiles` for the default limit, undefined for one the caller set).
+ */
+export function timeoutMessage(args: readonly string[], limitMs: number, cwd?: string, trackedFiles?: number): string {
+  const where = cwd === undefined ? "" : ` in ${cwd}`;
+  const why = trackedFiles === undefined
+    ? "the limit set by timeoutMs (gitTimeoutMs)"
+    : `the default limit for ${trackedFiles.toLocaleString("en-US")} tracked files: ${
+      formatDuration(DEFAULT_GIT_TIMEOUT_MS)
+    } plus ${formatDuration(GIT_TIMEOUT_MS_PER_10K_FILES)} per 10,000; gitTimeoutMs sets another`;
+  return `${describeGitCommand(args)} timed out after ${formatDuration(limitMs)}${where}; it was killed (${why})`;
 }
 
 const MAX_OUTPUT = 64 * 1024 * 1024;
@@ -200,10 +293,62 @@ function hasConfiguredHooks(run: Invocation): Promise<boolean> {
   return known;
 }
 
+// The scan of each folder's configuration, kept while the files it read are unchanged.
+const scans = new ConfigScanCache();
+
+// Where each git executable reads its system configuration (keyed by executable and
+// `$GIT_CONFIG_SYSTEM`); null when it cannot tell, and then no scan is cached.
+const systemFiles = new Map<string, Promise<string | null>>();
+
+function systemFile(run: Invocation, env: Record<string, string>): Promise<string | null> {
+  const key = `${run.gitPath}\0${env.GIT_CONFIG_SYSTEM ?? ""}`;
+  let known = systemFiles.get(key);
+  if (known === undefined) {
+    known = (async () => {
+      // `git var GIT_CONFIG_SYSTEM` from git 2.42; before, the origin (or the error) of a system read.
+      const plain = { ...run, cwd: undefined };
+      const variable = await execOnce(plain, ["var", "GIT_CONFIG_SYSTEM"], []);
+      if (variable.code === 0 && variable.stdout.trim() !== "") return variable.stdout.trim().split("\n")[0];
+      const listed = await execOnce(plain, ["config", "--system", "--show-origin", "--list", "-z"], []);
+      const origin = /^file:([^\0]+)\0/.exec(listed.stdout)?.[1];
+      if (listed.code === 0 && origin !== undefined) return origin;
+      return /unable to read config file '([^']+)'/.exec(listed.stderr)?.[1] ?? null;
+    })().catch(() => null);
+    known.then((file) => file === null && systemFiles.delete(key));
+    systemFiles.set(key, known);
+  }
+  return known;
+}
+
+// The overrides of `run`'s folder: from the cache while every file the last scan read is unchanged.
+async function scannedOverrides(run: Invocation): Promise<Array<[string, string]>> {
+  const cwd = run.cwd ?? process.cwd();
+  const env = gitEnvironment(run.env, []);
+  // A temporary index changes nothing git reads as configuration; anything else might.
+  delete env.GIT_INDEX_FILE;
+  const environment = JSON.stringify([run.gitPath, ...Object.entries(env).sort(([a], [b]) => a < b ? -1 : 1)]);
+  const locations: ConfigLocations = {
+    // The legacy `$GIT_CONFIG` makes `git config` read another file: not cached.
+    system: env.GIT_CONFIG === undefined ? await systemFile(run, env) : null,
+    home: env.HOME ?? null,
+    xdgConfigHome: env.XDG_CONFIG_HOME || undefined,
+    globalOverride: env.GIT_CONFIG_GLOBAL || undefined,
+    systemOverride: env.GIT_CONFIG_SYSTEM || undefined,
+  };
+  return await scans.overrides(
+    cwd,
+    (scanArgs, config) => execOnce(run, [...config.flatMap((setting) => ["-c", setting]), ...scanArgs], []),
+    environment,
+    locations,
+  );
+}
+
 interface Invocation {
   gitPath: string;
   cwd: string | undefined;
   timeoutMs: number;
+  /** The tracked files the default limit was computed from; undefined when the caller set the limit. */
+  trackedFiles?: number;
   env: Record<string, string> | undefined;
 }
 
@@ -258,14 +403,10 @@ function execOnce(run: Invocation, args: string[], overrides: Array<[string, str
     const timer = setTimeout(() => {
       // Settled before the kill, so that the exit the kill causes is not taken for git's answer.
       const exited = exitCode;
-      const where = run.cwd === undefined ? "" : ` in ${run.cwd}`;
       finish(() =>
         // Git itself may have exited while something it started kept the output open: its answer stands.
         exited !== null ? resolve(result(exited)) : reject(
-          new SessionError(
-            "WorktreeCreation",
-            `${describeGitCommand(args)} timed out after ${formatDuration(run.timeoutMs)}${where}; it was killed`,
-          ),
+          new SessionError("WorktreeCreation", timeoutMessage(args, run.timeoutMs, run.cwd, run.trackedFiles)),
         )
       );
       kill();
@@ -297,7 +438,8 @@ function notStarted(gitPath: string, error: unknown): SessionError {
  * configures and switches each off. Lock errors from a concurrent git process are retried with
  * exponential backoff and jitter (bounded). Git missing, or a call running longer than
  * `timeoutMs` (then git and what it started are killed), is a `WorktreeCreation` error naming
- * the command.
+ * the command and the limit. The default limit grows with the repository's tracked files
+ * ({@linkcode gitTimeoutFor}).
  *
  * @example
  * ```ts
@@ -311,18 +453,19 @@ export async function runGit(args: string[], options: GitRunOptions = {}): Promi
   const run: Invocation = {
     gitPath: options.gitPath ?? "git",
     cwd: options.cwd,
-    timeoutMs: options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS,
+    timeoutMs: options.timeoutMs ?? 0,
     env: options.env,
   };
+  if (options.timeoutMs === undefined) {
+    run.trackedFiles = run.cwd === undefined ? 0 : trackedFileCount(run.cwd);
+    run.timeoutMs = gitTimeoutFor(run.trackedFiles);
+  }
   if (!Number.isFinite(run.timeoutMs) || run.timeoutMs <= 0) {
     throw new SessionError("InvalidInput", "the git timeout must be a positive number of milliseconds");
   }
   const reach = commandReach(args);
   const scan = reach === "filters" || (reach === "hooks" && await hasConfiguredHooks(run));
-  const overrides = !scan
-    ? []
-    : await commandOverrides(run.cwd ?? process.cwd(), (scanArgs, config) =>
-      execOnce(run, [...config.flatMap((setting) => ["-c", setting]), ...scanArgs], []));
+  const overrides = !scan ? [] : await scannedOverrides(run);
   const retries = options.lockRetries ?? 8;
   for (let attempt = 0;; attempt++) {
     const result = await execOnce(run, args, overrides);
