@@ -959,7 +959,10 @@ export class SessionOrchestrator {
       throw new SessionError("Conflict", `session ${session.id} is not archived, so there is nothing to restore`);
     }
     const leased = await this.#releaseTakenPorts(session);
-    return await this.#worktrees!.restore(leased, repository, this.#rows);
+    // A new folder: it gets the checkout's included files again, and the repository's setup runs in it.
+    const include = this.#repositorySettings(repository)?.include ?? [];
+    const restored = await this.#worktrees!.restore(leased, repository, this.#rows, { include });
+    return await this.#startSetup(restored, repository);
   }
 
   /**

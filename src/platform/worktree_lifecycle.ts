@@ -617,7 +617,12 @@ export class WorktreeLifecycle implements WorktreePort {
    * untracked as untracked, byte for byte), `rows.markRestored` marks the row, and the archive
    * record is dropped; the snapshot's ref stays. A failure before the row step undoes the restore.
    */
-  async restore(session: Session, repository: Repository, rows: WorktreeRows): Promise<Session> {
+  async restore(
+    session: Session,
+    repository: Repository,
+    rows: WorktreeRows,
+    options: { include?: readonly string[] } = {},
+  ): Promise<Session> {
     const id = parseId(session.id, "session id");
     const info = await this.#repositoryInfo(repository.path);
     return await this.#lock(info, async () => {
@@ -666,7 +671,19 @@ export class WorktreeLifecycle implements WorktreePort {
           if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
           throw new SessionError("Conflict", `the folder ${path} of session ${id} is taken`, { cause: error });
         });
-        restored = await runRestore(this.#context(rows), entry, (step) => this.#step(step as LifecycleStep, id));
+        restored = await runRestore(
+          this.#context(rows),
+          entry,
+          (step) => this.#step(step as LifecycleStep, id),
+          async (worktree) => {
+            const included = await includeFilesWith(this.#git, {
+              checkout: info.topLevel,
+              worktree,
+              patterns: options.include ?? [],
+            });
+            if (included.entries.length > 0) this.#onIncluded?.(id, included);
+          },
+        );
       } catch (error) {
         const failure = asSessionError(error, "restoring the session");
         const row = await rows.current(id).catch(() => undefined);
