@@ -888,7 +888,10 @@ test(
         await setup.locator('.badge[data-setup-state="failed"]').waitFor({ timeout: WAIT_MS });
         assert.equal(await badge.innerText(), "failed");
         const text = await setup.innerText();
-        assert.match(text, /failed command\s+1 of 1: sh -c /);
+        // Its argument array, quoted as a shell would need it.
+        assert.match(text, /failed command\s+1 of 1: sh -c 'cd "\$SLO_WORKTREE_PATH"; echo/);
+        // Its events say so as they come.
+        await detail.locator("ol.events li", { hasText: /setup failed/ }).first().waitFor({ timeout: WAIT_MS });
         assert.match(text, /reason\s+exit code 2/);
         assert.match(text, /exit code\s+2/);
         const log = setup.locator("pre.log");
@@ -902,6 +905,17 @@ test(
         assert.match(await page.getByLabel("The end of its output").innerText(), /oops/);
         const stored = await d.api(`/v1/sessions/${session.id}`);
         assert.equal(stored.body.setup.state, "failed");
+        // Readable on a narrow window too: nothing wider than the window.
+        await page.setViewportSize({ width: 360, height: 760 });
+        const width = await page.evaluate<number>("document.documentElement.scrollWidth");
+        assert.ok(width <= 360, `the page with the detail is ${width}px wide in a 360px window`);
+        await page.setViewportSize({ width: 1200, height: 760 });
+        // The detail with its failed setup, kept as an artifact beside the main view's.
+        mkdirSync(join(root, "tests", "artifacts"), { recursive: true });
+        writeFileSync(
+          join(root, "tests", "artifacts", `dashboard-detail-${runtimeName}.png`),
+          await detail.screenshot(),
+        );
 
         // Run setup again, from the keyboard: running, live; its button is gone and the focus is on the state.
         const again = page.getByRole("button", { name: "Run setup again for Needs setup" });

@@ -42,6 +42,11 @@ export function portsPart(session) {
   );
 }
 
+/** An argument as a shell would need it quoted: as it is when plain, in single quotes otherwise. @param {string} word */
+function shellWord(word) {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}
+
 /**
  * A setup state as a badge, its state word in it (so it is read as text, not by its colour).
  * @param {SessionSetup} setup
@@ -69,15 +74,21 @@ export function setupPart(session, options) {
   const setup = session.setup ?? null;
   if (setup === null) return h("p", { class: "empty" }, "None ran: its repository has no setup commands.");
   const which = setup.current === null ? null : `${setup.current + 1} of ${setup.commands}`;
-  const command = setup.command === null ? null : setup.command.join(" ");
+  // Quoted as a shell would need it, so the words of the argument array show.
+  const command = setup.command === null ? null : setup.command.map(shellWord).join(" ");
   /** @type {[string, Node | string | null][]} */
   const rows = [
     ["state", badge(setup, session.id)],
     ["commands", String(setup.commands)],
   ];
-  if (setup.state === "running") rows.push(["running", which === null ? null : `${which}: ${command ?? "…"}`]);
+  if (setup.state === "running" && which !== null) {
+    rows.push(["running", h("span", {}, `${which}: `, h("code", { class: "command" }, command ?? "…"))]);
+  }
   if (setup.state === "failed" || setup.state === "interrupted") {
-    rows.push([setup.state === "failed" ? "failed command" : "cut short at", `${which ?? "?"}: ${command ?? "—"}`]);
+    rows.push([
+      setup.state === "failed" ? "failed command" : "cut short at",
+      h("span", {}, `${which ?? "?"}: `, h("code", { class: "command" }, command ?? "—")),
+    ]);
     rows.push(["reason", setup.reason]);
   }
   if (setup.exitCode !== null) rows.push(["exit code", String(setup.exitCode)]);
