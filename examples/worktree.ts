@@ -95,12 +95,21 @@ try {
   // 7. The snapshots the repository keeps: the archive's and the fork's source's (its session exists),
   //    and the forced delete's (its session is gone).
   const { snapshots } = await orchestrator.listSnapshots(repository.id);
+  // Each one's size: the files it changed, as it holds them (README.md, theme.ts, notes.txt; then variables.css).
+  const work = read(path, "README.md").length + read(path, "theme.ts").length + read(path, "notes.txt").length;
+  const forkWork = work + ":root { --bg: #111; }\n".length;
   assert.deepEqual(
-    snapshots.map((s) => [s.sessionId, s.reason, s.sessionExists]),
-    [[first.id, "an archive", true], [first.id, "a fork", true], [fork.id, "a forced close", false]],
+    snapshots.map((s) => [s.sessionId, s.reason, s.changedPaths, s.bytes, s.sessionExists]),
+    [
+      [first.id, "an archive", 3, work, true],
+      [first.id, "a fork", 3, work, true],
+      [fork.id, "a forced close", 4, forkWork, false],
+    ],
   );
   for (const s of snapshots) {
-    console.log(`7 snapshot ${s.ref}: ${s.reason}, ${s.changedPaths} path(s), session exists: ${s.sessionExists}`);
+    console.log(
+      `7 snapshot ${s.ref}: ${s.reason}, ${s.changedPaths} path(s), ${s.bytes} B, session exists: ${s.sessionExists}`,
+    );
   }
 
   // 8. The deleted fork's work, restored into a new session.

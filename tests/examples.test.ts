@@ -56,9 +56,11 @@ test("examples/worktree.ts runs a worktree session's whole life on a real reposi
     new RegExp(
       `^6 deleted the fork: refused without force \\(Conflict\\), forced: snapshot refs/session-snapshots/${id}$`,
     ),
-    new RegExp(`^7 snapshot refs/session-snapshots/${id}: an archive, 3 path\\(s\\), session exists: true$`),
-    new RegExp(`^7 snapshot refs/session-snapshots/${id}\\.2: a fork, 3 path\\(s\\), session exists: true$`),
-    new RegExp(`^7 snapshot refs/session-snapshots/${id}: a forced close, 4 path\\(s\\), session exists: false$`),
+    new RegExp(`^7 snapshot refs/session-snapshots/${id}: an archive, 3 path\\(s\\), 81 B, session exists: true$`),
+    new RegExp(`^7 snapshot refs/session-snapshots/${id}\\.2: a fork, 3 path\\(s\\), 81 B, session exists: true$`),
+    new RegExp(
+      `^7 snapshot refs/session-snapshots/${id}: a forced close, 4 path\\(s\\), 103 B, session exists: false$`,
+    ),
     new RegExp(`^8 restored refs/session-snapshots/${id} as "Variables, again": variables.css and theme.ts back$`),
     new RegExp(`^9 pruned 1, kept 2 \\(session ${id} still exists, and the snapshot is its own\\)$`),
     /^10 deleted all: 0 sessions, 4 snapshots pruned, 0 left, only the main worktree$/,
