@@ -198,6 +198,11 @@ export interface SnapshotRecord {
   reason: string | null;
   /** How many paths the saved work changes against `head`. */
   changedPaths: number;
+  /**
+   * The total size in bytes of the files the saved work changed, as the snapshot holds them
+   * (regular files and symbolic links; deleted paths and nested repositories' gitlinks count 0).
+   */
+  bytes: number;
 }
 
 /** The folder and branch an open claims, or an undo finds. */

@@ -640,6 +640,7 @@ const snapshots: Run = async (context) => {
     createdAt: string;
     reason: string | null;
     changedPaths: number;
+    bytes: number;
     sessionExists: boolean;
   };
   const columns: Column<Listed>[] = [
@@ -648,6 +649,7 @@ const snapshots: Run = async (context) => {
     { header: "STATE", value: (x) => (x.sessionExists ? "exists" : "deleted") },
     { header: "AGE", value: (x) => age(x.createdAt), align: "right" },
     { header: "PATHS", value: (x) => String(x.changedPaths), align: "right" },
+    { header: "SIZE", value: (x) => formatBytes(x.bytes), align: "right" },
     { header: "WHY", value: (x) => x.reason ?? "-", shrink: true },
   ];
   const param = { id: repository.id };

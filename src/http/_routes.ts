@@ -219,8 +219,8 @@ export const ROUTES = {
     tags: ["snapshots"],
     summary: "The session snapshots a repository keeps",
     description: "What forced deletes, archives and forks saved under refs/session-snapshots/, oldest first: each " +
-      "one's session, commit, when and why it was taken, how many paths it changed, and whether its session " +
-      "still exists. Changes nothing.",
+      "one's session, commit, when and why it was taken, how many paths it changed and their size in bytes, and " +
+      "whether its session still exists. Changes nothing.",
     request: { params: IdParamsSchema, query: SnapshotQuerySchema },
     responses: {
       200: { description: "The snapshots.", content: { "application/json": { schema: SnapshotListSchema } } },

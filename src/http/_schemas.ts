@@ -271,7 +271,12 @@ export const SnapshotSchema: z.ZodType<SessionSnapshot, SessionSnapshot> = z.obj
     description: "Why it was taken: a forced close, an archive, a fork.",
     example: "a forced close",
   }),
-  changedPaths: z.number().int().openapi({ description: "How many paths the saved work changes: its size." }),
+  changedPaths: z.number().int().openapi({ description: "How many paths the saved work changes." }),
+  bytes: z.number().int().openapi({
+    description: "The total size in bytes of the files the saved work changed, as the snapshot holds them " +
+      "(deleted paths and nested repositories count 0).",
+    example: 2048,
+  }),
   sessionExists: z.boolean().openapi({
     description: "Whether its session still has a row (active or archived); prune keeps such snapshots.",
   }),
@@ -295,6 +300,7 @@ export const PruneSnapshotsSchema: z.ZodType<PruneSnapshotsReport, PruneSnapshot
     subject: z.string(),
     reason: z.string().nullable(),
     changedPaths: z.number().int(),
+    bytes: z.number().int(),
     sessionExists: z.boolean(),
     keptReason: z.string(),
   })).openapi({ description: "Matched the filter but kept: their session still exists." }),

@@ -119,6 +119,8 @@ export interface GitRunOptions {
   timeoutMs?: number;
   /** Extra environment variables for this call, such as `GIT_INDEX_FILE` for a temporary index. */
   env?: Record<string, string>;
+  /** What git reads on its standard input (for example object ids for `cat-file --batch-check`); none by default. */
+  input?: string;
 }
 
 // Variables that would make git ignore `-C` and act on another repository, for example when the
@@ -352,7 +354,13 @@ interface Invocation {
   env: Record<string, string> | undefined;
 }
 
-function execOnce(run: Invocation, args: string[], overrides: Array<[string, string]>): Promise<GitResult> {
+// `input` is written to git's standard input; without it git reads none (the configuration scans never get one).
+function execOnce(
+  run: Invocation,
+  args: string[],
+  overrides: Array<[string, string]>,
+  input?: string,
+): Promise<GitResult> {
   const argv = [
     "--no-pager",
     ...HARDENING_CONFIG.flatMap((setting) => ["-c", setting]),
@@ -364,11 +372,16 @@ function execOnce(run: Invocation, args: string[], overrides: Array<[string, str
     try {
       child = spawn(run.gitPath, argv, {
         env: gitEnvironment(run.env, overrides),
-        stdio: ["ignore", "pipe", "pipe"],
+        stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
       });
     } catch (error) {
       reject(notStarted(run.gitPath, error));
       return;
+    }
+    if (input !== undefined) {
+      // A git that exits before reading all of it closes the pipe: its exit code is the answer.
+      child.stdin!.on("error", () => {});
+      child.stdin!.end(input);
     }
     const stdout: Uint8Array[] = [];
     const stderr: Uint8Array[] = [];
@@ -468,7 +481,7 @@ export async function runGit(args: string[], options: GitRunOptions = {}): Promi
   const overrides = !scan ? [] : await scannedOverrides(run);
   const retries = options.lockRetries ?? 8;
   for (let attempt = 0;; attempt++) {
-    const result = await execOnce(run, args, overrides);
+    const result = await execOnce(run, args, overrides, options.input);
     if (result.code === 0 || attempt >= retries || !isTransientLockError(result.stderr)) return result;
     const backoff = Math.min(500, 25 * 2 ** attempt);
     await sleep(backoff / 2 + Math.random() * backoff);

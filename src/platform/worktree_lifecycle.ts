@@ -845,12 +845,12 @@ export class WorktreeLifecycle implements WorktreePort {
 
   /**
    * Every session snapshot the repository keeps, oldest first, with why each was taken (from its
-   * subject) and how many paths it changed. Read-only, no lock.
+   * subject), how many paths it changed and their total size. Read-only, no lock.
    */
   async snapshots(repository: Repository): Promise<SnapshotRecord[]> {
     const info = await this.#repositoryInfo(repository.path);
     const refs = await this.#git.listSnapshotRefs(info.topLevel);
-    return refs.map(({ ref, sessionId, commit, head, createdAt, subject, changedPaths }) => ({
+    return refs.map(({ ref, sessionId, commit, head, createdAt, subject, changedPaths, bytes }) => ({
       ref,
       sessionId,
       commit,
@@ -859,6 +859,7 @@ export class WorktreeLifecycle implements WorktreePort {
       subject,
       reason: / before (.+)$/.exec(subject)?.[1] ?? null,
       changedPaths,
+      bytes,
     }));
   }
 
