@@ -23,8 +23,8 @@ const rollback = database.prepare("ROLLBACK");
 const remove = database.prepare(SQL.deleteSession);
 const select = database.prepare(SQL.getSession);
 // The query the store builds for a first page; a page of 100 asks for 101 rows to know if more follow.
-// Read as the store reads list pages: arrays mapped to objects under Deno (node:sqlite), the driver's
-// objects under Bun.
+// Read as the store reads list pages: arrays under Deno (node:sqlite), made into objects by column
+// index (`rowBuilder`), the driver's own objects under Bun.
 const page = listRows(database, `${SQL.listSessions} LIMIT ?`, SESSION_COLUMN_NAMES);
 
 type Row = Record<string, unknown>;

@@ -30,9 +30,21 @@ export function listReader(database: SqliteDatabase, sql: string): {
 }
 
 /**
+ * A function that makes the row object of `names` from one array row, by column index, as an object
+ * literal (generated from `names`, so it follows the SQL). Hand-written code would write that literal;
+ * it gives V8 an object of fixed shape, which `JSON.stringify` serializes about five times faster
+ * than one built key by key (`row[names[i]] = values[i]`, as `SqliteStore#rows` does before
+ * `toSession` turns it into a literal-shaped `Session`).
+ */
+export function rowBuilder(names: readonly string[]): (values: unknown[]) => Record<string, unknown> {
+  const fields = names.map((name, i) => `${JSON.stringify(name)}: values[${i}]`).join(", ");
+  return new Function("values", `return { ${fields} };`) as (values: unknown[]) => Record<string, unknown>;
+}
+
+/**
  * The rows of a list statement as objects keyed by `names`, read as the store reads them: arrays
- * mapped by column index where the driver reads arrays (as the store maps them), else the driver's
- * objects as they come.
+ * (where the driver reads arrays) made into objects by `rowBuilder`, else the driver's objects as
+ * they come (bun:sqlite's serialize as fast as a literal's).
  */
 export function listRows(
   database: SqliteDatabase,
@@ -41,10 +53,6 @@ export function listRows(
 ): (...params: SqliteValue[]) => Record<string, unknown>[] {
   const reader = listReader(database, sql);
   if (!reader.arrays) return (...params) => reader.all(...params) as Record<string, unknown>[];
-  return (...params) =>
-    (reader.all(...params) as unknown[][]).map((values) => {
-      const row: Record<string, unknown> = {};
-      for (let i = 0; i < names.length; i++) row[names[i]] = values[i];
-      return row;
-    });
+  const build = rowBuilder(names);
+  return (...params) => (reader.all(...params) as unknown[][]).map(build);
 }
