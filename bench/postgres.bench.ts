@@ -112,7 +112,7 @@ export async function benchStore(url: string): Promise<PostgresComparison[]> {
         const id = crypto.randomUUID();
         const now = new Date().toISOString();
         const row = [id, repository.id, "Bench session", null, null, null, null, "active", false, null, null, null]
-          .concat([null, false, false, now, now, now, null]);
+          .concat([null, false, false, now, now, now, null, "[]", null]); // … host_id, ports, included
         await raw.unsafe(createSql, [...row, sealed.encryptedSecret, sealed.nonce] as never[], { prepare: true });
         const [deleted] = await raw.unsafe(deleteSql, [id] as never[], { prepare: true });
         if (deleted === undefined) throw new Error("the raw delete found nothing");
