@@ -139,6 +139,10 @@ const sessionFields = {
     description: "What the new worktree got of the checkout's ignored files (.worktreeinclude and the operator's " +
       "include patterns): entries, counts, bytes cloned and copied, what was skipped; null when nothing was included.",
   }),
+  parentSessionId: z.string().nullable().openapi({
+    description: "The session whose scoped token made this one (POST /v1/sessions/{id}/tokens); null for a session " +
+      "made with the server's token. A scoped token reaches its own session and the sessions whose parents lead to it.",
+  }),
   createdAt: z.string(),
   updatedAt: z.string(),
   lastAccessedAt: z.string(),
