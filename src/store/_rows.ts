@@ -63,30 +63,48 @@ export function toRepository(row: Row): Repository {
 
 /** A `sessions` row as a {@linkcode Session}. */
 export function toSession(row: Row): Session {
+  return sessionOf((column) => row[column]);
+}
+
+/**
+ * A `sessions` row read as an array (a driver's array mode, which skips building an object per
+ * row) whose values are in the order of `index` (column name to position; see
+ * {@linkcode columnIndex}), as a {@linkcode Session}.
+ */
+export function toSessionFromValues(values: readonly unknown[], index: Readonly<Record<string, number>>): Session {
+  return sessionOf((column) => values[index[column]]);
+}
+
+/** Column name to its position in `columns`, for {@linkcode toSessionFromValues}. */
+export function columnIndex(columns: readonly string[]): Readonly<Record<string, number>> {
+  return Object.fromEntries(columns.map((name, position) => [name, position]));
+}
+
+function sessionOf(at: (column: string) => unknown): Session {
   return {
-    id: String(row.id),
-    repositoryId: String(row.repository_id),
-    title: String(row.title),
-    agentName: text(row.agent_name),
-    issueId: text(row.issue_id),
-    issueTitle: text(row.issue_title),
-    issueUrl: text(row.issue_url),
-    status: String(row.status) as SessionStatus,
-    isWorktree: flag(row.is_worktree),
-    worktreePath: text(row.worktree_path),
-    worktreeName: text(row.worktree_name),
-    branchName: text(row.branch_name),
-    baseBranch: text(row.base_branch),
-    createdWorktree: flag(row.created_worktree),
-    createdBranch: flag(row.created_branch),
-    hostId: text(row.host_id),
-    ports: portsOf(row.ports),
-    setup: jsonOf(row.setup) as SessionSetup | null,
-    included: jsonOf(row.included) as IncludedFiles | null,
-    parentSessionId: text(row.parent_session_id),
-    createdAt: String(row.created_at),
-    updatedAt: String(row.updated_at),
-    lastAccessedAt: String(row.last_accessed_at),
+    id: String(at("id")),
+    repositoryId: String(at("repository_id")),
+    title: String(at("title")),
+    agentName: text(at("agent_name")),
+    issueId: text(at("issue_id")),
+    issueTitle: text(at("issue_title")),
+    issueUrl: text(at("issue_url")),
+    status: String(at("status")) as SessionStatus,
+    isWorktree: flag(at("is_worktree")),
+    worktreePath: text(at("worktree_path")),
+    worktreeName: text(at("worktree_name")),
+    branchName: text(at("branch_name")),
+    baseBranch: text(at("base_branch")),
+    createdWorktree: flag(at("created_worktree")),
+    createdBranch: flag(at("created_branch")),
+    hostId: text(at("host_id")),
+    ports: portsOf(at("ports")),
+    setup: jsonOf(at("setup")) as SessionSetup | null,
+    included: jsonOf(at("included")) as IncludedFiles | null,
+    parentSessionId: text(at("parent_session_id")),
+    createdAt: String(at("created_at")),
+    updatedAt: String(at("updated_at")),
+    lastAccessedAt: String(at("last_accessed_at")),
   };
 }
 
