@@ -150,6 +150,7 @@ export {
   type SessionSecretChainOptions,
 } from "./src/secret_chain.ts";
 export {
+  type AnyEventListener,
   type EmittedEventInfo,
   type EventLog,
   type EventLogFollower,
@@ -165,6 +166,13 @@ export {
   type LoggedEventInfo,
   type LoggedEventListener,
 } from "./src/events.ts";
+export {
+  progressEvent,
+  type ProgressPhase,
+  type SessionProgressEvent,
+  type TransientEvent,
+  type WorktreeProgress,
+} from "./src/progress.ts";
 export type {
   ArchivedSession,
   ClosedSession,

@@ -40,6 +40,7 @@ import { CREATE_SESSION_FIELDS, sessionDraft } from "./_session_draft.ts";
 import type { SessionSecretChain } from "./secret_chain.ts";
 import type { RepositorySettings } from "./repository_settings.ts";
 import type { SetupRunner } from "./setup.ts";
+import { progressEvent } from "./progress.ts";
 import { SetupRuns } from "./_setup_runs.ts";
 import {
   backupCapabilityOf,
@@ -736,6 +737,7 @@ export class SessionOrchestrator {
       return session;
     }
     try {
+      this.#progress(session.id, { phase: "setup", total: commands.length });
       return await this.#setups.start(session, commands, settings?.setupTimeoutMs ?? DEFAULT_SETUP_TIMEOUT_MS) ??
         session;
     } catch (error) {
@@ -1188,6 +1190,7 @@ export class SessionOrchestrator {
     { portCount, fromSnapshot }: { portCount: number; fromSnapshot: string | null },
   ): Promise<Session> {
     const worktrees = this.#worktrees!;
+    this.#progress(draft.id, { phase: "plan" });
     const plan = worktrees.plan(repository, {
       sessionId: draft.id,
       title,
@@ -1203,9 +1206,22 @@ export class SessionOrchestrator {
     };
     const include = this.#repositorySettings(repository)?.include ?? [];
     return await worktrees.open(
-      { sessionId: draft.id, repository, plan, baseRef, useExistingBranch, forkOf, fromSnapshot, include },
+      {
+        sessionId: draft.id,
+        repository,
+        plan,
+        baseRef,
+        useExistingBranch,
+        forkOf,
+        fromSnapshot,
+        include,
+        onProgress: (progress) => this.#progress(draft.id, progress),
+      },
       this.#rows,
-      (baseBranch, included) => this.#commit({ ...named, baseBranch, included }, portCount),
+      (baseBranch, included) => {
+        this.#progress(draft.id, { phase: "row" });
+        return this.#commit({ ...named, baseBranch, included }, portCount);
+      },
     );
   }
 
@@ -1473,6 +1489,11 @@ export class SessionOrchestrator {
       );
     }
     return session;
+  }
+
+  // Announces a create's progress: transient, so this process's readers see it live and no log keeps it.
+  #progress(sessionId: SessionId, progress: Parameters<typeof progressEvent>[1]): void {
+    this.#events.emitTransient(progressEvent(sessionId, progress));
   }
 
   // Emits a committed change's event, unless the store logged it with the change for its follower to emit.

@@ -19,7 +19,8 @@ const KEEP_ALIVE_MS = 15_000;
  * each event as `event: <type>`, its durable id in `id:` and the event as JSON in `data:`. A first
  * `ready` event tells the client it is subscribed; its `id:` is the position the stream is complete
  * from, so a client that reconnects before any event still misses nothing. Events no longer kept
- * come as one `gap` event. The stream ends when the client goes away or `signal` aborts (the server
+ * come as one `gap` event. A create's progress comes live as `session.progress` events with no
+ * `id:` (they are never replayed, and leave the resume position as it was). The stream ends when the client goes away or `signal` aborts (the server
  * is shutting down). A bad `lastEventId` rejects (`InvalidInput`) before anything is sent.
  */
 export async function eventStream(
@@ -68,8 +69,10 @@ export async function eventStream(
   });
 }
 
-function frame(item: FeedItem): { event: string; data: string; id: string } {
+function frame(item: FeedItem): { event: string; data: string; id?: string } {
   if (item.kind === "event") return { event: item.event.type, data: JSON.stringify(item.event), id: item.id };
+  // No `id:` line: a transient event leaves the client's Last-Event-ID as it was, so a resume is unaffected.
+  if (item.kind === "transient") return { event: item.event.type, data: JSON.stringify(item.event) };
   const data = {
     after: item.after,
     through: item.through,

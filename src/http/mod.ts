@@ -42,6 +42,7 @@ export type * from "./bodies.ts";
 // The core's types that this entry's API names, re-exported (types only) so that this entry is
 // documented completely on its own. They are the `.` export's own types, not copies.
 export type {
+  AnyEventListener,
   ArchivedSession,
   BackupOptions,
   ClosedSession,
@@ -82,6 +83,7 @@ export type {
   OpenSessionParams,
   PortLease,
   PortRange,
+  ProgressPhase,
   PruneSnapshotsOptions,
   PruneSnapshotsReport,
   ReconcileFinding,
@@ -100,6 +102,7 @@ export type {
   SessionOrchestrator,
   SessionPage,
   SessionPatch,
+  SessionProgressEvent,
   SessionReader,
   SessionSetup,
   SessionSnapshot,
@@ -111,5 +114,7 @@ export type {
   SnapshotRecord,
   StoreBackup,
   StoredSessionSecret,
+  TransientEvent,
+  WorktreeProgress,
   WriteOptions,
 } from "../../mod.ts";

@@ -119,6 +119,11 @@ export interface GitRunOptions {
   timeoutMs?: number;
   /** Extra environment variables for this call, such as `GIT_INDEX_FILE` for a temporary index. */
   env?: Record<string, string>;
+  /**
+   * Told each piece of git's error output as it comes (as text; a piece may end mid-line), for a
+   * command's progress lines; the whole output is still in the result. It must not throw.
+   */
+  onStderr?: (text: string) => void;
 }
 
 // Variables that would make git ignore `-C` and act on another repository, for example when the
@@ -352,7 +357,12 @@ interface Invocation {
   env: Record<string, string> | undefined;
 }
 
-function execOnce(run: Invocation, args: string[], overrides: Array<[string, string]>): Promise<GitResult> {
+function execOnce(
+  run: Invocation,
+  args: string[],
+  overrides: Array<[string, string]>,
+  onStderr?: (text: string) => void,
+): Promise<GitResult> {
   const argv = [
     "--no-pager",
     ...HARDENING_CONFIG.flatMap((setting) => ["-c", setting]),
@@ -399,7 +409,12 @@ function execOnce(run: Invocation, args: string[], overrides: Array<[string, str
       into.push(chunk);
     };
     child.stdout!.on("data", collect(stdout));
-    child.stderr!.on("data", collect(stderr));
+    const collectStderr = collect(stderr);
+    const decoder = onStderr === undefined ? null : new TextDecoder();
+    child.stderr!.on("data", (chunk: Uint8Array) => {
+      collectStderr(chunk);
+      if (decoder !== null && !settled) onStderr!(decoder.decode(chunk, { stream: true }));
+    });
     const timer = setTimeout(() => {
       // Settled before the kill, so that the exit the kill causes is not taken for git's answer.
       const exited = exitCode;
@@ -468,7 +483,7 @@ export async function runGit(args: string[], options: GitRunOptions = {}): Promi
   const overrides = !scan ? [] : await scannedOverrides(run);
   const retries = options.lockRetries ?? 8;
   for (let attempt = 0;; attempt++) {
-    const result = await execOnce(run, args, overrides);
+    const result = await execOnce(run, args, overrides, options.onStderr);
     if (result.code === 0 || attempt >= retries || !isTransientLockError(result.stderr)) return result;
     const backoff = Math.min(500, 25 * 2 ** attempt);
     await sleep(backoff / 2 + Math.random() * backoff);

@@ -106,6 +106,7 @@ export {
 // The core's types that this entry's API names, re-exported (types only) so that this entry is
 // documented completely on its own. They are the `.` export's own types, not copies.
 export type {
+  AnyEventListener,
   ArchivedSession,
   BackupCapableStore,
   BackupOptions,
@@ -147,6 +148,7 @@ export type {
   OpenSessionParams,
   PortLease,
   PortRange,
+  ProgressPhase,
   PruneSnapshotsOptions,
   PruneSnapshotsReport,
   ReconcileFinding,
@@ -169,6 +171,7 @@ export type {
   SessionOrchestratorOptions,
   SessionPage,
   SessionPatch,
+  SessionProgressEvent,
   SessionReader,
   SessionSecretCache,
   SessionSecretChain,
@@ -191,10 +194,12 @@ export type {
   SqliteValue,
   StoreBackup,
   StoredSessionSecret,
+  TransientEvent,
   WorktreeClaim,
   WorktreeOpenRequest,
   WorktreePlan,
   WorktreePort,
+  WorktreeProgress,
   WorktreeRows,
   WriteOptions,
 } from "../../mod.ts";
