@@ -737,7 +737,7 @@ export class SessionOrchestrator {
       return session;
     }
     try {
-      this.#progress(session.id, { phase: "setup", total: commands.length });
+      this.#progress(session.id, repository.id, { phase: "setup", total: commands.length });
       return await this.#setups.start(session, commands, settings?.setupTimeoutMs ?? DEFAULT_SETUP_TIMEOUT_MS) ??
         session;
     } catch (error) {
@@ -1190,7 +1190,7 @@ export class SessionOrchestrator {
     { portCount, fromSnapshot }: { portCount: number; fromSnapshot: string | null },
   ): Promise<Session> {
     const worktrees = this.#worktrees!;
-    this.#progress(draft.id, { phase: "plan" });
+    this.#progress(draft.id, repository.id, { phase: "plan" });
     const plan = worktrees.plan(repository, {
       sessionId: draft.id,
       title,
@@ -1215,11 +1215,11 @@ export class SessionOrchestrator {
         forkOf,
         fromSnapshot,
         include,
-        onProgress: (progress) => this.#progress(draft.id, progress),
+        onProgress: (progress) => this.#progress(draft.id, repository.id, progress),
       },
       this.#rows,
       (baseBranch, included) => {
-        this.#progress(draft.id, { phase: "row" });
+        this.#progress(draft.id, repository.id, { phase: "row" });
         return this.#commit({ ...named, baseBranch, included }, portCount);
       },
     );
@@ -1492,8 +1492,8 @@ export class SessionOrchestrator {
   }
 
   // Announces a create's progress: transient, so this process's readers see it live and no log keeps it.
-  #progress(sessionId: SessionId, progress: Parameters<typeof progressEvent>[1]): void {
-    this.#events.emitTransient(progressEvent(sessionId, progress));
+  #progress(sessionId: SessionId, repositoryId: RepositoryId, progress: Parameters<typeof progressEvent>[2]): void {
+    this.#events.emitTransient(progressEvent(sessionId, repositoryId, progress));
   }
 
   // Emits a committed change's event, unless the store logged it with the change for its follower to emit.

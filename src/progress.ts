@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { SessionId } from "./ids.ts";
+import type { RepositoryId, SessionId } from "./ids.ts";
 
 /**
  * The phases of a create, in order: `plan` (names and checks), `add` (`git worktree add`),
@@ -38,6 +38,8 @@ export interface SessionProgressEvent {
   type: "session.progress";
   /** The session being created (its id is chosen before anything is made). */
   sessionId: SessionId;
+  /** Its repository, so that a view of a repository can show the creates under way in it. */
+  repositoryId: RepositoryId;
   /** The phase the create is in. */
   phase: ProgressPhase;
   /** How much of the phase is done, when known. */
@@ -52,16 +54,18 @@ export interface SessionProgressEvent {
 export type TransientEvent = SessionProgressEvent;
 
 /**
- * The `session.progress` event of `progress` for session `sessionId`, with only the fields it has.
+ * The `session.progress` event of `progress` for session `sessionId` of repository
+ * `repositoryId`, with only the fields it has.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { progressEvent } from "./progress.ts";
  *
- * assert.deepEqual(progressEvent("s1", { phase: "checkout", done: 3, total: 10 }), {
+ * assert.deepEqual(progressEvent("s1", "r1", { phase: "checkout", done: 3, total: 10 }), {
  *   type: "session.progress",
  *   sessionId: "s1",
+ *   repositoryId: "r1",
  *   phase: "checkout",
  *   done: 3,
  *   total: 10,
@@ -70,11 +74,13 @@ export type TransientEvent = SessionProgressEvent;
  */
 export function progressEvent(
   sessionId: SessionId,
+  repositoryId: RepositoryId,
   progress: { phase: ProgressPhase; done?: number; total?: number; detail?: string },
 ): SessionProgressEvent {
   return {
     type: "session.progress",
     sessionId,
+    repositoryId,
     phase: progress.phase,
     ...(progress.done === undefined ? {} : { done: progress.done }),
     ...(progress.total === undefined ? {} : { total: progress.total }),

@@ -21,6 +21,11 @@ import { CheckoutProgressReader } from "../src/platform/_checkout_progress.ts";
 import { git, makeRepository, worktreeFixture } from "./git_fixtures.ts";
 import { type SseEvent, sseReader, startTestServer } from "./http_fixture.ts";
 import { tempDir } from "./helpers.ts";
+import { hc } from "hono/client";
+import type { AppType } from "../src/http/mod.ts";
+import type { ApiClient } from "../src/cli/client.ts";
+import { followCreateProgress } from "../src/cli/create_progress.ts";
+import { describeProgress, withProgress } from "../src/cli/progress.ts";
 import { skipPostgres, testDatabase } from "./postgres_fixture.ts";
 
 // A checkout of `count` more tracked files, and an ignored `.env` for the include.
@@ -99,6 +104,7 @@ test("a worktree create announces each phase in order, with the checkout's and t
     assert.deepEqual(checkout[0], {
       type: "session.progress",
       sessionId: session.id,
+      repositoryId: f.repository.id,
       phase: "checkout",
       done: 0,
       total: tracked,
@@ -273,6 +279,7 @@ for (const store of ["SQLite", "Postgres"] as const) {
         assert.deepEqual(progressOf(data, "checkout").at(-1), {
           type: "session.progress",
           sessionId: session.id,
+          repositoryId: repository.id,
           phase: "checkout",
           done: tracked,
           total: tracked,
@@ -298,3 +305,69 @@ for (const store of ["SQLite", "Postgres"] as const) {
     },
   );
 }
+
+test("slo new's line: a create's phases in words, and a label asked at each frame", async () => {
+  assert.equal(describeProgress({ phase: "plan" }), "planning");
+  assert.equal(describeProgress({ phase: "checkout", done: 0 }), "checking out files");
+  assert.equal(describeProgress({ phase: "checkout", done: 450, total: 1000 }), "checking out files 450/1000 (45%)");
+  assert.equal(describeProgress({ phase: "include", done: 2, total: 2 }), "copying included files");
+  assert.equal(describeProgress({ phase: "later" }), "later");
+  const writes: string[] = [];
+  const terminal = { isTTY: true, write: (text: string) => writes.push(text) };
+  let phase = "first";
+  let release = () => {};
+  const work = new Promise<void>((resolve) => release = resolve);
+  const running = withProgress(terminal, () => phase, () => work, { delayMs: 0, intervalMs: 1 });
+  while (writes.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+  phase = "second";
+  const drawn = writes.length;
+  while (writes.length === drawn) await new Promise((resolve) => setTimeout(resolve, 1));
+  release();
+  await running;
+  assert.match(writes[0], /first$/);
+  assert.match(writes[drawn], /second$/);
+  // Not on a pipe: no line, so no label is asked for.
+  await withProgress(
+    { isTTY: false, write: () => assert.fail("drawn on a pipe") },
+    () => assert.fail("asked"),
+    () => Promise.resolve(),
+  );
+});
+
+test("slo new follows its create's progress on the server's stream, and lets go of it", async () => {
+  const repoDir = tempDir("slo-progress-cli-");
+  const repositoryPath = join(repoDir.path, "repo");
+  makeRepository(repositoryPath);
+  populate(repositoryPath, 10);
+  const t = await startTestServer({
+    lifecycle: () => new WorktreeLifecycle({ worktreesRoot: join(repoDir.path, "worktrees") }),
+  });
+  try {
+    const api: ApiClient = hc<AppType>(t.server.url, { headers: { authorization: `Bearer ${t.server.token}` } });
+    const repository = (await t.callJson("/v1/repositories", {
+      method: "POST",
+      json: { path: repositoryPath, name: "repo", isGitRepository: true },
+    })).body;
+    const follower = await followCreateProgress(api, repository.id);
+    assert.equal(follower.describe(), null);
+    const created = await t.callJson("/v1/sessions", {
+      method: "POST",
+      json: { repositoryId: repository.id, title: "Followed", isWorktree: true },
+    });
+    assert.equal(created.status, 201);
+    // The row is the last phase before the answer; the follower reads it from the stream.
+    for (let attempt = 0; attempt < 2000 && follower.describe() !== "recording the session"; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal(follower.describe(), "recording the session");
+    await follower.stop();
+    // Let go: the server's feed is closed (its subscriber count is back to none).
+    for (let attempt = 0; attempt < 2000 && t.server.parts.events.size > 0; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal(t.server.parts.events.size, 0);
+  } finally {
+    await t.close();
+    repoDir.remove();
+  }
+});
