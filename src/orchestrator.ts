@@ -520,6 +520,8 @@ export class SessionOrchestrator {
    * it, `worktreePath` records a worktree the caller manages. With `ports` (else `defaultPorts`),
    * that many ports of `portRange` are leased to it with its row (see `Session.ports`): none that
    * another session holds or that `portProbe` finds bound; `Conflict` when too few are free.
+   * A worktree create announces each of its phases (`plan`, `add`, `checkout`, `include`, `row`,
+   * `setup`) as a transient `session.progress` event (see `LifecycleEvents.subscribeAll`).
    */
   async createSession(request: CreateSessionRequest): Promise<Session> {
     const checked = requireRecord(request, "session parameters", CREATE_FIELDS) as unknown as CreateSessionRequest;
