@@ -188,6 +188,14 @@ export class LifecycleEvents implements EventReplay {
     return Promise.resolve({ events, lastId: String(this.#last) });
   }
 
+  /**
+   * How many listeners get the transient events ({@linkcode subscribeAll}): with none, work that
+   * would only be done to report progress (reading git's checkout counts) can be skipped.
+   */
+  get transientListeners(): number {
+    return this.#all.size;
+  }
+
   /** How many listeners are subscribed (of both kinds). */
   get size(): number {
     return this.#listeners.size + this.#all.size;

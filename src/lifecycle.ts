@@ -182,8 +182,9 @@ export interface WorktreeOpenRequest {
   /**
    * Told each phase of the port's part of the open as it starts and, where known, how far it is
    * (`add`, `checkout` with files done of the tracked total, `include` with the files copied): the
-   * orchestrator turns it into `session.progress` events. It must not throw; the port never
-   * touches the events itself.
+   * orchestrator turns it into `session.progress` events, and gives it only while someone listens
+   * to them. It must not throw; the port never touches the events itself. Without it the port
+   * need not read any counts.
    */
   onProgress?: (progress: WorktreeProgress) => void;
 }

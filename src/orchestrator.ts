@@ -40,7 +40,7 @@ import { CREATE_SESSION_FIELDS, sessionDraft } from "./_session_draft.ts";
 import type { SessionSecretChain } from "./secret_chain.ts";
 import type { RepositorySettings } from "./repository_settings.ts";
 import type { SetupRunner } from "./setup.ts";
-import { progressEvent } from "./progress.ts";
+import { progressEvent, type WorktreeProgress } from "./progress.ts";
 import { SetupRuns } from "./_setup_runs.ts";
 import {
   backupCapabilityOf,
@@ -1217,7 +1217,10 @@ export class SessionOrchestrator {
         forkOf,
         fromSnapshot,
         include,
-        onProgress: (progress) => this.#progress(draft.id, repository.id, progress),
+        // Asked only while someone listens: reading git's checkout counts costs a process of its own.
+        ...(this.#events.transientListeners === 0
+          ? {}
+          : { onProgress: (progress: WorktreeProgress) => this.#progress(draft.id, repository.id, progress) }),
       },
       this.#rows,
       (baseBranch, included) => {

@@ -77,6 +77,13 @@ test("a worktree create announces each phase in order, with the checkout's and t
     }
     assert.equal((await orchestrator.getSession(session.id))?.setup?.state, "succeeded");
 
+    // The worktree added, then checked out, is whole: every tracked file, on its branch, clean.
+    const worktree = session.worktreePath!;
+    assert.equal(git(worktree, "ls-files").split("\n").length, tracked);
+    assert.equal(git(worktree, "status", "--porcelain", "--ignored=no"), "");
+    assert.equal(git(worktree, "symbolic-ref", "HEAD"), `refs/heads/${session.branchName}`);
+    assert.equal(git(worktree, "rev-parse", "HEAD"), git(f.repositoryPath, "rev-parse", "HEAD"));
+
     const seen = all.map(({ event }) => event);
     const phases = outline(seen);
     const setupAt = phases.indexOf("progress:setup");

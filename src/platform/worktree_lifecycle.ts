@@ -424,17 +424,21 @@ export class WorktreeLifecycle implements WorktreePort {
           throw new SessionError("Conflict", `the folder ${path} already exists`, { cause: error });
         });
         folderMade = true;
-        // Added without its files, then checked out with git's progress read: one registration
-        // either way, so a failure or a kill in between is undone as a failed add is.
+        // Asked for progress: added without its files, then checked out with git's counts read. One
+        // registration either way, so a failure or a kill in between is undone as a failed add is.
+        // Else in one git call, as it costs a process less.
+        const counted = request.onProgress !== undefined;
         report({ phase: "add" });
-        await this.#git.addWorktree(info.topLevel, path, branch, seed?.head ?? base, { checkout: false });
-        let written = 0;
-        report({ phase: "checkout", done: 0, ...(files === null ? {} : { total: files }) });
-        await this.#git.checkoutWorktree(path, (done, total) => {
-          written = done;
-          report({ phase: "checkout", done, total });
-        });
-        if (files !== null && written !== files) report({ phase: "checkout", done: files, total: files });
+        await this.#git.addWorktree(info.topLevel, path, branch, seed?.head ?? base, { checkout: !counted });
+        if (counted) {
+          let written = 0;
+          report({ phase: "checkout", done: 0, ...(files === null ? {} : { total: files }) });
+          await this.#git.checkoutWorktree(path, (done, total) => {
+            written = done;
+            report({ phase: "checkout", done, total });
+          });
+          if (files !== null && written !== files) report({ phase: "checkout", done: files, total: files });
+        }
         await this.#step("open:worktree", id);
         if (seed !== null) {
           await applyArchive(this.#git, path, seed);
