@@ -74,6 +74,7 @@ export {
   type NewRepository,
   type NewSession,
   type NewSessionSecret,
+  type NewSessionToken,
   type PortLease,
   type Repository,
   type RepositoryFilter,
@@ -82,7 +83,9 @@ export {
   type SessionFilter,
   type SessionPatch,
   type SessionStatus,
+  type SessionToken,
   type StoredSessionSecret,
+  type StoredSessionToken,
 } from "./src/types.ts";
 export {
   branchNameProblem,
@@ -131,6 +134,16 @@ export {
 } from "./src/orchestrator.ts";
 export { createSession, type CreateSessionParams, deleteSession, storeSessionSecret } from "./src/operations.ts";
 export { SessionSecretCache } from "./src/secret_cache.ts";
+export { ScopedOrchestrator } from "./src/scope.ts";
+export {
+  constantTimeEqual,
+  generateSessionToken,
+  hashToken,
+  looksLikeSessionToken,
+  type MintedToken,
+  ROOT_SCOPE,
+  type Scope,
+} from "./src/tokens.ts";
 export { decodeBase64, encodeBase64 } from "./src/base64.ts";
 export {
   decryptSessionSecret,

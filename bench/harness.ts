@@ -1,19 +1,13 @@
 // A tiny ratio harness: runs a baseline and a subject in alternating rounds in one process and
 // reports the median time per operation of each, so machine noise hits both alike.
 import { sqliteDriverName } from "../src/platform/sqlite.ts";
+import { checkLines, judge, type RowFigures, tableLines } from "./check.ts";
 
 /** One operation; called `count` times per round. May return a promise. */
 export type Operation = (index: number) => unknown;
 
-/** What a comparison measured. */
-export interface Comparison {
-  name: string;
-  baselineNsPerOp: number;
-  subjectNsPerOp: number;
-  /** baseline time / subject time: 1 means no overhead, 0.5 means the subject takes twice as long. */
-  ratio: number;
-  target: number;
-}
+/** What a comparison measured: a row's figures and its target (bench/check.ts). */
+export type Comparison = RowFigures;
 
 async function timeRound(operation: Operation, count: number, offset: number): Promise<number> {
   const start = performance.now();
@@ -53,25 +47,17 @@ export async function compare(
   return { name, baselineNsPerOp, subjectNsPerOp, ratio: baselineNsPerOp / subjectNsPerOp, target };
 }
 
-/** Prints comparisons as a table and returns whether each met its target. */
-export function report(comparisons: Comparison[]): boolean {
+/**
+ * Prints comparisons as a table (each row's target beside its ratio), and with `check` one verdict line
+ * per row; returns whether each met its target (decided by `judge`, bench/check.ts).
+ */
+export function report(comparisons: Comparison[], options: { check?: boolean } = {}): boolean {
   const runtime = typeof (globalThis as { Bun?: { version: string } }).Bun !== "undefined"
     ? `bun ${(globalThis as unknown as { Bun: { version: string } }).Bun.version}`
     : `deno ${(globalThis as unknown as { Deno: { version: { deno: string } } }).Deno.version.deno}`;
   console.log(`runtime: ${runtime}, SQLite driver: ${sqliteDriverName()}`);
-  console.log("| benchmark | baseline ns/op | subject ns/op | ratio | target | met |");
-  console.log("| --- | ---: | ---: | ---: | ---: | --- |");
-  let allMet = true;
-  for (const c of comparisons) {
-    const met = c.ratio >= c.target;
-    allMet &&= met;
-    // Two decimals, or three where two would round a miss up to the target.
-    const ratio = !met && Number(c.ratio.toFixed(2)) >= c.target ? c.ratio.toFixed(3) : c.ratio.toFixed(2);
-    console.log(
-      `| ${c.name} | ${c.baselineNsPerOp.toFixed(0)} | ${c.subjectNsPerOp.toFixed(0)} | ${ratio} | ≥ ${c.target} | ${
-        met ? "yes" : "NO"
-      } |`,
-    );
-  }
-  return allMet;
+  const { met, rows } = judge(comparisons);
+  for (const line of tableLines(rows)) console.log(line);
+  if (options.check) { for (const line of checkLines(rows)) console.log(line); }
+  return met;
 }

@@ -136,8 +136,10 @@ function median(values: number[]): number {
   return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 }
 
-/** Runs the HTTP comparisons and returns them with each side's requests per second, p50 and p99. */
-export async function benchHttp(): Promise<{ comparisons: Comparison[]; figures: LoadFigures[]; notes: string[] }> {
+/** Runs the HTTP comparisons (of `scenarios`, all by default) and returns them with each side's requests per second, p50 and p99. */
+export async function benchHttp(
+  scenarios: readonly LoadRequest["scenario"][] = SCENARIOS.map((s) => s.scenario),
+): Promise<{ comparisons: Comparison[]; figures: LoadFigures[]; notes: string[] }> {
   const dir = mkdtempSync(join(tmpdir(), "slo-bench-http-"));
   const children: ChildProcess[] = [];
   try {
@@ -161,7 +163,7 @@ export async function benchHttp(): Promise<{ comparisons: Comparison[]; figures:
     const comparisons: Comparison[] = [];
     const figures: LoadFigures[] = [];
     try {
-      for (const { scenario, name, requests, target } of SCENARIOS) {
+      for (const { scenario, name, requests, target } of SCENARIOS.filter((s) => scenarios.includes(s.scenario))) {
         const load = (side: "baseline" | "subject", count: number): Promise<LoadResult> =>
           client.run({
             url: side === "subject" ? subjectUrl : baselineUrl,
@@ -221,7 +223,9 @@ export function reportLoad(figures: LoadFigures[]): void {
 
 if (import.meta.main) {
   const { report } = await import("./harness.ts");
-  const { comparisons, figures, notes } = await benchHttp();
+  // `<runtime> bench/http.bench.ts [create-delete|get|list ...]`: those rows only.
+  const picked = process.argv.slice(2) as LoadRequest["scenario"][];
+  const { comparisons, figures, notes } = await benchHttp(picked.length > 0 ? picked : undefined);
   report(comparisons);
   reportLoad(figures);
   for (const note of notes) console.log(note);

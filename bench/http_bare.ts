@@ -10,7 +10,7 @@ import { Hono } from "hono";
 import { openSqliteStore } from "../src/platform/sqlite.ts";
 import { listen } from "../src/server/listen.ts";
 import { SQL } from "../src/store/sqlite_store.ts";
-import { plainSessionRow, SESSION_COLUMN_NAMES } from "./rows.ts";
+import { listRows, plainSessionRow, SESSION_COLUMN_NAMES } from "./rows.ts";
 
 const store = openSqliteStore(process.argv[2]);
 const database = store.database;
@@ -23,7 +23,9 @@ const rollback = database.prepare("ROLLBACK");
 const remove = database.prepare(SQL.deleteSession);
 const select = database.prepare(SQL.getSession);
 // The query the store builds for a first page; a page of 100 asks for 101 rows to know if more follow.
-const page = database.prepare(`${SQL.listSessions} LIMIT ?`);
+// Read as the store reads list pages: arrays under Deno (node:sqlite), made into objects by column
+// index (`rowBuilder`), the driver's own objects under Bun.
+const page = listRows(database, `${SQL.listSessions} LIMIT ?`, SESSION_COLUMN_NAMES);
 
 type Row = Record<string, unknown>;
 
@@ -62,7 +64,7 @@ const app = new Hono()
   })
   .get("/v1/sessions", (c) => {
     const limit = Number(c.req.query("limit") ?? 100);
-    const rows = page.all(limit + 1) as Row[];
+    const rows = page(limit + 1);
     const last = rows.length > limit ? rows[limit - 1] : null;
     return c.json({
       sessions: rows.slice(0, limit),

@@ -3,7 +3,8 @@
 // query on the same connection and file:
 //   SELECT … FROM sessions WHERE (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT 100
 // Both sides read pages that start at the same random positions, each position once, so neither finds
-// the other's pages in SQLite's page cache. The 1M rows go in with raw SQL in one transaction.
+// the other's pages in SQLite's page cache, and both read rows the same way (arrays where the driver
+// has `setReturnArrays`, as the store does). The 1M rows go in with raw SQL in one transaction.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +14,7 @@ import { openSqliteStore } from "../src/platform/sqlite.ts";
 import { SQL } from "../src/store/sqlite_store.ts";
 import { compare, type Comparison } from "./harness.ts";
 import { prefillSessions } from "./prefill.ts";
+import { listReader } from "./rows.ts";
 
 /** Runs the paging comparison on `sessions` sessions; `log` hears how long the pre-fill took. */
 export async function benchPaging(sessions = 1_000_000, log: (line: string) => void = () => {}): Promise<Comparison[]> {
@@ -39,7 +41,10 @@ export async function benchPaging(sessions = 1_000_000, log: (line: string) => v
     }
     const cursors = positions.map(encodeCursor);
 
-    const keyset = database.prepare(
+    // Read as the store reads its list pages: arrays under Deno (node:sqlite's `setReturnArrays`), the
+    // driver's row objects under Bun. The mapping of those arrays to objects is the store's own work.
+    const keyset = listReader(
+      database,
       SQL.listSessions.replace(" ORDER BY", " WHERE (created_at, id) > (?, ?) ORDER BY") + " LIMIT 100",
     );
     let sink = 0;

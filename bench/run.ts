@@ -3,9 +3,11 @@
 //   deno task bench                       both runtimes
 //   bun bench/run.ts                      Bun only (as does `deno run -A bench/run.ts --this-runtime`)
 //   ... --only=core,secrets,http,worktree,worktree-open,paging   some sections only
+//   ... --check                           exit 1 when a row (of either runtime) misses its target
 import { spawnSync } from "node:child_process";
 import process from "node:process";
 import { benchCore } from "./core.bench.ts";
+import { exitCode } from "./check.ts";
 import { type Comparison, report } from "./harness.ts";
 import { benchHttp, type LoadFigures, reportLoad } from "./http.bench.ts";
 import { benchPaging } from "./paging.bench.ts";
@@ -16,6 +18,7 @@ const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 const args = process.argv.slice(2);
 const only = args.find((arg) => arg.startsWith("--only="))?.slice("--only=".length).split(",");
 const thisRuntimeOnly = isBun || args.includes("--this-runtime");
+const check = args.includes("--check");
 const wanted = (section: string) => only === undefined || only.includes(section);
 
 const comparisons: Comparison[] = [];
@@ -51,11 +54,13 @@ await timed("paging", async () => {
   comparisons.push(...await benchPaging(1_000_000, (line) => notes.push(line)));
 });
 
-const met = report(comparisons);
+const met = report(comparisons, { check });
 if (figures.length > 0) reportLoad(figures);
 console.log(`${notes.join("; ")}; total ${((performance.now() - started) / 1000).toFixed(0)} s`);
 if (!met) console.log("some targets were not met");
 
+// Bun runs even when a Deno row missed, so that `--check` reports both runtimes before it fails.
+let childStatus: number | null | undefined;
 if (!thisRuntimeOnly) {
   console.log("");
   const bun = spawnSync("bun", ["--version"], { stdio: "ignore" }).status === 0 ? ["bun"] : ["npx", "-y", "bun"];
@@ -63,5 +68,7 @@ if (!thisRuntimeOnly) {
     stdio: "inherit",
     cwd: new URL("..", import.meta.url).pathname,
   });
-  if (child.status !== 0) process.exit(child.status ?? 1);
+  childStatus = child.status;
 }
+const code = exitCode({ check, met, childStatus });
+if (code !== 0) process.exit(code);

@@ -14,7 +14,8 @@ export type SessionErrorKind =
   | "Encryption"
   | "InvalidInput"
   | "Conflict"
-  | "InsufficientStorage";
+  | "InsufficientStorage"
+  | "Forbidden";
 
 /** All error kinds, for validation and exhaustive mapping (for example to HTTP statuses). */
 export const SESSION_ERROR_KINDS: readonly SessionErrorKind[] = [
@@ -27,6 +28,7 @@ export const SESSION_ERROR_KINDS: readonly SessionErrorKind[] = [
   "InvalidInput",
   "Conflict",
   "InsufficientStorage",
+  "Forbidden",
 ];
 
 /**

@@ -207,6 +207,11 @@ export interface SnapshotRecord {
   reason: string | null;
   /** How many paths the saved work changes against `head`. */
   changedPaths: number;
+  /**
+   * The total size in bytes of the files the saved work changed, as the snapshot holds them
+   * (regular files and symbolic links; deleted paths and nested repositories' gitlinks count 0).
+   */
+  bytes: number;
 }
 
 /** The folder and branch an open claims, or an undo finds. */
@@ -322,12 +327,18 @@ export interface WorktreePort {
   /**
    * Restores an archived session's worktree: under the repository's lock, with its intent
    * journaled, adds the worktree back at its folder on its branch at the archived commit, puts
-   * the snapshot's changes back uncommitted (staged as staged, untracked as untracked), and has
+   * the snapshot's changes back uncommitted (staged as staged, untracked as untracked), copies in the
+   * checkout's included files again (`options.include`, as an open does; the archive kept none), and has
    * `rows.markRestored` mark the row. `Conflict`, with nothing changed, when the folder is taken,
    * the branch is gone or checked out elsewhere, or the branch moved while there is work to put
    * back. Undone when a step fails. The snapshot's ref stays.
    */
-  restore(session: Session, repository: Repository, rows: WorktreeRows): Promise<Session>;
+  restore(
+    session: Session,
+    repository: Repository,
+    rows: WorktreeRows,
+    options?: { include?: readonly string[] },
+  ): Promise<Session>;
   /**
    * The session's git state (see {@linkcode SessionGitStatus}): read-only, no lock, and nothing of
    * the worktree's files is touched for `ahead`, `behind` or `landed`. An archived session's

@@ -43,6 +43,15 @@ import type { SetupRunner } from "./setup.ts";
 import { progressEvent, type WorktreeProgress } from "./progress.ts";
 import { SetupRuns } from "./_setup_runs.ts";
 import {
+  constantTimeEqual,
+  generateSessionToken,
+  hashToken,
+  looksLikeSessionToken,
+  type MintedToken,
+  type Scope,
+} from "./tokens.ts";
+import { ScopedOrchestrator } from "./scope.ts";
+import {
   backupCapabilityOf,
   type BackupOptions,
   type SessionStore,
@@ -58,6 +67,7 @@ import type {
   Session,
   SessionPatch,
   SessionStatus,
+  SessionToken,
 } from "./types.ts";
 import {
   buildSession,
@@ -163,6 +173,11 @@ export type CreateSessionRequest = OpenSessionParams & {
    * orchestrator's `defaultPorts` for the repository when absent.
    */
   ports?: number;
+  /**
+   * The session under whose scoped token this one is made (see {@linkcode SessionOrchestrator.asScope},
+   * which sets it): it must exist. `null` by default.
+   */
+  parentSessionId?: SessionId | null;
 };
 
 /** Filter and page of `listSessions`. */
@@ -221,6 +236,8 @@ export interface ForkSessionRequest {
   issueUrl?: string;
   /** How many ports the fork gets (its own, never the source's); as many as the source has by default. */
   ports?: number;
+  /** As for {@linkcode CreateSessionRequest.parentSessionId}: never the source's, `null` by default. */
+  parentSessionId?: SessionId | null;
 }
 
 /** A snapshot a repository keeps, and whether its session still exists (see `listSnapshots`). */
@@ -296,6 +313,7 @@ function requireSnapshotRef(value: unknown): string {
 
 const FORK_FIELDS: readonly string[] = [
   "ports",
+  "parentSessionId",
   "title",
   "sessionId",
   "worktreeName",
@@ -319,6 +337,7 @@ const CREATE_FIELDS: readonly string[] = [
   "baseRef",
   "useExistingBranch",
   "ports",
+  "parentSessionId",
 ];
 
 /**
@@ -679,7 +698,7 @@ export class SessionOrchestrator {
 
   // A create, its fields checked for shape: the one path of a plain create and of a fork.
   async #create(checked: CreateSessionRequest, forkOf: Session | null, fromSnapshot: string | null): Promise<Session> {
-    const { sessionId, worktreePath, baseRef, useExistingBranch, ports, ...params } = checked;
+    const { sessionId, worktreePath, baseRef, useExistingBranch, ports, parentSessionId, ...params } = checked;
     const askedPorts = ports === undefined ? null : checkPortCount(ports, "ports");
     if (useExistingBranch !== undefined && typeof useExistingBranch !== "boolean") {
       invalid("useExistingBranch must be a boolean");
@@ -697,6 +716,7 @@ export class SessionOrchestrator {
     }
     const draft: NewSession = {
       ...sessionDraft(params, sessionId, worktreePath),
+      ...(parentSessionId === undefined || parentSessionId === null ? {} : { parentSessionId }),
       ...(managed
         ? { createdWorktree: true, createdBranch: useExistingBranch !== true, hostId: this.#worktrees!.hostId }
         : {}),
@@ -712,6 +732,9 @@ export class SessionOrchestrator {
     const repository = await this.#read(() => this.#store.getRepository(draft.repositoryId), "reading a repository");
     if (repository === null) {
       throw new SessionError("RepositoryNotFound", `no repository with id ${draft.repositoryId}`);
+    }
+    if (row.parentSessionId !== null && (await this.getSession(row.parentSessionId)) === null) {
+      throw new SessionError("SessionNotFound", `no session with id ${row.parentSessionId} (parentSessionId)`);
     }
     const portCount = askedPorts ?? (forkOf !== null ? forkOf.ports.length : await this.#defaultPortsOf(repository));
     const session = managed
@@ -963,7 +986,10 @@ export class SessionOrchestrator {
       throw new SessionError("Conflict", `session ${session.id} is not archived, so there is nothing to restore`);
     }
     const leased = await this.#releaseTakenPorts(session);
-    return await this.#worktrees!.restore(leased, repository, this.#rows);
+    // A new folder: it gets the checkout's included files again, and the repository's setup runs in it.
+    const include = this.#repositorySettings(repository)?.include ?? [];
+    const restored = await this.#worktrees!.restore(leased, repository, this.#rows, { include });
+    return await this.#startSetup(restored, repository);
   }
 
   /**
@@ -1107,6 +1133,74 @@ export class SessionOrchestrator {
     // Not async: a memory hit is the hot path and costs no extra turn of the event loop.
     if (this.#chain === null) return Promise.reject(noChain());
     return this.#chain.resolve(id);
+  }
+
+  // --- scoped tokens ---
+
+  /**
+   * Mints a token scoped to the session: 32 random bytes (base64url), given out once in the answer
+   * and stored as its SHA-256 hash only. With it, {@linkcode resolveToken} answers the session's
+   * {@linkcode Scope}, and {@linkcode asScope} of that scope reaches the session (to read) and the
+   * sessions made under it (to read and change). The token dies with its session, or when revoked.
+   * `SessionNotFound` for an unknown session.
+   *
+   * @example A token for a session, and what it resolves to
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { MemoryStore, SessionOrchestrator } from "../mod.ts";
+   *
+   * const orchestrator = new SessionOrchestrator({ store: new MemoryStore() });
+   * const repository = await orchestrator.createRepository({ path: "/src/app", name: "app" });
+   * const session = await orchestrator.createSession({ repositoryId: repository.id, title: "Agent", isWorktree: false });
+   * const minted = await orchestrator.mintToken(session.id);
+   * assert.deepEqual(await orchestrator.resolveToken(minted.token), {
+   *   kind: "session",
+   *   sessionId: session.id,
+   *   tokenId: minted.id,
+   * });
+   * await orchestrator.revokeToken(session.id, minted.id);
+   * assert.equal(await orchestrator.resolveToken(minted.token), null);
+   * ```
+   */
+  async mintToken(sessionId: SessionId): Promise<MintedToken> {
+    const key = parseId(sessionId, "session id");
+    const token = generateSessionToken();
+    const record = await this.#store.createSessionToken({ sessionId: key, hash: await hashToken(token) })
+      .catch((error) => {
+        throw toStorageError(error, "storing a session token");
+      });
+    return { token, id: record.id, sessionId: record.sessionId, createdAt: record.createdAt };
+  }
+
+  /** Revokes the session's token `tokenId`; the token's record, or `null` when the session has no such token. */
+  revokeToken(sessionId: SessionId, tokenId: string): Promise<SessionToken | null> {
+    return this.#read(() => this.#store.revokeSessionToken(sessionId, tokenId), "revoking a session token");
+  }
+
+  /** The tokens minted for the session (revoked ones too), oldest first; never their text. */
+  listTokens(sessionId: SessionId): Promise<SessionToken[]> {
+    return this.#read(() => this.#store.listSessionTokens(sessionId), "listing session tokens");
+  }
+
+  /**
+   * The scope a scoped token grants, or `null` when it is not one (malformed, unknown, revoked, or
+   * its session is gone). Looked up by the token's SHA-256 hash; the hash found is compared again in
+   * constant time.
+   */
+  async resolveToken(token: string): Promise<Scope | null> {
+    if (!looksLikeSessionToken(token)) return null;
+    const hash = await hashToken(token);
+    const record = await this.#read(() => this.#store.getSessionTokenByHash(hash), "reading a session token");
+    if (record === null || !constantTimeEqual(record.hash, hash) || record.revokedAt !== null) return null;
+    return { kind: "session", sessionId: record.sessionId, tokenId: record.id };
+  }
+
+  /**
+   * This orchestrator as a caller of `scope` may use it (see {@linkcode ScopedOrchestrator}): every
+   * rule of what a scoped token reaches is decided there, in one place.
+   */
+  asScope(scope: Scope): ScopedOrchestrator {
+    return new ScopedOrchestrator(this, scope);
   }
 
   // --- repair ---

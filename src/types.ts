@@ -115,6 +115,12 @@ export interface Session {
    * nothing was included.
    */
   included: IncludedFiles | null;
+  /**
+   * The session whose scoped token made this one (see `SessionOrchestrator.mintToken`), or `null`
+   * for a session made with full access. A scoped token reaches its own session and every session
+   * whose chain of parents leads to it.
+   */
+  parentSessionId: SessionId | null;
   /** ISO-8601 UTC. */
   createdAt: string;
   /** ISO-8601 UTC. */
@@ -164,6 +170,8 @@ export interface NewSession {
   ports?: number[];
   /** What the new worktree got of the checkout's ignored files (worktree sessions only). */
   included?: IncludedFiles | null;
+  /** The session whose scoped token made this one; `null` (the default) for none. */
+  parentSessionId?: SessionId | null;
 }
 
 /** The fields `updateSession` may change; `updatedAt` is set by the store. */
@@ -257,4 +265,35 @@ export interface RepositoryFilter {
   limit?: number;
   /** Only the repositories after this position. */
   after?: ListPosition;
+}
+
+/**
+ * A token scoped to one session, as a store keeps it: never the token itself, only its SHA-256
+ * hash (see `hashToken`). It goes with its session's row.
+ */
+export interface SessionToken {
+  /** UUID: how the token is named to revoke it. */
+  id: string;
+  /** The session it is scoped to. */
+  sessionId: SessionId;
+  /** ISO-8601 UTC. */
+  createdAt: string;
+  /** ISO-8601 UTC when it was revoked; `null` while it is valid. */
+  revokedAt: string | null;
+}
+
+/** A {@linkcode SessionToken} with the hash it is looked up by, as `getSessionTokenByHash` returns it. */
+export interface StoredSessionToken extends SessionToken {
+  /** The token's SHA-256 hash, as 64 lower-case hex digits. */
+  hash: string;
+}
+
+/** The input of `SessionWriter.createSessionToken`. */
+export interface NewSessionToken {
+  /** UUID; a new one when absent. */
+  id?: string;
+  /** The session it is scoped to: it must exist. */
+  sessionId: SessionId;
+  /** The token's SHA-256 hash, as 64 lower-case hex digits. */
+  hash: string;
 }

@@ -17,6 +17,7 @@ import {
   type NewRepository,
   type NewSession,
   type NewSessionSecret,
+  type NewSessionToken,
   type Repository,
   type RepositoryFilter,
   type Session,
@@ -24,6 +25,7 @@ import {
   type SessionFilter,
   type SessionPatch,
   type SessionStatus,
+  type StoredSessionToken,
 } from "./types.ts";
 
 /** Longest accepted session title, in UTF-16 code units. */
@@ -418,6 +420,9 @@ export function buildSession(input: NewSession, now: string, options: { worktree
     ports: checkPortList(input.ports),
     setup: null,
     included: input.included === undefined || input.included === null ? null : checkIncludedFiles(input.included),
+    parentSessionId: input.parentSessionId === undefined || input.parentSessionId === null
+      ? null
+      : parseId(input.parentSessionId, "parentSessionId"),
     createdAt: now,
     updatedAt: now,
     lastAccessedAt: now,
@@ -581,4 +586,31 @@ export function requireTimestamp(value: unknown, field: string): string {
 /** The current time as an ISO-8601 UTC string. */
 export function nowIso(): string {
   return new Date().toISOString();
+}
+
+/**
+ * Validates a `NewSessionToken` and returns the record to store with its hash, `createdAt` set to
+ * `now`: `InvalidInput` for a bad id or a hash that is not 64 lower-case hex digits.
+ */
+export function buildSessionToken(
+  input: NewSessionToken,
+  now: string,
+): StoredSessionToken {
+  const record = requireRecord(input, "session token", ["id", "sessionId", "hash"]);
+  const hash = checkTokenHash(record.hash);
+  return {
+    id: record.id === undefined ? newRepositoryId() : parseId(record.id, "token id"),
+    sessionId: parseId(record.sessionId, "session id"),
+    hash,
+    createdAt: now,
+    revokedAt: null,
+  };
+}
+
+/** `InvalidInput` unless `hash` is a SHA-256 hash as 64 lower-case hex digits. */
+export function checkTokenHash(hash: unknown): string {
+  if (typeof hash !== "string" || !/^[0-9a-f]{64}$/.test(hash)) {
+    invalid("a session token's hash must be 64 lower-case hex digits (SHA-256)");
+  }
+  return hash;
 }

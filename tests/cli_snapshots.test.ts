@@ -31,8 +31,8 @@ test("cli: slo snapshots lists a forced delete's work, restore brings it back as
 
     const listed = await world.cli(["snapshots", "app"]);
     assert.equal(listed.code, 0, listed.stderr);
-    assert.match(listed.stdout, /^REF +SESSION +STATE +AGE +PATHS +WHY$/m);
-    assert.match(listed.stdout, new RegExp(`^${id}  ${id.slice(-8)}  deleted +\\d+s +1  a forced close$`, "m"));
+    assert.match(listed.stdout, /^REF +SESSION +STATE +AGE +PATHS +SIZE +WHY$/m);
+    assert.match(listed.stdout, new RegExp(`^${id}  ${id.slice(-8)}  deleted +\\d+s +1  10 B  a forced close$`, "m"));
     const json = jsonOf<{ snapshots: { ref: string; sessionExists: boolean }[] }>(
       await world.cli(["snapshots", "app", "--json", "--session", id]),
     );

@@ -144,6 +144,7 @@ test("cli list: the PATH column shows whole on a wide terminal, cut from its sta
     ports: [],
     setup: null,
     included: null,
+    parentSessionId: null,
     // Older than 30 days: the AGE column shows a date, the same on every run.
     createdAt: "2020-01-01T00:00:00.000Z",
     updatedAt: "2020-01-01T00:00:00.000Z",
@@ -235,6 +236,7 @@ test("cli list --git: DIRTY AHEAD BEHIND LANDED DISK before the path; - without 
     ports: [],
     setup: null,
     included: null,
+    parentSessionId: null,
     // Older than 30 days: the AGE column shows a date, the same on every run.
     createdAt: "2020-01-01T00:00:00.000Z",
     updatedAt: "2020-01-01T00:00:00.000Z",

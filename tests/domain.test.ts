@@ -27,6 +27,7 @@ test("every design error kind exists", () => {
   assert.deepEqual([...SESSION_ERROR_KINDS].sort(), [
     "Conflict",
     "Encryption",
+    "Forbidden",
     "InsufficientStorage",
     "InvalidInput",
     "RepositoryNotFound",

@@ -41,15 +41,30 @@ test("examples/low_level.ts: createSession, storeSessionSecret and deleteSession
   );
 });
 
-test("examples/worktree.ts opens a real worktree, recovers it after a loss, and keeps a branch with work", async () => {
+test("examples/worktree.ts runs a worktree session's whole life on a real repository, every step asserted", async () => {
   const script = new URL("../examples/worktree.ts", import.meta.url).pathname;
   const result = await runScript(script);
   assert.equal(result.code, 0, result.stderr);
-  assert.match(result.stdout, /opened \S+\/add-dark-mode-[0-9a-f]{8} on session\/add-dark-mode-[0-9a-f]{8}/);
-  assert.match(result.stdout, /main checkout clean: true/);
-  assert.match(result.stdout, /missing-worktree → recreated/);
-  assert.match(result.stdout, /commit back in the worktree: true/);
-  assert.match(result.stdout, /closed: worktree removed true, branch deleted false/);
-  assert.match(result.stdout, /has 1 commit\(s\) on neither main nor its upstream/);
-  assert.match(result.stdout, /branches: main, session\/add-dark-mode-[0-9a-f]{8}/);
+  const lines = result.stdout.trim().split("\n");
+  const id = "[0-9a-f-]{36}";
+  const expected = [
+    /^1 created session\/add-dark-mode-[0-9a-f]{8} at \S+\/add-dark-mode-[0-9a-f]{8}; main checkout clean: true$/,
+    /^2 worked: 1 commit, README.md changed, theme.ts staged, notes.txt untracked$/,
+    new RegExp(`^3 archived: status archived, snapshot refs/session-snapshots/${id}, folder gone$`),
+    /^4 restored: status active, work back \(theme.ts staged, notes.txt untracked\)$/,
+    /^5 forked: session\/dark-mode-css-variables-[0-9a-f]{8} holds the same work; the source is untouched$/,
+    new RegExp(
+      `^6 deleted the fork: refused without force \\(Conflict\\), forced: snapshot refs/session-snapshots/${id}$`,
+    ),
+    new RegExp(`^7 snapshot refs/session-snapshots/${id}: an archive, 3 path\\(s\\), 81 B, session exists: true$`),
+    new RegExp(`^7 snapshot refs/session-snapshots/${id}\\.2: a fork, 3 path\\(s\\), 81 B, session exists: true$`),
+    new RegExp(
+      `^7 snapshot refs/session-snapshots/${id}: a forced close, 4 path\\(s\\), 103 B, session exists: false$`,
+    ),
+    new RegExp(`^8 restored refs/session-snapshots/${id} as "Variables, again": variables.css and theme.ts back$`),
+    new RegExp(`^9 pruned 1, kept 2 \\(session ${id} still exists, and the snapshot is its own\\)$`),
+    /^10 deleted all: 0 sessions, 4 snapshots pruned, 0 left, only the main worktree$/,
+  ];
+  assert.equal(lines.length, expected.length, result.stdout);
+  expected.forEach((pattern, i) => assert.match(lines[i], pattern));
 });

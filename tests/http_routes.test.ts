@@ -306,6 +306,8 @@ test("http: unknown sessions are 404 on every session route", async () => {
         [`/v1/sessions/${id}`, "PATCH", { title: "x" }],
         [`/v1/sessions/${id}`, "DELETE", undefined],
         [`/v1/sessions/${id}/secret`, "GET", undefined],
+        [`/v1/sessions/${id}/tokens`, "POST", undefined],
+        [`/v1/sessions/${id}/tokens/${crypto.randomUUID()}`, "DELETE", undefined],
       ] as const
     ) {
       const response = await t.callJson(path, { method, json });
@@ -376,6 +378,8 @@ test("http: the OpenAPI 3.1 document describes every route, its schemas and the 
       "/v1/sessions/{id}/secret",
       "/v1/sessions/{id}/setup",
       "/v1/sessions/{id}/status",
+      "/v1/sessions/{id}/tokens",
+      "/v1/sessions/{id}/tokens/{tokenId}",
       "/v1/ui/sign-in-codes",
     ]);
     assert.deepEqual(Object.keys(body.paths["/v1/sessions/{id}"]).sort(), ["delete", "get", "patch"]);

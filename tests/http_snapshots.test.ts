@@ -42,6 +42,7 @@ test("http+git: snapshots are listed, restored (201) and pruned (dry run, then f
     assert.equal(snapshot.sessionId, source.id);
     assert.equal(snapshot.reason, "a forced close");
     assert.equal(snapshot.changedPaths, 2);
+    assert.equal(snapshot.bytes, "half done\n".length + "changed\n".length);
     assert.equal(snapshot.sessionExists, false);
     assert.equal(snapshot.commit, git(repositoryPath, "rev-parse", ref));
 

@@ -3,12 +3,13 @@
 // driven over stdio by the SDK's own `Client` and `StdioClientTransport`, against a real server
 // process in a temp data directory: the tools and their hints, a create → list → get → delete round
 // trip, a create → archive → restore → delete one with session_status, delete refused without
-// confirm, the server's error kinds as tool errors, paging, a dry-run reconcile, and wait_for_change
+// confirm, the server's error kinds as tool errors, paging, list_snapshots and restore_snapshot on a
+// forced delete's work, run_setup on a real operator config, a dry-run reconcile, and wait_for_change
 // receiving a change made while it waits.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 // Deno reads the SDK's types only through extensionless specifiers: its "./*" export maps `x.js` to a
@@ -21,6 +22,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "@hono/zod-openapi";
 import { CreateSessionSchema } from "../src/http/_schemas.ts";
+import { APP_DIR_NAME } from "../src/platform/data_dir.ts";
 import type { Repository, Session } from "../src/types.ts";
 import { cliEntry, type CliWorld, cliWorld, jsonOf } from "./cli_fixture.ts";
 import { git, makeRepository } from "./git_fixtures.ts";
@@ -123,6 +125,9 @@ const TOOLS = [
   "restore_session",
   "fork_session",
   "delete_session",
+  "list_snapshots",
+  "restore_snapshot",
+  "run_setup",
   "reconcile",
   "wait_for_change",
 ];
@@ -140,6 +145,7 @@ test("mcp: the tools, their hints, and input schemas from the HTTP routes' own; 
       "list_sessions",
       "get_session",
       "session_status",
+      "list_snapshots",
       "reconcile",
       "wait_for_change",
     ];
@@ -153,8 +159,9 @@ test("mcp: the tools, their hints, and input schemas from the HTTP routes' own; 
     const create = byName.get("create_session")!;
     assert.equal(create.annotations?.readOnlyHint, false);
     assert.equal(create.annotations?.destructiveHint, false);
-    // Archive and restore change things but lose nothing: not read-only, not destructive; each takes the path's id.
-    for (const name of ["archive_session", "restore_session"]) {
+    // Archive, restore and a setup's rerun change things but lose nothing: not read-only, not destructive; each
+    // takes the path's id only.
+    for (const name of ["archive_session", "restore_session", "run_setup"]) {
       const tool = byName.get(name)!;
       assert.equal(tool.annotations?.readOnlyHint, false, name);
       assert.equal(tool.annotations?.destructiveHint, false, name);
@@ -162,6 +169,25 @@ test("mcp: the tools, their hints, and input schemas from the HTTP routes' own; 
       assert.deepEqual(tool.inputSchema.required, ["id"], name);
     }
     assert.deepEqual(Object.keys(byName.get("session_status")!.inputSchema.properties!), ["id"]);
+    // The snapshot tools: the repository's id and the route's query or body, the restore's ref required.
+    assert.deepEqual(Object.keys(byName.get("list_snapshots")!.inputSchema.properties!).sort(), ["id", "sessionId"]);
+    assert.deepEqual(byName.get("list_snapshots")!.inputSchema.required, ["id"]);
+    const restoreSnapshot = byName.get("restore_snapshot")!;
+    assert.equal(restoreSnapshot.annotations?.readOnlyHint, false);
+    assert.equal(restoreSnapshot.annotations?.destructiveHint, false);
+    assert.deepEqual(Object.keys(restoreSnapshot.inputSchema.properties!).sort(), [
+      "branchName",
+      "id",
+      "ref",
+      "title",
+      "worktreeName",
+    ]);
+    assert.deepEqual([...restoreSnapshot.inputSchema.required!].sort(), ["id", "ref"]);
+    const snapshotEntry = (byName.get("list_snapshots")!.outputSchema!.properties!.snapshots as {
+      items: { properties: Record<string, unknown> };
+    }).items.properties;
+    assert.ok(snapshotEntry.bytes && snapshotEntry.changedPaths && snapshotEntry.sessionExists);
+    assert.match(byName.get("run_setup")!.description!, /nothing in this call can name or change a command/);
     // Their results are the routes' answers: the archive's snapshot ref, the status's git fields.
     assert.ok(byName.get("archive_session")!.outputSchema?.properties?.snapshotRef);
     assert.deepEqual(Object.keys(byName.get("session_status")!.outputSchema!.properties!).sort(), [
@@ -412,6 +438,149 @@ test("mcp: session_status, then create → archive → restore → delete on a w
     failed(await call(mcp, "get_session", { id: session.id }), /^SessionNotFound: /);
     ok(await call(mcp, "delete_session", { id: plain.id, confirm: true }));
     assert.deepEqual(jsonOf(await world.cli(["list", "--json"])), []);
+  } finally {
+    await mcp?.close();
+    await world.close();
+  }
+});
+
+test("mcp: list_snapshots shows a forced delete's work with its size, restore_snapshot brings it back; refusals", async () => {
+  const world = cliWorld("slo-mcp-snapshots-");
+  let mcp: Mcp | null = null;
+  try {
+    await world.serve();
+    mcp = await startMcp(world);
+    const repository = await addRepository(world);
+    assert.deepEqual(ok(await call(mcp, "list_snapshots", { id: repository.id })), { snapshots: [] });
+    const lost = ok<Session>(
+      await call(mcp, "create_session", { repositoryId: repository.id, title: "Lost work", isWorktree: true }),
+    );
+    writeFileSync(join(lost.worktreePath!, "notes.txt"), "half done\n");
+    writeFileSync(join(lost.worktreePath!, "README.md"), "changed\n");
+    const forced = ok<{ snapshotRef: string }>(
+      await call(mcp, "delete_session", { id: lost.id, confirm: true, force: true }),
+    );
+    const ref = `refs/session-snapshots/${lost.id}`;
+    assert.equal(forced.snapshotRef, ref);
+
+    type Listed = {
+      ref: string;
+      sessionId: string;
+      commit: string;
+      reason: string;
+      changedPaths: number;
+      bytes: number;
+      sessionExists: boolean;
+    };
+    const { snapshots } = ok<{ snapshots: Listed[] }>(
+      await call(mcp, "list_snapshots", { id: repository.id, sessionId: lost.id }),
+    );
+    assert.equal(snapshots.length, 1);
+    const [snapshot] = snapshots;
+    assert.equal(snapshot.ref, ref);
+    assert.equal(snapshot.sessionId, lost.id);
+    assert.equal(snapshot.commit, git(repository.path, "rev-parse", ref));
+    assert.equal(snapshot.reason, "a forced close");
+    assert.equal(snapshot.changedPaths, 2);
+    assert.equal(snapshot.bytes, "half done\n".length + "changed\n".length);
+    assert.equal(snapshot.sessionExists, false);
+    // The same answer as the HTTP API's, through the CLI's JSON.
+    assert.deepEqual(jsonOf(await world.cli(["snapshots", "app", "--json"])), { snapshots });
+
+    const found = ok<Session>(await call(mcp, "restore_snapshot", { id: repository.id, ref, title: "Found" }));
+    assert.equal(found.title, "Found");
+    assert.equal(found.status, "active");
+    assert.equal(readFileSync(join(found.worktreePath!, "notes.txt"), "utf8"), "half done\n");
+    assert.equal(git(found.worktreePath!, "status", "--porcelain"), "M README.md\n?? notes.txt");
+    // Without a title: the ref's name; the snapshot stays for another restore.
+    const again = ok<Session>(await call(mcp, "restore_snapshot", { id: repository.id, ref }));
+    assert.equal(again.title, `Restored ${lost.id}`);
+    assert.equal(git(repository.path, "rev-parse", ref), snapshot.commit);
+
+    // Refusals, with the server's kinds, and nothing made.
+    const before = jsonOf<Session[]>(await world.cli(["list", "--json"])).length;
+    failed(await call(mcp, "restore_snapshot", { id: repository.id, ref: "refs/heads/main" }), /^InvalidInput: /);
+    failed(await call(mcp, "restore_snapshot", { id: repository.id, ref: "--output=/tmp/x" }), /^InvalidInput: /);
+    failed(
+      await call(mcp, "restore_snapshot", { id: repository.id, ref: `refs/session-snapshots/${crypto.randomUUID()}` }),
+      /^SnapshotNotFound: /,
+    );
+    failed(
+      await call(mcp, "restore_snapshot", { id: repository.id, ref, branchName: found.branchName }),
+      /^Conflict: /,
+    );
+    failed(await call(mcp, "restore_snapshot", { id: crypto.randomUUID(), ref }), /^RepositoryNotFound: /);
+    failed(await call(mcp, "list_snapshots", { id: crypto.randomUUID() }), /^RepositoryNotFound: /);
+    failed(await call(mcp, "list_snapshots", { id: repository.id, sessionId: "nope" }), /^InvalidInput: /);
+    // What the schema refuses never reaches the server.
+    failed(await call(mcp, "restore_snapshot", { id: repository.id }), /ref/);
+    failed(await call(mcp, "restore_snapshot", { id: repository.id, ref, base: "main" }), /base/);
+    assert.equal(jsonOf<Session[]>(await world.cli(["list", "--json"])).length, before);
+  } finally {
+    await mcp?.close();
+    await world.close();
+  }
+});
+
+test("mcp: run_setup runs the operator's setup again in the worktree; refused while it runs and without one", async () => {
+  const world = cliWorld("slo-mcp-setup-");
+  let mcp: Mcp | null = null;
+  try {
+    // The operator's config gives `app` one setup command, which records its run and then waits for the
+    // test to let it end (a `release` file in the worktree), so that "running" is a state the test holds.
+    const configHome = join(world.base, "config");
+    const appPath = join(world.base, "app");
+    mkdirSync(join(configHome, APP_DIR_NAME), { recursive: true });
+    const gate = 'echo "run $SLO_SESSION_ID" >> runs.txt; until [ -e release ]; do sleep 0.05; done; rm release';
+    writeFileSync(
+      join(configHome, APP_DIR_NAME, "config.json"),
+      JSON.stringify({ repositories: { [appPath]: { setup: [["sh", "-c", gate]] } } }),
+    );
+    await world.serve({ env: { XDG_CONFIG_HOME: configHome } });
+    mcp = await startMcp(world);
+    const repository = await addRepository(world);
+    const plainRepository = await addRepository(world, "plain");
+
+    const session = ok<Session>(
+      await call(mcp, "create_session", { repositoryId: repository.id, title: "With setup", isWorktree: true }),
+    );
+    assert.equal(session.setup?.state, "running");
+    const worktree = session.worktreePath!;
+    // Still running (it waits for release): a second run is the server's Conflict.
+    failed(await call(mcp, "run_setup", { id: session.id }), /^Conflict: .*already running/);
+    const settled = async () => {
+      writeFileSync(join(worktree, "release"), "");
+      for (let attempt = 0; attempt < 400; attempt++) {
+        const current = ok<Session>(await call(mcp!, "get_session", { id: session.id }));
+        if (current.setup?.state !== "running") return current;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      throw new Error("the setup never ended");
+    };
+    assert.equal((await settled()).setup?.state, "succeeded");
+
+    // Run again: the answer at once, its setup running; it runs the same command in the same worktree.
+    const rerun = ok<Session>(await call(mcp, "run_setup", { id: session.id }));
+    assert.equal(rerun.id, session.id);
+    assert.equal(rerun.setup?.state, "running");
+    const done = await settled();
+    assert.equal(done.setup?.state, "succeeded");
+    assert.equal(readFileSync(join(worktree, "runs.txt"), "utf8"), `run ${session.id}\nrun ${session.id}\n`);
+
+    // Refusals with the server's kinds: no setup in the config, no worktree, archived, unknown, bad arguments.
+    const plain = ok<Session>(
+      await call(mcp, "create_session", { repositoryId: plainRepository.id, title: "Plain", isWorktree: true }),
+    );
+    failed(await call(mcp, "run_setup", { id: plain.id }), /^InvalidInput: .*no setup commands/);
+    const bare = ok<Session>(
+      await call(mcp, "create_session", { repositoryId: repository.id, title: "Bare", isWorktree: false }),
+    );
+    failed(await call(mcp, "run_setup", { id: bare.id }), /^InvalidInput: .*no worktree/);
+    ok(await call(mcp, "archive_session", { id: session.id }));
+    failed(await call(mcp, "run_setup", { id: session.id }), /^Conflict: .*archived/);
+    failed(await call(mcp, "run_setup", { id: crypto.randomUUID() }), /^SessionNotFound: /);
+    failed(await call(mcp, "run_setup", { id: "not-an-id" }), /^InvalidInput: /);
+    failed(await call(mcp, "run_setup", { id: plain.id, command: ["ls"] }), /command/);
   } finally {
     await mcp?.close();
     await world.close();

@@ -117,6 +117,8 @@ test("openapi: every operation has its stable operationId and a described tag; t
     "DELETE /v1/sessions/{id}": "deleteSession",
     "PUT /v1/sessions/{id}/secret": "putSessionSecret",
     "GET /v1/sessions/{id}/secret": "getSessionSecret",
+    "POST /v1/sessions/{id}/tokens": "createSessionToken",
+    "DELETE /v1/sessions/{id}/tokens/{tokenId}": "revokeSessionToken",
     "POST /v1/reconcile": "reconcile",
     "POST /v1/gc": "gc",
     "POST /v1/backup": "createBackup",

@@ -93,6 +93,15 @@ test("setup runs the operator's commands with the session's facts, and its failu
       `id=${good.id} branch=${good.branchName} path=${good.worktreePath} port=${good.ports[0]} ` +
         `ports=${good.ports.join(" ")} secret=none`,
     );
+    // A restore makes a new folder: the setup runs in it again.
+    assert.equal((await world.cli(["archive", good.id])).code, 0);
+    assert.equal((await world.cli(["restore", good.id])).code, 0);
+    const rerun = await until(
+      world,
+      good.id,
+      (s) => s.setup?.state === "succeeded" && s.setup.startedAt > good.setup!.startedAt,
+    );
+    assert.match(rerun.setup!.logTail, /configured/);
     const shown = await world.cli(["show", good.id]);
     assert.match(shown.stdout, /setup:\s+succeeded \(2 command\(s\)\)/);
     assert.match(shown.stdout, /setup output:\s+configured \| second/);

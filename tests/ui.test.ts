@@ -72,9 +72,30 @@ interface Dashboard {
   restart(): Promise<void>;
 }
 
-async function dashboard(prefix: string): Promise<Dashboard> {
+/**
+ * A server process for the page, with the operator's config file giving each named repository its settings
+ * (`configured`): those repositories are git ones at `<base>/<name>`, and `addRepository(name)` adds them.
+ */
+async function dashboard(
+  prefix: string,
+  options: { configured?: Record<string, Record<string, unknown>> } = {},
+): Promise<Dashboard> {
   const world = cliWorld(prefix);
-  const state = { server: await world.serve() };
+  const configured = options.configured ?? {};
+  const args: string[] = [];
+  if (Object.keys(configured).length > 0) {
+    const repositories = Object.fromEntries(
+      Object.entries(configured).map(([name, settings]) => {
+        const path = join(world.base, name);
+        makeRepository(path);
+        return [path, settings];
+      }),
+    );
+    const config = join(world.base, "config.json");
+    writeFileSync(config, JSON.stringify({ repositories }));
+    args.push("--config", config);
+  }
+  const state = { server: await world.serve({ args }) };
   const url = await state.server.url;
   const token = readFileSync(join(world.dataDir, "token"), "utf8").trim();
   const api = async (path: string, init: { method?: string; json?: unknown } = {}) => {
@@ -100,8 +121,8 @@ async function dashboard(prefix: string): Promise<Dashboard> {
       return run.stdout.trim();
     },
     async addRepository(name, options = {}) {
-      const path = mkdtempSync(join(world.base, `${name}-`));
-      if (options.git) makeRepository(path);
+      const path = name in configured ? join(world.base, name) : mkdtempSync(join(world.base, `${name}-`));
+      if (options.git && !(name in configured)) makeRepository(path);
       const created = await api("/v1/repositories", { method: "POST", json: { path, name } });
       assert.equal(created.status, 201, JSON.stringify(created.body));
       return created.body.id;
@@ -109,7 +130,7 @@ async function dashboard(prefix: string): Promise<Dashboard> {
     async restart() {
       state.server.signal("SIGTERM");
       assert.equal((await state.server.closed).code, 0, state.server.output());
-      state.server = await world.serve({ port: Number(new URL(url).port) });
+      state.server = await world.serve({ port: Number(new URL(url).port), args });
       assert.equal(await state.server.url, url);
     },
   };
@@ -155,6 +176,8 @@ test("ui: the page, its script and styles are served with a strict CSP and nosni
         ["/ui/dom.js", "text/javascript; charset=utf-8"],
         ["/ui/fork.js", "text/javascript; charset=utf-8"],
         ["/ui/recent_events.js", "text/javascript; charset=utf-8"],
+        ["/ui/setup.js", "text/javascript; charset=utf-8"],
+        ["/ui/snapshots.js", "text/javascript; charset=utf-8"],
       ]
     ) {
       const response = await fetch(`${t.server.url}${path}`);
@@ -180,7 +203,7 @@ test("ui: the page, its script and styles are served with a strict CSP and nosni
     assert.doesNotMatch(html, /<style|\sstyle=|\son[a-z]+=/i);
     // No asset from anywhere else.
     assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//);
-    for (const script of ["dashboard.js", "dom.js", "fork.js", "recent_events.js"]) {
+    for (const script of ["dashboard.js", "dom.js", "fork.js", "recent_events.js", "setup.js", "snapshots.js"]) {
       assert.doesNotMatch(
         readFileSync(join(root, "src/http/ui", script), "utf8"),
         /innerHTML|outerHTML|insertAdjacentHTML/,
@@ -828,3 +851,202 @@ test("ui: the event stream reconnects after the server restarts, with Last-Event
     await d.world.close();
   }
 });
+
+test(
+  "ui: a session's detail shows its ports and its failed setup with the output's end; Run setup again runs it live",
+  {
+    skip: browserSkip,
+    timeout: 180_000,
+  },
+  async () => {
+    // The first run fails, its output markup-like text; the second waits for the test's file, then succeeds.
+    const script = 'cd "$SLO_WORKTREE_PATH"; echo "<b>oops</b>" >&2; ' +
+      "if [ -f .slo-attempt ]; then while [ ! -f .slo-release ]; do sleep 0.05; done; echo fine; " +
+      "else touch .slo-attempt; exit 2; fi";
+    const d = await dashboard("slo-ui-setup-", {
+      configured: { "web-app": { ports: 2, setup: [["sh", "-c", script]] } },
+    });
+    try {
+      const web = await d.addRepository("web-app", { git: true });
+      await withBrowser(async (browser) => {
+        const { page, problems } = await signIn(browser, await d.signInUrl());
+        await page.evaluate(() => Object.assign(globalThis, { notReloaded: true }));
+        const session = await createSession(d, web, "Needs setup", true);
+        assert.equal(session.ports.length, 2);
+        await row(page, session.id).getByRole("button", { name: /^Details / }).click();
+        const detail = page.locator("#detail");
+        const setup = detail.locator('section[data-part="setup"]');
+
+        // The ports leased to it.
+        assert.deepEqual(
+          await detail.locator('section[data-part="ports"] li').allInnerTexts(),
+          session.ports.map(String),
+        );
+
+        // Failed, live (the create answered while it ran): the badge, the command, why, the output as text.
+        const badge = setup.locator(".badge");
+        await setup.locator('.badge[data-setup-state="failed"]').waitFor({ timeout: WAIT_MS });
+        assert.equal(await badge.innerText(), "failed");
+        const text = await setup.innerText();
+        // Its argument array, quoted as a shell would need it.
+        assert.match(text, /failed command\s+1 of 1: sh -c 'cd "\$SLO_WORKTREE_PATH"; echo/);
+        // Its events say so as they come.
+        await detail.locator("ol.events li", { hasText: /setup failed/ }).first().waitFor({ timeout: WAIT_MS });
+        assert.match(text, /reason\s+exit code 2/);
+        assert.match(text, /exit code\s+2/);
+        const log = setup.locator("pre.log");
+        assert.match(await log.innerText(), /<b>oops<\/b>/);
+        assert.equal(await log.evaluate((pre) => pre.children.length), 0);
+        assert.equal(
+          await page.evaluate<string>("getComputedStyle(document.querySelector('#detail pre.log')).overflowY"),
+          "auto",
+        );
+        assert.equal(await log.getAttribute("tabindex"), "0");
+        assert.match(await page.getByLabel("The end of its output").innerText(), /oops/);
+        const stored = await d.api(`/v1/sessions/${session.id}`);
+        assert.equal(stored.body.setup.state, "failed");
+        // Readable on a narrow window too: nothing wider than the window.
+        await page.setViewportSize({ width: 360, height: 760 });
+        const width = await page.evaluate<number>("document.documentElement.scrollWidth");
+        assert.ok(width <= 360, `the page with the detail is ${width}px wide in a 360px window`);
+        await page.setViewportSize({ width: 1200, height: 760 });
+        // The detail with its failed setup, kept as an artifact beside the main view's.
+        mkdirSync(join(root, "tests", "artifacts"), { recursive: true });
+        writeFileSync(
+          join(root, "tests", "artifacts", `dashboard-detail-${runtimeName}.png`),
+          await detail.screenshot(),
+        );
+
+        // Run setup again, from the keyboard: running, live; its button is gone and the focus is on the state.
+        const again = page.getByRole("button", { name: "Run setup again for Needs setup" });
+        await again.focus();
+        await page.keyboard.press("Enter");
+        await setup.locator('.badge[data-setup-state="running"]').waitFor({ timeout: WAIT_MS });
+        assert.equal(await again.count(), 0);
+        assert.equal((await d.api(`/v1/sessions/${session.id}`)).body.setup.state, "running");
+        await page.locator("#notice").filter({ hasText: /Running the setup of “Needs setup” again/ }).waitFor({
+          timeout: WAIT_MS,
+        });
+        assert.equal(
+          await page.evaluate("document.activeElement?.getAttribute('data-focus')"),
+          `setup-state:${session.id}`,
+        );
+        // With a visible focus ring.
+        assert.equal(await page.evaluate("getComputedStyle(document.activeElement).outlineStyle"), "solid");
+
+        // Released: it succeeds, from its session.updated event.
+        writeFileSync(join(session.worktreePath, ".slo-release"), "");
+        await setup.locator('.badge[data-setup-state="succeeded"]').waitFor({ timeout: WAIT_MS });
+        await log.filter({ hasText: /fine/ }).waitFor({ timeout: WAIT_MS });
+        assert.equal(await again.count(), 0);
+        assert.doesNotMatch(await setup.innerText(), /failed command|reason/);
+        assert.equal((await d.api(`/v1/sessions/${session.id}`)).body.setup.state, "succeeded");
+        assert.equal(await page.evaluate(() => (globalThis as { notReloaded?: boolean }).notReloaded), true);
+        assert.deepEqual(problems, []);
+      });
+    } finally {
+      await d.world.close();
+    }
+  },
+);
+
+test(
+  "ui: a session's snapshots show in its detail, live, and restore into a new session; a deleted one's from the repository's list",
+  {
+    skip: browserSkip,
+    timeout: 180_000,
+  },
+  async () => {
+    const d = await dashboard("slo-ui-snapshots-");
+    try {
+      const web = await d.addRepository("web-app", { git: true });
+      const source = await createSession(d, web, "Keeps its work", true);
+      writeFileSync(join(source.worktreePath, "notes.txt"), "unsaved work\n");
+      const doomed = await createSession(d, web, "Deleted by force", true);
+      writeFileSync(join(doomed.worktreePath, "lost.txt"), "work of a deleted session\n");
+      await withBrowser(async (browser) => {
+        const { page, problems } = await signIn(browser, await d.signInUrl());
+        await page.evaluate(() => Object.assign(globalThis, { notReloaded: true }));
+        await row(page, source.id).getByRole("button", { name: /^Details / }).click();
+        const part = page.locator('#detail section[data-part="snapshots"]');
+        await part.filter({ hasText: "No snapshots." }).waitFor({ timeout: WAIT_MS });
+
+        // A fork made by a script saves the source's work as a snapshot: the detail lists it, live.
+        const forked = await d.api(`/v1/sessions/${source.id}/fork`, {
+          method: "POST",
+          json: { title: "Fork by a script", worktreeName: "by-script" },
+        });
+        assert.equal(forked.status, 201);
+        const listed = (await d.api(`/v1/repositories/${web}/snapshots?sessionId=${source.id}`)).body.snapshots;
+        assert.equal(listed.length, 1);
+        const snapshotRow = part.locator(`tr[data-snapshot-ref="${listed[0].ref}"]`);
+        await snapshotRow.waitFor({ timeout: WAIT_MS });
+        const cells = await snapshotRow.locator("th, td").allInnerTexts();
+        assert.equal(cells[1], "a fork");
+        assert.equal(cells[2], "1");
+        assert.equal(cells[3], listed[0].ref);
+
+        // Restore it, from the keyboard: a dialog asks for the title, the new session shows without a reload.
+        await snapshotRow.getByRole("button", { name: /^Restore .* into a new session$/ }).focus();
+        await page.keyboard.press("Enter");
+        const dialog = page.locator("#restore-snapshot");
+        await dialog.waitFor({ state: "visible", timeout: WAIT_MS });
+        assert.equal(await page.evaluate("document.activeElement?.id"), "restore-snapshot-title");
+        const title = page.getByLabel("Title of the restored session");
+        assert.equal(await title.inputValue(), "Keeps its work (restored)");
+        assert.match(await dialog.innerText(), /a fork, 1 changed path/);
+        await page.keyboard.press("Escape");
+        await dialog.waitFor({ state: "hidden", timeout: WAIT_MS });
+        assert.equal((await d.api("/v1/sessions")).body.sessions.length, 3);
+        await snapshotRow.getByRole("button", { name: /^Restore / }).click();
+        await dialog.waitFor({ state: "visible", timeout: WAIT_MS });
+        await title.fill("Back from the fork's snapshot");
+        await title.press("Enter");
+        await dialog.waitFor({ state: "hidden", timeout: WAIT_MS });
+        const restoredRow = page.locator("tr[data-session-id]").filter({
+          has: page.getByRole("rowheader", { name: "Back from the fork's snapshot" }),
+        });
+        await restoredRow.waitFor({ timeout: WAIT_MS });
+        await page.locator("#notice").filter({ hasText: /Restored refs\/session-snapshots\/.* as “Back from/ }).waitFor(
+          {
+            timeout: WAIT_MS,
+          },
+        );
+        const restored = await d.api(`/v1/sessions/${await restoredRow.getAttribute("data-session-id")}`);
+        assert.equal(readFileSync(join(restored.body.worktreePath, "notes.txt"), "utf8"), "unsaved work\n");
+        await page.locator("#detail-close").click();
+
+        // A forced delete keeps its work in a snapshot; its session is gone, the repository's list still has it.
+        const deleted = await d.api(`/v1/sessions/${doomed.id}?force=true`, { method: "DELETE" });
+        assert.equal(deleted.status, 200);
+        await row(page, doomed.id).waitFor({ state: "detached", timeout: WAIT_MS });
+        await page.getByRole("button", { name: "Snapshots of web-app…" }).click();
+        const list = page.locator("#snapshots");
+        await list.waitFor({ state: "visible", timeout: WAIT_MS });
+        const gone = list.locator(`tr[data-snapshot-ref="refs/session-snapshots/${doomed.id}"]`);
+        await gone.waitFor({ timeout: WAIT_MS });
+        assert.equal(await gone.getAttribute("data-session-exists"), "false");
+        assert.match(await gone.innerText(), new RegExp(`a forced close[\\s\\S]*deleted \\(${doomed.id}\\)`));
+        assert.equal(await list.locator(`tr[data-snapshot-ref="${listed[0].ref}"]`).count(), 1);
+        await gone.getByRole("button", { name: /^Restore / }).click();
+        await dialog.waitFor({ state: "visible", timeout: WAIT_MS });
+        // Its session is gone: no title is offered, the server's default is.
+        assert.equal(await title.inputValue(), "");
+        assert.equal(await title.getAttribute("placeholder"), `Restored ${doomed.id}`);
+        await title.press("Enter");
+        await dialog.waitFor({ state: "hidden", timeout: WAIT_MS });
+        await list.waitFor({ state: "hidden", timeout: WAIT_MS });
+        const back = page.locator("tr[data-session-id]").filter({
+          has: page.getByRole("rowheader", { name: `Restored ${doomed.id}` }),
+        });
+        await back.waitFor({ timeout: WAIT_MS });
+        const made = await d.api(`/v1/sessions/${await back.getAttribute("data-session-id")}`);
+        assert.equal(readFileSync(join(made.body.worktreePath, "lost.txt"), "utf8"), "work of a deleted session\n");
+        assert.equal(await page.evaluate(() => (globalThis as { notReloaded?: boolean }).notReloaded), true);
+        assert.deepEqual(problems, []);
+      });
+    } finally {
+      await d.world.close();
+    }
+  },
+);

@@ -24,6 +24,8 @@ const FILES: [name: string, type: string][] = [
   ["dom.js", "text/javascript; charset=utf-8"],
   ["fork.js", "text/javascript; charset=utf-8"],
   ["recent_events.js", "text/javascript; charset=utf-8"],
+  ["setup.js", "text/javascript; charset=utf-8"],
+  ["snapshots.js", "text/javascript; charset=utf-8"],
 ];
 
 /** The module's text, from the files as they are now. */

@@ -188,6 +188,28 @@ test("a file the worktree already has is never overwritten", async () => {
   }
 });
 
+test("a restored worktree gets the checkout's included files again, after its archived work", async () => {
+  const f = await worktreeFixture();
+  try {
+    populate(f.repositoryPath);
+    const orchestrator = withSettings(f, { include: [".env", "config/"] });
+    const session = await orchestrator.createSession({
+      repositoryId: f.repository.id,
+      title: "arch",
+      isWorktree: true,
+    });
+    writeFileSync(join(session.worktreePath!, "work.txt"), "uncommitted\n");
+    await orchestrator.archiveSession(session.id);
+    assert.equal(existsSync(session.worktreePath!), false);
+    const restored = await orchestrator.restoreSession(session.id);
+    assert.equal(readFileSync(join(restored.worktreePath!, ".env"), "utf8"), "SECRET=1\n");
+    assert.equal(readFileSync(join(restored.worktreePath!, "config", "app.local.json"), "utf8"), "{}\n");
+    assert.equal(readFileSync(join(restored.worktreePath!, "work.txt"), "utf8"), "uncommitted\n");
+  } finally {
+    f.cleanup();
+  }
+});
+
 test("a fork gets the checkout's included files, not its source's copies of them", async () => {
   const f = await worktreeFixture();
   try {

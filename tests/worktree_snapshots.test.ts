@@ -3,7 +3,7 @@
 // live session's), and bad refs refused before git runs, with nothing written.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Session, SessionError } from "../mod.ts";
 import { FORK_STEPS } from "../src/platform/mod.ts";
@@ -67,14 +67,54 @@ test("snapshots: a forced delete's snapshot is listed with its session, time, re
     assert.equal(gone.sessionExists, false);
     // Every changed, staged, deleted and untracked path of makeEveryKindOfWork.
     assert.equal(gone.changedPaths, 7);
+    assert.equal(gone.bytes, changedBytes(f.repositoryPath, head, ref));
     assert.ok(Date.parse(gone.createdAt) >= Math.floor(before / 1000) * 1000);
     const kept = snapshots.find((s) => s.ref === archiveRef)!;
     assert.equal(kept.sessionExists, true);
     assert.equal(kept.reason, "an archive");
     assert.equal(kept.changedPaths, 1);
+    assert.equal(kept.bytes, "draft\n".length);
 
     const one = await f.orchestrator.listSnapshots(f.repository.id, { sessionId: source.id });
     assert.deepEqual(one.snapshots.map((s) => s.ref), [ref]);
+  } finally {
+    f.cleanup();
+  }
+});
+
+// The sizes of the files a snapshot changed against `head`, read another way: `ls-tree -l` of the
+// snapshot, at the paths `diff-tree` names (not deleted), gitlinks (size "-") counting 0.
+function changedBytes(repository: string, head: string, ref: string): number {
+  const paths = git(repository, "diff-tree", "-r", "--name-only", "--diff-filter=d", head, ref).split("\n");
+  return git(repository, "ls-tree", "-r", "-l", ref, "--", ...paths).split("\n")
+    .map((line) => line.split(/\s+/)[3])
+    .reduce((sum, size) => sum + (size === "-" ? 0 : Number(size)), 0);
+}
+
+test("snapshots: bytes is the total size of the files the snapshot changed, as it holds them", async () => {
+  const f = await worktreeFixture();
+  try {
+    const s = await session(f, "sized");
+    const wt = s.worktreePath!;
+    commitFile(wt, "big.txt", "b".repeat(5000));
+    commitFile(wt, "gone.txt", "g".repeat(700));
+    const head = git(wt, "rev-parse", "HEAD");
+    writeFileSync(join(wt, "README.md"), "r".repeat(300)); // a tracked file changed: its new size
+    rmSync(join(wt, "gone.txt")); // deleted: 0
+    symlinkSync("README.md", join(wt, "link")); // a symbolic link: its target's length
+    writeFileSync(join(wt, "data.bin"), Uint8Array.from({ length: 1234 }, (_, i) => i % 256)); // untracked
+    const nested = join(wt, "inner"); // a nested repository: its gitlink counts 0
+    mkdirSync(nested);
+    git(nested, "init", "-q");
+    commitFile(nested, "inner.txt", "i".repeat(777));
+    const closed = await f.orchestrator.deleteSession(s.id, { force: true });
+    const [snapshot] = (await f.orchestrator.listSnapshots(f.repository.id)).snapshots;
+    assert.equal(snapshot.ref, closed!.snapshotRef);
+    assert.equal(snapshot.changedPaths, 5);
+    assert.equal(snapshot.bytes, 300 + "README.md".length + 1234);
+    assert.equal(snapshot.bytes, changedBytes(f.repositoryPath, head, snapshot.ref));
+    // big.txt, committed on the branch, is not part of the saved work.
+    assert.ok(snapshot.bytes < 5000);
   } finally {
     f.cleanup();
   }

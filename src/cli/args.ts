@@ -245,6 +245,21 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: { wait: { type: "boolean", description: "wait for the setup to end and print its output's tail" } },
   },
   {
+    name: "token",
+    arguments: "<id>",
+    positionals: [1, 1],
+    summary: "mint a token scoped to a session (for an agent: slo mcp --token-file), or --revoke one",
+    description: "Mint a bearer token scoped to the session and print it (shown once: the server keeps only its\n" +
+      "hash). With it a caller reads the session, creates sessions of its repository, and lists, reads,\n" +
+      "archives, restores, forks and deletes only the sessions made with it and their descendants; other\n" +
+      "sessions are not found, and repositories, gc, reconcile and backups are refused. Put it in a file\n" +
+      '(mode 0600) and give the file to an agent\'s "slo mcp --token-file FILE". It dies with its session.\n' +
+      `--revoke TOKEN_ID revokes one of the session's tokens instead.\n${ID_NOTE}`,
+    options: {
+      revoke: { type: "string", placeholder: "TOKEN_ID", description: "revoke this token of the session instead" },
+    },
+  },
+  {
     name: "restore",
     arguments: "<id>",
     positionals: [1, 1],

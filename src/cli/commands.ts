@@ -263,6 +263,29 @@ const setup: Run = async (context) => {
   await waitForSetup(api, session.id);
 };
 
+const token: Run = async (context) => {
+  const api = await client(context);
+  const id = await resolveSessionId(api, context.positionals[0]);
+  const revoke = str(context.values, "revoke");
+  if (revoke !== undefined) {
+    const response = await api.v1.sessions[":id"].tokens[":tokenId"].$delete({ param: { id, tokenId: revoke } });
+    if (response.status !== 200) throw await answerError(response);
+    const record = await response.json();
+    if (flag(context.values, "json")) return printJson(record);
+    return print(`token ${record.id} of session ${shortId(id)} revoked`);
+  }
+  const response = await api.v1.sessions[":id"].tokens.$post({ param: { id } });
+  if (response.status !== 201) throw await answerError(response);
+  const minted = await response.json();
+  if (flag(context.values, "json")) return printJson(minted);
+  // The token alone on stdout, so that `slo token <id> > file` makes a token file; the rest on stderr.
+  print(minted.token);
+  note(
+    `token ${minted.id} scoped to session ${shortId(id)}: shown once; revoke it with ` +
+      `"slo token ${shortId(id)} --revoke ${minted.id}"`,
+  );
+};
+
 // `--ports N` as the body's `ports`: a whole number, whose range the server checks (0–16).
 function portsOption(values: OptionValues): { ports?: number } {
   const ports = str(values, "ports");
@@ -650,6 +673,7 @@ const snapshots: Run = async (context) => {
     createdAt: string;
     reason: string | null;
     changedPaths: number;
+    bytes: number;
     sessionExists: boolean;
   };
   const columns: Column<Listed>[] = [
@@ -658,6 +682,7 @@ const snapshots: Run = async (context) => {
     { header: "STATE", value: (x) => (x.sessionExists ? "exists" : "deleted") },
     { header: "AGE", value: (x) => age(x.createdAt), align: "right" },
     { header: "PATHS", value: (x) => String(x.changedPaths), align: "right" },
+    { header: "SIZE", value: (x) => formatBytes(x.bytes), align: "right" },
     { header: "WHY", value: (x) => x.reason ?? "-", shrink: true },
   ];
   const param = { id: repository.id };
@@ -920,6 +945,7 @@ const RUNS: Readonly<Record<string, Run>> = {
   archive,
   restore,
   setup,
+  token,
   fork,
   reconcile,
   gc,

@@ -32,6 +32,7 @@ import {
   GcReportSchema,
   HealthSchema,
   IdParamsSchema,
+  MintedTokenSchema,
   OpenApiDocumentSchema,
   PageQuerySchema,
   PruneSnapshotsQuerySchema,
@@ -48,9 +49,11 @@ import {
   SessionQuerySchema,
   SessionSchema,
   SessionStatusSchema,
+  SessionTokenSchema,
   SignInCodeSchema,
   SnapshotListSchema,
   SnapshotQuerySchema,
+  TokenParamsSchema,
   UpdateSessionSchema,
 } from "./_schemas.ts";
 
@@ -67,7 +70,11 @@ const invalidInput = {
   content: errorJson,
 };
 const unauthorized = { description: "No or a wrong bearer token (kind Unauthorized).", content: errorJson };
-const forbidden = { description: "A Host or Origin outside the allow-lists (kind Forbidden).", content: errorJson };
+const forbidden = {
+  description: "A Host or Origin outside the allow-lists, or a token scoped to a session asking what it may not " +
+    "(kind Forbidden).",
+  content: errorJson,
+};
 const failed = {
   description: "A storage, encryption or git failure, or an unexpected one (kind Storage, Encryption or " +
     "WorktreeCreation); the message refers to the server log.",
@@ -116,6 +123,10 @@ export const TAGS: { name: string; description: string }[] = [
     description: "Agent sessions, each tied to a repository and often to a worktree and branch of its own.",
   },
   { name: "secrets", description: "Each session's 32-byte encryption secret." },
+  {
+    name: "tokens",
+    description: "Bearer tokens scoped to a session: they reach that session and the sessions made with them.",
+  },
   { name: "worktrees", description: "Repairing what a killed process left half done." },
   {
     name: "snapshots",
@@ -219,8 +230,8 @@ export const ROUTES = {
     tags: ["snapshots"],
     summary: "The session snapshots a repository keeps",
     description: "What forced deletes, archives and forks saved under refs/session-snapshots/, oldest first: each " +
-      "one's session, commit, when and why it was taken, how many paths it changed, and whether its session " +
-      "still exists. Changes nothing.",
+      "one's session, commit, when and why it was taken, how many paths it changed and their size in bytes, and " +
+      "whether its session still exists. Changes nothing.",
     request: { params: IdParamsSchema, query: SnapshotQuerySchema },
     responses: {
       200: { description: "The snapshots.", content: { "application/json": { schema: SnapshotListSchema } } },
@@ -695,6 +706,53 @@ export const ROUTES = {
       },
       401: unauthorized,
       403: forbidden,
+      500: failed,
+      503: unavailable,
+    },
+  },
+  createSessionToken: {
+    method: "post" as const,
+    path: "/v1/sessions/{id}/tokens" as const,
+    tags: ["tokens"],
+    summary: "Mint a bearer token scoped to a session (shown once)",
+    description: "With the token a caller reads the session, creates sessions of its repository (recorded with " +
+      "`parentSessionId`), and reads, changes, archives, restores, forks and deletes only the sessions made with it " +
+      "and their descendants; any other session answers 404, repositories, snapshots, gc, reconcile and backups " +
+      "403. Minted with the server's token, or a token scoped to the session or an ancestor of it. It is stored " +
+      "as its SHA-256 hash only, and dies with its session or when revoked.",
+    request: { params: IdParamsSchema },
+    responses: {
+      201: {
+        description: "The token, its id and its session.",
+        content: { "application/json": { schema: MintedTokenSchema } },
+      },
+      400: invalidInput,
+      401: unauthorized,
+      403: forbidden,
+      404: notFound,
+      413: tooLarge,
+      415: notJson,
+      500: failed,
+      503: unavailable,
+    },
+  },
+  revokeSessionToken: {
+    method: "delete" as const,
+    path: "/v1/sessions/{id}/tokens/{tokenId}" as const,
+    tags: ["tokens"],
+    summary: "Revoke a session's scoped token",
+    description: "From now on the token is refused (401). Revoking a revoked token again answers it as it is.",
+    request: { params: TokenParamsSchema },
+    responses: {
+      200: {
+        description: "The token's record, revoked.",
+        content: { "application/json": { schema: SessionTokenSchema } },
+      },
+      400: invalidInput,
+      401: unauthorized,
+      403: forbidden,
+      404: { description: "No such session, or no such token of it (kind SessionNotFound).", content: errorJson },
+      413: tooLarge,
       500: failed,
       503: unavailable,
     },

@@ -16,7 +16,8 @@ import type { PruneSnapshotsReport, SessionSnapshot, SnapshotList } from "../orc
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../orchestrator.ts";
 import { SESSION_STATUSES, type SessionStatus } from "../types.ts";
 import { type SessionSetup, SETUP_STATES, type SetupStateName } from "../setup.ts";
-import type { Repository, Session } from "../types.ts";
+import type { Repository, Session, SessionToken } from "../types.ts";
+import type { MintedToken } from "../tokens.ts";
 import type { StoreBackup } from "../store/store.ts";
 import { MAX_SESSION_PORTS } from "../validation.ts";
 import type {
@@ -138,6 +139,10 @@ const sessionFields = {
   included: IncludedFilesSchema.nullable().openapi({
     description: "What the new worktree got of the checkout's ignored files (.worktreeinclude and the operator's " +
       "include patterns): entries, counts, bytes cloned and copied, what was skipped; null when nothing was included.",
+  }),
+  parentSessionId: z.string().nullable().openapi({
+    description: "The session whose scoped token made this one (POST /v1/sessions/{id}/tokens); null for a session " +
+      "made with the server's token. A scoped token reaches its own session and the sessions whose parents lead to it.",
   }),
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -271,7 +276,12 @@ export const SnapshotSchema: z.ZodType<SessionSnapshot, SessionSnapshot> = z.obj
     description: "Why it was taken: a forced close, an archive, a fork.",
     example: "a forced close",
   }),
-  changedPaths: z.number().int().openapi({ description: "How many paths the saved work changes: its size." }),
+  changedPaths: z.number().int().openapi({ description: "How many paths the saved work changes." }),
+  bytes: z.number().int().openapi({
+    description: "The total size in bytes of the files the saved work changed, as the snapshot holds them " +
+      "(deleted paths and nested repositories count 0).",
+    example: 2048,
+  }),
   sessionExists: z.boolean().openapi({
     description: "Whether its session still has a row (active or archived); prune keeps such snapshots.",
   }),
@@ -295,6 +305,7 @@ export const PruneSnapshotsSchema: z.ZodType<PruneSnapshotsReport, PruneSnapshot
     subject: z.string(),
     reason: z.string().nullable(),
     changedPaths: z.number().int(),
+    bytes: z.number().int(),
     sessionExists: z.boolean(),
     keptReason: z.string(),
   })).openapi({ description: "Matched the filter but kept: their session still exists." }),
@@ -410,6 +421,30 @@ export const BackupSchema: z.ZodType<StoreBackup, StoreBackup> = z.object({
 
 /** `{id}` in a path. */
 export const IdParamsSchema: z.ZodObject<{ id: z.ZodString }> = z.object({ id: idParameter("id") });
+
+/** `{id}` and `{tokenId}` in a path. */
+export const TokenParamsSchema: z.ZodObject<{ id: z.ZodString; tokenId: z.ZodString }> = z.object({
+  id: idParameter("id"),
+  tokenId: idParameter("tokenId"),
+});
+
+/** A token just minted: the only answer that carries its text. */
+export const MintedTokenSchema: z.ZodType<MintedToken, MintedToken> = z.object({
+  token: z.string().openapi({
+    description: "The bearer token (43 base64url characters): shown this once, stored only as its SHA-256 hash.",
+  }),
+  id: z.string().openapi({ description: "The token's id, to revoke it (DELETE /v1/sessions/{id}/tokens/{tokenId})." }),
+  sessionId: z.string(),
+  createdAt: z.string(),
+}).openapi("MintedToken");
+
+/** A scoped token's record (never its text). */
+export const SessionTokenSchema: z.ZodType<SessionToken, SessionToken> = z.object({
+  id: z.string(),
+  sessionId: z.string(),
+  createdAt: z.string(),
+  revokedAt: z.string().nullable().openapi({ description: "When it was revoked; null while it is valid." }),
+}).openapi("SessionToken");
 
 /** `?repositoryId=`. */
 export const SessionQuerySchema: z.ZodObject<{

@@ -8,6 +8,7 @@ import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { FeedItem } from "../event_feed.ts";
 import type { SessionOrchestrator } from "../orchestrator.ts";
+import type { ScopedOrchestrator } from "../scope.ts";
 
 /** Events a slow client may fall behind by before it is disconnected, so one stuck reader cannot grow memory. */
 export const MAX_PENDING_EVENTS = 10_000;
@@ -20,14 +21,17 @@ const KEEP_ALIVE_MS = 15_000;
  * `ready` event tells the client it is subscribed; its `id:` is the position the stream is complete
  * from, so a client that reconnects before any event still misses nothing. Events no longer kept
  * come as one `gap` event. A create's progress comes live as `session.progress` events with no
- * `id:` (they are never replayed, and leave the resume position as it was). The stream ends when the client goes away or `signal` aborts (the server
- * is shutting down). A bad `lastEventId` rejects (`InvalidInput`) before anything is sent.
+ * `id:` (they are never replayed, and leave the resume position as it was). The stream ends when
+ * the client goes away or `signal` aborts (the server is shutting down). A bad `lastEventId`
+ * rejects (`InvalidInput`) before anything is sent. With `view`, only the events its scope sees
+ * are sent (a scoped token's: those of its sessions).
  */
 export async function eventStream(
   c: Context,
   orchestrator: SessionOrchestrator,
   lastEventId: string | undefined,
   signal: AbortSignal | undefined,
+  view: ScopedOrchestrator | null = null,
 ): Promise<Response> {
   let abort: (() => void) | null = null;
   // Opened before the response starts: a refused id is an error answer, and no change made after
@@ -60,7 +64,10 @@ export async function eventStream(
         if (items === null) break;
         // A comment line keeps proxies and idle timeouts from closing a quiet stream.
         if (items.length === 0) await stream.write(": keep-alive\n\n");
-        for (const item of items) await stream.writeSSE(frame(item));
+        for (const item of items) {
+          if (view !== null && item.kind === "event" && !(await view.sees(item.event))) continue;
+          await stream.writeSSE(frame(item));
+        }
       }
     } finally {
       feed.close();

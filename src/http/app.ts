@@ -6,7 +6,7 @@
  */
 
 import { OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
-import type { Env } from "hono";
+import type { Context, Env } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { decodeBase64, encodeBase64 } from "../base64.ts";
 import { isSessionError, SessionError } from "../errors.ts";
@@ -16,7 +16,7 @@ import { OPENAPI_PATH, type RouteHandlers, ROUTES, type RoutesSchema, TAGS } fro
 import { eventStream } from "./_sse.ts";
 import { describeZodError, type ErrorLogger, errorResponse, handleError } from "./errors.ts";
 import { jsonContentType } from "./content_type.ts";
-import { bearerAuth, LOOPBACK_HOSTS, originGuard } from "./guard.ts";
+import { bearerAuth, LOOPBACK_HOSTS, originGuard, scopeOf } from "./guard.ts";
 import { dashboardUrl, mountDashboard } from "./_dashboard.ts";
 import { SignInCodes } from "./_sign_in.ts";
 
@@ -160,37 +160,40 @@ export function createApp(options: AppOptions): AppType {
   // The dashboard's one-time sign-in codes: in memory, so they die with the app.
   const signInCodes = new SignInCodes();
 
+  // The orchestrator as the request's caller may use it: every scope rule is decided there.
+  const scoped = (c: Context) => orchestrator.asScope(scopeOf(c));
+
   const handlers: RouteHandlers = {
     getHealth: (c) => c.json({ status: "ok" as const }, 200),
-    listRepositories: async (c) => c.json(await orchestrator.listRepositories(c.req.valid("query")), 200),
-    createRepository: async (c) => c.json(await orchestrator.createRepository(c.req.valid("json")), 201),
+    listRepositories: async (c) => c.json(await scoped(c).listRepositories(c.req.valid("query")), 200),
+    createRepository: async (c) => c.json(await scoped(c).createRepository(c.req.valid("json")), 201),
     getRepository: async (c) => {
       const { id } = c.req.valid("param");
       return c.json(
-        found(await orchestrator.getRepository(id), "RepositoryNotFound", `no repository with id ${id}`),
+        found(await scoped(c).getRepository(id), "RepositoryNotFound", `no repository with id ${id}`),
         200,
       );
     },
     deleteRepository: async (c) => {
       const { id } = c.req.valid("param");
-      const repository = await orchestrator.deleteRepository(id);
+      const repository = await scoped(c).deleteRepository(id);
       return c.json(found(repository, "RepositoryNotFound", `no repository with id ${id}`), 200);
     },
     listSnapshots: async (c) => {
       const { id } = c.req.valid("param");
       const { sessionId } = c.req.valid("query");
-      return c.json(await orchestrator.listSnapshots(id, sessionId === undefined ? {} : { sessionId }), 200);
+      return c.json(await scoped(c).listSnapshots(id, sessionId === undefined ? {} : { sessionId }), 200);
     },
     restoreSnapshot: async (c) => {
       const { id } = c.req.valid("param");
       const { ref, ...request } = c.req.valid("json");
-      return c.json(await orchestrator.restoreSnapshot(id, ref, request), 201);
+      return c.json(await scoped(c).restoreSnapshot(id, ref, request), 201);
     },
     pruneSnapshots: async (c) => {
       const { id } = c.req.valid("param");
       const { olderThan, sessionId, dryRun } = c.req.valid("query");
       return c.json(
-        await orchestrator.pruneSnapshots(id, {
+        await scoped(c).pruneSnapshots(id, {
           dryRun: truthy(dryRun),
           ...(olderThan === undefined ? {} : { olderThanMs: parseDuration(olderThan, "olderThan") }),
           ...(sessionId === undefined ? {} : { sessionId }),
@@ -198,21 +201,21 @@ export function createApp(options: AppOptions): AppType {
         200,
       );
     },
-    listSessions: async (c) => c.json(await orchestrator.listSessions(c.req.valid("query")), 200),
-    createSession: async (c) => c.json(await orchestrator.createSession(c.req.valid("json")), 201),
+    listSessions: async (c) => c.json(await scoped(c).listSessions(c.req.valid("query")), 200),
+    createSession: async (c) => c.json(await scoped(c).createSession(c.req.valid("json")), 201),
     getSession: async (c) => {
       const { id } = c.req.valid("param");
-      return c.json(found(await orchestrator.getSession(id), "SessionNotFound", `no session with id ${id}`), 200);
+      return c.json(found(await scoped(c).getSession(id), "SessionNotFound", `no session with id ${id}`), 200);
     },
     updateSession: async (c) => {
       const { id } = c.req.valid("param");
-      const session = await orchestrator.updateSession(id, c.req.valid("json"));
+      const session = await scoped(c).updateSession(id, c.req.valid("json"));
       return c.json(found(session, "SessionNotFound", `no session with id ${id}`), 200);
     },
     deleteSession: async (c) => {
       const { id } = c.req.valid("param");
       const { force, deleteBranch } = c.req.valid("query");
-      const closed = await orchestrator
+      const closed = await scoped(c)
         .deleteSession(id, { force: truthy(force), deleteBranch: truthy(deleteBranch) })
         .catch((error) => {
           // A refusal that `force` overrides (a worktree holding work): say so in this API's words.
@@ -241,29 +244,29 @@ export function createApp(options: AppOptions): AppType {
     },
     archiveSession: async (c) => {
       const { id } = c.req.valid("param");
-      const { session, snapshotRef, head, worktreeRemoved } = await orchestrator.archiveSession(id);
+      const { session, snapshotRef, head, worktreeRemoved } = await scoped(c).archiveSession(id);
       return c.json({ ...session, snapshotRef, head, worktreeRemoved }, 200);
     },
     restoreSession: async (c) => {
       const { id } = c.req.valid("param");
-      return c.json(await orchestrator.restoreSession(id), 200);
+      return c.json(await scoped(c).restoreSession(id), 200);
     },
     runSessionSetup: async (c) => {
       const { id } = c.req.valid("param");
-      return c.json(await orchestrator.runSetup(id), 202);
+      return c.json(await scoped(c).runSetup(id), 202);
     },
     forkSession: async (c) => {
       const { id } = c.req.valid("param");
-      return c.json(await orchestrator.forkSession(id, c.req.valid("json")), 201);
+      return c.json(await scoped(c).forkSession(id, c.req.valid("json")), 201);
     },
     getSessionStatus: async (c) => {
       const { id } = c.req.valid("param");
-      return c.json(await orchestrator.sessionStatus(id), 200);
+      return c.json(await scoped(c).sessionStatus(id), 200);
     },
     putSessionSecret: async (c) => {
       const { id } = c.req.valid("param");
       const { encryptedSecret, nonce } = c.req.valid("json");
-      await orchestrator.storeSessionSecret(
+      await scoped(c).storeSessionSecret(
         id,
         decodeBase64(encryptedSecret, "encryptedSecret"),
         decodeBase64(nonce, "nonce"),
@@ -273,7 +276,7 @@ export function createApp(options: AppOptions): AppType {
     getSessionSecret: async (c) => {
       const { id } = c.req.valid("param");
       const secret = found(
-        await orchestrator.resolveSessionSecret(id),
+        await scoped(c).resolveSessionSecret(id),
         "SessionNotFound",
         `session ${id} has no secret`,
       );
@@ -283,23 +286,33 @@ export function createApp(options: AppOptions): AppType {
     },
     reconcile: async (c) => {
       const { dryRun } = c.req.valid("query");
-      return c.json(await orchestrator.reconcile({ dryRun: truthy(dryRun) }), 200);
+      return c.json(await scoped(c).reconcile({ dryRun: truthy(dryRun) }), 200);
     },
     gc: async (c) => {
       const { dryRun, idle } = c.req.valid("query");
       const idleMs = idle === undefined ? undefined : parseDuration(idle, "idle");
-      return c.json(await orchestrator.gc({ dryRun: truthy(dryRun), idleMs }), 200);
+      return c.json(await scoped(c).gc({ dryRun: truthy(dryRun), idleMs }), 200);
     },
     createBackup: async (c) => {
       const { path, overwrite } = c.req.valid("json");
-      return c.json(await orchestrator.backup(path, overwrite === undefined ? {} : { overwrite }), 200);
+      return c.json(await scoped(c).backup(path, overwrite === undefined ? {} : { overwrite }), 200);
+    },
+    createSessionToken: async (c) => {
+      const { id } = c.req.valid("param");
+      return c.json(await scoped(c).mintToken(id), 201);
+    },
+    revokeSessionToken: async (c) => {
+      const { id, tokenId } = c.req.valid("param");
+      const token = await scoped(c).revokeToken(id, tokenId);
+      return c.json(found(token, "SessionNotFound", `session ${id} has no token with id ${tokenId}`), 200);
     },
     streamEvents: (c) => {
       // The header an EventSource sends on reconnecting wins over a query a page URL may carry.
       const lastEventId = c.req.valid("header")["last-event-id"] ?? c.req.valid("query").lastEventId;
-      return eventStream(c, orchestrator, lastEventId, options.signal);
+      return eventStream(c, orchestrator, lastEventId, options.signal, scoped(c));
     },
     createSignInCode: async (c) => {
+      scoped(c).requireRoot("sign a browser in to the dashboard");
       const { code, expiresAt } = await signInCodes.mint();
       return c.json({ url: dashboardUrl(c, code), expiresAt: expiresAt.toISOString() }, 201);
     },
@@ -324,7 +337,7 @@ export function createApp(options: AppOptions): AppType {
   names.filter(open).forEach(register);
   // The page's files carry no data and its sign-in is gated by a code: before the token check too.
   mountDashboard(app, { token: options.token, codes: signInCodes });
-  app.use(bearerAuth(options.token));
+  app.use(bearerAuth(options.token, (token) => orchestrator.resolveToken(token)));
   // After the token check, so that a caller without one learns nothing about the API.
   app.use(jsonContentType());
   names.filter((name) => !open(name)).forEach(register);

@@ -7,7 +7,8 @@
  * @module
  */
 
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import { ROOT_SCOPE, type Scope } from "../tokens.ts";
 import { errorResponse } from "./errors.ts";
 
 /** The loopback names a local server answers to by default. */
@@ -86,8 +87,27 @@ export function tokenMatches(given: string, expected: Uint8Array): boolean {
   return difference === 0;
 }
 
-/** Refuses, with 401 `Unauthorized`, a request without `Authorization: Bearer <token>`. */
-export function bearerAuth(token: string): MiddlewareHandler {
+// The scope each request was let in with, by its request object (set by bearerAuth).
+const scopes = new WeakMap<Request, Scope>();
+
+/**
+ * The scope the request was let in with: root for the server's token, the session's for a token
+ * scoped to one (see `bearerAuth`'s `resolve`). Root for a request that went through no bearer check.
+ */
+export function scopeOf(c: Context): Scope {
+  return scopes.get(c.req.raw) ?? ROOT_SCOPE;
+}
+
+/**
+ * Refuses, with 401 `Unauthorized`, a request without `Authorization: Bearer <token>`. The server's
+ * token (compared in constant time) lets a request in with the root scope; any other token is
+ * given to `resolve` (the orchestrator's `resolveToken`), whose scope, when it answers one, the
+ * handlers then act in (see {@linkcode scopeOf}).
+ */
+export function bearerAuth(
+  token: string,
+  resolve: ((token: string) => Promise<Scope | null>) | null = null,
+): MiddlewareHandler {
   if (typeof token !== "string" || token.length < 16) {
     throw new TypeError("the API token must be a string of at least 16 characters");
   }
@@ -99,9 +119,15 @@ export function bearerAuth(token: string): MiddlewareHandler {
       c.header("WWW-Authenticate", 'Bearer realm="session-lifecycle-orchestrator"');
       return errorResponse(c, "Unauthorized", "a bearer token is required (Authorization: Bearer <token>)");
     }
-    if (!tokenMatches(match[1], expected)) {
-      c.header("WWW-Authenticate", 'Bearer realm="session-lifecycle-orchestrator", error="invalid_token"');
-      return errorResponse(c, "Unauthorized", "the bearer token is wrong");
+    if (tokenMatches(match[1], expected)) {
+      scopes.set(c.req.raw, ROOT_SCOPE);
+    } else {
+      const scope = resolve === null ? null : await resolve(match[1]);
+      if (scope === null) {
+        c.header("WWW-Authenticate", 'Bearer realm="session-lifecycle-orchestrator", error="invalid_token"');
+        return errorResponse(c, "Unauthorized", "the bearer token is wrong");
+      }
+      scopes.set(c.req.raw, scope);
     }
     await next();
   };

@@ -358,6 +358,56 @@ export const MCP_TOOLS: readonly McpTool[] = [
         : `delete_session deletes session ${String(args.id)} and its worktree: pass confirm: true to do it`,
   }),
   routeTool({
+    name: "list_snapshots",
+    title: "List a repository's snapshots",
+    description: "The session snapshots a repository keeps, oldest first: `id` is the repository's id (from " +
+      "list_repositories), `sessionId` keeps only one session's. A snapshot is the uncommitted work a forced " +
+      "delete, an archive or a fork saved under refs/session-snapshots/<session id>[.<n>]; each entry has its " +
+      "`ref`, `sessionId`, `reason`, `createdAt`, `changedPaths`, `bytes` (the size of the files it changed) and " +
+      "`sessionExists` (false once its session was deleted: then restore_snapshot is the way to get the work " +
+      "back). Changes nothing.",
+    annotations: { title: "List a repository's snapshots", ...read },
+    route: "listSnapshots",
+  }),
+  routeTool({
+    name: "restore_snapshot",
+    title: "Restore a snapshot into a new session",
+    description: "Bring a snapshot's work back as a new worktree session of the repository: `id` is the " +
+      "repository's id, `ref` a snapshot's `ref` from list_snapshots (refs/session-snapshots/<session id> or " +
+      "….<n>), `title` the new session's (`Restored <ref name>` by default; `worktreeName` and `branchName` are " +
+      "optional too). The new session's branch is new and starts at the commit the snapshot was taken on; its " +
+      "worktree holds the snapshot's files as uncommitted changes. The snapshot stays. Each call makes another " +
+      "session. Refused with nothing made: a ref that is no snapshot (InvalidInput), one the repository lacks " +
+      "(SnapshotNotFound), a taken name (Conflict).",
+    annotations: {
+      title: "Restore a snapshot into a new session",
+      readOnlyHint: false,
+      destructiveHint: false,
+      idempotentHint: false,
+      openWorldHint: false,
+    },
+    route: "restoreSnapshot",
+  }),
+  routeTool({
+    name: "run_setup",
+    title: "Run a session's setup again",
+    description: "Run a worktree session's setup again (`id`: the session's id), for a setup that failed or was " +
+      "interrupted: the commands are the ones the operator's config file gives the session's repository (nothing " +
+      "in this call can name or change a command), run in its worktree. The answer comes at once, the session " +
+      "with `setup.state` `running`; follow it with get_session or wait_for_change until the state is " +
+      "`succeeded` or `failed` (then `exitCode` and `logTail` say why). Refused: a session without a worktree or " +
+      "a repository without setup commands (InvalidInput), a setup already running or an archived session " +
+      "(Conflict: restore it first).",
+    annotations: {
+      title: "Run a session's setup again",
+      readOnlyHint: false,
+      destructiveHint: false,
+      idempotentHint: false,
+      openWorldHint: false,
+    },
+    route: "runSessionSetup",
+  }),
+  routeTool({
     name: "reconcile",
     title: "Check for repairs (dry run)",
     description: "Report what a killed process left half done (worktrees, branches, rows) and what the server " +

@@ -74,8 +74,13 @@ export interface SnapshotRef {
   createdAt: string;
   /** The first line of its message: `Snapshot of session <id> before <reason>`. */
   subject: string;
-  /** How many paths it changes against `head`: the size of the saved work. */
+  /** How many paths it changes against `head`. */
   changedPaths: number;
+  /**
+   * The total size in bytes of the files it changed, as the snapshot holds them (regular files and
+   * symbolic links; a deleted path counts 0, and so does a nested repository's gitlink).
+   */
+  bytes: number;
 }
 
 // The name of a session's snapshot ref after the prefix: `<uuid>` or `<uuid>.<n>`.
@@ -176,6 +181,19 @@ export function parseWorktreeList(output: string): WorktreeEntry[] {
   }
   if (current !== null) entries.push(current);
   return entries;
+}
+
+// The records of `diff-tree -r -z --raw` (`:<old mode> <new mode> <old id> <new id> <status>\0<path>\0`,
+// renames off): each changed path with its new side's mode and object.
+function parseRawDiff(output: string): Array<{ path: string; mode: string; object: string }> {
+  const fields = output.split("\0");
+  const changes: Array<{ path: string; mode: string; object: string }> = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const [, mode, , object] = fields[i].split(" ");
+    if (mode === undefined || object === undefined) continue;
+    changes.push({ path: fields[i + 1], mode, object });
+  }
+  return changes;
 }
 
 /**
@@ -721,9 +739,10 @@ export class Git {
   /**
    * Every snapshot ref of the repository (under {@linkcode SNAPSHOT_REF_PREFIX}) that names a
    * session's snapshot (`<session id>` or `<session id>.<n>`, the id a UUID), oldest first: the
-   * commit, its first parent (the commit the worktree had), when it was made, its subject, and
-   * how many paths it changes against that parent. The short-lived refs of a snapshot being
-   * written are left out.
+   * commit, its first parent (the commit the worktree had), when it was made, its subject, how
+   * many paths it changes against that parent, and the total size of the files it changed. Reads
+   * objects only (one `diff-tree` per snapshot, one `cat-file --batch-check` for all of them), no
+   * checkout. The short-lived refs of a snapshot being written are left out.
    */
   async listSnapshotRefs(repository: string): Promise<SnapshotRef[]> {
     const output = await this.#checked(
@@ -738,6 +757,8 @@ export class Git {
       "listing snapshots",
     );
     const snapshots: SnapshotRef[] = [];
+    // Per snapshot, the blobs of the files it changed (their new side), sized together below.
+    const blobs: string[][] = [];
     for (const line of output.split("\n")) {
       const [commit, parents, seconds, ref, subject] = line.split("\0");
       if (ref === undefined || subject === undefined) continue;
@@ -747,10 +768,12 @@ export class Git {
       const diff = await this.#checked(
         repository,
         parent === null
-          ? ["diff-tree", "-r", "-z", "--name-only", "--root", "--no-commit-id", commit]
-          : ["diff-tree", "-r", "-z", "--name-only", "--no-commit-id", parent, commit],
+          ? ["diff-tree", "-r", "-z", "--raw", "--no-renames", "--root", "--no-commit-id", commit]
+          : ["diff-tree", "-r", "-z", "--raw", "--no-renames", "--no-commit-id", parent, commit],
         "listing snapshots",
       );
+      const changes = parseRawDiff(diff);
+      blobs.push(changes.flatMap(({ mode, object }) => /^1[02]0[0-7]{3}$/.test(mode) ? [object] : []));
       snapshots.push({
         ref,
         sessionId: match[1].toLowerCase(),
@@ -759,7 +782,23 @@ export class Git {
         head: parent,
         createdAt: new Date(Number(seconds) * 1000).toISOString(),
         subject,
-        changedPaths: diff.split("\0").filter((path) => path !== "").length,
+        changedPaths: changes.length,
+        bytes: 0,
+      });
+    }
+    const all = blobs.flat();
+    if (all.length > 0) {
+      const sizes = (await runGitChecked(["cat-file", "--batch-check=%(objectsize)"], "listing snapshots", {
+        ...this.#options,
+        cwd: repository,
+        input: all.map((object) => `${object}\n`).join(""),
+      })).split("\n").map(Number);
+      let next = 0;
+      blobs.forEach((objects, i) => {
+        for (let k = 0; k < objects.length; k++) {
+          const size = sizes[next++];
+          if (Number.isSafeInteger(size)) snapshots[i].bytes += size;
+        }
       });
     }
     return snapshots;

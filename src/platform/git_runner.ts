@@ -119,6 +119,8 @@ export interface GitRunOptions {
   timeoutMs?: number;
   /** Extra environment variables for this call, such as `GIT_INDEX_FILE` for a temporary index. */
   env?: Record<string, string>;
+  /** What git reads on its standard input (for example object ids for `cat-file --batch-check`); none by default. */
+  input?: string;
   /**
    * Told each piece of git's error output as it comes (as text; a piece may end mid-line), for a
    * command's progress lines; the whole output is still in the result. It must not throw.
@@ -357,10 +359,13 @@ interface Invocation {
   env: Record<string, string> | undefined;
 }
 
+// `input` is written to git's standard input; without it git reads none (the configuration scans never get one).
+// `onStderr` is told git's error output as it comes.
 function execOnce(
   run: Invocation,
   args: string[],
   overrides: Array<[string, string]>,
+  input?: string,
   onStderr?: (text: string) => void,
 ): Promise<GitResult> {
   const argv = [
@@ -374,11 +379,16 @@ function execOnce(
     try {
       child = spawn(run.gitPath, argv, {
         env: gitEnvironment(run.env, overrides),
-        stdio: ["ignore", "pipe", "pipe"],
+        stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
       });
     } catch (error) {
       reject(notStarted(run.gitPath, error));
       return;
+    }
+    if (input !== undefined) {
+      // A git that exits before reading all of it closes the pipe: its exit code is the answer.
+      child.stdin!.on("error", () => {});
+      child.stdin!.end(input);
     }
     const stdout: Uint8Array[] = [];
     const stderr: Uint8Array[] = [];
@@ -483,7 +493,7 @@ export async function runGit(args: string[], options: GitRunOptions = {}): Promi
   const overrides = !scan ? [] : await scannedOverrides(run);
   const retries = options.lockRetries ?? 8;
   for (let attempt = 0;; attempt++) {
-    const result = await execOnce(run, args, overrides, options.onStderr);
+    const result = await execOnce(run, args, overrides, options.input, options.onStderr);
     if (result.code === 0 || attempt >= retries || !isTransientLockError(result.stderr)) return result;
     const backoff = Math.min(500, 25 * 2 ** attempt);
     await sleep(backoff / 2 + Math.random() * backoff);

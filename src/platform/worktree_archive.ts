@@ -129,12 +129,20 @@ export async function undoArchive(context: StepContext, entry: JournalEntry): Pr
  * the folder (atomically: one that appeared since the checks is `Conflict`), adds the worktree on
  * its branch, puts the archived work back, marks the row active, and drops the archive record.
  */
-export async function runRestore(context: StepContext, entry: JournalEntry, hook: StepHook = noHook): Promise<Session> {
+export async function runRestore(
+  context: StepContext,
+  entry: JournalEntry,
+  hook: StepHook = noHook,
+  include: (worktree: string) => Promise<void> = async () => {},
+): Promise<Session> {
   const { git } = context;
   const archive = entry.archive!;
   await git.addWorktree(entry.repositoryPath, entry.path, entry.branch, null);
   await hook("restore:worktree");
   await applyArchive(git, entry.path, archive);
+  // The checkout's included files, which the archive did not keep (they are ignored), come back
+  // after the archived work, so that none of it is overwritten.
+  await include(entry.path);
   await hook("restore:changes");
   const session = await context.rows.markRestored(entry.sessionId);
   if (session === null) throw new SessionError("SessionNotFound", `session ${entry.sessionId} was deleted meanwhile`);

@@ -649,7 +649,12 @@ export class WorktreeLifecycle implements WorktreePort {
    * untracked as untracked, byte for byte), `rows.markRestored` marks the row, and the archive
    * record is dropped; the snapshot's ref stays. A failure before the row step undoes the restore.
    */
-  async restore(session: Session, repository: Repository, rows: WorktreeRows): Promise<Session> {
+  async restore(
+    session: Session,
+    repository: Repository,
+    rows: WorktreeRows,
+    options: { include?: readonly string[] } = {},
+  ): Promise<Session> {
     const id = parseId(session.id, "session id");
     const info = await this.#repositoryInfo(repository.path);
     return await this.#lock(info, async () => {
@@ -698,7 +703,19 @@ export class WorktreeLifecycle implements WorktreePort {
           if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
           throw new SessionError("Conflict", `the folder ${path} of session ${id} is taken`, { cause: error });
         });
-        restored = await runRestore(this.#context(rows), entry, (step) => this.#step(step as LifecycleStep, id));
+        restored = await runRestore(
+          this.#context(rows),
+          entry,
+          (step) => this.#step(step as LifecycleStep, id),
+          async (worktree) => {
+            const included = await includeFilesWith(this.#git, {
+              checkout: info.topLevel,
+              worktree,
+              patterns: options.include ?? [],
+            });
+            if (included.entries.length > 0) this.#onIncluded?.(id, included);
+          },
+        );
       } catch (error) {
         const failure = asSessionError(error, "restoring the session");
         const row = await rows.current(id).catch(() => undefined);
@@ -860,12 +877,12 @@ export class WorktreeLifecycle implements WorktreePort {
 
   /**
    * Every session snapshot the repository keeps, oldest first, with why each was taken (from its
-   * subject) and how many paths it changed. Read-only, no lock.
+   * subject), how many paths it changed and their total size. Read-only, no lock.
    */
   async snapshots(repository: Repository): Promise<SnapshotRecord[]> {
     const info = await this.#repositoryInfo(repository.path);
     const refs = await this.#git.listSnapshotRefs(info.topLevel);
-    return refs.map(({ ref, sessionId, commit, head, createdAt, subject, changedPaths }) => ({
+    return refs.map(({ ref, sessionId, commit, head, createdAt, subject, changedPaths, bytes }) => ({
       ref,
       sessionId,
       commit,
@@ -874,6 +891,7 @@ export class WorktreeLifecycle implements WorktreePort {
       subject,
       reason: / before (.+)$/.exec(subject)?.[1] ?? null,
       changedPaths,
+      bytes,
     }));
   }
 

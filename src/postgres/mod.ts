@@ -59,6 +59,7 @@ export type {
   NewRepository,
   NewSession,
   NewSessionSecret,
+  NewSessionToken,
   PortLease,
   Repository,
   RepositoryFilter,
@@ -66,5 +67,7 @@ export type {
   SessionFilter,
   SessionPatch,
   SessionStatus,
+  SessionToken,
   StoredSessionSecret,
+  StoredSessionToken,
 } from "../types.ts";

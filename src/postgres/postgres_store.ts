@@ -4,7 +4,16 @@
  * @module
  */
 
-import { bytes, type Row, toPortLease, toRepository, toSecret, toSession } from "../store/_rows.ts";
+import {
+  bytes,
+  type Row,
+  toPortLease,
+  toRepository,
+  toSecret,
+  toSession,
+  toSessionToken,
+  withoutHash,
+} from "../store/_rows.ts";
 import postgres, { type Sql } from "postgres";
 import type { SealedSecret } from "../crypto.ts";
 import { SessionError, toStorageError } from "../errors.ts";
@@ -17,22 +26,27 @@ import type {
   NewRepository,
   NewSession,
   NewSessionSecret,
+  NewSessionToken,
   PortLease,
   Repository,
   RepositoryFilter,
   Session,
   SessionFilter,
   SessionPatch,
+  SessionToken,
   StoredSessionSecret,
+  StoredSessionToken,
 } from "../types.ts";
 import {
   buildRepository,
   buildSession,
+  buildSessionToken,
   checkPortList,
   checkRepositoryFilter,
   checkSessionFilter,
   checkSessionPatch,
   checkSessionSecret,
+  checkTokenHash,
   invalid,
   nowIso,
 } from "../validation.ts";
@@ -116,6 +130,7 @@ export const SESSION_COLUMNS = [
   "ports",
   "setup",
   "included",
+  "parent_session_id",
 ].join(", ");
 
 const SECRET_COLUMNS = ["session_id", "encrypted_secret", "nonce", isoColumn("created_at"), isoColumn("updated_at")]
@@ -171,6 +186,7 @@ const SESSION_JSON_FIELDS = [
   ["ports", "ports", "json"],
   ["setup", "setup"],
   ["included", "included"],
+  ["parentSessionId", "parent_session_id"],
   ["createdAt", "created_at", "time"],
   ["updatedAt", "updated_at", "time"],
   ["lastAccessedAt", "last_accessed_at", "time"],
@@ -237,16 +253,16 @@ export const SQL = {
   deleteRepositoryCte: "changed AS (DELETE FROM repositories WHERE id = $1 RETURNING *)",
   insertSessionCte: `changed AS (INSERT INTO sessions (id, repository_id, title, agent_name, issue_id, issue_title,
     issue_url, status, is_worktree, worktree_path, worktree_name, branch_name, base_branch, created_worktree,
-    created_branch, created_at, updated_at, last_accessed_at, host_id, ports, included)
+    created_branch, created_at, updated_at, last_accessed_at, host_id, ports, included, parent_session_id)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-      $16::timestamptz, $17::timestamptz, $18::timestamptz, $19, $20, $21::jsonb) RETURNING *)`,
+      $16::timestamptz, $17::timestamptz, $18::timestamptz, $19, $20, $21::jsonb, $22::uuid) RETURNING *)`,
   // With the session, in the same statement: its port leases (from its row's list), together or not at all.
   insertLeasesOfSessionCte: `, leased AS (INSERT INTO port_leases (port, session_id, leased_at)
     SELECT port.value::integer, changed.id, changed.created_at FROM changed,
       json_array_elements_text(changed.ports::json) AS port)`,
-  // With the session, in the same statement: its sealed secret ($22, $23), together or not at all.
+  // With the session, in the same statement: its sealed secret ($23, $24), together or not at all.
   insertSecretOfSessionCte: `, sealed AS (INSERT INTO session_secrets (session_id, encrypted_secret, nonce, created_at,
-    updated_at) SELECT changed.id, $22, $23, changed.created_at, changed.created_at FROM changed)`,
+    updated_at) SELECT changed.id, $23, $24, changed.created_at, changed.created_at FROM changed)`,
   // The session's port leases go in the same statement.
   deleteSessionCte: `changed AS (DELETE FROM sessions WHERE id = $1 RETURNING *),
     freed AS (DELETE FROM port_leases WHERE session_id IN (SELECT id FROM changed))`,
@@ -270,6 +286,13 @@ export const SQL = {
     VALUES ($1, $2, $3, $4::timestamptz, $5::timestamptz)
     ON CONFLICT (session_id) DO UPDATE SET encrypted_secret = excluded.encrypted_secret,
       nonce = excluded.nonce, updated_at = excluded.updated_at RETURNING session_id)`,
+  insertToken: `INSERT INTO session_tokens (id, session_id, hash, created_at) VALUES ($1, $2, $3, $4::timestamptz)`,
+  tokenByHash: `SELECT id, session_id, hash, ${isoColumn("created_at")}, ${isoColumn("revoked_at")}
+    FROM session_tokens WHERE hash = $1`,
+  tokensOfSession: `SELECT id, session_id, ${isoColumn("created_at")}, ${isoColumn("revoked_at")}
+    FROM session_tokens WHERE session_id = $1 ORDER BY created_at, id`,
+  revokeToken: `UPDATE session_tokens SET revoked_at = coalesce(revoked_at, $1::timestamptz)
+    WHERE id = $2 AND session_id = $3 RETURNING id, session_id, ${isoColumn("created_at")}, ${isoColumn("revoked_at")}`,
   readKeyCheck: "SELECT value FROM database_key_check WHERE id",
   claimKeyCheck: `INSERT INTO database_key_check (id, value) VALUES (true, $1)
     ON CONFLICT (id) DO NOTHING RETURNING value`,
@@ -759,6 +782,7 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
         s.hostId,
         JSON.stringify(s.ports),
         s.included === null ? null : JSON.stringify(s.included),
+        s.parentSessionId,
       ];
       try {
         // With a secret and ports, every row in one statement: together or not at all.
@@ -917,6 +941,63 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
     return this.#run("deleting a session secret", async () => {
       const rows = await this.#query("deleteSessionSecret", SQL.deleteSecret, [parseId(sessionId, "session id")]);
       return rows.length > 0;
+    });
+  }
+
+  /** {@inheritDoc SessionReader.getSessionTokenByHash} */
+  getSessionTokenByHash(hash: string): Promise<StoredSessionToken | null> {
+    return this.#run("reading a session token", async () => {
+      const [row] = await this.#query("getSessionToken", SQL.tokenByHash, [checkTokenHash(hash)], true);
+      return row ? toSessionToken(row) : null;
+    });
+  }
+
+  /** {@inheritDoc SessionReader.listSessionTokens} */
+  listSessionTokens(sessionId: string): Promise<SessionToken[]> {
+    return this.#run("listing session tokens", async () => {
+      const rows = await this.#query(
+        "listSessionTokens",
+        SQL.tokensOfSession,
+        [parseId(sessionId, "session id")],
+        true,
+      );
+      return rows.map((row) => withoutHash(toSessionToken({ ...row, hash: "" })));
+    });
+  }
+
+  /** {@inheritDoc SessionWriter.createSessionToken} */
+  createSessionToken(input: NewSessionToken): Promise<SessionToken> {
+    return this.#run("storing a session token", async () => {
+      const token = buildSessionToken(input, nowIso());
+      try {
+        await this.#query("createSessionToken", SQL.insertToken, [
+          token.id,
+          token.sessionId,
+          token.hash,
+          token.createdAt,
+        ]);
+      } catch (error) {
+        if (sqlState(error) === FOREIGN_KEY_VIOLATION) {
+          throw new SessionError("SessionNotFound", `no session with id ${token.sessionId}`, { cause: error });
+        }
+        if (sqlState(error) === UNIQUE_VIOLATION) {
+          throw new SessionError("Conflict", "a session token with this id or hash exists", { cause: error });
+        }
+        throw error;
+      }
+      return withoutHash(token);
+    });
+  }
+
+  /** {@inheritDoc SessionWriter.revokeSessionToken} */
+  revokeSessionToken(sessionId: string, tokenId: string): Promise<SessionToken | null> {
+    return this.#run("revoking a session token", async () => {
+      const [row] = await this.#query("revokeSessionToken", SQL.revokeToken, [
+        nowIso(),
+        parseId(tokenId, "token id"),
+        parseId(sessionId, "session id"),
+      ]);
+      return row ? withoutHash(toSessionToken({ ...row, hash: "" })) : null;
     });
   }
 

@@ -133,6 +133,22 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE sessions ADD COLUMN included jsonb;
   `,
+  // Scoped tokens: the session a scoped token made a session with, and the tokens themselves, kept
+  // as their SHA-256 hash only (looked up by it), gone with their session's row.
+  `
+  ALTER TABLE sessions ADD COLUMN parent_session_id uuid;
+  CREATE TABLE session_tokens (
+    id uuid NOT NULL,
+    session_id uuid NOT NULL,
+    hash text NOT NULL,
+    created_at timestamptz NOT NULL,
+    revoked_at timestamptz,
+    CONSTRAINT session_tokens_pkey PRIMARY KEY (id),
+    CONSTRAINT session_tokens_hash_key UNIQUE (hash),
+    CONSTRAINT session_tokens_session_fkey FOREIGN KEY (session_id) REFERENCES sessions (id) ON DELETE CASCADE
+  );
+  CREATE INDEX session_tokens_by_session ON session_tokens (session_id, created_at, id);
+  `,
 ];
 
 /** The schema version this code writes. */

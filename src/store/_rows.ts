@@ -6,7 +6,15 @@
  * @module
  */
 
-import type { PortLease, Repository, Session, SessionStatus, StoredSessionSecret } from "../types.ts";
+import type {
+  PortLease,
+  Repository,
+  Session,
+  SessionStatus,
+  SessionToken,
+  StoredSessionSecret,
+  StoredSessionToken,
+} from "../types.ts";
 import type { SessionSetup } from "../setup.ts";
 import type { IncludedFiles } from "../included_files.ts";
 
@@ -75,6 +83,7 @@ export function toSession(row: Row): Session {
     ports: portsOf(row.ports),
     setup: jsonOf(row.setup) as SessionSetup | null,
     included: jsonOf(row.included) as IncludedFiles | null,
+    parentSessionId: text(row.parent_session_id),
     createdAt: String(row.created_at),
     updatedAt: String(row.updated_at),
     lastAccessedAt: String(row.last_accessed_at),
@@ -102,4 +111,20 @@ export function toSecret(row: Row): StoredSessionSecret {
     createdAt: String(row.created_at),
     updatedAt: String(row.updated_at),
   };
+}
+
+/** A `session_tokens` row as a {@linkcode StoredSessionToken}. */
+export function toSessionToken(row: Row): StoredSessionToken {
+  return {
+    id: String(row.id),
+    sessionId: String(row.session_id),
+    hash: String(row.hash),
+    createdAt: String(row.created_at),
+    revokedAt: text(row.revoked_at),
+  };
+}
+
+/** A token record without its hash: what a store hands out but for a lookup by hash. */
+export function withoutHash(token: StoredSessionToken): SessionToken {
+  return { id: token.id, sessionId: token.sessionId, createdAt: token.createdAt, revokedAt: token.revokedAt };
 }

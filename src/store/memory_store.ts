@@ -12,26 +12,32 @@ import type {
   NewRepository,
   NewSession,
   NewSessionSecret,
+  NewSessionToken,
   PortLease,
   Repository,
   RepositoryFilter,
   Session,
   SessionFilter,
   SessionPatch,
+  SessionToken,
   StoredSessionSecret,
+  StoredSessionToken,
 } from "../types.ts";
 import {
   buildRepository,
   buildSession,
+  buildSessionToken,
   checkPortList,
   checkRepositoryFilter,
   checkSessionFilter,
   checkSessionPatch,
   checkSessionSecret,
+  checkTokenHash,
   comparePosition,
   nowIso,
 } from "../validation.ts";
 import type { SessionStore } from "./store.ts";
+import { withoutHash } from "./_rows.ts";
 
 /**
  * A {@linkcode SessionStore} held in memory. It enforces the same constraints as `SqliteStore`
@@ -54,6 +60,7 @@ export class MemoryStore implements SessionStore {
   readonly #sessions = new Map<string, Session>();
   readonly #secrets = new Map<string, StoredSessionSecret>();
   readonly #leases = new Map<number, PortLease>();
+  readonly #tokens = new Map<string, StoredSessionToken>();
 
   /** {@inheritDoc SessionReader.getRepository} */
   getRepository(id: string): Promise<Repository | null> {
@@ -189,6 +196,9 @@ export class MemoryStore implements SessionStore {
       if (!session) return null;
       this.#sessions.delete(key);
       this.#secrets.delete(key);
+      for (const [id, token] of this.#tokens) {
+        if (token.sessionId === key) this.#tokens.delete(id);
+      }
       for (const port of session.ports) {
         if (this.#leases.get(port)?.sessionId === key) this.#leases.delete(port);
       }
@@ -263,6 +273,52 @@ export class MemoryStore implements SessionStore {
   /** {@inheritDoc SessionWriter.deleteSessionSecret} */
   deleteSessionSecret(sessionId: string): Promise<boolean> {
     return settle(() => this.#secrets.delete(parseId(sessionId, "session id")));
+  }
+
+  /** {@inheritDoc SessionReader.getSessionTokenByHash} */
+  getSessionTokenByHash(hash: string): Promise<StoredSessionToken | null> {
+    return settle(() => {
+      const wanted = checkTokenHash(hash);
+      const token = [...this.#tokens.values()].find((token) => token.hash === wanted);
+      return token === undefined ? null : { ...token };
+    });
+  }
+
+  /** {@inheritDoc SessionReader.listSessionTokens} */
+  listSessionTokens(sessionId: string): Promise<SessionToken[]> {
+    return settle(() => {
+      const key = parseId(sessionId, "session id");
+      return [...this.#tokens.values()].filter((token) => token.sessionId === key)
+        .sort((a, b) => a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : 1)
+        .map(withoutHash);
+    });
+  }
+
+  /** {@inheritDoc SessionWriter.createSessionToken} */
+  createSessionToken(input: NewSessionToken): Promise<SessionToken> {
+    return settle(() => {
+      const token = buildSessionToken(input, nowIso());
+      if (!this.#sessions.has(token.sessionId)) {
+        throw new SessionError("SessionNotFound", `no session with id ${token.sessionId}`);
+      }
+      if (this.#tokens.has(token.id)) conflict(`a session token with id ${token.id} exists`);
+      for (const other of this.#tokens.values()) {
+        if (other.hash === token.hash) conflict("a session token with this hash exists");
+      }
+      this.#tokens.set(token.id, token);
+      return withoutHash(token);
+    });
+  }
+
+  /** {@inheritDoc SessionWriter.revokeSessionToken} */
+  revokeSessionToken(sessionId: string, tokenId: string): Promise<SessionToken | null> {
+    return settle(() => {
+      const key = parseId(sessionId, "session id");
+      const token = this.#tokens.get(parseId(tokenId, "token id"));
+      if (token === undefined || token.sessionId !== key) return null;
+      if (token.revokedAt === null) token.revokedAt = nowIso();
+      return withoutHash(token);
+    });
   }
 }
 

@@ -109,6 +109,19 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE sessions ADD COLUMN included TEXT;
   `,
+  // Scoped tokens: the session a scoped token made a session with, and the tokens themselves, kept
+  // as their SHA-256 hash only (looked up by it), gone with their session's row.
+  `
+  ALTER TABLE sessions ADD COLUMN parent_session_id TEXT;
+  CREATE TABLE session_tokens (
+    id TEXT PRIMARY KEY NOT NULL,
+    session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+  ) STRICT;
+  CREATE INDEX session_tokens_by_session ON session_tokens (session_id, created_at, id);
+  `,
 ];
 
 /** The schema version this code writes. */

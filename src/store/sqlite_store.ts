@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type Row, toPortLease, toRepository, toSecret, toSession } from "./_rows.ts";
+import { type Row, toPortLease, toRepository, toSecret, toSession, toSessionToken, withoutHash } from "./_rows.ts";
 import type { SealedSecret } from "../crypto.ts";
 import { SessionError, toStorageError } from "../errors.ts";
 import { parseId } from "../ids.ts";
@@ -13,22 +13,27 @@ import type {
   NewRepository,
   NewSession,
   NewSessionSecret,
+  NewSessionToken,
   PortLease,
   Repository,
   RepositoryFilter,
   Session,
   SessionFilter,
   SessionPatch,
+  SessionToken,
   StoredSessionSecret,
+  StoredSessionToken,
 } from "../types.ts";
 import {
   buildRepository,
   buildSession,
+  buildSessionToken,
   checkPortList,
   checkRepositoryFilter,
   checkSessionFilter,
   checkSessionPatch,
   checkSessionSecret,
+  checkTokenHash,
   nowIso,
 } from "../validation.ts";
 import type { SqliteDatabase, SqliteStatement, SqliteValue } from "./sqlite_driver.ts";
@@ -66,7 +71,7 @@ export interface SqliteStoreOptions {
 
 const SESSION_COLUMNS = `id, repository_id, title, agent_name, issue_id, issue_title, issue_url, status,
   is_worktree, worktree_path, worktree_name, branch_name, base_branch, created_worktree, created_branch,
-  created_at, updated_at, last_accessed_at, host_id, ports, setup, included`;
+  created_at, updated_at, last_accessed_at, host_id, ports, setup, included, parent_session_id`;
 const SESSION_COLUMN_NAMES: readonly string[] = SESSION_COLUMNS.split(",").map((name) => name.trim());
 const REPOSITORY_COLUMNS =
   "id, path, name, is_git_repository, sessions_path, default_branch, default_remote, created_at, updated_at";
@@ -81,7 +86,7 @@ export const SQL = {
   getSession: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`,
   listSessions: `SELECT ${SESSION_COLUMNS} FROM sessions ORDER BY created_at, id`,
   insertSession: `INSERT INTO sessions (${SESSION_COLUMNS})
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   updateSession: `UPDATE sessions SET title = ?, status = ?, agent_name = ?, issue_id = ?, issue_title = ?,
     issue_url = ?, last_accessed_at = ?, setup = ?, updated_at = ? WHERE id = ? RETURNING ${SESSION_COLUMNS}`,
   // The session's port leases go with it, by the trigger sessions_release_ports.
@@ -101,6 +106,12 @@ export const SQL = {
     VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (session_id) DO UPDATE SET encrypted_secret = excluded.encrypted_secret,
       nonce = excluded.nonce, updated_at = excluded.updated_at`,
+  insertToken: "INSERT INTO session_tokens (id, session_id, hash, created_at, revoked_at) VALUES (?, ?, ?, ?, NULL)",
+  tokenByHash: "SELECT id, session_id, hash, created_at, revoked_at FROM session_tokens WHERE hash = ?",
+  tokensOfSession: `SELECT id, session_id, created_at, revoked_at FROM session_tokens WHERE session_id = ?
+    ORDER BY created_at, id`,
+  revokeToken: `UPDATE session_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? AND session_id = ?
+    RETURNING id, session_id, created_at, revoked_at`,
 } as const;
 
 /**
@@ -395,6 +406,7 @@ export class SqliteStore implements SessionStore {
           JSON.stringify(s.ports),
           s.setup === null ? null : JSON.stringify(s.setup),
           s.included === null ? null : JSON.stringify(s.included),
+          s.parentSessionId,
         );
         if (sealed !== null) {
           this.#statement(SQL.upsertSecret).run(s.id, sealed.encryptedSecret, sealed.nonce, s.createdAt, s.createdAt);
@@ -536,6 +548,53 @@ export class SqliteStore implements SessionStore {
       "deleting a session secret",
       () => this.#returned(SQL.deleteSecret, [parseId(sessionId, "session id")]) !== null,
     );
+  }
+
+  /** {@inheritDoc SessionReader.getSessionTokenByHash} */
+  getSessionTokenByHash(hash: string): Promise<StoredSessionToken | null> {
+    return this.#run("reading a session token", () => {
+      const row = this.#first(SQL.tokenByHash, [checkTokenHash(hash)]);
+      return row ? toSessionToken(row) : null;
+    });
+  }
+
+  /** {@inheritDoc SessionReader.listSessionTokens} */
+  listSessionTokens(sessionId: string): Promise<SessionToken[]> {
+    return this.#run("listing session tokens", () => {
+      const rows = this.#statement(SQL.tokensOfSession).all(parseId(sessionId, "session id")) as Row[];
+      return rows.map((row) => withoutHash(toSessionToken({ ...row, hash: "" })));
+    });
+  }
+
+  /** {@inheritDoc SessionWriter.createSessionToken} */
+  createSessionToken(input: NewSessionToken): Promise<SessionToken> {
+    return this.#autocommit("storing a session token", () => {
+      const token = buildSessionToken(input, nowIso());
+      try {
+        this.#statement(SQL.insertToken).run(token.id, token.sessionId, token.hash, token.createdAt);
+      } catch (error) {
+        if (isForeignKeyViolation(error)) {
+          throw new SessionError("SessionNotFound", `no session with id ${token.sessionId}`, { cause: error });
+        }
+        if (isUniqueViolation(error)) {
+          throw new SessionError("Conflict", "a session token with this id or hash exists", { cause: error });
+        }
+        throw error;
+      }
+      return withoutHash(token);
+    });
+  }
+
+  /** {@inheritDoc SessionWriter.revokeSessionToken} */
+  revokeSessionToken(sessionId: string, tokenId: string): Promise<SessionToken | null> {
+    return this.#autocommit("revoking a session token", () => {
+      const row = this.#returned(SQL.revokeToken, [
+        nowIso(),
+        parseId(tokenId, "token id"),
+        parseId(sessionId, "session id"),
+      ]);
+      return row ? withoutHash(toSessionToken({ ...row, hash: "" })) : null;
+    });
   }
 
   // A write: in an explicit transaction when it has several statements (`transaction`, or its event

@@ -8,7 +8,7 @@
  * - a duplicate id, repository path or worktree path is `Conflict`;
  * - a session for an unknown repository is `RepositoryNotFound`, a secret for an unknown session `SessionNotFound`;
  * - deleting a repository that still has sessions is `Conflict`;
- * - `deleteSession` is atomic and removes the session's secret and port leases with it;
+ * - `deleteSession` is atomic and removes the session's secret, port leases and tokens with it;
  * - a port is leased to at most one session of the store (a unique key, not a check in memory), and
  *   a write that would lease a taken port is `Conflict` and writes nothing;
  * - any other backend failure is `Storage` with the original error as `cause`.
@@ -22,13 +22,16 @@ import type {
   NewRepository,
   NewSession,
   NewSessionSecret,
+  NewSessionToken,
   PortLease,
   Repository,
   RepositoryFilter,
   Session,
   SessionFilter,
   SessionPatch,
+  SessionToken,
   StoredSessionSecret,
+  StoredSessionToken,
 } from "../types.ts";
 
 /** The read side of a store. */
@@ -48,6 +51,10 @@ export interface SessionReader {
   getSessionSecret(sessionId: SessionId): Promise<StoredSessionSecret | null>;
   /** Every port lease of the store, by port ascending. */
   listPortLeases(): Promise<PortLease[]>;
+  /** The scoped token with this SHA-256 hash (revoked or not), or `null`. */
+  getSessionTokenByHash(hash: string): Promise<StoredSessionToken | null>;
+  /** The scoped tokens of a session (revoked ones too), oldest first, without their hashes. */
+  listSessionTokens(sessionId: SessionId): Promise<SessionToken[]>;
 }
 
 /**
@@ -101,6 +108,16 @@ export interface SessionWriter {
   setSessionSecret(input: NewSessionSecret, options?: WriteOptions): Promise<void>;
   /** Removes a session's secret and keeps the session; `true` when there was one. */
   deleteSessionSecret(sessionId: SessionId): Promise<boolean>;
+  /**
+   * Records a token scoped to a session, by its hash; `SessionNotFound` when the session does not
+   * exist, `Conflict` when the id or the hash is taken. The token goes with its session's row.
+   */
+  createSessionToken(input: NewSessionToken): Promise<SessionToken>;
+  /**
+   * Marks the session's token `tokenId` revoked (once: a revoked one keeps its first `revokedAt`)
+   * and returns it, or `null` when the session has no such token.
+   */
+  revokeSessionToken(sessionId: SessionId, tokenId: string): Promise<SessionToken | null>;
 }
 
 /** A complete store: both sides. */

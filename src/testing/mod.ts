@@ -40,6 +40,7 @@ export type {
   NewRepository,
   NewSession,
   NewSessionSecret,
+  NewSessionToken,
   PortLease,
   Repository,
   RepositoryFilter,
@@ -47,7 +48,9 @@ export type {
   SessionFilter,
   SessionPatch,
   SessionStatus,
+  SessionToken,
   StoredSessionSecret,
+  StoredSessionToken,
 } from "../types.ts";
 
 /** A store under test, and how to release it once its case is done. */

@@ -313,6 +313,66 @@ export const RECORD_CASES: readonly StoreCase[] = [
   },
 
   {
+    name: "keeps the session a scoped token made a session with (parentSessionId), null by default",
+    run: async (store) => {
+      const repository = await store.createRepository(repositoryInput());
+      const parent = await store.createSession(sessionInput(repository.id));
+      assert.equal(parent.parentSessionId, null);
+      const child = await store.createSession({ ...sessionInput(repository.id), parentSessionId: parent.id });
+      assert.equal(child.parentSessionId, parent.id);
+      assert.equal((await store.getSession(child.id))?.parentSessionId, parent.id);
+      assert.deepEqual((await store.listSessions()).map((session) => session.parentSessionId), [null, parent.id]);
+      await rejectsWithKind(
+        store.createSession({ ...sessionInput(repository.id), parentSessionId: "not-a-uuid" }),
+        "InvalidInput",
+      );
+      assert.equal((await store.listSessions()).length, 2, "nothing written by a refused create");
+    },
+  },
+
+  {
+    name: "keeps scoped tokens by hash: looked up, listed, revoked once, and gone with their session",
+    run: async (store) => {
+      const repository = await store.createRepository(repositoryInput());
+      const session = await store.createSession(sessionInput(repository.id));
+      const other = await store.createSession(sessionInput(repository.id));
+      const hash = "a".repeat(64);
+      const token = await store.createSessionToken({ sessionId: session.id, hash });
+      assert.equal(token.sessionId, session.id);
+      assert.equal(token.revokedAt, null);
+      assert.equal(new Date(token.createdAt).toISOString(), token.createdAt);
+      assert.equal("hash" in token, false, "a token record never carries its hash out");
+      assert.deepEqual(await store.getSessionTokenByHash(hash), { ...token, hash });
+      assert.equal(await store.getSessionTokenByHash("b".repeat(64)), null);
+      await rejectsWithKind(store.createSessionToken({ sessionId: other.id, hash }), "Conflict");
+      await rejectsWithKind(
+        store.createSessionToken({ sessionId: crypto.randomUUID(), hash: "c".repeat(64) }),
+        "SessionNotFound",
+      );
+      await rejectsWithKind(store.createSessionToken({ sessionId: session.id, hash: "A".repeat(64) }), "InvalidInput");
+      await rejectsWithKind(store.getSessionTokenByHash("short"), "InvalidInput");
+      const second = await store.createSessionToken({ sessionId: session.id, hash: "d".repeat(64) });
+      assert.deepEqual(
+        (await store.listSessionTokens(session.id)).map((t) => t.id).sort(),
+        [token.id, second.id].sort(),
+      );
+      assert.deepEqual(await store.listSessionTokens(other.id), []);
+      assert.equal(await store.revokeSessionToken(other.id, token.id), null, "only the session's own token");
+      const revoked = await store.revokeSessionToken(session.id, token.id);
+      assert.notEqual(revoked?.revokedAt, null);
+      assert.equal((await store.revokeSessionToken(session.id, token.id))?.revokedAt, revoked?.revokedAt);
+      assert.equal((await store.getSessionTokenByHash(hash))?.revokedAt, revoked?.revokedAt);
+      await store.deleteSession(session.id);
+      assert.equal(await store.getSessionTokenByHash(hash), null);
+      assert.equal(await store.getSessionTokenByHash("d".repeat(64)), null);
+      assert.deepEqual(await store.listSessionTokens(session.id), []);
+      // A new session may take a dead token's place: nothing of it is left.
+      const again = await store.createSession(sessionInput(repository.id, { id: session.id }));
+      assert.deepEqual(await store.listSessionTokens(again.id), []);
+    },
+  },
+
+  {
     name: "deletes a session atomically and returns the removed row",
     run: async (store) => {
       const repository = await store.createRepository(repositoryInput());

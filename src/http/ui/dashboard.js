@@ -15,7 +15,11 @@
  * page of a thousand sessions costs a handful of git calls, not a thousand, and a re-render costs
  * none. Archive, restore and fork (its dialog in `./fork.js`) are row actions; "Clean up" shows
  * gc's dry-run findings, with an optional idle limit, and runs it only when confirmed. A session's
- * detail lists its recent events from the stream (`./recent_events.js`).
+ * detail lists its recent events from the stream (`./recent_events.js`), its ports and setup (`./setup.js`:
+ * live from `session.updated` events, with "Run setup again" when it failed or was cut short) and its
+ * snapshots (`./snapshots.js`, read when the detail opens and after an event that can make one); a
+ * repository's "Snapshots…" dialog lists all of its snapshots, deleted sessions' too. Each snapshot
+ * can be restored into a new session.
  *
  * To add an action or a part of a session's detail (ports, setup log, snapshots), add an entry to
  * `ROW_ACTIONS` or `DETAIL_SECTIONS`; the DOM helpers are in `./dom.js`.
@@ -30,7 +34,8 @@
  *   issueId: string | null; issueTitle: string | null; issueUrl: string | null; isWorktree: boolean;
  *   worktreePath: string | null; worktreeName: string | null; branchName: string | null;
  *   baseBranch: string | null; createdWorktree: boolean; createdBranch: boolean;
- *   createdAt: string; updatedAt: string; lastAccessedAt: string | null;
+ *   createdAt: string; updatedAt: string; lastAccessedAt: string | null; ports?: number[];
+ *   setup?: import("./setup.js").SessionSetup | null;
  * }} Session
  */
 /** @typedef {import("./recent_events.js").RecentEvent} RecentEvent */
@@ -57,6 +62,8 @@
 import { byId, formatBytes, h, messageOf } from "./dom.js";
 import { forkDialog } from "./fork.js";
 import { recentEvents, recordEvent } from "./recent_events.js";
+import { portsPart, setupPart } from "./setup.js";
+import { snapshots as snapshotParts } from "./snapshots.js";
 
 const TOKEN_KEY = "session-lifecycle-orchestrator.dashboard.token";
 // Relative to the page (`<prefix>/ui/`), so the dashboard works under a mount prefix too.
@@ -81,6 +88,8 @@ const state = {
   git: new Map(),
   /** @type {Set<string>} sessions with an archive or restore under way */
   busy: new Set(),
+  /** @type {Set<string>} sessions whose setup is being asked to run again */
+  settingUp: new Set(),
   /** @type {string | null} the last event id the stream gave */
   lastEventId: null,
   /** @type {AbortController | null} */
@@ -173,6 +182,7 @@ async function reload() {
   state.sessions = new Map(sessions.map((session) => [session.id, session]));
   // Whatever happened while the page was away may have changed any worktree: read them again as they show.
   state.git.clear();
+  snapshotsOf?.stale();
   state.loaded = true;
   render();
 }
@@ -292,6 +302,10 @@ function apply(type, data, id) {
   const sessionId = event.session?.id ?? event.sessionId;
   // A change to the session (archived, restored, updated, gone) makes its git state stale.
   if (typeof sessionId === "string" && type.startsWith("session.")) state.git.delete(sessionId);
+  // Archives and deletes save work as snapshots, and so does a fork of its source (whose event is the fork's
+  // session.created); a setup's updates make none, and are many.
+  if (type === "session.created") snapshotsOf?.stale();
+  else if (typeof sessionId === "string" && type !== "session.updated") snapshotsOf?.stale(sessionId);
   if (typeof sessionId === "string") recordEvent(state.seen, sessionId, { id: id || null, type, event });
   if (state.loaded) render();
 }
@@ -348,13 +362,74 @@ function forked(created, source) {
 }
 
 /**
- * The parts of a session's detail, in order. Git status, ports, setup log and snapshots join this
- * list as the API gains them.
+ * The snapshot parts (a session's list, the repository's dialog, the restore dialog), wired once the page starts.
+ * @type {ReturnType<typeof snapshotParts> | null}
+ */
+let snapshotsOf = null;
+
+/**
+ * A session restored from a snapshot: shown at once (its `session.created` event may come before or after).
+ * @param {Session} created
+ * @param {import("./snapshots.js").Snapshot} snapshot
+ */
+function restoredSnapshot(created, snapshot) {
+  const shown = state.sessions.get(created.id);
+  if (shown === undefined || shown.updatedAt <= created.updatedAt) state.sessions.set(created.id, created);
+  render();
+  announce(
+    `Restored ${snapshot.ref} as “${created.title}”, at ${created.worktreePath} on ${created.branchName}.`,
+  );
+}
+
+/**
+ * Asks the server to run a session's setup again; its state goes to running, then on, from its events.
+ * @param {Session} session
+ */
+async function runSetupAgain(session) {
+  if (state.settingUp.has(session.id)) return;
+  state.settingUp.add(session.id);
+  render();
+  try {
+    const updated = await api(`sessions/${encodeURIComponent(session.id)}/setup`, { method: "POST" });
+    const shown = state.sessions.get(updated.id);
+    if (shown === undefined || shown.updatedAt <= updated.updatedAt) state.sessions.set(updated.id, updated);
+    announce(`Running the setup of “${updated.title}” again.`);
+  } catch (error) {
+    if (error instanceof SignedOut) return signOut(error.message);
+    announce(`Could not run the setup of “${session.title}” again: ${messageOf(error)}`, true);
+  } finally {
+    state.settingUp.delete(session.id);
+    if (state.loaded) render();
+  }
+  // Its button is gone while it runs: the focus goes to the state it shows.
+  const badge = document.querySelector(`[data-focus="${CSS.escape(`setup-state:${session.id}`)}"]`);
+  if (badge instanceof HTMLElement && document.activeElement === document.body) badge.focus();
+}
+
+/**
+ * The parts of a session's detail, in order.
  * @type {{ title: string; render: (session: Session) => Node }[]}
  */
 const DETAIL_SECTIONS = [
   { title: "Session", render: sessionFields },
   { title: "Git", render: gitFields },
+  { title: "Ports", render: portsPart },
+  {
+    title: "Setup",
+    render: (session) =>
+      setupPart(session, { busy: state.settingUp.has(session.id), runAgain: () => runSetupAgain(session) }),
+  },
+  {
+    title: "Snapshots",
+    render: (session) =>
+      !session.isWorktree
+        ? h("p", { class: "empty" }, "None: it has no worktree.")
+        : snapshotsOf === null
+        ? h("p", { class: "pending" }, "Reading…")
+        : snapshotsOf.part(session, () => {
+          if (state.selected === session.id) renderDetail();
+        }),
+  },
   { title: "Recent events", render: seenEvents },
 ];
 
@@ -424,6 +499,7 @@ function showDetail(id) {
     state.git.delete(id);
     requestGitState(id);
   }
+  snapshotsOf?.stale(id);
   render();
   byId("detail").focus();
 }
@@ -437,9 +513,37 @@ function renderDetail() {
   }
   panel.hidden = false;
   byId("detail-title").textContent = session.title;
+  // A scrolled part (the setup's output) keeps its place across a redraw; one scrolled to its end stays at the end.
+  /** @type {Map<string, { top: number; atEnd: boolean }>} */
+  const scrolled = new Map();
+  for (const element of panel.querySelectorAll("[data-keep-scroll]")) {
+    scrolled.set(element.getAttribute("data-keep-scroll") ?? "", {
+      top: element.scrollTop,
+      atEnd: element.scrollTop + element.clientHeight >= element.scrollHeight - 4,
+    });
+  }
+  const focused = document.activeElement;
+  const focusKey = focused instanceof HTMLElement && panel.contains(focused)
+    ? focused.getAttribute("data-focus")
+    : null;
   byId("detail-body").replaceChildren(
-    ...DETAIL_SECTIONS.map((section) => h("section", {}, h("h3", {}, section.title), section.render(session))),
+    ...DETAIL_SECTIONS.map((section) =>
+      h(
+        "section",
+        { "data-part": section.title.toLowerCase().replace(/ /g, "-") },
+        h("h3", {}, section.title),
+        section.render(session),
+      )
+    ),
   );
+  for (const element of panel.querySelectorAll("[data-keep-scroll]")) {
+    const before = scrolled.get(element.getAttribute("data-keep-scroll") ?? "");
+    element.scrollTop = before === undefined || before.atEnd ? element.scrollHeight : before.top;
+  }
+  if (focusKey !== null && document.activeElement !== focused) {
+    const again = panel.querySelector(`[data-focus="${CSS.escape(focusKey)}"]`);
+    if (again instanceof HTMLElement) again.focus();
+  }
 }
 
 /**
@@ -540,7 +644,20 @@ function repositoryTable(repository, sessions) {
   return h(
     "section",
     { class: "repository", "data-repository-id": repository.id },
-    h("h3", { id: headingId }, repository.name),
+    h(
+      "div",
+      { class: "section-head" },
+      h("h3", { id: headingId }, repository.name),
+      repository.isGitRepository
+        ? h("button", {
+          type: "button",
+          "aria-haspopup": "dialog",
+          "data-focus": `snapshots:${repository.id}`,
+          "aria-label": `Snapshots of ${repository.name}…`,
+          onclick: () => snapshotsOf?.openList(repository),
+        }, "Snapshots…")
+        : null,
+    ),
     h("p", { class: "path" }, repository.path),
     body,
   );
@@ -953,6 +1070,7 @@ function signOut(reason) {
   state.sessions.clear();
   state.seen.clear();
   state.git.clear();
+  snapshotsOf?.stale();
   gitQueue.length = 0;
   state.selected = null;
   state.loaded = false;
@@ -1001,6 +1119,16 @@ async function start() {
       signOut(error.message);
       return true;
     },
+  });
+  snapshotsOf = snapshotParts({
+    call: api,
+    restored: restoredSnapshot,
+    failed: (error) => {
+      if (!(error instanceof SignedOut)) return false;
+      signOut(error.message);
+      return true;
+    },
+    titleOf: (id) => state.sessions.get(id)?.title ?? null,
   });
   byId("confirm-gc-cancel").addEventListener("click", () => {
     /** @type {HTMLDialogElement} */ (byId("confirm-gc")).close();

@@ -18,13 +18,14 @@ export const RECENT_EVENTS_LIMIT = 20;
  */
 
 /**
- * What an event says of its session, in a few words: its status and title after the change.
+ * What an event says of its session, in a few words: its status, title and setup state after the change.
  * @param {any} event the event's JSON
  */
 function summaryOf(event) {
   const session = event?.session;
   if (session === null || typeof session !== "object") return "";
-  return [typeof session.status === "string" ? session.status : null, session.title]
+  const setup = typeof session.setup?.state === "string" ? `setup ${session.setup.state}` : null;
+  return [typeof session.status === "string" ? session.status : null, session.title, setup]
     .filter((word) => typeof word === "string" && word !== "").join(" · ");
 }
 
