@@ -182,6 +182,7 @@ export {
 export {
   progressEvent,
   type ProgressPhase,
+  type ProgressSubject,
   type SessionProgressEvent,
   type TransientEvent,
   type WorktreeProgress,

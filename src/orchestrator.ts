@@ -40,7 +40,7 @@ import { CREATE_SESSION_FIELDS, sessionDraft } from "./_session_draft.ts";
 import type { SessionSecretChain } from "./secret_chain.ts";
 import type { RepositorySettings } from "./repository_settings.ts";
 import type { SetupRunner } from "./setup.ts";
-import { progressEvent, type WorktreeProgress } from "./progress.ts";
+import { progressEvent, type ProgressSubject, type WorktreeProgress } from "./progress.ts";
 import { SetupRuns } from "./_setup_runs.ts";
 import {
   constantTimeEqual,
@@ -762,7 +762,10 @@ export class SessionOrchestrator {
       return session;
     }
     try {
-      this.#progress(session.id, repository.id, { phase: "setup", total: commands.length });
+      this.#progress(
+        { sessionId: session.id, repositoryId: repository.id, parentSessionId: session.parentSessionId },
+        { phase: "setup", total: commands.length },
+      );
       return await this.#setups.start(session, commands, settings?.setupTimeoutMs ?? DEFAULT_SETUP_TIMEOUT_MS) ??
         session;
     } catch (error) {
@@ -1286,7 +1289,12 @@ export class SessionOrchestrator {
     { portCount, fromSnapshot }: { portCount: number; fromSnapshot: string | null },
   ): Promise<Session> {
     const worktrees = this.#worktrees!;
-    this.#progress(draft.id, repository.id, { phase: "plan" });
+    const subject = {
+      sessionId: draft.id,
+      repositoryId: repository.id,
+      parentSessionId: draft.parentSessionId ?? null,
+    };
+    this.#progress(subject, { phase: "plan" });
     const plan = worktrees.plan(repository, {
       sessionId: draft.id,
       title,
@@ -1314,11 +1322,11 @@ export class SessionOrchestrator {
         // Asked only while someone listens: reading git's checkout counts costs a process of its own.
         ...(this.#events.transientListeners === 0
           ? {}
-          : { onProgress: (progress: WorktreeProgress) => this.#progress(draft.id, repository.id, progress) }),
+          : { onProgress: (progress: WorktreeProgress) => this.#progress(subject, progress) }),
       },
       this.#rows,
       (baseBranch, included) => {
-        this.#progress(draft.id, repository.id, { phase: "row" });
+        this.#progress(subject, { phase: "row" });
         return this.#commit({ ...named, baseBranch, included }, portCount);
       },
     );
@@ -1591,8 +1599,8 @@ export class SessionOrchestrator {
   }
 
   // Announces a create's progress: transient, so this process's readers see it live and no log keeps it.
-  #progress(sessionId: SessionId, repositoryId: RepositoryId, progress: Parameters<typeof progressEvent>[2]): void {
-    this.#events.emitTransient(progressEvent(sessionId, repositoryId, progress));
+  #progress(subject: ProgressSubject, progress: Parameters<typeof progressEvent>[1]): void {
+    this.#events.emitTransient(progressEvent(subject, progress));
   }
 
   // Emits a committed change's event, unless the store logged it with the change for its follower to emit.

@@ -40,6 +40,11 @@ export interface SessionProgressEvent {
   sessionId: SessionId;
   /** Its repository, so that a view of a repository can show the creates under way in it. */
   repositoryId: RepositoryId;
+  /**
+   * The session it is made under (`parentSessionId` of its create), or `null`: a scoped token's
+   * event stream shows the progress of the creates under its session only.
+   */
+  parentSessionId: SessionId | null;
   /** The phase the create is in. */
   phase: ProgressPhase;
   /** How much of the phase is done, when known. */
@@ -53,19 +58,31 @@ export interface SessionProgressEvent {
 /** An event that is delivered live only: never logged, never given an id, never replayed. */
 export type TransientEvent = SessionProgressEvent;
 
+/** The session a {@linkcode SessionProgressEvent} is about. */
+export interface ProgressSubject {
+  /** The session being created. */
+  sessionId: SessionId;
+  /** Its repository. */
+  repositoryId: RepositoryId;
+  /** The session it is made under, or `null`. */
+  parentSessionId: SessionId | null;
+}
+
 /**
- * The `session.progress` event of `progress` for session `sessionId` of repository
- * `repositoryId`, with only the fields it has.
+ * The `session.progress` event of `progress` for the session `subject` names, with only the
+ * fields it has.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { progressEvent } from "./progress.ts";
  *
- * assert.deepEqual(progressEvent("s1", "r1", { phase: "checkout", done: 3, total: 10 }), {
+ * const subject = { sessionId: "s1", repositoryId: "r1", parentSessionId: null };
+ * assert.deepEqual(progressEvent(subject, { phase: "checkout", done: 3, total: 10 }), {
  *   type: "session.progress",
  *   sessionId: "s1",
  *   repositoryId: "r1",
+ *   parentSessionId: null,
  *   phase: "checkout",
  *   done: 3,
  *   total: 10,
@@ -73,14 +90,14 @@ export type TransientEvent = SessionProgressEvent;
  * ```
  */
 export function progressEvent(
-  sessionId: SessionId,
-  repositoryId: RepositoryId,
+  subject: ProgressSubject,
   progress: { phase: ProgressPhase; done?: number; total?: number; detail?: string },
 ): SessionProgressEvent {
   return {
     type: "session.progress",
-    sessionId,
-    repositoryId,
+    sessionId: subject.sessionId,
+    repositoryId: subject.repositoryId,
+    parentSessionId: subject.parentSessionId,
     phase: progress.phase,
     ...(progress.done === undefined ? {} : { done: progress.done }),
     ...(progress.total === undefined ? {} : { total: progress.total }),

@@ -112,6 +112,7 @@ test("a worktree create announces each phase in order, with the checkout's and t
       type: "session.progress",
       sessionId: session.id,
       repositoryId: f.repository.id,
+      parentSessionId: null,
       phase: "checkout",
       done: 0,
       total: tracked,
@@ -287,6 +288,7 @@ for (const store of ["SQLite", "Postgres"] as const) {
           type: "session.progress",
           sessionId: session.id,
           repositoryId: repository.id,
+          parentSessionId: null,
           phase: "checkout",
           done: tracked,
           total: tracked,
@@ -373,6 +375,59 @@ test("slo new follows its create's progress on the server's stream, and lets go 
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     assert.equal(t.server.parts.events.size, 0);
+  } finally {
+    await t.close();
+    repoDir.remove();
+  }
+});
+
+test("a scoped token's event stream carries the progress of the creates under its session only", async () => {
+  const repoDir = tempDir("slo-progress-scope-");
+  const repositoryPath = join(repoDir.path, "repo");
+  makeRepository(repositoryPath);
+  const t = await startTestServer({
+    lifecycle: () => new WorktreeLifecycle({ worktreesRoot: join(repoDir.path, "worktrees") }),
+  });
+  const as = (token: string) => ({ authorization: `Bearer ${token}` });
+  try {
+    const repository = (await t.callJson("/v1/repositories", {
+      method: "POST",
+      json: { path: repositoryPath, name: "repo", isGitRepository: true },
+    })).body;
+    const create = async (title: string, headers: Record<string, string> = {}) => {
+      const created = await t.callJson("/v1/sessions", {
+        method: "POST",
+        json: { repositoryId: repository.id, title, isWorktree: true },
+        headers,
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      return created.body as { id: string };
+    };
+    const own = await create("own");
+    const minted = await t.callJson(`/v1/sessions/${own.id}/tokens`, { method: "POST" });
+    assert.equal(minted.status, 201);
+    const scoped = await stream((path, init) => t.call(path, { ...init, headers: as(minted.body.token) }));
+    assert.equal((await scoped.next()).event, "ready");
+    // Made with the server's token, under no session: none of it is the scope's.
+    await create("hidden");
+    const child = await create("child", as(minted.body.token));
+    const seen: SseEvent[] = [];
+    for (;;) {
+      const event = await scoped.next();
+      seen.push(event);
+      if (event.event === "session.created") break;
+    }
+    await scoped.close();
+    const created = seen.at(-1)!;
+    assert.equal(JSON.parse(created.data).session.id, child.id);
+    const progress = seen.slice(0, -1);
+    assert.ok(progress.length >= 4, JSON.stringify(seen));
+    for (const event of progress) {
+      assert.equal(event.event, "session.progress");
+      assert.equal(event.id, null);
+      const data = JSON.parse(event.data);
+      assert.deepEqual([data.sessionId, data.parentSessionId], [child.id, own.id]);
+    }
   } finally {
     await t.close();
     repoDir.remove();

@@ -566,7 +566,7 @@ export const EventStreamSchema: z.ZodString = z.string().openapi({
     "`repository.created`, `repository.deleted`, `session.created`, `session.updated`, `session.archived`, " +
     "`session.restored`, `session.deleted` (each with the record) and `session.secret.stored` (with the " +
     "`sessionId`). A create's progress comes live, between them, as `session.progress` events " +
-    '(`data: {"type", "sessionId", "repositoryId", "phase", "done"?, "total"?, "detail"?}`; phases `plan`, `add`, `checkout`, ' +
+    '(`data: {"type", "sessionId", "repositoryId", "parentSessionId", "phase", "done"?, "total"?, "detail"?}`; phases `plan`, `add`, `checkout`, ' +
     "`include`, `row`, `setup`) with no `id:` line: they are not logged and a resume does not replay them. " +
     "When events " +
     'after `Last-Event-ID` are no longer kept, a `gap` event (`data: {"after", "through", "message"}`, ' +

@@ -34,6 +34,17 @@ export async function eventStream(
   view: ScopedOrchestrator | null = null,
 ): Promise<Response> {
   let abort: (() => void) | null = null;
+  // A create's progress comes many times for one session, whose place in the scope does not change meanwhile.
+  const creates = new Map<string, boolean>();
+  const sees = async (scope: ScopedOrchestrator, item: Exclude<FeedItem, { kind: "gap" }>): Promise<boolean> => {
+    if (item.kind === "event") return await scope.sees(item.event);
+    const known = creates.get(item.event.sessionId);
+    if (known !== undefined) return known;
+    const answer = await scope.sees(item.event);
+    if (creates.size >= 1000) creates.clear();
+    creates.set(item.event.sessionId, answer);
+    return answer;
+  };
   // Opened before the response starts: a refused id is an error answer, and no change made after
   // this request arrived is missed.
   const feed = await orchestrator.openEventFeed({
@@ -65,7 +76,7 @@ export async function eventStream(
         // A comment line keeps proxies and idle timeouts from closing a quiet stream.
         if (items.length === 0) await stream.write(": keep-alive\n\n");
         for (const item of items) {
-          if (view !== null && item.kind === "event" && !(await view.sees(item.event))) continue;
+          if (view !== null && item.kind !== "gap" && !(await sees(view, item))) continue;
           await stream.writeSSE(frame(item));
         }
       }

@@ -86,6 +86,7 @@ export type {
   PortLease,
   PortRange,
   ProgressPhase,
+  ProgressSubject,
   PruneSnapshotsOptions,
   PruneSnapshotsReport,
   ReconcileFinding,

@@ -151,6 +151,7 @@ export type {
   PortLease,
   PortRange,
   ProgressPhase,
+  ProgressSubject,
   PruneSnapshotsOptions,
   PruneSnapshotsReport,
   ReconcileFinding,
