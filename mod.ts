@@ -163,6 +163,7 @@ export {
   type SessionSecretChainOptions,
 } from "./src/secret_chain.ts";
 export {
+  type AnyEventListener,
   type EmittedEventInfo,
   type EventLog,
   type EventLogFollower,
@@ -178,6 +179,14 @@ export {
   type LoggedEventInfo,
   type LoggedEventListener,
 } from "./src/events.ts";
+export {
+  progressEvent,
+  type ProgressPhase,
+  type ProgressSubject,
+  type SessionProgressEvent,
+  type TransientEvent,
+  type WorktreeProgress,
+} from "./src/progress.ts";
 export type {
   ArchivedSession,
   ClosedSession,

@@ -7,11 +7,16 @@
 
 import { toStorageError } from "./errors.ts";
 import type { EventReplay, LifecycleEvent, LifecycleEvents, LoggedEvent } from "./events.ts";
+import type { TransientEvent } from "./progress.ts";
 import { invalid } from "./validation.ts";
 
-/** What a feed delivers: an event, or the news that events it should have delivered are no longer kept. */
+/**
+ * What a feed delivers: an event, a transient event (a create's progress: live only, with no id,
+ * never replayed), or the news that events it should have delivered are no longer kept.
+ */
 export type FeedItem =
   | { kind: "event"; id: string; event: LifecycleEvent }
+  | { kind: "transient"; event: TransientEvent }
   | {
     kind: "gap";
     /** The position asked for (or reached): the events after it… */
@@ -43,13 +48,14 @@ const ID = /^(0|[1-9][0-9]{0,18})$/;
  * A running feed. Open one with {@linkcode EventFeed.open} (the orchestrator's `openEventFeed`):
  * it subscribes to the live events first and keeps them while it replays the log, then hands them
  * on, skipping those the replay already gave; so no event committed after it opened is missed, and
- * none is given twice.
+ * none is given twice. Transient events (a create's progress) that come while it is open are handed
+ * on in the order they came, among the live ones; they have no id and are never replayed.
  */
 export class EventFeed {
   readonly #replay: EventReplay;
   readonly #maxPending: number;
   readonly #onOverflow: () => void;
-  readonly #live: LoggedEvent[] = [];
+  readonly #live: Array<LoggedEvent | { id: null; event: TransientEvent }> = [];
   readonly #unsubscribe: () => void;
   #replaying = false;
   #first: FeedItem[] = [];
@@ -63,14 +69,14 @@ export class EventFeed {
     this.#replay = replay;
     this.#maxPending = options.maxPending ?? 10_000;
     this.#onOverflow = options.onOverflow ?? (() => {});
-    this.#unsubscribe = events.subscribe((event, { id }) => {
+    this.#unsubscribe = events.subscribeAll((event, { id }) => {
       if (this.#done) return;
       if (this.#live.length >= this.#maxPending) {
         this.close();
         this.#onOverflow();
         return;
       }
-      this.#live.push({ id, event });
+      this.#live.push(id === null ? { id, event: event as TransientEvent } : { id, event: event as LifecycleEvent });
       this.#rouse();
     });
   }
@@ -153,11 +159,16 @@ export class EventFeed {
       if (this.#done) return null;
     }
     const items: FeedItem[] = [];
-    for (const { id, event } of this.#live.splice(0)) {
+    for (const live of this.#live.splice(0)) {
+      // Transient events are live only: handed on as they came, between the logged ones.
+      if (live.id === null) {
+        items.push({ kind: "transient", event: live.event });
+        continue;
+      }
       // What the replay gave already (it read the log after the subscription began).
-      if (BigInt(id) <= this.#last) continue;
-      this.#last = BigInt(id);
-      items.push({ kind: "event", id, event });
+      if (BigInt(live.id) <= this.#last) continue;
+      this.#last = BigInt(live.id);
+      items.push({ kind: "event", id: live.id, event: live.event });
     }
     return items;
   }

@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { TransientEvent } from "./progress.ts";
 import type { Repository, Session } from "./types.ts";
 
 /** A change in the lifecycle, emitted after it is committed. */
@@ -28,6 +29,15 @@ export interface EmittedEventInfo {
 
 /** Receives events. */
 export type LifecycleListener = (event: LifecycleEvent, info: EmittedEventInfo) => void;
+
+/**
+ * Receives the committed events (each with its id) and the transient ones, such as a create's
+ * `session.progress` (with `id: null`: they are never logged, kept or replayed), in the order emitted.
+ */
+export type AnyEventListener = (
+  event: LifecycleEvent | TransientEvent,
+  info: { id: string | null },
+) => void;
 
 /** An event with its id, as an event log (or an emitter's recent history) gives it back. */
 export interface LoggedEvent {
@@ -91,6 +101,7 @@ export interface LifecycleEventsOptions {
  */
 export class LifecycleEvents implements EventReplay {
   readonly #listeners = new Set<LifecycleListener>();
+  readonly #all = new Set<AnyEventListener>();
   readonly #keep: number;
   readonly #recent: LoggedEvent[] = [];
   #last = 0n;
@@ -106,10 +117,34 @@ export class LifecycleEvents implements EventReplay {
     this.#keep = keep;
   }
 
-  /** Adds a listener; returns the function that removes it. */
+  /** Adds a listener of the committed events; returns the function that removes it. */
   subscribe(listener: LifecycleListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Adds a listener of every event, the transient ones too (see {@linkcode emitTransient}), in the
+   * order emitted; returns the function that removes it. `GET /v1/events` streams what it gets.
+   */
+  subscribeAll(listener: AnyEventListener): () => void {
+    this.#all.add(listener);
+    return () => this.#all.delete(listener);
+  }
+
+  /**
+   * Delivers a transient event (a create's `session.progress`) to the listeners of
+   * {@linkcode subscribeAll} only, with `id: null`: it is not counted, kept or replayed, and
+   * never reaches an event log. A listener that throws stops neither the others nor the caller.
+   */
+  emitTransient(event: TransientEvent): void {
+    for (const listener of [...this.#all]) {
+      try {
+        listener(event, { id: null });
+      } catch {
+        // Progress is news for readers: a broken one must not fail the work it reports on.
+      }
+    }
   }
 
   /**
@@ -131,6 +166,13 @@ export class LifecycleEvents implements EventReplay {
         // A broken subscriber must not undo or fail a committed change.
       }
     }
+    for (const listener of [...this.#all]) {
+      try {
+        listener(event, info);
+      } catch {
+        // As above.
+      }
+    }
     return info.id;
   }
 
@@ -146,9 +188,17 @@ export class LifecycleEvents implements EventReplay {
     return Promise.resolve({ events, lastId: String(this.#last) });
   }
 
-  /** How many listeners are subscribed. */
+  /**
+   * How many listeners get the transient events ({@linkcode subscribeAll}): with none, work that
+   * would only be done to report progress (reading git's checkout counts) can be skipped.
+   */
+  get transientListeners(): number {
+    return this.#all.size;
+  }
+
+  /** How many listeners are subscribed (of both kinds). */
   get size(): number {
-    return this.#listeners.size;
+    return this.#listeners.size + this.#all.size;
   }
 }
 

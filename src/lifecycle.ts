@@ -10,6 +10,7 @@
 import type { RepositoryId, SessionId } from "./ids.ts";
 import type { CreateSessionParams } from "./operations.ts";
 import type { IncludedFiles } from "./included_files.ts";
+import type { WorktreeProgress } from "./progress.ts";
 import type { Repository, Session } from "./types.ts";
 
 /** What `open` takes: the create parameters plus where the worktree's branch comes from. */
@@ -178,6 +179,14 @@ export interface WorktreeOpenRequest {
    * `SnapshotNotFound` when the repository has no such ref.
    */
   fromSnapshot?: string | null;
+  /**
+   * Told each phase of the port's part of the open as it starts and, where known, how far it is
+   * (`add`, `checkout` with files done of the tracked total, `include` with the files copied): the
+   * orchestrator turns it into `session.progress` events, and gives it only while someone listens
+   * to them. It must not throw; the port never touches the events itself. Without it the port
+   * need not read any counts.
+   */
+  onProgress?: (progress: WorktreeProgress) => void;
 }
 
 /** One snapshot a repository keeps (see {@linkcode WorktreePort.snapshots}). */

@@ -40,6 +40,7 @@ import { CREATE_SESSION_FIELDS, sessionDraft } from "./_session_draft.ts";
 import type { SessionSecretChain } from "./secret_chain.ts";
 import type { RepositorySettings } from "./repository_settings.ts";
 import type { SetupRunner } from "./setup.ts";
+import { progressEvent, type ProgressSubject, type WorktreeProgress } from "./progress.ts";
 import { SetupRuns } from "./_setup_runs.ts";
 import {
   constantTimeEqual,
@@ -538,6 +539,8 @@ export class SessionOrchestrator {
    * it, `worktreePath` records a worktree the caller manages. With `ports` (else `defaultPorts`),
    * that many ports of `portRange` are leased to it with its row (see `Session.ports`): none that
    * another session holds or that `portProbe` finds bound; `Conflict` when too few are free.
+   * A worktree create announces each of its phases (`plan`, `add`, `checkout`, `include`, `row`,
+   * `setup`) as a transient `session.progress` event (see `LifecycleEvents.subscribeAll`).
    */
   async createSession(request: CreateSessionRequest): Promise<Session> {
     const checked = requireRecord(request, "session parameters", CREATE_FIELDS) as unknown as CreateSessionRequest;
@@ -759,6 +762,10 @@ export class SessionOrchestrator {
       return session;
     }
     try {
+      this.#progress(
+        { sessionId: session.id, repositoryId: repository.id, parentSessionId: session.parentSessionId },
+        { phase: "setup", total: commands.length },
+      );
       return await this.#setups.start(session, commands, settings?.setupTimeoutMs ?? DEFAULT_SETUP_TIMEOUT_MS) ??
         session;
     } catch (error) {
@@ -1282,6 +1289,12 @@ export class SessionOrchestrator {
     { portCount, fromSnapshot }: { portCount: number; fromSnapshot: string | null },
   ): Promise<Session> {
     const worktrees = this.#worktrees!;
+    const subject = {
+      sessionId: draft.id,
+      repositoryId: repository.id,
+      parentSessionId: draft.parentSessionId ?? null,
+    };
+    this.#progress(subject, { phase: "plan" });
     const plan = worktrees.plan(repository, {
       sessionId: draft.id,
       title,
@@ -1297,9 +1310,25 @@ export class SessionOrchestrator {
     };
     const include = this.#repositorySettings(repository)?.include ?? [];
     return await worktrees.open(
-      { sessionId: draft.id, repository, plan, baseRef, useExistingBranch, forkOf, fromSnapshot, include },
+      {
+        sessionId: draft.id,
+        repository,
+        plan,
+        baseRef,
+        useExistingBranch,
+        forkOf,
+        fromSnapshot,
+        include,
+        // Asked only while someone listens: reading git's checkout counts costs a process of its own.
+        ...(this.#events.transientListeners === 0
+          ? {}
+          : { onProgress: (progress: WorktreeProgress) => this.#progress(subject, progress) }),
+      },
       this.#rows,
-      (baseBranch, included) => this.#commit({ ...named, baseBranch, included }, portCount),
+      (baseBranch, included) => {
+        this.#progress(subject, { phase: "row" });
+        return this.#commit({ ...named, baseBranch, included }, portCount);
+      },
     );
   }
 
@@ -1567,6 +1596,11 @@ export class SessionOrchestrator {
       );
     }
     return session;
+  }
+
+  // Announces a create's progress: transient, so this process's readers see it live and no log keeps it.
+  #progress(subject: ProgressSubject, progress: Parameters<typeof progressEvent>[1]): void {
+    this.#events.emitTransient(progressEvent(subject, progress));
   }
 
   // Emits a committed change's event, unless the store logged it with the change for its follower to emit.

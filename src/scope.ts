@@ -9,6 +9,7 @@
 import { encodeCursor } from "./_cursor.ts";
 import { SessionError } from "./errors.ts";
 import type { LifecycleEvent } from "./events.ts";
+import type { TransientEvent } from "./progress.ts";
 import type { GcOptions, GcReport } from "./gc.ts";
 import { parseId, type RepositoryId, type SessionId } from "./ids.ts";
 import type {
@@ -129,10 +130,18 @@ export class ScopedOrchestrator {
     return answer;
   }
 
-  /** Whether a caller of this scope is shown `event` (on the event stream). */
-  async sees(event: LifecycleEvent): Promise<boolean> {
+  /**
+   * Whether a caller of this scope is shown `event` (on the event stream). A create's progress is
+   * shown when the session is made under one the scope reaches.
+   */
+  async sees(event: LifecycleEvent | TransientEvent): Promise<boolean> {
     if (this.#scope.kind === "root") return true;
     switch (event.type) {
+      case "session.progress": {
+        if (event.parentSessionId === null) return false;
+        const parent = await this.#o.getSession(event.parentSessionId);
+        return parent !== null && await this.#within(parent);
+      }
       case "repository.created":
       case "repository.deleted":
         return false;

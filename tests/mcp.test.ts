@@ -618,9 +618,10 @@ test("mcp: reconcile is a dry run; wait_for_change returns the change made while
     assert.ok(existsSync(session.worktreePath!), "the real run recreates it");
 
     // Waiting for any change: the session created once the wait has begun (its progress notification).
+    // A worktree create streams its progress first, which is no change: the created session is the answer.
     const [anyChange, created] = await waitWhile(mcp, { timeoutSeconds: 50 }, async () =>
       ok<Session>(
-        await call(mcp!, "create_session", { repositoryId: repository.id, title: "New one", isWorktree: false }),
+        await call(mcp!, "create_session", { repositoryId: repository.id, title: "New one", isWorktree: true }),
       ));
     const change = ok<{ changed: boolean; event: { type: string; session: Session } }>(anyChange);
     assert.equal(change.changed, true);

@@ -18,6 +18,7 @@ import type { CommandSpec, OptionValues } from "./args.ts";
 import { answerError, type ApiClient, clientOf, findServer, type ServerEndpoint, socketOfUrl } from "./client.ts";
 import { CliError } from "./errors.ts";
 import { withProgress } from "./progress.ts";
+import { followCreateProgress } from "./create_progress.ts";
 import { readServerSentEvents, type ServerSentEvent } from "./sse.ts";
 import { allRepositories, allSessions, expandHome, resolveRepository, resolveSessionId } from "./resolve.ts";
 import { age, type Column, formatBytes, renderFields, renderTable, shortId, shortIdLength } from "./table.ts";
@@ -63,7 +64,8 @@ function table<T>(columns: readonly Column<T>[], rows: readonly T[]): string {
   return renderTable(columns, rows, { width });
 }
 
-const progress = <T>(label: string, work: () => Promise<T>): Promise<T> => withProgress(process.stderr, label, work);
+const progress = <T>(label: string | (() => string), work: () => Promise<T>): Promise<T> =>
+  withProgress(process.stderr, label, work);
 
 async function client(context: CommandContext): Promise<ApiClient> {
   return (await context.connection()).client;
@@ -197,7 +199,15 @@ const newSession: Run = async (context) => {
     ...optional("issueUrl", str(values, "issue-url")),
   };
   const label = isWorktree ? `opening a worktree in ${repository.name}` : `creating the session`;
-  const response = await progress(label, () => api.v1.sessions.$post({ json }));
+  // On a terminal, the line follows the create's phases from the event stream; elsewhere nothing is drawn or read.
+  const follower = isWorktree && process.stderr.isTTY === true ? await followCreateProgress(api, repository.id) : null;
+  const response = await progress(
+    () => {
+      const phase = follower?.describe() ?? null;
+      return phase === null ? label : `${label}: ${phase}`;
+    },
+    () => api.v1.sessions.$post({ json }),
+  ).finally(() => follower?.stop());
   if (response.status !== 201) throw await answerError(response);
   const session = await response.json();
   if (flag(values, "json")) return printJson(session);

@@ -31,8 +31,9 @@ const CLEAR_LINE = "\r\x1b[2K";
 
 /**
  * Runs `work`, with a spinner and `label` (and the seconds elapsed) on `stream` while it runs, if
- * `stream` is a terminal and the work takes longer than `delayMs`. Resolves or rejects as `work`
- * does, the line erased first.
+ * `stream` is a terminal and the work takes longer than `delayMs`. A `label` function is asked at
+ * each frame, so the line can follow the work's phases. Resolves or rejects as `work` does, the
+ * line erased first.
  *
  * @example
  * ```ts
@@ -45,7 +46,7 @@ const CLEAR_LINE = "\r\x1b[2K";
  */
 export async function withProgress<T>(
   stream: ProgressStream,
-  label: string,
+  label: string | (() => string),
   work: () => Promise<T>,
   options: ProgressOptions = {},
 ): Promise<T> {
@@ -56,7 +57,8 @@ export async function withProgress<T>(
   let interval: ReturnType<typeof setInterval> | undefined;
   const draw = () => {
     const seconds = Math.floor((Date.now() - started) / 1000);
-    stream.write(`${CLEAR_LINE}${FRAMES[frame++ % FRAMES.length]} ${label}${seconds > 0 ? ` (${seconds}s)` : ""}`);
+    const text = typeof label === "function" ? label() : label;
+    stream.write(`${CLEAR_LINE}${FRAMES[frame++ % FRAMES.length]} ${text}${seconds > 0 ? ` (${seconds}s)` : ""}`);
     shown = true;
   };
   const delay = setTimeout(() => {
@@ -70,4 +72,42 @@ export async function withProgress<T>(
     clearInterval(interval);
     if (shown) stream.write(CLEAR_LINE);
   }
+}
+
+/** A `session.progress` event's fields, as the event stream gives them. */
+export interface CreateProgress {
+  /** The phase: `plan`, `add`, `checkout`, `include`, `row` or `setup`. */
+  phase: string;
+  /** How much of the phase is done, when known. */
+  done?: number;
+  /** How much the phase has in all, when known. */
+  total?: number;
+}
+
+const PHASES: Record<string, string> = {
+  plan: "planning",
+  add: "adding the worktree",
+  checkout: "checking out files",
+  include: "copying included files",
+  row: "recording the session",
+  setup: "starting the setup",
+};
+
+/**
+ * A create's phase for a progress line: its words, and its counts when it has them.
+ *
+ * @example
+ * ```ts
+ * import { describeProgress } from "./progress.ts";
+ *
+ * console.log(describeProgress({ phase: "checkout", done: 450, total: 1000 })); // checking out files 450/1000 (45%)
+ * ```
+ */
+export function describeProgress(progress: CreateProgress): string {
+  const words = PHASES[progress.phase] ?? progress.phase;
+  const { done, total } = progress;
+  if (progress.phase !== "checkout" || typeof done !== "number" || typeof total !== "number" || total <= 0) {
+    return words;
+  }
+  return `${words} ${done}/${total} (${Math.floor((done * 100) / total)}%)`;
 }

@@ -565,7 +565,10 @@ export const EventStreamSchema: z.ZodString = z.string().openapi({
     "durable id in `id:`: ids increase with every committed change and survive server restarts. The types: " +
     "`repository.created`, `repository.deleted`, `session.created`, `session.updated`, `session.archived`, " +
     "`session.restored`, `session.deleted` (each with the record) and `session.secret.stored` (with the " +
-    "`sessionId`). When events " +
+    "`sessionId`). A create's progress comes live, between them, as `session.progress` events " +
+    '(`data: {"type", "sessionId", "repositoryId", "parentSessionId", "phase", "done"?, "total"?, "detail"?}`; phases `plan`, `add`, `checkout`, ' +
+    "`include`, `row`, `setup`) with no `id:` line: they are not logged and a resume does not replay them. " +
+    "When events " +
     'after `Last-Event-ID` are no longer kept, a `gap` event (`data: {"after", "through", "message"}`, ' +
     "`id:` its `through`) says which ids were missed before the stream goes on.",
 });

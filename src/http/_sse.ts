@@ -20,9 +20,11 @@ const KEEP_ALIVE_MS = 15_000;
  * each event as `event: <type>`, its durable id in `id:` and the event as JSON in `data:`. A first
  * `ready` event tells the client it is subscribed; its `id:` is the position the stream is complete
  * from, so a client that reconnects before any event still misses nothing. Events no longer kept
- * come as one `gap` event. The stream ends when the client goes away or `signal` aborts (the server
- * is shutting down). A bad `lastEventId` rejects (`InvalidInput`) before anything is sent. With
- * `view`, only the events its scope sees are sent (a scoped token's: those of its sessions).
+ * come as one `gap` event. A create's progress comes live as `session.progress` events with no
+ * `id:` (they are never replayed, and leave the resume position as it was). The stream ends when
+ * the client goes away or `signal` aborts (the server is shutting down). A bad `lastEventId`
+ * rejects (`InvalidInput`) before anything is sent. With `view`, only the events its scope sees
+ * are sent (a scoped token's: those of its sessions).
  */
 export async function eventStream(
   c: Context,
@@ -32,6 +34,17 @@ export async function eventStream(
   view: ScopedOrchestrator | null = null,
 ): Promise<Response> {
   let abort: (() => void) | null = null;
+  // A create's progress comes many times for one session, whose place in the scope does not change meanwhile.
+  const creates = new Map<string, boolean>();
+  const sees = async (scope: ScopedOrchestrator, item: Exclude<FeedItem, { kind: "gap" }>): Promise<boolean> => {
+    if (item.kind === "event") return await scope.sees(item.event);
+    const known = creates.get(item.event.sessionId);
+    if (known !== undefined) return known;
+    const answer = await scope.sees(item.event);
+    if (creates.size >= 1000) creates.clear();
+    creates.set(item.event.sessionId, answer);
+    return answer;
+  };
   // Opened before the response starts: a refused id is an error answer, and no change made after
   // this request arrived is missed.
   const feed = await orchestrator.openEventFeed({
@@ -63,7 +76,7 @@ export async function eventStream(
         // A comment line keeps proxies and idle timeouts from closing a quiet stream.
         if (items.length === 0) await stream.write(": keep-alive\n\n");
         for (const item of items) {
-          if (view !== null && item.kind === "event" && !(await view.sees(item.event))) continue;
+          if (view !== null && item.kind !== "gap" && !(await sees(view, item))) continue;
           await stream.writeSSE(frame(item));
         }
       }
@@ -74,8 +87,10 @@ export async function eventStream(
   });
 }
 
-function frame(item: FeedItem): { event: string; data: string; id: string } {
+function frame(item: FeedItem): { event: string; data: string; id?: string } {
   if (item.kind === "event") return { event: item.event.type, data: JSON.stringify(item.event), id: item.id };
+  // No `id:` line: a transient event leaves the client's Last-Event-ID as it was, so a resume is unaffected.
+  if (item.kind === "transient") return { event: item.event.type, data: JSON.stringify(item.event) };
   const data = {
     after: item.after,
     through: item.through,

@@ -42,6 +42,7 @@ export type * from "./bodies.ts";
 // The core's types that this entry's API names, re-exported (types only) so that this entry is
 // documented completely on its own. They are the `.` export's own types, not copies.
 export type {
+  AnyEventListener,
   ArchivedSession,
   BackupOptions,
   ClosedSession,
@@ -84,6 +85,8 @@ export type {
   OpenSessionParams,
   PortLease,
   PortRange,
+  ProgressPhase,
+  ProgressSubject,
   PruneSnapshotsOptions,
   PruneSnapshotsReport,
   ReconcileFinding,
@@ -104,6 +107,7 @@ export type {
   SessionOrchestrator,
   SessionPage,
   SessionPatch,
+  SessionProgressEvent,
   SessionReader,
   SessionSetup,
   SessionSnapshot,
@@ -117,5 +121,7 @@ export type {
   StoreBackup,
   StoredSessionSecret,
   StoredSessionToken,
+  TransientEvent,
+  WorktreeProgress,
   WriteOptions,
 } from "../../mod.ts";

@@ -218,6 +218,8 @@ const waitForChange: McpTool = {
           await context.progress("subscribed to the event stream; waiting for the next change");
           continue;
         }
+        // A create's progress (transient, with no id) is no change.
+        if (message.event === "session.progress") continue;
         const event = JSON.parse(message.data) as Record<string, unknown>;
         if (sessionId === undefined || aboutSession(event, sessionId)) return { changed: true, event };
       }

@@ -12,6 +12,7 @@ import { isAbsolute, join, relative, resolve } from "node:path";
 import { dirtyWorktreeRefusal, errorMessage, isSessionError, SessionError } from "../errors.ts";
 import { branchNameProblem } from "../validation.ts";
 import { plainCommonDir } from "./git_guard.ts";
+import { CheckoutProgressReader } from "./_checkout_progress.ts";
 import { gitMessage, type GitResult, type GitRunOptions, runGit, runGitChecked } from "./git_runner.ts";
 
 /** Where git is and how it runs. */
@@ -286,14 +287,21 @@ export class Git {
    * Adds a worktree at `path`: on a new branch `branch` made from `base`, or, when `base` is
    * `null`, on the existing branch `branch`. Git's refusals become `Conflict` (the branch or the
    * folder exists, the branch is checked out elsewhere), `InvalidInput` (a bad name or base) or
-   * `WorktreeCreation`.
+   * `WorktreeCreation`. With `checkout: false` no file is written yet (see {@linkcode checkoutWorktree}).
    */
-  async addWorktree(repository: string, path: string, branch: string, base: string | null): Promise<void> {
+  async addWorktree(
+    repository: string,
+    path: string,
+    branch: string,
+    base: string | null,
+    options: { checkout?: boolean } = {},
+  ): Promise<void> {
     refuseOption(branch, "branch");
     if (base !== null) refuseOption(base, "base ref");
+    const flags = options.checkout === false ? ["--no-checkout"] : [];
     const args = base === null
-      ? ["worktree", "add", "--", path, branch]
-      : ["worktree", "add", "-b", branch, "--", path, base];
+      ? ["worktree", "add", ...flags, "--", path, branch]
+      : ["worktree", "add", ...flags, "-b", branch, "--", path, base];
     const result = await this.run(repository, args);
     if (result.code === 0) return;
     const message = gitMessage(result);
@@ -314,6 +322,26 @@ export class Git {
       : null;
     if (refusal !== null) throw new SessionError(refusal[0], `cannot add worktree ${path}: ${refusal[1]}`, { cause });
     throw new SessionError("WorktreeCreation", `git worktree add ${path} failed: ${message}`, { cause });
+  }
+
+  /**
+   * Writes the files of the commit a worktree added with `checkout: false` has at `HEAD` (what
+   * `git worktree add` itself does after adding one), submodules not recursed into, reporting
+   * each new count of files written (`done` of `total`) as git's progress gives it.
+   */
+  async checkoutWorktree(path: string, onProgress?: (done: number, total: number) => void): Promise<void> {
+    const reader = onProgress === undefined ? null : new CheckoutProgressReader(onProgress);
+    const result = await runGit(["checkout", "-f", "--progress", "--no-recurse-submodules"], {
+      ...this.#options,
+      cwd: path,
+      // Every count from the first file, not only after git's default two seconds.
+      env: { GIT_PROGRESS_DELAY: "0" },
+      ...(reader === null ? {} : { onStderr: (text: string) => reader.push(text) }),
+    });
+    if (result.code === 0) return;
+    throw new SessionError("WorktreeCreation", `checking out the worktree ${path} failed: ${gitMessage(result)}`, {
+      cause: new Error(result.stderr),
+    });
   }
 
   /**

@@ -121,6 +121,11 @@ export interface GitRunOptions {
   env?: Record<string, string>;
   /** What git reads on its standard input (for example object ids for `cat-file --batch-check`); none by default. */
   input?: string;
+  /**
+   * Told each piece of git's error output as it comes (as text; a piece may end mid-line), for a
+   * command's progress lines; the whole output is still in the result. It must not throw.
+   */
+  onStderr?: (text: string) => void;
 }
 
 // Variables that would make git ignore `-C` and act on another repository, for example when the
@@ -355,11 +360,13 @@ interface Invocation {
 }
 
 // `input` is written to git's standard input; without it git reads none (the configuration scans never get one).
+// `onStderr` is told git's error output as it comes.
 function execOnce(
   run: Invocation,
   args: string[],
   overrides: Array<[string, string]>,
   input?: string,
+  onStderr?: (text: string) => void,
 ): Promise<GitResult> {
   const argv = [
     "--no-pager",
@@ -412,7 +419,12 @@ function execOnce(
       into.push(chunk);
     };
     child.stdout!.on("data", collect(stdout));
-    child.stderr!.on("data", collect(stderr));
+    const collectStderr = collect(stderr);
+    const decoder = onStderr === undefined ? null : new TextDecoder();
+    child.stderr!.on("data", (chunk: Uint8Array) => {
+      collectStderr(chunk);
+      if (decoder !== null && !settled) onStderr!(decoder.decode(chunk, { stream: true }));
+    });
     const timer = setTimeout(() => {
       // Settled before the kill, so that the exit the kill causes is not taken for git's answer.
       const exited = exitCode;
@@ -481,7 +493,7 @@ export async function runGit(args: string[], options: GitRunOptions = {}): Promi
   const overrides = !scan ? [] : await scannedOverrides(run);
   const retries = options.lockRetries ?? 8;
   for (let attempt = 0;; attempt++) {
-    const result = await execOnce(run, args, overrides, options.input);
+    const result = await execOnce(run, args, overrides, options.input, options.onStderr);
     if (result.code === 0 || attempt >= retries || !isTransientLockError(result.stderr)) return result;
     const backoff = Math.min(500, 25 * 2 ** attempt);
     await sleep(backoff / 2 + Math.random() * backoff);

@@ -106,6 +106,7 @@ export {
 // The core's types that this entry's API names, re-exported (types only) so that this entry is
 // documented completely on its own. They are the `.` export's own types, not copies.
 export type {
+  AnyEventListener,
   ArchivedSession,
   BackupCapableStore,
   BackupOptions,
@@ -149,6 +150,8 @@ export type {
   OpenSessionParams,
   PortLease,
   PortRange,
+  ProgressPhase,
+  ProgressSubject,
   PruneSnapshotsOptions,
   PruneSnapshotsReport,
   ReconcileFinding,
@@ -173,6 +176,7 @@ export type {
   SessionOrchestratorOptions,
   SessionPage,
   SessionPatch,
+  SessionProgressEvent,
   SessionReader,
   SessionSecretCache,
   SessionSecretChain,
@@ -197,10 +201,12 @@ export type {
   StoreBackup,
   StoredSessionSecret,
   StoredSessionToken,
+  TransientEvent,
   WorktreeClaim,
   WorktreeOpenRequest,
   WorktreePlan,
   WorktreePort,
+  WorktreeProgress,
   WorktreeRows,
   WriteOptions,
 } from "../../mod.ts";

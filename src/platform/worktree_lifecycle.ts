@@ -29,6 +29,7 @@ import type {
 } from "../lifecycle.ts";
 import type { Repository, Session } from "../types.ts";
 import type { IncludedFiles } from "../included_files.ts";
+import type { WorktreeProgress } from "../progress.ts";
 import { branchNameProblem, invalid, nowIso, requireHostId } from "../validation.ts";
 import { defaultDataDir } from "./data_dir.ts";
 import { Git, type RepositoryInfo } from "./git.ts";
@@ -320,6 +321,13 @@ export class WorktreeLifecycle implements WorktreePort {
     const { repository, sessionId: id, useExistingBranch, baseRef } = request;
     const forkOf = request.forkOf ?? null;
     const fromSnapshot = request.fromSnapshot ?? null;
+    const report = (progress: WorktreeProgress) => {
+      try {
+        request.onProgress?.(progress);
+      } catch {
+        // Progress is news for the caller: it never fails the open.
+      }
+    };
     // The folder as the row records it, so the journal and the row name it alike.
     const path = request.plan.worktreePath;
     const branch = request.plan.branchName;
@@ -343,8 +351,10 @@ export class WorktreeLifecycle implements WorktreePort {
       info.topLevel,
       fromSnapshot ?? forkOf?.branchName ?? (useExistingBranch ? branch : base ?? "HEAD"),
     );
+    // The files the checkout writes (from the same read of the tree), for its progress.
+    let files: number | null = null;
     if (start !== null) {
-      await admitCheckout(this.#git, {
+      files = await admitCheckout(this.#git, {
         repository: info.topLevel,
         commit: start,
         folder: path,
@@ -414,17 +424,39 @@ export class WorktreeLifecycle implements WorktreePort {
           throw new SessionError("Conflict", `the folder ${path} already exists`, { cause: error });
         });
         folderMade = true;
-        await this.#git.addWorktree(info.topLevel, path, branch, seed?.head ?? base);
+        // Asked for progress: added without its files, then checked out with git's counts read. One
+        // registration either way, so a failure or a kill in between is undone as a failed add is.
+        // Else in one git call, as it costs a process less.
+        const counted = request.onProgress !== undefined;
+        report({ phase: "add" });
+        await this.#git.addWorktree(info.topLevel, path, branch, seed?.head ?? base, { checkout: !counted });
+        if (counted) {
+          let written = 0;
+          report({ phase: "checkout", done: 0, ...(files === null ? {} : { total: files }) });
+          await this.#git.checkoutWorktree(path, (done, total) => {
+            written = done;
+            report({ phase: "checkout", done, total });
+          });
+          if (files !== null && written !== files) report({ phase: "checkout", done: files, total: files });
+        }
         await this.#step("open:worktree", id);
         if (seed !== null) {
           await applyArchive(this.#git, path, seed);
           await this.#step("open:changes", id);
         }
         // After a fork's changes, so that the source's own work wins over the checkout's files.
+        report({ phase: "include" });
         const included = await includeFilesWith(this.#git, {
           checkout: info.topLevel,
           worktree: path,
           patterns: request.include ?? [],
+        });
+        report({
+          phase: "include",
+          done: included.files + included.links,
+          total: included.files + included.links,
+          detail: `${included.files} files and ${included.links} links: ${included.bytesCloned} bytes cloned, ` +
+            `${included.bytesCopied} bytes copied`,
         });
         const anyIncluded = included.entries.length > 0;
         if (anyIncluded) this.#onIncluded?.(id, included);

@@ -282,6 +282,8 @@ async function follow(signal) {
  * @param {string | null} id its id in the stream
  */
 function apply(type, data, id) {
+  // A create's progress is news of a phase, not a change of any record: the rows stay as they are.
+  if (type === "session.progress") return;
   /** @type {any} */
   let event;
   try {
