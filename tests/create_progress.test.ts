@@ -203,7 +203,7 @@ async function stream(call: (path: string, init?: RequestInit) => Promise<Respon
     lastEventId === undefined ? {} : { headers: { "last-event-id": lastEventId } },
   );
   assert.equal(response.status, 200);
-  const reader = sseReader(response);
+  const reader = sseReader(response, { progress: true });
   const next = async (): Promise<SseEvent> => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {

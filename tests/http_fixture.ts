@@ -113,8 +113,15 @@ export interface SseEvent {
   id: string | null;
 }
 
-/** Reads server-sent events from a response body, one at a time. */
-export function sseReader(response: Response): { next(): Promise<SseEvent | null>; close(): Promise<void> } {
+/**
+ * Reads a `GET /v1/events` stream frame by frame. A create's transient `session.progress` frames
+ * are passed over unless `options.progress` asks for them: the tests that read a stream for its
+ * logged events would otherwise depend on how many progress frames a create sends.
+ */
+export function sseReader(
+  response: Response,
+  options: { progress?: boolean } = {},
+): { next(): Promise<SseEvent | null>; close(): Promise<void> } {
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   return {
@@ -128,7 +135,9 @@ export function sseReader(response: Response): { next(): Promise<SseEvent | null
           if (lines.length === 0) continue;
           const field = (name: string) =>
             lines.filter((line) => line.startsWith(`${name}: `)).map((line) => line.slice(name.length + 2));
-          return { event: field("event")[0] ?? "message", data: field("data").join("\n"), id: field("id")[0] ?? null };
+          const event = field("event")[0] ?? "message";
+          if (event === "session.progress" && options.progress !== true) continue;
+          return { event, data: field("data").join("\n"), id: field("id")[0] ?? null };
         }
         const { done, value } = await reader.read();
         if (done) return null;
