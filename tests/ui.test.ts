@@ -175,6 +175,7 @@ test("ui: the page, its script and styles are served with a strict CSP and nosni
         ["/ui/dashboard.css", "text/css; charset=utf-8"],
         ["/ui/dom.js", "text/javascript; charset=utf-8"],
         ["/ui/fork.js", "text/javascript; charset=utf-8"],
+        ["/ui/progress.js", "text/javascript; charset=utf-8"],
         ["/ui/recent_events.js", "text/javascript; charset=utf-8"],
         ["/ui/setup.js", "text/javascript; charset=utf-8"],
         ["/ui/snapshots.js", "text/javascript; charset=utf-8"],
@@ -203,7 +204,17 @@ test("ui: the page, its script and styles are served with a strict CSP and nosni
     assert.doesNotMatch(html, /<style|\sstyle=|\son[a-z]+=/i);
     // No asset from anywhere else.
     assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//);
-    for (const script of ["dashboard.js", "dom.js", "fork.js", "recent_events.js", "setup.js", "snapshots.js"]) {
+    for (
+      const script of [
+        "dashboard.js",
+        "dom.js",
+        "fork.js",
+        "progress.js",
+        "recent_events.js",
+        "setup.js",
+        "snapshots.js",
+      ]
+    ) {
       assert.doesNotMatch(
         readFileSync(join(root, "src/http/ui", script), "utf8"),
         /innerHTML|outerHTML|insertAdjacentHTML/,
@@ -1043,6 +1054,118 @@ test(
         const made = await d.api(`/v1/sessions/${await back.getAttribute("data-session-id")}`);
         assert.equal(readFileSync(join(made.body.worktreePath, "lost.txt"), "utf8"), "work of a deleted session\n");
         assert.equal(await page.evaluate(() => (globalThis as { notReloaded?: boolean }).notReloaded), true);
+        assert.deepEqual(problems, []);
+      });
+    } finally {
+      await d.world.close();
+    }
+  },
+);
+
+// What the page's create lines showed, each as it was drawn: a MutationObserver keeps every line the page
+// adds (a line is drawn afresh at each step, never changed after), and when each session's row came, so a
+// step is seen however briefly it showed, with no timing.
+const WATCH_CREATES = `(() => {
+  window.__creates = [];
+  const keep = (line) => {
+    const bar = line.querySelector("progress");
+    const label = bar?.getAttribute("aria-labelledby");
+    window.__creates.push({
+      kind: "line",
+      sessionId: line.getAttribute("data-creating-session-id"),
+      text: line.textContent,
+      value: bar === null ? null : bar.value,
+      max: bar === null ? null : bar.max,
+      label: label ? line.querySelector("#" + CSS.escape(label))?.textContent ?? null : null,
+      region: [line.parentElement?.getAttribute("role"), line.parentElement?.getAttribute("aria-live")].join(" "),
+    });
+  };
+  new MutationObserver((records) => {
+    for (const record of records) {
+      for (const node of record.addedNodes) {
+        if (!(node instanceof Element)) continue;
+        if (node.matches(".creating-line")) keep(node);
+        node.querySelectorAll(".creating-line").forEach(keep);
+        const rows = node.matches("tr[data-session-id]") ? [node] : node.querySelectorAll("tr[data-session-id]");
+        for (const row of rows) window.__creates.push({ kind: "row", sessionId: row.getAttribute("data-session-id") });
+      }
+    }
+  }).observe(document.getElementById("repositories"), { childList: true, subtree: true });
+})()`;
+
+test(
+  "ui: a create under way shows its progress under its repository, made through the API or the page, until its row comes",
+  { skip: browserSkip, timeout: 240_000 },
+  async () => {
+    const d = await dashboard("slo-ui-progress-");
+    try {
+      const big = await d.addRepository("big", { git: true });
+      const other = await d.addRepository("other", { git: true });
+      const repository = await d.api(`/v1/repositories/${big}`);
+      assert.equal(repository.status, 200);
+      // A few thousand small files, so the checkout has counts to show.
+      const path = repository.body.path;
+      for (let folder = 0; folder < 60; folder++) {
+        mkdirSync(join(path, `d${folder}`));
+        for (let file = 0; file < 50; file++) writeFileSync(join(path, `d${folder}`, `f${file}.txt`), `${file}\n`);
+      }
+      git(path, "add", ".");
+      git(path, "commit", "-q", "-m", "many files");
+      const tracked = git(path, "ls-files").split("\n").length;
+      assert.ok(tracked > 3000);
+
+      await withBrowser(async (browser) => {
+        const { page, problems } = await signIn(browser, await d.signInUrl());
+        await page.evaluate(WATCH_CREATES);
+        const creating = page.locator(".creating-line");
+        // deno-lint-ignore no-explicit-any
+        const seen = async (): Promise<any[]> => await page.evaluate("window.__creates");
+
+        // Made elsewhere (a script through the API) while the page is open.
+        const made = await createSession(d, big, "Made by a script", true);
+        await row(page, made.id).waitFor({ timeout: WAIT_MS });
+        // Its line is gone once its row is there (the same event takes the one away and draws the other).
+        assert.equal(await creating.count(), 0);
+        const log = await seen();
+        const rowAt = log.findIndex((entry) => entry.kind === "row" && entry.sessionId === made.id);
+        const lines = log.filter((entry) => entry.kind === "line" && entry.sessionId === made.id);
+        assert.ok(rowAt >= 0);
+        assert.ok(
+          log.slice(rowAt).every((entry) => entry.kind !== "line" || entry.sessionId !== made.id),
+          "a line after its row",
+        );
+        const texts = lines.map((entry) => entry.text);
+        assert.ok(texts.includes("Creating a session… planning"), texts.join("\n"));
+        assert.ok(texts.includes("Creating a session… adding the worktree"), texts.join("\n"));
+        // The checkout's counts, as text and as a labelled bar in a polite live region; the last one complete.
+        const counted = lines.filter((entry) => entry.max !== null);
+        assert.ok(counted.length >= 2, texts.join("\n"));
+        for (const entry of counted) {
+          assert.match(entry.text, /^Creating a session… checking out files \d+\/\d+$/);
+          assert.equal(entry.text, `Creating a session… checking out files ${entry.value}/${entry.max}`);
+          assert.equal(entry.max, tracked);
+          assert.equal(entry.label, entry.text);
+          assert.equal(entry.region, "status polite");
+        }
+        assert.equal(counted[0].value, 0);
+        assert.equal(counted.at(-1).value, tracked);
+        // Under its own repository, and no other.
+        assert.equal(await page.locator(`[data-repository-id="${other}"] .creating`).count(), 1);
+        assert.equal(await page.locator(`[data-repository-id="${big}"] .creating`).getAttribute("role"), "status");
+
+        // Made through the page's New session form: its line, with its title, shows at once.
+        await page.locator("#new-repository").selectOption(big);
+        await page.locator("#new-title").fill("From the form");
+        await page.getByRole("button", { name: "Create" }).click();
+        await page.getByRole("rowheader", { name: "From the form" }).waitFor({ timeout: WAIT_MS });
+        const fromForm = (await seen()).filter((entry) =>
+          entry.kind === "line" && entry.text.startsWith("Creating “From the form”… ")
+        );
+        assert.ok(fromForm.length >= 1);
+        await page.locator("#notice", { hasText: "Created session “From the form”." }).waitFor({ timeout: WAIT_MS });
+        await creating.first().waitFor({ state: "detached", timeout: WAIT_MS });
+        assert.equal(await creating.count(), 0);
+
         assert.deepEqual(problems, []);
       });
     } finally {
