@@ -1062,35 +1062,66 @@ test(
   },
 );
 
-// What the page's create lines showed, each as it was drawn: a MutationObserver keeps every line the page
-// adds (a line is drawn afresh at each step, never changed after), and when each session's row came, so a
-// step is seen however briefly it showed, with no timing.
+// What the page's create lines said, every state of them: a MutationObserver notes each text a line's words
+// and counts ever had (a change of text puts in a new text node and takes out the old one, each kept as it
+// was), each line's bar, and whether a session's line was still there when its row came; so a state is seen
+// however briefly it showed, with no timing.
 const WATCH_CREATES = `(() => {
-  window.__creates = [];
-  const keep = (line) => {
+  const lines = new Map();
+  const rows = [];
+  const noteOf = (line) => {
+    if (!lines.has(line)) lines.set(line, { words: new Set(), counts: new Set(), bars: [] });
+    return lines.get(line);
+  };
+  const texts = (nodes) => [...nodes].filter((node) => node instanceof Text).map((node) => node.data);
+  const lookAtBar = (line, bar) => noteOf(line).bars.push({
+    max: bar.max,
+    label: line.querySelector("#" + CSS.escape(bar.getAttribute("aria-labelledby"))) === line.querySelector(".creating-words")
+      ? "words"
+      : "other",
+  });
+  const look = (line) => {
+    const note = noteOf(line);
+    const words = line.querySelector(".creating-words");
+    const counts = line.querySelector(".creating-counts");
+    note.words.add(words.textContent);
+    note.counts.add(counts.textContent);
     const bar = line.querySelector("progress");
-    const label = bar?.getAttribute("aria-labelledby");
-    window.__creates.push({
-      kind: "line",
-      sessionId: line.getAttribute("data-creating-session-id"),
-      text: line.textContent,
-      value: bar === null ? null : bar.value,
-      max: bar === null ? null : bar.max,
-      label: label ? line.querySelector("#" + CSS.escape(label))?.textContent ?? null : null,
-      region: [line.parentElement?.getAttribute("role"), line.parentElement?.getAttribute("aria-live")].join(" "),
-    });
+    if (bar !== null) lookAtBar(line, bar);
+    note.region = [line.parentElement?.getAttribute("role"), line.parentElement?.getAttribute("aria-live")].join(" ");
+    note.countsHidden = counts.getAttribute("aria-hidden");
   };
   new MutationObserver((records) => {
     for (const record of records) {
+      const line = record.target instanceof Element ? record.target.closest(".creating-line") : null;
+      if (line !== null && record.target !== line) {
+        const part = record.target.matches(".creating-words") ? "words" : "counts";
+        for (const text of [...texts(record.removedNodes), ...texts(record.addedNodes)]) noteOf(line)[part].add(text);
+      }
       for (const node of record.addedNodes) {
         if (!(node instanceof Element)) continue;
-        if (node.matches(".creating-line")) keep(node);
-        node.querySelectorAll(".creating-line").forEach(keep);
-        const rows = node.matches("tr[data-session-id]") ? [node] : node.querySelectorAll("tr[data-session-id]");
-        for (const row of rows) window.__creates.push({ kind: "row", sessionId: row.getAttribute("data-session-id") });
+        if (node.matches("progress") && line !== null) lookAtBar(line, node);
+        if (node.matches(".creating-line")) look(node);
+        node.querySelectorAll(".creating-line").forEach(look);
+        for (const row of node.matches("tr[data-session-id]") ? [node] : node.querySelectorAll("tr[data-session-id]")) {
+          const id = row.getAttribute("data-session-id");
+          rows.push({ id, lineThere: document.querySelector('.creating-line[data-creating-session-id="' + id + '"]') !== null });
+        }
       }
     }
   }).observe(document.getElementById("repositories"), { childList: true, subtree: true });
+  window.__creates = () => ({
+    rows,
+    lines: [...lines].map(([line, note]) => ({
+      sessionId: line.getAttribute("data-creating-session-id"),
+      words: [...note.words],
+      counts: [...note.counts],
+      bars: note.bars,
+      region: note.region,
+      countsHidden: note.countsHidden,
+      inPage: line.isConnected,
+    })),
+  });
 })()`;
 
 test(
@@ -1118,8 +1149,7 @@ test(
         const { page, problems } = await signIn(browser, await d.signInUrl());
         await page.evaluate(WATCH_CREATES);
         const creating = page.locator(".creating-line");
-        // deno-lint-ignore no-explicit-any
-        const seen = async (): Promise<any[]> => await page.evaluate("window.__creates");
+        const seen = async (): Promise<Json> => await page.evaluate("window.__creates()");
 
         // Made elsewhere (a script through the API) while the page is open.
         const made = await createSession(d, big, "Made by a script", true);
@@ -1127,28 +1157,23 @@ test(
         // Its line is gone once its row is there (the same event takes the one away and draws the other).
         assert.equal(await creating.count(), 0);
         const log = await seen();
-        const rowAt = log.findIndex((entry) => entry.kind === "row" && entry.sessionId === made.id);
-        const lines = log.filter((entry) => entry.kind === "line" && entry.sessionId === made.id);
-        assert.ok(rowAt >= 0);
-        assert.ok(
-          log.slice(rowAt).every((entry) => entry.kind !== "line" || entry.sessionId !== made.id),
-          "a line after its row",
-        );
-        const texts = lines.map((entry) => entry.text);
-        assert.ok(texts.includes("Creating a session… planning"), texts.join("\n"));
-        assert.ok(texts.includes("Creating a session… adding the worktree"), texts.join("\n"));
-        // The checkout's counts, as text and as a labelled bar in a polite live region; the last one complete.
-        const counted = lines.filter((entry) => entry.max !== null);
-        assert.ok(counted.length >= 2, texts.join("\n"));
-        for (const entry of counted) {
-          assert.match(entry.text, /^Creating a session… checking out files \d+\/\d+$/);
-          assert.equal(entry.text, `Creating a session… checking out files ${entry.value}/${entry.max}`);
-          assert.equal(entry.max, tracked);
-          assert.equal(entry.label, entry.text);
-          assert.equal(entry.region, "status polite");
-        }
-        assert.equal(counted[0].value, 0);
-        assert.equal(counted.at(-1).value, tracked);
+        assert.ok(log.rows.some((entry: Json) => entry.id === made.id && !entry.lineThere), JSON.stringify(log.rows));
+        const lines = log.lines.filter((entry: Json) => entry.sessionId === made.id);
+        assert.equal(lines.length, 1, JSON.stringify(log.lines));
+        const [line] = lines;
+        assert.equal(line.inPage, false);
+        // Each phase, in words (what the polite live region says) ...
+        for (
+          const words of ["planning", "adding the worktree", "checking out files", "recording the session"]
+        ) assert.ok(line.words.includes(`Creating a session… ${words}`), JSON.stringify(line.words));
+        assert.equal(line.region, "status polite");
+        // ... and the checkout's counts, shown but not read out at each change, and in a bar its words label.
+        assert.equal(line.countsHidden, "true");
+        assert.ok(line.counts.includes(`0/${tracked}`), JSON.stringify(line.counts));
+        assert.ok(line.counts.includes(`${tracked}/${tracked}`), JSON.stringify(line.counts));
+        for (const counts of line.counts) assert.match(counts, new RegExp(`^(\\d+/${tracked})?$`));
+        assert.ok(line.bars.length >= 1);
+        assert.deepEqual(line.bars[0], { max: tracked, label: "words" });
         // Under its own repository, and no other.
         assert.equal(await page.locator(`[data-repository-id="${other}"] .creating`).count(), 1);
         assert.equal(await page.locator(`[data-repository-id="${big}"] .creating`).getAttribute("role"), "status");
@@ -1158,10 +1183,12 @@ test(
         await page.locator("#new-title").fill("From the form");
         await page.getByRole("button", { name: "Create" }).click();
         await page.getByRole("rowheader", { name: "From the form" }).waitFor({ timeout: WAIT_MS });
-        const fromForm = (await seen()).filter((entry) =>
-          entry.kind === "line" && entry.text.startsWith("Creating “From the form”… ")
+        const fromForm = (await seen()).lines.filter((entry: Json) =>
+          entry.words.some((words: string) => words.startsWith("Creating “From the form”… "))
         );
-        assert.ok(fromForm.length >= 1);
+        assert.equal(fromForm.length, 1, JSON.stringify((await seen()).lines));
+        assert.ok(fromForm[0].words.includes("Creating “From the form”… starting"), JSON.stringify(fromForm[0].words));
+        assert.equal(fromForm[0].inPage, false);
         await page.locator("#notice", { hasText: "Created session “From the form”." }).waitFor({ timeout: WAIT_MS });
         await creating.first().waitFor({ state: "detached", timeout: WAIT_MS });
         assert.equal(await creating.count(), 0);

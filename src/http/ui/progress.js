@@ -9,8 +9,10 @@
  * or when it has had no news for `STALE_MS` (a create that failed elsewhere says nothing).
  *
  * Each repository's lines live in one element kept across the page's re-renders, a polite live
- * region (`role="status"`), updated in place as the events come, so a checkout's counts redraw
- * one line and not the page. Everything is put in as text.
+ * region (`role="status"`), and each line is updated in place as the events come, so a checkout's
+ * counts redraw one line and not the page. What a screen reader is told is the phase (the line's
+ * words change only when the phase does); the counts, many a second, are in the labelled
+ * `<progress>` for whoever asks, and hidden from the live region. Everything is put in as text.
  *
  * @module
  */
@@ -30,23 +32,43 @@ const PHASES = /** @type {Record<string, string>} */ ({
 });
 
 /**
+ * A create's line in the page: the line, its words, its counts and its bar (while it has counts).
+ * @typedef {{ line: HTMLElement; words: HTMLElement; counts: HTMLElement; bar: HTMLProgressElement | null }} View
+ */
+/**
  * One create under way: the session it makes (`null` until the server's first word of a create the
- * page asked for), its repository, its title when the page knows it, and its last phase.
+ * page asked for), its repository, its title when the page knows it, its last phase, and its line.
  * @typedef {{
  *   sessionId: string | null; repositoryId: string; title: string | null; phase: string | null;
- *   done: number | null; total: number | null; detail: string | null; at: number;
+ *   done: number | null; total: number | null; detail: string | null; at: number; view: View | null;
  * }} Create
  */
 
-/** What a create's line says. @param {Create} create */
+/** What a create's line says of its phase, without the counts. @param {Create} create */
 export function describeCreate(create) {
   const what = create.title === null ? "Creating a session…" : `Creating “${create.title}”…`;
   if (create.phase === null) return `${what} starting`;
-  let words = `${what} ${PHASES[create.phase] ?? create.phase}`;
-  if (create.done !== null && create.total !== null && create.total > 0) words += ` ${create.done}/${create.total}`;
-  if (create.detail !== null) words += ` (${create.detail})`;
-  return words;
+  const words = `${what} ${PHASES[create.phase] ?? create.phase}`;
+  return create.detail === null ? words : `${words} (${create.detail})`;
 }
+
+/** A create's counts, `450/1000`, or `null` when its phase has none. @param {Create} create */
+export function countsOf(create) {
+  return create.done !== null && create.total !== null && create.total > 0 ? `${create.done}/${create.total}` : null;
+}
+
+/** A create not yet heard of. @param {string} repositoryId @param {string | null} title @returns {Create} */
+const fresh = (repositoryId, title) => ({
+  sessionId: null,
+  repositoryId,
+  title,
+  phase: null,
+  done: null,
+  total: null,
+  detail: null,
+  at: Date.now(),
+  view: null,
+});
 
 /**
  * The creates under way on the page, and their lines.
@@ -76,40 +98,46 @@ export function creates(page) {
     return element;
   }
 
-  /** Draws one repository's lines again (only if its region is in the page). @param {string} repositoryId */
-  function redraw(repositoryId) {
-    const element = regions.get(repositoryId);
-    if (element === undefined) return;
-    const lines = [];
-    for (const [key, create] of underWay) {
-      if (create.repositoryId !== repositoryId) continue;
-      const textId = `creating-${key}`;
-      const counted = create.done !== null && create.total !== null && create.total > 0;
-      lines.push(h(
-        "p",
-        { class: "creating-line", "data-creating-session-id": create.sessionId ?? "" },
-        h("span", { id: textId }, describeCreate(create)),
-        counted
-          ? h("progress", {
-            max: String(create.total),
-            value: String(Math.min(create.done ?? 0, create.total ?? 0)),
-            "aria-labelledby": textId,
-          })
-          : null,
-      ));
+  /**
+   * Draws a create's line: made and put in its repository's region the first time, changed in place
+   * after, each part only when it says something new.
+   * @param {Create} create
+   */
+  function draw(create) {
+    const isNew = create.view === null;
+    const view = create.view ?? {
+      line: h("p", { class: "creating-line" }),
+      words: h("span", { id: `creating-${next++}`, class: "creating-words" }),
+      // Many a second while files are written: shown, and in the bar, but not read out at each change.
+      counts: h("span", { class: "creating-counts", "aria-hidden": "true" }),
+      bar: null,
+    };
+    create.view = view;
+    view.line.setAttribute("data-creating-session-id", create.sessionId ?? "");
+    const words = describeCreate(create);
+    if (view.words.textContent !== words) view.words.textContent = words;
+    const counts = countsOf(create);
+    if (view.counts.textContent !== (counts ?? "")) view.counts.textContent = counts ?? "";
+    if (counts === null) {
+      view.bar?.remove();
+      view.bar = null;
+    } else {
+      view.bar ??= /** @type {HTMLProgressElement} */ (h("progress", { "aria-labelledby": view.words.id }));
+      view.bar.max = /** @type {number} */ (create.total);
+      view.bar.value = Math.min(/** @type {number} */ (create.done), view.bar.max);
     }
-    element.replaceChildren(...lines);
+    if (isNew) view.line.append(view.words, view.counts);
+    if (view.bar !== null && view.bar.parentElement !== view.line) view.line.append(view.bar);
+    if (isNew) region(create.repositoryId).append(view.line);
   }
 
   /** @param {(key: string, create: Create) => boolean} gone */
   function drop(gone) {
-    const touched = new Set();
     for (const [key, create] of underWay) {
       if (!gone(key, create)) continue;
       underWay.delete(key);
-      touched.add(create.repositoryId);
+      create.view?.line.remove();
     }
-    for (const repositoryId of touched) redraw(repositoryId);
   }
 
   return {
@@ -134,16 +162,7 @@ export function creates(page) {
         const ours = [...underWay].find(([, create]) =>
           create.sessionId === null && create.repositoryId === event.repositoryId
         );
-        const create = ours?.[1] ?? {
-          sessionId: null,
-          repositoryId: event.repositoryId,
-          title: null,
-          phase: null,
-          done: null,
-          total: null,
-          detail: null,
-          at: 0,
-        };
+        const create = ours?.[1] ?? fresh(event.repositoryId, null);
         if (ours !== undefined) underWay.delete(ours[0]);
         create.sessionId = event.sessionId;
         underWay.set(event.sessionId, create);
@@ -155,7 +174,7 @@ export function creates(page) {
       create.total = typeof event.total === "number" ? event.total : null;
       create.detail = typeof event.detail === "string" && event.detail !== "" ? event.detail : null;
       create.at = Date.now();
-      redraw(create.repositoryId);
+      draw(create);
     },
 
     /**
@@ -165,18 +184,9 @@ export function creates(page) {
      */
     started(repositoryId, title) {
       const key = `page-${next++}`;
-      underWay.set(key, {
-        sessionId: null,
-        repositoryId,
-        title,
-        phase: null,
-        done: null,
-        total: null,
-        detail: null,
-        at: Date.now(),
-      });
-      redraw(repositoryId);
-      const create = /** @type {Create} */ (underWay.get(key));
+      const create = fresh(repositoryId, title);
+      underWay.set(key, create);
+      draw(create);
       return {
         /** The create was answered (made or refused): its line goes. @param {string | null} sessionId */
         done(sessionId) {
@@ -206,6 +216,7 @@ export function creates(page) {
 
     /** Signed out: nothing is under way any more. */
     clear() {
+      for (const create of underWay.values()) create.view?.line.remove();
       underWay.clear();
       for (const element of regions.values()) element.replaceChildren();
       regions.clear();
