@@ -175,6 +175,7 @@ test("ui: the page, its script and styles are served with a strict CSP and nosni
         ["/ui/dashboard.css", "text/css; charset=utf-8"],
         ["/ui/dom.js", "text/javascript; charset=utf-8"],
         ["/ui/fork.js", "text/javascript; charset=utf-8"],
+        ["/ui/progress.js", "text/javascript; charset=utf-8"],
         ["/ui/recent_events.js", "text/javascript; charset=utf-8"],
         ["/ui/setup.js", "text/javascript; charset=utf-8"],
         ["/ui/snapshots.js", "text/javascript; charset=utf-8"],
@@ -203,7 +204,17 @@ test("ui: the page, its script and styles are served with a strict CSP and nosni
     assert.doesNotMatch(html, /<style|\sstyle=|\son[a-z]+=/i);
     // No asset from anywhere else.
     assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//);
-    for (const script of ["dashboard.js", "dom.js", "fork.js", "recent_events.js", "setup.js", "snapshots.js"]) {
+    for (
+      const script of [
+        "dashboard.js",
+        "dom.js",
+        "fork.js",
+        "progress.js",
+        "recent_events.js",
+        "setup.js",
+        "snapshots.js",
+      ]
+    ) {
       assert.doesNotMatch(
         readFileSync(join(root, "src/http/ui", script), "utf8"),
         /innerHTML|outerHTML|insertAdjacentHTML/,
@@ -1043,6 +1054,145 @@ test(
         const made = await d.api(`/v1/sessions/${await back.getAttribute("data-session-id")}`);
         assert.equal(readFileSync(join(made.body.worktreePath, "lost.txt"), "utf8"), "work of a deleted session\n");
         assert.equal(await page.evaluate(() => (globalThis as { notReloaded?: boolean }).notReloaded), true);
+        assert.deepEqual(problems, []);
+      });
+    } finally {
+      await d.world.close();
+    }
+  },
+);
+
+// What the page's create lines said, every state of them: a MutationObserver notes each text a line's words
+// and counts ever had (a change of text puts in a new text node and takes out the old one, each kept as it
+// was), each line's bar, and whether a session's line was still there when its row came; so a state is seen
+// however briefly it showed, with no timing.
+const WATCH_CREATES = `(() => {
+  const lines = new Map();
+  const rows = [];
+  const noteOf = (line) => {
+    if (!lines.has(line)) lines.set(line, { words: new Set(), counts: new Set(), bars: [] });
+    return lines.get(line);
+  };
+  const texts = (nodes) => [...nodes].filter((node) => node instanceof Text).map((node) => node.data);
+  const lookAtBar = (line, bar) => noteOf(line).bars.push({
+    max: bar.max,
+    label: line.querySelector("#" + CSS.escape(bar.getAttribute("aria-labelledby"))) === line.querySelector(".creating-words")
+      ? "words"
+      : "other",
+  });
+  const look = (line) => {
+    const note = noteOf(line);
+    const words = line.querySelector(".creating-words");
+    const counts = line.querySelector(".creating-counts");
+    note.words.add(words.textContent);
+    note.counts.add(counts.textContent);
+    const bar = line.querySelector("progress");
+    if (bar !== null) lookAtBar(line, bar);
+    note.region = [line.parentElement?.getAttribute("role"), line.parentElement?.getAttribute("aria-live")].join(" ");
+    note.countsHidden = counts.getAttribute("aria-hidden");
+  };
+  new MutationObserver((records) => {
+    for (const record of records) {
+      const line = record.target instanceof Element ? record.target.closest(".creating-line") : null;
+      if (line !== null && record.target !== line) {
+        const part = record.target.matches(".creating-words") ? "words" : "counts";
+        for (const text of [...texts(record.removedNodes), ...texts(record.addedNodes)]) noteOf(line)[part].add(text);
+      }
+      for (const node of record.addedNodes) {
+        if (!(node instanceof Element)) continue;
+        if (node.matches("progress") && line !== null) lookAtBar(line, node);
+        if (node.matches(".creating-line")) look(node);
+        node.querySelectorAll(".creating-line").forEach(look);
+        for (const row of node.matches("tr[data-session-id]") ? [node] : node.querySelectorAll("tr[data-session-id]")) {
+          const id = row.getAttribute("data-session-id");
+          rows.push({ id, lineThere: document.querySelector('.creating-line[data-creating-session-id="' + id + '"]') !== null });
+        }
+      }
+    }
+  }).observe(document.getElementById("repositories"), { childList: true, subtree: true });
+  window.__creates = () => ({
+    rows,
+    lines: [...lines].map(([line, note]) => ({
+      sessionId: line.getAttribute("data-creating-session-id"),
+      words: [...note.words],
+      counts: [...note.counts],
+      bars: note.bars,
+      region: note.region,
+      countsHidden: note.countsHidden,
+      inPage: line.isConnected,
+    })),
+  });
+})()`;
+
+test(
+  "ui: a create under way shows its progress under its repository, made through the API or the page, until its row comes",
+  { skip: browserSkip, timeout: 240_000 },
+  async () => {
+    const d = await dashboard("slo-ui-progress-");
+    try {
+      const big = await d.addRepository("big", { git: true });
+      const other = await d.addRepository("other", { git: true });
+      const repository = await d.api(`/v1/repositories/${big}`);
+      assert.equal(repository.status, 200);
+      // A few thousand small files, so the checkout has counts to show.
+      const path = repository.body.path;
+      for (let folder = 0; folder < 60; folder++) {
+        mkdirSync(join(path, `d${folder}`));
+        for (let file = 0; file < 50; file++) writeFileSync(join(path, `d${folder}`, `f${file}.txt`), `${file}\n`);
+      }
+      git(path, "add", ".");
+      git(path, "commit", "-q", "-m", "many files");
+      const tracked = git(path, "ls-files").split("\n").length;
+      assert.ok(tracked > 3000);
+
+      await withBrowser(async (browser) => {
+        const { page, problems } = await signIn(browser, await d.signInUrl());
+        await page.evaluate(WATCH_CREATES);
+        const creating = page.locator(".creating-line");
+        const seen = async (): Promise<Json> => await page.evaluate("window.__creates()");
+
+        // Made elsewhere (a script through the API) while the page is open.
+        const made = await createSession(d, big, "Made by a script", true);
+        await row(page, made.id).waitFor({ timeout: WAIT_MS });
+        // Its line is gone once its row is there (the same event takes the one away and draws the other).
+        assert.equal(await creating.count(), 0);
+        const log = await seen();
+        assert.ok(log.rows.some((entry: Json) => entry.id === made.id && !entry.lineThere), JSON.stringify(log.rows));
+        const lines = log.lines.filter((entry: Json) => entry.sessionId === made.id);
+        assert.equal(lines.length, 1, JSON.stringify(log.lines));
+        const [line] = lines;
+        assert.equal(line.inPage, false);
+        // Each phase, in words (what the polite live region says) ...
+        for (
+          const words of ["planning", "adding the worktree", "checking out files", "recording the session"]
+        ) assert.ok(line.words.includes(`Creating a session… ${words}`), JSON.stringify(line.words));
+        assert.equal(line.region, "status polite");
+        // ... and the checkout's counts, shown but not read out at each change, and in a bar its words label.
+        assert.equal(line.countsHidden, "true");
+        assert.ok(line.counts.includes(`0/${tracked}`), JSON.stringify(line.counts));
+        assert.ok(line.counts.includes(`${tracked}/${tracked}`), JSON.stringify(line.counts));
+        for (const counts of line.counts) assert.match(counts, new RegExp(`^(\\d+/${tracked})?$`));
+        assert.ok(line.bars.length >= 1);
+        assert.deepEqual(line.bars[0], { max: tracked, label: "words" });
+        // Under its own repository, and no other.
+        assert.equal(await page.locator(`[data-repository-id="${other}"] .creating`).count(), 1);
+        assert.equal(await page.locator(`[data-repository-id="${big}"] .creating`).getAttribute("role"), "status");
+
+        // Made through the page's New session form: its line, with its title, shows at once.
+        await page.locator("#new-repository").selectOption(big);
+        await page.locator("#new-title").fill("From the form");
+        await page.getByRole("button", { name: "Create" }).click();
+        await page.getByRole("rowheader", { name: "From the form" }).waitFor({ timeout: WAIT_MS });
+        const fromForm = (await seen()).lines.filter((entry: Json) =>
+          entry.words.some((words: string) => words.startsWith("Creating “From the form”… "))
+        );
+        assert.equal(fromForm.length, 1, JSON.stringify((await seen()).lines));
+        assert.ok(fromForm[0].words.includes("Creating “From the form”… starting"), JSON.stringify(fromForm[0].words));
+        assert.equal(fromForm[0].inPage, false);
+        await page.locator("#notice", { hasText: "Created session “From the form”." }).waitFor({ timeout: WAIT_MS });
+        await creating.first().waitFor({ state: "detached", timeout: WAIT_MS });
+        assert.equal(await creating.count(), 0);
+
         assert.deepEqual(problems, []);
       });
     } finally {

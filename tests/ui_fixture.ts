@@ -23,6 +23,7 @@ const FILES: [name: string, type: string][] = [
   ["dashboard.css", "text/css; charset=utf-8"],
   ["dom.js", "text/javascript; charset=utf-8"],
   ["fork.js", "text/javascript; charset=utf-8"],
+  ["progress.js", "text/javascript; charset=utf-8"],
   ["recent_events.js", "text/javascript; charset=utf-8"],
   ["setup.js", "text/javascript; charset=utf-8"],
   ["snapshots.js", "text/javascript; charset=utf-8"],

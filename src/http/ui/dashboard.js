@@ -19,7 +19,8 @@
  * live from `session.updated` events, with "Run setup again" when it failed or was cut short) and its
  * snapshots (`./snapshots.js`, read when the detail opens and after an event that can make one); a
  * repository's "Snapshots…" dialog lists all of its snapshots, deleted sessions' too. Each snapshot
- * can be restored into a new session.
+ * can be restored into a new session. A create under way, this page's or one made elsewhere, shows
+ * as a line under its repository from its `session.progress` events (`./progress.js`) until its row comes.
  *
  * To add an action or a part of a session's detail (ports, setup log, snapshots), add an entry to
  * `ROW_ACTIONS` or `DETAIL_SECTIONS`; the DOM helpers are in `./dom.js`.
@@ -61,6 +62,7 @@
 
 import { byId, formatBytes, h, messageOf } from "./dom.js";
 import { forkDialog } from "./fork.js";
+import { creates } from "./progress.js";
 import { recentEvents, recordEvent } from "./recent_events.js";
 import { portsPart, setupPart } from "./setup.js";
 import { snapshots as snapshotParts } from "./snapshots.js";
@@ -184,6 +186,7 @@ async function reload() {
   state.git.clear();
   snapshotsOf?.stale();
   state.loaded = true;
+  underWay.settle();
   render();
 }
 
@@ -228,6 +231,12 @@ async function* serverSentEvents(body) {
     await reader.cancel().catch(() => {});
   }
 }
+
+/** The creates under way, each a line under its repository (`./progress.js`). */
+const underWay = creates({
+  knows: (repositoryId) => state.repositories.has(repositoryId),
+  made: (sessionId) => state.sessions.has(sessionId),
+});
 
 /** @param {number} ms */
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -282,8 +291,6 @@ async function follow(signal) {
  * @param {string | null} id its id in the stream
  */
 function apply(type, data, id) {
-  // A create's progress is news of a phase, not a change of any record: the rows stay as they are.
-  if (type === "session.progress") return;
   /** @type {any} */
   let event;
   try {
@@ -291,6 +298,9 @@ function apply(type, data, id) {
   } catch {
     return;
   }
+  // A create's progress is news of a phase, not a change of any record: only its line under the repository
+  // redraws, the rows stay as they are.
+  if (type === "session.progress") return void underWay.progress(event);
   if (type === "repository.created") state.repositories.set(event.repository.id, event.repository);
   else if (type === "repository.deleted") state.repositories.delete(event.repository.id);
   else if (
@@ -298,6 +308,7 @@ function apply(type, data, id) {
     type === "session.restored"
   ) {
     state.sessions.set(event.session.id, event.session);
+    if (type === "session.created") underWay.created(event.session.id);
   } else if (type === "session.deleted") state.sessions.delete(event.session.id);
   const sessionId = event.session?.id ?? event.sessionId;
   // A change to the session (archived, restored, updated, gone) makes its git state stale.
@@ -659,6 +670,7 @@ function repositoryTable(repository, sessions) {
         : null,
     ),
     h("p", { class: "path" }, repository.path),
+    underWay.region(repository.id),
     body,
   );
 }
@@ -1041,9 +1053,14 @@ async function createSession(event) {
   if (isWorktree && value("new-branch") !== "") body.branchName = value("new-branch");
   const submit = /** @type {HTMLButtonElement} */ (form.querySelector("button[type=submit]"));
   submit.disabled = true;
+  const line = underWay.started(repositoryId, title);
+  /** @type {string | null} */
+  let made = null;
   try {
     const session = await api("sessions", { method: "POST", body: JSON.stringify(body) });
+    made = session.id;
     state.sessions.set(session.id, session);
+    line.done(made);
     render();
     announce(`Created session “${session.title}”.`);
     /** @type {HTMLInputElement} */ (byId("new-title")).value = "";
@@ -1053,6 +1070,7 @@ async function createSession(event) {
     if (failure instanceof SignedOut) return signOut(failure.message);
     error.textContent = failure instanceof Error ? failure.message : String(failure);
   } finally {
+    line.done(made);
     submit.disabled = false;
   }
 }
@@ -1070,6 +1088,7 @@ function signOut(reason) {
   state.sessions.clear();
   state.seen.clear();
   state.git.clear();
+  underWay.clear();
   snapshotsOf?.stale();
   gitQueue.length = 0;
   state.selected = null;
@@ -1138,8 +1157,12 @@ async function start() {
     state.selected = null;
     render();
   });
-  // Ages move on.
-  setInterval(() => state.loaded && renderRepositories(), 30_000);
+  // Ages move on, and a create that failed elsewhere (it says nothing) stops showing.
+  setInterval(() => {
+    if (!state.loaded) return;
+    underWay.settle();
+    renderRepositories();
+  }, 30_000);
 
   if (code !== null) {
     const response = await fetch(SIGN_IN, {
