@@ -28,6 +28,8 @@ export interface ReconcileContext extends StepContext {
   lock<T>(info: RepositoryInfo, work: () => Promise<T>): Promise<T>;
   /** Where a repository's worktrees go. */
   worktreesFolder(repository: Repository): string;
+  /** The pool's part (under the repository's lock): removes its entries whose process is gone. */
+  reconcilePool?(repository: Repository, info: RepositoryInfo, dryRun: boolean): Promise<ReconcileFinding[]>;
 }
 
 /** The finding kind of an unfinished operation. */
@@ -377,6 +379,7 @@ export async function reconcileWorktrees(context: ReconcileContext): Promise<Rec
         // Listed again under the lock, so a session opened or closed meanwhile is seen as it is now.
         const current = await context.rows.sessionsOf(repository.id);
         await checkRepository(context, repository, current, info, findings, journaled);
+        if (context.reconcilePool !== undefined) findings.push(...await context.reconcilePool(repository, info, context.dryRun));
       });
     } catch (error) {
       // One broken repository must not stop the others from being checked (nor the server from starting).

@@ -1,0 +1,196 @@
+// Issue 23, a pool of ready worktrees: a create from the default branch claims one (moved to the
+// session's folder, its branch made there) instead of checking out every file, on real git; a dirty
+// or stale entry is dropped and the create is cold; the pool refills after a claim and follows the
+// base branch; a process killed while filling leaves nothing that reconcile does not remove.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { SessionOrchestrator } from "../mod.ts";
+import type { WorktreeLifecycle } from "../src/platform/mod.ts";
+import {
+  assertNothingLeft,
+  commitFile,
+  extraWorktrees,
+  git,
+  runWorkerUntil,
+  type WorktreeFixture,
+  worktreeFixture,
+} from "./git_fixtures.ts";
+
+function poolFolder(f: WorktreeFixture): string {
+  return join(f.worktreesRoot, ".pool", f.repository.id);
+}
+
+// Ready worktrees (folders) of the pool, and their lease files.
+function poolEntries(f: WorktreeFixture): { folders: string[]; leases: string[] } {
+  let names: string[] = [];
+  try {
+    names = readdirSync(poolFolder(f));
+  } catch {
+    // No pool folder yet.
+  }
+  return {
+    folders: names.filter((name) => !name.endsWith(".json")).sort(),
+    leases: names.filter((name) => name.endsWith(".json")).sort(),
+  };
+}
+
+async function pooled(
+  f: WorktreeFixture,
+  size: number,
+): Promise<{ lifecycle: WorktreeLifecycle; orchestrator: SessionOrchestrator }> {
+  const lifecycle = f.lifecycleWith({ pool: size, logError: () => {} });
+  const orchestrator = new SessionOrchestrator({
+    store: f.store,
+    chain: f.chain,
+    worktrees: lifecycle,
+    repositorySettings: () => ({ include: [".env"] }),
+  });
+  assert.deepEqual(await orchestrator.repositoryPool(f.repository.id), { size, ready: 0 });
+  await lifecycle.poolSettled();
+  assert.deepEqual(await orchestrator.repositoryPool(f.repository.id), { size, ready: size });
+  return { lifecycle, orchestrator };
+}
+
+test("a pooled create gives a complete, clean worktree on its new branch at the base, with included files", async () => {
+  const f = await worktreeFixture();
+  try {
+    commitFile(f.repositoryPath, "a.txt", "a\n");
+    const base = commitFile(f.repositoryPath, "b.txt", "b\n");
+    writeFileSync(join(f.repositoryPath, ".gitignore"), ".env\n");
+    git(f.repositoryPath, "add", ".gitignore");
+    git(f.repositoryPath, "commit", "-q", "-m", "ignores");
+    const head = git(f.repositoryPath, "rev-parse", "HEAD").trim();
+    assert.notEqual(head, base);
+    writeFileSync(join(f.repositoryPath, ".env"), "SECRET=1\n");
+    const { lifecycle, orchestrator } = await pooled(f, 1);
+    const [entry] = poolEntries(f).folders;
+    const session = await orchestrator.createSession({ repositoryId: f.repository.id, title: "pooled", isWorktree: true });
+    const wt = session.worktreePath!;
+    // The pool's entry is the session's worktree now: moved, not made anew (git keeps its record's name).
+    assert.equal(existsSync(join(poolFolder(f), entry)), false);
+    assert.match(readFileSync(join(wt, ".git"), "utf8"), new RegExp(`/worktrees/${entry}\n?$`));
+    assert.equal(git(wt, "rev-parse", "HEAD").trim(), head);
+    assert.equal(git(wt, "symbolic-ref", "--short", "HEAD").trim(), session.branchName);
+    assert.equal(git(f.repositoryPath, "rev-parse", session.branchName!).trim(), head);
+    assert.equal(git(wt, "status", "--porcelain", "--untracked-files=all"), "");
+    assert.equal(readFileSync(join(wt, "b.txt"), "utf8"), "b\n");
+    assert.equal(readFileSync(join(wt, ".env"), "utf8"), "SECRET=1\n");
+    assert.deepEqual(session.included?.entries, [".env"]);
+    assert.ok(extraWorktrees(f.repositoryPath).includes(wt));
+    // Refilled in the background after the claim.
+    await lifecycle.poolSettled();
+    assert.deepEqual(await orchestrator.repositoryPool(f.repository.id), { size: 1, ready: 1 });
+    assert.equal(poolEntries(f).folders.length, 1);
+    assert.notEqual(poolEntries(f).folders[0], entry);
+    await orchestrator.deleteSession(session.id, { deleteBranch: true });
+    await lifecycle.stopPools();
+    assert.deepEqual(poolEntries(f), { folders: [], leases: [] });
+    await assertNothingLeft(f);
+  } finally {
+    f.cleanup();
+  }
+});
+
+test("a dirty pool entry is dropped and the create is cold", async () => {
+  const f = await worktreeFixture();
+  try {
+    const { lifecycle, orchestrator } = await pooled(f, 1);
+    const [entry] = poolEntries(f).folders;
+    writeFileSync(join(poolFolder(f), entry, "stray.txt"), "not ours to hand out\n");
+    const session = await orchestrator.createSession({ repositoryId: f.repository.id, title: "dirty", isWorktree: true });
+    assert.equal(existsSync(join(poolFolder(f), entry)), false, "the doubtful entry is gone");
+    assert.doesNotMatch(readFileSync(join(session.worktreePath!, ".git"), "utf8"), new RegExp(entry));
+    assert.equal(existsSync(join(session.worktreePath!, "stray.txt")), false);
+    assert.equal(git(session.worktreePath!, "status", "--porcelain", "--untracked-files=all"), "");
+    assert.equal(git(session.worktreePath!, "symbolic-ref", "--short", "HEAD").trim(), session.branchName);
+    await orchestrator.deleteSession(session.id, { deleteBranch: true });
+    await lifecycle.stopPools();
+    await assertNothingLeft(f);
+  } finally {
+    f.cleanup();
+  }
+});
+
+test("a stale pool entry (the base moved) is replaced, and the create starts at the new base", async () => {
+  const f = await worktreeFixture();
+  try {
+    const { lifecycle, orchestrator } = await pooled(f, 1);
+    const [entry] = poolEntries(f).folders;
+    const moved = commitFile(f.repositoryPath, "new.txt", "new\n");
+    const session = await orchestrator.createSession({ repositoryId: f.repository.id, title: "stale", isWorktree: true });
+    assert.equal(git(session.worktreePath!, "rev-parse", "HEAD").trim(), moved);
+    assert.equal(readFileSync(join(session.worktreePath!, "new.txt"), "utf8"), "new\n");
+    assert.equal(existsSync(join(poolFolder(f), entry)), false);
+    // The refill follows the base.
+    await lifecycle.poolSettled();
+    const [fresh] = poolEntries(f).folders;
+    assert.equal(git(join(poolFolder(f), fresh), "rev-parse", "HEAD").trim(), moved);
+    await orchestrator.deleteSession(session.id, { deleteBranch: true });
+    await lifecycle.stopPools();
+    await assertNothingLeft(f);
+  } finally {
+    f.cleanup();
+  }
+});
+
+test("a pooled create whose open fails later is undone whole", async () => {
+  const f = await worktreeFixture();
+  try {
+    const lifecycle = f.lifecycleWith({
+      pool: 1,
+      logError: () => {},
+      onStep: (step) => {
+        if (step === "open:include") throw new Error("boom");
+      },
+    });
+    const orchestrator = new SessionOrchestrator({ store: f.store, chain: f.chain, worktrees: lifecycle });
+    await lifecycle.pool(f.repository);
+    await lifecycle.poolSettled();
+    await assert.rejects(
+      orchestrator.createSession({ repositoryId: f.repository.id, title: "fails", isWorktree: true }),
+      /boom/,
+    );
+    await lifecycle.poolSettled();
+    await lifecycle.stopPools();
+    assert.deepEqual(poolEntries(f), { folders: [], leases: [] });
+    await assertNothingLeft(f);
+  } finally {
+    f.cleanup();
+  }
+});
+
+for (const step of ["pool:lease", "pool:added", "pool:ready"]) {
+  test(`a process killed while filling its pool (at ${step}) leaves nothing after reconcile`, async () => {
+    const f = await worktreeFixture();
+    try {
+      const result = await runWorkerUntil(
+        ["pool-at", f.databasePath, f.worktreesRoot, f.keyHex, f.repository.id, step],
+        `at ${step}`,
+      );
+      assert.ok(result.reached, result.stderr);
+      assert.equal(poolEntries(f).leases.length, 1);
+      const report = await f.orchestrator.reconcile();
+      const found = report.findings.filter((finding) => finding.kind === "orphan-pool-worktree");
+      assert.equal(found.length, 1, JSON.stringify(report.findings));
+      assert.equal(found[0].action, "removed");
+      assert.deepEqual(poolEntries(f), { folders: [], leases: [] });
+      assert.equal(git(f.repositoryPath, "worktree", "list", "--porcelain").includes(".pool"), false);
+      await assertNothingLeft(f);
+    } finally {
+      f.cleanup();
+    }
+  });
+}
+
+test("without a pool nothing is made, and the size is 0", async () => {
+  const f = await worktreeFixture();
+  try {
+    assert.deepEqual(await f.orchestrator.repositoryPool(f.repository.id), { size: 0, ready: 0 });
+    await f.lifecycle.poolSettled();
+    assert.equal(existsSync(join(f.worktreesRoot, ".pool")), false);
+  } finally {
+    f.cleanup();
+  }
+});
