@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SessionOrchestrator } from "../mod.ts";
-import type { WorktreeLifecycle } from "../src/platform/mod.ts";
+import { WorktreeLifecycle } from "../src/platform/mod.ts";
+import { startTestApp } from "./http_fixture.ts";
 import {
   assertNothingLeft,
   commitFile,
@@ -66,7 +67,11 @@ test("a pooled create gives a complete, clean worktree on its new branch at the 
     writeFileSync(join(f.repositoryPath, ".env"), "SECRET=1\n");
     const { lifecycle, orchestrator } = await pooled(f, 1);
     const [entry] = poolEntries(f).folders;
-    const session = await orchestrator.createSession({ repositoryId: f.repository.id, title: "pooled", isWorktree: true });
+    const session = await orchestrator.createSession({
+      repositoryId: f.repository.id,
+      title: "pooled",
+      isWorktree: true,
+    });
     const wt = session.worktreePath!;
     // The pool's entry is the session's worktree now: moved, not made anew (git keeps its record's name).
     assert.equal(existsSync(join(poolFolder(f), entry)), false);
@@ -99,7 +104,11 @@ test("a dirty pool entry is dropped and the create is cold", async () => {
     const { lifecycle, orchestrator } = await pooled(f, 1);
     const [entry] = poolEntries(f).folders;
     writeFileSync(join(poolFolder(f), entry, "stray.txt"), "not ours to hand out\n");
-    const session = await orchestrator.createSession({ repositoryId: f.repository.id, title: "dirty", isWorktree: true });
+    const session = await orchestrator.createSession({
+      repositoryId: f.repository.id,
+      title: "dirty",
+      isWorktree: true,
+    });
     assert.equal(existsSync(join(poolFolder(f), entry)), false, "the doubtful entry is gone");
     assert.doesNotMatch(readFileSync(join(session.worktreePath!, ".git"), "utf8"), new RegExp(entry));
     assert.equal(existsSync(join(session.worktreePath!, "stray.txt")), false);
@@ -119,7 +128,11 @@ test("a stale pool entry (the base moved) is replaced, and the create starts at 
     const { lifecycle, orchestrator } = await pooled(f, 1);
     const [entry] = poolEntries(f).folders;
     const moved = commitFile(f.repositoryPath, "new.txt", "new\n");
-    const session = await orchestrator.createSession({ repositoryId: f.repository.id, title: "stale", isWorktree: true });
+    const session = await orchestrator.createSession({
+      repositoryId: f.repository.id,
+      title: "stale",
+      isWorktree: true,
+    });
     assert.equal(git(session.worktreePath!, "rev-parse", "HEAD").trim(), moved);
     assert.equal(readFileSync(join(session.worktreePath!, "new.txt"), "utf8"), "new\n");
     assert.equal(existsSync(join(poolFolder(f), entry)), false);
@@ -191,6 +204,37 @@ test("without a pool nothing is made, and the size is 0", async () => {
     await f.lifecycle.poolSettled();
     assert.equal(existsSync(join(f.worktreesRoot, ".pool")), false);
   } finally {
+    f.cleanup();
+  }
+});
+
+test("GET /v1/repositories/{id}/pool answers { size, ready }, and the server's stop removes the pool", async () => {
+  const f = await worktreeFixture();
+  const root = join(f.dir, "server-worktrees");
+  let lifecycle: WorktreeLifecycle | null = null;
+  const t = await startTestApp({
+    lifecycle: ({ hostId }) => (lifecycle = new WorktreeLifecycle({ hostId, worktreesRoot: root, pool: 2 })),
+  });
+  try {
+    const created = await t.callJson("/v1/repositories", {
+      method: "POST",
+      json: { path: f.repositoryPath, name: "repo", isGitRepository: true },
+    });
+    assert.equal(created.status, 201);
+    const first = await t.callJson(`/v1/repositories/${created.body.id}/pool`);
+    assert.equal(first.status, 200);
+    assert.equal(first.body.size, 2);
+    await lifecycle!.poolSettled();
+    assert.deepEqual((await t.callJson(`/v1/repositories/${created.body.id}/pool`)).body, { size: 2, ready: 2 });
+    const missing = await t.callJson(`/v1/repositories/${crypto.randomUUID()}/pool`);
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.error.kind, "RepositoryNotFound");
+    assert.equal(readdirSync(join(root, ".pool", created.body.id)).length, 4);
+    await t.server.stop();
+    assert.deepEqual(readdirSync(join(root, ".pool", created.body.id)), []);
+    assert.deepEqual(extraWorktrees(f.repositoryPath), []);
+  } finally {
+    await t.close();
     f.cleanup();
   }
 });

@@ -21,7 +21,6 @@ import type { Git, RepositoryInfo } from "./git.ts";
 import { writeDurableFile } from "./private_file.ts";
 import { processExists } from "./_process.ts";
 
-
 /** One pool entry's lease, as journaled. */
 export interface PoolLease {
   /** The entry's id (a UUID): its folder's and its lease file's name. */

@@ -379,7 +379,9 @@ export async function reconcileWorktrees(context: ReconcileContext): Promise<Rec
         // Listed again under the lock, so a session opened or closed meanwhile is seen as it is now.
         const current = await context.rows.sessionsOf(repository.id);
         await checkRepository(context, repository, current, info, findings, journaled);
-        if (context.reconcilePool !== undefined) findings.push(...await context.reconcilePool(repository, info, context.dryRun));
+        if (context.reconcilePool !== undefined) {
+          findings.push(...await context.reconcilePool(repository, info, context.dryRun));
+        }
       });
     } catch (error) {
       // One broken repository must not stop the others from being checked (nor the server from starting).
