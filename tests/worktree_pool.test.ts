@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { SessionOrchestrator } from "../mod.ts";
+import { checkRepositorySettings, SessionOrchestrator } from "../mod.ts";
 import { WorktreeLifecycle } from "../src/platform/mod.ts";
 import { startTestApp } from "./http_fixture.ts";
 import {
@@ -237,4 +237,65 @@ test("GET /v1/repositories/{id}/pool answers { size, ready }, and the server's s
     await t.close();
     f.cleanup();
   }
+});
+
+test("stopping the pools while a fill runs waits for it and leaves nothing behind", async () => {
+  const f = await worktreeFixture();
+  try {
+    const lifecycle = f.lifecycleWith({ pool: 3, logError: () => {} });
+    assert.deepEqual(await lifecycle.pool(f.repository), { size: 3, ready: 0 });
+    await lifecycle.stopPools();
+    assert.deepEqual(poolEntries(f), { folders: [], leases: [] });
+    assert.deepEqual(extraWorktrees(f.repositoryPath), []);
+    // A stopped pool makes nothing more, and a create is cold.
+    assert.deepEqual(await lifecycle.pool(f.repository), { size: 0, ready: 0 });
+    const orchestrator = new SessionOrchestrator({ store: f.store, chain: f.chain, worktrees: lifecycle });
+    const session = await orchestrator.createSession({
+      repositoryId: f.repository.id,
+      title: "cold",
+      isWorktree: true,
+    });
+    await lifecycle.poolSettled();
+    assert.deepEqual(poolEntries(f), { folders: [], leases: [] });
+    await orchestrator.deleteSession(session.id, { deleteBranch: true });
+    await assertNothingLeft(f);
+  } finally {
+    f.cleanup();
+  }
+});
+
+test("two creates at once with a pool of one: one claims, the other is cold, both whole", async () => {
+  const f = await worktreeFixture();
+  try {
+    const { lifecycle, orchestrator } = await pooled(f, 1);
+    const [entry] = poolEntries(f).folders;
+    const sessions = await Promise.all(
+      ["one", "two"].map((title) =>
+        orchestrator.createSession({ repositoryId: f.repository.id, title, isWorktree: true })
+      ),
+    );
+    const claimed = sessions.filter((session) =>
+      readFileSync(join(session.worktreePath!, ".git"), "utf8").includes(`/worktrees/${entry}`)
+    );
+    assert.equal(claimed.length, 1);
+    for (const session of sessions) {
+      assert.equal(git(session.worktreePath!, "symbolic-ref", "--short", "HEAD").trim(), session.branchName);
+      assert.equal(git(session.worktreePath!, "status", "--porcelain", "--untracked-files=all"), "");
+    }
+    for (const session of sessions) await orchestrator.deleteSession(session.id, { deleteBranch: true });
+    await lifecycle.poolSettled();
+    await lifecycle.stopPools();
+    await assertNothingLeft(f);
+  } finally {
+    f.cleanup();
+  }
+});
+
+test("the operator's pool setting is a whole number from 0 to 16", () => {
+  assert.deepEqual(checkRepositorySettings({ pool: 4 }, "app"), { pool: 4 });
+  assert.deepEqual(checkRepositorySettings({ pool: 0 }, "app"), { pool: 0 });
+  for (const bad of [17, -1, 1.5, "2", null]) {
+    assert.throws(() => checkRepositorySettings({ pool: bad }, "app"), /app\.pool must be a whole number from 0 to 16/);
+  }
+  assert.throws(() => new WorktreeLifecycle({ worktreesRoot: "/tmp/x", pool: 17 }), /pool must be a whole number/);
 });
