@@ -197,6 +197,29 @@ for (const step of ["pool:lease", "pool:added", "pool:ready"]) {
   });
 }
 
+for (const step of ["open:worktree", "open:include"]) {
+  test(`a process killed during a pooled create (at ${step}) leaves nothing after reconcile`, async () => {
+    const f = await worktreeFixture();
+    try {
+      const result = await runWorkerUntil(
+        ["pooled-open-at", f.databasePath, f.worktreesRoot, f.keyHex, f.repository.id, step, "claimed"],
+        `at ${step}`,
+      );
+      assert.ok(result.reached, result.stderr);
+      assert.match(result.stdout, /pool ready/);
+      const path = join(f.folder, "claimed");
+      // Claimed from the pool: git's record keeps the pool entry's name, not the folder's.
+      assert.match(readFileSync(join(path, ".git"), "utf8"), /\/worktrees\/[0-9a-f-]{36}\s*$/);
+      const report = await f.orchestrator.reconcile();
+      assert.ok(report.findings.some((finding) => finding.kind === "unfinished-open"), JSON.stringify(report));
+      assert.deepEqual(poolEntries(f), { folders: [], leases: [] });
+      await assertNothingLeft(f);
+    } finally {
+      f.cleanup();
+    }
+  });
+}
+
 test("without a pool nothing is made, and the size is 0", async () => {
   const f = await worktreeFixture();
   try {
