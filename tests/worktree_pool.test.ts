@@ -9,11 +9,14 @@ import { join } from "node:path";
 import { checkRepositorySettings, SessionOrchestrator } from "../mod.ts";
 import { WorktreeLifecycle } from "../src/platform/mod.ts";
 import { startTestApp } from "./http_fixture.ts";
+import { tempDir } from "./helpers.ts";
+import { serveProcess } from "./server_process.ts";
 import {
   assertNothingLeft,
   commitFile,
   extraWorktrees,
   git,
+  makeRepository,
   runWorkerUntil,
   type WorktreeFixture,
   worktreeFixture,
@@ -321,4 +324,48 @@ test("the operator's pool setting is a whole number from 0 to 16", () => {
     assert.throws(() => checkRepositorySettings({ pool: bad }, "app"), /app\.pool must be a whole number from 0 to 16/);
   }
   assert.throws(() => new WorktreeLifecycle({ worktreesRoot: "/tmp/x", pool: 17 }), /pool must be a whole number/);
+});
+
+test("the server keeps the pool its config file names, a create claims from it, and a stop removes it", async () => {
+  const dir = tempDir("slo-pool-server-");
+  const repo = join(dir.path, "app");
+  makeRepository(repo);
+  const data = join(dir.path, "data");
+  const config = join(dir.path, "config.json");
+  writeFileSync(config, JSON.stringify({ repositories: { [repo]: { pool: 1 } } }));
+  const server = serveProcess(["--port", "0", "--data-dir", data, "--config", config]);
+  try {
+    const url = await server.url;
+    const token = readFileSync(join(data, "token"), "utf8").trim();
+    const call = async (method: string, path: string, body?: unknown) => {
+      const response = await fetch(new URL(path, url), {
+        method,
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: response.status, body: await response.json() };
+    };
+    const repository = (await call("POST", "/v1/repositories", { path: repo, name: "app" })).body;
+    // Asked until the background fill is done (no timing: each answer is read as it comes).
+    let pool = (await call("GET", `/v1/repositories/${repository.id}/pool`)).body;
+    assert.equal(pool.size, 1);
+    while (pool.ready < 1) pool = (await call("GET", `/v1/repositories/${repository.id}/pool`)).body;
+    const created = await call("POST", "/v1/sessions", { repositoryId: repository.id, title: "x", isWorktree: true });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.match(readFileSync(join(created.body.worktreePath, ".git"), "utf8"), /\/worktrees\/[0-9a-f-]{36}\s*$/);
+    assert.equal(git(created.body.worktreePath, "symbolic-ref", "--short", "HEAD").trim(), created.body.branchName);
+  } finally {
+    server.signal("SIGTERM");
+    await server.closed;
+  }
+  try {
+    // Only the session's worktree is left: the refilled pool entry went with the stop.
+    assert.equal(extraWorktrees(repo).length, 1);
+    const pools = join(data, "worktrees", ".pool");
+    for (const name of existsSync(pools) ? readdirSync(pools) : []) {
+      assert.deepEqual(readdirSync(join(pools, name)), []);
+    }
+  } finally {
+    dir.remove();
+  }
 });
