@@ -240,6 +240,7 @@ export class WorktreeLifecycle implements WorktreePort {
   readonly #hostId: string | null;
   readonly #diskHeadroomBytes: number;
   readonly #pool: WorktreePool;
+  readonly #logError: (message: string, cause: unknown) => void;
 
   /**
    * Composes git, the journal and the repository locks.
@@ -272,6 +273,7 @@ export class WorktreeLifecycle implements WorktreePort {
       invalid("pool must be a whole number from 0 to 16");
     }
     const logError = options.logError ?? ((message: string, cause: unknown) => console.error(message, cause));
+    this.#logError = logError;
     this.#pool = new WorktreePool({
       git: this.#git,
       dir: join(this.#root, ".pool"),
@@ -562,10 +564,10 @@ export class WorktreeLifecycle implements WorktreePort {
     try {
       await this.#git.moveWorktree(info.topLevel, lease.path, path);
     } catch (error) {
+      this.#logError(`moving the pool worktree ${lease.path} to ${path} failed; creating it cold`, error);
       await this.#pool.discard(lease);
       await mkdir(path);
       this.#pool.warm(repository);
-      void error;
       return false;
     }
     await this.#pool.release(lease);
