@@ -4,7 +4,7 @@
 // base branch; a process killed while filling leaves nothing that reconcile does not remove.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkRepositorySettings, SessionOrchestrator } from "../mod.ts";
 import { WorktreeLifecycle } from "../src/platform/mod.ts";
@@ -222,6 +222,26 @@ for (const step of ["open:worktree", "open:include"]) {
     }
   });
 }
+
+test("a pool registration whose lease and folder are gone (the pool folder deleted) is dropped by reconcile", async () => {
+  const f = await worktreeFixture();
+  try {
+    const result = await runWorkerUntil(
+      ["pool-at", f.databasePath, f.worktreesRoot, f.keyHex, f.repository.id, "pool:ready"],
+      "at pool:ready",
+    );
+    assert.ok(result.reached, result.stderr);
+    rmSync(join(f.worktreesRoot, ".pool"), { recursive: true, force: true });
+    assert.equal(extraWorktrees(f.repositoryPath).length, 1);
+    const report = await f.orchestrator.reconcile();
+    assert.deepEqual(report.findings.map((finding) => [finding.kind, finding.action]), [
+      ["orphan-pool-worktree", "removed"],
+    ]);
+    await assertNothingLeft(f);
+  } finally {
+    f.cleanup();
+  }
+});
 
 test("without a pool nothing is made, and the size is 0", async () => {
   const f = await worktreeFixture();

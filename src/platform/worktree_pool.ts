@@ -293,11 +293,11 @@ export class WorktreePool {
   async reconcile(repository: Repository, info: RepositoryInfo, dryRun: boolean): Promise<ReconcileFinding[]> {
     const findings: ReconcileFinding[] = [];
     const folder = this.#folder(repository.id);
-    let names: string[];
+    let names: string[] = [];
     try {
       names = readdirSync(folder);
     } catch {
-      return findings;
+      // No pool folder: its registrations, if any, are still checked below.
     }
     const mine = this.#pools.get(repository.id);
     const live = new Set([...(mine?.ready ?? []).map((lease) => lease.leaseId), ...(mine?.busy ?? [])]);

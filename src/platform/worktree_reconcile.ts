@@ -378,10 +378,11 @@ export async function reconcileWorktrees(context: ReconcileContext): Promise<Rec
       await context.lock(info, async () => {
         // Listed again under the lock, so a session opened or closed meanwhile is seen as it is now.
         const current = await context.rows.sessionsOf(repository.id);
-        await checkRepository(context, repository, current, info, findings, journaled);
+        // The pool's first, so that its registrations are gone before the worktrees are checked.
         if (context.reconcilePool !== undefined) {
           findings.push(...await context.reconcilePool(repository, info, context.dryRun));
         }
+        await checkRepository(context, repository, current, info, findings, journaled);
       });
     } catch (error) {
       // One broken repository must not stop the others from being checked (nor the server from starting).
