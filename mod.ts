@@ -196,6 +196,7 @@ export type {
   ReconcileFinding,
   ReconcileOptions,
   ReconcileReport,
+  RepositoryPool,
   SessionGitStatus,
   SnapshotRecord,
   WorktreeClaim,
@@ -218,6 +219,7 @@ export {
 export {
   checkRepositorySettings,
   MAX_INCLUDE_PATTERNS,
+  MAX_POOL_SIZE,
   MAX_SETUP_COMMANDS,
   type RepositorySettings,
 } from "./src/repository_settings.ts";

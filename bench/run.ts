@@ -2,7 +2,7 @@
 // and then under Bun (a child `bun bench/run.ts`), one table per runtime.
 //   deno task bench                       both runtimes
 //   bun bench/run.ts                      Bun only (as does `deno run -A bench/run.ts --this-runtime`)
-//   ... --only=core,secrets,http,worktree,worktree-open,paging   some sections only
+//   ... --only=core,secrets,http,worktree,worktree-open,worktree-pool,paging   some sections only
 //   ... --check                           exit 1 when a row (of either runtime) misses its target
 import { spawnSync } from "node:child_process";
 import process from "node:process";
@@ -12,7 +12,7 @@ import { type Comparison, report } from "./harness.ts";
 import { benchHttp, type LoadFigures, reportLoad } from "./http.bench.ts";
 import { benchPaging } from "./paging.bench.ts";
 import { benchSecrets } from "./secrets.bench.ts";
-import { benchWorktree, benchWorktreeOpenClose } from "./worktree.bench.ts";
+import { benchWorktree, benchWorktreeOpenClose, benchWorktreePool } from "./worktree.bench.ts";
 
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 const args = process.argv.slice(2);
@@ -49,6 +49,9 @@ await timed("worktree", async () => {
 });
 await timed("worktree-open", async () => {
   comparisons.push(...await benchWorktreeOpenClose());
+});
+await timed("worktree-pool", async () => {
+  comparisons.push(...await benchWorktreePool());
 });
 await timed("paging", async () => {
   comparisons.push(...await benchPaging(1_000_000, (line) => notes.push(line)));

@@ -143,3 +143,77 @@ export async function benchWorktreeOpenClose(): Promise<Comparison[]> {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** Files of the generated repository of the pool row; `SLO_BENCH_POOL_FILES` changes it (40000 for the issue's case). */
+export const POOL_BENCH_FILES = Number(process.env.SLO_BENCH_POOL_FILES ?? 5000);
+
+/**
+ * The pool (issue 23): a session's create through the orchestrator and a `WorktreeLifecycle` with a
+ * pool of 1, which claims the ready worktree (a move and a branch, no checkout), against a raw
+ * `git worktree add -b` of the same commit on a generated repository of `files` files. Each round
+ * times one of each; what is not the measured operation (the raw worktree's removal, the session's
+ * close, the pool's background refill) runs between the timed parts, untimed.
+ */
+export async function benchWorktreePool(files = POOL_BENCH_FILES, rounds = 3): Promise<Comparison[]> {
+  const dir = mkdtempSync(join(tmpdir(), "slo-bench-pool-"));
+  try {
+    const repo = join(dir, "repo");
+    execFileSync("git", ["init", "-q", "-b", "main", repo], { env });
+    for (let i = 0; i < files; i++) {
+      const folder = join(repo, "src", `m${i % 100}`);
+      if (i < 100) mkdirSync(folder, { recursive: true });
+      writeFileSync(join(folder, `f${i}.ts`), `export const value${i} = ${i};\n`);
+    }
+    execFileSync("git", ["-C", repo, "add", "."], { env });
+    execFileSync("git", ["-C", repo, "commit", "-q", "-m", "init"], { env });
+    const store = openSqliteStore(join(dir, "bench.db"));
+    const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
+    const lifecycle = new WorktreeLifecycle({ worktreesRoot: join(dir, "worktrees"), pool: 1 });
+    const orchestrator = new SessionOrchestrator({ store, chain, worktrees: lifecycle });
+    const repository = await store.createRepository({ path: repo, name: "repo", isGitRepository: true });
+    const rawRoot = join(dir, "raw");
+    mkdirSync(rawRoot);
+    const raw: number[] = [];
+    const pooled: number[] = [];
+    for (let i = 0; i <= rounds; i++) {
+      const path = join(rawRoot, `w${i}`);
+      let start = performance.now();
+      await gitAsync(["-C", repo, "worktree", "add", "-q", "-b", `raw/w${i}`, "--", path, "main"]);
+      const rawNs = (performance.now() - start) * 1e6;
+      await gitAsync(["-C", repo, "worktree", "remove", "--force", "--", path]);
+      await gitAsync(["-C", repo, "branch", "-D", "--", `raw/w${i}`]);
+      await lifecycle.pool(repository);
+      await lifecycle.poolSettled();
+      start = performance.now();
+      const session = await orchestrator.createSession({
+        repositoryId: repository.id,
+        title: "bench",
+        worktreeName: `p${i}`,
+        isWorktree: true,
+      });
+      const pooledNs = (performance.now() - start) * 1e6;
+      // The refill the claim started, then the close: neither is the create.
+      await lifecycle.poolSettled();
+      await orchestrator.deleteSession(session.id, { deleteBranch: true, force: true });
+      // Round 0 warms up.
+      if (i > 0) {
+        raw.push(rawNs);
+        pooled.push(pooledNs);
+      }
+    }
+    await lifecycle.stopPools();
+    store.close();
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+    const baselineNsPerOp = median(raw);
+    const subjectNsPerOp = median(pooled);
+    return [{
+      name: `pooled worktree create vs raw git worktree add, ${files / 1000}k files`,
+      baselineNsPerOp,
+      subjectNsPerOp,
+      ratio: baselineNsPerOp / subjectNsPerOp,
+      target: files >= 40_000 ? 10 : 2,
+    }];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -358,4 +358,19 @@ export interface WorktreePort {
   dropSnapshots(repository: Repository, snapshots: ReadonlyArray<{ ref: string; commit: string }>): Promise<string[]>;
   /** Finishes or undoes what a killed process left, then checks every repository's worktrees against `rows`. */
   reconcile(options: ReconcileOptions, rows: WorktreeRows): Promise<ReconcileReport>;
+  /**
+   * The repository's pool of ready worktrees, when the port keeps one: its size and how many are
+   * ready; a port may start filling it then, in the background. Absent: no pool.
+   */
+  pool?(repository: Repository): Promise<RepositoryPool>;
+  /** Stops the pools' background work and removes what they made (the server calls it as it stops). */
+  stopPools?(): Promise<void>;
+}
+
+/** A repository's pool of ready worktrees (see {@linkcode WorktreePort.pool}). */
+export interface RepositoryPool {
+  /** How many ready worktrees the operator asked for (0: no pool). */
+  size: number;
+  /** How many are ready now. */
+  ready: number;
 }

@@ -30,6 +30,7 @@ import type {
   ReconcileFinding,
   ReconcileOptions,
   ReconcileReport,
+  RepositoryPool,
   SessionGitStatus,
   SnapshotRecord,
   WorktreeClaim,
@@ -679,6 +680,36 @@ export class SessionOrchestrator {
   }
 
   // The repository and the port snapshots are read through; refused without either.
+  /**
+   * The repository's pool of ready worktrees (the operator's `pool`): its size and how many are
+   * ready now, `{ size: 0, ready: 0 }` without one; asking starts a fill in the background when it
+   * is short. `RepositoryNotFound` for an unknown repository.
+   */
+  async repositoryPool(repositoryId: RepositoryId): Promise<RepositoryPool> {
+    const key = parseId(repositoryId, "repository id");
+    const repository = await this.getRepository(key);
+    if (repository === null) throw new SessionError("RepositoryNotFound", `no repository with id ${key}`);
+    if (this.#worktrees?.pool === undefined || !repository.isGitRepository) return { size: 0, ready: 0 };
+    return await this.#worktrees.pool(repository);
+  }
+
+  /** Starts filling the pool of every repository that keeps one (the server calls it once started). */
+  async warmPools(): Promise<void> {
+    if (this.#worktrees?.pool === undefined) return;
+    const repositories = await this.#read(() => this.#store.listRepositories(), "listing repositories");
+    for (const repository of repositories) {
+      if (!repository.isGitRepository) continue;
+      await this.#worktrees.pool(repository).catch((error) =>
+        this.#logError(`starting the worktree pool of repository ${repository.id} failed`, error)
+      );
+    }
+  }
+
+  /** Stops the pools' fills and removes their ready worktrees (the server calls it as it stops). */
+  async stopPools(): Promise<void> {
+    await this.#worktrees?.stopPools?.();
+  }
+
   async #snapshotRepository(repositoryId: RepositoryId): Promise<{ repository: Repository; worktrees: WorktreePort }> {
     const key = parseId(repositoryId, "repository id");
     const worktrees = this.#worktrees;

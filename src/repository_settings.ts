@@ -25,16 +25,24 @@ export interface RepositorySettings {
   setupTimeoutMs?: number;
   /** How many ports each new worktree session leases. */
   ports?: number;
+  /**
+   * How many worktrees to keep ready at the default branch's commit (0 to {@linkcode MAX_POOL_SIZE}),
+   * so that a create from it claims one instead of checking out every file; 0 (none) by default.
+   */
+  pool?: number;
 }
+
+/** Most ready worktrees one repository's pool may keep. */
+export const MAX_POOL_SIZE = 16;
 
 /** Most include patterns one repository may list. */
 export const MAX_INCLUDE_PATTERNS = 256;
 /** Most setup commands one repository may list. */
 export const MAX_SETUP_COMMANDS = 32;
 
-const SETTINGS_KEYS = ["include", "setup", "setupTimeoutMs", "ports"];
+const SETTINGS_KEYS = ["include", "setup", "setupTimeoutMs", "ports", "pool"];
 // Keys the big-repository work will give a meaning; refused by name until then, rather than ignored.
-const NOT_YET = ["pool", "sparse"];
+const NOT_YET = ["sparse"];
 
 function text(value: unknown, where: string, maxLength: number): string {
   if (typeof value !== "string" || value === "") invalid(`${where} must be a non-empty string`);
@@ -108,6 +116,13 @@ export function checkRepositorySettings(value: unknown, where: string): Reposito
       invalid(`${where}.ports must be a whole number from 0 to ${MAX_SESSION_PORTS}`);
     }
     settings.ports = ports;
+  }
+  if (record.pool !== undefined) {
+    const pool = record.pool;
+    if (typeof pool !== "number" || !Number.isInteger(pool) || pool < 0 || pool > MAX_POOL_SIZE) {
+      invalid(`${where}.pool must be a whole number from 0 to ${MAX_POOL_SIZE}`);
+    }
+    settings.pool = pool;
   }
   return settings;
 }

@@ -18,6 +18,7 @@ import type {
   CloseSessionOptions,
   ReconcileOptions,
   ReconcileReport,
+  RepositoryPool,
 } from "./lifecycle.ts";
 import type { SessionGitStatus } from "./lifecycle.ts";
 import type {
@@ -178,6 +179,12 @@ export class ScopedOrchestrator {
   deleteRepository(id: RepositoryId): Promise<Repository | null> {
     this.requireRoot("delete repositories");
     return this.#o.deleteRepository(id);
+  }
+
+  /** The orchestrator's `repositoryPool`; `Forbidden` for a session's scope. */
+  repositoryPool(repositoryId: RepositoryId): Promise<RepositoryPool> {
+    this.requireRoot("read a repository's worktree pool");
+    return this.#o.repositoryPool(repositoryId);
   }
 
   /** The orchestrator's `listSnapshots`; `Forbidden` for a session's scope. */

@@ -367,6 +367,7 @@ test("http: the OpenAPI 3.1 document describes every route, its schemas and the 
       "/v1/reconcile",
       "/v1/repositories",
       "/v1/repositories/{id}",
+      "/v1/repositories/{id}/pool",
       "/v1/repositories/{id}/snapshots",
       "/v1/repositories/{id}/snapshots/prune",
       "/v1/repositories/{id}/snapshots/restore",

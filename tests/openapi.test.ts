@@ -102,6 +102,7 @@ test("openapi: every operation has its stable operationId and a described tag; t
     "POST /v1/repositories": "createRepository",
     "GET /v1/repositories/{id}": "getRepository",
     "DELETE /v1/repositories/{id}": "deleteRepository",
+    "GET /v1/repositories/{id}/pool": "getRepositoryPool",
     "GET /v1/repositories/{id}/snapshots": "listSnapshots",
     "POST /v1/repositories/{id}/snapshots/restore": "restoreSnapshot",
     "POST /v1/repositories/{id}/snapshots/prune": "pruneSnapshots",

@@ -41,6 +41,7 @@ import {
   ReconcileQuerySchema,
   ReconcileReportSchema,
   RepositoryListSchema,
+  RepositoryPoolSchema,
   RepositorySchema,
   RestoreSnapshotSchema,
   SecretSchema,
@@ -220,6 +221,25 @@ export const ROUTES = {
         content: errorJson,
       },
       413: tooLarge,
+      500: failed,
+      503: unavailable,
+    },
+  },
+  getRepositoryPool: {
+    method: "get" as const,
+    path: "/v1/repositories/{id}/pool" as const,
+    tags: ["repositories"],
+    summary: "A repository's pool of ready worktrees",
+    description: "How many worktrees the operator's config keeps ready at the repository's default branch " +
+      "(`pool`), and how many are ready now; a short pool starts filling in the background. `{ size: 0, ready: 0 }` " +
+      "when it keeps none.",
+    request: { params: IdParamsSchema },
+    responses: {
+      200: { description: "The pool.", content: { "application/json": { schema: RepositoryPoolSchema } } },
+      400: { description: "A bad id (kind InvalidInput).", content: errorJson },
+      401: unauthorized,
+      403: forbidden,
+      404: { description: "No such repository (kind RepositoryNotFound).", content: errorJson },
       500: failed,
       503: unavailable,
     },

@@ -9,7 +9,7 @@
 
 import { z } from "@hono/zod-openapi";
 import type { ForceableRefusal } from "../errors.ts";
-import type { ReconcileReport, SessionGitStatus } from "../lifecycle.ts";
+import type { ReconcileReport, RepositoryPool, SessionGitStatus } from "../lifecycle.ts";
 import type { IncludedFiles } from "../included_files.ts";
 import type { GcReport } from "../gc.ts";
 import type { PruneSnapshotsReport, SessionSnapshot, SnapshotList } from "../orchestrator.ts";
@@ -286,6 +286,14 @@ export const SnapshotSchema: z.ZodType<SessionSnapshot, SessionSnapshot> = z.obj
     description: "Whether its session still has a row (active or archived); prune keeps such snapshots.",
   }),
 }).openapi("Snapshot");
+
+/** The answer of `GET /v1/repositories/{id}/pool`. */
+export const RepositoryPoolSchema: z.ZodType<RepositoryPool, RepositoryPool> = z.object({
+  size: z.number().int().min(0).openapi({
+    description: "How many ready worktrees the operator asked for (0: no pool).",
+  }),
+  ready: z.number().int().min(0).openapi({ description: "How many are ready now." }),
+}).openapi("RepositoryPool");
 
 /** The answer of `GET /v1/repositories/{id}/snapshots`. */
 export const SnapshotListSchema: z.ZodType<SnapshotList, SnapshotList> = z.object({

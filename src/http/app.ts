@@ -179,6 +179,10 @@ export function createApp(options: AppOptions): AppType {
       const repository = await scoped(c).deleteRepository(id);
       return c.json(found(repository, "RepositoryNotFound", `no repository with id ${id}`), 200);
     },
+    getRepositoryPool: async (c) => {
+      const { id } = c.req.valid("param");
+      return c.json(await scoped(c).repositoryPool(id), 200);
+    },
     listSnapshots: async (c) => {
       const { id } = c.req.valid("param");
       const { sessionId } = c.req.valid("query");

@@ -96,6 +96,7 @@ export type {
   RepositoryFilter,
   RepositoryId,
   RepositoryPage,
+  RepositoryPool,
   RestoreSnapshotRequest,
   Scope,
   ScopedOrchestrator,

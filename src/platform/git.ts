@@ -325,13 +325,57 @@ export class Git {
   }
 
   /**
+   * Adds a worktree at `path` with a detached HEAD at `commit` and no file written yet (a pool's
+   * entry, see `WorktreeLifecycleOptions.pool`): `git worktree add --detach --no-checkout`.
+   */
+  async addDetachedWorktree(repository: string, path: string, commit: string): Promise<void> {
+    refuseOption(commit, "commit");
+    await this.#checked(
+      repository,
+      ["-c", "checkout.workers=0", "worktree", "add", "--detach", "--no-checkout", "--", path, commit],
+      `adding the pool worktree ${path}`,
+    );
+  }
+
+  /**
+   * Moves the worktree at `from` to `to` (`git worktree move`), whose folder must not exist;
+   * its registration follows it.
+   */
+  async moveWorktree(repository: string, from: string, to: string): Promise<void> {
+    await this.#checked(repository, ["worktree", "move", "--", from, to], `moving the worktree ${from} to ${to}`);
+  }
+
+  /**
+   * Creates the branch `branch` at the worktree's HEAD and checks it out there (`git switch -c`),
+   * writing no file; `Conflict` when the branch exists.
+   */
+  async createBranchHere(worktree: string, branch: string): Promise<void> {
+    refuseOption(branch, "branch");
+    const result = await this.run(worktree, ["switch", "--no-guess", "-c", branch]);
+    if (result.code === 0) return;
+    const message = gitMessage(result);
+    if (/already exists/.test(message)) {
+      throw new SessionError("Conflict", `the branch ${branch} already exists`, { cause: new Error(result.stderr) });
+    }
+    throw new SessionError("WorktreeCreation", `creating the branch ${branch} in ${worktree} failed: ${message}`, {
+      cause: new Error(result.stderr),
+    });
+  }
+
+  /**
    * Writes the files of the commit a worktree added with `checkout: false` has at `HEAD` (what
    * `git worktree add` itself does after adding one), submodules not recursed into, reporting
    * each new count of files written (`done` of `total`) as git's progress gives it.
    */
-  async checkoutWorktree(path: string, onProgress?: (done: number, total: number) => void): Promise<void> {
+  async checkoutWorktree(
+    path: string,
+    onProgress?: (done: number, total: number) => void,
+    options: { parallel?: boolean } = {},
+  ): Promise<void> {
     const reader = onProgress === undefined ? null : new CheckoutProgressReader(onProgress);
-    const result = await runGit(["checkout", "-f", "--progress", "--no-recurse-submodules"], {
+    // `checkout.workers=0`: one worker per core (git's parallel checkout).
+    const parallel = options.parallel === true ? ["-c", "checkout.workers=0"] : [];
+    const result = await runGit([...parallel, "checkout", "-f", "--progress", "--no-recurse-submodules"], {
       ...this.#options,
       cwd: path,
       // Every count from the first file, not only after git's default two seconds.

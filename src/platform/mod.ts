@@ -161,6 +161,7 @@ export type {
   RepositoryFilter,
   RepositoryId,
   RepositoryPage,
+  RepositoryPool,
   RepositorySettings,
   RestoreSnapshotRequest,
   Scope,

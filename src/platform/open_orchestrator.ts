@@ -210,6 +210,9 @@ export async function openOrchestrator(options: OpenOrchestratorOptions): Promis
     const close = () => {
       closing ??= (async () => {
         try {
+          await orchestrator.stopPools().catch((error) =>
+            options.logError?.("stopping the worktree pools failed", error)
+          );
           await follower?.close();
         } finally {
           await store.close();

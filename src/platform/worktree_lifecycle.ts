@@ -10,7 +10,7 @@
  */
 
 import { existsSync, realpathSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, rmdir } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { errorMessage, isSessionError, SessionError } from "../errors.ts";
 import { parseId, type SessionId } from "../ids.ts";
@@ -20,6 +20,7 @@ import type {
   CloseSessionOptions,
   ReconcileOptions,
   ReconcileReport,
+  RepositoryPool,
   SessionGitStatus,
   SnapshotRecord,
   WorktreeOpenRequest,
@@ -45,9 +46,15 @@ import { branchStanding } from "./git_landed.ts";
 import { folderUsage } from "./disk_usage.ts";
 import { includeFilesWith } from "./worktree_include.ts";
 import { admitCheckout, DEFAULT_DISK_HEADROOM_BYTES } from "./disk_admission.ts";
+import { type PoolLease, WorktreePool } from "./worktree_pool.ts";
 
 /** The points between steps where {@linkcode WorktreeLifecycleOptions.onStep} is called. */
 export type LifecycleStep =
+  // A pool's fill (see `WorktreeLifecycleOptions.pool`): its lease written, its worktree
+  // registered, its files checked out; called with the lease's id.
+  | "pool:lease"
+  | "pool:added"
+  | "pool:ready"
   | "open:journal"
   | "open:worktree"
   | "open:changes"
@@ -150,6 +157,16 @@ export interface WorktreeLifecycleOptions {
    * any: the server logs it.
    */
   onIncluded?: (sessionId: SessionId, included: IncludedFiles) => void;
+  /**
+   * How many ready worktrees to keep per repository at its default branch's commit (0 to 16; a
+   * number for every repository, or a function of the repository, such as the operator's `pool`
+   * setting): made in the background, each journaled as a lease under `<worktreesRoot>/.pool`, and
+   * claimed by a create of a new branch from the default branch (no fork, no snapshot, no existing
+   * branch, no `baseRef`), which then checks out no file. 0 (no pool) by default.
+   */
+  pool?: number | ((repository: Repository) => number);
+  /** Told of failures in the background (a pool's fills); `console.error` by default. */
+  logError?: (message: string, cause: unknown) => void;
 }
 
 function asSessionError(error: unknown, action: string): SessionError {
@@ -222,6 +239,8 @@ export class WorktreeLifecycle implements WorktreePort {
   readonly #infos = new Map<string, RepositoryInfo>();
   readonly #hostId: string | null;
   readonly #diskHeadroomBytes: number;
+  readonly #pool: WorktreePool;
+  readonly #logError: (message: string, cause: unknown) => void;
 
   /**
    * Composes git, the journal and the repository locks.
@@ -249,6 +268,44 @@ export class WorktreeLifecycle implements WorktreePort {
     if (!Number.isSafeInteger(headroom) || headroom < 0) invalid("diskHeadroomBytes must be a whole number from 0");
     this.#diskHeadroomBytes = headroom;
     this.#onIncluded = options.onIncluded;
+    const pool = options.pool ?? 0;
+    if (typeof pool === "number" && (!Number.isInteger(pool) || pool < 0 || pool > 16)) {
+      invalid("pool must be a whole number from 0 to 16");
+    }
+    const logError = options.logError ?? ((message: string, cause: unknown) => console.error(message, cause));
+    this.#logError = logError;
+    this.#pool = new WorktreePool({
+      git: this.#git,
+      dir: join(this.#root, ".pool"),
+      size: typeof pool === "number" ? () => pool : pool,
+      repositoryInfo: (path) => this.#repositoryInfo(path),
+      lock: (info, work) => this.#lock(info, work),
+      baseOf: async (repository, info) =>
+        repository.defaultBranch ?? await this.#git.currentBranch(info.topLevel) ?? "HEAD",
+      onStep: (step, leaseId) => this.#onStep?.(step, leaseId),
+      logError,
+    });
+  }
+
+  /**
+   * The repository's pool of ready worktrees (see {@linkcode WorktreeLifecycleOptions.pool}): its
+   * size and how many are ready. Starts filling it in the background when it is short; never waits.
+   */
+  pool(repository: Repository): Promise<RepositoryPool> {
+    return Promise.resolve(this.#pool.status(repository));
+  }
+
+  /** Waits until no pool fill is under way (for tests and benchmarks that need the pool full). */
+  poolSettled(): Promise<void> {
+    return this.#pool.settled();
+  }
+
+  /**
+   * Stops the pools: waits for the fills under way (starting no new git call), then removes every
+   * ready worktree this lifecycle made, so no process, registration or folder is left behind.
+   */
+  stopPools(): Promise<void> {
+    return this.#pool.stop();
   }
 
   /** The machine this lifecycle runs on, as recorded on its sessions; `null` when none was given. */
@@ -369,6 +426,9 @@ export class WorktreeLifecycle implements WorktreePort {
       : baseCommit !== null && base !== null && branchNameProblem(base) !== null
       ? baseCommit
       : base;
+    // A plain create from the default branch may take a ready worktree from the pool.
+    const pooled = baseRef === null && !useExistingBranch && forkOf === null && fromSnapshot === null &&
+      start !== null && this.#pool.enabled(repository);
     return await this.#lock(info, async () => {
       // Under the lock nothing of this repository changes meanwhile, so these checks hold until the journal is written.
       const claim = { repositoryId: repository.id, path, branch };
@@ -428,9 +488,15 @@ export class WorktreeLifecycle implements WorktreePort {
         // registration either way, so a failure or a kill in between is undone as a failed add is.
         // Else in one git call, as it costs a process less.
         const counted = request.onProgress !== undefined;
-        report({ phase: "add" });
-        await this.#git.addWorktree(info.topLevel, path, branch, seed?.head ?? base, { checkout: !counted });
-        if (counted) {
+        const claimed = pooled ? await this.#claimPooled(repository, info, start!, path, branch) : false;
+        if (claimed) {
+          report({ phase: "add", detail: "claimed a ready worktree from the pool" });
+          if (files !== null) report({ phase: "checkout", done: files, total: files });
+        } else {
+          report({ phase: "add" });
+          await this.#git.addWorktree(info.topLevel, path, branch, seed?.head ?? base, { checkout: !counted });
+        }
+        if (counted && !claimed) {
           let written = 0;
           report({ phase: "checkout", done: 0, ...(files === null ? {} : { total: files }) });
           await this.#git.checkoutWorktree(path, (done, total) => {
@@ -476,6 +542,37 @@ export class WorktreeLifecycle implements WorktreePort {
       await this.#journal.remove(id);
       return session;
     });
+  }
+
+  // Under the lock, with the open journaled and its empty folder made: moves a ready pool worktree
+  // at `commit` to `path` and creates the branch there. `false` (the folder still empty) when the
+  // pool has none that is clean and still at `commit`, or its move fails (that entry is dropped):
+  // the open then adds the worktree cold. Once moved, the worktree is the session's, and a failure
+  // is undone as a failed add is (the journal names `path`).
+  async #claimPooled(
+    repository: Repository,
+    info: RepositoryInfo,
+    commit: string,
+    path: string,
+    branch: string,
+  ): Promise<boolean> {
+    const lease: PoolLease | null = await this.#pool.claim(repository, commit);
+    if (lease === null) return false;
+    // `git worktree move` wants no folder there (it would move into one): the empty folder made
+    // above (which proved the path free) goes just before.
+    await rmdir(path);
+    try {
+      await this.#git.moveWorktree(info.topLevel, lease.path, path);
+    } catch (error) {
+      this.#logError(`moving the pool worktree ${lease.path} to ${path} failed; creating it cold`, error);
+      await this.#pool.discard(lease);
+      await mkdir(path);
+      this.#pool.warm(repository);
+      return false;
+    }
+    await this.#pool.release(lease);
+    await this.#git.createBranchHere(path, branch);
+    return true;
   }
 
   /**
@@ -978,6 +1075,7 @@ export class WorktreeLifecycle implements WorktreePort {
       repositoryInfo: (path) => this.#repositoryInfo(path),
       lock: (info, work) => this.#lock(info, work),
       worktreesFolder: (repository) => this.worktreesFolder(repository),
+      reconcilePool: (repository, info, dryRun) => this.#pool.reconcile(repository, info, dryRun),
     });
   }
 }

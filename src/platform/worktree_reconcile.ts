@@ -28,6 +28,8 @@ export interface ReconcileContext extends StepContext {
   lock<T>(info: RepositoryInfo, work: () => Promise<T>): Promise<T>;
   /** Where a repository's worktrees go. */
   worktreesFolder(repository: Repository): string;
+  /** The pool's part (under the repository's lock): removes its entries whose process is gone. */
+  reconcilePool?(repository: Repository, info: RepositoryInfo, dryRun: boolean): Promise<ReconcileFinding[]>;
 }
 
 /** The finding kind of an unfinished operation. */
@@ -376,6 +378,10 @@ export async function reconcileWorktrees(context: ReconcileContext): Promise<Rec
       await context.lock(info, async () => {
         // Listed again under the lock, so a session opened or closed meanwhile is seen as it is now.
         const current = await context.rows.sessionsOf(repository.id);
+        // The pool's first, so that its registrations are gone before the worktrees are checked.
+        if (context.reconcilePool !== undefined) {
+          findings.push(...await context.reconcilePool(repository, info, context.dryRun));
+        }
         await checkRepository(context, repository, current, info, findings, journaled);
       });
     } catch (error) {

@@ -173,6 +173,8 @@ export async function main(args: string[]): Promise<void> {
           hostId,
           worktreesRoot: join(resolve(dataDir), "worktrees"),
           onIncluded: (sessionId, included) => console.log(describeIncluded(sessionId, included)),
+          // The operator's `pool` per repository; none unless configured.
+          pool: (repository) => settingsFor(config, repository)?.pool ?? 0,
         }),
       repositorySettings: (repository) => settingsFor(config, repository),
       periodicGc: config.gc,

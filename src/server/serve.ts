@@ -303,6 +303,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const { orchestrator, parts, databasePath, keySource, warning, host, reconcileReport } = opened!;
   const close = opened!.close;
+  // After the opening reconcile, so that the pools start from a clean slate; filled in the background.
+  await orchestrator.warmPools().catch((error) => logError("starting the worktree pools failed", error));
   const periodicGc = options.periodicGc === undefined || options.periodicGc === null
     ? null
     : startPeriodicGc(orchestrator, options.periodicGc, options.log ?? console.log, logError);
@@ -324,6 +326,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           await periodicGc?.stop();
           // Recorded as interrupted while the database is still open, so that none stays "running".
           await orchestrator.stopSetups().catch((error) => logError("stopping the setups failed", error));
+          // No fill's git process outlives the server, and no ready worktree stays registered.
+          await orchestrator.stopPools().catch((error) => logError("stopping the worktree pools failed", error));
           await close();
         } finally {
           // Last: the data directory is free only once its database is closed.
