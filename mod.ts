@@ -221,6 +221,7 @@ export {
   MAX_INCLUDE_PATTERNS,
   MAX_POOL_SIZE,
   MAX_SETUP_COMMANDS,
+  MAX_SPARSE_PATHS,
   type RepositorySettings,
 } from "./src/repository_settings.ts";
 export {

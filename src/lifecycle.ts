@@ -171,6 +171,12 @@ export interface WorktreeOpenRequest {
    */
   include?: readonly string[];
   /**
+   * The operator's cone-mode directories (see `RepositorySettings.sparse`): the new worktree checks
+   * out only them (and the files of the top level and their parent folders), set before any file is
+   * written; all files when absent or empty.
+   */
+  sparse?: readonly string[];
+  /**
    * A restore of a snapshot into the new session: the snapshot ref (under `refs/session-snapshots/`,
    * checked by the orchestrator) whose work the new worktree gets (`baseRef` is then `null`,
    * `useExistingBranch` `false`, `forkOf` `null`). The new branch starts at the commit the snapshot's

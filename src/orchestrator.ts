@@ -1339,7 +1339,9 @@ export class SessionOrchestrator {
       branchName: plan.branchName,
       worktreePath: plan.worktreePath,
     };
-    const include = this.#repositorySettings(repository)?.include ?? [];
+    const settings = this.#repositorySettings(repository);
+    const include = settings?.include ?? [];
+    const sparse = settings?.sparse ?? [];
     return await worktrees.open(
       {
         sessionId: draft.id,
@@ -1350,6 +1352,7 @@ export class SessionOrchestrator {
         forkOf,
         fromSnapshot,
         include,
+        sparse,
         // Asked only while someone listens: reading git's checkout counts costs a process of its own.
         ...(this.#events.transientListeners === 0
           ? {}

@@ -30,7 +30,17 @@ export interface RepositorySettings {
    * so that a create from it claims one instead of checking out every file; 0 (none) by default.
    */
   pool?: number;
+  /**
+   * Directories (relative to the checkout's top, at most {@linkcode MAX_SPARSE_PATHS}) that each new
+   * worktree checks out, in git's cone mode (their files, plus the files at the top level and in each
+   * parent folder): set before any file is written, so no full checkout happens first. A create with
+   * them never takes a worktree from the pool. All files by default.
+   */
+  sparse?: string[];
 }
+
+/** Most sparse directories one repository may list. */
+export const MAX_SPARSE_PATHS = 64;
 
 /** Most ready worktrees one repository's pool may keep. */
 export const MAX_POOL_SIZE = 16;
@@ -40,9 +50,7 @@ export const MAX_INCLUDE_PATTERNS = 256;
 /** Most setup commands one repository may list. */
 export const MAX_SETUP_COMMANDS = 32;
 
-const SETTINGS_KEYS = ["include", "setup", "setupTimeoutMs", "ports", "pool"];
-// Keys the big-repository work will give a meaning; refused by name until then, rather than ignored.
-const NOT_YET = ["sparse"];
+const SETTINGS_KEYS = ["include", "setup", "setupTimeoutMs", "ports", "pool", "sparse"];
 
 function text(value: unknown, where: string, maxLength: number): string {
   if (typeof value !== "string" || value === "") invalid(`${where} must be a non-empty string`);
@@ -50,6 +58,15 @@ function text(value: unknown, where: string, maxLength: number): string {
   // A NUL cannot reach git or a process's arguments; a line break would split a pattern in two.
   if (/[\0\r\n]/.test(value)) invalid(`${where} must not hold a NUL or a line break`);
   return value;
+}
+
+// One cone-mode directory: relative, inside the checkout, and never read by git as an option.
+function sparsePath(value: unknown, where: string): string {
+  const path = text(value, where, 4096);
+  if (path.startsWith("/")) invalid(`${where} must be a relative directory path (no leading /)`);
+  if (path.startsWith("-")) invalid(`${where} must not start with -`);
+  if (path.split("/").includes("..")) invalid(`${where} must not hold a .. segment`);
+  return path;
 }
 
 /**
@@ -72,7 +89,6 @@ export function checkRepositorySettings(value: unknown, where: string): Reposito
   }
   const record = value as Record<string, unknown>;
   for (const key of Object.keys(record)) {
-    if (NOT_YET.includes(key)) invalid(`${where}.${key} is not supported yet`);
     if (!SETTINGS_KEYS.includes(key)) {
       invalid(`${where} has an unknown key ${JSON.stringify(key)} (known: ${SETTINGS_KEYS.join(", ")})`);
     }
@@ -123,6 +139,13 @@ export function checkRepositorySettings(value: unknown, where: string): Reposito
       invalid(`${where}.pool must be a whole number from 0 to ${MAX_POOL_SIZE}`);
     }
     settings.pool = pool;
+  }
+  if (record.sparse !== undefined) {
+    if (!Array.isArray(record.sparse)) invalid(`${where}.sparse must be an array of directory paths`);
+    if (record.sparse.length > MAX_SPARSE_PATHS) {
+      invalid(`${where}.sparse has more than ${MAX_SPARSE_PATHS} directories`);
+    }
+    settings.sparse = record.sparse.map((path, index) => sparsePath(path, `${where}.sparse[${index}]`));
   }
   return settings;
 }

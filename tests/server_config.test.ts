@@ -104,7 +104,7 @@ test("a bad config file is one line and exit 2, and nothing is written", async (
       [{ repositories: { "/src/app": { setup: [[]] } } }, /non-empty argument array/],
       [{ repositories: { "/src/app": { ports: 99 } } }, /ports must be a whole number from 0 to 16/],
       [{ repositories: { "/src/app": { pool: 17 } } }, /pool must be a whole number from 0 to 16/],
-      [{ repositories: { "/src/app": { sparse: ["src"] } } }, /sparse is not supported yet/],
+      [{ repositories: { "/src/app": { sparse: ["../up"] } } }, /sparse\[0\] must not hold a \.\. segment/],
       [{ repositories: { "/src/app": { include: ["ok", "two\nlines"] } } }, /line break/],
       [{ repositories: { "/src/app": { run: ["x"] } } }, /unknown key "run"/],
     ];

@@ -389,6 +389,21 @@ export class Git {
   }
 
   /**
+   * Sets the worktree at `path` (added with no file written yet) to check out only `directories`,
+   * in cone mode: `git sparse-checkout set --cone -- <directories>`. In a linked worktree git turns
+   * `extensions.worktreeConfig` on in the repository's shared config and keeps the sparse settings in
+   * that worktree's own `config.worktree`, so the main checkout and the other worktrees stay full.
+   */
+  async setSparseCheckout(path: string, directories: readonly string[]): Promise<void> {
+    for (const directory of directories) refuseOption(directory, "sparse directory");
+    await this.#checked(
+      path,
+      ["sparse-checkout", "set", "--cone", "--", ...directories],
+      `setting the sparse directories of the worktree ${path}`,
+    );
+  }
+
+  /**
    * Removes the worktree at `path`. Without `force`, git itself refuses a worktree with modified
    * or untracked files (checked and removed in one step, so nothing written in between is lost):
    * that is `Conflict`. `force` twice also removes a locked worktree.

@@ -427,8 +427,12 @@ export class WorktreeLifecycle implements WorktreePort {
       ? baseCommit
       : base;
     // A plain create from the default branch may take a ready worktree from the pool.
+    // A fork or a restore gets every file, since the work it carries may lie outside the cone (a
+    // sparse checkout would not write it). A sparse create never takes a pool's worktree, which has
+    // every file.
+    const sparse = forkOf === null && fromSnapshot === null ? request.sparse ?? [] : [];
     const pooled = baseRef === null && !useExistingBranch && forkOf === null && fromSnapshot === null &&
-      start !== null && this.#pool.enabled(repository);
+      sparse.length === 0 && start !== null && this.#pool.enabled(repository);
     return await this.#lock(info, async () => {
       // Under the lock nothing of this repository changes meanwhile, so these checks hold until the journal is written.
       const claim = { repositoryId: repository.id, path, branch };
@@ -487,23 +491,30 @@ export class WorktreeLifecycle implements WorktreePort {
         // Asked for progress: added without its files, then checked out with git's counts read. One
         // registration either way, so a failure or a kill in between is undone as a failed add is.
         // Else in one git call, as it costs a process less.
+        // A sparse create is always split: its cone is set between the add and the checkout, so the
+        // files outside it are never written.
         const counted = request.onProgress !== undefined;
+        const split = counted || sparse.length > 0;
         const claimed = pooled ? await this.#claimPooled(repository, info, start!, path, branch) : false;
         if (claimed) {
           report({ phase: "add", detail: "claimed a ready worktree from the pool" });
           if (files !== null) report({ phase: "checkout", done: files, total: files });
         } else {
           report({ phase: "add" });
-          await this.#git.addWorktree(info.topLevel, path, branch, seed?.head ?? base, { checkout: !counted });
+          await this.#git.addWorktree(info.topLevel, path, branch, seed?.head ?? base, { checkout: !split });
+          if (sparse.length > 0) await this.#git.setSparseCheckout(path, sparse);
         }
+        if (split && !claimed && !counted) await this.#git.checkoutWorktree(path);
         if (counted && !claimed) {
           let written = 0;
-          report({ phase: "checkout", done: 0, ...(files === null ? {} : { total: files }) });
+          // The tree's count is every file: a sparse checkout writes fewer, and says how many itself.
+          const total = sparse.length > 0 ? null : files;
+          report({ phase: "checkout", done: 0, ...(total === null ? {} : { total }) });
           await this.#git.checkoutWorktree(path, (done, total) => {
             written = done;
             report({ phase: "checkout", done, total });
           });
-          if (files !== null && written !== files) report({ phase: "checkout", done: files, total: files });
+          if (total !== null && written !== total) report({ phase: "checkout", done: total, total });
         }
         await this.#step("open:worktree", id);
         if (seed !== null) {
