@@ -12,6 +12,7 @@ import {
   importDatabaseKey,
   type LifecycleEvents,
   type Repository,
+  type Session,
   SessionOrchestrator,
   SessionSecretChain,
   type SessionStore,
@@ -121,6 +122,21 @@ export function orchestratorOver(
 ): SessionOrchestrator {
   const { store, chain, events, logError, ...lifecycle } = options;
   return new SessionOrchestrator({ store, chain, events, logError, worktrees: new WorktreeLifecycle(lifecycle) });
+}
+
+/** A worktree session of the fixture's repository whose title and worktree folder are both `name`. */
+export async function namedWorktreeSession(
+  f: WorktreeFixture,
+  name: string,
+  more: Record<string, string> = {},
+): Promise<Session> {
+  return await f.orchestrator.createSession({
+    repositoryId: f.repository.id,
+    title: name,
+    worktreeName: name,
+    isWorktree: true,
+    ...more,
+  });
 }
 
 /** Sets up a {@linkcode WorktreeFixture}. */

@@ -8,8 +8,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { MemoryStore, type SessionStore, type SqliteDatabase, SqliteStore } from "../mod.ts";
+import { MemoryStore, SessionError, type SessionStore, type SqliteDatabase, SqliteStore } from "../mod.ts";
 import { openSqliteStore, sqliteDriverName } from "../src/platform/mod.ts";
+
+/** An `assert.rejects` check: the error is a `SessionError` of kind `expected`. */
+export const errorOfKind = (expected: string): (error: unknown) => boolean => (error: unknown): boolean =>
+  error instanceof SessionError && error.kind === expected;
 
 /** True under Bun. */
 export const isBun: boolean = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";

@@ -12,7 +12,6 @@ import {
   generateDatabaseKey,
   MemoryStore,
   type Session,
-  SessionError,
   SessionOrchestrator,
   type SessionOrchestratorOptions,
   SessionSecretChain,
@@ -23,10 +22,9 @@ import { openSqliteStore, portIsFree } from "../src/platform/mod.ts";
 import { git, type WorktreeFixture, worktreeFixture } from "./git_fixtures.ts";
 import { repositoryInput, tempDir } from "./helpers.ts";
 import { openSchemaStore, skipPostgres, testDatabase } from "./postgres_fixture.ts";
+import { errorOfKind as kind } from "./helpers.ts";
 
 const database = await testDatabase();
-
-const kind = (expected: string) => (error: unknown) => error instanceof SessionError && error.kind === expected;
 
 function listen(port = 0): Promise<Server> {
   return new Promise((resolve, reject) => {

@@ -11,15 +11,13 @@ import {
   type Keychain,
   type LifecycleEvent,
   MemoryStore,
-  SessionError,
   SessionOrchestrator,
   SessionSecretChain,
   type SessionStore,
 } from "../mod.ts";
 import { openSqliteStore } from "../src/platform/mod.ts";
 import { tempDir } from "./helpers.ts";
-
-const kind = (expected: string) => (error: unknown) => error instanceof SessionError && error.kind === expected;
+import { errorOfKind as kind } from "./helpers.ts";
 
 const backends: { name: string; open(): { store: SessionStore; close(): void } }[] = [
   { name: "MemoryStore", open: () => ({ store: new MemoryStore(), close: () => {} }) },

@@ -5,14 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  generateDatabaseKey,
-  type LifecycleEvent,
-  LifecycleEvents,
-  type Session,
-  SessionError,
-  SessionSecretChain,
-} from "../mod.ts";
+import { generateDatabaseKey, type LifecycleEvent, LifecycleEvents, SessionSecretChain } from "../mod.ts";
 import { openSqliteStore } from "../src/platform/mod.ts";
 import {
   branches,
@@ -24,21 +17,11 @@ import {
   orchestratorOver,
   refsUnder as refs,
   worktreeContents as contents,
-  type WorktreeFixture,
   worktreeFixture,
   worktreeStatus as status,
 } from "./git_fixtures.ts";
-
-const kind = (expected: string) => (error: unknown) => error instanceof SessionError && error.kind === expected;
-
-async function session(f: WorktreeFixture, name: string): Promise<Session> {
-  return await f.orchestrator.createSession({
-    repositoryId: f.repository.id,
-    title: name,
-    worktreeName: name,
-    isWorktree: true,
-  });
-}
+import { errorOfKind as kind } from "./helpers.ts";
+import { namedWorktreeSession as session } from "./git_fixtures.ts";
 
 test("archive saves tracked, staged and untracked work, removes the folder, keeps branch, row and secret; restore gives it all back", async () => {
   const f = await worktreeFixture();

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type LifecycleEvent, LifecycleEvents, type Session, SessionError } from "../mod.ts";
+import { type LifecycleEvent, LifecycleEvents } from "../mod.ts";
 import { FORK_STEPS } from "../src/platform/mod.ts";
 import {
   branches,
@@ -17,22 +17,11 @@ import {
   refsUnder,
   runWorkerUntil,
   worktreeContents,
-  type WorktreeFixture,
   worktreeFixture,
   worktreeStatus,
 } from "./git_fixtures.ts";
-
-const kind = (expected: string) => (error: unknown) => error instanceof SessionError && error.kind === expected;
-
-async function session(f: WorktreeFixture, name: string, more: Record<string, string> = {}): Promise<Session> {
-  return await f.orchestrator.createSession({
-    repositoryId: f.repository.id,
-    title: name,
-    worktreeName: name,
-    isWorktree: true,
-    ...more,
-  });
-}
+import { errorOfKind as kind } from "./helpers.ts";
+import { namedWorktreeSession as session } from "./git_fixtures.ts";
 
 // What a worktree holds: its files, status, index and commit.
 function state(worktree: string) {

@@ -7,12 +7,12 @@ import assert from "node:assert/strict";
 import {
   type LifecycleEvent,
   LifecycleEvents,
-  SessionError,
   SessionOrchestrator,
   type WorktreePort,
   type WorktreeRows,
 } from "../mod.ts";
 import { assertNothingLeft, commitFile, worktreeFixture } from "./git_fixtures.ts";
+import { errorOfKind as kind } from "./helpers.ts";
 
 // A port that forwards to `inner` and records each call, and each call it makes on the rows.
 function recording(inner: WorktreePort): { port: WorktreePort; calls: string[] } {
@@ -50,8 +50,6 @@ function recording(inner: WorktreePort): { port: WorktreePort; calls: string[] }
   };
   return { port, calls };
 }
-
-const kind = (expected: string) => (error: unknown) => error instanceof SessionError && error.kind === expected;
 
 test("port: every field of a worktree create is checked by the orchestrator before the port is asked anything", async () => {
   const f = await worktreeFixture();

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Session, SessionError } from "../mod.ts";
+import { SessionError } from "../mod.ts";
 import { FORK_STEPS } from "../src/platform/mod.ts";
 import {
   branches,
@@ -21,17 +21,8 @@ import {
   worktreeFixture,
   worktreeStatus,
 } from "./git_fixtures.ts";
-
-const kind = (expected: string) => (error: unknown) => error instanceof SessionError && error.kind === expected;
-
-async function session(f: WorktreeFixture, name: string): Promise<Session> {
-  return await f.orchestrator.createSession({
-    repositoryId: f.repository.id,
-    title: name,
-    worktreeName: name,
-    isWorktree: true,
-  });
-}
+import { errorOfKind as kind } from "./helpers.ts";
+import { namedWorktreeSession as session } from "./git_fixtures.ts";
 
 // A session with committed, staged, unstaged and untracked work, deleted with force: its snapshot
 // ref, and what its worktree held.
