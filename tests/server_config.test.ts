@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { git, makeRepository } from "./git_fixtures.ts";
 import { tempDir } from "./helpers.ts";
-import { serveProcess, serveUntilExit } from "./server_process.ts";
+import { apiCaller, serveProcess, serveUntilExit } from "./server_process.ts";
 
 // A shell line that would leave `marker` behind if anything ran it.
 const touch = (marker: string) => `touch ${marker}`;
@@ -44,15 +44,7 @@ test("a configured repository's worktrees get its included files, and nothing of
   try {
     const url = await server.url;
     assert.match(server.output(), /config: .*config\.json \(1 repository setting\(s\)\)/);
-    const token = readFileSync(join(dir.path, "data", "token"), "utf8").trim();
-    const call = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(new URL(path, url), {
-        method,
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: response.status, body: await response.json() };
-    };
+    const call = apiCaller(url, join(dir.path, "data"));
     // A request cannot name a command, on a repository or on a session.
     const refusedRepository = await call("POST", "/v1/repositories", {
       path: repo,

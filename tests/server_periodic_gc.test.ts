@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { commitFile, git, makeRepository } from "./git_fixtures.ts";
 import { tempDir } from "./helpers.ts";
-import { serveProcess, serveUntilExit } from "./server_process.ts";
+import { apiCaller, serveProcess, serveUntilExit } from "./server_process.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -22,15 +22,7 @@ test("a periodic gc deletes a landed, clean session by itself and keeps unmerged
   try {
     const url = await server.url;
     assert.match(server.output(), /gc every 1 s/);
-    const token = readFileSync(join(data, "token"), "utf8").trim();
-    const call = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(new URL(path, url), {
-        method,
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: response.status, body: await response.json() };
-    };
+    const call = apiCaller(url, data);
     const repository = (await call("POST", "/v1/repositories", { path: repo, name: "app" })).body;
     const create = (title: string) =>
       call("POST", "/v1/sessions", { repositoryId: repository.id, title, isWorktree: true }).then((r) => r.body);

@@ -5,6 +5,7 @@
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { isBun, runtimeArgv } from "./helpers.ts";
@@ -128,4 +129,30 @@ export async function serveUntilExit(
   child.stderr.on("data", (chunk) => (stderr += chunk));
   const exit = await new Promise<Exit>((resolve) => child.on("close", (code, signal) => resolve({ code, signal })));
   return { ...exit, stdout, stderr };
+}
+
+/** One JSON answer of a server process. */
+export interface JsonAnswer {
+  status: number;
+  // deno-lint-ignore no-explicit-any
+  body: any;
+}
+
+/**
+ * Calls a server process's API as its operator does: with the token from `<dataDir>/token`, a JSON
+ * body when one is given, and the answer read as JSON.
+ */
+export function apiCaller(
+  url: string,
+  dataDir: string,
+): (method: string, path: string, body?: unknown) => Promise<JsonAnswer> {
+  const token = readFileSync(join(dataDir, "token"), "utf8").trim();
+  return async (method, path, body) => {
+    const response = await fetch(new URL(path, url), {
+      method,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: response.status, body: await response.json() };
+  };
 }

@@ -10,7 +10,7 @@ import { checkRepositorySettings, SessionOrchestrator } from "../mod.ts";
 import { WorktreeLifecycle } from "../src/platform/mod.ts";
 import { startTestApp } from "./http_fixture.ts";
 import { tempDir } from "./helpers.ts";
-import { serveProcess } from "./server_process.ts";
+import { apiCaller, serveProcess } from "./server_process.ts";
 import {
   assertNothingLeft,
   commitFile,
@@ -356,15 +356,7 @@ test("the server keeps the pool its config file names, a create claims from it, 
   const server = serveProcess(["--port", "0", "--data-dir", data, "--config", config]);
   try {
     const url = await server.url;
-    const token = readFileSync(join(data, "token"), "utf8").trim();
-    const call = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(new URL(path, url), {
-        method,
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: response.status, body: await response.json() };
-    };
+    const call = apiCaller(url, data);
     const repository = (await call("POST", "/v1/repositories", { path: repo, name: "app" })).body;
     // Asked until the background fill is done (no timing: each answer is read as it comes).
     let pool = (await call("GET", `/v1/repositories/${repository.id}/pool`)).body;
