@@ -9,7 +9,7 @@
  * @module
  */
 
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { errorMessage } from "../errors.ts";
@@ -303,6 +303,14 @@ export class WorktreePool {
     const live = new Set([...(mine?.ready ?? []).map((lease) => lease.leaseId), ...(mine?.busy ?? [])]);
     const leased = new Set<string>();
     for (const name of names.sort()) {
+      // A lease's write goes through `<lease>.json.<pid>.<random>.tmp`: one left by a process that is
+      // gone (killed mid-write) names nothing, and goes.
+      const temp = /^[0-9a-f-]{36}\.json\.(\d+)\.[0-9a-f-]+\.tmp$/.exec(name);
+      if (temp !== null) {
+        const pid = Number(temp[1]);
+        if (!dryRun && pid !== process.pid && !processExists(pid)) rmSync(join(folder, name), { force: true });
+        continue;
+      }
       const match = /^([0-9a-f-]{36})\.json$/.exec(name);
       if (match === null) continue;
       let lease: PoolLease;
