@@ -105,7 +105,17 @@ export {
   type StoreBackup,
   type WriteOptions,
 } from "./src/store/store.ts";
-export { MemoryStore } from "./src/store/memory_store.ts";
+export { MemoryStore, MemoryStoreDriver } from "./src/store/memory_store.ts";
+export { CheckedSessionStore, createSessionStore } from "./src/store/checked_store.ts";
+export {
+  type LoggedEventType,
+  type PageQuery,
+  type SessionQuery,
+  type SessionStoreDriver,
+  StoreDriverError,
+  type StoreDriverProblem,
+  type UniqueKey,
+} from "./src/store/driver.ts";
 export type { SqliteDatabase, SqliteStatement, SqliteValue } from "./src/store/sqlite_driver.ts";
 export { SqliteStore, type SqliteStoreOptions } from "./src/store/sqlite_store.ts";
 export type { SqliteEventLogOptions } from "./src/store/sqlite_event_log.ts";

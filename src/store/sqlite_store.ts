@@ -1,12 +1,17 @@
 /**
- * The SQLite store: plain SQL over the minimal {@linkcode SqliteDatabase} driver interface.
+ * The SQLite store: plain SQL over the minimal {@linkcode SqliteDatabase} driver interface, as a
+ * {@linkcode SessionStoreDriver} behind the checked front.
  *
  * @module
  */
 
 import {
-  columnIndex,
+  type Column,
+  insertValues,
+  REPOSITORY_COLUMNS,
   type Row,
+  SESSION_COLUMN_OF,
+  SESSION_COLUMNS,
   toPortLease,
   toRepository,
   toSecret,
@@ -15,40 +20,19 @@ import {
   toSessionToken,
   withoutHash,
 } from "./_rows.ts";
-import type { SealedSecret } from "../crypto.ts";
 import { SessionError, toStorageError } from "../errors.ts";
-import { parseId } from "../ids.ts";
 import type {
   ListPosition,
-  NewRepository,
-  NewSession,
-  NewSessionSecret,
-  NewSessionToken,
   PortLease,
   Repository,
-  RepositoryFilter,
   Session,
-  SessionFilter,
   SessionPatch,
   SessionToken,
   StoredSessionSecret,
   StoredSessionToken,
 } from "../types.ts";
-import {
-  buildRepository,
-  buildSession,
-  buildSessionToken,
-  checkPortList,
-  checkRepositoryFilter,
-  checkSessionFilter,
-  checkSessionPatch,
-  checkSessionSecret,
-  checkTokenHash,
-  nowIso,
-} from "../validation.ts";
 import type { SqliteDatabase, SqliteStatement, SqliteValue } from "./sqlite_driver.ts";
 import { prepareDatabase } from "./sqlite_schema.ts";
-import type { SessionStore, WriteOptions } from "./store.ts";
 import type { EventLog, LifecycleEvent } from "../events.ts";
 import {
   repositoryCreated,
@@ -61,6 +45,15 @@ import {
   sessionUpdated,
 } from "../_event_of.ts";
 import { type AppendedEvent, SqliteEventLog, type SqliteEventLogOptions } from "./sqlite_event_log.ts";
+import { CheckedSessionStore } from "./checked_store.ts";
+import {
+  type LoggedEventType,
+  type PageQuery,
+  type SessionQuery,
+  type SessionStoreDriver,
+  StoreDriverError,
+  type UniqueKey,
+} from "./driver.ts";
 
 /** Options of {@linkcode SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -79,34 +72,32 @@ export interface SqliteStoreOptions {
   eventLog?: boolean | SqliteEventLogOptions;
 }
 
-const SESSION_COLUMNS = `id, repository_id, title, agent_name, issue_id, issue_title, issue_url, status,
-  is_worktree, worktree_path, worktree_name, branch_name, base_branch, created_worktree, created_branch,
-  created_at, updated_at, last_accessed_at, host_id, ports, setup, included, parent_session_id`;
-const SESSION_COLUMN_INDEX = columnIndex(SESSION_COLUMNS.split(",").map((name) => name.trim()));
-const REPOSITORY_COLUMNS =
-  "id, path, name, is_git_repository, sessions_path, default_branch, default_remote, created_at, updated_at";
+const names = (table: readonly Column[]) => table.map(({ column }) => column).join(", ");
+const placeholders = (count: number) => Array.from({ length: count }, () => "?").join(", ");
+const SESSION_NAMES = names(SESSION_COLUMNS);
+const REPOSITORY_NAMES = names(REPOSITORY_COLUMNS);
 
 /** The SQL statements of the store, exported so the benchmark measures the raw driver on the very same ones. */
 export const SQL = {
-  getRepository: `SELECT ${REPOSITORY_COLUMNS} FROM repositories WHERE id = ?`,
-  listRepositories: `SELECT ${REPOSITORY_COLUMNS} FROM repositories ORDER BY created_at, id`,
-  insertRepository: `INSERT INTO repositories (${REPOSITORY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  getRepository: `SELECT ${REPOSITORY_NAMES} FROM repositories WHERE id = ?`,
+  listRepositories: `SELECT ${REPOSITORY_NAMES} FROM repositories ORDER BY created_at, id`,
+  insertRepository: `INSERT INTO repositories (${REPOSITORY_NAMES}) VALUES (${
+    placeholders(REPOSITORY_COLUMNS.length)
+  })`,
   repositoryIdOfPath: "SELECT id FROM repositories WHERE path = ?",
-  deleteRepository: `DELETE FROM repositories WHERE id = ? RETURNING ${REPOSITORY_COLUMNS}`,
-  getSession: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`,
-  listSessions: `SELECT ${SESSION_COLUMNS} FROM sessions ORDER BY created_at, id`,
-  insertSession: `INSERT INTO sessions (${SESSION_COLUMNS})
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  updateSession: `UPDATE sessions SET title = ?, status = ?, agent_name = ?, issue_id = ?, issue_title = ?,
-    issue_url = ?, last_accessed_at = ?, setup = ?, updated_at = ? WHERE id = ? RETURNING ${SESSION_COLUMNS}`,
+  deleteRepository: `DELETE FROM repositories WHERE id = ? RETURNING ${REPOSITORY_NAMES}`,
+  getSession: `SELECT ${SESSION_NAMES} FROM sessions WHERE id = ?`,
+  listSessions: `SELECT ${SESSION_NAMES} FROM sessions ORDER BY created_at, id`,
+  insertSession: `INSERT INTO sessions (${SESSION_NAMES}) VALUES (${placeholders(SESSION_COLUMNS.length)})`,
+  sessionIdOfWorktreePath: "SELECT id FROM sessions WHERE worktree_path = ?",
   // The session's port leases go with it, by the trigger sessions_release_ports.
-  deleteSession: `DELETE FROM sessions WHERE id = ? RETURNING ${SESSION_COLUMNS}`,
+  deleteSession: `DELETE FROM sessions WHERE id = ? RETURNING ${SESSION_NAMES}`,
   listPortLeases: "SELECT port, session_id, leased_at FROM port_leases ORDER BY port",
   portHolder: "SELECT session_id FROM port_leases WHERE port = ?",
   insertPortLease: "INSERT INTO port_leases (port, session_id, leased_at) VALUES (?, ?, ?)",
   portsOfSession: "SELECT port FROM port_leases WHERE session_id = ?",
   releasePort: "DELETE FROM port_leases WHERE port = ? AND session_id = ?",
-  setSessionPorts: `UPDATE sessions SET ports = ?, updated_at = ? WHERE id = ? RETURNING ${SESSION_COLUMNS}`,
+  setSessionPorts: `UPDATE sessions SET ports = ?, updated_at = ? WHERE id = ? RETURNING ${SESSION_NAMES}`,
   releaseOrphanedPorts: `DELETE FROM port_leases WHERE NOT EXISTS
     (SELECT 1 FROM sessions WHERE sessions.id = port_leases.session_id) RETURNING port, session_id, leased_at`,
   getSecret:
@@ -124,16 +115,374 @@ export const SQL = {
     RETURNING id, session_id, created_at, revoked_at`,
 } as const;
 
+// The UPDATE that sets the columns of a patch's fields (in the patch's order) and `updated_at`.
+function updateSessionSql(fields: readonly (keyof SessionPatch)[]): string {
+  const sets = fields.map((field) => `${SESSION_COLUMN_OF[field].column} = ?`);
+  return `UPDATE sessions SET ${[...sets, "updated_at = ?"].join(", ")} WHERE id = ? RETURNING ${SESSION_NAMES}`;
+}
+
+// The event each loggable write makes, from the record it returned.
+const EVENT_OF: Record<LoggedEventType, (result: never) => LifecycleEvent> = {
+  "repository.created": repositoryCreated,
+  "repository.deleted": repositoryDeleted,
+  "session.created": sessionCreated,
+  "session.updated": sessionUpdated,
+  "session.archived": sessionArchived,
+  "session.restored": sessionRestored,
+  "session.deleted": sessionDeleted,
+  "session.secret.stored": secretStored,
+};
+
+/**
+ * The {@linkcode SessionStoreDriver} of {@linkcode SqliteStore}: prepared statements on one
+ * connection, a write of several statements in `BEGIN IMMEDIATE … COMMIT`, and the event log's
+ * append in the write's own transaction. Internal; {@linkcode SqliteStore} is the public face.
+ */
+class SqliteDriver implements SessionStoreDriver {
+  readonly #database: SqliteDatabase;
+  readonly #statements = new Map<string, SqliteStatement>();
+  readonly #arrayReaders = new Map<string, ((params: SqliteValue[]) => unknown[][]) | null>();
+  readonly log: SqliteEventLog | null;
+
+  constructor(database: SqliteDatabase, log: SqliteEventLogOptions | null) {
+    this.#database = database;
+    this.log = log === null ? null : new SqliteEventLog(
+      (sql, params) => this.#statement(sql).all(...params) as Row[],
+      log,
+    );
+  }
+
+  #statement(sql: string): SqliteStatement {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#database.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  // The rows of a list. Read as arrays where the driver can (node:sqlite's `setReturnArrays`):
+  // node:sqlite builds each row object from native code, which is most of a page's cost, and the
+  // objects built here cost far less (a page of 100: 0.47 → 0.83 of the raw query in bench/).
+  // bun:sqlite builds its objects faster than this would, so it keeps its own.
+  #sessions(sql: string, params: SqliteValue[]): Session[] {
+    let reader = this.#arrayReaders.get(sql);
+    if (reader === undefined) {
+      const statement = this.#database.prepare(sql) as SqliteStatement & {
+        setReturnArrays?: (enabled: boolean) => void;
+      };
+      if (typeof statement.setReturnArrays === "function") {
+        statement.setReturnArrays(true);
+        reader = (values) => statement.all(...values) as unknown[][];
+      } else {
+        reader = null;
+      }
+      this.#arrayReaders.set(sql, reader);
+    }
+    if (reader === null) return (this.#statement(sql).all(...params) as Row[]).map(toSession);
+    // Straight from the arrays: no object per row built key by key, which is slow to make and to read.
+    return reader(params).map(toSessionFromValues);
+  }
+
+  #first(sql: string, params: SqliteValue[]): Row | null {
+    return (this.#statement(sql).get(...params) as Row | null | undefined) ?? null;
+  }
+
+  // The row of a `… RETURNING` write. `all()` runs the statement to its end, so every driver throws
+  // what the statement met; Deno's node:sqlite `get()` stops after the first row and drops any error
+  // of finishing the statement (in autocommit mode, its commit).
+  #returned(sql: string, params: SqliteValue[]): Row | null {
+    return (this.#statement(sql).all(...params) as Row[])[0] ?? null;
+  }
+
+  getRepository(id: string): Promise<Repository | null> {
+    return this.#run(() => {
+      const row = this.#first(SQL.getRepository, [id]);
+      return row ? toRepository(row) : null;
+    });
+  }
+
+  listRepositories({ limit, after }: PageQuery): Promise<Repository[]> {
+    return this.#run(() => {
+      const { sql, params } = pageQuery(`SELECT ${REPOSITORY_NAMES} FROM repositories`, [], limit, after);
+      return (this.#statement(sql).all(...params) as Row[]).map(toRepository);
+    });
+  }
+
+  getSession(id: string): Promise<Session | null> {
+    return this.#run(() => {
+      const row = this.#first(SQL.getSession, [id]);
+      return row ? toSession(row) : null;
+    });
+  }
+
+  listSessions(query: SessionQuery): Promise<Session[]> {
+    return this.#run(() => {
+      const { repositoryId, status, worktreePath, branchName, limit, after } = query;
+      const conditions: [string, SqliteValue][] = [];
+      if (repositoryId !== null) conditions.push(["repository_id = ?", repositoryId]);
+      if (status !== null) conditions.push(["status = ?", status]);
+      if (worktreePath !== null) conditions.push(["worktree_path = ?", worktreePath]);
+      if (branchName !== null) conditions.push(["branch_name = ?", branchName]);
+      const { sql, params } = pageQuery(`SELECT ${SESSION_NAMES} FROM sessions`, conditions, limit, after);
+      return this.#sessions(sql, params);
+    });
+  }
+
+  getSessionSecret(sessionId: string): Promise<StoredSessionSecret | null> {
+    return this.#run(() => {
+      const row = this.#first(SQL.getSecret, [sessionId]);
+      return row ? toSecret(row) : null;
+    });
+  }
+
+  listPortLeases(): Promise<PortLease[]> {
+    return this.#run(() => (this.#statement(SQL.listPortLeases).all() as Row[]).map(toPortLease));
+  }
+
+  getSessionTokenByHash(hash: string): Promise<StoredSessionToken | null> {
+    return this.#run(() => {
+      const row = this.#first(SQL.tokenByHash, [hash]);
+      return row ? toSessionToken(row) : null;
+    });
+  }
+
+  listSessionTokens(sessionId: string): Promise<SessionToken[]> {
+    return this.#run(() => {
+      const rows = this.#statement(SQL.tokensOfSession).all(sessionId) as Row[];
+      return rows.map((row) => withoutHash(toSessionToken({ ...row, hash: "" })));
+    });
+  }
+
+  insertRepository(repository: Repository, event: LoggedEventType | null): Promise<void> {
+    return this.#change(false, event, () => {
+      try {
+        this.#statement(SQL.insertRepository).run(
+          ...insertValues(REPOSITORY_COLUMNS, repository, "number") as SqliteValue[],
+        );
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        if (!/repositories\.path/.test(String((error as Error).message))) throw taken(error, "repository.id");
+        const holder = this.#first(SQL.repositoryIdOfPath, [repository.path]);
+        throw taken(error, "repository.path", holder === null ? null : String(holder.id));
+      }
+      return repository;
+    }).then(() => {});
+  }
+
+  deleteRepository(id: string, event: LoggedEventType | null): Promise<Repository | null> {
+    return this.#change(false, event, () => {
+      try {
+        const row = this.#returned(SQL.deleteRepository, [id]);
+        return row ? toRepository(row) : null;
+      } catch (error) {
+        if (isForeignKeyViolation(error)) throw referenced(error);
+        throw error;
+      }
+    });
+  }
+
+  insertSession(session: Session, secret: StoredSessionSecret | null, event: LoggedEventType | null): Promise<void> {
+    // With a secret or ports, every row commits in the one transaction: together or not at all.
+    const several = secret !== null || session.ports.length > 0;
+    return this.#change(several, event, () => {
+      try {
+        this.#statement(SQL.insertSession).run(...insertValues(SESSION_COLUMNS, session, "number") as SqliteValue[]);
+        if (secret !== null) {
+          this.#statement(SQL.upsertSecret).run(
+            session.id,
+            secret.encryptedSecret,
+            secret.nonce,
+            secret.createdAt,
+            secret.updatedAt,
+          );
+        }
+        this.#lease(session.id, session.ports, session.createdAt);
+      } catch (error) {
+        if (error instanceof StoreDriverError) throw error; // a lease's, named by #lease
+        if (isForeignKeyViolation(error)) throw referenced(error);
+        if (isUniqueViolation(error)) {
+          if (!/worktree_path/.test(String((error as Error).message))) throw taken(error, "session.id");
+          const holder = this.#first(SQL.sessionIdOfWorktreePath, [session.worktreePath]);
+          throw taken(error, "session.worktreePath", holder === null ? null : String(holder.id));
+        }
+        throw error;
+      }
+      return session;
+    }).then(() => {});
+  }
+
+  updateSession(
+    id: string,
+    changes: SessionPatch,
+    updatedAt: string,
+    event: LoggedEventType | null,
+  ): Promise<Session | null> {
+    // One UPDATE of the patched columns only: a concurrent update of other fields is kept.
+    const fields = Object.keys(changes) as (keyof SessionPatch)[];
+    const values = fields.map((field) => {
+      const { kind } = SESSION_COLUMN_OF[field];
+      const value = changes[field];
+      return (kind === "json"
+        ? (value === null || value === undefined ? null : JSON.stringify(value))
+        : value) as SqliteValue;
+    });
+    return this.#change(false, event, () => {
+      const row = this.#returned(updateSessionSql(fields), [...values, updatedAt, id]);
+      return row ? toSession(row) : null;
+    });
+  }
+
+  deleteSession(id: string, event: LoggedEventType | null): Promise<Session | null> {
+    return this.#change(false, event, () => {
+      // One DELETE … RETURNING: no check-then-delete race; the secret goes by ON DELETE CASCADE.
+      const row = this.#returned(SQL.deleteSession, [id]);
+      return row ? toSession(row) : null;
+    });
+  }
+
+  setSessionPorts(id: string, ports: number[], now: string, event: LoggedEventType | null): Promise<Session | null> {
+    return this.#change(true, event, () => {
+      if (this.#first(SQL.getSession, [id]) === null) return null;
+      const held = (this.#statement(SQL.portsOfSession).all(id) as Row[]).map((row) => Number(row.port));
+      for (const port of held) {
+        if (!ports.includes(port)) this.#statement(SQL.releasePort).run(port, id);
+      }
+      this.#lease(id, ports.filter((port) => !held.includes(port)), now);
+      const row = this.#returned(SQL.setSessionPorts, [JSON.stringify(ports), now, id]);
+      return row ? toSession(row) : null;
+    });
+  }
+
+  releaseOrphanedPorts(): Promise<PortLease[]> {
+    return this.#change(true, null, () => (this.#statement(SQL.releaseOrphanedPorts).all() as Row[]).map(toPortLease));
+  }
+
+  // Inserts the leases of `ports` for the session, inside the caller's transaction: a port another
+  // session holds is `unique` naming it (the caller's transaction then rolls back every row).
+  #lease(sessionId: string, ports: readonly number[], now: string): void {
+    for (const port of ports) {
+      try {
+        this.#statement(SQL.insertPortLease).run(port, sessionId, now);
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        const holder = this.#first(SQL.portHolder, [port]);
+        throw taken(error, "port", holder === null ? null : String(holder.session_id), port);
+      }
+    }
+  }
+
+  putSessionSecret(secret: StoredSessionSecret, event: LoggedEventType | null): Promise<void> {
+    return this.#change(false, event, () => {
+      try {
+        this.#statement(SQL.upsertSecret).run(
+          secret.sessionId,
+          secret.encryptedSecret,
+          secret.nonce,
+          secret.createdAt,
+          secret.updatedAt,
+        );
+      } catch (error) {
+        if (isForeignKeyViolation(error)) throw referenced(error);
+        throw error;
+      }
+      return secret.sessionId;
+    }).then(() => {});
+  }
+
+  deleteSessionSecret(sessionId: string): Promise<boolean> {
+    return this.#run(() => this.#returned(SQL.deleteSecret, [sessionId]) !== null);
+  }
+
+  insertSessionToken(token: StoredSessionToken): Promise<void> {
+    return this.#run(() => {
+      try {
+        this.#statement(SQL.insertToken).run(token.id, token.sessionId, token.hash, token.createdAt);
+      } catch (error) {
+        if (isForeignKeyViolation(error)) throw referenced(error);
+        if (isUniqueViolation(error)) throw taken(error, "token");
+        throw error;
+      }
+    });
+  }
+
+  revokeSessionToken(sessionId: string, tokenId: string, now: string): Promise<SessionToken | null> {
+    return this.#run(() => {
+      const row = this.#returned(SQL.revokeToken, [now, tokenId, sessionId]);
+      return row ? withoutHash(toSessionToken({ ...row, hash: "" })) : null;
+    });
+  }
+
+  // A write: in an explicit transaction when it has several statements (`transaction`, or its event
+  // logged with it), else one statement in autocommit mode (`run()` and `all()` step it to its end,
+  // commit included, so what it returns is committed: a full-disk test pins this for every driver).
+  // With `event` (and a log), its event (of the result; none for `null`, nothing changed) is written
+  // in the same transaction, and handed to the log's followers only once the COMMIT succeeded.
+  #change<T>(transaction: boolean, event: LoggedEventType | null, work: () => T): Promise<T> {
+    const log = event === null ? null : this.log;
+    if (log === null) return transaction ? this.#write(work) : this.#run(work);
+    const eventOf = EVENT_OF[event!] as (result: NonNullable<T>) => LifecycleEvent;
+    let appended: AppendedEvent | null = null;
+    return this.#write(() => {
+      appended = null;
+      const result = work();
+      if (result !== null) appended = log.append(eventOf(result as NonNullable<T>));
+      return result;
+    }).then((result) => {
+      if (appended !== null) log.committed(appended);
+      return result;
+    });
+  }
+
+  // Runs one synchronous unit of work and reports it as a promise, SQLite's errors classified.
+  #run<T>(work: () => T): Promise<T> {
+    try {
+      return Promise.resolve(work());
+    } catch (error) {
+      return Promise.reject(classified(error));
+    }
+  }
+
+  // Runs the statements of one write in an explicit transaction and answers only once COMMIT has
+  // succeeded. In autocommit mode a statement's own commit can fail after its row was already handed
+  // out (Deno's node:sqlite `get()` returns the row of a `DELETE … RETURNING` whose commit failed on a
+  // full disk, and the row stays), so the commit is a step of its own whose failure is always seen.
+  #write<T>(work: () => T): Promise<T> {
+    return this.#run(() => {
+      this.#statement("BEGIN IMMEDIATE").run();
+      let result: T;
+      try {
+        result = work();
+        this.#statement("COMMIT").run();
+      } catch (error) {
+        this.#rollback();
+        throw error;
+      }
+      return result;
+    });
+  }
+
+  #rollback(): void {
+    try {
+      this.#statement("ROLLBACK").run();
+    } catch {
+      // After some errors (SQLITE_FULL at COMMIT among them) SQLite has already rolled the
+      // transaction back, and ROLLBACK then fails with "no transaction is active". Either way the
+      // error that ended the write is the one to report, not this one.
+    }
+  }
+}
+
 /**
  * A {@linkcode SessionStore} on SQLite. Give it any connection that satisfies
  * {@linkcode SqliteDatabase}: `node:sqlite`'s `DatabaseSync` (Deno, Node, Bun), `bun:sqlite`'s
  * `Database` or `@db/sqlite`'s `Database`. The constructor sets WAL, a busy timeout and foreign
- * keys, and migrates the schema. Every write runs in its own `BEGIN IMMEDIATE … COMMIT`, so each
- * is atomic, and is answered only after its `COMMIT` succeeded: a write that cannot be committed (a
- * full disk, an I/O error) rejects with kind `Storage` and changes nothing. Several stores
- * (connections or processes) can share one file. A write that finds the file locked by another
- * connection past the busy timeout ("database is locked") rejects the same way, its error marked
- * temporary (`retryAfterSeconds` 1: the HTTP layer answers 503 with `Retry-After`).
+ * keys, and migrates the schema. A write of several statements runs in its own `BEGIN IMMEDIATE …
+ * COMMIT`, so each is atomic, and every write is answered only once committed: a write that cannot
+ * be committed (a full disk, an I/O error) rejects with kind `Storage` and changes nothing. Several
+ * stores (connections or processes) can share one file. A write that finds the file locked by
+ * another connection past the busy timeout ("database is locked") rejects the same way, its error
+ * marked temporary (`retryAfterSeconds` 1: the HTTP layer answers 503 with `Retry-After`).
  *
  * @example
  * ```ts
@@ -146,10 +495,8 @@ export const SQL = {
  * assert.deepEqual(await store.getRepository(repository.id), repository);
  * ```
  */
-export class SqliteStore implements SessionStore {
+export class SqliteStore extends CheckedSessionStore {
   readonly #database: SqliteDatabase;
-  readonly #statements = new Map<string, SqliteStatement>();
-  readonly #arrayReaders = new Map<string, ((params: SqliteValue[]) => unknown[][]) | null>();
   readonly #log: SqliteEventLog | null;
 
   /**
@@ -159,19 +506,16 @@ export class SqliteStore implements SessionStore {
    * @param options busy timeout, event log
    */
   constructor(database: SqliteDatabase, options: SqliteStoreOptions = {}) {
-    this.#database = database;
     const eventLog = options.eventLog ?? false;
     if (typeof eventLog !== "boolean" && (typeof eventLog !== "object" || eventLog === null)) {
       throw new SessionError("InvalidInput", "eventLog must be a boolean or an object of options");
     }
-    this.#log = eventLog === false ? null : new SqliteEventLog(
-      (sql, params) => this.#statement(sql).all(...params) as Row[],
-      eventLog === true ? {} : eventLog,
-    );
+    const driver = new SqliteDriver(database, eventLog === false ? null : eventLog === true ? {} : eventLog);
+    super(driver);
+    this.#database = database;
+    this.#log = driver.log;
     try {
-      prepareDatabase(database, {
-        busyTimeoutMs: options.busyTimeoutMs ?? 5000,
-      });
+      prepareDatabase(database, { busyTimeoutMs: options.busyTimeoutMs ?? 5000 });
     } catch (error) {
       throw storageError(error, "opening the SQLite database");
     }
@@ -209,8 +553,11 @@ export class SqliteStore implements SessionStore {
    * by itself as events are written. `0` without an event log.
    */
   pruneEvents(): Promise<number> {
-    const log = this.#log;
-    return this.#run("pruning the event log", () => log === null ? 0 : log.prune());
+    try {
+      return Promise.resolve(this.#log === null ? 0 : this.#log.prune());
+    } catch (error) {
+      return Promise.reject(storageError(error, "pruning the event log"));
+    }
   }
 
   /** Stops the event log's followers and their poll; for when the connection is about to close. */
@@ -221,457 +568,6 @@ export class SqliteStore implements SessionStore {
   /** The connection this store runs on. */
   get database(): SqliteDatabase {
     return this.#database;
-  }
-
-  #statement(sql: string): SqliteStatement {
-    let statement = this.#statements.get(sql);
-    if (statement === undefined) {
-      statement = this.#database.prepare(sql);
-      this.#statements.set(sql, statement);
-    }
-    return statement;
-  }
-
-  // The rows of a list. Read as arrays where the driver can (node:sqlite's `setReturnArrays`):
-  // node:sqlite builds each row object from native code, which is most of a page's cost, and the
-  // objects built here cost far less (a page of 100: 0.47 → 0.83 of the raw query in bench/).
-  // bun:sqlite builds its objects faster than this would, so it keeps its own.
-  #sessions(sql: string, params: SqliteValue[]): Session[] {
-    let reader = this.#arrayReaders.get(sql);
-    if (reader === undefined) {
-      const statement = this.#database.prepare(sql) as SqliteStatement & {
-        setReturnArrays?: (enabled: boolean) => void;
-      };
-      if (typeof statement.setReturnArrays === "function") {
-        statement.setReturnArrays(true);
-        reader = (values) => statement.all(...values) as unknown[][];
-      } else {
-        reader = null;
-      }
-      this.#arrayReaders.set(sql, reader);
-    }
-    if (reader === null) return (this.#statement(sql).all(...params) as Row[]).map(toSession);
-    // Straight from the arrays: no object per row built key by key, which is slow to make and to read.
-    return reader(params).map((values) => toSessionFromValues(values, SESSION_COLUMN_INDEX));
-  }
-
-  #first(sql: string, params: SqliteValue[]): Row | null {
-    return (this.#statement(sql).get(...params) as Row | null | undefined) ??
-      null;
-  }
-
-  // The row of a `… RETURNING` write. `all()` runs the statement to its end, so every driver throws
-  // what the statement met; Deno's node:sqlite `get()` stops after the first row and drops any error
-  // of finishing the statement (in autocommit mode, its commit).
-  #returned(sql: string, params: SqliteValue[]): Row | null {
-    return (this.#statement(sql).all(...params) as Row[])[0] ?? null;
-  }
-
-  /** {@inheritDoc SessionReader.getRepository} */
-  getRepository(id: string): Promise<Repository | null> {
-    return this.#run("reading a repository", () => {
-      const row = this.#first(SQL.getRepository, [
-        parseId(id, "repository id"),
-      ]);
-      return row ? toRepository(row) : null;
-    });
-  }
-
-  /** {@inheritDoc SessionReader.listRepositories} */
-  listRepositories(filter: RepositoryFilter = {}): Promise<Repository[]> {
-    return this.#run("listing repositories", () => {
-      const { limit, after } = checkRepositoryFilter(filter);
-      const { sql, params } = pageQuery(`SELECT ${REPOSITORY_COLUMNS} FROM repositories`, [], limit, after);
-      return (this.#statement(sql).all(...params) as Row[]).map(toRepository);
-    });
-  }
-
-  /** {@inheritDoc SessionReader.getSession} */
-  getSession(id: string): Promise<Session | null> {
-    return this.#run("reading a session", () => {
-      const row = this.#first(SQL.getSession, [parseId(id, "session id")]);
-      return row ? toSession(row) : null;
-    });
-  }
-
-  /** {@inheritDoc SessionReader.listSessions} */
-  listSessions(filter: SessionFilter = {}): Promise<Session[]> {
-    return this.#run("listing sessions", () => {
-      const { repositoryId, status, worktreePath, branchName, limit, after } = checkSessionFilter(filter);
-      const conditions: [string, SqliteValue][] = [];
-      if (repositoryId !== null) conditions.push(["repository_id = ?", repositoryId]);
-      if (status !== null) conditions.push(["status = ?", status]);
-      if (worktreePath !== null) conditions.push(["worktree_path = ?", worktreePath]);
-      if (branchName !== null) conditions.push(["branch_name = ?", branchName]);
-      const { sql, params } = pageQuery(`SELECT ${SESSION_COLUMNS} FROM sessions`, conditions, limit, after);
-      return this.#sessions(sql, params);
-    });
-  }
-
-  /** {@inheritDoc SessionReader.getSessionSecret} */
-  getSessionSecret(sessionId: string): Promise<StoredSessionSecret | null> {
-    return this.#run("reading a session secret", () => {
-      const row = this.#first(SQL.getSecret, [
-        parseId(sessionId, "session id"),
-      ]);
-      return row ? toSecret(row) : null;
-    });
-  }
-
-  /** {@inheritDoc SessionReader.listPortLeases} */
-  listPortLeases(): Promise<PortLease[]> {
-    return this.#run(
-      "listing port leases",
-      () => (this.#statement(SQL.listPortLeases).all() as Row[]).map(toPortLease),
-    );
-  }
-
-  /** {@inheritDoc SessionWriter.createRepository} */
-  createRepository(input: NewRepository, options?: WriteOptions): Promise<Repository> {
-    return this.#change("creating a repository", false, options, repositoryCreated, () => {
-      const r = buildRepository(input, nowIso());
-      try {
-        this.#statement(SQL.insertRepository).run(
-          r.id,
-          r.path,
-          r.name,
-          r.isGitRepository ? 1 : 0,
-          r.sessionsPath,
-          r.defaultBranch,
-          r.defaultRemote,
-          r.createdAt,
-          r.updatedAt,
-        );
-      } catch (error) {
-        if (isUniqueViolation(error)) {
-          // Name the repository that holds the path, so the caller can use it; else the id was taken.
-          const holder = this.#first(SQL.repositoryIdOfPath, [r.path]);
-          throw new SessionError(
-            "Conflict",
-            holder === null
-              ? `a repository with id ${r.id} exists`
-              : `the repository ${String(holder.id)} already has the path ${r.path}`,
-            { cause: error },
-          );
-        }
-        throw error;
-      }
-      return r;
-    });
-  }
-
-  /** {@inheritDoc SessionWriter.deleteRepository} */
-  deleteRepository(id: string, options?: WriteOptions): Promise<Repository | null> {
-    return this.#change("deleting a repository", false, options, repositoryDeleted, () => {
-      const key = parseId(id, "repository id");
-      try {
-        const row = this.#returned(SQL.deleteRepository, [key]);
-        return row ? toRepository(row) : null;
-      } catch (error) {
-        if (isForeignKeyViolation(error)) {
-          throw new SessionError(
-            "Conflict",
-            `repository ${key} still has sessions; delete them first`,
-            {
-              cause: error,
-            },
-          );
-        }
-        throw error;
-      }
-    });
-  }
-
-  /** {@inheritDoc SessionWriter.createSession} */
-  createSession(input: NewSession, secret?: SealedSecret, options?: WriteOptions): Promise<Session> {
-    // With a secret or ports, every row commits in the one transaction: together or not at all.
-    const several = secret !== undefined || (Array.isArray(input?.ports) && input.ports.length > 0);
-    return this.#change<Session>("creating a session", several, options, sessionCreated, () => {
-      const s = buildSession(input, nowIso());
-      const sealed = secret === undefined ? null : checkSessionSecret({ sessionId: s.id, ...secret });
-      try {
-        this.#statement(SQL.insertSession).run(
-          s.id,
-          s.repositoryId,
-          s.title,
-          s.agentName,
-          s.issueId,
-          s.issueTitle,
-          s.issueUrl,
-          s.status,
-          s.isWorktree ? 1 : 0,
-          s.worktreePath,
-          s.worktreeName,
-          s.branchName,
-          s.baseBranch,
-          s.createdWorktree ? 1 : 0,
-          s.createdBranch ? 1 : 0,
-          s.createdAt,
-          s.updatedAt,
-          s.lastAccessedAt,
-          s.hostId,
-          JSON.stringify(s.ports),
-          s.setup === null ? null : JSON.stringify(s.setup),
-          s.included === null ? null : JSON.stringify(s.included),
-          s.parentSessionId,
-        );
-        if (sealed !== null) {
-          this.#statement(SQL.upsertSecret).run(s.id, sealed.encryptedSecret, sealed.nonce, s.createdAt, s.createdAt);
-        }
-        this.#lease(s.id, s.ports, s.createdAt);
-      } catch (error) {
-        if (isForeignKeyViolation(error)) {
-          throw new SessionError(
-            "RepositoryNotFound",
-            `no repository with id ${s.repositoryId}`,
-            { cause: error },
-          );
-        }
-        if (isUniqueViolation(error)) {
-          const what = /worktree_path/.test(String((error as Error).message))
-            ? `worktree path ${s.worktreePath} belongs to another session`
-            : `a session with id ${s.id} exists`;
-          throw new SessionError("Conflict", what, { cause: error });
-        }
-        throw error;
-      }
-      return s;
-    });
-  }
-
-  /** {@inheritDoc SessionWriter.updateSession} */
-  updateSession(id: string, patch: SessionPatch, options?: WriteOptions): Promise<Session | null> {
-    // Read and write in one immediate transaction so a concurrent update is never lost.
-    const eventOf = options?.logAs === "session.archived"
-      ? sessionArchived
-      : options?.logAs === "session.restored"
-      ? sessionRestored
-      : sessionUpdated;
-    return this.#change("updating a session", true, options, eventOf, () => {
-      const key = parseId(id, "session id");
-      const changes = checkSessionPatch(patch);
-      const row = this.#first(SQL.getSession, [key]);
-      if (!row) return null;
-      const next = { ...toSession(row), ...changes };
-      const updated = this.#returned(SQL.updateSession, [
-        next.title,
-        next.status,
-        next.agentName,
-        next.issueId,
-        next.issueTitle,
-        next.issueUrl,
-        next.lastAccessedAt,
-        next.setup === null ? null : JSON.stringify(next.setup),
-        nowIso(),
-        key,
-      ]);
-      return updated ? toSession(updated) : null;
-    });
-  }
-
-  /** {@inheritDoc SessionWriter.deleteSession} */
-  deleteSession(id: string, options?: WriteOptions): Promise<Session | null> {
-    return this.#change("deleting a session", false, options, sessionDeleted, () => {
-      // One DELETE … RETURNING: no check-then-delete race; the secret goes by ON DELETE CASCADE.
-      const row = this.#returned(SQL.deleteSession, [parseId(id, "session id")]);
-      return row ? toSession(row) : null;
-    });
-  }
-
-  /** {@inheritDoc SessionWriter.setSessionPorts} */
-  setSessionPorts(id: string, ports: number[], options?: WriteOptions): Promise<Session | null> {
-    return this.#change("leasing ports", true, options, sessionUpdated, () => {
-      const key = parseId(id, "session id");
-      const wanted = checkPortList(ports);
-      if (this.#first(SQL.getSession, [key]) === null) return null;
-      const held = (this.#statement(SQL.portsOfSession).all(key) as Row[]).map((row) => Number(row.port));
-      for (const port of held) {
-        if (!wanted.includes(port)) this.#statement(SQL.releasePort).run(port, key);
-      }
-      const now = nowIso();
-      this.#lease(key, wanted.filter((port) => !held.includes(port)), now);
-      const row = this.#returned(SQL.setSessionPorts, [JSON.stringify(wanted), now, key]);
-      return row ? toSession(row) : null;
-    });
-  }
-
-  /** {@inheritDoc SessionWriter.releaseOrphanedPorts} */
-  releaseOrphanedPorts(): Promise<PortLease[]> {
-    return this.#write(
-      "releasing orphaned port leases",
-      () => (this.#statement(SQL.releaseOrphanedPorts).all() as Row[]).map(toPortLease).sort((a, b) => a.port - b.port),
-    );
-  }
-
-  // Inserts the leases of `ports` for the session, inside the caller's transaction: a port another
-  // session holds is `Conflict` naming it (the caller's transaction then rolls back every row).
-  #lease(sessionId: string, ports: readonly number[], now: string): void {
-    for (const port of ports) {
-      try {
-        this.#statement(SQL.insertPortLease).run(port, sessionId, now);
-      } catch (error) {
-        if (!isUniqueViolation(error)) throw error;
-        const holder = this.#first(SQL.portHolder, [port]);
-        throw new SessionError(
-          "Conflict",
-          `port ${port} is leased to ${holder === null ? "another session" : `session ${String(holder.session_id)}`}`,
-          { cause: error },
-        );
-      }
-    }
-  }
-
-  /** {@inheritDoc SessionWriter.setSessionSecret} */
-  setSessionSecret(input: NewSessionSecret, options?: WriteOptions): Promise<void> {
-    let sessionId = "";
-    return this.#change("storing a session secret", false, options, () => secretStored(sessionId), () => {
-      const secret = checkSessionSecret(input);
-      sessionId = secret.sessionId;
-      const now = nowIso();
-      try {
-        this.#statement(SQL.upsertSecret).run(
-          secret.sessionId,
-          secret.encryptedSecret,
-          secret.nonce,
-          now,
-          now,
-        );
-      } catch (error) {
-        if (isForeignKeyViolation(error)) {
-          throw new SessionError(
-            "SessionNotFound",
-            `no session with id ${secret.sessionId}`,
-            { cause: error },
-          );
-        }
-        throw error;
-      }
-    });
-  }
-
-  /** {@inheritDoc SessionWriter.deleteSessionSecret} */
-  deleteSessionSecret(sessionId: string): Promise<boolean> {
-    return this.#autocommit(
-      "deleting a session secret",
-      () => this.#returned(SQL.deleteSecret, [parseId(sessionId, "session id")]) !== null,
-    );
-  }
-
-  /** {@inheritDoc SessionReader.getSessionTokenByHash} */
-  getSessionTokenByHash(hash: string): Promise<StoredSessionToken | null> {
-    return this.#run("reading a session token", () => {
-      const row = this.#first(SQL.tokenByHash, [checkTokenHash(hash)]);
-      return row ? toSessionToken(row) : null;
-    });
-  }
-
-  /** {@inheritDoc SessionReader.listSessionTokens} */
-  listSessionTokens(sessionId: string): Promise<SessionToken[]> {
-    return this.#run("listing session tokens", () => {
-      const rows = this.#statement(SQL.tokensOfSession).all(parseId(sessionId, "session id")) as Row[];
-      return rows.map((row) => withoutHash(toSessionToken({ ...row, hash: "" })));
-    });
-  }
-
-  /** {@inheritDoc SessionWriter.createSessionToken} */
-  createSessionToken(input: NewSessionToken): Promise<SessionToken> {
-    return this.#autocommit("storing a session token", () => {
-      const token = buildSessionToken(input, nowIso());
-      try {
-        this.#statement(SQL.insertToken).run(token.id, token.sessionId, token.hash, token.createdAt);
-      } catch (error) {
-        if (isForeignKeyViolation(error)) {
-          throw new SessionError("SessionNotFound", `no session with id ${token.sessionId}`, { cause: error });
-        }
-        if (isUniqueViolation(error)) {
-          throw new SessionError("Conflict", "a session token with this id or hash exists", { cause: error });
-        }
-        throw error;
-      }
-      return withoutHash(token);
-    });
-  }
-
-  /** {@inheritDoc SessionWriter.revokeSessionToken} */
-  revokeSessionToken(sessionId: string, tokenId: string): Promise<SessionToken | null> {
-    return this.#autocommit("revoking a session token", () => {
-      const row = this.#returned(SQL.revokeToken, [
-        nowIso(),
-        parseId(tokenId, "token id"),
-        parseId(sessionId, "session id"),
-      ]);
-      return row ? withoutHash(toSessionToken({ ...row, hash: "" })) : null;
-    });
-  }
-
-  // A write: in an explicit transaction when it has several statements (`transaction`, or its event
-  // logged with it), else in autocommit mode. With `logEvent` (and a log), its event (`eventOf` the
-  // result; none for `null`, nothing changed) is written in the same transaction, and handed to the
-  // log's followers only once the COMMIT succeeded.
-  #change<T>(
-    action: string,
-    transaction: boolean,
-    options: WriteOptions | undefined,
-    eventOf: (result: NonNullable<T>) => LifecycleEvent,
-    work: () => T,
-  ): Promise<T> {
-    const log = options?.logEvent === true ? this.#log : null;
-    if (log === null) return transaction ? this.#write(action, work) : this.#autocommit(action, work);
-    let appended: AppendedEvent | null = null;
-    return this.#write(action, () => {
-      appended = null;
-      const result = work();
-      if (result !== null) appended = log.append(eventOf(result as NonNullable<T>));
-      return result;
-    }).then((result) => {
-      if (appended !== null) log.committed(appended);
-      return result;
-    });
-  }
-
-  // One write statement in autocommit mode: `run()` and `all()` step it to its end, commit
-  // included, so what it returns is committed (a full-disk test pins this for every driver). Cheaper
-  // than an explicit transaction, which only writes of several statements need.
-  #autocommit<T>(action: string, work: () => T): Promise<T> {
-    return this.#run(action, work);
-  }
-
-  // Runs one synchronous unit of work and reports it as a promise; driver errors become `Storage`.
-  #run<T>(action: string, work: () => T): Promise<T> {
-    try {
-      return Promise.resolve(work());
-    } catch (error) {
-      return Promise.reject(storageError(error, action));
-    }
-  }
-
-  // Runs the statements of one write in an explicit transaction and answers only once COMMIT has
-  // succeeded. In autocommit mode a statement's own commit can fail after its row was already handed
-  // out (Deno's node:sqlite `get()` returns the row of a `DELETE … RETURNING` whose commit failed on a
-  // full disk, and the row stays), so the commit is a step of its own whose failure is always seen.
-  #write<T>(action: string, work: () => T): Promise<T> {
-    return this.#run(action, () => {
-      this.#statement("BEGIN IMMEDIATE").run();
-      let result: T;
-      try {
-        result = work();
-        this.#statement("COMMIT").run();
-      } catch (error) {
-        this.#rollback();
-        throw error;
-      }
-      return result;
-    });
-  }
-
-  #rollback(): void {
-    try {
-      this.#statement("ROLLBACK").run();
-    } catch {
-      // After some errors (SQLITE_FULL at COMMIT among them) SQLite has already rolled the
-      // transaction back, and ROLLBACK then fails with "no transaction is active". Either way the
-      // error that ended the write is the one to report, not this one.
-    }
   }
 }
 
@@ -685,21 +581,46 @@ const SQLITE_IOERR_SHMSIZE = 4874;
 const SQLITE_BUSY = 5;
 const SQLITE_LOCKED = 6;
 
-function storageError(error: unknown, action: string): SessionError {
-  // node:sqlite puts SQLite's extended result code in `errcode`, bun:sqlite in `errno`.
+// node:sqlite puts SQLite's extended result code in `errcode`, bun:sqlite in `errno`.
+function resultCode(error: unknown): number | null {
   const code = (error as { errcode?: unknown; errno?: unknown } | null)?.errcode ??
     (error as { errno?: unknown } | null)?.errno;
-  const primary = typeof code === "number" && code > 0 ? code & 0xff : null;
+  return typeof code === "number" && code > 0 ? code : null;
+}
+
+// SQLite's error in the driver vocabulary: a busy file is temporary (the same call may succeed once
+// the lock is let go); a shared-memory file that could not grow names the likely cause.
+function classified(error: unknown): unknown {
+  if (error instanceof StoreDriverError || error instanceof SessionError) return error;
+  const code = resultCode(error);
+  const primary = code === null ? null : code & 0xff;
   if (primary === SQLITE_BUSY || primary === SQLITE_LOCKED) {
-    // The store's mark of a temporary failure: the same call may succeed once the lock is let go.
-    return toStorageError(error, action, { retryAfterSeconds: 1 });
+    return new StoreDriverError("unavailable", String((error as Error).message), {
+      cause: error,
+      retryAfterSeconds: 1,
+    });
   }
-  if (code !== SQLITE_IOERR_SHMSIZE || !(error instanceof Error)) return toStorageError(error, action);
-  return new SessionError(
-    "Storage",
-    `${action} failed: ${error.message} (SQLite could not grow the shared-memory file beside the database: is the disk full?)`,
+  if (code !== SQLITE_IOERR_SHMSIZE || !(error instanceof Error)) return error;
+  return new Error(
+    `${error.message} (SQLite could not grow the shared-memory file beside the database: is the disk full?)`,
     { cause: error },
   );
+}
+
+function storageError(error: unknown, action: string): SessionError {
+  const problem = classified(error);
+  if (problem instanceof StoreDriverError) {
+    return toStorageError(problem.cause, action, { retryAfterSeconds: problem.retryAfterSeconds });
+  }
+  return toStorageError(problem, action);
+}
+
+function taken(error: unknown, key: UniqueKey, holder: string | null = null, port: number | null = null) {
+  return new StoreDriverError("unique", String((error as Error).message), { key, holder, port, cause: error });
+}
+
+function referenced(error: unknown): StoreDriverError {
+  return new StoreDriverError("foreignKey", String((error as Error).message), { cause: error });
 }
 
 // Matched on SQLite's own messages, which every driver passes through unchanged.
