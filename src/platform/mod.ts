@@ -103,6 +103,16 @@ export {
   type WorktreeLifecycleOptions,
 } from "./worktree_lifecycle.ts";
 
+export type { CheckedSessionStore } from "../store/checked_store.ts";
+export type {
+  LoggedEventType,
+  PageQuery,
+  SessionQuery,
+  SessionStoreDriver,
+  StoreDriverError,
+  StoreDriverProblem,
+  UniqueKey,
+} from "../store/driver.ts";
 // The core's types that this entry's API names, re-exported (types only) so that this entry is
 // documented completely on its own. They are the `.` export's own types, not copies.
 export type {

@@ -41,6 +41,16 @@ export type {
 } from "../store/store.ts";
 export type { DatabaseKeyCheck, SealedSecretProbe, SealedSecretSample } from "../platform/database_key.ts";
 export type { SealedSecret } from "../crypto.ts";
+export type { CheckedSessionStore } from "../store/checked_store.ts";
+export type {
+  LoggedEventType,
+  PageQuery,
+  SessionQuery,
+  SessionStoreDriver,
+  StoreDriverError,
+  StoreDriverProblem,
+  UniqueKey,
+} from "../store/driver.ts";
 export type {
   EventLog,
   EventLogFollower,
