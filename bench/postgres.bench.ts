@@ -111,8 +111,9 @@ export async function benchStore(url: string): Promise<PostgresComparison[]> {
       const rawPair = async () => {
         const id = crypto.randomUUID();
         const now = new Date().toISOString();
+        // Every column of the sessions table, in the order of the store's insert (the column table's).
         const row = [id, repository.id, "Bench session", null, null, null, null, "active", false, null, null, null]
-          .concat([null, false, false, now, now, now, null, "[]", null]); // … host_id, ports, included
+          .concat([null, false, false, null, "[]", null, null, null, now, now, now]); // … host_id … last_accessed_at
         await raw.unsafe(createSql, [...row, sealed.encryptedSecret, sealed.nonce] as never[], { prepare: true });
         const [deleted] = await raw.unsafe(deleteSql, [id] as never[], { prepare: true });
         if (deleted === undefined) throw new Error("the raw delete found nothing");

@@ -6,7 +6,13 @@
 
 import {
   bytes,
+  type Column,
+  type ColumnKind,
+  insertValues,
+  REPOSITORY_COLUMNS as REPOSITORY_TABLE,
   type Row,
+  SESSION_COLUMN_OF,
+  SESSION_COLUMNS as SESSION_TABLE,
   toPortLease,
   toRepository,
   toSecret,
@@ -15,41 +21,30 @@ import {
   withoutHash,
 } from "../store/_rows.ts";
 import postgres, { type Sql } from "postgres";
-import type { SealedSecret } from "../crypto.ts";
 import { SessionError, toStorageError } from "../errors.ts";
-import { parseId } from "../ids.ts";
 import type { DatabaseKeyCheck, SealedSecretProbe, SealedSecretSample } from "../platform/database_key.ts";
-import type { BackupCapableStore, SessionStore, StoreBackup, WriteOptions } from "../store/store.ts";
+import type { BackupCapableStore, StoreBackup } from "../store/store.ts";
 import type { EventLog } from "../events.ts";
 import type {
   ListPosition,
-  NewRepository,
-  NewSession,
-  NewSessionSecret,
-  NewSessionToken,
   PortLease,
   Repository,
-  RepositoryFilter,
   Session,
-  SessionFilter,
   SessionPatch,
   SessionToken,
   StoredSessionSecret,
   StoredSessionToken,
 } from "../types.ts";
+import { invalid } from "../validation.ts";
+import { CheckedSessionStore, storeFailure } from "../store/checked_store.ts";
 import {
-  buildRepository,
-  buildSession,
-  buildSessionToken,
-  checkPortList,
-  checkRepositoryFilter,
-  checkSessionFilter,
-  checkSessionPatch,
-  checkSessionSecret,
-  checkTokenHash,
-  invalid,
-  nowIso,
-} from "../validation.ts";
+  type LoggedEventType,
+  type PageQuery,
+  type SessionQuery,
+  type SessionStoreDriver,
+  StoreDriverError,
+  type UniqueKey,
+} from "../store/driver.ts";
 import { checkSchemaName, isoColumn, migrate } from "./schema.ts";
 import { type ListenerFactory, PostgresEventLog, type PostgresEventLogOptions } from "./event_log.ts";
 import { ConnectionGate } from "./_connection_gate.ts";
@@ -94,59 +89,41 @@ export interface PostgresStoreOptions {
   eventLog?: boolean | PostgresEventLogOptions;
 }
 
-const REPOSITORY_COLUMNS = [
-  "id",
-  "path",
-  "name",
-  "is_git_repository",
-  "sessions_path",
-  "default_branch",
-  "default_remote",
-  isoColumn("created_at"),
-  isoColumn("updated_at"),
-].join(", ");
+// A table's columns as a select list: timestamps as the ISO strings the core wrote.
+const selectList = (table: readonly Column[]) =>
+  table.map(({ column, kind }) => kind === "time" ? isoColumn(column) : column).join(", ");
+
+const REPOSITORY_COLUMNS = selectList(REPOSITORY_TABLE);
 
 /** The columns a session is read back with (timestamps as the ISO strings the core wrote). */
-export const SESSION_COLUMNS = [
-  "id",
-  "repository_id",
-  "title",
-  "agent_name",
-  "issue_id",
-  "issue_title",
-  "issue_url",
-  "status",
-  "is_worktree",
-  "worktree_path",
-  "worktree_name",
-  "branch_name",
-  "base_branch",
-  "created_worktree",
-  "created_branch",
-  isoColumn("created_at"),
-  isoColumn("updated_at"),
-  isoColumn("last_accessed_at"),
-  "host_id",
-  "ports",
-  "setup",
-  "included",
-  "parent_session_id",
-].join(", ");
+export const SESSION_COLUMNS: string = selectList(SESSION_TABLE);
 
 const SECRET_COLUMNS = ["session_id", "encrypted_secret", "nonce", isoColumn("created_at"), isoColumn("updated_at")]
   .join(", ");
+
+// How a parameter of a column's kind is typed in a statement: the core's values go as text.
+function castOf(kind: ColumnKind): string {
+  return kind === "time" ? "::timestamptz" : kind === "json" ? "::jsonb" : kind === "uuid" ? "::uuid" : "";
+}
+
+// The CTE `changed` that inserts one record of `table` from the parameters $1… in the table's order.
+function insertCte(name: string, table: readonly Column[]): string {
+  const values = table.map(({ kind }, position) => `$${position + 1}${castOf(kind)}`);
+  return `changed AS (INSERT INTO ${name} (${table.map(({ column }) => column).join(", ")})
+    VALUES (${values.join(", ")}) RETURNING *)`;
+}
 
 // `to_char` of a timestamptz expression: the ISO-8601 string the core wrote.
 const isoText = (expression: string) => `to_char(${expression} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 // A row of `alias` as the JSON of the record the API returns: the same keys, in the same order, with
 // the same values as toRepository and toSession make, for the events built in the change's statement.
-function recordJson(fields: readonly (readonly [string, string, ("time" | "json")?])[], alias: string): string {
-  const pairs = fields.map(([key, column, kind]) =>
-    `'${key}', ${
+function recordJson(table: readonly Column[], alias: string): string {
+  const pairs = table.map(({ field, column, kind }) =>
+    `'${field}', ${
       kind === "time"
         ? isoText(`${alias}.${column}`)
-        : kind === "json"
+        : kind === "ports"
         ? `(${alias}.${column})::json`
         : `${alias}.${column}`
     }`
@@ -154,70 +131,22 @@ function recordJson(fields: readonly (readonly [string, string, ("time" | "json"
   return `json_build_object(${pairs.join(", ")})`;
 }
 
-const REPOSITORY_JSON_FIELDS = [
-  ["id", "id"],
-  ["path", "path"],
-  ["name", "name"],
-  ["isGitRepository", "is_git_repository"],
-  ["sessionsPath", "sessions_path"],
-  ["defaultBranch", "default_branch"],
-  ["defaultRemote", "default_remote"],
-  ["createdAt", "created_at", "time"],
-  ["updatedAt", "updated_at", "time"],
-] as const;
-
-const SESSION_JSON_FIELDS = [
-  ["id", "id"],
-  ["repositoryId", "repository_id"],
-  ["title", "title"],
-  ["agentName", "agent_name"],
-  ["issueId", "issue_id"],
-  ["issueTitle", "issue_title"],
-  ["issueUrl", "issue_url"],
-  ["status", "status"],
-  ["isWorktree", "is_worktree"],
-  ["worktreePath", "worktree_path"],
-  ["worktreeName", "worktree_name"],
-  ["branchName", "branch_name"],
-  ["baseBranch", "base_branch"],
-  ["createdWorktree", "created_worktree"],
-  ["createdBranch", "created_branch"],
-  ["hostId", "host_id"],
-  ["ports", "ports", "json"],
-  ["setup", "setup"],
-  ["included", "included"],
-  ["parentSessionId", "parent_session_id"],
-  ["createdAt", "created_at", "time"],
-  ["updatedAt", "updated_at", "time"],
-  ["lastAccessedAt", "last_accessed_at", "time"],
-] as const;
-
 /**
  * Each change's event as Postgres builds it from the changed row (the CTE `changed`), so that the
  * event is written by the change's own statement: exactly the event the orchestrator emits.
  */
 export const EVENT_JSON = {
   repositoryCreated: `json_build_object('type', 'repository.created', 'repository', ${
-    recordJson(REPOSITORY_JSON_FIELDS, "changed")
+    recordJson(REPOSITORY_TABLE, "changed")
   })`,
   repositoryDeleted: `json_build_object('type', 'repository.deleted', 'repository', ${
-    recordJson(REPOSITORY_JSON_FIELDS, "changed")
+    recordJson(REPOSITORY_TABLE, "changed")
   })`,
-  sessionCreated: `json_build_object('type', 'session.created', 'session', ${
-    recordJson(SESSION_JSON_FIELDS, "changed")
-  })`,
-  sessionUpdated: `json_build_object('type', 'session.updated', 'session', ${
-    recordJson(SESSION_JSON_FIELDS, "changed")
-  })`,
-  sessionArchived: `json_build_object('type', 'session.archived', 'session', ${
-    recordJson(SESSION_JSON_FIELDS, "changed")
-  })`,
-  sessionRestored: `json_build_object('type', 'session.restored', 'session', ${
-    recordJson(SESSION_JSON_FIELDS, "changed")
-  })`,
-  sessionDeleted: `json_build_object('type', 'session.deleted', 'session', ${
-    recordJson(SESSION_JSON_FIELDS, "changed")
-  })`,
+  sessionCreated: `json_build_object('type', 'session.created', 'session', ${recordJson(SESSION_TABLE, "changed")})`,
+  sessionUpdated: `json_build_object('type', 'session.updated', 'session', ${recordJson(SESSION_TABLE, "changed")})`,
+  sessionArchived: `json_build_object('type', 'session.archived', 'session', ${recordJson(SESSION_TABLE, "changed")})`,
+  sessionRestored: `json_build_object('type', 'session.restored', 'session', ${recordJson(SESSION_TABLE, "changed")})`,
+  sessionDeleted: `json_build_object('type', 'session.deleted', 'session', ${recordJson(SESSION_TABLE, "changed")})`,
   secretStored: `json_build_object('type', 'session.secret.stored', 'sessionId', changed.session_id)`,
 } as const;
 
@@ -247,22 +176,19 @@ export const SQL = {
   deleteSecret: "DELETE FROM session_secrets WHERE session_id = $1 RETURNING session_id",
   anySecret: "SELECT session_id, encrypted_secret, nonce FROM session_secrets LIMIT 1",
   // The writes, as the CTEs of a change statement (see changeStatement): each names its row `changed`.
-  insertRepositoryCte: `changed AS (INSERT INTO repositories (id, path, name, is_git_repository, sessions_path,
-    default_branch, default_remote, created_at, updated_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz, $9::timestamptz) RETURNING *)`,
+  insertRepositoryCte: insertCte("repositories", REPOSITORY_TABLE),
   deleteRepositoryCte: "changed AS (DELETE FROM repositories WHERE id = $1 RETURNING *)",
-  insertSessionCte: `changed AS (INSERT INTO sessions (id, repository_id, title, agent_name, issue_id, issue_title,
-    issue_url, status, is_worktree, worktree_path, worktree_name, branch_name, base_branch, created_worktree,
-    created_branch, created_at, updated_at, last_accessed_at, host_id, ports, included, parent_session_id)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-      $16::timestamptz, $17::timestamptz, $18::timestamptz, $19, $20, $21::jsonb, $22::uuid) RETURNING *)`,
+  insertSessionCte: insertCte("sessions", SESSION_TABLE),
+  sessionIdOfWorktreePath: "SELECT id FROM sessions WHERE worktree_path = $1",
   // With the session, in the same statement: its port leases (from its row's list), together or not at all.
   insertLeasesOfSessionCte: `, leased AS (INSERT INTO port_leases (port, session_id, leased_at)
     SELECT port.value::integer, changed.id, changed.created_at FROM changed,
       json_array_elements_text(changed.ports::json) AS port)`,
-  // With the session, in the same statement: its sealed secret ($23, $24), together or not at all.
+  // With the session, in the same statement: its sealed secret (the two parameters after the session's
+  // columns), together or not at all.
   insertSecretOfSessionCte: `, sealed AS (INSERT INTO session_secrets (session_id, encrypted_secret, nonce, created_at,
-    updated_at) SELECT changed.id, $23, $24, changed.created_at, changed.created_at FROM changed)`,
+    updated_at) SELECT changed.id, $${SESSION_TABLE.length + 1}, $${SESSION_TABLE.length + 2}, changed.created_at,
+    changed.created_at FROM changed)`,
   // The session's port leases go in the same statement.
   deleteSessionCte: `changed AS (DELETE FROM sessions WHERE id = $1 RETURNING *),
     freed AS (DELETE FROM port_leases WHERE session_id IN (SELECT id FROM changed))`,
@@ -297,18 +223,6 @@ export const SQL = {
   claimKeyCheck: `INSERT INTO database_key_check (id, value) VALUES (true, $1)
     ON CONFLICT (id) DO NOTHING RETURNING value`,
 } as const;
-
-// What a patch field is called in the table, and how its parameter is typed.
-const PATCH_COLUMNS: Record<keyof SessionPatch, string> = {
-  title: "title",
-  status: "status",
-  agentName: "agent_name",
-  issueId: "issue_id",
-  issueTitle: "issue_title",
-  issueUrl: "issue_url",
-  lastAccessedAt: "last_accessed_at",
-  setup: "setup",
-};
 
 type Param = string | number | boolean | Uint8Array | null;
 
@@ -465,57 +379,46 @@ export function describeDatabase(url: string): string {
   return parsed.toString();
 }
 
+// The event each loggable write builds in its statement.
+const EVENT_OF: Record<LoggedEventType, string> = {
+  "repository.created": EVENT_JSON.repositoryCreated,
+  "repository.deleted": EVENT_JSON.repositoryDeleted,
+  "session.created": EVENT_JSON.sessionCreated,
+  "session.updated": EVENT_JSON.sessionUpdated,
+  "session.archived": EVENT_JSON.sessionArchived,
+  "session.restored": EVENT_JSON.sessionRestored,
+  "session.deleted": EVENT_JSON.sessionDeleted,
+  "session.secret.stored": EVENT_JSON.secretStored,
+};
+
+/** What {@linkcode PostgresStore}'s constructor takes besides the client. */
+interface PostgresDriverOptions {
+  schema?: string;
+  eventLog?: boolean | PostgresEventLogOptions;
+  listener?: ListenerFactory;
+  reopen?: () => Sql;
+  maxConnections?: number;
+  acquireTimeoutMs?: number;
+}
+
 /**
- * A {@linkcode SessionStore} on Postgres, over postgres.js: Deno and Bun alike. Open one with
- * {@linkcode openPostgresStore}. It keeps the contract the SQLite store keeps, with the same error
- * kinds: a taken id or path is `Conflict` (unique violation), a session of an unknown repository
- * `RepositoryNotFound` and a secret of an unknown session `SessionNotFound` (foreign key
- * violations), deleting a repository that has sessions `Conflict`; a lost connection and any other
- * failure are `Storage` with the driver's error as `cause`. Input is checked by the core's own
- * validation before any SQL runs. Each write is one statement, or one transaction (a session
- * created with its sealed secret), answered after its commit; `deleteSession` is one
- * `DELETE … RETURNING` and the secret goes by `ON DELETE CASCADE`. Timestamps come back as the very
- * ISO-8601 strings the core made (`2026-11-25T09:16:21.851Z`); lists are keyset pages in
- * `(created_at, id)` order, each answered from an index.
- *
- * Several servers may share the database. The store also keeps the database key check
- * ({@linkcode PostgresStore.databaseKeyCheck}), so that each of them is held to the one key.
+ * The {@linkcode SessionStoreDriver} of {@linkcode PostgresStore}: each write one statement (CTEs
+ * that change every row it touches and log its event), on a pool whose waits are bounded by the
+ * connection gate, with a client replaced when its connections stop connecting. Internal.
  */
-export class PostgresStore implements SessionStore, BackupCapableStore {
+class PostgresDriver implements SessionStoreDriver {
   #sql: Sql;
-  readonly #where: string;
-  readonly #log: PostgresEventLog | null;
+  readonly where: string;
+  readonly log: PostgresEventLog | null;
   #closing: Promise<void> | null = null;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #reopen: (() => Sql) | null;
   readonly #retired = new Set<Promise<void>>();
   readonly #gate: ConnectionGate;
 
-  /**
-   * Wraps a postgres.js client whose `search_path` reaches a migrated schema; the store owns it and
-   * ends it in `close()`. {@linkcode openPostgresStore} makes both.
-   *
-   * @param sql the client
-   * @param where the database, for messages (without a password)
-   * @param options the schema the client uses (`public` by default), whether to keep an event log,
-   * the client its followers listen on (without one they only poll), how to make a new client
-   * like `sql` (without one a client whose connections stopped connecting is kept), the client's pool
-   * size (`max`; 10 by default), and how long a call waits for one of its connections (5000 ms by default)
-   */
-  constructor(
-    sql: Sql,
-    where: string,
-    options: {
-      schema?: string;
-      eventLog?: boolean | PostgresEventLogOptions;
-      listener?: ListenerFactory;
-      reopen?: () => Sql;
-      maxConnections?: number;
-      acquireTimeoutMs?: number;
-    } = {},
-  ) {
+  constructor(sql: Sql, where: string, options: PostgresDriverOptions) {
     this.#sql = sql;
-    this.#where = where;
+    this.where = where;
     this.#reopen = options.reopen ?? null;
     this.#gate = new ConnectionGate(
       options.maxConnections ?? 10,
@@ -523,7 +426,7 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
       waitedTooLong,
     );
     const { eventLog = false } = options;
-    this.#log = eventLog === false ? null : new PostgresEventLog(
+    this.log = eventLog === false ? null : new PostgresEventLog(
       () => this.#sql,
       options.schema ?? "public",
       eventLog === true ? {} : eventLog,
@@ -532,67 +435,10 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
     );
   }
 
-  /**
-   * The event log, when the store was opened with `eventLog` (else `null`). A `SessionOrchestrator`
-   * over this store then has each change's event logged by the change's own statement (`logEvent`),
-   * and emits nothing itself: follow the log into the orchestrator's events (the
-   * server does), and every process's changes arrive in commit order, each once.
-   *
-   * @example Two stores on one database, as two servers: a change through one reaches the other's follower
-   * ```ts ignore
-   * import { LifecycleEvents, SessionOrchestrator } from "../../mod.ts";
-   * import { openPostgresStore } from "./mod.ts";
-   *
-   * const url = "postgres://sessions@db.internal:5432/sessions";
-   * const a = await openPostgresStore(url, { eventLog: true });
-   * const b = await openPostgresStore(url, { eventLog: true });
-   * const events = new LifecycleEvents();
-   * events.subscribe((event) => console.log(event.type));
-   * const follower = await a.eventLog!.follow((event) => events.emit(event));
-   * await new SessionOrchestrator({ store: b }).createRepository({ path: "/src/app", name: "app" });
-   * // … "repository.created" is printed once the follower has read it …
-   * await follower.close();
-   * await Promise.all([a.close(), b.close()]);
-   * ```
-   */
-  get eventLog(): EventLog | null {
-    return this.#log;
-  }
-
-  /**
-   * Removes old events from the log (see `PostgresEventLogOptions`); returns how many. It also runs
-   * by itself as events are written. `0` without an event log.
-   */
-  pruneEvents(): Promise<number> {
-    const log = this.#log;
-    return log === null ? Promise.resolve(0) : this.#run("pruning the event log", () => log.prune());
-  }
-
-  /**
-   * Refuses, with `InvalidInput` naming `pg_dump`: a Postgres database lives on its own server, and
-   * its tools make a consistent copy of it there (`pg_dump` runs in one snapshot while the servers
-   * go on writing). Here so that a backup asked of a server on Postgres says what to use instead.
-   */
-  backup(): Promise<StoreBackup> {
-    return Promise.reject(
-      new SessionError(
-        "InvalidInput",
-        "this server's sessions live in Postgres, which this server does not copy: back the database up with " +
-          "pg_dump against the database it was started with (for example pg_dump --format=custom " +
-          "--file=sessions.dump <its --database URL>)",
-      ),
-    );
-  }
-
-  /** The database, as messages name it: its URL without the password. */
-  get database(): string {
-    return this.#where;
-  }
-
   // Runs one statement (`read`: one that changes nothing) on a connection of its own, once the gate
   // gives `lane` (the kind of operation) one. Some failures are run again, when they prove that the
   // statement never ran, or it only reads.
-  #query(lane: string, text: string, params: Param[] = [], read = false): Promise<Row[]> {
+  query(lane: string, text: string, params: Param[] = [], read = false): Promise<Row[]> {
     return this.#gate.run(lane, () => this.#attempt(text, params, read));
   }
 
@@ -629,19 +475,18 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
     return true;
   }
 
-  // Runs a change as one statement (see changeStatement), logging its event with `event` (built
-  // from the changed row) when the store keeps an event log and the caller asks for it.
+  // Runs a change as one statement (see changeStatement), logging its event (built from the changed
+  // row) when the store keeps an event log and the front asked for it.
   async #change(
     lane: string,
     ctes: string,
     params: Param[],
     columns: string | null,
-    event: string,
-    options: WriteOptions | undefined,
+    event: LoggedEventType | null,
   ): Promise<Row | undefined> {
-    const log = options?.logEvent === true ? this.#log : null;
-    const logged = log?.change("changed", event, params.length) ?? null;
-    const [row] = await this.#query(
+    const log = event === null ? null : this.log;
+    const logged = log?.change("changed", EVENT_OF[event!], params.length) ?? null;
+    const [row] = await this.query(
       lane,
       changeStatement(ctes, columns, logged),
       [...params, ...(logged?.params ?? [])],
@@ -650,231 +495,165 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
     return row;
   }
 
-  /** {@inheritDoc SessionReader.getRepository} */
   getRepository(id: string): Promise<Repository | null> {
-    return this.#run("reading a repository", async () => {
-      const [row] = await this.#query("getRepository", SQL.getRepository, [parseId(id, "repository id")], true);
+    return this.#guard(async () => {
+      const [row] = await this.query("getRepository", SQL.getRepository, [id], true);
       return row ? toRepository(row) : null;
     });
   }
 
-  /** {@inheritDoc SessionReader.listRepositories} */
-  listRepositories(filter: RepositoryFilter = {}): Promise<Repository[]> {
-    return this.#run("listing repositories", async () => {
-      const { limit, after } = checkRepositoryFilter(filter);
+  listRepositories({ limit, after }: PageQuery): Promise<Repository[]> {
+    return this.#guard(async () => {
       const { text, params } = pageQuery("repositories", [], limit, after);
-      return (await this.#query("listRepositories", text, params, true)).map(toRepository);
+      return (await this.query("listRepositories", text, params, true)).map(toRepository);
     });
   }
 
-  /** {@inheritDoc SessionReader.getSession} */
   getSession(id: string): Promise<Session | null> {
-    return this.#run("reading a session", async () => {
-      const [row] = await this.#query("getSession", SQL.getSession, [parseId(id, "session id")], true);
+    return this.#guard(async () => {
+      const [row] = await this.query("getSession", SQL.getSession, [id], true);
       return row ? toSession(row) : null;
     });
   }
 
-  /** {@inheritDoc SessionReader.listSessions} */
-  listSessions(filter: SessionFilter = {}): Promise<Session[]> {
-    return this.#run("listing sessions", async () => {
-      const { repositoryId, status, worktreePath, branchName, limit, after } = checkSessionFilter(filter);
+  listSessions(query: SessionQuery): Promise<Session[]> {
+    return this.#guard(async () => {
+      const { repositoryId, status, worktreePath, branchName, limit, after } = query;
       const conditions: [string, Param][] = [];
       if (repositoryId !== null) conditions.push(["repository_id", repositoryId]);
       if (status !== null) conditions.push(["status", status]);
       if (worktreePath !== null) conditions.push(["worktree_path", worktreePath]);
       if (branchName !== null) conditions.push(["branch_name", branchName]);
       const { text, params } = pageQuery("sessions", conditions, limit, after);
-      return (await this.#query("listSessions", text, params, true)).map(toSession);
+      return (await this.query("listSessions", text, params, true)).map(toSession);
     });
   }
 
-  /** {@inheritDoc SessionReader.getSessionSecret} */
   getSessionSecret(sessionId: string): Promise<StoredSessionSecret | null> {
-    return this.#run("reading a session secret", async () => {
-      const [row] = await this.#query("getSessionSecret", SQL.getSecret, [parseId(sessionId, "session id")], true);
+    return this.#guard(async () => {
+      const [row] = await this.query("getSessionSecret", SQL.getSecret, [sessionId], true);
       return row ? toSecret(row) : null;
     });
   }
 
-  /** {@inheritDoc SessionWriter.createRepository} */
-  createRepository(input: NewRepository, options?: WriteOptions): Promise<Repository> {
-    return this.#run("creating a repository", async () => {
-      const r = buildRepository(input, nowIso());
-      const params = [r.id, r.path, r.name, r.isGitRepository, r.sessionsPath, r.defaultBranch, r.defaultRemote];
-      try {
-        await this.#change(
-          "createRepository",
-          SQL.insertRepositoryCte,
-          [...params, r.createdAt, r.updatedAt],
-          null,
-          EVENT_JSON.repositoryCreated,
-          options,
-        );
-      } catch (error) {
-        if (sqlState(error) !== UNIQUE_VIOLATION) throw error;
-        if (constraintOf(error) !== "repositories_path_key") {
-          throw new SessionError("Conflict", `a repository with id ${r.id} exists`, { cause: error });
-        }
-        // Name the repository that holds the path, so the caller can use it.
-        const [holder] = await this.#query("getRepository", SQL.repositoryIdOfPath, [r.path], true);
-        throw new SessionError(
-          "Conflict",
-          holder === undefined
-            ? `a repository already has the path ${r.path}`
-            : `the repository ${String(holder.id)} already has the path ${r.path}`,
-          { cause: error },
-        );
-      }
-      return r;
+  listPortLeases(): Promise<PortLease[]> {
+    return this.#guard(async () => (await this.query("listPortLeases", SQL.listPortLeases, [], true)).map(toPortLease));
+  }
+
+  getSessionTokenByHash(hash: string): Promise<StoredSessionToken | null> {
+    return this.#guard(async () => {
+      const [row] = await this.query("getSessionToken", SQL.tokenByHash, [hash], true);
+      return row ? toSessionToken(row) : null;
     });
   }
 
-  /** {@inheritDoc SessionWriter.deleteRepository} */
-  deleteRepository(id: string, options?: WriteOptions): Promise<Repository | null> {
-    return this.#run("deleting a repository", async () => {
-      const key = parseId(id, "repository id");
+  listSessionTokens(sessionId: string): Promise<SessionToken[]> {
+    return this.#guard(async () => {
+      const rows = await this.query("listSessionTokens", SQL.tokensOfSession, [sessionId], true);
+      return rows.map((row) => withoutHash(toSessionToken({ ...row, hash: "" })));
+    });
+  }
+
+  insertRepository(repository: Repository, event: LoggedEventType | null): Promise<void> {
+    return this.#guard(async () => {
+      const params = insertValues(REPOSITORY_TABLE, repository, "boolean") as Param[];
       try {
-        const row = await this.#change(
-          "deleteRepository",
-          SQL.deleteRepositoryCte,
-          [key],
-          REPOSITORY_COLUMNS,
-          EVENT_JSON.repositoryDeleted,
-          options,
-        );
+        await this.#change("createRepository", SQL.insertRepositoryCte, params, null, event);
+      } catch (error) {
+        if (sqlState(error) !== UNIQUE_VIOLATION) throw error;
+        if (constraintOf(error) !== "repositories_path_key") throw taken(error, "repository.id");
+        // Name the repository that holds the path, so the caller can use it.
+        const [holder] = await this.query("getRepository", SQL.repositoryIdOfPath, [repository.path], true);
+        throw taken(error, "repository.path", holder === undefined ? null : String(holder.id));
+      }
+    });
+  }
+
+  deleteRepository(id: string, event: LoggedEventType | null): Promise<Repository | null> {
+    return this.#guard(async () => {
+      try {
+        const row = await this.#change("deleteRepository", SQL.deleteRepositoryCte, [id], REPOSITORY_COLUMNS, event);
         return row ? toRepository(row) : null;
       } catch (error) {
-        if (sqlState(error) === FOREIGN_KEY_VIOLATION) {
-          throw new SessionError("Conflict", `repository ${key} still has sessions; delete them first`, {
-            cause: error,
-          });
-        }
+        if (sqlState(error) === FOREIGN_KEY_VIOLATION) throw referenced(error);
         throw error;
       }
     });
   }
 
-  /** {@inheritDoc SessionWriter.createSession} */
-  createSession(input: NewSession, secret?: SealedSecret, options?: WriteOptions): Promise<Session> {
-    return this.#run("creating a session", async () => {
-      const s = buildSession(input, nowIso());
-      const sealed = secret === undefined ? null : checkSessionSecret({ sessionId: s.id, ...secret });
-      const row: Param[] = [
-        s.id,
-        s.repositoryId,
-        s.title,
-        s.agentName,
-        s.issueId,
-        s.issueTitle,
-        s.issueUrl,
-        s.status,
-        s.isWorktree,
-        s.worktreePath,
-        s.worktreeName,
-        s.branchName,
-        s.baseBranch,
-        s.createdWorktree,
-        s.createdBranch,
-        s.createdAt,
-        s.updatedAt,
-        s.lastAccessedAt,
-        s.hostId,
-        JSON.stringify(s.ports),
-        s.included === null ? null : JSON.stringify(s.included),
-        s.parentSessionId,
-      ];
+  insertSession(session: Session, secret: StoredSessionSecret | null, event: LoggedEventType | null): Promise<void> {
+    return this.#guard(async () => {
+      const row = insertValues(SESSION_TABLE, session, "boolean") as Param[];
       try {
         // With a secret and ports, every row in one statement: together or not at all.
-        const leases = s.ports.length === 0 ? "" : SQL.insertLeasesOfSessionCte;
+        const leases = session.ports.length === 0 ? "" : SQL.insertLeasesOfSessionCte;
         await this.#change(
           "createSession",
-          SQL.insertSessionCte + leases + (sealed === null ? "" : SQL.insertSecretOfSessionCte),
-          sealed === null ? row : [...row, sealed.encryptedSecret, sealed.nonce],
+          SQL.insertSessionCte + leases + (secret === null ? "" : SQL.insertSecretOfSessionCte),
+          secret === null ? row : [...row, secret.encryptedSecret, secret.nonce],
           null,
-          EVENT_JSON.sessionCreated,
-          options,
+          event,
         );
       } catch (error) {
-        if (sqlState(error) === FOREIGN_KEY_VIOLATION) {
-          throw new SessionError("RepositoryNotFound", `no repository with id ${s.repositoryId}`, { cause: error });
-        }
+        if (sqlState(error) === FOREIGN_KEY_VIOLATION) throw referenced(error);
         if (sqlState(error) === UNIQUE_VIOLATION && constraintOf(error) === "port_leases_pkey") {
           throw await this.#portTaken(error);
         }
         if (sqlState(error) === UNIQUE_VIOLATION) {
-          const what = constraintOf(error) === "sessions_worktree_path_key"
-            ? `worktree path ${s.worktreePath} belongs to another session`
-            : `a session with id ${s.id} exists`;
-          throw new SessionError("Conflict", what, { cause: error });
+          if (constraintOf(error) !== "sessions_worktree_path_key") throw taken(error, "session.id");
+          const [holder] = await this.query("getSession", SQL.sessionIdOfWorktreePath, [session.worktreePath], true)
+            .catch(() => []);
+          throw taken(error, "session.worktreePath", holder === undefined ? null : String(holder.id));
         }
         throw error;
       }
-      return s;
     });
   }
 
-  /** {@inheritDoc SessionWriter.updateSession} */
-  updateSession(id: string, patch: SessionPatch, options?: WriteOptions): Promise<Session | null> {
+  updateSession(
+    id: string,
+    changes: SessionPatch,
+    updatedAt: string,
+    event: LoggedEventType | null,
+  ): Promise<Session | null> {
     // One UPDATE that sets only the patched columns: a concurrent update of other fields is kept.
-    return this.#run("updating a session", async () => {
-      const key = parseId(id, "session id");
-      const changes = checkSessionPatch(patch);
-      const params: Param[] = [key, nowIso()];
+    return this.#guard(async () => {
+      const params: Param[] = [id, updatedAt];
       const sets = ["updated_at = $2::timestamptz"];
       for (const [field, value] of Object.entries(changes) as [keyof SessionPatch, unknown][]) {
-        // The setup goes as JSON text, cast in the statement: one parameter type for every driver.
-        params.push(field === "setup" ? (value === null ? null : JSON.stringify(value)) : value as string | null);
-        const column = PATCH_COLUMNS[field];
-        const cast = field === "lastAccessedAt" ? "::timestamptz" : field === "setup" ? "::jsonb" : "";
-        sets.push(`${column} = $${params.length}${cast}`);
+        const { column, kind } = SESSION_COLUMN_OF[field];
+        // A record goes as JSON text, cast in the statement: one parameter type for every driver.
+        params.push(kind === "json" ? (value === null ? null : JSON.stringify(value)) : value as string | null);
+        sets.push(`${column} = $${params.length}${castOf(kind)}`);
       }
       const row = await this.#change(
         "updateSession",
         `changed AS (UPDATE sessions SET ${sets.join(", ")} WHERE id = $1 RETURNING *)`,
         params,
         SESSION_COLUMNS,
-        options?.logAs === "session.archived"
-          ? EVENT_JSON.sessionArchived
-          : options?.logAs === "session.restored"
-          ? EVENT_JSON.sessionRestored
-          : EVENT_JSON.sessionUpdated,
-        options,
+        event,
       );
       return row ? toSession(row) : null;
     });
   }
 
-  /** {@inheritDoc SessionWriter.deleteSession} */
-  deleteSession(id: string, options?: WriteOptions): Promise<Session | null> {
-    return this.#run("deleting a session", async () => {
-      const key = parseId(id, "session id");
+  deleteSession(id: string, event: LoggedEventType | null): Promise<Session | null> {
+    return this.#guard(async () => {
       // One DELETE … RETURNING: no check-then-delete race; the secret goes by ON DELETE CASCADE.
-      const row = await this.#change(
-        "deleteSession",
-        SQL.deleteSessionCte,
-        [key],
-        SESSION_COLUMNS,
-        EVENT_JSON.sessionDeleted,
-        options,
-      );
+      const row = await this.#change("deleteSession", SQL.deleteSessionCte, [id], SESSION_COLUMNS, event);
       return row ? toSession(row) : null;
     });
   }
 
-  /** {@inheritDoc SessionWriter.setSessionPorts} */
-  setSessionPorts(id: string, ports: number[], options?: WriteOptions): Promise<Session | null> {
-    return this.#run("leasing ports", async () => {
-      const key = parseId(id, "session id");
-      const wanted = checkPortList(ports);
+  setSessionPorts(id: string, ports: number[], now: string, event: LoggedEventType | null): Promise<Session | null> {
+    return this.#guard(async () => {
       try {
         const row = await this.#change(
           "setSessionPorts",
           SQL.setSessionPortsCte,
-          [key, JSON.stringify(wanted), nowIso()],
+          [id, JSON.stringify(ports), now],
           SESSION_COLUMNS,
-          EVENT_JSON.sessionUpdated,
-          options,
+          event,
         );
         return row ? toSession(row) : null;
       } catch (error) {
@@ -886,119 +665,208 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
     });
   }
 
-  /** {@inheritDoc SessionReader.listPortLeases} */
-  listPortLeases(): Promise<PortLease[]> {
-    return this.#run("listing port leases", async () => {
-      return (await this.#query("listPortLeases", SQL.listPortLeases, [], true)).map(toPortLease);
-    });
-  }
-
-  /** {@inheritDoc SessionWriter.releaseOrphanedPorts} */
   releaseOrphanedPorts(): Promise<PortLease[]> {
-    return this.#run("releasing orphaned port leases", async () => {
-      const rows = await this.#query("releaseOrphanedPorts", SQL.releaseOrphanedPorts, []);
-      return rows.map(toPortLease).sort((a, b) => a.port - b.port);
-    });
+    return this.#guard(async () =>
+      (await this.query("releaseOrphanedPorts", SQL.releaseOrphanedPorts, [])).map(toPortLease)
+    );
   }
 
-  // The `Conflict` of a write that met a leased port (Postgres names the key in the error's detail).
-  async #portTaken(error: unknown): Promise<SessionError> {
+  // The refusal of a write that met a leased port (Postgres names the key in the error's detail).
+  async #portTaken(error: unknown): Promise<StoreDriverError> {
     const detail = String((error as { detail?: unknown }).detail ?? "");
     const port = /\(port\)=\((\d+)\)/.exec(detail)?.[1];
-    if (port === undefined) {
-      return new SessionError("Conflict", "a port is leased to another session", { cause: error });
-    }
-    const [holder] = await this.#query("listPortLeases", SQL.portHolder, [Number(port)], true).catch(() => []);
-    const who = holder === undefined ? "another session" : `session ${String(holder.session_id)}`;
-    return new SessionError("Conflict", `port ${port} is leased to ${who}`, { cause: error });
+    if (port === undefined) return taken(error, "port");
+    const [holder] = await this.query("listPortLeases", SQL.portHolder, [Number(port)], true).catch(() => []);
+    return taken(error, "port", holder === undefined ? null : String(holder.session_id), Number(port));
   }
 
-  /** {@inheritDoc SessionWriter.setSessionSecret} */
-  setSessionSecret(input: NewSessionSecret, options?: WriteOptions): Promise<void> {
-    return this.#run("storing a session secret", async () => {
-      const secret = checkSessionSecret(input);
-      const now = nowIso();
+  putSessionSecret(secret: StoredSessionSecret, event: LoggedEventType | null): Promise<void> {
+    return this.#guard(async () => {
       try {
         await this.#change(
           "setSessionSecret",
           SQL.upsertSecretCte,
-          [secret.sessionId, secret.encryptedSecret, secret.nonce, now, now],
+          [secret.sessionId, secret.encryptedSecret, secret.nonce, secret.createdAt, secret.updatedAt],
           null,
-          EVENT_JSON.secretStored,
-          options,
+          event,
         );
       } catch (error) {
-        if (sqlState(error) === FOREIGN_KEY_VIOLATION) {
-          throw new SessionError("SessionNotFound", `no session with id ${secret.sessionId}`, { cause: error });
-        }
+        if (sqlState(error) === FOREIGN_KEY_VIOLATION) throw referenced(error);
         throw error;
       }
     });
   }
 
-  /** {@inheritDoc SessionWriter.deleteSessionSecret} */
   deleteSessionSecret(sessionId: string): Promise<boolean> {
-    return this.#run("deleting a session secret", async () => {
-      const rows = await this.#query("deleteSessionSecret", SQL.deleteSecret, [parseId(sessionId, "session id")]);
-      return rows.length > 0;
-    });
+    return this.#guard(async () => (await this.query("deleteSessionSecret", SQL.deleteSecret, [sessionId])).length > 0);
   }
 
-  /** {@inheritDoc SessionReader.getSessionTokenByHash} */
-  getSessionTokenByHash(hash: string): Promise<StoredSessionToken | null> {
-    return this.#run("reading a session token", async () => {
-      const [row] = await this.#query("getSessionToken", SQL.tokenByHash, [checkTokenHash(hash)], true);
-      return row ? toSessionToken(row) : null;
-    });
-  }
-
-  /** {@inheritDoc SessionReader.listSessionTokens} */
-  listSessionTokens(sessionId: string): Promise<SessionToken[]> {
-    return this.#run("listing session tokens", async () => {
-      const rows = await this.#query(
-        "listSessionTokens",
-        SQL.tokensOfSession,
-        [parseId(sessionId, "session id")],
-        true,
-      );
-      return rows.map((row) => withoutHash(toSessionToken({ ...row, hash: "" })));
-    });
-  }
-
-  /** {@inheritDoc SessionWriter.createSessionToken} */
-  createSessionToken(input: NewSessionToken): Promise<SessionToken> {
-    return this.#run("storing a session token", async () => {
-      const token = buildSessionToken(input, nowIso());
+  insertSessionToken(token: StoredSessionToken): Promise<void> {
+    return this.#guard(async () => {
       try {
-        await this.#query("createSessionToken", SQL.insertToken, [
+        await this.query("createSessionToken", SQL.insertToken, [
           token.id,
           token.sessionId,
           token.hash,
           token.createdAt,
         ]);
       } catch (error) {
-        if (sqlState(error) === FOREIGN_KEY_VIOLATION) {
-          throw new SessionError("SessionNotFound", `no session with id ${token.sessionId}`, { cause: error });
-        }
-        if (sqlState(error) === UNIQUE_VIOLATION) {
-          throw new SessionError("Conflict", "a session token with this id or hash exists", { cause: error });
-        }
+        if (sqlState(error) === FOREIGN_KEY_VIOLATION) throw referenced(error);
+        if (sqlState(error) === UNIQUE_VIOLATION) throw taken(error, "token");
         throw error;
       }
-      return withoutHash(token);
     });
   }
 
-  /** {@inheritDoc SessionWriter.revokeSessionToken} */
-  revokeSessionToken(sessionId: string, tokenId: string): Promise<SessionToken | null> {
-    return this.#run("revoking a session token", async () => {
-      const [row] = await this.#query("revokeSessionToken", SQL.revokeToken, [
-        nowIso(),
-        parseId(tokenId, "token id"),
-        parseId(sessionId, "session id"),
-      ]);
+  revokeSessionToken(sessionId: string, tokenId: string, now: string): Promise<SessionToken | null> {
+    return this.#guard(async () => {
+      const [row] = await this.query("revokeSessionToken", SQL.revokeToken, [now, tokenId, sessionId]);
       return row ? withoutHash(toSessionToken({ ...row, hash: "" })) : null;
     });
+  }
+
+  /** Ends the pool once the calls in flight are done or `timeoutSeconds` passed; once. */
+  close(timeoutSeconds: number): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.log?.close();
+      // Waits for this store's own calls, not for postgres.js to wind down each connection: one that
+      // the database dropped while it shut down can wait for an answer that never comes.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.#inFlight]),
+        new Promise((resolve) => (timer = setTimeout(resolve, timeoutSeconds * 1000))),
+      ]);
+      clearTimeout(timer);
+      await Promise.all([this.#sql.end({ timeout: 0 }), ...this.#retired]);
+    })();
+    return this.#closing;
+  }
+
+  /** Runs one unit of work outside the front (a key check, pruning): its failure as the contract's error. */
+  async run<T>(action: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await this.#guard(work);
+    } catch (error) {
+      throw storeFailure(error, action);
+    }
+  }
+
+  // Runs one unit of work, counted in flight for `close`; Postgres's failures in the driver vocabulary.
+  async #guard<T>(work: () => Promise<T>): Promise<T> {
+    const running = work();
+    this.#inFlight.add(running);
+    try {
+      return await running;
+    } catch (error) {
+      throw classified(error);
+    } finally {
+      this.#inFlight.delete(running);
+    }
+  }
+}
+
+/**
+ * A {@linkcode SessionStore} on Postgres, over postgres.js: Deno and Bun alike. Open one with
+ * {@linkcode openPostgresStore}. It is the checked front over a Postgres driver, so it keeps the
+ * contract the SQLite store keeps, with the same error kinds: a taken id or path is `Conflict`
+ * (unique violation), a session of an unknown repository `RepositoryNotFound` and a secret of an
+ * unknown session `SessionNotFound` (foreign key violations), deleting a repository that has sessions
+ * `Conflict`; a lost connection and any other failure are `Storage` with the driver's error as
+ * `cause`. Input is checked by the front before any SQL runs. Each write is one statement (a session
+ * created with its sealed secret and leases too), answered after its commit; `deleteSession` is one
+ * `DELETE … RETURNING` and the secret goes by `ON DELETE CASCADE`. Timestamps come back as the very
+ * ISO-8601 strings the core made (`2026-11-25T09:16:21.851Z`); lists are keyset pages in
+ * `(created_at, id)` order, each answered from an index.
+ *
+ * Several servers may share the database. The store also keeps the database key check
+ * ({@linkcode PostgresStore.databaseKeyCheck}), so that each of them is held to the one key.
+ */
+export class PostgresStore extends CheckedSessionStore implements BackupCapableStore {
+  readonly #driver: PostgresDriver;
+
+  /**
+   * Wraps a postgres.js client whose `search_path` reaches a migrated schema; the store owns it and
+   * ends it in `close()`. {@linkcode openPostgresStore} makes both.
+   *
+   * @param sql the client
+   * @param where the database, for messages (without a password)
+   * @param options the schema the client uses (`public` by default), whether to keep an event log,
+   * the client its followers listen on (without one they only poll), how to make a new client
+   * like `sql` (without one a client whose connections stopped connecting is kept), the client's pool
+   * size (`max`; 10 by default), and how long a call waits for one of its connections (5000 ms by default)
+   */
+  constructor(
+    sql: Sql,
+    where: string,
+    options: {
+      schema?: string;
+      eventLog?: boolean | PostgresEventLogOptions;
+      listener?: ListenerFactory;
+      reopen?: () => Sql;
+      maxConnections?: number;
+      acquireTimeoutMs?: number;
+    } = {},
+  ) {
+    const driver = new PostgresDriver(sql, where, options);
+    super(driver);
+    this.#driver = driver;
+  }
+
+  /**
+   * The event log, when the store was opened with `eventLog` (else `null`). A `SessionOrchestrator`
+   * over this store then has each change's event logged by the change's own statement (`logEvent`),
+   * and emits nothing itself: follow the log into the orchestrator's events (the
+   * server does), and every process's changes arrive in commit order, each once.
+   *
+   * @example Two stores on one database, as two servers: a change through one reaches the other's follower
+   * ```ts ignore
+   * import { LifecycleEvents, SessionOrchestrator } from "../../mod.ts";
+   * import { openPostgresStore } from "./mod.ts";
+   *
+   * const url = "postgres://sessions@db.internal:5432/sessions";
+   * const a = await openPostgresStore(url, { eventLog: true });
+   * const b = await openPostgresStore(url, { eventLog: true });
+   * const events = new LifecycleEvents();
+   * events.subscribe((event) => console.log(event.type));
+   * const follower = await a.eventLog!.follow((event) => events.emit(event));
+   * await new SessionOrchestrator({ store: b }).createRepository({ path: "/src/app", name: "app" });
+   * // … "repository.created" is printed once the follower has read it …
+   * await follower.close();
+   * await Promise.all([a.close(), b.close()]);
+   * ```
+   */
+  get eventLog(): EventLog | null {
+    return this.#driver.log;
+  }
+
+  /**
+   * Removes old events from the log (see `PostgresEventLogOptions`); returns how many. It also runs
+   * by itself as events are written. `0` without an event log.
+   */
+  pruneEvents(): Promise<number> {
+    const log = this.#driver.log;
+    return log === null ? Promise.resolve(0) : this.#driver.run("pruning the event log", () => log.prune());
+  }
+
+  /**
+   * Refuses, with `InvalidInput` naming `pg_dump`: a Postgres database lives on its own server, and
+   * its tools make a consistent copy of it there (`pg_dump` runs in one snapshot while the servers
+   * go on writing). Here so that a backup asked of a server on Postgres says what to use instead.
+   */
+  backup(): Promise<StoreBackup> {
+    return Promise.reject(
+      new SessionError(
+        "InvalidInput",
+        "this server's sessions live in Postgres, which this server does not copy: back the database up with " +
+          "pg_dump against the database it was started with (for example pg_dump --format=custom " +
+          "--file=sessions.dump <its --database URL>)",
+      ),
+    );
+  }
+
+  /** The database, as messages name it: its URL without the password. */
+  get database(): string {
+    return this.#driver.where;
   }
 
   /**
@@ -1021,16 +889,16 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
    */
   databaseKeyCheck(): DatabaseKeyCheck {
     const read = async () => {
-      const [row] = await this.#query("databaseKeyCheck", SQL.readKeyCheck, [], true);
+      const [row] = await this.#driver.query("databaseKeyCheck", SQL.readKeyCheck, [], true);
       return row === undefined ? null : String(row.value);
     };
     return {
-      location: `the key check in ${this.#where} (table database_key_check)`,
-      read: () => this.#run("reading the database key check", read),
+      location: `the key check in ${this.#driver.where} (table database_key_check)`,
+      read: () => this.#driver.run("reading the database key check", read),
       claim: (value) =>
-        this.#run("writing the database key check", async () => {
+        this.#driver.run("writing the database key check", async () => {
           // Of servers claiming at once, the first insert wins; the others read what it kept.
-          const [row] = await this.#query("databaseKeyCheck", SQL.claimKeyCheck, [value]);
+          const [row] = await this.#driver.query("databaseKeyCheck", SQL.claimKeyCheck, [value]);
           const kept = row === undefined ? await read() : String(row.value);
           if (kept === null) throw new Error("the key check row vanished while it was claimed");
           return kept;
@@ -1044,8 +912,8 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
    */
   sealedSecretProbe(): SealedSecretProbe {
     return () =>
-      this.#run("reading a sealed secret", async (): Promise<SealedSecretSample | null> => {
-        const [row] = await this.#query("getSessionSecret", SQL.anySecret, [], true);
+      this.#driver.run("reading a sealed secret", async (): Promise<SealedSecretSample | null> => {
+        const [row] = await this.#driver.query("getSessionSecret", SQL.anySecret, [], true);
         return row === undefined ? null : {
           sessionId: String(row.session_id),
           encryptedSecret: bytes(row.encrypted_secret),
@@ -1060,39 +928,7 @@ export class PostgresStore implements SessionStore, BackupCapableStore {
    * twice is harmless.
    */
   close(options: { timeoutSeconds?: number } = {}): Promise<void> {
-    this.#closing ??= (async () => {
-      await this.#log?.close();
-      // Waits for this store's own calls, not for postgres.js to wind down each connection: one that
-      // the database dropped while it shut down can wait for an answer that never comes.
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        Promise.allSettled([...this.#inFlight]),
-        new Promise((resolve) => (timer = setTimeout(resolve, (options.timeoutSeconds ?? 5) * 1000))),
-      ]);
-      clearTimeout(timer);
-      await Promise.all([this.#sql.end({ timeout: 0 }), ...this.#retired]);
-    })();
-    return this.#closing;
-  }
-
-  // Runs one unit of work; driver errors (a lost connection among them) become `Storage`.
-  async #run<T>(action: string, work: () => Promise<T>): Promise<T> {
-    const running = work();
-    this.#inFlight.add(running);
-    try {
-      return await running;
-    } catch (error) {
-      // A value Postgres cannot hold is the caller's input, not a storage failure.
-      if (sqlState(error)?.startsWith(DATA_EXCEPTION_CLASS)) {
-        throw new SessionError("InvalidInput", `the database cannot store a value: ${(error as Error).message}`, {
-          cause: error,
-        });
-      }
-      // The one place that says a failure is worth trying again: the HTTP layer answers it 503.
-      throw toStorageError(error, action, { retryAfterSeconds: databaseUnavailable(error) ? 1 : undefined });
-    } finally {
-      this.#inFlight.delete(running);
-    }
+    return this.#driver.close(options.timeoutSeconds ?? 5);
   }
 }
 
@@ -1162,6 +998,26 @@ export function databaseUnavailable(error: unknown): boolean {
     current = (current as { cause?: unknown }).cause;
   }
   return false;
+}
+
+// Postgres's failure in the driver vocabulary: a value it cannot hold is the caller's input; a
+// database away or busy past a bound is temporary (the HTTP layer answers it 503).
+function classified(error: unknown): unknown {
+  if (error instanceof StoreDriverError || error instanceof SessionError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (sqlState(error)?.startsWith(DATA_EXCEPTION_CLASS)) {
+    return new StoreDriverError("badValue", message, { cause: error });
+  }
+  if (databaseUnavailable(error)) return new StoreDriverError("unavailable", message, { cause: error });
+  return error;
+}
+
+function taken(error: unknown, key: UniqueKey, holder: string | null = null, port: number | null = null) {
+  return new StoreDriverError("unique", String((error as Error).message), { key, holder, port, cause: error });
+}
+
+function referenced(error: unknown): StoreDriverError {
+  return new StoreDriverError("foreignKey", String((error as Error).message), { cause: error });
 }
 
 // The driver's or the socket's error code, if any.

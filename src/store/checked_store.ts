@@ -239,7 +239,7 @@ export class CheckedSessionStore implements SessionStore {
     try {
       return await work();
     } catch (error) {
-      throw failure(error, action);
+      throw storeFailure(error, action);
     }
   }
 }
@@ -302,9 +302,13 @@ function conflictMessage(
   }
 }
 
-// Any failure of a call as the contract's error: a `SessionError` as it is, a driver's own words
-// for a temporary failure or a value it cannot hold, and anything else `Storage`.
-function failure(error: unknown, action: string): SessionError {
+/**
+ * Any failure of a store call as the contract's error: a `SessionError` as it is, a driver's
+ * `unavailable` as a temporary `Storage` error, its `badValue` as `InvalidInput`, and anything else
+ * `Storage` naming `action`, the error as `cause`. Internal: for the drivers' own calls outside the
+ * front (an event log's pruning, a key check).
+ */
+export function storeFailure(error: unknown, action: string): SessionError {
   if (error instanceof SessionError) return error;
   if (error instanceof StoreDriverError) {
     if (error.problem === "unavailable") {

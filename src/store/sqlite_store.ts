@@ -20,7 +20,7 @@ import {
   toSessionToken,
   withoutHash,
 } from "./_rows.ts";
-import { SessionError, toStorageError } from "../errors.ts";
+import { SessionError } from "../errors.ts";
 import type {
   ListPosition,
   PortLease,
@@ -45,7 +45,7 @@ import {
   sessionUpdated,
 } from "../_event_of.ts";
 import { type AppendedEvent, SqliteEventLog, type SqliteEventLogOptions } from "./sqlite_event_log.ts";
-import { CheckedSessionStore } from "./checked_store.ts";
+import { CheckedSessionStore, storeFailure } from "./checked_store.ts";
 import {
   type LoggedEventType,
   type PageQuery,
@@ -608,11 +608,7 @@ function classified(error: unknown): unknown {
 }
 
 function storageError(error: unknown, action: string): SessionError {
-  const problem = classified(error);
-  if (problem instanceof StoreDriverError) {
-    return toStorageError(problem.cause, action, { retryAfterSeconds: problem.retryAfterSeconds });
-  }
-  return toStorageError(problem, action);
+  return storeFailure(classified(error), action);
 }
 
 function taken(error: unknown, key: UniqueKey, holder: string | null = null, port: number | null = null) {
