@@ -87,14 +87,14 @@ export {
   type StoredSessionSecret,
   type StoredSessionToken,
 } from "./src/types.ts";
+export { branchNameProblem } from "./src/branch_names.ts";
 export {
-  branchNameProblem,
   MAX_BRANCH_NAME_BYTES,
   MAX_SESSION_PORTS,
   MAX_TITLE_LENGTH,
   MAX_WORKTREE_NAME_BYTES,
   NONCE_LENGTH,
-} from "./src/validation.ts";
+} from "./src/limits.ts";
 export {
   backupCapabilityOf,
   type BackupCapableStore,

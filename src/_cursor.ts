@@ -6,7 +6,7 @@
  */
 
 import type { ListPosition } from "./types.ts";
-import { invalid } from "./validation.ts";
+import { invalid } from "./_field_checks.ts";
 
 const CURSOR = /^[A-Za-z0-9_-]{1,400}$/;
 

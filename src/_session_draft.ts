@@ -8,7 +8,7 @@
 import { newSessionId, parseId, type SessionId } from "./ids.ts";
 import type { CreateSessionParams } from "./operations.ts";
 import type { NewSession } from "./types.ts";
-import { requireRecord } from "./validation.ts";
+import { requireRecord } from "./_field_checks.ts";
 
 /** The fields `createSession` accepts; anything else in its params is `InvalidInput`. */
 export const CREATE_SESSION_FIELDS: readonly (keyof CreateSessionParams)[] = [

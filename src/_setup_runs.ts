@@ -9,7 +9,7 @@
 import type { SessionId } from "./ids.ts";
 import { MAX_SETUP_LOG_TAIL, type SessionSetup, type SetupRunner } from "./setup.ts";
 import type { Session } from "./types.ts";
-import { nowIso } from "./validation.ts";
+import { nowIso } from "./_clock.ts";
 
 /** How often, at most, a running setup's output is written to its session. */
 const OUTPUT_WRITE_INTERVAL_MS = 1_000;

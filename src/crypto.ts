@@ -7,7 +7,7 @@
  */
 
 import { SessionError } from "./errors.ts";
-import { NONCE_LENGTH } from "./validation.ts";
+import { NONCE_LENGTH } from "./limits.ts";
 
 /** Length of a session secret and of a raw database key, in bytes. */
 export const SECRET_LENGTH = 32;

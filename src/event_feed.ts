@@ -8,7 +8,7 @@
 import { toStorageError } from "./errors.ts";
 import type { EventReplay, LifecycleEvent, LifecycleEvents, LoggedEvent } from "./events.ts";
 import type { TransientEvent } from "./progress.ts";
-import { invalid } from "./validation.ts";
+import { invalid } from "./_field_checks.ts";
 
 /**
  * What a feed delivers: an event, a transient event (a create's progress: live only, with no id,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { invalid } from "./validation.ts";
+import { invalid } from "./_field_checks.ts";
 
 /**
  * What a new worktree got of the main checkout's ignored, untracked files (`.env`, local config):

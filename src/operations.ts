@@ -10,7 +10,7 @@ import { parseId, type RepositoryId, type SessionId } from "./ids.ts";
 import { sessionDraft } from "./_session_draft.ts";
 import type { SessionReader, SessionWriter } from "./store/store.ts";
 import type { Session } from "./types.ts";
-import { checkSessionSecret } from "./validation.ts";
+import { checkSessionSecret } from "./_records.ts";
 
 /** What a caller gives to create a session. */
 export interface CreateSessionParams {

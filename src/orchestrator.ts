@@ -70,15 +70,11 @@ import type {
   SessionStatus,
   SessionToken,
 } from "./types.ts";
-import {
-  buildSession,
-  invalid,
-  MAX_SESSION_PORTS,
-  nowIso,
-  requireAbsolutePath,
-  requireRecord,
-  requireText,
-} from "./validation.ts";
+import { buildSession } from "./_records.ts";
+import { invalid, requireRecord, requireText } from "./_field_checks.ts";
+import { MAX_SESSION_PORTS } from "./limits.ts";
+import { nowIso } from "./_clock.ts";
+import { requireAbsolutePath } from "./_path_checks.ts";
 
 /** A page size when none is asked for. */
 export const DEFAULT_PAGE_SIZE = 100;

@@ -7,7 +7,8 @@
  * @module
  */
 
-import { invalid, MAX_SESSION_PORTS } from "./validation.ts";
+import { invalid } from "./_field_checks.ts";
+import { MAX_SESSION_PORTS } from "./limits.ts";
 
 /** What the operator set for one repository; every field is optional. */
 export interface RepositorySettings {

@@ -8,7 +8,7 @@
  */
 
 import type { Session } from "./types.ts";
-import { invalid, requireTimestamp } from "./validation.ts";
+import { invalid, requireTimestamp } from "./_field_checks.ts";
 
 /** Where a setup is: running, done (`succeeded` or `failed`), or `interrupted` (its server stopped). */
 export type SetupStateName = "running" | "succeeded" | "failed" | "interrupted";

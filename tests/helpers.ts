@@ -15,8 +15,10 @@ import { openSqliteStore, sqliteDriverName } from "../src/platform/mod.ts";
 export const errorOfKind = (expected: string): (error: unknown) => boolean => (error: unknown): boolean =>
   error instanceof SessionError && error.kind === expected;
 
-/** True under Bun. */
-export const isBun: boolean = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+import { isBun } from "../src/platform/_runtime.ts";
+
+/** True under Bun: the platform's one answer, re-exported for the tests. */
+export { isBun };
 
 /** The runtime's name, for messages. */
 export const runtimeName: string = isBun ? "bun" : "deno";

@@ -5,13 +5,10 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { branchNameProblem, createSession, MemoryStore, newSessionId, SessionError } from "../mod.ts";
-import {
-  MAX_BRANCH_NAME_BYTES,
-  MAX_WORKTREE_NAME_BYTES,
-  requireBranchName,
-  requireWorktreeName,
-  utf8ByteLength,
-} from "../src/validation.ts";
+import { MAX_BRANCH_NAME_BYTES, MAX_WORKTREE_NAME_BYTES } from "../src/limits.ts";
+import { requireBranchName } from "../src/branch_names.ts";
+import { requireWorktreeName } from "../src/_path_checks.ts";
+import { utf8ByteLength } from "../src/_field_checks.ts";
 import { branchForWorktreeName, defaultWorktreeName } from "../src/platform/worktree_names.ts";
 import { WorktreeLifecycle } from "../src/platform/mod.ts";
 import { assertNothingLeft, branches, git, makeRepository, worktreeFixture } from "./git_fixtures.ts";

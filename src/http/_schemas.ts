@@ -19,7 +19,7 @@ import { type SessionSetup, SETUP_STATES, type SetupStateName } from "../setup.t
 import type { Repository, Session, SessionToken } from "../types.ts";
 import type { MintedToken } from "../tokens.ts";
 import type { StoreBackup } from "../store/store.ts";
-import { MAX_SESSION_PORTS } from "../validation.ts";
+import { MAX_SESSION_PORTS } from "../limits.ts";
 import type {
   ArchivedSessionBody,
   BackupBody,

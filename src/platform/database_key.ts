@@ -15,7 +15,7 @@ import {
   importDatabaseKey,
   SECRET_LENGTH,
 } from "../crypto.ts";
-import { NONCE_LENGTH } from "../validation.ts";
+import { NONCE_LENGTH } from "../limits.ts";
 import { SessionError } from "../errors.ts";
 import type { Keychain } from "../keychain.ts";
 import type { SessionReader } from "../store/store.ts";

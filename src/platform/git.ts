@@ -10,7 +10,7 @@ import { copyFile, mkdtemp, readdir, readFile, realpath, rm, writeFile } from "n
 import { tmpdir } from "node:os";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { dirtyWorktreeRefusal, errorMessage, isSessionError, SessionError } from "../errors.ts";
-import { branchNameProblem } from "../validation.ts";
+import { branchNameProblem } from "../branch_names.ts";
 import { plainCommonDir } from "./git_guard.ts";
 import { CheckoutProgressReader } from "./_checkout_progress.ts";
 import { gitMessage, type GitResult, type GitRunOptions, runGit, runGitChecked } from "./git_runner.ts";

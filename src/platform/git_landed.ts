@@ -8,7 +8,7 @@
 
 import { SessionError } from "../errors.ts";
 import type { LandedKind } from "../lifecycle.ts";
-import { branchNameProblem } from "../validation.ts";
+import { branchNameProblem } from "../branch_names.ts";
 import type { Git } from "./git.ts";
 import { gitMessage, type GitResult } from "./git_runner.ts";
 

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { errorMessage, SessionError } from "../errors.ts";
-import { requireHostId } from "../validation.ts";
+import { requireHostId } from "../_field_checks.ts";
 import { writePrivateFileSync } from "./private_file.ts";
 
 /** The environment variable that sets the host id (tests, or machines that share one `/etc/machine-id`). */

@@ -8,7 +8,8 @@
 import { existsSync, realpathSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { SessionError } from "../errors.ts";
-import { MAX_PATH_BYTES, requireText } from "../validation.ts";
+import { MAX_PATH_BYTES } from "../limits.ts";
+import { requireText } from "../_field_checks.ts";
 
 // The errors that mean "this part of the path is not there (yet)": resolution goes on with its parent.
 const MISSING = new Set(["ENOENT", "ENOTDIR"]);

@@ -11,7 +11,7 @@ import { dirname } from "node:path";
 import { SqliteStore, type SqliteStoreOptions } from "../store/sqlite_store.ts";
 import type { SqliteDatabase } from "../store/sqlite_driver.ts";
 import { toStorageError } from "../errors.ts";
-import { requireAbsolutePath } from "../validation.ts";
+import { requireAbsolutePath } from "../_path_checks.ts";
 import type { BackupOptions, StoreBackup } from "../store/store.ts";
 import type { SealedSecretProbe, SealedSecretSample } from "./database_key.ts";
 import { isBun } from "./_runtime.ts";

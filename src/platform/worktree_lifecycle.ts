@@ -31,7 +31,9 @@ import type {
 import type { Repository, Session } from "../types.ts";
 import type { IncludedFiles } from "../included_files.ts";
 import type { WorktreeProgress } from "../progress.ts";
-import { branchNameProblem, invalid, nowIso, requireHostId } from "../validation.ts";
+import { branchNameProblem } from "../branch_names.ts";
+import { invalid, requireHostId } from "../_field_checks.ts";
+import { nowIso } from "../_clock.ts";
 import { defaultDataDir } from "./data_dir.ts";
 import { Git, type RepositoryInfo } from "./git.ts";
 import { Journal, type JournalEntry } from "./journal.ts";

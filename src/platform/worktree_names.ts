@@ -5,7 +5,8 @@
  * @module
  */
 
-import { MAX_BRANCH_COMPONENT_BYTES, MAX_BRANCH_NAME_BYTES, utf8ByteLength } from "../validation.ts";
+import { MAX_BRANCH_COMPONENT_BYTES, MAX_BRANCH_NAME_BYTES } from "../limits.ts";
+import { utf8ByteLength } from "../_field_checks.ts";
 
 /** Longest slug taken from a title, in characters, so paths and branch names stay short. */
 const MAX_SLUG_LENGTH = 48;

@@ -15,7 +15,7 @@ import { join, resolve } from "node:path";
 import { errorMessage } from "../errors.ts";
 import type { ReconcileFinding } from "../lifecycle.ts";
 import type { Repository } from "../types.ts";
-import { nowIso } from "../validation.ts";
+import { nowIso } from "../_clock.ts";
 import { MAX_POOL_SIZE } from "../repository_settings.ts";
 import type { Git, RepositoryInfo } from "./git.ts";
 import { writeDurableFile } from "./private_file.ts";

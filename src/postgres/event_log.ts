@@ -15,7 +15,7 @@ import type {
   LifecycleEvent,
   LoggedEventListener,
 } from "../events.ts";
-import { invalid } from "../validation.ts";
+import { invalid } from "../_field_checks.ts";
 
 /** Options of the store's event log (`PostgresStoreOptions.eventLog`). */
 export interface PostgresEventLogOptions {

@@ -35,7 +35,7 @@ import type {
   StoredSessionSecret,
   StoredSessionToken,
 } from "../types.ts";
-import { invalid } from "../validation.ts";
+import { invalid } from "../_field_checks.ts";
 import { CheckedSessionStore, storeFailure } from "../store/checked_store.ts";
 import {
   type LoggedEventType,

@@ -28,14 +28,13 @@ import {
   buildRepository,
   buildSession,
   buildSessionToken,
-  checkPortList,
-  checkRepositoryFilter,
-  checkSessionFilter,
   checkSessionPatch,
   checkSessionSecret,
   checkTokenHash,
-  nowIso,
-} from "../validation.ts";
+} from "../_records.ts";
+import { checkPortList } from "../_field_checks.ts";
+import { checkRepositoryFilter, checkSessionFilter } from "../_pages.ts";
+import { nowIso } from "../_clock.ts";
 import { type LoggedEventType, type SessionStoreDriver, StoreDriverError } from "./driver.ts";
 import type { SessionStore, WriteOptions } from "./store.ts";
 

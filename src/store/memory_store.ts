@@ -14,7 +14,7 @@ import type {
   StoredSessionSecret,
   StoredSessionToken,
 } from "../types.ts";
-import { comparePosition } from "../validation.ts";
+import { comparePosition } from "../_pages.ts";
 import { CheckedSessionStore } from "./checked_store.ts";
 import {
   type PageQuery,

@@ -14,7 +14,8 @@ import type {
   LifecycleEvent,
   LoggedEventListener,
 } from "../events.ts";
-import { invalid, nowIso } from "../validation.ts";
+import { invalid } from "../_field_checks.ts";
+import { nowIso } from "../_clock.ts";
 import type { SqliteValue } from "./sqlite_driver.ts";
 
 /** Options of the SQLite store's event log (`SqliteStoreOptions.eventLog`). */

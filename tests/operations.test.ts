@@ -1,3 +1,5 @@
+// The standalone operations of `src/operations.ts` (createSession, deleteSession, storeSessionSecret):
+// each change whole or not at all, over SQLite and the memory store.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
