@@ -1,5 +1,5 @@
 // Deciding from given figures whether each benchmark row met its target, and what `--check` prints and
-// exits with. Pure: no timing, no runtime API (tests/bench_check.test.ts runs it in Deno and Bun).
+// exits with. Pure: no timing, no runtime API (tests/project/bench_check.test.ts runs it in Deno and Bun).
 // Every row carries its target as a ratio (`target` of each comparison, set in the bench file that makes
 // the row: `CREATE_TARGET` in core.bench.ts, `SCENARIOS` in http.bench.ts, …).
 

@@ -1,6 +1,6 @@
 // A store of your own: a driver that keeps every record in one JSON file, written only against the
 // published entries (the package root; `./testing` runs the conformance suite on it, see
-// tests/examples_custom_store.test.ts). The checked front (`createSessionStore`) does the ids, the input
+// tests/project/examples_custom_store.test.ts). The checked front (`createSessionStore`) does the ids, the input
 // checks, the timestamps and the error kinds; the driver only reads and writes records and says which
 // key a write would break. Run as a script, it shows the store under an orchestrator.
 //

@@ -1,7 +1,7 @@
 /**
  * Internal: the event each announced change makes, from the record the write returned. The
  * orchestrator announces these, and the SQLite event log writes them with the change (the Postgres
- * log builds the same JSON in SQL; tests/postgres_events.test.ts holds the two together).
+ * log builds the same JSON in SQL; tests/postgres/events.test.ts holds the two together).
  *
  * @module
  */

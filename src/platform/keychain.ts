@@ -146,7 +146,7 @@ export interface OsKeychainOptions {
  * not survive a reboot and would hide a missing keyring behind empty reads.
  *
  * The example is not run by the doc tests, because it writes to the machine's real keychain;
- * `tests/keychain.test.ts` does the same under a throwaway keyring.
+ * `tests/platform/keychain.test.ts` does the same under a throwaway keyring.
  *
  * @example
  * ```ts ignore

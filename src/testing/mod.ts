@@ -10,7 +10,7 @@
  * nothing about how a store keeps its data.
  *
  * @example A test file for your own store (`ignore`: it registers tests, so it runs as a test file,
- * as tests/store_conformance.test.ts does, not inside a doc test)
+ * as tests/store/store_conformance.test.ts does, not inside a doc test)
  * ```ts ignore
  * import { MemoryStore } from "../../mod.ts";
  * import { testSessionStore } from "./mod.ts";

@@ -1,5 +1,5 @@
 // Generated from the page's files beside this file (index.html, dashboard.js and the modules it
-// imports, dashboard.css) by tests/ui_fixture.ts; do not edit.
+// imports, dashboard.css) by tests/fixtures/ui_fixture.ts; do not edit.
 // Regenerate with: deno task ui:assets
 /**
  * Internal: the dashboard's files, as strings, so the package serves them wherever it runs.

@@ -1,0 +1,321 @@
+// The Postgres event log, in process: each change an orchestrator makes is logged with its event in
+// the change's transaction, with ids that follow commit order; a follower on any store of the
+// database delivers every store's changes, each once, in that order; a refused change logs nothing;
+// old events are pruned; and an orchestrator over a logged store leaves the emitting to the log.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  eventLogOf,
+  generateDatabaseKey,
+  type LifecycleEvent,
+  LifecycleEvents,
+  type LoggedEventInfo,
+  MemoryStore,
+  SessionOrchestrator,
+  SessionSecretChain,
+} from "../../mod.ts";
+import { databaseUnavailable, openPostgresStore, type PostgresStore } from "../../src/postgres/mod.ts";
+import { SessionError } from "../../src/errors.ts";
+import { skipPostgres, testDatabase } from "../fixtures/postgres_fixture.ts";
+import { repositoryInput } from "../fixtures/helpers.ts";
+
+const database = await testDatabase();
+const skip = skipPostgres;
+
+const schemaName = () => `ev_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+
+type Seen = { event: LifecycleEvent; info: LoggedEventInfo };
+
+// A change's identity, for comparing streams: its type and the record it is about.
+function key({ event }: Seen): string {
+  const subject = "session" in event ? event.session.id : "repository" in event ? event.repository.id : event.sessionId;
+  return `${event.type} ${subject}`;
+}
+
+async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function stores(count: number, options: Parameters<typeof openPostgresStore>[1] = {}) {
+  const schema = schemaName();
+  const opened: PostgresStore[] = [];
+  for (let i = 0; i < count; i++) {
+    opened.push(await openPostgresStore(database!.url, { schema, eventLog: true, ...options }));
+  }
+  return { schema, stores: opened, close: () => Promise.all(opened.map((store) => store.close())) };
+}
+
+test("events: every store's changes reach every follower once, in commit order, with consecutive ids", {
+  skip,
+}, async () => {
+  const { schema, stores: [a, b], close } = await stores(2);
+  try {
+    const key32 = await generateDatabaseKey();
+    const orchestrators = [a, b].map((store) =>
+      new SessionOrchestrator({ store, chain: new SessionSecretChain({ store, databaseKey: key32 }) })
+    );
+    // An orchestrator over a logged store emits nothing itself: the log's followers do.
+    const direct: string[] = [];
+    orchestrators[0].events.subscribe((event) => direct.push(event.type));
+    const seenA: Seen[] = [];
+    const seenB: Seen[] = [];
+    // A follower reads after the last id it delivered: were ids not in commit order, a later id
+    // committed first would make it skip the earlier one, which it reports as a gap.
+    const errors: unknown[] = [];
+    const onError = (error: unknown) => errors.push(error);
+    const followA = await eventLogOf(a)!.follow((event, info) => seenA.push({ event, info }), { onError });
+    const followB = await eventLogOf(b)!.follow((event, info) => seenB.push({ event, info }), { onError });
+    try {
+      const repository = await orchestrators[0].createRepository(repositoryInput());
+      // 120 sessions made at once through both stores, then each deleted through the other one,
+      // with updates and secret replacements in between.
+      const sessions = await Promise.all(
+        Array.from(
+          { length: 120 },
+          (_, i) =>
+            orchestrators[i % 2].createSession({ repositoryId: repository.id, title: `s${i}`, isWorktree: false }),
+        ),
+      );
+      const sealed = (await a.getSessionSecret(sessions[0].id))!;
+      const [updated] = await Promise.all([
+        orchestrators[1].updateSession(sessions[0].id, { title: "renamed" }),
+        orchestrators[1].storeSessionSecret(sessions[0].id, sealed.encryptedSecret, sealed.nonce),
+      ]);
+      const closed = await Promise.all(
+        sessions.map((session, i) => orchestrators[(i + 1) % 2].deleteSession(session.id)),
+      );
+      const deletedRepository = await orchestrators[1].deleteRepository(repository.id);
+      const total = 1 + 120 + 2 + 120 + 1;
+      await until(() => seenA.length >= total && seenB.length >= total, `${total} events on both followers`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const counts: Record<string, number> = {};
+      for (const { event } of seenA) counts[event.type] = (counts[event.type] ?? 0) + 1;
+      assert.equal(seenA.length, total, JSON.stringify(counts));
+      assert.equal(seenB.length, total);
+      assert.deepEqual(direct, []);
+      assert.deepEqual(errors, []);
+
+      // One order on both followers: the log's, whose ids are consecutive.
+      assert.deepEqual(seenA.map(key), seenB.map(key));
+      const ids = seenA.map(({ info }) => BigInt(info.id));
+      ids.forEach((id, i) => assert.equal(id, ids[0] + BigInt(i)));
+      const logged = await database!.admin.unsafe(
+        `SELECT e.id::text AS id, e.event::text AS event FROM ${schema}.lifecycle_events e ORDER BY e.id`,
+      );
+      assert.deepEqual(logged.map((row) => row.id), seenA.map(({ info }) => info.id));
+      assert.deepEqual(logged.map((row) => JSON.parse(row.event)), seenA.map(({ event }) => event));
+      // Each change once; a session's creation before its deletion; `own` names the writing store.
+      assert.equal(new Set(seenA.map(key)).size, total);
+      const position = new Map(seenA.map((seen, i) => [key(seen), i]));
+      for (const session of sessions) {
+        assert.ok(position.get(`session.created ${session.id}`)! < position.get(`session.deleted ${session.id}`)!);
+      }
+      for (const [i, session] of sessions.entries()) {
+        const created = seenA.find((seen) => key(seen) === `session.created ${session.id}`)!;
+        assert.equal(created.info.own, i % 2 === 0);
+        assert.deepEqual((created.event as { session: unknown }).session, session);
+      }
+      // Each event, built by Postgres from the changed row, is the one the orchestrator would emit: the
+      // record the call returned, to the order of its keys.
+      const json = (type: string, id: string) =>
+        JSON.stringify(seenA.find((seen) => key(seen) === `${type} ${id}`)!.event);
+      assert.equal(
+        json("repository.created", repository.id),
+        JSON.stringify({ type: "repository.created", repository }),
+      );
+      assert.equal(
+        json("session.created", sessions[1].id),
+        JSON.stringify({ type: "session.created", session: sessions[1] }),
+      );
+      assert.equal(json("session.updated", updated!.id), JSON.stringify({ type: "session.updated", session: updated }));
+      assert.equal(
+        json("session.deleted", sessions[2].id),
+        JSON.stringify({ type: "session.deleted", session: closed[2]!.session }),
+      );
+      assert.equal(
+        json("session.secret.stored", sessions[0].id),
+        JSON.stringify({ type: "session.secret.stored", sessionId: sessions[0].id }),
+      );
+      assert.equal(
+        json("repository.deleted", repository.id),
+        JSON.stringify({ type: "repository.deleted", repository: deletedRepository }),
+      );
+      assert.equal(seenA[0].event.type, "repository.created");
+      assert.equal(seenA.at(-1)!.event.type, "repository.deleted");
+    } finally {
+      await followA.close();
+      await followB.close();
+    }
+  } finally {
+    await close();
+  }
+});
+
+test("events: a refused or empty change logs nothing and leaves no gap; a closed follower gets nothing", {
+  skip,
+}, async () => {
+  const { schema, stores: [store], close } = await stores(1);
+  try {
+    const orchestrator = new SessionOrchestrator({ store });
+    const seen: Seen[] = [];
+    const follower = await eventLogOf(store)!.follow((event, info) => seen.push({ event, info }));
+    const repository = await orchestrator.createRepository(repositoryInput());
+    const session = await orchestrator.createSession({ repositoryId: repository.id, title: "t", isWorktree: false });
+    // Refused: a taken id, an unknown repository, a repository that has sessions. Empty: unknown ids.
+    await assert.rejects(
+      orchestrator.createSession({ repositoryId: repository.id, title: "t", isWorktree: false, sessionId: session.id }),
+    );
+    await assert.rejects(orchestrator.createRepository({ path: repository.path, name: "again" }));
+    await assert.rejects(orchestrator.deleteRepository(repository.id));
+    assert.equal(await orchestrator.deleteSession(crypto.randomUUID()), null);
+    assert.equal(await orchestrator.updateSession(crypto.randomUUID(), { title: "x" }), null);
+    await orchestrator.deleteSession(session.id);
+    await until(() => seen.length >= 3, "3 events");
+    await follower.close();
+    await orchestrator.deleteRepository(repository.id);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.deepEqual(seen.map(({ event }) => event.type), ["repository.created", "session.created", "session.deleted"]);
+    assert.deepEqual(seen.map(({ info }) => info.id), ["1", "2", "3"]);
+    const [{ count }] = await database!.admin.unsafe(`SELECT count(*)::int AS count FROM ${schema}.lifecycle_events`);
+    assert.equal(count, 4);
+  } finally {
+    await close();
+  }
+});
+
+test("events: an archive's and a restore's row step is logged as its own event, built by the statement from the row", {
+  skip,
+}, async () => {
+  const { stores: [store], close } = await stores(1);
+  try {
+    const repository = await store.createRepository(repositoryInput());
+    const session = await store.createSession({
+      id: crypto.randomUUID(),
+      repositoryId: repository.id,
+      title: "t",
+      isWorktree: false,
+    });
+    const archived = await store.updateSession(session.id, { status: "archived" }, {
+      logEvent: true,
+      logAs: "session.archived",
+    });
+    const restored = await store.updateSession(session.id, { status: "active" }, {
+      logEvent: true,
+      logAs: "session.restored",
+    });
+    const updated = await store.updateSession(session.id, { title: "u" }, { logEvent: true });
+    const logged = (await eventLogOf(store)!.readAfter("0", 10)).events.map(({ event }) => event);
+    assert.deepEqual(logged, [
+      { type: "session.archived", session: archived },
+      { type: "session.restored", session: restored },
+      { type: "session.updated", session: updated },
+    ]);
+  } finally {
+    await close();
+  }
+});
+
+test("events: old events are pruned, beyond the newest kept and older than the age kept", { skip }, async () => {
+  const { schema, stores: [store], close } = await stores(1, { eventLog: { keepEvents: 5, keepSeconds: 0 } });
+  const count = async () =>
+    (await database!.admin.unsafe(`SELECT count(*)::int AS count FROM ${schema}.lifecycle_events`))[0].count;
+  try {
+    const orchestrator = new SessionOrchestrator({ store });
+    for (let i = 0; i < 30; i++) await orchestrator.createRepository(repositoryInput());
+    // Pruned as they are written (every event, at this size), in the background.
+    const deadline = Date.now() + 40_000; // a bound of the wait, not a time it must take
+    while ((await count()) > 6 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok((await count()) <= 6, `${await count()} events left`);
+    await store.pruneEvents();
+    assert.equal(await count(), 5);
+    const ids = await database!.admin.unsafe(`SELECT id::int AS id FROM ${schema}.lifecycle_events ORDER BY id`);
+    assert.deepEqual(ids.map((row) => row.id), [26, 27, 28, 29, 30]);
+    // Read back: only what is kept, and where the log ends.
+    const page = await eventLogOf(store)!.readAfter("3", 100);
+    assert.deepEqual(page.events.map(({ id }) => id), ["26", "27", "28", "29", "30"]);
+    assert.equal(page.lastId, "30");
+  } finally {
+    await close();
+  }
+  // Kept while younger than keepSeconds, whatever the count.
+  const young = await stores(1, { eventLog: { keepEvents: 0, keepSeconds: 3600 } });
+  try {
+    for (let i = 0; i < 3; i++) {
+      await new SessionOrchestrator({ store: young.stores[0] }).createRepository(repositoryInput());
+    }
+    assert.equal(await young.stores[0].pruneEvents(), 0);
+  } finally {
+    await young.close();
+  }
+});
+
+test(
+  "events: without eventLog a Postgres store logs nothing and an orchestrator emits as usual",
+  { skip },
+  async () => {
+    const schema = schemaName();
+    const store = await openPostgresStore(database!.url, { schema });
+    try {
+      assert.equal(store.eventLog, null);
+      assert.equal(eventLogOf(store), null);
+      assert.equal(eventLogOf(new MemoryStore()), null);
+      const events = new LifecycleEvents();
+      const seen: string[] = [];
+      events.subscribe((event) => seen.push(event.type));
+      await new SessionOrchestrator({ store, events }).createRepository(repositoryInput());
+      assert.deepEqual(seen, ["repository.created"]);
+      const [{ count }] = await database!.admin.unsafe(`SELECT count(*)::int AS count FROM ${schema}.lifecycle_events`);
+      assert.equal(count, 0);
+      assert.equal(await store.pruneEvents(), 0);
+    } finally {
+      await store.close();
+    }
+  },
+);
+
+test("events: an unreachable database is told apart from a refused operation", () => {
+  const cause = (code: string, name = "Error") => Object.assign(new Error(code), { code, name });
+  for (const code of ["CONNECTION_CLOSED", "ECONNREFUSED", "CONNECT_TIMEOUT", "ECONNRESET"]) {
+    assert.equal(databaseUnavailable(new SessionError("Storage", "x", { cause: cause(code) })), true, code);
+  }
+  // Gone or going away; or busy past the store's bounds: a lock or statement timeout, a deadlock or
+  // serialization failure (each undid its statement: trying again is safe).
+  for (const code of ["57P01", "57P03", "08006", "53300", "55P03", "57014", "40001", "40P01"]) {
+    assert.equal(databaseUnavailable(cause(code, "PostgresError")), true, code);
+  }
+  for (const code of ["23505", "23503", "42P01", "22007"]) {
+    assert.equal(databaseUnavailable(cause(code, "PostgresError")), false, code);
+  }
+  assert.equal(databaseUnavailable(new SessionError("Storage", "disk full")), false);
+  // The store's own mark (the connection gate's, when no connection was free in time).
+  assert.equal(databaseUnavailable(new SessionError("Storage", "busy", { retryAfterSeconds: 1 })), true);
+  assert.equal(databaseUnavailable(null), false);
+});
+
+test("events: the log reads back the events after an id, and where it ends, also once they were pruned", {
+  skip,
+}, async () => {
+  const { stores: [store], close } = await stores(1);
+  try {
+    const orchestrator = new SessionOrchestrator({ store });
+    const log = eventLogOf(store)!;
+    assert.deepEqual(await log.readAfter("0", 10), { events: [], lastId: "0" });
+    const repositories = [];
+    for (let i = 0; i < 3; i++) repositories.push(await orchestrator.createRepository(repositoryInput()));
+    const page = await log.readAfter("1", 10);
+    assert.equal(page.lastId, "3");
+    assert.deepEqual(page.events.map(({ id }) => id), ["2", "3"]);
+    assert.equal(
+      JSON.stringify(page.events[1].event),
+      JSON.stringify({ type: "repository.created", repository: repositories[2] }),
+    );
+    assert.deepEqual((await log.readAfter("1", 1)).events.map(({ id }) => id), ["2"]);
+    assert.deepEqual(await log.readAfter("3", 0), { events: [], lastId: "3" });
+  } finally {
+    await close();
+  }
+});
