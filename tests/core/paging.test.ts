@@ -13,7 +13,7 @@ import {
   type SessionStore,
 } from "../../mod.ts";
 import { openSqliteStore } from "../../src/platform/mod.ts";
-import { startTestApp } from "../fixtures/http_fixture.ts";
+import { routeApp } from "../fixtures/http_fixture.ts";
 import { repositoryInput } from "../fixtures/helpers.ts";
 
 const stores: { name: string; open(): { store: SessionStore; close(): void } }[] = [
@@ -103,51 +103,47 @@ test("orchestrator: a page is 100 sessions by default and at most 1000; other li
 });
 
 test("http: GET /v1/sessions and /v1/repositories answer pages with nextCursor; a limit over 1000 is 400", async () => {
-  const t = await startTestApp();
-  try {
-    const created = await t.callJson("/v1/repositories", { method: "POST", json: repositoryInput() });
-    const repositoryId = created.body.id;
-    await t.callJson("/v1/repositories", { method: "POST", json: repositoryInput("other") });
-    const ids: string[] = [];
-    for (let i = 0; i < 5; i++) {
-      const session = await t.callJson("/v1/sessions", {
-        method: "POST",
-        json: { repositoryId, title: `s${i}`, isWorktree: false },
-      });
-      ids.push(session.body.id);
-    }
-    await t.callJson(`/v1/sessions/${ids[1]}`, { method: "PATCH", json: { status: "completed" } });
-
-    const seen: string[] = [];
-    let next: string | null = null;
-    do {
-      const query: string = `repositoryId=${repositoryId}&limit=2${next === null ? "" : `&cursor=${next}`}`;
-      const page = await t.callJson(`/v1/sessions?${query}`);
-      assert.equal(page.status, 200);
-      assert.deepEqual(Object.keys(page.body).sort(), ["nextCursor", "sessions"]);
-      seen.push(...page.body.sessions.map((s: Session) => s.id));
-      next = page.body.nextCursor;
-    } while (next !== null);
-    assert.deepEqual([...seen].sort(), [...ids].sort());
-
-    const completed = await t.callJson(`/v1/sessions?status=completed`);
-    assert.deepEqual(completed.body.sessions.map((s: Session) => s.id), [ids[1]]);
-    assert.equal(completed.body.nextCursor, null);
-
-    const repositories = await t.callJson("/v1/repositories?limit=1");
-    assert.equal(repositories.body.repositories.length, 1);
-    const rest = await t.callJson(`/v1/repositories?limit=1&cursor=${repositories.body.nextCursor}`);
-    assert.equal(rest.body.repositories.length, 1);
-    assert.equal(rest.body.nextCursor, null);
-
-    for (const path of ["/v1/sessions?limit=1001", "/v1/sessions?limit=0", "/v1/repositories?limit=1001"]) {
-      const refused = await t.callJson(path);
-      assert.equal(refused.status, 400, path);
-      assert.equal(refused.body.error.kind, "InvalidInput");
-    }
-    assert.equal((await t.callJson("/v1/sessions?status=exploded")).status, 400);
-    assert.equal((await t.callJson("/v1/sessions?cursor=%25%25")).status, 400);
-  } finally {
-    await t.close();
+  await using t = await routeApp();
+  const created = await t.callJson("/v1/repositories", { method: "POST", json: repositoryInput() });
+  const repositoryId = created.body.id;
+  await t.callJson("/v1/repositories", { method: "POST", json: repositoryInput("other") });
+  const ids: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    const session = await t.callJson("/v1/sessions", {
+      method: "POST",
+      json: { repositoryId, title: `s${i}`, isWorktree: false },
+    });
+    ids.push(session.body.id);
   }
+  await t.callJson(`/v1/sessions/${ids[1]}`, { method: "PATCH", json: { status: "completed" } });
+
+  const seen: string[] = [];
+  let next: string | null = null;
+  do {
+    const query: string = `repositoryId=${repositoryId}&limit=2${next === null ? "" : `&cursor=${next}`}`;
+    const page = await t.callJson(`/v1/sessions?${query}`);
+    assert.equal(page.status, 200);
+    assert.deepEqual(Object.keys(page.body).sort(), ["nextCursor", "sessions"]);
+    seen.push(...page.body.sessions.map((s: Session) => s.id));
+    next = page.body.nextCursor;
+  } while (next !== null);
+  assert.deepEqual([...seen].sort(), [...ids].sort());
+
+  const completed = await t.callJson(`/v1/sessions?status=completed`);
+  assert.deepEqual(completed.body.sessions.map((s: Session) => s.id), [ids[1]]);
+  assert.equal(completed.body.nextCursor, null);
+
+  const repositories = await t.callJson("/v1/repositories?limit=1");
+  assert.equal(repositories.body.repositories.length, 1);
+  const rest = await t.callJson(`/v1/repositories?limit=1&cursor=${repositories.body.nextCursor}`);
+  assert.equal(rest.body.repositories.length, 1);
+  assert.equal(rest.body.nextCursor, null);
+
+  for (const path of ["/v1/sessions?limit=1001", "/v1/sessions?limit=0", "/v1/repositories?limit=1001"]) {
+    const refused = await t.callJson(path);
+    assert.equal(refused.status, 400, path);
+    assert.equal(refused.body.error.kind, "InvalidInput");
+  }
+  assert.equal((await t.callJson("/v1/sessions?status=exploded")).status, 400);
+  assert.equal((await t.callJson("/v1/sessions?cursor=%25%25")).status, 400);
 });

@@ -138,30 +138,26 @@ test("chains sharing a cache see each other's secrets", async () => {
 });
 
 test("a restart (new cache, same SQLite file, same key) recovers every secret, and no plaintext is on disk", async () => {
-  const dir = tempDir();
-  try {
-    const file = join(dir.path, "sessions.db");
-    const keyBytes = generateDatabaseKeyBytes();
-    const before = openSqliteStore(file);
-    const chain = new SessionSecretChain({ store: before, databaseKey: await importDatabaseKey(keyBytes) });
-    const secrets = new Map<string, Uint8Array>();
-    for (let i = 0; i < 20; i++) {
-      const id = await newSession(before);
-      secrets.set(id, await chain.provision(id));
-    }
-    before.close();
+  using dir = tempDir();
+  const file = join(dir.path, "sessions.db");
+  const keyBytes = generateDatabaseKeyBytes();
+  const before = openSqliteStore(file);
+  const chain = new SessionSecretChain({ store: before, databaseKey: await importDatabaseKey(keyBytes) });
+  const secrets = new Map<string, Uint8Array>();
+  for (let i = 0; i < 20; i++) {
+    const id = await newSession(before);
+    secrets.set(id, await chain.provision(id));
+  }
+  before.close();
 
-    const after = openSqliteStore(file);
-    const restarted = new SessionSecretChain({ store: after, databaseKey: await importDatabaseKey(keyBytes) });
-    for (const [id, secret] of secrets) assert.deepEqual(await restarted.resolve(id), secret);
-    after.close();
+  const after = openSqliteStore(file);
+  const restarted = new SessionSecretChain({ store: after, databaseKey: await importDatabaseKey(keyBytes) });
+  for (const [id, secret] of secrets) assert.deepEqual(await restarted.resolve(id), secret);
+  after.close();
 
-    const onDisk = readdirSync(dir.path).map((name) => readFileSync(join(dir.path, name)));
-    for (const secret of secrets.values()) {
-      for (const bytes of onDisk) assert.equal(Buffer.from(bytes).indexOf(Buffer.from(secret)), -1);
-    }
-  } finally {
-    dir.remove();
+  const onDisk = readdirSync(dir.path).map((name) => readFileSync(join(dir.path, name)));
+  for (const secret of secrets.values()) {
+    for (const bytes of onDisk) assert.equal(Buffer.from(bytes).indexOf(Buffer.from(secret)), -1);
   }
 });
 

@@ -159,29 +159,25 @@ test("every accepted worktree name gives a valid default branch, whatever the pr
 });
 
 test("worktree: a 400-byte worktree name is InvalidInput naming worktreeName, before git or the disk", async () => {
-  const f = await worktreeFixture();
-  try {
-    const base = { repositoryId: f.repository.id, title: "t", isWorktree: true as const };
-    await assert.rejects(
-      f.orchestrator.createSession({ ...base, worktreeName: "é".repeat(200) }),
-      invalidField("worktreeName"),
-    );
-    await assert.rejects(
-      f.orchestrator.createSession({ ...base, worktreeName: "fix\u202elogin" }),
-      invalidField("worktreeName", "branchName"),
-    );
-    await assertNothingLeft(f);
+  using f = await worktreeFixture();
+  const base = { repositoryId: f.repository.id, title: "t", isWorktree: true as const };
+  await assert.rejects(
+    f.orchestrator.createSession({ ...base, worktreeName: "é".repeat(200) }),
+    invalidField("worktreeName"),
+  );
+  await assert.rejects(
+    f.orchestrator.createSession({ ...base, worktreeName: "fix\u202elogin" }),
+    invalidField("worktreeName", "branchName"),
+  );
+  await assertNothingLeft(f);
 
-    // The longest accepted name works end to end: the folder is made and the derived branch fits.
-    const session = await f.orchestrator.createSession({ ...base, worktreeName: "a".repeat(255) });
-    assert.ok(existsSync(session.worktreePath!));
-    assert.ok(utf8ByteLength(session.branchName!) <= MAX_BRANCH_NAME_BYTES);
-    assert.deepEqual(branches(f.repositoryPath), ["main", session.branchName!].sort());
-    await f.orchestrator.deleteSession(session.id, { deleteBranch: true });
-    await assertNothingLeft(f);
-  } finally {
-    f.cleanup();
-  }
+  // The longest accepted name works end to end: the folder is made and the derived branch fits.
+  const session = await f.orchestrator.createSession({ ...base, worktreeName: "a".repeat(255) });
+  assert.ok(existsSync(session.worktreePath!));
+  assert.ok(utf8ByteLength(session.branchName!) <= MAX_BRANCH_NAME_BYTES);
+  assert.deepEqual(branches(f.repositoryPath), ["main", session.branchName!].sort());
+  await f.orchestrator.deleteSession(session.id, { deleteBranch: true });
+  await assertNothingLeft(f);
 });
 
 test("http+git: a worktree name of 200 × é is a 400 naming worktreeName, and nothing is made", async () => {

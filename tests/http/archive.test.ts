@@ -1,20 +1,20 @@
-// POST /v1/sessions/{id}/archive and …/restore over the real WorktreeLifecycle: a real server,
-// real git, real SQLite. The rules are the orchestrator's; these pin their HTTP answers.
+// POST /v1/sessions/{id}/archive and …/restore over the real WorktreeLifecycle: `createApp` over a
+// memory store, real git. The rules are the orchestrator's; these pin their HTTP answers.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { WorktreeLifecycle } from "../../src/platform/mod.ts";
 import { git, makeRepository } from "../fixtures/git_fixtures.ts";
-import { sseReader, startTestApp } from "../fixtures/http_fixture.ts";
+import { routeApp, sseReader } from "../fixtures/http_fixture.ts";
 import { tempDir } from "../fixtures/helpers.ts";
 
 test("http+git: archive answers what was kept, restore gives the work back; refusals are 400, 404 and 409", async () => {
   const repoDir = tempDir("slo-http-archive-");
   const repositoryPath = join(repoDir.path, "repo");
   makeRepository(repositoryPath);
-  const t = await startTestApp({
-    lifecycle: () => new WorktreeLifecycle({ worktreesRoot: join(repoDir.path, "worktrees") }),
+  const t = await routeApp({
+    worktrees: () => new WorktreeLifecycle({ worktreesRoot: join(repoDir.path, "worktrees") }),
   });
   try {
     const repository = await t.callJson("/v1/repositories", {

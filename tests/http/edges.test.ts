@@ -26,47 +26,35 @@ function rawExchange(url: string, head: string, body = ""): Promise<number> {
 }
 
 test("http: a request without a Host header is 403, even with the token", async () => {
-  const t = await startTestServer();
-  try {
-    const status = await rawExchange(
-      t.server.url,
-      `GET /v1/sessions HTTP/1.0\r\nAuthorization: Bearer ${t.server.token}\r\n\r\n`,
-    );
-    assert.equal(status, 403);
-    assert.deepEqual(t.logged, []);
-  } finally {
-    await t.close();
-  }
+  await using t = await startTestServer();
+  const status = await rawExchange(
+    t.server.url,
+    `GET /v1/sessions HTTP/1.0\r\nAuthorization: Bearer ${t.server.token}\r\n\r\n`,
+  );
+  assert.equal(status, 403);
+  assert.deepEqual(t.logged, []);
 });
 
 test("http: an unknown route is 404 with kind NotFound", async () => {
-  const t = await startTestServer();
-  try {
-    const { status, body } = await t.callJson("/v1/nothing-here");
-    assert.equal(status, 404);
-    assert.equal(body.error.kind, "NotFound");
-  } finally {
-    await t.close();
-  }
+  await using t = await startTestServer();
+  const { status, body } = await t.callJson("/v1/nothing-here");
+  assert.equal(status, 404);
+  assert.equal(body.error.kind, "NotFound");
 });
 
 test("http: a chunked body over the limit is 413 and writes nothing", async () => {
-  const t = await startTestServer();
-  try {
-    const host = new URL(t.server.url).host;
-    const chunk = "x".repeat(16 * 1024);
-    const chunks = Array.from({ length: 6 }, () => `${chunk.length.toString(16)}\r\n${chunk}\r\n`).join("");
-    const status = await rawExchange(
-      t.server.url,
-      `POST /v1/repositories HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${t.server.token}\r\n` +
-        `Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`,
-      `${chunks}0\r\n\r\n`,
-    );
-    assert.equal(status, 413);
-    assert.deepEqual((await t.callJson("/v1/repositories")).body.repositories, []);
-  } finally {
-    await t.close();
-  }
+  await using t = await startTestServer();
+  const host = new URL(t.server.url).host;
+  const chunk = "x".repeat(16 * 1024);
+  const chunks = Array.from({ length: 6 }, () => `${chunk.length.toString(16)}\r\n${chunk}\r\n`).join("");
+  const status = await rawExchange(
+    t.server.url,
+    `POST /v1/repositories HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${t.server.token}\r\n` +
+      `Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`,
+    `${chunks}0\r\n\r\n`,
+  );
+  assert.equal(status, 413);
+  assert.deepEqual((await t.callJson("/v1/repositories")).body.repositories, []);
 });
 
 test("http: an event-stream reader that stops reading is cut off, so it holds no subscription", {

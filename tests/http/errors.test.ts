@@ -89,53 +89,45 @@ async function answer(app: Hono, path: string): Promise<{ status: number; kind: 
 }
 
 test("http errors: 500 answers are generic, with a reference to the log line that has the full detail", async () => {
-  const dir = tempDir("slo-http-errors-");
-  try {
-    const { app, logged } = errorApp(dir.path);
-    for (
-      const [path, kind] of [
-        ["/worktree", "WorktreeCreation"],
-        ["/encryption", "Encryption"],
-        ["/storage", "Storage"],
-        ["/unexpected", "Storage"],
-      ] as const
-    ) {
-      logged.length = 0;
-      const { status, kind: answered, message } = await answer(app, path);
-      assert.equal(status, 500, path);
-      assert.equal(answered, kind, path);
-      assert.doesNotMatch(message, /\//, `${path}: no path in ${message}`);
-      assert.doesNotMatch(message, /fatal|could not|sqlite|database|closed|authentication|secret-file/i, message);
-      const reference = /\(ref ([0-9a-f]{8})\)$/.exec(message)?.[1];
-      assert.ok(reference, message);
-      assert.equal(logged.length, 1, path);
-      assert.ok(logged[0].message.includes(`[ref ${reference}]`), logged[0].message);
-      assert.ok(logged[0].message.startsWith(`GET ${path}: `), logged[0].message);
-    }
-    // The log keeps what the answer left out.
+  using dir = tempDir("slo-http-errors-");
+  const { app, logged } = errorApp(dir.path);
+  for (
+    const [path, kind] of [
+      ["/worktree", "WorktreeCreation"],
+      ["/encryption", "Encryption"],
+      ["/storage", "Storage"],
+      ["/unexpected", "Storage"],
+    ] as const
+  ) {
     logged.length = 0;
-    await answer(app, "/worktree");
-    assert.ok(logged[0].message.includes(join(dir.path, "a-file")), logged[0].message);
-    assert.match(String(logged[0].cause), /fatal|could not|not a directory/i);
-  } finally {
-    dir.remove();
+    const { status, kind: answered, message } = await answer(app, path);
+    assert.equal(status, 500, path);
+    assert.equal(answered, kind, path);
+    assert.doesNotMatch(message, /\//, `${path}: no path in ${message}`);
+    assert.doesNotMatch(message, /fatal|could not|sqlite|database|closed|authentication|secret-file/i, message);
+    const reference = /\(ref ([0-9a-f]{8})\)$/.exec(message)?.[1];
+    assert.ok(reference, message);
+    assert.equal(logged.length, 1, path);
+    assert.ok(logged[0].message.includes(`[ref ${reference}]`), logged[0].message);
+    assert.ok(logged[0].message.startsWith(`GET ${path}: `), logged[0].message);
   }
+  // The log keeps what the answer left out.
+  logged.length = 0;
+  await answer(app, "/worktree");
+  assert.ok(logged[0].message.includes(join(dir.path, "a-file")), logged[0].message);
+  assert.match(String(logged[0].cause), /fatal|could not|not a directory/i);
 });
 
 test("http errors: exposeErrorDetails sends the full message of a 500, for local debugging", async () => {
-  const dir = tempDir("slo-http-errors-");
-  try {
-    const { app, logged } = errorApp(dir.path, { exposeErrorDetails: true });
-    const worktree = await answer(app, "/worktree");
-    assert.equal(worktree.status, 500);
-    assert.equal(worktree.kind, "WorktreeCreation");
-    assert.ok(worktree.message.includes(join(dir.path, "a-file")), worktree.message);
-    const unexpected = await answer(app, "/unexpected");
-    assert.match(unexpected.message, /secret-file/);
-    assert.equal(logged.length, 2, "logged all the same");
-  } finally {
-    dir.remove();
-  }
+  using dir = tempDir("slo-http-errors-");
+  const { app, logged } = errorApp(dir.path, { exposeErrorDetails: true });
+  const worktree = await answer(app, "/worktree");
+  assert.equal(worktree.status, 500);
+  assert.equal(worktree.kind, "WorktreeCreation");
+  assert.ok(worktree.message.includes(join(dir.path, "a-file")), worktree.message);
+  const unexpected = await answer(app, "/unexpected");
+  assert.match(unexpected.message, /secret-file/);
+  assert.equal(logged.length, 2, "logged all the same");
 });
 
 test("http errors: a failure the store marked temporary is a 503 with Retry-After, generic unless details are exposed", async () => {
@@ -168,68 +160,60 @@ test("http errors: a failure the store marked temporary is a 503 with Retry-Afte
 test("http errors: a write the SQLite file's lock refuses (another connection holds it) is a 503 with Retry-After", {
   timeout: 60_000, // a bound: the server's store waits its 5 s busy timeout first
 }, async () => {
-  const t = await startTestApp();
+  await using t = await startTestApp();
+  const repositoryId = (await t.callJson("/v1/repositories", {
+    method: "POST",
+    json: { path: "/src/locked", name: "locked" },
+  })).body.id;
+  // Another program's connection on the server's own file holds the write lock.
+  const holder = new DatabaseSync(join(t.dataDir, "sessions.db"));
+  holder.exec("BEGIN EXCLUSIVE");
   try {
-    const repositoryId = (await t.callJson("/v1/repositories", {
+    // The server's store waits its busy timeout (5 s) for the lock, then gives up.
+    const refused = await t.call("/v1/sessions", {
       method: "POST",
-      json: { path: "/src/locked", name: "locked" },
-    })).body.id;
-    // Another program's connection on the server's own file holds the write lock.
-    const holder = new DatabaseSync(join(t.dataDir, "sessions.db"));
-    holder.exec("BEGIN EXCLUSIVE");
-    try {
-      // The server's store waits its busy timeout (5 s) for the lock, then gives up.
-      const refused = await t.call("/v1/sessions", {
-        method: "POST",
-        json: { repositoryId, title: "refused", isWorktree: false },
-      });
-      assert.equal(refused.status, 503);
-      assert.equal(refused.headers.get("retry-after"), "1");
-      const body = await refused.json();
-      assert.equal(body.error.kind, "Storage");
-      assert.match(body.error.message, /^the session store cannot answer right now; try again in 1 s/);
-      assert.ok(t.logged.some((entry) => /creating a session failed: database is locked/.test(entry.message)));
-      // Reads are answered while the lock is held.
-      assert.equal((await t.call(`/v1/repositories/${repositoryId}`)).status, 200);
-    } finally {
-      holder.exec("ROLLBACK");
-      holder.close();
-    }
-    assert.deepEqual((await t.callJson("/v1/sessions")).body.sessions, []);
-    const created = await t.call("/v1/sessions", {
-      method: "POST",
-      json: { repositoryId, title: "after the lock", isWorktree: false },
+      json: { repositoryId, title: "refused", isWorktree: false },
     });
-    assert.equal(created.status, 201);
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers.get("retry-after"), "1");
+    const body = await refused.json();
+    assert.equal(body.error.kind, "Storage");
+    assert.match(body.error.message, /^the session store cannot answer right now; try again in 1 s/);
+    assert.ok(t.logged.some((entry) => /creating a session failed: database is locked/.test(entry.message)));
+    // Reads are answered while the lock is held.
+    assert.equal((await t.call(`/v1/repositories/${repositoryId}`)).status, 200);
   } finally {
-    await t.close();
+    holder.exec("ROLLBACK");
+    holder.close();
   }
+  assert.deepEqual((await t.callJson("/v1/sessions")).body.sessions, []);
+  const created = await t.call("/v1/sessions", {
+    method: "POST",
+    json: { repositoryId, title: "after the lock", isWorktree: false },
+  });
+  assert.equal(created.status, 201);
 });
 
 test("http errors: client errors keep their message, which never carries git's output", async () => {
-  const dir = tempDir("slo-http-errors-");
-  try {
-    const { app, logged, repository } = errorApp(dir.path);
-    const conflict = await answer(app, "/conflict");
-    assert.equal(conflict.status, 409);
-    assert.equal(conflict.kind, "Conflict");
-    assert.match(conflict.message, /the branch main is checked out in another worktree/);
-    assert.ok(!conflict.message.includes(`'${repository}'`), conflict.message); // git names the checkout
-    assert.doesNotMatch(conflict.message, /fatal|already used by worktree|already checked out at/);
+  using dir = tempDir("slo-http-errors-");
+  const { app, logged, repository } = errorApp(dir.path);
+  const conflict = await answer(app, "/conflict");
+  assert.equal(conflict.status, 409);
+  assert.equal(conflict.kind, "Conflict");
+  assert.match(conflict.message, /the branch main is checked out in another worktree/);
+  assert.ok(!conflict.message.includes(`'${repository}'`), conflict.message); // git names the checkout
+  assert.doesNotMatch(conflict.message, /fatal|already used by worktree|already checked out at/);
 
-    const notRepository = await answer(app, "/not-a-repository");
-    assert.equal(notRepository.status, 400);
-    assert.equal(notRepository.message, `${dir.path} is not a git repository`);
+  const notRepository = await answer(app, "/not-a-repository");
+  assert.equal(notRepository.status, 400);
+  assert.equal(notRepository.message, `${dir.path} is not a git repository`);
 
-    assert.deepEqual(await answer(app, "/invalid"), {
-      status: 400,
-      kind: "InvalidInput",
-      message: "title must not be empty",
-    });
-    assert.deepEqual(logged, [], "a client error is the caller's, not the server's: nothing logged");
-  } finally {
-    dir.remove();
-  }
+  assert.deepEqual(await answer(app, "/invalid"), {
+    status: 400,
+    kind: "InvalidInput",
+    message: "title must not be empty",
+  });
+  assert.deepEqual(logged, [], "a client error is the caller's, not the server's: nothing logged");
 });
 
 test("http errors: the server's exposeErrorDetails (--debug) reaches the app; off, a 500 is generic", async () => {

@@ -1,20 +1,20 @@
-// POST /v1/sessions/{id}/fork over the real WorktreeLifecycle: a real server, real git, real
-// SQLite. The rules are the orchestrator's (tests/platform/worktree/fork.test.ts); these pin the HTTP answers.
+// POST /v1/sessions/{id}/fork over the real WorktreeLifecycle: `createApp` over a memory store,
+// real git. The rules are the orchestrator's (tests/platform/worktree/fork.test.ts); these pin the HTTP answers.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { WorktreeLifecycle } from "../../src/platform/mod.ts";
 import { git, makeRepository } from "../fixtures/git_fixtures.ts";
-import { sseReader, startTestApp } from "../fixtures/http_fixture.ts";
+import { routeApp, sseReader } from "../fixtures/http_fixture.ts";
 import { tempDir } from "../fixtures/helpers.ts";
 
 test("http+git: a fork is 201 with the new session and the source's work; refusals are 400, 404, 409 and 415", async () => {
   const repoDir = tempDir("slo-http-fork-");
   const repositoryPath = join(repoDir.path, "repo");
   makeRepository(repositoryPath);
-  const t = await startTestApp({
-    lifecycle: () => new WorktreeLifecycle({ worktreesRoot: join(repoDir.path, "worktrees") }),
+  const t = await routeApp({
+    worktrees: () => new WorktreeLifecycle({ worktreesRoot: join(repoDir.path, "worktrees") }),
   });
   try {
     const repository = await t.callJson("/v1/repositories", {

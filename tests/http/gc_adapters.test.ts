@@ -58,33 +58,29 @@ test("http+git: POST /v1/gc reports per session, dryRun changes nothing, a bad i
 });
 
 test("cli: slo gc prints what it would do, then does it; a bad --idle is exit 2", async () => {
-  const world = cliWorld("slo-cli-gc-");
-  try {
-    await world.serve();
-    const repositoryPath = join(world.base, "app");
-    makeRepository(repositoryPath);
-    assert.equal((await world.cli(["repo", "add", repositoryPath])).code, 0);
-    const created = await world.cli(["new", "app", "Ship it"]);
-    assert.equal(created.code, 0, created.stderr);
-    const worktree = /^worktree: (.+)$/m.exec(created.stdout)![1];
-    const branch = git(worktree, "rev-parse", "--abbrev-ref", "HEAD");
-    commitFile(worktree, "shipped.txt");
-    git(repositoryPath, "merge", "-q", "--no-ff", "-m", "merge", branch);
+  await using world = cliWorld("slo-cli-gc-");
+  await world.serve();
+  const repositoryPath = join(world.base, "app");
+  makeRepository(repositoryPath);
+  assert.equal((await world.cli(["repo", "add", repositoryPath])).code, 0);
+  const created = await world.cli(["new", "app", "Ship it"]);
+  assert.equal(created.code, 0, created.stderr);
+  const worktree = /^worktree: (.+)$/m.exec(created.stdout)![1];
+  const branch = git(worktree, "rev-parse", "--abbrev-ref", "HEAD");
+  commitFile(worktree, "shipped.txt");
+  git(repositoryPath, "merge", "-q", "--no-ff", "-m", "merge", branch);
 
-    const dry = await world.cli(["gc", "--dry-run"]);
-    assert.equal(dry.code, 0, dry.stderr);
-    assert.match(dry.stdout, /^SESSION +ACTION +LANDED +DISK +TITLE +WHY$/m);
-    assert.match(dry.stdout, /^\S+ +delete +merged +.+ Ship it +its work is merged into its base/m);
-    assert.match(dry.stdout, /^would free .+ \(dry run: nothing was changed\)$/m);
-    assert.ok(existsSync(worktree));
+  const dry = await world.cli(["gc", "--dry-run"]);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /^SESSION +ACTION +LANDED +DISK +TITLE +WHY$/m);
+  assert.match(dry.stdout, /^\S+ +delete +merged +.+ Ship it +its work is merged into its base/m);
+  assert.match(dry.stdout, /^would free .+ \(dry run: nothing was changed\)$/m);
+  assert.ok(existsSync(worktree));
 
-    assertFails(await world.cli(["gc", "--idle", "a while"]), 2, /idle must be a whole number and a unit/);
+  assertFails(await world.cli(["gc", "--idle", "a while"]), 2, /idle must be a whole number and a unit/);
 
-    const done = await world.cli(["gc"]);
-    assert.equal(done.code, 0, done.stderr);
-    assert.match(done.stdout, /^freed /m);
-    assert.equal(existsSync(worktree), false);
-  } finally {
-    await world.close();
-  }
+  const done = await world.cli(["gc"]);
+  assert.equal(done.code, 0, done.stderr);
+  assert.match(done.stdout, /^freed /m);
+  assert.equal(existsSync(worktree), false);
 });

@@ -128,15 +128,11 @@ async function withLifecycle(
   run: (t: Awaited<ReturnType<typeof startTestApp>>, fake: RecordingLifecycle) => Promise<void>,
 ) {
   let fake: RecordingLifecycle | null = null;
-  const t = await startTestApp({ lifecycle: () => (fake = new RecordingLifecycle()) });
-  try {
-    // The server reconciled once at start, before answering anything.
-    assert.deepEqual(fake!.calls.map((c) => c.method), ["reconcile"]);
-    fake!.calls.length = 0;
-    await run(t, fake!);
-  } finally {
-    await t.close();
-  }
+  await using t = await startTestApp({ lifecycle: () => (fake = new RecordingLifecycle()) });
+  // The server reconciled once at start, before answering anything.
+  assert.deepEqual(fake!.calls.map((c) => c.method), ["reconcile"]);
+  fake!.calls.length = 0;
+  await run(t, fake!);
 }
 
 test("http+lifecycle: POST of a worktree session opens it through the lifecycle with baseRef", async () => {

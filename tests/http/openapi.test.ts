@@ -155,15 +155,11 @@ test("openapi: every operation has its stable operationId and a described tag; t
 });
 
 test("openapi: a server on a wildcard address names its loopback address, which its Host check answers", async () => {
-  const t = await startTestServer({ hostname: "0.0.0.0" });
-  try {
-    const url = `http://127.0.0.1:${t.server.port}`;
-    const response = await fetch(`${url}/v1/openapi.json`, { headers: { authorization: `Bearer ${t.server.token}` } });
-    assert.equal(response.status, 200);
-    assert.deepEqual((await response.json()).servers, [{ url }]);
-  } finally {
-    await t.close();
-  }
+  await using t = await startTestServer({ hostname: "0.0.0.0" });
+  const url = `http://127.0.0.1:${t.server.port}`;
+  const response = await fetch(`${url}/v1/openapi.json`, { headers: { authorization: `Bearer ${t.server.token}` } });
+  assert.equal(response.status, 200);
+  assert.deepEqual((await response.json()).servers, [{ url }]);
 });
 
 test("openapi: a server on a Unix socket names http://localhost, the origin its clients send", async () => {
@@ -194,246 +190,232 @@ test("openapi: a server on a Unix socket names http://localhost, the origin its 
 test("openapi: the committed client types are what openapi-typescript generates from the served document", {
   timeout: 60_000,
 }, async () => {
-  const t = await startTestServer();
-  try {
-    const { body: document } = await t.callJson("/v1/openapi.json");
-    const generated = await generateTypes(document);
-    if (process.env.UPDATE_OPENAPI_TYPES === "1") writeFileSync(GENERATED_TYPES_PATH, generated);
-    assert.ok(
-      readFileSync(GENERATED_TYPES_PATH, "utf8") === generated,
-      `tests/fixtures/openapi_types.ts is not what the document generates now; run: ${REGENERATE_COMMAND}`,
-    );
-  } finally {
-    await t.close();
-  }
+  await using t = await startTestServer();
+  const { body: document } = await t.callJson("/v1/openapi.json");
+  const generated = await generateTypes(document);
+  if (process.env.UPDATE_OPENAPI_TYPES === "1") writeFileSync(GENERATED_TYPES_PATH, generated);
+  assert.ok(
+    readFileSync(GENERATED_TYPES_PATH, "utf8") === generated,
+    `tests/fixtures/openapi_types.ts is not what the document generates now; run: ${REGENERATE_COMMAND}`,
+  );
 });
 
 test("openapi: a client generated from the document (openapi-typescript + openapi-fetch) does a whole round trip", async () => {
-  const t = await startTestServer();
-  try {
-    // `paths` are the generated types (checked current above); deno test type-checks this code against them.
-    const client = createClient<paths>({
-      baseUrl: t.server.url,
-      headers: { authorization: `Bearer ${t.server.token}` },
+  await using t = await startTestServer();
+  // `paths` are the generated types (checked current above); deno test type-checks this code against them.
+  const client = createClient<paths>({
+    baseUrl: t.server.url,
+    headers: { authorization: `Bearer ${t.server.token}` },
+  });
+  const health = await client.GET("/v1/health");
+  assert.equal(health.response.status, 200);
+  assert.deepEqual(health.data, { status: "ok" });
+
+  const createdRepository = await client.POST("/v1/repositories", {
+    body: { path: `/src/generated-${crypto.randomUUID()}`, name: "generated", defaultBranch: "main" },
+  });
+  assert.equal(createdRepository.response.status, 201);
+  assert.ok(createdRepository.data);
+  const repository = createdRepository.data;
+  assert.equal(repository.name, "generated");
+  assert.equal(repository.defaultBranch, "main");
+  assert.equal(repository.sessionsPath, null);
+
+  const sessions = [];
+  for (const title of ["First from a generated client", "Second"]) {
+    const created = await client.POST("/v1/sessions", {
+      body: { repositoryId: repository.id, title, agentName: "claude", isWorktree: false },
     });
-    const health = await client.GET("/v1/health");
-    assert.equal(health.response.status, 200);
-    assert.deepEqual(health.data, { status: "ok" });
-
-    const createdRepository = await client.POST("/v1/repositories", {
-      body: { path: `/src/generated-${crypto.randomUUID()}`, name: "generated", defaultBranch: "main" },
-    });
-    assert.equal(createdRepository.response.status, 201);
-    assert.ok(createdRepository.data);
-    const repository = createdRepository.data;
-    assert.equal(repository.name, "generated");
-    assert.equal(repository.defaultBranch, "main");
-    assert.equal(repository.sessionsPath, null);
-
-    const sessions = [];
-    for (const title of ["First from a generated client", "Second"]) {
-      const created = await client.POST("/v1/sessions", {
-        body: { repositoryId: repository.id, title, agentName: "claude", isWorktree: false },
-      });
-      assert.equal(created.response.status, 201);
-      assert.ok(created.data);
-      assert.equal(created.data.title, title);
-      assert.equal(created.data.status, "active");
-      sessions.push(created.data);
-    }
-    const [session, second] = sessions;
-
-    const read = await client.GET("/v1/sessions/{id}", { params: { path: { id: session.id } } });
-    assert.equal(read.response.status, 200);
-    assert.deepEqual(read.data, session);
-
-    // A page of one, then the next page by its cursor.
-    const first = await client.GET("/v1/sessions", { params: { query: { repositoryId: repository.id, limit: 1 } } });
-    assert.equal(first.response.status, 200);
-    assert.ok(first.data);
-    assert.deepEqual(first.data.sessions.map((s) => s.id), [session.id]);
-    assert.equal(typeof first.data.nextCursor, "string");
-    const next = await client.GET("/v1/sessions", {
-      params: { query: { repositoryId: repository.id, limit: 1, cursor: first.data.nextCursor ?? undefined } },
-    });
-    assert.deepEqual(next.data?.sessions.map((s) => s.id), [second.id]);
-    assert.equal(next.data?.nextCursor, null);
-
-    const secret = await client.GET("/v1/sessions/{id}/secret", { params: { path: { id: session.id } } });
-    assert.equal(secret.response.status, 200);
-    assert.ok(secret.data);
-    assert.equal(secret.data.sessionId, session.id);
-    assert.equal(decodeBase64(secret.data.secret).length, 32);
-
-    const patched = await client.PATCH("/v1/sessions/{id}", {
-      params: { path: { id: session.id } },
-      body: { status: "paused" },
-    });
-    assert.equal(patched.data?.status, "paused");
-
-    // A backup, and the 409 of a second one to the same file.
-    const backups = tempDir("slo-openapi-backup-");
-    try {
-      const path = join(backups.path, "copy.db");
-      const backup = await client.POST("/v1/backup", { body: { path } });
-      assert.equal(backup.response.status, 200);
-      assert.deepEqual(backup.data && { ...backup.data, bytes: 0 }, {
-        path,
-        bytes: 0,
-        sessions: 2,
-        repositories: 1,
-        integrity: "ok",
-      });
-      const taken = await client.POST("/v1/backup", { body: { path } });
-      assert.equal(taken.response.status, 409);
-      assert.equal(taken.error?.error.kind, "Conflict");
-      assert.equal((await client.POST("/v1/backup", { body: { path, overwrite: true } })).response.status, 200);
-    } finally {
-      backups.remove();
-    }
-
-    const deleted = await client.DELETE("/v1/sessions/{id}", { params: { path: { id: session.id } } });
-    assert.equal(deleted.response.status, 200);
-    assert.ok(deleted.data);
-    // The close result's fields are required in the document, so the generated type has no `undefined` here.
-    const closed: {
-      worktreeRemoved: boolean;
-      branchDeleted: boolean;
-      branchKeptReason: string | null;
-      worktreeKeptReason: string | null;
-      snapshotRef: string | null;
-    } = deleted.data;
-    assert.deepEqual(closed.worktreeRemoved, false);
-    assert.equal(deleted.data.id, session.id);
-    assert.equal(deleted.data.status, "paused");
-    assert.equal(deleted.data.branchDeleted, false);
-    assert.equal(deleted.data.branchKeptReason, null);
-    assert.equal(deleted.data.worktreeKeptReason, null);
-    assert.equal(deleted.data.snapshotRef, null);
-
-    // Errors come back as the document's error body.
-    const again = await client.DELETE("/v1/sessions/{id}", { params: { path: { id: session.id } } });
-    assert.equal(again.response.status, 404);
-    assert.equal(again.data, undefined);
-    assert.equal(again.error?.error.kind, "SessionNotFound");
-    const refused = await client.DELETE("/v1/repositories/{id}", { params: { path: { id: repository.id } } });
-    assert.equal(refused.response.status, 409);
-    assert.equal(refused.error?.error.kind, "Conflict");
-
-    assert.equal(
-      (await client.DELETE("/v1/sessions/{id}", { params: { path: { id: second.id } } })).response.status,
-      200,
-    );
-    const removed = await client.DELETE("/v1/repositories/{id}", { params: { path: { id: repository.id } } });
-    assert.equal(removed.response.status, 200);
-    assert.equal(removed.data?.id, repository.id);
-    const gone = await client.GET("/v1/repositories/{id}", { params: { path: { id: repository.id } } });
-    assert.equal(gone.response.status, 404);
-    assert.equal(gone.error?.error.kind, "RepositoryNotFound");
-
-    const document = await client.GET("/v1/openapi.json");
-    assert.equal(document.data?.openapi, "3.1.0");
-    const anonymous = createClient<paths>({ baseUrl: t.server.url });
-    const unauthorized = await anonymous.GET("/v1/sessions");
-    assert.equal(unauthorized.response.status, 401);
-    assert.equal(unauthorized.error?.error.kind, "Unauthorized");
-  } finally {
-    await t.close();
+    assert.equal(created.response.status, 201);
+    assert.ok(created.data);
+    assert.equal(created.data.title, title);
+    assert.equal(created.data.status, "active");
+    sessions.push(created.data);
   }
+  const [session, second] = sessions;
+
+  const read = await client.GET("/v1/sessions/{id}", { params: { path: { id: session.id } } });
+  assert.equal(read.response.status, 200);
+  assert.deepEqual(read.data, session);
+
+  // A page of one, then the next page by its cursor.
+  const first = await client.GET("/v1/sessions", { params: { query: { repositoryId: repository.id, limit: 1 } } });
+  assert.equal(first.response.status, 200);
+  assert.ok(first.data);
+  assert.deepEqual(first.data.sessions.map((s) => s.id), [session.id]);
+  assert.equal(typeof first.data.nextCursor, "string");
+  const next = await client.GET("/v1/sessions", {
+    params: { query: { repositoryId: repository.id, limit: 1, cursor: first.data.nextCursor ?? undefined } },
+  });
+  assert.deepEqual(next.data?.sessions.map((s) => s.id), [second.id]);
+  assert.equal(next.data?.nextCursor, null);
+
+  const secret = await client.GET("/v1/sessions/{id}/secret", { params: { path: { id: session.id } } });
+  assert.equal(secret.response.status, 200);
+  assert.ok(secret.data);
+  assert.equal(secret.data.sessionId, session.id);
+  assert.equal(decodeBase64(secret.data.secret).length, 32);
+
+  const patched = await client.PATCH("/v1/sessions/{id}", {
+    params: { path: { id: session.id } },
+    body: { status: "paused" },
+  });
+  assert.equal(patched.data?.status, "paused");
+
+  // A backup, and the 409 of a second one to the same file.
+  const backups = tempDir("slo-openapi-backup-");
+  try {
+    const path = join(backups.path, "copy.db");
+    const backup = await client.POST("/v1/backup", { body: { path } });
+    assert.equal(backup.response.status, 200);
+    assert.deepEqual(backup.data && { ...backup.data, bytes: 0 }, {
+      path,
+      bytes: 0,
+      sessions: 2,
+      repositories: 1,
+      integrity: "ok",
+    });
+    const taken = await client.POST("/v1/backup", { body: { path } });
+    assert.equal(taken.response.status, 409);
+    assert.equal(taken.error?.error.kind, "Conflict");
+    assert.equal((await client.POST("/v1/backup", { body: { path, overwrite: true } })).response.status, 200);
+  } finally {
+    backups.remove();
+  }
+
+  const deleted = await client.DELETE("/v1/sessions/{id}", { params: { path: { id: session.id } } });
+  assert.equal(deleted.response.status, 200);
+  assert.ok(deleted.data);
+  // The close result's fields are required in the document, so the generated type has no `undefined` here.
+  const closed: {
+    worktreeRemoved: boolean;
+    branchDeleted: boolean;
+    branchKeptReason: string | null;
+    worktreeKeptReason: string | null;
+    snapshotRef: string | null;
+  } = deleted.data;
+  assert.deepEqual(closed.worktreeRemoved, false);
+  assert.equal(deleted.data.id, session.id);
+  assert.equal(deleted.data.status, "paused");
+  assert.equal(deleted.data.branchDeleted, false);
+  assert.equal(deleted.data.branchKeptReason, null);
+  assert.equal(deleted.data.worktreeKeptReason, null);
+  assert.equal(deleted.data.snapshotRef, null);
+
+  // Errors come back as the document's error body.
+  const again = await client.DELETE("/v1/sessions/{id}", { params: { path: { id: session.id } } });
+  assert.equal(again.response.status, 404);
+  assert.equal(again.data, undefined);
+  assert.equal(again.error?.error.kind, "SessionNotFound");
+  const refused = await client.DELETE("/v1/repositories/{id}", { params: { path: { id: repository.id } } });
+  assert.equal(refused.response.status, 409);
+  assert.equal(refused.error?.error.kind, "Conflict");
+
+  assert.equal(
+    (await client.DELETE("/v1/sessions/{id}", { params: { path: { id: second.id } } })).response.status,
+    200,
+  );
+  const removed = await client.DELETE("/v1/repositories/{id}", { params: { path: { id: repository.id } } });
+  assert.equal(removed.response.status, 200);
+  assert.equal(removed.data?.id, repository.id);
+  const gone = await client.GET("/v1/repositories/{id}", { params: { path: { id: repository.id } } });
+  assert.equal(gone.response.status, 404);
+  assert.equal(gone.error?.error.kind, "RepositoryNotFound");
+
+  const document = await client.GET("/v1/openapi.json");
+  assert.equal(document.data?.openapi, "3.1.0");
+  const anonymous = createClient<paths>({ baseUrl: t.server.url });
+  const unauthorized = await anonymous.GET("/v1/sessions");
+  assert.equal(unauthorized.response.status, 401);
+  assert.equal(unauthorized.error?.error.kind, "Unauthorized");
 });
 
 test("openapi: every answer the server gives to probes of every operation is one the document lists", {
   timeout: 60_000,
 }, async () => {
-  const t = await startTestServer();
-  try {
-    const { body: document } = await t.callJson("/v1/openapi.json");
-    const repositoryId = await createRepository(t, "probed");
-    const created = await t.callJson("/v1/sessions", {
-      method: "POST",
-      json: { repositoryId, title: "probed", isWorktree: false },
-    });
-    assert.equal(created.status, 201);
-    const ids = [created.body.id, crypto.randomUUID(), "not-a-uuid"];
-    const token = `Bearer ${t.server.token}`;
-    const big = JSON.stringify({ title: "x".repeat(70 * 1024) });
-    const undocumented: string[] = [];
-    const seen = new Map<string, Set<number>>();
+  await using t = await startTestServer();
+  const { body: document } = await t.callJson("/v1/openapi.json");
+  const repositoryId = await createRepository(t, "probed");
+  const created = await t.callJson("/v1/sessions", {
+    method: "POST",
+    json: { repositoryId, title: "probed", isWorktree: false },
+  });
+  assert.equal(created.status, 201);
+  const ids = [created.body.id, crypto.randomUUID(), "not-a-uuid"];
+  const token = `Bearer ${t.server.token}`;
+  const big = JSON.stringify({ title: "x".repeat(70 * 1024) });
+  const undocumented: string[] = [];
+  const seen = new Map<string, Set<number>>();
 
-    for (const { path, method, operation } of operationsOf(document)) {
-      const operationId: string = operation.operationId;
-      seen.set(operationId, new Set());
-      const urls = path.includes("{id}")
-        ? ids.map((id) =>
-          path.replace("{id}", path.startsWith("/v1/repositories") && id === ids[0] ? repositoryId : id)
-        )
-        : [path];
-      const withBody = method !== "get";
-      for (const url of urls) {
-        const probes: { name: string; init: RequestInit; query?: string }[] = [
-          { name: "no token", init: {} },
-          { name: "foreign Origin", init: { headers: { authorization: token, origin: "https://evil.example" } } },
-          { name: "plain", init: { headers: { authorization: token } } },
+  for (const { path, method, operation } of operationsOf(document)) {
+    const operationId: string = operation.operationId;
+    seen.set(operationId, new Set());
+    const urls = path.includes("{id}")
+      ? ids.map((id) => path.replace("{id}", path.startsWith("/v1/repositories") && id === ids[0] ? repositoryId : id))
+      : [path];
+    const withBody = method !== "get";
+    for (const url of urls) {
+      const probes: { name: string; init: RequestInit; query?: string }[] = [
+        { name: "no token", init: {} },
+        { name: "foreign Origin", init: { headers: { authorization: token, origin: "https://evil.example" } } },
+        { name: "plain", init: { headers: { authorization: token } } },
+        {
+          name: "bad query",
+          init: { headers: { authorization: token } },
+          query: "?limit=0&status=nope&force=maybe&deleteBranch=maybe&dryRun=maybe",
+        },
+      ];
+      if (withBody) {
+        probes.push(
           {
-            name: "bad query",
-            init: { headers: { authorization: token } },
-            query: "?limit=0&status=nope&force=maybe&deleteBranch=maybe&dryRun=maybe",
+            name: "text body",
+            init: { headers: { authorization: token, "content-type": "text/plain" }, body: "{}" },
           },
-        ];
-        if (withBody) {
-          probes.push(
-            {
-              name: "text body",
-              init: { headers: { authorization: token, "content-type": "text/plain" }, body: "{}" },
-            },
-            {
-              name: "bad JSON",
-              init: { headers: { authorization: token, "content-type": "application/json" }, body: "{" },
-            },
-            {
-              name: "empty JSON",
-              init: { headers: { authorization: token, "content-type": "application/json" }, body: "{}" },
-            },
-            {
-              name: "big body",
-              init: { headers: { authorization: token, "content-type": "application/json" }, body: big },
-            },
-            { name: "big body, no token", init: { headers: { "content-type": "application/json" }, body: big } },
-          );
-        }
-        const record = (name: string, status: number) => {
-          seen.get(operationId)!.add(status);
-          if (operation.responses[String(status)] === undefined) {
-            undocumented.push(`${operationId} (${method.toUpperCase()} ${url}, ${name}): ${status}`);
-          }
-        };
-        for (const probe of probes) {
-          const response = await fetch(`${t.server.url}${url}${probe.query ?? ""}`, {
-            ...probe.init,
-            method: method.toUpperCase(),
-          });
-          // The event stream stays open: its status is all a probe needs.
-          await response.body?.cancel();
-          record(probe.name, response.status);
-        }
-        const foreign = await rawRequest(`${t.server.url}${url}`, {
-          method: method.toUpperCase(),
-          headers: { host: "evil.example", authorization: token },
-        });
-        record("foreign Host", foreign.status);
+          {
+            name: "bad JSON",
+            init: { headers: { authorization: token, "content-type": "application/json" }, body: "{" },
+          },
+          {
+            name: "empty JSON",
+            init: { headers: { authorization: token, "content-type": "application/json" }, body: "{}" },
+          },
+          {
+            name: "big body",
+            init: { headers: { authorization: token, "content-type": "application/json" }, body: big },
+          },
+          { name: "big body, no token", init: { headers: { "content-type": "application/json" }, body: big } },
+        );
       }
+      const record = (name: string, status: number) => {
+        seen.get(operationId)!.add(status);
+        if (operation.responses[String(status)] === undefined) {
+          undocumented.push(`${operationId} (${method.toUpperCase()} ${url}, ${name}): ${status}`);
+        }
+      };
+      for (const probe of probes) {
+        const response = await fetch(`${t.server.url}${url}${probe.query ?? ""}`, {
+          ...probe.init,
+          method: method.toUpperCase(),
+        });
+        // The event stream stays open: its status is all a probe needs.
+        await response.body?.cancel();
+        record(probe.name, response.status);
+      }
+      const foreign = await rawRequest(`${t.server.url}${url}`, {
+        method: method.toUpperCase(),
+        headers: { host: "evil.example", authorization: token },
+      });
+      record("foreign Host", foreign.status);
     }
-    assert.deepEqual(undocumented, [], `answers the document does not list:\n${undocumented.join("\n")}`);
-    // The probes reached what they aim at: the guards on every operation, the body checks on every write.
-    for (const { method, operation } of operationsOf(document)) {
-      const statuses = seen.get(operation.operationId)!;
-      assert.ok(statuses.has(403), `${operation.operationId}: ${[...statuses]}`);
-      if (operation.operationId !== "getHealth") assert.ok(statuses.has(401), operation.operationId);
-      if (method !== "get") assert.ok(statuses.has(413), `${operation.operationId}: ${[...statuses]}`);
-      if (["post", "put", "patch"].includes(method)) assert.ok(statuses.has(415), operation.operationId);
-    }
-  } finally {
-    await t.close();
+  }
+  assert.deepEqual(undocumented, [], `answers the document does not list:\n${undocumented.join("\n")}`);
+  // The probes reached what they aim at: the guards on every operation, the body checks on every write.
+  for (const { method, operation } of operationsOf(document)) {
+    const statuses = seen.get(operation.operationId)!;
+    assert.ok(statuses.has(403), `${operation.operationId}: ${[...statuses]}`);
+    if (operation.operationId !== "getHealth") assert.ok(statuses.has(401), operation.operationId);
+    if (method !== "get") assert.ok(statuses.has(413), `${operation.operationId}: ${[...statuses]}`);
+    if (["post", "put", "patch"].includes(method)) assert.ok(statuses.has(415), operation.operationId);
   }
 });
 

@@ -1,5 +1,5 @@
 // GET /v1/repositories/{id}/snapshots, POST …/snapshots/restore and …/snapshots/prune over the
-// real WorktreeLifecycle: a real server, real git, real SQLite. The rules are the orchestrator's
+// real WorktreeLifecycle: `createApp` over a memory store, real git. The rules are the orchestrator's
 // (tests/platform/worktree/snapshots.test.ts); these pin the HTTP answers.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -7,15 +7,15 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { WorktreeLifecycle } from "../../src/platform/mod.ts";
 import { git, makeRepository, refsUnder } from "../fixtures/git_fixtures.ts";
-import { startTestApp } from "../fixtures/http_fixture.ts";
+import { routeApp } from "../fixtures/http_fixture.ts";
 import { tempDir } from "../fixtures/helpers.ts";
 
 test("http+git: snapshots are listed, restored (201) and pruned (dry run, then for real); refusals are 400 and 404", async () => {
   const repoDir = tempDir("slo-http-snapshots-");
   const repositoryPath = join(repoDir.path, "repo");
   makeRepository(repositoryPath);
-  const t = await startTestApp({
-    lifecycle: () => new WorktreeLifecycle({ worktreesRoot: join(repoDir.path, "worktrees") }),
+  const t = await routeApp({
+    worktrees: () => new WorktreeLifecycle({ worktreesRoot: join(repoDir.path, "worktrees") }),
   });
   try {
     const { body: repository } = await t.callJson("/v1/repositories", {

@@ -166,69 +166,65 @@ test("ui: the page, its script and styles are served with a strict CSP and nosni
     readFileSync(ASSETS_MODULE_PATH, "utf8") === renderAssetsModule(),
     `src/http/ui/_assets.ts is not what the files in src/http/ui/ make; run: ${REGENERATE_ASSETS_COMMAND}`,
   );
-  const t = await startTestServer();
-  try {
-    for (
-      const [path, type] of [
-        ["/ui/", "text/html; charset=utf-8"],
-        ["/ui/dashboard.js", "text/javascript; charset=utf-8"],
-        ["/ui/dashboard.css", "text/css; charset=utf-8"],
-        ["/ui/dom.js", "text/javascript; charset=utf-8"],
-        ["/ui/fork.js", "text/javascript; charset=utf-8"],
-        ["/ui/progress.js", "text/javascript; charset=utf-8"],
-        ["/ui/recent_events.js", "text/javascript; charset=utf-8"],
-        ["/ui/setup.js", "text/javascript; charset=utf-8"],
-        ["/ui/snapshots.js", "text/javascript; charset=utf-8"],
-      ]
-    ) {
-      const response = await fetch(`${t.server.url}${path}`);
-      assert.equal(response.status, 200, path);
-      assert.equal(response.headers.get("content-type"), type, path);
-      assert.equal(
-        response.headers.get("content-security-policy"),
-        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; " +
-          "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-        path,
-      );
-      assert.equal(response.headers.get("x-content-type-options"), "nosniff", path);
-      assert.equal(response.headers.get("referrer-policy"), "no-referrer", path);
-      assert.equal(response.headers.get("set-cookie"), null, path);
-      const body = await response.text();
-      const name = path === "/ui/" ? "index.html" : path.slice("/ui/".length);
-      assert.equal(body, readFileSync(join(root, "src/http/ui", name), "utf8"), path);
-    }
-    assert.equal(DASHBOARD_CSP.includes("unsafe"), false);
-    const html = readFileSync(join(root, "src/http/ui/index.html"), "utf8");
-    // Nothing inline: every script has a src, no style attribute or element, no event attribute.
-    assert.doesNotMatch(html, /<script(?![^>]*\ssrc=)/);
-    assert.doesNotMatch(html, /<style|\sstyle=|\son[a-z]+=/i);
-    // No asset from anywhere else.
-    assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//);
-    for (
-      const script of [
-        "dashboard.js",
-        "dom.js",
-        "fork.js",
-        "progress.js",
-        "recent_events.js",
-        "setup.js",
-        "snapshots.js",
-      ]
-    ) {
-      assert.doesNotMatch(
-        readFileSync(join(root, "src/http/ui", script), "utf8"),
-        /innerHTML|outerHTML|insertAdjacentHTML/,
-        script,
-      );
-    }
-    // `/ui` leads to the page, relative so that it holds under a mount prefix.
-    const bare = await fetch(`${t.server.url}/ui`, { redirect: "manual" });
-    assert.equal(bare.status, 308);
-    assert.equal(bare.headers.get("location"), "ui/");
-    await bare.body?.cancel();
-  } finally {
-    await t.close();
+  await using t = await startTestServer();
+  for (
+    const [path, type] of [
+      ["/ui/", "text/html; charset=utf-8"],
+      ["/ui/dashboard.js", "text/javascript; charset=utf-8"],
+      ["/ui/dashboard.css", "text/css; charset=utf-8"],
+      ["/ui/dom.js", "text/javascript; charset=utf-8"],
+      ["/ui/fork.js", "text/javascript; charset=utf-8"],
+      ["/ui/progress.js", "text/javascript; charset=utf-8"],
+      ["/ui/recent_events.js", "text/javascript; charset=utf-8"],
+      ["/ui/setup.js", "text/javascript; charset=utf-8"],
+      ["/ui/snapshots.js", "text/javascript; charset=utf-8"],
+    ]
+  ) {
+    const response = await fetch(`${t.server.url}${path}`);
+    assert.equal(response.status, 200, path);
+    assert.equal(response.headers.get("content-type"), type, path);
+    assert.equal(
+      response.headers.get("content-security-policy"),
+      "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; " +
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+      path,
+    );
+    assert.equal(response.headers.get("x-content-type-options"), "nosniff", path);
+    assert.equal(response.headers.get("referrer-policy"), "no-referrer", path);
+    assert.equal(response.headers.get("set-cookie"), null, path);
+    const body = await response.text();
+    const name = path === "/ui/" ? "index.html" : path.slice("/ui/".length);
+    assert.equal(body, readFileSync(join(root, "src/http/ui", name), "utf8"), path);
   }
+  assert.equal(DASHBOARD_CSP.includes("unsafe"), false);
+  const html = readFileSync(join(root, "src/http/ui/index.html"), "utf8");
+  // Nothing inline: every script has a src, no style attribute or element, no event attribute.
+  assert.doesNotMatch(html, /<script(?![^>]*\ssrc=)/);
+  assert.doesNotMatch(html, /<style|\sstyle=|\son[a-z]+=/i);
+  // No asset from anywhere else.
+  assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//);
+  for (
+    const script of [
+      "dashboard.js",
+      "dom.js",
+      "fork.js",
+      "progress.js",
+      "recent_events.js",
+      "setup.js",
+      "snapshots.js",
+    ]
+  ) {
+    assert.doesNotMatch(
+      readFileSync(join(root, "src/http/ui", script), "utf8"),
+      /innerHTML|outerHTML|insertAdjacentHTML/,
+      script,
+    );
+  }
+  // `/ui` leads to the page, relative so that it holds under a mount prefix.
+  const bare = await fetch(`${t.server.url}/ui`, { redirect: "manual" });
+  assert.equal(bare.status, 308);
+  assert.equal(bare.headers.get("location"), "ui/");
+  await bare.body?.cancel();
 });
 
 test("ui: the page's script type-checks against the DOM (deno check, checkJs, strict)", {
@@ -276,47 +272,43 @@ test("ui: an app mounted under a prefix serves the page there, and its sign-in l
 });
 
 test("ui: a sign-in code is made only with the token, works once, and gives the API token; a wrong one is 401", async () => {
-  const t = await startTestServer();
-  try {
-    const anonymous = await fetch(`${t.server.url}/v1/ui/sign-in-codes`, { method: "POST" });
-    assert.equal(anonymous.status, 401);
-    await anonymous.body?.cancel();
-    const minted = await t.callJson("/v1/ui/sign-in-codes", { method: "POST" });
-    assert.equal(minted.status, 201);
-    const link = new URL(minted.body.url);
-    assert.equal(`${link.origin}${link.pathname}`, `${t.server.url}/ui/`);
-    // The code is in the fragment, which a browser never sends; not in the path or the query.
-    assert.equal(link.search, "");
-    const code = new URLSearchParams(link.hash.slice(1)).get("code")!;
-    assert.match(code, /^[A-Za-z0-9_-]{43}$/);
-    assert.ok(Date.parse(minted.body.expiresAt) > Date.now());
-    assert.equal(minted.body.url.includes(t.server.token), false);
+  await using t = await startTestServer();
+  const anonymous = await fetch(`${t.server.url}/v1/ui/sign-in-codes`, { method: "POST" });
+  assert.equal(anonymous.status, 401);
+  await anonymous.body?.cancel();
+  const minted = await t.callJson("/v1/ui/sign-in-codes", { method: "POST" });
+  assert.equal(minted.status, 201);
+  const link = new URL(minted.body.url);
+  assert.equal(`${link.origin}${link.pathname}`, `${t.server.url}/ui/`);
+  // The code is in the fragment, which a browser never sends; not in the path or the query.
+  assert.equal(link.search, "");
+  const code = new URLSearchParams(link.hash.slice(1)).get("code")!;
+  assert.match(code, /^[A-Za-z0-9_-]{43}$/);
+  assert.ok(Date.parse(minted.body.expiresAt) > Date.now());
+  assert.equal(minted.body.url.includes(t.server.token), false);
 
-    const redeem = (body: unknown) =>
-      fetch(`${t.server.url}/ui/sign-in`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(body),
-      });
-    const first = await redeem({ code });
-    assert.equal(first.status, 200);
-    assert.equal(first.headers.get("cache-control"), "no-store");
-    assert.deepEqual(await first.json(), { token: t.server.token });
-    const again = await redeem({ code });
-    assert.equal(again.status, 401);
-    assert.match((await again.json()).error.message, /used already or has expired/);
-    const made = await redeem({ code: "not-a-code-this-server-made" });
-    assert.equal(made.status, 401);
-    await made.body?.cancel();
-    const malformed = await redeem({ code: 42 });
-    assert.equal(malformed.status, 400);
-    await malformed.body?.cancel();
-    const plain = await fetch(`${t.server.url}/ui/sign-in`, { method: "POST", body: JSON.stringify({ code }) });
-    assert.equal(plain.status, 415);
-    await plain.body?.cancel();
-  } finally {
-    await t.close();
-  }
+  const redeem = (body: unknown) =>
+    fetch(`${t.server.url}/ui/sign-in`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  const first = await redeem({ code });
+  assert.equal(first.status, 200);
+  assert.equal(first.headers.get("cache-control"), "no-store");
+  assert.deepEqual(await first.json(), { token: t.server.token });
+  const again = await redeem({ code });
+  assert.equal(again.status, 401);
+  assert.match((await again.json()).error.message, /used already or has expired/);
+  const made = await redeem({ code: "not-a-code-this-server-made" });
+  assert.equal(made.status, 401);
+  await made.body?.cancel();
+  const malformed = await redeem({ code: 42 });
+  assert.equal(malformed.status, 400);
+  await malformed.body?.cancel();
+  const plain = await fetch(`${t.server.url}/ui/sign-in`, { method: "POST", body: JSON.stringify({ code }) });
+  assert.equal(plain.status, 415);
+  await plain.body?.cancel();
 });
 
 test("ui: a sign-in code stops working when it expires, and two redemptions of one code get it once", async () => {
@@ -332,35 +324,31 @@ test("ui: a sign-in code stops working when it expires, and two redemptions of o
 });
 
 test("ui: the Host and Origin checks hold on every /ui/ route; the page's own origin passes", async () => {
-  const t = await startTestServer();
-  try {
-    const own = new URL(t.server.url).host;
-    for (const path of ["/ui/", "/ui/dashboard.js", "/ui"]) {
-      const rebound = await rawRequest(`${t.server.url}${path}`, { headers: { host: "evil.example" } });
-      assert.equal(rebound.status, 403, path);
-      const foreign = await rawRequest(`${t.server.url}${path}`, {
-        headers: { host: own, origin: "https://evil.example" },
-      });
-      assert.equal(foreign.status, 403, path);
-    }
-    const post = (headers: Record<string, string>) =>
-      rawRequest(`${t.server.url}/ui/sign-in`, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...headers },
-        body: JSON.stringify({ code: "x" }),
-      });
-    const foreign = await post({ host: own, origin: "https://evil.example" });
-    assert.equal(foreign.status, 403);
-    assert.equal(JSON.parse(foreign.body).error.kind, "Forbidden");
-    assert.equal((await post({ host: "evil.example", origin: "http://evil.example" })).status, 403);
-    // Another port of the same name is another origin.
-    const port = Number(new URL(t.server.url).port);
-    assert.equal((await post({ host: own, origin: `http://127.0.0.1:${port + 1}` })).status, 403);
-    // The page's own origin reaches the route, which refuses the unknown code.
-    assert.equal((await post({ host: own, origin: t.server.url })).status, 401);
-  } finally {
-    await t.close();
+  await using t = await startTestServer();
+  const own = new URL(t.server.url).host;
+  for (const path of ["/ui/", "/ui/dashboard.js", "/ui"]) {
+    const rebound = await rawRequest(`${t.server.url}${path}`, { headers: { host: "evil.example" } });
+    assert.equal(rebound.status, 403, path);
+    const foreign = await rawRequest(`${t.server.url}${path}`, {
+      headers: { host: own, origin: "https://evil.example" },
+    });
+    assert.equal(foreign.status, 403, path);
   }
+  const post = (headers: Record<string, string>) =>
+    rawRequest(`${t.server.url}/ui/sign-in`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify({ code: "x" }),
+    });
+  const foreign = await post({ host: own, origin: "https://evil.example" });
+  assert.equal(foreign.status, 403);
+  assert.equal(JSON.parse(foreign.body).error.kind, "Forbidden");
+  assert.equal((await post({ host: "evil.example", origin: "http://evil.example" })).status, 403);
+  // Another port of the same name is another origin.
+  const port = Number(new URL(t.server.url).port);
+  assert.equal((await post({ host: own, origin: `http://127.0.0.1:${port + 1}` })).status, 403);
+  // The page's own origin reaches the route, which refuses the unknown code.
+  assert.equal((await post({ host: own, origin: t.server.url })).status, 401);
 });
 
 test(
@@ -397,16 +385,12 @@ test(
     } finally {
       await world.close();
     }
-    const socketWorld = cliWorld("slo-ui-sock-");
-    try {
-      await socketWorld.serve({ socket: join(socketWorld.base, "api.sock") });
-      const refused = await socketWorld.cli(["ui", "--print-url"]);
-      assert.equal(refused.code, 2, refused.stderr);
-      assert.match(refused.stderr, /^error: the server listens on a Unix socket .*, which a browser cannot reach/);
-      assert.equal(refused.stdout, "");
-    } finally {
-      await socketWorld.close();
-    }
+    await using socketWorld = cliWorld("slo-ui-sock-");
+    await socketWorld.serve({ socket: join(socketWorld.base, "api.sock") });
+    const refused = await socketWorld.cli(["ui", "--print-url"]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /^error: the server listens on a Unix socket .*, which a browser cannot reach/);
+    assert.equal(refused.stdout, "");
   },
 );
 

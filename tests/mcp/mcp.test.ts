@@ -657,23 +657,19 @@ test("mcp: reconcile is a dry run; wait_for_change returns the change made while
 });
 
 test("mcp: slo mcp ends with exit code 0 when its client closes stdin, having written nothing to stdout", async () => {
-  const world = cliWorld("slo-mcp-end-");
-  try {
-    const argv = runtimeArgv(cliEntry, ["mcp", ...(onLinux ? [] : ["--data-dir", world.dataDir])]);
-    const child = spawn(argv[0], argv.slice(1), {
-      cwd: world.base,
-      env: { ...process.env, ...world.env },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    const exit = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-    child.stdin.end();
-    assert.equal(await exit, 0, stderr);
-    assert.equal(stdout, "");
-  } finally {
-    await world.close();
-  }
+  await using world = cliWorld("slo-mcp-end-");
+  const argv = runtimeArgv(cliEntry, ["mcp", ...(onLinux ? [] : ["--data-dir", world.dataDir])]);
+  const child = spawn(argv[0], argv.slice(1), {
+    cwd: world.base,
+    env: { ...process.env, ...world.env },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk) => (stdout += chunk));
+  child.stderr.on("data", (chunk) => (stderr += chunk));
+  const exit = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+  child.stdin.end();
+  assert.equal(await exit, 0, stderr);
+  assert.equal(stdout, "");
 });

@@ -33,56 +33,48 @@ function memoryCheck(firstClaim: string | null = null): DatabaseKeyCheck & { val
 const envOf = (key: Uint8Array) => ({ [DATABASE_KEY_ENV]: encodeBase64(key) });
 
 test("a key check passed in is read and claimed there, and no check file is written", async () => {
-  const dir = tempDir();
-  try {
-    const check = memoryCheck();
-    const key = generateDatabaseKeyBytes();
-    await resolveDatabaseKey({ dataDir: dir.path, env: envOf(key), keychain: null, keyCheck: check });
-    assert.equal(check.claims, 1);
-    assert.notEqual(check.value, null);
-    assert.ok(!existsSync(join(dir.path, DATABASE_KEY_CHECK_FILE)));
-    // Held to it from then on: the same key passes without claiming again, another is refused.
-    await resolveDatabaseKey({ dataDir: dir.path, env: envOf(key), keychain: null, keyCheck: check });
-    assert.equal(check.claims, 1);
-    await assert.rejects(
-      resolveDatabaseKey({
-        dataDir: dir.path,
-        env: envOf(generateDatabaseKeyBytes()),
-        keychain: null,
-        keyCheck: check,
-      }),
-      (error: unknown) =>
-        error instanceof SessionError && error.kind === "Encryption" &&
-        /does not match the key check in memory/.test(error.message),
-    );
-  } finally {
-    dir.remove();
-  }
-});
-
-test("a check another process claimed first for another key refuses this key", async () => {
-  const dir = tempDir();
-  try {
-    // The value the other process's key left.
-    const other = memoryCheck();
-    await resolveDatabaseKey({
+  using dir = tempDir();
+  const check = memoryCheck();
+  const key = generateDatabaseKeyBytes();
+  await resolveDatabaseKey({ dataDir: dir.path, env: envOf(key), keychain: null, keyCheck: check });
+  assert.equal(check.claims, 1);
+  assert.notEqual(check.value, null);
+  assert.ok(!existsSync(join(dir.path, DATABASE_KEY_CHECK_FILE)));
+  // Held to it from then on: the same key passes without claiming again, another is refused.
+  await resolveDatabaseKey({ dataDir: dir.path, env: envOf(key), keychain: null, keyCheck: check });
+  assert.equal(check.claims, 1);
+  await assert.rejects(
+    resolveDatabaseKey({
       dataDir: dir.path,
       env: envOf(generateDatabaseKeyBytes()),
       keychain: null,
-      keyCheck: other,
-    });
-    const raced = memoryCheck(other.value);
-    await assert.rejects(
-      resolveDatabaseKey({
-        dataDir: dir.path,
-        env: envOf(generateDatabaseKeyBytes()),
-        keychain: null,
-        keyCheck: raced,
-      }),
-      (error: unknown) => error instanceof SessionError && error.kind === "Encryption",
-    );
-    assert.equal(raced.value, other.value, "the first claim is kept");
-  } finally {
-    dir.remove();
-  }
+      keyCheck: check,
+    }),
+    (error: unknown) =>
+      error instanceof SessionError && error.kind === "Encryption" &&
+      /does not match the key check in memory/.test(error.message),
+  );
+});
+
+test("a check another process claimed first for another key refuses this key", async () => {
+  using dir = tempDir();
+  // The value the other process's key left.
+  const other = memoryCheck();
+  await resolveDatabaseKey({
+    dataDir: dir.path,
+    env: envOf(generateDatabaseKeyBytes()),
+    keychain: null,
+    keyCheck: other,
+  });
+  const raced = memoryCheck(other.value);
+  await assert.rejects(
+    resolveDatabaseKey({
+      dataDir: dir.path,
+      env: envOf(generateDatabaseKeyBytes()),
+      keychain: null,
+      keyCheck: raced,
+    }),
+    (error: unknown) => error instanceof SessionError && error.kind === "Encryption",
+  );
+  assert.equal(raced.value, other.value, "the first claim is kept");
 });

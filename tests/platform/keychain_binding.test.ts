@@ -89,39 +89,31 @@ test("keychainWorks rethrows a binding failure, and still answers false for a ke
 });
 
 test("resolveDatabaseKey with a keychain whose binding did not load: refused, and no key file is written", async () => {
-  const dir = tempDir("slo-binding-");
-  try {
-    const dataDir = join(dir.path, "data");
-    await assert.rejects(
-      resolveDatabaseKey({ dataDir, env: {}, keychain: unloadableKeychain() }),
-      (error) => isKeychainBindingFailure(error) && /--config \/ck\/deno\.json/.test(error.message),
-    );
-    assert.deepEqual(
-      readdirSync(dataDir).filter((name) => name.startsWith("database.key") && !name.endsWith(".lock")),
-      [],
-    );
-    // Without a keychain at all (no session bus) it is as before: a key file, with the warning.
-    const none = await resolveDatabaseKey({ dataDir, env: {}, keychain: null });
-    assert.equal(none.source, "file");
-    assert.match(none.warning!, /no OS keychain available/);
-  } finally {
-    dir.remove();
-  }
+  using dir = tempDir("slo-binding-");
+  const dataDir = join(dir.path, "data");
+  await assert.rejects(
+    resolveDatabaseKey({ dataDir, env: {}, keychain: unloadableKeychain() }),
+    (error) => isKeychainBindingFailure(error) && /--config \/ck\/deno\.json/.test(error.message),
+  );
+  assert.deepEqual(
+    readdirSync(dataDir).filter((name) => name.startsWith("database.key") && !name.endsWith(".lock")),
+    [],
+  );
+  // Without a keychain at all (no session bus) it is as before: a key file, with the warning.
+  const none = await resolveDatabaseKey({ dataDir, env: {}, keychain: null });
+  assert.equal(none.source, "file");
+  assert.match(none.warning!, /no OS keychain available/);
 });
 
 test("startServer with a keychain whose binding did not load: a StartError with that line, before anything is written", async () => {
-  const dir = tempDir("slo-binding-");
-  try {
-    const dataDir = join(dir.path, "data");
-    const keychain = unloadableKeychain();
-    await assert.rejects(startServer({ dataDir, port: 0, keychain, env: {} }), (error) => {
-      assert.ok(error instanceof StartError, String(error));
-      assert.ok(isKeychainBindingFailure(error.cause));
-      assert.equal(error.message, (error.cause as Error).message);
-      return true;
-    });
-    assert.equal(existsSync(dataDir), false, "the data directory (token, key, database) is not made");
-  } finally {
-    dir.remove();
-  }
+  using dir = tempDir("slo-binding-");
+  const dataDir = join(dir.path, "data");
+  const keychain = unloadableKeychain();
+  await assert.rejects(startServer({ dataDir, port: 0, keychain, env: {} }), (error) => {
+    assert.ok(error instanceof StartError, String(error));
+    assert.ok(isKeychainBindingFailure(error.cause));
+    assert.equal(error.message, (error.cause as Error).message);
+    return true;
+  });
+  assert.equal(existsSync(dataDir), false, "the data directory (token, key, database) is not made");
 });

@@ -249,44 +249,40 @@ test("of a range with listening ports in it, only the free ones are leased", asy
 });
 
 test("a failed create leaves no lease: a taken id, and a worktree whose branch is taken", async () => {
-  const f = await worktreeFixture();
-  try {
-    const orchestrator = f.orchestratorWith({});
-    const first = await orchestrator.createSession({
+  using f = await worktreeFixture();
+  const orchestrator = f.orchestratorWith({});
+  const first = await orchestrator.createSession({
+    repositoryId: f.repository.id,
+    title: "first",
+    isWorktree: true,
+    worktreeName: "first",
+    ports: 2,
+  });
+  assert.equal(first.ports.length, 2);
+  await assert.rejects(
+    orchestrator.createSession({
       repositoryId: f.repository.id,
-      title: "first",
-      isWorktree: true,
-      worktreeName: "first",
+      title: "same id",
+      isWorktree: false,
+      sessionId: first.id,
       ports: 2,
-    });
-    assert.equal(first.ports.length, 2);
-    await assert.rejects(
-      orchestrator.createSession({
-        repositoryId: f.repository.id,
-        title: "same id",
-        isWorktree: false,
-        sessionId: first.id,
-        ports: 2,
-      }),
-      kind("Conflict"),
-    );
-    await assert.rejects(
-      orchestrator.createSession({
-        repositoryId: f.repository.id,
-        title: "same branch",
-        isWorktree: true,
-        worktreeName: "second",
-        branchName: first.branchName!,
-        ports: 3,
-      }),
-      kind("Conflict"),
-    );
-    assert.deepEqual((await f.store.listPortLeases()).map((lease) => lease.port), first.ports);
-    await orchestrator.deleteSession(first.id);
-    assert.deepEqual(await f.store.listPortLeases(), []);
-  } finally {
-    f.cleanup();
-  }
+    }),
+    kind("Conflict"),
+  );
+  await assert.rejects(
+    orchestrator.createSession({
+      repositoryId: f.repository.id,
+      title: "same branch",
+      isWorktree: true,
+      worktreeName: "second",
+      branchName: first.branchName!,
+      ports: 3,
+    }),
+    kind("Conflict"),
+  );
+  assert.deepEqual((await f.store.listPortLeases()).map((lease) => lease.port), first.ports);
+  await orchestrator.deleteSession(first.id);
+  assert.deepEqual(await f.store.listPortLeases(), []);
 });
 
 async function worktreeSession(f: WorktreeFixture, orchestrator: SessionOrchestrator, name: string, ports: number) {

@@ -13,71 +13,59 @@ const isInvalid = (error: unknown) => error instanceof SessionError && error.kin
 test("spellings of one existing folder give one path: slashes, dot segments and symbolic links", {
   skip: process.platform === "win32",
 }, () => {
-  const dir = tempDir("slo-path-");
-  try {
-    // The temp folder itself may sit behind a link (macOS: /var → /private/var).
-    const root = realpathSync(dir.path);
-    mkdirSync(join(root, "r1", "sub"), { recursive: true });
-    symlinkSync(join(root, "r1"), join(root, "link-to-r1"));
-    symlinkSync(join(root, "r1", "sub"), join(root, "link-to-sub"));
-    const r1 = join(root, "r1");
-    for (
-      const spelling of [
-        r1,
-        `${r1}/`,
-        `${root}//r1`,
-        `${root}/./r1/.`,
-        `${r1}/sub/..`,
-        `${root}/link-to-r1`,
-        `${root}/link-to-r1/`,
-        `${dir.path}/r1`,
-        // `..` after a link is its target's parent, not the link's folder: resolved by the file system.
-        `${root}/link-to-sub/..`,
-      ]
-    ) {
-      assert.equal(canonicalRepositoryPath(spelling), r1, spelling);
-    }
-    assert.equal(canonicalRepositoryPath(`${root}/link-to-sub`), join(r1, "sub"));
-  } finally {
-    dir.remove();
+  using dir = tempDir("slo-path-");
+  // The temp folder itself may sit behind a link (macOS: /var → /private/var).
+  const root = realpathSync(dir.path);
+  mkdirSync(join(root, "r1", "sub"), { recursive: true });
+  symlinkSync(join(root, "r1"), join(root, "link-to-r1"));
+  symlinkSync(join(root, "r1", "sub"), join(root, "link-to-sub"));
+  const r1 = join(root, "r1");
+  for (
+    const spelling of [
+      r1,
+      `${r1}/`,
+      `${root}//r1`,
+      `${root}/./r1/.`,
+      `${r1}/sub/..`,
+      `${root}/link-to-r1`,
+      `${root}/link-to-r1/`,
+      `${dir.path}/r1`,
+      // `..` after a link is its target's parent, not the link's folder: resolved by the file system.
+      `${root}/link-to-sub/..`,
+    ]
+  ) {
+    assert.equal(canonicalRepositoryPath(spelling), r1, spelling);
   }
+  assert.equal(canonicalRepositoryPath(`${root}/link-to-sub`), join(r1, "sub"));
 });
 
 test("a path that does not exist yet is resolved as far as it exists, the rest lexically", {
   skip: process.platform === "win32",
 }, () => {
-  const dir = tempDir("slo-path-");
-  try {
-    const root = realpathSync(dir.path);
-    symlinkSync(root, join(root, "self"));
-    assert.equal(canonicalRepositoryPath(`${root}/self/missing//a/../b/`), join(root, "missing", "b"));
-    assert.equal(canonicalRepositoryPath("/"), "/");
-  } finally {
-    dir.remove();
-  }
+  using dir = tempDir("slo-path-");
+  const root = realpathSync(dir.path);
+  symlinkSync(root, join(root, "self"));
+  assert.equal(canonicalRepositoryPath(`${root}/self/missing//a/../b/`), join(root, "missing", "b"));
+  assert.equal(canonicalRepositoryPath("/"), "/");
 });
 
 test("relative, empty and unresolvable paths are InvalidInput", { skip: process.platform === "win32" }, () => {
-  const dir = tempDir("slo-path-");
-  try {
-    for (const bad of ["relative/repo", "./repo", "../repo", "", "   "]) {
-      assert.throws(() => canonicalRepositoryPath(bad), isInvalid, JSON.stringify(bad));
-    }
-    // A loop of links cannot be resolved.
-    symlinkSync(join(dir.path, "loop-b"), join(dir.path, "loop-a"));
-    symlinkSync(join(dir.path, "loop-a"), join(dir.path, "loop-b"));
-    assert.throws(() => canonicalRepositoryPath(join(dir.path, "loop-a")), (error) => {
-      assert.ok(isInvalid(error));
-      assert.match((error as Error).message, /^path .* cannot be resolved \(ELOOP\)/);
-      return true;
-    });
-    // A file on the way is not a folder: what follows it is kept lexically, as for a missing folder.
-    writeFileSync(join(dir.path, "file"), "x");
-    const root = realpathSync(dir.path);
-    assert.equal(canonicalRepositoryPath(join(dir.path, "file", "repo")), join(root, "file", "repo"));
-  } finally {
-    dir.remove();
+  using dir = tempDir("slo-path-");
+  for (const bad of ["relative/repo", "./repo", "../repo", "", "   "]) {
+    assert.throws(() => canonicalRepositoryPath(bad), isInvalid, JSON.stringify(bad));
   }
+  // A loop of links cannot be resolved.
+  symlinkSync(join(dir.path, "loop-b"), join(dir.path, "loop-a"));
+  symlinkSync(join(dir.path, "loop-a"), join(dir.path, "loop-b"));
+  assert.throws(() => canonicalRepositoryPath(join(dir.path, "loop-a")), (error) => {
+    assert.ok(isInvalid(error));
+    assert.match((error as Error).message, /^path .* cannot be resolved \(ELOOP\)/);
+    return true;
+  });
+  // A file on the way is not a folder: what follows it is kept lexically, as for a missing folder.
+  writeFileSync(join(dir.path, "file"), "x");
+  const root = realpathSync(dir.path);
+  assert.equal(canonicalRepositoryPath(join(dir.path, "file", "repo")), join(root, "file", "repo"));
 });
 
 test("with canonical paths, a store refuses a second spelling of one repository", {

@@ -87,46 +87,42 @@ test("a configured repository's worktrees get its included files, and nothing of
 });
 
 test("a bad config file is one line and exit 2, and nothing is written", async () => {
-  const dir = tempDir("slo-badconfig-");
-  try {
-    const cases: Array<[unknown, RegExp]> = [
-      [{ repos: {} }, /unknown key "repos"/],
-      [{ repositories: { "relative/app": {} } }, /must be absolute/],
-      [{ repositories: { "/src/app": { setup: "npm ci" } } }, /argument array/],
-      [{ repositories: { "/src/app": { setup: [[]] } } }, /non-empty argument array/],
-      [{ repositories: { "/src/app": { ports: 99 } } }, /ports must be a whole number from 0 to 16/],
-      [{ repositories: { "/src/app": { pool: 17 } } }, /pool must be a whole number from 0 to 16/],
-      [{ repositories: { "/src/app": { sparse: ["../up"] } } }, /sparse\[0\] must not hold a \.\. segment/],
-      [{ repositories: { "/src/app": { include: ["ok", "two\nlines"] } } }, /line break/],
-      [{ repositories: { "/src/app": { run: ["x"] } } }, /unknown key "run"/],
-    ];
-    for (const [content, expected] of cases) {
-      const config = join(dir.path, "config.json");
-      writeFileSync(config, JSON.stringify(content));
-      const data = join(dir.path, "data");
-      const run = await serveUntilExit(["--port", "0", "--data-dir", data, "--config", config]);
-      assert.equal(run.code, 2, run.stderr);
-      const lines = run.stderr.trim().split("\n");
-      assert.equal(lines.length, 1, run.stderr);
-      assert.match(lines[0], /^error: the config file .*config\.json: /);
-      assert.match(lines[0], expected);
-      assert.equal(existsSync(data), false, "the data directory was not made");
-    }
-    const missing = await serveUntilExit(["--port", "0", "--data-dir", join(dir.path, "d"), "--config", "/nope.json"]);
-    assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /^error: the config file \/nope\.json: cannot be read/);
-    writeFileSync(join(dir.path, "broken.json"), "{ not json");
-    const broken = await serveUntilExit([
-      "--port",
-      "0",
-      "--data-dir",
-      join(dir.path, "d"),
-      "--config",
-      join(dir.path, "broken.json"),
-    ]);
-    assert.equal(broken.code, 2);
-    assert.match(broken.stderr, /is not valid JSON/);
-  } finally {
-    dir.remove();
+  using dir = tempDir("slo-badconfig-");
+  const cases: Array<[unknown, RegExp]> = [
+    [{ repos: {} }, /unknown key "repos"/],
+    [{ repositories: { "relative/app": {} } }, /must be absolute/],
+    [{ repositories: { "/src/app": { setup: "npm ci" } } }, /argument array/],
+    [{ repositories: { "/src/app": { setup: [[]] } } }, /non-empty argument array/],
+    [{ repositories: { "/src/app": { ports: 99 } } }, /ports must be a whole number from 0 to 16/],
+    [{ repositories: { "/src/app": { pool: 17 } } }, /pool must be a whole number from 0 to 16/],
+    [{ repositories: { "/src/app": { sparse: ["../up"] } } }, /sparse\[0\] must not hold a \.\. segment/],
+    [{ repositories: { "/src/app": { include: ["ok", "two\nlines"] } } }, /line break/],
+    [{ repositories: { "/src/app": { run: ["x"] } } }, /unknown key "run"/],
+  ];
+  for (const [content, expected] of cases) {
+    const config = join(dir.path, "config.json");
+    writeFileSync(config, JSON.stringify(content));
+    const data = join(dir.path, "data");
+    const run = await serveUntilExit(["--port", "0", "--data-dir", data, "--config", config]);
+    assert.equal(run.code, 2, run.stderr);
+    const lines = run.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, run.stderr);
+    assert.match(lines[0], /^error: the config file .*config\.json: /);
+    assert.match(lines[0], expected);
+    assert.equal(existsSync(data), false, "the data directory was not made");
   }
+  const missing = await serveUntilExit(["--port", "0", "--data-dir", join(dir.path, "d"), "--config", "/nope.json"]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /^error: the config file \/nope\.json: cannot be read/);
+  writeFileSync(join(dir.path, "broken.json"), "{ not json");
+  const broken = await serveUntilExit([
+    "--port",
+    "0",
+    "--data-dir",
+    join(dir.path, "d"),
+    "--config",
+    join(dir.path, "broken.json"),
+  ]);
+  assert.equal(broken.code, 2);
+  assert.match(broken.stderr, /is not valid JSON/);
 });

@@ -134,43 +134,39 @@ test("data dir: a start refused for its port writes nothing: no data directory, 
 });
 
 test("data dir: in one process a second server is refused until the first stops; its clean stop leaves a whole main file", async () => {
-  const dir = tempDir("slo-lock-inproc-");
+  using dir = tempDir("slo-lock-inproc-");
+  const first = await startServer({ dataDir: dir.path, port: 0, keychain: null, env: {}, discovery: false });
+  let firstStopped = false;
   try {
-    const first = await startServer({ dataDir: dir.path, port: 0, keychain: null, env: {}, discovery: false });
-    let firstStopped = false;
+    await assert.rejects(
+      startServer({ dataDir: dir.path, port: 0, keychain: null, env: {} }),
+      (error) => error instanceof StartError && /a server is already running on data directory/.test(error.message),
+    );
+    const checkout = join(dir.path, "checkout");
+    mkdirSync(checkout);
+    makeRepository(checkout);
+    const repository = await first.orchestrator.createRepository({ name: "r", path: checkout });
+    await first.orchestrator.createSession({ repositoryId: repository.id, title: "kept", isWorktree: false });
+    await first.stop();
+    firstStopped = true;
+    // Checkpointed on stop: the main file alone holds everything.
+    const wal = join(dir.path, `${DATABASE_FILE_NAME}-wal`);
+    assert.ok(!existsSync(wal) || statSync(wal).size === 0, "the write-ahead log is empty after a clean stop");
+    const copy = tempDir("slo-lock-copy-");
     try {
-      await assert.rejects(
-        startServer({ dataDir: dir.path, port: 0, keychain: null, env: {} }),
-        (error) => error instanceof StartError && /a server is already running on data directory/.test(error.message),
-      );
-      const checkout = join(dir.path, "checkout");
-      mkdirSync(checkout);
-      makeRepository(checkout);
-      const repository = await first.orchestrator.createRepository({ name: "r", path: checkout });
-      await first.orchestrator.createSession({ repositoryId: repository.id, title: "kept", isWorktree: false });
-      await first.stop();
-      firstStopped = true;
-      // Checkpointed on stop: the main file alone holds everything.
-      const wal = join(dir.path, `${DATABASE_FILE_NAME}-wal`);
-      assert.ok(!existsSync(wal) || statSync(wal).size === 0, "the write-ahead log is empty after a clean stop");
-      const copy = tempDir("slo-lock-copy-");
+      copyFileSync(join(dir.path, DATABASE_FILE_NAME), join(copy.path, DATABASE_FILE_NAME));
+      const store = openSqliteStore(join(copy.path, DATABASE_FILE_NAME));
       try {
-        copyFileSync(join(dir.path, DATABASE_FILE_NAME), join(copy.path, DATABASE_FILE_NAME));
-        const store = openSqliteStore(join(copy.path, DATABASE_FILE_NAME));
-        try {
-          assert.deepEqual((await store.listSessions()).map((session) => session.title), ["kept"]);
-        } finally {
-          store.close();
-        }
+        assert.deepEqual((await store.listSessions()).map((session) => session.title), ["kept"]);
       } finally {
-        copy.remove();
+        store.close();
       }
-      const second = await startServer({ dataDir: dir.path, port: 0, keychain: null, env: {}, discovery: false });
-      await second.stop();
     } finally {
-      if (!firstStopped) await first.stop();
+      copy.remove();
     }
+    const second = await startServer({ dataDir: dir.path, port: 0, keychain: null, env: {}, discovery: false });
+    await second.stop();
   } finally {
-    dir.remove();
+    if (!firstStopped) await first.stop();
   }
 });

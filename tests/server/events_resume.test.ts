@@ -223,66 +223,58 @@ for (
 }
 
 test("events resume, the server on SQLite: ids survive a restart, and a client resumes across it", async () => {
-  const dir = tempDir("slo-events-restart-");
+  using dir = tempDir("slo-events-restart-");
+  const first = await startTestServer({ dataDir: dir.path });
+  let seen: string;
   try {
-    const first = await startTestServer({ dataDir: dir.path });
-    let seen: string;
-    try {
-      const stream = await open(first);
-      await json(first, "/v1/repositories", { method: "POST", json: repositoryInput("before") });
-      seen = (await stream.next()).id!;
-      await stream.close();
-      await json(first, "/v1/repositories", { method: "POST", json: repositoryInput("missed") });
-    } finally {
-      await first.close();
-    }
-    const second = await startTestServer({ dataDir: dir.path });
-    try {
-      await json(second, "/v1/repositories", { method: "POST", json: repositoryInput("after") });
-      const resumed = await open(second, seen);
-      const replayed = [await resumed.next(), await resumed.next()];
-      // The ids go on from where the first server left them, and the one it made is replayed.
-      assert.deepEqual(typesAndIds(replayed), [
-        `${BigInt(seen) + 1n} repository.created`,
-        `${BigInt(seen) + 2n} repository.created`,
-      ]);
-      assert.deepEqual(replayed.map((event) => JSON.parse(event.data).repository.name), ["missed", "after"]);
-      await resumed.close();
-    } finally {
-      await second.close();
-    }
+    const stream = await open(first);
+    await json(first, "/v1/repositories", { method: "POST", json: repositoryInput("before") });
+    seen = (await stream.next()).id!;
+    await stream.close();
+    await json(first, "/v1/repositories", { method: "POST", json: repositoryInput("missed") });
   } finally {
-    dir.remove();
+    await first.close();
+  }
+  const second = await startTestServer({ dataDir: dir.path });
+  try {
+    await json(second, "/v1/repositories", { method: "POST", json: repositoryInput("after") });
+    const resumed = await open(second, seen);
+    const replayed = [await resumed.next(), await resumed.next()];
+    // The ids go on from where the first server left them, and the one it made is replayed.
+    assert.deepEqual(typesAndIds(replayed), [
+      `${BigInt(seen) + 1n} repository.created`,
+      `${BigInt(seen) + 2n} repository.created`,
+    ]);
+    assert.deepEqual(replayed.map((event) => JSON.parse(event.data).repository.name), ["missed", "after"]);
+    await resumed.close();
+  } finally {
+    await second.close();
   }
 });
 
 test("events resume, the server on SQLite: replay and live meet with no gap and no duplicate under concurrent writes", async () => {
-  const t = await startTestServer();
-  try {
-    const repository = await json(t, "/v1/repositories", { method: "POST", json: repositoryInput("busy") });
-    const position = await open(t);
-    const from = position.ready.id!;
-    await position.close();
-    const create = (i: number) =>
-      json(t, "/v1/sessions", {
-        method: "POST",
-        json: { repositoryId: repository.id, title: `s${i}`, isWorktree: false },
-      });
-    // Half committed before the stream opens, half while it opens and replays.
-    await Promise.all(Array.from({ length: 20 }, (_, i) => create(i)));
-    const writes = Promise.all(Array.from({ length: 20 }, (_, i) => create(20 + i)));
-    const stream = await open(t, from);
-    await writes;
-    const ids: string[] = [];
-    for (let i = 0; i < 40; i++) ids.push((await stream.next()).id!);
-    assert.deepEqual(ids, Array.from({ length: 40 }, (_, i) => String(BigInt(from) + 1n + BigInt(i))));
-    // And nothing after them: the next event is the next change.
-    await json(t, `/v1/repositories`, { method: "POST", json: repositoryInput("last") });
-    assert.equal((await stream.next()).id, String(BigInt(from) + 41n));
-    await stream.close();
-  } finally {
-    await t.close();
-  }
+  await using t = await startTestServer();
+  const repository = await json(t, "/v1/repositories", { method: "POST", json: repositoryInput("busy") });
+  const position = await open(t);
+  const from = position.ready.id!;
+  await position.close();
+  const create = (i: number) =>
+    json(t, "/v1/sessions", {
+      method: "POST",
+      json: { repositoryId: repository.id, title: `s${i}`, isWorktree: false },
+    });
+  // Half committed before the stream opens, half while it opens and replays.
+  await Promise.all(Array.from({ length: 20 }, (_, i) => create(i)));
+  const writes = Promise.all(Array.from({ length: 20 }, (_, i) => create(20 + i)));
+  const stream = await open(t, from);
+  await writes;
+  const ids: string[] = [];
+  for (let i = 0; i < 40; i++) ids.push((await stream.next()).id!);
+  assert.deepEqual(ids, Array.from({ length: 40 }, (_, i) => String(BigInt(from) + 1n + BigInt(i))));
+  // And nothing after them: the next event is the next change.
+  await json(t, `/v1/repositories`, { method: "POST", json: repositoryInput("last") });
+  assert.equal((await stream.next()).id, String(BigInt(from) + 41n));
+  await stream.close();
 });
 
 // Events beyond what is kept: a `gap` event says which ids were missed, then the stream goes on.

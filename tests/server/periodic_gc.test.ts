@@ -53,24 +53,20 @@ test("a periodic gc deletes a landed, clean session by itself and keeps unmerged
 });
 
 test("a bad gc in the config stops the server at start", async () => {
-  const dir = tempDir("slo-periodic-gc-bad-");
-  try {
-    const cases: Array<[unknown, RegExp]> = [
-      [{ gc: { every: "500ms" } }, /gc\.every must be at least 1s/],
-      [{ gc: { idle: "7d" } }, /gc\.every must be a whole number and a unit/],
-      [{ gc: { every: "1h", idle: "soon" } }, /gc\.idle must be a whole number and a unit/],
-      [{ gc: { every: "1h", dryRun: true } }, /gc has an unknown key "dryRun"/],
-      [{ gc: "1h" }, /"gc" must be an object/],
-    ];
-    for (const [content, expected] of cases) {
-      const config = join(dir.path, "config.json");
-      writeFileSync(config, JSON.stringify(content));
-      const run = await serveUntilExit(["--port", "0", "--data-dir", join(dir.path, "data"), "--config", config]);
-      assert.equal(run.code, 2, run.stderr);
-      assert.match(run.stderr, expected);
-      assert.equal(run.stderr.trim().split("\n").length, 1, run.stderr);
-    }
-  } finally {
-    dir.remove();
+  using dir = tempDir("slo-periodic-gc-bad-");
+  const cases: Array<[unknown, RegExp]> = [
+    [{ gc: { every: "500ms" } }, /gc\.every must be at least 1s/],
+    [{ gc: { idle: "7d" } }, /gc\.every must be a whole number and a unit/],
+    [{ gc: { every: "1h", idle: "soon" } }, /gc\.idle must be a whole number and a unit/],
+    [{ gc: { every: "1h", dryRun: true } }, /gc has an unknown key "dryRun"/],
+    [{ gc: "1h" }, /"gc" must be an object/],
+  ];
+  for (const [content, expected] of cases) {
+    const config = join(dir.path, "config.json");
+    writeFileSync(config, JSON.stringify(content));
+    const run = await serveUntilExit(["--port", "0", "--data-dir", join(dir.path, "data"), "--config", config]);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, expected);
+    assert.equal(run.stderr.trim().split("\n").length, 1, run.stderr);
   }
 });

@@ -55,91 +55,87 @@ function running(marker: string): boolean {
 }
 
 test("setup runs the operator's commands with the session's facts, and its failure keeps the session", async () => {
-  const world = cliWorld("slo-setup-");
-  try {
-    const env = configure(world, {
-      good: {
-        ports: 2,
-        setup: [
-          [
-            "sh",
-            "-c",
-            'echo "id=$SLO_SESSION_ID branch=$SLO_BRANCH path=$SLO_WORKTREE_PATH port=$SLO_PORT ports=$SLO_PORTS ' +
-            'secret=${SESSION_LIFECYCLE_TEST_SECRET:-none}" > setup.out; echo configured',
-          ],
-          ["sh", "-c", "echo second >&2"],
+  await using world = cliWorld("slo-setup-");
+  const env = configure(world, {
+    good: {
+      ports: 2,
+      setup: [
+        [
+          "sh",
+          "-c",
+          'echo "id=$SLO_SESSION_ID branch=$SLO_BRANCH path=$SLO_WORKTREE_PATH port=$SLO_PORT ports=$SLO_PORTS ' +
+          'secret=${SESSION_LIFECYCLE_TEST_SECRET:-none}" > setup.out; echo configured',
         ],
-      },
-      bad: { setup: [["sh", "-c", "echo broken >&2; exit 3"], ["sh", "-c", "touch never-reached"]] },
-      missing: { setup: [["no-such-command-slo-test"]] },
-    });
-    // A secret of the server's own that its setup commands must not see.
-    await world.serve({ env: { ...env, SESSION_LIFECYCLE_TEST_SECRET: "hunter2" } });
-    for (const name of ["good", "bad", "missing"]) {
-      assert.equal((await world.cli(["repo", "add", repo(world, name)])).code, 0);
-    }
-
-    const made = await world.cli(["new", "good", "With", "setup", "--wait"]);
-    assert.equal(made.code, 0, made.stderr);
-    assert.match(made.stdout, /configured/);
-    assert.match(made.stdout, /second/);
-    assert.match(made.stdout, /setup: succeeded \(2 command\(s\)\)/);
-    const [good] = jsonOf<Session[]>(await world.cli(["list", "--repo", "good", "--json"]));
-    assert.equal(good.setup?.state, "succeeded");
-    assert.equal(good.setup?.exitCode, null);
-    const facts = readFileSync(join(good.worktreePath!, "setup.out"), "utf8").trim();
-    assert.equal(
-      facts,
-      `id=${good.id} branch=${good.branchName} path=${good.worktreePath} port=${good.ports[0]} ` +
-        `ports=${good.ports.join(" ")} secret=none`,
-    );
-    // A restore makes a new folder: the setup runs in it again.
-    assert.equal((await world.cli(["archive", good.id])).code, 0);
-    assert.equal((await world.cli(["restore", good.id])).code, 0);
-    const rerun = await until(
-      world,
-      good.id,
-      (s) => s.setup?.state === "succeeded" && s.setup.startedAt > good.setup!.startedAt,
-    );
-    assert.match(rerun.setup!.logTail, /configured/);
-    const shown = await world.cli(["show", good.id]);
-    assert.match(shown.stdout, /setup:\s+succeeded \(2 command\(s\)\)/);
-    assert.match(shown.stdout, /setup output:\s+configured \| second/);
-
-    const failed = await world.cli(["new", "bad", "Broken", "--wait"]);
-    assert.equal(failed.code, 1, failed.stderr);
-    assert.match(failed.stdout, /broken/);
-    assert.match(failed.stderr, /setup failed: command 1 of 2 \(sh -c .*\): exit code 3/);
-    assert.match(failed.stderr, /slo setup /);
-    const [bad] = jsonOf<Session[]>(await world.cli(["list", "--repo", "bad", "--json"]));
-    assert.equal(bad.setup?.state, "failed");
-    assert.equal(bad.setup?.exitCode, 3);
-    assert.equal(bad.setup?.current, 0);
-    assert.match(bad.setup!.logTail, /broken/);
-    // The session stays, and the second command never ran.
-    assert.equal(readFileSync(join(bad.worktreePath!, "README.md"), "utf8"), "hello\n");
-    assert.throws(() => readFileSync(join(bad.worktreePath!, "never-reached")));
-    // Run again: it fails the same way, and says so.
-    const again = await world.cli(["setup", bad.id, "--wait"]);
-    assert.equal(again.code, 1);
-    assert.match(again.stderr, /exit code 3/);
-
-    const notFound = await world.cli(["new", "missing", "No", "command", "--wait"]);
-    assert.equal(notFound.code, 1);
-    assert.match(notFound.stderr, /could not start no-such-command-slo-test: not found/);
-
-    // A session of a repository the config gives no setup: `slo setup` is refused.
-    mkdirSync(repo(world, "plain"));
-    makeRepository(repo(world, "plain"));
-    await world.cli(["repo", "add", repo(world, "plain")]);
-    const plain = jsonOf<Session>(await world.cli(["new", "plain", "Plain", "--json"]));
-    assert.equal(plain.setup, null);
-    const refused = await world.cli(["setup", plain.id]);
-    assert.equal(refused.code, 2);
-    assert.match(refused.stderr, /no setup commands/);
-  } finally {
-    await world.close();
+        ["sh", "-c", "echo second >&2"],
+      ],
+    },
+    bad: { setup: [["sh", "-c", "echo broken >&2; exit 3"], ["sh", "-c", "touch never-reached"]] },
+    missing: { setup: [["no-such-command-slo-test"]] },
+  });
+  // A secret of the server's own that its setup commands must not see.
+  await world.serve({ env: { ...env, SESSION_LIFECYCLE_TEST_SECRET: "hunter2" } });
+  for (const name of ["good", "bad", "missing"]) {
+    assert.equal((await world.cli(["repo", "add", repo(world, name)])).code, 0);
   }
+
+  const made = await world.cli(["new", "good", "With", "setup", "--wait"]);
+  assert.equal(made.code, 0, made.stderr);
+  assert.match(made.stdout, /configured/);
+  assert.match(made.stdout, /second/);
+  assert.match(made.stdout, /setup: succeeded \(2 command\(s\)\)/);
+  const [good] = jsonOf<Session[]>(await world.cli(["list", "--repo", "good", "--json"]));
+  assert.equal(good.setup?.state, "succeeded");
+  assert.equal(good.setup?.exitCode, null);
+  const facts = readFileSync(join(good.worktreePath!, "setup.out"), "utf8").trim();
+  assert.equal(
+    facts,
+    `id=${good.id} branch=${good.branchName} path=${good.worktreePath} port=${good.ports[0]} ` +
+      `ports=${good.ports.join(" ")} secret=none`,
+  );
+  // A restore makes a new folder: the setup runs in it again.
+  assert.equal((await world.cli(["archive", good.id])).code, 0);
+  assert.equal((await world.cli(["restore", good.id])).code, 0);
+  const rerun = await until(
+    world,
+    good.id,
+    (s) => s.setup?.state === "succeeded" && s.setup.startedAt > good.setup!.startedAt,
+  );
+  assert.match(rerun.setup!.logTail, /configured/);
+  const shown = await world.cli(["show", good.id]);
+  assert.match(shown.stdout, /setup:\s+succeeded \(2 command\(s\)\)/);
+  assert.match(shown.stdout, /setup output:\s+configured \| second/);
+
+  const failed = await world.cli(["new", "bad", "Broken", "--wait"]);
+  assert.equal(failed.code, 1, failed.stderr);
+  assert.match(failed.stdout, /broken/);
+  assert.match(failed.stderr, /setup failed: command 1 of 2 \(sh -c .*\): exit code 3/);
+  assert.match(failed.stderr, /slo setup /);
+  const [bad] = jsonOf<Session[]>(await world.cli(["list", "--repo", "bad", "--json"]));
+  assert.equal(bad.setup?.state, "failed");
+  assert.equal(bad.setup?.exitCode, 3);
+  assert.equal(bad.setup?.current, 0);
+  assert.match(bad.setup!.logTail, /broken/);
+  // The session stays, and the second command never ran.
+  assert.equal(readFileSync(join(bad.worktreePath!, "README.md"), "utf8"), "hello\n");
+  assert.throws(() => readFileSync(join(bad.worktreePath!, "never-reached")));
+  // Run again: it fails the same way, and says so.
+  const again = await world.cli(["setup", bad.id, "--wait"]);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /exit code 3/);
+
+  const notFound = await world.cli(["new", "missing", "No", "command", "--wait"]);
+  assert.equal(notFound.code, 1);
+  assert.match(notFound.stderr, /could not start no-such-command-slo-test: not found/);
+
+  // A session of a repository the config gives no setup: `slo setup` is refused.
+  mkdirSync(repo(world, "plain"));
+  makeRepository(repo(world, "plain"));
+  await world.cli(["repo", "add", repo(world, "plain")]);
+  const plain = jsonOf<Session>(await world.cli(["new", "plain", "Plain", "--json"]));
+  assert.equal(plain.setup, null);
+  const refused = await world.cli(["setup", plain.id]);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /no setup commands/);
 });
 
 function pkill(marker: string): void {

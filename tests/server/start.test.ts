@@ -43,57 +43,49 @@ test("server start: a taken port is one clear line and exit 1", async () => {
 });
 
 test("server start: a data directory that is a file, or under one, is one line and exit 1", async () => {
-  const dir = tempDir("slo-datadir-");
-  try {
-    const file = join(dir.path, "not-a-dir");
-    writeFileSync(file, "x");
-    assertRefused(
-      await serveUntilExit(["--port", "0", "--data-dir", file]),
-      1,
-      /^error: cannot use .*not-a-dir: it exists and is not a directory$/,
-    );
-    assertRefused(
-      await serveUntilExit(["--port", "0", "--data-dir", join(file, "data")]),
-      1,
-      /^error: cannot use .*not-a-dir\/data: a part of the path is not a directory$/,
-    );
-  } finally {
-    dir.remove();
-  }
+  using dir = tempDir("slo-datadir-");
+  const file = join(dir.path, "not-a-dir");
+  writeFileSync(file, "x");
+  assertRefused(
+    await serveUntilExit(["--port", "0", "--data-dir", file]),
+    1,
+    /^error: cannot use .*not-a-dir: it exists and is not a directory$/,
+  );
+  assertRefused(
+    await serveUntilExit(["--port", "0", "--data-dir", join(file, "data")]),
+    1,
+    /^error: cannot use .*not-a-dir\/data: a part of the path is not a directory$/,
+  );
 });
 
 test("server start: a bad database key, a database that is not one, a bad address: one line and exit 1", async () => {
-  const dir = tempDir("slo-refusals-");
-  try {
-    assertRefused(
-      await serveUntilExit(["--port", "0", "--data-dir", join(dir.path, "a")], {
-        SESSION_LIFECYCLE_DATABASE_KEY: "not base64!",
-      }),
-      1,
-      /^error: SESSION_LIFECYCLE_DATABASE_KEY is not base64$/,
-    );
-    const corrupt = join(dir.path, "b");
-    mkdirSync(corrupt);
-    writeFileSync(join(corrupt, "sessions.db"), "this is not a SQLite database, not even close to one".repeat(4));
-    assertRefused(
-      await serveUntilExit(["--port", "0", "--data-dir", corrupt]),
-      1,
-      // The key check reads the store first (to prove a key against a sealed secret), so it is what meets the bad file.
-      /^error: (opening the SQLite database|reading a sealed secret from \S+) failed: file is not a database$/,
-    );
-    assertRefused(
-      await serveUntilExit(["--port", "0", "--host", "192.0.2.1", "--data-dir", join(dir.path, "c")]),
-      1,
-      /^error: cannot listen on 192\.0\.2\.1: it is not an address of this machine; pass another --host$/,
-    );
-    assertRefused(
-      await serveUntilExit(["--socket", join(dir.path, "missing", "api.sock"), "--data-dir", join(dir.path, "d")]),
-      1,
-      /^error: cannot create socket .*missing\/api\.sock: its folder does not exist$/,
-    );
-  } finally {
-    dir.remove();
-  }
+  using dir = tempDir("slo-refusals-");
+  assertRefused(
+    await serveUntilExit(["--port", "0", "--data-dir", join(dir.path, "a")], {
+      SESSION_LIFECYCLE_DATABASE_KEY: "not base64!",
+    }),
+    1,
+    /^error: SESSION_LIFECYCLE_DATABASE_KEY is not base64$/,
+  );
+  const corrupt = join(dir.path, "b");
+  mkdirSync(corrupt);
+  writeFileSync(join(corrupt, "sessions.db"), "this is not a SQLite database, not even close to one".repeat(4));
+  assertRefused(
+    await serveUntilExit(["--port", "0", "--data-dir", corrupt]),
+    1,
+    // The key check reads the store first (to prove a key against a sealed secret), so it is what meets the bad file.
+    /^error: (opening the SQLite database|reading a sealed secret from \S+) failed: file is not a database$/,
+  );
+  assertRefused(
+    await serveUntilExit(["--port", "0", "--host", "192.0.2.1", "--data-dir", join(dir.path, "c")]),
+    1,
+    /^error: cannot listen on 192\.0\.2\.1: it is not an address of this machine; pass another --host$/,
+  );
+  assertRefused(
+    await serveUntilExit(["--socket", join(dir.path, "missing", "api.sock"), "--data-dir", join(dir.path, "d")]),
+    1,
+    /^error: cannot create socket .*missing\/api\.sock: its folder does not exist$/,
+  );
 });
 
 test("server start: bad flags are one line pointing at --help, and exit 2", async () => {

@@ -153,30 +153,26 @@ test(
 test("backup: restored in place after a crash (SIGKILL), the server serves exactly what the backup had", {
   timeout: 120_000,
 }, async () => {
-  const world = cliWorld("slo-backup-inplace-");
-  try {
-    const first = await world.serve();
-    const folder = join(world.base, "app");
-    mkdirSync(folder);
-    jsonOf(await world.cli(["repo", "add", folder, "--json"]));
-    const kept = jsonOf<Session>(await world.cli(["new", "app", "In the backup", "--no-worktree", "--json"]));
-    const copy = join(world.base, "copy.db");
-    jsonOf(await world.cli(["backup", copy, "--json"]));
-    jsonOf<Session>(await world.cli(["new", "app", "After the backup", "--no-worktree", "--json"]));
-    first.signal("SIGKILL");
-    await first.closed;
+  await using world = cliWorld("slo-backup-inplace-");
+  const first = await world.serve();
+  const folder = join(world.base, "app");
+  mkdirSync(folder);
+  jsonOf(await world.cli(["repo", "add", folder, "--json"]));
+  const kept = jsonOf<Session>(await world.cli(["new", "app", "In the backup", "--no-worktree", "--json"]));
+  const copy = join(world.base, "copy.db");
+  jsonOf(await world.cli(["backup", copy, "--json"]));
+  jsonOf<Session>(await world.cli(["new", "app", "After the backup", "--no-worktree", "--json"]));
+  first.signal("SIGKILL");
+  await first.closed;
 
-    // The restore: the copy in place, and the dead server's log, which belongs to the old file, removed.
-    const live = join(world.dataDir, DATABASE_FILE_NAME);
-    assert.ok(existsSync(`${live}-wal`), "the killed server left its write-ahead log");
-    rmSync(`${live}-wal`);
-    rmSync(`${live}-shm`, { force: true });
-    copyFileSync(copy, live);
-    await world.serve();
-    assert.deepEqual(jsonOf<Session[]>(await world.cli(["list", "--json"])), [kept]);
-  } finally {
-    await world.close();
-  }
+  // The restore: the copy in place, and the dead server's log, which belongs to the old file, removed.
+  const live = join(world.dataDir, DATABASE_FILE_NAME);
+  assert.ok(existsSync(`${live}-wal`), "the killed server left its write-ahead log");
+  rmSync(`${live}-wal`);
+  rmSync(`${live}-shm`, { force: true });
+  copyFileSync(copy, live);
+  await world.serve();
+  assert.deepEqual(jsonOf<Session[]>(await world.cli(["list", "--json"])), [kept]);
 });
 
 test("backup: without the database key its secrets were sealed under, a server on the copy refuses to start", {
@@ -206,88 +202,80 @@ test("backup: without the database key its secrets were sealed under, a server o
 });
 
 test("backup: refusals each have their kind and exit code, and write nothing", { timeout: 120_000 }, async () => {
-  const world = cliWorld("slo-backup-refused-");
-  try {
-    const server = await endpoint(world, world.serve().then((s) => s.url));
-    const folder = join(world.base, "app");
-    mkdirSync(folder);
-    jsonOf(await world.cli(["repo", "add", folder, "--json"]));
-    jsonOf(await world.cli(["new", "app", "Kept", "--no-worktree", "--json"]));
-    const backups = join(world.base, "backups");
-    mkdirSync(backups);
-    const entries = () => readdirSync(backups).sort();
+  await using world = cliWorld("slo-backup-refused-");
+  const server = await endpoint(world, world.serve().then((s) => s.url));
+  const folder = join(world.base, "app");
+  mkdirSync(folder);
+  jsonOf(await world.cli(["repo", "add", folder, "--json"]));
+  jsonOf(await world.cli(["new", "app", "Kept", "--no-worktree", "--json"]));
+  const backups = join(world.base, "backups");
+  mkdirSync(backups);
+  const entries = () => readdirSync(backups).sort();
 
-    // Over HTTP, where no CLI makes the path absolute first: relative, `..`, not a string, unknown fields.
-    for (
-      const [body, message] of [
-        [{ path: "sessions.db" }, /absolute/],
-        [{ path: `${backups}/../backups/x.db` }, /\.\./],
-        [{ path: 7 }, /path/],
-        [{ path: join(backups, "x.db"), replace: true }, /replace/],
-      ] as const
-    ) {
-      const answer = await api(server, "POST", "/v1/backup", body);
-      assert.equal(answer.status, 400, JSON.stringify(answer.body));
-      assert.equal(answer.body.error.kind, "InvalidInput");
-      assert.match(answer.body.error.message, message);
-    }
-    assert.deepEqual(entries(), []);
-
-    // An existing file is a conflict, kept as it was; --force replaces it with a checked copy.
-    const existing = join(backups, "existing.db");
-    writeFileSync(existing, "keep me");
-    const conflict = await world.cli(["backup", existing]);
-    assertFails(conflict, 4, new RegExp(`a file exists at ${existing}`));
-    assert.match(conflict.stderr, /^hint: pass --force to replace it$/m);
-    const overHttp = await api(server, "POST", "/v1/backup", { path: existing });
-    assert.equal(overHttp.status, 409);
-    assert.equal(overHttp.body.error.kind, "Conflict");
-    assert.equal(readFileSync(existing, "utf8"), "keep me");
-    assert.deepEqual(entries(), ["existing.db"]);
-    const forced = await world.cli(["backup", existing, "--force"]);
-    assert.equal(forced.code, 0, forced.stderr);
-    assert.deepEqual(integrityOf(existing), ["ok"]);
-    assert.equal(sessionIdsIn(existing).length, 1);
-    assert.deepEqual(entries(), ["existing.db"]);
-
-    // A folder that does not exist is not made; a folder is not a file name.
-    const missing = join(world.base, "missing");
-    assertFails(
-      await world.cli(["backup", join(missing, "x.db")]),
-      2,
-      new RegExp(`the folder ${missing} does not exist`),
-    );
-    assert.equal(existsSync(missing), false);
-    assertFails(await world.cli(["backup", backups, "--force"]), 2, /is a folder/);
-
-    // The live database and the files beside it, even with --force: the server's data stays whole.
-    const live = join(world.dataDir, DATABASE_FILE_NAME);
-    for (const target of [live, `${live}-wal`, `${live}-shm`]) {
-      assertFails(await world.cli(["backup", target, "--force"]), 2, /the live database's own file/);
-    }
-    assert.deepEqual(
-      readdirSync(world.dataDir).filter((name) => name.startsWith(DATABASE_FILE_NAME)).sort(),
-      [DATABASE_FILE_NAME, `${DATABASE_FILE_NAME}-shm`, `${DATABASE_FILE_NAME}-wal`],
-    );
-    assert.equal(jsonOf<Session[]>(await world.cli(["list", "--json"])).length, 1);
-    assert.deepEqual(entries(), ["existing.db"]);
-  } finally {
-    await world.close();
+  // Over HTTP, where no CLI makes the path absolute first: relative, `..`, not a string, unknown fields.
+  for (
+    const [body, message] of [
+      [{ path: "sessions.db" }, /absolute/],
+      [{ path: `${backups}/../backups/x.db` }, /\.\./],
+      [{ path: 7 }, /path/],
+      [{ path: join(backups, "x.db"), replace: true }, /replace/],
+    ] as const
+  ) {
+    const answer = await api(server, "POST", "/v1/backup", body);
+    assert.equal(answer.status, 400, JSON.stringify(answer.body));
+    assert.equal(answer.body.error.kind, "InvalidInput");
+    assert.match(answer.body.error.message, message);
   }
+  assert.deepEqual(entries(), []);
+
+  // An existing file is a conflict, kept as it was; --force replaces it with a checked copy.
+  const existing = join(backups, "existing.db");
+  writeFileSync(existing, "keep me");
+  const conflict = await world.cli(["backup", existing]);
+  assertFails(conflict, 4, new RegExp(`a file exists at ${existing}`));
+  assert.match(conflict.stderr, /^hint: pass --force to replace it$/m);
+  const overHttp = await api(server, "POST", "/v1/backup", { path: existing });
+  assert.equal(overHttp.status, 409);
+  assert.equal(overHttp.body.error.kind, "Conflict");
+  assert.equal(readFileSync(existing, "utf8"), "keep me");
+  assert.deepEqual(entries(), ["existing.db"]);
+  const forced = await world.cli(["backup", existing, "--force"]);
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.deepEqual(integrityOf(existing), ["ok"]);
+  assert.equal(sessionIdsIn(existing).length, 1);
+  assert.deepEqual(entries(), ["existing.db"]);
+
+  // A folder that does not exist is not made; a folder is not a file name.
+  const missing = join(world.base, "missing");
+  assertFails(
+    await world.cli(["backup", join(missing, "x.db")]),
+    2,
+    new RegExp(`the folder ${missing} does not exist`),
+  );
+  assert.equal(existsSync(missing), false);
+  assertFails(await world.cli(["backup", backups, "--force"]), 2, /is a folder/);
+
+  // The live database and the files beside it, even with --force: the server's data stays whole.
+  const live = join(world.dataDir, DATABASE_FILE_NAME);
+  for (const target of [live, `${live}-wal`, `${live}-shm`]) {
+    assertFails(await world.cli(["backup", target, "--force"]), 2, /the live database's own file/);
+  }
+  assert.deepEqual(
+    readdirSync(world.dataDir).filter((name) => name.startsWith(DATABASE_FILE_NAME)).sort(),
+    [DATABASE_FILE_NAME, `${DATABASE_FILE_NAME}-shm`, `${DATABASE_FILE_NAME}-wal`],
+  );
+  assert.equal(jsonOf<Session[]>(await world.cli(["list", "--json"])).length, 1);
+  assert.deepEqual(entries(), ["existing.db"]);
 });
 
 test("backup: a MemoryStore cannot make one: InvalidInput, nothing written", async () => {
-  const dir = tempDir("slo-backup-memory-");
-  try {
-    await assert.rejects(
-      new SessionOrchestrator({ store: new MemoryStore() }).backup(join(dir.path, "copy.db")),
-      (error) =>
-        error instanceof SessionError && error.kind === "InvalidInput" && /cannot write a backup/.test(error.message),
-    );
-    assert.deepEqual(readdirSync(dir.path), []);
-  } finally {
-    dir.remove();
-  }
+  using dir = tempDir("slo-backup-memory-");
+  await assert.rejects(
+    new SessionOrchestrator({ store: new MemoryStore() }).backup(join(dir.path, "copy.db")),
+    (error) =>
+      error instanceof SessionError && error.kind === "InvalidInput" && /cannot write a backup/.test(error.message),
+  );
+  assert.deepEqual(readdirSync(dir.path), []);
 });
 
 test("backup: a server on Postgres answers 400 InvalidInput naming pg_dump, and writes nothing", {

@@ -40,124 +40,104 @@ async function runStep(f: WorktreeFixture, mode: "archive-at" | "restore-at", id
 }
 
 test("an archive killed before its removal began is undone: the session stays active with its work", async () => {
-  const f = await worktreeFixture();
-  try {
-    const session = await workSession(f, "early");
-    const wt = session.worktreePath!;
-    const before = status(wt);
-    await runStep(f, "archive-at", session.id, "archive:journal");
-    assert.deepEqual(journal(f), [`${session.id}.json`]);
-    // Another archive waits for reconcile rather than overwrite what the journal needs.
-    await assert.rejects(f.orchestrator.archiveSession(session.id), /unfinished archive/);
-    const report = await f.orchestrator.reconcile();
-    assert.deepEqual(report.findings.map((x) => [x.kind, x.action]), [["unfinished-archive", "undone"]]);
-    assert.equal((await f.store.getSession(session.id))?.status, "active");
-    assert.equal(status(wt), before);
-    assert.deepEqual(refs(f.repositoryPath, "refs/session-archives/"), []);
-    assert.deepEqual(journal(f), []);
-    // And it archives once the journal is clear.
-    assert.notEqual((await f.orchestrator.archiveSession(session.id)).snapshotRef, null);
-  } finally {
-    f.cleanup();
-  }
+  using f = await worktreeFixture();
+  const session = await workSession(f, "early");
+  const wt = session.worktreePath!;
+  const before = status(wt);
+  await runStep(f, "archive-at", session.id, "archive:journal");
+  assert.deepEqual(journal(f), [`${session.id}.json`]);
+  // Another archive waits for reconcile rather than overwrite what the journal needs.
+  await assert.rejects(f.orchestrator.archiveSession(session.id), /unfinished archive/);
+  const report = await f.orchestrator.reconcile();
+  assert.deepEqual(report.findings.map((x) => [x.kind, x.action]), [["unfinished-archive", "undone"]]);
+  assert.equal((await f.store.getSession(session.id))?.status, "active");
+  assert.equal(status(wt), before);
+  assert.deepEqual(refs(f.repositoryPath, "refs/session-archives/"), []);
+  assert.deepEqual(journal(f), []);
+  // And it archives once the journal is clear.
+  assert.notEqual((await f.orchestrator.archiveSession(session.id)).snapshotRef, null);
 });
 
 test("an archive killed in the middle of the removal is finished with its snapshot, and restores whole", async () => {
-  const f = await worktreeFixture();
-  try {
-    const session = await workSession(f, "big");
-    const wt = session.worktreePath!;
-    const files = manyFiles(wt);
-    const before = status(wt);
-    await killDuringRemoval(
-      ["archive-at", f.databasePath, f.worktreesRoot, f.keyHex, session.id, "never"],
-      wt,
-    );
-    // The journal records the snapshot and the archive, taken before the removal began.
-    const entry = JSON.parse(readFileSync(join(f.worktreesRoot, ".journal", `${session.id}.json`), "utf8"));
-    const ref = `refs/session-snapshots/${session.id}`;
-    assert.equal(entry.removing, true);
-    assert.deepEqual(entry.snapshot, { ref, commit: git(f.repositoryPath, "rev-parse", ref) });
-    assert.equal((await f.store.getSession(session.id))?.status, "active");
+  using f = await worktreeFixture();
+  const session = await workSession(f, "big");
+  const wt = session.worktreePath!;
+  const files = manyFiles(wt);
+  const before = status(wt);
+  await killDuringRemoval(
+    ["archive-at", f.databasePath, f.worktreesRoot, f.keyHex, session.id, "never"],
+    wt,
+  );
+  // The journal records the snapshot and the archive, taken before the removal began.
+  const entry = JSON.parse(readFileSync(join(f.worktreesRoot, ".journal", `${session.id}.json`), "utf8"));
+  const ref = `refs/session-snapshots/${session.id}`;
+  assert.equal(entry.removing, true);
+  assert.deepEqual(entry.snapshot, { ref, commit: git(f.repositoryPath, "rev-parse", ref) });
+  assert.equal((await f.store.getSession(session.id))?.status, "active");
 
-    const report = await f.orchestrator.reconcile();
-    assert.deepEqual(report.findings.map((x) => [x.kind, x.action]), [["unfinished-archive", "finished"]]);
-    assert.ok(!existsSync(wt));
-    assert.equal((await f.store.getSession(session.id))?.status, "archived");
-    assert.deepEqual(refs(f.repositoryPath, "refs/session-snapshots/"), [ref]);
-    assert.deepEqual((await f.orchestrator.reconcile()).findings, []);
+  const report = await f.orchestrator.reconcile();
+  assert.deepEqual(report.findings.map((x) => [x.kind, x.action]), [["unfinished-archive", "finished"]]);
+  assert.ok(!existsSync(wt));
+  assert.equal((await f.store.getSession(session.id))?.status, "archived");
+  assert.deepEqual(refs(f.repositoryPath, "refs/session-snapshots/"), [ref]);
+  assert.deepEqual((await f.orchestrator.reconcile()).findings, []);
 
-    await f.orchestrator.restoreSession(session.id);
-    assert.equal(status(wt), before);
-    for (const path of files.slice(0, 50)) assert.ok(existsSync(join(wt, path)), path);
-    assert.equal(
-      readFileSync(join(wt, files.at(-1)!), "utf8"),
-      `${files.at(-1)!.replace(/^d(\d+)\/f(\d+)\.txt$/, "$1/$2")}\n`,
-    );
-  } finally {
-    f.cleanup();
-  }
+  await f.orchestrator.restoreSession(session.id);
+  assert.equal(status(wt), before);
+  for (const path of files.slice(0, 50)) assert.ok(existsSync(join(wt, path)), path);
+  assert.equal(
+    readFileSync(join(wt, files.at(-1)!), "utf8"),
+    `${files.at(-1)!.replace(/^d(\d+)\/f(\d+)\.txt$/, "$1/$2")}\n`,
+  );
 });
 
 test("an archive killed after its removal, before its row step, is finished by reconcile", async () => {
-  const f = await worktreeFixture();
-  try {
-    const session = await workSession(f, "late");
-    await runStep(f, "archive-at", session.id, "archive:worktree");
-    assert.ok(!existsSync(session.worktreePath!));
-    assert.equal((await f.store.getSession(session.id))?.status, "active");
-    const report = await f.orchestrator.reconcile();
-    assert.deepEqual(report.findings.map((x) => [x.kind, x.action]), [["unfinished-archive", "finished"]]);
-    assert.equal((await f.store.getSession(session.id))?.status, "archived");
-    await f.orchestrator.restoreSession(session.id);
-    assert.equal(readFileSync(join(session.worktreePath!, "untracked.txt"), "utf8"), "untracked\n");
-  } finally {
-    f.cleanup();
-  }
+  using f = await worktreeFixture();
+  const session = await workSession(f, "late");
+  await runStep(f, "archive-at", session.id, "archive:worktree");
+  assert.ok(!existsSync(session.worktreePath!));
+  assert.equal((await f.store.getSession(session.id))?.status, "active");
+  const report = await f.orchestrator.reconcile();
+  assert.deepEqual(report.findings.map((x) => [x.kind, x.action]), [["unfinished-archive", "finished"]]);
+  assert.equal((await f.store.getSession(session.id))?.status, "archived");
+  await f.orchestrator.restoreSession(session.id);
+  assert.equal(readFileSync(join(session.worktreePath!, "untracked.txt"), "utf8"), "untracked\n");
 });
 
 test("a restore killed while putting the work back is undone: the session stays archived with its snapshot", async () => {
-  const f = await worktreeFixture();
-  try {
-    const session = await workSession(f, "restore-early");
-    const wt = session.worktreePath!;
-    const before = status(wt);
-    const archived = await f.orchestrator.archiveSession(session.id);
-    await runStep(f, "restore-at", session.id, "restore:changes");
-    // Killed with the worktree back and its work in it, the row still archived.
-    assert.ok(existsSync(wt));
-    assert.equal((await f.store.getSession(session.id))?.status, "archived");
-    await assert.rejects(f.orchestrator.deleteSession(session.id), /unfinished restore/);
-    const report = await f.orchestrator.reconcile();
-    assert.deepEqual(report.findings.map((x) => [x.kind, x.action]), [["unfinished-restore", "undone"]]);
-    assert.ok(!existsSync(wt));
-    assert.equal(git(f.repositoryPath, "worktree", "list", "--porcelain").match(/^worktree /gm)?.length, 1);
-    assert.equal((await f.store.getSession(session.id))?.status, "archived");
-    assert.deepEqual(refs(f.repositoryPath, "refs/session-snapshots/"), [archived.snapshotRef]);
-    assert.deepEqual(refs(f.repositoryPath, "refs/session-archives/"), [`refs/session-archives/${session.id}`]);
-    await f.orchestrator.restoreSession(session.id);
-    assert.equal(status(wt), before);
-  } finally {
-    f.cleanup();
-  }
+  using f = await worktreeFixture();
+  const session = await workSession(f, "restore-early");
+  const wt = session.worktreePath!;
+  const before = status(wt);
+  const archived = await f.orchestrator.archiveSession(session.id);
+  await runStep(f, "restore-at", session.id, "restore:changes");
+  // Killed with the worktree back and its work in it, the row still archived.
+  assert.ok(existsSync(wt));
+  assert.equal((await f.store.getSession(session.id))?.status, "archived");
+  await assert.rejects(f.orchestrator.deleteSession(session.id), /unfinished restore/);
+  const report = await f.orchestrator.reconcile();
+  assert.deepEqual(report.findings.map((x) => [x.kind, x.action]), [["unfinished-restore", "undone"]]);
+  assert.ok(!existsSync(wt));
+  assert.equal(git(f.repositoryPath, "worktree", "list", "--porcelain").match(/^worktree /gm)?.length, 1);
+  assert.equal((await f.store.getSession(session.id))?.status, "archived");
+  assert.deepEqual(refs(f.repositoryPath, "refs/session-snapshots/"), [archived.snapshotRef]);
+  assert.deepEqual(refs(f.repositoryPath, "refs/session-archives/"), [`refs/session-archives/${session.id}`]);
+  await f.orchestrator.restoreSession(session.id);
+  assert.equal(status(wt), before);
 });
 
 test("a restore killed after its row step is finished by reconcile: active, with its work", async () => {
-  const f = await worktreeFixture();
-  try {
-    const session = await workSession(f, "restore-late");
-    const wt = session.worktreePath!;
-    const before = status(wt);
-    await f.orchestrator.archiveSession(session.id);
-    await runStep(f, "restore-at", session.id, "restore:row");
-    assert.equal((await f.store.getSession(session.id))?.status, "active");
-    const report = await f.orchestrator.reconcile();
-    assert.deepEqual(report.findings.map((x) => [x.kind, x.action]), [["unfinished-restore", "finished"]]);
-    assert.equal(status(wt), before);
-    assert.deepEqual(refs(f.repositoryPath, "refs/session-archives/"), []);
-    assert.deepEqual(journal(f), []);
-    assert.deepEqual((await f.orchestrator.reconcile()).findings, []);
-  } finally {
-    f.cleanup();
-  }
+  using f = await worktreeFixture();
+  const session = await workSession(f, "restore-late");
+  const wt = session.worktreePath!;
+  const before = status(wt);
+  await f.orchestrator.archiveSession(session.id);
+  await runStep(f, "restore-at", session.id, "restore:row");
+  assert.equal((await f.store.getSession(session.id))?.status, "active");
+  const report = await f.orchestrator.reconcile();
+  assert.deepEqual(report.findings.map((x) => [x.kind, x.action]), [["unfinished-restore", "finished"]]);
+  assert.equal(status(wt), before);
+  assert.deepEqual(refs(f.repositoryPath, "refs/session-archives/"), []);
+  assert.deepEqual(journal(f), []);
+  assert.deepEqual((await f.orchestrator.reconcile()).findings, []);
 });

@@ -49,142 +49,130 @@ const progressOf = (events: Array<LifecycleEvent | TransientEvent>, phase: strin
   events.filter((event): event is SessionProgressEvent => event.type === "session.progress" && event.phase === phase);
 
 test("a worktree create announces each phase in order, with the checkout's and the include's counts", async () => {
-  const f = await worktreeFixture();
-  try {
-    const tracked = populate(f.repositoryPath, 120);
-    const events = new LifecycleEvents();
-    const orchestrator = new SessionOrchestrator({
-      store: f.store,
-      chain: f.chain,
-      events,
-      worktrees: f.lifecycle,
-      repositorySettings: () => ({ include: [".env"], setup: [["true"]] }),
-      setupRunner: new ProcessSetupRunner(),
-    });
-    const all: Array<{ event: LifecycleEvent | TransientEvent; id: string | null }> = [];
-    const committed: string[] = [];
-    events.subscribeAll((event, { id }) => all.push({ event, id }));
-    events.subscribe((event) => committed.push(event.type));
+  using f = await worktreeFixture();
+  const tracked = populate(f.repositoryPath, 120);
+  const events = new LifecycleEvents();
+  const orchestrator = new SessionOrchestrator({
+    store: f.store,
+    chain: f.chain,
+    events,
+    worktrees: f.lifecycle,
+    repositorySettings: () => ({ include: [".env"], setup: [["true"]] }),
+    setupRunner: new ProcessSetupRunner(),
+  });
+  const all: Array<{ event: LifecycleEvent | TransientEvent; id: string | null }> = [];
+  const committed: string[] = [];
+  events.subscribeAll((event, { id }) => all.push({ event, id }));
+  events.subscribe((event) => committed.push(event.type));
 
-    const session = await orchestrator.createSession({
-      repositoryId: f.repository.id,
-      title: "Progress",
-      isWorktree: true,
-    });
-    for (let attempt = 0; attempt < 600; attempt++) {
-      if ((await orchestrator.getSession(session.id))?.setup?.state !== "running") break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    assert.equal((await orchestrator.getSession(session.id))?.setup?.state, "succeeded");
-
-    // The worktree added, then checked out, is whole: every tracked file, on its branch, clean.
-    const worktree = session.worktreePath!;
-    assert.equal(git(worktree, "ls-files").split("\n").length, tracked);
-    assert.equal(git(worktree, "status", "--porcelain", "--ignored=no"), "");
-    assert.equal(git(worktree, "symbolic-ref", "HEAD"), `refs/heads/${session.branchName}`);
-    assert.equal(git(worktree, "rev-parse", "HEAD"), git(f.repositoryPath, "rev-parse", "HEAD"));
-
-    const seen = all.map(({ event }) => event);
-    const phases = outline(seen);
-    const setupAt = phases.indexOf("progress:setup");
-    assert.deepEqual(phases.slice(0, setupAt + 1), [
-      "progress:plan",
-      "progress:add",
-      "progress:checkout",
-      "progress:include",
-      "progress:row",
-      "session.created",
-      "progress:setup",
-    ]);
-    // After the setup's start, only its own state: session.updated, as before.
-    assert.ok(phases.slice(setupAt + 1).length > 0 && phases.slice(setupAt + 1).every((t) => t === "session.updated"));
-
-    // Every progress event is this session's and has no id; every logged one has its id.
-    for (const { event, id } of all) {
-      if (event.type === "session.progress") {
-        assert.equal(id, null);
-        assert.equal(event.sessionId, session.id);
-      } else assert.match(id!, /^[1-9][0-9]*$/);
-    }
-    // The checkout streams from 0 to every tracked file, never going back.
-    const checkout = progressOf(seen, "checkout");
-    assert.deepEqual(checkout[0], {
-      type: "session.progress",
-      sessionId: session.id,
-      repositoryId: f.repository.id,
-      parentSessionId: null,
-      phase: "checkout",
-      done: 0,
-      total: tracked,
-    });
-    assert.deepEqual(checkout.at(-1), { ...checkout[0], done: tracked });
-    // Git's own counts between the two, read from its progress output.
-    assert.ok(checkout.some((event) => event.done! > 0 && event.done! < tracked), JSON.stringify(checkout));
-    for (let i = 1; i < checkout.length; i++) {
-      assert.ok(checkout[i].done! >= checkout[i - 1].done!, JSON.stringify(checkout));
-      assert.equal(checkout[i].total, tracked);
-    }
-    // The include says what it copied.
-    const include = progressOf(seen, "include");
-    assert.equal(include.length, 2);
-    assert.deepEqual({ done: include[1].done, total: include[1].total }, { done: 1, total: 1 });
-    assert.match(include[1].detail!, /^1 files and 0 links: \d+ bytes cloned, \d+ bytes copied$/);
-    assert.deepEqual(progressOf(seen, "setup").map((event) => event.total), [1]);
-
-    // Transient events reach `subscribeAll` only: a committed-event listener, the ids and the replay never see them.
-    assert.ok(!committed.includes("session.progress"));
-    assert.equal(events.lastId, String(all.filter(({ id }) => id !== null).length));
-    const replayed = (await events.readAfter("0", 1000)).events;
-    assert.ok(replayed.every(({ event }) => (event.type as string) !== "session.progress"));
-    assert.deepEqual(replayed.map(({ id }) => id), all.flatMap(({ id }) => id === null ? [] : [id]));
-  } finally {
-    f.cleanup();
+  const session = await orchestrator.createSession({
+    repositoryId: f.repository.id,
+    title: "Progress",
+    isWorktree: true,
+  });
+  for (let attempt = 0; attempt < 600; attempt++) {
+    if ((await orchestrator.getSession(session.id))?.setup?.state !== "running") break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
+  assert.equal((await orchestrator.getSession(session.id))?.setup?.state, "succeeded");
+
+  // The worktree added, then checked out, is whole: every tracked file, on its branch, clean.
+  const worktree = session.worktreePath!;
+  assert.equal(git(worktree, "ls-files").split("\n").length, tracked);
+  assert.equal(git(worktree, "status", "--porcelain", "--ignored=no"), "");
+  assert.equal(git(worktree, "symbolic-ref", "HEAD"), `refs/heads/${session.branchName}`);
+  assert.equal(git(worktree, "rev-parse", "HEAD"), git(f.repositoryPath, "rev-parse", "HEAD"));
+
+  const seen = all.map(({ event }) => event);
+  const phases = outline(seen);
+  const setupAt = phases.indexOf("progress:setup");
+  assert.deepEqual(phases.slice(0, setupAt + 1), [
+    "progress:plan",
+    "progress:add",
+    "progress:checkout",
+    "progress:include",
+    "progress:row",
+    "session.created",
+    "progress:setup",
+  ]);
+  // After the setup's start, only its own state: session.updated, as before.
+  assert.ok(phases.slice(setupAt + 1).length > 0 && phases.slice(setupAt + 1).every((t) => t === "session.updated"));
+
+  // Every progress event is this session's and has no id; every logged one has its id.
+  for (const { event, id } of all) {
+    if (event.type === "session.progress") {
+      assert.equal(id, null);
+      assert.equal(event.sessionId, session.id);
+    } else assert.match(id!, /^[1-9][0-9]*$/);
+  }
+  // The checkout streams from 0 to every tracked file, never going back.
+  const checkout = progressOf(seen, "checkout");
+  assert.deepEqual(checkout[0], {
+    type: "session.progress",
+    sessionId: session.id,
+    repositoryId: f.repository.id,
+    parentSessionId: null,
+    phase: "checkout",
+    done: 0,
+    total: tracked,
+  });
+  assert.deepEqual(checkout.at(-1), { ...checkout[0], done: tracked });
+  // Git's own counts between the two, read from its progress output.
+  assert.ok(checkout.some((event) => event.done! > 0 && event.done! < tracked), JSON.stringify(checkout));
+  for (let i = 1; i < checkout.length; i++) {
+    assert.ok(checkout[i].done! >= checkout[i - 1].done!, JSON.stringify(checkout));
+    assert.equal(checkout[i].total, tracked);
+  }
+  // The include says what it copied.
+  const include = progressOf(seen, "include");
+  assert.equal(include.length, 2);
+  assert.deepEqual({ done: include[1].done, total: include[1].total }, { done: 1, total: 1 });
+  assert.match(include[1].detail!, /^1 files and 0 links: \d+ bytes cloned, \d+ bytes copied$/);
+  assert.deepEqual(progressOf(seen, "setup").map((event) => event.total), [1]);
+
+  // Transient events reach `subscribeAll` only: a committed-event listener, the ids and the replay never see them.
+  assert.ok(!committed.includes("session.progress"));
+  assert.equal(events.lastId, String(all.filter(({ id }) => id !== null).length));
+  const replayed = (await events.readAfter("0", 1000)).events;
+  assert.ok(replayed.every(({ event }) => (event.type as string) !== "session.progress"));
+  assert.deepEqual(replayed.map(({ id }) => id), all.flatMap(({ id }) => id === null ? [] : [id]));
 });
 
 test("a refused create announces what it reached and nothing after; a session without a worktree none", async () => {
-  const f = await worktreeFixture();
-  try {
-    const events = new LifecycleEvents();
-    const orchestrator = new SessionOrchestrator({ store: f.store, chain: f.chain, events, worktrees: f.lifecycle });
-    const seen: Array<LifecycleEvent | TransientEvent> = [];
-    events.subscribeAll((event) => seen.push(event));
-    await orchestrator.createSession({ repositoryId: f.repository.id, title: "plain", isWorktree: false });
-    assert.deepEqual(outline(seen), ["session.created"]);
-    seen.length = 0;
-    // The branch exists: refused under the lock, before the worktree is added.
-    git(f.repositoryPath, "branch", "session/taken");
-    await assert.rejects(
-      orchestrator.createSession({
-        repositoryId: f.repository.id,
-        title: "t",
-        isWorktree: true,
-        worktreeName: "taken",
-      }),
-      { kind: "Conflict" },
-    );
-    assert.deepEqual(outline(seen), ["progress:plan"]);
-  } finally {
-    f.cleanup();
-  }
+  using f = await worktreeFixture();
+  const events = new LifecycleEvents();
+  const orchestrator = new SessionOrchestrator({ store: f.store, chain: f.chain, events, worktrees: f.lifecycle });
+  const seen: Array<LifecycleEvent | TransientEvent> = [];
+  events.subscribeAll((event) => seen.push(event));
+  await orchestrator.createSession({ repositoryId: f.repository.id, title: "plain", isWorktree: false });
+  assert.deepEqual(outline(seen), ["session.created"]);
+  seen.length = 0;
+  // The branch exists: refused under the lock, before the worktree is added.
+  git(f.repositoryPath, "branch", "session/taken");
+  await assert.rejects(
+    orchestrator.createSession({
+      repositoryId: f.repository.id,
+      title: "t",
+      isWorktree: true,
+      worktreeName: "taken",
+    }),
+    { kind: "Conflict" },
+  );
+  assert.deepEqual(outline(seen), ["progress:plan"]);
 });
 
 test("a listener of transient events that throws stops neither the others nor the create", async () => {
-  const f = await worktreeFixture();
-  try {
-    const events = new LifecycleEvents();
-    const orchestrator = new SessionOrchestrator({ store: f.store, chain: f.chain, events, worktrees: f.lifecycle });
-    const seen: string[] = [];
-    events.subscribeAll(() => {
-      throw new Error("a broken reader");
-    });
-    events.subscribeAll((event) => seen.push(event.type));
-    const session = await orchestrator.createSession({ repositoryId: f.repository.id, title: "t", isWorktree: true });
-    assert.ok(seen.includes("session.progress"));
-    assert.equal((await orchestrator.getSession(session.id))?.id, session.id);
-  } finally {
-    f.cleanup();
-  }
+  using f = await worktreeFixture();
+  const events = new LifecycleEvents();
+  const orchestrator = new SessionOrchestrator({ store: f.store, chain: f.chain, events, worktrees: f.lifecycle });
+  const seen: string[] = [];
+  events.subscribeAll(() => {
+    throw new Error("a broken reader");
+  });
+  events.subscribeAll((event) => seen.push(event.type));
+  const session = await orchestrator.createSession({ repositoryId: f.repository.id, title: "t", isWorktree: true });
+  assert.ok(seen.includes("session.progress"));
+  assert.equal((await orchestrator.getSession(session.id))?.id, session.id);
 });
 
 test("git's checkout progress is read from pieces cut anywhere, each count once", () => {

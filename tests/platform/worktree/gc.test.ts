@@ -28,127 +28,111 @@ async function landed(f: Fixture, title: string, how: "merge" | "squash" | "none
 }
 
 test("gc: landed and clean is deleted (a merged branch with it, a squashed one kept), landed and dirty archived, unmerged kept", async () => {
-  const f = await worktreeFixture();
-  try {
-    const merged = await landed(f, "merged", "merge");
-    const squashed = await landed(f, "squashed", "squash");
-    const dirty = await landed(f, "dirty", "merge");
-    writeFileSync(join(dirty.worktreePath!, "notes.txt"), "not committed\n");
-    const open = await landed(f, "open", "none");
-    const plain = await f.orchestrator.createSession({
-      repositoryId: f.repository.id,
-      title: "plain",
-      isWorktree: false,
-    });
+  using f = await worktreeFixture();
+  const merged = await landed(f, "merged", "merge");
+  const squashed = await landed(f, "squashed", "squash");
+  const dirty = await landed(f, "dirty", "merge");
+  writeFileSync(join(dirty.worktreePath!, "notes.txt"), "not committed\n");
+  const open = await landed(f, "open", "none");
+  const plain = await f.orchestrator.createSession({
+    repositoryId: f.repository.id,
+    title: "plain",
+    isWorktree: false,
+  });
 
-    const report = await f.orchestrator.gc();
-    assert.equal(report.dryRun, false);
-    const byId = new Map(report.findings.map((finding) => [finding.sessionId, finding]));
-    assert.equal(byId.has(plain.id), false, "a session without a worktree is not gc's");
-    assert.deepEqual(
-      [merged, squashed, dirty, open].map((s) => {
-        const finding = byId.get(s.id)!;
-        return [s.title, finding.action, finding.landed, finding.deleteBranch, finding.done, finding.error];
-      }),
-      [
-        ["merged", "delete", "merged", true, true, null],
-        ["squashed", "delete", "squash-merged", false, true, null],
-        ["dirty", "archive", "merged", false, true, null],
-        ["open", "keep", null, false, false, null],
-      ],
-    );
-    assert.ok(report.reclaimedBytes > 0);
+  const report = await f.orchestrator.gc();
+  assert.equal(report.dryRun, false);
+  const byId = new Map(report.findings.map((finding) => [finding.sessionId, finding]));
+  assert.equal(byId.has(plain.id), false, "a session without a worktree is not gc's");
+  assert.deepEqual(
+    [merged, squashed, dirty, open].map((s) => {
+      const finding = byId.get(s.id)!;
+      return [s.title, finding.action, finding.landed, finding.deleteBranch, finding.done, finding.error];
+    }),
+    [
+      ["merged", "delete", "merged", true, true, null],
+      ["squashed", "delete", "squash-merged", false, true, null],
+      ["dirty", "archive", "merged", false, true, null],
+      ["open", "keep", null, false, false, null],
+    ],
+  );
+  assert.ok(report.reclaimedBytes > 0);
 
-    // Merged: worktree and branch gone, its commit in main.
-    assert.equal(await f.orchestrator.getSession(merged.id), null);
-    assert.equal(existsSync(merged.worktreePath!), false);
-    assert.equal(branches(f.repositoryPath).includes(merged.branchName!), false);
-    // Squashed: the worktree gone, the branch kept, since its own commit is not in main.
-    assert.equal(await f.orchestrator.getSession(squashed.id), null);
-    assert.equal(existsSync(squashed.worktreePath!), false);
-    assert.ok(branches(f.repositoryPath).includes(squashed.branchName!));
-    // Dirty: archived, its uncommitted file saved and back on restore.
-    assert.equal((await f.orchestrator.getSession(dirty.id))?.status, "archived");
-    assert.equal(existsSync(dirty.worktreePath!), false);
-    await f.orchestrator.restoreSession(dirty.id);
-    assert.equal(readFileSync(join(dirty.worktreePath!, "notes.txt"), "utf8"), "not committed\n");
-    // Open: untouched.
-    assert.equal((await f.orchestrator.getSession(open.id))?.status, "active");
-    assert.ok(existsSync(join(open.worktreePath!, "open.txt")));
-  } finally {
-    f.cleanup();
-  }
+  // Merged: worktree and branch gone, its commit in main.
+  assert.equal(await f.orchestrator.getSession(merged.id), null);
+  assert.equal(existsSync(merged.worktreePath!), false);
+  assert.equal(branches(f.repositoryPath).includes(merged.branchName!), false);
+  // Squashed: the worktree gone, the branch kept, since its own commit is not in main.
+  assert.equal(await f.orchestrator.getSession(squashed.id), null);
+  assert.equal(existsSync(squashed.worktreePath!), false);
+  assert.ok(branches(f.repositoryPath).includes(squashed.branchName!));
+  // Dirty: archived, its uncommitted file saved and back on restore.
+  assert.equal((await f.orchestrator.getSession(dirty.id))?.status, "archived");
+  assert.equal(existsSync(dirty.worktreePath!), false);
+  await f.orchestrator.restoreSession(dirty.id);
+  assert.equal(readFileSync(join(dirty.worktreePath!, "notes.txt"), "utf8"), "not committed\n");
+  // Open: untouched.
+  assert.equal((await f.orchestrator.getSession(open.id))?.status, "active");
+  assert.ok(existsSync(join(open.worktreePath!, "open.txt")));
 });
 
 test("gc: a dry run reports the same decisions and changes nothing", async () => {
-  const f = await worktreeFixture();
-  try {
-    const merged = await landed(f, "merged", "merge");
-    const dirty = await landed(f, "dirty", "merge");
-    writeFileSync(join(dirty.worktreePath!, "notes.txt"), "x\n");
-    const before = { branches: branches(f.repositoryPath), rows: await f.orchestrator.listSessions() };
-    const report = await f.orchestrator.gc({ dryRun: true });
-    assert.equal(report.dryRun, true);
-    assert.deepEqual(report.findings.map((x) => [x.title, x.action, x.done]), [
-      ["merged", "delete", false],
-      ["dirty", "archive", false],
-    ]);
-    assert.ok(report.reclaimedBytes > 0, "what it would free");
-    assert.deepEqual(branches(f.repositoryPath), before.branches);
-    assert.deepEqual(await f.orchestrator.listSessions(), before.rows);
-    assert.ok(existsSync(merged.worktreePath!) && existsSync(join(dirty.worktreePath!, "notes.txt")));
-  } finally {
-    f.cleanup();
-  }
+  using f = await worktreeFixture();
+  const merged = await landed(f, "merged", "merge");
+  const dirty = await landed(f, "dirty", "merge");
+  writeFileSync(join(dirty.worktreePath!, "notes.txt"), "x\n");
+  const before = { branches: branches(f.repositoryPath), rows: await f.orchestrator.listSessions() };
+  const report = await f.orchestrator.gc({ dryRun: true });
+  assert.equal(report.dryRun, true);
+  assert.deepEqual(report.findings.map((x) => [x.title, x.action, x.done]), [
+    ["merged", "delete", false],
+    ["dirty", "archive", false],
+  ]);
+  assert.ok(report.reclaimedBytes > 0, "what it would free");
+  assert.deepEqual(branches(f.repositoryPath), before.branches);
+  assert.deepEqual(await f.orchestrator.listSessions(), before.rows);
+  assert.ok(existsSync(merged.worktreePath!) && existsSync(join(dirty.worktreePath!, "notes.txt")));
 });
 
 test("gc: a session idle past the limit is archived with its work; within the limit it is kept", async () => {
-  const f = await worktreeFixture();
-  try {
-    const session = await f.orchestrator.createSession({
-      repositoryId: f.repository.id,
-      title: "idle",
-      isWorktree: true,
-    });
-    writeFileSync(join(session.worktreePath!, "draft.txt"), "work in progress\n");
-    const kept = await f.orchestrator.gc({ idleMs: 3_600_000 });
-    assert.deepEqual(kept.findings.map((x) => x.action), ["keep"]);
-    // Time passes: the file's change and the row's last access are both older than 1 ms now.
-    const since = Date.now();
-    while (Date.now() - since < 5) await new Promise((resolve) => setTimeout(resolve, 1));
-    const report = await f.orchestrator.gc({ idleMs: 1 });
-    assert.deepEqual(report.findings.map((x) => [x.action, x.done]), [["archive", true]]);
-    assert.match(report.findings[0].reason, /^idle since /);
-    assert.equal((await f.orchestrator.getSession(session.id))?.status, "archived");
-    await f.orchestrator.restoreSession(session.id);
-    assert.equal(readFileSync(join(session.worktreePath!, "draft.txt"), "utf8"), "work in progress\n");
-  } finally {
-    f.cleanup();
-  }
+  using f = await worktreeFixture();
+  const session = await f.orchestrator.createSession({
+    repositoryId: f.repository.id,
+    title: "idle",
+    isWorktree: true,
+  });
+  writeFileSync(join(session.worktreePath!, "draft.txt"), "work in progress\n");
+  const kept = await f.orchestrator.gc({ idleMs: 3_600_000 });
+  assert.deepEqual(kept.findings.map((x) => x.action), ["keep"]);
+  // Time passes: the file's change and the row's last access are both older than 1 ms now.
+  const since = Date.now();
+  while (Date.now() - since < 5) await new Promise((resolve) => setTimeout(resolve, 1));
+  const report = await f.orchestrator.gc({ idleMs: 1 });
+  assert.deepEqual(report.findings.map((x) => [x.action, x.done]), [["archive", true]]);
+  assert.match(report.findings[0].reason, /^idle since /);
+  assert.equal((await f.orchestrator.getSession(session.id))?.status, "archived");
+  await f.orchestrator.restoreSession(session.id);
+  assert.equal(readFileSync(join(session.worktreePath!, "draft.txt"), "utf8"), "work in progress\n");
 });
 
 test("gc: a worktree the user brought (not made here) and an existing branch are never deleted", async () => {
-  const f = await worktreeFixture();
-  try {
-    git(f.repositoryPath, "branch", "theirs");
-    const session = await f.orchestrator.createSession({
-      repositoryId: f.repository.id,
-      title: "theirs",
-      isWorktree: true,
-      branchName: "theirs",
-      useExistingBranch: true,
-    });
-    commitFile(session.worktreePath!, "theirs.txt");
-    git(f.repositoryPath, "merge", "-q", "--no-ff", "-m", "merge theirs", "theirs");
-    const report = await f.orchestrator.gc();
-    // Merged and clean: the worktree goes, but the branch was the user's, so it stays.
-    assert.deepEqual(report.findings.map((x) => [x.action, x.landed, x.deleteBranch, x.done]), [
-      ["delete", "merged", false, true],
-    ]);
-    assert.ok(branches(f.repositoryPath).includes("theirs"));
-  } finally {
-    f.cleanup();
-  }
+  using f = await worktreeFixture();
+  git(f.repositoryPath, "branch", "theirs");
+  const session = await f.orchestrator.createSession({
+    repositoryId: f.repository.id,
+    title: "theirs",
+    isWorktree: true,
+    branchName: "theirs",
+    useExistingBranch: true,
+  });
+  commitFile(session.worktreePath!, "theirs.txt");
+  git(f.repositoryPath, "merge", "-q", "--no-ff", "-m", "merge theirs", "theirs");
+  const report = await f.orchestrator.gc();
+  // Merged and clean: the worktree goes, but the branch was the user's, so it stays.
+  assert.deepEqual(report.findings.map((x) => [x.action, x.landed, x.deleteBranch, x.done]), [
+    ["delete", "merged", false, true],
+  ]);
+  assert.ok(branches(f.repositoryPath).includes("theirs"));
 });
 
 test("gc: the decision and duration rules", () => {

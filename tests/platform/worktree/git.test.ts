@@ -12,34 +12,30 @@ import { commitFile, git, makeRepository } from "../../fixtures/git_fixtures.ts"
 import { tempDir } from "../../fixtures/helpers.ts";
 
 test("listWorktrees parses porcelain -z output, including locked and prunable entries", async () => {
-  const dir = tempDir();
-  try {
-    const repo = join(dir.path, "repo");
-    makeRepository(repo);
-    const locked = join(dir.path, "locked wt");
-    const gone = join(dir.path, "gone");
-    git(repo, "worktree", "add", "-q", "-b", "a", "--", locked, "main");
-    git(repo, "worktree", "lock", "--reason", "in use by agent", "--", locked);
-    git(repo, "worktree", "add", "-q", "--detach", "--", gone, "main");
-    rmSync(gone, { recursive: true });
-    const entries = await new Git().listWorktrees(repo);
-    assert.equal(entries.length, 3);
-    assert.equal(entries[0].path, repo);
-    assert.equal(entries[0].branch, "main");
-    const lockedEntry = entries.find((entry) => entry.path === locked)!;
-    assert.deepEqual(
-      { branch: lockedEntry.branch, locked: lockedEntry.locked, prunable: lockedEntry.prunable },
-      { branch: "a", locked: "in use by agent", prunable: null },
-    );
-    const goneEntry = entries.find((entry) => entry.path === gone)!;
-    assert.equal(goneEntry.detached, true);
-    assert.match(goneEntry.prunable ?? "", /gitdir file points to non-existent location/);
-    // Only the one record is dropped; the locked worktree stays listed.
-    await new Git().forgetMissingWorktree(repo, gone);
-    assert.deepEqual((await new Git().listWorktrees(repo)).map((entry) => entry.path), [repo, locked]);
-  } finally {
-    dir.remove();
-  }
+  using dir = tempDir();
+  const repo = join(dir.path, "repo");
+  makeRepository(repo);
+  const locked = join(dir.path, "locked wt");
+  const gone = join(dir.path, "gone");
+  git(repo, "worktree", "add", "-q", "-b", "a", "--", locked, "main");
+  git(repo, "worktree", "lock", "--reason", "in use by agent", "--", locked);
+  git(repo, "worktree", "add", "-q", "--detach", "--", gone, "main");
+  rmSync(gone, { recursive: true });
+  const entries = await new Git().listWorktrees(repo);
+  assert.equal(entries.length, 3);
+  assert.equal(entries[0].path, repo);
+  assert.equal(entries[0].branch, "main");
+  const lockedEntry = entries.find((entry) => entry.path === locked)!;
+  assert.deepEqual(
+    { branch: lockedEntry.branch, locked: lockedEntry.locked, prunable: lockedEntry.prunable },
+    { branch: "a", locked: "in use by agent", prunable: null },
+  );
+  const goneEntry = entries.find((entry) => entry.path === gone)!;
+  assert.equal(goneEntry.detached, true);
+  assert.match(goneEntry.prunable ?? "", /gitdir file points to non-existent location/);
+  // Only the one record is dropped; the locked worktree stays listed.
+  await new Git().forgetMissingWorktree(repo, gone);
+  assert.deepEqual((await new Git().listWorktrees(repo)).map((entry) => entry.path), [repo, locked]);
 });
 
 test("parseWorktreeList reads a bare entry and values with spaces", () => {
@@ -69,27 +65,23 @@ test("transient lock errors are told apart from permanent refusals", () => {
 });
 
 test("checkBranchName runs our check and git's own", async () => {
-  const dir = tempDir();
-  try {
-    const repo = join(dir.path, "repo");
-    makeRepository(repo);
-    const g = new Git();
-    await g.checkBranchName(repo, "session/ünïcode");
-    for (const name of ["-b", "--upload-pack=x", "a..b", "a b", "x.lock", "a/", "@", "a@{b"]) {
-      await assert.rejects(
-        g.checkBranchName(repo, name),
-        (e) => e instanceof SessionError && e.kind === "InvalidInput",
-      );
-    }
+  using dir = tempDir();
+  const repo = join(dir.path, "repo");
+  makeRepository(repo);
+  const g = new Git();
+  await g.checkBranchName(repo, "session/ünïcode");
+  for (const name of ["-b", "--upload-pack=x", "a..b", "a b", "x.lock", "a/", "@", "a@{b"]) {
     await assert.rejects(
-      g.repositoryInfo(dir.path),
+      g.checkBranchName(repo, name),
       (e) => e instanceof SessionError && e.kind === "InvalidInput",
     );
-    const info = await g.repositoryInfo(repo);
-    assert.equal(info.commonDir, join(repo, ".git"));
-  } finally {
-    dir.remove();
   }
+  await assert.rejects(
+    g.repositoryInfo(dir.path),
+    (e) => e instanceof SessionError && e.kind === "InvalidInput",
+  );
+  const info = await g.repositoryInfo(repo);
+  assert.equal(info.commonDir, join(repo, ".git"));
 });
 
 test("default names are valid worktree names and branch names", () => {
@@ -104,55 +96,51 @@ test("default names are valid worktree names and branch names", () => {
 });
 
 test("resolveCommit accepts every commit-ish and answers null for anything else, options included", async () => {
-  const dir = tempDir();
-  try {
-    const repo = join(dir.path, "repo");
-    makeRepository(repo);
-    const first = git(repo, "rev-parse", "HEAD");
-    const second = commitFile(repo, "two.txt");
-    git(repo, "tag", "-a", "-m", "v1", "v1", first);
-    git(repo, "tag", "light", second);
-    git(repo, "branch", "feature", first);
-    const g = new Git();
-    const cases: Array<[string, string]> = [
-      ["HEAD", second],
-      ["HEAD~1", first],
-      ["main", second],
-      ["refs/heads/feature", first],
-      ["feature", first],
-      ["v1", first], // an annotated tag is peeled to its commit
-      ["light", second],
-      [first, first],
-      [first.slice(0, 10), first],
-      [`${second}^`, first],
-    ];
-    for (const [ref, expected] of cases) assert.equal(await g.resolveCommit(repo, ref), expected, ref);
-    const tree = git(repo, "rev-parse", "HEAD^{tree}");
-    const output = join(dir.path, "written");
-    for (
-      const ref of [
-        "nope",
-        "HEAD~5",
-        tree,
-        "HEAD:README.md",
-        "--output=" + output,
-        "-h",
-        "--all",
-        "main..feature",
-        " main",
-      ]
-    ) {
-      assert.equal(await g.resolveCommit(repo, ref), null, ref);
-    }
-    assert.equal(existsSync(output), false);
-    for (const ref of ["", "a\nb", "x\u0000"]) {
-      await assert.rejects(g.resolveCommit(repo, ref), (e) => e instanceof SessionError && e.kind === "InvalidInput");
-    }
-    await assert.rejects(
-      g.resolveCommit(dir.path, "HEAD"),
-      (e) => e instanceof SessionError && e.kind === "WorktreeCreation",
-    );
-  } finally {
-    dir.remove();
+  using dir = tempDir();
+  const repo = join(dir.path, "repo");
+  makeRepository(repo);
+  const first = git(repo, "rev-parse", "HEAD");
+  const second = commitFile(repo, "two.txt");
+  git(repo, "tag", "-a", "-m", "v1", "v1", first);
+  git(repo, "tag", "light", second);
+  git(repo, "branch", "feature", first);
+  const g = new Git();
+  const cases: Array<[string, string]> = [
+    ["HEAD", second],
+    ["HEAD~1", first],
+    ["main", second],
+    ["refs/heads/feature", first],
+    ["feature", first],
+    ["v1", first], // an annotated tag is peeled to its commit
+    ["light", second],
+    [first, first],
+    [first.slice(0, 10), first],
+    [`${second}^`, first],
+  ];
+  for (const [ref, expected] of cases) assert.equal(await g.resolveCommit(repo, ref), expected, ref);
+  const tree = git(repo, "rev-parse", "HEAD^{tree}");
+  const output = join(dir.path, "written");
+  for (
+    const ref of [
+      "nope",
+      "HEAD~5",
+      tree,
+      "HEAD:README.md",
+      "--output=" + output,
+      "-h",
+      "--all",
+      "main..feature",
+      " main",
+    ]
+  ) {
+    assert.equal(await g.resolveCommit(repo, ref), null, ref);
   }
+  assert.equal(existsSync(output), false);
+  for (const ref of ["", "a\nb", "x\u0000"]) {
+    await assert.rejects(g.resolveCommit(repo, ref), (e) => e instanceof SessionError && e.kind === "InvalidInput");
+  }
+  await assert.rejects(
+    g.resolveCommit(dir.path, "HEAD"),
+    (e) => e instanceof SessionError && e.kind === "WorktreeCreation",
+  );
 });

@@ -28,42 +28,38 @@ function ended(pid: number): boolean {
 }
 
 test("a git call that runs too long is killed with its children and names the command", async () => {
-  const dir = tempDir("slo-timeout-");
-  try {
-    const repo = join(dir.path, "repo");
-    makeRepository(repo);
-    const pidFile = join(dir.path, "sleeper.pid");
-    const wrapper = join(dir.path, "slow-git");
-    writeFileSync(
-      wrapper,
-      `#!/bin/sh\nfor arg in "$@"; do\n  if [ "$arg" = add ]; then sleep 600 & echo $! > '${pidFile}'; wait; exit 1; fi\ndone\nexec git "$@"\n`,
-      { mode: 0o755 },
+  using dir = tempDir("slo-timeout-");
+  const repo = join(dir.path, "repo");
+  makeRepository(repo);
+  const pidFile = join(dir.path, "sleeper.pid");
+  const wrapper = join(dir.path, "slow-git");
+  writeFileSync(
+    wrapper,
+    `#!/bin/sh\nfor arg in "$@"; do\n  if [ "$arg" = add ]; then sleep 600 & echo $! > '${pidFile}'; wait; exit 1; fi\ndone\nexec git "$@"\n`,
+    { mode: 0o755 },
+  );
+  const slow = new Git({ gitPath: wrapper, timeoutMs: 300 });
+  const path = join(dir.path, "wt");
+  await assert.rejects(slow.addWorktree(repo, path, "session/slow", "main"), (error) => {
+    assert.ok(error instanceof SessionError);
+    assert.equal(error.kind, "WorktreeCreation");
+    assert.match(
+      error.message,
+      /^git worktree add -b session\/slow -- \S+\/wt main timed out after 300ms in \S+\/repo; it was killed \(the limit set by timeoutMs \(gitTimeoutMs\)\)$/,
     );
-    const slow = new Git({ gitPath: wrapper, timeoutMs: 300 });
-    const path = join(dir.path, "wt");
-    await assert.rejects(slow.addWorktree(repo, path, "session/slow", "main"), (error) => {
-      assert.ok(error instanceof SessionError);
-      assert.equal(error.kind, "WorktreeCreation");
-      assert.match(
-        error.message,
-        /^git worktree add -b session\/slow -- \S+\/wt main timed out after 300ms in \S+\/repo; it was killed \(the limit set by timeoutMs \(gitTimeoutMs\)\)$/,
-      );
-      return true;
-    });
-    // What git started dies with it (Linux shows it in /proc; elsewhere this part is skipped).
-    const sleeper = Number(readFileSync(pidFile, "utf8"));
-    if (existsSync("/proc/self/stat")) {
-      for (let i = 0; i < 200 && !ended(sleeper); i++) await new Promise((resolve) => setTimeout(resolve, 25));
-      assert.ok(ended(sleeper), "the process git started is still running");
-    }
-    // Other commands go through to git and finish as usual.
-    assert.equal(await slow.branchExists(repo, "main"), true);
-    const { code, stdout } = await runGit(["--version"], { gitPath: wrapper, timeoutMs: 30_000 });
-    assert.equal(code, 0);
-    assert.match(stdout, /^git version/);
-  } finally {
-    dir.remove();
+    return true;
+  });
+  // What git started dies with it (Linux shows it in /proc; elsewhere this part is skipped).
+  const sleeper = Number(readFileSync(pidFile, "utf8"));
+  if (existsSync("/proc/self/stat")) {
+    for (let i = 0; i < 200 && !ended(sleeper); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    assert.ok(ended(sleeper), "the process git started is still running");
   }
+  // Other commands go through to git and finish as usual.
+  assert.equal(await slow.branchExists(repo, "main"), true);
+  const { code, stdout } = await runGit(["--version"], { gitPath: wrapper, timeoutMs: 30_000 });
+  assert.equal(code, 0);
+  assert.match(stdout, /^git version/);
 });
 
 test("the timeout has a default and must be a positive number", async () => {
@@ -91,22 +87,18 @@ test("the default limit grows with the repository's tracked files", () => {
 });
 
 test("the tracked files are counted from the index, in every folder of the repository", () => {
-  const dir = tempDir("slo-timeout-count-");
-  try {
-    const repo = join(dir.path, "repo");
-    makeRepository(repo);
-    assert.equal(trackedFileCount(repo), 1);
-    for (const name of ["a", "b", "c"]) writeFileSync(join(repo, `${name}.txt`), name);
-    git(repo, "add", "--all");
-    assert.equal(trackedFileCount(repo), 4);
-    const worktree = join(dir.path, "wt");
-    git(repo, "worktree", "add", "-q", "--no-checkout", "-b", "wt", "--", worktree, "main");
-    // A worktree not checked out yet counts what the main checkout holds: as much will be checked out.
-    assert.equal(trackedFileCount(worktree), 4);
-    assert.equal(trackedFileCount(join(dir.path)), 0);
-  } finally {
-    dir.remove();
-  }
+  using dir = tempDir("slo-timeout-count-");
+  const repo = join(dir.path, "repo");
+  makeRepository(repo);
+  assert.equal(trackedFileCount(repo), 1);
+  for (const name of ["a", "b", "c"]) writeFileSync(join(repo, `${name}.txt`), name);
+  git(repo, "add", "--all");
+  assert.equal(trackedFileCount(repo), 4);
+  const worktree = join(dir.path, "wt");
+  git(repo, "worktree", "add", "-q", "--no-checkout", "-b", "wt", "--", worktree, "main");
+  // A worktree not checked out yet counts what the main checkout holds: as much will be checked out.
+  assert.equal(trackedFileCount(worktree), 4);
+  assert.equal(trackedFileCount(join(dir.path)), 0);
 });
 
 test("a timeout's message names the command, the limit and where the limit came from", () => {

@@ -70,62 +70,54 @@ test("hosts: a worktree session records its machine, and another machine's lifec
 });
 
 test("hosts: sessions recorded with no machine are handled by every lifecycle; a bad host id is refused", async () => {
-  const f = await worktreeFixture();
-  try {
-    assert.equal(f.lifecycle.hostId, null);
-    const session = await f.orchestrator.createSession({
-      repositoryId: f.repository.id,
-      title: "Legacy",
-      isWorktree: true,
-    });
-    assert.equal(session.hostId, null);
-    const scoped = f.orchestratorWith({ hostId: "machine-b" });
-    assert.equal((await scoped.deleteSession(session.id))?.worktreeRemoved, true);
-    for (const hostId of ["", "two words", "-leading", "x".repeat(129)]) {
-      assert.throws(() => f.orchestratorWith({ hostId }), { name: "SessionError", kind: "InvalidInput" } as never);
-    }
-  } finally {
-    f.cleanup();
+  using f = await worktreeFixture();
+  assert.equal(f.lifecycle.hostId, null);
+  const session = await f.orchestrator.createSession({
+    repositoryId: f.repository.id,
+    title: "Legacy",
+    isWorktree: true,
+  });
+  assert.equal(session.hostId, null);
+  const scoped = f.orchestratorWith({ hostId: "machine-b" });
+  assert.equal((await scoped.deleteSession(session.id))?.worktreeRemoved, true);
+  for (const hostId of ["", "two words", "-leading", "x".repeat(129)]) {
+    assert.throws(() => f.orchestratorWith({ hostId }), { name: "SessionError", kind: "InvalidInput" } as never);
   }
 });
 
 test("hosts: the host id comes from the environment, else the machine id (hashed), else a kept random id", () => {
-  const dir = tempDir("slo-host-");
-  try {
-    const dataDir = join(dir.path, "data");
-    assert.deepEqual(resolveHostId({ dataDir, env: { [HOST_ID_ENV]: "ci-runner-7" } }), {
-      hostId: "ci-runner-7",
-      source: "env",
-    });
-    assert.throws(() => resolveHostId({ dataDir, env: { [HOST_ID_ENV]: "has space" } }), (error: Error) => {
-      assert.equal((error as { kind?: string }).kind, "InvalidInput");
-      assert.match(error.message, new RegExp(`^${HOST_ID_ENV} must be`));
-      return true;
-    });
+  using dir = tempDir("slo-host-");
+  const dataDir = join(dir.path, "data");
+  assert.deepEqual(resolveHostId({ dataDir, env: { [HOST_ID_ENV]: "ci-runner-7" } }), {
+    hostId: "ci-runner-7",
+    source: "env",
+  });
+  assert.throws(() => resolveHostId({ dataDir, env: { [HOST_ID_ENV]: "has space" } }), (error: Error) => {
+    assert.equal((error as { kind?: string }).kind, "InvalidInput");
+    assert.match(error.message, new RegExp(`^${HOST_ID_ENV} must be`));
+    return true;
+  });
 
-    // A machine id: the same derived id for every data directory, and never the machine id itself.
-    const machineIdPath = join(dir.path, "machine-id");
-    const machineId = "0123456789abcdef0123456789abcdef";
-    writeFileSync(machineIdPath, `${machineId}\n`);
-    const derived = resolveHostId({ dataDir, env: {}, machineIdPath });
-    assert.equal(derived.source, "machine-id");
-    assert.match(derived.hostId, /^[0-9a-f]{32}$/);
-    assert.notEqual(derived.hostId, machineId);
-    assert.deepEqual(resolveHostId({ dataDir: join(dir.path, "elsewhere"), env: {}, machineIdPath }), derived);
-    assert.equal(existsSync(join(dataDir, HOST_ID_FILE)), false);
+  // A machine id: the same derived id for every data directory, and never the machine id itself.
+  const machineIdPath = join(dir.path, "machine-id");
+  const machineId = "0123456789abcdef0123456789abcdef";
+  writeFileSync(machineIdPath, `${machineId}\n`);
+  const derived = resolveHostId({ dataDir, env: {}, machineIdPath });
+  assert.equal(derived.source, "machine-id");
+  assert.match(derived.hostId, /^[0-9a-f]{32}$/);
+  assert.notEqual(derived.hostId, machineId);
+  assert.deepEqual(resolveHostId({ dataDir: join(dir.path, "elsewhere"), env: {}, machineIdPath }), derived);
+  assert.equal(existsSync(join(dataDir, HOST_ID_FILE)), false);
 
-    // None (or a malformed one): a random id, kept in the data directory (0600) across calls.
-    writeFileSync(machineIdPath, "not a machine id\n");
-    const kept = resolveHostId({ dataDir, env: {}, machineIdPath });
-    assert.equal(kept.source, "file");
-    assert.match(kept.hostId, /^[0-9a-f]{32}$/);
-    assert.deepEqual(resolveHostId({ dataDir, env: {}, machineIdPath: join(dir.path, "absent") }), kept);
-    mkdirSync(join(dir.path, "other"));
-    assert.notEqual(
-      resolveHostId({ dataDir: join(dir.path, "other"), env: {}, machineIdPath: join(dir.path, "absent") }).hostId,
-      kept.hostId,
-    );
-  } finally {
-    dir.remove();
-  }
+  // None (or a malformed one): a random id, kept in the data directory (0600) across calls.
+  writeFileSync(machineIdPath, "not a machine id\n");
+  const kept = resolveHostId({ dataDir, env: {}, machineIdPath });
+  assert.equal(kept.source, "file");
+  assert.match(kept.hostId, /^[0-9a-f]{32}$/);
+  assert.deepEqual(resolveHostId({ dataDir, env: {}, machineIdPath: join(dir.path, "absent") }), kept);
+  mkdirSync(join(dir.path, "other"));
+  assert.notEqual(
+    resolveHostId({ dataDir: join(dir.path, "other"), env: {}, machineIdPath: join(dir.path, "absent") }).hostId,
+    kept.hostId,
+  );
 });

@@ -58,60 +58,52 @@ function populate(repo: string): void {
 }
 
 test("a worktree gets exactly the ignored files that are named, with their modes", async () => {
-  const f = await worktreeFixture();
-  try {
-    populate(f.repositoryPath);
-    write(join(f.repositoryPath, ".worktreeinclude"), "# patterns, gitignore syntax\n.env*\n*.local.json\n");
-    const orchestrator = withSettings(f, { include: [".cache/", "notes*"] });
-    const session = await orchestrator.createSession({
-      repositoryId: f.repository.id,
-      title: "include",
-      isWorktree: true,
-    });
-    const wt = session.worktreePath!;
-    assert.equal(readFileSync(join(wt, ".env"), "utf8"), "SECRET=1\n");
-    assert.equal(statSync(join(wt, ".env")).mode & 0o777, 0o600);
-    assert.equal(statSync(join(wt, ".env.test")).mode & 0o777, 0o640);
-    assert.equal(readFileSync(join(wt, "config", "app.local.json"), "utf8"), "{}\n");
-    // A folder named whole comes whole, an executable stays one.
-    assert.equal(statSync(join(wt, ".cache", "tool", "run.sh")).mode & 0o777, 0o755);
-    // `.env*` does not reach into node_modules/, an ignored folder no pattern names.
-    assert.equal(existsSync(join(wt, "node_modules")), false);
-    // Not named, or named but not ignored (git would show it as untracked work in the worktree).
-    assert.equal(existsSync(join(wt, "build")), false);
-    assert.equal(existsSync(join(wt, "scratch.txt")), false);
-    assert.equal(existsSync(join(wt, "notes.env.md")), false);
-    // The worktree is clean to git: everything copied is ignored there too.
-    assert.equal(git(wt, "status", "--porcelain"), "");
-    // The create's answer says what it got, and the session keeps it.
-    assert.deepEqual(session.included?.entries, [".cache/", ".env", ".env.test", "config/app.local.json"]);
-    assert.deepEqual((await orchestrator.getSession(session.id))?.included, session.included);
+  using f = await worktreeFixture();
+  populate(f.repositoryPath);
+  write(join(f.repositoryPath, ".worktreeinclude"), "# patterns, gitignore syntax\n.env*\n*.local.json\n");
+  const orchestrator = withSettings(f, { include: [".cache/", "notes*"] });
+  const session = await orchestrator.createSession({
+    repositoryId: f.repository.id,
+    title: "include",
+    isWorktree: true,
+  });
+  const wt = session.worktreePath!;
+  assert.equal(readFileSync(join(wt, ".env"), "utf8"), "SECRET=1\n");
+  assert.equal(statSync(join(wt, ".env")).mode & 0o777, 0o600);
+  assert.equal(statSync(join(wt, ".env.test")).mode & 0o777, 0o640);
+  assert.equal(readFileSync(join(wt, "config", "app.local.json"), "utf8"), "{}\n");
+  // A folder named whole comes whole, an executable stays one.
+  assert.equal(statSync(join(wt, ".cache", "tool", "run.sh")).mode & 0o777, 0o755);
+  // `.env*` does not reach into node_modules/, an ignored folder no pattern names.
+  assert.equal(existsSync(join(wt, "node_modules")), false);
+  // Not named, or named but not ignored (git would show it as untracked work in the worktree).
+  assert.equal(existsSync(join(wt, "build")), false);
+  assert.equal(existsSync(join(wt, "scratch.txt")), false);
+  assert.equal(existsSync(join(wt, "notes.env.md")), false);
+  // The worktree is clean to git: everything copied is ignored there too.
+  assert.equal(git(wt, "status", "--porcelain"), "");
+  // The create's answer says what it got, and the session keeps it.
+  assert.deepEqual(session.included?.entries, [".cache/", ".env", ".env.test", "config/app.local.json"]);
+  assert.deepEqual((await orchestrator.getSession(session.id))?.included, session.included);
 
-    const closed = await orchestrator.deleteSession(session.id, { force: true });
-    assert.deepEqual(closed?.session.included?.entries, [".cache/", ".env", ".env.test", "config/app.local.json"]);
-    assert.equal(closed?.session.included?.files, 4);
-    const bytes = closed!.session.included!.bytesCloned + closed!.session.included!.bytesCopied;
-    assert.equal(bytes, "SECRET=1\n".length + "SECRET=2\n".length + "{}\n".length + "#!/bin/sh\n".length);
-  } finally {
-    f.cleanup();
-  }
+  const closed = await orchestrator.deleteSession(session.id, { force: true });
+  assert.deepEqual(closed?.session.included?.entries, [".cache/", ".env", ".env.test", "config/app.local.json"]);
+  assert.equal(closed?.session.included?.files, 4);
+  const bytes = closed!.session.included!.bytesCloned + closed!.session.included!.bytesCopied;
+  assert.equal(bytes, "SECRET=1\n".length + "SECRET=2\n".length + "{}\n".length + "#!/bin/sh\n".length);
 });
 
 test("nothing named: nothing copied and nothing recorded", async () => {
-  const f = await worktreeFixture();
-  try {
-    populate(f.repositoryPath);
-    const session = await withSettings(f, null).createSession({
-      repositoryId: f.repository.id,
-      title: "plain",
-      isWorktree: true,
-    });
-    assert.equal(existsSync(join(session.worktreePath!, ".env")), false);
-    const closed = await f.orchestrator.deleteSession(session.id);
-    assert.equal(closed?.session.included, null);
-  } finally {
-    f.cleanup();
-  }
+  using f = await worktreeFixture();
+  populate(f.repositoryPath);
+  const session = await withSettings(f, null).createSession({
+    repositoryId: f.repository.id,
+    title: "plain",
+    isWorktree: true,
+  });
+  assert.equal(existsSync(join(session.worktreePath!, ".env")), false);
+  const closed = await f.orchestrator.deleteSession(session.id);
+  assert.equal(closed?.session.included, null);
 });
 
 test("a link is copied as a link, never its target, and never written through", async () => {
@@ -158,71 +150,59 @@ test("a link is copied as a link, never its target, and never written through", 
 });
 
 test("a file the worktree already has is never overwritten", async () => {
-  const f = await worktreeFixture();
-  try {
-    const repo = f.repositoryPath;
-    // Committed on a branch, ignored and untracked in the main checkout.
-    git(repo, "checkout", "-q", "-b", "with-config");
-    commitFile(repo, "settings.local", "from the branch\n");
-    git(repo, "checkout", "-q", "main");
-    write(join(repo, ".gitignore"), "settings.local\n");
-    git(repo, "add", ".gitignore");
-    git(repo, "commit", "-q", "-m", "ignores");
-    write(join(repo, "settings.local"), "from the checkout\n");
-    const orchestrator = withSettings(f, { include: ["settings.local"] });
-    const session = await orchestrator.createSession({
-      repositoryId: f.repository.id,
-      title: "keep",
-      isWorktree: true,
-      baseRef: "with-config",
-    });
-    assert.equal(readFileSync(join(session.worktreePath!, "settings.local"), "utf8"), "from the branch\n");
-    const closed = await orchestrator.deleteSession(session.id, { force: true });
-    assert.deepEqual(closed?.session.included?.skipped, [{
-      path: "settings.local",
-      reason: "already in the worktree",
-    }]);
-    assert.equal(closed?.session.included?.files, 0);
-  } finally {
-    f.cleanup();
-  }
+  using f = await worktreeFixture();
+  const repo = f.repositoryPath;
+  // Committed on a branch, ignored and untracked in the main checkout.
+  git(repo, "checkout", "-q", "-b", "with-config");
+  commitFile(repo, "settings.local", "from the branch\n");
+  git(repo, "checkout", "-q", "main");
+  write(join(repo, ".gitignore"), "settings.local\n");
+  git(repo, "add", ".gitignore");
+  git(repo, "commit", "-q", "-m", "ignores");
+  write(join(repo, "settings.local"), "from the checkout\n");
+  const orchestrator = withSettings(f, { include: ["settings.local"] });
+  const session = await orchestrator.createSession({
+    repositoryId: f.repository.id,
+    title: "keep",
+    isWorktree: true,
+    baseRef: "with-config",
+  });
+  assert.equal(readFileSync(join(session.worktreePath!, "settings.local"), "utf8"), "from the branch\n");
+  const closed = await orchestrator.deleteSession(session.id, { force: true });
+  assert.deepEqual(closed?.session.included?.skipped, [{
+    path: "settings.local",
+    reason: "already in the worktree",
+  }]);
+  assert.equal(closed?.session.included?.files, 0);
 });
 
 test("a restored worktree gets the checkout's included files again, after its archived work", async () => {
-  const f = await worktreeFixture();
-  try {
-    populate(f.repositoryPath);
-    const orchestrator = withSettings(f, { include: [".env", "config/"] });
-    const session = await orchestrator.createSession({
-      repositoryId: f.repository.id,
-      title: "arch",
-      isWorktree: true,
-    });
-    writeFileSync(join(session.worktreePath!, "work.txt"), "uncommitted\n");
-    await orchestrator.archiveSession(session.id);
-    assert.equal(existsSync(session.worktreePath!), false);
-    const restored = await orchestrator.restoreSession(session.id);
-    assert.equal(readFileSync(join(restored.worktreePath!, ".env"), "utf8"), "SECRET=1\n");
-    assert.equal(readFileSync(join(restored.worktreePath!, "config", "app.local.json"), "utf8"), "{}\n");
-    assert.equal(readFileSync(join(restored.worktreePath!, "work.txt"), "utf8"), "uncommitted\n");
-  } finally {
-    f.cleanup();
-  }
+  using f = await worktreeFixture();
+  populate(f.repositoryPath);
+  const orchestrator = withSettings(f, { include: [".env", "config/"] });
+  const session = await orchestrator.createSession({
+    repositoryId: f.repository.id,
+    title: "arch",
+    isWorktree: true,
+  });
+  writeFileSync(join(session.worktreePath!, "work.txt"), "uncommitted\n");
+  await orchestrator.archiveSession(session.id);
+  assert.equal(existsSync(session.worktreePath!), false);
+  const restored = await orchestrator.restoreSession(session.id);
+  assert.equal(readFileSync(join(restored.worktreePath!, ".env"), "utf8"), "SECRET=1\n");
+  assert.equal(readFileSync(join(restored.worktreePath!, "config", "app.local.json"), "utf8"), "{}\n");
+  assert.equal(readFileSync(join(restored.worktreePath!, "work.txt"), "utf8"), "uncommitted\n");
 });
 
 test("a fork gets the checkout's included files, not its source's copies of them", async () => {
-  const f = await worktreeFixture();
-  try {
-    populate(f.repositoryPath);
-    const orchestrator = withSettings(f, { include: [".env"] });
-    const source = await orchestrator.createSession({ repositoryId: f.repository.id, title: "src", isWorktree: true });
-    writeFileSync(join(source.worktreePath!, ".env"), "changed in the source\n");
-    const fork = await orchestrator.forkSession(source.id, { title: "fork" });
-    // A fork copies its source's work, which ignored files are not part of: its .env is the checkout's.
-    assert.equal(readFileSync(join(fork.worktreePath!, ".env"), "utf8"), "SECRET=1\n");
-  } finally {
-    f.cleanup();
-  }
+  using f = await worktreeFixture();
+  populate(f.repositoryPath);
+  const orchestrator = withSettings(f, { include: [".env"] });
+  const source = await orchestrator.createSession({ repositoryId: f.repository.id, title: "src", isWorktree: true });
+  writeFileSync(join(source.worktreePath!, ".env"), "changed in the source\n");
+  const fork = await orchestrator.forkSession(source.id, { title: "fork" });
+  // A fork copies its source's work, which ignored files are not part of: its .env is the checkout's.
+  assert.equal(readFileSync(join(fork.worktreePath!, ".env"), "utf8"), "SECRET=1\n");
 });
 
 test("includeFiles copies a folder of many files, and every byte is counted once", async () => {

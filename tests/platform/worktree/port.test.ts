@@ -52,99 +52,87 @@ function recording(inner: WorktreePort): { port: WorktreePort; calls: string[] }
 }
 
 test("port: every field of a worktree create is checked by the orchestrator before the port is asked anything", async () => {
-  const f = await worktreeFixture();
-  try {
-    const { port, calls } = recording(f.lifecycle);
-    const orchestrator = new SessionOrchestrator({ store: f.store, chain: f.chain, worktrees: port });
-    const base = { repositoryId: f.repository.id, title: "t", isWorktree: true as const };
-    const refused: Record<string, unknown>[] = [
-      { title: "" },
-      { title: 7 },
-      { worktreeName: "../x" },
-      { worktreeName: 7 },
-      { branchName: "a..b" },
-      { issueUrl: "not a url" },
-      { agentName: 7 },
-      { useExistingBranch: true },
-      { baseRef: "--orphan" },
-      { baseRef: "two words" },
-    ];
-    for (const fields of refused) {
-      await assert.rejects(
-        orchestrator.createSession({ ...base, ...fields } as never),
-        kind("InvalidInput"),
-        JSON.stringify(fields),
-      );
-    }
-    // A bad field is InvalidInput before the repository is looked up, as for a plain session.
+  using f = await worktreeFixture();
+  const { port, calls } = recording(f.lifecycle);
+  const orchestrator = new SessionOrchestrator({ store: f.store, chain: f.chain, worktrees: port });
+  const base = { repositoryId: f.repository.id, title: "t", isWorktree: true as const };
+  const refused: Record<string, unknown>[] = [
+    { title: "" },
+    { title: 7 },
+    { worktreeName: "../x" },
+    { worktreeName: 7 },
+    { branchName: "a..b" },
+    { issueUrl: "not a url" },
+    { agentName: 7 },
+    { useExistingBranch: true },
+    { baseRef: "--orphan" },
+    { baseRef: "two words" },
+  ];
+  for (const fields of refused) {
     await assert.rejects(
-      orchestrator.createSession({ ...base, repositoryId: crypto.randomUUID(), worktreeName: "../x" }),
+      orchestrator.createSession({ ...base, ...fields } as never),
       kind("InvalidInput"),
+      JSON.stringify(fields),
     );
-    assert.deepEqual(calls, []);
-    await assertNothingLeft(f);
-  } finally {
-    f.cleanup();
   }
+  // A bad field is InvalidInput before the repository is looked up, as for a plain session.
+  await assert.rejects(
+    orchestrator.createSession({ ...base, repositoryId: crypto.randomUUID(), worktreeName: "../x" }),
+    kind("InvalidInput"),
+  );
+  assert.deepEqual(calls, []);
+  await assertNothingLeft(f);
 });
 
 test("port: open claims and commits through the orchestrator, close and reconcile reach rows only through it", async () => {
-  const f = await worktreeFixture();
-  try {
-    const { port, calls } = recording(f.lifecycle);
-    const events = new LifecycleEvents();
-    const seen: LifecycleEvent["type"][] = [];
-    events.subscribe((event) => seen.push(event.type));
-    const orchestrator = new SessionOrchestrator({ store: f.store, chain: f.chain, events, worktrees: port });
+  using f = await worktreeFixture();
+  const { port, calls } = recording(f.lifecycle);
+  const events = new LifecycleEvents();
+  const seen: LifecycleEvent["type"][] = [];
+  events.subscribe((event) => seen.push(event.type));
+  const orchestrator = new SessionOrchestrator({ store: f.store, chain: f.chain, events, worktrees: port });
 
-    const session = await orchestrator.createSession({ repositoryId: f.repository.id, title: "T", isWorktree: true });
-    assert.deepEqual(calls, ["plan", "open", "rows.refuseTaken", "commit"]);
-    // The row is the one draft: the caller's fields and the port's names, with the base the port recorded.
-    assert.equal(session.worktreePath, port.plan(f.repository, { sessionId: session.id, title: "T" }).worktreePath);
-    assert.equal(session.baseBranch, "main");
-    assert.equal(session.createdBranch, true);
-    assert.equal((await orchestrator.resolveSessionSecret(session.id))?.length, 32);
+  const session = await orchestrator.createSession({ repositoryId: f.repository.id, title: "T", isWorktree: true });
+  assert.deepEqual(calls, ["plan", "open", "rows.refuseTaken", "commit"]);
+  // The row is the one draft: the caller's fields and the port's names, with the base the port recorded.
+  assert.equal(session.worktreePath, port.plan(f.repository, { sessionId: session.id, title: "T" }).worktreePath);
+  assert.equal(session.baseBranch, "main");
+  assert.equal(session.createdBranch, true);
+  assert.equal((await orchestrator.resolveSessionSecret(session.id))?.length, 32);
 
-    calls.length = 0;
-    const report = await orchestrator.reconcile();
-    assert.deepEqual(report.findings, []);
-    assert.deepEqual(calls, ["reconcile", "rows.repositories", "rows.sessionsOf", "rows.sessionsOf"]);
+  calls.length = 0;
+  const report = await orchestrator.reconcile();
+  assert.deepEqual(report.findings, []);
+  assert.deepEqual(calls, ["reconcile", "rows.repositories", "rows.sessionsOf", "rows.sessionsOf"]);
 
-    calls.length = 0;
-    commitFile(session.worktreePath!, "work.txt", "work\n");
-    const closed = await orchestrator.deleteSession(session.id, { deleteBranch: true });
-    assert.equal(closed?.worktreeRemoved, true);
-    assert.equal(closed?.branchDeleted, false); // it has a commit of its own
-    assert.deepEqual(calls, ["close", "rows.current", "rows.remove"]);
-    assert.equal(await orchestrator.resolveSessionSecret(session.id), null);
-    assert.deepEqual(seen, ["session.created", "session.deleted"]);
-    await assertNothingLeft(f, [session.branchName!]);
-  } finally {
-    f.cleanup();
-  }
+  calls.length = 0;
+  commitFile(session.worktreePath!, "work.txt", "work\n");
+  const closed = await orchestrator.deleteSession(session.id, { deleteBranch: true });
+  assert.equal(closed?.worktreeRemoved, true);
+  assert.equal(closed?.branchDeleted, false); // it has a commit of its own
+  assert.deepEqual(calls, ["close", "rows.current", "rows.remove"]);
+  assert.equal(await orchestrator.resolveSessionSecret(session.id), null);
+  assert.deepEqual(seen, ["session.created", "session.deleted"]);
+  await assertNothingLeft(f, [session.branchName!]);
 });
 
 test("port: an open that fails after its row has the orchestrator discard the row, announced by none", async () => {
-  const f = await worktreeFixture();
-  try {
-    const failing = f.lifecycleWith({
-      onStep: (step) => {
-        if (step === "open:row") throw new Error("injected after the row");
-      },
-    });
-    const { port, calls } = recording(failing);
-    const events = new LifecycleEvents();
-    const seen: string[] = [];
-    events.subscribe((event) => seen.push(event.type));
-    const orchestrator = new SessionOrchestrator({ store: f.store, chain: f.chain, events, worktrees: port });
-    await assert.rejects(
-      orchestrator.createSession({ repositoryId: f.repository.id, title: "T", isWorktree: true }),
-      (error) => kind("WorktreeCreation")(error) && /injected after the row/.test((error as Error).message),
-    );
-    assert.deepEqual(calls, ["plan", "open", "rows.refuseTaken", "commit", "rows.discardOpened", "rows.holding"]);
-    assert.deepEqual(seen, []);
-    await assertNothingLeft(f);
-  } finally {
-    f.cleanup();
-  }
+  using f = await worktreeFixture();
+  const failing = f.lifecycleWith({
+    onStep: (step) => {
+      if (step === "open:row") throw new Error("injected after the row");
+    },
+  });
+  const { port, calls } = recording(failing);
+  const events = new LifecycleEvents();
+  const seen: string[] = [];
+  events.subscribe((event) => seen.push(event.type));
+  const orchestrator = new SessionOrchestrator({ store: f.store, chain: f.chain, events, worktrees: port });
+  await assert.rejects(
+    orchestrator.createSession({ repositoryId: f.repository.id, title: "T", isWorktree: true }),
+    (error) => kind("WorktreeCreation")(error) && /injected after the row/.test((error as Error).message),
+  );
+  assert.deepEqual(calls, ["plan", "open", "rows.refuseTaken", "commit", "rows.discardOpened", "rows.holding"]);
+  assert.deepEqual(seen, []);
+  await assertNothingLeft(f);
 });

@@ -75,134 +75,118 @@ function assertSparse(wt: string, repositoryPath: string): void {
 
 for (const listening of [false, true]) {
   test(`a sparse create checks out only the cone and the top-level files, clean (progress ${listening ? "on" : "off"})`, async () => {
-    const f = await worktreeFixture();
-    try {
-      populate(f.repositoryPath);
-      const events = new LifecycleEvents();
-      const phases: string[] = [];
-      if (listening) {
-        events.subscribeAll((event) => {
-          if (event.type === "session.progress") phases.push(event.phase);
-        });
-      }
-      const orchestrator = orchestratorFor(f, f.lifecycle, events);
-      const session = await orchestrator.createSession({
-        repositoryId: f.repository.id,
-        title: "sparse",
-        isWorktree: true,
+    using f = await worktreeFixture();
+    populate(f.repositoryPath);
+    const events = new LifecycleEvents();
+    const phases: string[] = [];
+    if (listening) {
+      events.subscribeAll((event) => {
+        if (event.type === "session.progress") phases.push(event.phase);
       });
-      const wt = session.worktreePath!;
-      assertSparse(wt, f.repositoryPath);
-      assert.equal(git(wt, "symbolic-ref", "--short", "HEAD").trim(), session.branchName);
-      if (listening) assert.ok(phases.includes("add") && phases.includes("checkout"), phases.join(","));
-      await orchestrator.deleteSession(session.id, { deleteBranch: true });
-      await assertNothingLeft(f);
-    } finally {
-      f.cleanup();
     }
+    const orchestrator = orchestratorFor(f, f.lifecycle, events);
+    const session = await orchestrator.createSession({
+      repositoryId: f.repository.id,
+      title: "sparse",
+      isWorktree: true,
+    });
+    const wt = session.worktreePath!;
+    assertSparse(wt, f.repositoryPath);
+    assert.equal(git(wt, "symbolic-ref", "--short", "HEAD").trim(), session.branchName);
+    if (listening) assert.ok(phases.includes("add") && phases.includes("checkout"), phases.join(","));
+    await orchestrator.deleteSession(session.id, { deleteBranch: true });
+    await assertNothingLeft(f);
   });
 }
 
 test("a sparse create never claims a pool entry: it is made cold and the pool stays full", async () => {
-  const f = await worktreeFixture();
-  try {
-    populate(f.repositoryPath);
-    const lifecycle = f.lifecycleWith({ pool: 1, logError: () => {} });
-    const orchestrator = orchestratorFor(f, lifecycle);
-    // Asked first: the pool starts filling when the repository is first seen.
-    assert.deepEqual(await orchestrator.repositoryPool(f.repository.id), { size: 1, ready: 0 });
-    await lifecycle.poolSettled();
-    assert.deepEqual(await orchestrator.repositoryPool(f.repository.id), { size: 1, ready: 1 });
-    const session = await orchestrator.createSession({
-      repositoryId: f.repository.id,
-      title: "sparse",
-      isWorktree: true,
-    });
-    const wt = session.worktreePath!;
-    // git's record is named after the session's folder, not a pool entry's.
-    const name = wt.split("/").pop()!;
-    assert.match(readFileSync(join(wt, ".git"), "utf8"), new RegExp(`/worktrees/${name}\n?$`));
-    assertSparse(wt, f.repositoryPath);
-    await lifecycle.poolSettled();
-    assert.deepEqual(await orchestrator.repositoryPool(f.repository.id), { size: 1, ready: 1 });
-    await orchestrator.deleteSession(session.id, { deleteBranch: true });
-    await lifecycle.stopPools();
-    await assertNothingLeft(f);
-  } finally {
-    f.cleanup();
-  }
+  using f = await worktreeFixture();
+  populate(f.repositoryPath);
+  const lifecycle = f.lifecycleWith({ pool: 1, logError: () => {} });
+  const orchestrator = orchestratorFor(f, lifecycle);
+  // Asked first: the pool starts filling when the repository is first seen.
+  assert.deepEqual(await orchestrator.repositoryPool(f.repository.id), { size: 1, ready: 0 });
+  await lifecycle.poolSettled();
+  assert.deepEqual(await orchestrator.repositoryPool(f.repository.id), { size: 1, ready: 1 });
+  const session = await orchestrator.createSession({
+    repositoryId: f.repository.id,
+    title: "sparse",
+    isWorktree: true,
+  });
+  const wt = session.worktreePath!;
+  // git's record is named after the session's folder, not a pool entry's.
+  const name = wt.split("/").pop()!;
+  assert.match(readFileSync(join(wt, ".git"), "utf8"), new RegExp(`/worktrees/${name}\n?$`));
+  assertSparse(wt, f.repositoryPath);
+  await lifecycle.poolSettled();
+  assert.deepEqual(await orchestrator.repositoryPool(f.repository.id), { size: 1, ready: 1 });
+  await orchestrator.deleteSession(session.id, { deleteBranch: true });
+  await lifecycle.stopPools();
+  await assertNothingLeft(f);
 });
 
 test("a forced delete of a sparse worktree keeps its work inside the cone in the snapshot, and every other file", async () => {
-  const f = await worktreeFixture();
-  try {
-    populate(f.repositoryPath);
-    const orchestrator = orchestratorFor(f, f.lifecycle);
-    const session = await orchestrator.createSession({
-      repositoryId: f.repository.id,
-      title: "sparse",
-      isWorktree: true,
-    });
-    const wt = session.worktreePath!;
-    writeFileSync(join(wt, "src/app/main.ts"), "main changed\n");
-    writeFileSync(join(wt, "src/app/new.ts"), "new\n");
-    writeFileSync(join(wt, "docs/staged.md"), "staged\n");
-    git(wt, "add", "docs/staged.md");
-    const closed = await orchestrator.deleteSession(session.id, { force: true, deleteBranch: true });
-    const ref = `refs/session-snapshots/${session.id}`;
-    assert.equal(closed?.snapshotRef, ref);
-    assert.equal(existsSync(wt), false);
-    const show = (name: string) => `${git(f.repositoryPath, "show", `${ref}:${name}`)}\n`;
-    assert.equal(show("src/app/main.ts"), "main changed\n");
-    assert.equal(show("src/app/new.ts"), "new\n");
-    assert.equal(show("docs/staged.md"), "staged\n");
-    // The files outside the cone are saved as they were, not as deletions.
-    assert.equal(show("src/lib/lib.ts"), "lib\n");
-    assert.equal(show("vendor/big/blob.bin"), "blob\n");
-    assert.equal(
-      git(f.repositoryPath, "diff", "--name-only", `${ref}^`, ref).trim().split("\n").sort().join(","),
-      [
-        "docs/staged.md",
-        "src/app/main.ts",
-        "src/app/new.ts",
-      ].join(","),
-    );
-  } finally {
-    f.cleanup();
-  }
+  using f = await worktreeFixture();
+  populate(f.repositoryPath);
+  const orchestrator = orchestratorFor(f, f.lifecycle);
+  const session = await orchestrator.createSession({
+    repositoryId: f.repository.id,
+    title: "sparse",
+    isWorktree: true,
+  });
+  const wt = session.worktreePath!;
+  writeFileSync(join(wt, "src/app/main.ts"), "main changed\n");
+  writeFileSync(join(wt, "src/app/new.ts"), "new\n");
+  writeFileSync(join(wt, "docs/staged.md"), "staged\n");
+  git(wt, "add", "docs/staged.md");
+  const closed = await orchestrator.deleteSession(session.id, { force: true, deleteBranch: true });
+  const ref = `refs/session-snapshots/${session.id}`;
+  assert.equal(closed?.snapshotRef, ref);
+  assert.equal(existsSync(wt), false);
+  const show = (name: string) => `${git(f.repositoryPath, "show", `${ref}:${name}`)}\n`;
+  assert.equal(show("src/app/main.ts"), "main changed\n");
+  assert.equal(show("src/app/new.ts"), "new\n");
+  assert.equal(show("docs/staged.md"), "staged\n");
+  // The files outside the cone are saved as they were, not as deletions.
+  assert.equal(show("src/lib/lib.ts"), "lib\n");
+  assert.equal(show("vendor/big/blob.bin"), "blob\n");
+  assert.equal(
+    git(f.repositoryPath, "diff", "--name-only", `${ref}^`, ref).trim().split("\n").sort().join(","),
+    [
+      "docs/staged.md",
+      "src/app/main.ts",
+      "src/app/new.ts",
+    ].join(","),
+  );
 });
 
 test("bad sparse values are refused when the config is loaded", () => {
-  const dir = tempDir("slo-sparse-config-");
-  try {
-    const load = (sparse: unknown) => {
-      const path = join(dir.path, "config.json");
-      writeFileSync(path, JSON.stringify({ repositories: { "/src/app": { sparse } } }));
-      return loadOperatorConfig(path, { required: true });
-    };
-    const good = load(["src/app", "docs/guide", "a b"]);
-    assert.deepEqual(good.repositories.get("/src/app")?.sparse, ["src/app", "docs/guide", "a b"]);
-    const cases: Array<[unknown, RegExp]> = [
-      ["src/app", /sparse must be an array of directory paths/],
-      [["/src/app"], /sparse\[0\] must be a relative directory path/],
-      [["ok", "src/../etc"], /sparse\[1\] must not hold a \.\. segment/],
-      [[".."], /must not hold a \.\. segment/],
-      [["-x"], /sparse\[0\] must not start with -/],
-      [["a\0b"], /NUL or a line break/],
-      [["a\nb"], /NUL or a line break/],
-      [[""], /non-empty string/],
-      [[7], /non-empty string/],
-      [Array.from({ length: MAX_SPARSE_PATHS + 1 }, (_, i) => `d${i}`), /more than 64 directories/],
-    ];
-    for (const [sparse, expected] of cases) {
-      assert.throws(() => load(sparse), (error: Error) => {
-        assert.equal((error as { kind?: string }).kind, "InvalidInput", error.message);
-        assert.match(error.message, expected);
-        return true;
-      });
-    }
-    assert.equal(load(Array.from({ length: MAX_SPARSE_PATHS }, (_, i) => `d${i}`)) !== null, true);
-  } finally {
-    dir.remove();
+  using dir = tempDir("slo-sparse-config-");
+  const load = (sparse: unknown) => {
+    const path = join(dir.path, "config.json");
+    writeFileSync(path, JSON.stringify({ repositories: { "/src/app": { sparse } } }));
+    return loadOperatorConfig(path, { required: true });
+  };
+  const good = load(["src/app", "docs/guide", "a b"]);
+  assert.deepEqual(good.repositories.get("/src/app")?.sparse, ["src/app", "docs/guide", "a b"]);
+  const cases: Array<[unknown, RegExp]> = [
+    ["src/app", /sparse must be an array of directory paths/],
+    [["/src/app"], /sparse\[0\] must be a relative directory path/],
+    [["ok", "src/../etc"], /sparse\[1\] must not hold a \.\. segment/],
+    [[".."], /must not hold a \.\. segment/],
+    [["-x"], /sparse\[0\] must not start with -/],
+    [["a\0b"], /NUL or a line break/],
+    [["a\nb"], /NUL or a line break/],
+    [[""], /non-empty string/],
+    [[7], /non-empty string/],
+    [Array.from({ length: MAX_SPARSE_PATHS + 1 }, (_, i) => `d${i}`), /more than 64 directories/],
+  ];
+  for (const [sparse, expected] of cases) {
+    assert.throws(() => load(sparse), (error: Error) => {
+      assert.equal((error as { kind?: string }).kind, "InvalidInput", error.message);
+      assert.match(error.message, expected);
+      return true;
+    });
   }
+  assert.equal(load(Array.from({ length: MAX_SPARSE_PATHS }, (_, i) => `d${i}`)) !== null, true);
 });
