@@ -149,6 +149,49 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX session_tokens_by_session ON session_tokens (session_id, created_at, id);
   `,
+  // The event log without a single point that every write waits on. A write inserts its event with
+  // \`seq\` from an identity (no lock: writers of every server commit side by side) and no id; the
+  // ids are given afterwards, by \`number_lifecycle_events\`, to committed events only, so they still
+  // have no gap and follow commit order, and a reader that has seen id n has seen every id below it.
+  // The old events keep their ids; \`seq\` becomes the key, \`id\` stays unique.
+  `
+  ALTER TABLE lifecycle_events ADD COLUMN seq bigint GENERATED ALWAYS AS IDENTITY;
+  ALTER TABLE lifecycle_events DROP CONSTRAINT lifecycle_events_pkey;
+  ALTER TABLE lifecycle_events ALTER COLUMN id DROP NOT NULL;
+  ALTER TABLE lifecycle_events ADD CONSTRAINT lifecycle_events_pkey PRIMARY KEY (seq);
+  ALTER TABLE lifecycle_events ADD CONSTRAINT lifecycle_events_id_key UNIQUE (id);
+  CREATE INDEX lifecycle_events_unnumbered ON lifecycle_events (seq) WHERE id IS NULL;
+
+  -- Gives the next ids, in seq order, to the events committed without one, and tells the channel
+  -- once for them all; returns the last id given (the log's end) and how many it gave. Under the
+  -- counter row's lock, so one numbering runs at a time and ids never repeat; each statement after
+  -- the lock sees what the one before committed (READ COMMITTED: a snapshot per statement). An
+  -- event whose transaction is still running is not visible yet, and is numbered by a later call,
+  -- after every id this one gives: no id is ever filled in behind a reader.
+  CREATE FUNCTION number_lifecycle_events(channel text, OUT through_id bigint, OUT numbered bigint)
+  LANGUAGE plpgsql AS $$
+  BEGIN
+    -- Nothing to number (the common case of a read or a poll): no lock, no write.
+    IF NOT EXISTS (SELECT 1 FROM lifecycle_events WHERE id IS NULL) THEN
+      SELECT last_id, 0 INTO through_id, numbered FROM lifecycle_event_counter WHERE id;
+      RETURN;
+    END IF;
+    SELECT last_id INTO through_id FROM lifecycle_event_counter WHERE id FOR UPDATE;
+    WITH given AS (
+      UPDATE lifecycle_events SET id = through_id + waiting.position
+      FROM (SELECT seq, row_number() OVER (ORDER BY seq) AS position FROM lifecycle_events WHERE id IS NULL) waiting
+      WHERE lifecycle_events.seq = waiting.seq
+      RETURNING 1
+    )
+    SELECT count(*) INTO numbered FROM given;
+    IF numbered > 0 THEN
+      through_id := through_id + numbered;
+      UPDATE lifecycle_event_counter SET last_id = through_id WHERE id;
+      PERFORM pg_notify(channel, through_id::text);
+    END IF;
+  END
+  $$;
+  `,
 ];
 
 /** The schema version this code writes. */
