@@ -499,3 +499,40 @@ test("events: the migration from the counter-row log keeps the old events' ids, 
     await store.close();
   }
 });
+
+test(
+  "events: while another client holds the counter row, logged writes still commit; their events are numbered after",
+  {
+    skip,
+  },
+  async () => {
+    const { schema, stores: [store], close } = await stores(1, { lockTimeoutMs: 200 });
+    try {
+      const orchestrator = new SessionOrchestrator({ store });
+      const log = eventLogOf(store)!;
+      await orchestrator.createRepository(repositoryInput());
+      assert.equal((await log.readAfter("0", 0)).lastId, "1");
+      const counter = await openTransaction([
+        `SELECT last_id FROM ${schema}.lifecycle_event_counter WHERE id FOR UPDATE`,
+      ]);
+      let made: Awaited<ReturnType<SessionOrchestrator["createRepository"]>>[];
+      try {
+        // Writes take no lock of the log's but their own rows': none waits for the counter row.
+        made = await Promise.all(Array.from({ length: 10 }, () => orchestrator.createRepository(repositoryInput())));
+        // Numbering does wait for it, and gives up after the lock timeout (the read fails, retryable).
+        await assert.rejects(log.readAfter("0", 10), (error: unknown) => databaseUnavailable(error));
+      } finally {
+        await counter.commit();
+      }
+      const page = await log.readAfter("1", 20);
+      assert.equal(page.lastId, "11");
+      assert.deepEqual(page.events.map(({ id }) => id), ["2", "3", "4", "5", "6", "7", "8", "9", "10", "11"]);
+      assert.deepEqual(
+        page.events.map(({ event }) => (event as { repository: { id: string } }).repository.id).sort(),
+        made!.map((repository) => repository.id).sort(),
+      );
+    } finally {
+      await close();
+    }
+  },
+);
