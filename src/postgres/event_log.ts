@@ -64,6 +64,13 @@ export const EVENT_SQL = {
 /** How many events one read of a follower takes at most. */
 const BATCH = 500;
 
+/**
+ * The least time between two numberings that writes ask for, in milliseconds: the first write after
+ * a pause is numbered at once, the writes of a busy moment together, in one transaction with one
+ * `NOTIFY`, instead of one commit (and its WAL flush) more per write.
+ */
+const WRITES_NUMBERING_INTERVAL_MS = 10;
+
 /** The notification channel of a schema's log (an identifier: at most 63 bytes). */
 export function eventChannel(schema: string): string {
   return `slo_events_${schema}`.slice(0, 63);
@@ -106,6 +113,8 @@ export class PostgresEventLog implements EventLog {
   #subscribing: Promise<void> | null = null;
   #timer: ReturnType<typeof setInterval> | undefined;
   readonly #numbering: SerialRun<bigint> = new SerialRun(() => this.#number());
+  #writesNumbering: ReturnType<typeof setTimeout> | undefined;
+  #writesNumberedAt = -Infinity;
   /** Names this store instance in the events it writes, so a follower can tell its own. */
   readonly origin: string = crypto.randomUUID();
 
@@ -160,11 +169,21 @@ export class PostgresEventLog implements EventLog {
 
   /**
    * Told once a statement that logged `count` events (its `logged_events`, or undefined when it
-   * answered no row) has committed: they are numbered in the background. A numbering that fails
-   * leaves them to the next one (the next write's, read's, or poll's, of any store).
+   * answered no row) has committed: they are numbered in the background, at once or with the other
+   * writes of the next {@linkcode WRITES_NUMBERING_INTERVAL_MS}. A numbering that fails leaves them
+   * to the next one (the next write's, read's, or poll's, of any store).
    */
   logged(count: unknown): void {
-    if (typeof count === "number" && count > 0) this.#numbering.run().catch(() => {});
+    if (typeof count !== "number" || count === 0 || this.#writesNumbering !== undefined) return;
+    const wait = Math.max(0, this.#writesNumberedAt + WRITES_NUMBERING_INTERVAL_MS - performance.now());
+    this.#writesNumbering = setTimeout(() => this.#numberWrites(), wait);
+  }
+
+  #numberWrites(): void {
+    clearTimeout(this.#writesNumbering);
+    this.#writesNumbering = undefined;
+    this.#writesNumberedAt = performance.now();
+    this.#numbering.run().catch(() => {});
   }
 
   /**
@@ -245,8 +264,12 @@ export class PostgresEventLog implements EventLog {
     await this.#stop();
   }
 
-  /** Settles once the numbering under way, and the one asked for after it, are done (the store is closing). */
+  /**
+   * Settles once the writes' events are numbered, or their numbering failed: the one waiting for
+   * its interval runs now (the store is closing).
+   */
   numbered(): Promise<void> {
+    if (this.#writesNumbering !== undefined) this.#numberWrites();
     return this.#numbering.settled();
   }
 

@@ -153,21 +153,22 @@ export const MIGRATIONS: readonly string[] = [
   // \`seq\` from an identity (no lock: writers of every server commit side by side) and no id; the
   // ids are given afterwards, by \`number_lifecycle_events\`, to committed events only, so they still
   // have no gap and follow commit order, and a reader that has seen id n has seen every id below it.
-  // The old events keep their ids; \`seq\` becomes the key, \`id\` stays unique.
+  // The old events keep their ids; \`seq\` becomes the key, \`id\` stays unique (its index, which
+  // keeps NULLs too, also finds the events still to number: no index more for every write to fill).
   `
   ALTER TABLE lifecycle_events ADD COLUMN seq bigint GENERATED ALWAYS AS IDENTITY;
   ALTER TABLE lifecycle_events DROP CONSTRAINT lifecycle_events_pkey;
   ALTER TABLE lifecycle_events ALTER COLUMN id DROP NOT NULL;
   ALTER TABLE lifecycle_events ADD CONSTRAINT lifecycle_events_pkey PRIMARY KEY (seq);
   ALTER TABLE lifecycle_events ADD CONSTRAINT lifecycle_events_id_key UNIQUE (id);
-  CREATE INDEX lifecycle_events_unnumbered ON lifecycle_events (seq) WHERE id IS NULL;
 
   -- Gives the next ids, in seq order, to the events committed without one, and tells the channel
   -- once for them all; returns the last id given (the log's end) and how many it gave. Under the
   -- counter row's lock, so one numbering runs at a time and ids never repeat; each statement after
   -- the lock sees what the one before committed (READ COMMITTED: a snapshot per statement). An
   -- event whose transaction is still running is not visible yet, and is numbered by a later call,
-  -- after every id this one gives: no id is ever filled in behind a reader.
+  -- after every id this one gives: no id is ever filled in behind a reader. The rows are updated by
+  -- their ctid, which stays put meanwhile: writers only insert, and pruning only deletes numbered rows.
   CREATE FUNCTION number_lifecycle_events(channel text, OUT through_id bigint, OUT numbered bigint)
   LANGUAGE plpgsql AS $$
   BEGIN
@@ -179,8 +180,8 @@ export const MIGRATIONS: readonly string[] = [
     SELECT last_id INTO through_id FROM lifecycle_event_counter WHERE id FOR UPDATE;
     WITH given AS (
       UPDATE lifecycle_events SET id = through_id + waiting.position
-      FROM (SELECT seq, row_number() OVER (ORDER BY seq) AS position FROM lifecycle_events WHERE id IS NULL) waiting
-      WHERE lifecycle_events.seq = waiting.seq
+      FROM (SELECT ctid, row_number() OVER (ORDER BY seq) AS position FROM lifecycle_events WHERE id IS NULL) waiting
+      WHERE lifecycle_events.ctid = waiting.ctid
       RETURNING 1
     )
     SELECT count(*) INTO numbered FROM given;
