@@ -164,15 +164,24 @@ export const MIGRATIONS: readonly string[] = [
 
   -- Gives the next ids, in seq order, to the events committed without one, and tells the channel
   -- once for them all; returns the last id given (the log's end) and how many it gave. Under the
-  -- counter row's lock, so one numbering runs at a time and ids never repeat; each statement after
-  -- the lock sees what the one before committed (READ COMMITTED: a snapshot per statement). An
-  -- event whose transaction is still running is not visible yet, and is numbered by a later call,
-  -- after every id this one gives: no id is ever filled in behind a reader. The rows are updated by
-  -- their ctid, which stays put meanwhile: writers only insert, and pruning only deletes numbered rows.
+  -- counter row's lock, so ids never repeat (a writer of the previous version, which takes the
+  -- next id from that row as it writes, waits for it too). Numberings first queue on an advisory
+  -- lock, which assigns no transaction id: the many that then find their events numbered by the one
+  -- before them end without a write, so without a commit to flush. Each statement after a lock sees
+  -- what was committed before it was granted (READ COMMITTED: a snapshot per statement). An event
+  -- whose transaction is still running is not visible yet, and is numbered by a later call, after
+  -- every id this one gives: no id is ever filled in behind a reader. The rows are updated by their
+  -- ctid, which stays put meanwhile: writers only insert, and pruning only deletes numbered rows.
   CREATE FUNCTION number_lifecycle_events(channel text, OUT through_id bigint, OUT numbered bigint)
   LANGUAGE plpgsql AS $$
   BEGIN
     -- Nothing to number (the common case of a read or a poll): no lock, no write.
+    IF NOT EXISTS (SELECT 1 FROM lifecycle_events WHERE id IS NULL) THEN
+      SELECT last_id, 0 INTO through_id, numbered FROM lifecycle_event_counter WHERE id;
+      RETURN;
+    END IF;
+    -- The key: "sloe" in ASCII, and this schema's counter table.
+    PERFORM pg_advisory_xact_lock(1936486245, 'lifecycle_event_counter'::regclass::oid::integer);
     IF NOT EXISTS (SELECT 1 FROM lifecycle_events WHERE id IS NULL) THEN
       SELECT last_id, 0 INTO through_id, numbered FROM lifecycle_event_counter WHERE id;
       RETURN;
