@@ -1,7 +1,7 @@
 /**
- * The Postgres event log: each change's event written in the change's transaction, with an id that
- * follows commit order, a `NOTIFY` at commit, and followers that read the events after the last one
- * they delivered. Internal to `./postgres`.
+ * The Postgres event log: each change's event written in the change's transaction without an id,
+ * numbered once committed (ids in commit order, with no gap) with one `NOTIFY` per numbering, and
+ * followers that read the events after the last one they delivered. Internal to `./postgres`.
  *
  * @module
  */
@@ -35,15 +35,15 @@ export interface PostgresEventLogOptions {
 
 /**
  * What a change's statement adds to log its event: `ctes` go after the change's own CTE `from`
- * (one row when something changed, none otherwise), `select` into its final select list (the event's
- * id as `event_id`, and the `NOTIFY` sent at commit). The counter row is updated only once `from`
- * has its row, and stays locked until the statement commits (or fails, which undoes the increment:
- * no gap), so the next writer gets the next id only once this one has committed: ids follow commit order.
+ * (one row when something changed, none otherwise), `select` into its final select list (how many
+ * events it logged, as `logged_events`). The event goes in without an id and takes no lock beyond
+ * its own row, so logged writes of every server commit side by side; the log numbers it once it is
+ * committed (see {@linkcode PostgresEventLog.logged}).
  */
 export interface LoggedChange {
-  /** `, next_event AS (…), logged_event AS (…)`. */
+  /** `, logged_event AS (…)`. */
   ctes: string;
-  /** `(…) AS event_id, (…) AS notified`. */
+  /** `(…) AS logged_events`. */
   select: string;
   /** The parameters these refer to, to append to the statement's own. */
   params: string[];
@@ -51,7 +51,9 @@ export interface LoggedChange {
 
 /** The statements of the event log. */
 export const EVENT_SQL = {
-  lastId: "SELECT last_id::text AS id FROM lifecycle_event_counter WHERE id",
+  // Numbers what was committed without an id (see the migration that made the function); answers
+  // the log's end and how many it numbered.
+  number: "SELECT through_id::text AS id, numbered::text AS numbered FROM number_lifecycle_events($1::text)",
   // Ordered by the column, not by the text the select gives the same name ("10" < "9").
   after: `SELECT id::text AS id, origin, event::text AS event FROM lifecycle_events
     WHERE lifecycle_events.id > $1::bigint ORDER BY lifecycle_events.id LIMIT $2`,
@@ -61,6 +63,13 @@ export const EVENT_SQL = {
 
 /** How many events one read of a follower takes at most. */
 const BATCH = 500;
+
+/**
+ * The least time between two numberings that writes ask for, in milliseconds: the first write after
+ * a pause is numbered at once, the writes of a busy moment together, in one transaction with one
+ * `NOTIFY`, instead of one commit (and its WAL flush) more per write.
+ */
+const WRITES_NUMBERING_INTERVAL_MS = 10;
 
 /** The notification channel of a schema's log (an identifier: at most 63 bytes). */
 export function eventChannel(schema: string): string {
@@ -84,9 +93,10 @@ export type StatementRunner = <T>(lane: string, work: () => Promise<T>) => Promi
 
 /**
  * The event log of one `PostgresStore`: it appends each change's event inside the change's
- * transaction, and follows the log for any number of listeners, over one listening connection
- * (re-established after the database comes back) and a poll that catches what a lost
- * notification would have told.
+ * transaction, numbers the committed events (after its own writes, before its reads and prunes,
+ * and at every poll: whichever store gets there first numbers every store's events), and follows
+ * the log for any number of listeners, over one listening connection (re-established after the
+ * database comes back) and a poll that catches what a lost notification would have told.
  */
 export class PostgresEventLog implements EventLog {
   readonly #client: () => Sql;
@@ -102,6 +112,9 @@ export class PostgresEventLog implements EventLog {
   #listening = false;
   #subscribing: Promise<void> | null = null;
   #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #numbering: SerialRun<bigint> = new SerialRun(() => this.#number());
+  #writesNumbering: ReturnType<typeof setTimeout> | undefined;
+  #writesNumberedAt = -Infinity;
   /** Names this store instance in the events it writes, so a follower can tell its own. */
   readonly origin: string = crypto.randomUUID();
 
@@ -134,7 +147,7 @@ export class PostgresEventLog implements EventLog {
     this.#keepEvents = whole(options.keepEvents, 10_000, "keepEvents", 0);
     this.#keepSeconds = whole(options.keepSeconds, 600, "keepSeconds", 0);
     this.#pollIntervalMs = whole(options.pollIntervalMs, 1000, "pollIntervalMs", 10);
-    // Pruning is one indexed DELETE every so many events, by whichever writer reaches the mark.
+    // Pruning is one indexed DELETE every so many events, by whichever numbering passes the mark.
     this.#pruneEvery = BigInt(Math.min(1000, Math.max(1, Math.floor(this.#keepEvents / 10))));
     this.#makeListener = makeListener ?? null;
     this.#run = run;
@@ -146,28 +159,56 @@ export class PostgresEventLog implements EventLog {
    */
   change(from: string, eventJson: string, paramCount: number): LoggedChange {
     const origin = `$${paramCount + 1}`;
-    const channel = `$${paramCount + 2}`;
     return {
-      ctes: `, next_event AS (UPDATE lifecycle_event_counter SET last_id = last_id + 1
-          WHERE id AND EXISTS (SELECT 1 FROM ${from}) RETURNING last_id),
-        logged_event AS (INSERT INTO lifecycle_events (id, origin, event)
-          SELECT next_event.last_id, ${origin}::text, ${eventJson} FROM next_event, ${from} RETURNING id)`,
-      select: `(SELECT logged_event.id::text FROM logged_event) AS event_id,
-        (SELECT pg_notify(${channel}::text, logged_event.id::text)::text FROM logged_event) AS notified`,
-      params: [this.origin, this.#channel],
+      ctes: `, logged_event AS (INSERT INTO lifecycle_events (origin, event)
+          SELECT ${origin}::text, ${eventJson} FROM ${from} RETURNING seq)`,
+      select: "(SELECT count(*) FROM logged_event)::int AS logged_events",
+      params: [this.origin],
     };
   }
 
-  /** Told once the statement that logged event `id` (as text, or null) has committed: prunes at every mark, in the background. */
-  committed(id: unknown): void {
-    if (typeof id === "string" && BigInt(id) % this.#pruneEvery === 0n) this.prune().catch(() => {});
+  /**
+   * Told once a statement that logged `count` events (its `logged_events`, or undefined when it
+   * answered no row) has committed: they are numbered in the background, at once or with the other
+   * writes of the next {@linkcode WRITES_NUMBERING_INTERVAL_MS}. A numbering that fails leaves them
+   * to the next one (the next write's, read's, or poll's, of any store).
+   */
+  logged(count: unknown): void {
+    if (typeof count !== "number" || count === 0 || this.#writesNumbering !== undefined) return;
+    const wait = Math.max(0, this.#writesNumberedAt + WRITES_NUMBERING_INTERVAL_MS - performance.now());
+    this.#writesNumbering = setTimeout(() => this.#numberWrites(), wait);
+  }
+
+  #numberWrites(): void {
+    clearTimeout(this.#writesNumbering);
+    this.#writesNumbering = undefined;
+    this.#writesNumberedAt = performance.now();
+    this.#numbering.run().catch(() => {});
   }
 
   /**
    * Removes the events beyond the newest `keepEvents` that are older than `keepSeconds`; returns how
-   * many it removed. Runs by itself as events are written; call it to prune now.
+   * many it removed. Runs by itself as events are numbered; call it to prune now.
    */
   async prune(): Promise<number> {
+    await this.#numbering.run();
+    return await this.#prune();
+  }
+
+  // The one place that numbers events: what was committed without an id gets the next ids, and
+  // pruning runs (in the background) whenever the ids given pass a multiple of `#pruneEvery`.
+  // Resolves to the log's end.
+  async #number(): Promise<bigint> {
+    const [row] = await this.#run("numberEvents", () => this.#client().unsafe(EVENT_SQL.number, [this.#channel]));
+    const through = BigInt(String(row.id));
+    const numbered = BigInt(String(row.numbered));
+    if (numbered > 0n && through / this.#pruneEvery !== (through - numbered) / this.#pruneEvery) {
+      this.#prune().catch(() => {});
+    }
+    return through;
+  }
+
+  async #prune(): Promise<number> {
     const result = await this.#run(
       "pruneEvents",
       () => this.#client().unsafe(EVENT_SQL.prune, [this.#keepEvents, this.#keepSeconds] as never[]),
@@ -177,38 +218,42 @@ export class PostgresEventLog implements EventLog {
 
   /** {@inheritDoc EventReplay.readAfter} */
   async readAfter(after: string, limit: number): Promise<EventLogPage> {
-    // The end first: an event up to it that the read below lacks was pruned, not yet to come.
-    const [row] = await this.#client().unsafe(EVENT_SQL.lastId);
+    // Numbered first, so that every change committed before this call is in the page; and the end
+    // first: an event up to it that the read below lacks was pruned, not yet to come.
+    const lastId = await this.#numbering.run();
     const rows = limit === 0 ? [] : await this.#client().unsafe(EVENT_SQL.after, [after, limit] as never[]);
     return {
-      lastId: String(row.id),
+      lastId: String(lastId),
       events: rows.map((event) => ({ id: String(event.id), event: JSON.parse(String(event.event)) })),
     };
   }
 
   /** {@inheritDoc EventLog.follow} */
   async follow(listener: LoggedEventListener, options: FollowOptions = {}): Promise<EventLogFollower> {
-    // Listening first, then the position: an event committed after the position was read is
-    // notified to a connection that already listens.
+    // Listening first, then the position: an event numbered after the position was read is
+    // notified to a connection that already listens. The position is a numbering's end, so that
+    // what was committed before this call is behind it, as it would be in a log of its own.
     await this.#listen();
-    const [row] = await this.#run("followEvents", () => this.#client().unsafe(EVENT_SQL.lastId));
+    const position = await this.#numbering.run();
     const client = this.#client;
     const follower = new Follower(
       (after) => this.#run("followEvents", () => client().unsafe(EVENT_SQL.after, [String(after), BATCH] as never[])),
       this.origin,
       listener,
       options.onError ?? (() => {}),
-      BigInt(String(row.id)),
+      position,
     );
     this.#followers.add(follower);
     follower.closed.then(() => {
       this.#followers.delete(follower);
       if (this.#followers.size === 0) this.#stop().catch(() => {});
     });
-    // The poll also brings the listening connection back after the database was away.
+    // The poll also brings the listening connection back after the database was away, and numbers
+    // what a writer left unnumbered (its numbering failed, or its process went away) before the
+    // followers read. They read even when the numbering failed: a follower tells an outage once.
     this.#timer ??= setInterval(() => {
       this.#listen().catch(() => {});
-      this.#wake();
+      this.#numbering.run().then(() => this.#wake(), () => this.#wake());
     }, this.#pollIntervalMs);
     return follower;
   }
@@ -217,6 +262,15 @@ export class PostgresEventLog implements EventLog {
   async close(): Promise<void> {
     await Promise.all([...this.#followers].map((follower) => follower.close()));
     await this.#stop();
+  }
+
+  /**
+   * Settles once the writes' events are numbered, or their numbering failed: the one waiting for
+   * its interval runs now (the store is closing).
+   */
+  numbered(): Promise<void> {
+    if (this.#writesNumbering !== undefined) this.#numberWrites();
+    return this.#numbering.settled();
   }
 
   #wake(): void {
@@ -256,6 +310,36 @@ export class PostgresEventLog implements EventLog {
     this.#listener = null;
     this.#listening = false;
     await listener?.end({ timeout: 1 }).catch(() => {});
+  }
+}
+
+/**
+ * Runs `work` one run at a time: a call while none is waiting to start gets a new run, started once
+ * the one under way is done; a call while one waits gets that one. Either way its run starts after
+ * the call, and runs asked for meanwhile fold into one.
+ */
+class SerialRun<T> {
+  readonly #work: () => Promise<T>;
+  #tail: Promise<unknown> = Promise.resolve();
+  #waiting: Promise<T> | null = null;
+
+  constructor(work: () => Promise<T>) {
+    this.#work = work;
+  }
+
+  run(): Promise<T> {
+    if (this.#waiting !== null) return this.#waiting;
+    const next = this.#tail.then(() => {
+      this.#waiting = null;
+      return this.#work();
+    });
+    this.#waiting = next;
+    this.#tail = next.catch(() => {});
+    return next;
+  }
+
+  async settled(): Promise<void> {
+    await this.#tail;
   }
 }
 

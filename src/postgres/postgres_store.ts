@@ -491,7 +491,7 @@ class PostgresDriver implements SessionStoreDriver {
       changeStatement(ctes, columns, logged),
       [...params, ...(logged?.params ?? [])],
     );
-    if (log !== null) log.committed(row?.event_id);
+    log?.logged(row?.logged_events);
     return row;
   }
 
@@ -737,6 +737,8 @@ class PostgresDriver implements SessionStoreDriver {
         new Promise((resolve) => (timer = setTimeout(resolve, timeoutSeconds * 1000))),
       ]);
       clearTimeout(timer);
+      // The last writes' events numbered before the pool goes (else they wait for another store's).
+      await this.log?.numbered();
       await Promise.all([this.#sql.end({ timeout: 0 }), ...this.#retired]);
     })();
     return this.#closing;

@@ -149,6 +149,59 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX session_tokens_by_session ON session_tokens (session_id, created_at, id);
   `,
+  // The event log without a single point that every write waits on. A write inserts its event with
+  // \`seq\` from an identity (no lock: writers of every server commit side by side) and no id; the
+  // ids are given afterwards, by \`number_lifecycle_events\`, to committed events only, so they still
+  // have no gap and follow commit order, and a reader that has seen id n has seen every id below it.
+  // The old events keep their ids; \`seq\` becomes the key, \`id\` stays unique (its index, which
+  // keeps NULLs too, also finds the events still to number: no index more for every write to fill).
+  `
+  ALTER TABLE lifecycle_events ADD COLUMN seq bigint GENERATED ALWAYS AS IDENTITY;
+  ALTER TABLE lifecycle_events DROP CONSTRAINT lifecycle_events_pkey;
+  ALTER TABLE lifecycle_events ALTER COLUMN id DROP NOT NULL;
+  ALTER TABLE lifecycle_events ADD CONSTRAINT lifecycle_events_pkey PRIMARY KEY (seq);
+  ALTER TABLE lifecycle_events ADD CONSTRAINT lifecycle_events_id_key UNIQUE (id);
+
+  -- Gives the next ids, in seq order, to the events committed without one, and tells the channel
+  -- once for them all; returns the last id given (the log's end) and how many it gave. Under the
+  -- counter row's lock, so ids never repeat (a writer of the previous version, which takes the
+  -- next id from that row as it writes, waits for it too). Numberings first queue on an advisory
+  -- lock, which assigns no transaction id: the many that then find their events numbered by the one
+  -- before them end without a write, so without a commit to flush. Each statement after a lock sees
+  -- what was committed before it was granted (READ COMMITTED: a snapshot per statement). An event
+  -- whose transaction is still running is not visible yet, and is numbered by a later call, after
+  -- every id this one gives: no id is ever filled in behind a reader. The rows are updated by their
+  -- ctid, which stays put meanwhile: writers only insert, and pruning only deletes numbered rows.
+  CREATE FUNCTION number_lifecycle_events(channel text, OUT through_id bigint, OUT numbered bigint)
+  LANGUAGE plpgsql AS $$
+  BEGIN
+    -- Nothing to number (the common case of a read or a poll): no lock, no write.
+    IF NOT EXISTS (SELECT 1 FROM lifecycle_events WHERE id IS NULL) THEN
+      SELECT last_id, 0 INTO through_id, numbered FROM lifecycle_event_counter WHERE id;
+      RETURN;
+    END IF;
+    -- The key: "sloe" in ASCII, and this schema's counter table.
+    PERFORM pg_advisory_xact_lock(1936486245, 'lifecycle_event_counter'::regclass::oid::integer);
+    IF NOT EXISTS (SELECT 1 FROM lifecycle_events WHERE id IS NULL) THEN
+      SELECT last_id, 0 INTO through_id, numbered FROM lifecycle_event_counter WHERE id;
+      RETURN;
+    END IF;
+    SELECT last_id INTO through_id FROM lifecycle_event_counter WHERE id FOR UPDATE;
+    WITH given AS (
+      UPDATE lifecycle_events SET id = through_id + waiting.position
+      FROM (SELECT ctid, row_number() OVER (ORDER BY seq) AS position FROM lifecycle_events WHERE id IS NULL) waiting
+      WHERE lifecycle_events.ctid = waiting.ctid
+      RETURNING 1
+    )
+    SELECT count(*) INTO numbered FROM given;
+    IF numbered > 0 THEN
+      through_id := through_id + numbered;
+      UPDATE lifecycle_event_counter SET last_id = through_id WHERE id;
+      PERFORM pg_notify(channel, through_id::text);
+    END IF;
+  END
+  $$;
+  `,
 ];
 
 /** The schema version this code writes. */

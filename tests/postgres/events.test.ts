@@ -1,7 +1,9 @@
 // The Postgres event log, in process: each change an orchestrator makes is logged with its event in
-// the change's transaction, with ids that follow commit order; a follower on any store of the
-// database delivers every store's changes, each once, in that order; a refused change logs nothing;
-// old events are pruned; and an orchestrator over a logged store leaves the emitting to the log.
+// the change's transaction, and numbered once committed, with ids that follow commit order (a slow
+// transaction's event after a faster one's), gapless however many stores number at once; a follower
+// on any store of the database delivers every store's changes, each once, in that order; a refused
+// change logs nothing; old events are pruned; the migration from the counter-row log keeps the old
+// ids; and an orchestrator over a logged store leaves the emitting to the log.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -14,7 +16,14 @@ import {
   SessionOrchestrator,
   SessionSecretChain,
 } from "../../mod.ts";
-import { databaseUnavailable, openPostgresStore, type PostgresStore } from "../../src/postgres/mod.ts";
+import postgres from "postgres";
+import {
+  databaseUnavailable,
+  openPostgresStore,
+  POSTGRES_SCHEMA_VERSION,
+  type PostgresStore,
+} from "../../src/postgres/mod.ts";
+import { MIGRATIONS } from "../../src/postgres/schema.ts";
 import { SessionError } from "../../src/errors.ts";
 import { skipPostgres, testDatabase } from "../fixtures/postgres_fixture.ts";
 import { repositoryInput } from "../fixtures/helpers.ts";
@@ -319,3 +328,211 @@ test("events: the log reads back the events after an id, and where it ends, also
     await close();
   }
 });
+
+// A transaction on a connection of its own that runs `statements` and stays open until `commit()`.
+async function openTransaction(statements: string[]): Promise<{ commit(): Promise<void> }> {
+  const client = postgres(database!.url, { max: 1, onnotice: () => {}, fetch_types: false });
+  let commit!: () => void;
+  const committing = new Promise<void>((resolve) => (commit = resolve));
+  let ran!: () => void;
+  const done = new Promise<void>((resolve) => (ran = resolve));
+  const transaction = client.begin(async (tx) => {
+    for (const statement of statements) await tx.unsafe(statement);
+    ran();
+    await committing;
+  });
+  await Promise.race([done, transaction]);
+  return {
+    commit: async () => {
+      commit();
+      await transaction;
+      await client.end({ timeout: 1 });
+    },
+  };
+}
+
+test("events: a slow transaction's event, committed after a faster one's, reaches two followers in one order, no gap", {
+  skip,
+}, async () => {
+  const { schema, stores: [a, b], close } = await stores(2, { eventLog: { pollIntervalMs: 50 } });
+  try {
+    const seenA: Seen[] = [];
+    const seenB: Seen[] = [];
+    const errors: unknown[] = [];
+    const onError = (error: unknown) => errors.push(error);
+    const followA = await eventLogOf(a)!.follow((event, info) => seenA.push({ event, info }), { onError });
+    const followB = await eventLogOf(b)!.follow((event, info) => seenB.push({ event, info }), { onError });
+    try {
+      const first = await new SessionOrchestrator({ store: a }).createRepository(repositoryInput());
+      await until(() => seenA.length === 1 && seenB.length === 1, "the first event on both followers");
+      // The slow writer logs its event as a store's statement does, then stays uncommitted while a
+      // faster write after it commits, is numbered and delivered.
+      const slowEvent = { type: "session.secret.stored", sessionId: crypto.randomUUID() };
+      const slow = await openTransaction([
+        `INSERT INTO ${schema}.lifecycle_events (origin, event) VALUES ('slow', '${JSON.stringify(slowEvent)}')`,
+      ]);
+      let fast: Awaited<ReturnType<SessionOrchestrator["createRepository"]>>;
+      try {
+        fast = await new SessionOrchestrator({ store: b }).createRepository(repositoryInput());
+        await until(() => seenA.length === 2 && seenB.length === 2, "the fast event on both followers");
+        // Reads (which number first) end at the fast event: the slow one has no id yet, and none is
+        // kept for it.
+        for (const store of [a, b]) {
+          const page = await eventLogOf(store)!.readAfter("0", 10);
+          assert.equal(page.lastId, "2");
+          assert.deepEqual(page.events.map(({ id }) => id), ["1", "2"]);
+        }
+      } finally {
+        await slow.commit();
+      }
+      await until(() => seenA.length === 3 && seenB.length === 3, "the slow event on both followers");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual(errors, []);
+      assert.deepEqual(seenA.map(({ event }) => event), [
+        { type: "repository.created", repository: first },
+        { type: "repository.created", repository: fast! },
+        slowEvent,
+      ]);
+      assert.deepEqual(seenB.map(({ event }) => event), seenA.map(({ event }) => event));
+      assert.deepEqual(seenA.map(({ info }) => info.id), ["1", "2", "3"]);
+      assert.deepEqual(seenB.map(({ info }) => info.id), ["1", "2", "3"]);
+      // The slow event was written before the fast one (a lower seq) and numbered after it.
+      const rows = await database!.admin.unsafe(
+        `SELECT id::int AS id, origin FROM ${schema}.lifecycle_events ORDER BY seq`,
+      );
+      assert.deepEqual(rows.map((row) => [row.id, row.origin === "slow"]), [[1, false], [3, true], [2, false]]);
+    } finally {
+      await followA.close();
+      await followB.close();
+    }
+  } finally {
+    await close();
+  }
+});
+
+test("events: stores numbering at once give every committed event one id, with no gap and no repeat", {
+  skip,
+}, async () => {
+  const { schema, stores: [a, b], close } = await stores(2);
+  try {
+    const orchestrators = [a, b].map((store) => new SessionOrchestrator({ store }));
+    // Writes through both stores, each numbering in the background, with reads of both numbering too.
+    const writes = Array.from({ length: 120 }, (_, i) => orchestrators[i % 2].createRepository(repositoryInput()));
+    const reads = Array.from({ length: 20 }, (_, i) => eventLogOf([a, b][i % 2])!.readAfter("0", 1));
+    await Promise.all([...writes, ...reads]);
+    // And a backlog committed without ids (a writer that went away before numbering), numbered by
+    // many reads of both stores at once.
+    await database!.admin.unsafe(
+      `INSERT INTO ${schema}.lifecycle_events (origin, event)
+        SELECT 'gone', json_build_object('type', 'session.secret.stored', 'sessionId', gen_random_uuid())
+        FROM generate_series(1, 200)`,
+    );
+    const ends = await Promise.all(
+      Array.from({ length: 16 }, (_, i) => eventLogOf([a, b][i % 2])!.readAfter("0", 0)),
+    );
+    for (const end of ends) assert.equal(end.lastId, "320");
+    const [summary] = await database!.admin.unsafe(
+      `SELECT count(*)::int AS count, count(id)::int AS numbered, count(DISTINCT id)::int AS distinct_ids,
+        min(id)::int AS first, max(id)::int AS last FROM ${schema}.lifecycle_events`,
+    );
+    assert.deepEqual({ ...summary }, { count: 320, numbered: 320, distinct_ids: 320, first: 1, last: 320 });
+    const [{ last_id }] = await database!.admin.unsafe(
+      `SELECT last_id::int AS last_id FROM ${schema}.lifecycle_event_counter`,
+    );
+    assert.equal(last_id, 320);
+    // The backlog was numbered in the order it was written.
+    const gone = await database!.admin.unsafe(
+      `SELECT id::int AS id FROM ${schema}.lifecycle_events WHERE origin = 'gone' ORDER BY seq`,
+    );
+    gone.forEach((row, i) => assert.equal(row.id, 121 + i));
+    assert.equal((await eventLogOf(b)!.readAfter("0", 500)).events.length, 320);
+  } finally {
+    await close();
+  }
+});
+
+test("events: the migration from the counter-row log keeps the old events' ids, and new events follow them", {
+  skip,
+}, async () => {
+  const schema = schemaName();
+  const previous = POSTGRES_SCHEMA_VERSION - 1;
+  // A schema as the previous version left it, with events 5 to 7 kept (1 to 4 pruned).
+  await database!.admin.begin(async (tx) => {
+    await tx.unsafe(`CREATE SCHEMA ${schema}`);
+    await tx.unsafe(`SET LOCAL search_path = ${schema}`);
+    for (const migration of MIGRATIONS.slice(0, previous)) await tx.unsafe(migration);
+    await tx.unsafe(`CREATE TABLE schema_migrations (version integer NOT NULL PRIMARY KEY,
+      applied_at timestamptz NOT NULL DEFAULT now())`);
+    await tx.unsafe(`INSERT INTO schema_migrations (version) SELECT generate_series(1, ${previous})`);
+    await tx.unsafe(`INSERT INTO lifecycle_events (id, origin, event)
+      SELECT n, 'old', json_build_object('type', 'session.secret.stored', 'sessionId', 'old ' || n)
+      FROM generate_series(5, 7) AS n`);
+    await tx.unsafe("UPDATE lifecycle_event_counter SET last_id = 7");
+  });
+  const store = await openPostgresStore(database!.url, { schema, eventLog: true });
+  try {
+    const [{ version }] = await database!.admin.unsafe(
+      `SELECT max(version)::int AS version FROM ${schema}.schema_migrations`,
+    );
+    assert.equal(version, POSTGRES_SCHEMA_VERSION);
+    const log = eventLogOf(store)!;
+    const old = await log.readAfter("0", 10);
+    assert.equal(old.lastId, "7");
+    assert.deepEqual(
+      old.events.map(({ id, event }) => [id, event]),
+      [5, 6, 7].map((n) => [String(n), { type: "session.secret.stored", sessionId: `old ${n}` }]),
+    );
+    // A replay from an old id, and a follower from the end, go on with the next ids.
+    const seen: Seen[] = [];
+    const follower = await log.follow((event, info) => seen.push({ event, info }));
+    try {
+      const repository = await new SessionOrchestrator({ store }).createRepository(repositoryInput());
+      await until(() => seen.length === 1, "the new event");
+      assert.deepEqual(seen.map(({ event, info }) => [info.id, event]), [
+        ["8", { type: "repository.created", repository }],
+      ]);
+      assert.deepEqual((await log.readAfter("6", 10)).events.map(({ id }) => id), ["7", "8"]);
+    } finally {
+      await follower.close();
+    }
+  } finally {
+    await store.close();
+  }
+});
+
+test(
+  "events: while another client holds the counter row, logged writes still commit; their events are numbered after",
+  {
+    skip,
+  },
+  async () => {
+    const { schema, stores: [store], close } = await stores(1, { lockTimeoutMs: 200 });
+    try {
+      const orchestrator = new SessionOrchestrator({ store });
+      const log = eventLogOf(store)!;
+      await orchestrator.createRepository(repositoryInput());
+      assert.equal((await log.readAfter("0", 0)).lastId, "1");
+      const counter = await openTransaction([
+        `SELECT last_id FROM ${schema}.lifecycle_event_counter WHERE id FOR UPDATE`,
+      ]);
+      let made: Awaited<ReturnType<SessionOrchestrator["createRepository"]>>[];
+      try {
+        // Writes take no lock of the log's but their own rows': none waits for the counter row.
+        made = await Promise.all(Array.from({ length: 10 }, () => orchestrator.createRepository(repositoryInput())));
+        // Numbering does wait for it, and gives up after the lock timeout (the read fails, retryable).
+        await assert.rejects(log.readAfter("0", 10), (error: unknown) => databaseUnavailable(error));
+      } finally {
+        await counter.commit();
+      }
+      const page = await log.readAfter("1", 20);
+      assert.equal(page.lastId, "11");
+      assert.deepEqual(page.events.map(({ id }) => id), ["2", "3", "4", "5", "6", "7", "8", "9", "10", "11"]);
+      assert.deepEqual(
+        page.events.map(({ event }) => (event as { repository: { id: string } }).repository.id).sort(),
+        made!.map((repository) => repository.id).sort(),
+      );
+    } finally {
+      await close();
+    }
+  },
+);

@@ -49,7 +49,10 @@ test(
     const streams = await Promise.all(servers.map((server) => server.follow()));
     const repositoryDir = tempDir("slo-servers-repo-");
     try {
-      const [{ last_id: startId }] = await db.admin.unsafe("SELECT last_id::text FROM lifecycle_event_counter");
+      // Where the log ends, every event committed so far numbered (the servers number in the background).
+      const [{ last_id: startId }] = await db.admin.unsafe(
+        "SELECT through_id::text AS last_id FROM number_lifecycle_events('slo_events_public')",
+      );
       const repository = await servers[0].call("POST", "/v1/repositories", { path: repositoryDir.path, name: "app" });
       assert.equal(repository.status, 201, JSON.stringify(repository.body));
       const create = (i: number) =>

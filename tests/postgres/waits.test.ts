@@ -1,5 +1,5 @@
 // Every wait on Postgres is bounded. Another client holding a lock (`LOCK TABLE sessions`, or the
-// event log's counter row) makes the store's statements fail after its lock timeout, or its
+// event log's table, which every logged write inserts into) makes the store's statements fail after its lock timeout, or its
 // statement timeout, as a retryable `Storage` error, instead of waiting as long as the lock is held;
 // a call that finds every connection busy fails after its acquire timeout; an operation whose
 // statements keep timing out holds one connection, so the others still get theirs. Over HTTP, real
@@ -64,16 +64,14 @@ const sessionsLocked = (schema: string) => async () => {
   return count > 0;
 };
 
-// Whether another transaction holds the counter row: a row lock is not listed by row in pg_locks,
-// so this asks for it without waiting (a free row is locked and let go at once).
-const counterLocked = (schema: string) => async () => {
-  try {
-    await database!.admin.unsafe(`SELECT last_id FROM ${schema}.lifecycle_event_counter WHERE id FOR UPDATE NOWAIT`);
-    return false;
-  } catch (error) {
-    if ((error as { code?: string }).code === "55P03") return true;
-    throw error;
-  }
+// Whether another transaction holds `schema.lifecycle_events` locked in SHARE mode (which lets
+// reads of the log through and keeps every insert waiting).
+const eventsLocked = (schema: string) => async () => {
+  const [{ count }] = await database!.admin.unsafe(
+    `SELECT count(*)::int AS count FROM pg_locks WHERE locktype = 'relation' AND granted
+      AND mode = 'ShareLock' AND relation = '${schema}.lifecycle_events'::regclass`,
+  );
+  return count > 0;
 };
 
 // Every promise settled, or `null` once `boundMs` passed first.
@@ -337,8 +335,10 @@ test("waits: while another client holds LOCK TABLE sessions, a server answers ev
   }
 });
 
+// Logged writes no longer wait on the counter row (only the numbering of committed events takes it),
+// so the lock every one of them still needs is the event table's, which an insert takes.
 test(
-  "waits: while another client holds the event log's counter row, writes are answered 503 and reads 200 before it lets go",
+  "waits: while another client keeps inserts into the event log waiting, writes are answered 503 and reads 200 before it lets go",
   {
     skip,
     timeout: 120_000,
@@ -357,13 +357,15 @@ test(
         assert.equal(made.status, 201, JSON.stringify(made.body));
         sessions.push(made.body.id);
       }
-      const [{ last_id: lastId }] = await db.admin.unsafe("SELECT last_id::text FROM public.lifecycle_event_counter");
-
-      const lock = await holdLock(
-        db,
-        "SELECT last_id FROM public.lifecycle_event_counter WHERE id FOR UPDATE",
-        counterLocked("public"),
+      // Numbered now, so that the log's end moves only with a new event (the server numbers in the background).
+      const [{ last_id: lastId }] = await db.admin.unsafe(
+        "SELECT through_id::text AS last_id FROM public.number_lifecycle_events('slo_events_public')",
       );
+      const [{ count: eventCount }] = await db.admin.unsafe(
+        "SELECT count(*)::int AS count FROM public.lifecycle_events",
+      );
+
+      const lock = await holdLock(db, "LOCK TABLE public.lifecycle_events IN SHARE MODE", eventsLocked("public"));
       try {
         const writes = [
           ...Array.from(
@@ -382,7 +384,7 @@ test(
           call("repositories", "GET", "/v1/repositories"),
         ];
         const answers = await settledWithin([...writes, ...reads], HOLD_BOUND_MS);
-        assert.ok(answers !== null, "every request was answered while the counter row was locked");
+        assert.ok(answers !== null, "every request was answered while the event table was locked");
         assert.ok(await lock.held(), "the lock was held all along");
         const all = answers.map((result) => {
           assert.equal(result.status, "fulfilled", JSON.stringify(result));
@@ -397,6 +399,10 @@ test(
       // No write went through: the log has no new event and the sessions are as they were.
       const [{ last_id: after }] = await db.admin.unsafe("SELECT last_id::text FROM public.lifecycle_event_counter");
       assert.equal(after, lastId);
+      const [{ count: eventsAfter }] = await db.admin.unsafe(
+        "SELECT count(*)::int AS count FROM public.lifecycle_events",
+      );
+      assert.equal(eventsAfter, eventCount);
       const listed = await call("list", "GET", `/v1/sessions?repositoryId=${repositoryId}`);
       assert.deepEqual(listed.body.sessions.map((s: { id: string }) => s.id).sort(), [...sessions].sort());
       assert.ok(listed.body.sessions.every((s: { title: string }) => s.title !== "renamed"));
