@@ -13,6 +13,7 @@ import {
   type Row,
   SESSION_COLUMN_OF,
   SESSION_COLUMNS as SESSION_TABLE,
+  sessionQueryConditions,
   toPortLease,
   toRepository,
   toSecret,
@@ -518,13 +519,7 @@ class PostgresDriver implements SessionStoreDriver {
 
   listSessions(query: SessionQuery): Promise<Session[]> {
     return this.#guard(async () => {
-      const { repositoryId, status, worktreePath, branchName, limit, after } = query;
-      const conditions: [string, Param][] = [];
-      if (repositoryId !== null) conditions.push(["repository_id", repositoryId]);
-      if (status !== null) conditions.push(["status", status]);
-      if (worktreePath !== null) conditions.push(["worktree_path", worktreePath]);
-      if (branchName !== null) conditions.push(["branch_name", branchName]);
-      const { text, params } = pageQuery("sessions", conditions, limit, after);
+      const { text, params } = pageQuery("sessions", sessionQueryConditions(query), query.limit, query.after);
       return (await this.query("listSessions", text, params, true)).map(toSession);
     });
   }

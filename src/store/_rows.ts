@@ -16,6 +16,7 @@ import type {
   StoredSessionSecret,
   StoredSessionToken,
 } from "../types.ts";
+import type { SessionQuery } from "./driver.ts";
 
 /** A row as a driver returns it: column name to value. */
 export type Row = Record<string, unknown>;
@@ -89,6 +90,19 @@ export const SESSION_COLUMNS: readonly Column<keyof Session>[] = columns<Session
 export const SESSION_COLUMN_OF: Readonly<Record<keyof Session, Column<keyof Session>>> = Object.fromEntries(
   SESSION_COLUMNS.map((column) => [column.field, column]),
 ) as Record<keyof Session, Column<keyof Session>>;
+
+/**
+ * The equality conditions of a session query as `[column, value]` pairs, for the fields it sets:
+ * the one mapping from a query's fields to columns that every SQL driver filters by.
+ */
+export function sessionQueryConditions(query: SessionQuery): [column: string, value: string][] {
+  const conditions: [string, string][] = [];
+  for (const field of ["repositoryId", "status", "worktreePath", "branchName"] as const) {
+    const value = query[field];
+    if (value !== null) conditions.push([SESSION_COLUMN_OF[field].column, value]);
+  }
+  return conditions;
+}
 
 function text(value: unknown): string | null {
   return value === null || value === undefined ? null : String(value);

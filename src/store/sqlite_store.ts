@@ -12,6 +12,7 @@ import {
   type Row,
   SESSION_COLUMN_OF,
   SESSION_COLUMNS,
+  sessionQueryConditions,
   toPortLease,
   toRepository,
   toSecret,
@@ -218,13 +219,11 @@ class SqliteDriver implements SessionStoreDriver {
 
   listSessions(query: SessionQuery): Promise<Session[]> {
     return this.#run(() => {
-      const { repositoryId, status, worktreePath, branchName, limit, after } = query;
-      const conditions: [string, SqliteValue][] = [];
-      if (repositoryId !== null) conditions.push(["repository_id = ?", repositoryId]);
-      if (status !== null) conditions.push(["status = ?", status]);
-      if (worktreePath !== null) conditions.push(["worktree_path = ?", worktreePath]);
-      if (branchName !== null) conditions.push(["branch_name = ?", branchName]);
-      const { sql, params } = pageQuery(`SELECT ${SESSION_NAMES} FROM sessions`, conditions, limit, after);
+      const conditions = sessionQueryConditions(query).map(([column, value]): [string, SqliteValue] => [
+        `${column} = ?`,
+        value,
+      ]);
+      const { sql, params } = pageQuery(`SELECT ${SESSION_NAMES} FROM sessions`, conditions, query.limit, query.after);
       return this.#sessions(sql, params);
     });
   }
