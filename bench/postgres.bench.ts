@@ -23,6 +23,7 @@ import { encodeBase64, generateDatabaseKeyBytes, type NewSession } from "../mod.
 import { openPostgresStore, type PostgresStore } from "../src/postgres/mod.ts";
 import { changeStatement, SESSION_COLUMNS, SQL } from "../src/postgres/postgres_store.ts";
 import { checkLines, exitCode, judge, type RowFigures, tableLines } from "./check.ts";
+import { plainSessionValues } from "./rows.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
@@ -112,9 +113,7 @@ export async function benchStore(url: string): Promise<PostgresComparison[]> {
       const rawPair = async () => {
         const id = crypto.randomUUID();
         const now = new Date().toISOString();
-        // Every column of the sessions table, in the order of the store's insert (the column table's).
-        const row = [id, repository.id, "Bench session", null, null, null, null, "active", false, null, null, null]
-          .concat([null, false, false, null, "[]", null, null, null, now, now, now]); // … host_id … last_accessed_at
+        const row = plainSessionValues(id, repository.id, "Bench session", now, "boolean");
         await raw.unsafe(createSql, [...row, sealed.encryptedSecret, sealed.nonce] as never[], { prepare: true });
         const [deleted] = await raw.unsafe(deleteSql, [id] as never[], { prepare: true });
         if (deleted === undefined) throw new Error("the raw delete found nothing");

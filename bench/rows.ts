@@ -2,12 +2,67 @@
 // and list reads done the way the store does them.
 import type { SqliteDatabase, SqliteStatement, SqliteValue } from "../mod.ts";
 import { SQL } from "../src/store/sqlite_store.ts";
+import { insertValues, SESSION_COLUMNS } from "../src/store/_rows.ts";
+import type { Session } from "../src/types.ts";
+
+// Every column of a plain session as the store writes it, made once from the store's own column
+// table, so the baselines bind what the store binds whatever the column order; the per-call work
+// is then a copy and the five values that differ.
+const SAMPLE_TIME = "2000-01-01T00:00:00.000Z";
+const SAMPLE: Session = {
+  id: "00000000-0000-4000-8000-000000000000",
+  repositoryId: "00000000-0000-4000-8000-000000000000",
+  title: "",
+  agentName: null,
+  issueId: null,
+  issueTitle: null,
+  issueUrl: null,
+  status: "active",
+  isWorktree: false,
+  worktreePath: null,
+  worktreeName: null,
+  branchName: null,
+  baseBranch: null,
+  createdWorktree: false,
+  createdBranch: false,
+  hostId: null,
+  ports: [],
+  setup: null,
+  included: null,
+  parentSessionId: null,
+  createdAt: SAMPLE_TIME,
+  updatedAt: SAMPLE_TIME,
+  lastAccessedAt: SAMPLE_TIME,
+};
+const COLUMN = (field: keyof Session) => SESSION_COLUMNS.findIndex((column) => column.field === field);
+const [ID, REPOSITORY_ID, TITLE, CREATED_AT, UPDATED_AT, LAST_ACCESSED_AT] = (
+  ["id", "repositoryId", "title", "createdAt", "updatedAt", "lastAccessedAt"] as const
+).map(COLUMN);
+
+/**
+ * The values of a plain session's insert (non-worktree, active, no optional field) in the column
+ * order of `SQL.insertSession`; flags as numbers (SQLite) or booleans (Postgres).
+ */
+export function plainSessionValues(
+  id: string,
+  repositoryId: string,
+  title: string,
+  now: string,
+  flags: "number" | "boolean",
+): unknown[] {
+  const row = (flags === "number" ? NUMBER_TEMPLATE : BOOLEAN_TEMPLATE).slice();
+  row[ID] = id;
+  row[REPOSITORY_ID] = repositoryId;
+  row[TITLE] = title;
+  row[CREATED_AT] = row[UPDATED_AT] = row[LAST_ACCESSED_AT] = now;
+  return row;
+}
+const NUMBER_TEMPLATE = insertValues(SESSION_COLUMNS, SAMPLE, "number");
+const BOOLEAN_TEMPLATE = insertValues(SESSION_COLUMNS, SAMPLE, "boolean");
 
 /** Parameters for `SQL.insertSession`: a non-worktree, active session with no optional fields. */
 export function plainSessionRow(id: string, repositoryId: string, title: string, now: string): SqliteValue[] {
-  const absent = null;
-  return [id, repositoryId, title, absent, absent, absent, absent, "active", 0, absent, absent, absent, absent, 0, 0]
-    .concat([now, now, now, absent]);
+  return plainSessionValues(id, repositoryId, title, now, "number") as SqliteValue[];
 }
 
 /** The column names of `SQL.insertSession`, in the order `plainSessionRow` gives their values. */
