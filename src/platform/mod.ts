@@ -82,7 +82,7 @@ export {
 export { type ApiTokenFile, ensureApiToken, generateApiToken, TOKEN_FILE_NAME } from "./token_file.ts";
 export { branchForWorktreeName, defaultWorktreeName } from "./worktree_names.ts";
 export { includeFiles, type IncludeRequest, WORKTREE_INCLUDE_FILE } from "./worktree_include.ts";
-export { ProcessSetupRunner } from "./setup_runner.ts";
+export { type OrphanedSetup, ProcessSetupRunner } from "./setup_runner.ts";
 export {
   CONFIG_FILE_NAME,
   defaultConfigPath,

@@ -1,14 +1,19 @@
 /**
  * Runs the operator's setup commands as real processes: argument arrays (never a shell line), one
  * after the other in the session's worktree, each with a timeout, in its own process group so that
- * a stop reaches what it started, with none of the server's own secrets in its environment.
+ * a stop reaches what it started, with none of the server's own secrets in its environment. With a
+ * record folder, each running command's process group is written down while it runs, so that the
+ * next start stops what a killed server left running.
  *
  * @module
  */
 
 import { spawn } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import process from "node:process";
 import type { SetupRunner, SetupRunRequest, SetupRunResult } from "../setup.ts";
+import { processExists } from "./_process.ts";
 
 /** How long a stopped command gets after SIGTERM before SIGKILL. */
 const KILL_GRACE_MS = 3_000;
@@ -34,10 +39,59 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   }
 }
 
+/** What a running command's record holds: enough to find its process group again, and to tell it from a newer process. */
+interface RunningRecord {
+  /** The command's process id, which is its process group's id (it runs detached). */
+  pid: number;
+  /** When it started, in clock ticks since boot (`/proc/<pid>/stat`), with the boot's id: a reused pid differs in one of them. */
+  identity: string;
+  sessionId: string;
+  command: string[];
+}
+
+// A process's identity on Linux: its boot's id and its start time; `null` where the system does not
+// say (no /proc), or the process is gone. A pid names the same process only while both stay the same.
+function processIdentity(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The fields after the command name (which may hold spaces and parentheses) start after its ")".
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+    return `${boot}:${fields[19]}`;
+  } catch {
+    return null;
+  }
+}
+
+/** A process group a killed server left running, and what the next start did about it. */
+export interface OrphanedSetup {
+  /** The session whose setup it was. */
+  sessionId: string;
+  /** The command's arguments. */
+  command: string[];
+  /** Its process group's id. */
+  pid: number;
+  /**
+   * `stopped` (still the same process, so its group was ended), `gone` (it had ended), or `unknown`
+   * (it may run, but nothing proves it is the same process: left alone).
+   */
+  outcome: "stopped" | "gone" | "unknown";
+}
+
+// Ends a process group: SIGTERM, then SIGKILL after the grace if its leader still runs.
+async function endGroup(pid: number): Promise<void> {
+  killGroup(pid, "SIGTERM");
+  for (let waited = 0; waited < KILL_GRACE_MS && processExists(pid); waited += 50) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  killGroup(pid, "SIGKILL");
+}
+
 // Runs one command; its exit code, or why it did not finish.
 function runOne(
   command: readonly string[],
   request: SetupRunRequest,
+  records: string | null,
 ): Promise<{ exitCode: number | null; reason: string | null }> {
   return new Promise((resolve) => {
     if (request.signal.aborted) return resolve({ exitCode: null, reason: "stopped before it started" });
@@ -47,6 +101,22 @@ function runOne(
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });
+    // Written before anything can kill this server mid-command, removed once the command has ended.
+    const record = records === null || child.pid === undefined ? null : join(records, `${child.pid}.json`);
+    if (record !== null) {
+      const identity = processIdentity(child.pid!);
+      const written: RunningRecord = {
+        pid: child.pid!,
+        identity: identity ?? "",
+        sessionId: request.session.id,
+        command: [...command],
+      };
+      try {
+        writeFileSync(record, JSON.stringify(written), { mode: 0o600 });
+      } catch {
+        // A record that cannot be written only costs the next start its cleanup of this command.
+      }
+    }
     let stoppedFor: string | null = null;
     let killer: ReturnType<typeof setTimeout> | null = null;
     const stop = (why: string) => {
@@ -73,6 +143,7 @@ function runOne(
       request.signal.removeEventListener("abort", onAbort);
       // What it started in the background goes with it.
       killGroup(child.pid, "SIGKILL");
+      if (record !== null) rmSync(record, { force: true });
       resolve(result);
     };
     child.on("error", (error: NodeJS.ErrnoException) => {
@@ -99,11 +170,59 @@ function runOne(
  * ```
  */
 export class ProcessSetupRunner implements SetupRunner {
+  readonly #records: string | null;
+
+  /**
+   * A runner; with `recordDir`, one that records its running commands for the next start.
+   *
+   * @param options.recordDir a folder (made 0700 when missing) where each running command's process
+   * group is written down while it runs (the server uses `<data dir>/setups`), so that
+   * {@linkcode stopOrphans} can end what a killed server left running
+   */
+  constructor(options: { recordDir?: string } = {}) {
+    this.#records = options.recordDir ?? null;
+    if (this.#records !== null) mkdirSync(this.#records, { recursive: true, mode: 0o700 });
+  }
+
+  /**
+   * Ends the process groups that an earlier run of this runner left running (its server was killed
+   * while a setup command ran), where the record proves the process is still the one it started:
+   * the same pid, boot and start time (Linux's `/proc`; elsewhere, or when the command's own
+   * process is gone, a group is left alone and reported `unknown` or `gone`). Removes the records.
+   * Call it before the runner runs anything.
+   */
+  async stopOrphans(): Promise<OrphanedSetup[]> {
+    if (this.#records === null) return [];
+    const found: OrphanedSetup[] = [];
+    for (const name of readdirSync(this.#records).filter((entry) => entry.endsWith(".json"))) {
+      const path = join(this.#records, name);
+      let record: RunningRecord;
+      try {
+        record = JSON.parse(readFileSync(path, "utf8"));
+      } catch {
+        rmSync(path, { force: true });
+        continue;
+      }
+      const pid = record.pid;
+      const identity = Number.isSafeInteger(pid) && pid > 1 ? processIdentity(pid) : null;
+      let outcome: OrphanedSetup["outcome"];
+      if (identity !== null && record.identity !== "" && identity === record.identity) {
+        await endGroup(pid);
+        outcome = "stopped";
+      } else {
+        outcome = Number.isSafeInteger(pid) && pid > 1 && identity === null && processExists(pid) ? "unknown" : "gone";
+      }
+      found.push({ sessionId: String(record.sessionId), command: record.command, pid, outcome });
+      rmSync(path, { force: true });
+    }
+    return found;
+  }
+
   /** Runs the commands in order, stopping at the first that fails. */
   async run(request: SetupRunRequest): Promise<SetupRunResult> {
     for (const [index, command] of request.commands.entries()) {
       request.onCommand(index);
-      const { exitCode, reason } = await runOne(command, request);
+      const { exitCode, reason } = await runOne(command, request, this.#records);
       if (reason !== null) return { failed: index, exitCode, reason };
     }
     return { failed: null, exitCode: null, reason: null };

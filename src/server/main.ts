@@ -185,6 +185,16 @@ export async function main(args: string[]): Promise<void> {
     process.exit(1);
   }
   if (server.warning !== null) console.warn(server.warning);
+  for (const orphan of server.orphanedSetups) {
+    const what = `process group ${orphan.pid} (session ${orphan.sessionId}: ${orphan.command.join(" ")})`;
+    console.log(
+      orphan.outcome === "stopped"
+        ? `setup left running by a killed server: stopped ${what}`
+        : orphan.outcome === "unknown"
+        ? `setup left running by a killed server: ${what} may still run; it cannot be told from a newer process, so it is left alone`
+        : `setup left running by a killed server: ${what} had ended`,
+    );
+  }
   const findings = server.reconcileReport?.findings ?? [];
   console.log(`reconcile at start: ${findings.length === 0 ? "nothing to repair" : `${findings.length} finding(s)`}`);
   for (const finding of findings) console.log(`  ${finding.kind}: ${finding.action} (${finding.detail})`);

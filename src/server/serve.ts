@@ -7,7 +7,7 @@
  */
 
 import { mkdirSync, rmSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import process from "node:process";
 import type { ReconcileReport, WorktreePort } from "../lifecycle.ts";
 import type { SessionOrchestrator } from "../orchestrator.ts";
@@ -15,7 +15,7 @@ import type { Keychain } from "../keychain.ts";
 import type { RepositorySettings } from "../repository_settings.ts";
 import type { Repository } from "../types.ts";
 import { ensureApiToken } from "../platform/token_file.ts";
-import { ProcessSetupRunner } from "../platform/setup_runner.ts";
+import { type OrphanedSetup, ProcessSetupRunner } from "../platform/setup_runner.ts";
 import type { PeriodicGcSettings } from "../platform/operator_config.ts";
 import { startPeriodicGc } from "./periodic_gc.ts";
 import type { ResolvedHostId } from "../platform/host_id.ts";
@@ -36,6 +36,9 @@ import { listen, type Listener, listenerUrl } from "./listen.ts";
 import { claimSocketPath } from "./socket_file.ts";
 import { describeStartFailure, StartError } from "./start_error.ts";
 import { VERSION } from "./version.ts";
+
+/** The folder of the data directory where running setup commands are recorded (see `ProcessSetupRunner`). */
+export const SETUP_RECORDS_DIR_NAME = "setups";
 
 /** The port `deno task serve` listens on unless told otherwise. */
 export const DEFAULT_PORT = 7717;
@@ -146,6 +149,8 @@ export interface RunningServer {
   host: ResolvedHostId | null;
   /** What the start-up `reconcile()` found and did, or `null` without a lifecycle. */
   reconcileReport: ReconcileReport | null;
+  /** The setup commands a killed server left running, ended (or left alone, see `outcome`) at this start. */
+  orphanedSetups: OrphanedSetup[];
   /** A note for the operator about the database key (for example a weaker key source), or `null`. */
   warning: string | null;
   /** Stops accepting, ends event streams, answers the requests in flight, closes the database. Idempotent. */
@@ -235,6 +240,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   let token: string;
   let tokenPath: string;
+  let orphanedSetups: OrphanedSetup[] = [];
   let discoveryPath: string | null = null;
   const owner = { pid: process.pid, url: clientUrl(listener, hostname) };
   try {
@@ -245,6 +251,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // it reads or writes any of it, and a crashed one never holds it (the kernel drops the lock).
     releaseDataDir = await lockDataDir(dataDir);
     ({ token, path: tokenPath } = ensureApiToken(dataDir));
+    // Before anything runs: a setup command a killed server left running still writes in its
+    // worktree, and the reconcile below is about to record that setup as interrupted.
+    const setupRunner = new ProcessSetupRunner({ recordDir: join(dataDir, SETUP_RECORDS_DIR_NAME) });
+    orphanedSetups = await setupRunner.stopOrphans();
     // Reconciled before the first request is answered, so a crash's leftovers are repaired at start.
     opened = await openOrchestrator({
       dataDir,
@@ -256,7 +266,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       reconcile: true,
       logError,
       repositorySettings: options.repositorySettings,
-      setupRunner: new ProcessSetupRunner(),
+      setupRunner,
     });
     const { orchestrator } = opened;
 
@@ -352,6 +362,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     keySource,
     host,
     reconcileReport,
+    orphanedSetups,
     warning,
     stop,
   };

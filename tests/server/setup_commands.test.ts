@@ -146,7 +146,7 @@ function pkill(marker: string): void {
   }
 }
 
-test("a setup killed with its server is reported interrupted at the next start, and not run again", async () => {
+test("a setup killed with its server is stopped and reported interrupted at the next start, and not run again", async () => {
   const world = cliWorld("slo-setup-kill-");
   const marker = `sleep ${20 + Math.floor(Math.random() * 10)}.${process.pid}${Date.now() % 1000}`;
   const runs = join(world.base, "runs.log");
@@ -161,10 +161,13 @@ test("a setup killed with its server is reported interrupted at the next start, 
     await until(world, session.id, (s) => /started/.test(s.setup?.logTail ?? ""));
     server.child.kill("SIGKILL");
     await server.closed;
-    // A killed server cannot stop what it started: its setup's process is the operator's to end.
-    pkill(marker);
+    // A killed server cannot stop what it started: the command runs on in its worktree.
+    assert.equal(running(marker), true);
 
+    // The next start ends it (before its reconcile records the setup interrupted), and says so.
     const next = await world.serve({ env });
+    await next.waitFor(/setup left running by a killed server: stopped process group \d+ \(session [0-9a-f-]+: sh -c/);
+    assert.equal(running(marker), false);
     await next.waitFor(/setup-interrupted/);
     const after = await show(world, session.id);
     assert.equal(after.setup?.state, "interrupted");
