@@ -147,10 +147,15 @@ class SqliteDriver implements SessionStoreDriver {
 
   constructor(database: SqliteDatabase, log: SqliteEventLogOptions | null) {
     this.#database = database;
-    this.log = log === null ? null : new SqliteEventLog(
-      (sql, params) => this.#statement(sql).all(...params) as Row[],
-      log,
-    );
+    this.log = log === null ? null : new SqliteEventLog({
+      query: (sql, params) => this.#statement(sql).all(...params) as Row[],
+      insert: (sql, params) => {
+        const result = this.#statement(sql).run(...params) as { lastInsertRowid?: number | bigint } | null;
+        // node:sqlite, bun:sqlite and better-sqlite3 say it; a driver that does not is asked.
+        if (result?.lastInsertRowid !== undefined) return Number(result.lastInsertRowid);
+        return Number((this.#statement("SELECT last_insert_rowid() AS id").get() as Row).id);
+      },
+    }, log);
   }
 
   #statement(sql: string): SqliteStatement {
