@@ -88,6 +88,7 @@ export {
   type StoredSessionToken,
 } from "./src/types.ts";
 export { branchNameProblem } from "./src/branch_names.ts";
+export { hasWorktreeToClose } from "./src/worktree_session.ts";
 export {
   MAX_BRANCH_NAME_BYTES,
   MAX_SESSION_PORTS,

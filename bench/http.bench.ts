@@ -43,7 +43,7 @@ interface Scenario {
 
 const SCENARIOS: Scenario[] = [
   { scenario: "create-delete", name: "create + delete (POST, DELETE /v1/sessions)", requests: 3000, target: 0.8 },
-  { scenario: "get", name: "get (GET /v1/sessions/{id})", requests: 6000, target: 0.5 },
+  { scenario: "get", name: "get (GET /v1/sessions/{id})", requests: 6000, target: 0.7 },
   { scenario: "list", name: "list, a page of 100 (GET /v1/sessions?limit=100)", requests: 1500, target: 0.5 },
 ];
 

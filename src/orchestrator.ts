@@ -37,6 +37,7 @@ import type {
   WorktreePort,
   WorktreeRows,
 } from "./lifecycle.ts";
+import { hasWorktreeToClose } from "./worktree_session.ts";
 import { CREATE_SESSION_FIELDS, sessionDraft } from "./_session_draft.ts";
 import type { SessionSecretChain } from "./secret_chain.ts";
 import type { RepositorySettings } from "./repository_settings.ts";
@@ -964,14 +965,18 @@ export class SessionOrchestrator {
     const deleteBranch = checked.deleteBranch === true;
     // A setup still running in the worktree is stopped first: its processes would write on.
     await this.#setups?.stop(key, "its session was deleted");
+    let session: Session | null = null;
     if (this.#worktrees !== null) {
-      const session = await this.getSession(key);
-      if (session === null) return null;
-      if (session.isWorktree && session.worktreePath !== null && session.branchName !== null) {
-        return await this.#closeWorktree(session, { force, deleteBranch });
+      // The common case in one round trip: a session with no worktree goes at once; only when
+      // nothing went is the row read, to close its worktree first (or to learn there is none).
+      session = await this.#remove(key, "plain");
+      if (session === null) {
+        const stored = await this.getSession(key);
+        if (stored === null) return null;
+        if (hasWorktreeToClose(stored)) return await this.#closeWorktree(stored, { force, deleteBranch });
       }
     }
-    const session = await this.#remove(key);
+    session ??= await this.#remove(key);
     if (session === null) return null;
     return {
       session,
@@ -1611,9 +1616,19 @@ export class SessionOrchestrator {
   }
 
   // Deletes the row (and the sealed secret with it), announces it, then forgets the other copies.
-  async #remove(id: SessionId): Promise<Session | null> {
+  // Deletes the row (with `only: "plain"`, only a session without a worktree to close), announces
+  // it and forgets its secret.
+  async #remove(id: SessionId, only: "any" | "plain" = "any"): Promise<Session | null> {
     const key = parseId(id, "session id");
-    const session = await this.#store.deleteSession(key, LOGGED).catch((error) => {
+    const store = this.#store;
+    const deleting = only === "any"
+      ? store.deleteSession(key, LOGGED)
+      : store.deletePlainSession !== undefined
+      ? store.deletePlainSession(key, LOGGED)
+      : store.getSession(key).then((row) =>
+        row === null || hasWorktreeToClose(row) ? null : store.deleteSession(key, LOGGED)
+      );
+    const session = await deleting.catch((error) => {
       throw toStorageError(error, "deleting a session");
     });
     if (session !== null) this.#announce(sessionDeleted(session));

@@ -193,6 +193,10 @@ export const SQL = {
   // The session's port leases go in the same statement.
   deleteSessionCte: `changed AS (DELETE FROM sessions WHERE id = $1 RETURNING *),
     freed AS (DELETE FROM port_leases WHERE session_id IN (SELECT id FROM changed))`,
+  // The rule of `hasWorktreeToClose`, negated: only a session without a worktree to close.
+  deletePlainSessionCte: `changed AS (DELETE FROM sessions WHERE id = $1
+      AND NOT (is_worktree AND worktree_path IS NOT NULL AND branch_name IS NOT NULL) RETURNING *),
+    freed AS (DELETE FROM port_leases WHERE session_id IN (SELECT id FROM changed))`,
   // $1 the session, $2 its new list (JSON text), $3 now. The leases depend on the updated row, so
   // they are written only once the row is locked and found (a session deleted meanwhile gets none).
   setSessionPortsCte: `changed AS (UPDATE sessions SET ports = $2, updated_at = $3::timestamptz WHERE id = $1
@@ -636,6 +640,13 @@ class PostgresDriver implements SessionStoreDriver {
     return this.#guard(async () => {
       // One DELETE … RETURNING: no check-then-delete race; the secret goes by ON DELETE CASCADE.
       const row = await this.#change("deleteSession", SQL.deleteSessionCte, [id], SESSION_COLUMNS, event);
+      return row ? toSession(row) : null;
+    });
+  }
+
+  deletePlainSession(id: string, event: LoggedEventType | null): Promise<Session | null> {
+    return this.#guard(async () => {
+      const row = await this.#change("deleteSession", SQL.deletePlainSessionCte, [id], SESSION_COLUMNS, event);
       return row ? toSession(row) : null;
     });
   }

@@ -35,6 +35,7 @@ import {
 import { checkPortList } from "../_field_checks.ts";
 import { checkRepositoryFilter, checkSessionFilter } from "../_pages.ts";
 import { nowIso } from "../_clock.ts";
+import { hasWorktreeToClose } from "../worktree_session.ts";
 import { type LoggedEventType, type SessionStoreDriver, StoreDriverError } from "./driver.ts";
 import type { SessionStore, WriteOptions } from "./store.ts";
 
@@ -177,6 +178,18 @@ export class CheckedSessionStore implements SessionStore {
       "deleting a session",
       () => this.#driver.deleteSession(parseId(id, "session id"), logged(options, "session.deleted")),
     );
+  }
+
+  /** {@inheritDoc SessionWriter.deletePlainSession} */
+  deletePlainSession(id: string, options?: WriteOptions): Promise<Session | null> {
+    return this.#run("deleting a session", async () => {
+      const key = parseId(id, "session id");
+      const event = logged(options, "session.deleted");
+      if (this.#driver.deletePlainSession !== undefined) return await this.#driver.deletePlainSession(key, event);
+      const session = await this.#driver.getSession(key);
+      if (session === null || hasWorktreeToClose(session)) return null;
+      return await this.#driver.deleteSession(key, event);
+    });
   }
 
   /** {@inheritDoc SessionWriter.setSessionSecret} */

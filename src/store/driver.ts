@@ -197,6 +197,12 @@ export interface SessionStoreDriver {
   /** Removes the session with its secret, leases and tokens; returns the removed row, or `null`. */
   deleteSession(id: string, event: LoggedEventType | null): Promise<Session | null>;
   /**
+   * Like {@linkcode deleteSession}, but only a session without a worktree to close (see
+   * `hasWorktreeToClose`), in one step: `null` when nothing was removed (no such session, or one
+   * with a worktree). Optional: without it the front reads the row first, then deletes.
+   */
+  deletePlainSession?(id: string, event: LoggedEventType | null): Promise<Session | null>;
+  /**
    * Adds or replaces the session's secret; a replaced one keeps its `createdAt` (the given one is
    * used for a new secret). `foreignKey` when the session does not exist.
    */

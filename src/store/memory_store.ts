@@ -15,6 +15,7 @@ import type {
   StoredSessionToken,
 } from "../types.ts";
 import { comparePosition } from "../_pages.ts";
+import { hasWorktreeToClose } from "../worktree_session.ts";
 import { CheckedSessionStore } from "./checked_store.ts";
 import {
   type PageQuery,
@@ -205,6 +206,12 @@ export class MemoryStoreDriver implements SessionStoreDriver {
       }
       return session;
     });
+  }
+
+  /** {@inheritDoc SessionStoreDriver.deletePlainSession} */
+  deletePlainSession(id: string): Promise<Session | null> {
+    const session = this.#sessions.get(id);
+    return session === undefined || hasWorktreeToClose(session) ? settle(() => null) : this.deleteSession(id);
   }
 
   /** {@inheritDoc SessionStoreDriver.putSessionSecret} */

@@ -93,6 +93,9 @@ export const SQL = {
   sessionIdOfWorktreePath: "SELECT id FROM sessions WHERE worktree_path = ?",
   // The session's port leases go with it, by the trigger sessions_release_ports.
   deleteSession: `DELETE FROM sessions WHERE id = ? RETURNING ${SESSION_NAMES}`,
+  // The rule of `hasWorktreeToClose`, negated: only a session without a worktree to close.
+  deletePlainSession: `DELETE FROM sessions WHERE id = ?
+    AND NOT (is_worktree = 1 AND worktree_path IS NOT NULL AND branch_name IS NOT NULL) RETURNING ${SESSION_NAMES}`,
   listPortLeases: "SELECT port, session_id, leased_at FROM port_leases ORDER BY port",
   portHolder: "SELECT session_id FROM port_leases WHERE port = ?",
   insertPortLease: "INSERT INTO port_leases (port, session_id, leased_at) VALUES (?, ?, ?)",
@@ -341,6 +344,13 @@ class SqliteDriver implements SessionStoreDriver {
     return this.#change(false, event, () => {
       // One DELETE … RETURNING: no check-then-delete race; the secret goes by ON DELETE CASCADE.
       const row = this.#returned(SQL.deleteSession, [id]);
+      return row ? toSession(row) : null;
+    });
+  }
+
+  deletePlainSession(id: string, event: LoggedEventType | null): Promise<Session | null> {
+    return this.#change(false, event, () => {
+      const row = this.#returned(SQL.deletePlainSession, [id]);
       return row ? toSession(row) : null;
     });
   }

@@ -104,6 +104,14 @@ export interface SessionWriter {
   releaseOrphanedPorts(): Promise<PortLease[]>;
   /** Atomically removes a session, its secret and its port leases; returns the removed row, or `null`. */
   deleteSession(id: SessionId, options?: WriteOptions): Promise<Session | null>;
+  /**
+   * Removes a session as `deleteSession` does, but only one without a worktree to close (not a
+   * worktree session, or one with no worktree path or branch recorded): the delete of a caller that
+   * closes worktrees first, in one round trip for the common case. `null` when nothing was removed:
+   * no such session, or one with a worktree (read it to tell which). Optional: without it the
+   * orchestrator reads the session first.
+   */
+  deletePlainSession?(id: SessionId, options?: WriteOptions): Promise<Session | null>;
   /** Adds or replaces a session's encrypted secret; `SessionNotFound` when the session does not exist. */
   setSessionSecret(input: NewSessionSecret, options?: WriteOptions): Promise<void>;
   /** Removes a session's secret and keeps the session; `true` when there was one. */

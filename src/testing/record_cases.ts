@@ -384,6 +384,36 @@ export const RECORD_CASES: readonly StoreCase[] = [
   },
 
   {
+    name: "deletePlainSession removes a session without a worktree to close, and keeps one with a worktree",
+    run: async (store) => {
+      if (store.deletePlainSession === undefined) return;
+      const repository = await store.createRepository(repositoryInput());
+      const plain = await store.createSession(sessionInput(repository.id), sealedSecret());
+      const worktree = await store.createSession(
+        sessionInput(repository.id, {
+          isWorktree: true,
+          worktreePath: `/worktrees/${crypto.randomUUID()}`,
+          branchName: "feature/plain-delete",
+        }),
+        sealedSecret(),
+      );
+      assert.deepEqual(await store.deletePlainSession(plain.id), plain);
+      assert.equal(await store.getSession(plain.id), null);
+      assert.equal(await store.getSessionSecret(plain.id), null);
+      assert.equal(await store.deletePlainSession(plain.id), null);
+      assert.equal(await store.deletePlainSession(worktree.id), null);
+      assert.deepEqual(await store.getSession(worktree.id), worktree);
+      assert.notEqual(await store.getSessionSecret(worktree.id), null);
+      assert.equal(await store.deletePlainSession(crypto.randomUUID()), null);
+      await assert.rejects(
+        store.deletePlainSession("not-an-id"),
+        (error: unknown) => (error as { kind?: string }).kind === "InvalidInput",
+      );
+      assert.deepEqual(await store.deleteSession(worktree.id), worktree);
+    },
+  },
+
+  {
     name: "creates a session with its sealed secret: both are readable after",
     run: async (store) => {
       const repository = await store.createRepository(repositoryInput());

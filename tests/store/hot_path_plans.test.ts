@@ -1,6 +1,7 @@
 // Nothing on the create, open, close, delete or resolve path reads more than it needs: every
 // statement those paths run is answered from an index, never by a scan of the sessions table
-// (checked with SQLite's EXPLAIN QUERY PLAN on the statements as the store ran them).
+// (checked with SQLite's EXPLAIN QUERY PLAN on the statements as the store ran them), and a plain
+// session's delete is one statement, with no read of the row before it.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
@@ -95,6 +96,13 @@ test("hot paths: create, resolve, delete, worktree open and close read only thro
       ran.length = 0;
       await step();
       assertIndexed(raw, ran, what);
+      if (what === "plain delete") {
+        // One round trip: the row goes in one statement, with no read before it.
+        const onSessions = ran.filter(({ sql }) =>
+          /\bsessions\b/.test(sql) && !/^\s*(PRAGMA|BEGIN|COMMIT|ROLLBACK)/i.test(sql)
+        );
+        assert.deepEqual(onSessions.map(({ sql }) => sql.trim().split(/\s+/)[0]), ["DELETE"], what);
+      }
     }
   } finally {
     raw.close();
