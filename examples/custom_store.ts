@@ -94,13 +94,14 @@ export class JsonFileDriver implements SessionStoreDriver {
   }
 
   listSessions(query: SessionQuery): Promise<Session[]> {
-    const { repositoryId, status, worktreePath, branchName, limit, after } = query;
+    const { repositoryId, status, worktreePath, branchName, parentSessionId, limit, after } = query;
     return this.#use(false, (state) => {
       const matching = state.sessions.filter((session) =>
         (repositoryId === null || session.repositoryId === repositoryId) &&
         (status === null || session.status === status) &&
         (worktreePath === null || session.worktreePath === worktreePath) &&
-        (branchName === null || session.branchName === branchName)
+        (branchName === null || session.branchName === branchName) &&
+        (parentSessionId === null || session.parentSessionId === parentSessionId)
       );
       return page(matching, limit, after);
     });

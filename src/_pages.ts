@@ -51,6 +51,7 @@ export function checkSessionFilter(filter: SessionFilter): {
   status: SessionStatus | null;
   worktreePath: string | null;
   branchName: string | null;
+  parentSessionId: string | null;
   limit: number | null;
   after: ListPosition | null;
 } {
@@ -59,6 +60,7 @@ export function checkSessionFilter(filter: SessionFilter): {
     "status",
     "worktreePath",
     "branchName",
+    "parentSessionId",
     "limit",
     "after",
   ]);
@@ -71,11 +73,15 @@ export function checkSessionFilter(filter: SessionFilter): {
     ? null
     : requireAbsolutePath(record.worktreePath, "worktreePath");
   const branchName = record.branchName === undefined ? null : requireText(record.branchName, "branchName");
+  const parentSessionId = record.parentSessionId === undefined
+    ? null
+    : parseId(record.parentSessionId, "parentSessionId");
   return {
     repositoryId,
     status: (record.status as SessionStatus | undefined) ?? null,
     worktreePath,
     branchName,
+    parentSessionId,
     ...checkPage(filter),
   };
 }

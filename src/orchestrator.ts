@@ -184,6 +184,8 @@ export interface ListSessionsOptions {
   repositoryId?: RepositoryId;
   /** Only the sessions with this status. */
   status?: SessionStatus;
+  /** Only the sessions made under this one (with a token scoped to it, or by a fork through one). */
+  parentSessionId?: SessionId;
   /** Page size: 100 by default, at most 1000. */
   limit?: number;
   /** The `nextCursor` of the previous page. */
@@ -913,11 +915,18 @@ export class SessionOrchestrator {
 
   /** A page of sessions, oldest first, optionally of one repository and one status. */
   async listSessions(options: ListSessionsOptions = {}): Promise<SessionPage> {
-    const record = requireRecord(options, "list options", ["repositoryId", "status", "limit", "cursor"]);
+    const record = requireRecord(options, "list options", [
+      "repositoryId",
+      "status",
+      "parentSessionId",
+      "limit",
+      "cursor",
+    ]);
     const { limit, after } = pageOf(record);
     const filter = {
       ...(record.repositoryId === undefined ? {} : { repositoryId: record.repositoryId as string }),
       ...(record.status === undefined ? {} : { status: record.status as SessionStatus }),
+      ...(record.parentSessionId === undefined ? {} : { parentSessionId: record.parentSessionId as string }),
     };
     const rows = await this.#read(() => this.#store.listSessions({ ...filter, limit: limit + 1, after }), "listing");
     return { sessions: rows.slice(0, limit), nextCursor: nextCursor(rows, limit) };

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { encodeCursor } from "./_cursor.ts";
+import { decodeCursor, encodeCursor } from "./_cursor.ts";
+import { comparePosition } from "./_pages.ts";
 import { SessionError } from "./errors.ts";
 import type { LifecycleEvent } from "./events.ts";
 import type { TransientEvent } from "./progress.ts";
@@ -104,6 +105,40 @@ export class ScopedOrchestrator {
       );
     }
     return session;
+  }
+
+  // Every session a session's scope reaches: its session, then the sessions made under each reached
+  // one, level by level (each level from the index on parentSessionId), as deep as `#within` looks.
+  // So a scoped list reads the scope's own tree, never every session of the store.
+  async #tree(): Promise<Session[]> {
+    if (this.#scope.kind === "root") return [];
+    const root = await this.#o.getSession(this.#scope.sessionId);
+    if (root === null) return [];
+    const reached = [root];
+    const seen = new Set([root.id]);
+    let level = [root.id];
+    for (let depth = 0; level.length > 0 && depth < MAX_DEPTH - 1; depth++) {
+      const next: SessionId[] = [];
+      for (const parentSessionId of level) {
+        let cursor: string | null = null;
+        do {
+          const page: SessionPage = await this.#o.listSessions({
+            parentSessionId,
+            limit: SCAN_PAGE,
+            ...(cursor === null ? {} : { cursor }),
+          });
+          for (const child of page.sessions) {
+            if (seen.has(child.id)) continue;
+            seen.add(child.id);
+            reached.push(child);
+            next.push(child.id);
+          }
+          cursor = page.nextCursor;
+        } while (cursor !== null);
+      }
+      level = next;
+    }
+    return reached;
   }
 
   // Whether `session` is the scope's session or under it.
@@ -232,18 +267,15 @@ export class ScopedOrchestrator {
    */
   async listSessions(options: ListSessionsOptions = {}): Promise<SessionPage> {
     if (this.#scope.kind === "root") return await this.#o.listSessions(options);
-    const first = await this.#o.listSessions({ ...options, limit: 1 }); // checks the options as the orchestrator does
+    await this.#o.listSessions({ ...options, limit: 1 }); // checks the options and cursor as the orchestrator does
     const limit = options.limit ?? 100;
-    const memo = new Map<string, boolean>();
-    const found: Session[] = [];
-    let page: SessionPage = first;
-    for (;;) {
-      for (const session of page.sessions) {
-        if (await this.#within(session, memo)) found.push(session);
-      }
-      if (found.length > limit || page.nextCursor === null) break;
-      page = await this.#o.listSessions({ ...options, limit: SCAN_PAGE, cursor: page.nextCursor });
-    }
+    const after = options.cursor === undefined ? null : decodeCursor(options.cursor);
+    const found = (await this.#tree()).filter((session) =>
+      (options.repositoryId === undefined || session.repositoryId === options.repositoryId) &&
+      (options.status === undefined || session.status === options.status) &&
+      (options.parentSessionId === undefined || session.parentSessionId === options.parentSessionId) &&
+      (after === null || comparePosition(session, after) > 0)
+    ).sort(comparePosition);
     return {
       sessions: found.slice(0, limit),
       nextCursor: found.length > limit ? encodeCursor(found[limit - 1]) : null,

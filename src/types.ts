@@ -253,6 +253,8 @@ export interface SessionFilter {
   worktreePath?: string;
   /** Only the sessions on this branch; give `repositoryId` too, for an indexed lookup. */
   branchName?: string;
+  /** Only the sessions made under this one (`parentSessionId`); an indexed lookup. */
+  parentSessionId?: SessionId;
   /** At most this many sessions (a whole number from 1); all of them when absent. */
   limit?: number;
   /** Only the sessions after this position. */

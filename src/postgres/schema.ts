@@ -202,6 +202,10 @@ export const MIGRATIONS: readonly string[] = [
   END
   $$;
   `,
+  // The sessions made under a session (a scoped token's tree, walked by parent), from an index.
+  `
+  CREATE INDEX sessions_by_parent ON sessions (parent_session_id, created_at, id);
+  `,
 ];
 
 /** The schema version this code writes. */

@@ -91,13 +91,22 @@ export const SESSION_COLUMN_OF: Readonly<Record<keyof Session, Column<keyof Sess
   SESSION_COLUMNS.map((column) => [column.field, column]),
 ) as Record<keyof Session, Column<keyof Session>>;
 
+/** The fields a session query filters on by equality, each `null` when the query leaves it open. */
+export const SESSION_QUERY_FIELDS = [
+  "repositoryId",
+  "status",
+  "worktreePath",
+  "branchName",
+  "parentSessionId",
+] as const;
+
 /**
  * The equality conditions of a session query as `[column, value]` pairs, for the fields it sets:
  * the one mapping from a query's fields to columns that every SQL driver filters by.
  */
 export function sessionQueryConditions(query: SessionQuery): [column: string, value: string][] {
   const conditions: [string, string][] = [];
-  for (const field of ["repositoryId", "status", "worktreePath", "branchName"] as const) {
+  for (const field of SESSION_QUERY_FIELDS) {
     const value = query[field];
     if (value !== null) conditions.push([SESSION_COLUMN_OF[field].column, value]);
   }

@@ -57,6 +57,8 @@ export interface SessionQuery extends PageQuery {
   worktreePath: string | null;
   /** Only the sessions on this branch. */
   branchName: string | null;
+  /** Only the sessions made under this one. */
+  parentSessionId: string | null;
 }
 
 /**

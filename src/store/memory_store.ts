@@ -24,7 +24,7 @@ import {
   StoreDriverError,
   type UniqueKey,
 } from "./driver.ts";
-import { withoutHash } from "./_rows.ts";
+import { SESSION_QUERY_FIELDS, withoutHash } from "./_rows.ts";
 
 /**
  * The driver of {@linkcode MemoryStore}: maps in memory, keeping the same keys and references as the
@@ -66,14 +66,10 @@ export class MemoryStoreDriver implements SessionStoreDriver {
   /** {@inheritDoc SessionStoreDriver.listSessions} */
   listSessions(query: SessionQuery): Promise<Session[]> {
     return settle(() => {
-      const { repositoryId, status, worktreePath, branchName, limit, after } = query;
       const matching = [...this.#sessions.values()].filter((session) =>
-        (repositoryId === null || session.repositoryId === repositoryId) &&
-        (status === null || session.status === status) &&
-        (worktreePath === null || session.worktreePath === worktreePath) &&
-        (branchName === null || session.branchName === branchName)
+        SESSION_QUERY_FIELDS.every((field) => query[field] === null || session[field] === query[field])
       );
-      return page(matching, limit, after).map((session) => copySession(session)!);
+      return page(matching, query.limit, query.after).map((session) => copySession(session)!);
     });
   }
 

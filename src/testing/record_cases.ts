@@ -313,6 +313,30 @@ export const RECORD_CASES: readonly StoreCase[] = [
   },
 
   {
+    name: "lists the sessions made under a session (parentSessionId), in order and in pages",
+    run: async (store) => {
+      const repository = await store.createRepository(repositoryInput());
+      const parent = await store.createSession(sessionInput(repository.id));
+      const other = await store.createSession(sessionInput(repository.id));
+      const children = [];
+      for (let i = 0; i < 3; i++) {
+        children.push(await store.createSession({ ...sessionInput(repository.id), parentSessionId: parent.id }));
+        await store.createSession({ ...sessionInput(repository.id), parentSessionId: other.id });
+      }
+      const ids = (sessions: { id: string }[]) => sessions.map((session) => session.id);
+      assert.deepEqual(ids(await store.listSessions({ parentSessionId: parent.id })), ids(children));
+      const first = await store.listSessions({ parentSessionId: parent.id, limit: 2 });
+      assert.deepEqual(ids(first), ids(children.slice(0, 2)));
+      assert.deepEqual(
+        ids(await store.listSessions({ parentSessionId: parent.id, after: first[1] })),
+        ids(children.slice(2)),
+      );
+      assert.deepEqual(await store.listSessions({ parentSessionId: children[0].id }), []);
+      await rejectsWithKind(store.listSessions({ parentSessionId: "not-a-uuid" }), "InvalidInput");
+    },
+  },
+
+  {
     name: "keeps the session a scoped token made a session with (parentSessionId), null by default",
     run: async (store) => {
       const repository = await store.createRepository(repositoryInput());
