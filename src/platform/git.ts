@@ -38,6 +38,47 @@ function mayHaveBranchSection(repository: string, name: string): boolean {
   }
 }
 
+// Branch names whose validity `branchNameProblem` decides alone (see `checkBranchName`).
+const PLAIN_BRANCH_NAME = /^[A-Za-z0-9._/-]+$/;
+
+/**
+ * The worktree registered at `path` in the repository whose common git directory is `commonDir`,
+ * read from git's own files without running git: `<path>/.git` names `<commonDir>/worktrees/<id>`,
+ * whose `gitdir` names `<path>/.git` back (what `git worktree list` reads), with its HEAD and,
+ * when the branch is a loose ref, the commit it points at. `null` whenever the files do not show
+ * that plainly (a relative or missing link, refs in a reftable, a HEAD of another form): then only
+ * git's own listing can tell, so a `null` is never an answer that the worktree is not registered.
+ */
+export function registrationFromFiles(commonDir: string, path: string): WorktreeEntry | null {
+  const read = (file: string) => {
+    try {
+      return readFileSync(file, "utf8");
+    } catch {
+      return null;
+    }
+  };
+  const link = /^gitdir: (\/[^\n]*)\n?$/.exec(read(join(path, ".git")) ?? "")?.[1];
+  if (link === undefined) return null;
+  const gitDir = resolve(link);
+  if (resolve(gitDir, "..") !== resolve(commonDir, "worktrees") || existsSync(join(commonDir, "reftable"))) return null;
+  // As git lists it: the file's text without trailing white space and `/.git`.
+  const back = (read(join(gitDir, "gitdir")) ?? "").trimEnd();
+  if (!isAbsolute(back) || !back.endsWith("/.git") || resolve(back.slice(0, -5)) !== resolve(path)) return null;
+  const head = (read(join(gitDir, "HEAD")) ?? "").trimEnd();
+  const locked = read(join(gitDir, "locked"));
+  const entry = {
+    path: back.slice(0, -5),
+    bare: false,
+    locked: locked === null ? null : locked.trimEnd(),
+    prunable: null,
+  };
+  if (/^[0-9a-f]{40,64}$/.test(head)) return { ...entry, head, branch: null, detached: true };
+  const branch = /^ref: refs\/heads\/(.+)$/.exec(head)?.[1];
+  if (branch === undefined || branch === ".invalid") return null;
+  const tip = (read(join(commonDir, "refs", "heads", branch)) ?? "").trimEnd();
+  return { ...entry, head: /^[0-9a-f]{40,64}$/.test(tip) ? tip : null, branch, detached: false };
+}
+
 /** The namespace of the refs that keep a worktree's work saved by {@linkcode Git.snapshotWorktree}. */
 export const SNAPSHOT_REF_PREFIX = "refs/session-snapshots/";
 
@@ -251,6 +292,20 @@ export class Git {
     return { topLevel: lines[0], commonDir };
   }
 
+  /**
+   * The checkout's HEAD in one git process: the branch as {@linkcode currentBranch} names it
+   * (`"HEAD"` when detached) and the commit it is at. `null` when HEAD names no commit yet (an
+   * unborn branch) or git's answer is not the plain one (then ask the two questions apart).
+   */
+  async headBranchAndCommit(repository: string): Promise<{ branch: string; commit: string } | null> {
+    // `--abbrev-ref=loose` shortens as `symbolic-ref --short` does (`heads/main` when a tag
+    // `main` exists too), so the name resolves to the very commit printed with it.
+    const result = await this.run(repository, ["rev-parse", "HEAD^{commit}", "--abbrev-ref=loose", "HEAD"]);
+    const lines = result.stdout.split("\n").filter((line) => line !== "");
+    if (result.code !== 0 || lines.length !== 2 || !/^[0-9a-f]{40,64}$/.test(lines[0])) return null;
+    return { commit: lines[0], branch: lines[1] };
+  }
+
   /** The branch checked out in the main checkout, or `null` when HEAD is detached. */
   async currentBranch(repository: string): Promise<string | null> {
     const result = await this.run(repository, ["symbolic-ref", "--quiet", "--short", "HEAD"]);
@@ -266,6 +321,9 @@ export class Git {
     if (problem !== null) {
       throw new SessionError("InvalidInput", `${JSON.stringify(name)} is not a valid branch name: ${problem}`);
     }
+    // A name of letters, digits, `.`, `_`, `-` and `/` that passed the check above meets every
+    // rule of git's (none of them is about these characters): git would only say yes.
+    if (PLAIN_BRANCH_NAME.test(name)) return;
     const result = await this.run(repository, ["check-ref-format", "--branch", name]);
     if (result.code !== 0) {
       throw new SessionError(
