@@ -79,6 +79,33 @@ export function registrationFromFiles(commonDir: string, path: string): Worktree
   return { ...entry, head: /^[0-9a-f]{40,64}$/.test(tip) ? tip : null, branch, detached: false };
 }
 
+/**
+ * Whether the local branch `name` exists, read from the refs' files of the repository whose common
+ * git directory is `commonDir` without running git: a loose ref names a commit, or `packed-refs` lists it,
+ * or (neither, with refs kept in files) it does not exist. `null` whenever the files cannot say that
+ * plainly (refs in a reftable, a folder or no readable ref where the loose ref would be, an
+ * unreadable `packed-refs`): then only git can tell.
+ */
+export function branchExistsFromFiles(commonDir: string, name: string): boolean | null {
+  if (existsSync(join(commonDir, "reftable"))) return null;
+  const ref = `refs/heads/${name}`;
+  try {
+    const loose = readFileSync(join(commonDir, ...ref.split("/")), "utf8");
+    // A symbolic or unreadable ref may or may not count for git.
+    return /^[0-9a-f]{40,64}\n?$/.test(loose) ? true : null;
+  } catch (error) {
+    // Only a missing file says "not loose"; a folder there or a file on the way is for git to judge.
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") return null;
+  }
+  let packed: string;
+  try {
+    packed = readFileSync(join(commonDir, "packed-refs"), "utf8");
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ENOENT" ? false : null;
+  }
+  return packed.split("\n").some((line) => /^[0-9a-f]{40,64} /.test(line) && line.slice(line.indexOf(" ") + 1) === ref);
+}
+
 /** The namespace of the refs that keep a worktree's work saved by {@linkcode Git.snapshotWorktree}. */
 export const SNAPSHOT_REF_PREFIX = "refs/session-snapshots/";
 

@@ -35,7 +35,7 @@ import { branchNameProblem } from "../branch_names.ts";
 import { invalid, requireHostId } from "../_field_checks.ts";
 import { nowIso } from "../_clock.ts";
 import { defaultDataDir } from "./data_dir.ts";
-import { Git, registrationFromFiles, type RepositoryInfo, type WorktreeEntry } from "./git.ts";
+import { branchExistsFromFiles, Git, registrationFromFiles, type RepositoryInfo, type WorktreeEntry } from "./git.ts";
 import { Journal, type JournalEntry } from "./journal.ts";
 import { withRepositoryLock } from "./_repository_lock.ts";
 import { branchForWorktreeName, defaultWorktreeName } from "./worktree_names.ts";
@@ -448,7 +448,8 @@ export class WorktreeLifecycle implements WorktreePort {
         this.#journal.list().catch((error) => {
           throw asSessionError(error, "reading the journal");
         }),
-        this.#git.branchExists(info.topLevel, branch),
+        // From the refs' files where they tell: a git process less for every create.
+        branchExistsFromFiles(info.commonDir, branch) ?? this.#git.branchExists(info.topLevel, branch),
       ]);
       if (taken !== null) throw taken.error;
       refuseJournaled(pending, { sessionId: id, repositoryId: repository.id, info, path, branch });

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { SessionError } from "../../../mod.ts";
 import { branchForWorktreeName, defaultWorktreeName } from "../../../src/platform/mod.ts";
-import { Git, parseWorktreeList, registrationFromFiles } from "../../../src/platform/git.ts";
+import { branchExistsFromFiles, Git, parseWorktreeList, registrationFromFiles } from "../../../src/platform/git.ts";
 import { isTransientLockError } from "../../../src/platform/git_runner.ts";
 import { commitFile, git, makeRepository } from "../../fixtures/git_fixtures.ts";
 import { tempDir } from "../../fixtures/helpers.ts";
@@ -49,6 +49,29 @@ test("registrationFromFiles reads what git lists, and answers null wherever the 
   mkdirSync(copy);
   writeFileSync(join(copy, ".git"), `gitdir: ${target}\n`);
   assert.equal(registrationFromFiles(commonDir, copy), null);
+});
+
+test("branchExistsFromFiles answers as git does, or null where the files cannot say", async () => {
+  using dir = tempDir();
+  const repo = join(dir.path, "repo");
+  makeRepository(repo);
+  const commonDir = join(repo, ".git");
+  const g = new Git();
+  git(repo, "branch", "loose");
+  git(repo, "branch", "packed");
+  git(repo, "pack-refs", "--all");
+  git(repo, "branch", "deep/er");
+  for (const name of ["main", "loose", "packed", "deep/er", "absent", "packed/x", "absent/x"]) {
+    assert.equal(branchExistsFromFiles(commonDir, name), await g.branchExists(repo, name), name);
+  }
+  // A folder where the ref would be, or a ref on the way to it: git's to judge.
+  assert.equal(branchExistsFromFiles(commonDir, "deep"), null);
+  assert.equal(branchExistsFromFiles(commonDir, "deep/er/x"), null);
+  git(repo, "symbolic-ref", "refs/heads/alias", "refs/heads/main");
+  assert.equal(branchExistsFromFiles(commonDir, "alias"), null);
+  // Refs in a reftable are not read here.
+  mkdirSync(join(commonDir, "reftable"));
+  assert.equal(branchExistsFromFiles(commonDir, "absent"), null);
 });
 
 test("headBranchAndCommit answers as currentBranch and resolveCommit do, in one call", async () => {
