@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { dirtyWorktreeRefusal, errorMessage, isSessionError, SessionError } from "../errors.ts";
 import { branchNameProblem } from "../branch_names.ts";
-import { plainCommonDir } from "./git_guard.ts";
+import { plainCommonDir, plainGitDirectories } from "./git_guard.ts";
 import { CheckoutProgressReader } from "./_checkout_progress.ts";
 import { gitMessage, type GitResult, type GitRunOptions, runGit, runGitChecked } from "./git_runner.ts";
 
@@ -97,13 +97,66 @@ export function branchExistsFromFiles(commonDir: string, name: string): boolean 
     // Only a missing file says "not loose"; a folder there or a file on the way is for git to judge.
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") return null;
   }
-  let packed: string;
+  const packed = packedRefs(commonDir);
+  return packed === null ? null : packed.has(ref);
+}
+
+// The refs `packed-refs` lists, each with its object id (`peeled`: the file gives the commit a tag
+// points at on the next line); an empty map when there is no such file, `null` when it cannot be read.
+function packedRefs(commonDir: string): Map<string, { id: string; peeled: boolean }> | null {
+  let text: string;
   try {
-    packed = readFileSync(join(commonDir, "packed-refs"), "utf8");
+    text = readFileSync(join(commonDir, "packed-refs"), "utf8");
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "ENOENT" ? false : null;
+    return (error as NodeJS.ErrnoException).code === "ENOENT" ? new Map() : null;
   }
-  return packed.split("\n").some((line) => /^[0-9a-f]{40,64} /.test(line) && line.slice(line.indexOf(" ") + 1) === ref);
+  const refs = new Map<string, { id: string; peeled: boolean }>();
+  let last: { id: string; peeled: boolean } | null = null;
+  for (const line of text.split("\n")) {
+    const entry = /^([0-9a-f]{40,64}) (\S+)$/.exec(line);
+    if (entry !== null) refs.set(entry[2], last = { id: entry[1], peeled: false });
+    else if (line.startsWith("^") && last !== null) last.peeled = true;
+  }
+  return refs;
+}
+
+/**
+ * The checkout's HEAD read from its git files, as {@linkcode Git.headBranchAndCommit} answers it:
+ * the branch as `git symbolic-ref --short HEAD` names it (`"HEAD"` when detached) and the commit.
+ * Answered only where the files leave no doubt: a plain layout with refs in files, HEAD on a branch
+ * whose short name no tag or other ref shadows, its commit in a loose ref or `packed-refs`. `null`
+ * otherwise (then git is asked), never a guess.
+ */
+export function headFromFiles(checkout: string): { branch: string; commit: string } | null {
+  const dirs = plainGitDirectories(checkout);
+  if (dirs === null || existsSync(join(dirs.commonDir, "reftable"))) return null;
+  const read = (file: string) => {
+    try {
+      return readFileSync(file, "utf8");
+    } catch {
+      return null;
+    }
+  };
+  const head = (read(join(dirs.gitDir, "HEAD")) ?? "").trimEnd();
+  if (/^[0-9a-f]{40,64}$/.test(head)) return { branch: "HEAD", commit: head };
+  const branch = /^ref: refs\/heads\/(\S+)$/.exec(head)?.[1];
+  if (branch === undefined || branch === ".invalid" || branchNameProblem(branch) !== null) return null;
+  const packed = packedRefs(dirs.commonDir);
+  if (packed === null) return null;
+  // Git shortens `refs/heads/<b>` to `<b>` only when no ref it would try first (`<b>`,
+  // `refs/<b>`, `refs/tags/<b>`) exists: any trace of one, and git says.
+  const shadows = [`refs/${branch}`, `refs/tags/${branch}`];
+  const shadowFiles = [
+    join(dirs.gitDir, branch),
+    join(dirs.commonDir, branch),
+    ...shadows.map((ref) => join(dirs.commonDir, ref)),
+  ];
+  if (shadows.some((ref) => packed.has(ref)) || shadowFiles.some((file) => existsSync(file))) return null;
+  const loose = read(join(dirs.commonDir, "refs", "heads", branch));
+  if (loose !== null) return /^[0-9a-f]{40,64}\n?$/.test(loose) ? { branch, commit: loose.trimEnd() } : null;
+  const entry = packed.get(`refs/heads/${branch}`);
+  // No ref at all is an unborn branch: git says what that means.
+  return entry === undefined || entry.peeled ? null : { branch, commit: entry.id };
 }
 
 /** The namespace of the refs that keep a worktree's work saved by {@linkcode Git.snapshotWorktree}. */

@@ -35,7 +35,14 @@ import { branchNameProblem } from "../branch_names.ts";
 import { invalid, requireHostId } from "../_field_checks.ts";
 import { nowIso } from "../_clock.ts";
 import { defaultDataDir } from "./data_dir.ts";
-import { branchExistsFromFiles, Git, registrationFromFiles, type RepositoryInfo, type WorktreeEntry } from "./git.ts";
+import {
+  branchExistsFromFiles,
+  Git,
+  headFromFiles,
+  registrationFromFiles,
+  type RepositoryInfo,
+  type WorktreeEntry,
+} from "./git.ts";
 import { Journal, type JournalEntry } from "./journal.ts";
 import { withRepositoryLock } from "./_repository_lock.ts";
 import { branchForWorktreeName, defaultWorktreeName } from "./worktree_names.ts";
@@ -395,10 +402,11 @@ export class WorktreeLifecycle implements WorktreePort {
       invalid(`the worktree ${path} would be inside the checkout ${info.topLevel}; choose another worktreesRoot`);
     }
     // Read-only git calls: run side by side, before anything is made. A base taken from the
-    // checkout's HEAD comes with its commit from the same git process.
+    // checkout's HEAD comes with its commit, from its files where they say it plainly, else from
+    // one git process.
     const fromHead = !useExistingBranch && baseRef === null && (repository.defaultBranch ?? null) === null;
     const [head, , baseCommit] = await Promise.all([
-      fromHead ? this.#git.headBranchAndCommit(info.topLevel) : null,
+      fromHead ? headFromFiles(info.topLevel) ?? this.#git.headBranchAndCommit(info.topLevel) : null,
       this.#git.checkBranchName(info.topLevel, branch),
       // Any commit-ish git accepts (a branch, a tag, `HEAD~1`, a SHA), checked before the worktree exists.
       baseRef === null ? null : this.#git.resolveCommit(info.topLevel, baseRef),

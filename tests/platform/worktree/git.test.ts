@@ -7,7 +7,13 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { SessionError } from "../../../mod.ts";
 import { branchForWorktreeName, defaultWorktreeName } from "../../../src/platform/mod.ts";
-import { branchExistsFromFiles, Git, parseWorktreeList, registrationFromFiles } from "../../../src/platform/git.ts";
+import {
+  branchExistsFromFiles,
+  Git,
+  headFromFiles,
+  parseWorktreeList,
+  registrationFromFiles,
+} from "../../../src/platform/git.ts";
 import { isTransientLockError } from "../../../src/platform/git_runner.ts";
 import { commitFile, git, makeRepository } from "../../fixtures/git_fixtures.ts";
 import { tempDir } from "../../fixtures/helpers.ts";
@@ -91,6 +97,38 @@ test("headBranchAndCommit answers as currentBranch and resolveCommit do, in one 
   assert.equal(await g.currentBranch(repo), "heads/main");
   git(repo, "checkout", "-q", "--detach");
   assert.deepEqual(await g.headBranchAndCommit(repo), { branch: "HEAD", commit: tip });
+});
+
+test("headFromFiles answers as git does, or null where a ref could shadow the branch", async () => {
+  using dir = tempDir();
+  const repo = join(dir.path, "repo");
+  const g = new Git();
+  git(dir.path, "init", "-q", "-b", "main", repo);
+  assert.equal(headFromFiles(repo), null);
+  rmSync(repo, { recursive: true });
+  makeRepository(repo);
+  const tip = (await g.resolveCommit(repo, "main"))!;
+  assert.deepEqual(headFromFiles(repo), { branch: "main", commit: tip });
+  git(repo, "pack-refs", "--all");
+  assert.deepEqual(headFromFiles(repo), await g.headBranchAndCommit(repo));
+  // A linked worktree's own HEAD, its branch in the common directory.
+  const linked = join(dir.path, "linked");
+  git(repo, "worktree", "add", "-q", "-b", "side", "--", linked, "main");
+  assert.deepEqual(headFromFiles(linked), { branch: "side", commit: tip });
+  assert.deepEqual(headFromFiles(linked), await g.headBranchAndCommit(linked));
+  // Shadowed by a tag (loose, then packed) or by a ref of the same name: git's to say (heads/main).
+  git(repo, "tag", "main", tip);
+  assert.equal(headFromFiles(repo), null);
+  git(repo, "pack-refs", "--all");
+  assert.equal(headFromFiles(repo), null);
+  git(repo, "tag", "-d", "main");
+  assert.deepEqual(headFromFiles(repo), { branch: "main", commit: tip });
+  git(repo, "update-ref", "refs/main", tip);
+  assert.equal(headFromFiles(repo), null);
+  git(repo, "update-ref", "-d", "refs/main");
+  git(repo, "checkout", "-q", "--detach");
+  assert.deepEqual(headFromFiles(repo), { branch: "HEAD", commit: tip });
+  assert.deepEqual(headFromFiles(repo), await g.headBranchAndCommit(repo));
 });
 
 test("listWorktrees parses porcelain -z output, including locked and prunable entries", async () => {
