@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { dirtyWorktreeRefusal, errorMessage, isSessionError, SessionError } from "../errors.ts";
 import { branchNameProblem } from "../branch_names.ts";
-import { plainCommonDir } from "./git_guard.ts";
+import { plainCommonDir, plainGitDirectories } from "./git_guard.ts";
 import { CheckoutProgressReader } from "./_checkout_progress.ts";
 import { gitMessage, type GitResult, type GitRunOptions, runGit, runGitChecked } from "./git_runner.ts";
 
@@ -36,6 +36,127 @@ function mayHaveBranchSection(repository: string, name: string): boolean {
   } catch {
     return true;
   }
+}
+
+// Branch names whose validity `branchNameProblem` decides alone (see `checkBranchName`).
+const PLAIN_BRANCH_NAME = /^[A-Za-z0-9._/-]+$/;
+
+/**
+ * The worktree registered at `path` in the repository whose common git directory is `commonDir`,
+ * read from git's own files without running git: `<path>/.git` names `<commonDir>/worktrees/<id>`,
+ * whose `gitdir` names `<path>/.git` back (what `git worktree list` reads), with its HEAD and,
+ * when the branch is a loose ref, the commit it points at. `null` whenever the files do not show
+ * that plainly (a relative or missing link, refs in a reftable, a HEAD of another form): then only
+ * git's own listing can tell, so a `null` is never an answer that the worktree is not registered.
+ */
+export function registrationFromFiles(commonDir: string, path: string): WorktreeEntry | null {
+  const read = (file: string) => {
+    try {
+      return readFileSync(file, "utf8");
+    } catch {
+      return null;
+    }
+  };
+  const link = /^gitdir: (\/[^\n]*)\n?$/.exec(read(join(path, ".git")) ?? "")?.[1];
+  if (link === undefined) return null;
+  const gitDir = resolve(link);
+  if (resolve(gitDir, "..") !== resolve(commonDir, "worktrees") || existsSync(join(commonDir, "reftable"))) return null;
+  // As git lists it: the file's text without trailing white space and `/.git`.
+  const back = (read(join(gitDir, "gitdir")) ?? "").trimEnd();
+  if (!isAbsolute(back) || !back.endsWith("/.git") || resolve(back.slice(0, -5)) !== resolve(path)) return null;
+  const head = (read(join(gitDir, "HEAD")) ?? "").trimEnd();
+  const locked = read(join(gitDir, "locked"));
+  const entry = {
+    path: back.slice(0, -5),
+    bare: false,
+    locked: locked === null ? null : locked.trimEnd(),
+    prunable: null,
+  };
+  if (/^[0-9a-f]{40,64}$/.test(head)) return { ...entry, head, branch: null, detached: true };
+  const branch = /^ref: refs\/heads\/(.+)$/.exec(head)?.[1];
+  if (branch === undefined || branch === ".invalid") return null;
+  const tip = (read(join(commonDir, "refs", "heads", branch)) ?? "").trimEnd();
+  return { ...entry, head: /^[0-9a-f]{40,64}$/.test(tip) ? tip : null, branch, detached: false };
+}
+
+/**
+ * Whether the local branch `name` exists, read from the refs' files of the repository whose common
+ * git directory is `commonDir` without running git: a loose ref names a commit, or `packed-refs` lists it,
+ * or (neither, with refs kept in files) it does not exist. `null` whenever the files cannot say that
+ * plainly (refs in a reftable, a folder or no readable ref where the loose ref would be, an
+ * unreadable `packed-refs`): then only git can tell.
+ */
+export function branchExistsFromFiles(commonDir: string, name: string): boolean | null {
+  if (existsSync(join(commonDir, "reftable"))) return null;
+  const ref = `refs/heads/${name}`;
+  try {
+    const loose = readFileSync(join(commonDir, ...ref.split("/")), "utf8");
+    // A symbolic or unreadable ref may or may not count for git.
+    return /^[0-9a-f]{40,64}\n?$/.test(loose) ? true : null;
+  } catch (error) {
+    // Only a missing file says "not loose"; a folder there or a file on the way is for git to judge.
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") return null;
+  }
+  const packed = packedRefs(commonDir);
+  return packed === null ? null : packed.has(ref);
+}
+
+// The refs `packed-refs` lists, each with its object id (`peeled`: the file gives the commit a tag
+// points at on the next line); an empty map when there is no such file, `null` when it cannot be read.
+function packedRefs(commonDir: string): Map<string, { id: string; peeled: boolean }> | null {
+  let text: string;
+  try {
+    text = readFileSync(join(commonDir, "packed-refs"), "utf8");
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ENOENT" ? new Map() : null;
+  }
+  const refs = new Map<string, { id: string; peeled: boolean }>();
+  let last: { id: string; peeled: boolean } | null = null;
+  for (const line of text.split("\n")) {
+    const entry = /^([0-9a-f]{40,64}) (\S+)$/.exec(line);
+    if (entry !== null) refs.set(entry[2], last = { id: entry[1], peeled: false });
+    else if (line.startsWith("^") && last !== null) last.peeled = true;
+  }
+  return refs;
+}
+
+/**
+ * The checkout's HEAD read from its git files, as {@linkcode Git.headBranchAndCommit} answers it:
+ * the branch as `git symbolic-ref --short HEAD` names it (`"HEAD"` when detached) and the commit.
+ * Answered only where the files leave no doubt: a plain layout with refs in files, HEAD on a branch
+ * whose short name no tag or other ref shadows, its commit in a loose ref or `packed-refs`. `null`
+ * otherwise (then git is asked), never a guess.
+ */
+export function headFromFiles(checkout: string): { branch: string; commit: string } | null {
+  const dirs = plainGitDirectories(checkout);
+  if (dirs === null || existsSync(join(dirs.commonDir, "reftable"))) return null;
+  const read = (file: string) => {
+    try {
+      return readFileSync(file, "utf8");
+    } catch {
+      return null;
+    }
+  };
+  const head = (read(join(dirs.gitDir, "HEAD")) ?? "").trimEnd();
+  if (/^[0-9a-f]{40,64}$/.test(head)) return { branch: "HEAD", commit: head };
+  const branch = /^ref: refs\/heads\/(\S+)$/.exec(head)?.[1];
+  if (branch === undefined || branch === ".invalid" || branchNameProblem(branch) !== null) return null;
+  const packed = packedRefs(dirs.commonDir);
+  if (packed === null) return null;
+  // Git shortens `refs/heads/<b>` to `<b>` only when no ref it would try first (`<b>`,
+  // `refs/<b>`, `refs/tags/<b>`) exists: any trace of one, and git says.
+  const shadows = [`refs/${branch}`, `refs/tags/${branch}`];
+  const shadowFiles = [
+    join(dirs.gitDir, branch),
+    join(dirs.commonDir, branch),
+    ...shadows.map((ref) => join(dirs.commonDir, ref)),
+  ];
+  if (shadows.some((ref) => packed.has(ref)) || shadowFiles.some((file) => existsSync(file))) return null;
+  const loose = read(join(dirs.commonDir, "refs", "heads", branch));
+  if (loose !== null) return /^[0-9a-f]{40,64}\n?$/.test(loose) ? { branch, commit: loose.trimEnd() } : null;
+  const entry = packed.get(`refs/heads/${branch}`);
+  // No ref at all is an unborn branch: git says what that means.
+  return entry === undefined || entry.peeled ? null : { branch, commit: entry.id };
 }
 
 /** The namespace of the refs that keep a worktree's work saved by {@linkcode Git.snapshotWorktree}. */
@@ -251,6 +372,20 @@ export class Git {
     return { topLevel: lines[0], commonDir };
   }
 
+  /**
+   * The checkout's HEAD in one git process: the branch as {@linkcode currentBranch} names it
+   * (`"HEAD"` when detached) and the commit it is at. `null` when HEAD names no commit yet (an
+   * unborn branch) or git's answer is not the plain one (then ask the two questions apart).
+   */
+  async headBranchAndCommit(repository: string): Promise<{ branch: string; commit: string } | null> {
+    // `--abbrev-ref=loose` shortens as `symbolic-ref --short` does (`heads/main` when a tag
+    // `main` exists too), so the name resolves to the very commit printed with it.
+    const result = await this.run(repository, ["rev-parse", "HEAD^{commit}", "--abbrev-ref=loose", "HEAD"]);
+    const lines = result.stdout.split("\n").filter((line) => line !== "");
+    if (result.code !== 0 || lines.length !== 2 || !/^[0-9a-f]{40,64}$/.test(lines[0])) return null;
+    return { commit: lines[0], branch: lines[1] };
+  }
+
   /** The branch checked out in the main checkout, or `null` when HEAD is detached. */
   async currentBranch(repository: string): Promise<string | null> {
     const result = await this.run(repository, ["symbolic-ref", "--quiet", "--short", "HEAD"]);
@@ -266,6 +401,9 @@ export class Git {
     if (problem !== null) {
       throw new SessionError("InvalidInput", `${JSON.stringify(name)} is not a valid branch name: ${problem}`);
     }
+    // A name of letters, digits, `.`, `_`, `-` and `/` that passed the check above meets every
+    // rule of git's (none of them is about these characters): git would only say yes.
+    if (PLAIN_BRANCH_NAME.test(name)) return;
     const result = await this.run(repository, ["check-ref-format", "--branch", name]);
     if (result.code !== 0) {
       throw new SessionError(

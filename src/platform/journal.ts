@@ -50,7 +50,8 @@ export interface JournalEntry {
    * began, under the repository's lock. `registered`: the repository registers the session's
    * worktree at its path on its branch (a new clone at the same path does not); `branchTip`: the
    * commit the session's branch pointed at then, the only one it is deleted at (`null`: not proven
-   * ours, never deleted). Absent in entries written before it was recorded.
+   * ours, never deleted; also when the close keeps the branch, which then needs no tip). Absent in
+   * entries written before it was recorded.
    */
   owned?: { registered: boolean; branchTip: string | null };
   /**

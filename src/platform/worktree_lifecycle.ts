@@ -35,7 +35,14 @@ import { branchNameProblem } from "../branch_names.ts";
 import { invalid, requireHostId } from "../_field_checks.ts";
 import { nowIso } from "../_clock.ts";
 import { defaultDataDir } from "./data_dir.ts";
-import { Git, type RepositoryInfo } from "./git.ts";
+import {
+  branchExistsFromFiles,
+  Git,
+  headFromFiles,
+  registrationFromFiles,
+  type RepositoryInfo,
+  type WorktreeEntry,
+} from "./git.ts";
 import { Journal, type JournalEntry } from "./journal.ts";
 import { withRepositoryLock } from "./_repository_lock.ts";
 import { branchForWorktreeName, defaultWorktreeName } from "./worktree_names.ts";
@@ -394,22 +401,27 @@ export class WorktreeLifecycle implements WorktreePort {
     if (isInside(realLocation(path), realLocation(info.topLevel))) {
       invalid(`the worktree ${path} would be inside the checkout ${info.topLevel}; choose another worktreesRoot`);
     }
-    // Read-only git calls: run side by side, before anything is made.
-    const [base, , baseCommit] = await Promise.all([
-      useExistingBranch ? null : baseRef ?? repository.defaultBranch ??
-        this.#git.currentBranch(info.topLevel).then((b) => b ?? "HEAD"),
+    // Read-only git calls: run side by side, before anything is made. A base taken from the
+    // checkout's HEAD comes with its commit, from its files where they say it plainly, else from
+    // one git process.
+    const fromHead = !useExistingBranch && baseRef === null && (repository.defaultBranch ?? null) === null;
+    const [head, , baseCommit] = await Promise.all([
+      fromHead ? headFromFiles(info.topLevel) ?? this.#git.headBranchAndCommit(info.topLevel) : null,
       this.#git.checkBranchName(info.topLevel, branch),
       // Any commit-ish git accepts (a branch, a tag, `HEAD~1`, a SHA), checked before the worktree exists.
       baseRef === null ? null : this.#git.resolveCommit(info.topLevel, baseRef),
     ]);
+    const base: string | null = useExistingBranch ? null : baseRef ?? repository.defaultBranch ?? head?.branch ??
+      (await this.#git.currentBranch(info.topLevel) ?? "HEAD");
     if (baseRef !== null && baseCommit === null) {
       invalid(`baseRef ${JSON.stringify(baseRef)} does not name a commit in ${repository.name}`);
     }
     // What the checkout will write must fit, with room to spare, before anything is made.
-    const start = baseCommit ?? await this.#git.resolveCommit(
-      info.topLevel,
-      fromSnapshot ?? forkOf?.branchName ?? (useExistingBranch ? branch : base ?? "HEAD"),
-    );
+    const start = baseCommit ?? (fromSnapshot === null && forkOf === null ? head?.commit : undefined) ??
+      await this.#git.resolveCommit(
+        info.topLevel,
+        fromSnapshot ?? forkOf?.branchName ?? (useExistingBranch ? branch : base ?? "HEAD"),
+      );
     // The files the checkout writes (from the same read of the tree), for its progress.
     let files: number | null = null;
     if (start !== null) {
@@ -444,7 +456,8 @@ export class WorktreeLifecycle implements WorktreePort {
         this.#journal.list().catch((error) => {
           throw asSessionError(error, "reading the journal");
         }),
-        this.#git.branchExists(info.topLevel, branch),
+        // From the refs' files where they tell: a git process less for every create.
+        branchExistsFromFiles(info.commonDir, branch) ?? this.#git.branchExists(info.topLevel, branch),
       ]);
       if (taken !== null) throw taken.error;
       refuseJournaled(pending, { sessionId: id, repositoryId: repository.id, info, path, branch });
@@ -649,6 +662,9 @@ export class WorktreeLifecycle implements WorktreePort {
       }
       const archived = current.status === "archived";
       const archive = archived ? await readArchive(this.#git, checkout.topLevel, id) : null;
+      const ownership = archived
+        ? { owned: undefined, registered: undefined }
+        : await this.#ownership(checkout, current, deleteBranch);
       const entry: JournalEntry = {
         op: "close",
         sessionId: id,
@@ -666,7 +682,7 @@ export class WorktreeLifecycle implements WorktreePort {
           // Its worktree is gone: the archive record in this repository is the proof, and the
           // commit it recorded the only one its branch is deleted at.
           ? { registered: archive !== null, branchTip: archive?.head ?? null }
-          : await this.#ownership(checkout, current),
+          : ownership.owned,
         ...(archived ? { archived, archive } : {}),
         pid: process.pid,
         startedAt: nowIso(),
@@ -675,7 +691,12 @@ export class WorktreeLifecycle implements WorktreePort {
       let result;
       try {
         await this.#step("close:journal", id);
-        result = await finishClose(this.#context(rows), entry, (step) => this.#step(step as LifecycleStep, id));
+        result = await finishClose(
+          this.#context(rows),
+          entry,
+          (step) => this.#step(step as LifecycleStep, id),
+          ownership.registered,
+        );
       } catch (error) {
         if (isSessionError(error, "Conflict")) {
           // Git kept the worktree before anything else was touched: the session is whole.
@@ -1063,16 +1084,25 @@ export class WorktreeLifecycle implements WorktreePort {
 
   // What proves the session's worktree and branch are this repository's: git's registration of
   // the worktree at the session's path, which a new clone or another repository at the same path
-  // lacks, and the branch's tip now, the only commit the close may delete it at.
-  async #ownership(info: RepositoryInfo, session: Session): Promise<{ registered: boolean; branchTip: string | null }> {
+  // lacks, and, when the close deletes the branch, its tip now, the only commit it may be deleted
+  // at. The registration is read from git's own files where they show it plainly, else from
+  // `git worktree list`; either way it is also what the close's removal starts from
+  // (`finishClose`), read once.
+  async #ownership(
+    info: RepositoryInfo,
+    session: Session,
+    deleteBranch: boolean,
+  ): Promise<{ owned: { registered: boolean; branchTip: string | null }; registered: WorktreeEntry | null }> {
     const path = session.worktreePath === null ? null : resolve(session.worktreePath);
-    const registered = path !== null &&
-      (await this.#git.listWorktrees(info.topLevel)).some((entry) => resolve(entry.path) === path);
+    const registered = path === null ? null : registrationFromFiles(info.commonDir, path) ??
+      (await this.#git.listWorktrees(info.topLevel)).find((entry) => resolve(entry.path) === path) ?? null;
     const branch = session.branchName;
-    const branchTip = registered && session.createdBranch && branch !== null
-      ? await this.#git.resolveCommit(info.topLevel, `refs/heads/${branch}`)
+    // On the branch, the worktree's HEAD is the branch's tip, read with the registration.
+    const branchTip = deleteBranch && registered !== null && session.createdBranch && branch !== null
+      ? (registered.branch === branch ? registered.head : null) ??
+        await this.#git.resolveCommit(info.topLevel, `refs/heads/${branch}`)
       : null;
-    return { registered, branchTip };
+    return { owned: { registered: registered !== null, branchTip }, registered };
   }
 
   /**

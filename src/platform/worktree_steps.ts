@@ -12,7 +12,7 @@ import { resolve } from "node:path";
 import { dirtyWorktreeRefusal, errorMessage, isSessionError, SessionError } from "../errors.ts";
 import type { WorktreeRows } from "../lifecycle.ts";
 import type { Session } from "../types.ts";
-import type { Git } from "./git.ts";
+import type { Git, WorktreeEntry } from "./git.ts";
 import type { Journal, JournalEntry } from "./journal.ts";
 import { dropArchive } from "./git_archive.ts";
 
@@ -245,12 +245,14 @@ function finish(entry: JournalEntry, actions: StepAction[], failures: unknown[])
  * recorded the worktree clean is finished too. When the folder is already gone, only git's record
  * of this one worktree is dropped, never another's. Returns the deleted row (`null` when it was
  * already gone), what happened to the folder and the branch, and the snapshot's ref (`null` when
- * none was made).
+ * none was made). `registration` is git's record of the worktree (or `null`: none) when the caller
+ * has just read it under the same lock; without it (a close finished again) it is read here.
  */
 export async function finishClose(
   context: StepContext,
   entry: JournalEntry,
   hook: (step: string) => Promise<void> = () => Promise.resolve(),
+  registration?: WorktreeEntry | null,
 ): Promise<{
   session: Session | null;
   worktreeRemoved: boolean;
@@ -269,7 +271,9 @@ export async function finishClose(
   // An archived session's work is in its archive's snapshot, which stays; it has no folder to remove.
   let snapshotRef: string | null = entry.archive?.snapshot?.ref ?? null;
   if (entry.createdWorktree && entry.archived !== true) {
-    const registered = await registeredAt(git, entry.repositoryPath, entry.path);
+    const registered = registration !== undefined
+      ? registration
+      : await registeredAt(git, entry.repositoryPath, entry.path);
     if (existsSync(entry.path)) {
       if (registered !== null) {
         // A removal killed half-way may have deleted the folder's `.git` file, after which git

@@ -1,15 +1,135 @@
-// The git layer on real repositories: worktree listing (locked, prunable), lock-error
-// classification, branch-name checks, commit-ish resolution, and default names.
+// The git layer on real repositories: worktree listing (locked, prunable) and the registration
+// read from git's files, lock-error classification, branch-name checks, commit-ish resolution,
+// HEAD's branch and commit in one call, and default names.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SessionError } from "../../../mod.ts";
 import { branchForWorktreeName, defaultWorktreeName } from "../../../src/platform/mod.ts";
-import { Git, parseWorktreeList } from "../../../src/platform/git.ts";
+import {
+  branchExistsFromFiles,
+  Git,
+  headFromFiles,
+  parseWorktreeList,
+  registrationFromFiles,
+} from "../../../src/platform/git.ts";
 import { isTransientLockError } from "../../../src/platform/git_runner.ts";
 import { commitFile, git, makeRepository } from "../../fixtures/git_fixtures.ts";
 import { tempDir } from "../../fixtures/helpers.ts";
+
+test("registrationFromFiles reads what git lists, and answers null wherever the files are not plain", async () => {
+  using dir = tempDir();
+  const repo = join(dir.path, "repo");
+  makeRepository(repo);
+  const commonDir = join(repo, ".git");
+  const onBranch = join(dir.path, "on branch");
+  const detached = join(dir.path, "detached");
+  git(repo, "worktree", "add", "-q", "-b", "a", "--", onBranch, "main");
+  commitFile(onBranch, "a.txt");
+  git(repo, "worktree", "lock", "--reason", "busy", "--", onBranch);
+  git(repo, "worktree", "add", "-q", "--detach", "--", detached, "main");
+  const listed = await new Git().listWorktrees(repo);
+  for (const path of [onBranch, detached]) {
+    assert.deepEqual(registrationFromFiles(commonDir, path), listed.find((entry) => entry.path === path));
+  }
+  // A packed branch has no loose ref: registered, its commit left for git to tell.
+  git(repo, "pack-refs", "--all");
+  assert.deepEqual(registrationFromFiles(commonDir, onBranch), {
+    ...listed.find((entry) => entry.path === onBranch),
+    head: null,
+  });
+  // Not this repository's, not a worktree, or a link git wrote relative: not proven here.
+  const other = join(dir.path, "other");
+  makeRepository(other);
+  assert.equal(registrationFromFiles(join(other, ".git"), onBranch), null);
+  assert.equal(registrationFromFiles(commonDir, repo), null);
+  assert.equal(registrationFromFiles(commonDir, join(dir.path, "missing")), null);
+  const link = join(detached, ".git");
+  const target = readFileSync(link, "utf8").replace(/^gitdir: /, "").trim();
+  writeFileSync(link, `gitdir: ../repo/.git/worktrees/${target.split("/").pop()}\n`);
+  assert.equal(registrationFromFiles(commonDir, detached), null);
+  // A folder that names a registration which names another folder back.
+  writeFileSync(link, `gitdir: ${target}\n`);
+  const copy = join(dir.path, "copy");
+  mkdirSync(copy);
+  writeFileSync(join(copy, ".git"), `gitdir: ${target}\n`);
+  assert.equal(registrationFromFiles(commonDir, copy), null);
+});
+
+test("branchExistsFromFiles answers as git does, or null where the files cannot say", async () => {
+  using dir = tempDir();
+  const repo = join(dir.path, "repo");
+  makeRepository(repo);
+  const commonDir = join(repo, ".git");
+  const g = new Git();
+  git(repo, "branch", "loose");
+  git(repo, "branch", "packed");
+  git(repo, "pack-refs", "--all");
+  git(repo, "branch", "deep/er");
+  for (const name of ["main", "loose", "packed", "deep/er", "absent", "packed/x", "absent/x"]) {
+    assert.equal(branchExistsFromFiles(commonDir, name), await g.branchExists(repo, name), name);
+  }
+  // A folder where the ref would be, or a ref on the way to it: git's to judge.
+  assert.equal(branchExistsFromFiles(commonDir, "deep"), null);
+  assert.equal(branchExistsFromFiles(commonDir, "deep/er/x"), null);
+  git(repo, "symbolic-ref", "refs/heads/alias", "refs/heads/main");
+  assert.equal(branchExistsFromFiles(commonDir, "alias"), null);
+  // Refs in a reftable are not read here.
+  mkdirSync(join(commonDir, "reftable"));
+  assert.equal(branchExistsFromFiles(commonDir, "absent"), null);
+});
+
+test("headBranchAndCommit answers as currentBranch and resolveCommit do, in one call", async () => {
+  using dir = tempDir();
+  const repo = join(dir.path, "repo");
+  const g = new Git();
+  git(dir.path, "init", "-q", "-b", "main", repo);
+  // Unborn: no commit, so no answer, and the caller asks apart.
+  assert.equal(await g.headBranchAndCommit(repo), null);
+  rmSync(repo, { recursive: true });
+  makeRepository(repo);
+  const tip = await g.resolveCommit(repo, "main");
+  assert.deepEqual(await g.headBranchAndCommit(repo), { branch: "main", commit: tip });
+  // A tag of the same name: the short name must still name the branch.
+  git(repo, "tag", "main", `${tip}`);
+  assert.deepEqual(await g.headBranchAndCommit(repo), { branch: await g.currentBranch(repo), commit: tip });
+  assert.equal(await g.currentBranch(repo), "heads/main");
+  git(repo, "checkout", "-q", "--detach");
+  assert.deepEqual(await g.headBranchAndCommit(repo), { branch: "HEAD", commit: tip });
+});
+
+test("headFromFiles answers as git does, or null where a ref could shadow the branch", async () => {
+  using dir = tempDir();
+  const repo = join(dir.path, "repo");
+  const g = new Git();
+  git(dir.path, "init", "-q", "-b", "main", repo);
+  assert.equal(headFromFiles(repo), null);
+  rmSync(repo, { recursive: true });
+  makeRepository(repo);
+  const tip = (await g.resolveCommit(repo, "main"))!;
+  assert.deepEqual(headFromFiles(repo), { branch: "main", commit: tip });
+  git(repo, "pack-refs", "--all");
+  assert.deepEqual(headFromFiles(repo), await g.headBranchAndCommit(repo));
+  // A linked worktree's own HEAD, its branch in the common directory.
+  const linked = join(dir.path, "linked");
+  git(repo, "worktree", "add", "-q", "-b", "side", "--", linked, "main");
+  assert.deepEqual(headFromFiles(linked), { branch: "side", commit: tip });
+  assert.deepEqual(headFromFiles(linked), await g.headBranchAndCommit(linked));
+  // Shadowed by a tag (loose, then packed) or by a ref of the same name: git's to say (heads/main).
+  git(repo, "tag", "main", tip);
+  assert.equal(headFromFiles(repo), null);
+  git(repo, "pack-refs", "--all");
+  assert.equal(headFromFiles(repo), null);
+  git(repo, "tag", "-d", "main");
+  assert.deepEqual(headFromFiles(repo), { branch: "main", commit: tip });
+  git(repo, "update-ref", "refs/main", tip);
+  assert.equal(headFromFiles(repo), null);
+  git(repo, "update-ref", "-d", "refs/main");
+  git(repo, "checkout", "-q", "--detach");
+  assert.deepEqual(headFromFiles(repo), { branch: "HEAD", commit: tip });
+  assert.deepEqual(headFromFiles(repo), await g.headBranchAndCommit(repo));
+});
 
 test("listWorktrees parses porcelain -z output, including locked and prunable entries", async () => {
   using dir = tempDir();

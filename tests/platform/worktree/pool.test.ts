@@ -54,6 +54,9 @@ async function pooled(
   assert.deepEqual(await orchestrator.repositoryPool(f.repository.id), { size, ready: 0 });
   await lifecycle.poolSettled();
   assert.deepEqual(await orchestrator.repositoryPool(f.repository.id), { size, ready: size });
+  // Asking starts a fill that checks the entries against the base: settled, so that nothing of the
+  // pool runs in the background while a test moves the base and creates.
+  await lifecycle.poolSettled();
   return { lifecycle, orchestrator };
 }
 
