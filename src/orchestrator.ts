@@ -184,7 +184,7 @@ export interface ListSessionsOptions {
   repositoryId?: RepositoryId;
   /** Only the sessions with this status. */
   status?: SessionStatus;
-  /** Only the sessions made under this one (with a token scoped to it, or by a fork through one). */
+  /** Only the sessions made under this one (`parentSessionId`: made with a token scoped to it). */
   parentSessionId?: SessionId;
   /** Page size: 100 by default, at most 1000. */
   limit?: number;

@@ -334,7 +334,7 @@ export const ROUTES = {
     method: "get" as const,
     path: "/v1/sessions" as const,
     tags: ["sessions"],
-    summary: "A page of sessions, oldest first, optionally of one repository and one status",
+    summary: "A page of sessions, oldest first, optionally of one repository, one status and one parent session",
     request: { query: SessionQuerySchema },
     responses: {
       200: { description: "The sessions.", content: { "application/json": { schema: SessionListSchema } } },

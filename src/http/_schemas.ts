@@ -454,16 +454,21 @@ export const SessionTokenSchema: z.ZodType<SessionToken, SessionToken> = z.objec
   revokedAt: z.string().nullable().openapi({ description: "When it was revoked; null while it is valid." }),
 }).openapi("SessionToken");
 
-/** `?repositoryId=`. */
+/** `?repositoryId=&status=&parentSessionId=` and the page. */
 export const SessionQuerySchema: z.ZodObject<{
   repositoryId: z.ZodOptional<z.ZodString>;
   status: z.ZodOptional<z.ZodEnum<{ [S in SessionStatus]: S }>>;
+  parentSessionId: z.ZodOptional<z.ZodString>;
   limit: PageLimit;
   cursor: z.ZodOptional<z.ZodString>;
 }> = z.object({
   repositoryId: z.string().optional().openapi({ param: { name: "repositoryId", in: "query" } }),
   status: z.enum(SESSION_STATUSES as [SessionStatus, ...SessionStatus[]]).optional().openapi({
     param: { name: "status", in: "query" },
+  }),
+  parentSessionId: z.string().optional().openapi({
+    param: { name: "parentSessionId", in: "query" },
+    description: "Only the sessions made under this one (parentSessionId: made with a token scoped to it).",
   }),
   limit: pageLimit(),
   cursor: pageCursor(),

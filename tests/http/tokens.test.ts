@@ -245,3 +245,25 @@ test("http tokens: a scoped token's event stream carries only its sessions' even
   assert.deepEqual(seen, ["session.updated seen", "session.created child", "session.deleted child"]);
   await events.close();
 });
+
+test("http tokens: ?parentSessionId= lists the sessions made under a session, for the server's token and a scoped one", async () => {
+  await using t = await routeApp();
+  const repositoryId = await createRepository(t);
+  const parent = await newSession(t, repositoryId, undefined, "parent");
+  await newSession(t, repositoryId, undefined, "unrelated");
+  const { token } = await mint(t, parent);
+  const child = await newSession(t, repositoryId, token, "child");
+  const grandchild = await newSession(t, repositoryId, (await mint(t, child)).token, "grandchild");
+  const titles = (body: { sessions: { title: string }[] }) => body.sessions.map((session) => session.title);
+
+  const children = await t.callJson(`/v1/sessions?parentSessionId=${parent}`);
+  assert.equal(children.status, 200, JSON.stringify(children.body));
+  assert.deepEqual(titles(children.body), ["child"]);
+  assert.deepEqual(titles((await t.callJson(`/v1/sessions?parentSessionId=${child}`)).body), ["grandchild"]);
+  const scoped = await t.callJson(`/v1/sessions?parentSessionId=${child}`, { headers: as(token) });
+  assert.deepEqual(titles(scoped.body), ["grandchild"]);
+  assert.deepEqual((await t.callJson(`/v1/sessions?parentSessionId=${grandchild}`)).body.sessions, []);
+  const bad = await t.callJson("/v1/sessions?parentSessionId=not-an-id");
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.error.kind, "InvalidInput");
+});

@@ -217,6 +217,7 @@ test("mcp: the tools, their hints, and input schemas from the HTTP routes' own; 
     assert.deepEqual(Object.keys(byName.get("list_sessions")!.inputSchema.properties!).sort(), [
       "cursor",
       "limit",
+      "parentSessionId",
       "repositoryId",
       "status",
     ]);
