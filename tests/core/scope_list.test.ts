@@ -60,6 +60,6 @@ test("scope: a session's scope lists its tree in pages, reading only that tree",
     ["under another"],
   );
   const childScope = orchestrator.asScope({ kind: "session", sessionId: child.id, tokenId: crypto.randomUUID() });
-  assert.deepEqual((await childScope.listSessions()).sessions.map((s) => s.title), ["child", "grandchild"]);
+  assert.deepEqual((await childScope.listSessions()).sessions.map((s) => s.id), [child.id, grandchild.id]);
   await assert.rejects(scope.listSessions({ parentSessionId: "not-an-id" }), { kind: "InvalidInput" });
 });
