@@ -5,56 +5,42 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { WorktreeLifecycle } from "../../src/platform/mod.ts";
 import { commitFile, git, makeRepository } from "../fixtures/git_fixtures.ts";
-import { startTestApp } from "../fixtures/http_fixture.ts";
-import { tempDir } from "../fixtures/helpers.ts";
+import { gitRouteApp } from "../fixtures/http_fixture.ts";
 import { assertFails, cliWorld } from "../fixtures/cli_fixture.ts";
 
 test("http+git: POST /v1/gc reports per session, dryRun changes nothing, a bad idle is 400", async () => {
-  const repoDir = tempDir("slo-http-gc-");
-  const repositoryPath = join(repoDir.path, "repo");
-  makeRepository(repositoryPath);
-  const t = await startTestApp({
-    lifecycle: () => new WorktreeLifecycle({ worktreesRoot: join(repoDir.path, "worktrees") }),
+  await using t = await gitRouteApp("slo-http-gc-");
+  const { repositoryPath } = t;
+  const repository = { body: t.repository };
+  const created = await t.callJson("/v1/sessions", {
+    method: "POST",
+    json: { repositoryId: repository.body.id, title: "Done", isWorktree: true },
   });
-  try {
-    const repository = await t.callJson("/v1/repositories", {
-      method: "POST",
-      json: { path: repositoryPath, name: "repo", isGitRepository: true },
-    });
-    const created = await t.callJson("/v1/sessions", {
-      method: "POST",
-      json: { repositoryId: repository.body.id, title: "Done", isWorktree: true },
-    });
-    const session = created.body;
-    commitFile(session.worktreePath, "done.txt");
-    git(repositoryPath, "merge", "-q", "--no-ff", "-m", "merge", session.branchName);
+  const session = created.body;
+  commitFile(session.worktreePath, "done.txt");
+  git(repositoryPath, "merge", "-q", "--no-ff", "-m", "merge", session.branchName);
 
-    const dry = await t.callJson("/v1/gc?dryRun=true", { method: "POST" });
-    assert.equal(dry.status, 200, JSON.stringify(dry.body));
-    assert.equal(dry.body.dryRun, true);
-    assert.deepEqual(dry.body.findings.map((x: { action: string; done: boolean }) => [x.action, x.done]), [
-      ["delete", false],
-    ]);
-    assert.ok(existsSync(session.worktreePath));
+  const dry = await t.callJson("/v1/gc?dryRun=true", { method: "POST" });
+  assert.equal(dry.status, 200, JSON.stringify(dry.body));
+  assert.equal(dry.body.dryRun, true);
+  assert.deepEqual(dry.body.findings.map((x: { action: string; done: boolean }) => [x.action, x.done]), [
+    ["delete", false],
+  ]);
+  assert.ok(existsSync(session.worktreePath));
 
-    const bad = await t.callJson("/v1/gc?idle=soon", { method: "POST" });
-    assert.equal(bad.status, 400);
-    assert.equal(bad.body.error.kind, "InvalidInput");
-    assert.match(bad.body.error.message, /idle must be a whole number and a unit/);
+  const bad = await t.callJson("/v1/gc?idle=soon", { method: "POST" });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.error.kind, "InvalidInput");
+  assert.match(bad.body.error.message, /idle must be a whole number and a unit/);
 
-    const done = await t.callJson("/v1/gc?idle=7d", { method: "POST" });
-    assert.equal(done.status, 200, JSON.stringify(done.body));
-    assert.deepEqual(done.body.findings[0].action, "delete");
-    assert.equal(done.body.findings[0].done, true);
-    assert.ok(done.body.reclaimedBytes > 0);
-    assert.equal(existsSync(session.worktreePath), false);
-    assert.equal((await t.callJson(`/v1/sessions/${session.id}`)).status, 404);
-  } finally {
-    await t.close();
-    repoDir.remove();
-  }
+  const done = await t.callJson("/v1/gc?idle=7d", { method: "POST" });
+  assert.equal(done.status, 200, JSON.stringify(done.body));
+  assert.deepEqual(done.body.findings[0].action, "delete");
+  assert.equal(done.body.findings[0].done, true);
+  assert.ok(done.body.reclaimedBytes > 0);
+  assert.equal(existsSync(session.worktreePath), false);
+  assert.equal((await t.callJson(`/v1/sessions/${session.id}`)).status, 404);
 });
 
 test("cli: slo gc prints what it would do, then does it; a bad --idle is exit 2", async () => {
