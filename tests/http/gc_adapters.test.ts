@@ -1,4 +1,4 @@
-// `POST /v1/gc` and `slo gc` against a real server and real git: the report as JSON and as a
+// `POST /v1/gc` (the app over a memory store) and `slo gc` (a real server), with real git: the report as JSON and as a
 // table, a dry run, and a bad idle duration as 400 / exit 2. The rules are the orchestrator's
 // (tests/platform/worktree/gc.test.ts); these pin how the adapters carry them.
 import { test } from "node:test";
