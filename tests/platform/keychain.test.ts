@@ -60,40 +60,36 @@ test(
   "provision writes the keychain; a resolve without the store row falls back to it and refills the store",
   { skip },
   async () => {
-    const dir = tempDir();
+    using dir = tempDir();
     const service = testService();
-    try {
-      const store = openSqliteStore(join(dir.path, "s.db"));
-      const repository = await store.createRepository(repositoryInput());
-      const id = newSessionId();
-      await store.createSession({ id, repositoryId: repository.id, title: "t", isWorktree: false });
-      const databaseKey = await importDatabaseKey(generateDatabaseKeyBytes());
-      const chain = new SessionSecretChain({ store, databaseKey, keychain, keychainService: service });
-      const secret = await chain.provision(id);
-      assert.equal(await keychain!.get(service, id), encodeBase64(secret));
+    const store = openSqliteStore(join(dir.path, "s.db"));
+    const repository = await store.createRepository(repositoryInput());
+    const id = newSessionId();
+    await store.createSession({ id, repositoryId: repository.id, title: "t", isWorktree: false });
+    const databaseKey = await importDatabaseKey(generateDatabaseKeyBytes());
+    const chain = new SessionSecretChain({ store, databaseKey, keychain, keychainService: service });
+    const secret = await chain.provision(id);
+    assert.equal(await keychain!.get(service, id), encodeBase64(secret));
 
-      await store.deleteSessionSecret(id);
-      const cold = new SessionSecretChain({ store, databaseKey, keychain, keychainService: service });
-      assert.deepEqual(await cold.resolve(id), secret);
-      assert.ok(cold.cache.contains(id));
-      const refilled = await store.getSessionSecret(id);
-      assert.notEqual(refilled, null);
-      // The refilled row is sealed: a third chain with no keychain opens it from the store alone.
-      const storeOnly = new SessionSecretChain({ store, databaseKey });
-      assert.deepEqual(await storeOnly.resolve(id), secret);
+    await store.deleteSessionSecret(id);
+    const cold = new SessionSecretChain({ store, databaseKey, keychain, keychainService: service });
+    assert.deepEqual(await cold.resolve(id), secret);
+    assert.ok(cold.cache.contains(id));
+    const refilled = await store.getSessionSecret(id);
+    assert.notEqual(refilled, null);
+    // The refilled row is sealed: a third chain with no keychain opens it from the store alone.
+    const storeOnly = new SessionSecretChain({ store, databaseKey });
+    assert.deepEqual(await storeOnly.resolve(id), secret);
 
-      await cold.forget(id);
-      assert.equal(await keychain!.get(service, id), null);
-      assert.equal(await store.getSessionSecret(id), null);
-      assert.ok(!cold.cache.contains(id));
-      assert.equal(
-        await new SessionSecretChain({ store, databaseKey, keychain, keychainService: service }).resolve(id),
-        null,
-      );
-      store.close();
-    } finally {
-      dir.remove();
-    }
+    await cold.forget(id);
+    assert.equal(await keychain!.get(service, id), null);
+    assert.equal(await store.getSessionSecret(id), null);
+    assert.ok(!cold.cache.contains(id));
+    assert.equal(
+      await new SessionSecretChain({ store, databaseKey, keychain, keychainService: service }).resolve(id),
+      null,
+    );
+    store.close();
   },
 );
 
@@ -101,27 +97,23 @@ test(
   "a secret provisioned by one process is resolved by fresh processes from SQLite, then from the keychain",
   { skip },
   async () => {
-    const dir = tempDir();
+    using dir = tempDir();
     const service = testService();
-    try {
-      const file = join(dir.path, "s.db");
-      const key = encodeBase64(generateDatabaseKeyBytes());
-      const provisioned = await runScript(worker, ["provision", file, key, service]);
-      assert.equal(provisioned.code, 0, provisioned.stderr);
-      const [id, secret] = provisioned.stdout.trim().split(" ");
+    const file = join(dir.path, "s.db");
+    const key = encodeBase64(generateDatabaseKeyBytes());
+    const provisioned = await runScript(worker, ["provision", file, key, service]);
+    assert.equal(provisioned.code, 0, provisioned.stderr);
+    const [id, secret] = provisioned.stdout.trim().split(" ");
 
-      const fromStore = await runScript(worker, ["resolve", file, key, service, id]);
-      assert.equal(fromStore.stdout.trim(), secret, fromStore.stderr);
+    const fromStore = await runScript(worker, ["resolve", file, key, service, id]);
+    assert.equal(fromStore.stdout.trim(), secret, fromStore.stderr);
 
-      const store = openSqliteStore(file);
-      await store.deleteSessionSecret(id);
-      store.close();
-      const fromKeychain = await runScript(worker, ["resolve", file, key, service, id]);
-      assert.equal(fromKeychain.stdout.trim(), secret, fromKeychain.stderr);
-      await keychain!.delete(service, id);
-    } finally {
-      dir.remove();
-    }
+    const store = openSqliteStore(file);
+    await store.deleteSessionSecret(id);
+    store.close();
+    const fromKeychain = await runScript(worker, ["resolve", file, key, service, id]);
+    assert.equal(fromKeychain.stdout.trim(), secret, fromKeychain.stderr);
+    await keychain!.delete(service, id);
   },
 );
 

@@ -142,39 +142,35 @@ test("server on postgres: --database and DATABASE_URL serve the same data, and t
 });
 
 test("server on postgres: an unreachable database or a URL that is not postgres:// is one line", { skip }, async () => {
-  const dir = tempDir("slo-pg-refusals-");
+  using dir = tempDir("slo-pg-refusals-");
   const probe = createServer();
   await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
   const port = (probe.address() as { port: number }).port;
   await new Promise((resolve) => probe.close(resolve));
-  try {
-    const unreachable = await serveUntilExit([
-      "--port",
-      "0",
-      "--data-dir",
-      dir.path,
-      "--database",
-      `postgres://someone:hunter2@127.0.0.1:${port}/sessions`,
-    ]);
-    assertRefused(
-      unreachable,
-      1,
-      new RegExp(
-        `^error: opening the Postgres database postgres://someone:\\*\\*\\*@127\\.0\\.0\\.1:${port}/sessions failed: `,
-      ),
-    );
-    assert.doesNotMatch(unreachable.stderr + unreachable.stdout, /hunter2/);
-    assertRefused(
-      await serveUntilExit(["--port", "0", "--data-dir", dir.path, "--database", join(dir.path, "sessions.db")]),
-      2,
-      /^error: --database must be a postgres:\/\/ URL \(without it the server uses SQLite in the data directory\); see --help$/,
-    );
-    assertRefused(
-      await serveUntilExit(["--port", "0", "--data-dir", dir.path], { DATABASE_URL: "mysql://127.0.0.1/sessions" }),
-      2,
-      /^error: DATABASE_URL must be a postgres:\/\/ URL/,
-    );
-  } finally {
-    dir.remove();
-  }
+  const unreachable = await serveUntilExit([
+    "--port",
+    "0",
+    "--data-dir",
+    dir.path,
+    "--database",
+    `postgres://someone:hunter2@127.0.0.1:${port}/sessions`,
+  ]);
+  assertRefused(
+    unreachable,
+    1,
+    new RegExp(
+      `^error: opening the Postgres database postgres://someone:\\*\\*\\*@127\\.0\\.0\\.1:${port}/sessions failed: `,
+    ),
+  );
+  assert.doesNotMatch(unreachable.stderr + unreachable.stdout, /hunter2/);
+  assertRefused(
+    await serveUntilExit(["--port", "0", "--data-dir", dir.path, "--database", join(dir.path, "sessions.db")]),
+    2,
+    /^error: --database must be a postgres:\/\/ URL \(without it the server uses SQLite in the data directory\); see --help$/,
+  );
+  assertRefused(
+    await serveUntilExit(["--port", "0", "--data-dir", dir.path], { DATABASE_URL: "mysql://127.0.0.1/sessions" }),
+    2,
+    /^error: DATABASE_URL must be a postgres:\/\/ URL/,
+  );
 });

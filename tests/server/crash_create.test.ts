@@ -36,87 +36,83 @@ function startServerProcess(dataDir: string): { child: ChildProcess; url: Promis
 }
 
 test("crash: SIGKILL during 64 concurrent plain creates, five rounds, leaves no session without its secret", async () => {
-  const dir = tempDir("slo-crash-create-");
+  using dir = tempDir("slo-crash-create-");
   const answered: string[] = [];
   let repositoryId: string | null = null;
   let killedWithRequestsInFlight = 0;
-  try {
-    for (let round = 0; round < 5; round++) {
-      const server = startServerProcess(dir.path);
-      try {
-        const url = await server.url;
-        const token = readFileSync(join(dir.path, "token"), "utf8").trim();
-        const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
-        if (repositoryId === null) {
-          const response = await fetch(`${url}/v1/repositories`, {
-            method: "POST",
-            headers,
-            body: JSON.stringify({ path: "/src/crash", name: "crash" }),
-          });
-          assert.equal(response.status, 201);
-          repositoryId = (await response.json()).id;
-        }
-        let settled = 0;
-        let answeredThisRound = 0;
-        // Kill at a different point each round: as soon as every create is sent (0), or after a
-        // few answers. On a fast machine the server answers 64 creates within milliseconds, so the
-        // early kills are what make sure some creates are cut off mid-way.
-        const killAfter = [0, 1, 2, 4, 8][round];
-        const creates = Array.from({ length: 64 }, async (_, index) => {
-          try {
-            const response = await fetch(`${url}/v1/sessions`, {
-              method: "POST",
-              headers,
-              body: JSON.stringify({ repositoryId, title: `round ${round} #${index}`, isWorktree: false }),
-            });
-            if (response.status === 201) {
-              answered.push((await response.json()).id);
-              answeredThisRound++;
-            } else await response.body?.cancel();
-          } catch {
-            // The connection died with the server: this create was never answered.
-          } finally {
-            settled++;
-            if (settled === killAfter) server.child.kill("SIGKILL");
-          }
-        });
-        if (killAfter === 0) setTimeout(() => server.child.kill("SIGKILL"), 0);
-        await Promise.all(creates);
-        if (answeredThisRound < 64) killedWithRequestsInFlight++;
-      } finally {
-        server.child.kill("SIGKILL");
-        await server.exited;
-      }
-    }
-    assert.ok(killedWithRequestsInFlight > 0, "no round was killed with creates still unanswered");
-
-    // The restart: it must start on whatever the kills left, then every answered create is whole.
+  for (let round = 0; round < 5; round++) {
     const server = startServerProcess(dir.path);
     try {
       const url = await server.url;
       const token = readFileSync(join(dir.path, "token"), "utf8").trim();
-      const headers = { authorization: `Bearer ${token}` };
-      for (const id of answered) {
-        const response = await fetch(`${url}/v1/sessions/${id}/secret`, { headers });
-        assert.equal(response.status, 200, `answered session ${id} has no secret after the restart`);
-        assert.equal((await response.json()).sessionId, id);
+      const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+      if (repositoryId === null) {
+        const response = await fetch(`${url}/v1/repositories`, {
+          method: "POST",
+          headers,
+          body: JSON.stringify({ path: "/src/crash", name: "crash" }),
+        });
+        assert.equal(response.status, 201);
+        repositoryId = (await response.json()).id;
       }
+      let settled = 0;
+      let answeredThisRound = 0;
+      // Kill at a different point each round: as soon as every create is sent (0), or after a
+      // few answers. On a fast machine the server answers 64 creates within milliseconds, so the
+      // early kills are what make sure some creates are cut off mid-way.
+      const killAfter = [0, 1, 2, 4, 8][round];
+      const creates = Array.from({ length: 64 }, async (_, index) => {
+        try {
+          const response = await fetch(`${url}/v1/sessions`, {
+            method: "POST",
+            headers,
+            body: JSON.stringify({ repositoryId, title: `round ${round} #${index}`, isWorktree: false }),
+          });
+          if (response.status === 201) {
+            answered.push((await response.json()).id);
+            answeredThisRound++;
+          } else await response.body?.cancel();
+        } catch {
+          // The connection died with the server: this create was never answered.
+        } finally {
+          settled++;
+          if (settled === killAfter) server.child.kill("SIGKILL");
+        }
+      });
+      if (killAfter === 0) setTimeout(() => server.child.kill("SIGKILL"), 0);
+      await Promise.all(creates);
+      if (answeredThisRound < 64) killedWithRequestsInFlight++;
     } finally {
-      server.child.kill("SIGTERM");
+      server.child.kill("SIGKILL");
       await server.exited;
     }
-    const database = new DatabaseSync(join(dir.path, "sessions.db"));
-    try {
-      const orphans = database.prepare(
-        "SELECT count(*) AS n FROM sessions WHERE id NOT IN (SELECT session_id FROM session_secrets)",
-      ).get() as { n: number };
-      assert.equal(Number(orphans.n), 0, "sessions without a secret");
-      const total = database.prepare("SELECT count(*) AS n FROM sessions").get() as { n: number };
-      assert.ok(Number(total.n) >= answered.length);
-    } finally {
-      database.close();
+  }
+  assert.ok(killedWithRequestsInFlight > 0, "no round was killed with creates still unanswered");
+
+  // The restart: it must start on whatever the kills left, then every answered create is whole.
+  const server = startServerProcess(dir.path);
+  try {
+    const url = await server.url;
+    const token = readFileSync(join(dir.path, "token"), "utf8").trim();
+    const headers = { authorization: `Bearer ${token}` };
+    for (const id of answered) {
+      const response = await fetch(`${url}/v1/sessions/${id}/secret`, { headers });
+      assert.equal(response.status, 200, `answered session ${id} has no secret after the restart`);
+      assert.equal((await response.json()).sessionId, id);
     }
   } finally {
-    dir.remove();
+    server.child.kill("SIGTERM");
+    await server.exited;
+  }
+  const database = new DatabaseSync(join(dir.path, "sessions.db"));
+  try {
+    const orphans = database.prepare(
+      "SELECT count(*) AS n FROM sessions WHERE id NOT IN (SELECT session_id FROM session_secrets)",
+    ).get() as { n: number };
+    assert.equal(Number(orphans.n), 0, "sessions without a secret");
+    const total = database.prepare("SELECT count(*) AS n FROM sessions").get() as { n: number };
+    assert.ok(Number(total.n) >= answered.length);
+  } finally {
+    database.close();
   }
 });

@@ -235,21 +235,17 @@ test("events resume, the server on SQLite: ids survive a restart, and a client r
   } finally {
     await first.close();
   }
-  const second = await startTestServer({ dataDir: dir.path });
-  try {
-    await json(second, "/v1/repositories", { method: "POST", json: repositoryInput("after") });
-    const resumed = await open(second, seen);
-    const replayed = [await resumed.next(), await resumed.next()];
-    // The ids go on from where the first server left them, and the one it made is replayed.
-    assert.deepEqual(typesAndIds(replayed), [
-      `${BigInt(seen) + 1n} repository.created`,
-      `${BigInt(seen) + 2n} repository.created`,
-    ]);
-    assert.deepEqual(replayed.map((event) => JSON.parse(event.data).repository.name), ["missed", "after"]);
-    await resumed.close();
-  } finally {
-    await second.close();
-  }
+  await using second = await startTestServer({ dataDir: dir.path });
+  await json(second, "/v1/repositories", { method: "POST", json: repositoryInput("after") });
+  const resumed = await open(second, seen);
+  const replayed = [await resumed.next(), await resumed.next()];
+  // The ids go on from where the first server left them, and the one it made is replayed.
+  assert.deepEqual(typesAndIds(replayed), [
+    `${BigInt(seen) + 1n} repository.created`,
+    `${BigInt(seen) + 2n} repository.created`,
+  ]);
+  assert.deepEqual(replayed.map((event) => JSON.parse(event.data).repository.name), ["missed", "after"]);
+  await resumed.close();
 });
 
 test("events resume, the server on SQLite: replay and live meet with no gap and no duplicate under concurrent writes", async () => {

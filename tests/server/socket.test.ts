@@ -73,15 +73,11 @@ test("server socket: a socket another server listens on is refused in one line, 
 });
 
 test("server socket: a path that holds a file which is not a socket is refused and the file kept", async () => {
-  const dir = tempDir("slo-file-sock-");
+  using dir = tempDir("slo-file-sock-");
   const path = join(dir.path, "notes.txt");
   writeFileSync(path, "mine");
-  try {
-    const run = await serveUntilExit(["--socket", path, "--data-dir", join(dir.path, "data")]);
-    assert.equal(run.code, 1, run.stderr);
-    assert.equal(run.stderr.trim(), `error: ${path} exists and is not a socket; remove it or pass another --socket`);
-    assert.equal(readFileSync(path, "utf8"), "mine");
-  } finally {
-    dir.remove();
-  }
+  const run = await serveUntilExit(["--socket", path, "--data-dir", join(dir.path, "data")]);
+  assert.equal(run.code, 1, run.stderr);
+  assert.equal(run.stderr.trim(), `error: ${path} exists and is not a socket; remove it or pass another --socket`);
+  assert.equal(readFileSync(path, "utf8"), "mine");
 });

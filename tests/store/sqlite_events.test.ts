@@ -19,40 +19,36 @@ async function until(check: () => boolean, what: string, timeoutMs = 10_000): Pr
 }
 
 test("sqlite events: ids survive reopening and are never reused, even once every event was removed", async () => {
-  const dir = tempDir("slo-sqlite-events-");
+  using dir = tempDir("slo-sqlite-events-");
   const path = join(dir.path, "sessions.db");
-  try {
-    const first = openSqliteStore(path, { eventLog: true });
-    const orchestrator = new SessionOrchestrator({ store: first });
-    const direct: string[] = [];
-    orchestrator.events.subscribe((event) => direct.push(event.type));
-    const repository = await orchestrator.createRepository(repositoryInput());
-    await orchestrator.createSession({ repositoryId: repository.id, title: "t", isWorktree: false });
-    // Over a logged store the orchestrator leaves the emitting to whoever follows the log.
-    assert.deepEqual(direct, []);
-    // A refused change logs nothing.
-    await assert.rejects(orchestrator.createRepository({ path: repository.path, name: "again" }));
-    assert.deepEqual((await first.eventLog!.readAfter("0", 10)).events.map((e) => `${e.id} ${e.event.type}`), [
-      "1 repository.created",
-      "2 session.created",
-    ]);
-    first.close();
+  const first = openSqliteStore(path, { eventLog: true });
+  const orchestrator = new SessionOrchestrator({ store: first });
+  const direct: string[] = [];
+  orchestrator.events.subscribe((event) => direct.push(event.type));
+  const repository = await orchestrator.createRepository(repositoryInput());
+  await orchestrator.createSession({ repositoryId: repository.id, title: "t", isWorktree: false });
+  // Over a logged store the orchestrator leaves the emitting to whoever follows the log.
+  assert.deepEqual(direct, []);
+  // A refused change logs nothing.
+  await assert.rejects(orchestrator.createRepository({ path: repository.path, name: "again" }));
+  assert.deepEqual((await first.eventLog!.readAfter("0", 10)).events.map((e) => `${e.id} ${e.event.type}`), [
+    "1 repository.created",
+    "2 session.created",
+  ]);
+  first.close();
 
-    // Every row removed behind the store's back: the next id is still 3.
-    const raw = new DatabaseSync(path);
-    raw.exec("DELETE FROM lifecycle_events");
-    raw.close();
-    const second = openSqliteStore(path, { eventLog: true });
-    try {
-      const page = await second.eventLog!.readAfter("0", 10);
-      assert.deepEqual(page, { events: [], lastId: "2" });
-      await new SessionOrchestrator({ store: second }).createRepository(repositoryInput("later"));
-      assert.deepEqual((await second.eventLog!.readAfter("0", 10)).events.map((e) => e.id), ["3"]);
-    } finally {
-      second.close();
-    }
+  // Every row removed behind the store's back: the next id is still 3.
+  const raw = new DatabaseSync(path);
+  raw.exec("DELETE FROM lifecycle_events");
+  raw.close();
+  const second = openSqliteStore(path, { eventLog: true });
+  try {
+    const page = await second.eventLog!.readAfter("0", 10);
+    assert.deepEqual(page, { events: [], lastId: "2" });
+    await new SessionOrchestrator({ store: second }).createRepository(repositoryInput("later"));
+    assert.deepEqual((await second.eventLog!.readAfter("0", 10)).events.map((e) => e.id), ["3"]);
   } finally {
-    dir.remove();
+    second.close();
   }
 });
 

@@ -34,29 +34,25 @@ test("landed: a --no-ff merge is merged", async () => {
 });
 
 test("landed: a squash merge committed on the base is squash-merged, also after the base changed those files", async () => {
-  const temp = tempDir("slo-landed-");
+  using temp = tempDir("slo-landed-");
   const path = join(temp.path, "repo");
-  try {
-    makeRepository(path);
-    const lines = Array.from({ length: 10 }, (_, i) => `line ${i + 1}`);
-    commitFile(path, "lines.txt", `${lines.join("\n")}\n`);
-    git(path, "checkout", "-q", "-b", "feature");
-    commitFile(path, "lines.txt", `${["line 1 on the branch", ...lines.slice(1)].join("\n")}\n`);
-    commitFile(path, "feature.txt");
-    git(path, "checkout", "-q", "main");
-    commitFile(path, "main.txt");
-    git(path, "merge", "-q", "--squash", "feature");
-    git(path, "commit", "-q", "-m", "squashed feature");
-    assert.deepEqual(await standing(path), { ahead: 2, behind: 2, landed: "squash-merged" });
-    // The base goes on changing a file the branch changed, elsewhere in it: the branch's change is still in.
-    commitFile(path, "lines.txt", `${["line 1 on the branch", ...lines.slice(1, 9), "line 10 on main"].join("\n")}\n`);
-    assert.equal((await standing(path))?.landed, "squash-merged");
-    // Until the base undoes part of it.
-    commitFile(path, "lines.txt", `${[...lines.slice(0, 9), "line 10 on main"].join("\n")}\n`);
-    assert.equal((await standing(path))?.landed, null);
-  } finally {
-    temp.remove();
-  }
+  makeRepository(path);
+  const lines = Array.from({ length: 10 }, (_, i) => `line ${i + 1}`);
+  commitFile(path, "lines.txt", `${lines.join("\n")}\n`);
+  git(path, "checkout", "-q", "-b", "feature");
+  commitFile(path, "lines.txt", `${["line 1 on the branch", ...lines.slice(1)].join("\n")}\n`);
+  commitFile(path, "feature.txt");
+  git(path, "checkout", "-q", "main");
+  commitFile(path, "main.txt");
+  git(path, "merge", "-q", "--squash", "feature");
+  git(path, "commit", "-q", "-m", "squashed feature");
+  assert.deepEqual(await standing(path), { ahead: 2, behind: 2, landed: "squash-merged" });
+  // The base goes on changing a file the branch changed, elsewhere in it: the branch's change is still in.
+  commitFile(path, "lines.txt", `${["line 1 on the branch", ...lines.slice(1, 9), "line 10 on main"].join("\n")}\n`);
+  assert.equal((await standing(path))?.landed, "squash-merged");
+  // Until the base undoes part of it.
+  commitFile(path, "lines.txt", `${[...lines.slice(0, 9), "line 10 on main"].join("\n")}\n`);
+  assert.equal((await standing(path))?.landed, null);
 });
 
 test("landed: with a merge driver configured, no merge is test-run and a squash is still found by its files", async () => {

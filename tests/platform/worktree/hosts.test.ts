@@ -11,62 +11,58 @@ import { git, worktreeFixture } from "../../fixtures/git_fixtures.ts";
 import { tempDir } from "../../fixtures/helpers.ts";
 
 test("hosts: a worktree session records its machine, and another machine's lifecycle leaves it whole", async () => {
-  const f = await worktreeFixture({ hostId: "machine-a" });
+  using f = await worktreeFixture({ hostId: "machine-a" });
   const other = f.orchestratorWith({ hostId: "machine-b", worktreesRoot: join(f.dir, "b-worktrees") });
-  try {
-    const session = await f.orchestrator.createSession({
-      repositoryId: f.repository.id,
-      title: "On A",
-      isWorktree: true,
+  const session = await f.orchestrator.createSession({
+    repositoryId: f.repository.id,
+    title: "On A",
+    isWorktree: true,
+  });
+  assert.equal(session.hostId, "machine-a");
+  assert.equal((await f.store.getSession(session.id))?.hostId, "machine-a");
+  const plain = await f.orchestrator.createSession({
+    repositoryId: f.repository.id,
+    title: "Plain",
+    isWorktree: false,
+  });
+  assert.equal(plain.hostId, null);
+  const secret = await f.chain.resolve(session.id);
+
+  // B refuses, forced or not, and names the owner; the row, the secret, the folder and the branch stay.
+  for (const options of [{}, { force: true, deleteBranch: true }]) {
+    await assert.rejects(other.deleteSession(session.id, options), (error: Error & { kind?: string }) => {
+      assert.equal(error.kind, "Conflict");
+      assert.match(error.message, /is on another machine \(host id machine-a; this one is machine-b\)/);
+      assert.match(error.message, /delete it through a server on that machine/);
+      return true;
     });
-    assert.equal(session.hostId, "machine-a");
-    assert.equal((await f.store.getSession(session.id))?.hostId, "machine-a");
-    const plain = await f.orchestrator.createSession({
-      repositoryId: f.repository.id,
-      title: "Plain",
-      isWorktree: false,
-    });
-    assert.equal(plain.hostId, null);
-    const secret = await f.chain.resolve(session.id);
-
-    // B refuses, forced or not, and names the owner; the row, the secret, the folder and the branch stay.
-    for (const options of [{}, { force: true, deleteBranch: true }]) {
-      await assert.rejects(other.deleteSession(session.id, options), (error: Error & { kind?: string }) => {
-        assert.equal(error.kind, "Conflict");
-        assert.match(error.message, /is on another machine \(host id machine-a; this one is machine-b\)/);
-        assert.match(error.message, /delete it through a server on that machine/);
-        return true;
-      });
-    }
-    assert.deepEqual(await f.store.getSession(session.id), session);
-    assert.deepEqual(await f.chain.resolve(session.id), secret);
-    assert.ok(existsSync(session.worktreePath!));
-    assert.equal(
-      git(f.repositoryPath, "branch", "--list", session.branchName!).trim().replace(/^[*+] /, ""),
-      session.branchName,
-    );
-    // A plain session has no machine: any server deletes it.
-    assert.equal((await other.deleteSession(plain.id))?.session.id, plain.id);
-
-    // B's reconcile does not see A's session, even with its folder gone; A's repairs it.
-    rmSync(session.worktreePath!, { recursive: true });
-    const byB = await other.reconcile();
-    assert.deepEqual(byB.findings.filter((x) => x.sessionId === session.id), []);
-    assert.equal(existsSync(session.worktreePath!), false);
-    const byA = await f.orchestrator.reconcile();
-    assert.ok(
-      byA.findings.some((x) => x.sessionId === session.id && x.kind === "missing-worktree" && x.action === "recreated"),
-      JSON.stringify(byA.findings),
-    );
-    assert.ok(existsSync(session.worktreePath!));
-
-    // A closes its own.
-    const closed = await f.orchestrator.deleteSession(session.id, { deleteBranch: true });
-    assert.equal(closed?.worktreeRemoved, true);
-    assert.equal(await f.store.getSession(session.id), null);
-  } finally {
-    f.cleanup();
   }
+  assert.deepEqual(await f.store.getSession(session.id), session);
+  assert.deepEqual(await f.chain.resolve(session.id), secret);
+  assert.ok(existsSync(session.worktreePath!));
+  assert.equal(
+    git(f.repositoryPath, "branch", "--list", session.branchName!).trim().replace(/^[*+] /, ""),
+    session.branchName,
+  );
+  // A plain session has no machine: any server deletes it.
+  assert.equal((await other.deleteSession(plain.id))?.session.id, plain.id);
+
+  // B's reconcile does not see A's session, even with its folder gone; A's repairs it.
+  rmSync(session.worktreePath!, { recursive: true });
+  const byB = await other.reconcile();
+  assert.deepEqual(byB.findings.filter((x) => x.sessionId === session.id), []);
+  assert.equal(existsSync(session.worktreePath!), false);
+  const byA = await f.orchestrator.reconcile();
+  assert.ok(
+    byA.findings.some((x) => x.sessionId === session.id && x.kind === "missing-worktree" && x.action === "recreated"),
+    JSON.stringify(byA.findings),
+  );
+  assert.ok(existsSync(session.worktreePath!));
+
+  // A closes its own.
+  const closed = await f.orchestrator.deleteSession(session.id, { deleteBranch: true });
+  assert.equal(closed?.worktreeRemoved, true);
+  assert.equal(await f.store.getSession(session.id), null);
 });
 
 test("hosts: sessions recorded with no machine are handled by every lifecycle; a bad host id is refused", async () => {

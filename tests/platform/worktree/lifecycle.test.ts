@@ -171,23 +171,19 @@ test("git missing (gitPath to nothing) is a WorktreeCreation error, not a crash"
 });
 
 test("git missing from PATH is a WorktreeCreation error in a process that has no git, and nothing is left", async () => {
-  const f = await worktreeFixture();
+  using f = await worktreeFixture();
   const emptyBin = join(f.dir, "empty-bin");
   mkdirSync(emptyBin);
-  try {
-    const worker = new URL("../../fixtures/worktree_worker.ts", import.meta.url).pathname;
-    const result = await runScript(
-      worker,
-      ["open-at", f.databasePath, f.worktreesRoot, f.keyHex, f.repository.id, "never", "w"],
-      { env: { PATH: emptyBin } },
-    );
-    assert.notEqual(result.code, 0);
-    assert.match(result.stderr, /WorktreeCreation|git was not found/);
-    assert.doesNotMatch(result.stdout, /done/);
-    await assertNothingLeft(f);
-  } finally {
-    f.cleanup();
-  }
+  const worker = new URL("../../fixtures/worktree_worker.ts", import.meta.url).pathname;
+  const result = await runScript(
+    worker,
+    ["open-at", f.databasePath, f.worktreesRoot, f.keyHex, f.repository.id, "never", "w"],
+    { env: { PATH: emptyBin } },
+  );
+  assert.notEqual(result.code, 0);
+  assert.match(result.stderr, /WorktreeCreation|git was not found/);
+  assert.doesNotMatch(result.stdout, /done/);
+  await assertNothingLeft(f);
 });
 
 test("an existing branch or folder is Conflict and nothing is left behind", async () => {

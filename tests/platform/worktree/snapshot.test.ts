@@ -178,36 +178,32 @@ test("the close answer names the snapshot of a forced close; a plain close makes
 
 test("a snapshot that cannot be saved stops the forced close; the work and the session stay", async () => {
   using f = await worktreeFixture();
-  const dir = tempDir("slo-failing-git-");
-  try {
-    // A real git, except that it cannot write the snapshot's commit.
-    const wrapper = join(dir.path, "git");
-    writeFileSync(
-      wrapper,
-      `#!/bin/sh\nfor arg in "$@"; do\n  if [ "$arg" = commit-tree ]; then echo "fatal: disk full" >&2; exit 128; fi\ndone\nexec git "$@"\n`,
-      { mode: 0o755 },
-    );
-    const failing = f.orchestratorWith({ gitPath: wrapper });
-    const session = await failing.createSession({
-      repositoryId: f.repository.id,
-      title: "t",
-      worktreeName: "unsaved",
-      isWorktree: true,
-    });
-    writeFileSync(join(session.worktreePath!, "work.txt"), "precious\n");
-    await assert.rejects(
-      failing.deleteSession(session.id, { force: true }),
-      (e) => e instanceof SessionError && e.kind === "WorktreeCreation" && /disk full/.test(e.message),
-    );
-    assert.equal(readFileSync(join(session.worktreePath!, "work.txt"), "utf8"), "precious\n");
-    assert.notEqual(await f.store.getSession(session.id), null);
-    // The journaled close is finished by reconcile once git works: saved first, then removed.
-    const report = await f.orchestrator.reconcile();
-    assert.deepEqual(report.findings.map((x) => [x.kind, x.action]), [["unfinished-close", "finished"]]);
-    assert.equal(git(f.repositoryPath, "show", `refs/session-snapshots/${session.id}:work.txt`), "precious");
-    assert.ok(!existsSync(session.worktreePath!));
-    assert.equal(spawnSync("git", ["-C", f.repositoryPath, "show-ref", "--quiet", session.branchName!]).status, 0);
-  } finally {
-    dir.remove();
-  }
+  using dir = tempDir("slo-failing-git-");
+  // A real git, except that it cannot write the snapshot's commit.
+  const wrapper = join(dir.path, "git");
+  writeFileSync(
+    wrapper,
+    `#!/bin/sh\nfor arg in "$@"; do\n  if [ "$arg" = commit-tree ]; then echo "fatal: disk full" >&2; exit 128; fi\ndone\nexec git "$@"\n`,
+    { mode: 0o755 },
+  );
+  const failing = f.orchestratorWith({ gitPath: wrapper });
+  const session = await failing.createSession({
+    repositoryId: f.repository.id,
+    title: "t",
+    worktreeName: "unsaved",
+    isWorktree: true,
+  });
+  writeFileSync(join(session.worktreePath!, "work.txt"), "precious\n");
+  await assert.rejects(
+    failing.deleteSession(session.id, { force: true }),
+    (e) => e instanceof SessionError && e.kind === "WorktreeCreation" && /disk full/.test(e.message),
+  );
+  assert.equal(readFileSync(join(session.worktreePath!, "work.txt"), "utf8"), "precious\n");
+  assert.notEqual(await f.store.getSession(session.id), null);
+  // The journaled close is finished by reconcile once git works: saved first, then removed.
+  const report = await f.orchestrator.reconcile();
+  assert.deepEqual(report.findings.map((x) => [x.kind, x.action]), [["unfinished-close", "finished"]]);
+  assert.equal(git(f.repositoryPath, "show", `refs/session-snapshots/${session.id}:work.txt`), "precious");
+  assert.ok(!existsSync(session.worktreePath!));
+  assert.equal(spawnSync("git", ["-C", f.repositoryPath, "show-ref", "--quiet", session.branchName!]).status, 0);
 });
