@@ -170,7 +170,8 @@ class SqliteDriver implements SessionStoreDriver {
     return statement;
   }
 
-  // The rows of a list. Read as arrays where the driver can (node:sqlite's `setReturnArrays`):
+  // The session rows of a statement (a list page, a read by id, a write's RETURNING row). Read as
+  // arrays where the driver can (node:sqlite's `setReturnArrays`):
   // node:sqlite builds each row object from native code, which is most of a page's cost, and the
   // objects built here cost far less (a page of 100: 0.47 → 0.83 of the raw query in bench/).
   // bun:sqlite builds its objects faster than this would, so it keeps its own.
@@ -219,10 +220,8 @@ class SqliteDriver implements SessionStoreDriver {
   }
 
   getSession(id: string): Promise<Session | null> {
-    return this.#run(() => {
-      const row = this.#first(SQL.getSession, [id]);
-      return row ? toSession(row) : null;
-    });
+    // As a list page is read: under node:sqlite from arrays, 5.7 → 2.1 µs a read in process.
+    return this.#run(() => this.#sessions(SQL.getSession, [id])[0] ?? null);
   }
 
   listSessions(query: SessionQuery): Promise<Session[]> {
@@ -335,23 +334,20 @@ class SqliteDriver implements SessionStoreDriver {
         : value) as SqliteValue;
     });
     return this.#change(false, event, () => {
-      const row = this.#returned(updateSessionSql(fields), [...values, updatedAt, id]);
-      return row ? toSession(row) : null;
+      return this.#sessions(updateSessionSql(fields), [...values, updatedAt, id])[0] ?? null;
     });
   }
 
   deleteSession(id: string, event: LoggedEventType | null): Promise<Session | null> {
     return this.#change(false, event, () => {
       // One DELETE … RETURNING: no check-then-delete race; the secret goes by ON DELETE CASCADE.
-      const row = this.#returned(SQL.deleteSession, [id]);
-      return row ? toSession(row) : null;
+      return this.#sessions(SQL.deleteSession, [id])[0] ?? null;
     });
   }
 
   deletePlainSession(id: string, event: LoggedEventType | null): Promise<Session | null> {
     return this.#change(false, event, () => {
-      const row = this.#returned(SQL.deletePlainSession, [id]);
-      return row ? toSession(row) : null;
+      return this.#sessions(SQL.deletePlainSession, [id])[0] ?? null;
     });
   }
 
@@ -363,8 +359,7 @@ class SqliteDriver implements SessionStoreDriver {
         if (!ports.includes(port)) this.#statement(SQL.releasePort).run(port, id);
       }
       this.#lease(id, ports.filter((port) => !held.includes(port)), now);
-      const row = this.#returned(SQL.setSessionPorts, [JSON.stringify(ports), now, id]);
-      return row ? toSession(row) : null;
+      return this.#sessions(SQL.setSessionPorts, [JSON.stringify(ports), now, id])[0] ?? null;
     });
   }
 
