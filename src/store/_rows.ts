@@ -195,12 +195,21 @@ function decoder<T>(table: readonly Column[], from: "object" | "array"): (row: u
 }
 
 const repositoryOfRow = decoder<Repository>(REPOSITORY_COLUMNS, "object");
+const repositoryOfValues = decoder<Repository>(REPOSITORY_COLUMNS, "array");
 const sessionOfRow = decoder<Session>(SESSION_COLUMNS, "object");
 const sessionOfValues = decoder<Session>(SESSION_COLUMNS, "array");
 
 /** A `repositories` row as a {@linkcode Repository}. */
 export function toRepository(row: Row): Repository {
   return repositoryOfRow(row);
+}
+
+/**
+ * A `repositories` row read as an array whose values are in the order of
+ * {@linkcode REPOSITORY_COLUMNS}, as a {@linkcode Repository}.
+ */
+export function toRepositoryFromValues(values: readonly unknown[]): Repository {
+  return repositoryOfValues(values);
 }
 
 /** A `sessions` row as a {@linkcode Session}. */
