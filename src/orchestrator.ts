@@ -976,9 +976,10 @@ export class SessionOrchestrator {
     await this.#setups?.stop(key, "its session was deleted");
     let session: Session | null = null;
     if (this.#worktrees !== null) {
-      // The common case in one round trip: a session with no worktree goes at once; only when
-      // nothing went is the row read, to close its worktree first (or to learn there is none).
-      session = await this.#remove(key, "plain");
+      // The common case in one round trip where the store can: a session with no worktree goes at
+      // once; only when nothing went is the row read, to close its worktree first (or to learn
+      // there is none). A store without `deletePlainSession` is read first, as before.
+      if (this.#store.deletePlainSession !== undefined) session = await this.#remove(key, "plain");
       if (session === null) {
         const stored = await this.getSession(key);
         if (stored === null) return null;
@@ -1625,18 +1626,13 @@ export class SessionOrchestrator {
   }
 
   // Deletes the row (and the sealed secret with it), announces it, then forgets the other copies.
-  // Deletes the row (with `only: "plain"`, only a session without a worktree to close), announces
-  // it and forgets its secret.
+  // With `only: "plain"`, through the store's `deletePlainSession`: only a session without a
+  // worktree to close.
   async #remove(id: SessionId, only: "any" | "plain" = "any"): Promise<Session | null> {
     const key = parseId(id, "session id");
-    const store = this.#store;
     const deleting = only === "any"
-      ? store.deleteSession(key, LOGGED)
-      : store.deletePlainSession !== undefined
-      ? store.deletePlainSession(key, LOGGED)
-      : store.getSession(key).then((row) =>
-        row === null || hasWorktreeToClose(row) ? null : store.deleteSession(key, LOGGED)
-      );
+      ? this.#store.deleteSession(key, LOGGED)
+      : this.#store.deletePlainSession!(key, LOGGED);
     const session = await deleting.catch((error) => {
       throw toStorageError(error, "deleting a session");
     });
