@@ -23,16 +23,28 @@
 
 import { test } from "node:test";
 import type { SessionStore } from "../store/store.ts";
+import { EVENT_LOG_CASES } from "./event_log_cases.ts";
 import { PAGING_CASES } from "./paging_cases.ts";
 import { PORT_CASES } from "./port_cases.ts";
 import { RECORD_CASES } from "./record_cases.ts";
+import type { StoreCase } from "./support.ts";
 
 // The store interface and every record type it speaks, so that a store author finds all the
 // types they implement against in this one entry (and its docs are complete on their own).
 export type { SessionReader, SessionStore, SessionWriter, WriteOptions } from "../store/store.ts";
 export type { RepositoryId, SessionId } from "../ids.ts";
 export type { SealedSecret } from "../crypto.ts";
-export type { LifecycleEvent } from "../events.ts";
+export type {
+  EventLog,
+  EventLogFollower,
+  EventLogPage,
+  EventReplay,
+  FollowOptions,
+  LifecycleEvent,
+  LoggedEvent,
+  LoggedEventInfo,
+  LoggedEventListener,
+} from "../events.ts";
 export type { SessionSetup, SetupStateName } from "../setup.ts";
 export type { IncludedFiles } from "../included_files.ts";
 export type {
@@ -89,8 +101,16 @@ export interface StoreFixture {
  * @param open makes the fresh store of one case
  */
 export function testSessionStore(name: string, open: () => StoreFixture | Promise<StoreFixture>): void {
-  // Flat tests, not one `describe`, so that Deno and Bun both count each case as one test.
-  for (const storeCase of [...RECORD_CASES, ...PAGING_CASES, ...PORT_CASES]) {
+  registerCases(name, [...RECORD_CASES, ...PAGING_CASES, ...PORT_CASES], open);
+}
+
+// Flat tests, not one `describe`, so that Deno and Bun both count each case as one test.
+function registerCases(
+  name: string,
+  cases: readonly StoreCase[],
+  open: () => StoreFixture | Promise<StoreFixture>,
+): void {
+  for (const storeCase of cases) {
     test(`${name}: ${storeCase.name}`, async () => {
       const fixture = await open();
       try {
@@ -100,4 +120,31 @@ export function testSessionStore(name: string, open: () => StoreFixture | Promis
       }
     });
   }
+}
+
+/**
+ * Registers the conformance cases of a store's event log, each its own `node:test` test named
+ * `<name>: <case>`: archive and restore steps logged as their own events with the changed row;
+ * `readAfter` giving the events after an id, each one above the other, and where the log ends;
+ * refused and empty changes logging nothing and leaving no gap; a closed follower getting nothing
+ * more. `open` gives a fresh store opened with its event log (its `eventLog` an `EventLog`); the
+ * cases only read ids relative to where the log starts, so a log that starts past "0" passes too.
+ *
+ * @example SQLite with its event log (a test file; see the module's example)
+ * ```ts ignore
+ * import { DatabaseSync } from "node:sqlite";
+ * import { SqliteStore } from "../../mod.ts";
+ * import { testEventLog } from "./mod.ts";
+ *
+ * testEventLog("SqliteStore", () => {
+ *   const database = new DatabaseSync(":memory:");
+ *   return { store: new SqliteStore(database, { eventLog: true }), close: () => database.close() };
+ * });
+ * ```
+ *
+ * @param name prefixes every test's name
+ * @param open makes the fresh store, with its event log, of one case
+ */
+export function testEventLog(name: string, open: () => StoreFixture | Promise<StoreFixture>): void {
+  registerCases(name, EVENT_LOG_CASES, open);
 }
