@@ -232,25 +232,47 @@ export function toPortLease(row: Row): PortLease {
 
 /** A `session_secrets` row as a {@linkcode StoredSessionSecret}. */
 export function toSecret(row: Row): StoredSessionSecret {
+  return toSecretFromValues([row.session_id, row.encrypted_secret, row.nonce, row.created_at, row.updated_at]);
+}
+
+/**
+ * A `session_secrets` row read as an array (`session_id, encrypted_secret, nonce, created_at,
+ * updated_at`, the order of {@linkcode SECRET_NAMES}), as a {@linkcode StoredSessionSecret}.
+ */
+export function toSecretFromValues(values: readonly unknown[]): StoredSessionSecret {
   return {
-    sessionId: String(row.session_id),
-    encryptedSecret: bytes(row.encrypted_secret),
-    nonce: bytes(row.nonce),
-    createdAt: String(row.created_at),
-    updatedAt: String(row.updated_at),
+    sessionId: String(values[0]),
+    encryptedSecret: bytes(values[1]),
+    nonce: bytes(values[2]),
+    createdAt: String(values[3]),
+    updatedAt: String(values[4]),
   };
 }
 
 /** A `session_tokens` row as a {@linkcode StoredSessionToken}. */
 export function toSessionToken(row: Row): StoredSessionToken {
+  return toSessionTokenFromValues([row.id, row.session_id, row.hash, row.created_at, row.revoked_at]);
+}
+
+/**
+ * A `session_tokens` row read as an array (`id, session_id, hash, created_at, revoked_at`, the
+ * order of {@linkcode TOKEN_NAMES}), as a {@linkcode StoredSessionToken}.
+ */
+export function toSessionTokenFromValues(values: readonly unknown[]): StoredSessionToken {
   return {
-    id: String(row.id),
-    sessionId: String(row.session_id),
-    hash: String(row.hash),
-    createdAt: String(row.created_at),
-    revokedAt: text(row.revoked_at),
+    id: String(values[0]),
+    sessionId: String(values[1]),
+    hash: String(values[2]),
+    createdAt: String(values[3]),
+    revokedAt: text(values[4]),
   };
 }
+
+/** The columns of a secret read, in the order {@linkcode toSecretFromValues} takes them. */
+export const SECRET_NAMES = "session_id, encrypted_secret, nonce, created_at, updated_at";
+
+/** The columns of a token read by hash, in the order {@linkcode toSessionTokenFromValues} takes them. */
+export const TOKEN_NAMES = "id, session_id, hash, created_at, revoked_at";
 
 /** A token record without its hash: what a store hands out but for a lookup by hash. */
 export function withoutHash(token: StoredSessionToken | SessionToken): SessionToken {

@@ -10,16 +10,20 @@ import {
   insertValues,
   REPOSITORY_COLUMNS,
   type Row,
+  SECRET_NAMES,
   SESSION_COLUMN_OF,
   SESSION_COLUMNS,
   sessionQueryConditions,
+  TOKEN_NAMES,
   toPortLease,
   toRepository,
   toRepositoryFromValues,
   toSecret,
+  toSecretFromValues,
   toSession,
   toSessionFromValues,
   toSessionToken,
+  toSessionTokenFromValues,
   withoutHash,
 } from "./_rows.ts";
 import { SessionError } from "../errors.ts";
@@ -105,15 +109,14 @@ export const SQL = {
   setSessionPorts: `UPDATE sessions SET ports = ?, updated_at = ? WHERE id = ? RETURNING ${SESSION_NAMES}`,
   releaseOrphanedPorts: `DELETE FROM port_leases WHERE NOT EXISTS
     (SELECT 1 FROM sessions WHERE sessions.id = port_leases.session_id) RETURNING port, session_id, leased_at`,
-  getSecret:
-    "SELECT session_id, encrypted_secret, nonce, created_at, updated_at FROM session_secrets WHERE session_id = ?",
+  getSecret: `SELECT ${SECRET_NAMES} FROM session_secrets WHERE session_id = ?`,
   deleteSecret: "DELETE FROM session_secrets WHERE session_id = ? RETURNING session_id",
   upsertSecret: `INSERT INTO session_secrets (session_id, encrypted_secret, nonce, created_at, updated_at)
     VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (session_id) DO UPDATE SET encrypted_secret = excluded.encrypted_secret,
       nonce = excluded.nonce, updated_at = excluded.updated_at`,
   insertToken: "INSERT INTO session_tokens (id, session_id, hash, created_at, revoked_at) VALUES (?, ?, ?, ?, NULL)",
-  tokenByHash: "SELECT id, session_id, hash, created_at, revoked_at FROM session_tokens WHERE hash = ?",
+  tokenByHash: `SELECT ${TOKEN_NAMES} FROM session_tokens WHERE hash = ?`,
   tokensOfSession: `SELECT id, session_id, created_at, revoked_at FROM session_tokens WHERE session_id = ?
     ORDER BY created_at, id`,
   revokeToken: `UPDATE session_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? AND session_id = ?
@@ -239,8 +242,7 @@ class SqliteDriver implements SessionStoreDriver {
 
   getSessionSecret(sessionId: string): Promise<StoredSessionSecret | null> {
     return this.#run(() => {
-      const row = this.#first(SQL.getSecret, [sessionId]);
-      return row ? toSecret(row) : null;
+      return this.#records(SQL.getSecret, [sessionId], toSecret, toSecretFromValues)[0] ?? null;
     });
   }
 
@@ -250,8 +252,7 @@ class SqliteDriver implements SessionStoreDriver {
 
   getSessionTokenByHash(hash: string): Promise<StoredSessionToken | null> {
     return this.#run(() => {
-      const row = this.#first(SQL.tokenByHash, [hash]);
-      return row ? toSessionToken(row) : null;
+      return this.#records(SQL.tokenByHash, [hash], toSessionToken, toSessionTokenFromValues)[0] ?? null;
     });
   }
 
