@@ -308,8 +308,9 @@ test("events: the log reads back the events after an id, and where it ends, also
   assert.deepEqual(await log.readAfter("3", 0), { events: [], lastId: "3" });
 });
 
-// A transaction on a connection of its own that runs `statements` and stays open until `commit()`.
-async function openTransaction(statements: string[]): Promise<{ commit(): Promise<void> }> {
+// A transaction on a connection of its own that runs `statements` and stays open until `commit()`,
+// or the end of an `await using` block.
+async function openTransaction(statements: string[]): Promise<{ commit(): Promise<void> } & AsyncDisposable> {
   const client = postgres(database!.url, { max: 1, onnotice: () => {}, fetch_types: false });
   let commit!: () => void;
   const committing = new Promise<void>((resolve) => (commit = resolve));
@@ -321,13 +322,12 @@ async function openTransaction(statements: string[]): Promise<{ commit(): Promis
     await committing;
   });
   await Promise.race([done, transaction]);
-  return {
-    commit: async () => {
-      commit();
-      await transaction;
-      await client.end({ timeout: 1 });
-    },
+  const end = async () => {
+    commit();
+    await transaction;
+    await client.end({ timeout: 1 });
   };
+  return { commit: end, [Symbol.asyncDispose]: end };
 }
 
 test("events: a slow transaction's event, committed after a faster one's, reaches two followers in one order, no gap", {
@@ -352,11 +352,11 @@ test("events: a slow transaction's event, committed after a faster one's, reache
   // The slow writer logs its event as a store's statement does, then stays uncommitted while a
   // faster write after it commits, is numbered and delivered.
   const slowEvent = { type: "session.secret.stored", sessionId: crypto.randomUUID() };
-  const slow = await openTransaction([
-    `INSERT INTO ${schema}.lifecycle_events (origin, event) VALUES ('slow', '${JSON.stringify(slowEvent)}')`,
-  ]);
   let fast: Awaited<ReturnType<SessionOrchestrator["createRepository"]>>;
-  try {
+  {
+    await using _slow = await openTransaction([
+      `INSERT INTO ${schema}.lifecycle_events (origin, event) VALUES ('slow', '${JSON.stringify(slowEvent)}')`,
+    ]);
     fast = await new SessionOrchestrator({ store: b }).createRepository(repositoryInput());
     await until(() => seenA.length === 2 && seenB.length === 2, "the fast event on both followers");
     // Reads (which number first) end at the fast event: the slow one has no id yet, and none is
@@ -366,8 +366,6 @@ test("events: a slow transaction's event, committed after a faster one's, reache
       assert.equal(page.lastId, "2");
       assert.deepEqual(page.events.map(({ id }) => id), ["1", "2"]);
     }
-  } finally {
-    await slow.commit();
   }
   await until(() => seenA.length === 3 && seenB.length === 3, "the slow event on both followers");
   await new Promise((resolve) => setTimeout(resolve, 100));
@@ -486,17 +484,15 @@ test(
     const log = eventLogOf(store)!;
     await orchestrator.createRepository(repositoryInput());
     assert.equal((await log.readAfter("0", 0)).lastId, "1");
-    const counter = await openTransaction([
-      `SELECT last_id FROM ${schema}.lifecycle_event_counter WHERE id FOR UPDATE`,
-    ]);
     let made: Awaited<ReturnType<SessionOrchestrator["createRepository"]>>[];
-    try {
+    {
+      await using _counter = await openTransaction([
+        `SELECT last_id FROM ${schema}.lifecycle_event_counter WHERE id FOR UPDATE`,
+      ]);
       // Writes take no lock of the log's but their own rows': none waits for the counter row.
       made = await Promise.all(Array.from({ length: 10 }, () => orchestrator.createRepository(repositoryInput())));
       // Numbering does wait for it, and gives up after the lock timeout (the read fails, retryable).
       await assert.rejects(log.readAfter("0", 10), (error: unknown) => databaseUnavailable(error));
-    } finally {
-      await counter.commit();
     }
     const page = await log.readAfter("1", 20);
     assert.equal(page.lastId, "11");

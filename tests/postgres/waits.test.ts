@@ -24,8 +24,8 @@ const key = newDatabaseKey();
 /** How long a test holds a lock at most: far past every bound the tests configure. */
 const HOLD_BOUND_MS = 40_000;
 
-/** A lock held by another client, in a transaction of its own, until `release()`. */
-interface HeldLock {
+/** A lock held by another client, in a transaction of its own, until `release()` or the end of an `await using` block. */
+interface HeldLock extends AsyncDisposable {
   /** Whether the lock is still granted to its transaction (asked on another connection). */
   held(): Promise<boolean>;
   release(): Promise<void>;
@@ -45,14 +45,12 @@ async function holdLock(db: TestDatabase, statement: string, held: () => Promise
     await released;
   });
   await Promise.race([taken, transaction]);
-  return {
-    held,
-    release: async () => {
-      release();
-      await transaction;
-      await holder.end({ timeout: 1 });
-    },
+  const letGo = async () => {
+    release();
+    await transaction;
+    await holder.end({ timeout: 1 });
   };
+  return { held, release: letGo, [Symbol.asyncDispose]: letGo };
 }
 
 // Whether another transaction holds `schema.sessions` locked in ACCESS EXCLUSIVE mode.
@@ -120,12 +118,12 @@ test(
       title: "kept",
       isWorktree: false,
     });
-    const lock = await holdLock(
-      database!,
-      `LOCK TABLE ${schema}.sessions IN ACCESS EXCLUSIVE MODE`,
-      sessionsLocked(schema),
-    );
-    try {
+    {
+      await using lock = await holdLock(
+        database!,
+        `LOCK TABLE ${schema}.sessions IN ACCESS EXCLUSIVE MODE`,
+        sessionsLocked(schema),
+      );
       const results = await settledWithin<unknown>([
         byLock.getSession(session.id),
         byLock.deleteSession(session.id),
@@ -140,8 +138,6 @@ test(
       // The repositories table is not locked.
       assert.equal(results[3].status, "fulfilled", JSON.stringify(results[3]));
       assert.equal((results[3] as PromiseFulfilledResult<{ id: string } | null>).value?.id, repository.id);
-    } finally {
-      await lock.release();
     }
     // Nothing was deleted, and the same calls work once the lock is gone.
     assert.equal((await byLock.getSession(session.id))?.id, session.id);
@@ -160,13 +156,13 @@ test("waits: a call that finds every connection busy fails after the acquire tim
     acquireTimeoutMs: 200,
   });
   const repository = await store.createRepository({ path: "/src/waits-pool", name: "app" });
-  const lock = await holdLock(
-    database!,
-    `LOCK TABLE ${schema}.sessions IN ACCESS EXCLUSIVE MODE`,
-    sessionsLocked(schema),
-  );
   let blocked: Promise<unknown> | null = null;
-  try {
+  {
+    await using lock = await holdLock(
+      database!,
+      `LOCK TABLE ${schema}.sessions IN ACCESS EXCLUSIVE MODE`,
+      sessionsLocked(schema),
+    );
     // The one connection waits for the lock; a read of another table finds none free.
     blocked = store.listSessions().catch((error) => error);
     const results = await settledWithin([store.getRepository(repository.id)], HOLD_BOUND_MS);
@@ -174,8 +170,6 @@ test("waits: a call that finds every connection busy fails after the acquire tim
     assert.ok(await lock.held(), "the lock was held all along");
     assertRetryable(results[0]);
     assert.match((results[0] as PromiseRejectedResult).reason.message, /no database connection was free for 200 ms/);
-  } finally {
-    await lock.release();
   }
   // The waiting list gets its answer once the lock is gone, and the pool is whole again.
   assert.deepEqual(await blocked, []);
@@ -190,12 +184,12 @@ test("waits: an operation timing out on a locked table keeps to one connection, 
   // queued behind them would give up after 3 s, long before their turn.
   await using store = await openStore(schema, { maxConnections: 4, lockTimeoutMs: 300, acquireTimeoutMs: 3000 });
   const repository = await store.createRepository({ path: "/src/waits-share", name: "app" });
-  const lock = await holdLock(
-    database!,
-    `LOCK TABLE ${schema}.sessions IN ACCESS EXCLUSIVE MODE`,
-    sessionsLocked(schema),
-  );
-  try {
+  {
+    await using lock = await holdLock(
+      database!,
+      `LOCK TABLE ${schema}.sessions IN ACCESS EXCLUSIVE MODE`,
+      sessionsLocked(schema),
+    );
     const lists = Array.from({ length: 60 }, () => store.listSessions());
     const reads = Array.from({ length: 8 }, () => store.getRepository(repository.id));
     const results = await settledWithin<unknown>([...lists, ...reads], HOLD_BOUND_MS);
@@ -206,8 +200,6 @@ test("waits: an operation timing out on a locked table keeps to one connection, 
       assert.equal(result.status, "fulfilled", JSON.stringify(result));
       assert.equal((result as PromiseFulfilledResult<{ id: string } | null>).value?.id, repository.id);
     }
-  } finally {
-    await lock.release();
   }
   // The lists work again once one of them succeeds.
   assert.deepEqual(await store.listSessions(), []);
@@ -279,9 +271,13 @@ test("waits: while another client holds LOCK TABLE sessions, a server answers ev
     sessions.push(made.body.id);
   }
 
-  const lock = await holdLock(db, "LOCK TABLE public.sessions IN ACCESS EXCLUSIVE MODE", sessionsLocked("public"));
   let answers: PromiseSettledResult<HttpAnswer>[] | null;
-  try {
+  {
+    await using lock = await holdLock(
+      db,
+      "LOCK TABLE public.sessions IN ACCESS EXCLUSIVE MODE",
+      sessionsLocked("public"),
+    );
     const blocked = [
       ...Array.from(
         { length: 12 },
@@ -310,8 +306,6 @@ test("waits: while another client holds LOCK TABLE sessions, a server answers ev
     for (const answer of all.slice(blocked.length)) {
       assert.equal(answer.status, answer.what.startsWith("add") ? 201 : 200, JSON.stringify(answer));
     }
-  } finally {
-    await lock.release();
   }
 
   // Nothing the refused requests would have changed was changed, and the same server works again.
@@ -356,8 +350,8 @@ test(
       "SELECT count(*)::int AS count FROM public.lifecycle_events",
     );
 
-    const lock = await holdLock(db, "LOCK TABLE public.lifecycle_events IN SHARE MODE", eventsLocked("public"));
-    try {
+    {
+      await using lock = await holdLock(db, "LOCK TABLE public.lifecycle_events IN SHARE MODE", eventsLocked("public"));
       const writes = [
         ...Array.from(
           { length: 8 },
@@ -383,8 +377,6 @@ test(
       });
       for (const answer of all.slice(0, writes.length)) assertUnavailable(answer);
       for (const answer of all.slice(writes.length)) assert.equal(answer.status, 200, JSON.stringify(answer));
-    } finally {
-      await lock.release();
     }
 
     // No write went through: the log has no new event and the sessions are as they were.
