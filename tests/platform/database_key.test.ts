@@ -28,7 +28,7 @@ import {
   storeSecretProbe,
 } from "../../src/platform/mod.ts";
 import { DATABASE_FILE_NAME, startServer } from "../../src/server/serve.ts";
-import { deferred, disposable, openSqliteFile, runScript, tempDir } from "../fixtures/helpers.ts";
+import { asyncDeferred, asyncDisposable, openSqliteFile, runScript, tempDir } from "../fixtures/helpers.ts";
 
 const isEncryptionError = (error: unknown) => error instanceof SessionError && error.kind === "Encryption";
 
@@ -101,7 +101,7 @@ test(
   async () => {
     using dir = tempDir();
     const service = `slo-test-${crypto.randomUUID()}`;
-    await using _key = deferred(() => keychain!.delete(service, DATABASE_KEY_ACCOUNT));
+    await using _key = asyncDeferred(() => keychain!.delete(service, DATABASE_KEY_ACCOUNT));
     const first = await resolveDatabaseKey({ dataDir: dir.path, env: {}, keychain, keychainService: service });
     assert.equal(first.source, "keychain");
     assert.notEqual(await keychain!.get(service, DATABASE_KEY_ACCOUNT), null);
@@ -285,7 +285,7 @@ test("server: a wrong key with the check file gone is refused at start; the righ
     startServer({ dataDir: dir.path, port: 0, keychain: null, env: { [DATABASE_KEY_ENV]: encodeBase64(bytes) } });
   await assert.rejects(start(generateDatabaseKeyBytes()), isEncryptionError);
   assert.ok(!existsSync(join(dir.path, DATABASE_KEY_CHECK_FILE)));
-  await using server = disposable(await start(right), (server) => server.stop());
+  await using server = asyncDisposable(await start(right), (server) => server.stop());
   assert.ok(existsSync(join(dir.path, DATABASE_KEY_CHECK_FILE)));
   const [session] = await server.parts.store.listSessions();
   assert.equal((await server.parts.chain.resolve(session.id))?.length, 32);

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openOrchestrator, WORKTREES_DIR_NAME } from "../../src/platform/open_orchestrator.ts";
 import type { LifecycleEvent } from "../../src/events.ts";
-import { disposable, tempDir } from "../fixtures/helpers.ts";
+import { asyncDisposable, tempDir } from "../fixtures/helpers.ts";
 import { makeRepository } from "../fixtures/git_fixtures.ts";
 
 // No keychain and no key from the environment: the key lives in a file of the data directory.
@@ -34,7 +34,7 @@ test("openOrchestrator: one call opens a data directory whose worktree sessions 
   await first.close();
   await first.close();
 
-  await using again = disposable(
+  await using again = asyncDisposable(
     await openOrchestrator({ dataDir, ...QUIET, reconcile: true }),
     (opened) => opened.close(),
   );
@@ -51,8 +51,8 @@ test("openOrchestrator: two openings of one SQLite file see each other's changes
   const checkout = join(dir.path, "checkout");
   mkdirSync(checkout);
   makeRepository(checkout);
-  await using a = disposable(await openOrchestrator({ dataDir, ...QUIET, worktrees: false }), (a) => a.close());
-  await using b = disposable(await openOrchestrator({ dataDir, ...QUIET, worktrees: false }), (b) => b.close());
+  await using a = asyncDisposable(await openOrchestrator({ dataDir, ...QUIET, worktrees: false }), (a) => a.close());
+  await using b = asyncDisposable(await openOrchestrator({ dataDir, ...QUIET, worktrees: false }), (b) => b.close());
   const seen: LifecycleEvent[] = [];
   let wake: (() => void) | null = null;
   b.orchestrator.events.subscribe((event) => {

@@ -20,7 +20,14 @@ import {
 } from "../../mod.ts";
 import { portIsFree } from "../../src/platform/mod.ts";
 import { git, type WorktreeFixture, worktreeFixture } from "../fixtures/git_fixtures.ts";
-import { deferred, disposable, disposableSync, openSqliteFile, repositoryInput, tempDir } from "../fixtures/helpers.ts";
+import {
+  asyncDeferred,
+  asyncDisposable,
+  disposable,
+  openSqliteFile,
+  repositoryInput,
+  tempDir,
+} from "../fixtures/helpers.ts";
 import { openSchemaStore, skipPostgres, testDatabase } from "../fixtures/postgres_fixture.ts";
 import { errorOfKind as kind } from "../fixtures/helpers.ts";
 
@@ -57,10 +64,10 @@ async function assertLeasesMatchSessions(store: SessionStore): Promise<number[]>
 
 for (
   const [name, open] of [
-    ["MemoryStore", () => disposableSync({ store: new MemoryStore() as SessionStore }, () => {})],
+    ["MemoryStore", () => disposable({ store: new MemoryStore() as SessionStore }, () => {})],
     ["SqliteStore", () => {
       const database = new DatabaseSync(":memory:");
-      return disposableSync({ store: new SqliteStore(database) as SessionStore }, () => database.close());
+      return disposable({ store: new SqliteStore(database) as SessionStore }, () => database.close());
     }],
   ] as const
 ) {
@@ -182,7 +189,7 @@ test("two orchestrators over one SQLite file never lease one port twice", async 
 test("a port some program listens on is skipped, with the real loopback probe", async () => {
   const store = new MemoryStore();
   const busy = await listen();
-  await using _busy = deferred(async () => {
+  await using _busy = asyncDeferred(async () => {
     if (busy.listening) await closeServer(busy);
   });
   const port = portOf(busy);
@@ -220,7 +227,7 @@ test("of a range with listening ports in it, only the free ones are leased", asy
     from = candidate;
   }
   assert.ok(busy !== null, "no three ports in a row were free");
-  await using _busy = deferred(() => closeServer(busy!));
+  await using _busy = asyncDeferred(() => closeServer(busy!));
   const orchestrator = await orchestratorOn(store, { portRange: { from, to: from + 2 }, portProbe: portIsFree });
   const repository = await orchestrator.createRepository(repositoryInput());
   const session = await orchestrator.createSession({
@@ -281,7 +288,7 @@ async function worktreeSession(f: WorktreeFixture, orchestrator: SessionOrchestr
 
 test("archive and restore keep the ports; a port taken while archived is replaced; a fork gets its own", async () => {
   using f = await worktreeFixture();
-  await using servers = disposable([] as Server[], async (servers) => {
+  await using servers = asyncDisposable([] as Server[], async (servers) => {
     for (const server of servers) await closeServer(server);
   });
   // A range of free ports around one the system gave, so the probe has room.
@@ -330,7 +337,7 @@ test("reconcile reports leases whose session is gone, and frees them (SQLite, le
   using dir = tempDir("slo-ports-");
   const path = join(dir.path, "sessions.db");
   using store = openSqliteFile(path);
-  using raw = disposableSync(new DatabaseSync(path), (raw) => raw.close());
+  using raw = disposable(new DatabaseSync(path), (raw) => raw.close());
   const orchestrator = await orchestratorOn(store);
   const repository = await orchestrator.createRepository(repositoryInput());
   const live = await orchestrator.createSession({

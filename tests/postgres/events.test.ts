@@ -26,7 +26,7 @@ import {
 import { MIGRATIONS } from "../../src/postgres/schema.ts";
 import { SessionError } from "../../src/errors.ts";
 import { skipPostgres, testDatabase } from "../fixtures/postgres_fixture.ts";
-import { disposable, repositoryInput } from "../fixtures/helpers.ts";
+import { asyncDisposable, repositoryInput } from "../fixtures/helpers.ts";
 
 const database = await testDatabase();
 const skip = skipPostgres;
@@ -77,11 +77,11 @@ test("events: every store's changes reach every follower once, in commit order, 
   // committed first would make it skip the earlier one, which it reports as a gap.
   const errors: unknown[] = [];
   const onError = (error: unknown) => errors.push(error);
-  await using _followA = disposable(
+  await using _followA = asyncDisposable(
     await eventLogOf(a)!.follow((event, info) => seenA.push({ event, info }), { onError }),
     (follower) => follower.close(),
   );
-  await using _followB = disposable(
+  await using _followB = asyncDisposable(
     await eventLogOf(b)!.follow((event, info) => seenB.push({ event, info }), { onError }),
     (follower) => follower.close(),
   );
@@ -253,7 +253,7 @@ test(
   { skip },
   async () => {
     const schema = schemaName();
-    await using store = disposable(await openPostgresStore(database!.url, { schema }), (store) => store.close());
+    await using store = asyncDisposable(await openPostgresStore(database!.url, { schema }), (store) => store.close());
     assert.equal(store.eventLog, null);
     assert.equal(eventLogOf(store), null);
     assert.equal(eventLogOf(new MemoryStore()), null);
@@ -339,11 +339,11 @@ test("events: a slow transaction's event, committed after a faster one's, reache
   const seenB: Seen[] = [];
   const errors: unknown[] = [];
   const onError = (error: unknown) => errors.push(error);
-  await using _followA = disposable(
+  await using _followA = asyncDisposable(
     await eventLogOf(a)!.follow((event, info) => seenA.push({ event, info }), { onError }),
     (follower) => follower.close(),
   );
-  await using _followB = disposable(
+  await using _followB = asyncDisposable(
     await eventLogOf(b)!.follow((event, info) => seenB.push({ event, info }), { onError }),
     (follower) => follower.close(),
   );
@@ -443,7 +443,7 @@ test("events: the migration from the counter-row log keeps the old events' ids, 
       FROM generate_series(5, 7) AS n`);
     await tx.unsafe("UPDATE lifecycle_event_counter SET last_id = 7");
   });
-  await using store = disposable(
+  await using store = asyncDisposable(
     await openPostgresStore(database!.url, { schema, eventLog: true }),
     (store) => store.close(),
   );
@@ -460,7 +460,7 @@ test("events: the migration from the counter-row log keeps the old events' ids, 
   );
   // A replay from an old id, and a follower from the end, go on with the next ids.
   const seen: Seen[] = [];
-  await using _follower = disposable(
+  await using _follower = asyncDisposable(
     await log.follow((event, info) => seen.push({ event, info })),
     (follower) => follower.close(),
   );

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ownCluster, skipOwnCluster, skipPostgres, testDatabase, withDatabase } from "../fixtures/postgres_fixture.ts";
 import { type ClusterServer, eventKey, newDatabaseKey, startClusterServer, until } from "../fixtures/server_cluster.ts";
-import { deferred, disposable, disposableSync, tempDir } from "../fixtures/helpers.ts";
+import { asyncDeferred, asyncDisposable, disposable, tempDir } from "../fixtures/helpers.ts";
 import postgres from "postgres";
 
 const database = await testDatabase();
@@ -145,10 +145,10 @@ test(
   },
   async () => {
     // Declared in the reverse of the order they are cleaned up in: the stream first, the cluster last.
-    using cluster = disposableSync(await ownCluster(), (cluster) => cluster.destroy());
+    using cluster = disposable(await ownCluster(), (cluster) => cluster.destroy());
     const url = withDatabase(cluster.url, "postgres");
     using repositoryDir = tempDir("slo-faults-repo-");
-    await using admin = disposable(
+    await using admin = asyncDisposable(
       postgres(url, { max: 1, onnotice: () => {}, fetch_types: false }),
       (admin) => admin.end({ timeout: 1 }),
     );
@@ -243,7 +243,7 @@ test("faults: a server killed with SIGKILL under load loses nothing it answered,
   using repositoryDir = tempDir("slo-kill-repo-");
   const server = await startClusterServer(db.url, { SESSION_LIFECYCLE_DATABASE_KEY: key });
   // Stopped at the end, if the test did not get as far as killing it.
-  await using _server = deferred(() => server.stop().catch(() => {}));
+  await using _server = asyncDeferred(() => server.stop().catch(() => {}));
   const repository = await server.call("POST", "/v1/repositories", { path: repositoryDir.path, name: "app" });
   assert.equal(repository.status, 201);
   const running = load(server, repository.body.id, 8);

@@ -15,7 +15,7 @@ import {
 } from "../../mod.ts";
 import { join } from "node:path";
 import { makeRepository } from "../fixtures/git_fixtures.ts";
-import { disposable, tempDir } from "../fixtures/helpers.ts";
+import { asyncDisposable, tempDir } from "../fixtures/helpers.ts";
 import { skipPostgres, testDatabase } from "../fixtures/postgres_fixture.ts";
 import { serveUntilExit } from "../fixtures/server_process.ts";
 import {
@@ -46,8 +46,8 @@ test(
   async () => {
     const db = database!;
     using repositoryDir = tempDir("slo-servers-repo-");
-    await using servers = disposable(await startCluster(db.url, 4, withKey), stopAll);
-    await using streams = disposable(
+    await using servers = asyncDisposable(await startCluster(db.url, 4, withKey), stopAll);
+    await using streams = asyncDisposable(
       await Promise.all(servers.map((server) => server.follow())),
       (streams) => Promise.all(streams.map((stream) => stream.close())),
     );
@@ -135,7 +135,7 @@ test(
   async () => {
     const db = database!;
     using repositoryDir = tempDir("slo-servers-delete-");
-    await using servers = disposable(await startCluster(db.url, 4, withKey), stopAll);
+    await using servers = asyncDisposable(await startCluster(db.url, 4, withKey), stopAll);
     const repository = await servers[1].call("POST", "/v1/repositories", { path: repositoryDir.path, name: "app" });
     assert.equal(repository.status, 201);
     for (let round = 0; round < 3; round++) {
@@ -171,7 +171,7 @@ test("servers: with servers running on the database, one started with another ke
 }, async () => {
   const db = database!;
   using dir = tempDir("slo-servers-refused-");
-  await using servers = disposable(await startCluster(db.url, 2, withKey), stopAll);
+  await using servers = asyncDisposable(await startCluster(db.url, 2, withKey), stopAll);
   const args = ["--port", "0", "--data-dir", dir.path, "--database", db.url];
   const refusals: { env: Record<string, string>; line: RegExp }[] = [
     {
@@ -207,7 +207,7 @@ test(
   async () => {
     const db = database!;
     using dir = tempDir("slo-servers-hosts-");
-    await using servers = disposable(
+    await using servers = asyncDisposable(
       await startCluster(db.url, 2, (i) => ({ ...withKey(), SESSION_LIFECYCLE_HOST_ID: `machine-${"ab"[i]}` })),
       stopAll,
     );
@@ -292,7 +292,7 @@ test("servers: a secret replaced or a session deleted through one server is no l
 }, async () => {
   const db = database!;
   using dir = tempDir("slo-servers-secrets-");
-  await using servers = disposable(await startCluster(db.url, 2, withKey), stopAll);
+  await using servers = asyncDisposable(await startCluster(db.url, 2, withKey), stopAll);
   const [a, b] = servers;
   const repository = await a.call("POST", "/v1/repositories", { path: dir.path, name: "app" });
   const session = await a.call("POST", "/v1/sessions", {

@@ -15,7 +15,7 @@ import {
   testDatabase,
   withDatabase,
 } from "../fixtures/postgres_fixture.ts";
-import { deferred, disposable, repositoryInput } from "../fixtures/helpers.ts";
+import { asyncDeferred, asyncDisposable, repositoryInput } from "../fixtures/helpers.ts";
 
 const database = await testDatabase();
 const skip = skipPostgres;
@@ -35,7 +35,7 @@ test("postgres: stores opening a fresh database at once apply each migration exa
   for (let round = 0; round < 3; round++) {
     const schema = round === 0 ? "public" : schemaName();
     {
-      await using stores = disposable(
+      await using stores = asyncDisposable(
         await Promise.all(Array.from({ length: 8 }, () => openPostgresStore(db.url, { schema }))),
         closeStores,
       );
@@ -106,7 +106,7 @@ test(
     const db = database!;
     // A time zone 5:45 ahead of UTC: any reading that leaks the session zone shows.
     await db.admin.unsafe(`ALTER DATABASE ${db.name} SET timezone = 'Asia/Kathmandu'`);
-    await using _timezone = deferred(() => db.admin.unsafe(`ALTER DATABASE ${db.name} RESET timezone`));
+    await using _timezone = asyncDeferred(() => db.admin.unsafe(`ALTER DATABASE ${db.name} RESET timezone`));
     await using store = await openSchemaStore(db);
     const repository = await store.createRepository(repositoryInput());
     assert.match(repository.createdAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -236,7 +236,7 @@ test("postgres: a lost connection is Storage with the cause, and the store works
   skip,
 }, async () => {
   const db = database!;
-  await using proxy = disposable(await proxyTo(db.url), (proxy) => proxy.cut());
+  await using proxy = asyncDisposable(await proxyTo(db.url), (proxy) => proxy.cut());
   const schema = schemaName();
   await using store = await openTestStore(proxy.url, { schema, maxConnections: 2, connectTimeoutSeconds: 2 });
   const repository = await store.createRepository(repositoryInput());
@@ -323,7 +323,7 @@ test("postgres: a value Postgres cannot hold is InvalidInput; a closed store is 
 
 test("postgres: the database key check is claimed once; the first value kept wins", { skip }, async () => {
   const schema = schemaName();
-  await using stores = disposable(
+  await using stores = asyncDisposable(
     await Promise.all([0, 1, 2, 3].map(() => openPostgresStore(database!.url, { schema }))),
     closeStores,
   );
@@ -357,7 +357,7 @@ test("postgres: a role that may only read and write the tables opens a migrated 
   const role = `slo_app_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
   await (await openPostgresStore(db.url, { schema })).close();
   await db.admin.unsafe(`CREATE ROLE ${role} LOGIN`);
-  await using _role = deferred(async () => {
+  await using _role = asyncDeferred(async () => {
     await db.admin.unsafe(`DROP OWNED BY ${role}`);
     await db.admin.unsafe(`DROP ROLE ${role}`);
   });

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { SessionError } from "../../mod.ts";
 import type { PostgresStore, PostgresStoreOptions } from "../../src/postgres/mod.ts";
-import { deferred, disposableSync, tempDir } from "../fixtures/helpers.ts";
+import { asyncDeferred, disposable, tempDir } from "../fixtures/helpers.ts";
 import { openTestStore, skipPostgres, type TestDatabase, testDatabase } from "../fixtures/postgres_fixture.ts";
 import { newDatabaseKey, startClusterServer } from "../fixtures/server_cluster.ts";
 
@@ -110,7 +110,7 @@ test(
     const schema = schemaName();
     const byLock = await openStore(schema, { lockTimeoutMs: 200, statementTimeoutMs: 30_000 });
     const byStatement = await openStore(schema, { lockTimeoutMs: 30_000, statementTimeoutMs: 200 });
-    await using _stores = deferred(() => Promise.all([byLock.close(), byStatement.close()]));
+    await using _stores = asyncDeferred(() => Promise.all([byLock.close(), byStatement.close()]));
     const repository = await byLock.createRepository({ path: "/src/waits-lock", name: "app" });
     const session = await byLock.createSession({
       id: crypto.randomUUID(),
@@ -255,7 +255,7 @@ test("waits: while another client holds LOCK TABLE sessions, a server answers ev
   timeout: 120_000,
 }, async () => {
   const db = database!;
-  using folders = disposableSync(
+  using folders = disposable(
     [tempDir("slo-waits-a-"), tempDir("slo-waits-b-"), tempDir("slo-waits-c-")],
     (folders) => folders.forEach((folder) => folder.remove()),
   );
@@ -327,7 +327,7 @@ test(
   },
   async () => {
     const db = database!;
-    using folders = disposableSync(
+    using folders = disposable(
       [tempDir("slo-waits-a-"), tempDir("slo-waits-b-")],
       (folders) => folders.forEach((folder) => folder.remove()),
     );

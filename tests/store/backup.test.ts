@@ -22,7 +22,7 @@ import { MemoryStore, type Session, SessionError, SessionOrchestrator } from "..
 import { DATABASE_KEY_FILE } from "../../src/platform/mod.ts";
 import { DATABASE_FILE_NAME } from "../../src/server/serve.ts";
 import { assertFails, type CliWorld, cliWorld, jsonOf } from "../fixtures/cli_fixture.ts";
-import { disposableSync, openSqliteFile, tempDir } from "../fixtures/helpers.ts";
+import { disposable, openSqliteFile, tempDir } from "../fixtures/helpers.ts";
 import { startTestApp } from "../fixtures/http_fixture.ts";
 import { skipPostgres, testDatabase } from "../fixtures/postgres_fixture.ts";
 import { serveUntilExit } from "../fixtures/server_process.ts";
@@ -54,14 +54,14 @@ async function api(
 
 /** The ids of the sessions in a SQLite file opened alone (none when it has no sessions table). */
 function sessionIdsIn(path: string): string[] {
-  using file = disposableSync(new DatabaseSync(path, { readOnly: true }), (file) => file.close());
+  using file = disposable(new DatabaseSync(path, { readOnly: true }), (file) => file.close());
   const table = file.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sessions'").get();
   if (table === undefined) return [];
   return (file.prepare("SELECT id FROM sessions ORDER BY id").all() as { id: string }[]).map((row) => row.id);
 }
 
 function integrityOf(path: string): string[] {
-  using file = disposableSync(new DatabaseSync(path, { readOnly: true }), (file) => file.close());
+  using file = disposable(new DatabaseSync(path, { readOnly: true }), (file) => file.close());
   return (file.prepare("PRAGMA integrity_check").all() as { integrity_check: string }[]).map((row) =>
     row.integrity_check
   );

@@ -29,7 +29,7 @@ import {
   storeSessionSecret,
 } from "../../mod.ts";
 import { ClosableSqliteStore, openSqliteStore, sqliteDriverName } from "../../src/platform/mod.ts";
-import { deferredSync, disposableSync, isBun, openSqliteFile, repositoryInput } from "../fixtures/helpers.ts";
+import { deferred, disposable, isBun, openSqliteFile, repositoryInput } from "../fixtures/helpers.ts";
 import { sseReader, startTestServer } from "../fixtures/http_fixture.ts";
 
 const required = process.env.REQUIRE_FULL_DISK === "1";
@@ -164,7 +164,7 @@ function requireFullDisk(): void {
 // the filler's last page has room left.
 function fillDisk(dir: string): void {
   const fd = openSync(join(dir, "filler"), "w");
-  using _file = deferredSync(() => closeSync(fd));
+  using _file = deferred(() => closeSync(fd));
   const zeros = new Uint8Array(1 << 20);
   for (const size of [1 << 20, 4096, 1]) {
     for (;;) {
@@ -284,7 +284,7 @@ for (const opener of openers) {
     test(`full disk, ${opener.name}: ${writeCase.name}, and rejects with Storage`, { skip }, async () => {
       requireFullDisk();
       using mount = mountTmpfs();
-      using connections = disposableSync([] as { close(): void }[], (connections) => {
+      using connections = disposable([] as { close(): void }[], (connections) => {
         for (const connection of connections) {
           try {
             connection.close();
@@ -329,7 +329,7 @@ for (const driver of drivers) {
     using mount = mountTmpfs();
     const path = join(mount.dir, "sessions.db");
     let connection: Connection | undefined;
-    using _connection = deferredSync(() => {
+    using _connection = deferred(() => {
       try {
         connection?.close(true);
       } catch { /* already closed */ }
@@ -368,7 +368,7 @@ for (const driver of drivers) {
       requireFullDisk();
       using mount = mountTmpfs();
       const path = join(mount.dir, "sessions.db");
-      using connections = disposableSync([] as Connection[], (connections) => {
+      using connections = disposable([] as Connection[], (connections) => {
         for (const connection of connections) {
           try {
             connection.close(true);

@@ -17,7 +17,7 @@ import {
 } from "../../mod.ts";
 import { WorktreeLifecycle } from "../../src/platform/mod.ts";
 import { makeRepository } from "../fixtures/git_fixtures.ts";
-import { disposableSync, tempDir } from "../fixtures/helpers.ts";
+import { disposable, tempDir } from "../fixtures/helpers.ts";
 
 interface Ran {
   sql: string;
@@ -65,7 +65,7 @@ function assertIndexed(raw: DatabaseSync, ran: Ran[], what: string): void {
 
 test("hot paths: create, resolve, delete, worktree open and close read only through indexes", async () => {
   using dir = tempDir("slo-plans-");
-  using raw = disposableSync(new DatabaseSync(join(dir.path, "sessions.db")), (raw) => raw.close());
+  using raw = disposable(new DatabaseSync(join(dir.path, "sessions.db")), (raw) => raw.close());
   const { database, ran } = recording(raw);
   const store = new SqliteStore(database);
   const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });

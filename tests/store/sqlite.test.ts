@@ -16,7 +16,7 @@ import {
 } from "../../mod.ts";
 import { openSqliteStore, sqliteDriverName, sqliteSecretProbe } from "../../src/platform/mod.ts";
 import { MIGRATIONS } from "../../src/store/sqlite_schema.ts";
-import { disposableSync, isBun, repositoryInput, runScript, runtimeArgv, tempDir } from "../fixtures/helpers.ts";
+import { disposable, isBun, repositoryInput, runScript, runtimeArgv, tempDir } from "../fixtures/helpers.ts";
 
 const worker = new URL("../fixtures/sqlite_worker.ts", import.meta.url).pathname;
 
@@ -218,7 +218,7 @@ test("a write that finds the file locked by another connection is a retryable St
 
   // Another program's connection holds the write lock, as `sqlite3 s.db 'BEGIN EXCLUSIVE'` would.
   {
-    using holder = disposableSync(new DatabaseSync(file), (holder) => {
+    using holder = disposable(new DatabaseSync(file), (holder) => {
       holder.exec("ROLLBACK");
       holder.close();
     });

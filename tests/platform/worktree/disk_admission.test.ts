@@ -12,7 +12,7 @@ import { SessionError, SessionOrchestrator } from "../../../mod.ts";
 import { statusOf } from "../../../src/http/errors.ts";
 import { WorktreeLifecycle } from "../../../src/platform/mod.ts";
 import { branches, git, worktreeFixture } from "../../fixtures/git_fixtures.ts";
-import { deferredSync } from "../../fixtures/helpers.ts";
+import { deferred } from "../../fixtures/helpers.ts";
 
 const required = process.env.REQUIRE_FULL_DISK === "1";
 const unavailable = process.getuid?.() === 0 ? null : "not root, so no tmpfs can be mounted";
@@ -25,7 +25,7 @@ test("a create whose checkout would not fit is refused before anything is made",
   using f = await worktreeFixture();
   const mount = mkdtempSync(join(tmpdir(), "slo-small-disk-"));
   execFileSync("mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", mount]);
-  using _mount = deferredSync(() => {
+  using _mount = deferred(() => {
     execFileSync("umount", [mount]);
     rmSync(mount, { recursive: true, force: true });
   });

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { checkRepositorySettings, SessionOrchestrator } from "../../../mod.ts";
 import { WorktreeLifecycle } from "../../../src/platform/mod.ts";
 import { startTestApp } from "../../fixtures/http_fixture.ts";
-import { deferred, tempDir } from "../../fixtures/helpers.ts";
+import { asyncDeferred, tempDir } from "../../fixtures/helpers.ts";
 import { apiCaller, serveProcess } from "../../fixtures/server_process.ts";
 import {
   assertNothingLeft,
@@ -313,7 +313,7 @@ test("the server keeps the pool its config file names, a create claims from it, 
   writeFileSync(config, JSON.stringify({ repositories: { [repo]: { pool: 1 } } }));
   const server = serveProcess(["--port", "0", "--data-dir", data, "--config", config]);
   {
-    await using _stopped = deferred(async () => {
+    await using _stopped = asyncDeferred(async () => {
       server.signal("SIGTERM");
       await server.closed;
     });
