@@ -28,7 +28,7 @@ import {
   storeSecretProbe,
 } from "../../src/platform/mod.ts";
 import { DATABASE_FILE_NAME, startServer } from "../../src/server/serve.ts";
-import { runScript, tempDir } from "../fixtures/helpers.ts";
+import { asyncDeferred, asyncDisposable, openSqliteFile, runScript, tempDir } from "../fixtures/helpers.ts";
 
 const isEncryptionError = (error: unknown) => error instanceof SessionError && error.kind === "Encryption";
 
@@ -99,26 +99,22 @@ test(
   "with a working keychain the key is created there on first use and read back afterwards",
   { skip: keychainAvailable ? false : "no OS keychain on this machine" },
   async () => {
-    const dir = tempDir();
+    using dir = tempDir();
     const service = `slo-test-${crypto.randomUUID()}`;
-    try {
-      const first = await resolveDatabaseKey({ dataDir: dir.path, env: {}, keychain, keychainService: service });
-      assert.equal(first.source, "keychain");
-      assert.notEqual(await keychain!.get(service, DATABASE_KEY_ACCOUNT), null);
-      const second = await resolveDatabaseKey({ dataDir: dir.path, env: {}, keychain, keychainService: service });
-      assert.equal(second.source, "keychain");
-      assert.ok(await sameKey(first.key, second.key));
-      assert.throws(() => statSync(join(dir.path, DATABASE_KEY_FILE)));
-      // The keychain unavailable at a later start (locked, no session bus): refused, no new key file.
-      await assert.rejects(
-        resolveDatabaseKey({ dataDir: dir.path, env: {}, keychain: null }),
-        (error: unknown) => isEncryptionError(error) && /cannot be found/.test((error as Error).message),
-      );
-      assert.throws(() => statSync(join(dir.path, DATABASE_KEY_FILE)));
-    } finally {
-      await keychain!.delete(service, DATABASE_KEY_ACCOUNT);
-      dir.remove();
-    }
+    await using _key = asyncDeferred(() => keychain!.delete(service, DATABASE_KEY_ACCOUNT));
+    const first = await resolveDatabaseKey({ dataDir: dir.path, env: {}, keychain, keychainService: service });
+    assert.equal(first.source, "keychain");
+    assert.notEqual(await keychain!.get(service, DATABASE_KEY_ACCOUNT), null);
+    const second = await resolveDatabaseKey({ dataDir: dir.path, env: {}, keychain, keychainService: service });
+    assert.equal(second.source, "keychain");
+    assert.ok(await sameKey(first.key, second.key));
+    assert.throws(() => statSync(join(dir.path, DATABASE_KEY_FILE)));
+    // The keychain unavailable at a later start (locked, no session bus): refused, no new key file.
+    await assert.rejects(
+      resolveDatabaseKey({ dataDir: dir.path, env: {}, keychain: null }),
+      (error: unknown) => isEncryptionError(error) && /cannot be found/.test((error as Error).message),
+    );
+    assert.throws(() => statSync(join(dir.path, DATABASE_KEY_FILE)));
   },
 );
 
@@ -178,15 +174,11 @@ test("processes deciding a new data directory's key at once all get the same key
 // server leaves it; then its check file is removed, as after a first start that never wrote one.
 async function dataDirWithSealedSecret(dataDir: string, keyBytes: Uint8Array): Promise<string> {
   const databasePath = join(dataDir, DATABASE_FILE_NAME);
-  const store = openSqliteStore(databasePath);
-  try {
-    const repository = await store.createRepository({ path: "/src/app", name: "app" });
-    const session = await createSession(store, { repositoryId: repository.id, title: "t", isWorktree: false });
-    const chain = new SessionSecretChain({ store, databaseKey: await importDatabaseKey(keyBytes) });
-    await chain.provision(session.id);
-  } finally {
-    store.close();
-  }
+  using store = openSqliteFile(databasePath);
+  const repository = await store.createRepository({ path: "/src/app", name: "app" });
+  const session = await createSession(store, { repositoryId: repository.id, title: "t", isWorktree: false });
+  const chain = new SessionSecretChain({ store, databaseKey: await importDatabaseKey(keyBytes) });
+  await chain.provision(session.id);
   return databasePath;
 }
 
@@ -293,12 +285,8 @@ test("server: a wrong key with the check file gone is refused at start; the righ
     startServer({ dataDir: dir.path, port: 0, keychain: null, env: { [DATABASE_KEY_ENV]: encodeBase64(bytes) } });
   await assert.rejects(start(generateDatabaseKeyBytes()), isEncryptionError);
   assert.ok(!existsSync(join(dir.path, DATABASE_KEY_CHECK_FILE)));
-  const server = await start(right);
-  try {
-    assert.ok(existsSync(join(dir.path, DATABASE_KEY_CHECK_FILE)));
-    const [session] = await server.parts.store.listSessions();
-    assert.equal((await server.parts.chain.resolve(session.id))?.length, 32);
-  } finally {
-    await server.stop();
-  }
+  await using server = asyncDisposable(await start(right), (server) => server.stop());
+  assert.ok(existsSync(join(dir.path, DATABASE_KEY_CHECK_FILE)));
+  const [session] = await server.parts.store.listSessions();
+  assert.equal((await server.parts.chain.resolve(session.id))?.length, 32);
 });

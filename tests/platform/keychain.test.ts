@@ -13,7 +13,7 @@ import {
   SessionSecretChain,
 } from "../../mod.ts";
 import { keychainWorks, openDefaultKeychain, openSqliteStore } from "../../src/platform/mod.ts";
-import { repositoryInput, runScript, tempDir } from "../fixtures/helpers.ts";
+import { openSqliteFile, repositoryInput, runScript, tempDir } from "../fixtures/helpers.ts";
 
 const keychain = openDefaultKeychain();
 const available = keychain !== null && await keychainWorks(keychain);
@@ -135,7 +135,7 @@ test("a failing store write during provision removes the keychain entry again", 
 
 test("a create refused for a taken id leaves the other session's keychain entry as it was", { skip }, async () => {
   const service = testService();
-  const store = openSqliteStore(":memory:");
+  using store = openSqliteFile(":memory:");
   const chain = new SessionSecretChain({
     store,
     databaseKey: await importDatabaseKey(generateDatabaseKeyBytes()),
@@ -143,24 +143,20 @@ test("a create refused for a taken id leaves the other session's keychain entry 
     keychainService: service,
   });
   const orchestrator = new SessionOrchestrator({ store, chain });
-  try {
-    const repository = await orchestrator.createRepository({ path: "/src/app", name: "app" });
-    const session = await orchestrator.createSession({ repositoryId: repository.id, title: "t", isWorktree: false });
-    const entry = await keychain!.get(service, session.id);
-    assert.notEqual(entry, null);
-    await assert.rejects(
-      orchestrator.createSession({ repositoryId: repository.id, title: "t", isWorktree: false, sessionId: session.id }),
-      (e) => e instanceof SessionError && e.kind === "Conflict",
-    );
-    assert.equal(await keychain!.get(service, session.id), entry);
-    // The row, the sealed secret and the keychain copy still agree.
-    chain.cache.clear();
-    assert.equal(encodeBase64((await orchestrator.resolveSessionSecret(session.id))!), entry);
-    await orchestrator.deleteSession(session.id);
-    assert.equal(await keychain!.get(service, session.id), null);
-  } finally {
-    store.close();
-  }
+  const repository = await orchestrator.createRepository({ path: "/src/app", name: "app" });
+  const session = await orchestrator.createSession({ repositoryId: repository.id, title: "t", isWorktree: false });
+  const entry = await keychain!.get(service, session.id);
+  assert.notEqual(entry, null);
+  await assert.rejects(
+    orchestrator.createSession({ repositoryId: repository.id, title: "t", isWorktree: false, sessionId: session.id }),
+    (e) => e instanceof SessionError && e.kind === "Conflict",
+  );
+  assert.equal(await keychain!.get(service, session.id), entry);
+  // The row, the sealed secret and the keychain copy still agree.
+  chain.cache.clear();
+  assert.equal(encodeBase64((await orchestrator.resolveSessionSecret(session.id))!), entry);
+  await orchestrator.deleteSession(session.id);
+  assert.equal(await keychain!.get(service, session.id), null);
 });
 
 test(
@@ -168,26 +164,22 @@ test(
   { skip },
   async () => {
     const service = testService();
-    const store = openSqliteStore(":memory:");
+    using store = openSqliteFile(":memory:");
     const databaseKey = await importDatabaseKey(generateDatabaseKeyBytes());
     const chain = new SessionSecretChain({ store, databaseKey, keychain, keychainService: service });
-    try {
-      const repository = await store.createRepository({ path: "/src/app", name: "app" });
-      const session = await store.createSession({
-        id: newSessionId(),
-        repositoryId: repository.id,
-        title: "t",
-        isWorktree: false,
-      });
-      await chain.provision(session.id);
-      // The row goes, and the chain is told nothing: as when a forget failed after a committed delete.
-      await store.deleteSession(session.id);
-      const fresh = new SessionSecretChain({ store, databaseKey, keychain, keychainService: service });
-      assert.equal(await fresh.resolve(session.id), null);
-      // The orphan copy is dropped, not kept for the next lookup.
-      assert.equal(await keychain!.get(service, session.id), null);
-    } finally {
-      store.close();
-    }
+    const repository = await store.createRepository({ path: "/src/app", name: "app" });
+    const session = await store.createSession({
+      id: newSessionId(),
+      repositoryId: repository.id,
+      title: "t",
+      isWorktree: false,
+    });
+    await chain.provision(session.id);
+    // The row goes, and the chain is told nothing: as when a forget failed after a committed delete.
+    await store.deleteSession(session.id);
+    const fresh = new SessionSecretChain({ store, databaseKey, keychain, keychainService: service });
+    assert.equal(await fresh.resolve(session.id), null);
+    // The orphan copy is dropped, not kept for the next lookup.
+    assert.equal(await keychain!.get(service, session.id), null);
   },
 );

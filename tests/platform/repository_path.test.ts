@@ -4,8 +4,8 @@ import assert from "node:assert/strict";
 import { mkdirSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SessionError } from "../../mod.ts";
-import { canonicalRepositoryPath, openSqliteStore } from "../../src/platform/mod.ts";
-import { tempDir } from "../fixtures/helpers.ts";
+import { canonicalRepositoryPath } from "../../src/platform/mod.ts";
+import { openSqliteFile, tempDir } from "../fixtures/helpers.ts";
 import { startTestApp } from "../fixtures/http_fixture.ts";
 
 const isInvalid = (error: unknown) => error instanceof SessionError && error.kind === "InvalidInput";
@@ -71,63 +71,48 @@ test("relative, empty and unresolvable paths are InvalidInput", { skip: process.
 test("with canonical paths, a store refuses a second spelling of one repository", {
   skip: process.platform === "win32",
 }, async () => {
-  const dir = tempDir("slo-path-");
-  const store = openSqliteStore(":memory:");
-  try {
-    mkdirSync(join(dir.path, "repo"));
-    symlinkSync(join(dir.path, "repo"), join(dir.path, "alias"));
-    const first = await store.createRepository({ path: canonicalRepositoryPath(join(dir.path, "repo")), name: "r" });
-    await assert.rejects(
-      store.createRepository({ path: canonicalRepositoryPath(join(dir.path, "alias")), name: "again" }),
-      (error) => error instanceof SessionError && error.kind === "Conflict" && error.message.includes(first.id),
-    );
-  } finally {
-    store.close();
-    dir.remove();
-  }
+  using dir = tempDir("slo-path-");
+  using store = openSqliteFile(":memory:");
+  mkdirSync(join(dir.path, "repo"));
+  symlinkSync(join(dir.path, "repo"), join(dir.path, "alias"));
+  const first = await store.createRepository({ path: canonicalRepositoryPath(join(dir.path, "repo")), name: "r" });
+  await assert.rejects(
+    store.createRepository({ path: canonicalRepositoryPath(join(dir.path, "alias")), name: "again" }),
+    (error) => error instanceof SessionError && error.kind === "Conflict" && error.message.includes(first.id),
+  );
 });
 
 test("server: a repository added under another spelling or through a symlink is the one already there (409 naming it)", async () => {
-  const dir = tempDir("slo-repo-path-http-");
-  const t = await startTestApp();
-  try {
-    const real = join(dir.path, "r1");
-    mkdirSync(real);
-    symlinkSync(real, join(dir.path, "link"));
-    const first = await t.callJson("/v1/repositories", { method: "POST", json: { path: `${real}/`, name: "r1" } });
-    assert.equal(first.status, 201);
-    assert.equal(first.body.path, realpathSync(real));
-    for (const spelling of [real, `${dir.path}//r1`, join(dir.path, "link")]) {
-      const again = await t.callJson("/v1/repositories", { method: "POST", json: { path: spelling, name: "again" } });
-      assert.equal(again.status, 409, spelling);
-      assert.match(again.body.error.message, new RegExp(first.body.id));
-    }
-  } finally {
-    await t.close();
-    dir.remove();
+  using dir = tempDir("slo-repo-path-http-");
+  await using t = await startTestApp();
+  const real = join(dir.path, "r1");
+  mkdirSync(real);
+  symlinkSync(real, join(dir.path, "link"));
+  const first = await t.callJson("/v1/repositories", { method: "POST", json: { path: `${real}/`, name: "r1" } });
+  assert.equal(first.status, 201);
+  assert.equal(first.body.path, realpathSync(real));
+  for (const spelling of [real, `${dir.path}//r1`, join(dir.path, "link")]) {
+    const again = await t.callJson("/v1/repositories", { method: "POST", json: { path: spelling, name: "again" } });
+    assert.equal(again.status, 409, spelling);
+    assert.match(again.body.error.message, new RegExp(first.body.id));
   }
 });
 
 test("server: a repository added without isGitRepository is looked at, by the server, for a git checkout", async () => {
-  const dir = tempDir("slo-repo-git-");
-  const t = await startTestApp();
-  try {
-    const checkout = join(dir.path, "checkout");
-    mkdirSync(join(checkout, ".git"), { recursive: true });
-    const plain = join(dir.path, "plain");
-    mkdirSync(plain);
-    const git = await t.callJson("/v1/repositories", { method: "POST", json: { path: checkout, name: "c" } });
-    assert.equal(git.body.isGitRepository, true);
-    const notGit = await t.callJson("/v1/repositories", { method: "POST", json: { path: plain, name: "p" } });
-    assert.equal(notGit.body.isGitRepository, false);
-    // What the caller says stands.
-    const told = await t.callJson("/v1/repositories", {
-      method: "POST",
-      json: { path: join(dir.path, "told"), name: "t", isGitRepository: true },
-    });
-    assert.equal(told.body.isGitRepository, true);
-  } finally {
-    await t.close();
-    dir.remove();
-  }
+  using dir = tempDir("slo-repo-git-");
+  await using t = await startTestApp();
+  const checkout = join(dir.path, "checkout");
+  mkdirSync(join(checkout, ".git"), { recursive: true });
+  const plain = join(dir.path, "plain");
+  mkdirSync(plain);
+  const git = await t.callJson("/v1/repositories", { method: "POST", json: { path: checkout, name: "c" } });
+  assert.equal(git.body.isGitRepository, true);
+  const notGit = await t.callJson("/v1/repositories", { method: "POST", json: { path: plain, name: "p" } });
+  assert.equal(notGit.body.isGitRepository, false);
+  // What the caller says stands.
+  const told = await t.callJson("/v1/repositories", {
+    method: "POST",
+    json: { path: join(dir.path, "told"), name: "t", isGitRepository: true },
+  });
+  assert.equal(told.body.isGitRepository, true);
 });

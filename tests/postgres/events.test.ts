@@ -26,7 +26,7 @@ import {
 import { MIGRATIONS } from "../../src/postgres/schema.ts";
 import { SessionError } from "../../src/errors.ts";
 import { skipPostgres, testDatabase } from "../fixtures/postgres_fixture.ts";
-import { repositoryInput } from "../fixtures/helpers.ts";
+import { asyncDisposable, repositoryInput } from "../fixtures/helpers.ts";
 
 const database = await testDatabase();
 const skip = skipPostgres;
@@ -55,184 +55,176 @@ async function stores(count: number, options: Parameters<typeof openPostgresStor
   for (let i = 0; i < count; i++) {
     opened.push(await openPostgresStore(database!.url, { schema, eventLog: true, ...options }));
   }
-  return { schema, stores: opened, close: () => Promise.all(opened.map((store) => store.close())) };
+  const close = () => Promise.all(opened.map((store) => store.close()));
+  return { schema, stores: opened, close, [Symbol.asyncDispose]: async () => void await close() };
 }
 
 test("events: every store's changes reach every follower once, in commit order, with consecutive ids", {
   skip,
 }, async () => {
-  const { schema, stores: [a, b], close } = await stores(2);
-  try {
-    const key32 = await generateDatabaseKey();
-    const orchestrators = [a, b].map((store) =>
-      new SessionOrchestrator({ store, chain: new SessionSecretChain({ store, databaseKey: key32 }) })
-    );
-    // An orchestrator over a logged store emits nothing itself: the log's followers do.
-    const direct: string[] = [];
-    orchestrators[0].events.subscribe((event) => direct.push(event.type));
-    const seenA: Seen[] = [];
-    const seenB: Seen[] = [];
-    // A follower reads after the last id it delivered: were ids not in commit order, a later id
-    // committed first would make it skip the earlier one, which it reports as a gap.
-    const errors: unknown[] = [];
-    const onError = (error: unknown) => errors.push(error);
-    const followA = await eventLogOf(a)!.follow((event, info) => seenA.push({ event, info }), { onError });
-    const followB = await eventLogOf(b)!.follow((event, info) => seenB.push({ event, info }), { onError });
-    try {
-      const repository = await orchestrators[0].createRepository(repositoryInput());
-      // 120 sessions made at once through both stores, then each deleted through the other one,
-      // with updates and secret replacements in between.
-      const sessions = await Promise.all(
-        Array.from(
-          { length: 120 },
-          (_, i) =>
-            orchestrators[i % 2].createSession({ repositoryId: repository.id, title: `s${i}`, isWorktree: false }),
-        ),
-      );
-      const sealed = (await a.getSessionSecret(sessions[0].id))!;
-      const [updated] = await Promise.all([
-        orchestrators[1].updateSession(sessions[0].id, { title: "renamed" }),
-        orchestrators[1].storeSessionSecret(sessions[0].id, sealed.encryptedSecret, sealed.nonce),
-      ]);
-      const closed = await Promise.all(
-        sessions.map((session, i) => orchestrators[(i + 1) % 2].deleteSession(session.id)),
-      );
-      const deletedRepository = await orchestrators[1].deleteRepository(repository.id);
-      const total = 1 + 120 + 2 + 120 + 1;
-      await until(() => seenA.length >= total && seenB.length >= total, `${total} events on both followers`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      const counts: Record<string, number> = {};
-      for (const { event } of seenA) counts[event.type] = (counts[event.type] ?? 0) + 1;
-      assert.equal(seenA.length, total, JSON.stringify(counts));
-      assert.equal(seenB.length, total);
-      assert.deepEqual(direct, []);
-      assert.deepEqual(errors, []);
+  await using opened = await stores(2);
+  const { schema, stores: [a, b] } = opened;
+  const key32 = await generateDatabaseKey();
+  const orchestrators = [a, b].map((store) =>
+    new SessionOrchestrator({ store, chain: new SessionSecretChain({ store, databaseKey: key32 }) })
+  );
+  // An orchestrator over a logged store emits nothing itself: the log's followers do.
+  const direct: string[] = [];
+  orchestrators[0].events.subscribe((event) => direct.push(event.type));
+  const seenA: Seen[] = [];
+  const seenB: Seen[] = [];
+  // A follower reads after the last id it delivered: were ids not in commit order, a later id
+  // committed first would make it skip the earlier one, which it reports as a gap.
+  const errors: unknown[] = [];
+  const onError = (error: unknown) => errors.push(error);
+  await using _followA = asyncDisposable(
+    await eventLogOf(a)!.follow((event, info) => seenA.push({ event, info }), { onError }),
+    (follower) => follower.close(),
+  );
+  await using _followB = asyncDisposable(
+    await eventLogOf(b)!.follow((event, info) => seenB.push({ event, info }), { onError }),
+    (follower) => follower.close(),
+  );
+  const repository = await orchestrators[0].createRepository(repositoryInput());
+  // 120 sessions made at once through both stores, then each deleted through the other one,
+  // with updates and secret replacements in between.
+  const sessions = await Promise.all(
+    Array.from(
+      { length: 120 },
+      (_, i) => orchestrators[i % 2].createSession({ repositoryId: repository.id, title: `s${i}`, isWorktree: false }),
+    ),
+  );
+  const sealed = (await a.getSessionSecret(sessions[0].id))!;
+  const [updated] = await Promise.all([
+    orchestrators[1].updateSession(sessions[0].id, { title: "renamed" }),
+    orchestrators[1].storeSessionSecret(sessions[0].id, sealed.encryptedSecret, sealed.nonce),
+  ]);
+  const closed = await Promise.all(
+    sessions.map((session, i) => orchestrators[(i + 1) % 2].deleteSession(session.id)),
+  );
+  const deletedRepository = await orchestrators[1].deleteRepository(repository.id);
+  const total = 1 + 120 + 2 + 120 + 1;
+  await until(() => seenA.length >= total && seenB.length >= total, `${total} events on both followers`);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const counts: Record<string, number> = {};
+  for (const { event } of seenA) counts[event.type] = (counts[event.type] ?? 0) + 1;
+  assert.equal(seenA.length, total, JSON.stringify(counts));
+  assert.equal(seenB.length, total);
+  assert.deepEqual(direct, []);
+  assert.deepEqual(errors, []);
 
-      // One order on both followers: the log's, whose ids are consecutive.
-      assert.deepEqual(seenA.map(key), seenB.map(key));
-      const ids = seenA.map(({ info }) => BigInt(info.id));
-      ids.forEach((id, i) => assert.equal(id, ids[0] + BigInt(i)));
-      const logged = await database!.admin.unsafe(
-        `SELECT e.id::text AS id, e.event::text AS event FROM ${schema}.lifecycle_events e ORDER BY e.id`,
-      );
-      assert.deepEqual(logged.map((row) => row.id), seenA.map(({ info }) => info.id));
-      assert.deepEqual(logged.map((row) => JSON.parse(row.event)), seenA.map(({ event }) => event));
-      // Each change once; a session's creation before its deletion; `own` names the writing store.
-      assert.equal(new Set(seenA.map(key)).size, total);
-      const position = new Map(seenA.map((seen, i) => [key(seen), i]));
-      for (const session of sessions) {
-        assert.ok(position.get(`session.created ${session.id}`)! < position.get(`session.deleted ${session.id}`)!);
-      }
-      for (const [i, session] of sessions.entries()) {
-        const created = seenA.find((seen) => key(seen) === `session.created ${session.id}`)!;
-        assert.equal(created.info.own, i % 2 === 0);
-        assert.deepEqual((created.event as { session: unknown }).session, session);
-      }
-      // Each event, built by Postgres from the changed row, is the one the orchestrator would emit: the
-      // record the call returned, to the order of its keys.
-      const json = (type: string, id: string) =>
-        JSON.stringify(seenA.find((seen) => key(seen) === `${type} ${id}`)!.event);
-      assert.equal(
-        json("repository.created", repository.id),
-        JSON.stringify({ type: "repository.created", repository }),
-      );
-      assert.equal(
-        json("session.created", sessions[1].id),
-        JSON.stringify({ type: "session.created", session: sessions[1] }),
-      );
-      assert.equal(json("session.updated", updated!.id), JSON.stringify({ type: "session.updated", session: updated }));
-      assert.equal(
-        json("session.deleted", sessions[2].id),
-        JSON.stringify({ type: "session.deleted", session: closed[2]!.session }),
-      );
-      assert.equal(
-        json("session.secret.stored", sessions[0].id),
-        JSON.stringify({ type: "session.secret.stored", sessionId: sessions[0].id }),
-      );
-      assert.equal(
-        json("repository.deleted", repository.id),
-        JSON.stringify({ type: "repository.deleted", repository: deletedRepository }),
-      );
-      assert.equal(seenA[0].event.type, "repository.created");
-      assert.equal(seenA.at(-1)!.event.type, "repository.deleted");
-    } finally {
-      await followA.close();
-      await followB.close();
-    }
-  } finally {
-    await close();
+  // One order on both followers: the log's, whose ids are consecutive.
+  assert.deepEqual(seenA.map(key), seenB.map(key));
+  const ids = seenA.map(({ info }) => BigInt(info.id));
+  ids.forEach((id, i) => assert.equal(id, ids[0] + BigInt(i)));
+  const logged = await database!.admin.unsafe(
+    `SELECT e.id::text AS id, e.event::text AS event FROM ${schema}.lifecycle_events e ORDER BY e.id`,
+  );
+  assert.deepEqual(logged.map((row) => row.id), seenA.map(({ info }) => info.id));
+  assert.deepEqual(logged.map((row) => JSON.parse(row.event)), seenA.map(({ event }) => event));
+  // Each change once; a session's creation before its deletion; `own` names the writing store.
+  assert.equal(new Set(seenA.map(key)).size, total);
+  const position = new Map(seenA.map((seen, i) => [key(seen), i]));
+  for (const session of sessions) {
+    assert.ok(position.get(`session.created ${session.id}`)! < position.get(`session.deleted ${session.id}`)!);
   }
+  for (const [i, session] of sessions.entries()) {
+    const created = seenA.find((seen) => key(seen) === `session.created ${session.id}`)!;
+    assert.equal(created.info.own, i % 2 === 0);
+    assert.deepEqual((created.event as { session: unknown }).session, session);
+  }
+  // Each event, built by Postgres from the changed row, is the one the orchestrator would emit: the
+  // record the call returned, to the order of its keys.
+  const json = (type: string, id: string) => JSON.stringify(seenA.find((seen) => key(seen) === `${type} ${id}`)!.event);
+  assert.equal(
+    json("repository.created", repository.id),
+    JSON.stringify({ type: "repository.created", repository }),
+  );
+  assert.equal(
+    json("session.created", sessions[1].id),
+    JSON.stringify({ type: "session.created", session: sessions[1] }),
+  );
+  assert.equal(json("session.updated", updated!.id), JSON.stringify({ type: "session.updated", session: updated }));
+  assert.equal(
+    json("session.deleted", sessions[2].id),
+    JSON.stringify({ type: "session.deleted", session: closed[2]!.session }),
+  );
+  assert.equal(
+    json("session.secret.stored", sessions[0].id),
+    JSON.stringify({ type: "session.secret.stored", sessionId: sessions[0].id }),
+  );
+  assert.equal(
+    json("repository.deleted", repository.id),
+    JSON.stringify({ type: "repository.deleted", repository: deletedRepository }),
+  );
+  assert.equal(seenA[0].event.type, "repository.created");
+  assert.equal(seenA.at(-1)!.event.type, "repository.deleted");
 });
 
 test("events: a refused or empty change logs nothing and leaves no gap; a closed follower gets nothing", {
   skip,
 }, async () => {
-  const { schema, stores: [store], close } = await stores(1);
-  try {
-    const orchestrator = new SessionOrchestrator({ store });
-    const seen: Seen[] = [];
-    const follower = await eventLogOf(store)!.follow((event, info) => seen.push({ event, info }));
-    const repository = await orchestrator.createRepository(repositoryInput());
-    const session = await orchestrator.createSession({ repositoryId: repository.id, title: "t", isWorktree: false });
-    // Refused: a taken id, an unknown repository, a repository that has sessions. Empty: unknown ids.
-    await assert.rejects(
-      orchestrator.createSession({ repositoryId: repository.id, title: "t", isWorktree: false, sessionId: session.id }),
-    );
-    await assert.rejects(orchestrator.createRepository({ path: repository.path, name: "again" }));
-    await assert.rejects(orchestrator.deleteRepository(repository.id));
-    assert.equal(await orchestrator.deleteSession(crypto.randomUUID()), null);
-    assert.equal(await orchestrator.updateSession(crypto.randomUUID(), { title: "x" }), null);
-    await orchestrator.deleteSession(session.id);
-    await until(() => seen.length >= 3, "3 events");
-    await follower.close();
-    await orchestrator.deleteRepository(repository.id);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    assert.deepEqual(seen.map(({ event }) => event.type), ["repository.created", "session.created", "session.deleted"]);
-    assert.deepEqual(seen.map(({ info }) => info.id), ["1", "2", "3"]);
-    const [{ count }] = await database!.admin.unsafe(`SELECT count(*)::int AS count FROM ${schema}.lifecycle_events`);
-    assert.equal(count, 4);
-  } finally {
-    await close();
-  }
+  await using opened = await stores(1);
+  const { schema, stores: [store] } = opened;
+  const orchestrator = new SessionOrchestrator({ store });
+  const seen: Seen[] = [];
+  const follower = await eventLogOf(store)!.follow((event, info) => seen.push({ event, info }));
+  const repository = await orchestrator.createRepository(repositoryInput());
+  const session = await orchestrator.createSession({ repositoryId: repository.id, title: "t", isWorktree: false });
+  // Refused: a taken id, an unknown repository, a repository that has sessions. Empty: unknown ids.
+  await assert.rejects(
+    orchestrator.createSession({ repositoryId: repository.id, title: "t", isWorktree: false, sessionId: session.id }),
+  );
+  await assert.rejects(orchestrator.createRepository({ path: repository.path, name: "again" }));
+  await assert.rejects(orchestrator.deleteRepository(repository.id));
+  assert.equal(await orchestrator.deleteSession(crypto.randomUUID()), null);
+  assert.equal(await orchestrator.updateSession(crypto.randomUUID(), { title: "x" }), null);
+  await orchestrator.deleteSession(session.id);
+  await until(() => seen.length >= 3, "3 events");
+  await follower.close();
+  await orchestrator.deleteRepository(repository.id);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.deepEqual(seen.map(({ event }) => event.type), ["repository.created", "session.created", "session.deleted"]);
+  assert.deepEqual(seen.map(({ info }) => info.id), ["1", "2", "3"]);
+  const [{ count }] = await database!.admin.unsafe(`SELECT count(*)::int AS count FROM ${schema}.lifecycle_events`);
+  assert.equal(count, 4);
 });
 
 test("events: an archive's and a restore's row step is logged as its own event, built by the statement from the row", {
   skip,
 }, async () => {
-  const { stores: [store], close } = await stores(1);
-  try {
-    const repository = await store.createRepository(repositoryInput());
-    const session = await store.createSession({
-      id: crypto.randomUUID(),
-      repositoryId: repository.id,
-      title: "t",
-      isWorktree: false,
-    });
-    const archived = await store.updateSession(session.id, { status: "archived" }, {
-      logEvent: true,
-      logAs: "session.archived",
-    });
-    const restored = await store.updateSession(session.id, { status: "active" }, {
-      logEvent: true,
-      logAs: "session.restored",
-    });
-    const updated = await store.updateSession(session.id, { title: "u" }, { logEvent: true });
-    const logged = (await eventLogOf(store)!.readAfter("0", 10)).events.map(({ event }) => event);
-    assert.deepEqual(logged, [
-      { type: "session.archived", session: archived },
-      { type: "session.restored", session: restored },
-      { type: "session.updated", session: updated },
-    ]);
-  } finally {
-    await close();
-  }
+  await using opened = await stores(1);
+  const { stores: [store] } = opened;
+  const repository = await store.createRepository(repositoryInput());
+  const session = await store.createSession({
+    id: crypto.randomUUID(),
+    repositoryId: repository.id,
+    title: "t",
+    isWorktree: false,
+  });
+  const archived = await store.updateSession(session.id, { status: "archived" }, {
+    logEvent: true,
+    logAs: "session.archived",
+  });
+  const restored = await store.updateSession(session.id, { status: "active" }, {
+    logEvent: true,
+    logAs: "session.restored",
+  });
+  const updated = await store.updateSession(session.id, { title: "u" }, { logEvent: true });
+  const logged = (await eventLogOf(store)!.readAfter("0", 10)).events.map(({ event }) => event);
+  assert.deepEqual(logged, [
+    { type: "session.archived", session: archived },
+    { type: "session.restored", session: restored },
+    { type: "session.updated", session: updated },
+  ]);
 });
 
 test("events: old events are pruned, beyond the newest kept and older than the age kept", { skip }, async () => {
-  const { schema, stores: [store], close } = await stores(1, { eventLog: { keepEvents: 5, keepSeconds: 0 } });
-  const count = async () =>
-    (await database!.admin.unsafe(`SELECT count(*)::int AS count FROM ${schema}.lifecycle_events`))[0].count;
-  try {
+  {
+    await using opened = await stores(1, { eventLog: { keepEvents: 5, keepSeconds: 0 } });
+    const { schema, stores: [store] } = opened;
+    const count = async () =>
+      (await database!.admin.unsafe(`SELECT count(*)::int AS count FROM ${schema}.lifecycle_events`))[0].count;
     const orchestrator = new SessionOrchestrator({ store });
     for (let i = 0; i < 30; i++) await orchestrator.createRepository(repositoryInput());
     // Pruned as they are written (every event, at this size), in the background.
@@ -247,19 +239,13 @@ test("events: old events are pruned, beyond the newest kept and older than the a
     const page = await eventLogOf(store)!.readAfter("3", 100);
     assert.deepEqual(page.events.map(({ id }) => id), ["26", "27", "28", "29", "30"]);
     assert.equal(page.lastId, "30");
-  } finally {
-    await close();
   }
   // Kept while younger than keepSeconds, whatever the count.
-  const young = await stores(1, { eventLog: { keepEvents: 0, keepSeconds: 3600 } });
-  try {
-    for (let i = 0; i < 3; i++) {
-      await new SessionOrchestrator({ store: young.stores[0] }).createRepository(repositoryInput());
-    }
-    assert.equal(await young.stores[0].pruneEvents(), 0);
-  } finally {
-    await young.close();
+  await using young = await stores(1, { eventLog: { keepEvents: 0, keepSeconds: 3600 } });
+  for (let i = 0; i < 3; i++) {
+    await new SessionOrchestrator({ store: young.stores[0] }).createRepository(repositoryInput());
   }
+  assert.equal(await young.stores[0].pruneEvents(), 0);
 });
 
 test(
@@ -267,22 +253,18 @@ test(
   { skip },
   async () => {
     const schema = schemaName();
-    const store = await openPostgresStore(database!.url, { schema });
-    try {
-      assert.equal(store.eventLog, null);
-      assert.equal(eventLogOf(store), null);
-      assert.equal(eventLogOf(new MemoryStore()), null);
-      const events = new LifecycleEvents();
-      const seen: string[] = [];
-      events.subscribe((event) => seen.push(event.type));
-      await new SessionOrchestrator({ store, events }).createRepository(repositoryInput());
-      assert.deepEqual(seen, ["repository.created"]);
-      const [{ count }] = await database!.admin.unsafe(`SELECT count(*)::int AS count FROM ${schema}.lifecycle_events`);
-      assert.equal(count, 0);
-      assert.equal(await store.pruneEvents(), 0);
-    } finally {
-      await store.close();
-    }
+    await using store = asyncDisposable(await openPostgresStore(database!.url, { schema }), (store) => store.close());
+    assert.equal(store.eventLog, null);
+    assert.equal(eventLogOf(store), null);
+    assert.equal(eventLogOf(new MemoryStore()), null);
+    const events = new LifecycleEvents();
+    const seen: string[] = [];
+    events.subscribe((event) => seen.push(event.type));
+    await new SessionOrchestrator({ store, events }).createRepository(repositoryInput());
+    assert.deepEqual(seen, ["repository.created"]);
+    const [{ count }] = await database!.admin.unsafe(`SELECT count(*)::int AS count FROM ${schema}.lifecycle_events`);
+    assert.equal(count, 0);
+    assert.equal(await store.pruneEvents(), 0);
   },
 );
 
@@ -308,29 +290,27 @@ test("events: an unreachable database is told apart from a refused operation", (
 test("events: the log reads back the events after an id, and where it ends, also once they were pruned", {
   skip,
 }, async () => {
-  const { stores: [store], close } = await stores(1);
-  try {
-    const orchestrator = new SessionOrchestrator({ store });
-    const log = eventLogOf(store)!;
-    assert.deepEqual(await log.readAfter("0", 10), { events: [], lastId: "0" });
-    const repositories = [];
-    for (let i = 0; i < 3; i++) repositories.push(await orchestrator.createRepository(repositoryInput()));
-    const page = await log.readAfter("1", 10);
-    assert.equal(page.lastId, "3");
-    assert.deepEqual(page.events.map(({ id }) => id), ["2", "3"]);
-    assert.equal(
-      JSON.stringify(page.events[1].event),
-      JSON.stringify({ type: "repository.created", repository: repositories[2] }),
-    );
-    assert.deepEqual((await log.readAfter("1", 1)).events.map(({ id }) => id), ["2"]);
-    assert.deepEqual(await log.readAfter("3", 0), { events: [], lastId: "3" });
-  } finally {
-    await close();
-  }
+  await using opened = await stores(1);
+  const { stores: [store] } = opened;
+  const orchestrator = new SessionOrchestrator({ store });
+  const log = eventLogOf(store)!;
+  assert.deepEqual(await log.readAfter("0", 10), { events: [], lastId: "0" });
+  const repositories = [];
+  for (let i = 0; i < 3; i++) repositories.push(await orchestrator.createRepository(repositoryInput()));
+  const page = await log.readAfter("1", 10);
+  assert.equal(page.lastId, "3");
+  assert.deepEqual(page.events.map(({ id }) => id), ["2", "3"]);
+  assert.equal(
+    JSON.stringify(page.events[1].event),
+    JSON.stringify({ type: "repository.created", repository: repositories[2] }),
+  );
+  assert.deepEqual((await log.readAfter("1", 1)).events.map(({ id }) => id), ["2"]);
+  assert.deepEqual(await log.readAfter("3", 0), { events: [], lastId: "3" });
 });
 
-// A transaction on a connection of its own that runs `statements` and stays open until `commit()`.
-async function openTransaction(statements: string[]): Promise<{ commit(): Promise<void> }> {
+// A transaction on a connection of its own that runs `statements` and stays open until `commit()`,
+// or the end of an `await using` block.
+async function openTransaction(statements: string[]): Promise<{ commit(): Promise<void> } & AsyncDisposable> {
   const client = postgres(database!.url, { max: 1, onnotice: () => {}, fetch_types: false });
   let commit!: () => void;
   const committing = new Promise<void>((resolve) => (commit = resolve));
@@ -342,113 +322,105 @@ async function openTransaction(statements: string[]): Promise<{ commit(): Promis
     await committing;
   });
   await Promise.race([done, transaction]);
-  return {
-    commit: async () => {
-      commit();
-      await transaction;
-      await client.end({ timeout: 1 });
-    },
+  const end = async () => {
+    commit();
+    await transaction;
+    await client.end({ timeout: 1 });
   };
+  return { commit: end, [Symbol.asyncDispose]: end };
 }
 
 test("events: a slow transaction's event, committed after a faster one's, reaches two followers in one order, no gap", {
   skip,
 }, async () => {
-  const { schema, stores: [a, b], close } = await stores(2, { eventLog: { pollIntervalMs: 50 } });
-  try {
-    const seenA: Seen[] = [];
-    const seenB: Seen[] = [];
-    const errors: unknown[] = [];
-    const onError = (error: unknown) => errors.push(error);
-    const followA = await eventLogOf(a)!.follow((event, info) => seenA.push({ event, info }), { onError });
-    const followB = await eventLogOf(b)!.follow((event, info) => seenB.push({ event, info }), { onError });
-    try {
-      const first = await new SessionOrchestrator({ store: a }).createRepository(repositoryInput());
-      await until(() => seenA.length === 1 && seenB.length === 1, "the first event on both followers");
-      // The slow writer logs its event as a store's statement does, then stays uncommitted while a
-      // faster write after it commits, is numbered and delivered.
-      const slowEvent = { type: "session.secret.stored", sessionId: crypto.randomUUID() };
-      const slow = await openTransaction([
-        `INSERT INTO ${schema}.lifecycle_events (origin, event) VALUES ('slow', '${JSON.stringify(slowEvent)}')`,
-      ]);
-      let fast: Awaited<ReturnType<SessionOrchestrator["createRepository"]>>;
-      try {
-        fast = await new SessionOrchestrator({ store: b }).createRepository(repositoryInput());
-        await until(() => seenA.length === 2 && seenB.length === 2, "the fast event on both followers");
-        // Reads (which number first) end at the fast event: the slow one has no id yet, and none is
-        // kept for it.
-        for (const store of [a, b]) {
-          const page = await eventLogOf(store)!.readAfter("0", 10);
-          assert.equal(page.lastId, "2");
-          assert.deepEqual(page.events.map(({ id }) => id), ["1", "2"]);
-        }
-      } finally {
-        await slow.commit();
-      }
-      await until(() => seenA.length === 3 && seenB.length === 3, "the slow event on both followers");
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      assert.deepEqual(errors, []);
-      assert.deepEqual(seenA.map(({ event }) => event), [
-        { type: "repository.created", repository: first },
-        { type: "repository.created", repository: fast! },
-        slowEvent,
-      ]);
-      assert.deepEqual(seenB.map(({ event }) => event), seenA.map(({ event }) => event));
-      assert.deepEqual(seenA.map(({ info }) => info.id), ["1", "2", "3"]);
-      assert.deepEqual(seenB.map(({ info }) => info.id), ["1", "2", "3"]);
-      // The slow event was written before the fast one (a lower seq) and numbered after it.
-      const rows = await database!.admin.unsafe(
-        `SELECT id::int AS id, origin FROM ${schema}.lifecycle_events ORDER BY seq`,
-      );
-      assert.deepEqual(rows.map((row) => [row.id, row.origin === "slow"]), [[1, false], [3, true], [2, false]]);
-    } finally {
-      await followA.close();
-      await followB.close();
+  await using opened = await stores(2, { eventLog: { pollIntervalMs: 50 } });
+  const { schema, stores: [a, b] } = opened;
+  const seenA: Seen[] = [];
+  const seenB: Seen[] = [];
+  const errors: unknown[] = [];
+  const onError = (error: unknown) => errors.push(error);
+  await using _followA = asyncDisposable(
+    await eventLogOf(a)!.follow((event, info) => seenA.push({ event, info }), { onError }),
+    (follower) => follower.close(),
+  );
+  await using _followB = asyncDisposable(
+    await eventLogOf(b)!.follow((event, info) => seenB.push({ event, info }), { onError }),
+    (follower) => follower.close(),
+  );
+  const first = await new SessionOrchestrator({ store: a }).createRepository(repositoryInput());
+  await until(() => seenA.length === 1 && seenB.length === 1, "the first event on both followers");
+  // The slow writer logs its event as a store's statement does, then stays uncommitted while a
+  // faster write after it commits, is numbered and delivered.
+  const slowEvent = { type: "session.secret.stored", sessionId: crypto.randomUUID() };
+  let fast: Awaited<ReturnType<SessionOrchestrator["createRepository"]>>;
+  {
+    await using _slow = await openTransaction([
+      `INSERT INTO ${schema}.lifecycle_events (origin, event) VALUES ('slow', '${JSON.stringify(slowEvent)}')`,
+    ]);
+    fast = await new SessionOrchestrator({ store: b }).createRepository(repositoryInput());
+    await until(() => seenA.length === 2 && seenB.length === 2, "the fast event on both followers");
+    // Reads (which number first) end at the fast event: the slow one has no id yet, and none is
+    // kept for it.
+    for (const store of [a, b]) {
+      const page = await eventLogOf(store)!.readAfter("0", 10);
+      assert.equal(page.lastId, "2");
+      assert.deepEqual(page.events.map(({ id }) => id), ["1", "2"]);
     }
-  } finally {
-    await close();
   }
+  await until(() => seenA.length === 3 && seenB.length === 3, "the slow event on both followers");
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.deepEqual(errors, []);
+  assert.deepEqual(seenA.map(({ event }) => event), [
+    { type: "repository.created", repository: first },
+    { type: "repository.created", repository: fast! },
+    slowEvent,
+  ]);
+  assert.deepEqual(seenB.map(({ event }) => event), seenA.map(({ event }) => event));
+  assert.deepEqual(seenA.map(({ info }) => info.id), ["1", "2", "3"]);
+  assert.deepEqual(seenB.map(({ info }) => info.id), ["1", "2", "3"]);
+  // The slow event was written before the fast one (a lower seq) and numbered after it.
+  const rows = await database!.admin.unsafe(
+    `SELECT id::int AS id, origin FROM ${schema}.lifecycle_events ORDER BY seq`,
+  );
+  assert.deepEqual(rows.map((row) => [row.id, row.origin === "slow"]), [[1, false], [3, true], [2, false]]);
 });
 
 test("events: stores numbering at once give every committed event one id, with no gap and no repeat", {
   skip,
 }, async () => {
-  const { schema, stores: [a, b], close } = await stores(2);
-  try {
-    const orchestrators = [a, b].map((store) => new SessionOrchestrator({ store }));
-    // Writes through both stores, each numbering in the background, with reads of both numbering too.
-    const writes = Array.from({ length: 120 }, (_, i) => orchestrators[i % 2].createRepository(repositoryInput()));
-    const reads = Array.from({ length: 20 }, (_, i) => eventLogOf([a, b][i % 2])!.readAfter("0", 1));
-    await Promise.all([...writes, ...reads]);
-    // And a backlog committed without ids (a writer that went away before numbering), numbered by
-    // many reads of both stores at once.
-    await database!.admin.unsafe(
-      `INSERT INTO ${schema}.lifecycle_events (origin, event)
-        SELECT 'gone', json_build_object('type', 'session.secret.stored', 'sessionId', gen_random_uuid())
-        FROM generate_series(1, 200)`,
-    );
-    const ends = await Promise.all(
-      Array.from({ length: 16 }, (_, i) => eventLogOf([a, b][i % 2])!.readAfter("0", 0)),
-    );
-    for (const end of ends) assert.equal(end.lastId, "320");
-    const [summary] = await database!.admin.unsafe(
-      `SELECT count(*)::int AS count, count(id)::int AS numbered, count(DISTINCT id)::int AS distinct_ids,
-        min(id)::int AS first, max(id)::int AS last FROM ${schema}.lifecycle_events`,
-    );
-    assert.deepEqual({ ...summary }, { count: 320, numbered: 320, distinct_ids: 320, first: 1, last: 320 });
-    const [{ last_id }] = await database!.admin.unsafe(
-      `SELECT last_id::int AS last_id FROM ${schema}.lifecycle_event_counter`,
-    );
-    assert.equal(last_id, 320);
-    // The backlog was numbered in the order it was written.
-    const gone = await database!.admin.unsafe(
-      `SELECT id::int AS id FROM ${schema}.lifecycle_events WHERE origin = 'gone' ORDER BY seq`,
-    );
-    gone.forEach((row, i) => assert.equal(row.id, 121 + i));
-    assert.equal((await eventLogOf(b)!.readAfter("0", 500)).events.length, 320);
-  } finally {
-    await close();
-  }
+  await using opened = await stores(2);
+  const { schema, stores: [a, b] } = opened;
+  const orchestrators = [a, b].map((store) => new SessionOrchestrator({ store }));
+  // Writes through both stores, each numbering in the background, with reads of both numbering too.
+  const writes = Array.from({ length: 120 }, (_, i) => orchestrators[i % 2].createRepository(repositoryInput()));
+  const reads = Array.from({ length: 20 }, (_, i) => eventLogOf([a, b][i % 2])!.readAfter("0", 1));
+  await Promise.all([...writes, ...reads]);
+  // And a backlog committed without ids (a writer that went away before numbering), numbered by
+  // many reads of both stores at once.
+  await database!.admin.unsafe(
+    `INSERT INTO ${schema}.lifecycle_events (origin, event)
+      SELECT 'gone', json_build_object('type', 'session.secret.stored', 'sessionId', gen_random_uuid())
+      FROM generate_series(1, 200)`,
+  );
+  const ends = await Promise.all(
+    Array.from({ length: 16 }, (_, i) => eventLogOf([a, b][i % 2])!.readAfter("0", 0)),
+  );
+  for (const end of ends) assert.equal(end.lastId, "320");
+  const [summary] = await database!.admin.unsafe(
+    `SELECT count(*)::int AS count, count(id)::int AS numbered, count(DISTINCT id)::int AS distinct_ids,
+      min(id)::int AS first, max(id)::int AS last FROM ${schema}.lifecycle_events`,
+  );
+  assert.deepEqual({ ...summary }, { count: 320, numbered: 320, distinct_ids: 320, first: 1, last: 320 });
+  const [{ last_id }] = await database!.admin.unsafe(
+    `SELECT last_id::int AS last_id FROM ${schema}.lifecycle_event_counter`,
+  );
+  assert.equal(last_id, 320);
+  // The backlog was numbered in the order it was written.
+  const gone = await database!.admin.unsafe(
+    `SELECT id::int AS id FROM ${schema}.lifecycle_events WHERE origin = 'gone' ORDER BY seq`,
+  );
+  gone.forEach((row, i) => assert.equal(row.id, 121 + i));
+  assert.equal((await eventLogOf(b)!.readAfter("0", 500)).events.length, 320);
 });
 
 test("events: the migration from the counter-row log keeps the old events' ids, and new events follow them", {
@@ -471,35 +443,33 @@ test("events: the migration from the counter-row log keeps the old events' ids, 
       FROM generate_series(5, 7) AS n`);
     await tx.unsafe("UPDATE lifecycle_event_counter SET last_id = 7");
   });
-  const store = await openPostgresStore(database!.url, { schema, eventLog: true });
-  try {
-    const [{ version }] = await database!.admin.unsafe(
-      `SELECT max(version)::int AS version FROM ${schema}.schema_migrations`,
-    );
-    assert.equal(version, POSTGRES_SCHEMA_VERSION);
-    const log = eventLogOf(store)!;
-    const old = await log.readAfter("0", 10);
-    assert.equal(old.lastId, "7");
-    assert.deepEqual(
-      old.events.map(({ id, event }) => [id, event]),
-      [5, 6, 7].map((n) => [String(n), { type: "session.secret.stored", sessionId: `old ${n}` }]),
-    );
-    // A replay from an old id, and a follower from the end, go on with the next ids.
-    const seen: Seen[] = [];
-    const follower = await log.follow((event, info) => seen.push({ event, info }));
-    try {
-      const repository = await new SessionOrchestrator({ store }).createRepository(repositoryInput());
-      await until(() => seen.length === 1, "the new event");
-      assert.deepEqual(seen.map(({ event, info }) => [info.id, event]), [
-        ["8", { type: "repository.created", repository }],
-      ]);
-      assert.deepEqual((await log.readAfter("6", 10)).events.map(({ id }) => id), ["7", "8"]);
-    } finally {
-      await follower.close();
-    }
-  } finally {
-    await store.close();
-  }
+  await using store = asyncDisposable(
+    await openPostgresStore(database!.url, { schema, eventLog: true }),
+    (store) => store.close(),
+  );
+  const [{ version }] = await database!.admin.unsafe(
+    `SELECT max(version)::int AS version FROM ${schema}.schema_migrations`,
+  );
+  assert.equal(version, POSTGRES_SCHEMA_VERSION);
+  const log = eventLogOf(store)!;
+  const old = await log.readAfter("0", 10);
+  assert.equal(old.lastId, "7");
+  assert.deepEqual(
+    old.events.map(({ id, event }) => [id, event]),
+    [5, 6, 7].map((n) => [String(n), { type: "session.secret.stored", sessionId: `old ${n}` }]),
+  );
+  // A replay from an old id, and a follower from the end, go on with the next ids.
+  const seen: Seen[] = [];
+  await using _follower = asyncDisposable(
+    await log.follow((event, info) => seen.push({ event, info })),
+    (follower) => follower.close(),
+  );
+  const repository = await new SessionOrchestrator({ store }).createRepository(repositoryInput());
+  await until(() => seen.length === 1, "the new event");
+  assert.deepEqual(seen.map(({ event, info }) => [info.id, event]), [
+    ["8", { type: "repository.created", repository }],
+  ]);
+  assert.deepEqual((await log.readAfter("6", 10)).events.map(({ id }) => id), ["7", "8"]);
 });
 
 test(
@@ -508,33 +478,28 @@ test(
     skip,
   },
   async () => {
-    const { schema, stores: [store], close } = await stores(1, { lockTimeoutMs: 200 });
-    try {
-      const orchestrator = new SessionOrchestrator({ store });
-      const log = eventLogOf(store)!;
-      await orchestrator.createRepository(repositoryInput());
-      assert.equal((await log.readAfter("0", 0)).lastId, "1");
-      const counter = await openTransaction([
+    await using opened = await stores(1, { lockTimeoutMs: 200 });
+    const { schema, stores: [store] } = opened;
+    const orchestrator = new SessionOrchestrator({ store });
+    const log = eventLogOf(store)!;
+    await orchestrator.createRepository(repositoryInput());
+    assert.equal((await log.readAfter("0", 0)).lastId, "1");
+    let made: Awaited<ReturnType<SessionOrchestrator["createRepository"]>>[];
+    {
+      await using _counter = await openTransaction([
         `SELECT last_id FROM ${schema}.lifecycle_event_counter WHERE id FOR UPDATE`,
       ]);
-      let made: Awaited<ReturnType<SessionOrchestrator["createRepository"]>>[];
-      try {
-        // Writes take no lock of the log's but their own rows': none waits for the counter row.
-        made = await Promise.all(Array.from({ length: 10 }, () => orchestrator.createRepository(repositoryInput())));
-        // Numbering does wait for it, and gives up after the lock timeout (the read fails, retryable).
-        await assert.rejects(log.readAfter("0", 10), (error: unknown) => databaseUnavailable(error));
-      } finally {
-        await counter.commit();
-      }
-      const page = await log.readAfter("1", 20);
-      assert.equal(page.lastId, "11");
-      assert.deepEqual(page.events.map(({ id }) => id), ["2", "3", "4", "5", "6", "7", "8", "9", "10", "11"]);
-      assert.deepEqual(
-        page.events.map(({ event }) => (event as { repository: { id: string } }).repository.id).sort(),
-        made!.map((repository) => repository.id).sort(),
-      );
-    } finally {
-      await close();
+      // Writes take no lock of the log's but their own rows': none waits for the counter row.
+      made = await Promise.all(Array.from({ length: 10 }, () => orchestrator.createRepository(repositoryInput())));
+      // Numbering does wait for it, and gives up after the lock timeout (the read fails, retryable).
+      await assert.rejects(log.readAfter("0", 10), (error: unknown) => databaseUnavailable(error));
     }
+    const page = await log.readAfter("1", 20);
+    assert.equal(page.lastId, "11");
+    assert.deepEqual(page.events.map(({ id }) => id), ["2", "3", "4", "5", "6", "7", "8", "9", "10", "11"]);
+    assert.deepEqual(
+      page.events.map(({ event }) => (event as { repository: { id: string } }).repository.id).sort(),
+      made!.map((repository) => repository.id).sort(),
+    );
   },
 );

@@ -60,85 +60,79 @@ test("server on postgres: --database and DATABASE_URL serve the same data, and t
   skip,
 }, async () => {
   const db = database!;
-  const first = tempDir("slo-pg-first-");
-  const second = tempDir("slo-pg-second-");
-  const repositoryPath = tempDir("slo-pg-repo-");
-  try {
-    // 1. `deno task serve --database …`: the data goes to Postgres, not to a SQLite file.
-    let server = serveProcess(["--port", "0", "--data-dir", first.path, "--database", db.url], { via: "task" });
-    let call = await client(server, first.path);
-    assert.match(server.output(), new RegExp(`database: ${escape(db.url.replace(/\/$/, ""))}\\S* \\(key from file\\)`));
-    const repository = await call("POST", "/v1/repositories", { path: repositoryPath.path, name: "app" });
-    assert.equal(repository.status, 201, JSON.stringify(repository.body));
-    const session = await call("POST", "/v1/sessions", {
-      repositoryId: repository.body.id,
-      title: "On Postgres",
-      isWorktree: false,
-    });
-    assert.equal(session.status, 201, JSON.stringify(session.body));
-    const secret = await call("GET", `/v1/sessions/${session.body.id}/secret`);
-    assert.equal(secret.status, 200);
-    await stop(server);
-    assert.ok(!existsSync(join(first.path, DATABASE_FILE_NAME)), "no SQLite file is made");
-    const [{ count }] = await db.admin.unsafe("SELECT count(*)::int AS count FROM sessions");
-    assert.equal(count, 1);
-    const checks = await db.admin.unsafe("SELECT value FROM database_key_check");
-    assert.equal(checks.length, 1);
-    assert.ok(
-      !existsSync(join(first.path, "database.key-check")),
-      "the check is in the database, not in the data directory",
-    );
+  using first = tempDir("slo-pg-first-");
+  using second = tempDir("slo-pg-second-");
+  using repositoryPath = tempDir("slo-pg-repo-");
+  // 1. `deno task serve --database …`: the data goes to Postgres, not to a SQLite file.
+  let server = serveProcess(["--port", "0", "--data-dir", first.path, "--database", db.url], { via: "task" });
+  let call = await client(server, first.path);
+  assert.match(server.output(), new RegExp(`database: ${escape(db.url.replace(/\/$/, ""))}\\S* \\(key from file\\)`));
+  const repository = await call("POST", "/v1/repositories", { path: repositoryPath.path, name: "app" });
+  assert.equal(repository.status, 201, JSON.stringify(repository.body));
+  const session = await call("POST", "/v1/sessions", {
+    repositoryId: repository.body.id,
+    title: "On Postgres",
+    isWorktree: false,
+  });
+  assert.equal(session.status, 201, JSON.stringify(session.body));
+  const secret = await call("GET", `/v1/sessions/${session.body.id}/secret`);
+  assert.equal(secret.status, 200);
+  await stop(server);
+  assert.ok(!existsSync(join(first.path, DATABASE_FILE_NAME)), "no SQLite file is made");
+  const [{ count }] = await db.admin.unsafe("SELECT count(*)::int AS count FROM sessions");
+  assert.equal(count, 1);
+  const checks = await db.admin.unsafe("SELECT value FROM database_key_check");
+  assert.equal(checks.length, 1);
+  assert.ok(
+    !existsSync(join(first.path, "database.key-check")),
+    "the check is in the database, not in the data directory",
+  );
 
-    // 2. DATABASE_URL instead of the flag: the same session and secret.
-    server = serveProcess(["--port", "0", "--data-dir", first.path], { env: { DATABASE_URL: db.url } });
-    call = await client(server, first.path);
-    assert.deepEqual((await call("GET", `/v1/sessions/${session.body.id}`)).body, session.body);
-    assert.deepEqual((await call("GET", `/v1/sessions/${session.body.id}/secret`)).body, secret.body);
-    await stop(server);
+  // 2. DATABASE_URL instead of the flag: the same session and secret.
+  server = serveProcess(["--port", "0", "--data-dir", first.path], { env: { DATABASE_URL: db.url } });
+  call = await client(server, first.path);
+  assert.deepEqual((await call("GET", `/v1/sessions/${session.body.id}`)).body, session.body);
+  assert.deepEqual((await call("GET", `/v1/sessions/${session.body.id}/secret`)).body, secret.body);
+  await stop(server);
 
-    // 3. Another data directory, on another machine say, without the key: refused, nothing made.
-    const args = ["--port", "0", "--data-dir", second.path, "--database", db.url];
-    assertRefused(
-      await serveUntilExit(args),
-      1,
-      /^error: a database key was made earlier \(the key check in postgres:\/\/\S+ \(table database_key_check\) exists\) but cannot be found now: .*SESSION_LIFECYCLE_DATABASE_KEY/,
-    );
-    // With another key: refused against the check in the database.
-    const otherKey = encodeBase64(generateDatabaseKeyBytes());
-    assertRefused(
-      await serveUntilExit(args, { SESSION_LIFECYCLE_DATABASE_KEY: otherKey }),
-      1,
-      /^error: the database key from SESSION_LIFECYCLE_DATABASE_KEY does not match the key check in postgres:\/\/\S+ \(table database_key_check\), so it is not the key the stored secrets were sealed with/,
-    );
-    // With the first server's key: it starts, and opens the secret the first one sealed.
-    const key = readFileSync(join(first.path, DATABASE_KEY_FILE), "utf8").trim();
-    server = serveProcess(args, { env: { SESSION_LIFECYCLE_DATABASE_KEY: key } });
-    call = await client(server, second.path);
-    assert.match(server.output(), /\(key from env\)/);
-    assert.deepEqual((await call("GET", `/v1/sessions/${session.body.id}/secret`)).body, secret.body);
-    await stop(server);
+  // 3. Another data directory, on another machine say, without the key: refused, nothing made.
+  const args = ["--port", "0", "--data-dir", second.path, "--database", db.url];
+  assertRefused(
+    await serveUntilExit(args),
+    1,
+    /^error: a database key was made earlier \(the key check in postgres:\/\/\S+ \(table database_key_check\) exists\) but cannot be found now: .*SESSION_LIFECYCLE_DATABASE_KEY/,
+  );
+  // With another key: refused against the check in the database.
+  const otherKey = encodeBase64(generateDatabaseKeyBytes());
+  assertRefused(
+    await serveUntilExit(args, { SESSION_LIFECYCLE_DATABASE_KEY: otherKey }),
+    1,
+    /^error: the database key from SESSION_LIFECYCLE_DATABASE_KEY does not match the key check in postgres:\/\/\S+ \(table database_key_check\), so it is not the key the stored secrets were sealed with/,
+  );
+  // With the first server's key: it starts, and opens the secret the first one sealed.
+  const key = readFileSync(join(first.path, DATABASE_KEY_FILE), "utf8").trim();
+  server = serveProcess(args, { env: { SESSION_LIFECYCLE_DATABASE_KEY: key } });
+  call = await client(server, second.path);
+  assert.match(server.output(), /\(key from env\)/);
+  assert.deepEqual((await call("GET", `/v1/sessions/${session.body.id}/secret`)).body, secret.body);
+  await stop(server);
 
-    // 4. The check row gone: a wrong key is still refused, by the secret sealed in the store, and no
-    // check is written for it.
-    await db.admin.unsafe("DELETE FROM database_key_check");
-    assertRefused(
-      await serveUntilExit(args, { SESSION_LIFECYCLE_DATABASE_KEY: otherKey }),
-      1,
-      new RegExp(
-        `^error: the database key from SESSION_LIFECYCLE_DATABASE_KEY cannot open the sealed secret of session ${session.body.id} already in the store`,
-      ),
-    );
-    assert.equal((await db.admin.unsafe("SELECT value FROM database_key_check")).length, 0);
-    // The right key writes the check again.
-    server = serveProcess(args, { env: { SESSION_LIFECYCLE_DATABASE_KEY: key } });
-    await server.url;
-    await stop(server);
-    assert.equal((await db.admin.unsafe("SELECT value FROM database_key_check")).length, 1);
-  } finally {
-    first.remove();
-    second.remove();
-    repositoryPath.remove();
-  }
+  // 4. The check row gone: a wrong key is still refused, by the secret sealed in the store, and no
+  // check is written for it.
+  await db.admin.unsafe("DELETE FROM database_key_check");
+  assertRefused(
+    await serveUntilExit(args, { SESSION_LIFECYCLE_DATABASE_KEY: otherKey }),
+    1,
+    new RegExp(
+      `^error: the database key from SESSION_LIFECYCLE_DATABASE_KEY cannot open the sealed secret of session ${session.body.id} already in the store`,
+    ),
+  );
+  assert.equal((await db.admin.unsafe("SELECT value FROM database_key_check")).length, 0);
+  // The right key writes the check again.
+  server = serveProcess(args, { env: { SESSION_LIFECYCLE_DATABASE_KEY: key } });
+  await server.url;
+  await stop(server);
+  assert.equal((await db.admin.unsafe("SELECT value FROM database_key_check")).length, 1);
 });
 
 test("server on postgres: an unreachable database or a URL that is not postgres:// is one line", { skip }, async () => {

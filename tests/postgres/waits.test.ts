@@ -11,9 +11,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { SessionError } from "../../mod.ts";
-import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from "../../src/postgres/mod.ts";
-import { tempDir } from "../fixtures/helpers.ts";
-import { skipPostgres, type TestDatabase, testDatabase } from "../fixtures/postgres_fixture.ts";
+import type { PostgresStore, PostgresStoreOptions } from "../../src/postgres/mod.ts";
+import { asyncDeferred, disposable, tempDir } from "../fixtures/helpers.ts";
+import { openTestStore, skipPostgres, type TestDatabase, testDatabase } from "../fixtures/postgres_fixture.ts";
 import { newDatabaseKey, startClusterServer } from "../fixtures/server_cluster.ts";
 
 const database = await testDatabase();
@@ -24,8 +24,8 @@ const key = newDatabaseKey();
 /** How long a test holds a lock at most: far past every bound the tests configure. */
 const HOLD_BOUND_MS = 40_000;
 
-/** A lock held by another client, in a transaction of its own, until `release()`. */
-interface HeldLock {
+/** A lock held by another client, in a transaction of its own, until `release()` or the end of an `await using` block. */
+interface HeldLock extends AsyncDisposable {
   /** Whether the lock is still granted to its transaction (asked on another connection). */
   held(): Promise<boolean>;
   release(): Promise<void>;
@@ -45,14 +45,12 @@ async function holdLock(db: TestDatabase, statement: string, held: () => Promise
     await released;
   });
   await Promise.race([taken, transaction]);
-  return {
-    held,
-    release: async () => {
-      release();
-      await transaction;
-      await holder.end({ timeout: 1 });
-    },
+  const letGo = async () => {
+    release();
+    await transaction;
+    await holder.end({ timeout: 1 });
   };
+  return { held, release: letGo, [Symbol.asyncDispose]: letGo };
 }
 
 // Whether another transaction holds `schema.sessions` locked in ACCESS EXCLUSIVE mode.
@@ -89,8 +87,8 @@ function schemaName(): string {
   return `waits_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
 }
 
-async function openStore(schema: string, options: PostgresStoreOptions): Promise<PostgresStore> {
-  return await openPostgresStore(database!.url, { schema, ...options });
+function openStore(schema: string, options: PostgresStoreOptions): Promise<PostgresStore & AsyncDisposable> {
+  return openTestStore(database!.url, { schema, ...options });
 }
 
 // A rejection with the store's retryable Storage error.
@@ -112,43 +110,38 @@ test(
     const schema = schemaName();
     const byLock = await openStore(schema, { lockTimeoutMs: 200, statementTimeoutMs: 30_000 });
     const byStatement = await openStore(schema, { lockTimeoutMs: 30_000, statementTimeoutMs: 200 });
-    try {
-      const repository = await byLock.createRepository({ path: "/src/waits-lock", name: "app" });
-      const session = await byLock.createSession({
-        id: crypto.randomUUID(),
-        repositoryId: repository.id,
-        title: "kept",
-        isWorktree: false,
-      });
-      const lock = await holdLock(
+    await using _stores = asyncDeferred(() => Promise.all([byLock.close(), byStatement.close()]));
+    const repository = await byLock.createRepository({ path: "/src/waits-lock", name: "app" });
+    const session = await byLock.createSession({
+      id: crypto.randomUUID(),
+      repositoryId: repository.id,
+      title: "kept",
+      isWorktree: false,
+    });
+    {
+      await using lock = await holdLock(
         database!,
         `LOCK TABLE ${schema}.sessions IN ACCESS EXCLUSIVE MODE`,
         sessionsLocked(schema),
       );
-      try {
-        const results = await settledWithin<unknown>([
-          byLock.getSession(session.id),
-          byLock.deleteSession(session.id),
-          byStatement.listSessions(),
-          byLock.getRepository(repository.id),
-        ], HOLD_BOUND_MS);
-        assert.ok(results !== null, "every call settled while the table was locked");
-        assert.ok(await lock.held(), "the lock was held all along");
-        assertRetryable(results[0], "55P03");
-        assertRetryable(results[1], "55P03");
-        assertRetryable(results[2], "57014");
-        // The repositories table is not locked.
-        assert.equal(results[3].status, "fulfilled", JSON.stringify(results[3]));
-        assert.equal((results[3] as PromiseFulfilledResult<{ id: string } | null>).value?.id, repository.id);
-      } finally {
-        await lock.release();
-      }
-      // Nothing was deleted, and the same calls work once the lock is gone.
-      assert.equal((await byLock.getSession(session.id))?.id, session.id);
-      assert.equal((await byStatement.listSessions()).length, 1);
-    } finally {
-      await Promise.all([byLock.close(), byStatement.close()]);
+      const results = await settledWithin<unknown>([
+        byLock.getSession(session.id),
+        byLock.deleteSession(session.id),
+        byStatement.listSessions(),
+        byLock.getRepository(repository.id),
+      ], HOLD_BOUND_MS);
+      assert.ok(results !== null, "every call settled while the table was locked");
+      assert.ok(await lock.held(), "the lock was held all along");
+      assertRetryable(results[0], "55P03");
+      assertRetryable(results[1], "55P03");
+      assertRetryable(results[2], "57014");
+      // The repositories table is not locked.
+      assert.equal(results[3].status, "fulfilled", JSON.stringify(results[3]));
+      assert.equal((results[3] as PromiseFulfilledResult<{ id: string } | null>).value?.id, repository.id);
     }
+    // Nothing was deleted, and the same calls work once the lock is gone.
+    assert.equal((await byLock.getSession(session.id))?.id, session.id);
+    assert.equal((await byStatement.listSessions()).length, 1);
   },
 );
 
@@ -156,37 +149,31 @@ test("waits: a call that finds every connection busy fails after the acquire tim
   skip,
 }, async () => {
   const schema = schemaName();
-  const store = await openStore(schema, {
+  await using store = await openStore(schema, {
     maxConnections: 1,
     lockTimeoutMs: 30_000,
     statementTimeoutMs: 35_000,
     acquireTimeoutMs: 200,
   });
-  try {
-    const repository = await store.createRepository({ path: "/src/waits-pool", name: "app" });
-    const lock = await holdLock(
+  const repository = await store.createRepository({ path: "/src/waits-pool", name: "app" });
+  let blocked: Promise<unknown> | null = null;
+  {
+    await using lock = await holdLock(
       database!,
       `LOCK TABLE ${schema}.sessions IN ACCESS EXCLUSIVE MODE`,
       sessionsLocked(schema),
     );
-    let blocked: Promise<unknown> | null = null;
-    try {
-      // The one connection waits for the lock; a read of another table finds none free.
-      blocked = store.listSessions().catch((error) => error);
-      const results = await settledWithin([store.getRepository(repository.id)], HOLD_BOUND_MS);
-      assert.ok(results !== null, "the read settled while the only connection waited for the lock");
-      assert.ok(await lock.held(), "the lock was held all along");
-      assertRetryable(results[0]);
-      assert.match((results[0] as PromiseRejectedResult).reason.message, /no database connection was free for 200 ms/);
-    } finally {
-      await lock.release();
-    }
-    // The waiting list gets its answer once the lock is gone, and the pool is whole again.
-    assert.deepEqual(await blocked, []);
-    assert.equal((await store.getRepository(repository.id))?.id, repository.id);
-  } finally {
-    await store.close();
+    // The one connection waits for the lock; a read of another table finds none free.
+    blocked = store.listSessions().catch((error) => error);
+    const results = await settledWithin([store.getRepository(repository.id)], HOLD_BOUND_MS);
+    assert.ok(results !== null, "the read settled while the only connection waited for the lock");
+    assert.ok(await lock.held(), "the lock was held all along");
+    assertRetryable(results[0]);
+    assert.match((results[0] as PromiseRejectedResult).reason.message, /no database connection was free for 200 ms/);
   }
+  // The waiting list gets its answer once the lock is gone, and the pool is whole again.
+  assert.deepEqual(await blocked, []);
+  assert.equal((await store.getRepository(repository.id))?.id, repository.id);
 });
 
 test("waits: an operation timing out on a locked table keeps to one connection, so other tables' reads get theirs", {
@@ -195,34 +182,28 @@ test("waits: an operation timing out on a locked table keeps to one connection, 
   const schema = schemaName();
   // Without the limit, the 60 lists would take the 4 connections in turns of 300 ms, and the reads
   // queued behind them would give up after 3 s, long before their turn.
-  const store = await openStore(schema, { maxConnections: 4, lockTimeoutMs: 300, acquireTimeoutMs: 3000 });
-  try {
-    const repository = await store.createRepository({ path: "/src/waits-share", name: "app" });
-    const lock = await holdLock(
+  await using store = await openStore(schema, { maxConnections: 4, lockTimeoutMs: 300, acquireTimeoutMs: 3000 });
+  const repository = await store.createRepository({ path: "/src/waits-share", name: "app" });
+  {
+    await using lock = await holdLock(
       database!,
       `LOCK TABLE ${schema}.sessions IN ACCESS EXCLUSIVE MODE`,
       sessionsLocked(schema),
     );
-    try {
-      const lists = Array.from({ length: 60 }, () => store.listSessions());
-      const reads = Array.from({ length: 8 }, () => store.getRepository(repository.id));
-      const results = await settledWithin<unknown>([...lists, ...reads], HOLD_BOUND_MS);
-      assert.ok(results !== null, "every call settled while the table was locked");
-      assert.ok(await lock.held(), "the lock was held all along");
-      for (const result of results.slice(0, 60)) assertRetryable(result);
-      for (const result of results.slice(60)) {
-        assert.equal(result.status, "fulfilled", JSON.stringify(result));
-        assert.equal((result as PromiseFulfilledResult<{ id: string } | null>).value?.id, repository.id);
-      }
-    } finally {
-      await lock.release();
+    const lists = Array.from({ length: 60 }, () => store.listSessions());
+    const reads = Array.from({ length: 8 }, () => store.getRepository(repository.id));
+    const results = await settledWithin<unknown>([...lists, ...reads], HOLD_BOUND_MS);
+    assert.ok(results !== null, "every call settled while the table was locked");
+    assert.ok(await lock.held(), "the lock was held all along");
+    for (const result of results.slice(0, 60)) assertRetryable(result);
+    for (const result of results.slice(60)) {
+      assert.equal(result.status, "fulfilled", JSON.stringify(result));
+      assert.equal((result as PromiseFulfilledResult<{ id: string } | null>).value?.id, repository.id);
     }
-    // The lists work again once one of them succeeds.
-    assert.deepEqual(await store.listSessions(), []);
-    assert.equal((await Promise.all(Array.from({ length: 8 }, () => store.listSessions()))).length, 8);
-  } finally {
-    await store.close();
   }
+  // The lists work again once one of them succeeds.
+  assert.deepEqual(await store.listSessions(), []);
+  assert.equal((await Promise.all(Array.from({ length: 8 }, () => store.listSessions()))).length, 8);
 });
 
 interface HttpAnswer {
@@ -260,7 +241,7 @@ async function startServer() {
       body: text === "" ? null : JSON.parse(text),
     };
   };
-  return { server, call };
+  return { server, call, [Symbol.asyncDispose]: server.stop };
 }
 
 function assertUnavailable(answer: HttpAnswer): void {
@@ -274,65 +255,66 @@ test("waits: while another client holds LOCK TABLE sessions, a server answers ev
   timeout: 120_000,
 }, async () => {
   const db = database!;
-  const { server, call } = await startServer();
-  const folders = [tempDir("slo-waits-a-"), tempDir("slo-waits-b-"), tempDir("slo-waits-c-")];
-  try {
-    const repository = await call("repository", "POST", "/v1/repositories", { path: folders[0].path, name: "app" });
-    assert.equal(repository.status, 201, JSON.stringify(repository.body));
-    const repositoryId = repository.body.id;
-    const sessions: string[] = [];
-    for (let i = 0; i < 5; i++) {
-      const made = await call("session", "POST", "/v1/sessions", { repositoryId, title: `s${i}`, isWorktree: false });
-      assert.equal(made.status, 201, JSON.stringify(made.body));
-      sessions.push(made.body.id);
-    }
-
-    const lock = await holdLock(db, "LOCK TABLE public.sessions IN ACCESS EXCLUSIVE MODE", sessionsLocked("public"));
-    let answers: PromiseSettledResult<HttpAnswer>[] | null;
-    try {
-      const blocked = [
-        ...Array.from(
-          { length: 12 },
-          (_, i) =>
-            call(`create ${i}`, "POST", "/v1/sessions", { repositoryId, title: `blocked ${i}`, isWorktree: false }),
-        ),
-        ...sessions.map((id) => call(`delete ${id}`, "DELETE", `/v1/sessions/${id}`)),
-        ...sessions.map((id) => call(`get ${id}`, "GET", `/v1/sessions/${id}`)),
-        ...Array.from({ length: 5 }, (_, i) => call(`list ${i}`, "GET", `/v1/sessions?repositoryId=${repositoryId}`)),
-      ];
-      const free = [
-        ...Array.from({ length: 10 }, (_, i) => call(`read ${i}`, "GET", `/v1/repositories/${repositoryId}`)),
-        ...Array.from({ length: 5 }, (_, i) => call(`repositories ${i}`, "GET", "/v1/repositories")),
-        ...folders.slice(1).map((folder) =>
-          call(`add ${folder.path}`, "POST", "/v1/repositories", { path: folder.path, name: "other" })
-        ),
-      ];
-      answers = await settledWithin([...blocked, ...free], HOLD_BOUND_MS);
-      assert.ok(answers !== null, "every request was answered while the table was locked");
-      assert.ok(await lock.held(), "the lock was held all along");
-      const all = answers.map((result) => {
-        assert.equal(result.status, "fulfilled", JSON.stringify(result));
-        return (result as PromiseFulfilledResult<HttpAnswer>).value;
-      });
-      for (const answer of all.slice(0, blocked.length)) assertUnavailable(answer);
-      for (const answer of all.slice(blocked.length)) {
-        assert.equal(answer.status, answer.what.startsWith("add") ? 201 : 200, JSON.stringify(answer));
-      }
-    } finally {
-      await lock.release();
-    }
-
-    // Nothing the refused requests would have changed was changed, and the same server works again.
-    const listed = await call("list", "GET", `/v1/sessions?repositoryId=${repositoryId}`);
-    assert.equal(listed.status, 200, JSON.stringify(listed.body));
-    assert.deepEqual(listed.body.sessions.map((s: { id: string }) => s.id).sort(), [...sessions].sort());
-    const made = await call("after", "POST", "/v1/sessions", { repositoryId, title: "after", isWorktree: false });
+  using folders = disposable(
+    [tempDir("slo-waits-a-"), tempDir("slo-waits-b-"), tempDir("slo-waits-c-")],
+    (folders) => folders.forEach((folder) => folder.remove()),
+  );
+  await using started = await startServer();
+  const { call } = started;
+  const repository = await call("repository", "POST", "/v1/repositories", { path: folders[0].path, name: "app" });
+  assert.equal(repository.status, 201, JSON.stringify(repository.body));
+  const repositoryId = repository.body.id;
+  const sessions: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    const made = await call("session", "POST", "/v1/sessions", { repositoryId, title: `s${i}`, isWorktree: false });
     assert.equal(made.status, 201, JSON.stringify(made.body));
-    assert.equal((await call("delete", "DELETE", `/v1/sessions/${sessions[0]}`)).status, 200);
-  } finally {
-    await server.stop();
-    for (const folder of folders) folder.remove();
+    sessions.push(made.body.id);
   }
+
+  let answers: PromiseSettledResult<HttpAnswer>[] | null;
+  {
+    await using lock = await holdLock(
+      db,
+      "LOCK TABLE public.sessions IN ACCESS EXCLUSIVE MODE",
+      sessionsLocked("public"),
+    );
+    const blocked = [
+      ...Array.from(
+        { length: 12 },
+        (_, i) =>
+          call(`create ${i}`, "POST", "/v1/sessions", { repositoryId, title: `blocked ${i}`, isWorktree: false }),
+      ),
+      ...sessions.map((id) => call(`delete ${id}`, "DELETE", `/v1/sessions/${id}`)),
+      ...sessions.map((id) => call(`get ${id}`, "GET", `/v1/sessions/${id}`)),
+      ...Array.from({ length: 5 }, (_, i) => call(`list ${i}`, "GET", `/v1/sessions?repositoryId=${repositoryId}`)),
+    ];
+    const free = [
+      ...Array.from({ length: 10 }, (_, i) => call(`read ${i}`, "GET", `/v1/repositories/${repositoryId}`)),
+      ...Array.from({ length: 5 }, (_, i) => call(`repositories ${i}`, "GET", "/v1/repositories")),
+      ...folders.slice(1).map((folder) =>
+        call(`add ${folder.path}`, "POST", "/v1/repositories", { path: folder.path, name: "other" })
+      ),
+    ];
+    answers = await settledWithin([...blocked, ...free], HOLD_BOUND_MS);
+    assert.ok(answers !== null, "every request was answered while the table was locked");
+    assert.ok(await lock.held(), "the lock was held all along");
+    const all = answers.map((result) => {
+      assert.equal(result.status, "fulfilled", JSON.stringify(result));
+      return (result as PromiseFulfilledResult<HttpAnswer>).value;
+    });
+    for (const answer of all.slice(0, blocked.length)) assertUnavailable(answer);
+    for (const answer of all.slice(blocked.length)) {
+      assert.equal(answer.status, answer.what.startsWith("add") ? 201 : 200, JSON.stringify(answer));
+    }
+  }
+
+  // Nothing the refused requests would have changed was changed, and the same server works again.
+  const listed = await call("list", "GET", `/v1/sessions?repositoryId=${repositoryId}`);
+  assert.equal(listed.status, 200, JSON.stringify(listed.body));
+  assert.deepEqual(listed.body.sessions.map((s: { id: string }) => s.id).sort(), [...sessions].sort());
+  const made = await call("after", "POST", "/v1/sessions", { repositoryId, title: "after", isWorktree: false });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  assert.equal((await call("delete", "DELETE", `/v1/sessions/${sessions[0]}`)).status, 200);
 });
 
 // Logged writes no longer wait on the counter row (only the numbering of committed events takes it),
@@ -345,72 +327,69 @@ test(
   },
   async () => {
     const db = database!;
-    const { server, call } = await startServer();
-    const folders = [tempDir("slo-waits-a-"), tempDir("slo-waits-b-")];
-    try {
-      const repository = await call("repository", "POST", "/v1/repositories", { path: folders[0].path, name: "app" });
-      assert.equal(repository.status, 201, JSON.stringify(repository.body));
-      const repositoryId = repository.body.id;
-      const sessions: string[] = [];
-      for (let i = 0; i < 4; i++) {
-        const made = await call("session", "POST", "/v1/sessions", { repositoryId, title: `s${i}`, isWorktree: false });
-        assert.equal(made.status, 201, JSON.stringify(made.body));
-        sessions.push(made.body.id);
-      }
-      // Numbered now, so that the log's end moves only with a new event (the server numbers in the background).
-      const [{ last_id: lastId }] = await db.admin.unsafe(
-        "SELECT through_id::text AS last_id FROM public.number_lifecycle_events('slo_events_public')",
-      );
-      const [{ count: eventCount }] = await db.admin.unsafe(
-        "SELECT count(*)::int AS count FROM public.lifecycle_events",
-      );
-
-      const lock = await holdLock(db, "LOCK TABLE public.lifecycle_events IN SHARE MODE", eventsLocked("public"));
-      try {
-        const writes = [
-          ...Array.from(
-            { length: 8 },
-            (_, i) =>
-              call(`create ${i}`, "POST", "/v1/sessions", { repositoryId, title: `blocked ${i}`, isWorktree: false }),
-          ),
-          ...sessions.slice(0, 2).map((id) => call(`delete ${id}`, "DELETE", `/v1/sessions/${id}`)),
-          ...sessions.slice(2).map((id) => call(`patch ${id}`, "PATCH", `/v1/sessions/${id}`, { title: "renamed" })),
-          call("add", "POST", "/v1/repositories", { path: folders[1].path, name: "other" }),
-        ];
-        const reads = [
-          ...sessions.map((id) => call(`get ${id}`, "GET", `/v1/sessions/${id}`)),
-          ...Array.from({ length: 5 }, (_, i) => call(`list ${i}`, "GET", `/v1/sessions?repositoryId=${repositoryId}`)),
-          ...Array.from({ length: 5 }, (_, i) => call(`read ${i}`, "GET", `/v1/repositories/${repositoryId}`)),
-          call("repositories", "GET", "/v1/repositories"),
-        ];
-        const answers = await settledWithin([...writes, ...reads], HOLD_BOUND_MS);
-        assert.ok(answers !== null, "every request was answered while the event table was locked");
-        assert.ok(await lock.held(), "the lock was held all along");
-        const all = answers.map((result) => {
-          assert.equal(result.status, "fulfilled", JSON.stringify(result));
-          return (result as PromiseFulfilledResult<HttpAnswer>).value;
-        });
-        for (const answer of all.slice(0, writes.length)) assertUnavailable(answer);
-        for (const answer of all.slice(writes.length)) assert.equal(answer.status, 200, JSON.stringify(answer));
-      } finally {
-        await lock.release();
-      }
-
-      // No write went through: the log has no new event and the sessions are as they were.
-      const [{ last_id: after }] = await db.admin.unsafe("SELECT last_id::text FROM public.lifecycle_event_counter");
-      assert.equal(after, lastId);
-      const [{ count: eventsAfter }] = await db.admin.unsafe(
-        "SELECT count(*)::int AS count FROM public.lifecycle_events",
-      );
-      assert.equal(eventsAfter, eventCount);
-      const listed = await call("list", "GET", `/v1/sessions?repositoryId=${repositoryId}`);
-      assert.deepEqual(listed.body.sessions.map((s: { id: string }) => s.id).sort(), [...sessions].sort());
-      assert.ok(listed.body.sessions.every((s: { title: string }) => s.title !== "renamed"));
-      const made = await call("after", "POST", "/v1/sessions", { repositoryId, title: "after", isWorktree: false });
+    using folders = disposable(
+      [tempDir("slo-waits-a-"), tempDir("slo-waits-b-")],
+      (folders) => folders.forEach((folder) => folder.remove()),
+    );
+    await using started = await startServer();
+    const { call } = started;
+    const repository = await call("repository", "POST", "/v1/repositories", { path: folders[0].path, name: "app" });
+    assert.equal(repository.status, 201, JSON.stringify(repository.body));
+    const repositoryId = repository.body.id;
+    const sessions: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const made = await call("session", "POST", "/v1/sessions", { repositoryId, title: `s${i}`, isWorktree: false });
       assert.equal(made.status, 201, JSON.stringify(made.body));
-    } finally {
-      await server.stop();
-      for (const folder of folders) folder.remove();
+      sessions.push(made.body.id);
     }
+    // Numbered now, so that the log's end moves only with a new event (the server numbers in the background).
+    const [{ last_id: lastId }] = await db.admin.unsafe(
+      "SELECT through_id::text AS last_id FROM public.number_lifecycle_events('slo_events_public')",
+    );
+    const [{ count: eventCount }] = await db.admin.unsafe(
+      "SELECT count(*)::int AS count FROM public.lifecycle_events",
+    );
+
+    {
+      await using lock = await holdLock(db, "LOCK TABLE public.lifecycle_events IN SHARE MODE", eventsLocked("public"));
+      const writes = [
+        ...Array.from(
+          { length: 8 },
+          (_, i) =>
+            call(`create ${i}`, "POST", "/v1/sessions", { repositoryId, title: `blocked ${i}`, isWorktree: false }),
+        ),
+        ...sessions.slice(0, 2).map((id) => call(`delete ${id}`, "DELETE", `/v1/sessions/${id}`)),
+        ...sessions.slice(2).map((id) => call(`patch ${id}`, "PATCH", `/v1/sessions/${id}`, { title: "renamed" })),
+        call("add", "POST", "/v1/repositories", { path: folders[1].path, name: "other" }),
+      ];
+      const reads = [
+        ...sessions.map((id) => call(`get ${id}`, "GET", `/v1/sessions/${id}`)),
+        ...Array.from({ length: 5 }, (_, i) => call(`list ${i}`, "GET", `/v1/sessions?repositoryId=${repositoryId}`)),
+        ...Array.from({ length: 5 }, (_, i) => call(`read ${i}`, "GET", `/v1/repositories/${repositoryId}`)),
+        call("repositories", "GET", "/v1/repositories"),
+      ];
+      const answers = await settledWithin([...writes, ...reads], HOLD_BOUND_MS);
+      assert.ok(answers !== null, "every request was answered while the event table was locked");
+      assert.ok(await lock.held(), "the lock was held all along");
+      const all = answers.map((result) => {
+        assert.equal(result.status, "fulfilled", JSON.stringify(result));
+        return (result as PromiseFulfilledResult<HttpAnswer>).value;
+      });
+      for (const answer of all.slice(0, writes.length)) assertUnavailable(answer);
+      for (const answer of all.slice(writes.length)) assert.equal(answer.status, 200, JSON.stringify(answer));
+    }
+
+    // No write went through: the log has no new event and the sessions are as they were.
+    const [{ last_id: after }] = await db.admin.unsafe("SELECT last_id::text FROM public.lifecycle_event_counter");
+    assert.equal(after, lastId);
+    const [{ count: eventsAfter }] = await db.admin.unsafe(
+      "SELECT count(*)::int AS count FROM public.lifecycle_events",
+    );
+    assert.equal(eventsAfter, eventCount);
+    const listed = await call("list", "GET", `/v1/sessions?repositoryId=${repositoryId}`);
+    assert.deepEqual(listed.body.sessions.map((s: { id: string }) => s.id).sort(), [...sessions].sort());
+    assert.ok(listed.body.sessions.every((s: { title: string }) => s.title !== "renamed"));
+    const made = await call("after", "POST", "/v1/sessions", { repositoryId, title: "after", isWorktree: false });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
   },
 );

@@ -29,7 +29,7 @@ import {
   storeSessionSecret,
 } from "../../mod.ts";
 import { ClosableSqliteStore, openSqliteStore, sqliteDriverName } from "../../src/platform/mod.ts";
-import { isBun, repositoryInput } from "../fixtures/helpers.ts";
+import { deferred, disposable, isBun, openSqliteFile, repositoryInput } from "../fixtures/helpers.ts";
 import { sseReader, startTestServer } from "../fixtures/http_fixture.ts";
 
 const required = process.env.REQUIRE_FULL_DISK === "1";
@@ -106,8 +106,8 @@ const openers: StoreOpener[] = [
   },
 ];
 
-/** A mounted 4 MiB tmpfs, unmounted by `remove`. */
-interface Mount {
+/** A mounted 4 MiB tmpfs, unmounted by `remove`, or at the end of a `using` block. */
+interface Mount extends Disposable {
   dir: string;
   remove(): void;
 }
@@ -120,7 +120,8 @@ function mountTmpfs(): Mount {
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
-  return { dir, remove: () => unmount(dir) };
+  const remove = () => unmount(dir);
+  return { dir, remove, [Symbol.dispose]: remove };
 }
 
 function unmount(dir: string): void {
@@ -163,20 +164,17 @@ function requireFullDisk(): void {
 // the filler's last page has room left.
 function fillDisk(dir: string): void {
   const fd = openSync(join(dir, "filler"), "w");
+  using _file = deferred(() => closeSync(fd));
   const zeros = new Uint8Array(1 << 20);
-  try {
-    for (const size of [1 << 20, 4096, 1]) {
-      for (;;) {
-        try {
-          writeSync(fd, zeros, 0, size);
-        } catch (error) {
-          assert.equal((error as NodeJS.ErrnoException).code, "ENOSPC");
-          break;
-        }
+  for (const size of [1 << 20, 4096, 1]) {
+    for (;;) {
+      try {
+        writeSync(fd, zeros, 0, size);
+      } catch (error) {
+        assert.equal((error as NodeJS.ErrnoException).code, "ENOSPC");
+        break;
       }
     }
-  } finally {
-    closeSync(fd);
   }
 }
 
@@ -212,21 +210,17 @@ function secretInput(sessionId: string, fill: number) {
 
 // Seeds a file with the default driver and closes it, so the file is checkpointed and its WAL gone.
 async function seed(path: string): Promise<Seed> {
-  const store = openSqliteStore(path);
-  try {
-    const repository = await store.createRepository(repositoryInput("full"));
-    const emptyRepository = await store.createRepository(repositoryInput("empty"));
-    const make = (title: string) =>
-      store.createSession({ id: newSessionId(), repositoryId: repository.id, title, isWorktree: false });
-    const session = await make("has a secret");
-    const other = await make("has a secret too");
-    const bare = await make("has no secret");
-    await store.setSessionSecret(secretInput(session.id, 1));
-    await store.setSessionSecret(secretInput(other.id, 2));
-    return { repository, emptyRepository, session, other, bare };
-  } finally {
-    store.close();
-  }
+  using store = openSqliteFile(path);
+  const repository = await store.createRepository(repositoryInput("full"));
+  const emptyRepository = await store.createRepository(repositoryInput("empty"));
+  const make = (title: string) =>
+    store.createSession({ id: newSessionId(), repositoryId: repository.id, title, isWorktree: false });
+  const session = await make("has a secret");
+  const other = await make("has a secret too");
+  const bare = await make("has no secret");
+  await store.setSessionSecret(secretInput(session.id, 1));
+  await store.setSessionSecret(secretInput(other.id, 2));
+  return { repository, emptyRepository, session, other, bare };
 }
 
 async function rejectsWithStorage(promise: Promise<unknown>): Promise<void> {
@@ -289,43 +283,40 @@ for (const opener of openers) {
   for (const writeCase of writeCases) {
     test(`full disk, ${opener.name}: ${writeCase.name}, and rejects with Storage`, { skip }, async () => {
       requireFullDisk();
-      const mount = mountTmpfs();
-      const connections: { close(): void }[] = [];
-      const open = () => {
-        const opened = opener.open(join(mount.dir, "sessions.db"));
-        connections.push(opened);
-        return opened.store;
-      };
-      try {
-        const seeded = await seed(join(mount.dir, "sessions.db"));
-        // Opened before the disk fills, as a running server's connection is.
-        const store = open();
-        const before = await snapshot(store);
-        // With an event log, a follower is told nothing of a write that failed.
-        const followed: string[] = [];
-        const follower = await store.eventLog?.follow((event, { id }) => followed.push(`${id} ${event.type}`));
-        fillDisk(mount.dir);
-
-        await rejectsWithStorage(writeCase.write(store, seeded));
-        // The connection that failed does not see the write either.
-        assert.deepEqual(await snapshot(store), before);
-        assert.deepEqual(followed, []);
-        await follower?.close();
-
-        rmSync(join(mount.dir, "filler"));
-        // A new connection reads the file: the write is not in it.
-        assert.deepEqual(await snapshot(open()), before);
-        // The failed write left no transaction open: with room again, the same write succeeds.
-        await writeCase.write(store, seeded);
-        assert.notDeepEqual(await snapshot(open()), before);
-      } finally {
+      using mount = mountTmpfs();
+      using connections = disposable([] as { close(): void }[], (connections) => {
         for (const connection of connections) {
           try {
             connection.close();
           } catch { /* closed already, or its failure to open is what the test reports */ }
         }
-        mount.remove();
-      }
+      });
+      const open = () => {
+        const opened = opener.open(join(mount.dir, "sessions.db"));
+        connections.push(opened);
+        return opened.store;
+      };
+      const seeded = await seed(join(mount.dir, "sessions.db"));
+      // Opened before the disk fills, as a running server's connection is.
+      const store = open();
+      const before = await snapshot(store);
+      // With an event log, a follower is told nothing of a write that failed.
+      const followed: string[] = [];
+      const follower = await store.eventLog?.follow((event, { id }) => followed.push(`${id} ${event.type}`));
+      fillDisk(mount.dir);
+
+      await rejectsWithStorage(writeCase.write(store, seeded));
+      // The connection that failed does not see the write either.
+      assert.deepEqual(await snapshot(store), before);
+      assert.deepEqual(followed, []);
+      await follower?.close();
+
+      rmSync(join(mount.dir, "filler"));
+      // A new connection reads the file: the write is not in it.
+      assert.deepEqual(await snapshot(open()), before);
+      // The failed write left no transaction open: with room again, the same write succeeds.
+      await writeCase.write(store, seeded);
+      assert.notDeepEqual(await snapshot(open()), before);
     });
   }
 }
@@ -335,39 +326,37 @@ for (const driver of drivers) {
     skip,
   }, async () => {
     requireFullDisk();
-    const mount = mountTmpfs();
+    using mount = mountTmpfs();
     const path = join(mount.dir, "sessions.db");
     let connection: Connection | undefined;
-    try {
-      const seeded = await seed(path); // closed: no -wal or -shm file left
-      fillDisk(mount.dir);
-      connection = driver.open(path);
-      assert.throws(() => new SqliteStore(connection!), (error: unknown) => {
-        assert.ok(error instanceof SessionError);
-        assert.equal(error.kind, "Storage");
-        assert.ok(error.cause instanceof Error);
-        // node:sqlite and bun:sqlite both say only "disk I/O error" (SQLITE_IOERR_SHMSIZE) here.
-        assert.match(error.message, /^opening the SQLite database failed: disk I\/O error .*is the disk full\?/);
-        return true;
-      });
-      if (driver.name === sqliteDriverName()) {
-        // openSqliteStore, on the same driver, reports it the same way and closes what it opened.
-        assert.throws(
-          () => openSqliteStore(path),
-          (error: unknown) => error instanceof SessionError && error.kind === "Storage",
-        );
-      }
-      connection.close(true);
-      connection = undefined;
-      rmSync(join(mount.dir, "filler"));
-      connection = driver.open(path);
-      assert.deepEqual((await new SqliteStore(connection).getSession(seeded.session.id))?.title, seeded.session.title);
-    } finally {
+    using _connection = deferred(() => {
       try {
         connection?.close(true);
       } catch { /* already closed */ }
-      mount.remove();
+    });
+    const seeded = await seed(path); // closed: no -wal or -shm file left
+    fillDisk(mount.dir);
+    connection = driver.open(path);
+    assert.throws(() => new SqliteStore(connection!), (error: unknown) => {
+      assert.ok(error instanceof SessionError);
+      assert.equal(error.kind, "Storage");
+      assert.ok(error.cause instanceof Error);
+      // node:sqlite and bun:sqlite both say only "disk I/O error" (SQLITE_IOERR_SHMSIZE) here.
+      assert.match(error.message, /^opening the SQLite database failed: disk I\/O error .*is the disk full\?/);
+      return true;
+    });
+    if (driver.name === sqliteDriverName()) {
+      // openSqliteStore, on the same driver, reports it the same way and closes what it opened.
+      assert.throws(
+        () => openSqliteStore(path),
+        (error: unknown) => error instanceof SessionError && error.kind === "Storage",
+      );
     }
+    connection.close(true);
+    connection = undefined;
+    rmSync(join(mount.dir, "filler"));
+    connection = driver.open(path);
+    assert.deepEqual((await new SqliteStore(connection).getSession(seeded.session.id))?.title, seeded.session.title);
   });
 
   test(
@@ -377,48 +366,45 @@ for (const driver of drivers) {
     },
     () => {
       requireFullDisk();
-      const mount = mountTmpfs();
+      using mount = mountTmpfs();
       const path = join(mount.dir, "sessions.db");
-      const connections: Connection[] = [];
-      try {
-        // A WAL database with no schema yet, held open by another connection so that its -wal and
-        // -shm files exist: the migration's BEGIN succeeds and its COMMIT meets the full disk.
-        const holder = driver.open(path);
-        connections.push(holder);
-        holder.exec("PRAGMA journal_mode = WAL");
-        holder.prepare("SELECT count(*) FROM sqlite_master").all(); // a read makes the -wal and -shm files
-        fillDisk(mount.dir);
-        const connection = driver.open(path);
-        connections.push(connection);
-        assert.throws(() => new SqliteStore(connection), (error: unknown) => {
-          assert.ok(error instanceof SessionError);
-          assert.equal(error.kind, "Storage");
-          // SQLite rolled back by itself; the failed ROLLBACK after it must not hide why.
-          assert.match(error.message, /^opening the SQLite database failed: database or disk is full/);
-          return true;
-        });
-        if (driver.name === sqliteDriverName()) {
-          assert.throws(() => openSqliteStore(path), (error: unknown) => {
-            assert.ok(error instanceof SessionError);
-            assert.equal(error.kind, "Storage");
-            assert.match(error.message, /^opening the SQLite database failed: database or disk is full/);
-            return true;
-          });
-        }
-        rmSync(join(mount.dir, "filler"));
-        const reader = driver.open(path);
-        connections.push(reader);
-        const version = Object.values(reader.prepare("PRAGMA user_version").get() as Record<string, unknown>)[0];
-        assert.equal(Number(version), 0);
-        assert.equal(reader.prepare("SELECT name FROM sqlite_master").all().length, 0);
-      } finally {
+      using connections = disposable([] as Connection[], (connections) => {
         for (const connection of connections) {
           try {
             connection.close(true);
           } catch { /* already closed */ }
         }
-        mount.remove();
+      });
+      // A WAL database with no schema yet, held open by another connection so that its -wal and
+      // -shm files exist: the migration's BEGIN succeeds and its COMMIT meets the full disk.
+      const holder = driver.open(path);
+      connections.push(holder);
+      holder.exec("PRAGMA journal_mode = WAL");
+      holder.prepare("SELECT count(*) FROM sqlite_master").all(); // a read makes the -wal and -shm files
+      fillDisk(mount.dir);
+      const connection = driver.open(path);
+      connections.push(connection);
+      assert.throws(() => new SqliteStore(connection), (error: unknown) => {
+        assert.ok(error instanceof SessionError);
+        assert.equal(error.kind, "Storage");
+        // SQLite rolled back by itself; the failed ROLLBACK after it must not hide why.
+        assert.match(error.message, /^opening the SQLite database failed: database or disk is full/);
+        return true;
+      });
+      if (driver.name === sqliteDriverName()) {
+        assert.throws(() => openSqliteStore(path), (error: unknown) => {
+          assert.ok(error instanceof SessionError);
+          assert.equal(error.kind, "Storage");
+          assert.match(error.message, /^opening the SQLite database failed: database or disk is full/);
+          return true;
+        });
       }
+      rmSync(join(mount.dir, "filler"));
+      const reader = driver.open(path);
+      connections.push(reader);
+      const version = Object.values(reader.prepare("PRAGMA user_version").get() as Record<string, unknown>)[0];
+      assert.equal(Number(version), 0);
+      assert.equal(reader.prepare("SELECT name FROM sqlite_master").all().length, 0);
     },
   );
 }
@@ -428,55 +414,50 @@ test(
   { skip },
   async () => {
     requireFullDisk();
-    const mount = mountTmpfs();
-    const t = await startTestServer({ dataDir: mount.dir });
-    try {
-      const { body: repository } = await t.callJson("/v1/repositories", {
-        method: "POST",
-        json: { path: "/src/full", name: "full" },
-      });
-      const { body: empty } = await t.callJson("/v1/repositories", {
-        method: "POST",
-        json: { path: "/src/empty", name: "empty" },
-      });
-      const { body: session } = await t.callJson("/v1/sessions", {
-        method: "POST",
-        json: { repositoryId: repository.id, title: "kept", isWorktree: false },
-      });
-      const secretBefore = (await t.callJson(`/v1/sessions/${session.id}/secret`)).body.secret;
-      const events = sseReader(await t.call("/v1/events"));
-      assert.equal((await events.next())?.event, "ready");
+    using mount = mountTmpfs();
+    await using t = await startTestServer({ dataDir: mount.dir });
+    const { body: repository } = await t.callJson("/v1/repositories", {
+      method: "POST",
+      json: { path: "/src/full", name: "full" },
+    });
+    const { body: empty } = await t.callJson("/v1/repositories", {
+      method: "POST",
+      json: { path: "/src/empty", name: "empty" },
+    });
+    const { body: session } = await t.callJson("/v1/sessions", {
+      method: "POST",
+      json: { repositoryId: repository.id, title: "kept", isWorktree: false },
+    });
+    const secretBefore = (await t.callJson(`/v1/sessions/${session.id}/secret`)).body.secret;
+    const events = sseReader(await t.call("/v1/events"));
+    assert.equal((await events.next())?.event, "ready");
 
-      fillDisk(mount.dir);
-      const writes: [string, RequestInit & { json?: unknown }][] = [
-        [`/v1/sessions/${session.id}`, { method: "DELETE" }],
-        [`/v1/repositories/${empty.id}`, { method: "DELETE" }],
-        [`/v1/sessions/${session.id}`, { method: "PATCH", json: { title: "changed" } }],
-        ["/v1/sessions", { method: "POST", json: { repositoryId: repository.id, title: "new", isWorktree: false } }],
-        ["/v1/repositories", { method: "POST", json: { path: "/src/new", name: "new" } }],
-      ];
-      for (const [path, init] of writes) {
-        const answer = await t.callJson(path, init);
-        assert.equal(answer.status, 500, `${init.method} ${path}: ${JSON.stringify(answer.body)}`);
-        assert.equal(answer.body.error.kind, "Storage");
-      }
-
-      rmSync(join(mount.dir, "filler"));
-      // The first event after the failures is the next committed change: nothing was announced for them.
-      const touched = await t.callJson(`/v1/sessions/${session.id}`, { method: "PATCH", json: { status: "paused" } });
-      assert.equal(touched.status, 200);
-      const next = await events.next();
-      assert.equal(next?.event, "session.updated");
-      assert.equal(JSON.parse(next!.data).session.title, "kept");
-      await events.close();
-      assert.equal((await t.callJson(`/v1/repositories/${empty.id}`)).status, 200);
-      assert.equal((await t.callJson(`/v1/sessions/${session.id}/secret`)).body.secret, secretBefore);
-      const listed = await t.callJson("/v1/sessions");
-      assert.deepEqual(listed.body.sessions.map((s: Session) => s.id), [session.id]);
-    } finally {
-      await t.close();
-      mount.remove();
+    fillDisk(mount.dir);
+    const writes: [string, RequestInit & { json?: unknown }][] = [
+      [`/v1/sessions/${session.id}`, { method: "DELETE" }],
+      [`/v1/repositories/${empty.id}`, { method: "DELETE" }],
+      [`/v1/sessions/${session.id}`, { method: "PATCH", json: { title: "changed" } }],
+      ["/v1/sessions", { method: "POST", json: { repositoryId: repository.id, title: "new", isWorktree: false } }],
+      ["/v1/repositories", { method: "POST", json: { path: "/src/new", name: "new" } }],
+    ];
+    for (const [path, init] of writes) {
+      const answer = await t.callJson(path, init);
+      assert.equal(answer.status, 500, `${init.method} ${path}: ${JSON.stringify(answer.body)}`);
+      assert.equal(answer.body.error.kind, "Storage");
     }
+
+    rmSync(join(mount.dir, "filler"));
+    // The first event after the failures is the next committed change: nothing was announced for them.
+    const touched = await t.callJson(`/v1/sessions/${session.id}`, { method: "PATCH", json: { status: "paused" } });
+    assert.equal(touched.status, 200);
+    const next = await events.next();
+    assert.equal(next?.event, "session.updated");
+    assert.equal(JSON.parse(next!.data).session.title, "kept");
+    await events.close();
+    assert.equal((await t.callJson(`/v1/repositories/${empty.id}`)).status, 200);
+    assert.equal((await t.callJson(`/v1/sessions/${session.id}/secret`)).body.secret, secretBefore);
+    const listed = await t.callJson("/v1/sessions");
+    assert.deepEqual(listed.body.sessions.map((s: Session) => s.id), [session.id]);
   },
 );
 
@@ -485,36 +466,31 @@ test(
   { skip },
   async () => {
     requireFullDisk();
-    const mount = mountTmpfs();
+    using mount = mountTmpfs();
     // The live database has room; only the backup's folder is full.
-    const t = await startTestServer();
-    try {
-      const { body: repository } = await t.callJson("/v1/repositories", {
-        method: "POST",
-        json: { path: "/src/full", name: "full" },
-      });
-      const created = await t.callJson("/v1/sessions", {
-        method: "POST",
-        json: { repositoryId: repository.id, title: "kept", isWorktree: false },
-      });
-      assert.equal(created.status, 201);
-      const destination = join(mount.dir, "copy.db");
+    await using t = await startTestServer();
+    const { body: repository } = await t.callJson("/v1/repositories", {
+      method: "POST",
+      json: { path: "/src/full", name: "full" },
+    });
+    const created = await t.callJson("/v1/sessions", {
+      method: "POST",
+      json: { repositoryId: repository.id, title: "kept", isWorktree: false },
+    });
+    assert.equal(created.status, 201);
+    const destination = join(mount.dir, "copy.db");
 
-      fillDisk(mount.dir);
-      const failed = await t.callJson("/v1/backup", { method: "POST", json: { path: destination } });
-      assert.equal(failed.status, 500, JSON.stringify(failed.body));
-      assert.equal(failed.body.error.kind, "Storage");
-      assert.match(String(t.logged.at(-1)?.message), /writing a backup/);
-      assert.deepEqual(readdirSync(mount.dir), ["filler"], "no temp file and no partial copy is left");
+    fillDisk(mount.dir);
+    const failed = await t.callJson("/v1/backup", { method: "POST", json: { path: destination } });
+    assert.equal(failed.status, 500, JSON.stringify(failed.body));
+    assert.equal(failed.body.error.kind, "Storage");
+    assert.match(String(t.logged.at(-1)?.message), /writing a backup/);
+    assert.deepEqual(readdirSync(mount.dir), ["filler"], "no temp file and no partial copy is left");
 
-      rmSync(join(mount.dir, "filler"));
-      const written = await t.callJson("/v1/backup", { method: "POST", json: { path: destination } });
-      assert.equal(written.status, 200, JSON.stringify(written.body));
-      assert.equal(written.body.sessions, 1);
-      assert.deepEqual(readdirSync(mount.dir), ["copy.db"]);
-    } finally {
-      await t.close();
-      mount.remove();
-    }
+    rmSync(join(mount.dir, "filler"));
+    const written = await t.callJson("/v1/backup", { method: "POST", json: { path: destination } });
+    assert.equal(written.status, 200, JSON.stringify(written.body));
+    assert.equal(written.body.sessions, 1);
+    assert.deepEqual(readdirSync(mount.dir), ["copy.db"]);
   },
 );

@@ -17,7 +17,7 @@ import {
 } from "../../mod.ts";
 import { WorktreeLifecycle } from "../../src/platform/mod.ts";
 import { makeRepository } from "../fixtures/git_fixtures.ts";
-import { tempDir } from "../fixtures/helpers.ts";
+import { disposable, tempDir } from "../fixtures/helpers.ts";
 
 interface Ran {
   sql: string;
@@ -64,48 +64,43 @@ function assertIndexed(raw: DatabaseSync, ran: Ran[], what: string): void {
 }
 
 test("hot paths: create, resolve, delete, worktree open and close read only through indexes", async () => {
-  const dir = tempDir("slo-plans-");
-  const raw = new DatabaseSync(join(dir.path, "sessions.db"));
-  try {
-    const { database, ran } = recording(raw);
-    const store = new SqliteStore(database);
-    const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
-    const worktrees = new WorktreeLifecycle({ worktreesRoot: join(dir.path, "worktrees") });
-    const orchestrator = new SessionOrchestrator({ store, chain, worktrees });
-    const checkout = join(dir.path, "repo");
-    mkdirSync(checkout);
-    makeRepository(checkout);
-    const repository = await orchestrator.createRepository({ path: checkout, name: "repo", isGitRepository: true });
+  using dir = tempDir("slo-plans-");
+  using raw = disposable(new DatabaseSync(join(dir.path, "sessions.db")), (raw) => raw.close());
+  const { database, ran } = recording(raw);
+  const store = new SqliteStore(database);
+  const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
+  const worktrees = new WorktreeLifecycle({ worktreesRoot: join(dir.path, "worktrees") });
+  const orchestrator = new SessionOrchestrator({ store, chain, worktrees });
+  const checkout = join(dir.path, "repo");
+  mkdirSync(checkout);
+  makeRepository(checkout);
+  const repository = await orchestrator.createRepository({ path: checkout, name: "repo", isGitRepository: true });
 
-    const steps: [string, () => Promise<unknown>][] = [];
-    let plainId = "";
-    let worktreeId = "";
-    steps.push(["plain create", async () => {
-      plainId = (await orchestrator.createSession({ repositoryId: repository.id, title: "t", isWorktree: false })).id;
-    }]);
-    steps.push(["cold resolve", async () => {
-      chain.cache.clear();
-      assert.equal((await orchestrator.resolveSessionSecret(plainId))?.length, 32);
-    }]);
-    steps.push(["plain delete", () => orchestrator.deleteSession(plainId)]);
-    steps.push(["worktree open", async () => {
-      worktreeId = (await orchestrator.createSession({ repositoryId: repository.id, title: "w", isWorktree: true })).id;
-    }]);
-    steps.push(["worktree close", () => orchestrator.deleteSession(worktreeId, { deleteBranch: true })]);
-    for (const [what, step] of steps) {
-      ran.length = 0;
-      await step();
-      assertIndexed(raw, ran, what);
-      if (what === "plain delete") {
-        // One round trip: the row goes in one statement, with no read before it.
-        const onSessions = ran.filter(({ sql }) =>
-          /\bsessions\b/.test(sql) && !/^\s*(PRAGMA|BEGIN|COMMIT|ROLLBACK)/i.test(sql)
-        );
-        assert.deepEqual(onSessions.map(({ sql }) => sql.trim().split(/\s+/)[0]), ["DELETE"], what);
-      }
+  const steps: [string, () => Promise<unknown>][] = [];
+  let plainId = "";
+  let worktreeId = "";
+  steps.push(["plain create", async () => {
+    plainId = (await orchestrator.createSession({ repositoryId: repository.id, title: "t", isWorktree: false })).id;
+  }]);
+  steps.push(["cold resolve", async () => {
+    chain.cache.clear();
+    assert.equal((await orchestrator.resolveSessionSecret(plainId))?.length, 32);
+  }]);
+  steps.push(["plain delete", () => orchestrator.deleteSession(plainId)]);
+  steps.push(["worktree open", async () => {
+    worktreeId = (await orchestrator.createSession({ repositoryId: repository.id, title: "w", isWorktree: true })).id;
+  }]);
+  steps.push(["worktree close", () => orchestrator.deleteSession(worktreeId, { deleteBranch: true })]);
+  for (const [what, step] of steps) {
+    ran.length = 0;
+    await step();
+    assertIndexed(raw, ran, what);
+    if (what === "plain delete") {
+      // One round trip: the row goes in one statement, with no read before it.
+      const onSessions = ran.filter(({ sql }) =>
+        /\bsessions\b/.test(sql) && !/^\s*(PRAGMA|BEGIN|COMMIT|ROLLBACK)/i.test(sql)
+      );
+      assert.deepEqual(onSessions.map(({ sql }) => sql.trim().split(/\s+/)[0]), ["DELETE"], what);
     }
-  } finally {
-    raw.close();
-    dir.remove();
   }
 });

@@ -16,7 +16,7 @@ import {
 } from "../../mod.ts";
 import { openSqliteStore, sqliteDriverName, sqliteSecretProbe } from "../../src/platform/mod.ts";
 import { MIGRATIONS } from "../../src/store/sqlite_schema.ts";
-import { isBun, repositoryInput, runScript, runtimeArgv, tempDir } from "../fixtures/helpers.ts";
+import { disposable, isBun, repositoryInput, runScript, runtimeArgv, tempDir } from "../fixtures/helpers.ts";
 
 const worker = new URL("../fixtures/sqlite_worker.ts", import.meta.url).pathname;
 
@@ -217,9 +217,12 @@ test("a write that finds the file locked by another connection is a retryable St
   };
 
   // Another program's connection holds the write lock, as `sqlite3 s.db 'BEGIN EXCLUSIVE'` would.
-  const holder = new DatabaseSync(file);
-  holder.exec("BEGIN EXCLUSIVE");
-  try {
+  {
+    using holder = disposable(new DatabaseSync(file), (holder) => {
+      holder.exec("ROLLBACK");
+      holder.close();
+    });
+    holder.exec("BEGIN EXCLUSIVE");
     const newSession = { id: newSessionId(), repositoryId: repository.id, title: "refused", isWorktree: false };
     // Autocommit writes and the ones in an explicit BEGIN IMMEDIATE transaction alike.
     const writes: [string, () => Promise<unknown>][] = [
@@ -246,9 +249,6 @@ test("a write that finds the file locked by another connection is a retryable St
     }
     // Reads go on while the lock is held (WAL), and see nothing of the refused writes.
     assert.deepEqual(await store.listSessions(), before.sessions);
-  } finally {
-    holder.exec("ROLLBACK");
-    holder.close();
   }
   assert.deepEqual(await store.listRepositories(), before.repositories);
   assert.deepEqual(await store.listSessions(), before.sessions);

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { type LifecycleEvent, SessionOrchestrator, SqliteStore } from "../../mod.ts";
 import { openSqliteStore } from "../../src/platform/mod.ts";
-import { repositoryInput, tempDir } from "../fixtures/helpers.ts";
+import { openSqliteFile, repositoryInput, tempDir } from "../fixtures/helpers.ts";
 
 async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -41,45 +41,35 @@ test("sqlite events: ids survive reopening and are never reused, even once every
   const raw = new DatabaseSync(path);
   raw.exec("DELETE FROM lifecycle_events");
   raw.close();
-  const second = openSqliteStore(path, { eventLog: true });
-  try {
-    const page = await second.eventLog!.readAfter("0", 10);
-    assert.deepEqual(page, { events: [], lastId: "2" });
-    await new SessionOrchestrator({ store: second }).createRepository(repositoryInput("later"));
-    assert.deepEqual((await second.eventLog!.readAfter("0", 10)).events.map((e) => e.id), ["3"]);
-  } finally {
-    second.close();
-  }
+  using second = openSqliteFile(path, { eventLog: true });
+  const page = await second.eventLog!.readAfter("0", 10);
+  assert.deepEqual(page, { events: [], lastId: "2" });
+  await new SessionOrchestrator({ store: second }).createRepository(repositoryInput("later"));
+  assert.deepEqual((await second.eventLog!.readAfter("0", 10)).events.map((e) => e.id), ["3"]);
 });
 
 test("sqlite events: a follower gets its own store's events at commit, and another connection's at its poll", async () => {
-  const dir = tempDir("slo-sqlite-events-");
+  using dir = tempDir("slo-sqlite-events-");
   const path = join(dir.path, "sessions.db");
-  const a = openSqliteStore(path, { eventLog: { pollIntervalMs: 20 } });
-  const b = openSqliteStore(path, { eventLog: true });
-  try {
-    const seen: { id: string; own: boolean; event: LifecycleEvent }[] = [];
-    const follower = await a.eventLog!.follow((event, { id, own }) => seen.push({ id, own, event }));
-    const mine = await new SessionOrchestrator({ store: a }).createRepository(repositoryInput("a"));
-    // Delivered before the write's promise resolved.
-    assert.deepEqual(seen.map(({ id, own }) => `${id} ${own}`), ["1 true"]);
-    assert.equal(JSON.stringify(seen[0].event), JSON.stringify({ type: "repository.created", repository: mine }));
-    const theirs = await new SessionOrchestrator({ store: b }).createRepository(repositoryInput("b"));
-    await until(() => seen.length === 2, "the other connection's event");
-    assert.deepEqual(seen.map(({ id, own }) => `${id} ${own}`), ["1 true", "2 false"]);
-    assert.equal(JSON.stringify(seen[1].event), JSON.stringify({ type: "repository.created", repository: theirs }));
-    // Interleaved: b's event 3 is read before a's own 4 is delivered.
-    await new SessionOrchestrator({ store: b }).createRepository(repositoryInput("b2"));
-    await new SessionOrchestrator({ store: a }).createRepository(repositoryInput("a2"));
-    assert.deepEqual(seen.map(({ id }) => id), ["1", "2", "3", "4"]);
-    await follower.close();
-    await new SessionOrchestrator({ store: a }).createRepository(repositoryInput("a3"));
-    assert.equal(seen.length, 4);
-  } finally {
-    a.close();
-    b.close();
-    dir.remove();
-  }
+  using a = openSqliteFile(path, { eventLog: { pollIntervalMs: 20 } });
+  using b = openSqliteFile(path, { eventLog: true });
+  const seen: { id: string; own: boolean; event: LifecycleEvent }[] = [];
+  const follower = await a.eventLog!.follow((event, { id, own }) => seen.push({ id, own, event }));
+  const mine = await new SessionOrchestrator({ store: a }).createRepository(repositoryInput("a"));
+  // Delivered before the write's promise resolved.
+  assert.deepEqual(seen.map(({ id, own }) => `${id} ${own}`), ["1 true"]);
+  assert.equal(JSON.stringify(seen[0].event), JSON.stringify({ type: "repository.created", repository: mine }));
+  const theirs = await new SessionOrchestrator({ store: b }).createRepository(repositoryInput("b"));
+  await until(() => seen.length === 2, "the other connection's event");
+  assert.deepEqual(seen.map(({ id, own }) => `${id} ${own}`), ["1 true", "2 false"]);
+  assert.equal(JSON.stringify(seen[1].event), JSON.stringify({ type: "repository.created", repository: theirs }));
+  // Interleaved: b's event 3 is read before a's own 4 is delivered.
+  await new SessionOrchestrator({ store: b }).createRepository(repositoryInput("b2"));
+  await new SessionOrchestrator({ store: a }).createRepository(repositoryInput("a2"));
+  assert.deepEqual(seen.map(({ id }) => id), ["1", "2", "3", "4"]);
+  await follower.close();
+  await new SessionOrchestrator({ store: a }).createRepository(repositoryInput("a3"));
+  assert.equal(seen.length, 4);
 });
 
 test("sqlite events: old events are pruned as they are written, beyond the newest kept and older than the age kept", async () => {

@@ -6,7 +6,6 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateDatabaseKey, type LifecycleEvent, LifecycleEvents, SessionSecretChain } from "../../../mod.ts";
-import { openSqliteStore } from "../../../src/platform/mod.ts";
 import {
   branches,
   commitFile,
@@ -20,7 +19,7 @@ import {
   worktreeFixture,
   worktreeStatus as status,
 } from "../../fixtures/git_fixtures.ts";
-import { errorOfKind as kind } from "../../fixtures/helpers.ts";
+import { errorOfKind as kind, openSqliteFile } from "../../fixtures/helpers.ts";
 import { namedWorktreeSession as session } from "../../fixtures/git_fixtures.ts";
 
 test("archive saves tracked, staged and untracked work, removes the folder, keeps branch, row and secret; restore gives it all back", async () => {
@@ -256,29 +255,24 @@ test("archive and restore refuse what they cannot do whole, and only archive set
 });
 
 test("over a store with an event log, archive and restore are logged as their own events, with the changed row", async () => {
-  const f = await worktreeFixture();
-  const store = openSqliteStore(join(f.dir, "logged.db"), { eventLog: true });
-  try {
-    const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
-    const orchestrator = orchestratorOver({ store, chain, worktreesRoot: join(f.dir, "logged-worktrees") });
-    const repository = await orchestrator.createRepository({
-      path: f.repositoryPath,
-      name: "r",
-      isGitRepository: true,
-    });
-    const s = await orchestrator.createSession({ repositoryId: repository.id, title: "logged", isWorktree: true });
-    await orchestrator.archiveSession(s.id);
-    await orchestrator.restoreSession(s.id);
-    const logged = (await store.eventLog!.readAfter("0", 10)).events.map(({ event }) => event);
-    assert.deepEqual(
-      logged.map((event) => [event.type, "session" in event ? event.session.status : null]),
-      [["repository.created", null], ["session.created", "active"], ["session.archived", "archived"], [
-        "session.restored",
-        "active",
-      ]],
-    );
-  } finally {
-    store.close();
-    f.cleanup();
-  }
+  using f = await worktreeFixture();
+  using store = openSqliteFile(join(f.dir, "logged.db"), { eventLog: true });
+  const chain = new SessionSecretChain({ store, databaseKey: await generateDatabaseKey() });
+  const orchestrator = orchestratorOver({ store, chain, worktreesRoot: join(f.dir, "logged-worktrees") });
+  const repository = await orchestrator.createRepository({
+    path: f.repositoryPath,
+    name: "r",
+    isGitRepository: true,
+  });
+  const s = await orchestrator.createSession({ repositoryId: repository.id, title: "logged", isWorktree: true });
+  await orchestrator.archiveSession(s.id);
+  await orchestrator.restoreSession(s.id);
+  const logged = (await store.eventLog!.readAfter("0", 10)).events.map(({ event }) => event);
+  assert.deepEqual(
+    logged.map((event) => [event.type, "session" in event ? event.session.status : null]),
+    [["repository.created", null], ["session.created", "active"], ["session.archived", "archived"], [
+      "session.restored",
+      "active",
+    ]],
+  );
 });

@@ -217,11 +217,11 @@ for (const store of ["SQLite", "Postgres"] as const) {
       skip: store === "Postgres" && skipPostgres,
     },
     async () => {
-      const repoDir = tempDir("slo-progress-repo-");
+      using repoDir = tempDir("slo-progress-repo-");
       const repositoryPath = join(repoDir.path, "repo");
       makeRepository(repositoryPath);
       const tracked = populate(repositoryPath, 30);
-      const t = await startTestServer({
+      await using t = await startTestServer({
         lifecycle: () => new WorktreeLifecycle({ worktreesRoot: join(repoDir.path, "worktrees") }),
         ...(store === "Postgres"
           ? {
@@ -230,75 +230,70 @@ for (const store of ["SQLite", "Postgres"] as const) {
           }
           : {}),
       });
-      try {
-        const live = await stream(t.call);
-        const ready = await live.next();
-        assert.equal(ready.event, "ready");
-        const repository = await (await t.call("/v1/repositories", {
-          method: "POST",
-          json: { path: repositoryPath, name: "repo", isGitRepository: true },
-        })).json();
-        const repositoryCreated = await live.next();
-        assert.equal(repositoryCreated.event, "repository.created");
-        const answer = await t.call("/v1/sessions", {
-          method: "POST",
-          json: { repositoryId: repository.id, title: "Streamed", isWorktree: true },
-        });
-        assert.equal(answer.status, 201);
-        const session = await answer.json();
+      const live = await stream(t.call);
+      const ready = await live.next();
+      assert.equal(ready.event, "ready");
+      const repository = await (await t.call("/v1/repositories", {
+        method: "POST",
+        json: { path: repositoryPath, name: "repo", isGitRepository: true },
+      })).json();
+      const repositoryCreated = await live.next();
+      assert.equal(repositoryCreated.event, "repository.created");
+      const answer = await t.call("/v1/sessions", {
+        method: "POST",
+        json: { repositoryId: repository.id, title: "Streamed", isWorktree: true },
+      });
+      assert.equal(answer.status, 201);
+      const session = await answer.json();
 
-        const between: SseEvent[] = [];
-        for (;;) {
-          const event = await live.next();
-          if (event.event === "session.created") {
-            // The next logged event: its id right after the last, the progress events taking none.
-            assert.equal(event.id, String(BigInt(repositoryCreated.id!) + 1n));
-            break;
-          }
-          between.push(event);
+      const between: SseEvent[] = [];
+      for (;;) {
+        const event = await live.next();
+        if (event.event === "session.created") {
+          // The next logged event: its id right after the last, the progress events taking none.
+          assert.equal(event.id, String(BigInt(repositoryCreated.id!) + 1n));
+          break;
         }
-        await live.close();
-        assert.ok(between.length >= 5, JSON.stringify(between));
-        for (const event of between) {
-          assert.equal(event.event, "session.progress");
-          assert.equal(event.id, null, "a progress event has no id: line");
-          assert.equal(JSON.parse(event.data).sessionId, session.id);
-        }
-        const data = between.map((event) => JSON.parse(event.data) as SessionProgressEvent);
-        assert.deepEqual(outline(data), [
-          "progress:plan",
-          "progress:add",
-          "progress:checkout",
-          "progress:include",
-          "progress:row",
-        ]);
-        assert.deepEqual(progressOf(data, "checkout").at(-1), {
-          type: "session.progress",
-          sessionId: session.id,
-          repositoryId: repository.id,
-          parentSessionId: null,
-          phase: "checkout",
-          done: tracked,
-          total: tracked,
-        });
-
-        // A resume from before the create replays the logged events only, with no gap.
-        const resumed = await stream(t.call, repositoryCreated.id!);
-        assert.equal((await resumed.next()).id, repositoryCreated.id);
-        const replayed = await resumed.next();
-        assert.deepEqual([replayed.event, replayed.id], [
-          "session.created",
-          String(BigInt(repositoryCreated.id!) + 1n),
-        ]);
-        // Live again: the next change is the next event, no progress left over from the replay.
-        await t.call(`/v1/sessions/${session.id}`, { method: "PATCH", json: { title: "Renamed" } });
-        const next = await resumed.next();
-        assert.deepEqual([next.event, next.id], ["session.updated", String(BigInt(repositoryCreated.id!) + 2n)]);
-        await resumed.close();
-      } finally {
-        await t.close();
-        repoDir.remove();
+        between.push(event);
       }
+      await live.close();
+      assert.ok(between.length >= 5, JSON.stringify(between));
+      for (const event of between) {
+        assert.equal(event.event, "session.progress");
+        assert.equal(event.id, null, "a progress event has no id: line");
+        assert.equal(JSON.parse(event.data).sessionId, session.id);
+      }
+      const data = between.map((event) => JSON.parse(event.data) as SessionProgressEvent);
+      assert.deepEqual(outline(data), [
+        "progress:plan",
+        "progress:add",
+        "progress:checkout",
+        "progress:include",
+        "progress:row",
+      ]);
+      assert.deepEqual(progressOf(data, "checkout").at(-1), {
+        type: "session.progress",
+        sessionId: session.id,
+        repositoryId: repository.id,
+        parentSessionId: null,
+        phase: "checkout",
+        done: tracked,
+        total: tracked,
+      });
+
+      // A resume from before the create replays the logged events only, with no gap.
+      const resumed = await stream(t.call, repositoryCreated.id!);
+      assert.equal((await resumed.next()).id, repositoryCreated.id);
+      const replayed = await resumed.next();
+      assert.deepEqual([replayed.event, replayed.id], [
+        "session.created",
+        String(BigInt(repositoryCreated.id!) + 1n),
+      ]);
+      // Live again: the next change is the next event, no progress left over from the replay.
+      await t.call(`/v1/sessions/${session.id}`, { method: "PATCH", json: { title: "Renamed" } });
+      const next = await resumed.next();
+      assert.deepEqual([next.event, next.id], ["session.updated", String(BigInt(repositoryCreated.id!) + 2n)]);
+      await resumed.close();
     },
   );
 }
@@ -332,92 +327,82 @@ test("slo new's line: a create's phases in words, and a label asked at each fram
 });
 
 test("slo new follows its create's progress on the server's stream, and lets go of it", async () => {
-  const repoDir = tempDir("slo-progress-cli-");
+  using repoDir = tempDir("slo-progress-cli-");
   const repositoryPath = join(repoDir.path, "repo");
   makeRepository(repositoryPath);
   populate(repositoryPath, 10);
-  const t = await startTestServer({
+  await using t = await startTestServer({
     lifecycle: () => new WorktreeLifecycle({ worktreesRoot: join(repoDir.path, "worktrees") }),
   });
-  try {
-    const api: ApiClient = hc<AppType>(t.server.url, { headers: { authorization: `Bearer ${t.server.token}` } });
-    const repository = (await t.callJson("/v1/repositories", {
-      method: "POST",
-      json: { path: repositoryPath, name: "repo", isGitRepository: true },
-    })).body;
-    const follower = await followCreateProgress(api, repository.id);
-    assert.equal(follower.describe(), null);
-    const created = await t.callJson("/v1/sessions", {
-      method: "POST",
-      json: { repositoryId: repository.id, title: "Followed", isWorktree: true },
-    });
-    assert.equal(created.status, 201);
-    // The row is the last phase before the answer; the follower reads it from the stream.
-    for (let attempt = 0; attempt < 2000 && follower.describe() !== "recording the session"; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    assert.equal(follower.describe(), "recording the session");
-    await follower.stop();
-    // Let go: the server's feed is closed (its subscriber count is back to none).
-    for (let attempt = 0; attempt < 2000 && t.server.parts.events.size > 0; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    assert.equal(t.server.parts.events.size, 0);
-  } finally {
-    await t.close();
-    repoDir.remove();
+  const api: ApiClient = hc<AppType>(t.server.url, { headers: { authorization: `Bearer ${t.server.token}` } });
+  const repository = (await t.callJson("/v1/repositories", {
+    method: "POST",
+    json: { path: repositoryPath, name: "repo", isGitRepository: true },
+  })).body;
+  const follower = await followCreateProgress(api, repository.id);
+  assert.equal(follower.describe(), null);
+  const created = await t.callJson("/v1/sessions", {
+    method: "POST",
+    json: { repositoryId: repository.id, title: "Followed", isWorktree: true },
+  });
+  assert.equal(created.status, 201);
+  // The row is the last phase before the answer; the follower reads it from the stream.
+  for (let attempt = 0; attempt < 2000 && follower.describe() !== "recording the session"; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
+  assert.equal(follower.describe(), "recording the session");
+  await follower.stop();
+  // Let go: the server's feed is closed (its subscriber count is back to none).
+  for (let attempt = 0; attempt < 2000 && t.server.parts.events.size > 0; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.equal(t.server.parts.events.size, 0);
 });
 
 test("a scoped token's event stream carries the progress of the creates under its session only", async () => {
-  const repoDir = tempDir("slo-progress-scope-");
+  using repoDir = tempDir("slo-progress-scope-");
   const repositoryPath = join(repoDir.path, "repo");
   makeRepository(repositoryPath);
-  const t = await startTestServer({
+  await using t = await startTestServer({
     lifecycle: () => new WorktreeLifecycle({ worktreesRoot: join(repoDir.path, "worktrees") }),
   });
   const as = (token: string) => ({ authorization: `Bearer ${token}` });
-  try {
-    const repository = (await t.callJson("/v1/repositories", {
+  const repository = (await t.callJson("/v1/repositories", {
+    method: "POST",
+    json: { path: repositoryPath, name: "repo", isGitRepository: true },
+  })).body;
+  const create = async (title: string, headers: Record<string, string> = {}) => {
+    const created = await t.callJson("/v1/sessions", {
       method: "POST",
-      json: { path: repositoryPath, name: "repo", isGitRepository: true },
-    })).body;
-    const create = async (title: string, headers: Record<string, string> = {}) => {
-      const created = await t.callJson("/v1/sessions", {
-        method: "POST",
-        json: { repositoryId: repository.id, title, isWorktree: true },
-        headers,
-      });
-      assert.equal(created.status, 201, JSON.stringify(created.body));
-      return created.body as { id: string };
-    };
-    const own = await create("own");
-    const minted = await t.callJson(`/v1/sessions/${own.id}/tokens`, { method: "POST" });
-    assert.equal(minted.status, 201);
-    const scoped = await stream((path, init) => t.call(path, { ...init, headers: as(minted.body.token) }));
-    assert.equal((await scoped.next()).event, "ready");
-    // Made with the server's token, under no session: none of it is the scope's.
-    await create("hidden");
-    const child = await create("child", as(minted.body.token));
-    const seen: SseEvent[] = [];
-    for (;;) {
-      const event = await scoped.next();
-      seen.push(event);
-      if (event.event === "session.created") break;
-    }
-    await scoped.close();
-    const created = seen.at(-1)!;
-    assert.equal(JSON.parse(created.data).session.id, child.id);
-    const progress = seen.slice(0, -1);
-    assert.ok(progress.length >= 4, JSON.stringify(seen));
-    for (const event of progress) {
-      assert.equal(event.event, "session.progress");
-      assert.equal(event.id, null);
-      const data = JSON.parse(event.data);
-      assert.deepEqual([data.sessionId, data.parentSessionId], [child.id, own.id]);
-    }
-  } finally {
-    await t.close();
-    repoDir.remove();
+      json: { repositoryId: repository.id, title, isWorktree: true },
+      headers,
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    return created.body as { id: string };
+  };
+  const own = await create("own");
+  const minted = await t.callJson(`/v1/sessions/${own.id}/tokens`, { method: "POST" });
+  assert.equal(minted.status, 201);
+  const scoped = await stream((path, init) => t.call(path, { ...init, headers: as(minted.body.token) }));
+  assert.equal((await scoped.next()).event, "ready");
+  // Made with the server's token, under no session: none of it is the scope's.
+  await create("hidden");
+  const child = await create("child", as(minted.body.token));
+  const seen: SseEvent[] = [];
+  for (;;) {
+    const event = await scoped.next();
+    seen.push(event);
+    if (event.event === "session.created") break;
+  }
+  await scoped.close();
+  const created = seen.at(-1)!;
+  assert.equal(JSON.parse(created.data).session.id, child.id);
+  const progress = seen.slice(0, -1);
+  assert.ok(progress.length >= 4, JSON.stringify(seen));
+  for (const event of progress) {
+    assert.equal(event.event, "session.progress");
+    assert.equal(event.id, null);
+    const data = JSON.parse(event.data);
+    assert.deepEqual([data.sessionId, data.parentSessionId], [child.id, own.id]);
   }
 });

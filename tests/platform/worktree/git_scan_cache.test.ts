@@ -15,7 +15,7 @@ import {
   plainCommonDir,
 } from "../../../src/platform/git_guard.ts";
 import { git, makeRepository, worktreeFixture } from "../../fixtures/git_fixtures.ts";
-import { tempDir } from "../../fixtures/helpers.ts";
+import { tempDir, temporaryEnv } from "../../fixtures/helpers.ts";
 
 /** A cache over real git with its own system and global files, counting the scans it runs. */
 function scanner(base: string) {
@@ -156,34 +156,27 @@ test("a filter configured after cached calls still never runs", async () => {
 });
 
 test("an open + close served from the cache runs fewer git processes and no configuration scan", async () => {
-  const f = await worktreeFixture();
+  using f = await worktreeFixture();
   const trace = join(f.dir, "trace");
-  const previous = process.env.GIT_TRACE;
-  process.env.GIT_TRACE = trace;
-  try {
-    const cycle = async (i: number) => {
-      writeFileSync(trace, "");
-      const session = await f.orchestrator.createSession({
-        repositoryId: f.repository.id,
-        title: "t",
-        worktreeName: `w${i}`,
-        isWorktree: true,
-      });
-      await f.orchestrator.deleteSession(session.id, { deleteBranch: true });
-      const processes = readFileSync(trace, "utf8").split("\n").filter((line) => line.includes("trace: built-in: git"));
-      return { processes: processes.length, scans: processes.filter((line) => line.includes("--get-regexp")).length };
-    };
-    const first = await cycle(0);
-    assert.ok(first.scans > 0);
-    let warm = first;
-    for (let i = 1; i < 4 && warm.scans > 0; i++) warm = await cycle(i);
-    assert.equal(warm.scans, 0, "every open + close scans the configuration again");
-    assert.ok(warm.processes <= first.processes - first.scans, `${warm.processes} processes, ${first.processes} cold`);
-  } finally {
-    if (previous === undefined) delete process.env.GIT_TRACE;
-    else process.env.GIT_TRACE = previous;
-    f.cleanup();
-  }
+  using _trace = temporaryEnv("GIT_TRACE", trace);
+  const cycle = async (i: number) => {
+    writeFileSync(trace, "");
+    const session = await f.orchestrator.createSession({
+      repositoryId: f.repository.id,
+      title: "t",
+      worktreeName: `w${i}`,
+      isWorktree: true,
+    });
+    await f.orchestrator.deleteSession(session.id, { deleteBranch: true });
+    const processes = readFileSync(trace, "utf8").split("\n").filter((line) => line.includes("trace: built-in: git"));
+    return { processes: processes.length, scans: processes.filter((line) => line.includes("--get-regexp")).length };
+  };
+  const first = await cycle(0);
+  assert.ok(first.scans > 0);
+  let warm = first;
+  for (let i = 1; i < 4 && warm.scans > 0; i++) warm = await cycle(i);
+  assert.equal(warm.scans, 0, "every open + close scans the configuration again");
+  assert.ok(warm.processes <= first.processes - first.scans, `${warm.processes} processes, ${first.processes} cold`);
 });
 
 test("a folder whose git directory git would no longer take gets the answer of the repository git finds", async () => {

@@ -25,7 +25,7 @@ import { join } from "node:path";
 import { type RepositorySettings, SessionOrchestrator } from "../../../mod.ts";
 import { includeFiles } from "../../../src/platform/mod.ts";
 import { commitFile, git, makeRepository, type WorktreeFixture, worktreeFixture } from "../../fixtures/git_fixtures.ts";
-import { isBun } from "../../fixtures/helpers.ts";
+import { deferred, isBun } from "../../fixtures/helpers.ts";
 
 function withSettings(f: WorktreeFixture, settings: RepositorySettings | null): SessionOrchestrator {
   return new SessionOrchestrator({
@@ -107,46 +107,42 @@ test("nothing named: nothing copied and nothing recorded", async () => {
 });
 
 test("a link is copied as a link, never its target, and never written through", async () => {
-  const f = await worktreeFixture();
   const outside = mkdtempSync(join(tmpdir(), "slo-outside-"));
-  try {
-    const repo = f.repositoryPath;
-    write(join(repo, ".gitignore"), ".env\nconf/\nsecrets.link\n");
-    git(repo, "add", ".gitignore");
-    git(repo, "commit", "-q", "-m", "ignores");
-    write(join(outside, "private.key"), "do not copy\n");
-    symlinkSync(join(outside, "private.key"), join(repo, "secrets.link"));
-    // On a branch the worktree starts from, `conf` is a link (committed) to a folder outside:
-    // copying the checkout's ignored conf/ into it would write outside the worktree.
-    git(repo, "checkout", "-q", "-b", "linked");
-    symlinkSync(outside, join(repo, "conf"));
-    git(repo, "add", "-f", "conf");
-    git(repo, "commit", "-q", "-m", "conf is a link");
-    git(repo, "checkout", "-q", "main");
-    write(join(repo, "conf", "local.json"), "{}\n");
-    // A `.worktreeinclude` that is a link is not read: it could name anything.
-    write(join(outside, "include"), "*\n");
-    symlinkSync(join(outside, "include"), join(repo, ".worktreeinclude"));
+  using _outside = deferred(() => rmSync(outside, { recursive: true, force: true }));
+  using f = await worktreeFixture();
+  const repo = f.repositoryPath;
+  write(join(repo, ".gitignore"), ".env\nconf/\nsecrets.link\n");
+  git(repo, "add", ".gitignore");
+  git(repo, "commit", "-q", "-m", "ignores");
+  write(join(outside, "private.key"), "do not copy\n");
+  symlinkSync(join(outside, "private.key"), join(repo, "secrets.link"));
+  // On a branch the worktree starts from, `conf` is a link (committed) to a folder outside:
+  // copying the checkout's ignored conf/ into it would write outside the worktree.
+  git(repo, "checkout", "-q", "-b", "linked");
+  symlinkSync(outside, join(repo, "conf"));
+  git(repo, "add", "-f", "conf");
+  git(repo, "commit", "-q", "-m", "conf is a link");
+  git(repo, "checkout", "-q", "main");
+  write(join(repo, "conf", "local.json"), "{}\n");
+  // A `.worktreeinclude` that is a link is not read: it could name anything.
+  write(join(outside, "include"), "*\n");
+  symlinkSync(join(outside, "include"), join(repo, ".worktreeinclude"));
 
-    const orchestrator = withSettings(f, { include: ["secrets.link", "conf/"] });
-    const session = await orchestrator.createSession({
-      repositoryId: f.repository.id,
-      title: "links",
-      isWorktree: true,
-      baseRef: "linked",
-    });
-    const wt = session.worktreePath!;
-    assert.ok(lstatSync(join(wt, "secrets.link")).isSymbolicLink());
-    assert.equal(readlinkSync(join(wt, "secrets.link")), join(outside, "private.key"));
-    assert.equal(existsSync(join(outside, "local.json")), false, "nothing was written through the link");
-    assert.equal(existsSync(join(wt, ".env")), false, "the linked .worktreeinclude was not read");
-    const closed = await orchestrator.deleteSession(session.id, { force: true });
-    assert.equal(closed?.session.included?.links, 1);
-    assert.deepEqual(closed?.session.included?.skipped.map((entry) => entry.path), ["conf"]);
-  } finally {
-    f.cleanup();
-    rmSync(outside, { recursive: true, force: true });
-  }
+  const orchestrator = withSettings(f, { include: ["secrets.link", "conf/"] });
+  const session = await orchestrator.createSession({
+    repositoryId: f.repository.id,
+    title: "links",
+    isWorktree: true,
+    baseRef: "linked",
+  });
+  const wt = session.worktreePath!;
+  assert.ok(lstatSync(join(wt, "secrets.link")).isSymbolicLink());
+  assert.equal(readlinkSync(join(wt, "secrets.link")), join(outside, "private.key"));
+  assert.equal(existsSync(join(outside, "local.json")), false, "nothing was written through the link");
+  assert.equal(existsSync(join(wt, ".env")), false, "the linked .worktreeinclude was not read");
+  const closed = await orchestrator.deleteSession(session.id, { force: true });
+  assert.equal(closed?.session.included?.links, 1);
+  assert.deepEqual(closed?.session.included?.skipped.map((entry) => entry.path), ["conf"]);
 });
 
 test("a file the worktree already has is never overwritten", async () => {
@@ -207,26 +203,23 @@ test("a fork gets the checkout's included files, not its source's copies of them
 
 test("includeFiles copies a folder of many files, and every byte is counted once", async () => {
   const root = mkdtempSync(join(tmpdir(), "slo-include-"));
-  try {
-    const checkout = join(root, "app");
-    makeRepository(checkout);
-    write(join(checkout, ".gitignore"), "data/\n");
-    let total = 0;
-    for (let i = 0; i < 300; i++) {
-      const content = `file ${i}\n`.repeat(i % 7 + 1);
-      total += content.length;
-      write(join(checkout, "data", `d${i % 10}`, `f${i}.txt`), content);
-    }
-    const worktree = join(root, "wt");
-    mkdirSync(worktree);
-    const report = await includeFiles({ checkout, worktree, patterns: ["data/"] });
-    assert.deepEqual(report.entries, ["data/"]);
-    assert.equal(report.files, 300);
-    assert.equal(report.bytesCloned + report.bytesCopied, total);
-    assert.equal(readFileSync(join(worktree, "data", "d3", "f123.txt"), "utf8"), "file 123\n".repeat(123 % 7 + 1));
-  } finally {
-    rmSync(root, { recursive: true, force: true });
+  using _root = deferred(() => rmSync(root, { recursive: true, force: true }));
+  const checkout = join(root, "app");
+  makeRepository(checkout);
+  write(join(checkout, ".gitignore"), "data/\n");
+  let total = 0;
+  for (let i = 0; i < 300; i++) {
+    const content = `file ${i}\n`.repeat(i % 7 + 1);
+    total += content.length;
+    write(join(checkout, "data", `d${i % 10}`, `f${i}.txt`), content);
   }
+  const worktree = join(root, "wt");
+  mkdirSync(worktree);
+  const report = await includeFiles({ checkout, worktree, patterns: ["data/"] });
+  assert.deepEqual(report.entries, ["data/"]);
+  assert.equal(report.files, 300);
+  assert.equal(report.bytesCloned + report.bytesCopied, total);
+  assert.equal(readFileSync(join(worktree, "data", "d3", "f123.txt"), "utf8"), "file 123\n".repeat(123 % 7 + 1));
 });
 
 // --- copy-on-write, on a real XFS with reflinks ---
@@ -257,22 +250,21 @@ test("on XFS with reflinks the bytes are cloned where the runtime can prove it",
   execFileSync("truncate", ["-s", "320M", image]);
   execFileSync("mkfs.xfs", ["-q", "-m", "reflink=1", image]);
   execFileSync("mount", ["-o", "loop", image, mount]);
-  try {
-    const checkout = join(mount, "app");
-    makeRepository(checkout);
-    write(join(checkout, ".gitignore"), "*.bin\n");
-    const content = "0123456789abcdef".repeat(64 * 1024); // 1 MiB
-    write(join(checkout, "model.bin"), content);
-    const worktree = join(mount, "wt");
-    mkdirSync(worktree);
-    const report = await includeFiles({ checkout, worktree, patterns: ["*.bin"] });
-    assert.equal(readFileSync(join(worktree, "model.bin"), "utf8"), content);
-    assert.equal(report.bytesCloned + report.bytesCopied, content.length);
-    // Bun and Node fail a forced clone where none can be made, so a success there is one; Deno
-    // copies while asked to clone, so nothing it does is counted as cloned.
-    assert.equal(report.bytesCloned, isBun ? content.length : 0);
-  } finally {
+  using _mount = deferred(() => {
     execFileSync("umount", [mount]);
     rmSync(root, { recursive: true, force: true });
-  }
+  });
+  const checkout = join(mount, "app");
+  makeRepository(checkout);
+  write(join(checkout, ".gitignore"), "*.bin\n");
+  const content = "0123456789abcdef".repeat(64 * 1024); // 1 MiB
+  write(join(checkout, "model.bin"), content);
+  const worktree = join(mount, "wt");
+  mkdirSync(worktree);
+  const report = await includeFiles({ checkout, worktree, patterns: ["*.bin"] });
+  assert.equal(readFileSync(join(worktree, "model.bin"), "utf8"), content);
+  assert.equal(report.bytesCloned + report.bytesCopied, content.length);
+  // Bun and Node fail a forced clone where none can be made, so a success there is one; Deno
+  // copies while asked to clone, so nothing it does is counted as cloned.
+  assert.equal(report.bytesCloned, isBun ? content.length : 0);
 });

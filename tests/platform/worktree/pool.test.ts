@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { checkRepositorySettings, SessionOrchestrator } from "../../../mod.ts";
 import { WorktreeLifecycle } from "../../../src/platform/mod.ts";
 import { startTestApp } from "../../fixtures/http_fixture.ts";
-import { tempDir } from "../../fixtures/helpers.ts";
+import { asyncDeferred, tempDir } from "../../fixtures/helpers.ts";
 import { apiCaller, serveProcess } from "../../fixtures/server_process.ts";
 import {
   assertNothingLeft,
@@ -226,34 +226,29 @@ test("without a pool nothing is made, and the size is 0", async () => {
 });
 
 test("GET /v1/repositories/{id}/pool answers { size, ready }, and the server's stop removes the pool", async () => {
-  const f = await worktreeFixture();
+  using f = await worktreeFixture();
   const root = join(f.dir, "server-worktrees");
   let lifecycle: WorktreeLifecycle | null = null;
-  const t = await startTestApp({
+  await using t = await startTestApp({
     lifecycle: ({ hostId }) => (lifecycle = new WorktreeLifecycle({ hostId, worktreesRoot: root, pool: 2 })),
   });
-  try {
-    const created = await t.callJson("/v1/repositories", {
-      method: "POST",
-      json: { path: f.repositoryPath, name: "repo", isGitRepository: true },
-    });
-    assert.equal(created.status, 201);
-    const first = await t.callJson(`/v1/repositories/${created.body.id}/pool`);
-    assert.equal(first.status, 200);
-    assert.equal(first.body.size, 2);
-    await lifecycle!.poolSettled();
-    assert.deepEqual((await t.callJson(`/v1/repositories/${created.body.id}/pool`)).body, { size: 2, ready: 2 });
-    const missing = await t.callJson(`/v1/repositories/${crypto.randomUUID()}/pool`);
-    assert.equal(missing.status, 404);
-    assert.equal(missing.body.error.kind, "RepositoryNotFound");
-    assert.equal(readdirSync(join(root, ".pool", created.body.id)).length, 4);
-    await t.server.stop();
-    assert.deepEqual(readdirSync(join(root, ".pool", created.body.id)), []);
-    assert.deepEqual(extraWorktrees(f.repositoryPath), []);
-  } finally {
-    await t.close();
-    f.cleanup();
-  }
+  const created = await t.callJson("/v1/repositories", {
+    method: "POST",
+    json: { path: f.repositoryPath, name: "repo", isGitRepository: true },
+  });
+  assert.equal(created.status, 201);
+  const first = await t.callJson(`/v1/repositories/${created.body.id}/pool`);
+  assert.equal(first.status, 200);
+  assert.equal(first.body.size, 2);
+  await lifecycle!.poolSettled();
+  assert.deepEqual((await t.callJson(`/v1/repositories/${created.body.id}/pool`)).body, { size: 2, ready: 2 });
+  const missing = await t.callJson(`/v1/repositories/${crypto.randomUUID()}/pool`);
+  assert.equal(missing.status, 404);
+  assert.equal(missing.body.error.kind, "RepositoryNotFound");
+  assert.equal(readdirSync(join(root, ".pool", created.body.id)).length, 4);
+  await t.server.stop();
+  assert.deepEqual(readdirSync(join(root, ".pool", created.body.id)), []);
+  assert.deepEqual(extraWorktrees(f.repositoryPath), []);
 });
 
 test("stopping the pools while a fill runs waits for it and leaves nothing behind", async () => {
@@ -310,14 +305,18 @@ test("the operator's pool setting is a whole number from 0 to 16", () => {
 });
 
 test("the server keeps the pool its config file names, a create claims from it, and a stop removes it", async () => {
-  const dir = tempDir("slo-pool-server-");
+  using dir = tempDir("slo-pool-server-");
   const repo = join(dir.path, "app");
   makeRepository(repo);
   const data = join(dir.path, "data");
   const config = join(dir.path, "config.json");
   writeFileSync(config, JSON.stringify({ repositories: { [repo]: { pool: 1 } } }));
   const server = serveProcess(["--port", "0", "--data-dir", data, "--config", config]);
-  try {
+  {
+    await using _stopped = asyncDeferred(async () => {
+      server.signal("SIGTERM");
+      await server.closed;
+    });
     const url = await server.url;
     const call = apiCaller(url, data);
     const repository = (await call("POST", "/v1/repositories", { path: repo, name: "app" })).body;
@@ -329,18 +328,11 @@ test("the server keeps the pool its config file names, a create claims from it, 
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.match(readFileSync(join(created.body.worktreePath, ".git"), "utf8"), /\/worktrees\/[0-9a-f-]{36}\s*$/);
     assert.equal(git(created.body.worktreePath, "symbolic-ref", "--short", "HEAD").trim(), created.body.branchName);
-  } finally {
-    server.signal("SIGTERM");
-    await server.closed;
   }
-  try {
-    // Only the session's worktree is left: the refilled pool entry went with the stop.
-    assert.equal(extraWorktrees(repo).length, 1);
-    const pools = join(data, "worktrees", ".pool");
-    for (const name of existsSync(pools) ? readdirSync(pools) : []) {
-      assert.deepEqual(readdirSync(join(pools, name)), []);
-    }
-  } finally {
-    dir.remove();
+  // Only the session's worktree is left: the refilled pool entry went with the stop.
+  assert.equal(extraWorktrees(repo).length, 1);
+  const pools = join(data, "worktrees", ".pool");
+  for (const name of existsSync(pools) ? readdirSync(pools) : []) {
+    assert.deepEqual(readdirSync(join(pools, name)), []);
   }
 });

@@ -228,38 +228,33 @@ test("an interrupted close whose worktree gained uncommitted work is abandoned, 
 });
 
 test("a dangling symlink or an unlockable repository is reported; reconcile still checks the rest", async () => {
-  const f = await worktreeFixture();
-  const other = tempDir("slo-wt-other-");
-  try {
-    const session = await f.orchestrator.createSession({
-      repositoryId: f.repository.id,
-      title: "t",
-      worktreeName: "live",
-      isWorktree: true,
-    });
-    symlinkSync(join(f.dir, "nowhere"), join(f.folder, "dangling"));
-    mkdirSync(join(f.folder, "stranger"));
-    // A second repository whose lock cannot be taken (a folder where the lock file goes).
-    const brokenPath = join(other.path, "broken");
-    makeRepository(brokenPath);
-    mkdirSync(join(brokenPath, ".git", "session-lifecycle-orchestrator.lockdb"));
-    const broken = await f.store.createRepository({ path: brokenPath, name: "broken", isGitRepository: true });
+  using f = await worktreeFixture();
+  using other = tempDir("slo-wt-other-");
+  const session = await f.orchestrator.createSession({
+    repositoryId: f.repository.id,
+    title: "t",
+    worktreeName: "live",
+    isWorktree: true,
+  });
+  symlinkSync(join(f.dir, "nowhere"), join(f.folder, "dangling"));
+  mkdirSync(join(f.folder, "stranger"));
+  // A second repository whose lock cannot be taken (a folder where the lock file goes).
+  const brokenPath = join(other.path, "broken");
+  makeRepository(brokenPath);
+  mkdirSync(join(brokenPath, ".git", "session-lifecycle-orchestrator.lockdb"));
+  const broken = await f.store.createRepository({ path: brokenPath, name: "broken", isGitRepository: true });
 
-    const report = await f.orchestrator.reconcile();
-    const found = report.findings.map((x) => [x.kind, x.path, x.action]);
-    assert.deepEqual(found.filter(([kind]) => kind !== "repository-unavailable"), [
-      ["unknown-entry", join(f.folder, "dangling"), "none"],
-      ["unknown-folder", join(f.folder, "stranger"), "none"],
-    ]);
-    assert.deepEqual(found.filter(([kind]) => kind === "repository-unavailable"), [
-      ["repository-unavailable", broken.path, "none"],
-    ]);
-    assert.ok(existsSync(session.worktreePath!));
-    assert.ok(lstatSync(join(f.folder, "dangling")).isSymbolicLink());
-  } finally {
-    other.remove();
-    f.cleanup();
-  }
+  const report = await f.orchestrator.reconcile();
+  const found = report.findings.map((x) => [x.kind, x.path, x.action]);
+  assert.deepEqual(found.filter(([kind]) => kind !== "repository-unavailable"), [
+    ["unknown-entry", join(f.folder, "dangling"), "none"],
+    ["unknown-folder", join(f.folder, "stranger"), "none"],
+  ]);
+  assert.deepEqual(found.filter(([kind]) => kind === "repository-unavailable"), [
+    ["repository-unavailable", broken.path, "none"],
+  ]);
+  assert.ok(existsSync(session.worktreePath!));
+  assert.ok(lstatSync(join(f.folder, "dangling")).isSymbolicLink());
 });
 
 test("reconcile never recreates a worktree the lifecycle did not make", async () => {

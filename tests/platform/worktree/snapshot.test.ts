@@ -146,14 +146,12 @@ test("snapshotWorktree leaves the worktree's index, files and branch as they wer
     g.snapshotWorktree(join(wt, "src"), session.id),
     (e) => e instanceof SessionError && e.kind === "InvalidInput",
   );
-  const plain = tempDir();
-  try {
+  {
+    using plain = tempDir();
     await assert.rejects(
       g.snapshotWorktree(plain.path, session.id),
       (e) => e instanceof SessionError && e.kind === "InvalidInput",
     );
-  } finally {
-    plain.remove();
   }
   for (const id of ["", "../x", "-d", "a b", "x.lock"]) {
     await assert.rejects(g.snapshotWorktree(wt, id), (e) => e instanceof SessionError && e.kind === "InvalidInput");
