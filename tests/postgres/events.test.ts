@@ -4,6 +4,8 @@
 // on any store of the database delivers every store's changes, each once, in that order; a refused
 // change logs nothing; old events are pruned; the migration from the counter-row log keeps the old
 // ids; and an orchestrator over a logged store leaves the emitting to the log.
+// What every store's log must do (refused changes, archive steps, readAfter) is in
+// tests/postgres/event_log_conformance.test.ts (`testEventLog`).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -161,64 +163,6 @@ test("events: every store's changes reach every follower once, in commit order, 
   assert.equal(seenA.at(-1)!.event.type, "repository.deleted");
 });
 
-test("events: a refused or empty change logs nothing and leaves no gap; a closed follower gets nothing", {
-  skip,
-}, async () => {
-  await using opened = await stores(1);
-  const { schema, stores: [store] } = opened;
-  const orchestrator = new SessionOrchestrator({ store });
-  const seen: Seen[] = [];
-  const follower = await eventLogOf(store)!.follow((event, info) => seen.push({ event, info }));
-  const repository = await orchestrator.createRepository(repositoryInput());
-  const session = await orchestrator.createSession({ repositoryId: repository.id, title: "t", isWorktree: false });
-  // Refused: a taken id, an unknown repository, a repository that has sessions. Empty: unknown ids.
-  await assert.rejects(
-    orchestrator.createSession({ repositoryId: repository.id, title: "t", isWorktree: false, sessionId: session.id }),
-  );
-  await assert.rejects(orchestrator.createRepository({ path: repository.path, name: "again" }));
-  await assert.rejects(orchestrator.deleteRepository(repository.id));
-  assert.equal(await orchestrator.deleteSession(crypto.randomUUID()), null);
-  assert.equal(await orchestrator.updateSession(crypto.randomUUID(), { title: "x" }), null);
-  await orchestrator.deleteSession(session.id);
-  await until(() => seen.length >= 3, "3 events");
-  await follower.close();
-  await orchestrator.deleteRepository(repository.id);
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  assert.deepEqual(seen.map(({ event }) => event.type), ["repository.created", "session.created", "session.deleted"]);
-  assert.deepEqual(seen.map(({ info }) => info.id), ["1", "2", "3"]);
-  const [{ count }] = await database!.admin.unsafe(`SELECT count(*)::int AS count FROM ${schema}.lifecycle_events`);
-  assert.equal(count, 4);
-});
-
-test("events: an archive's and a restore's row step is logged as its own event, built by the statement from the row", {
-  skip,
-}, async () => {
-  await using opened = await stores(1);
-  const { stores: [store] } = opened;
-  const repository = await store.createRepository(repositoryInput());
-  const session = await store.createSession({
-    id: crypto.randomUUID(),
-    repositoryId: repository.id,
-    title: "t",
-    isWorktree: false,
-  });
-  const archived = await store.updateSession(session.id, { status: "archived" }, {
-    logEvent: true,
-    logAs: "session.archived",
-  });
-  const restored = await store.updateSession(session.id, { status: "active" }, {
-    logEvent: true,
-    logAs: "session.restored",
-  });
-  const updated = await store.updateSession(session.id, { title: "u" }, { logEvent: true });
-  const logged = (await eventLogOf(store)!.readAfter("0", 10)).events.map(({ event }) => event);
-  assert.deepEqual(logged, [
-    { type: "session.archived", session: archived },
-    { type: "session.restored", session: restored },
-    { type: "session.updated", session: updated },
-  ]);
-});
-
 test("events: old events are pruned, beyond the newest kept and older than the age kept", { skip }, async () => {
   {
     await using opened = await stores(1, { eventLog: { keepEvents: 5, keepSeconds: 0 } });
@@ -285,27 +229,6 @@ test("events: an unreachable database is told apart from a refused operation", (
   // The store's own mark (the connection gate's, when no connection was free in time).
   assert.equal(databaseUnavailable(new SessionError("Storage", "busy", { retryAfterSeconds: 1 })), true);
   assert.equal(databaseUnavailable(null), false);
-});
-
-test("events: the log reads back the events after an id, and where it ends, also once they were pruned", {
-  skip,
-}, async () => {
-  await using opened = await stores(1);
-  const { stores: [store] } = opened;
-  const orchestrator = new SessionOrchestrator({ store });
-  const log = eventLogOf(store)!;
-  assert.deepEqual(await log.readAfter("0", 10), { events: [], lastId: "0" });
-  const repositories = [];
-  for (let i = 0; i < 3; i++) repositories.push(await orchestrator.createRepository(repositoryInput()));
-  const page = await log.readAfter("1", 10);
-  assert.equal(page.lastId, "3");
-  assert.deepEqual(page.events.map(({ id }) => id), ["2", "3"]);
-  assert.equal(
-    JSON.stringify(page.events[1].event),
-    JSON.stringify({ type: "repository.created", repository: repositories[2] }),
-  );
-  assert.deepEqual((await log.readAfter("1", 1)).events.map(({ id }) => id), ["2"]);
-  assert.deepEqual(await log.readAfter("3", 0), { events: [], lastId: "3" });
 });
 
 // A transaction on a connection of its own that runs `statements` and stays open until `commit()`,

@@ -2,6 +2,7 @@
 // AUTOINCREMENT id, which survives reopening and is never reused; a follower gets this connection's
 // events as each commits and another connection's at its poll; retention keeps the newest
 // `keepEvents` and any younger than `keepSeconds`; and an orchestrator over it emits nothing itself.
+// What every store's log must do is in tests/store/event_log_conformance.test.ts (`testEventLog`).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -96,30 +97,4 @@ test("sqlite events: old events are pruned as they are written, beyond the newes
   assert.throws(() => new SqliteStore(new DatabaseSync(":memory:"), { eventLog: { keepEvents: -1 } }), {
     kind: "InvalidInput",
   });
-});
-
-test("sqlite events: an archive's and a restore's row step is logged as its own event, with the changed row", async () => {
-  const store = new SqliteStore(new DatabaseSync(":memory:"), { eventLog: true });
-  const repository = await store.createRepository(repositoryInput());
-  const session = await store.createSession({
-    id: crypto.randomUUID(),
-    repositoryId: repository.id,
-    title: "t",
-    isWorktree: false,
-  });
-  const archived = await store.updateSession(session.id, { status: "archived" }, {
-    logEvent: true,
-    logAs: "session.archived",
-  });
-  const restored = await store.updateSession(session.id, { status: "active" }, {
-    logEvent: true,
-    logAs: "session.restored",
-  });
-  const updated = await store.updateSession(session.id, { title: "u" }, { logEvent: true });
-  const logged = (await store.eventLog!.readAfter("0", 10)).events.map(({ event }) => event);
-  assert.deepEqual(logged, [
-    { type: "session.archived", session: archived },
-    { type: "session.restored", session: restored },
-    { type: "session.updated", session: updated },
-  ]);
 });
