@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { COMMANDS } from "../../src/cli/args.ts";
 import type { Repository, Session } from "../../src/types.ts";
+import { defer } from "../fixtures/disposable.ts";
 import { git, makeRepository } from "../fixtures/git_fixtures.ts";
 import { runtimeArgv } from "../fixtures/helpers.ts";
 import { spawn } from "node:child_process";
@@ -201,7 +202,7 @@ test("cli: unique short ids (an id's end or start) are accepted, an ambiguous on
 });
 
 test("cli: events follows the stream (as JSON lines, and as text) over a Unix domain socket found by discovery, and resumes across a server restart", async () => {
-  const world = cliWorld("slo-cli-events-");
+  await using world = cliWorld("slo-cli-events-");
   const socket = join(world.base, "api.sock");
   // A socket server: no port; the discovery file names the socket.
   let server = await world.serve({ socket });
@@ -232,69 +233,68 @@ test("cli: events follows the stream (as JSON lines, and as text) over a Unix do
     return { child, until, closed, lines, out: () => stdout, err: () => stderr };
   };
   const followers = [follow(true), follow(false)];
-  try {
-    await Promise.all(followers.map((f) => f.until(() => /following events at/.test(f.err()), "it was ready")));
-    const folder = join(world.base, "evts");
-    makeRepository(folder);
-    const repository = jsonOf<Repository>(await world.cli(["repo", "add", folder, "--json"]));
-    const session = jsonOf<Session>(await world.cli(["new", "evts", "Watched", "--no-worktree", "--json"]));
-    assert.equal(jsonOf<Session[]>(await world.cli(["list", "--json"])).length, 1);
-    jsonOf(await world.cli(["rm", session.id, "--json"]));
-    await Promise.all(followers.map((f) => f.until(() => f.lines().length === 3, "3 events")));
-
-    // The server stops: the command says so and waits for it to come back, instead of exiting.
-    server.signal("SIGTERM");
-    await server.closed;
-    await Promise.all(followers.map((f) => f.until(() => /reconnecting/.test(f.err()), "it said it reconnects")));
-    assert.equal(followers[0].child.exitCode, null);
-    // A change made while no server runs (another process writes the file), then the server is back.
-    const store = openSqliteStore(join(world.dataDir, DATABASE_FILE_NAME), { eventLog: true });
-    const missed = await new SessionOrchestrator({ store }).createRepository({
-      path: join(world.base, "m"),
-      name: "m",
-    });
-    store.close();
-    server = await world.serve({ socket });
-    await Promise.all(
-      followers.map((f) =>
-        f.until(() => /reconnected to http\+unix:\/\/\S+; resuming after event 3/.test(f.err()), "it reconnected")
-      ),
-    );
-    const liveFolder = join(world.base, "live");
-    makeRepository(liveFolder);
-    const live = jsonOf<Repository>(await world.cli(["repo", "add", liveFolder, "--json"]));
-    await Promise.all(followers.map((f) => f.until(() => f.lines().length === 5, "5 events")));
-
-    const [json, text] = followers;
-    const events = json.lines().map((line) => JSON.parse(line));
-    assert.deepEqual(events.map((e) => e.type), [
-      "repository.created",
-      "session.created",
-      "session.deleted",
-      "repository.created",
-      "repository.created",
-    ]);
-    assert.equal(events[0].repository.id, repository.id);
-    assert.equal(events[1].session.id, session.id);
-    // Exactly the missed one, then the live one: nothing lost, nothing twice.
-    assert.equal(events[3].repository.id, missed.id);
-    assert.equal(events[4].repository.id, live.id);
-    assert.match(json.err(), /following events at http\+unix:\/\//);
-    assert.match(json.err(), /the event stream was ended by the server; reconnecting/);
-    assert.match(
-      text.out(),
-      new RegExp(`^\\d\\d:\\d\\d:\\d\\d  session\\.created  ${session.id.slice(-8)}  Watched  \\[active\\]$`, "m"),
-    );
-    assert.match(text.out(), /^\d\d:\d\d:\d\d {2}repository\.created {2}[0-9a-f]{8} {2}evts {2}/m);
-    assert.match(
-      text.out(),
-      new RegExp(`^\\d\\d:\\d\\d:\\d\\d  repository\\.created  ${missed.id.slice(-8)}  m  `, "m"),
-    );
-  } finally {
+  // Before the world closes: the followers, then the server the world would stop with a SIGTERM first.
+  using _killed = defer(() => {
     for (const f of followers) if (f.child.exitCode === null) f.child.kill("SIGKILL");
     if (server.child.exitCode === null) server.child.kill("SIGKILL");
-    await world.close();
-  }
+  });
+  await Promise.all(followers.map((f) => f.until(() => /following events at/.test(f.err()), "it was ready")));
+  const folder = join(world.base, "evts");
+  makeRepository(folder);
+  const repository = jsonOf<Repository>(await world.cli(["repo", "add", folder, "--json"]));
+  const session = jsonOf<Session>(await world.cli(["new", "evts", "Watched", "--no-worktree", "--json"]));
+  assert.equal(jsonOf<Session[]>(await world.cli(["list", "--json"])).length, 1);
+  jsonOf(await world.cli(["rm", session.id, "--json"]));
+  await Promise.all(followers.map((f) => f.until(() => f.lines().length === 3, "3 events")));
+
+  // The server stops: the command says so and waits for it to come back, instead of exiting.
+  server.signal("SIGTERM");
+  await server.closed;
+  await Promise.all(followers.map((f) => f.until(() => /reconnecting/.test(f.err()), "it said it reconnects")));
+  assert.equal(followers[0].child.exitCode, null);
+  // A change made while no server runs (another process writes the file), then the server is back.
+  const store = openSqliteStore(join(world.dataDir, DATABASE_FILE_NAME), { eventLog: true });
+  const missed = await new SessionOrchestrator({ store }).createRepository({
+    path: join(world.base, "m"),
+    name: "m",
+  });
+  store.close();
+  server = await world.serve({ socket });
+  await Promise.all(
+    followers.map((f) =>
+      f.until(() => /reconnected to http\+unix:\/\/\S+; resuming after event 3/.test(f.err()), "it reconnected")
+    ),
+  );
+  const liveFolder = join(world.base, "live");
+  makeRepository(liveFolder);
+  const live = jsonOf<Repository>(await world.cli(["repo", "add", liveFolder, "--json"]));
+  await Promise.all(followers.map((f) => f.until(() => f.lines().length === 5, "5 events")));
+
+  const [json, text] = followers;
+  const events = json.lines().map((line) => JSON.parse(line));
+  assert.deepEqual(events.map((e) => e.type), [
+    "repository.created",
+    "session.created",
+    "session.deleted",
+    "repository.created",
+    "repository.created",
+  ]);
+  assert.equal(events[0].repository.id, repository.id);
+  assert.equal(events[1].session.id, session.id);
+  // Exactly the missed one, then the live one: nothing lost, nothing twice.
+  assert.equal(events[3].repository.id, missed.id);
+  assert.equal(events[4].repository.id, live.id);
+  assert.match(json.err(), /following events at http\+unix:\/\//);
+  assert.match(json.err(), /the event stream was ended by the server; reconnecting/);
+  assert.match(
+    text.out(),
+    new RegExp(`^\\d\\d:\\d\\d:\\d\\d  session\\.created  ${session.id.slice(-8)}  Watched  \\[active\\]$`, "m"),
+  );
+  assert.match(text.out(), /^\d\d:\d\d:\d\d {2}repository\.created {2}[0-9a-f]{8} {2}evts {2}/m);
+  assert.match(
+    text.out(),
+    new RegExp(`^\\d\\d:\\d\\d:\\d\\d  repository\\.created  ${missed.id.slice(-8)}  m  `, "m"),
+  );
 });
 
 test("cli: --help on every command, with the exit codes; no command is usage on stderr and exit 2", async () => {

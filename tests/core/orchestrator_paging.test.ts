@@ -16,6 +16,7 @@ import {
   SqliteStore,
   type SqliteValue,
 } from "../../mod.ts";
+import { disposable } from "../fixtures/disposable.ts";
 import { isBun, repositoryInput, storeFactories, type StoreFactory } from "../fixtures/helpers.ts";
 
 async function rejectsWithKind(promise: Promise<unknown>, kind: string): Promise<void> {
@@ -72,12 +73,8 @@ async function withOrchestrator(
   open: StoreFactory["open"],
   body: (orchestrator: SessionOrchestrator) => Promise<void>,
 ): Promise<void> {
-  const fixture = await open();
-  try {
-    await body(new SessionOrchestrator({ store: fixture.store }));
-  } finally {
-    fixture.close();
-  }
+  using fixture = disposable(await open(), (fixture) => fixture.close());
+  await body(new SessionOrchestrator({ store: fixture.store }));
 }
 
 async function createSessions(
@@ -362,85 +359,81 @@ async function sqliteConnections(): Promise<{ name: string; open(): SqliteDataba
 
 for (const connection of await sqliteConnections()) {
   test(`orchestrator paging on SQLite (${connection.name}): every page reads an index in order, never the whole table`, async () => {
-    const raw = connection.open();
-    try {
-      const { database, lists } = recording(raw);
-      const orchestrator = new SessionOrchestrator({ store: new SqliteStore(database) });
-      const repository = await orchestrator.createRepository(repositoryInput());
-      await orchestrator.createRepository(repositoryInput());
-      await orchestrator.createRepository(repositoryInput());
-      for (const session of await createSessions(orchestrator, repository.id, 6)) {
-        await orchestrator.updateSession(session.id, { status: "paused" });
-      }
-      await createSessions(orchestrator, repository.id, 6);
+    using raw = disposable(connection.open(), (raw) => raw.close());
+    const { database, lists } = recording(raw);
+    const orchestrator = new SessionOrchestrator({ store: new SqliteStore(database) });
+    const repository = await orchestrator.createRepository(repositoryInput());
+    await orchestrator.createRepository(repositoryInput());
+    await orchestrator.createRepository(repositoryInput());
+    for (const session of await createSessions(orchestrator, repository.id, 6)) {
+      await orchestrator.updateSession(session.id, { status: "paused" });
+    }
+    await createSessions(orchestrator, repository.id, 6);
 
-      // First pages and following pages (with a cursor) of every filter the API offers, each with
-      // what its index must answer: the filter's equality, and on a following page also the seek
-      // past the cursor. A plan that only walks an index and skips non-matching rows fails here.
-      const requests: {
-        what: string;
-        list: (cursor?: string) => Promise<string | null>;
-        seeks: RegExp | null;
-      }[] = [
-        {
-          what: "sessions",
-          list: async (cursor) => (await orchestrator.listSessions({ limit: 2, cursor })).nextCursor,
-          seeks: null,
-        },
-        {
-          what: "sessions of a repository",
-          list: async (cursor) =>
-            (await orchestrator.listSessions({ limit: 2, cursor, repositoryId: repository.id })).nextCursor,
-          seeks: /repository_id=\?/,
-        },
-        {
-          what: "sessions by status",
-          list: async (cursor) => (await orchestrator.listSessions({ limit: 2, cursor, status: "paused" })).nextCursor,
-          seeks: /status=\?/,
-        },
-        {
-          what: "sessions of a repository by status",
-          list: async (cursor) =>
-            (await orchestrator.listSessions({ limit: 2, cursor, repositoryId: repository.id, status: "active" }))
-              .nextCursor,
-          seeks: /repository_id=\?|status=\?/,
-        },
-        {
-          what: "repositories",
-          list: async (cursor) => (await orchestrator.listRepositories({ limit: 2, cursor })).nextCursor,
-          seeks: null,
-        },
-      ];
-      for (const { what, list, seeks } of requests) {
-        lists.length = 0;
-        const next = await list();
-        assert.notEqual(next, null, `${what}: there is a second page`);
-        await list(next!);
-        assert.equal(lists.length, 2, `${what}: one statement per page`);
-        for (const [index, { sql, params }] of lists.entries()) {
-          const label = `${what}, ${index === 0 ? "first page" : "next page"}`;
-          const plan = (raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[])
-            .map((row) => row.detail);
-          const shown = `${label}: ${plan.join("; ")}`;
-          assert.ok(plan.length > 0, label);
-          for (const detail of plan) {
-            assert.doesNotMatch(detail, /^SCAN (TABLE )?(sessions|repositories)$/, shown);
-            // A sort would mean every matching row is read before the first is returned.
-            assert.doesNotMatch(detail, /TEMP B-TREE/, shown);
-          }
-          const indexed = plan.find((detail) =>
-            /^(SCAN|SEARCH) (TABLE )?(sessions|repositories) USING (COVERING )?INDEX /.test(detail)
-          );
-          assert.ok(indexed !== undefined, `${label} uses an index: ${shown}`);
-          const constraints = /\((.*)\)$/.exec(indexed)?.[1] ?? "";
-          if (seeks !== null) assert.match(constraints, seeks, shown);
-          if (index === 1) {
-            assert.match(constraints, /\(created_at,\s*id\)>\(\?,\s*\?\)/, `${shown}: seeks past the cursor`);
-          }
+    // First pages and following pages (with a cursor) of every filter the API offers, each with
+    // what its index must answer: the filter's equality, and on a following page also the seek
+    // past the cursor. A plan that only walks an index and skips non-matching rows fails here.
+    const requests: {
+      what: string;
+      list: (cursor?: string) => Promise<string | null>;
+      seeks: RegExp | null;
+    }[] = [
+      {
+        what: "sessions",
+        list: async (cursor) => (await orchestrator.listSessions({ limit: 2, cursor })).nextCursor,
+        seeks: null,
+      },
+      {
+        what: "sessions of a repository",
+        list: async (cursor) =>
+          (await orchestrator.listSessions({ limit: 2, cursor, repositoryId: repository.id })).nextCursor,
+        seeks: /repository_id=\?/,
+      },
+      {
+        what: "sessions by status",
+        list: async (cursor) => (await orchestrator.listSessions({ limit: 2, cursor, status: "paused" })).nextCursor,
+        seeks: /status=\?/,
+      },
+      {
+        what: "sessions of a repository by status",
+        list: async (cursor) =>
+          (await orchestrator.listSessions({ limit: 2, cursor, repositoryId: repository.id, status: "active" }))
+            .nextCursor,
+        seeks: /repository_id=\?|status=\?/,
+      },
+      {
+        what: "repositories",
+        list: async (cursor) => (await orchestrator.listRepositories({ limit: 2, cursor })).nextCursor,
+        seeks: null,
+      },
+    ];
+    for (const { what, list, seeks } of requests) {
+      lists.length = 0;
+      const next = await list();
+      assert.notEqual(next, null, `${what}: there is a second page`);
+      await list(next!);
+      assert.equal(lists.length, 2, `${what}: one statement per page`);
+      for (const [index, { sql, params }] of lists.entries()) {
+        const label = `${what}, ${index === 0 ? "first page" : "next page"}`;
+        const plan = (raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[])
+          .map((row) => row.detail);
+        const shown = `${label}: ${plan.join("; ")}`;
+        assert.ok(plan.length > 0, label);
+        for (const detail of plan) {
+          assert.doesNotMatch(detail, /^SCAN (TABLE )?(sessions|repositories)$/, shown);
+          // A sort would mean every matching row is read before the first is returned.
+          assert.doesNotMatch(detail, /TEMP B-TREE/, shown);
+        }
+        const indexed = plan.find((detail) =>
+          /^(SCAN|SEARCH) (TABLE )?(sessions|repositories) USING (COVERING )?INDEX /.test(detail)
+        );
+        assert.ok(indexed !== undefined, `${label} uses an index: ${shown}`);
+        const constraints = /\((.*)\)$/.exec(indexed)?.[1] ?? "";
+        if (seeks !== null) assert.match(constraints, seeks, shown);
+        if (index === 1) {
+          assert.match(constraints, /\(created_at,\s*id\)>\(\?,\s*\?\)/, `${shown}: seeks past the cursor`);
         }
       }
-    } finally {
-      raw.close();
     }
   });
 }

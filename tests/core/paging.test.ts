@@ -14,6 +14,7 @@ import {
 } from "../../mod.ts";
 import { openSqliteStore } from "../../src/platform/mod.ts";
 import { routeApp } from "../fixtures/http_fixture.ts";
+import { disposable } from "../fixtures/disposable.ts";
 import { repositoryInput } from "../fixtures/helpers.ts";
 
 const stores: { name: string; open(): { store: SessionStore; close(): void } }[] = [
@@ -34,53 +35,50 @@ const invalid = (error: unknown) => error instanceof SessionError && error.kind 
 
 for (const { name, open } of stores) {
   test(`orchestrator over ${name}: sessions page by page, oldest first, filtered by repository and status`, async () => {
-    const { store, close } = open();
-    try {
-      const orchestrator = new SessionOrchestrator({ store });
-      const one = await orchestrator.createRepository(repositoryInput("one"));
-      const two = await orchestrator.createRepository(repositoryInput("two"));
-      const made: Session[] = [];
-      for (let i = 0; i < 7; i++) {
-        const repositoryId = i % 2 === 0 ? one.id : two.id;
-        made.push(await orchestrator.createSession({ repositoryId, title: `s${i}`, isWorktree: false }));
-      }
-      await orchestrator.updateSession(made[2].id, { status: "paused" });
-      await orchestrator.updateSession(made[4].id, { status: "paused" });
-
-      const seen: string[] = [];
-      let cursor: string | undefined;
-      let pages = 0;
-      do {
-        const page = await orchestrator.listSessions({ limit: 3, cursor });
-        assert.ok(page.sessions.length <= 3);
-        seen.push(...page.sessions.map((s) => s.id));
-        cursor = page.nextCursor ?? undefined;
-        pages++;
-      } while (cursor !== undefined);
-      assert.equal(pages, 3);
-      assert.deepEqual(seen, [...made].sort(oldestFirst).map((s) => s.id));
-
-      const ofOne = await orchestrator.listSessions({ repositoryId: one.id });
-      assert.deepEqual(ofOne.sessions.map((s) => s.title).sort(), ["s0", "s2", "s4", "s6"]);
-      assert.equal(ofOne.nextCursor, null);
-      const paused = await orchestrator.listSessions({ repositoryId: one.id, status: "paused", limit: 1 });
-      assert.equal(paused.sessions.length, 1);
-      const rest = await orchestrator.listSessions({
-        repositoryId: one.id,
-        status: "paused",
-        cursor: paused.nextCursor!,
-      });
-      assert.deepEqual([...paused.sessions, ...rest.sessions].map((s) => s.title).sort(), ["s2", "s4"]);
-      assert.equal(rest.nextCursor, null);
-
-      const repositories = await orchestrator.listRepositories({ limit: 1 });
-      assert.equal(repositories.repositories.length, 1);
-      const last = await orchestrator.listRepositories({ limit: 1, cursor: repositories.nextCursor! });
-      assert.deepEqual([...repositories.repositories, ...last.repositories].map((r) => r.name).sort(), ["one", "two"]);
-      assert.equal(last.nextCursor, null);
-    } finally {
-      close();
+    using opened = disposable(open(), (opened) => opened.close());
+    const { store } = opened;
+    const orchestrator = new SessionOrchestrator({ store });
+    const one = await orchestrator.createRepository(repositoryInput("one"));
+    const two = await orchestrator.createRepository(repositoryInput("two"));
+    const made: Session[] = [];
+    for (let i = 0; i < 7; i++) {
+      const repositoryId = i % 2 === 0 ? one.id : two.id;
+      made.push(await orchestrator.createSession({ repositoryId, title: `s${i}`, isWorktree: false }));
     }
+    await orchestrator.updateSession(made[2].id, { status: "paused" });
+    await orchestrator.updateSession(made[4].id, { status: "paused" });
+
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await orchestrator.listSessions({ limit: 3, cursor });
+      assert.ok(page.sessions.length <= 3);
+      seen.push(...page.sessions.map((s) => s.id));
+      cursor = page.nextCursor ?? undefined;
+      pages++;
+    } while (cursor !== undefined);
+    assert.equal(pages, 3);
+    assert.deepEqual(seen, [...made].sort(oldestFirst).map((s) => s.id));
+
+    const ofOne = await orchestrator.listSessions({ repositoryId: one.id });
+    assert.deepEqual(ofOne.sessions.map((s) => s.title).sort(), ["s0", "s2", "s4", "s6"]);
+    assert.equal(ofOne.nextCursor, null);
+    const paused = await orchestrator.listSessions({ repositoryId: one.id, status: "paused", limit: 1 });
+    assert.equal(paused.sessions.length, 1);
+    const rest = await orchestrator.listSessions({
+      repositoryId: one.id,
+      status: "paused",
+      cursor: paused.nextCursor!,
+    });
+    assert.deepEqual([...paused.sessions, ...rest.sessions].map((s) => s.title).sort(), ["s2", "s4"]);
+    assert.equal(rest.nextCursor, null);
+
+    const repositories = await orchestrator.listRepositories({ limit: 1 });
+    assert.equal(repositories.repositories.length, 1);
+    const last = await orchestrator.listRepositories({ limit: 1, cursor: repositories.nextCursor! });
+    assert.deepEqual([...repositories.repositories, ...last.repositories].map((r) => r.name).sort(), ["one", "two"]);
+    assert.equal(last.nextCursor, null);
   });
 }
 

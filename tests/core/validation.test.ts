@@ -181,34 +181,29 @@ test("worktree: a 400-byte worktree name is InvalidInput naming worktreeName, be
 });
 
 test("http+git: a worktree name of 200 × é is a 400 naming worktreeName, and nothing is made", async () => {
-  const repoDir = tempDir("slo-http-names-");
+  using repoDir = tempDir("slo-http-names-");
   const repositoryPath = join(repoDir.path, "repo");
   makeRepository(repositoryPath);
   const worktreesRoot = join(repoDir.path, "worktrees");
-  const t = await startTestApp({
+  await using t = await startTestApp({
     lifecycle: () => new WorktreeLifecycle({ worktreesRoot }),
   });
-  try {
-    const repository = await t.callJson("/v1/repositories", {
-      method: "POST",
-      json: { path: repositoryPath, name: "repo", isGitRepository: true },
-    });
-    assert.equal(repository.status, 201);
-    const answer = await t.callJson("/v1/sessions", {
-      method: "POST",
-      json: { repositoryId: repository.body.id, title: "t", isWorktree: true, worktreeName: "é".repeat(200) },
-    });
-    assert.equal(answer.status, 400, JSON.stringify(answer.body));
-    assert.equal(answer.body.error.kind, "InvalidInput");
-    assert.match(answer.body.error.message, /^worktreeName .*bytes/);
-    assert.deepEqual(t.logged, []);
-    assert.deepEqual(branches(repositoryPath), ["main"]);
-    assert.equal(git(repositoryPath, "worktree", "list", "--porcelain").split("\n\n").filter(Boolean).length, 1);
-    assert.deepEqual((await t.callJson("/v1/sessions")).body.sessions, []);
-  } finally {
-    await t.close();
-    repoDir.remove();
-  }
+  const repository = await t.callJson("/v1/repositories", {
+    method: "POST",
+    json: { path: repositoryPath, name: "repo", isGitRepository: true },
+  });
+  assert.equal(repository.status, 201);
+  const answer = await t.callJson("/v1/sessions", {
+    method: "POST",
+    json: { repositoryId: repository.body.id, title: "t", isWorktree: true, worktreeName: "é".repeat(200) },
+  });
+  assert.equal(answer.status, 400, JSON.stringify(answer.body));
+  assert.equal(answer.body.error.kind, "InvalidInput");
+  assert.match(answer.body.error.message, /^worktreeName .*bytes/);
+  assert.deepEqual(t.logged, []);
+  assert.deepEqual(branches(repositoryPath), ["main"]);
+  assert.equal(git(repositoryPath, "worktree", "list", "--porcelain").split("\n\n").filter(Boolean).length, 1);
+  assert.deepEqual((await t.callJson("/v1/sessions")).body.sessions, []);
 });
 
 test("sessions with one title made back to back get different default worktree names", () => {

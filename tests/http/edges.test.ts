@@ -2,7 +2,8 @@
 // over the limit, and an event-stream reader that stops reading.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { connect, type Socket } from "node:net";
+import { connect } from "node:net";
+import { disposable } from "../fixtures/disposable.ts";
 import { startTestServer } from "../fixtures/http_fixture.ts";
 
 // Sends `head` (and `body`) over a raw socket and resolves with the status line's code.
@@ -60,26 +61,20 @@ test("http: a chunked body over the limit is 413 and writes nothing", async () =
 test("http: an event-stream reader that stops reading is cut off, so it holds no subscription", {
   timeout: 60_000,
 }, async () => {
-  const t = await startTestServer();
-  let socket: Socket | undefined;
-  try {
-    const { hostname, port, host } = new URL(t.server.url);
-    socket = connect(Number(port), hostname);
-    await new Promise<void>((resolve) => socket!.once("connect", () => resolve()));
-    socket.write(`GET /v1/events HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${t.server.token}\r\n\r\n`);
-    // Wait for the subscription, then never read again.
-    const events = t.server.parts.events;
-    while (events.size === 0) await new Promise((resolve) => setTimeout(resolve, 10));
-    socket.pause();
-    const session = { sessionId: crypto.randomUUID() };
-    // Enough events to fill the socket's buffers on both ends, whatever their size, then some.
-    for (let round = 0; round < 2000 && events.size > 0; round++) {
-      for (let i = 0; i < 500; i++) events.emit({ type: "session.secret.stored", ...session });
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    assert.equal(events.size, 0, "the stuck reader is still subscribed");
-  } finally {
-    socket?.destroy();
-    await t.close();
+  await using t = await startTestServer();
+  const { hostname, port, host } = new URL(t.server.url);
+  using socket = disposable(connect(Number(port), hostname), (socket) => socket.destroy());
+  await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+  socket.write(`GET /v1/events HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${t.server.token}\r\n\r\n`);
+  // Wait for the subscription, then never read again.
+  const events = t.server.parts.events;
+  while (events.size === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  socket.pause();
+  const session = { sessionId: crypto.randomUUID() };
+  // Enough events to fill the socket's buffers on both ends, whatever their size, then some.
+  for (let round = 0; round < 2000 && events.size > 0; round++) {
+    for (let i = 0; i < 500; i++) events.emit({ type: "session.secret.stored", ...session });
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
+  assert.equal(events.size, 0, "the stuck reader is still subscribed");
 });

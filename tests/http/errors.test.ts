@@ -12,6 +12,7 @@ import { decryptSessionSecret, encryptSessionSecret, generateDatabaseKey, Sessio
 import { openSqliteStore } from "../../src/platform/mod.ts";
 import { Git } from "../../src/platform/git.ts";
 import { type ErrorHandlerOptions, handleError } from "../../src/http/errors.ts";
+import { asyncDisposable, disposable } from "../fixtures/disposable.ts";
 import { makeRepository } from "../fixtures/git_fixtures.ts";
 import { tempDir } from "../fixtures/helpers.ts";
 import { startTestApp } from "../fixtures/http_fixture.ts";
@@ -131,29 +132,27 @@ test("http errors: exposeErrorDetails sends the full message of a 500, for local
 });
 
 test("http errors: a failure the store marked temporary is a 503 with Retry-After, generic unless details are exposed", async () => {
-  const dirs = [tempDir("slo-http-errors-"), tempDir("slo-http-errors-")];
-  try {
-    for (const [index, exposeErrorDetails] of [false, true].entries()) {
-      const { app, logged } = errorApp(dirs[index].path, { exposeErrorDetails });
-      for (const path of ["/busy", "/busy-wrapped"]) {
-        logged.length = 0;
-        const response = await app.request(path);
-        assert.equal(response.status, 503, path);
-        assert.equal(response.headers.get("retry-after"), "1", path);
-        const body = await response.json();
-        assert.equal(body.error.kind, "Storage", path);
-        if (exposeErrorDetails) assert.match(body.error.message, /failed/);
-        else {
-          assert.match(
-            body.error.message,
-            /^the session store cannot answer right now; try again in 1 s; the server log has the details \(ref [0-9a-f]{8}\)$/,
-          );
-        }
-        assert.equal(logged.length, 1, path);
+  using first = tempDir("slo-http-errors-");
+  using second = tempDir("slo-http-errors-");
+  const dirs = [first, second];
+  for (const [index, exposeErrorDetails] of [false, true].entries()) {
+    const { app, logged } = errorApp(dirs[index].path, { exposeErrorDetails });
+    for (const path of ["/busy", "/busy-wrapped"]) {
+      logged.length = 0;
+      const response = await app.request(path);
+      assert.equal(response.status, 503, path);
+      assert.equal(response.headers.get("retry-after"), "1", path);
+      const body = await response.json();
+      assert.equal(body.error.kind, "Storage", path);
+      if (exposeErrorDetails) assert.match(body.error.message, /failed/);
+      else {
+        assert.match(
+          body.error.message,
+          /^the session store cannot answer right now; try again in 1 s; the server log has the details \(ref [0-9a-f]{8}\)$/,
+        );
       }
+      assert.equal(logged.length, 1, path);
     }
-  } finally {
-    for (const dir of dirs) dir.remove();
   }
 });
 
@@ -166,9 +165,12 @@ test("http errors: a write the SQLite file's lock refuses (another connection ho
     json: { path: "/src/locked", name: "locked" },
   })).body.id;
   // Another program's connection on the server's own file holds the write lock.
-  const holder = new DatabaseSync(join(t.dataDir, "sessions.db"));
-  holder.exec("BEGIN EXCLUSIVE");
-  try {
+  {
+    using holder = disposable(new DatabaseSync(join(t.dataDir, "sessions.db")), (holder) => {
+      holder.exec("ROLLBACK");
+      holder.close();
+    });
+    holder.exec("BEGIN EXCLUSIVE");
     // The server's store waits its busy timeout (5 s) for the lock, then gives up.
     const refused = await t.call("/v1/sessions", {
       method: "POST",
@@ -182,9 +184,6 @@ test("http errors: a write the SQLite file's lock refuses (another connection ho
     assert.ok(t.logged.some((entry) => /creating a session failed: database is locked/.test(entry.message)));
     // Reads are answered while the lock is held.
     assert.equal((await t.call(`/v1/repositories/${repositoryId}`)).status, 200);
-  } finally {
-    holder.exec("ROLLBACK");
-    holder.close();
   }
   assert.deepEqual((await t.callJson("/v1/sessions")).body.sessions, []);
   const created = await t.call("/v1/sessions", {
@@ -218,21 +217,18 @@ test("http errors: client errors keep their message, which never carries git's o
 
 test("http errors: the server's exposeErrorDetails (--debug) reaches the app; off, a 500 is generic", async () => {
   for (const exposeErrorDetails of [false, true]) {
-    const t = await startTestApp({ exposeErrorDetails });
-    try {
-      // A closed database makes every store call fail with the driver's own message.
-      t.server.parts.store.close();
-      const answer = await t.callJson("/v1/sessions");
-      assert.equal(answer.status, 500);
-      assert.equal(answer.body.error.kind, "Storage");
-      if (exposeErrorDetails) assert.match(answer.body.error.message, /listing sessions failed: .+/);
-      else {assert.match(
-          answer.body.error.message,
-          /^the session store failed; the server log has the details \(ref [0-9a-f]+\)$/,
-        );}
-      assert.ok(t.logged.some((entry) => /listing sessions failed/.test(entry.message)));
-    } finally {
-      await t.close().catch(() => {});
-    }
+    // Its close may fail on the database the test closed.
+    await using t = asyncDisposable(await startTestApp({ exposeErrorDetails }), (t) => t.close().catch(() => {}));
+    // A closed database makes every store call fail with the driver's own message.
+    t.server.parts.store.close();
+    const answer = await t.callJson("/v1/sessions");
+    assert.equal(answer.status, 500);
+    assert.equal(answer.body.error.kind, "Storage");
+    if (exposeErrorDetails) assert.match(answer.body.error.message, /listing sessions failed: .+/);
+    else {assert.match(
+        answer.body.error.message,
+        /^the session store failed; the server log has the details \(ref [0-9a-f]+\)$/,
+      );}
+    assert.ok(t.logged.some((entry) => /listing sessions failed/.test(entry.message)));
   }
 });

@@ -46,41 +46,36 @@ test(
     timeout: 240_000,
   },
   async () => {
-    const t = await startTestServer();
-    const dir = tempDir("slo-redocly-");
-    try {
-      const served = await t.callJson("/v1/openapi.json");
-      assert.equal(served.status, 200);
-      // The URL the server listens on.
-      assert.deepEqual(served.body.servers, [{ url: t.server.url }]);
+    await using t = await startTestServer();
+    using dir = tempDir("slo-redocly-");
+    const served = await t.callJson("/v1/openapi.json");
+    assert.equal(served.status, 200);
+    // The URL the server listens on.
+    assert.deepEqual(served.body.servers, [{ url: t.server.url }]);
 
-      // An app mounted in a user's own app: at the root without a server URL, under a prefix with one.
-      const root = await memoryApp();
-      const atRoot = await root.app.request("/v1/openapi.json", {
-        headers: { host: "localhost", authorization: `Bearer ${root.token}` },
-      });
-      const rootDocument = await atRoot.json();
-      assert.deepEqual(rootDocument.servers, [{ url: "/" }]);
-      const prefixed = await memoryApp("/orchestrator");
-      const user = new Hono().route("/orchestrator", prefixed.app);
-      const underPrefix = await user.request("/orchestrator/v1/openapi.json", {
-        headers: { host: "localhost", authorization: `Bearer ${prefixed.token}` },
-      });
-      assert.equal(underPrefix.status, 200);
-      const prefixedDocument = await underPrefix.json();
-      assert.deepEqual(prefixedDocument.servers, [{ url: "/orchestrator" }]);
+    // An app mounted in a user's own app: at the root without a server URL, under a prefix with one.
+    const root = await memoryApp();
+    const atRoot = await root.app.request("/v1/openapi.json", {
+      headers: { host: "localhost", authorization: `Bearer ${root.token}` },
+    });
+    const rootDocument = await atRoot.json();
+    assert.deepEqual(rootDocument.servers, [{ url: "/" }]);
+    const prefixed = await memoryApp("/orchestrator");
+    const user = new Hono().route("/orchestrator", prefixed.app);
+    const underPrefix = await user.request("/orchestrator/v1/openapi.json", {
+      headers: { host: "localhost", authorization: `Bearer ${prefixed.token}` },
+    });
+    assert.equal(underPrefix.status, 200);
+    const prefixedDocument = await underPrefix.json();
+    assert.deepEqual(prefixedDocument.servers, [{ url: "/orchestrator" }]);
 
-      for (
-        const [name, document] of [["served", served.body], ["root", rootDocument], ["prefixed", prefixedDocument]]
-      ) {
-        const report = await redoclyLint(document, dir.path, name);
-        const problems = describeProblems(report);
-        assert.equal(report.totals.errors, 0, `${name}: Redocly ${report.version} errors:\n${problems}`);
-        assert.equal(report.totals.warnings, 0, `${name}: Redocly ${report.version} warnings:\n${problems}`);
-      }
-    } finally {
-      dir.remove();
-      await t.close();
+    for (
+      const [name, document] of [["served", served.body], ["root", rootDocument], ["prefixed", prefixedDocument]]
+    ) {
+      const report = await redoclyLint(document, dir.path, name);
+      const problems = describeProblems(report);
+      assert.equal(report.totals.errors, 0, `${name}: Redocly ${report.version} errors:\n${problems}`);
+      assert.equal(report.totals.warnings, 0, `${name}: Redocly ${report.version} warnings:\n${problems}`);
     }
   },
 );
@@ -162,28 +157,23 @@ test("openapi: a server on a wildcard address names its loopback address, which 
 });
 
 test("openapi: a server on a Unix socket names http://localhost, the origin its clients send", async () => {
-  const dir = tempDir("slo-openapi-sock-");
-  const t = await startTestServer({ socket: join(dir.path, "api.sock") });
-  try {
-    const body = await new Promise<string>((resolve, reject) => {
-      const request = httpRequest({
-        socketPath: join(dir.path, "api.sock"),
-        path: "/v1/openapi.json",
-        headers: { host: "localhost", authorization: `Bearer ${t.server.token}` },
-      }, (response) => {
-        let text = "";
-        response.setEncoding("utf8");
-        response.on("data", (chunk) => (text += chunk));
-        response.on("end", () => resolve(text));
-      });
-      request.on("error", reject);
-      request.end();
+  using dir = tempDir("slo-openapi-sock-");
+  await using t = await startTestServer({ socket: join(dir.path, "api.sock") });
+  const body = await new Promise<string>((resolve, reject) => {
+    const request = httpRequest({
+      socketPath: join(dir.path, "api.sock"),
+      path: "/v1/openapi.json",
+      headers: { host: "localhost", authorization: `Bearer ${t.server.token}` },
+    }, (response) => {
+      let text = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk) => (text += chunk));
+      response.on("end", () => resolve(text));
     });
-    assert.deepEqual(JSON.parse(body).servers, [{ url: "http://localhost" }]);
-  } finally {
-    await t.close();
-    dir.remove();
-  }
+    request.on("error", reject);
+    request.end();
+  });
+  assert.deepEqual(JSON.parse(body).servers, [{ url: "http://localhost" }]);
 });
 
 test("openapi: the generated client types are what openapi-typescript generates from a real server's document", {
@@ -261,8 +251,8 @@ test("openapi: a client generated from the document (openapi-typescript + openap
   assert.equal(patched.data?.status, "paused");
 
   // A backup, and the 409 of a second one to the same file.
-  const backups = tempDir("slo-openapi-backup-");
-  try {
+  {
+    using backups = tempDir("slo-openapi-backup-");
     const path = join(backups.path, "copy.db");
     const backup = await client.POST("/v1/backup", { body: { path } });
     assert.equal(backup.response.status, 200);
@@ -277,8 +267,6 @@ test("openapi: a client generated from the document (openapi-typescript + openap
     assert.equal(taken.response.status, 409);
     assert.equal(taken.error?.error.kind, "Conflict");
     assert.equal((await client.POST("/v1/backup", { body: { path, overwrite: true } })).response.status, 200);
-  } finally {
-    backups.remove();
   }
 
   const deleted = await client.DELETE("/v1/sessions/{id}", { params: { path: { id: session.id } } });

@@ -84,8 +84,8 @@ test("http: a request with another Origin than the server's own is 403 by defaul
 });
 
 test("http: the server's own Origin (its dashboard's) passes, but only where the Host check is on", async () => {
-  const t = await startTestServer();
-  try {
+  {
+    await using t = await startTestServer();
     // What a page the server itself served sends: its scheme, Host and port.
     const response = await fetch(`${t.server.url}/v1/sessions`, {
       method: "GET",
@@ -94,8 +94,6 @@ test("http: the server's own Origin (its dashboard's) passes, but only where the
     assert.equal(response.status, 200);
     assert.equal(response.headers.get("access-control-allow-origin"), null);
     await response.body?.cancel();
-  } finally {
-    await t.close();
   }
   // Without the Host check, a rebound name's page would send an Origin matching its own Host.
   const store = new MemoryStore();

@@ -8,33 +8,29 @@ import { WorktreeLifecycle } from "../../src/platform/mod.ts";
 import { acquireFileLock, repositoryLockPath } from "../../src/platform/_repository_lock.ts";
 import { branches, extraWorktrees, git, makeRepository } from "../fixtures/git_fixtures.ts";
 import { startTestApp, type TestServer } from "../fixtures/http_fixture.ts";
+import { asyncDisposable } from "../fixtures/disposable.ts";
 import { tempDir } from "../fixtures/helpers.ts";
 
 async function withWorktreeServer(
   run: (t: TestServer, repositoryPath: string, repositoryId: string) => Promise<void>,
   lockTimeoutMs?: number,
 ) {
-  const repoDir = tempDir("slo-http-repo-");
+  using repoDir = tempDir("slo-http-repo-");
   const repositoryPath = join(repoDir.path, "repo");
   makeRepository(repositoryPath);
   let worktreesRoot = "";
-  const t = await startTestApp({
+  await using t = await startTestApp({
     lifecycle: () => {
       worktreesRoot = join(repoDir.path, "worktrees");
       return new WorktreeLifecycle({ worktreesRoot, lockTimeoutMs });
     },
   });
-  try {
-    const created = await t.callJson("/v1/repositories", {
-      method: "POST",
-      json: { path: repositoryPath, name: "repo", isGitRepository: true },
-    });
-    assert.equal(created.status, 201);
-    await run(t, repositoryPath, created.body.id);
-  } finally {
-    await t.close();
-    repoDir.remove();
-  }
+  const created = await t.callJson("/v1/repositories", {
+    method: "POST",
+    json: { path: repositoryPath, name: "repo", isGitRepository: true },
+  });
+  assert.equal(created.status, 201);
+  await run(t, repositoryPath, created.body.id);
 }
 
 test("http+git: POST makes a real worktree on a new branch, DELETE removes it and, asked, the branch", async () => {
@@ -170,15 +166,16 @@ test("http+git: only a refusal that force overrides points to ?force=true; a bus
       json: { repositoryId, title: "Busy", isWorktree: true, worktreeName: "busy" },
     });
     // Another process holds the repository's lock for longer than this server waits.
-    const release = await acquireFileLock(repositoryLockPath(join(repositoryPath, ".git")));
-    try {
+    {
+      await using _lock = asyncDisposable(
+        await acquireFileLock(repositoryLockPath(join(repositoryPath, ".git"))),
+        (release) => release(),
+      );
       const refused = await t.callJson(`/v1/sessions/${session.id}`, { method: "DELETE" });
       assert.equal(refused.status, 409);
       assert.equal(refused.body.error.kind, "Conflict");
       assert.doesNotMatch(refused.body.error.message, /force/);
       assert.equal(refused.body.error.forceable, undefined);
-    } finally {
-      await release();
     }
     writeFileSync(join(session.worktreePath, "notes.txt"), "unsaved work\n");
     const dirty = await t.callJson(`/v1/sessions/${session.id}`, { method: "DELETE" });

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { DATABASE_KEY_ACCOUNT, keychainWorks, openDefaultKeychain } from "../../src/platform/mod.ts";
 import { DATABASE_KEY_CHECK_FILE, DATABASE_KEY_FILE } from "../../src/platform/database_key.ts";
+import { asyncDisposable } from "../fixtures/disposable.ts";
 import { bunCommand, denoCommand, runCommand, tempDir } from "../fixtures/helpers.ts";
 
 const root = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
@@ -82,12 +83,15 @@ interface KeyOutcome {
 }
 
 // A temp folder outside the checkout holding the script, with a data directory beside it.
-function outsideWorld(script: string): { dir: ReturnType<typeof tempDir>; script: string; dataDir: string } {
+/** A temp folder outside the checkout with `script` in it; the end of a `using` block removes it. */
+function outsideWorld(
+  script: string,
+): { dir: ReturnType<typeof tempDir>; script: string; dataDir: string } & Disposable {
   const dir = tempDir("slo-outside-");
   assert.ok(!dir.path.startsWith(`${root}/`), `${dir.path} must lie outside the checkout ${root}`);
   const file = join(dir.path, "script.ts");
   writeFileSync(file, script);
-  return { dir, script: file, dataDir: join(dir.path, "data") };
+  return { dir, script: file, dataDir: join(dir.path, "data"), [Symbol.dispose]: dir.remove };
 }
 
 function lastJsonLine<T>(run: { stdout: string; stderr: string }): T {
@@ -112,56 +116,49 @@ function keyFilesIn(dataDir: string): string[] {
 const testService = () => `slo-test-${crypto.randomUUID()}`;
 
 test("deno, outside the checkout, without --config: the key is refused with the cause and the fix, and no key file is written", async () => {
-  const world = outsideWorld(KEY_SCRIPT);
-  try {
-    // The binding fails to load before any bus is asked, so a machine without a keychain shows it too
-    // once a bus address makes the default keychain the OS one.
-    const env: Record<string, string> = process.env.DBUS_SESSION_BUS_ADDRESS
-      ? {}
-      : { DBUS_SESSION_BUS_ADDRESS: "unix:path=/nonexistent" };
-    const [command, ...args] = denoCommand();
-    const run = await runCommand([command, ...args, "run", "-A", world.script, world.dataDir, testService()], {
-      cwd: world.dir.path,
-      env: { ...env, SESSION_LIFECYCLE_DATABASE_KEY: "" },
-    });
-    const outcome = lastJsonLine<KeyOutcome>(run);
-    assert.equal(outcome.ok, false, run.stdout);
-    assert.equal(run.code, 1);
-    assert.equal(outcome.kind, "Storage");
-    assert.equal(outcome.bindingFailure, true);
-    assert.ok(outcome.message!.includes("@napi-rs/keyring could not be resolved"), outcome.message);
-    assert.ok(outcome.message!.includes(`--config ${root}/deno.json`), outcome.message);
-    assert.ok(outcome.message!.includes("jsr:@rengoku/session-lifecycle-orchestrator/platform"), outcome.message);
-    assert.doesNotMatch(outcome.message!, /no OS keychain available/);
-    // The runtime's own error is the cause.
-    assert.match(outcome.cause!, /@napi-rs\/keyring/);
-    assert.deepEqual(keyFilesIn(world.dataDir), []);
-  } finally {
-    world.dir.remove();
-  }
+  using world = outsideWorld(KEY_SCRIPT);
+  // The binding fails to load before any bus is asked, so a machine without a keychain shows it too
+  // once a bus address makes the default keychain the OS one.
+  const env: Record<string, string> = process.env.DBUS_SESSION_BUS_ADDRESS
+    ? {}
+    : { DBUS_SESSION_BUS_ADDRESS: "unix:path=/nonexistent" };
+  const [command, ...args] = denoCommand();
+  const run = await runCommand([command, ...args, "run", "-A", world.script, world.dataDir, testService()], {
+    cwd: world.dir.path,
+    env: { ...env, SESSION_LIFECYCLE_DATABASE_KEY: "" },
+  });
+  const outcome = lastJsonLine<KeyOutcome>(run);
+  assert.equal(outcome.ok, false, run.stdout);
+  assert.equal(run.code, 1);
+  assert.equal(outcome.kind, "Storage");
+  assert.equal(outcome.bindingFailure, true);
+  assert.ok(outcome.message!.includes("@napi-rs/keyring could not be resolved"), outcome.message);
+  assert.ok(outcome.message!.includes(`--config ${root}/deno.json`), outcome.message);
+  assert.ok(outcome.message!.includes("jsr:@rengoku/session-lifecycle-orchestrator/platform"), outcome.message);
+  assert.doesNotMatch(outcome.message!, /no OS keychain available/);
+  // The runtime's own error is the cause.
+  assert.match(outcome.cause!, /@napi-rs\/keyring/);
+  assert.deepEqual(keyFilesIn(world.dataDir), []);
 });
 
 test(
   "deno, outside the checkout, with --config <checkout>/deno.json: the key goes to the keychain",
   { skip },
   async () => {
-    const world = outsideWorld(KEY_SCRIPT);
+    using world = outsideWorld(KEY_SCRIPT);
     const service = testService();
-    try {
-      const [command, ...args] = denoCommand();
-      const run = await runCommand(
-        [command, ...args, "run", "-A", "--config", `${root}/deno.json`, world.script, world.dataDir, service],
-        { cwd: world.dir.path, env: { SESSION_LIFECYCLE_DATABASE_KEY: "" } },
-      );
-      const outcome = lastJsonLine<KeyOutcome>(run);
-      assert.deepEqual(outcome, { ok: true, source: "keychain", warning: null }, run.stderr);
-      assert.equal(run.code, 0);
-      assert.deepEqual(keyFilesIn(world.dataDir), [DATABASE_KEY_CHECK_FILE]);
-      assert.notEqual(await keychain!.get(service, DATABASE_KEY_ACCOUNT), null);
-    } finally {
-      await keychain?.delete(service, DATABASE_KEY_ACCOUNT);
-      world.dir.remove();
-    }
+    // The test's own keychain entry, removed before its folder.
+    await using _entry = asyncDisposable({}, () => keychain?.delete(service, DATABASE_KEY_ACCOUNT));
+    const [command, ...args] = denoCommand();
+    const run = await runCommand(
+      [command, ...args, "run", "-A", "--config", `${root}/deno.json`, world.script, world.dataDir, service],
+      { cwd: world.dir.path, env: { SESSION_LIFECYCLE_DATABASE_KEY: "" } },
+    );
+    const outcome = lastJsonLine<KeyOutcome>(run);
+    assert.deepEqual(outcome, { ok: true, source: "keychain", warning: null }, run.stderr);
+    assert.equal(run.code, 0);
+    assert.deepEqual(keyFilesIn(world.dataDir), [DATABASE_KEY_CHECK_FILE]);
+    assert.notEqual(await keychain!.get(service, DATABASE_KEY_ACCOUNT), null);
   },
 );
 
@@ -171,59 +168,48 @@ test(
     skip,
   },
   async () => {
-    const world = outsideWorld(KEY_SCRIPT);
+    using world = outsideWorld(KEY_SCRIPT);
     const service = testService();
-    try {
-      const [command, ...args] = bunCommand();
-      const run = await runCommand([command, ...args, world.script, world.dataDir, service], {
-        cwd: world.dir.path,
-        env: { SESSION_LIFECYCLE_DATABASE_KEY: "" },
-      });
-      const outcome = lastJsonLine<KeyOutcome>(run);
-      assert.deepEqual(outcome, { ok: true, source: "keychain", warning: null }, run.stderr);
-      assert.deepEqual(keyFilesIn(world.dataDir), [DATABASE_KEY_CHECK_FILE]);
-    } finally {
-      await keychain?.delete(service, DATABASE_KEY_ACCOUNT);
-      world.dir.remove();
-    }
+    // The test's own keychain entry, removed before its folder.
+    await using _entry = asyncDisposable({}, () => keychain?.delete(service, DATABASE_KEY_ACCOUNT));
+    const [command, ...args] = bunCommand();
+    const run = await runCommand([command, ...args, world.script, world.dataDir, service], {
+      cwd: world.dir.path,
+      env: { SESSION_LIFECYCLE_DATABASE_KEY: "" },
+    });
+    const outcome = lastJsonLine<KeyOutcome>(run);
+    assert.deepEqual(outcome, { ok: true, source: "keychain", warning: null }, run.stderr);
+    assert.deepEqual(keyFilesIn(world.dataDir), [DATABASE_KEY_CHECK_FILE]);
   },
 );
 
 test("deno, outside the checkout: every entry loads with --config; without it only the entries without npm imports", async () => {
-  const world = outsideWorld(ENTRIES_SCRIPT);
-  try {
-    const [command, ...args] = denoCommand();
-    const run = (extra: string[]) =>
-      runCommand([command, ...args, "run", "-A", ...extra, world.script], { cwd: world.dir.path });
-    const withConfig = await run(["--config", `${root}/deno.json`]);
-    assert.deepEqual(
-      lastJsonLine(withConfig),
-      Object.fromEntries(Object.keys(ENTRIES).map((name) => [name, "ok"])),
-      withConfig.stderr,
-    );
-    const without = lastJsonLine<Record<string, string>>(await run([]));
-    // The core and the conformance suite import no npm package; ./platform loads (its keychain
-    // binding is loaded on first use, and then refused as the test above shows).
-    for (const name of [".", "./testing", "./platform"]) assert.equal(without[name], "ok", name);
-    for (const name of ["./hono", "./postgres", "./cli", "./mcp"]) {
-      assert.match(without[name], /not a dependency/, `${name}: ${without[name]}`);
-    }
-  } finally {
-    world.dir.remove();
+  using world = outsideWorld(ENTRIES_SCRIPT);
+  const [command, ...args] = denoCommand();
+  const run = (extra: string[]) =>
+    runCommand([command, ...args, "run", "-A", ...extra, world.script], { cwd: world.dir.path });
+  const withConfig = await run(["--config", `${root}/deno.json`]);
+  assert.deepEqual(
+    lastJsonLine(withConfig),
+    Object.fromEntries(Object.keys(ENTRIES).map((name) => [name, "ok"])),
+    withConfig.stderr,
+  );
+  const without = lastJsonLine<Record<string, string>>(await run([]));
+  // The core and the conformance suite import no npm package; ./platform loads (its keychain
+  // binding is loaded on first use, and then refused as the test above shows).
+  for (const name of [".", "./testing", "./platform"]) assert.equal(without[name], "ok", name);
+  for (const name of ["./hono", "./postgres", "./cli", "./mcp"]) {
+    assert.match(without[name], /not a dependency/, `${name}: ${without[name]}`);
   }
 });
 
 test("bun, outside the checkout: every entry loads by path, with no flag", async () => {
-  const world = outsideWorld(ENTRIES_SCRIPT);
-  try {
-    const [command, ...args] = bunCommand();
-    const run = await runCommand([command, ...args, world.script], { cwd: world.dir.path });
-    assert.deepEqual(
-      lastJsonLine(run),
-      Object.fromEntries(Object.keys(ENTRIES).map((name) => [name, "ok"])),
-      run.stderr,
-    );
-  } finally {
-    world.dir.remove();
-  }
+  using world = outsideWorld(ENTRIES_SCRIPT);
+  const [command, ...args] = bunCommand();
+  const run = await runCommand([command, ...args, world.script], { cwd: world.dir.path });
+  assert.deepEqual(
+    lastJsonLine(run),
+    Object.fromEntries(Object.keys(ENTRIES).map((name) => [name, "ok"])),
+    run.stderr,
+  );
 });

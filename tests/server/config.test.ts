@@ -8,7 +8,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { git, makeRepository } from "../fixtures/git_fixtures.ts";
 import { tempDir } from "../fixtures/helpers.ts";
-import { apiCaller, serveProcess, serveUntilExit } from "../fixtures/server_process.ts";
+import { servedProcess } from "../fixtures/disposable.ts";
+import { apiCaller, serveUntilExit } from "../fixtures/server_process.ts";
 
 // A shell line that would leave `marker` behind if anything ran it.
 const touch = (marker: string) => `touch ${marker}`;
@@ -30,7 +31,7 @@ function plantForeignSetup(repo: string, marker: string): void {
 }
 
 test("a configured repository's worktrees get its included files, and nothing of the repository runs", async () => {
-  const dir = tempDir("slo-config-");
+  using dir = tempDir("slo-config-");
   const repo = join(dir.path, "app");
   makeRepository(repo);
   const marker = join(dir.path, "ran");
@@ -40,50 +41,48 @@ test("a configured repository's worktrees get its included files, and nothing of
   writeFileSync(join(repo, "notes.local"), "mine\n");
   writeFileSync(join(repo, ".gitignore"), ".env\nnotes.local\n");
   git(repo, "commit", "-q", "-am", "ignore notes");
-  const server = serveProcess(["--port", "0", "--data-dir", join(dir.path, "data"), "--config", config]);
-  try {
-    const url = await server.url;
-    assert.match(server.output(), /config: .*config\.json \(1 repository setting\(s\)\)/);
-    const call = apiCaller(url, join(dir.path, "data"));
-    // A request cannot name a command, on a repository or on a session.
-    const refusedRepository = await call("POST", "/v1/repositories", {
-      path: repo,
-      name: "app",
-      setup: [["sh", "-c", touch(marker)]],
-    });
-    assert.equal(refusedRepository.status, 400);
-    assert.equal((await call("GET", "/v1/repositories")).body.repositories.length, 0, "nothing written");
-    const repository = (await call("POST", "/v1/repositories", { path: repo, name: "app" })).body;
-    const refusedSession = await call("POST", "/v1/sessions", {
-      repositoryId: repository.id,
-      title: "x",
-      isWorktree: true,
-      setup: [["sh", "-c", touch(marker)]],
-    });
-    assert.equal(refusedSession.status, 400);
-    assert.equal((await call("GET", "/v1/sessions")).body.sessions.length, 0, "nothing written");
+  await using server = servedProcess(
+    ["--port", "0", "--data-dir", join(dir.path, "data"), "--config", config],
+    {},
+    "terminate",
+  );
+  const url = await server.url;
+  assert.match(server.output(), /config: .*config\.json \(1 repository setting\(s\)\)/);
+  const call = apiCaller(url, join(dir.path, "data"));
+  // A request cannot name a command, on a repository or on a session.
+  const refusedRepository = await call("POST", "/v1/repositories", {
+    path: repo,
+    name: "app",
+    setup: [["sh", "-c", touch(marker)]],
+  });
+  assert.equal(refusedRepository.status, 400);
+  assert.equal((await call("GET", "/v1/repositories")).body.repositories.length, 0, "nothing written");
+  const repository = (await call("POST", "/v1/repositories", { path: repo, name: "app" })).body;
+  const refusedSession = await call("POST", "/v1/sessions", {
+    repositoryId: repository.id,
+    title: "x",
+    isWorktree: true,
+    setup: [["sh", "-c", touch(marker)]],
+  });
+  assert.equal(refusedSession.status, 400);
+  assert.equal((await call("GET", "/v1/sessions")).body.sessions.length, 0, "nothing written");
 
-    const created = await call("POST", "/v1/sessions", {
-      repositoryId: repository.id,
-      title: "ready",
-      isWorktree: true,
-    });
-    assert.equal(created.status, 201, JSON.stringify(created.body));
-    const worktree = created.body.worktreePath;
-    // The config's pattern and the repository's `.worktreeinclude` (patterns only) both count.
-    assert.equal(readFileSync(join(worktree, "notes.local"), "utf8"), "mine\n");
-    assert.equal(readFileSync(join(worktree, ".env"), "utf8"), "KEY=value\n");
-    await server.waitFor(/included 2 path\(s\)/);
-    const deleted = await call("DELETE", `/v1/sessions/${created.body.id}`);
-    assert.equal(deleted.status, 200);
-    assert.deepEqual(deleted.body.included.entries, [".env", "notes.local"]);
-    assert.equal(existsSync(marker), false, "no command of the repository's ran");
-    assert.deepEqual(readdirSync(dir.path).filter((name) => name === "ran"), []);
-  } finally {
-    server.signal("SIGTERM");
-    await server.closed;
-    dir.remove();
-  }
+  const created = await call("POST", "/v1/sessions", {
+    repositoryId: repository.id,
+    title: "ready",
+    isWorktree: true,
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const worktree = created.body.worktreePath;
+  // The config's pattern and the repository's `.worktreeinclude` (patterns only) both count.
+  assert.equal(readFileSync(join(worktree, "notes.local"), "utf8"), "mine\n");
+  assert.equal(readFileSync(join(worktree, ".env"), "utf8"), "KEY=value\n");
+  await server.waitFor(/included 2 path\(s\)/);
+  const deleted = await call("DELETE", `/v1/sessions/${created.body.id}`);
+  assert.equal(deleted.status, 200);
+  assert.deepEqual(deleted.body.included.entries, [".env", "notes.local"]);
+  assert.equal(existsSync(marker), false, "no command of the repository's ran");
+  assert.deepEqual(readdirSync(dir.path).filter((name) => name === "ran"), []);
 });
 
 test("a bad config file is one line and exit 2, and nothing is written", async () => {

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { isBun, tempDir } from "../fixtures/helpers.ts";
-import { serveProcess } from "../fixtures/server_process.ts";
+import { servedProcess } from "../fixtures/disposable.ts";
 
 // Low enough that the flood below surely exhausts it; high enough for the server to start.
 const OPEN_FILE_LIMIT = 128;
@@ -38,29 +38,23 @@ async function idleConnections(port: number, count: number): Promise<Socket[]> {
 }
 
 test("connections: a flood of idle connections past the open-file limit does not end the server; it answers again once they close", async () => {
-  const dir = tempDir("slo-flood-");
-  const server = serveProcess(["--port", "0", "--data-dir", dir.path], { openFileLimit: OPEN_FILE_LIMIT });
-  try {
-    const url = await server.url;
-    assert.equal(await health(url), 200);
-    const sockets = await idleConnections(Number(new URL(url).port), FLOOD);
-    // Held a moment, so the server meets them all while they are open.
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    for (const socket of sockets) socket.destroy();
-    let status: number | null = null;
-    for (let attempt = 0; attempt < 60 && status !== 200; attempt++) {
-      status = await health(url);
-      if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-    assert.equal(status, 200, server.output());
-    assert.equal(server.child.exitCode, null, server.output());
-    // Under Deno the flood did run the server out of descriptors, and it said so and listened again.
-    if (!isBun) assert.match(server.output(), /stopped accepting connections; it listens again/);
-    server.signal("SIGTERM");
-    assert.deepEqual(await server.closed, { code: 0, signal: null }, server.output());
-  } finally {
-    if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill("SIGKILL");
-    await server.closed;
-    dir.remove();
+  using dir = tempDir("slo-flood-");
+  await using server = servedProcess(["--port", "0", "--data-dir", dir.path], { openFileLimit: OPEN_FILE_LIMIT });
+  const url = await server.url;
+  assert.equal(await health(url), 200);
+  const sockets = await idleConnections(Number(new URL(url).port), FLOOD);
+  // Held a moment, so the server meets them all while they are open.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  for (const socket of sockets) socket.destroy();
+  let status: number | null = null;
+  for (let attempt = 0; attempt < 60 && status !== 200; attempt++) {
+    status = await health(url);
+    if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 250));
   }
+  assert.equal(status, 200, server.output());
+  assert.equal(server.child.exitCode, null, server.output());
+  // Under Deno the flood did run the server out of descriptors, and it said so and listened again.
+  if (!isBun) assert.match(server.output(), /stopped accepting connections; it listens again/);
+  server.signal("SIGTERM");
+  assert.deepEqual(await server.closed, { code: 0, signal: null }, server.output());
 });

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { DatabaseSync } from "node:sqlite";
+import { asyncDisposable, disposable } from "../fixtures/disposable.ts";
 import { runtimeArgv, tempDir } from "../fixtures/helpers.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
@@ -41,57 +42,58 @@ test("crash: SIGKILL during 64 concurrent plain creates, five rounds, leaves no 
   let repositoryId: string | null = null;
   let killedWithRequestsInFlight = 0;
   for (let round = 0; round < 5; round++) {
-    const server = startServerProcess(dir.path);
-    try {
-      const url = await server.url;
-      const token = readFileSync(join(dir.path, "token"), "utf8").trim();
-      const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
-      if (repositoryId === null) {
-        const response = await fetch(`${url}/v1/repositories`, {
-          method: "POST",
-          headers,
-          body: JSON.stringify({ path: "/src/crash", name: "crash" }),
-        });
-        assert.equal(response.status, 201);
-        repositoryId = (await response.json()).id;
-      }
-      let settled = 0;
-      let answeredThisRound = 0;
-      // Kill at a different point each round: as soon as every create is sent (0), or after a
-      // few answers. On a fast machine the server answers 64 creates within milliseconds, so the
-      // early kills are what make sure some creates are cut off mid-way.
-      const killAfter = [0, 1, 2, 4, 8][round];
-      const creates = Array.from({ length: 64 }, async (_, index) => {
-        try {
-          const response = await fetch(`${url}/v1/sessions`, {
-            method: "POST",
-            headers,
-            body: JSON.stringify({ repositoryId, title: `round ${round} #${index}`, isWorktree: false }),
-          });
-          if (response.status === 201) {
-            answered.push((await response.json()).id);
-            answeredThisRound++;
-          } else await response.body?.cancel();
-        } catch {
-          // The connection died with the server: this create was never answered.
-        } finally {
-          settled++;
-          if (settled === killAfter) server.child.kill("SIGKILL");
-        }
-      });
-      if (killAfter === 0) setTimeout(() => server.child.kill("SIGKILL"), 0);
-      await Promise.all(creates);
-      if (answeredThisRound < 64) killedWithRequestsInFlight++;
-    } finally {
+    await using server = asyncDisposable(startServerProcess(dir.path), async (server) => {
       server.child.kill("SIGKILL");
       await server.exited;
+    });
+    const url = await server.url;
+    const token = readFileSync(join(dir.path, "token"), "utf8").trim();
+    const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+    if (repositoryId === null) {
+      const response = await fetch(`${url}/v1/repositories`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ path: "/src/crash", name: "crash" }),
+      });
+      assert.equal(response.status, 201);
+      repositoryId = (await response.json()).id;
     }
+    let settled = 0;
+    let answeredThisRound = 0;
+    // Kill at a different point each round: as soon as every create is sent (0), or after a
+    // few answers. On a fast machine the server answers 64 creates within milliseconds, so the
+    // early kills are what make sure some creates are cut off mid-way.
+    const killAfter = [0, 1, 2, 4, 8][round];
+    const creates = Array.from({ length: 64 }, async (_, index) => {
+      try {
+        const response = await fetch(`${url}/v1/sessions`, {
+          method: "POST",
+          headers,
+          body: JSON.stringify({ repositoryId, title: `round ${round} #${index}`, isWorktree: false }),
+        });
+        if (response.status === 201) {
+          answered.push((await response.json()).id);
+          answeredThisRound++;
+        } else await response.body?.cancel();
+      } catch {
+        // The connection died with the server: this create was never answered.
+      } finally {
+        settled++;
+        if (settled === killAfter) server.child.kill("SIGKILL");
+      }
+    });
+    if (killAfter === 0) setTimeout(() => server.child.kill("SIGKILL"), 0);
+    await Promise.all(creates);
+    if (answeredThisRound < 64) killedWithRequestsInFlight++;
   }
   assert.ok(killedWithRequestsInFlight > 0, "no round was killed with creates still unanswered");
 
   // The restart: it must start on whatever the kills left, then every answered create is whole.
-  const server = startServerProcess(dir.path);
-  try {
+  {
+    await using server = asyncDisposable(startServerProcess(dir.path), async (server) => {
+      server.child.kill("SIGTERM");
+      await server.exited;
+    });
     const url = await server.url;
     const token = readFileSync(join(dir.path, "token"), "utf8").trim();
     const headers = { authorization: `Bearer ${token}` };
@@ -100,19 +102,12 @@ test("crash: SIGKILL during 64 concurrent plain creates, five rounds, leaves no 
       assert.equal(response.status, 200, `answered session ${id} has no secret after the restart`);
       assert.equal((await response.json()).sessionId, id);
     }
-  } finally {
-    server.child.kill("SIGTERM");
-    await server.exited;
   }
-  const database = new DatabaseSync(join(dir.path, "sessions.db"));
-  try {
-    const orphans = database.prepare(
-      "SELECT count(*) AS n FROM sessions WHERE id NOT IN (SELECT session_id FROM session_secrets)",
-    ).get() as { n: number };
-    assert.equal(Number(orphans.n), 0, "sessions without a secret");
-    const total = database.prepare("SELECT count(*) AS n FROM sessions").get() as { n: number };
-    assert.ok(Number(total.n) >= answered.length);
-  } finally {
-    database.close();
-  }
+  using database = disposable(new DatabaseSync(join(dir.path, "sessions.db")), (database) => database.close());
+  const orphans = database.prepare(
+    "SELECT count(*) AS n FROM sessions WHERE id NOT IN (SELECT session_id FROM session_secrets)",
+  ).get() as { n: number };
+  assert.equal(Number(orphans.n), 0, "sessions without a secret");
+  const total = database.prepare("SELECT count(*) AS n FROM sessions").get() as { n: number };
+  assert.ok(Number(total.n) >= answered.length);
 });

@@ -17,6 +17,7 @@ import {
 } from "../../mod.ts";
 import { createApp } from "../../src/http/mod.ts";
 import { openSqliteStore } from "../../src/platform/mod.ts";
+import { defer, disposable } from "../fixtures/disposable.ts";
 import { repositoryInput, tempDir } from "../fixtures/helpers.ts";
 import { type SseEvent, sseReader, startTestServer } from "../fixtures/http_fixture.ts";
 import { skipPostgres, testDatabase } from "../fixtures/postgres_fixture.ts";
@@ -24,7 +25,7 @@ import { skipPostgres, testDatabase } from "../fixtures/postgres_fixture.ts";
 const database = await testDatabase();
 
 /** What a scenario needs of a server: an authenticated call, and a way to stop it. */
-interface Api {
+interface Api extends AsyncDisposable {
   call(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
   close(): Promise<void>;
 }
@@ -40,14 +41,11 @@ async function json(api: Api, path: string, init?: RequestInit & { json?: unknow
 // A bound on each wait for an event, so a missing one fails the test instead of hanging it.
 async function within<T>(promise: Promise<T>, what: string, ms = 20_000): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
+  using _timer = defer(() => clearTimeout(timer));
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms);
   });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return await Promise.race([promise, timeout]);
 }
 
 /** An open event stream, past its `ready` event. */
@@ -187,6 +185,9 @@ async function appOver(store: SessionStore & { eventLog?: unknown }, events: Lif
   const log = (store as { eventLog?: import("../../mod.ts").EventLog | null }).eventLog ?? null;
   const follower = log === null ? null : await log.follow((event, { id }) => events.emit(event, id));
   const app = createApp({ orchestrator, token: "a-long-random-token-here" });
+  const close = async () => {
+    await follower?.close();
+  };
   return {
     call(path, init = {}) {
       const { json, ...rest } = init;
@@ -198,9 +199,8 @@ async function appOver(store: SessionStore & { eventLog?: unknown }, events: Lif
         app.request(path, { ...rest, headers, body: json === undefined ? rest.body : JSON.stringify(json) }),
       );
     },
-    async close() {
-      await follower?.close();
-    },
+    close,
+    [Symbol.asyncDispose]: close,
   };
 }
 
@@ -211,29 +211,23 @@ for (
   ] as const
 ) {
   test(`events resume, ${name}: a client that reconnects with Last-Event-ID gets exactly what it missed`, async () => {
-    const api = await make();
-    try {
-      await disconnectChangeReconnect(api);
-      await resumeFromReady(api);
-      await refusals(api);
-    } finally {
-      await api.close();
-    }
+    await using api = await make();
+    await disconnectChangeReconnect(api);
+    await resumeFromReady(api);
+    await refusals(api);
   });
 }
 
 test("events resume, the server on SQLite: ids survive a restart, and a client resumes across it", async () => {
   using dir = tempDir("slo-events-restart-");
-  const first = await startTestServer({ dataDir: dir.path });
   let seen: string;
-  try {
+  {
+    await using first = await startTestServer({ dataDir: dir.path });
     const stream = await open(first);
     await json(first, "/v1/repositories", { method: "POST", json: repositoryInput("before") });
     seen = (await stream.next()).id!;
     await stream.close();
     await json(first, "/v1/repositories", { method: "POST", json: repositoryInput("missed") });
-  } finally {
-    await first.close();
   }
   await using second = await startTestServer({ dataDir: dir.path });
   await json(second, "/v1/repositories", { method: "POST", json: repositoryInput("after") });
@@ -302,49 +296,37 @@ async function gapScenario(api: Api): Promise<void> {
 }
 
 test("events resume, MemoryStore: an id older than the kept history is answered with a gap event", async () => {
-  const api = await appOver(new MemoryStore(), new LifecycleEvents({ keep: 2 }));
-  try {
-    await gapScenario(api);
-  } finally {
-    await api.close();
-  }
+  await using api = await appOver(new MemoryStore(), new LifecycleEvents({ keep: 2 }));
+  await gapScenario(api);
 });
 
 test("events resume, SQLite event log: an id older than the retained log is answered with a gap event", async () => {
-  const dir = tempDir("slo-events-gap-");
-  const store = openSqliteStore(join(dir.path, "sessions.db"), { eventLog: { keepEvents: 2, keepSeconds: 0 } });
-  const api = await appOver(store, new LifecycleEvents({ keep: 0 }));
-  try {
-    await gapScenario(api);
-  } finally {
-    await api.close();
-    store.close();
-    dir.remove();
-  }
+  using dir = tempDir("slo-events-gap-");
+  using store = disposable(
+    openSqliteStore(join(dir.path, "sessions.db"), { eventLog: { keepEvents: 2, keepSeconds: 0 } }),
+    (store) => store.close(),
+  );
+  await using api = await appOver(store, new LifecycleEvents({ keep: 0 }));
+  await gapScenario(api);
 });
 
 test("events resume, the server on Postgres: two servers on one database give the same ids; either resumes", {
   skip: skipPostgres,
 }, async () => {
   const env = { SESSION_LIFECYCLE_DATABASE_KEY: encodeBase64(generateDatabaseKeyBytes()) };
-  const a = await startTestServer({ database: database!.url, env });
-  const b = await startTestServer({ database: database!.url, env });
-  try {
-    await disconnectChangeReconnect(a);
-    await refusals(a);
-    // A client of one server resumes on the other: the ids are the database's.
-    const stream = await open(a);
-    await json(a, "/v1/repositories", { method: "POST", json: repositoryInput("on-a") });
-    const seen = (await stream.next()).id!;
-    await stream.close();
-    await json(a, "/v1/repositories", { method: "POST", json: repositoryInput("missed-on-a") });
-    const elsewhere = await open(b, seen);
-    const missed = await elsewhere.next();
-    assert.equal(missed.id, String(BigInt(seen) + 1n));
-    assert.equal(JSON.parse(missed.data).repository.name, "missed-on-a");
-    await elsewhere.close();
-  } finally {
-    await a.close();
-    await b.close();
-  }
+  await using a = await startTestServer({ database: database!.url, env });
+  await using b = await startTestServer({ database: database!.url, env });
+  await disconnectChangeReconnect(a);
+  await refusals(a);
+  // A client of one server resumes on the other: the ids are the database's.
+  const stream = await open(a);
+  await json(a, "/v1/repositories", { method: "POST", json: repositoryInput("on-a") });
+  const seen = (await stream.next()).id!;
+  await stream.close();
+  await json(a, "/v1/repositories", { method: "POST", json: repositoryInput("missed-on-a") });
+  const elsewhere = await open(b, seen);
+  const missed = await elsewhere.next();
+  assert.equal(missed.id, String(BigInt(seen) + 1n));
+  assert.equal(JSON.parse(missed.data).repository.name, "missed-on-a");
+  await elsewhere.close();
 });

@@ -7,49 +7,44 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { commitFile, git, makeRepository } from "../fixtures/git_fixtures.ts";
 import { tempDir } from "../fixtures/helpers.ts";
-import { apiCaller, serveProcess, serveUntilExit } from "../fixtures/server_process.ts";
+import { servedProcess } from "../fixtures/disposable.ts";
+import { apiCaller, serveUntilExit } from "../fixtures/server_process.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 test("a periodic gc deletes a landed, clean session by itself and keeps unmerged work", async () => {
-  const dir = tempDir("slo-periodic-gc-");
+  using dir = tempDir("slo-periodic-gc-");
   const repo = join(dir.path, "app");
   makeRepository(repo);
   const config = join(dir.path, "config.json");
   writeFileSync(config, JSON.stringify({ gc: { every: "1s" } }));
   const data = join(dir.path, "data");
-  const server = serveProcess(["--port", "0", "--data-dir", data, "--config", config]);
-  try {
-    const url = await server.url;
-    assert.match(server.output(), /gc every 1 s/);
-    const call = apiCaller(url, data);
-    const repository = (await call("POST", "/v1/repositories", { path: repo, name: "app" })).body;
-    const create = (title: string) =>
-      call("POST", "/v1/sessions", { repositoryId: repository.id, title, isWorktree: true }).then((r) => r.body);
-    const landed = await create("Landed");
-    const unmerged = await create("Unmerged");
-    commitFile(landed.worktreePath, "feature.txt", "done\n");
-    commitFile(unmerged.worktreePath, "wip.txt", "not yet\n");
-    // The landed branch is merged into main in the checkout; the other is not.
-    git(repo, "merge", "-q", "--ff-only", landed.branchName);
+  await using server = servedProcess(["--port", "0", "--data-dir", data, "--config", config], {}, "terminate");
+  const url = await server.url;
+  assert.match(server.output(), /gc every 1 s/);
+  const call = apiCaller(url, data);
+  const repository = (await call("POST", "/v1/repositories", { path: repo, name: "app" })).body;
+  const create = (title: string) =>
+    call("POST", "/v1/sessions", { repositoryId: repository.id, title, isWorktree: true }).then((r) => r.body);
+  const landed = await create("Landed");
+  const unmerged = await create("Unmerged");
+  commitFile(landed.worktreePath, "feature.txt", "done\n");
+  commitFile(unmerged.worktreePath, "wip.txt", "not yet\n");
+  // The landed branch is merged into main in the checkout; the other is not.
+  git(repo, "merge", "-q", "--ff-only", landed.branchName);
 
-    let gone = false;
-    for (let attempt = 0; attempt < 150 && !gone; attempt++) {
-      gone = (await call("GET", `/v1/sessions/${landed.id}`)).status === 404;
-      if (!gone) await sleep(100);
-    }
-    assert.ok(gone, `the landed session was not cleaned up:\n${server.output()}`);
-    await server.waitFor(new RegExp(`periodic gc: delete 1 \\(${landed.id} delete: `));
-    assert.equal(existsSync(landed.worktreePath), false, "its worktree went with it");
-    // The next runs keep the unmerged session, whatever they find.
-    await server.waitFor(/periodic gc: nothing to clean up \(1 session\(s\) kept\)/);
-    assert.equal((await call("GET", `/v1/sessions/${unmerged.id}`)).status, 200);
-    assert.equal(readFileSync(join(unmerged.worktreePath, "wip.txt"), "utf8"), "not yet\n");
-  } finally {
-    server.signal("SIGTERM");
-    await server.closed;
-    dir.remove();
+  let gone = false;
+  for (let attempt = 0; attempt < 150 && !gone; attempt++) {
+    gone = (await call("GET", `/v1/sessions/${landed.id}`)).status === 404;
+    if (!gone) await sleep(100);
   }
+  assert.ok(gone, `the landed session was not cleaned up:\n${server.output()}`);
+  await server.waitFor(new RegExp(`periodic gc: delete 1 \\(${landed.id} delete: `));
+  assert.equal(existsSync(landed.worktreePath), false, "its worktree went with it");
+  // The next runs keep the unmerged session, whatever they find.
+  await server.waitFor(/periodic gc: nothing to clean up \(1 session\(s\) kept\)/);
+  assert.equal((await call("GET", `/v1/sessions/${unmerged.id}`)).status, 200);
+  assert.equal(readFileSync(join(unmerged.worktreePath, "wip.txt"), "utf8"), "not yet\n");
 });
 
 test("a bad gc in the config stops the server at start", async () => {

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import type { Session } from "../../mod.ts";
 import { APP_DIR_NAME } from "../../src/platform/data_dir.ts";
 import { type CliWorld, cliWorld, jsonOf } from "../fixtures/cli_fixture.ts";
+import { defer } from "../fixtures/disposable.ts";
 import { makeRepository } from "../fixtures/git_fixtures.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -147,71 +148,64 @@ function pkill(marker: string): void {
 }
 
 test("a setup killed with its server is stopped and reported interrupted at the next start, and not run again", async () => {
-  const world = cliWorld("slo-setup-kill-");
+  await using world = cliWorld("slo-setup-kill-");
   const marker = `sleep ${20 + Math.floor(Math.random() * 10)}.${process.pid}${Date.now() % 1000}`;
+  // Ended before the world closes, should the test stop while the setup's command runs.
+  using _setup = defer(() => pkill(marker));
   const runs = join(world.base, "runs.log");
-  try {
-    const env = configure(world, {
-      slow: { setup: [["sh", "-c", `echo started; echo ran >> ${runs}; exec ${marker}`]] },
-    });
-    const server = await world.serve({ env });
-    await world.cli(["repo", "add", repo(world, "slow")]);
-    const session = jsonOf<Session>(await world.cli(["new", "slow", "Slow", "--json"]));
-    assert.equal(session.setup?.state, "running");
-    await until(world, session.id, (s) => /started/.test(s.setup?.logTail ?? ""));
-    server.child.kill("SIGKILL");
-    await server.closed;
-    // A killed server cannot stop what it started: the command runs on in its worktree.
-    assert.equal(running(marker), true);
+  const env = configure(world, {
+    slow: { setup: [["sh", "-c", `echo started; echo ran >> ${runs}; exec ${marker}`]] },
+  });
+  const server = await world.serve({ env });
+  await world.cli(["repo", "add", repo(world, "slow")]);
+  const session = jsonOf<Session>(await world.cli(["new", "slow", "Slow", "--json"]));
+  assert.equal(session.setup?.state, "running");
+  await until(world, session.id, (s) => /started/.test(s.setup?.logTail ?? ""));
+  server.child.kill("SIGKILL");
+  await server.closed;
+  // A killed server cannot stop what it started: the command runs on in its worktree.
+  assert.equal(running(marker), true);
 
-    // The next start ends it (before its reconcile records the setup interrupted), and says so.
-    const next = await world.serve({ env });
-    await next.waitFor(/setup left running by a killed server: stopped process group \d+ \(session [0-9a-f-]+: sh -c/);
-    assert.equal(running(marker), false);
-    await next.waitFor(/setup-interrupted/);
-    const after = await show(world, session.id);
-    assert.equal(after.setup?.state, "interrupted");
-    assert.match(after.setup!.reason!, /its server stopped while it ran/);
-    assert.equal(readFileSync(runs, "utf8"), "ran\n", "the setup ran once, and was not started again");
-    assert.equal(running(marker), false);
-  } finally {
-    pkill(marker);
-    await world.close();
-  }
+  // The next start ends it (before its reconcile records the setup interrupted), and says so.
+  const next = await world.serve({ env });
+  await next.waitFor(/setup left running by a killed server: stopped process group \d+ \(session [0-9a-f-]+: sh -c/);
+  assert.equal(running(marker), false);
+  await next.waitFor(/setup-interrupted/);
+  const after = await show(world, session.id);
+  assert.equal(after.setup?.state, "interrupted");
+  assert.match(after.setup!.reason!, /its server stopped while it ran/);
+  assert.equal(readFileSync(runs, "utf8"), "ran\n", "the setup ran once, and was not started again");
+  assert.equal(running(marker), false);
 });
 
 test("a stop of the server and a delete of the session each stop a running setup, recorded as interrupted", async () => {
-  const world = cliWorld("slo-setup-stop-");
+  await using world = cliWorld("slo-setup-stop-");
   const marker = `sleep ${30 + Math.floor(Math.random() * 10)}.${process.pid}${Date.now() % 1000}`;
-  try {
-    const env = configure(world, { slow: { setup: [["sh", "-c", `echo started; ${marker}; echo after`]] } });
-    const server = await world.serve({ env });
-    await world.cli(["repo", "add", repo(world, "slow")]);
-    const first = jsonOf<Session>(await world.cli(["new", "slow", "First", "--json"]));
-    await until(world, first.id, (s) => /started/.test(s.setup?.logTail ?? ""));
-    // A second run while one runs is a conflict.
-    const twice = await world.cli(["setup", first.id]);
-    assert.equal(twice.code, 4, twice.stderr);
-    assert.match(twice.stderr, /already running/);
+  using _setup = defer(() => pkill(marker));
+  const env = configure(world, { slow: { setup: [["sh", "-c", `echo started; ${marker}; echo after`]] } });
+  const server = await world.serve({ env });
+  await world.cli(["repo", "add", repo(world, "slow")]);
+  const first = jsonOf<Session>(await world.cli(["new", "slow", "First", "--json"]));
+  await until(world, first.id, (s) => /started/.test(s.setup?.logTail ?? ""));
+  // A second run while one runs is a conflict.
+  const twice = await world.cli(["setup", first.id]);
+  assert.equal(twice.code, 4, twice.stderr);
+  assert.match(twice.stderr, /already running/);
 
-    // A delete stops it first (its process group goes), then deletes the session.
-    const removed = await world.cli(["rm", first.id, "--force"]);
-    assert.equal(removed.code, 0, removed.stderr);
-    assert.equal(running(marker), false, "the deleted session's setup was stopped");
+  // A delete stops it first (its process group goes), then deletes the session.
+  const removed = await world.cli(["rm", first.id, "--force"]);
+  assert.equal(removed.code, 0, removed.stderr);
+  assert.equal(running(marker), false, "the deleted session's setup was stopped");
 
-    const second = jsonOf<Session>(await world.cli(["new", "slow", "Second", "--json"]));
-    await until(world, second.id, (s) => /started/.test(s.setup?.logTail ?? ""));
-    server.signal("SIGTERM");
-    const exit = await server.closed;
-    assert.equal(exit.code, 0, server.output());
-    assert.equal(running(marker), false, "the stop ended the setup's processes");
-    await world.serve({ env });
-    const after = await show(world, second.id);
-    assert.equal(after.setup?.state, "interrupted");
-    assert.match(after.setup!.reason!, /the server stopped while it ran/);
-    assert.doesNotMatch(after.setup!.logTail, /after/);
-  } finally {
-    pkill(marker);
-    await world.close();
-  }
+  const second = jsonOf<Session>(await world.cli(["new", "slow", "Second", "--json"]));
+  await until(world, second.id, (s) => /started/.test(s.setup?.logTail ?? ""));
+  server.signal("SIGTERM");
+  const exit = await server.closed;
+  assert.equal(exit.code, 0, server.output());
+  assert.equal(running(marker), false, "the stop ended the setup's processes");
+  await world.serve({ env });
+  const after = await show(world, second.id);
+  assert.equal(after.setup?.state, "interrupted");
+  assert.match(after.setup!.reason!, /the server stopped while it ran/);
+  assert.doesNotMatch(after.setup!.logTail, /after/);
 });

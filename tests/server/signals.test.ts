@@ -10,6 +10,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { openSqliteStore } from "../../src/platform/mod.ts";
 import { tempDir } from "../fixtures/helpers.ts";
+import { asyncDisposable, disposable, servedProcess } from "../fixtures/disposable.ts";
 import { serveProcess } from "../fixtures/server_process.ts";
 
 // A POST whose body is held back: `Expect: 100-continue` makes the server say when the route starts
@@ -61,78 +62,68 @@ async function createRepository(url: string, token: string): Promise<string> {
   return (await response.json()).id;
 }
 
-function storedSessions(dataDir: string): Promise<{ ids: string[]; secrets: number }> {
-  const store = openSqliteStore(join(dataDir, "sessions.db"));
-  return (async () => {
-    try {
-      const sessions = await store.listSessions();
-      let secrets = 0;
-      for (const session of sessions) if (await store.getSessionSecret(session.id) !== null) secrets++;
-      return { ids: sessions.map((session) => session.id), secrets };
-    } finally {
-      store.close();
-    }
-  })();
+async function storedSessions(dataDir: string): Promise<{ ids: string[]; secrets: number }> {
+  using store = disposable(openSqliteStore(join(dataDir, "sessions.db")), (store) => store.close());
+  const sessions = await store.listSessions();
+  let secrets = 0;
+  for (const session of sessions) if (await store.getSessionSecret(session.id) !== null) secrets++;
+  return { ids: sessions.map((session) => session.id), secrets };
 }
 
 for (const [first, second] of [["SIGINT", "SIGINT"], ["SIGINT", "SIGTERM"]] as const) {
   test(`server signals: ${first} then ${second} during a request: it is answered, the database closed, exit 0`, async () => {
-    const dir = tempDir("slo-signals-");
-    const server = serveProcess(["--port", "0", "--data-dir", dir.path]);
-    try {
-      const url = await server.url;
-      const token = readFileSync(join(dir.path, "token"), "utf8").trim();
-      const repositoryId = await createRepository(url, token);
-      const held = heldRequest(url, token, "/v1/sessions");
-      await held.inFlight;
+    using dir = tempDir("slo-signals-");
+    await using server = servedProcess(["--port", "0", "--data-dir", dir.path]);
+    const url = await server.url;
+    const token = readFileSync(join(dir.path, "token"), "utf8").trim();
+    const repositoryId = await createRepository(url, token);
+    const held = heldRequest(url, token, "/v1/sessions");
+    await held.inFlight;
 
-      server.signal(first);
-      await server.waitFor(new RegExp(`${first}: finishing requests in flight`));
-      // The stop now waits on the held request; the second signal arrives while it does.
-      server.signal(second);
-      await server.waitFor(new RegExp(`${second}: already stopping`));
+    server.signal(first);
+    await server.waitFor(new RegExp(`${first}: finishing requests in flight`));
+    // The stop now waits on the held request; the second signal arrives while it does.
+    server.signal(second);
+    await server.waitFor(new RegExp(`${second}: already stopping`));
 
-      const answer = await held.finish(JSON.stringify({ repositoryId, title: "in flight", isWorktree: false }));
-      assert.equal(answer.status, 201, answer.body);
-      const session = JSON.parse(answer.body);
+    const answer = await held.finish(JSON.stringify({ repositoryId, title: "in flight", isWorktree: false }));
+    assert.equal(answer.status, 201, answer.body);
+    const session = JSON.parse(answer.body);
 
-      assert.deepEqual(await server.closed, { code: 0, signal: null }, server.output());
-      assert.match(server.output(), /stopped: requests answered, database closed/);
-      // What the request in flight wrote is in the database, with its secret.
-      assert.deepEqual(await storedSessions(dir.path), { ids: [session.id], secrets: 1 });
-    } finally {
-      if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill("SIGKILL");
-      dir.remove();
-    }
+    assert.deepEqual(await server.closed, { code: 0, signal: null }, server.output());
+    assert.match(server.output(), /stopped: requests answered, database closed/);
+    // What the request in flight wrote is in the database, with its secret.
+    assert.deepEqual(await storedSessions(dir.path), { ids: [session.id], secrets: 1 });
   });
 }
 
 test("server signals: Ctrl-C in a terminal (SIGINT to the whole process group) exits 0 after closing the database", async () => {
   // Under Deno through `deno task serve`, which gets the signal too and forwards it once more.
-  const dir = tempDir("slo-ctrl-c-");
-  const server = serveProcess(["--port", "0", "--data-dir", dir.path], { via: "task", detached: true });
-  try {
-    const url = await server.url;
-    const token = readFileSync(join(dir.path, "token"), "utf8").trim();
-    const repositoryId = await createRepository(url, token);
-    const created = await fetch(`${url}/v1/sessions`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify({ repositoryId, title: "kept", isWorktree: false }),
-    });
-    assert.equal(created.status, 201);
-    const session = await created.json();
+  using dir = tempDir("slo-ctrl-c-");
+  // The end of the block kills the whole group, whatever is left of it.
+  await using server = asyncDisposable(
+    serveProcess(["--port", "0", "--data-dir", dir.path], { via: "task", detached: true }),
+    (server) => {
+      try {
+        process.kill(-server.child.pid!, "SIGKILL");
+      } catch {
+        // The group is gone: the normal case.
+      }
+    },
+  );
+  const url = await server.url;
+  const token = readFileSync(join(dir.path, "token"), "utf8").trim();
+  const repositoryId = await createRepository(url, token);
+  const created = await fetch(`${url}/v1/sessions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ repositoryId, title: "kept", isWorktree: false }),
+  });
+  assert.equal(created.status, 201);
+  const session = await created.json();
 
-    process.kill(-server.child.pid!, "SIGINT");
-    assert.deepEqual(await server.closed, { code: 0, signal: null }, server.output());
-    assert.match(server.output(), /stopped: requests answered, database closed/);
-    assert.deepEqual(await storedSessions(dir.path), { ids: [session.id], secrets: 1 });
-  } finally {
-    try {
-      process.kill(-server.child.pid!, "SIGKILL");
-    } catch {
-      // The group is gone: the normal case.
-    }
-    dir.remove();
-  }
+  process.kill(-server.child.pid!, "SIGINT");
+  assert.deepEqual(await server.closed, { code: 0, signal: null }, server.output());
+  assert.match(server.output(), /stopped: requests answered, database closed/);
+  assert.deepEqual(await storedSessions(dir.path), { ids: [session.id], secrets: 1 });
 });

@@ -7,7 +7,8 @@ import { existsSync, lstatSync, readFileSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { tempDir } from "../fixtures/helpers.ts";
-import { serveProcess, serveUntilExit } from "../fixtures/server_process.ts";
+import { servedProcess } from "../fixtures/disposable.ts";
+import { serveUntilExit } from "../fixtures/server_process.ts";
 
 // GET /v1/health over the socket.
 function health(socketPath: string): Promise<number> {
@@ -22,54 +23,39 @@ function health(socketPath: string): Promise<number> {
 }
 
 test("server socket: a socket file left by a killed server is replaced at the next start", async () => {
-  const dir = tempDir("slo-stale-sock-");
+  using dir = tempDir("slo-stale-sock-");
   const socket = join(dir.path, "api.sock");
   const dataDir = join(dir.path, "data");
-  const crashed = serveProcess(["--socket", socket, "--data-dir", dataDir]);
-  let next: ReturnType<typeof serveProcess> | null = null;
-  try {
-    await crashed.url;
-    assert.equal(await health(socket), 200);
-    crashed.signal("SIGKILL");
-    await crashed.closed;
-    assert.ok(lstatSync(socket).isSocket(), "the killed server left its socket file");
+  await using crashed = servedProcess(["--socket", socket, "--data-dir", dataDir]);
+  await crashed.url;
+  assert.equal(await health(socket), 200);
+  crashed.signal("SIGKILL");
+  await crashed.closed;
+  assert.ok(lstatSync(socket).isSocket(), "the killed server left its socket file");
 
-    next = serveProcess(["--socket", socket, "--data-dir", dataDir]);
-    assert.match(await next.url, /^http\+unix:\/\//);
-    assert.equal(await health(socket), 200);
-    next.signal("SIGTERM");
-    assert.deepEqual(await next.closed, { code: 0, signal: null }, next.output());
-    assert.equal(existsSync(socket), false, "a clean stop removes its socket file");
-  } finally {
-    for (const server of [crashed, next]) {
-      if (server !== null && server.child.exitCode === null && server.child.signalCode === null) {
-        server.child.kill("SIGKILL");
-      }
-    }
-    dir.remove();
-  }
+  await using next = servedProcess(["--socket", socket, "--data-dir", dataDir]);
+  assert.match(await next.url, /^http\+unix:\/\//);
+  assert.equal(await health(socket), 200);
+  next.signal("SIGTERM");
+  assert.deepEqual(await next.closed, { code: 0, signal: null }, next.output());
+  assert.equal(existsSync(socket), false, "a clean stop removes its socket file");
 });
 
 test("server socket: a socket another server listens on is refused in one line, and that server keeps it", async () => {
-  const dir = tempDir("slo-live-sock-");
+  using dir = tempDir("slo-live-sock-");
   const socket = join(dir.path, "api.sock");
-  const live = serveProcess(["--socket", socket, "--data-dir", join(dir.path, "first")]);
-  try {
-    await live.url;
-    const second = await serveUntilExit(["--socket", socket, "--data-dir", join(dir.path, "second")]);
-    assert.equal(second.code, 1, second.stderr);
-    assert.equal(
-      second.stderr.trim(),
-      `error: another server is listening on socket ${socket}; stop it or pass another --socket`,
-    );
-    assert.equal(await health(socket), 200, "the first server still answers on its socket");
+  await using live = servedProcess(["--socket", socket, "--data-dir", join(dir.path, "first")]);
+  await live.url;
+  const second = await serveUntilExit(["--socket", socket, "--data-dir", join(dir.path, "second")]);
+  assert.equal(second.code, 1, second.stderr);
+  assert.equal(
+    second.stderr.trim(),
+    `error: another server is listening on socket ${socket}; stop it or pass another --socket`,
+  );
+  assert.equal(await health(socket), 200, "the first server still answers on its socket");
 
-    live.signal("SIGTERM");
-    assert.deepEqual(await live.closed, { code: 0, signal: null }, live.output());
-  } finally {
-    if (live.child.exitCode === null && live.child.signalCode === null) live.child.kill("SIGKILL");
-    dir.remove();
-  }
+  live.signal("SIGTERM");
+  assert.deepEqual(await live.closed, { code: 0, signal: null }, live.output());
 });
 
 test("server socket: a path that holds a file which is not a socket is refused and the file kept", async () => {

@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { tempDir } from "../fixtures/helpers.ts";
+import { asyncDisposable } from "../fixtures/disposable.ts";
 import { serveUntilExit } from "../fixtures/server_process.ts";
 
 // The run printed exactly `expected` (a whole line) on stderr, nothing that looks like a stack,
@@ -25,21 +26,16 @@ function assertRefused(
 }
 
 test("server start: a taken port is one clear line and exit 1", async () => {
-  const dir = tempDir("slo-port-");
-  const blocker = createServer();
+  using dir = tempDir("slo-port-");
+  await using blocker = asyncDisposable(createServer(), (server) => new Promise((resolve) => server.close(resolve)));
   await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
-  try {
-    const port = (blocker.address() as { port: number }).port;
-    const run = await serveUntilExit(["--port", String(port), "--data-dir", dir.path]);
-    assertRefused(
-      run,
-      1,
-      new RegExp(`^error: port ${port} on 127\\.0\\.0\\.1 is already in use; pass --port or stop the other server$`),
-    );
-  } finally {
-    await new Promise((resolve) => blocker.close(resolve));
-    dir.remove();
-  }
+  const port = (blocker.address() as { port: number }).port;
+  const run = await serveUntilExit(["--port", String(port), "--data-dir", dir.path]);
+  assertRefused(
+    run,
+    1,
+    new RegExp(`^error: port ${port} on 127\\.0\\.0\\.1 is already in use; pass --port or stop the other server$`),
+  );
 });
 
 test("server start: a data directory that is a file, or under one, is one line and exit 1", async () => {
