@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { COMMANDS } from "../../src/cli/args.ts";
 import type { Repository, Session } from "../../src/types.ts";
-import { defer } from "../fixtures/disposable.ts";
+import { deferred } from "../fixtures/helpers.ts";
 import { git, makeRepository } from "../fixtures/git_fixtures.ts";
 import { runtimeArgv } from "../fixtures/helpers.ts";
 import { spawn } from "node:child_process";
@@ -234,7 +234,7 @@ test("cli: events follows the stream (as JSON lines, and as text) over a Unix do
   };
   const followers = [follow(true), follow(false)];
   // Before the world closes: the followers, then the server the world would stop with a SIGTERM first.
-  using _killed = defer(() => {
+  using _killed = deferred(() => {
     for (const f of followers) if (f.child.exitCode === null) f.child.kill("SIGKILL");
     if (server.child.exitCode === null) server.child.kill("SIGKILL");
   });

@@ -17,7 +17,7 @@ import {
 } from "../../mod.ts";
 import { createApp } from "../../src/http/mod.ts";
 import { openSqliteStore } from "../../src/platform/mod.ts";
-import { defer, disposable } from "../fixtures/disposable.ts";
+import { deferred, disposable } from "../fixtures/helpers.ts";
 import { repositoryInput, tempDir } from "../fixtures/helpers.ts";
 import { type SseEvent, sseReader, startTestServer } from "../fixtures/http_fixture.ts";
 import { skipPostgres, testDatabase } from "../fixtures/postgres_fixture.ts";
@@ -41,7 +41,7 @@ async function json(api: Api, path: string, init?: RequestInit & { json?: unknow
 // A bound on each wait for an event, so a missing one fails the test instead of hanging it.
 async function within<T>(promise: Promise<T>, what: string, ms = 20_000): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  using _timer = defer(() => clearTimeout(timer));
+  using _timer = deferred(() => clearTimeout(timer));
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms);
   });

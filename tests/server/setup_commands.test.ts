@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { Session } from "../../mod.ts";
 import { APP_DIR_NAME } from "../../src/platform/data_dir.ts";
 import { type CliWorld, cliWorld, jsonOf } from "../fixtures/cli_fixture.ts";
-import { defer } from "../fixtures/disposable.ts";
+import { deferred } from "../fixtures/helpers.ts";
 import { makeRepository } from "../fixtures/git_fixtures.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -151,7 +151,7 @@ test("a setup killed with its server is stopped and reported interrupted at the 
   await using world = cliWorld("slo-setup-kill-");
   const marker = `sleep ${20 + Math.floor(Math.random() * 10)}.${process.pid}${Date.now() % 1000}`;
   // Ended before the world closes, should the test stop while the setup's command runs.
-  using _setup = defer(() => pkill(marker));
+  using _setup = deferred(() => pkill(marker));
   const runs = join(world.base, "runs.log");
   const env = configure(world, {
     slow: { setup: [["sh", "-c", `echo started; echo ran >> ${runs}; exec ${marker}`]] },
@@ -181,7 +181,7 @@ test("a setup killed with its server is stopped and reported interrupted at the 
 test("a stop of the server and a delete of the session each stop a running setup, recorded as interrupted", async () => {
   await using world = cliWorld("slo-setup-stop-");
   const marker = `sleep ${30 + Math.floor(Math.random() * 10)}.${process.pid}${Date.now() % 1000}`;
-  using _setup = defer(() => pkill(marker));
+  using _setup = deferred(() => pkill(marker));
   const env = configure(world, { slow: { setup: [["sh", "-c", `echo started; ${marker}; echo after`]] } });
   const server = await world.serve({ env });
   await world.cli(["repo", "add", repo(world, "slow")]);
