@@ -72,19 +72,63 @@ export interface OrphanedSetup {
   /** Its process group's id. */
   pid: number;
   /**
-   * `stopped` (still the same process, so its group was ended), `gone` (it had ended), or `unknown`
-   * (it may run, but nothing proves it is the same process: left alone).
+   * `stopped` (still the same process, or its group living on without it, so the group was ended),
+   * `gone` (it had ended, and all it started), or `unknown` (it may run, but nothing proves it is
+   * the same process: left alone).
    */
   outcome: "stopped" | "gone" | "unknown";
 }
 
-// Ends a process group: SIGTERM, then SIGKILL after the grace if its leader still runs.
+// Whether any process is in the process group `pgid` (signal 0 to the group only checks).
+function groupExists(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== "ESRCH";
+  }
+}
+
+// Ends a process group: SIGTERM, then SIGKILL after the grace if any of it still runs.
 async function endGroup(pid: number): Promise<void> {
   killGroup(pid, "SIGTERM");
-  for (let waited = 0; waited < KILL_GRACE_MS && processExists(pid); waited += 50) {
+  for (let waited = 0; waited < KILL_GRACE_MS && groupExists(pid); waited += 50) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   killGroup(pid, "SIGKILL");
+}
+
+// Whether the group a record names still runs without its leader: the command exited (or was
+// killed) while what it started in the background lives on. Linux never gives a pid that a process
+// group still uses as its id to a new process, so members of group `pid` belong to the group our
+// command led, unless that whole group ended and a newer leader took the pid: members that started
+// before our command (same boot) prove the group is not ours, and are never acted on.
+function leaderlessGroupOf(record: RunningRecord): boolean {
+  const [boot, start] = record.identity.split(":");
+  let currentBoot: string;
+  let entries: string[];
+  try {
+    currentBoot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+    entries = readdirSync("/proc");
+  } catch {
+    return false;
+  }
+  if (boot !== currentBoot || start === undefined || !/^\d+$/.test(start)) return false;
+  let members = 0;
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue; // ended while we looked
+    }
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(fields[2]) !== record.pid) continue;
+    if (BigInt(fields[19]) < BigInt(start)) return false;
+    members++;
+  }
+  return members > 0;
 }
 
 // Runs one command; its exit code, or why it did not finish.
@@ -187,8 +231,10 @@ export class ProcessSetupRunner implements SetupRunner {
   /**
    * Ends the process groups that an earlier run of this runner left running (its server was killed
    * while a setup command ran), where the record proves the process is still the one it started:
-   * the same pid, boot and start time (Linux's `/proc`; elsewhere, or when the command's own
-   * process is gone, a group is left alone and reported `unknown` or `gone`). Removes the records.
+   * the same pid, boot and start time; or, once the command itself has exited, where its group
+   * lives on in what it started in the background, each member started after it in the same boot
+   * (Linux's `/proc`; elsewhere a group is left alone and reported `unknown` or `gone`). Removes
+   * the records.
    * Call it before the runner runs anything.
    */
   async stopOrphans(): Promise<OrphanedSetup[]> {
@@ -207,6 +253,9 @@ export class ProcessSetupRunner implements SetupRunner {
       const identity = Number.isSafeInteger(pid) && pid > 1 ? processIdentity(pid) : null;
       let outcome: OrphanedSetup["outcome"];
       if (identity !== null && record.identity !== "" && identity === record.identity) {
+        await endGroup(pid);
+        outcome = "stopped";
+      } else if (identity === null && Number.isSafeInteger(pid) && pid > 1 && leaderlessGroupOf(record)) {
         await endGroup(pid);
         outcome = "stopped";
       } else {

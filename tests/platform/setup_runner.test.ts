@@ -1,9 +1,11 @@
 // ProcessSetupRunner's records of running commands, with real processes: the next runner on the same
 // folder (the next start of a killed server) ends a command the first left running, but never a
-// process that only shares its pid (a record whose start time or boot no longer matches).
+// process that only shares its pid (a record whose start time or boot no longer matches); and once
+// the command itself exited, what it started in the background, if it started after the command.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import process from "node:process";
 import { join } from "node:path";
 import type { Session, SetupRunRequest, SetupRunResult } from "../../mod.ts";
 import { ProcessSetupRunner } from "../../src/platform/setup_runner.ts";
@@ -12,13 +14,13 @@ import { tempDir } from "../fixtures/helpers.ts";
 
 const onLinux = process.platform === "linux";
 
-// Starts `sleep 30` through a runner on `records`; resolves once its record is written.
-async function startSleeping(records: string, worktree: string) {
+// Starts `command` (by default `sleep 30`) through a runner on `records`; resolves once its record is written.
+async function startSleeping(records: string, worktree: string, command = ["sleep", "30"]) {
   const controller = new AbortController();
   const session = { id: crypto.randomUUID(), worktreePath: worktree } as Session;
   const request: SetupRunRequest = {
     session,
-    commands: [["sleep", "30"]],
+    commands: [command],
     timeoutMs: 60_000,
     env: {},
     onCommand: () => {},
@@ -77,3 +79,88 @@ test("setup runner: a record whose process is not the one it started (another st
   }
   assert.equal(processExists(running.pid), false);
 });
+
+// The pids of the processes in group `pgid`, from /proc.
+function groupMembers(pgid: number): number[] {
+  return readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).filter((entry) => {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]) === pgid;
+    } catch {
+      return false;
+    }
+  }).map(Number);
+}
+
+test("setup runner: a command that exited while what it started lives on has its group ended by the next runner", {
+  skip: !onLinux,
+}, async () => {
+  using dir = tempDir("slo-setup-records-");
+  const records = join(dir.path, "setups");
+  // The shell starts two sleeps in the background (its group) and waits; its kill below is the
+  // command ending while the server is away, which leaves the sleeps running.
+  const command = ["sh", "-c", "sleep 31 & sleep 32 & wait"];
+  const running = await startSleeping(records, dir.path, command);
+  for (let attempt = 0; attempt < 500 && groupMembers(running.pid).length < 3; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const children = groupMembers(running.pid).filter((pid) => pid !== running.pid);
+  assert.equal(children.length, 2, "the shell and its two sleeps share the group");
+  process.kill(running.pid, "SIGKILL");
+  for (let attempt = 0; attempt < 500 && existsSync(`/proc/${running.pid}`); attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.equal(existsSync(`/proc/${running.pid}`), false, "the shell is gone, reaped");
+  assert.ok(children.every(processExists), "its background sleeps still run");
+
+  const orphans = await new ProcessSetupRunner({ recordDir: records }).stopOrphans();
+  assert.deepEqual(orphans, [
+    { sessionId: running.session.id, command, pid: running.pid, outcome: "stopped" },
+  ]);
+  await running.finished;
+  assert.deepEqual(children.filter(runs), [], "the group went with the record");
+  assert.deepEqual(groupMembers(running.pid), []);
+  assert.equal(existsSync(running.record), false);
+});
+
+test("setup runner: a leaderless group with a member older than the command is not the command's, and stays", {
+  skip: !onLinux,
+}, async () => {
+  using dir = tempDir("slo-setup-records-");
+  const records = join(dir.path, "setups");
+  const command = ["sh", "-c", "sleep 33 & wait"];
+  const running = await startSleeping(records, dir.path, command);
+  for (let attempt = 0; attempt < 500 && groupMembers(running.pid).length < 2; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const [child] = groupMembers(running.pid).filter((pid) => pid !== running.pid);
+  assert.ok(child !== undefined, "the sleep shares the group");
+  // As if the record named a later start than the group's members had: a pid taken again.
+  const record = JSON.parse(readFileSync(running.record, "utf8"));
+  const [boot, start] = record.identity.split(":");
+  writeFileSync(running.record, JSON.stringify({ ...record, identity: `${boot}:${BigInt(start) + 1_000_000n}` }));
+  process.kill(running.pid, "SIGKILL");
+  for (let attempt = 0; attempt < 500 && existsSync(`/proc/${running.pid}`); attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const orphans = await new ProcessSetupRunner({ recordDir: records }).stopOrphans();
+  assert.deepEqual(orphans.map((orphan) => orphan.outcome), ["gone"]);
+  assert.equal(processExists(child), true, "a member older than the record's command is left alone");
+  process.kill(-running.pid, "SIGKILL");
+  await running.finished;
+  // Killed; a zombie until whatever adopted it reaps it.
+  for (let attempt = 0; attempt < 500 && runs(child); attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.equal(runs(child), false);
+});
+
+// Whether `pid` runs: it exists and is not a zombie.
+function runs(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
