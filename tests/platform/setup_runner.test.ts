@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { Session, SetupRunRequest, SetupRunResult } from "../../mod.ts";
 import { ProcessSetupRunner } from "../../src/platform/setup_runner.ts";
 import { processExists } from "../../src/platform/_process.ts";
-import { tempDir } from "../fixtures/helpers.ts";
+import { processRuns, settle, tempDir } from "../fixtures/helpers.ts";
 
 const onLinux = process.platform === "linux";
 
@@ -28,9 +28,7 @@ async function startSleeping(records: string, worktree: string, command = ["slee
     signal: controller.signal,
   };
   const finished: Promise<SetupRunResult> = new ProcessSetupRunner({ recordDir: records }).run(request);
-  for (let attempt = 0; attempt < 200 && readdirSync(records).length === 0; attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await settle(() => readdirSync(records).length > 0, 200);
   const [name] = readdirSync(records);
   assert.ok(name !== undefined, "the running command is recorded");
   return { session, finished, controller, record: join(records, name), pid: Number(name.replace(".json", "")) };
@@ -101,15 +99,11 @@ test("setup runner: a command that exited while what it started lives on has its
   // command ending while the server is away, which leaves the sleeps running.
   const command = ["sh", "-c", "sleep 31 & sleep 32 & wait"];
   const running = await startSleeping(records, dir.path, command);
-  for (let attempt = 0; attempt < 500 && groupMembers(running.pid).length < 3; attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await settle(() => groupMembers(running.pid).length >= 3);
   const children = groupMembers(running.pid).filter((pid) => pid !== running.pid);
   assert.equal(children.length, 2, "the shell and its two sleeps share the group");
   process.kill(running.pid, "SIGKILL");
-  for (let attempt = 0; attempt < 500 && existsSync(`/proc/${running.pid}`); attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await settle(() => !existsSync(`/proc/${running.pid}`));
   assert.equal(existsSync(`/proc/${running.pid}`), false, "the shell is gone, reaped");
   assert.ok(children.every(processExists), "its background sleeps still run");
 
@@ -118,7 +112,7 @@ test("setup runner: a command that exited while what it started lives on has its
     { sessionId: running.session.id, command, pid: running.pid, outcome: "stopped" },
   ]);
   await running.finished;
-  assert.deepEqual(children.filter(runs), [], "the group went with the record");
+  assert.deepEqual(children.filter(processRuns), [], "the group went with the record");
   assert.deepEqual(groupMembers(running.pid), []);
   assert.equal(existsSync(running.record), false);
 });
@@ -130,9 +124,7 @@ test("setup runner: a leaderless group with a member older than the command is n
   const records = join(dir.path, "setups");
   const command = ["sh", "-c", "sleep 33 & wait"];
   const running = await startSleeping(records, dir.path, command);
-  for (let attempt = 0; attempt < 500 && groupMembers(running.pid).length < 2; attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await settle(() => groupMembers(running.pid).length >= 2);
   const [child] = groupMembers(running.pid).filter((pid) => pid !== running.pid);
   assert.ok(child !== undefined, "the sleep shares the group");
   // As if the record named a later start than the group's members had: a pid taken again.
@@ -140,27 +132,13 @@ test("setup runner: a leaderless group with a member older than the command is n
   const [boot, start] = record.identity.split(":");
   writeFileSync(running.record, JSON.stringify({ ...record, identity: `${boot}:${BigInt(start) + 1_000_000n}` }));
   process.kill(running.pid, "SIGKILL");
-  for (let attempt = 0; attempt < 500 && existsSync(`/proc/${running.pid}`); attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await settle(() => !existsSync(`/proc/${running.pid}`));
   const orphans = await new ProcessSetupRunner({ recordDir: records }).stopOrphans();
   assert.deepEqual(orphans.map((orphan) => orphan.outcome), ["gone"]);
   assert.equal(processExists(child), true, "a member older than the record's command is left alone");
   process.kill(-running.pid, "SIGKILL");
   await running.finished;
   // Killed; a zombie until whatever adopted it reaps it.
-  for (let attempt = 0; attempt < 500 && runs(child); attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  assert.equal(runs(child), false);
+  await settle(() => !processRuns(child));
+  assert.equal(processRuns(child), false);
 });
-
-// Whether `pid` runs: it exists and is not a zombie.
-function runs(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}

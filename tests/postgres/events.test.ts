@@ -61,6 +61,18 @@ async function stores(count: number, options: Parameters<typeof openPostgresStor
   return { schema, stores: opened, close, [Symbol.asyncDispose]: async () => void await close() };
 }
 
+// A follower on each of two stores, each recording what it delivers and both their errors; both
+// closed at the end of the `await using` block.
+async function followBoth(a: PostgresStore, b: PostgresStore) {
+  const seenA: Seen[] = [];
+  const seenB: Seen[] = [];
+  const errors: unknown[] = [];
+  const onError = (error: unknown) => errors.push(error);
+  const followA = await eventLogOf(a)!.follow((event, info) => seenA.push({ event, info }), { onError });
+  const followB = await eventLogOf(b)!.follow((event, info) => seenB.push({ event, info }), { onError });
+  return asyncDisposable({ seenA, seenB, errors }, () => Promise.all([followB.close(), followA.close()]));
+}
+
 test("events: every store's changes reach every follower once, in commit order, with consecutive ids", {
   skip,
 }, async () => {
@@ -73,20 +85,10 @@ test("events: every store's changes reach every follower once, in commit order, 
   // An orchestrator over a logged store emits nothing itself: the log's followers do.
   const direct: string[] = [];
   orchestrators[0].events.subscribe((event) => direct.push(event.type));
-  const seenA: Seen[] = [];
-  const seenB: Seen[] = [];
   // A follower reads after the last id it delivered: were ids not in commit order, a later id
   // committed first would make it skip the earlier one, which it reports as a gap.
-  const errors: unknown[] = [];
-  const onError = (error: unknown) => errors.push(error);
-  await using _followA = asyncDisposable(
-    await eventLogOf(a)!.follow((event, info) => seenA.push({ event, info }), { onError }),
-    (follower) => follower.close(),
-  );
-  await using _followB = asyncDisposable(
-    await eventLogOf(b)!.follow((event, info) => seenB.push({ event, info }), { onError }),
-    (follower) => follower.close(),
-  );
+  await using followed = await followBoth(a, b);
+  const { seenA, seenB, errors } = followed;
   const repository = await orchestrators[0].createRepository(repositoryInput());
   // 120 sessions made at once through both stores, then each deleted through the other one,
   // with updates and secret replacements in between.
@@ -258,18 +260,8 @@ test("events: a slow transaction's event, committed after a faster one's, reache
 }, async () => {
   await using opened = await stores(2, { eventLog: { pollIntervalMs: 50 } });
   const { schema, stores: [a, b] } = opened;
-  const seenA: Seen[] = [];
-  const seenB: Seen[] = [];
-  const errors: unknown[] = [];
-  const onError = (error: unknown) => errors.push(error);
-  await using _followA = asyncDisposable(
-    await eventLogOf(a)!.follow((event, info) => seenA.push({ event, info }), { onError }),
-    (follower) => follower.close(),
-  );
-  await using _followB = asyncDisposable(
-    await eventLogOf(b)!.follow((event, info) => seenB.push({ event, info }), { onError }),
-    (follower) => follower.close(),
-  );
+  await using followed = await followBoth(a, b);
+  const { seenA, seenB, errors } = followed;
   const first = await new SessionOrchestrator({ store: a }).createRepository(repositoryInput());
   await until(() => seenA.length === 1 && seenB.length === 1, "the first event on both followers");
   // The slow writer logs its event as a store's statement does, then stays uncommitted while a
