@@ -244,6 +244,24 @@ async function startServer() {
   return { server, call, [Symbol.asyncDispose]: server.stop };
 }
 
+// Adds the repository at `path` through the server, then `count` sessions of it; their ids.
+async function repositoryWithSessions(
+  call: (what: string, method: string, path: string, body?: unknown) => Promise<HttpAnswer>,
+  path: string,
+  count: number,
+): Promise<{ repositoryId: string; sessions: string[] }> {
+  const repository = await call("repository", "POST", "/v1/repositories", { path, name: "app" });
+  assert.equal(repository.status, 201, JSON.stringify(repository.body));
+  const repositoryId = repository.body.id;
+  const sessions: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const made = await call("session", "POST", "/v1/sessions", { repositoryId, title: `s${i}`, isWorktree: false });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    sessions.push(made.body.id);
+  }
+  return { repositoryId, sessions };
+}
+
 function assertUnavailable(answer: HttpAnswer): void {
   assert.equal(answer.status, 503, JSON.stringify(answer));
   assert.equal(answer.retryAfter, "1", answer.what);
@@ -261,15 +279,7 @@ test("waits: while another client holds LOCK TABLE sessions, a server answers ev
   );
   await using started = await startServer();
   const { call } = started;
-  const repository = await call("repository", "POST", "/v1/repositories", { path: folders[0].path, name: "app" });
-  assert.equal(repository.status, 201, JSON.stringify(repository.body));
-  const repositoryId = repository.body.id;
-  const sessions: string[] = [];
-  for (let i = 0; i < 5; i++) {
-    const made = await call("session", "POST", "/v1/sessions", { repositoryId, title: `s${i}`, isWorktree: false });
-    assert.equal(made.status, 201, JSON.stringify(made.body));
-    sessions.push(made.body.id);
-  }
+  const { repositoryId, sessions } = await repositoryWithSessions(call, folders[0].path, 5);
 
   let answers: PromiseSettledResult<HttpAnswer>[] | null;
   {
@@ -333,15 +343,7 @@ test(
     );
     await using started = await startServer();
     const { call } = started;
-    const repository = await call("repository", "POST", "/v1/repositories", { path: folders[0].path, name: "app" });
-    assert.equal(repository.status, 201, JSON.stringify(repository.body));
-    const repositoryId = repository.body.id;
-    const sessions: string[] = [];
-    for (let i = 0; i < 4; i++) {
-      const made = await call("session", "POST", "/v1/sessions", { repositoryId, title: `s${i}`, isWorktree: false });
-      assert.equal(made.status, 201, JSON.stringify(made.body));
-      sessions.push(made.body.id);
-    }
+    const { repositoryId, sessions } = await repositoryWithSessions(call, folders[0].path, 4);
     // Numbered now, so that the log's end moves only with a new event (the server numbers in the background).
     const [{ last_id: lastId }] = await db.admin.unsafe(
       "SELECT through_id::text AS last_id FROM public.number_lifecycle_events('slo_events_public')",
