@@ -1,6 +1,6 @@
 /**
  * Serving a fetch handler with the runtime's own server (`Deno.serve` or `Bun.serve`), chosen at
- * run time. The adapters are small and alike; everything else about the server is shared.
+ * run time, or with `node:http` where the operator set connection limits. The adapters are small and alike; everything else about the server is shared.
  * Internal: not in the package's exports.
  *
  * @module
@@ -25,6 +25,22 @@ export interface ListenOptions {
    * and when listening again failed; the listener keeps trying to listen again meanwhile.
    */
   onListenError?: (error: unknown) => void;
+  /**
+   * Limits on the connections, which the runtimes' own servers cannot enforce: with them the
+   * server is `node:http` (slower than `Deno.serve` and `Bun.serve`, which serve without them).
+   */
+  connectionLimits?: ConnectionLimits;
+}
+
+/** The limits a listener holds its connections to. */
+export interface ConnectionLimits {
+  /** Connections open at once; one more is closed as soon as it is accepted. */
+  maxConnections: number;
+  /**
+   * How long a connection may take to send a request's headers, counted from when it opened or
+   * its last response ended; a connection that sends nothing, or its headers slowly, is closed.
+   */
+  headerTimeoutMs: number;
 }
 
 /** A listening server. */
@@ -57,7 +73,12 @@ export { isBun };
  * same in every runtime; the runtime's own error is its `cause`.
  */
 export async function listen(handler: FetchHandler, options: ListenOptions = {}): Promise<Listener> {
-  const adapter: { listen: Listen } = isBun ? await import("./listen_bun.ts") : await import("./listen_deno.ts");
+  const limits = options.connectionLimits;
+  const adapter: { listen: Listen } = limits !== undefined
+    ? { listen: async (handler, options) => (await import("./listen_node.ts")).listen(handler, options, limits) }
+    : isBun
+    ? await import("./listen_bun.ts")
+    : await import("./listen_deno.ts");
   try {
     return await adapter.listen(handler, options);
   } catch (error) {

@@ -35,6 +35,15 @@ Options:
   --data-dir PATH    where the database, the API token and the worktrees live
                      (default ${defaultDataDir()})
   --socket PATH      listen on a Unix domain socket instead of TCP
+  --max-connections N
+                     close a connection past N open at once (with a header
+                     timeout of 30 s unless --header-timeout says otherwise)
+  --header-timeout SECONDS
+                     close a connection that has not sent a request's headers
+                     within SECONDS of opening or of its last answer (with at
+                     most 1000 connections unless --max-connections says otherwise).
+                     Either flag serves with node:http, which holds both limits,
+                     instead of the runtime's own faster server, which does not
   --debug            answer 500s with the full message (paths, git's output)
                      instead of a generic one; the log has it either way
   --database URL     keep sessions, repositories and sealed secrets in Postgres
@@ -68,6 +77,10 @@ function describeIncluded(sessionId: string, included: IncludedFiles): string {
   return `session ${sessionId}: included ${included.entries.length} path(s) (${included.files} file(s), ` +
     `${included.links} link(s), ${included.bytesCloned} bytes cloned, ${included.bytesCopied} copied${skipped})`;
 }
+
+// The other limit's value when only one of --max-connections and --header-timeout is given.
+const DEFAULT_MAX_CONNECTIONS = 1000;
+const DEFAULT_HEADER_TIMEOUT_SECONDS = 30;
 
 /** How long a stop may take before the process exits anyway. */
 const STOP_GRACE_MS = 15_000;
@@ -113,6 +126,8 @@ export async function main(args: string[]): Promise<void> {
         "statement-timeout": { type: "string" },
         "acquire-timeout": { type: "string" },
         config: { type: "string" },
+        "max-connections": { type: "string" },
+        "header-timeout": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -149,6 +164,19 @@ export async function main(args: string[]): Promise<void> {
     statementTimeoutMs: milliseconds("statement-timeout"),
     acquireTimeoutMs: milliseconds("acquire-timeout"),
   };
+  const whole = (flag: "max-connections" | "header-timeout", max: number): number | undefined => {
+    const text = values[flag];
+    if (text === undefined) return undefined;
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value < 1 || value > max) fail(`--${flag} must be a whole number from 1 to ${max}`);
+    return value;
+  };
+  const maxConnections = whole("max-connections", 1_000_000);
+  const headerTimeoutSeconds = whole("header-timeout", 3600);
+  const connectionLimits = maxConnections === undefined && headerTimeoutSeconds === undefined ? undefined : {
+    maxConnections: maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    headerTimeoutMs: (headerTimeoutSeconds ?? DEFAULT_HEADER_TIMEOUT_SECONDS) * 1000,
+  };
   const dataDir = values["data-dir"] ?? defaultDataDir();
   let config: OperatorConfig;
   try {
@@ -165,6 +193,7 @@ export async function main(args: string[]): Promise<void> {
       hostname: values.host,
       port,
       socket: values.socket,
+      connectionLimits,
       exposeErrorDetails: values.debug === true,
       database,
       databaseTimeouts,

@@ -32,7 +32,7 @@ import type { ErrorLogger } from "../http/errors.ts";
 import { LOOPBACK_HOSTS } from "../http/guard.ts";
 import { type DiscoveryRecord, removeDiscoveryFile, writeDiscoveryFile } from "./discovery.ts";
 import { lockDataDir } from "./data_dir_lock.ts";
-import { listen, type Listener, listenerUrl } from "./listen.ts";
+import { type ConnectionLimits, listen, type Listener, listenerUrl } from "./listen.ts";
 import { claimSocketPath } from "./socket_file.ts";
 import { describeStartFailure, StartError } from "./start_error.ts";
 import { VERSION } from "./version.ts";
@@ -80,6 +80,12 @@ export interface ServerOptions {
    * killed server) is replaced; one another server listens on is refused.
    */
   socket?: string;
+  /**
+   * Limits on the connections (how many at once, how long a request's headers may take): with
+   * them the server listens with `node:http`, which enforces both, instead of the runtime's own
+   * faster server, which enforces neither under Deno (Bun closes a connection idle for 60 s).
+   */
+  connectionLimits?: ConnectionLimits;
   /**
    * Builds the worktree lifecycle over the server's parts; none by default (`deno task serve`
    * passes `WorktreeLifecycle` with `worktrees/` in the data directory). It plugs into the
@@ -224,6 +230,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...(options.socket !== undefined ? { path: options.socket } : { hostname, port: options.port ?? DEFAULT_PORT }),
       // Out of file descriptors, say, under a flood of connections: the listener listens again.
       onListenError: (error) => logError("the server stopped accepting connections; it listens again", error),
+      connectionLimits: options.connectionLimits,
     },
   );
   const shutdown = new AbortController();

@@ -1,0 +1,87 @@
+/**
+ * The listener with connection limits, in both runtimes: `node:http` (through `@hono/node-server`'s
+ * request listener) with a cap on open connections and a header timeout that the runtimes' own
+ * servers do not offer (`Deno.serve` has neither; `Bun.serve` only an idle timeout). Chosen when
+ * the operator sets limits (`--max-connections`, `--header-timeout`); the native servers stay the
+ * default, being faster.
+ *
+ * @module
+ */
+
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { getRequestListener } from "@hono/node-server";
+import {
+  type ConnectionLimits,
+  type FetchHandler,
+  type Listener,
+  listenerUrl,
+  type ListenOptions,
+  SHUTDOWN_GRACE_MS,
+} from "./listen.ts";
+
+/** Serves `handler` with `node:http`, holding the connections to `limits`. */
+export function listen(handler: FetchHandler, options: ListenOptions, limits: ConnectionLimits): Promise<Listener> {
+  const requestListener = getRequestListener(handler, { overrideGlobalObjects: false });
+  const sockets = new Set<Socket>();
+  // Per connection: the timer that closes it unless a request's headers arrive first.
+  const headerTimers = new Map<Socket, ReturnType<typeof setTimeout>>();
+  const waitForHeaders = (socket: Socket) => {
+    clearTimeout(headerTimers.get(socket));
+    headerTimers.set(socket, setTimeout(() => socket.destroy(), limits.headerTimeoutMs));
+  };
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const socket = request.socket;
+    clearTimeout(headerTimers.get(socket));
+    headerTimers.delete(socket);
+    // A kept-alive connection waits for its next request's headers under the same bound.
+    response.on("finish", () => {
+      if (!socket.destroyed) waitForHeaders(socket);
+    });
+    void requestListener(request, response);
+  });
+  // Counted here rather than with `server.maxConnections`, which Bun's node:http does not hold
+  // for connections that have sent nothing yet.
+  server.on("connection", (socket: Socket) => {
+    if (sockets.size >= limits.maxConnections) return void socket.destroy();
+    sockets.add(socket);
+    waitForHeaders(socket);
+    socket.on("close", () => {
+      sockets.delete(socket);
+      clearTimeout(headerTimers.get(socket));
+      headerTimers.delete(socket);
+    });
+  });
+  return new Promise((resolve, reject) => {
+    const onError = (error: unknown) => reject(error);
+    server.once("error", onError);
+    const listening = () => {
+      server.off("error", onError);
+      server.on("error", (error) => options.onListenError?.(error));
+      const address = server.address();
+      const port = address !== null && typeof address === "object" ? address.port : null;
+      const path = options.path ?? null;
+      resolve({
+        url: listenerUrl(options.hostname ?? "127.0.0.1", port, path),
+        port,
+        path,
+        shutdown: () =>
+          new Promise<void>((done) => {
+            // Idle connections go now; those with a request in flight once it is answered, or after the grace.
+            const grace = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+            server.close(() => {
+              clearTimeout(grace);
+              for (const timer of headerTimers.values()) clearTimeout(timer);
+              done();
+            });
+            server.closeIdleConnections();
+            for (const socket of sockets) {
+              if (headerTimers.has(socket)) socket.destroy();
+            }
+          }),
+      });
+    };
+    if (options.path !== undefined) server.listen(options.path, listening);
+    else server.listen(options.port ?? 0, options.hostname ?? "127.0.0.1", listening);
+  });
+}
