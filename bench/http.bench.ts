@@ -148,7 +148,9 @@ export async function benchHttp(
     const subjectData = seed(join(dataDir, DATABASE_FILE_NAME));
     const baselineData = seed(join(dir, "bare.db"));
 
-    const server = start("src/server/main.ts", ["--port", "0", "--data-dir", dataDir]);
+    // SLO_BENCH_SERVER_ARGS: more of the server's flags (say `--max-connections 1000`), for a one-off measurement.
+    const extraArgs = (process.env.SLO_BENCH_SERVER_ARGS ?? "").split(" ").filter(Boolean);
+    const server = start("src/server/main.ts", ["--port", "0", "--data-dir", dataDir, ...extraArgs]);
     children.push(server.child);
     const bare = start("bench/http_bare.ts", [join(dir, "bare.db")]);
     children.push(bare.child);

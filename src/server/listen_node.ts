@@ -22,7 +22,21 @@ import {
 
 /** Serves `handler` with `node:http`, holding the connections to `limits`. */
 export function listen(handler: FetchHandler, options: ListenOptions, limits: ConnectionLimits): Promise<Listener> {
-  const requestListener = getRequestListener(handler, { overrideGlobalObjects: false });
+  // The adapter hands over a light request of its own, which the platform's `Request` does not
+  // take as one (Hono's body limit wraps a request with `new Request(request, …)`): a real one,
+  // made from it, goes to the handler. The globals stay the runtime's.
+  const requestListener = getRequestListener((light: Request) => {
+    const hasBody = light.method !== "GET" && light.method !== "HEAD";
+    // `duplex` (needed for a streamed body) is missing from the DOM types' RequestInit.
+    const init: RequestInit & { duplex: "half" } = {
+      method: light.method,
+      headers: light.headers,
+      body: hasBody ? light.body : null,
+      signal: light.signal,
+      duplex: "half",
+    };
+    return handler(new Request(light.url, init));
+  }, { overrideGlobalObjects: false });
   const sockets = new Set<Socket>();
   // Per connection: the timer that closes it unless a request's headers arrive first.
   const headerTimers = new Map<Socket, ReturnType<typeof setTimeout>>();

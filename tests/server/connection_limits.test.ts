@@ -86,7 +86,7 @@ test("connection limits: past the cap a connection is closed at once, and silent
   assert.equal(server.child.exitCode, null, server.output());
 });
 
-test("connection limits: kept-alive requests, bodies and the event stream are served as by the native servers", async () => {
+test("connection limits: kept-alive requests, bodies, deletes and the event stream are served as by the native servers", async () => {
   using dir = tempDir("slo-limits-");
   await using server = servedProcess([
     "--port",
@@ -116,6 +116,20 @@ test("connection limits: kept-alive requests, bodies and the event stream are se
     assert.equal(response.status, 200);
     assert.equal((await response.json()).name, "limits");
   }
+  // A request without a body that is not a GET (Hono's body limit wraps such a request in a new one).
+  const session = await fetch(`${url}/v1/sessions`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ repositoryId: repository.id, title: "limits", isWorktree: false }),
+  });
+  assert.equal(session.status, 201);
+  const { id } = await session.json();
+  const deleted = await fetch(`${url}/v1/sessions/${id}`, {
+    method: "DELETE",
+    headers: { authorization: headers.authorization },
+  });
+  assert.equal(deleted.status, 200, await deleted.clone().text());
+  assert.equal((await deleted.json()).id, id);
   const tooLarge = await fetch(`${url}/v1/repositories`, {
     method: "POST",
     headers,
