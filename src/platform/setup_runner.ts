@@ -47,7 +47,15 @@ interface RunningRecord {
   identity: string;
   sessionId: string;
   command: string[];
+  /**
+   * The value of `SLO_SETUP_RUN` in the command's environment, which what it starts inherits: the
+   * mark by which a group living on without its leader is told to be this command's.
+   */
+  run?: string;
 }
+
+/** The environment variable that marks a setup command's processes as one run's. */
+const RUN_MARK = "SLO_SETUP_RUN";
 
 // A process's identity on Linux: its boot's id and its start time; `null` where the system does not
 // say (no /proc), or the process is gone. A pid names the same process only while both stay the same.
@@ -99,12 +107,14 @@ async function endGroup(pid: number): Promise<void> {
 }
 
 // Whether the group a record names still runs without its leader: the command exited (or was
-// killed) while what it started in the background lives on. Linux never gives a pid that a process
-// group still uses as its id to a new process, so members of group `pid` belong to the group our
-// command led, unless that whole group ended and a newer leader took the pid: members that started
-// before our command (same boot) prove the group is not ours, and are never acted on.
+// killed) while what it started in the background lives on. The group's id is the command's pid,
+// which a newer process may have taken once the whole group had ended (and made a group of its own,
+// as a daemon does); so a group counts as ours only when every member carries the run's mark in its
+// environment (inherited from the command) and started after the command, in the same boot.
 function leaderlessGroupOf(record: RunningRecord): boolean {
   const [boot, start] = record.identity.split(":");
+  if (typeof record.run !== "string" || record.run === "") return false;
+  const mark = `${RUN_MARK}=${record.run}`;
   let currentBoot: string;
   let entries: string[];
   try {
@@ -126,6 +136,13 @@ function leaderlessGroupOf(record: RunningRecord): boolean {
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     if (Number(fields[2]) !== record.pid) continue;
     if (BigInt(fields[19]) < BigInt(start)) return false;
+    let environment: string;
+    try {
+      environment = readFileSync(`/proc/${entry}/environ`, "utf8");
+    } catch {
+      return false; // not ours to read, so not provably ours
+    }
+    if (!environment.split("\0").includes(mark)) return false;
     members++;
   }
   return members > 0;
@@ -139,9 +156,10 @@ function runOne(
 ): Promise<{ exitCode: number | null; reason: string | null }> {
   return new Promise((resolve) => {
     if (request.signal.aborted) return resolve({ exitCode: null, reason: "stopped before it started" });
+    const run = crypto.randomUUID();
     const child = spawn(command[0], command.slice(1), {
       cwd: request.session.worktreePath!,
-      env: setupEnvironment(request.env),
+      env: { ...setupEnvironment(request.env), [RUN_MARK]: run },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });
@@ -154,6 +172,7 @@ function runOne(
         identity: identity ?? "",
         sessionId: request.session.id,
         command: [...command],
+        run,
       };
       try {
         writeFileSync(record, JSON.stringify(written), { mode: 0o600 });
@@ -232,9 +251,9 @@ export class ProcessSetupRunner implements SetupRunner {
    * Ends the process groups that an earlier run of this runner left running (its server was killed
    * while a setup command ran), where the record proves the process is still the one it started:
    * the same pid, boot and start time; or, once the command itself has exited, where its group
-   * lives on in what it started in the background, each member started after it in the same boot
-   * (Linux's `/proc`; elsewhere a group is left alone and reported `unknown` or `gone`). Removes
-   * the records.
+   * lives on in what it started in the background, each member carrying the run's mark in its
+   * environment (`SLO_SETUP_RUN`) and started after it in the same boot (Linux's `/proc`;
+   * elsewhere a group is left alone and reported `unknown` or `gone`). Removes the records.
    * Call it before the runner runs anything.
    */
   async stopOrphans(): Promise<OrphanedSetup[]> {

@@ -117,28 +117,37 @@ test("setup runner: a command that exited while what it started lives on has its
   assert.equal(existsSync(running.record), false);
 });
 
-test("setup runner: a leaderless group with a member older than the command is not the command's, and stays", {
-  skip: !onLinux,
-}, async () => {
-  using dir = tempDir("slo-setup-records-");
-  const records = join(dir.path, "setups");
-  const command = ["sh", "-c", "sleep 33 & wait"];
-  const running = await startSleeping(records, dir.path, command);
-  await settle(() => groupMembers(running.pid).length >= 2);
-  const [child] = groupMembers(running.pid).filter((pid) => pid !== running.pid);
-  assert.ok(child !== undefined, "the sleep shares the group");
-  // As if the record named a later start than the group's members had: a pid taken again.
-  const record = JSON.parse(readFileSync(running.record, "utf8"));
-  const [boot, start] = record.identity.split(":");
-  writeFileSync(running.record, JSON.stringify({ ...record, identity: `${boot}:${BigInt(start) + 1_000_000n}` }));
-  process.kill(running.pid, "SIGKILL");
-  await settle(() => !existsSync(`/proc/${running.pid}`));
-  const orphans = await new ProcessSetupRunner({ recordDir: records }).stopOrphans();
-  assert.deepEqual(orphans.map((orphan) => orphan.outcome), ["gone"]);
-  assert.equal(processExists(child), true, "a member older than the record's command is left alone");
-  process.kill(-running.pid, "SIGKILL");
-  await running.finished;
-  // Killed; a zombie until whatever adopted it reaps it.
-  await settle(() => !processRuns(child));
-  assert.equal(processRuns(child), false);
-});
+// A record changed as a pid taken again would make it look: a later start than the group's members
+// had, or a run whose mark the members do not carry (a newer process's own group, say a daemon's).
+const NOT_OURS: [string, (record: Record<string, unknown>) => Record<string, unknown>][] = [
+  ["a member older than the command", (record) => {
+    const [boot, start] = String(record.identity).split(":");
+    return { ...record, identity: `${boot}:${BigInt(start) + 1_000_000n}` };
+  }],
+  ["members without the run's mark", (record) => ({ ...record, run: crypto.randomUUID() })],
+];
+
+for (const [what, change] of NOT_OURS) {
+  test(`setup runner: a leaderless group with ${what} is not the command's, and stays`, {
+    skip: !onLinux,
+  }, async () => {
+    using dir = tempDir("slo-setup-records-");
+    const records = join(dir.path, "setups");
+    const command = ["sh", "-c", "sleep 33 & wait"];
+    const running = await startSleeping(records, dir.path, command);
+    await settle(() => groupMembers(running.pid).length >= 2);
+    const [child] = groupMembers(running.pid).filter((pid) => pid !== running.pid);
+    assert.ok(child !== undefined, "the sleep shares the group");
+    writeFileSync(running.record, JSON.stringify(change(JSON.parse(readFileSync(running.record, "utf8")))));
+    process.kill(running.pid, "SIGKILL");
+    await settle(() => !existsSync(`/proc/${running.pid}`));
+    const orphans = await new ProcessSetupRunner({ recordDir: records }).stopOrphans();
+    assert.deepEqual(orphans.map((orphan) => orphan.outcome), ["gone"]);
+    assert.equal(processExists(child), true, `a group with ${what} is left alone`);
+    process.kill(-running.pid, "SIGKILL");
+    await running.finished;
+    // Killed; a zombie until whatever adopted it reaps it.
+    await settle(() => !processRuns(child));
+    assert.equal(processRuns(child), false);
+  });
+}
