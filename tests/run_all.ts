@@ -68,7 +68,8 @@ const results: { runtime: string; code: number; counts: Counts | null }[] = [];
 
 // The OpenAPI client types are generated, not committed; `deno test` type-checks a test against them.
 const types = await run(process.execPath, ["run", "-A", "tests/fixtures/write_openapi_types.ts"]);
-if (types.code !== 0) console.log(`writing the OpenAPI client types failed (exit code ${types.code})`);
+const typesWritten = types.code === 0;
+if (!typesWritten) console.log(`writing the OpenAPI client types failed (exit code ${types.code})`);
 
 const deno = await run(process.execPath, ["test", "-A", ...extraArgs, "tests/"]);
 results.push({ runtime: "deno", code: deno.code, counts: denoCounts(deno.output) });
@@ -105,5 +106,6 @@ for (const { runtime, code, counts } of results) {
   failed += counts.failed;
   if (code !== 0 || counts.failed > 0 || counts.passed === 0) ok = false;
 }
+if (!typesWritten) ok = false;
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(ok ? 0 : 1);

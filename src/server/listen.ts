@@ -22,7 +22,8 @@ export interface ListenOptions {
   path?: string;
   /**
    * Told when the listener stopped accepting connections (for example, out of file descriptors)
-   * and when listening again failed; the listener keeps trying to listen again meanwhile.
+   * and when listening again failed; the native listeners keep trying to listen again meanwhile.
+   * The one with connection limits stays below the descriptor limit by its cap, and only reports.
    */
   onListenError?: (error: unknown) => void;
   /**

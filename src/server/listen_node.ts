@@ -37,31 +37,45 @@ export function listen(handler: FetchHandler, options: ListenOptions, limits: Co
     };
     return handler(new Request(light.url, init));
   }, { overrideGlobalObjects: false });
-  const sockets = new Set<Socket>();
+  // Per open connection: the requests it has in flight (pipelined ones count too).
+  const inFlight = new Map<Socket, number>();
   // Per connection: the timer that closes it unless a request's headers arrive first.
   const headerTimers = new Map<Socket, ReturnType<typeof setTimeout>>();
+  let closing = false;
   const waitForHeaders = (socket: Socket) => {
     clearTimeout(headerTimers.get(socket));
     headerTimers.set(socket, setTimeout(() => socket.destroy(), limits.headerTimeoutMs));
   };
-  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+  const server = createServer({
+    // The runtime's own bounds, set to the same limit where it honours them; the timers here hold
+    // them where it does not. The request timeout bounds a body's upload, not an answer (streams).
+    headersTimeout: limits.headerTimeoutMs,
+    keepAliveTimeout: limits.headerTimeoutMs,
+    requestTimeout: Math.max(300_000, limits.headerTimeoutMs),
+  }, (request: IncomingMessage, response: ServerResponse) => {
     const socket = request.socket;
     clearTimeout(headerTimers.get(socket));
     headerTimers.delete(socket);
-    // A kept-alive connection waits for its next request's headers under the same bound.
-    response.on("finish", () => {
-      if (!socket.destroyed) waitForHeaders(socket);
+    inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);
+    response.on("close", () => {
+      const left = (inFlight.get(socket) ?? 1) - 1;
+      inFlight.set(socket, left);
+      if (left > 0 || socket.destroyed) return;
+      // Stopping: the connection goes with its last answer (an event stream ended by the stop, say).
+      if (closing) return void socket.destroy();
+      // A kept-alive connection waits for its next request's headers under the same bound.
+      waitForHeaders(socket);
     });
     void requestListener(request, response);
   });
   // Counted here rather than with `server.maxConnections`, which Bun's node:http does not hold
   // for connections that have sent nothing yet.
   server.on("connection", (socket: Socket) => {
-    if (sockets.size >= limits.maxConnections) return void socket.destroy();
-    sockets.add(socket);
+    if (closing || inFlight.size >= limits.maxConnections) return void socket.destroy();
+    inFlight.set(socket, 0);
     waitForHeaders(socket);
     socket.on("close", () => {
-      sockets.delete(socket);
+      inFlight.delete(socket);
       clearTimeout(headerTimers.get(socket));
       headerTimers.delete(socket);
     });
@@ -82,6 +96,7 @@ export function listen(handler: FetchHandler, options: ListenOptions, limits: Co
         shutdown: () =>
           new Promise<void>((done) => {
             // Idle connections go now; those with a request in flight once it is answered, or after the grace.
+            closing = true;
             const grace = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
             server.close(() => {
               clearTimeout(grace);
@@ -89,8 +104,8 @@ export function listen(handler: FetchHandler, options: ListenOptions, limits: Co
               done();
             });
             server.closeIdleConnections();
-            for (const socket of sockets) {
-              if (headerTimers.has(socket)) socket.destroy();
+            for (const [socket, requests] of inFlight) {
+              if (requests === 0) socket.destroy();
             }
           }),
       });

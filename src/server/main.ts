@@ -41,7 +41,7 @@ Options:
   --header-timeout SECONDS
                      close a connection that has not sent a request's headers
                      within SECONDS of opening or of its last answer (with at
-                     most 1000 connections unless --max-connections says otherwise).
+                     most 512 connections unless --max-connections says otherwise).
                      Either flag serves with node:http, which holds both limits,
                      instead of the runtime's own faster server, which does not
   --debug            answer 500s with the full message (paths, git's output)
@@ -79,7 +79,7 @@ function describeIncluded(sessionId: string, included: IncludedFiles): string {
 }
 
 // The other limit's value when only one of --max-connections and --header-timeout is given.
-const DEFAULT_MAX_CONNECTIONS = 1000;
+const DEFAULT_MAX_CONNECTIONS = 512;
 const DEFAULT_HEADER_TIMEOUT_SECONDS = 30;
 
 /** How long a stop may take before the process exits anyway. */

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { eventLogOf, type LifecycleEvent, type LoggedEventInfo } from "../events.ts";
-import type { EventLog } from "../events.ts";
+import type { EventLog, EventLogFollower } from "../events.ts";
 import { SessionOrchestrator } from "../orchestrator.ts";
 import type { SessionStore } from "../store/store.ts";
 import { repositoryInput, sessionInput, type StoreCase } from "./support.ts";
@@ -72,9 +72,10 @@ export const EVENT_LOG_CASES: StoreCase[] = [
       assert.equal(all.lastId, next(next(first)));
       const page = await log.readAfter(first, 10);
       assert.deepEqual(page.events.map(({ id }) => id), [next(first), next(next(first))]);
-      assert.equal(
-        JSON.stringify(page.events[1].event),
-        JSON.stringify({ type: "repository.created", repository: repositories[2] }),
+      // As JSON, which is what a log keeps: the same fields and values, in any order.
+      assert.deepEqual(
+        JSON.parse(JSON.stringify(page.events[1].event)),
+        JSON.parse(JSON.stringify({ type: "repository.created", repository: repositories[2] })),
       );
       assert.deepEqual((await log.readAfter(first, 1)).events.map(({ id }) => id), [next(first)]);
       assert.deepEqual(await log.readAfter(all.lastId, 0), { events: [], lastId: all.lastId });
@@ -87,47 +88,59 @@ export const EVENT_LOG_CASES: StoreCase[] = [
       const orchestrator = new SessionOrchestrator({ store });
       const start = (await log.readAfter("0", 0)).lastId;
       const seen: { event: LifecycleEvent; info: LoggedEventInfo }[] = [];
-      const follower = await log.follow((event, info) => seen.push({ event, info }));
-      const repository = await orchestrator.createRepository(repositoryInput());
-      const session = await orchestrator.createSession({ repositoryId: repository.id, title: "t", isWorktree: false });
-      // Refused: a taken id, a taken path, a repository that has sessions. Empty: unknown ids.
-      await assert.rejects(
-        orchestrator.createSession({
+      // Closed however the case ends, before the suite closes the store (closing twice is harmless).
+      const followers: EventLogFollower[] = [];
+      try {
+        const follower = await log.follow((event, info) => seen.push({ event, info }));
+        followers.push(follower);
+        const repository = await orchestrator.createRepository(repositoryInput());
+        const session = await orchestrator.createSession({
           repositoryId: repository.id,
           title: "t",
           isWorktree: false,
-          sessionId: session.id,
-        }),
-      );
-      await assert.rejects(orchestrator.createRepository({ path: repository.path, name: "again" }));
-      await assert.rejects(orchestrator.deleteRepository(repository.id));
-      assert.equal(await orchestrator.deleteSession(crypto.randomUUID()), null);
-      assert.equal(await orchestrator.updateSession(crypto.randomUUID(), { title: "x" }), null);
-      await orchestrator.deleteSession(session.id);
-      await until(() => seen.length >= 3, "3 events");
-      await follower.close();
-      // A follower still open sees the next change; the closed one must not have by then.
-      const later: string[] = [];
-      const witness = await log.follow((event) => later.push(event.type));
-      await orchestrator.deleteRepository(repository.id);
-      await until(() => later.length >= 1, "the witness's event");
-      await witness.close();
-      assert.deepEqual(seen.map(({ event }) => event.type), [
-        "repository.created",
-        "session.created",
-        "session.deleted",
-      ]);
-      const ids = [next(start), next(next(start)), next(next(next(start)))];
-      assert.deepEqual(seen.map(({ info }) => info.id), ids);
-      assert.ok(seen.every(({ info }) => info.own), "a store's own events are marked own");
-      const logged = (await log.readAfter(start, 10)).events;
-      assert.deepEqual(logged.map(({ event }) => event.type), [
-        "repository.created",
-        "session.created",
-        "session.deleted",
-        "repository.deleted",
-      ]);
-      assert.deepEqual(logged.map(({ id }) => id), [...ids, next(ids[2])]);
+        });
+        // Refused: a taken id, a taken path, a repository that has sessions. Empty: unknown ids.
+        await assert.rejects(
+          orchestrator.createSession({
+            repositoryId: repository.id,
+            title: "t",
+            isWorktree: false,
+            sessionId: session.id,
+          }),
+        );
+        await assert.rejects(orchestrator.createRepository({ path: repository.path, name: "again" }));
+        await assert.rejects(orchestrator.deleteRepository(repository.id));
+        assert.equal(await orchestrator.deleteSession(crypto.randomUUID()), null);
+        assert.equal(await orchestrator.updateSession(crypto.randomUUID(), { title: "x" }), null);
+        await orchestrator.deleteSession(session.id);
+        await until(() => seen.length >= 3, "3 events");
+        await follower.close();
+        // A follower still open sees the next change; the closed one must not have by then.
+        const later: string[] = [];
+        const witness = await log.follow((event) => later.push(event.type));
+        followers.push(witness);
+        await orchestrator.deleteRepository(repository.id);
+        await until(() => later.length >= 1, "the witness's event");
+        await witness.close();
+        assert.deepEqual(seen.map(({ event }) => event.type), [
+          "repository.created",
+          "session.created",
+          "session.deleted",
+        ]);
+        const ids = [next(start), next(next(start)), next(next(next(start)))];
+        assert.deepEqual(seen.map(({ info }) => info.id), ids);
+        assert.ok(seen.every(({ info }) => info.own), "a store's own events are marked own");
+        const logged = (await log.readAfter(start, 10)).events;
+        assert.deepEqual(logged.map(({ event }) => event.type), [
+          "repository.created",
+          "session.created",
+          "session.deleted",
+          "repository.deleted",
+        ]);
+        assert.deepEqual(logged.map(({ id }) => id), [...ids, next(ids[2])]);
+      } finally {
+        await Promise.all(followers.map((open) => open.close()));
+      }
     },
   },
 ];

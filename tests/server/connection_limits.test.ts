@@ -83,6 +83,16 @@ test("connection limits: past the cap a connection is closed at once, and silent
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   assert.equal(slow.closed(), true, "a connection sending its headers slowly was closed");
+
+  // A kept-alive connection that made a request and then fell silent goes the same way.
+  const kept = await idleConnection(port);
+  let answer = "";
+  kept.socket.on("data", (chunk: Buffer) => (answer += chunk.toString()));
+  kept.socket.write(`GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+  await settle(() => kept.closed() || answer.includes('"ok"'), 1000);
+  assert.match(answer, /^HTTP\/1\.1 200/, "the kept-alive connection was answered");
+  await settle(() => kept.closed(), (HEADER_TIMEOUT_SECONDS + 10) * 100);
+  assert.equal(kept.closed(), true, "the silent kept-alive connection was closed");
   assert.equal(server.child.exitCode, null, server.output());
 });
 
@@ -145,9 +155,13 @@ test("connection limits: kept-alive requests, bodies, deletes and the event stre
     text += value;
   }
   assert.match(text, /event: repository\.created/);
-  await reader.cancel();
 
+  // A stop with the stream open ends the stream, and the server exits.
   server.signal("SIGTERM");
+  for (;;) {
+    const { done } = await reader.read();
+    if (done) break;
+  }
   assert.deepEqual(await server.closed, { code: 0, signal: null }, server.output());
 });
 
