@@ -59,12 +59,25 @@ function bunCounts(output: string): Counts | null {
   return passed && failed ? { passed: Number(passed[1]), failed: Number(failed[1]) } : null;
 }
 
+// The names of the failed tests, as each runner lists them: Deno's FAILURES section ("name =>
+// file:line"), Bun's "(fail) name" lines. Printed again at the end, where a log's tail shows them.
+function denoFailures(output: string): string[] {
+  const text = stripAnsi(output);
+  const section = text.lastIndexOf(" FAILURES ");
+  if (section === -1) return [];
+  return text.slice(section).split("\n").filter((line) => line.includes(" => ")).map((line) => line.trim());
+}
+
+function bunFailures(output: string): string[] {
+  return stripAnsi(output).split("\n").filter((line) => line.startsWith("(fail) ")).map((line) => line.trim());
+}
+
 function bunCommand(): [string, string[]] {
   const found = spawnSync("bun", ["--version"], { stdio: "ignore" });
   return found.status === 0 ? ["bun", []] : ["npx", ["-y", "bun"]];
 }
 
-const results: { runtime: string; code: number; counts: Counts | null }[] = [];
+const results: { runtime: string; code: number; counts: Counts | null; failures: string[] }[] = [];
 
 // The OpenAPI client types are generated, not committed; `deno test` type-checks a test against them.
 const types = await run(process.execPath, ["run", "-A", "tests/fixtures/write_openapi_types.ts"]);
@@ -72,12 +85,22 @@ const typesWritten = types.code === 0;
 if (!typesWritten) console.log(`writing the OpenAPI client types failed (exit code ${types.code})`);
 
 const deno = await run(process.execPath, ["test", "-A", ...extraArgs, "tests/"]);
-results.push({ runtime: "deno", code: deno.code, counts: denoCounts(deno.output) });
+results.push({
+  runtime: "deno",
+  code: deno.code,
+  counts: denoCounts(deno.output),
+  failures: denoFailures(deno.output),
+});
 
 // The documentation's examples. A directory is searched for doc blocks only, so no module of src/
 // (the server entry, say) is run for itself. Filters given to the suite do not apply here.
 const docs = await run(process.execPath, ["test", "-A", "--doc", "mod.ts", "src/"]);
-results.push({ runtime: "deno --doc", code: docs.code, counts: denoCounts(docs.output) });
+results.push({
+  runtime: "deno --doc",
+  code: docs.code,
+  counts: denoCounts(docs.output),
+  failures: denoFailures(docs.output),
+});
 
 const [bun, bunPrefix] = bunCommand();
 const manifest = JSON.parse(readFileSync(`${root}package.json`, "utf8"));
@@ -89,12 +112,20 @@ if (needed.some((name) => !existsSync(`${root}node_modules/${name}/package.json`
   await run(bun, [...bunPrefix, "install"]);
 }
 const bunRun = await run(bun, [...bunPrefix, "test", "--timeout", "120000", ...extraArgs, "tests/"]);
-results.push({ runtime: "bun", code: bunRun.code, counts: bunCounts(bunRun.output) });
+results.push({
+  runtime: "bun",
+  code: bunRun.code,
+  counts: bunCounts(bunRun.output),
+  failures: bunFailures(bunRun.output),
+});
 
 let passed = 0;
 let failed = 0;
 let ok = true;
 console.log("");
+for (const { runtime, failures } of results) {
+  for (const failure of failures) console.log(`${runtime} failed: ${failure}`);
+}
 for (const { runtime, code, counts } of results) {
   if (counts === null) {
     console.log(`${runtime}: no test count found (exit code ${code})`);
