@@ -90,6 +90,14 @@ function groupMembers(pgid: number): number[] {
   }).map(Number);
 }
 
+// Starts `command`, a shell that starts `background` processes and waits, through a runner on
+// `records`; resolves once they share its group, with the pids of all but the shell.
+async function startGroup(records: string, worktree: string, command: string[], background: number) {
+  const running = await startSleeping(records, worktree, command);
+  await settle(() => groupMembers(running.pid).length >= background + 1);
+  return { running, children: groupMembers(running.pid).filter((pid) => pid !== running.pid) };
+}
+
 test("setup runner: a command that exited while what it started lives on has its group ended by the next runner", {
   skip: !onLinux,
 }, async () => {
@@ -98,9 +106,7 @@ test("setup runner: a command that exited while what it started lives on has its
   // The shell starts two sleeps in the background (its group) and waits; its kill below is the
   // command ending while the server is away, which leaves the sleeps running.
   const command = ["sh", "-c", "sleep 31 & sleep 32 & wait"];
-  const running = await startSleeping(records, dir.path, command);
-  await settle(() => groupMembers(running.pid).length >= 3);
-  const children = groupMembers(running.pid).filter((pid) => pid !== running.pid);
+  const { running, children } = await startGroup(records, dir.path, command, 2);
   assert.equal(children.length, 2, "the shell and its two sleeps share the group");
   process.kill(running.pid, "SIGKILL");
   await settle(() => !existsSync(`/proc/${running.pid}`));
@@ -134,9 +140,7 @@ for (const [what, change] of NOT_OURS) {
     using dir = tempDir("slo-setup-records-");
     const records = join(dir.path, "setups");
     const command = ["sh", "-c", "sleep 33 & wait"];
-    const running = await startSleeping(records, dir.path, command);
-    await settle(() => groupMembers(running.pid).length >= 2);
-    const [child] = groupMembers(running.pid).filter((pid) => pid !== running.pid);
+    const { running, children: [child] } = await startGroup(records, dir.path, command, 1);
     assert.ok(child !== undefined, "the sleep shares the group");
     writeFileSync(running.record, JSON.stringify(change(JSON.parse(readFileSync(running.record, "utf8")))));
     process.kill(running.pid, "SIGKILL");

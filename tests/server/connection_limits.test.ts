@@ -44,13 +44,14 @@ async function idleConnection(port: number): Promise<{ socket: Socket; closed: (
   return { socket, closed: () => closed };
 }
 
+// A server on a free port over `dataDir`, started with the limit flags `limits`.
+function limitedServer(dataDir: string, limits: string[]) {
+  return servedProcess(["--port", "0", "--data-dir", dataDir, ...limits]);
+}
+
 test("connection limits: past the cap a connection is closed at once, and silent ones after the header timeout", async () => {
   using dir = tempDir("slo-limits-");
-  await using server = servedProcess([
-    "--port",
-    "0",
-    "--data-dir",
-    dir.path,
+  await using server = limitedServer(dir.path, [
     "--max-connections",
     String(CAP),
     "--header-timeout",
@@ -98,14 +99,7 @@ test("connection limits: past the cap a connection is closed at once, and silent
 
 test("connection limits: kept-alive requests, bodies, deletes and the event stream are served as by the native servers", async () => {
   using dir = tempDir("slo-limits-");
-  await using server = servedProcess([
-    "--port",
-    "0",
-    "--data-dir",
-    dir.path,
-    "--max-connections",
-    "64",
-  ]);
+  await using server = limitedServer(dir.path, ["--max-connections", "64"]);
   const url = await server.url;
   const token = readFileSync(`${dir.path}/token`, "utf8").trim();
   const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
