@@ -69,7 +69,9 @@ function denoFailures(output: string): string[] {
 }
 
 function bunFailures(output: string): string[] {
-  return stripAnsi(output).split("\n").filter((line) => line.startsWith("(fail) ")).map((line) => line.trim());
+  // Bun lists each failure twice (as it runs, and in its summary): once here.
+  const lines = stripAnsi(output).split("\n").filter((line) => line.startsWith("(fail) ")).map((line) => line.trim());
+  return [...new Set(lines)];
 }
 
 function bunCommand(): [string, string[]] {

@@ -48,8 +48,10 @@ test("cli: slo list --git adds DIRTY AHEAD BEHIND LANDED DISK per session; - wit
   const cells = (session: Session) => {
     const line = lines.find((l) => l.startsWith(session.id.slice(-8)));
     assert.ok(line !== undefined, `no row for ${session.title}:\n${listed.stdout}`);
-    // The columns after AGE (a number and a unit), up to the path.
-    const match = line.match(/\d+[smhd] {2}(\S+) +(\S+) +(\S+) +(\S+) +(\d+(?:\.\d)? \S+|[-?]) {2}(.+)$/);
+    // The columns after AGE (a number and a unit), up to the path; looked for after the title, since
+    // the id's hex tail can read as an age too ("…12d").
+    const afterTitle = line.slice(line.indexOf(session.title) + session.title.length);
+    const match = afterTitle.match(/\d+[smhd] {2}(\S+) +(\S+) +(\S+) +(\S+) +(\d+(?:\.\d)? \S+|[-?]) {2}(.+)$/);
     assert.ok(match !== null, line);
     return match.slice(1);
   };
